@@ -1,0 +1,99 @@
+package flow
+
+import "time"
+
+// The engine's inputs and outputs. The engine is pure: it reads a Set, a
+// State, the participant's view and an Event, and returns the new State and
+// the Effects to apply. It never touches a store, a clock or a network.
+
+// State is where a conversation stands. The zero State means no
+// conversation is in progress.
+type State struct {
+	Flow      string
+	Node      string // the ask node being waited on; "" when not waiting
+	Vars      map[string]string
+	WaitUntil time.Time // the ask node's timeout, zero if none
+}
+
+// Active reports whether a conversation is waiting for an answer.
+func (s State) Active() bool { return s.Flow != "" && s.Node != "" }
+
+// Participant is what the engine may read about the person.
+type Participant struct {
+	Language string
+	Status   string // active, paused, exited
+	OptedOut bool
+}
+
+// EventKind says what woke the engine.
+type EventKind int
+
+const (
+	// EventText: the person sent text (or pressed a button; Text then holds
+	// the choice number).
+	EventText EventKind = iota
+	// EventTimeout: an ask node's timeout passed.
+	EventTimeout
+	// EventStart: start Flow from its start node (enrolment, reminders).
+	EventStart
+)
+
+// Event wakes the engine.
+type Event struct {
+	Kind EventKind
+	Text string // EventText
+	Flow string // EventStart
+	Now  time.Time
+}
+
+// Effect is something the engine asks the caller to do. Effects are data.
+type Effect interface{ effect() }
+
+// Send asks for message MessageID to be sent in the person's language, with
+// numbered Choices (label message IDs) when it is a question.
+type Send struct {
+	MessageID string
+	Choices   []ChoiceRef
+	Vars      map[string]string // template data from the flow's variables
+}
+
+// ChoiceRef is one numbered choice of a question.
+type ChoiceRef struct {
+	Number  int
+	LabelID string
+}
+
+// RecordCheckIn asks for a check-in to be recorded.
+type RecordCheckIn struct{}
+
+// RequestCallback asks for the caseworker to call the person.
+type RequestCallback struct{}
+
+// CantMakeIt reports that the person cannot make a check-in or appointment.
+type CantMakeIt struct{}
+
+// Reschedule asks for an appointment to be moved.
+type Reschedule struct{}
+
+// SetLanguage changes the person's language.
+type SetLanguage struct{ Language string }
+
+// OptOut stops every message to the person but the confirmation.
+type OptOut struct{}
+
+// OptIn resumes messages.
+type OptIn struct{}
+
+// Restarted tells the caller the conversation's node had gone (flows were
+// reloaded) and the flow was started again.
+type Restarted struct{ Flow string }
+
+func (Send) effect()            {}
+func (RecordCheckIn) effect()   {}
+func (RequestCallback) effect() {}
+func (CantMakeIt) effect()      {}
+func (Reschedule) effect()      {}
+func (SetLanguage) effect()     {}
+func (OptOut) effect()          {}
+func (OptIn) effect()           {}
+func (Restarted) effect()       {}

@@ -1,0 +1,334 @@
+// Package store declares Waymark's storage seam in domain terms. Backends
+// (bolt, redis) implement Store and must pass the contract suite in
+// storetest; a behaviour only one backend has is a bug.
+//
+// Nothing here ever holds a phone number, chat ID or message text in clear,
+// with one exception: OutboundMessage.Text, which lives only until the
+// message reaches a final status.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them; callers test with errors.Is.
+var (
+	ErrNotFound    = errors.New("store: not found")
+	ErrConflict    = errors.New("store: already exists")
+	ErrUnavailable = errors.New("store: backend unavailable")
+)
+
+// Channel names the way a person reaches Waymark.
+type Channel string
+
+const (
+	SMS       Channel = "sms"
+	WhatsApp  Channel = "whatsapp"
+	Telegram  Channel = "telegram"
+	Simulator Channel = "simulator"
+)
+
+// ParticipantStatus is where a person stands in the programme.
+type ParticipantStatus string
+
+const (
+	Active ParticipantStatus = "active"
+	Paused ParticipantStatus = "paused" // illness, hospital, caseworker's decision: no reminders, no misses
+	Exited ParticipantStatus = "exited"
+)
+
+// Participant is a person in the programme, known by a pseudonymous ID.
+// Label is the caseworker's own reference (never a phone number).
+type Participant struct {
+	ID           string            `json:"id"`
+	Label        string            `json:"label"`
+	Language     string            `json:"language"`
+	TimeZone     string            `json:"time_zone"`
+	CaseworkerID string            `json:"caseworker_id,omitempty"`
+	Status       ParticipantStatus `json:"status"`
+	OptedOut     bool              `json:"opted_out"`
+	OptedOutAt   time.Time         `json:"opted_out_at,omitzero"`
+	// LastLink is the blind index of the link the person last wrote from;
+	// replies go there.
+	LastLink  string    `json:"last_link,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Link ties one channel address to a participant. The address itself is
+// only held sealed; Index is its blind index (HMAC), the lookup key.
+type Link struct {
+	Index         string    `json:"index"`
+	Channel       Channel   `json:"channel"`
+	ParticipantID string    `json:"participant_id"`
+	Sealed        []byte    `json:"sealed"`
+	Masked        string    `json:"masked"` // e.g. "+44 7*** ***123", for caseworker pages
+	Unreachable   bool      `json:"unreachable"`
+	Reason        string    `json:"reason,omitempty"` // why unreachable: a provider error code, "blocked"
+	LinkedAt      time.Time `json:"linked_at"`
+	LastSeenAt    time.Time `json:"last_seen_at,omitzero"`
+}
+
+// EnrolmentCode is a one-time code a caseworker hands to a person so that
+// the first message from their phone links it to their record.
+type EnrolmentCode struct {
+	Code          string    `json:"code"`
+	ParticipantID string    `json:"participant_id"`
+	ExpiresAt     time.Time `json:"expires_at"`
+}
+
+// Session is a conversation in progress. The domain checks ExpiresAt
+// against its own clock; backends also drop expired sessions on their own
+// (Redis TTL, bolt sweep) so that nothing lingers.
+type Session struct {
+	ParticipantID string            `json:"participant_id"`
+	Flow          string            `json:"flow"`
+	Node          string            `json:"node"`
+	Vars          map[string]string `json:"vars,omitempty"`
+	WaitUntil     time.Time         `json:"wait_until,omitzero"` // an ask node's timeout
+	UpdatedAt     time.Time         `json:"updated_at"`
+	ExpiresAt     time.Time         `json:"expires_at"`
+}
+
+// CheckInOutcome says how a check-in relates to the person's schedule.
+type CheckInOutcome string
+
+const (
+	OnTime      CheckInOutcome = "on_time"
+	Late        CheckInOutcome = "late"
+	Unscheduled CheckInOutcome = "unscheduled" // no window open or no schedule
+)
+
+// CheckIn is the record of one check-in: when and through which channel.
+// Never the words the person used.
+type CheckIn struct {
+	ID            string         `json:"id"`
+	ParticipantID string         `json:"participant_id"`
+	At            time.Time      `json:"at"`
+	Channel       Channel        `json:"channel"`
+	Outcome       CheckInOutcome `json:"outcome"`
+}
+
+// AttentionKind is why a person needs a human.
+type AttentionKind string
+
+const (
+	AttentionMissed     AttentionKind = "missed_checkin"
+	AttentionCantReach  AttentionKind = "cant_reach"
+	AttentionCallback   AttentionKind = "callback_request"
+	AttentionCantMakeIt AttentionKind = "cant_make_it"
+	AttentionReschedule AttentionKind = "reschedule_request"
+	AttentionOptedOut   AttentionKind = "opted_out"
+)
+
+// AttentionItem is one entry in a caseworker's "needs attention" queue.
+type AttentionItem struct {
+	ID            string        `json:"id"`
+	ParticipantID string        `json:"participant_id"`
+	Kind          AttentionKind `json:"kind"`
+	Reason        string        `json:"reason,omitempty"` // a short code, never free text from the person
+	CreatedAt     time.Time     `json:"created_at"`
+	ResolvedAt    time.Time     `json:"resolved_at,omitzero"`
+	ResolvedBy    string        `json:"resolved_by,omitempty"`
+	Resolution    string        `json:"resolution,omitempty"` // contacted, excused, rescheduled, paused, resolved
+}
+
+// Open reports whether nobody has dealt with the item yet.
+func (a AttentionItem) Open() bool { return a.ResolvedAt.IsZero() }
+
+// AuditEntry records who did what to which participant, and when.
+type AuditEntry struct {
+	ID            string    `json:"id"`
+	At            time.Time `json:"at"`
+	Actor         string    `json:"actor"` // "participant", "system" or a caseworker ID
+	Action        string    `json:"action"`
+	ParticipantID string    `json:"participant_id,omitempty"`
+	Detail        string    `json:"detail,omitempty"` // never a phone number, chat ID or message text
+}
+
+// MessageStatus is an outbound message's delivery state. Statuses only move
+// forward (see Rank).
+type MessageStatus string
+
+const (
+	Pending     MessageStatus = "pending" // stored, waiting for the dispatcher
+	Queued      MessageStatus = "queued"  // accepted by the provider
+	Sent        MessageStatus = "sent"
+	Delivered   MessageStatus = "delivered"
+	Read        MessageStatus = "read"
+	Undelivered MessageStatus = "undelivered"
+	Failed      MessageStatus = "failed"
+)
+
+// Final reports whether no further status can follow; at a final status the
+// message text is deleted.
+func (s MessageStatus) Final() bool {
+	switch s {
+	case Delivered, Read, Undelivered, Failed:
+		return true
+	}
+	return false
+}
+
+// Choice is a numbered reply option shown with a question; Telegram shows it
+// as a button carrying Data.
+type Choice struct {
+	Number int    `json:"number"`
+	Label  string `json:"label"`
+	Data   string `json:"data"`
+}
+
+// OutboundMessage is a message waiting in, or passed through, the outbox.
+// It names the link (blind index), never the address.
+type OutboundMessage struct {
+	ID            string        `json:"id"`
+	ParticipantID string        `json:"participant_id"`
+	LinkIndex     string        `json:"link_index"`
+	Channel       Channel       `json:"channel"`
+	Kind          string        `json:"kind"` // the message ID, kept after Text is gone
+	Text          string        `json:"text,omitempty"`
+	Choices       []Choice      `json:"choices,omitempty"`
+	Status        MessageStatus `json:"status"`
+	Attempts      int           `json:"attempts"`
+	NotBefore     time.Time     `json:"not_before"`
+	ProviderID    string        `json:"provider_id,omitempty"`
+	ErrorCode     string        `json:"error_code,omitempty"`
+	CreatedAt     time.Time     `json:"created_at"`
+	UpdatedAt     time.Time     `json:"updated_at"`
+}
+
+// Turn is everything one inbound message or scheduled event changes. A
+// backend applies it atomically where it can, so that a crash never leaves a
+// check-in recorded without its reply queued, or the reverse.
+type Turn struct {
+	ParticipantID string
+	Participant   *Participant // saved when set
+	Session       *Session     // saved when set
+	EndSession    bool         // delete the session (ignored when Session is set)
+	CheckIns      []CheckIn
+	Attention     []AttentionItem
+	Audit         []AuditEntry
+	Outbound      []OutboundMessage
+}
+
+// Participants keeps participant records.
+type Participants interface {
+	CreateParticipant(ctx context.Context, p Participant) error // ErrConflict if the ID exists
+	GetParticipant(ctx context.Context, id string) (Participant, error)
+	UpdateParticipant(ctx context.Context, p Participant) error  // ErrNotFound if missing
+	ListParticipants(ctx context.Context) ([]Participant, error) // ordered by ID
+	// DeleteParticipant erases the participant and everything keyed by it:
+	// links, session, check-ins, attention items, queued messages.
+	DeleteParticipant(ctx context.Context, id string) error
+}
+
+// Links finds participants by the blind index of a channel address.
+type Links interface {
+	PutLink(ctx context.Context, l Link) error // insert or replace by Index
+	GetLink(ctx context.Context, index string) (Link, error)
+	LinksOf(ctx context.Context, participantID string) ([]Link, error) // ordered by Index
+	DeleteLink(ctx context.Context, index string) error
+}
+
+// Enrolments holds one-time enrolment codes.
+type Enrolments interface {
+	PutEnrolmentCode(ctx context.Context, c EnrolmentCode) error // ErrConflict if the code exists
+	// TakeEnrolmentCode returns and deletes the code in one step, so that two
+	// people racing with one code cannot both enrol. The caller checks
+	// ExpiresAt.
+	TakeEnrolmentCode(ctx context.Context, code string) (EnrolmentCode, error)
+}
+
+// Sessions keeps conversations in progress, one per participant.
+type Sessions interface {
+	GetSession(ctx context.Context, participantID string) (Session, error)
+	SaveSession(ctx context.Context, s Session) error
+	DeleteSession(ctx context.Context, participantID string) error
+}
+
+// CheckIns keeps check-in records.
+type CheckIns interface {
+	RecordCheckIn(ctx context.Context, c CheckIn) error
+	// CheckInsOf returns a participant's check-ins at or after since, oldest first.
+	CheckInsOf(ctx context.Context, participantID string, since time.Time) ([]CheckIn, error)
+}
+
+// Attention keeps the caseworkers' queue.
+type Attention interface {
+	AddAttention(ctx context.Context, a AttentionItem) error
+	// ListAttention returns items, newest first; only open ones when openOnly.
+	ListAttention(ctx context.Context, openOnly bool) ([]AttentionItem, error)
+	// ResolveAttention closes an item; ErrNotFound if missing.
+	ResolveAttention(ctx context.Context, id, by, resolution string, at time.Time) error
+}
+
+// Audit is an append-only log of who did what.
+type Audit interface {
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	// ListAudit returns up to limit entries, newest first; all participants
+	// when participantID is empty.
+	ListAudit(ctx context.Context, participantID string, limit int) ([]AuditEntry, error)
+}
+
+// Dedupe remembers provider message IDs so that a retried webhook changes
+// nothing.
+type Dedupe interface {
+	// FirstSeen records key until expiresAt and reports whether it was new.
+	FirstSeen(ctx context.Context, key string, expiresAt time.Time) (bool, error)
+}
+
+// Leases let several processes share work: a lease is held by one owner
+// until it expires or is released, so a crashed owner's work is taken over.
+type Leases interface {
+	// AcquireLease takes or renews name for owner for ttl; false if another
+	// owner holds it.
+	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+	// ReleaseLease gives name up if owner holds it.
+	ReleaseLease(ctx context.Context, name, owner string) error
+}
+
+// Outbox stores messages before they are sent, so that none is lost or sent
+// twice.
+type Outbox interface {
+	EnqueueOutbound(ctx context.Context, msgs ...OutboundMessage) error
+	// ClaimOutbound leases up to limit Pending messages with NotBefore <= now
+	// to owner for lease, oldest first. A message leased to an owner that
+	// did not finish is claimable again once the lease ends.
+	ClaimOutbound(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]OutboundMessage, error)
+	GetOutbound(ctx context.Context, id string) (OutboundMessage, error)
+	// UpdateOutbound saves m and ends any lease on it. Text is dropped when
+	// m.Status is final. ErrNotFound if missing.
+	UpdateOutbound(ctx context.Context, m OutboundMessage) error
+}
+
+// Store is everything Waymark keeps.
+type Store interface {
+	Participants
+	Links
+	Enrolments
+	Sessions
+	CheckIns
+	Attention
+	Audit
+	Dedupe
+	Leases
+	Outbox
+	ApplyTurn(ctx context.Context, t Turn) error
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// NewID returns a random identifier with the given prefix, e.g. "p_" for
+// participants. 80 random bits: unguessable, short enough to read aloud.
+func NewID(prefix string) string {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("store: no randomness: " + err.Error())
+	}
+	return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
