@@ -306,6 +306,78 @@ type Outbox interface {
 	UpdateOutbound(ctx context.Context, m OutboundMessage) error
 }
 
+// RateLimits share a send budget between processes (per sender number, per
+// Telegram chat, for the whole bot).
+type RateLimits interface {
+	// ReserveRate reserves n units on key's budget of perSecond units a
+	// second and returns the time at which they may be used: now when the
+	// budget allows, later otherwise. The reservation stands either way.
+	ReserveRate(ctx context.Context, key string, n int, perSecond float64, now time.Time) (time.Time, error)
+}
+
+// Counters count events in a window: loop guard, login attempts.
+type Counters interface {
+	// Increment adds one to key, which is forgotten at expiresAt (set when
+	// the key is created, not moved by later increments), and returns the
+	// new count.
+	Increment(ctx context.Context, key string, expiresAt time.Time) (int, error)
+}
+
+// AppointmentStatus is where an appointment stands.
+type AppointmentStatus string
+
+const (
+	AppointmentScheduled AppointmentStatus = "scheduled"
+	AppointmentConfirmed AppointmentStatus = "confirmed"
+	AppointmentCancelled AppointmentStatus = "cancelled"
+	AppointmentAttended  AppointmentStatus = "attended"
+	AppointmentMissed    AppointmentStatus = "missed"
+)
+
+// Appointment is a meeting or hearing, in the participant's local time.
+type Appointment struct {
+	ID            string            `json:"id"`
+	ParticipantID string            `json:"participant_id"`
+	Kind          string            `json:"kind"`  // "caseworker_meeting", "hearing", ...
+	Place         string            `json:"place"` // a short label, not an address history
+	Date          string            `json:"date"`  // local, 2006-01-02
+	Time          string            `json:"time"`  // local, 15:04
+	Status        AppointmentStatus `json:"status"`
+	CreatedAt     time.Time         `json:"created_at"`
+	UpdatedAt     time.Time         `json:"updated_at"`
+}
+
+// Appointments keeps appointments.
+type Appointments interface {
+	PutAppointment(ctx context.Context, a Appointment) error // insert or replace by ID
+	GetAppointment(ctx context.Context, id string) (Appointment, error)
+	AppointmentsOf(ctx context.Context, participantID string) ([]Appointment, error) // ordered by date and time
+	DeleteAppointment(ctx context.Context, id string) error
+}
+
+// DueItem is scheduled work: a reminder, a window opening, a miss to check.
+type DueItem struct {
+	ID            string            `json:"id"` // deterministic, e.g. "appt:<id>:7d", so re-planning replaces
+	ParticipantID string            `json:"participant_id"`
+	Kind          string            `json:"kind"`
+	Ref           string            `json:"ref,omitempty"` // what it is about: an appointment or window ID
+	DueAt         time.Time         `json:"due_at"`
+	Data          map[string]string `json:"data,omitempty"`
+}
+
+// Due keeps scheduled work, claimed with leases so that many processes can
+// run the scheduler and each item is handled once.
+type Due interface {
+	PutDue(ctx context.Context, items ...DueItem) error                 // insert or replace by ID
+	DeleteDue(ctx context.Context, ids ...string) error                 // missing IDs are ignored
+	DueOf(ctx context.Context, participantID string) ([]DueItem, error) // ordered by DueAt
+	// ClaimDue leases up to limit items with DueAt <= now to owner, earliest
+	// first. An item whose lease ended without CompleteDue is claimable again.
+	ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]DueItem, error)
+	// CompleteDue deletes a claimed item if owner still holds it.
+	CompleteDue(ctx context.Context, id, owner string) error
+}
+
 // Store is everything Waymark keeps.
 type Store interface {
 	Participants
@@ -318,6 +390,10 @@ type Store interface {
 	Dedupe
 	Leases
 	Outbox
+	RateLimits
+	Counters
+	Appointments
+	Due
 	ApplyTurn(ctx context.Context, t Turn) error
 	Ping(ctx context.Context) error
 	Close() error
