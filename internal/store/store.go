@@ -214,6 +214,11 @@ type Turn struct {
 	Attention     []AttentionItem
 	Audit         []AuditEntry
 	Outbound      []OutboundMessage
+	// DedupeKey, when set, is recorded until DedupeUntil together with the
+	// rest of the turn, so that a provider's retry of a message whose turn
+	// failed is handled again, and one whose turn landed is not.
+	DedupeKey   string
+	DedupeUntil time.Time
 }
 
 // Participants keeps participant records.
@@ -280,6 +285,9 @@ type Audit interface {
 type Dedupe interface {
 	// FirstSeen records key until expiresAt and reports whether it was new.
 	FirstSeen(ctx context.Context, key string, expiresAt time.Time) (bool, error)
+	// Seen reports whether key is recorded (by FirstSeen or a Turn's
+	// DedupeKey) and not yet expired, without recording it.
+	Seen(ctx context.Context, key string) (bool, error)
 }
 
 // Leases let several processes share work: a lease is held by one owner
