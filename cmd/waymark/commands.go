@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/waymark-atd/waymark/internal/channel/simulator"
+	"github.com/waymark-atd/waymark/internal/check"
+	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/diag"
+	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/store/bolt"
+)
+
+func keygen(env cmdEnv) int {
+	fmt.Fprintln(env.stdout, seal.NewKey())
+	return 0
+}
+
+// check validates flows, programme.yaml and locales and prints the SMS cost
+// of every message in every language.
+func check(env cmdEnv, args []string) int {
+	fl := flag.NewFlagSet("check", flag.ContinueOnError)
+	fl.SetOutput(env.stderr)
+	flowsDir := fl.String("flows", env.getenv("WAYMARK_FLOWS_DIR"), "flows directory (default: the built-in flows)")
+	localesDir := fl.String("locales", env.getenv("WAYMARK_LOCALES_DIR"), "locales directory (default: the built-in locales)")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	flowsFS, localesFS := contentFS(*flowsDir, *localesDir)
+	report := check.Run(flowsFS, localesFS)
+	report.Write(env.stdout)
+	if !report.OK() {
+		return 1
+	}
+	return 0
+}
+
+// chat runs the simulator in the terminal.
+func chat(ctx context.Context, env cmdEnv, args []string) int {
+	fl := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fl.SetOutput(env.stderr)
+	lang := fl.String("lang", "", "language of the simulated person (default: the programme's)")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	flowsFS, localesFS := contentFS(env.getenv("WAYMARK_FLOWS_DIR"), env.getenv("WAYMARK_LOCALES_DIR"))
+	content, problems := loadContent(flowsFS, localesFS)
+	if content == nil {
+		for _, p := range diag.Errors(problems) {
+			fmt.Fprintln(env.stderr, p)
+		}
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "waymark-chat-")
+	if err != nil {
+		fmt.Fprintln(env.stderr, "waymark chat:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	scratch, err := bolt.Open(filepath.Join(dir, "chat.db"))
+	if err != nil {
+		fmt.Fprintln(env.stderr, "waymark chat:", err)
+		return 1
+	}
+	defer scratch.Close()
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sim, err := simulator.New(scratch, func() *conversation.Content { return content }, log)
+	if err != nil {
+		fmt.Fprintln(env.stderr, "waymark chat:", err)
+		return 1
+	}
+	sess, err := sim.NewSession(ctx, *lang)
+	if err != nil {
+		fmt.Fprintln(env.stderr, "waymark chat:", err)
+		return 1
+	}
+	fmt.Fprintf(env.stdout, "Simulated person, enrolment code %s. Send \"JOIN %s\" to begin.\n", sess.Code, sess.Code)
+	fmt.Fprintln(env.stdout, "Commands: /skip 6h (or 3d) moves time ahead, /quit ends. Nothing is sent to anyone.")
+	in := bufio.NewScanner(env.stdin)
+	in.Buffer(make([]byte, 64*1024), 1024*1024)
+	for {
+		fmt.Fprint(env.stdout, "> ")
+		if !in.Scan() {
+			fmt.Fprintln(env.stdout)
+			return 0
+		}
+		line := in.Text()
+		var replies []simulator.Reply
+		switch {
+		case line == "/quit":
+			return 0
+		case strings.HasPrefix(line, "/skip"):
+			d, err := flow.ParseDuration(strings.TrimSpace(strings.TrimPrefix(line, "/skip")))
+			if err == nil {
+				replies, err = sess.Skip(ctx, d)
+			}
+			if err != nil {
+				fmt.Fprintln(env.stdout, "  (skip by a duration between 1m and 60d, like /skip 6h)")
+				continue
+			}
+			fmt.Fprintf(env.stdout, "  (it is now %s)\n", sess.Now().Format("Mon 2 Jan 15:04"))
+		default:
+			replies, err = sess.Send(ctx, line)
+			if err != nil {
+				fmt.Fprintln(env.stderr, "waymark chat:", err)
+				return 1
+			}
+		}
+		for _, r := range replies {
+			for _, l := range strings.Split(r.Text, "\n") {
+				fmt.Fprintln(env.stdout, "  "+l)
+			}
+		}
+	}
+}

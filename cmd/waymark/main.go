@@ -1,0 +1,69 @@
+// Command waymark is the whole service in one binary: serve, check, chat,
+// keygen and version.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args, os.Getenv, os.Environ(), os.Stdin, os.Stdout, os.Stderr))
+}
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `waymark: check-ins, reminders and information by SMS, WhatsApp and Telegram.
+
+Usage:
+  waymark serve [--addr :8080] [--data-dir ./data]   run the service
+  waymark check [--flows DIR] [--locales DIR]         validate flows, programme.yaml and locales
+  waymark chat [--lang es]                            talk to the flows in this terminal
+  waymark keygen                                      print a new WAYMARK_SECRET_KEY
+  waymark version                                     print the version
+
+Configuration comes from WAYMARK_* environment variables; see README.md.
+`
+
+// run is main without the process: testable, and it returns the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	env := cmdEnv{getenv: getenv, environ: environ, stdin: stdin, stdout: stdout, stderr: stderr}
+	switch args[1] {
+	case "serve":
+		return serve(ctx, env, args[2:])
+	case "check":
+		return check(env, args[2:])
+	case "chat":
+		return chat(ctx, env, args[2:])
+	case "keygen":
+		return keygen(env)
+	case "version":
+		fmt.Fprintln(stdout, "waymark", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "waymark: unknown command %q\n\n%s", args[1], usage)
+	return 2
+}
+
+// cmdEnv is the process's surroundings, passed in so commands can be tested.
+type cmdEnv struct {
+	getenv  func(string) string
+	environ []string
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+}

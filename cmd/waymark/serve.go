@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/waymark-atd/waymark/internal/channel/simulator"
+	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/config"
+	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/diag"
+	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/bolt"
+	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
+	"github.com/waymark-atd/waymark/internal/web"
+)
+
+func serve(ctx context.Context, env cmdEnv, args []string) int {
+	fl := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fl.SetOutput(env.stderr)
+	addr := fl.String("addr", "", "listen address (overrides WAYMARK_ADDR)")
+	dataDir := fl.String("data-dir", "", "embedded store directory (overrides WAYMARK_DATA_DIR)")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	overrides := map[string]string{}
+	if *addr != "" {
+		overrides["WAYMARK_ADDR"] = *addr
+	}
+	if *dataDir != "" {
+		overrides["WAYMARK_DATA_DIR"] = *dataDir
+	}
+	cfg, unknown, err := config.Load(env.getenv, env.environ, overrides)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "waymark: configuration is not valid:\n%v\n", err)
+		return 1
+	}
+	log := newLogger(env, cfg)
+	for _, name := range unknown {
+		log.Warn("unknown configuration variable ignored; check its spelling", "name", name)
+	}
+	if err := runServer(ctx, cfg, log); err != nil {
+		log.Error("waymark stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(env cmdEnv, cfg config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(env.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(env.stderr, opts))
+}
+
+func runServer(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	key, generated, err := cfg.Key()
+	if err != nil {
+		return err
+	}
+	if generated {
+		log.Warn("no WAYMARK_SECRET_KEY: generated one into the data directory; back it up, since stored phone numbers cannot be read without it", "file", cfg.KeyFile())
+	}
+	box, err := seal.New(key)
+	if err != nil {
+		return err
+	}
+	flowsFS, localesFS := contentFS(cfg.FlowsDir, cfg.LocalesDir)
+	content, problems := loadContent(flowsFS, localesFS)
+	if content == nil {
+		for _, p := range diag.Errors(problems) {
+			log.Error("flows or locales are not valid", "problem", p.String())
+		}
+		return errors.New("flows or locales are not valid; run `waymark check`")
+	}
+
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	conv := conversation.New(st, box, content, clock.System{}, log)
+
+	deps := web.Deps{Store: st, Conversation: conv, Log: log, PublicURL: cfg.PublicURL}
+	if cfg.Simulator {
+		scratchDir, err := os.MkdirTemp("", "waymark-simulator-")
+		if err != nil {
+			return fmt.Errorf("simulator scratch store: %w", err)
+		}
+		defer os.RemoveAll(scratchDir)
+		scratch, err := bolt.Open(filepath.Join(scratchDir, "simulator.db"))
+		if err != nil {
+			return fmt.Errorf("simulator scratch store: %w", err)
+		}
+		defer scratch.Close()
+		sim, err := simulator.New(scratch, conv.Content, log)
+		if err != nil {
+			return err
+		}
+		deps.Simulator = sim
+	}
+	srv := web.NewServer(deps)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			reload(conv, cfg, log)
+		}
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Start(cfg.Addr) }()
+	log.Info("waymark serving", "addr", cfg.Addr, "store", storeKind(cfg), "simulator", cfg.Simulator)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// reload swaps in new flows and locales if, and only if, they pass the same
+// validation as `waymark check`; otherwise the running set stays.
+func reload(conv *conversation.Service, cfg config.Config, log *slog.Logger) {
+	flowsFS, localesFS := contentFS(cfg.FlowsDir, cfg.LocalesDir)
+	content, problems := loadContent(flowsFS, localesFS)
+	if content == nil {
+		for _, p := range diag.Errors(problems) {
+			log.Error("reload refused; keeping the flows in use", "problem", p.String())
+		}
+		return
+	}
+	conv.SetContent(content)
+	log.Info("flows and locales reloaded", "flows", len(content.Flows.Flows), "languages", len(content.Locale.Languages()))
+}
+
+func storeKind(cfg config.Config) string {
+	if cfg.RedisURL != "" {
+		return "redis"
+	}
+	return "embedded"
+}
+
+func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	if cfg.RedisURL != "" {
+		return redisstore.Open(ctx, redisstore.Options{
+			URL: cfg.RedisURL, Prefix: cfg.RedisPrefix,
+			SentinelMaster: cfg.RedisSentinelMaster, Cluster: cfg.RedisCluster,
+		})
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	return bolt.Open(filepath.Join(cfg.DataDir, "waymark.db"))
+}

@@ -1,0 +1,249 @@
+// Package simulator lets an organisation try its flows without a phone: a
+// throwaway participant talks to the same conversation service, engine and
+// keywords as real people, on a scratch store of its own, with a clock that
+// can skip ahead so that timeouts and expiry can be watched. Nothing is sent
+// anywhere and nothing touches the real store.
+package simulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// MaxSessions bounds how many simulated people exist at once; the oldest
+// idle one is dropped to make room.
+const MaxSessions = 200
+
+// MaxSkip is the longest single skip ahead.
+const MaxSkip = 60 * 24 * time.Hour
+
+// ErrBadSkip is returned for a skip that is not a positive duration within
+// MaxSkip.
+var ErrBadSkip = errors.New("simulator: skip must be between 1m and 60d")
+
+// Reply is one message the simulated person received, or one they sent.
+type Reply struct {
+	FromPerson bool
+	Text       string
+	Choices    []store.Choice
+	At         time.Time
+}
+
+// Simulator holds the simulated people.
+type Simulator struct {
+	store   store.Store
+	box     *seal.Box
+	content func() *conversation.Content
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[string]*Session
+}
+
+// New returns a Simulator over a scratch store, reading the current flows
+// and messages through content on every turn (so a reload shows at once).
+func New(scratch store.Store, content func() *conversation.Content, log *slog.Logger) (*Simulator, error) {
+	key, err := seal.ParseKey(seal.NewKey())
+	if err != nil {
+		return nil, err
+	}
+	box, err := seal.New(key)
+	if err != nil {
+		return nil, err
+	}
+	return &Simulator{store: scratch, box: box, content: content, log: log, sessions: map[string]*Session{}}, nil
+}
+
+// Session is one simulated person.
+type Session struct {
+	ID   string
+	Code string // the enrolment code to send with JOIN
+
+	sim           *Simulator
+	clock         *clock.Fake
+	conv          *conversation.Service
+	participantID string
+	address       string
+
+	mu         sync.Mutex
+	transcript []Reply
+	lastUsed   time.Time
+}
+
+// NewSession creates a simulated person enrolled by a caseworker in lang,
+// not yet linked: they start by sending JOIN and the code, as in real life.
+func (s *Simulator) NewSession(ctx context.Context, lang string) (*Session, error) {
+	c := s.content()
+	if !offered(c, lang) {
+		lang = c.Flows.Programme.DefaultLanguage
+	}
+	now := time.Now().UTC().Truncate(time.Minute)
+	sess := &Session{
+		ID:            store.NewID("sim_"),
+		Code:          strings.ToUpper(store.NewID("")[:6]),
+		sim:           s,
+		clock:         clock.NewFake(now),
+		participantID: store.NewID("p_"),
+		lastUsed:      time.Now(),
+	}
+	sess.address = "sim:" + sess.ID
+	sess.conv = conversation.New(s.store, s.box, c, sess.clock, s.log)
+	err := s.store.CreateParticipant(ctx, store.Participant{
+		ID: sess.participantID, Label: "Simulated person", Language: lang, TimeZone: "UTC",
+		Status: store.Active, CreatedAt: now, UpdatedAt: now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("simulator: create participant: %w", err)
+	}
+	if err := s.store.PutEnrolmentCode(ctx, store.EnrolmentCode{Code: sess.Code, ParticipantID: sess.participantID, ExpiresAt: now.Add(MaxSkip * 10)}); err != nil {
+		return nil, fmt.Errorf("simulator: enrolment code: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.sessions) >= MaxSessions {
+		s.dropOldestLocked(ctx)
+	}
+	s.sessions[sess.ID] = sess
+	return sess, nil
+}
+
+// Session returns a simulated person by ID.
+func (s *Simulator) Session(id string) (*Session, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[id]
+	return sess, ok
+}
+
+// Drop forgets a simulated person and everything the scratch store holds
+// about them.
+func (s *Simulator) Drop(ctx context.Context, id string) {
+	s.mu.Lock()
+	sess, ok := s.sessions[id]
+	delete(s.sessions, id)
+	s.mu.Unlock()
+	if ok {
+		if err := s.store.DeleteParticipant(ctx, sess.participantID); err != nil {
+			s.log.Warn("simulator: drop session", "err", err)
+		}
+	}
+}
+
+func (s *Simulator) dropOldestLocked(ctx context.Context) {
+	var oldest *Session
+	for _, sess := range s.sessions {
+		if oldest == nil || sess.lastUsed.Before(oldest.lastUsed) {
+			oldest = sess
+		}
+	}
+	if oldest != nil {
+		delete(s.sessions, oldest.ID)
+		_ = s.store.DeleteParticipant(ctx, oldest.participantID)
+	}
+}
+
+// Now is the simulated person's clock.
+func (sess *Session) Now() time.Time { return sess.clock.Now() }
+
+// Transcript returns everything said so far, oldest first.
+func (sess *Session) Transcript() []Reply {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	return append([]Reply(nil), sess.transcript...)
+}
+
+// Send delivers text from the simulated person and returns the replies.
+func (sess *Session) Send(ctx context.Context, text string) ([]Reply, error) {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	sess.lastUsed = time.Now()
+	sess.conv.SetContent(sess.sim.content())
+	in := conversation.Inbound{Channel: store.Simulator, Address: sess.address, Text: text}
+	switch {
+	case len(text) > 4*conversation.MaxText || len([]rune(text)) > conversation.MaxText:
+		in.Problem = conversation.TooLong
+	case !utf8.ValidString(text):
+		in.Problem = conversation.InvalidText
+	}
+	shown := text
+	if in.Problem != conversation.NoProblem {
+		shown = "(" + string(in.Problem) + ")"
+	}
+	sess.transcript = append(sess.transcript, Reply{FromPerson: true, Text: shown, At: sess.clock.Now()})
+	out, err := sess.conv.Handle(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	var replies []Reply
+	for _, d := range out.Direct {
+		replies = append(replies, Reply{Text: d, At: sess.clock.Now()})
+	}
+	more, err := sess.drain(ctx)
+	replies = append(replies, more...)
+	sess.transcript = append(sess.transcript, replies...)
+	return replies, err
+}
+
+// Skip moves the simulated clock ahead by d and returns what happened
+// meanwhile: timeouts firing, and (once schedules exist) reminders.
+func (sess *Session) Skip(ctx context.Context, d time.Duration) ([]Reply, error) {
+	if d < time.Minute || d > MaxSkip {
+		return nil, ErrBadSkip
+	}
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	sess.lastUsed = time.Now()
+	sess.conv.SetContent(sess.sim.content())
+	sess.clock.Advance(d)
+	if err := sess.conv.Tick(ctx, sess.participantID); err != nil {
+		return nil, err
+	}
+	replies, err := sess.drain(ctx)
+	sess.transcript = append(sess.transcript, replies...)
+	return replies, err
+}
+
+// drain takes the person's queued replies out of the scratch outbox, marking
+// them delivered, as a provider would.
+func (sess *Session) drain(ctx context.Context) ([]Reply, error) {
+	st := sess.sim.store
+	// The scratch outbox is shared by every simulated person, each with its
+	// own clock; claim far ahead, keep ours and hand back the rest.
+	far := time.Now().Add(100 * 365 * 24 * time.Hour)
+	msgs, err := st.ClaimOutbound(ctx, sess.ID, far, time.Millisecond, 1000)
+	if err != nil {
+		return nil, fmt.Errorf("simulator: read replies: %w", err)
+	}
+	var out []Reply
+	for _, m := range msgs {
+		if m.ParticipantID != sess.participantID {
+			continue // its lease ends at once; its own session will claim it
+		}
+		out = append(out, Reply{Text: m.Text, Choices: m.Choices, At: m.CreatedAt})
+		m.Status = store.Delivered
+		if err := st.UpdateOutbound(ctx, m); err != nil {
+			return out, fmt.Errorf("simulator: mark delivered: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func offered(c *conversation.Content, lang string) bool {
+	for _, l := range c.Flows.Programme.Languages {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,444 @@
+// Package conversation turns an inbound message or a scheduled event into
+// what Waymark does about it: it finds the participant by the blind index of
+// the sender's address, runs the flow engine, and applies the engine's
+// effects to the store in one turn, replies queued in the outbox.
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/locale"
+	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// MaxText is the longest message Waymark reads, in characters: Twilio's
+// limit for one inbound SMS body.
+const MaxText = 1600
+
+// ErrBusy means another process held the participant's lock for too long;
+// the webhook answers 503 so that the provider may retry.
+var ErrBusy = errors.New("conversation: participant is busy, try again")
+
+// Content is one loaded, validated set of flows and messages. Reloading
+// swaps it whole, so a turn never sees half of an old set and half of a new.
+type Content struct {
+	Flows  *flow.Set
+	Locale *locale.Bundle
+}
+
+// Problem is what the channel found wrong with an inbound message before it
+// reached the conversation.
+type Problem string
+
+const (
+	NoProblem   Problem = ""
+	TooLong     Problem = "too_long"
+	InvalidText Problem = "invalid_text"
+	MediaOnly   Problem = "media_only" // photo, file, location, contact: never needed, never kept
+)
+
+// Inbound is one message from a person. Address lives only in memory: it is
+// sealed and indexed here, never stored or logged in clear.
+type Inbound struct {
+	Channel store.Channel
+	Address string
+	Text    string
+	Problem Problem
+	// DedupeKey is the provider's message ID with a channel prefix; a
+	// message whose turn already landed is not handled again.
+	DedupeKey string
+}
+
+// Outcome is what the channel does in its webhook answer.
+type Outcome struct {
+	ParticipantID string // empty for an unknown sender
+	// Direct holds replies to an unknown sender, given in the webhook answer
+	// itself: nothing about a person Waymark does not know is stored.
+	Direct []string
+	// Duplicate is set when the message was handled before.
+	Duplicate bool
+}
+
+// Service runs conversations. It is safe for concurrent use; turns of one
+// participant are serialised by a lease in the store, so several processes
+// may share a Redis store.
+type Service struct {
+	store   store.Store
+	box     *seal.Box
+	clock   clock.Clock
+	log     *slog.Logger
+	content atomic.Pointer[Content]
+	owner   string
+	turns   atomic.Uint64
+
+	// Outcome decides whether a check-in at a time is on time or late; the
+	// scheduler sets it. Without it every check-in is unscheduled.
+	CheckInOutcome func(ctx context.Context, p store.Participant, at time.Time) store.CheckInOutcome
+}
+
+// New returns a Service over st, sealing addresses with box.
+func New(st store.Store, box *seal.Box, c *Content, clk clock.Clock, log *slog.Logger) *Service {
+	s := &Service{store: st, box: box, clock: clk, log: log, owner: store.NewID("proc_")}
+	s.content.Store(c)
+	return s
+}
+
+// Content returns the flows and messages in use.
+func (s *Service) Content() *Content { return s.content.Load() }
+
+// SetContent swaps in a new, already validated set of flows and messages.
+// Conversations in progress continue on it; one whose node has gone is
+// restarted politely by the engine.
+func (s *Service) SetContent(c *Content) { s.content.Store(c) }
+
+// Handle deals with one inbound message.
+func (s *Service) Handle(ctx context.Context, in Inbound) (Outcome, error) {
+	c := s.content.Load()
+	index := s.box.Index(string(in.Channel), in.Address)
+	link, err := s.store.GetLink(ctx, index)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return s.handleUnknown(ctx, c, in, index)
+	case err != nil:
+		return Outcome{}, fmt.Errorf("conversation: find link: %w", err)
+	}
+	out := Outcome{ParticipantID: link.ParticipantID}
+	err = s.withLock(ctx, link.ParticipantID, func() error {
+		if in.DedupeKey != "" {
+			seen, err := s.store.Seen(ctx, in.DedupeKey)
+			if err != nil {
+				return fmt.Errorf("conversation: dedupe: %w", err)
+			}
+			if seen {
+				out.Duplicate = true
+				return nil
+			}
+		}
+		return s.turn(ctx, c, link.ParticipantID, &link, in)
+	})
+	return out, err
+}
+
+// Start begins a flow for a participant without a message from them: an
+// appointment reminder, a check-in window opening. Vars are template data.
+func (s *Service) Start(ctx context.Context, participantID, flowID string, vars map[string]string) error {
+	c := s.content.Load()
+	return s.withLock(ctx, participantID, func() error {
+		return s.turn(ctx, c, participantID, nil, Inbound{}, startEvent{flow: flowID, vars: vars})
+	})
+}
+
+// Tick fires a waiting question's timeout once it has passed.
+func (s *Service) Tick(ctx context.Context, participantID string) error {
+	c := s.content.Load()
+	return s.withLock(ctx, participantID, func() error {
+		return s.turn(ctx, c, participantID, nil, Inbound{}, timeoutEvent{})
+	})
+}
+
+type startEvent struct {
+	flow string
+	vars map[string]string
+}
+type timeoutEvent struct{}
+
+// turn runs one step for a participant and applies it. With link set it is
+// an inbound message from that link; otherwise extra names the event.
+func (s *Service) turn(ctx context.Context, c *Content, pid string, link *store.Link, in Inbound, extra ...any) error {
+	now := s.clock.Now()
+	p, err := s.store.GetParticipant(ctx, pid)
+	if err != nil {
+		return fmt.Errorf("conversation: participant %s: %w", pid, err)
+	}
+	st, err := s.loadState(ctx, pid, now)
+	if err != nil {
+		return err
+	}
+	if link != nil {
+		link.LastSeenAt = now
+		if err := s.store.PutLink(ctx, *link); err != nil {
+			return fmt.Errorf("conversation: update link: %w", err)
+		}
+		p.LastLink = link.Index
+	} else if p.LastLink == "" {
+		links, err := s.store.LinksOf(ctx, pid)
+		if err != nil {
+			return fmt.Errorf("conversation: links of %s: %w", pid, err)
+		}
+		if len(links) == 0 {
+			return nil // nobody to talk to yet: not enrolled on any channel
+		}
+		p.LastLink = links[0].Index
+	}
+	to, err := s.store.GetLink(ctx, p.LastLink)
+	if err != nil {
+		return fmt.Errorf("conversation: reply link of %s: %w", pid, err)
+	}
+
+	var effects []flow.Effect
+	var vars map[string]string
+	next := st
+	switch {
+	case link != nil && in.Problem != NoProblem:
+		effects = []flow.Effect{flow.Send{MessageID: problemMessage(in.Problem)}}
+	case link != nil && isJoin(c, in.Text):
+		effects = []flow.Effect{flow.Send{MessageID: "enrol.already"}}
+	default:
+		ev := flow.Event{Kind: flow.EventText, Text: in.Text, Now: now}
+		for _, e := range extra {
+			switch e := e.(type) {
+			case startEvent:
+				ev = flow.Event{Kind: flow.EventStart, Flow: e.flow, Now: now}
+				vars = e.vars
+			case timeoutEvent:
+				ev = flow.Event{Kind: flow.EventTimeout, Now: now}
+			}
+		}
+		if ev.Kind == flow.EventStart && len(vars) > 0 {
+			st.Vars = mergeVars(st.Vars, vars)
+		}
+		next, effects = c.Flows.Step(st, view(p), ev, c.Locale)
+		if ev.Kind == flow.EventStart && len(vars) > 0 && next.Flow != "" {
+			next.Vars = mergeVars(next.Vars, vars)
+		}
+	}
+
+	t := s.plan(ctx, c, p, to, next, effects, now)
+	t.DedupeKey = in.DedupeKey
+	if in.DedupeKey != "" {
+		t.DedupeUntil = now.Add(c.Flows.Programme.Retention.DedupeKeys.D())
+	}
+	if err := s.store.ApplyTurn(ctx, t); err != nil {
+		return fmt.Errorf("conversation: apply turn for %s: %w", pid, err)
+	}
+	s.log.Debug("turn", "participant", pid, "effects", len(effects), "replies", len(t.Outbound))
+	return nil
+}
+
+func (s *Service) loadState(ctx context.Context, pid string, now time.Time) (flow.State, error) {
+	sess, err := s.store.GetSession(ctx, pid)
+	if errors.Is(err, store.ErrNotFound) {
+		return flow.State{}, nil
+	}
+	if err != nil {
+		return flow.State{}, fmt.Errorf("conversation: session of %s: %w", pid, err)
+	}
+	if !now.Before(sess.ExpiresAt) {
+		return flow.State{}, nil // forgotten: the person starts afresh
+	}
+	return flow.State{Flow: sess.Flow, Node: sess.Node, Vars: sess.Vars, WaitUntil: sess.WaitUntil}, nil
+}
+
+// plan turns the engine's effects into a store.Turn.
+func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to store.Link, next flow.State, effects []flow.Effect, now time.Time) store.Turn {
+	t := store.Turn{ParticipantID: p.ID}
+	audit := func(action, detail string) {
+		t.Audit = append(t.Audit, store.AuditEntry{ID: store.NewID("a_"), At: now, Actor: "participant", Action: action, ParticipantID: p.ID, Detail: detail})
+	}
+	attention := func(kind store.AttentionKind) {
+		t.Attention = append(t.Attention, store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: kind, CreatedAt: now})
+	}
+	optChanged := false
+	var sends []flow.Send
+	for _, e := range effects {
+		switch e := e.(type) {
+		case flow.Send:
+			sends = append(sends, e)
+		case flow.Restarted:
+			sends = append(sends, flow.Send{MessageID: "common.restarted"})
+		case flow.RecordCheckIn:
+			outcome := store.Unscheduled
+			if s.CheckInOutcome != nil {
+				outcome = s.CheckInOutcome(ctx, p, now)
+			}
+			t.CheckIns = append(t.CheckIns, store.CheckIn{ID: store.NewID("c_"), ParticipantID: p.ID, At: now, Channel: to.Channel, Outcome: outcome})
+			audit("checked_in", string(to.Channel))
+		case flow.RequestCallback:
+			attention(store.AttentionCallback)
+			audit("callback_requested", "")
+		case flow.CantMakeIt:
+			attention(store.AttentionCantMakeIt)
+			audit("cant_make_it", "")
+		case flow.Reschedule:
+			attention(store.AttentionReschedule)
+			audit("reschedule_requested", "")
+		case flow.SetLanguage:
+			if offered(c, e.Language) && e.Language != p.Language {
+				p.Language = e.Language
+				audit("language_set", e.Language)
+			}
+		case flow.OptOut:
+			if !p.OptedOut {
+				p.OptedOut, p.OptedOutAt = true, now
+				attention(store.AttentionOptedOut)
+				audit("opted_out", string(to.Channel))
+			}
+			optChanged = true
+		case flow.OptIn:
+			if p.OptedOut {
+				p.OptedOut, p.OptedOutAt = false, time.Time{}
+				audit("opted_in", string(to.Channel))
+			}
+			optChanged = true
+		}
+	}
+	// An opted-out person gets nothing but the confirmation of opting out
+	// (or in): that one message is all Twilio allows, and all that is kind.
+	if p.OptedOut && !optChanged {
+		sends = nil
+	}
+	lang := s.language(c, p)
+	for _, snd := range sends {
+		text, choices := Render(c, lang, snd)
+		t.Outbound = append(t.Outbound, store.OutboundMessage{
+			ID: store.NewID("m_"), ParticipantID: p.ID, LinkIndex: to.Index, Channel: to.Channel,
+			Kind: snd.MessageID, Text: text, Choices: choices, Status: store.Pending,
+			NotBefore: now, CreatedAt: now, UpdatedAt: now,
+		})
+	}
+	p.UpdatedAt = now
+	t.Participant = &p
+	if next.Active() {
+		t.Session = &store.Session{
+			ParticipantID: p.ID, Flow: next.Flow, Node: next.Node, Vars: next.Vars,
+			WaitUntil: next.WaitUntil, UpdatedAt: now,
+			ExpiresAt: now.Add(c.Flows.Programme.SessionTimeout.D()),
+		}
+	} else {
+		t.EndSession = true
+	}
+	return t
+}
+
+func (s *Service) language(c *Content, p store.Participant) string {
+	if offered(c, p.Language) {
+		return p.Language
+	}
+	return c.Flows.Programme.DefaultLanguage
+}
+
+func offered(c *Content, lang string) bool {
+	for _, l := range c.Flows.Programme.Languages {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
+func view(p store.Participant) flow.Participant {
+	return flow.Participant{Language: p.Language, Status: string(p.Status), OptedOut: p.OptedOut}
+}
+
+func mergeVars(a, b map[string]string) map[string]string {
+	out := make(map[string]string, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+func problemMessage(p Problem) string {
+	switch p {
+	case TooLong:
+		return "common.too_long"
+	case MediaOnly:
+		return "common.media_not_needed"
+	}
+	return "common.not_understood"
+}
+
+// Render produces the text of a Send in a language: the message, then one
+// numbered line per choice (so any phone can answer with a digit), and the
+// choices as data for channels that show buttons.
+func Render(c *Content, lang string, snd flow.Send) (string, []store.Choice) {
+	data := TemplateData(c, snd.Vars)
+	var b strings.Builder
+	b.WriteString(c.Locale.Render(lang, snd.MessageID, data))
+	var choices []store.Choice
+	for _, ch := range snd.Choices {
+		label := c.Locale.Render(lang, ch.LabelID, data)
+		b.WriteByte('\n')
+		b.WriteString(c.Locale.Render(lang, "common.choice", map[string]any{"Number": ch.Number, "Label": label}))
+		choices = append(choices, store.Choice{Number: ch.Number, Label: label, Data: "c:" + strconv.Itoa(ch.Number)})
+	}
+	return b.String(), choices
+}
+
+// TemplateData is what message templates may use: the programme's contacts
+// and the flow's variables.
+func TemplateData(c *Content, vars map[string]string) map[string]any {
+	pr := c.Flows.Programme
+	data := map[string]any{
+		"Org":             pr.Organisation.Name,
+		"HelpPhone":       pr.Organisation.Phone,
+		"HelpHours":       pr.Organisation.Hours,
+		"RetentionMonths": int(pr.Retention.CheckIns.D().Hours() / 24 / 30),
+	}
+	for k, v := range vars {
+		data[k] = v
+	}
+	return data
+}
+
+// withLock runs fn holding the participant's lease, waiting a little for
+// another turn of the same person to finish.
+func (s *Service) withLock(ctx context.Context, pid string, fn func() error) error {
+	name := "conv:" + pid
+	owner := s.owner + ":" + strconv.FormatUint(s.turns.Add(1), 10)
+	wait := 5 * time.Millisecond
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ok, err := s.store.AcquireLease(ctx, name, owner, 30*time.Second)
+		if err != nil {
+			return fmt.Errorf("conversation: lock %s: %w", pid, err)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			return ErrBusy
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 200*time.Millisecond)
+	}
+	defer func() {
+		// A fresh context: the lease must go even when the request's ended.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := s.store.ReleaseLease(ctx, name, owner); err != nil {
+			s.log.Warn("release participant lock", "participant", pid, "err", err)
+		}
+	}()
+	return fn()
+}
+
+// Normalize prepares a message for keyword matching: trimmed, folded to
+// lower case, surrounding punctuation removed. Invalid UTF-8 gives "".
+func Normalize(text string) string {
+	if !utf8.ValidString(text) {
+		return ""
+	}
+	if len(text) > 200 {
+		text = text[:200] // no keyword or code is longer; never read 100 KB
+	}
+	return strings.ToLower(strings.Trim(strings.TrimSpace(text), " .,!?¡¿;:'\"()[]"))
+}

@@ -1,0 +1,126 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// Limits on what an unknown sender can cost the programme: a few replies a
+// day, and a few wrong codes a day (codes must not be guessable by trying).
+const (
+	unknownRepliesPerDay = 3
+	joinAttemptsPerDay   = 5
+)
+
+// handleUnknown answers a sender whose address is not linked. Only JOIN
+// with a valid code changes anything; nothing else about them is stored
+// beyond counters keyed by the address's blind index.
+func (s *Service) handleUnknown(ctx context.Context, c *Content, in Inbound, index string) (Outcome, error) {
+	now := s.clock.Now()
+	if in.DedupeKey != "" {
+		first, err := s.store.FirstSeen(ctx, in.DedupeKey, now.Add(c.Flows.Programme.Retention.DedupeKeys.D()))
+		if err != nil {
+			return Outcome{}, fmt.Errorf("conversation: dedupe: %w", err)
+		}
+		if !first {
+			return Outcome{Duplicate: true}, nil
+		}
+	}
+	lang, code, isJoin := matchJoin(c, in.Text)
+	if !isJoin {
+		return s.replyUnknown(ctx, c, "unknown:"+index, unknownRepliesPerDay, c.Flows.Programme.DefaultLanguage, "enrol.unknown_sender", now)
+	}
+	n, err := s.store.Increment(ctx, "join:"+index, now.Add(24*time.Hour))
+	if err != nil {
+		return Outcome{}, fmt.Errorf("conversation: count join attempts: %w", err)
+	}
+	if n > joinAttemptsPerDay {
+		s.log.Warn("enrolment attempts limited", "channel", in.Channel)
+		return Outcome{}, nil
+	}
+	ec, err := s.store.TakeEnrolmentCode(ctx, strings.ToUpper(code))
+	if errors.Is(err, store.ErrNotFound) || err == nil && !now.Before(ec.ExpiresAt) {
+		return s.replyUnknown(ctx, c, "badcode:"+index, unknownRepliesPerDay, lang, "enrol.bad_code", now)
+	}
+	if err != nil {
+		return Outcome{}, fmt.Errorf("conversation: take enrolment code: %w", err)
+	}
+	sealed, err := s.box.Seal(string(in.Channel), in.Address)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("conversation: seal address: %w", err)
+	}
+	link := store.Link{
+		Index: index, Channel: in.Channel, ParticipantID: ec.ParticipantID,
+		Sealed: sealed, Masked: seal.Mask(in.Address), LinkedAt: now, LastSeenAt: now,
+	}
+	if err := s.store.PutLink(ctx, link); err != nil {
+		return Outcome{}, fmt.Errorf("conversation: link address: %w", err)
+	}
+	if err := s.store.AppendAudit(ctx, store.AuditEntry{
+		ID: store.NewID("a_"), At: now, Actor: "participant", Action: "channel_linked",
+		ParticipantID: ec.ParticipantID, Detail: string(in.Channel),
+	}); err != nil {
+		return Outcome{}, fmt.Errorf("conversation: audit: %w", err)
+	}
+	s.log.Info("channel linked", "participant", ec.ParticipantID, "channel", in.Channel)
+	err = s.withLock(ctx, ec.ParticipantID, func() error {
+		return s.turn(ctx, c, ec.ParticipantID, &link, Inbound{Channel: in.Channel},
+			startEvent{flow: c.Flows.Programme.Flows.Enrolment})
+	})
+	return Outcome{ParticipantID: ec.ParticipantID}, err
+}
+
+func (s *Service) replyUnknown(ctx context.Context, c *Content, counter string, limit int, lang, id string, now time.Time) (Outcome, error) {
+	n, err := s.store.Increment(ctx, counter, now.Add(24*time.Hour))
+	if err != nil {
+		return Outcome{}, fmt.Errorf("conversation: count replies: %w", err)
+	}
+	if n > limit {
+		return Outcome{}, nil // stay quiet: a loop or a stranger must not cost credit
+	}
+	return Outcome{Direct: []string{c.Locale.Render(lang, id, TemplateData(c, nil))}}, nil
+}
+
+// matchJoin recognises "JOIN CODE" in any offered language and returns the
+// language whose word matched, so the reply can be in it.
+func matchJoin(c *Content, text string) (lang, code string, ok bool) {
+	fields := strings.Fields(Normalize(text))
+	if len(fields) == 0 {
+		return "", "", false
+	}
+	word := fields[0]
+	for _, l := range joinOrder(c) {
+		for _, w := range c.Locale.Words(l, "keyword.join") {
+			if word == w {
+				if len(fields) < 2 {
+					return l, "", true
+				}
+				return l, strings.Join(fields[1:], ""), true
+			}
+		}
+	}
+	return "", "", false
+}
+
+func isJoin(c *Content, text string) bool {
+	_, _, ok := matchJoin(c, text)
+	return ok
+}
+
+// joinOrder is the default language first, then the others offered.
+func joinOrder(c *Content) []string {
+	pr := c.Flows.Programme
+	out := []string{pr.DefaultLanguage}
+	for _, l := range pr.Languages {
+		if l != pr.DefaultLanguage {
+			out = append(out, l)
+		}
+	}
+	return out
+}

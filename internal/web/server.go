@@ -1,0 +1,211 @@
+// Package web is Waymark's HTTP face: the Echo server, its middleware, and
+// every route (webhooks, health, the simulator), registered in one place.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/waymark-atd/waymark/internal/channel/simulator"
+	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// Deps is what the server needs; optional parts may be nil.
+type Deps struct {
+	Store        store.Store
+	Conversation *conversation.Service
+	Simulator    *simulator.Simulator // nil: no /simulator
+	Log          *slog.Logger
+	PublicURL    string
+	Webhooks     []Webhook // channel webhooks, each mounted under /webhooks
+}
+
+// Webhook is a channel's inbound route. Channels register themselves here so
+// that every route is still declared in NewServer's one list.
+type Webhook struct {
+	Path    string // under /webhooks, e.g. "/twilio/sms"
+	Handler echo.HandlerFunc
+}
+
+// Server is the Echo server with its dependencies.
+type Server struct {
+	echo     *echo.Echo
+	deps     Deps
+	draining atomic.Bool
+}
+
+// Body limits: a provider webhook is a few KB; the simulator accepts far
+// more than any real message so that an oversized one gets a polite reply
+// rather than a bare error.
+const (
+	webhookBodyLimit   = "64K"
+	simulatorBodyLimit = "512K"
+	requestTimeout     = 20 * time.Second
+)
+
+// NewServer builds the server and registers every route.
+func NewServer(d Deps) *Server {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.IPExtractor = echo.ExtractIPDirect()
+	s := &Server{echo: e, deps: d}
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.Recover())
+	e.Use(s.logRequests)
+	e.Use(securityHeaders)
+	e.Use(middleware.ContextTimeout(requestTimeout))
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(Assets()))))
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/simulator") })
+
+	hooks := e.Group("/webhooks", middleware.BodyLimit(webhookBodyLimit), s.refuseWhileDraining)
+	for _, w := range d.Webhooks {
+		hooks.POST(w.Path, w.Handler)
+	}
+
+	if d.Simulator != nil {
+		sim := e.Group("/simulator", middleware.BodyLimit(simulatorBodyLimit))
+		sim.GET("", s.simulatorPage)
+		sim.POST("/start", s.simulatorStart)
+		sim.POST("/send", s.simulatorSend)
+		sim.POST("/skip", s.simulatorSkip)
+		sim.POST("/reset", s.simulatorReset)
+		sim.POST("/api/sessions", s.apiSimulatorStart)
+		sim.POST("/api/sessions/:id/messages", s.apiSimulatorSend)
+		sim.POST("/api/sessions/:id/skip", s.apiSimulatorSkip)
+	}
+	return s
+}
+
+// ServeHTTP makes the server an http.Handler (tests drive it directly).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Start listens on addr until Shutdown.
+func (s *Server) Start(addr string) error {
+	srv := &http.Server{
+		Addr:              addr,
+		Handler:           s.echo,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+	err := s.echo.StartServer(srv)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Listener returns the address the server listens on, once started.
+func (s *Server) ListenerAddr() string {
+	if a := s.echo.ListenerAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// Shutdown stops taking webhooks (they get 503, so providers retry
+// elsewhere or later), then waits for requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	return s.echo.Shutdown(ctx)
+}
+
+func (s *Server) refuseWhileDraining(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.draining.Load() {
+			return echo.NewHTTPError(http.StatusServiceUnavailable, "shutting down")
+		}
+		return next(c)
+	}
+}
+
+func (s *Server) healthz(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
+
+// readyz says whether this process should get traffic: the store answers,
+// flows are loaded, and it is not shutting down.
+func (s *Server) readyz(c echo.Context) error {
+	if s.draining.Load() {
+		return c.String(http.StatusServiceUnavailable, "draining\n")
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.deps.Store.Ping(ctx); err != nil {
+		return c.String(http.StatusServiceUnavailable, "store unavailable\n")
+	}
+	if s.deps.Conversation == nil || s.deps.Conversation.Content() == nil {
+		return c.String(http.StatusServiceUnavailable, "flows not loaded\n")
+	}
+	return c.String(http.StatusOK, "ready\n")
+}
+
+// handleError maps errors to statuses in one place. Internal details never
+// reach the response; they are logged without personal data (errors in
+// Waymark never carry any).
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code, msg := http.StatusInternalServerError, "internal error"
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		code = he.Code
+		if m, ok := he.Message.(string); ok {
+			msg = m
+		} else {
+			msg = http.StatusText(code)
+		}
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, conversation.ErrBusy),
+		errors.Is(err, context.DeadlineExceeded):
+		code, msg = http.StatusServiceUnavailable, "temporarily unavailable, try again"
+	case errors.Is(err, store.ErrNotFound):
+		code, msg = http.StatusNotFound, "not found"
+	}
+	if code >= 500 {
+		s.deps.Log.Error("request failed", "method", c.Request().Method, "path", c.Path(), "status", code, "err", err)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(code)
+		return
+	}
+	_ = c.JSON(code, map[string]string{"error": msg})
+}
+
+// logRequests logs method, route pattern, status and time. Never the query
+// string or body: they may carry a phone number or message text.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		s.deps.Log.Debug("request", "method", c.Request().Method, "route", c.Path(),
+			"status", c.Response().Status, "ms", time.Since(start).Milliseconds())
+		return nil
+	}
+}
+
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		return next(c)
+	}
+}
