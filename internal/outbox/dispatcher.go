@@ -1,0 +1,505 @@
+// Package outbox sends the messages the conversation has stored, on every
+// channel: it claims them with a lease so that many processes can share the
+// work and none sends a message twice, keeps each sender within its rate
+// budget, retries temporary failures with backoff, marks an address that can
+// never be reached, stops messages to people who opted out, and guards
+// against loops. Delivery statuses from providers come back through
+// ApplyStatus.
+package outbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// AddressOpener returns the address of a link from its sealed form (the
+// web server wires seal.Box.Open). The address must not be logged.
+type AddressOpener func(ctx context.Context, l store.Link) (string, error)
+
+// Reasons a message fails without being sent; they become its ErrorCode.
+const (
+	ReasonNoSender       = "no_sender"      // no sender configured for the channel
+	ReasonNoParticipant  = "no_participant" // the participant was deleted
+	ReasonNoLink         = "no_link"        // the link is gone or now belongs to someone else
+	ReasonOptedOut       = "opted_out"      // the person opted out
+	ReasonUnreachable    = "unreachable"    // the link is marked unreachable
+	ReasonLoopGuard      = "loop_guard"     // too many identical messages
+	ReasonSealed         = "address_sealed" // the address could not be opened
+	reasonUnknownFailure = "error"
+)
+
+// Options tune a Dispatcher. Zero values take the defaults shown.
+type Options struct {
+	// Owner names this process in leases; default a random ID.
+	Owner string
+	// Lease is how long a claimed message is ours; default 2m. It is kept
+	// well above SendTimeout so that no lease runs out mid-send.
+	Lease time.Duration
+	// Batch is how many messages one pass claims; default 10.
+	Batch int
+	// PollInterval is the pause between passes when there is no work;
+	// default 500ms.
+	PollInterval time.Duration
+	// SendTimeout bounds one provider call; default 30s.
+	SendTimeout time.Duration
+	// MaxAttempts bounds sends of one message; default 6.
+	MaxAttempts int
+	// BackoffBase is the wait after the first temporary failure, doubled on
+	// each later one up to BackoffMax; defaults 10s and 10m. The actual wait
+	// is between half and all of that (jitter), so that processes that failed
+	// together do not retry together.
+	BackoffBase, BackoffMax time.Duration
+	// OptOutKinds are message kinds (message IDs) sent even to a person who
+	// opted out: the one confirmation of opting out. Default none.
+	OptOutKinds []string
+	// LoopLimit identical messages to one person within LoopWindow are sent;
+	// later ones fail. Defaults 5 and 10m.
+	LoopLimit  int
+	LoopWindow time.Duration
+	// Jitter returns a number in [0, 1); default math/rand/v2.
+	Jitter func() float64
+}
+
+func (o Options) withDefaults() Options {
+	if o.Owner == "" {
+		o.Owner = store.NewID("outbox_")
+	}
+	if o.SendTimeout <= 0 {
+		o.SendTimeout = 30 * time.Second
+	}
+	if o.Lease <= 0 {
+		o.Lease = 2 * time.Minute
+	}
+	if o.Lease < 3*o.SendTimeout {
+		o.Lease = 3 * o.SendTimeout
+	}
+	if o.Batch <= 0 {
+		o.Batch = 10
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 500 * time.Millisecond
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 6
+	}
+	if o.BackoffBase <= 0 {
+		o.BackoffBase = 10 * time.Second
+	}
+	if o.BackoffMax < o.BackoffBase {
+		o.BackoffMax = max(10*time.Minute, o.BackoffBase)
+	}
+	if o.LoopLimit <= 0 {
+		o.LoopLimit = 5
+	}
+	if o.LoopWindow <= 0 {
+		o.LoopWindow = 10 * time.Minute
+	}
+	if o.Jitter == nil {
+		o.Jitter = rand.Float64
+	}
+	return o
+}
+
+// Dispatcher sends stored messages. One runs in every process; they share
+// the work through the store.
+type Dispatcher struct {
+	store   store.Store
+	senders map[store.Channel]Sender
+	open    AddressOpener
+	clock   clock.Clock
+	log     *slog.Logger
+	opts    Options
+	optOut  map[string]bool
+	wake    chan struct{}
+}
+
+// New returns a Dispatcher sending through senders, one per channel.
+func New(st store.Store, senders map[store.Channel]Sender, opener AddressOpener, clk clock.Clock, logger *slog.Logger, opts Options) *Dispatcher {
+	opts = opts.withDefaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	d := &Dispatcher{
+		store: st, senders: senders, open: opener, clock: clk,
+		log:    logger.With("component", "outbox"),
+		opts:   opts,
+		optOut: map[string]bool{},
+		wake:   make(chan struct{}, 1),
+	}
+	for _, k := range opts.OptOutKinds {
+		d.optOut[k] = true
+	}
+	return d
+}
+
+// Owner is the name this dispatcher claims messages under.
+func (d *Dispatcher) Owner() string { return d.opts.Owner }
+
+// Wake asks a running dispatcher to look for work now rather than at its
+// next poll; call it after enqueueing. It never blocks.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run dispatches until ctx is done. A send in progress is finished and
+// recorded (its outcome would otherwise be unknown); messages claimed but
+// not yet started are handed back at once.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	t := time.NewTimer(d.opts.PollInterval)
+	defer t.Stop()
+	for {
+		n, err := d.DispatchOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			d.log.Warn("outbox: dispatch pass had errors", "error", err)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if n >= d.opts.Batch && err == nil {
+			continue // there may be more
+		}
+		t.Reset(d.opts.PollInterval)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// DispatchOnce claims the messages that are due and handles each: sends
+// it, defers it for the rate budget or a retry, or fails it. It returns how
+// many it handled; errors are store errors (the message concerned is
+// retried once its lease ends).
+func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
+	claimedAt := d.clock.Now()
+	msgs, err := d.store.ClaimOutbound(ctx, d.opts.Owner, claimedAt, d.opts.Lease, d.opts.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: claim: %w", err)
+	}
+	// A message may only be started while its lease will outlast the send.
+	startBy := claimedAt.Add(d.opts.Lease - d.opts.SendTimeout - d.opts.SendTimeout/2)
+	var errs []error
+	n := 0
+	for i, m := range msgs {
+		if ctx.Err() != nil || d.clock.Now().After(startBy) {
+			d.release(ctx, msgs[i:])
+			break
+		}
+		if err := d.handle(ctx, m); err != nil {
+			errs = append(errs, err)
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+// release hands claimed, unstarted messages back to the queue at once
+// rather than when their lease ends.
+func (d *Dispatcher) release(ctx context.Context, msgs []store.OutboundMessage) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for _, m := range msgs {
+		if err := d.store.UpdateOutbound(ctx, m); err != nil {
+			d.log.Warn("outbox: could not hand a message back; it returns when its lease ends",
+				"message_id", m.ID, "participant_id", m.ParticipantID, "error", err)
+		}
+	}
+}
+
+func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error {
+	log := d.log.With("message_id", m.ID, "participant_id", m.ParticipantID)
+	sender, ok := d.senders[m.Channel]
+	if !ok {
+		log.Error("outbox: no sender for the channel", "channel", string(m.Channel))
+		return d.fail(ctx, m, ReasonNoSender)
+	}
+	p, err := d.store.GetParticipant(ctx, m.ParticipantID)
+	if errors.Is(err, store.ErrNotFound) {
+		return d.fail(ctx, m, ReasonNoParticipant)
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: participant of %s: %w", m.ID, err)
+	}
+	if p.OptedOut && !d.optOut[m.Kind] {
+		return d.fail(ctx, m, ReasonOptedOut)
+	}
+	link, err := d.store.GetLink(ctx, m.LinkIndex)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (link.ParticipantID != m.ParticipantID || link.Channel != m.Channel)) {
+		return d.fail(ctx, m, ReasonNoLink)
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: link of %s: %w", m.ID, err)
+	}
+	if link.Unreachable {
+		return d.fail(ctx, m, ReasonUnreachable)
+	}
+
+	now := d.clock.Now()
+	held, err := d.holdsReservation(ctx, m, now)
+	if err != nil {
+		return err
+	}
+	if !held {
+		// First look at this attempt of the message: count it for the loop
+		// guard (once per message) and reserve its rate budget.
+		if m.Attempts == 0 {
+			looping, err := d.looping(ctx, m, now)
+			if err != nil {
+				return err
+			}
+			if looping {
+				log.Warn("outbox: loop guard: too many identical messages to one person; not sent",
+					"limit", d.opts.LoopLimit, "window", d.opts.LoopWindow.String())
+				return d.fail(ctx, m, ReasonLoopGuard)
+			}
+		}
+		at, err := d.reserve(ctx, sender, m, now)
+		if err != nil {
+			return err
+		}
+		if at.After(now) {
+			// The reservation stands; the message goes when it falls due, and
+			// holdsReservation keeps it from reserving a second time.
+			m.NotBefore, m.UpdatedAt = at, now
+			if err := d.store.UpdateOutbound(ctx, m); err != nil {
+				return fmt.Errorf("outbox: defer %s: %w", m.ID, err)
+			}
+			log.Debug("outbox: waiting for the rate budget", "wait", at.Sub(now).String())
+			return nil
+		}
+	}
+
+	address, err := d.open(ctx, link)
+	if err != nil {
+		log.Error("outbox: cannot open the link's address", "error", err)
+		return d.fail(ctx, m, ReasonSealed)
+	}
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout)
+	providerID, sendErr := sender.Send(sendCtx, address, m)
+	cancel()
+	// From here on the outcome must be recorded even if we are shutting down.
+	ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	m.Attempts++
+	now = d.clock.Now()
+	m.UpdatedAt = now
+
+	if sendErr == nil {
+		return d.sent(ctx, m, providerID, log)
+	}
+	var perm *PermanentError
+	if errors.As(sendErr, &perm) {
+		log.Warn("outbox: provider refused the message for good", "code", perm.Code, "unreachable", perm.Unreachable, "attempt", m.Attempts)
+		m.Status, m.ErrorCode = store.Failed, perm.Code
+		if err := d.store.UpdateOutbound(ctx, m); err != nil {
+			return fmt.Errorf("outbox: record failure of %s: %w", m.ID, err)
+		}
+		if perm.Unreachable {
+			return d.markUnreachable(ctx, m.ParticipantID, m.LinkIndex, perm.Code, now)
+		}
+		return nil
+	}
+
+	code := reasonUnknownFailure
+	var wait time.Duration
+	var ra *RetryAfterError
+	var te *TemporaryError
+	switch {
+	case errors.As(sendErr, &ra):
+		code, wait = ra.Code, ra.After
+	case errors.As(sendErr, &te):
+		code = te.Code
+	}
+	m.ErrorCode = code
+	if m.Attempts >= d.opts.MaxAttempts {
+		log.Warn("outbox: giving up after temporary failures", "code", code, "attempts", m.Attempts)
+		m.Status = store.Failed
+		if err := d.store.UpdateOutbound(ctx, m); err != nil {
+			return fmt.Errorf("outbox: record failure of %s: %w", m.ID, err)
+		}
+		return nil
+	}
+	wait = max(wait, d.backoff(m.Attempts))
+	m.NotBefore = now.Add(wait)
+	log.Info("outbox: temporary failure, will retry", "code", code, "attempt", m.Attempts, "wait", wait.String(), "error", sendErr)
+	if err := d.store.UpdateOutbound(ctx, m); err != nil {
+		return fmt.Errorf("outbox: schedule retry of %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// sent records a provider's acceptance. A status callback may have come in
+// between the send and now (Twilio calls back fast); its status is kept.
+func (d *Dispatcher) sent(ctx context.Context, m store.OutboundMessage, providerID string, log *slog.Logger) error {
+	rec := m
+	rec.Status, rec.ProviderID, rec.ErrorCode = store.Queued, providerID, ""
+	if cur, err := d.store.GetOutbound(ctx, m.ID); err == nil && rank(cur.Status) > rank(store.Queued) {
+		rec = cur
+		rec.ProviderID, rec.Attempts, rec.UpdatedAt = providerID, m.Attempts, m.UpdatedAt
+	}
+	var err error
+	for range 3 { // the message is out: losing this write would send it again
+		if err = d.store.UpdateOutbound(ctx, rec); err == nil {
+			log.Info("outbox: sent", "kind", m.Kind, "attempt", m.Attempts)
+			return nil
+		}
+	}
+	log.Error("outbox: sent but not recorded; it may be sent again when its lease ends", "error", err)
+	return fmt.Errorf("outbox: record sending of %s: %w", m.ID, err)
+}
+
+// fail ends a message that will not be sent.
+func (d *Dispatcher) fail(ctx context.Context, m store.OutboundMessage, reason string) error {
+	m.Status, m.ErrorCode, m.UpdatedAt = store.Failed, reason, d.clock.Now()
+	if err := d.store.UpdateOutbound(ctx, m); err != nil {
+		return fmt.Errorf("outbox: fail %s: %w", m.ID, err)
+	}
+	d.log.Info("outbox: not sent", "message_id", m.ID, "participant_id", m.ParticipantID, "reason", reason)
+	return nil
+}
+
+// holdsReservation reports whether an earlier pass already reserved the
+// rate budget for this attempt of m (and deferred it); otherwise it notes
+// that this pass does. The note is a dedupe key per message and attempt, so
+// it needs nothing of the message record.
+func (d *Dispatcher) holdsReservation(ctx context.Context, m store.OutboundMessage, now time.Time) (bool, error) {
+	key := "outbox:pass:" + m.ID + ":" + strconv.Itoa(m.Attempts)
+	first, err := d.store.FirstSeen(ctx, key, now.Add(24*time.Hour))
+	if err != nil {
+		return false, fmt.Errorf("outbox: reservation of %s: %w", m.ID, err)
+	}
+	return !first, nil
+}
+
+// reserve takes m's share of every budget it draws on and returns when all
+// of them allow it to go.
+func (d *Dispatcher) reserve(ctx context.Context, s Sender, m store.OutboundMessage, now time.Time) (time.Time, error) {
+	th, ok := s.(Throttler)
+	if !ok {
+		return now, nil
+	}
+	at := now
+	for _, t := range th.Throttles(m) {
+		if t.Units <= 0 || t.PerSecond <= 0 {
+			continue
+		}
+		when, err := d.store.ReserveRate(ctx, "rate:"+t.Key, t.Units, t.PerSecond, now)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("outbox: rate budget for %s: %w", m.ID, err)
+		}
+		if when.After(at) {
+			at = when
+		}
+	}
+	return at, nil
+}
+
+// looping counts m among identical messages to the same person and reports
+// whether it is one too many. The key holds a hash of the text, never the
+// text.
+func (d *Dispatcher) looping(ctx context.Context, m store.OutboundMessage, now time.Time) (bool, error) {
+	h := sha256.Sum256([]byte(m.Text))
+	key := "outbox:loop:" + m.ParticipantID + ":" + hex.EncodeToString(h[:12])
+	n, err := d.store.Increment(ctx, key, now.Add(d.opts.LoopWindow))
+	if err != nil {
+		return false, fmt.Errorf("outbox: loop guard for %s: %w", m.ID, err)
+	}
+	return n > d.opts.LoopLimit, nil
+}
+
+// backoff is the wait after the attempt-th temporary failure: exponential,
+// capped, with jitter between half and all of it.
+func (d *Dispatcher) backoff(attempt int) time.Duration {
+	w := d.opts.BackoffBase
+	for i := 1; i < attempt && w < d.opts.BackoffMax; i++ {
+		w *= 2
+	}
+	w = min(w, d.opts.BackoffMax)
+	return w/2 + time.Duration(d.opts.Jitter()*float64(w/2))
+}
+
+// markUnreachable records that a link cannot be reached: the caseworker
+// sees "can't reach" in the attention queue, never a missed check-in. It
+// does so once, when the link turns unreachable.
+func (d *Dispatcher) markUnreachable(ctx context.Context, participantID, linkIndex, code string, now time.Time) error {
+	link, err := d.store.GetLink(ctx, linkIndex)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: mark link unreachable: %w", err)
+	}
+	if link.Unreachable {
+		return nil
+	}
+	link.Unreachable, link.Reason = true, code
+	if err := d.store.PutLink(ctx, link); err != nil {
+		return fmt.Errorf("outbox: mark link unreachable: %w", err)
+	}
+	reason := string(link.Channel) + ":" + code
+	if err := d.store.AddAttention(ctx, store.AttentionItem{
+		ID: store.NewID("n_"), ParticipantID: participantID, Kind: store.AttentionCantReach,
+		Reason: reason, CreatedAt: now,
+	}); err != nil {
+		return fmt.Errorf("outbox: attention for unreachable link: %w", err)
+	}
+	if err := d.store.AppendAudit(ctx, store.AuditEntry{
+		ID: store.NewID("au_"), At: now, Actor: "system", Action: "link_unreachable",
+		ParticipantID: participantID, Detail: reason,
+	}); err != nil {
+		return fmt.Errorf("outbox: audit unreachable link: %w", err)
+	}
+	d.log.Warn("outbox: link marked unreachable", "participant_id", participantID, "channel", string(link.Channel), "code", code)
+	return nil
+}
+
+// ApplyStatus records a delivery status a provider reported for message id
+// (our ID, from the callback URL). Statuses only move forward: a late or
+// repeated one changes nothing and is not an error. A final status drops
+// the text (the store does). An error code that the channel's sender
+// classes as unreachable marks the link, as a synchronous refusal would.
+// ErrNotFound (wrapped) when there is no such message.
+func (d *Dispatcher) ApplyStatus(ctx context.Context, id string, st store.MessageStatus, errorCode string) error {
+	if rank(st) < 0 {
+		return fmt.Errorf("outbox: status %q of %s: unknown status", st, id)
+	}
+	m, err := d.store.GetOutbound(ctx, id)
+	if err != nil {
+		return fmt.Errorf("outbox: status of %s: %w", id, err)
+	}
+	log := d.log.With("message_id", m.ID, "participant_id", m.ParticipantID)
+	if !Advances(m.Status, st) {
+		log.Debug("outbox: status ignored, not newer", "have", string(m.Status), "got", string(st))
+		return nil
+	}
+	now := d.clock.Now()
+	m.Status, m.UpdatedAt = st, now
+	if errorCode != "" {
+		m.ErrorCode = errorCode
+	}
+	if err := d.store.UpdateOutbound(ctx, m); err != nil {
+		return fmt.Errorf("outbox: status of %s: %w", id, err)
+	}
+	log.Info("outbox: status", "status", string(st), "code", errorCode)
+	if errorCode != "" && (st == store.Failed || st == store.Undelivered) {
+		if cc, ok := d.senders[m.Channel].(CodeClassifier); ok && cc.UnreachableCode(errorCode) {
+			return d.markUnreachable(ctx, m.ParticipantID, m.LinkIndex, errorCode, now)
+		}
+	}
+	return nil
+}
