@@ -1,0 +1,313 @@
+package storetest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+func claimOut(t *testing.T, s store.Store, owner string, now time.Time, lease time.Duration, limit int) []store.OutboundMessage {
+	t.Helper()
+	got, err := s.ClaimOutbound(ctxOf(t), owner, now, lease, limit)
+	must(t, "claim outbound by "+owner, err)
+	return got
+}
+
+func claimDue(t *testing.T, s store.Store, owner string, now time.Time, lease time.Duration, limit int) []store.DueItem {
+	t.Helper()
+	got, err := s.ClaimDue(ctxOf(t), owner, now, lease, limit)
+	must(t, "claim due by "+owner, err)
+	return got
+}
+
+var outboxTests = []namedTest{
+	{"EnqueueThenGetKeepsEveryField", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		m := outbound("m_1", "p_a", at(0))
+		must(t, "enqueue", s.EnqueueOutbound(ctx, m))
+		got, err := s.GetOutbound(ctx, "m_1")
+		must(t, "get", err)
+		mustSame(t, "message", got, m)
+		_, err = s.GetOutbound(ctx, "m_missing")
+		mustBe(t, "get missing", err, store.ErrNotFound)
+	}},
+	{"ClaimRespectsNotBeforeOrderAndLimit", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		// Enqueued out of order; claims come oldest first.
+		must(t, "enqueue", s.EnqueueOutbound(ctx,
+			outbound("m_2", "p_a", at(2*time.Minute)),
+			outbound("m_0", "p_a", at(0)),
+			outbound("m_3", "p_b", at(3*time.Minute)),
+			outbound("m_1", "p_b", at(time.Minute)),
+		))
+		got := claimOut(t, s, "a", at(2*time.Minute), time.Hour, 2)
+		mustIDs(t, "first claim (limit 2)", ids(got, outboundID), []string{"m_0", "m_1"})
+		mustSame(t, "claimed message unchanged", got[0], outbound("m_0", "p_a", at(0)))
+		got = claimOut(t, s, "a", at(2*time.Minute), time.Hour, 10)
+		mustIDs(t, "second claim: only what is due", ids(got, outboundID), []string{"m_2"})
+		got = claimOut(t, s, "a", at(2*time.Minute), time.Hour, 10)
+		mustIDs(t, "nothing left that is due", ids(got, outboundID), nil)
+	}},
+	{"OnlyPendingIsClaimed", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		sent := outbound("m_sent", "p_a", at(0))
+		sent.Status = store.Sent
+		must(t, "enqueue", s.EnqueueOutbound(ctx, sent, outbound("m_pending", "p_a", at(0))))
+		got := claimOut(t, s, "a", at(time.Minute), time.Minute, 10)
+		mustIDs(t, "claimed", ids(got, outboundID), []string{"m_pending"})
+	}},
+	{"LeaseHoldsUntilItEndsThenAnotherOwnerClaims", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		must(t, "enqueue", s.EnqueueOutbound(ctx, outbound("m_0", "p_a", at(0))))
+		got := claimOut(t, s, "a", at(0), time.Minute, 10)
+		mustIDs(t, "a claims", ids(got, outboundID), []string{"m_0"})
+		got = claimOut(t, s, "b", at(59*time.Second), time.Minute, 10)
+		mustIDs(t, "b during a's lease", ids(got, outboundID), nil)
+		// a crashed: once its lease ends, b takes the message over.
+		got = claimOut(t, s, "b", at(time.Minute+time.Millisecond), time.Minute, 10)
+		mustIDs(t, "b after a's lease", ids(got, outboundID), []string{"m_0"})
+		got = claimOut(t, s, "a", at(90*time.Second), time.Minute, 10)
+		mustIDs(t, "a during b's lease", ids(got, outboundID), nil)
+		m, err := s.GetOutbound(ctx, "m_0")
+		must(t, "get", err)
+		mustSame(t, "claims change nothing in the message", m, outbound("m_0", "p_a", at(0)))
+	}},
+	{"UpdateEndsLeaseForRetry", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		must(t, "enqueue", s.EnqueueOutbound(ctx, outbound("m_0", "p_a", at(0))))
+		m := claimOut(t, s, "a", at(0), time.Hour, 10)[0]
+		// A transient failure: back to Pending with a later NotBefore.
+		m.Attempts, m.NotBefore, m.ErrorCode, m.UpdatedAt = 1, at(30*time.Second), "timeout", at(time.Second)
+		must(t, "update", s.UpdateOutbound(ctx, m))
+		got, err := s.GetOutbound(ctx, "m_0")
+		must(t, "get", err)
+		mustSame(t, "updated message", got, m)
+		mustIDs(t, "before new NotBefore", ids(claimOut(t, s, "b", at(10*time.Second), time.Hour, 10), outboundID), nil)
+		// Well inside a's hour-long lease: the update ended it.
+		again := claimOut(t, s, "b", at(30*time.Second), time.Hour, 10)
+		mustIDs(t, "after update and NotBefore", ids(again, outboundID), []string{"m_0"})
+		mustSame(t, "reclaimed message", again[0], m)
+	}},
+	{"FinalStatusDropsTextAndStopsClaims", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		must(t, "enqueue", s.EnqueueOutbound(ctx, outbound("m_0", "p_a", at(0)), outbound("m_1", "p_a", at(0))))
+		claimOut(t, s, "a", at(0), time.Hour, 10)
+
+		queued := outbound("m_0", "p_a", at(0))
+		queued.Status, queued.ProviderID, queued.Attempts = store.Queued, "SM123", 1
+		must(t, "update queued", s.UpdateOutbound(ctx, queued))
+		got, err := s.GetOutbound(ctx, "m_0")
+		must(t, "get queued", err)
+		mustSame(t, "queued message keeps its text", got, queued)
+
+		delivered := queued
+		delivered.Status, delivered.UpdatedAt = store.Delivered, at(time.Minute)
+		must(t, "update delivered", s.UpdateOutbound(ctx, delivered))
+		got, err = s.GetOutbound(ctx, "m_0")
+		must(t, "get delivered", err)
+		if got.Text != "" {
+			t.Fatalf("text kept after final status")
+		}
+		delivered.Text = ""
+		mustSame(t, "delivered message (text dropped, rest kept)", got, delivered)
+
+		failed := outbound("m_1", "p_a", at(0))
+		failed.Status, failed.ErrorCode = store.Failed, "30003"
+		must(t, "update failed", s.UpdateOutbound(ctx, failed))
+		got, err = s.GetOutbound(ctx, "m_1")
+		must(t, "get failed", err)
+		if got.Text != "" || got.Status != store.Failed || got.ErrorCode != "30003" {
+			t.Fatalf("failed message: text %q status %s code %s", got.Text, got.Status, got.ErrorCode)
+		}
+		mustIDs(t, "no claims after final status", ids(claimOut(t, s, "b", at(24*time.Hour), time.Hour, 10), outboundID), nil)
+	}},
+	{"UpdateMissingIsNotFound", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		mustBe(t, "update missing", s.UpdateOutbound(ctx, outbound("m_ghost", "p_a", at(0))), store.ErrNotFound)
+		_, err := s.GetOutbound(ctx, "m_ghost")
+		mustBe(t, "get after refused update", err, store.ErrNotFound)
+	}},
+	{"ConcurrentClaimersEachMessageOnce", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		all := seq("m_", 200)
+		msgs := make([]store.OutboundMessage, len(all))
+		for i, id := range all {
+			msgs[i] = outbound(id, fmt.Sprint("p_", i%7), at(time.Duration(i)*time.Millisecond))
+		}
+		must(t, "enqueue", s.EnqueueOutbound(ctx, msgs...))
+		got := claimConcurrently(t, 8, func(owner string) ([]string, error) {
+			ms, err := s.ClaimOutbound(ctx, owner, at(time.Hour), time.Hour, 7)
+			return ids(ms, outboundID), err
+		})
+		mustIDs(t, "every message claimed once", got, all)
+	}},
+}
+
+// claimConcurrently runs workers that claim until nothing is left, and returns
+// every claimed ID, sorted; it fails on any ID claimed twice.
+func claimConcurrently(t *testing.T, workers int, claim func(owner string) ([]string, error)) []string {
+	t.Helper()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		seen = map[string]string{}
+		dup  []string
+	)
+	for w := range workers {
+		owner := fmt.Sprint("worker", w)
+		wg.Go(func() {
+			for {
+				got, err := claim(owner)
+				if err != nil {
+					t.Errorf("claim by %s: %v", owner, err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, id := range got {
+					if prev, ok := seen[id]; ok {
+						dup = append(dup, fmt.Sprintf("%s (%s and %s)", id, prev, owner))
+					}
+					seen[id] = owner
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(dup) > 0 {
+		t.Fatalf("claimed twice: %v", dup)
+	}
+	out := make([]string, 0, len(seen))
+	for id := range seen {
+		out = append(out, id)
+	}
+	return sortedCopy(out)
+}
+
+var dueTests = []namedTest{
+	{"PutReplaceDeleteAndDueOfOrder", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		must(t, "put", s.PutDue(ctx,
+			due("d_2", "p_a", at(2*time.Hour)),
+			due("d_0", "p_a", at(0)),
+			due("d_1", "p_a", at(time.Hour)),
+			due("d_x", "p_b", at(0)),
+		))
+		got, err := s.DueOf(ctx, "p_a")
+		must(t, "due of", err)
+		mustIDs(t, "ordered by DueAt", ids(got, dueID), []string{"d_0", "d_1", "d_2"})
+		mustSame(t, "stored item", got[1], due("d_1", "p_a", at(time.Hour)))
+
+		// Re-planning replaces by ID: d_0 moves after d_2.
+		moved := due("d_0", "p_a", at(3*time.Hour))
+		moved.Data = map[string]string{"offset": "1d"}
+		must(t, "replace", s.PutDue(ctx, moved))
+		got, err = s.DueOf(ctx, "p_a")
+		must(t, "due of", err)
+		mustIDs(t, "after replace", ids(got, dueID), []string{"d_1", "d_2", "d_0"})
+		mustSame(t, "replaced item", got[2], moved)
+
+		must(t, "delete (missing IDs ignored)", s.DeleteDue(ctx, "d_1", "d_missing"))
+		got, err = s.DueOf(ctx, "p_a")
+		must(t, "due of", err)
+		mustIDs(t, "after delete", ids(got, dueID), []string{"d_2", "d_0"})
+		must(t, "delete nothing", s.DeleteDue(ctx))
+	}},
+	{"ReplaceMovesItemToNewParticipant", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		must(t, "put", s.PutDue(ctx, due("d_0", "p_a", at(0))))
+		must(t, "move", s.PutDue(ctx, due("d_0", "p_b", at(0))))
+		old, err := s.DueOf(ctx, "p_a")
+		must(t, "due of old", err)
+		mustIDs(t, "old participant", ids(old, dueID), nil)
+		now, err := s.DueOf(ctx, "p_b")
+		must(t, "due of new", err)
+		mustIDs(t, "new participant", ids(now, dueID), []string{"d_0"})
+	}},
+	{"ClaimEarliestFirstOnlyDueAndLimit", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		must(t, "put", s.PutDue(ctx,
+			due("d_late", "p_a", at(time.Hour)),
+			due("d_1", "p_b", at(time.Minute)),
+			due("d_0", "p_a", at(0)),
+			due("d_2", "p_a", at(2*time.Minute)),
+		))
+		got := claimDue(t, s, "a", at(2*time.Minute), time.Hour, 2)
+		mustIDs(t, "first claim (limit 2)", ids(got, dueID), []string{"d_0", "d_1"})
+		mustSame(t, "claimed item unchanged", got[0], due("d_0", "p_a", at(0)))
+		got = claimDue(t, s, "a", at(2*time.Minute), time.Hour, 10)
+		mustIDs(t, "second claim: only what is due", ids(got, dueID), []string{"d_2"})
+		// Claimed items are still listed until completed.
+		listed, err := s.DueOf(ctx, "p_a")
+		must(t, "due of", err)
+		mustIDs(t, "claimed items still listed", ids(listed, dueID), []string{"d_0", "d_2", "d_late"})
+	}},
+	{"LeaseHoldsUntilItEndsThenAnotherOwnerClaims", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		must(t, "put", s.PutDue(ctx, due("d_0", "p_a", at(0))))
+		mustIDs(t, "a claims", ids(claimDue(t, s, "a", at(0), time.Minute, 10), dueID), []string{"d_0"})
+		mustIDs(t, "b during a's lease", ids(claimDue(t, s, "b", at(59*time.Second), time.Minute, 10), dueID), nil)
+		mustIDs(t, "b after a's lease", ids(claimDue(t, s, "b", at(time.Minute), time.Minute, 10), dueID), []string{"d_0"})
+		// a comes back late: the item is b's now.
+		mustBe(t, "complete by a after takeover", s.CompleteDue(ctx, "d_0", "a"), store.ErrConflict)
+		must(t, "complete by b", s.CompleteDue(ctx, "d_0", "b"))
+		listed, err := s.DueOf(ctx, "p_a")
+		must(t, "due of", err)
+		mustIDs(t, "completed item gone", ids(listed, dueID), nil)
+		mustBe(t, "complete again", s.CompleteDue(ctx, "d_0", "b"), store.ErrNotFound)
+		mustIDs(t, "completed item not claimable", ids(claimDue(t, s, "c", at(time.Hour), time.Minute, 10), dueID), nil)
+	}},
+	{"CompleteOnlyByHolder", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		must(t, "put", s.PutDue(ctx, due("d_0", "p_a", at(0)), due("d_free", "p_a", at(0))))
+		claimDue(t, s, "a", at(0), time.Hour, 1)
+		mustBe(t, "complete by non-owner", s.CompleteDue(ctx, "d_0", "b"), store.ErrConflict)
+		mustBe(t, "complete of an unclaimed item", s.CompleteDue(ctx, "d_free", "a"), store.ErrConflict)
+		mustBe(t, "complete missing", s.CompleteDue(ctx, "d_missing", "a"), store.ErrNotFound)
+		listed, err := s.DueOf(ctx, "p_a")
+		must(t, "due of", err)
+		mustIDs(t, "refused completions change nothing", sortedCopy(ids(listed, dueID)), []string{"d_0", "d_free"})
+		must(t, "complete by owner", s.CompleteDue(ctx, "d_0", "a"))
+	}},
+	{"PutClearsClaim", func(t *testing.T, s store.Store) {
+		// Re-planning an item that is being handled makes it new work: it is
+		// claimable at its new DueAt and the old claimer cannot complete it.
+		ctx := ctxOf(t)
+		must(t, "put", s.PutDue(ctx, due("d_0", "p_a", at(0))))
+		claimDue(t, s, "a", at(0), time.Hour, 10)
+		must(t, "replan", s.PutDue(ctx, due("d_0", "p_a", at(5*time.Minute))))
+		mustIDs(t, "before new DueAt", ids(claimDue(t, s, "b", at(time.Minute), time.Hour, 10), dueID), nil)
+		mustBe(t, "old claimer completes replanned item", s.CompleteDue(ctx, "d_0", "a"), store.ErrConflict)
+		got := claimDue(t, s, "b", at(5*time.Minute), time.Hour, 10)
+		mustIDs(t, "replanned item claimable at its new time", ids(got, dueID), []string{"d_0"})
+		mustSame(t, "replanned item", got[0], due("d_0", "p_a", at(5*time.Minute)))
+	}},
+	{"DeleteRemovesClaimedItem", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		must(t, "put", s.PutDue(ctx, due("d_0", "p_a", at(0))))
+		claimDue(t, s, "a", at(0), time.Minute, 10)
+		must(t, "delete", s.DeleteDue(ctx, "d_0"))
+		mustIDs(t, "deleted item not claimable after lease", ids(claimDue(t, s, "b", at(time.Hour), time.Minute, 10), dueID), nil)
+		mustBe(t, "complete deleted", s.CompleteDue(ctx, "d_0", "a"), store.ErrNotFound)
+	}},
+	{"ConcurrentClaimersEachItemOnce", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		all := seq("d_", 300)
+		items := make([]store.DueItem, len(all))
+		for i, id := range all {
+			items[i] = due(id, fmt.Sprint("p_", i%11), at(time.Duration(i)*time.Second))
+		}
+		must(t, "put", s.PutDue(ctx, items...))
+		got := claimConcurrently(t, 8, func(owner string) ([]string, error) {
+			ds, err := s.ClaimDue(ctx, owner, at(24*time.Hour), time.Hour, 9)
+			return ids(ds, dueID), err
+		})
+		mustIDs(t, "every item claimed once", got, all)
+	}},
+}

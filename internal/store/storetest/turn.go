@@ -1,0 +1,161 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// fullTurn is a turn that touches every kind of record.
+func fullTurn(pid string, expires time.Time) store.Turn {
+	p := participant(pid)
+	ss := session(pid, expires)
+	return store.Turn{
+		ParticipantID: pid,
+		Participant:   &p,
+		Session:       &ss,
+		CheckIns:      []store.CheckIn{checkIn("c_"+pid, pid, at(0))},
+		Attention:     []store.AttentionItem{attention("att_"+pid, pid, at(0))},
+		Audit:         []store.AuditEntry{audit("au_"+pid, pid, at(0)), audit("au_sys_"+pid, "", at(time.Second))},
+		Outbound:      []store.OutboundMessage{outbound("m_"+pid, pid, at(0)), outbound("m2_"+pid, pid, at(time.Second))},
+	}
+}
+
+var turnTests = []namedTest{
+	{"EverythingLands", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		turn := fullTurn("p_a", wallNow().Add(time.Hour))
+		must(t, "apply", s.ApplyTurn(ctx, turn))
+		checkTurnLanded(t, s, turn)
+	}},
+	{"ParticipantIsCreatedOrUpdated", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		must(t, "create", s.CreateParticipant(ctx, participant("p_a")))
+		p := participant("p_a")
+		p.OptedOut, p.OptedOutAt = true, at(time.Hour)
+		must(t, "apply", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", Participant: &p}))
+		got, err := s.GetParticipant(ctx, "p_a")
+		must(t, "get", err)
+		mustSame(t, "participant saved by turn", got, p)
+	}},
+	{"EndSessionDeletesIt", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		must(t, "save", s.SaveSession(ctx, session("p_a", wallNow().Add(time.Hour))))
+		must(t, "apply", s.ApplyTurn(ctx, store.Turn{
+			ParticipantID: "p_a",
+			EndSession:    true,
+			CheckIns:      []store.CheckIn{checkIn("c_1", "p_a", at(0))},
+		}))
+		_, err := s.GetSession(ctx, "p_a")
+		mustBe(t, "session after EndSession", err, store.ErrNotFound)
+		cis, err := s.CheckInsOf(ctx, "p_a", time.Time{})
+		must(t, "check-ins", err)
+		if len(cis) != 1 {
+			t.Fatalf("check-in of the ending turn: %d recorded, want 1", len(cis))
+		}
+		// Ending a session that does not exist is fine.
+		must(t, "apply again", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", EndSession: true}))
+	}},
+	{"SessionWinsOverEndSession", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		ss := session("p_a", wallNow().Add(time.Hour))
+		must(t, "apply", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", Session: &ss, EndSession: true}))
+		got, err := s.GetSession(ctx, "p_a")
+		must(t, "get", err)
+		mustSame(t, "session (EndSession ignored when Session is set)", got, ss)
+	}},
+	{"EmptyTurnChangesNothing", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		must(t, "save", s.SaveSession(ctx, session("p_a", wallNow().Add(time.Hour))))
+		must(t, "apply", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a"}))
+		_, err := s.GetSession(ctx, "p_a")
+		must(t, "session kept", err)
+	}},
+	{"MismatchedParticipantRefusedWhole", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		bad := []func(*store.Turn){
+			func(tr *store.Turn) { tr.Participant.ID = "p_other" },
+			func(tr *store.Turn) { tr.Session.ParticipantID = "p_other" },
+			func(tr *store.Turn) { tr.CheckIns[0].ParticipantID = "p_other" },
+			func(tr *store.Turn) { tr.Attention[0].ParticipantID = "p_other" },
+			func(tr *store.Turn) { tr.Audit[0].ParticipantID = "p_other" },
+			func(tr *store.Turn) { tr.Outbound[1].ParticipantID = "p_other" },
+			func(tr *store.Turn) { tr.ParticipantID = "" },
+		}
+		for i, spoil := range bad {
+			turn := fullTurn("p_a", wallNow().Add(time.Hour))
+			spoil(&turn)
+			mustFail(t, "spoilt turn", s.ApplyTurn(ctx, turn))
+			checkNothingOf(t, s, "p_a", i)
+		}
+	}},
+}
+
+func checkTurnLanded(t *testing.T, s store.Store, turn store.Turn) {
+	t.Helper()
+	ctx := ctxOf(t)
+	pid := turn.ParticipantID
+	got, err := s.GetParticipant(ctx, pid)
+	must(t, "participant", err)
+	mustSame(t, "participant", got, *turn.Participant)
+	ss, err := s.GetSession(ctx, pid)
+	must(t, "session", err)
+	mustSame(t, "session", ss, *turn.Session)
+	cis, err := s.CheckInsOf(ctx, pid, time.Time{})
+	must(t, "check-ins", err)
+	mustSame(t, "check-ins", cis, turn.CheckIns)
+	items, err := s.ListAttention(ctx, false)
+	must(t, "attention", err)
+	var mine []store.AttentionItem
+	for _, a := range items {
+		if a.ParticipantID == pid {
+			mine = append(mine, a)
+		}
+	}
+	mustSame(t, "attention", mine, turn.Attention)
+	entries, err := s.ListAudit(ctx, "", 0)
+	must(t, "audit", err)
+	var found int
+	for _, want := range turn.Audit {
+		for _, e := range entries {
+			if e.ID == want.ID {
+				mustSame(t, "audit entry", e, want)
+				found++
+			}
+		}
+	}
+	if found != len(turn.Audit) {
+		t.Fatalf("audit: %d of %d entries found", found, len(turn.Audit))
+	}
+	for _, m := range turn.Outbound {
+		got, err := s.GetOutbound(ctx, m.ID)
+		must(t, "outbound "+m.ID, err)
+		mustSame(t, "outbound", got, m)
+	}
+}
+
+// checkNothingOf fails if any record of pid exists: a refused turn must leave
+// no trace.
+func checkNothingOf(t *testing.T, s store.Store, pid string, attempt int) {
+	t.Helper()
+	ctx := ctxOf(t)
+	if _, err := s.GetParticipant(ctx, pid); !isNotFound(err) {
+		t.Fatalf("refused turn %d: participant: %v", attempt, err)
+	}
+	if _, err := s.GetSession(ctx, pid); !isNotFound(err) {
+		t.Fatalf("refused turn %d: session: %v", attempt, err)
+	}
+	if cis, err := s.CheckInsOf(ctx, pid, time.Time{}); err != nil || len(cis) != 0 {
+		t.Fatalf("refused turn %d: %d check-ins, err %v", attempt, len(cis), err)
+	}
+	if items, err := s.ListAttention(ctx, false); err != nil || len(items) != 0 {
+		t.Fatalf("refused turn %d: %d attention items, err %v", attempt, len(items), err)
+	}
+	if entries, err := s.ListAudit(ctx, "", 0); err != nil || len(entries) != 0 {
+		t.Fatalf("refused turn %d: %d audit entries, err %v", attempt, len(entries), err)
+	}
+	if msgs, err := s.ClaimOutbound(ctx, "check", at(time.Hour), time.Nanosecond, 10); err != nil || len(msgs) != 0 {
+		t.Fatalf("refused turn %d: %d outbound messages, err %v", attempt, len(msgs), err)
+	}
+}
