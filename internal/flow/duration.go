@@ -16,14 +16,20 @@ type Duration time.Duration
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
+// maxDays bounds the days part so that it cannot overflow time.Duration;
+// no policy needs more than a few years.
+const maxDays = 100 * 365
+
 // ParseDuration reads "7d", "1d12h", "36h" or "90m".
 func ParseDuration(s string) (time.Duration, error) {
+	orig := s
+	bad := fmt.Errorf("bad duration %q: use e.g. 7d, 36h or 90m", orig)
 	s = strings.TrimSpace(s)
 	var days time.Duration
 	if i := strings.IndexByte(s, 'd'); i >= 0 {
 		n, err := strconv.Atoi(s[:i])
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("bad duration %q: use e.g. 7d, 36h or 90m", s)
+		if err != nil || n < 0 || n > maxDays || s[0] == '+' {
+			return 0, bad
 		}
 		days = time.Duration(n) * 24 * time.Hour
 		s = s[i+1:]
@@ -32,8 +38,8 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("bad duration %q: use e.g. 7d, 36h or 90m", s)
+	if err != nil || d < 0 || s[0] == '+' || days+d < days {
+		return 0, bad
 	}
 	return days + d, nil
 }

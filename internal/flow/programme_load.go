@@ -1,0 +1,128 @@
+package flow
+
+import (
+	"reflect"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+var durationType = reflect.TypeOf(Duration(0))
+
+// loadProgramme decodes programme.yaml over the defaults already in
+// s.Programme: a field left out keeps its default. It walks the struct by
+// its yaml tags rather than using yaml's own decoder so that every unknown
+// field and bad value is reported with its line, all at once.
+func (s *Set) loadProgramme(f *yamlFile, top *yaml.Node) {
+	s.progFile = f.name
+	s.decodeInto(f, top, reflect.ValueOf(&s.Programme).Elem(), "")
+	p := &s.Programme
+	clock := func(path, v string) {
+		if _, err := ParseClock(v); err != nil {
+			f.errorf(s.progLines[path], "%s: %v", path, err)
+		}
+	}
+	clock("reminders.appointment_hour", p.Reminders.AppointmentHour)
+	clock("quiet_hours.start", p.QuietHours.Start)
+	clock("quiet_hours.end", p.QuietHours.End)
+
+	positive := map[string]Duration{
+		"session_timeout":               p.SessionTimeout,
+		"retention.checkins":            p.Retention.CheckIns,
+		"retention.audit":               p.Retention.Audit,
+		"retention.exited_participants": p.Retention.ExitedAfter,
+		"retention.dedupe_keys":         p.Retention.DedupeKeys,
+		"retention.enrolment_codes":     p.Retention.EnrolmentCodeTTL,
+	}
+	for path, d := range positive {
+		if line, given := s.progLines[path]; given && d <= 0 {
+			f.errorf(line, "%s must be longer than zero", path)
+		}
+	}
+	for name, list := range map[string][]Duration{"reminders.before_close": p.Reminders.BeforeClose, "reminders.appointment": p.Reminders.Appointment} {
+		for i, d := range list {
+			if d <= 0 {
+				f.errorf(s.progLines[name+"["+strconv.Itoa(i)+"]"], "%s: a reminder offset must be longer than zero", name)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for i, l := range p.Languages {
+		line := s.progLines["languages["+strconv.Itoa(i)+"]"]
+		if seen[l] {
+			f.errorf(line, "languages: %s is listed twice", l)
+		}
+		seen[l] = true
+	}
+	if line, given := s.progLines["languages"]; given && len(p.Languages) == 0 {
+		f.errorf(line, "languages is empty: offer at least one language")
+	}
+}
+
+// decodeInto sets v (a struct, string, bool, Duration or a slice of
+// those) from n, recording the line of every field path it meets.
+func (s *Set) decodeInto(f *yamlFile, n *yaml.Node, v reflect.Value, path string) {
+	n = deref(n)
+	if n == nil {
+		return
+	}
+	where := path
+	if where == "" {
+		where = ProgrammeFile
+	}
+	switch {
+	case v.Type() == durationType:
+		if d, ok := f.duration(n, where); ok {
+			v.SetInt(int64(d))
+		}
+	case v.Kind() == reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			f.errorf(n.Line, "%s must be a single value, found %s", where, describe(n))
+			return
+		}
+		if n.Tag == "!!null" {
+			v.SetString("")
+			return
+		}
+		v.SetString(strings.TrimSpace(n.Value))
+	case v.Kind() == reflect.Bool:
+		var b bool
+		if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
+			f.errorf(n.Line, "%s must be true or false, found %s", where, describe(n))
+			return
+		}
+		v.SetBool(b)
+	case v.Kind() == reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			f.errorf(n.Line, "%s must be a list, e.g. [a, b], found %s", where, describe(n))
+			return
+		}
+		out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			p := path + "[" + strconv.Itoa(i) + "]"
+			s.progLines[p] = deref(item).Line
+			s.decodeInto(f, item, out.Index(i), p)
+		}
+		v.Set(out)
+	case v.Kind() == reflect.Struct:
+		t := v.Type()
+		var names []string
+		index := map[string]int{}
+		for i := 0; i < t.NumField(); i++ {
+			tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if tag != "" && tag != "-" {
+				names = append(names, tag)
+				index[tag] = i
+			}
+		}
+		for _, fd := range f.fields(n, where, names) {
+			p := fd.key
+			if path != "" {
+				p = path + "." + fd.key
+			}
+			s.progLines[p] = fd.line
+			s.decodeInto(f, fd.val, v.Field(index[fd.key]), p)
+		}
+	}
+}
