@@ -1,0 +1,219 @@
+package conversation_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+const phone = "+447700900123"
+
+func TestJoinLinksTheAddressSealedAndStartsEnrolment(t *testing.T) {
+	h := newHarness(t)
+	pid, code := h.enrol("en")
+	replies := h.say(phone, "join "+strings.ToLower(code))
+	if len(replies) == 0 {
+		t.Fatal("no welcome after JOIN")
+	}
+	l, err := h.store.GetLink(h.ctx, h.box.Index("sms", phone))
+	if err != nil {
+		t.Fatalf("link not stored: %v", err)
+	}
+	if l.ParticipantID != pid || l.Masked != "+44 7*** ***123" {
+		t.Errorf("link = %+v", l)
+	}
+	if got, err := h.box.Open("sms", l.Sealed); err != nil || got != phone {
+		t.Errorf("sealed address opens to %q, %v", got, err)
+	}
+	// The code is single use.
+	if _, err := h.store.TakeEnrolmentCode(h.ctx, code); err == nil {
+		t.Error("enrolment code still usable after JOIN")
+	}
+}
+
+func TestUnknownSenderGetsADirectReplyAndNothingIsStored(t *testing.T) {
+	h := newHarness(t)
+	out, err := h.conv.Handle(h.ctx, conversation.Inbound{Channel: store.SMS, Address: phone, Text: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ParticipantID != "" || len(out.Direct) != 1 {
+		t.Fatalf("outcome = %+v, want one direct reply", out)
+	}
+	if ps, _ := h.store.ListParticipants(h.ctx); len(ps) != 0 {
+		t.Error("a participant was created for an unknown sender")
+	}
+	if _, err := h.store.GetLink(h.ctx, h.box.Index("sms", phone)); err == nil {
+		t.Error("an unknown sender's address was linked")
+	}
+	if got := h.drain(); len(got) != 0 {
+		t.Errorf("queued %d messages to an unknown sender", len(got))
+	}
+}
+
+func TestUnknownSenderRepliesAreLimited(t *testing.T) {
+	h := newHarness(t)
+	replies := 0
+	for range 10 {
+		replies += len(h.say(phone, "hello"))
+	}
+	if replies != 3 {
+		t.Errorf("%d replies to 10 messages from an unknown sender, want 3 a day", replies)
+	}
+	h.clock.Advance(25 * time.Hour)
+	// Counters run on the store's wall clock, not the fake one; what must
+	// hold is that the limit is per address, so another sender still gets one.
+	if got := h.say("+447700900999", "hello"); len(got) != 1 {
+		t.Errorf("a different unknown sender got %d replies, want 1", len(got))
+	}
+}
+
+func TestWrongCodesCannotBeGuessedEndlessly(t *testing.T) {
+	h := newHarness(t)
+	_, code := h.enrol("en")
+	for i := range 5 {
+		h.say(phone, "JOIN WRONG"+string(rune('A'+i)))
+	}
+	h.say(phone, "JOIN "+code)
+	if _, err := h.store.GetLink(h.ctx, h.box.Index("sms", phone)); err == nil {
+		t.Error("the sixth attempt in a day was accepted")
+	}
+}
+
+func TestExpiredCodeIsRefused(t *testing.T) {
+	h := newHarness(t)
+	_, code := h.enrol("en")
+	h.clock.Advance(15 * 24 * time.Hour)
+	h.say(phone, "JOIN "+code)
+	if _, err := h.store.GetLink(h.ctx, h.box.Index("sms", phone)); err == nil {
+		t.Error("an expired code linked the address")
+	}
+}
+
+func TestRepeatedProviderMessageIsHandledOnce(t *testing.T) {
+	h := newHarness(t)
+	pid, code := h.enrol("en")
+	h.say(phone, "JOIN "+code)
+	in := conversation.Inbound{Channel: store.SMS, Address: phone, Text: "MENU", DedupeKey: "sms:SM0001"}
+	first := h.sayWith(in)
+	out, err := h.conv.Handle(h.ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) == 0 || !out.Duplicate || len(h.drain()) != 0 {
+		t.Errorf("first replies %d, second duplicate=%v", len(first), out.Duplicate)
+	}
+	audit, _ := h.store.ListAudit(h.ctx, pid, 100)
+	_ = audit
+}
+
+func TestConcurrentMessagesOfOnePersonAreSerialised(t *testing.T) {
+	h := newHarness(t)
+	pid, code := h.enrol("en")
+	h.say(phone, "JOIN "+code)
+	h.drain()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := h.conv.Handle(h.ctx, conversation.Inbound{Channel: store.SMS, Address: phone, Text: "MENU", DedupeKey: "sms:SMc" + string(rune('a'+i))})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := len(h.drain()); got != 8 {
+		t.Errorf("%d replies to 8 messages, want 8", got)
+	}
+	if _, err := h.store.GetSession(h.ctx, pid); err != nil {
+		t.Errorf("session lost: %v", err)
+	}
+}
+
+func TestBadInputGetsAPoliteReply(t *testing.T) {
+	h := newHarness(t)
+	_, code := h.enrol("en")
+	h.say(phone, "JOIN "+code)
+	h.drain()
+	for _, in := range []conversation.Inbound{
+		{Text: strings.Repeat("a", 100_000), Problem: conversation.TooLong},
+		{Text: "\xff\xfe", Problem: conversation.InvalidText},
+		{Problem: conversation.MediaOnly},
+		{Text: "\xff\xfe"}, // not flagged by the channel: still no panic
+	} {
+		in.Channel, in.Address = store.SMS, phone
+		if got := h.sayWith(in); len(got) != 1 || got[0] == "" {
+			t.Errorf("problem %q: replies %q, want one polite reply", in.Problem, got)
+		}
+	}
+}
+
+func TestOptedOutPersonGetsNothingButTheConfirmation(t *testing.T) {
+	h := newHarness(t)
+	pid, code := h.enrol("en")
+	h.say(phone, "JOIN "+code)
+	if got := h.say(phone, "STOP"); len(got) != 1 {
+		t.Fatalf("STOP gave %d replies, want the one confirmation", len(got))
+	}
+	for _, text := range []string{"hello", "MENU", "1"} {
+		if got := h.say(phone, text); len(got) != 0 {
+			t.Errorf("%q after STOP got replies %q", text, got)
+		}
+	}
+	if err := h.conv.Start(h.ctx, pid, "checkin", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.drain(); len(got) != 0 {
+		t.Errorf("a reminder reached an opted-out person: %q", got)
+	}
+	p, _ := h.store.GetParticipant(h.ctx, pid)
+	if !p.OptedOut {
+		t.Error("participant not marked opted out")
+	}
+	items, _ := h.store.ListAttention(h.ctx, true)
+	if len(items) != 1 || items[0].Kind != store.AttentionOptedOut {
+		t.Errorf("attention = %+v, want one opted_out item for the caseworker", items)
+	}
+	if got := h.say(phone, "START"); len(got) == 0 {
+		t.Error("START gave no confirmation")
+	}
+	if got := h.say(phone, "MENU"); len(got) == 0 {
+		t.Error("no reply after START")
+	}
+}
+
+func TestSessionsAreForgottenAfterTheTimeout(t *testing.T) {
+	h := newHarness(t)
+	pid, code := h.enrol("en")
+	h.say(phone, "JOIN "+code)
+	h.say(phone, "MENU")
+	h.clock.Advance(h.conv.Content().Flows.Programme.SessionTimeout.D() + time.Minute)
+	// "1" means "check in" in the menu; after expiry it starts afresh instead.
+	h.say(phone, "1")
+	checkins, _ := h.store.CheckInsOf(h.ctx, pid, time.Time{})
+	if len(checkins) != 0 {
+		t.Errorf("an answer to a forgotten question recorded a check-in: %+v", checkins)
+	}
+}
+
+func TestLogsHoldNoNumberOrText(t *testing.T) {
+	h := newHarness(t)
+	_, code := h.enrol("en")
+	secretText := "my brother lives at 12 Rue Secrète"
+	h.say(phone, "JOIN "+code)
+	h.say(phone, secretText)
+	h.say(phone, "1")
+	h.say("+447700900777", "hello from a stranger")
+	logs := h.logs.String()
+	for _, leak := range []string{phone, "447700900", secretText, "Secrète", "stranger", code} {
+		if strings.Contains(logs, leak) {
+			t.Errorf("logs contain %q:\n%s", leak, logs)
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package conversation_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/waymark-atd/waymark/internal/flow"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata/transcripts")
+
+// A transcript script is what a person types, one line each. "{code}" is
+// the enrolment code; "/skip 3h" moves the clock and fires due timeouts.
+type script struct {
+	name  string
+	lang  string
+	lines []string
+}
+
+// The default flows, each walked through end to end, and check-in in every
+// shipped language. The golden files are the reviewable record of what
+// people actually receive.
+var scripts = []script{
+	{"enrolment_en", "en", []string{"JOIN {code}", "1", "1"}},
+	{"enrolment_decline_en", "en", []string{"JOIN {code}", "2"}},
+	{"checkin_en", "en", []string{"JOIN {code}", "1", "1", "hello", "1", "1"}},
+	{"checkin_es", "es", []string{"JOIN {code}", "1", "2", "hola", "1", "1"}},
+	{"checkin_fr", "fr", []string{"JOIN {code}", "1", "3", "bonjour", "1", "1"}},
+	{"checkin_ar", "ar", []string{"JOIN {code}", "1", "4", "مرحبا", "١", "١"}},
+	{"checkin_uk", "uk", []string{"JOIN {code}", "1", "5", "привіт", "1", "1"}},
+	{"checkin_cant_make_it_en", "en", []string{"JOIN {code}", "1", "1", "hi", "1", "2"}},
+	{"checkin_talk_en", "en", []string{"JOIN {code}", "1", "1", "hi", "1", "3"}},
+	{"info_en", "en", []string{"JOIN {code}", "1", "1", "MENU", "2", "1", "INFO", "2", "INFO", "3", "INFO", "4", "INFO", "5", "INFO", "6"}},
+	{"language_en_to_ar", "en", []string{"JOIN {code}", "1", "1", "LANGUAGE", "4", "MENU"}},
+	{"stop_start_en", "en", []string{"JOIN {code}", "1", "1", "STOP", "hello", "START", "hello"}},
+	{"stop_localized_es", "es", []string{"JOIN {code}", "1", "2", "PARAR", "hola", "EMPEZAR"}},
+	{"not_understood_en", "en", []string{"JOIN {code}", "1", "1", "MENU", "banana", "9"}},
+	{"timeout_en", "en", []string{"JOIN {code}", "1", "1", "MENU", "/skip 3d", "hello"}},
+	{"unknown_sender_en", "en", []string{"hello", "JOIN WRONG1", "JOIN {code}", "JOIN {code}"}},
+}
+
+func TestTranscripts(t *testing.T) {
+	for _, sc := range scripts {
+		t.Run(sc.name, func(t *testing.T) {
+			h := newHarness(t)
+			_, code := h.enrol(sc.lang)
+			const address = "+447700900123"
+			var b strings.Builder
+			for _, line := range sc.lines {
+				fmt.Fprintf(&b, "> %s\n", line)
+				var replies []string
+				if d, ok := strings.CutPrefix(line, "/skip "); ok {
+					dur, err := flow.ParseDuration(d)
+					if err != nil {
+						t.Fatal(err)
+					}
+					h.clock.Advance(dur)
+					pid := mustParticipant(t, h, address)
+					if err := h.conv.Tick(h.ctx, pid); err != nil {
+						t.Fatal(err)
+					}
+					replies = h.drain()
+				} else {
+					replies = h.say(address, strings.ReplaceAll(line, "{code}", code))
+				}
+				for _, r := range replies {
+					fmt.Fprintf(&b, "< %s\n", strings.ReplaceAll(r, "\n", "\n  "))
+				}
+			}
+			checkGolden(t, filepath.Join("testdata", "transcripts", sc.name+".golden"), b.String())
+		})
+	}
+}
+
+func mustParticipant(t *testing.T, h *harness, address string) string {
+	t.Helper()
+	l, err := h.store.GetLink(h.ctx, h.box.Index("sms", address))
+	if err != nil {
+		t.Fatalf("not enrolled: %v", err)
+	}
+	return l.ParticipantID
+}
+
+func checkGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("transcript differs from %s (run go test ./internal/conversation -update and review the diff)\n--- got ---\n%s", path, got)
+	}
+}
