@@ -58,6 +58,9 @@ type Inbound struct {
 	// DedupeKey is the provider's message ID with a channel prefix; a
 	// message whose turn already landed is not handled again.
 	DedupeKey string
+	// JoinCode is an enrolment code the channel received out of band, such
+	// as Telegram's /start deep link; it is treated as "JOIN <code>".
+	JoinCode string
 }
 
 // Outcome is what the channel does in its webhook answer.
@@ -139,6 +142,15 @@ func (s *Service) Start(ctx context.Context, participantID, flowID string, vars 
 	})
 }
 
+// Notify sends one message outside any flow (a missed check-in note, an
+// appointment follow-up), unless the person has opted out.
+func (s *Service) Notify(ctx context.Context, participantID, messageID string, vars map[string]string) error {
+	c := s.content.Load()
+	return s.withLock(ctx, participantID, func() error {
+		return s.turn(ctx, c, participantID, nil, Inbound{}, notifyEvent{message: messageID, vars: vars})
+	})
+}
+
 // Tick fires a waiting question's timeout once it has passed.
 func (s *Service) Tick(ctx context.Context, participantID string) error {
 	c := s.content.Load()
@@ -152,6 +164,10 @@ type startEvent struct {
 	vars map[string]string
 }
 type timeoutEvent struct{}
+type notifyEvent struct {
+	message string
+	vars    map[string]string
+}
 
 // turn runs one step for a participant and applies it. With link set it is
 // an inbound message from that link; otherwise extra names the event.
@@ -192,8 +208,11 @@ func (s *Service) turn(ctx context.Context, c *Content, pid string, link *store.
 	switch {
 	case link != nil && in.Problem != NoProblem:
 		effects = []flow.Effect{flow.Send{MessageID: problemMessage(in.Problem)}}
-	case link != nil && isJoin(c, in.Text):
+	case link != nil && (in.JoinCode != "" || isJoin(c, in.Text)):
 		effects = []flow.Effect{flow.Send{MessageID: "enrol.already"}}
+	case len(extra) == 1 && isNotify(extra[0]):
+		n := extra[0].(notifyEvent)
+		effects = []flow.Effect{flow.Send{MessageID: n.message, Vars: n.vars}}
 	default:
 		ev := flow.Event{Kind: flow.EventText, Text: in.Text, Now: now}
 		for _, e := range extra {
@@ -335,6 +354,11 @@ func offered(c *Content, lang string) bool {
 		}
 	}
 	return false
+}
+
+func isNotify(e any) bool {
+	_, ok := e.(notifyEvent)
+	return ok
 }
 
 func view(p store.Participant) flow.Participant {

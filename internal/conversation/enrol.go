@@ -33,6 +33,9 @@ func (s *Service) handleUnknown(ctx context.Context, c *Content, in Inbound, ind
 		}
 	}
 	lang, code, isJoin := matchJoin(c, in.Text)
+	if in.JoinCode != "" {
+		lang, code, isJoin = c.Flows.Programme.DefaultLanguage, in.JoinCode, true
+	}
 	if !isJoin {
 		return s.replyUnknown(ctx, c, "unknown:"+index, unknownRepliesPerDay, c.Flows.Programme.DefaultLanguage, "enrol.unknown_sender", now)
 	}
