@@ -44,6 +44,35 @@ var dedupeTests = []namedTest{
 			t.Fatalf("key recorded again after expiry was not remembered")
 		}
 	}},
+	{"SeenRecordsNothing", func(t *testing.T, s store.Store) {
+		// Seen only looks: asking twice leaves the key new for FirstSeen;
+		// once recorded it is seen until it expires (wall time).
+		ctx := ctxOf(t)
+		for range 2 {
+			seen, err := s.Seen(ctx, "k")
+			must(t, "seen before", err)
+			if seen {
+				t.Fatalf("unrecorded key reported seen")
+			}
+		}
+		exp := wallNow().Add(100 * time.Millisecond)
+		first, err := s.FirstSeen(ctx, "k", exp)
+		must(t, "first", err)
+		if !first {
+			t.Fatalf("Seen recorded the key")
+		}
+		seen, err := s.Seen(ctx, "k")
+		must(t, "seen after", err)
+		if !seen {
+			t.Fatalf("recorded key not seen")
+		}
+		sleepPast(exp)
+		seen, err = s.Seen(ctx, "k")
+		must(t, "seen after expiry", err)
+		if seen {
+			t.Fatalf("expired key still seen")
+		}
+	}},
 	{"ConcurrentOneTrue", func(t *testing.T, s store.Store) {
 		// A webhook retried while the first delivery is still being handled
 		// must be seen as new exactly once.

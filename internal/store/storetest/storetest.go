@@ -37,6 +37,9 @@
 //     the call is stored, including the good items of a batch.
 //   - ApplyTurn refuses a Turn whose records name a participant other than
 //     Turn.ParticipantID (audit entries may name none); nothing of it lands.
+//   - ApplyTurn refuses with ErrConflict, whole, a Turn whose DedupeKey is
+//     recorded already (by FirstSeen or an earlier turn) and unexpired, so
+//     two racing deliveries of one message cannot both land.
 package storetest
 
 import (

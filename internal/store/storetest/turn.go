@@ -72,6 +72,48 @@ var turnTests = []namedTest{
 		_, err := s.GetSession(ctx, "p_a")
 		must(t, "session kept", err)
 	}},
+	{"DedupeKeyLandsWithTurn", func(t *testing.T, s store.Store) {
+		// The key is recorded with the turn, so a retry after a landed turn
+		// is seen, and a second turn with the same key (a concurrent
+		// duplicate) is refused whole with ErrConflict.
+		ctx := ctxOf(t)
+		turn := store.Turn{
+			ParticipantID: "p_a",
+			CheckIns:      []store.CheckIn{checkIn("c_1", "p_a", at(0))},
+			DedupeKey:     "sms:SM1",
+			DedupeUntil:   wallNow().Add(time.Hour),
+		}
+		must(t, "apply", s.ApplyTurn(ctx, turn))
+		seen, err := s.Seen(ctx, "sms:SM1")
+		must(t, "seen", err)
+		if !seen {
+			t.Fatalf("turn's dedupe key not recorded")
+		}
+		first, err := s.FirstSeen(ctx, "sms:SM1", wallNow().Add(time.Hour))
+		must(t, "first seen", err)
+		if first {
+			t.Fatalf("turn's dedupe key new to FirstSeen")
+		}
+		dup := turn
+		dup.CheckIns = []store.CheckIn{checkIn("c_2", "p_a", at(time.Minute))}
+		dup.Outbound = []store.OutboundMessage{outbound("m_dup", "p_a", at(0))}
+		mustBe(t, "duplicate turn", s.ApplyTurn(ctx, dup), store.ErrConflict)
+		cis, err := s.CheckInsOf(ctx, "p_a", time.Time{})
+		must(t, "check-ins", err)
+		mustIDs(t, "check-ins after refused duplicate", ids(cis, func(c store.CheckIn) string { return c.ID }), []string{"c_1"})
+		_, err = s.GetOutbound(ctx, "m_dup")
+		mustBe(t, "message of refused duplicate", err, store.ErrNotFound)
+	}},
+	{"KeyFromFirstSeenRefusesTurn", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		_, err := s.FirstSeen(ctx, "sms:SM1", wallNow().Add(time.Hour))
+		must(t, "first seen", err)
+		mustBe(t, "turn with a recorded key", s.ApplyTurn(ctx, store.Turn{
+			ParticipantID: "p_a", DedupeKey: "sms:SM1", DedupeUntil: wallNow().Add(time.Hour),
+			CheckIns: []store.CheckIn{checkIn("c_1", "p_a", at(0))},
+		}), store.ErrConflict)
+		checkNothingOf(t, s, "p_a", 0)
+	}},
 	{"MismatchedParticipantRefusedWhole", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		bad := []func(*store.Turn){

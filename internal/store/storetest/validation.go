@@ -59,6 +59,11 @@ var validationTests = []namedTest{
 			{"due claim without owner", func() error { _, err := s.ClaimDue(ctx, "", at(0), time.Minute, 1); return err }},
 			{"due claim without lease", func() error { _, err := s.ClaimDue(ctx, "a", at(0), 0, 1); return err }},
 			{"turn without participant", func() error { return s.ApplyTurn(ctx, store.Turn{}) }},
+			{"turn dedupe key without expiry", func() error {
+				return s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", DedupeKey: "sms:SM9",
+					CheckIns: []store.CheckIn{checkIn("c_v", "p_a", at(0))}})
+			}},
+			{"seen without key", func() error { _, err := s.Seen(ctx, ""); return err }},
 		}
 		for _, c := range cases {
 			mustFail(t, c.name, c.call())
@@ -89,6 +94,9 @@ var validationTests = []namedTest{
 		must(t, "due of", err)
 		if len(dues) != 0 {
 			t.Fatalf("good item of a refused due batch stored")
+		}
+		if seen, err := s.Seen(ctx, "sms:SM9"); err != nil || seen {
+			t.Fatalf("dedupe key of a refused turn recorded: %v %v", seen, err)
 		}
 		checkNothingOf(t, s, "p_a", 0)
 		// The store still works after refusing all that.

@@ -1,0 +1,302 @@
+// Package bolt is Waymark's embedded storage backend: one bbolt file, one
+// process, no server to run. It is the default when no Redis is configured,
+// and it meets the same contract (storetest) as the Redis backend.
+//
+// Records are JSON values in buckets. Per-participant lists are prefix scans
+// over index buckets keyed by the participant ID, and the outbox and due
+// queues are ordered scans over index buckets keyed by a big-endian time, so
+// a claim reads only what is ready.
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// ErrInUse is returned by Open when another process holds the data file.
+var ErrInUse = errors.New("data file is in use by another waymark process")
+
+// openTimeout bounds the wait for the file lock, so that a second process
+// fails with ErrInUse instead of hanging.
+var openTimeout = 2 * time.Second
+
+// sweepEvery is how often the background sweeper drops expired records.
+var sweepEvery = time.Minute
+
+// Bucket names. Index buckets hold empty values: the key is the index.
+var (
+	bParticipants    = []byte("participants")      // id → Participant
+	bLinks           = []byte("links")             // index → Link
+	bLinksByP        = []byte("links_by_p")        // pid, index
+	bCodes           = []byte("codes")             // code → EnrolmentCode
+	bSessions        = []byte("sessions")          // pid → Session
+	bCheckIns        = []byte("checkins")          // pid, time, id → CheckIn
+	bAttention       = []byte("attention")         // id → AttentionItem
+	bAttentionByTime = []byte("attention_by_t")    // time(created), id
+	bAttentionByP    = []byte("attention_by_p")    // pid, id
+	bAudit           = []byte("audit")             // id → AuditEntry
+	bAuditByTime     = []byte("audit_by_t")        // time, id
+	bAuditByP        = []byte("audit_by_p")        // pid, time, id
+	bDedupe          = []byte("dedupe")            // key → time(expires)
+	bLeases          = []byte("leases")            // name → leaseRecord
+	bRates           = []byte("rates")             // key → rateRecord
+	bCounters        = []byte("counters")          // key → counterRecord
+	bOutbox          = []byte("outbox")            // id → outboxRecord
+	bOutboxReady     = []byte("outbox_ready")      // time(claimable), id; Pending only
+	bOutboxByP       = []byte("outbox_by_p")       // pid, id
+	bAppointments    = []byte("appointments")      // id → Appointment
+	bAppointmentsByP = []byte("appointments_by_p") // pid, date, time, id
+	bDue             = []byte("due")               // id → dueRecord
+	bDueReady        = []byte("due_ready")         // time(claimable), id
+	bDueByP          = []byte("due_by_p")          // pid, time(due), id
+	bExpiry          = []byte("expiry")            // time(expires), kind, key
+)
+
+var allBuckets = [][]byte{
+	bParticipants, bLinks, bLinksByP, bCodes, bSessions, bCheckIns,
+	bAttention, bAttentionByTime, bAttentionByP, bAudit, bAuditByTime, bAuditByP,
+	bDedupe, bLeases, bRates, bCounters, bOutbox, bOutboxReady, bOutboxByP,
+	bAppointments, bAppointmentsByP, bDue, bDueReady, bDueByP, bExpiry,
+}
+
+// Store is a bbolt-backed store.Store. Safe for concurrent use.
+type Store struct {
+	db *bbolt.DB
+	// now is the clock for the expiries the contract measures in wall time
+	// (sessions, codes, dedupe keys, counters, lease TTLs): the system clock
+	// unless WithClock says otherwise.
+	now func() time.Time
+
+	stop      chan struct{}
+	swept     sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens or creates the data file at path (mode 0600, its folder 0700)
+// and starts a sweeper that drops expired records every minute until Close.
+// If another process holds the file, Open fails with ErrInUse after a short
+// wait.
+func Open(path string, opts ...Option) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("bolt: create data folder: %w", err)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: openTimeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("bolt: open %s: %w (waited %s)", path, ErrInUse, openTimeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	s := &Store{db: db, now: time.Now, stop: make(chan struct{})}
+	for _, opt := range opts {
+		opt(s)
+	}
+	s.swept.Go(s.sweepLoop)
+	return s, nil
+}
+
+// Option changes how Open sets up a Store.
+type Option func(*Store)
+
+// WithClock makes the store judge expiry (sessions, enrolment codes, dedupe
+// keys, counters, lease TTLs) by c instead of the system clock. With the
+// system clock bolt behaves as Redis does; a fake clock keeps a store
+// consistent with the simulated time of tests and the simulator, whose
+// expiry times come from that clock.
+func WithClock(c clock.Clock) Option { return func(s *Store) { s.now = c.Now } }
+
+// Close stops the sweeper and closes the file. Calling it again does nothing.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.swept.Wait()
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("bolt: close: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// Ping reports whether the file is open and readable.
+func (s *Store) Ping(_ context.Context) error {
+	return s.view("ping", func(*txn) error { return nil })
+}
+
+func (s *Store) sweepLoop() {
+	tick := time.NewTicker(sweepEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+			if err := s.Sweep(s.now()); err != nil {
+				slog.Warn("bolt: sweep expired records", "err", err)
+			}
+		}
+	}
+}
+
+// txn is a bbolt transaction with the wall time it started at, so that one
+// transaction judges every expiry against one instant.
+type txn struct {
+	*bbolt.Tx
+	now time.Time
+}
+
+func (s *Store) view(op string, fn func(*txn) error) error {
+	now := s.now()
+	return s.wrap(op, s.db.View(func(tx *bbolt.Tx) error { return fn(&txn{tx, now}) }))
+}
+
+func (s *Store) update(op string, fn func(*txn) error) error {
+	now := s.now()
+	return s.wrap(op, s.db.Update(func(tx *bbolt.Tx) error { return fn(&txn{tx, now}) }))
+}
+
+// wrap adds the operation to an error and turns a closed file into
+// store.ErrUnavailable. Callers put only IDs into op, never participant data.
+func (s *Store) wrap(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, berrors.ErrDatabaseNotOpen):
+		return fmt.Errorf("bolt: %s: %w: %w", op, store.ErrUnavailable, err)
+	default:
+		return fmt.Errorf("bolt: %s: %w", op, err)
+	}
+}
+
+// Keys.
+
+// timeKey encodes t so that byte order is time order, zero time and times
+// before 1970 included: seconds with the sign bit flipped, then nanoseconds.
+func timeKey(t time.Time) []byte {
+	k := make([]byte, 12)
+	binary.BigEndian.PutUint64(k, uint64(t.Unix())^(1<<63))
+	binary.BigEndian.PutUint32(k[8:], uint32(t.Nanosecond()))
+	return k
+}
+
+func parseTimeKey(k []byte) time.Time {
+	sec := int64(binary.BigEndian.Uint64(k) ^ (1 << 63))
+	return time.Unix(sec, int64(binary.BigEndian.Uint32(k[8:]))).UTC()
+}
+
+const timeKeyLen = 12
+
+// idPrefix starts every per-participant index key: the ID's length, then the
+// ID, so that no ID is a prefix of another's keys.
+func idPrefix(id string) []byte {
+	k := binary.AppendUvarint(nil, uint64(len(id)))
+	return append(k, id...)
+}
+
+// key joins parts into one index key. Every part but the last has a fixed
+// length or its own length prefix, so keys never run into each other.
+func key(parts ...[]byte) []byte {
+	var k []byte
+	for _, p := range parts {
+		k = append(k, p...)
+	}
+	return k
+}
+
+// prefixKeys returns the keys of b that start with prefix, in order.
+func prefixKeys(b *bbolt.Bucket, prefix []byte) [][]byte {
+	var out [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		out = append(out, bytes.Clone(k))
+	}
+	return out
+}
+
+// readyKeys returns up to limit keys of an index bucket keyed by time, whose
+// time is at or before now, earliest first.
+func readyKeys(b *bbolt.Bucket, now time.Time, limit int) [][]byte {
+	var out [][]byte
+	end := timeKey(now)
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+		if bytes.Compare(k[:timeKeyLen], end) > 0 {
+			break
+		}
+		out = append(out, bytes.Clone(k))
+	}
+	return out
+}
+
+// JSON values.
+
+func getJSON(b *bbolt.Bucket, k []byte, v any) (bool, error) {
+	raw := b.Get(k)
+	if raw == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return true, fmt.Errorf("decode record: %w", err)
+	}
+	return true, nil
+}
+
+func putJSON(b *bbolt.Bucket, k []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode record: %w", err)
+	}
+	return b.Put(k, raw)
+}
+
+func unmarshal(raw []byte, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("decode record: %w", err)
+	}
+	return nil
+}
+
+// errBrokenIndex means an index entry points at a record that is not there:
+// the file was changed outside this package.
+var errBrokenIndex = errors.New("index entry without its record")
+
+// orMissingIndex turns a lookup through an index into an error when the
+// record is missing or unreadable.
+func orMissingIndex(err error, found bool) error {
+	if err != nil {
+		return err
+	}
+	if !found {
+		return errBrokenIndex
+	}
+	return nil
+}

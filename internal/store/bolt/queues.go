@@ -1,0 +1,315 @@
+package bolt
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// The outbox and the due queue work alike. Each record carries its claim
+// (owner, lease end, in the caller's time) and the moment it becomes
+// claimable; a ready index keyed by that moment lets a claim read only what
+// is due, earliest first. Claiming moves the index entry to the lease end, so
+// an unfinished claim comes round again without any extra bookkeeping.
+
+type outboxRecord struct {
+	Message store.OutboundMessage `json:"message"`
+	Owner   string                `json:"owner,omitempty"`
+	Until   time.Time             `json:"until,omitzero"`
+	Ready   time.Time             `json:"ready"` // index time; meaningful only while Pending
+}
+
+func (r outboxRecord) readyKey() []byte {
+	return key(timeKey(r.Ready), []byte(r.Message.ID))
+}
+
+func (s *Store) EnqueueOutbound(_ context.Context, msgs ...store.OutboundMessage) error {
+	for _, m := range msgs {
+		if err := checkOutbound(m); err != nil {
+			return fmt.Errorf("bolt: enqueue outbound: %w", err)
+		}
+	}
+	return s.update("enqueue outbound", func(t *txn) error { return t.enqueue(msgs) })
+}
+
+// enqueue refuses an ID already in the outbox: a message is queued once.
+func (t *txn) enqueue(msgs []store.OutboundMessage) error {
+	b := t.Bucket(bOutbox)
+	for _, m := range msgs {
+		if b.Get([]byte(m.ID)) != nil {
+			return fmt.Errorf("message %s: %w", m.ID, store.ErrConflict)
+		}
+		if err := t.putOutbound(outboxRecord{Message: m, Ready: m.NotBefore}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putOutbound writes r with its indexes, after any old version is removed.
+func (t *txn) putOutbound(r outboxRecord) error {
+	m := &r.Message
+	if m.Status.Final() {
+		m.Text = ""
+	}
+	if err := putJSON(t.Bucket(bOutbox), []byte(m.ID), r); err != nil {
+		return err
+	}
+	if err := t.Bucket(bOutboxByP).Put(key(idPrefix(m.ParticipantID), []byte(m.ID)), nil); err != nil {
+		return err
+	}
+	if m.Status != store.Pending {
+		return nil
+	}
+	return t.Bucket(bOutboxReady).Put(r.readyKey(), nil)
+}
+
+func (t *txn) getOutbound(id []byte) (outboxRecord, bool, error) {
+	var r outboxRecord
+	ok, err := getJSON(t.Bucket(bOutbox), id, &r)
+	return r, ok, err
+}
+
+func (t *txn) deleteOutbound(id []byte) error {
+	r, ok, err := t.getOutbound(id)
+	if err != nil || !ok {
+		return err
+	}
+	if r.Message.Status == store.Pending {
+		if err := t.Bucket(bOutboxReady).Delete(r.readyKey()); err != nil {
+			return err
+		}
+	}
+	if err := t.Bucket(bOutboxByP).Delete(key(idPrefix(r.Message.ParticipantID), id)); err != nil {
+		return err
+	}
+	return t.Bucket(bOutbox).Delete(id)
+}
+
+func (t *txn) deleteOutboundOf(pfx []byte) error {
+	for _, k := range prefixKeys(t.Bucket(bOutboxByP), pfx) {
+		if err := t.deleteOutbound(k[len(pfx):]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) ClaimOutbound(_ context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboundMessage, error) {
+	if err := checkClaim(owner, lease); err != nil {
+		return nil, fmt.Errorf("bolt: claim outbound: %w", err)
+	}
+	var out []store.OutboundMessage
+	err := s.update("claim outbound", func(t *txn) error {
+		for _, k := range readyKeys(t.Bucket(bOutboxReady), now, limit) {
+			r, ok, err := t.getOutbound(k[timeKeyLen:])
+			if err != nil || !ok {
+				return orMissingIndex(err, ok)
+			}
+			if err := t.Bucket(bOutboxReady).Delete(k); err != nil {
+				return err
+			}
+			r.Owner, r.Until = owner, now.Add(lease)
+			r.Ready = r.Until
+			if err := t.putOutbound(r); err != nil {
+				return err
+			}
+			out = append(out, r.Message)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) GetOutbound(_ context.Context, id string) (store.OutboundMessage, error) {
+	var m store.OutboundMessage
+	err := s.view("get outbound "+id, func(t *txn) error {
+		r, ok, err := t.getOutbound([]byte(id))
+		if err == nil && !ok {
+			return store.ErrNotFound
+		}
+		m = r.Message
+		return err
+	})
+	return m, err
+}
+
+// UpdateOutbound saves m with no claim: a Pending message is claimable again
+// at its NotBefore.
+func (s *Store) UpdateOutbound(_ context.Context, m store.OutboundMessage) error {
+	if err := checkOutbound(m); err != nil {
+		return fmt.Errorf("bolt: update outbound: %w", err)
+	}
+	return s.update("update outbound "+m.ID, func(t *txn) error {
+		_, ok, err := t.getOutbound([]byte(m.ID))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return store.ErrNotFound
+		}
+		if err := t.deleteOutbound([]byte(m.ID)); err != nil {
+			return err
+		}
+		return t.putOutbound(outboxRecord{Message: m, Ready: m.NotBefore})
+	})
+}
+
+// Due items.
+
+type dueRecord struct {
+	Item  store.DueItem `json:"item"`
+	Owner string        `json:"owner,omitempty"`
+	Until time.Time     `json:"until,omitzero"`
+	Ready time.Time     `json:"ready"`
+}
+
+func (r dueRecord) readyKey() []byte { return key(timeKey(r.Ready), []byte(r.Item.ID)) }
+
+func (r dueRecord) byPKey() []byte {
+	return key(idPrefix(r.Item.ParticipantID), timeKey(r.Item.DueAt), []byte(r.Item.ID))
+}
+
+func (t *txn) getDue(id []byte) (dueRecord, bool, error) {
+	var r dueRecord
+	ok, err := getJSON(t.Bucket(bDue), id, &r)
+	return r, ok, err
+}
+
+func (t *txn) putDue(r dueRecord) error {
+	if err := putJSON(t.Bucket(bDue), []byte(r.Item.ID), r); err != nil {
+		return err
+	}
+	if err := t.Bucket(bDueReady).Put(r.readyKey(), nil); err != nil {
+		return err
+	}
+	return t.Bucket(bDueByP).Put(r.byPKey(), nil)
+}
+
+func (t *txn) deleteDue(id []byte) error {
+	r, ok, err := t.getDue(id)
+	if err != nil || !ok {
+		return err
+	}
+	for _, del := range []struct {
+		b *bbolt.Bucket
+		k []byte
+	}{{t.Bucket(bDueReady), r.readyKey()}, {t.Bucket(bDueByP), r.byPKey()}, {t.Bucket(bDue), id}} {
+		if err := del.b.Delete(del.k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *txn) deleteDueOf(pfx []byte) error {
+	for _, k := range prefixKeys(t.Bucket(bDueByP), pfx) {
+		if err := t.deleteDue(k[len(pfx)+timeKeyLen:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PutDue inserts or replaces items by ID. A replaced item loses any claim:
+// re-planning makes it new work.
+func (s *Store) PutDue(_ context.Context, items ...store.DueItem) error {
+	for _, d := range items {
+		if err := checkDue(d); err != nil {
+			return fmt.Errorf("bolt: put due: %w", err)
+		}
+	}
+	return s.update("put due", func(t *txn) error {
+		for _, d := range items {
+			if err := t.deleteDue([]byte(d.ID)); err != nil {
+				return err
+			}
+			if err := t.putDue(dueRecord{Item: d, Ready: d.DueAt}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) DeleteDue(_ context.Context, ids ...string) error {
+	return s.update("delete due", func(t *txn) error {
+		for _, id := range ids {
+			if err := t.deleteDue([]byte(id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) DueOf(_ context.Context, participantID string) ([]store.DueItem, error) {
+	var out []store.DueItem
+	err := s.view("due of "+participantID, func(t *txn) error {
+		pfx := idPrefix(participantID)
+		for _, k := range prefixKeys(t.Bucket(bDueByP), pfx) {
+			r, ok, err := t.getDue(k[len(pfx)+timeKeyLen:])
+			if err != nil || !ok {
+				return orMissingIndex(err, ok)
+			}
+			out = append(out, r.Item)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) ClaimDue(_ context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.DueItem, error) {
+	if err := checkClaim(owner, lease); err != nil {
+		return nil, fmt.Errorf("bolt: claim due: %w", err)
+	}
+	var out []store.DueItem
+	err := s.update("claim due", func(t *txn) error {
+		for _, k := range readyKeys(t.Bucket(bDueReady), now, limit) {
+			r, ok, err := t.getDue(k[timeKeyLen:])
+			if err != nil || !ok {
+				return orMissingIndex(err, ok)
+			}
+			if err := t.Bucket(bDueReady).Delete(k); err != nil {
+				return err
+			}
+			r.Owner, r.Until = owner, now.Add(lease)
+			r.Ready = r.Until
+			if err := t.putDue(r); err != nil {
+				return err
+			}
+			out = append(out, r.Item)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CompleteDue deletes id if owner holds its claim. A lease that ran out
+// still counts as held until someone else claims the item: the work is done
+// either way.
+func (s *Store) CompleteDue(_ context.Context, id, owner string) error {
+	return s.update("complete due "+id, func(t *txn) error {
+		r, ok, err := t.getDue([]byte(id))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return store.ErrNotFound
+		}
+		if r.Owner == "" || r.Owner != owner {
+			return store.ErrConflict
+		}
+		return t.deleteDue([]byte(id))
+	})
+}
