@@ -88,6 +88,12 @@ type OptIn struct{}
 // reloaded) and the flow was started again.
 type Restarted struct{ Flow string }
 
+// LoopStopped tells the caller that the flows went round a loop without a
+// question, so the engine ended the conversation at Flow/Node. Nothing is
+// sent for it; it is worth a log line, since `waymark check` reports such
+// loops and a running Set should never have one.
+type LoopStopped struct{ Flow, Node string }
+
 func (Send) effect()            {}
 func (RecordCheckIn) effect()   {}
 func (RequestCallback) effect() {}
@@ -97,3 +103,4 @@ func (SetLanguage) effect()     {}
 func (OptOut) effect()          {}
 func (OptIn) effect()           {}
 func (Restarted) effect()       {}
+func (LoopStopped) effect()     {}

@@ -1,0 +1,383 @@
+package flow
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Words gives the localized words of a keyword message: already split and
+// lower-cased, e.g. Words("es", "keyword.stop") = ["parar", "alto"].
+type Words interface {
+	Words(lang, id string) []string
+}
+
+// maxSteps bounds the nodes one Step may run without stopping at a
+// question. Validation rejects loops, but a Set is run even while someone
+// is editing it, and the engine must never spin.
+const maxSteps = 100
+
+// Step moves a conversation on by one event and returns the new State and
+// the Effects to apply, in order. It reads no clock (ev.Now is the time)
+// and does no I/O, and it never panics, whatever the state or the text.
+//
+// While the person has opted out only global keywords are answered, so
+// that START (or HELP) still works and nothing else is sent.
+func (s *Set) Step(st State, p Participant, ev Event, words Words) (State, []Effect) {
+	r := &runner{set: s, p: p, now: ev.Now, words: words}
+	switch ev.Kind {
+	case EventStart:
+		if p.OptedOut || s.startable(ev.Flow) == nil {
+			return s.idle(st), nil
+		}
+		return r.start(ev.Flow, nil), r.effects
+	case EventTimeout:
+		return r.timeout(st)
+	case EventText:
+		return r.text(st, ev.Text)
+	}
+	return s.idle(st), nil
+}
+
+// idle is the state to keep when an event changes nothing: st itself,
+// unless it waits on a question that no longer exists.
+func (s *Set) idle(st State) State {
+	if st.Active() && s.waitingNode(st) == nil {
+		return State{}
+	}
+	return st
+}
+
+// runner carries one Step's inputs and collects its effects.
+type runner struct {
+	set     *Set
+	p       Participant
+	now     time.Time
+	words   Words
+	effects []Effect
+}
+
+func (r *runner) emit(e Effect) { r.effects = append(r.effects, e) }
+
+func (r *runner) timeout(st State) (State, []Effect) {
+	if !st.Active() || r.p.OptedOut {
+		return r.set.idle(st), nil
+	}
+	n := r.set.waitingNode(st)
+	if n == nil {
+		return r.restart(st), r.effects
+	}
+	if n.Timeout <= 0 || n.OnTimeout == "" || st.WaitUntil.IsZero() || r.now.Before(st.WaitUntil) {
+		return st, nil // not due, or a stale timer for a question already answered
+	}
+	return r.run(st.Flow, n.OnTimeout, st.Vars), r.effects
+}
+
+func (r *runner) text(st State, raw string) (State, []Effect) {
+	text, ok := normalize(raw)
+	if ok && text != "" {
+		if flowID := r.matchKeyword(text); flowID != "" {
+			return r.start(flowID, nil), r.effects
+		}
+	}
+	if r.p.OptedOut {
+		return r.set.idle(st), nil
+	}
+	if !st.Active() {
+		return r.start(r.set.Programme.Flows.Default, nil), r.effects
+	}
+	n := r.set.waitingNode(st)
+	if n == nil {
+		return r.restart(st), r.effects
+	}
+	if ok {
+		if c := r.matchChoice(n, text); c != nil {
+			vars := st.Vars
+			if len(c.Set) > 0 {
+				vars = make(map[string]string, len(st.Vars)+len(c.Set))
+				for k, v := range st.Vars {
+					vars[k] = v
+				}
+				for k, v := range c.Set {
+					vars[k] = v
+				}
+			}
+			if c.Next == "" {
+				return State{}, r.effects
+			}
+			return r.run(st.Flow, c.Next, vars), r.effects
+		}
+	}
+	// Not understood: say so and ask again. The question keeps its
+	// original deadline, so an unclear reply does not push a timeout back.
+	r.emit(Send{MessageID: NotUnderstood, Vars: copyVars(st.Vars)})
+	r.emit(askSend(n, st.Vars))
+	return st, r.effects
+}
+
+// waitingNode returns the ask node st waits on, or nil if the flow or the
+// node is gone or is no longer a question (the flows were reloaded).
+func (s *Set) waitingNode(st State) *Node {
+	fl := s.Flows[st.Flow]
+	if fl == nil {
+		return nil
+	}
+	if n := fl.Nodes[st.Node]; n != nil && n.Kind == KindAsk {
+		return n
+	}
+	return nil
+}
+
+// startable returns the flow if it exists and has a start node.
+func (s *Set) startable(id string) *Flow {
+	if fl := s.Flows[id]; fl != nil && fl.Nodes[fl.Start] != nil {
+		return fl
+	}
+	return nil
+}
+
+// restart begins again a conversation whose question has vanished: the
+// same flow if it is still there, else the default flow.
+func (r *runner) restart(st State) State {
+	id := st.Flow
+	if r.set.startable(id) == nil {
+		id = r.set.Programme.Flows.Default
+	}
+	if r.set.startable(id) == nil {
+		return State{}
+	}
+	r.emit(Restarted{Flow: id})
+	return r.start(id, nil)
+}
+
+func (r *runner) start(flowID string, vars map[string]string) State {
+	fl := r.set.startable(flowID)
+	if fl == nil {
+		return State{}
+	}
+	return r.run(flowID, fl.Start, vars)
+}
+
+// run executes nodes from flowID/nodeID until a question (the returned
+// State waits on it) or the end (the zero State).
+func (r *runner) run(flowID, nodeID string, vars map[string]string) State {
+	type at struct{ flow, node string }
+	var visited []at
+	for step := 0; ; step++ {
+		fl := r.set.Flows[flowID]
+		if fl == nil {
+			return State{}
+		}
+		n := fl.Nodes[nodeID]
+		if n == nil {
+			return State{}
+		}
+		here := at{flowID, nodeID}
+		// Without a question in between, coming back to a node means going
+		// round for ever: stop, keeping what was already done once.
+		if step >= maxSteps || contains(visited, here) {
+			r.emit(LoopStopped{Flow: flowID, Node: nodeID})
+			return State{}
+		}
+		visited = append(visited, here)
+
+		next := ""
+		switch n.Kind {
+		case KindSend:
+			r.emit(Send{MessageID: n.Message, Vars: copyVars(vars)})
+			next = n.Next
+		case KindAsk:
+			r.emit(askSend(n, vars))
+			st := State{Flow: flowID, Node: nodeID, Vars: vars}
+			if n.Timeout > 0 && n.OnTimeout != "" {
+				st.WaitUntil = r.now.Add(n.Timeout)
+			}
+			return st
+		case KindBranch:
+			value := r.branchValue(n.Field, vars)
+			next = n.Default
+			for _, c := range n.Cases {
+				if c.Value == value {
+					next = c.Next
+					break
+				}
+			}
+		case KindDo:
+			switch n.Action {
+			case ActionGoto:
+				to := r.set.startable(n.Flow)
+				if to == nil {
+					return State{}
+				}
+				flowID, nodeID = to.ID, to.Start
+				continue // variables go along to the next flow
+			case ActionEnd:
+				return State{}
+			case ActionSetLanguage:
+				if lang := r.languageOf(n.Language, vars); lang != "" {
+					r.emit(SetLanguage{Language: lang})
+					r.p.Language = lang // later branches see the new language
+				}
+			case ActionRecordCheckIn:
+				r.emit(RecordCheckIn{})
+			case ActionRequestCallback:
+				r.emit(RequestCallback{})
+			case ActionCantMakeIt:
+				r.emit(CantMakeIt{})
+			case ActionReschedule:
+				r.emit(Reschedule{})
+			case ActionOptOut:
+				r.emit(OptOut{})
+				r.p.OptedOut = true
+			case ActionOptIn:
+				r.emit(OptIn{})
+				r.p.OptedOut = false
+			default:
+				return State{}
+			}
+			next = n.Next
+		default:
+			return State{} // a node the loader could not read
+		}
+		if next == "" {
+			return State{}
+		}
+		nodeID = next
+	}
+}
+
+func askSend(n *Node, vars map[string]string) Send {
+	choices := make([]ChoiceRef, len(n.Choices))
+	for i, c := range n.Choices {
+		choices[i] = ChoiceRef{Number: i + 1, LabelID: c.Label}
+	}
+	return Send{MessageID: n.Message, Choices: choices, Vars: copyVars(vars)}
+}
+
+func copyVars(vars map[string]string) map[string]string {
+	if len(vars) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(vars))
+	for k, v := range vars {
+		out[k] = v
+	}
+	return out
+}
+
+func (r *runner) branchValue(field string, vars map[string]string) string {
+	switch field {
+	case "participant.language":
+		return r.p.Language
+	case "participant.status":
+		return r.p.Status
+	}
+	if name, ok := strings.CutPrefix(field, "var."); ok {
+		return vars[name]
+	}
+	return ""
+}
+
+// languageOf resolves set_language's value, refusing a language the
+// programme does not offer (a variable may hold anything).
+func (r *runner) languageOf(v string, vars map[string]string) string {
+	if name, ok := strings.CutPrefix(v, "var."); ok {
+		v = vars[name]
+	}
+	if !contains(r.set.Programme.Languages, v) {
+		return ""
+	}
+	return v
+}
+
+// matchKeyword returns the flow of the first global keyword whose words,
+// in any language the programme offers or the person's own, equal text.
+func (r *runner) matchKeyword(text string) string {
+	if len(r.set.Keywords) == 0 || r.words == nil {
+		return ""
+	}
+	langs := r.set.Programme.Languages
+	if r.p.Language != "" && !contains(langs, r.p.Language) {
+		langs = append(append([]string(nil), langs...), r.p.Language)
+	}
+	for _, kw := range r.set.Keywords {
+		for _, lang := range langs {
+			if r.anyWordIs(lang, kw.MessageID, text) {
+				return kw.Flow
+			}
+		}
+	}
+	return ""
+}
+
+// matchChoice picks a choice by its number or by its keywords in the
+// person's language, the programme's default language or English.
+func (r *runner) matchChoice(n *Node, text string) *Choice {
+	if num, ok := choiceNumber(text); ok {
+		if num >= 1 && num <= len(n.Choices) {
+			return &n.Choices[num-1]
+		}
+		return nil
+	}
+	if r.words == nil {
+		return nil
+	}
+	langs := make([]string, 0, 3)
+	for _, l := range []string{r.p.Language, r.set.Programme.DefaultLanguage, "en"} {
+		if l != "" && !contains(langs, l) {
+			langs = append(langs, l)
+		}
+	}
+	for i := range n.Choices {
+		c := &n.Choices[i]
+		if c.Keywords == "" {
+			continue
+		}
+		for _, lang := range langs {
+			if r.anyWordIs(lang, c.Keywords, text) {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+func (r *runner) anyWordIs(lang, id, text string) bool {
+	if text == "" {
+		return false // an empty word in a locale must not turn silence into an answer
+	}
+	for _, w := range r.words.Words(lang, id) {
+		if w == text || normalizedWord(w) == text {
+			return true
+		}
+	}
+	return false
+}
+
+// Keyword words come from the locale files, a small fixed set, and are
+// compared on every message; their normal forms are remembered so that a
+// Step folds only the person's text. The cache is bounded in case a Words
+// ever hands out an endless variety.
+var (
+	wordCache     sync.Map // string -> string
+	wordCacheSize atomic.Int64
+)
+
+const maxWordCache = 50_000
+
+func normalizedWord(w string) string {
+	if v, ok := wordCache.Load(w); ok {
+		return v.(string)
+	}
+	nw, ok := normalize(w)
+	if !ok {
+		nw = "\x00" // matches no normalized text
+	}
+	if wordCacheSize.Load() < maxWordCache {
+		if _, loaded := wordCache.LoadOrStore(w, nw); !loaded {
+			wordCacheSize.Add(1)
+		}
+	}
+	return nw
+}
