@@ -1,0 +1,354 @@
+package twilio
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/twilio/twilio-go/client"
+	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/waymark-atd/waymark/internal/channel"
+	"github.com/waymark-atd/waymark/internal/outbox"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// DefaultAPIURL is Twilio's REST API.
+const DefaultAPIURL = "https://api.twilio.com"
+
+// StatusPath is where Twilio posts delivery statuses; the web server routes
+// it to ParseStatus. The callback URL carries Waymark's own message ID as
+// "?id=", so a status finds its message even before the provider ID is saved.
+const StatusPath = "/webhooks/twilio/status"
+
+// Config configures a Sender.
+type Config struct {
+	AccountSID string // AC...
+	AuthToken  string
+	// From is the sending number in E.164 ("+15005550006"; a "whatsapp:"
+	// prefix is accepted and ignored: it is added per message). Set From or
+	// MessagingServiceSID.
+	From                string
+	MessagingServiceSID string // MG...
+	// APIURL is the REST API base, DefaultAPIURL when empty; tests and
+	// regional edges point it elsewhere.
+	APIURL string
+	// PublicURL is Waymark's public base URL (no trailing slash); status
+	// callbacks go to PublicURL + StatusPath.
+	PublicURL string
+	// MPS is the sender's budget in SMS segments a second (WhatsApp: in
+	// messages), shared by all processes through the store. Default 1.
+	MPS float64
+	// Timeout bounds one API request. Default 10s.
+	Timeout time.Duration
+	// Transport carries the requests; http.DefaultTransport when nil.
+	Transport http.RoundTripper
+}
+
+// Sender sends SMS and WhatsApp messages through Twilio's Messages API with
+// twilio-go. It implements outbox.Sender, outbox.Throttler and
+// outbox.CodeClassifier. Safe for concurrent use.
+type Sender struct {
+	sid, token      string
+	from, service   string
+	api             *url.URL
+	statusURL       string
+	mps             float64
+	timeout         time.Duration
+	transport       http.RoundTripper
+	throttleKeyBase string
+}
+
+var (
+	_ outbox.Sender         = (*Sender)(nil)
+	_ outbox.Throttler      = (*Sender)(nil)
+	_ outbox.CodeClassifier = (*Sender)(nil)
+)
+
+// NewSender checks cfg and returns a Sender. Its errors never include the
+// auth token.
+func NewSender(cfg Config) (*Sender, error) {
+	if cfg.AccountSID == "" || !alnum(cfg.AccountSID) {
+		return nil, errors.New("twilio: account SID must be letters and digits")
+	}
+	if cfg.AuthToken == "" || !alnum(cfg.AuthToken) {
+		return nil, errors.New("twilio: auth token must be letters and digits")
+	}
+	from := strings.TrimPrefix(strings.TrimSpace(cfg.From), whatsappPrefix)
+	if (from == "") == (cfg.MessagingServiceSID == "") {
+		return nil, errors.New("twilio: set exactly one of the From number and the messaging service SID")
+	}
+	apiURL := cfg.APIURL
+	if apiURL == "" {
+		apiURL = DefaultAPIURL
+	}
+	api, err := url.Parse(strings.TrimRight(apiURL, "/"))
+	if err != nil || (api.Scheme != "http" && api.Scheme != "https") || api.Host == "" {
+		return nil, errors.New("twilio: API URL must be an http(s) URL")
+	}
+	pub, err := url.Parse(cfg.PublicURL)
+	if err != nil || (pub.Scheme != "http" && pub.Scheme != "https") || pub.Host == "" {
+		return nil, errors.New("twilio: public URL must be an http(s) URL")
+	}
+	s := &Sender{
+		sid: cfg.AccountSID, token: cfg.AuthToken,
+		from: from, service: cfg.MessagingServiceSID,
+		api:       api,
+		statusURL: strings.TrimRight(cfg.PublicURL, "/") + StatusPath,
+		mps:       cfg.MPS,
+		timeout:   cfg.Timeout,
+		transport: cfg.Transport,
+	}
+	if s.mps <= 0 {
+		s.mps = 1
+	}
+	if s.timeout <= 0 {
+		s.timeout = 10 * time.Second
+	}
+	if s.transport == nil {
+		s.transport = http.DefaultTransport
+	}
+	// The budget belongs to the sending number (or service), not to the
+	// account; hashed so that store keys look alike whatever the sender.
+	h := sha256.Sum256([]byte(from + "|" + cfg.MessagingServiceSID))
+	s.throttleKeyBase = "twilio:" + hex.EncodeToString(h[:8]) + ":"
+	return s, nil
+}
+
+// StatusCallback returns the status callback URL of a message.
+func (s *Sender) StatusCallback(messageID string) string {
+	return s.statusURL + "?id=" + url.QueryEscape(messageID)
+}
+
+// Send sends msg.Text to address (E.164, without "whatsapp:") on
+// msg.Channel and returns Twilio's message SID. Errors are *outbox.
+// PermanentError, *outbox.RetryAfterError or *outbox.TemporaryError, and
+// carry only codes: Twilio's own error messages can quote the number.
+func (s *Sender) Send(ctx context.Context, address string, msg store.OutboundMessage) (string, error) {
+	to, from := address, s.from
+	switch msg.Channel {
+	case store.SMS:
+	case store.WhatsApp:
+		to = whatsappPrefix + to
+		if from != "" {
+			from = whatsappPrefix + from
+		}
+	default:
+		return "", &outbox.PermanentError{Code: "unsupported_channel"}
+	}
+	if address == "" {
+		return "", &outbox.PermanentError{Code: "no_address", Unreachable: true}
+	}
+	// Twilio would refuse these (21619, 21617); saying so here spares a
+	// request and names the same codes.
+	if strings.TrimSpace(msg.Text) == "" {
+		return "", &outbox.PermanentError{Code: "21619"}
+	}
+	if utf8.RuneCountInString(msg.Text) > MaxBodyChars {
+		return "", &outbox.PermanentError{Code: "21617"}
+	}
+
+	p := &openapi.CreateMessageParams{}
+	p.SetTo(to)
+	if s.service != "" {
+		p.SetMessagingServiceSid(s.service)
+	} else {
+		p.SetFrom(from)
+	}
+	p.SetBody(msg.Text)
+	p.SetStatusCallback(s.StatusCallback(msg.ID))
+
+	rt := &callTransport{ctx: ctx, base: s.transport, api: s.api}
+	c := &client.Client{
+		Credentials: client.NewCredentials(s.sid, s.token),
+		HTTPClient: &http.Client{
+			Transport: rt,
+			Timeout:   s.timeout,
+			// As twilio-go's own client: a redirect is not followed.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+	c.SetAccountSid(s.sid)
+	// A RequestHandler of our own, not NewRequestHandler: that one reads
+	// TWILIO_EDGE and TWILIO_REGION from the environment, and Waymark takes
+	// its settings from WAYMARK_* only.
+	api := openapi.NewApiService(&client.RequestHandler{Client: c})
+	m, err := api.CreateMessage(p)
+	if err != nil {
+		return "", classify(ctx, err, rt)
+	}
+	if m == nil || m.Sid == nil || *m.Sid == "" {
+		// Accepted without an ID: we cannot tell whether it will go, and
+		// sending again could deliver it twice. Not retried.
+		return "", &outbox.PermanentError{Code: "no_sid"}
+	}
+	return *m.Sid, nil
+}
+
+// Throttles draws SMS on the sender's budget in segments, WhatsApp in
+// messages.
+func (s *Sender) Throttles(msg store.OutboundMessage) []outbox.Throttle {
+	units := 1
+	if msg.Channel == store.SMS {
+		_, units = channel.Segments(msg.Text)
+	}
+	if units < 1 {
+		units = 1
+	}
+	return []outbox.Throttle{{Key: s.throttleKeyBase + string(msg.Channel), Units: units, PerSecond: s.mps}}
+}
+
+// UnreachableCode reports whether an error code in a status callback means
+// the address cannot be reached.
+func (s *Sender) UnreachableCode(code string) bool { return unreachableCodes[code] }
+
+// permanentCodes are REST errors that sending again will not cure. The
+// value says whether the address itself is at fault (the link becomes
+// unreachable and the caseworker sees "can't reach"); false is a fault of
+// the message or of our own setup, which says nothing about the person.
+var permanentCodes = map[int]bool{
+	21610: true,  // the person sent STOP: unsubscribed
+	21211: true,  // not a valid phone number
+	21614: true,  // not a mobile number
+	21635: true,  // a landline
+	21612: true,  // no route from our number to this one
+	21408: true,  // sending to this region is not enabled
+	21606: true,  // our number cannot send to this destination
+	30004: true,  // blocked by the person or carrier
+	30005: true,  // unknown or inactive number
+	30006: true,  // landline or unreachable carrier
+	21617: false, // body over 1600 characters
+	21619: false, // empty body
+	63016: false, // WhatsApp: outside the 24-hour window, needs a template
+}
+
+// unreachableCodes are error codes in status callbacks that mean the
+// address cannot be reached. 30003 (handset unreachable) is not one: a phone
+// that is off today is usually back tomorrow.
+var unreachableCodes = map[string]bool{"21610": true, "30004": true, "30005": true, "30006": true}
+
+// Permanent reports whether err (from Send, or from twilio-go directly) is
+// a permanent refusal, and its code.
+func Permanent(err error) (code string, ok bool) {
+	var pe *outbox.PermanentError
+	if errors.As(err, &pe) {
+		return pe.Code, true
+	}
+	if c, ok := restCode(err); ok {
+		if _, perm := permanentCodes[c]; perm {
+			return strconv.Itoa(c), true
+		}
+	}
+	return "", false
+}
+
+// restCode extracts Twilio's numeric error code from a twilio-go error.
+func restCode(err error) (int, bool) {
+	var te *client.TwilioRestError
+	if errors.As(err, &te) {
+		return te.Code, true
+	}
+	var ve *client.RestErrorV1
+	if errors.As(err, &ve) {
+		return ve.Code, true
+	}
+	return 0, false
+}
+
+// classify turns a twilio-go error into the outbox's error kinds. The HTTP
+// status comes from our own transport because twilio-go folds a non-JSON
+// error page (a proxy's 502) into a decoding error.
+func classify(ctx context.Context, err error, rt *callTransport) error {
+	status, retryAfter := rt.status, rt.retryAfter
+	code, isRest := restCode(err)
+	if isRest {
+		var te *client.TwilioRestError
+		if status == 0 && errors.As(err, &te) {
+			status = te.Status
+		}
+	}
+	switch {
+	case status == http.StatusTooManyRequests || code == 20429:
+		c := "429"
+		if isRest && code != 0 {
+			c = strconv.Itoa(code)
+		}
+		return &outbox.RetryAfterError{Code: c, After: retryAfter}
+	case status >= 500:
+		return &outbox.TemporaryError{Code: strconv.Itoa(status), Err: errors.New("twilio: server error")}
+	case isRest:
+		if unreachable, ok := permanentCodes[code]; ok {
+			return &outbox.PermanentError{Code: strconv.Itoa(code), Unreachable: unreachable}
+		}
+		if code == 21611 { // our sender's queue is full: wait, then try again
+			return &outbox.RetryAfterError{Code: "21611", After: time.Minute}
+		}
+		// Another refusal (bad credentials, unknown account...): sending the
+		// same request again gets the same answer.
+		return &outbox.PermanentError{Code: strconv.Itoa(code)}
+	case status >= 400:
+		return &outbox.PermanentError{Code: "http_" + strconv.Itoa(status)}
+	case ctx.Err() != nil:
+		return &outbox.TemporaryError{Code: "canceled", Err: ctx.Err()}
+	}
+	// A transport error: say which kind without the URL or address.
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &outbox.TemporaryError{Code: "timeout", Err: errors.New("twilio: request timed out")}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &outbox.TemporaryError{Code: "network", Err: fmt.Errorf("twilio: %s failed: %w", ue.Op, ue.Err)}
+	}
+	return &outbox.TemporaryError{Code: "network", Err: errors.New("twilio: request failed")}
+}
+
+// callTransport sends one Send's request: to the configured API host, under
+// the caller's context (twilio-go has none of its own), remembering the
+// response's status and Retry-After for classify.
+type callTransport struct {
+	ctx  context.Context
+	base http.RoundTripper
+	api  *url.URL
+
+	status     int
+	retryAfter time.Duration
+}
+
+func (t *callTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(t.ctx)
+	r.URL.Scheme, r.URL.Host, r.Host = t.api.Scheme, t.api.Host, t.api.Host
+	if t.api.Path != "" {
+		r.URL.Path = t.api.Path + r.URL.Path
+		r.URL.RawPath = ""
+	}
+	res, err := t.base.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	t.status = res.StatusCode
+	if s := res.Header.Get("Retry-After"); s != "" {
+		if secs, err := strconv.Atoi(s); err == nil && secs > 0 {
+			t.retryAfter = time.Duration(secs) * time.Second
+		}
+	}
+	return res, nil
+}
+
+func alnum(s string) bool {
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
