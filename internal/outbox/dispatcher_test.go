@@ -1,0 +1,769 @@
+package outbox_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/channel/twilio"
+	"github.com/waymark-atd/waymark/internal/channel/twilio/twiliotest"
+	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/outbox"
+	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+const (
+	accountSID = "AC0123456789abcdef0123456789abcdef"
+	authToken  = "authtoken0123456789abcdef01234567"
+	ourNumber  = "+15005550006"
+	publicURL  = "https://public.example.org"
+)
+
+// syncBuffer collects log output from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type harness struct {
+	t      *testing.T
+	ctx    context.Context
+	st     store.Store
+	clk    *clock.Fake
+	fake   *twiliotest.Server
+	sender *twilio.Sender
+	box    *seal.Box
+	logs   *syncBuffer
+	logger *slog.Logger
+	opts   outbox.Options
+}
+
+// newHarness wires a dispatcher as the server will: the real twilio-go
+// client against a fake Messages API, a real store, sealed addresses, and
+// a fake clock set to now (the store measures expiry in wall time).
+func newHarness(t *testing.T, mps float64) *harness {
+	t.Helper()
+	key, err := seal.ParseKey(seal.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := seal.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{
+		t: t, ctx: context.Background(), st: newTestStore(t), clk: clock.NewFake(time.Now().Truncate(time.Second)),
+		fake: twiliotest.New(t, accountSID, authToken), box: box, logs: &syncBuffer{},
+		opts: outbox.Options{Jitter: func() float64 { return 0.5 }, BackoffBase: 10 * time.Second, BackoffMax: 5 * time.Minute},
+	}
+	h.logger = slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.sender, err = twilio.NewSender(twilio.Config{
+		AccountSID: accountSID, AuthToken: authToken, From: ourNumber,
+		APIURL: h.fake.URL, PublicURL: publicURL, MPS: mps, Timeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func (h *harness) dispatcher(mutate ...func(*outbox.Options)) *outbox.Dispatcher {
+	opts := h.opts
+	for _, m := range mutate {
+		m(&opts)
+	}
+	senders := map[store.Channel]outbox.Sender{store.SMS: h.sender, store.WhatsApp: h.sender}
+	open := func(_ context.Context, l store.Link) (string, error) { return h.box.Open(string(l.Channel), l.Sealed) }
+	return outbox.New(h.st, senders, open, h.clk, h.logger, opts)
+}
+
+// person enrols a participant with one linked phone.
+func (h *harness) person(id, phone string, ch store.Channel) store.Link {
+	h.t.Helper()
+	now := h.clk.Now()
+	if err := h.st.CreateParticipant(h.ctx, store.Participant{ID: id, Label: "test " + id, Language: "en", TimeZone: "Europe/London", Status: store.Active, CreatedAt: now, UpdatedAt: now}); err != nil {
+		h.t.Fatal(err)
+	}
+	sealed, err := h.box.Seal(string(ch), phone)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	l := store.Link{Index: h.box.Index(string(ch), phone), Channel: ch, ParticipantID: id, Sealed: sealed, Masked: seal.Mask(phone), LinkedAt: now}
+	if err := h.st.PutLink(h.ctx, l); err != nil {
+		h.t.Fatal(err)
+	}
+	return l
+}
+
+func (h *harness) enqueue(l store.Link, kind, text string) store.OutboundMessage {
+	h.t.Helper()
+	now := h.clk.Now()
+	m := store.OutboundMessage{
+		ID: store.NewID("m_"), ParticipantID: l.ParticipantID, LinkIndex: l.Index, Channel: l.Channel,
+		Kind: kind, Text: text, Status: store.Pending, NotBefore: now, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := h.st.EnqueueOutbound(h.ctx, m); err != nil {
+		h.t.Fatal(err)
+	}
+	return m
+}
+
+func (h *harness) get(id string) store.OutboundMessage {
+	h.t.Helper()
+	m, err := h.st.GetOutbound(h.ctx, id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return m
+}
+
+func (h *harness) once(d *outbox.Dispatcher) int {
+	h.t.Helper()
+	n, err := d.DispatchOnce(h.ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+// sentIDs counts accepted requests per our message ID (from the status
+// callback URL).
+func (h *harness) sentIDs() map[string]int {
+	out := map[string]int{}
+	for _, r := range h.fake.Accepted() {
+		u, err := url.Parse(r.StatusCallback)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		out[u.Query().Get("id")]++
+	}
+	return out
+}
+
+func (h *harness) attention() []store.AttentionItem {
+	h.t.Helper()
+	items, err := h.st.ListAttention(h.ctx, false)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return items
+}
+
+func TestSendOnce(t *testing.T) {
+	h := newHarness(t, 100)
+	l := h.person("p_one", "+447700900123", store.SMS)
+	m := h.enqueue(l, "checkin.ask", "Time to check in. Reply 1 if you are here.")
+	d := h.dispatcher()
+
+	if n := h.once(d); n != 1 {
+		t.Fatalf("handled %d, want 1", n)
+	}
+	got := h.fake.Accepted()
+	if len(got) != 1 {
+		t.Fatalf("%d sent", len(got))
+	}
+	if got[0].To != "+447700900123" || got[0].From != ourNumber || got[0].Body != m.Text {
+		t.Errorf("request %+v", got[0])
+	}
+	if got[0].StatusCallback != publicURL+"/webhooks/twilio/status?id="+m.ID {
+		t.Errorf("status callback %q", got[0].StatusCallback)
+	}
+	rec := h.get(m.ID)
+	if rec.Status != store.Queued || rec.ProviderID != got[0].SID || rec.Attempts != 1 || rec.ErrorCode != "" {
+		t.Errorf("record %+v", rec)
+	}
+	h.clk.Advance(time.Hour)
+	if n := h.once(d); n != 0 || len(h.fake.Accepted()) != 1 {
+		t.Fatalf("second pass handled %d, %d sent", n, len(h.fake.Accepted()))
+	}
+}
+
+func TestRetryOn503ThenDeliveredOnce(t *testing.T) {
+	h := newHarness(t, 100)
+	l := h.person("p_retry", "+447700900123", store.SMS)
+	m := h.enqueue(l, "reminder.appointment", "Your appointment is tomorrow at 10:00.")
+	d := h.dispatcher()
+	h.fake.Script(twiliotest.Response{Status: 503, Code: 20503})
+	t0 := h.clk.Now()
+
+	h.once(d)
+	rec := h.get(m.ID)
+	if rec.Status != store.Pending || rec.Attempts != 1 || rec.ErrorCode != "503" {
+		t.Fatalf("after 503: %+v", rec)
+	}
+	// BackoffBase 10s with jitter 0.5: between half and all of it.
+	if want := t0.Add(7500 * time.Millisecond); !rec.NotBefore.Equal(want) {
+		t.Errorf("retry at %s, want %s", rec.NotBefore.Sub(t0), want.Sub(t0))
+	}
+	if n := h.once(d); n != 0 {
+		t.Fatalf("retried before the backoff: %d", n)
+	}
+	h.clk.Advance(8 * time.Second)
+	h.once(d)
+	rec = h.get(m.ID)
+	if rec.Status != store.Queued || rec.Attempts != 2 || rec.ErrorCode != "" {
+		t.Fatalf("after retry: %+v", rec)
+	}
+	if len(h.fake.Requests()) != 2 || h.sentIDs()[m.ID] != 1 {
+		t.Fatalf("requests %d, accepted for the message %d", len(h.fake.Requests()), h.sentIDs()[m.ID])
+	}
+	if err := d.ApplyStatus(h.ctx, m.ID, store.Delivered, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ApplyStatus(h.ctx, m.ID, store.Sent, ""); err != nil { // late
+		t.Fatal(err)
+	}
+	rec = h.get(m.ID)
+	if rec.Status != store.Delivered || rec.Text != "" || rec.Kind != "reminder.appointment" {
+		t.Errorf("after delivered and a late sent: %+v", rec)
+	}
+	h.clk.Advance(time.Hour)
+	h.once(d)
+	if len(h.fake.Requests()) != 2 {
+		t.Errorf("sent again after delivery")
+	}
+}
+
+func TestRetriesAreBounded(t *testing.T) {
+	h := newHarness(t, 100)
+	l := h.person("p_bounded", "+447700900123", store.SMS)
+	m := h.enqueue(l, "checkin.ask", "Check in please.")
+	d := h.dispatcher(func(o *outbox.Options) { o.MaxAttempts = 4 })
+	for range 10 {
+		h.fake.Script(twiliotest.Response{Status: 500, Code: 20500})
+	}
+	var waits []time.Duration
+	for range 20 {
+		before := h.clk.Now()
+		h.once(d)
+		rec := h.get(m.ID)
+		if rec.Status != store.Pending {
+			break
+		}
+		waits = append(waits, rec.NotBefore.Sub(before))
+		h.clk.Set(rec.NotBefore)
+	}
+	rec := h.get(m.ID)
+	if rec.Status != store.Failed || rec.Attempts != 4 || rec.ErrorCode != "500" || rec.Text != "" {
+		t.Fatalf("after retries: %+v", rec)
+	}
+	if len(h.fake.Requests()) != 4 {
+		t.Errorf("%d requests, want 4", len(h.fake.Requests()))
+	}
+	// Exponential: 10s, 20s, 40s, each times 0.75 with this jitter.
+	want := []time.Duration{7500 * time.Millisecond, 15 * time.Second, 30 * time.Second}
+	if fmt.Sprint(waits) != fmt.Sprint(want) {
+		t.Errorf("waits %v, want %v", waits, want)
+	}
+	link, err := h.st.GetLink(h.ctx, l.Index)
+	if err != nil || link.Unreachable {
+		t.Errorf("temporary failures marked the link unreachable: %+v %v", link, err)
+	}
+	if len(h.attention()) != 0 {
+		t.Errorf("temporary failures raised attention: %+v", h.attention())
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	h := newHarness(t, 100)
+	l := h.person("p_429", "+447700900123", store.SMS)
+	m := h.enqueue(l, "checkin.ask", "Check in please.")
+	h.fake.Script(twiliotest.Response{Status: 429, Code: 20429, RetryAfter: "120"})
+	t0 := h.clk.Now()
+	h.once(h.dispatcher())
+	rec := h.get(m.ID)
+	if rec.Status != store.Pending || rec.NotBefore.Sub(t0) != 120*time.Second {
+		t.Fatalf("after 429: %+v (wait %s)", rec, rec.NotBefore.Sub(t0))
+	}
+}
+
+func TestUnsubscribedMarksUnreachable(t *testing.T) {
+	h := newHarness(t, 100)
+	l := h.person("p_stop", "+447700900123", store.SMS)
+	m := h.enqueue(l, "checkin.ask", "Check in please.")
+	h.fake.Script(twiliotest.Response{Status: 400, Code: 21610})
+	d := h.dispatcher()
+	h.once(d)
+
+	rec := h.get(m.ID)
+	if rec.Status != store.Failed || rec.ErrorCode != "21610" || rec.Attempts != 1 || rec.Text != "" {
+		t.Fatalf("record %+v", rec)
+	}
+	link, err := h.st.GetLink(h.ctx, l.Index)
+	if err != nil || !link.Unreachable || link.Reason != "21610" {
+		t.Fatalf("link %+v %v", link, err)
+	}
+	items := h.attention()
+	if len(items) != 1 || items[0].Kind != store.AttentionCantReach || items[0].ParticipantID != "p_stop" || items[0].Reason != "sms:21610" {
+		t.Fatalf("attention %+v", items)
+	}
+	for _, it := range items {
+		if it.Kind == store.AttentionMissed {
+			t.Fatal("a delivery failure shows as a missed check-in")
+		}
+	}
+	audit, err := h.st.ListAudit(h.ctx, "p_stop", 10)
+	if err != nil || len(audit) != 1 || audit[0].Action != "link_unreachable" {
+		t.Errorf("audit %+v %v", audit, err)
+	}
+
+	// Not retried, and nothing more goes to that link.
+	h.clk.Advance(time.Hour)
+	m2 := h.enqueue(l, "reminder.appointment", "Your appointment is tomorrow.")
+	h.once(d)
+	if n := len(h.fake.Requests()); n != 1 {
+		t.Fatalf("%d requests, want 1", n)
+	}
+	if rec := h.get(m2.ID); rec.Status != store.Failed || rec.ErrorCode != outbox.ReasonUnreachable {
+		t.Errorf("second message %+v", rec)
+	}
+	if len(h.attention()) != 1 {
+		t.Errorf("attention raised twice")
+	}
+}
+
+func TestRateLimitInSegments(t *testing.T) {
+	h := newHarness(t, 1) // 1 segment a second
+	a := h.person("p_a", "+447700900123", store.SMS)
+	b := h.person("p_b", "+447700900124", store.SMS)
+	twoSegments := strings.Repeat("Please check in today. ", 9)[:200] // GSM-7, 200 chars: 153 + 47
+	one := "Thanks, you are checked in."
+	var ids []string
+	for i, l := range []store.Link{a, b, a} {
+		ids = append(ids, h.enqueue(l, "checkin.ask", fmt.Sprintf("%d %s", i, twoSegments)).ID)
+		h.clk.Advance(time.Millisecond) // keep the queue order
+	}
+	ids = append(ids, h.enqueue(b, "checkin.thanks", one).ID)
+	t0 := h.clk.Now()
+	d := h.dispatcher()
+
+	sentAt := map[string]time.Duration{}
+	for range 40 {
+		h.once(d)
+		for id := range h.sentIDs() {
+			if _, ok := sentAt[id]; !ok {
+				sentAt[id] = h.clk.Now().Sub(t0)
+			}
+		}
+		h.clk.Advance(250 * time.Millisecond)
+	}
+	want := []time.Duration{0, 2 * time.Second, 4 * time.Second, 6 * time.Second}
+	for i, id := range ids {
+		if got, ok := sentAt[id]; !ok || got != want[i] {
+			t.Errorf("message %d sent at %v (sent: %v), want %v", i, got, ok, want[i])
+		}
+	}
+	for id, n := range h.sentIDs() {
+		if n != 1 {
+			t.Errorf("%s sent %d times", id, n)
+		}
+	}
+}
+
+func TestLoopGuard(t *testing.T) {
+	h := newHarness(t, 1000)
+	l := h.person("p_loop", "+447700900123", store.SMS)
+	d := h.dispatcher(func(o *outbox.Options) { o.LoopLimit = 5; o.LoopWindow = 10 * time.Minute })
+	var ids []string
+	for range 7 {
+		ids = append(ids, h.enqueue(l, "common.not_understood", "Sorry, I did not understand. Reply 1 or 2.").ID)
+		h.clk.Advance(time.Second)
+	}
+	other := h.enqueue(l, "checkin.thanks", "Thanks, you are checked in.")
+	for range 5 {
+		h.once(d)
+		h.clk.Advance(time.Second)
+	}
+	sent := h.sentIDs()
+	for i, id := range ids {
+		rec := h.get(id)
+		if i < 5 && (sent[id] != 1 || rec.Status != store.Queued) {
+			t.Errorf("message %d: sent %d, %+v", i, sent[id], rec)
+		}
+		if i >= 5 && (sent[id] != 0 || rec.Status != store.Failed || rec.ErrorCode != outbox.ReasonLoopGuard) {
+			t.Errorf("message %d past the limit: sent %d, %+v", i, sent[id], rec)
+		}
+	}
+	if sent[other.ID] != 1 {
+		t.Error("a different message was held back by the loop guard")
+	}
+	logs := h.logs.String()
+	if !strings.Contains(logs, "loop guard") {
+		t.Error("no loop guard warning logged")
+	}
+	if strings.Contains(logs, "did not understand") || strings.Contains(logs, "7700900123") {
+		t.Error("loop guard warning holds the text or the number")
+	}
+	// Another person may get the same text.
+	l2 := h.person("p_loop2", "+447700900125", store.SMS)
+	m := h.enqueue(l2, "common.not_understood", "Sorry, I did not understand. Reply 1 or 2.")
+	h.once(d)
+	if h.sentIDs()[m.ID] != 1 {
+		t.Error("the loop guard of one person held back another's message")
+	}
+}
+
+func TestOptedOutGetsOnlyTheConfirmation(t *testing.T) {
+	h := newHarness(t, 1000)
+	l := h.person("p_out", "+447700900123", store.SMS)
+	p, err := h.st.GetParticipant(h.ctx, "p_out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.OptedOut, p.OptedOutAt = true, h.clk.Now()
+	if err := h.st.UpdateParticipant(h.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	reminder := h.enqueue(l, "reminder.appointment", "Your appointment is tomorrow.")
+	confirm := h.enqueue(l, "optout.confirm", "You will get no more messages. Send START to resume.")
+	d := h.dispatcher(func(o *outbox.Options) { o.OptOutKinds = []string{"optout.confirm"} })
+	h.once(d)
+
+	sent := h.sentIDs()
+	if sent[confirm.ID] != 1 || sent[reminder.ID] != 0 || len(h.fake.Requests()) != 1 {
+		t.Fatalf("sent %v", sent)
+	}
+	if rec := h.get(reminder.ID); rec.Status != store.Failed || rec.ErrorCode != outbox.ReasonOptedOut || rec.Text != "" {
+		t.Errorf("reminder %+v", rec)
+	}
+	link, _ := h.st.GetLink(h.ctx, l.Index)
+	if link.Unreachable {
+		t.Error("opting out marked the link unreachable")
+	}
+}
+
+func TestMessagesWithoutADeliverableLink(t *testing.T) {
+	h := newHarness(t, 1000)
+	l := h.person("p_link", "+447700900123", store.SMS)
+	other := h.person("p_other", "+447700900124", store.SMS)
+	gone := h.enqueue(store.Link{Index: "no-such-index", Channel: store.SMS, ParticipantID: "p_link"}, "checkin.ask", "Check in")
+	stolen := h.enqueue(store.Link{Index: other.Index, Channel: store.SMS, ParticipantID: "p_link"}, "checkin.ask", "Check in")
+	tg := h.enqueue(store.Link{Index: l.Index, Channel: store.Telegram, ParticipantID: "p_link"}, "checkin.ask", "Check in")
+	h.once(h.dispatcher())
+	for _, id := range []string{gone.ID, stolen.ID} {
+		if rec := h.get(id); rec.Status != store.Failed || rec.ErrorCode != outbox.ReasonNoLink {
+			t.Errorf("%+v", rec)
+		}
+	}
+	if rec := h.get(tg.ID); rec.Status != store.Failed || rec.ErrorCode != outbox.ReasonNoSender {
+		t.Errorf("%+v", rec)
+	}
+	if n := h.fake.Attempts(); n != 0 {
+		t.Errorf("%d requests", n)
+	}
+}
+
+func TestApplyStatus(t *testing.T) {
+	h := newHarness(t, 1000)
+	l := h.person("p_status", "+447700900123", store.SMS)
+	d := h.dispatcher()
+	a := h.enqueue(l, "checkin.ask", "Check in please.")
+	h.once(d)
+
+	steps := []struct {
+		st   store.MessageStatus
+		want store.MessageStatus
+	}{
+		{store.Sent, store.Sent},
+		{store.Queued, store.Sent},
+		{store.Delivered, store.Delivered},
+		{store.Sent, store.Delivered},
+		{store.Failed, store.Delivered},
+		{store.Read, store.Read},
+		{store.Delivered, store.Read},
+	}
+	for _, s := range steps {
+		if err := d.ApplyStatus(h.ctx, a.ID, s.st, ""); err != nil {
+			t.Fatal(err)
+		}
+		if got := h.get(a.ID).Status; got != s.want {
+			t.Fatalf("after %s: %s, want %s", s.st, got, s.want)
+		}
+	}
+	if rec := h.get(a.ID); rec.Text != "" {
+		t.Error("text kept after a final status")
+	}
+	if err := d.ApplyStatus(h.ctx, "m_nosuch", store.Delivered, ""); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown message: %v", err)
+	}
+
+	// A handset switched off (30003) says nothing lasting; a landline (30006) does.
+	b := h.enqueue(l, "checkin.ask", "Check in please (2).")
+	c := h.enqueue(l, "checkin.ask", "Check in please (3).")
+	h.once(d)
+	if err := d.ApplyStatus(h.ctx, b.ID, store.Undelivered, "30003"); err != nil {
+		t.Fatal(err)
+	}
+	if link, _ := h.st.GetLink(h.ctx, l.Index); link.Unreachable {
+		t.Fatal("30003 marked the link unreachable")
+	}
+	if err := d.ApplyStatus(h.ctx, c.ID, store.Undelivered, "30006"); err != nil {
+		t.Fatal(err)
+	}
+	rec := h.get(c.ID)
+	if rec.Status != store.Undelivered || rec.ErrorCode != "30006" || rec.Text != "" {
+		t.Errorf("record %+v", rec)
+	}
+	link, _ := h.st.GetLink(h.ctx, l.Index)
+	if !link.Unreachable || link.Reason != "30006" {
+		t.Errorf("link %+v", link)
+	}
+	items := h.attention()
+	if len(items) != 1 || items[0].Kind != store.AttentionCantReach || items[0].Reason != "sms:30006" {
+		t.Errorf("attention %+v", items)
+	}
+}
+
+// TestStatusBeforeSendIsRecorded: Twilio can call back before the send's
+// own answer is recorded; the dispatcher must not undo that status.
+func TestStatusBeforeSendIsRecorded(t *testing.T) {
+	h := newHarness(t, 1000)
+	l := h.person("p_fast", "+447700900123", store.SMS)
+	m := h.enqueue(l, "checkin.ask", "Check in please.")
+	d := h.dispatcher()
+	h.fake.BeforeReply = func(twiliotest.Request) {
+		if err := d.ApplyStatus(h.ctx, m.ID, store.Delivered, ""); err != nil {
+			t.Error(err)
+		}
+	}
+	h.once(d)
+	rec := h.get(m.ID)
+	if rec.Status != store.Delivered || rec.ProviderID == "" || rec.Attempts != 1 || rec.Text != "" {
+		t.Fatalf("record %+v", rec)
+	}
+	h.clk.Advance(time.Hour)
+	h.once(d)
+	if len(h.fake.Requests()) != 1 {
+		t.Fatal("sent twice")
+	}
+}
+
+func TestShutdownHandsBackUnstartedMessages(t *testing.T) {
+	h := newHarness(t, 1000)
+	l := h.person("p_shut", "+447700900123", store.SMS)
+	m := h.enqueue(l, "checkin.ask", "Check in please.")
+	ctx, cancel := context.WithCancel(h.ctx)
+	cancel()
+	if n, _ := h.dispatcher().DispatchOnce(ctx); n != 0 {
+		t.Fatalf("handled %d with a cancelled context", n)
+	}
+	// Another process takes it at once, without waiting for the lease.
+	if n := h.once(h.dispatcher()); n != 1 || h.sentIDs()[m.ID] != 1 {
+		t.Fatalf("handled %d, sent %v", n, h.sentIDs())
+	}
+}
+
+func TestRun(t *testing.T) {
+	h := newHarness(t, 1000)
+	l := h.person("p_run", "+447700900123", store.SMS)
+	d := h.dispatcher(func(o *outbox.Options) { o.PollInterval = 20 * time.Millisecond })
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+
+	m := h.enqueue(l, "checkin.ask", "Check in please.")
+	d.Wake()
+	deadline := time.Now().Add(5 * time.Second)
+	for h.sentIDs()[m.ID] == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if h.sentIDs()[m.ID] != 1 || h.get(m.ID).Status != store.Queued {
+		t.Fatalf("sent %v, record %+v", h.sentIDs(), h.get(m.ID))
+	}
+}
+
+func TestConcurrentDispatchersSendEachOnce(t *testing.T) {
+	h := newHarness(t, 1000)
+	var links []store.Link
+	for i := range 5 {
+		links = append(links, h.person(fmt.Sprintf("p_c%d", i), fmt.Sprintf("+44770090010%d", i), store.SMS))
+	}
+	var ids []string
+	for i := range 40 {
+		ids = append(ids, h.enqueue(links[i%5], "checkin.ask", fmt.Sprintf("Message number %d", i)).ID)
+	}
+	// Every fifth request fails once, so that retries race too.
+	for i := range 40 {
+		if i%5 == 0 {
+			h.fake.Script(twiliotest.Response{Status: 503, Code: 20503})
+		} else {
+			h.fake.Script(twiliotest.Response{})
+		}
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		d := h.dispatcher(func(o *outbox.Options) { o.Owner = fmt.Sprintf("worker%d", w); o.Batch = 3 })
+		wg.Go(func() {
+			for range 60 {
+				if _, err := d.DispatchOnce(h.ctx); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 60 {
+			h.clk.Advance(time.Second)
+			time.Sleep(time.Millisecond)
+		}
+	})
+	wg.Wait()
+	// Whatever the race left waiting for a retry goes now.
+	d := h.dispatcher()
+	for range 3 {
+		h.clk.Advance(time.Hour)
+		for h.once(d) > 0 {
+		}
+	}
+	sent := h.sentIDs()
+	for _, id := range ids {
+		if sent[id] != 1 {
+			t.Errorf("%s sent %d times", id, sent[id])
+		}
+		if rec := h.get(id); rec.Status != store.Queued {
+			t.Errorf("%s: %+v", id, rec)
+		}
+	}
+}
+
+// TestLogsHoldNoSecrets runs every path that logs and checks that no
+// phone number, message text or auth token reached the log.
+func TestLogsHoldNoSecrets(t *testing.T) {
+	h := newHarness(t, 1)
+	phones := []string{"+447700900123", "+447700900124", "+15005550009"}
+	var texts []string
+	var links []store.Link
+	for i, ph := range phones {
+		links = append(links, h.person(fmt.Sprintf("p_log%d", i), ph, store.SMS))
+	}
+	wa := h.person("p_logwa", "+447700900777", store.WhatsApp)
+	phones = append(phones, "+447700900777")
+	add := func(l store.Link, kind, text string) store.OutboundMessage {
+		texts = append(texts, text)
+		return h.enqueue(l, kind, text)
+	}
+	h.fake.Script(
+		twiliotest.Response{Status: 503, Code: 20503},
+		twiliotest.Response{Status: 400, Code: 21211},
+		twiliotest.Response{Status: 502, RawBody: "<html>bad gateway</html>"},
+		twiliotest.Response{Status: 429, Code: 20429, RetryAfter: "1"},
+	)
+	ms := []store.OutboundMessage{
+		add(links[0], "checkin.ask", "Secret words: Ahmad is at 12 Mill Lane"),
+		add(links[1], "checkin.ask", "Ваша зустріч завтра о 10:00"),
+		add(links[2], "reminder.appointment", strings.Repeat("موعدك غدا ", 20)),
+		add(wa, "checkin.ask", "WhatsApp text with a name: Maryam"),
+	}
+	for range 3 {
+		add(links[0], "common.not_understood", "Repeated words nobody should log")
+	}
+	d := h.dispatcher(func(o *outbox.Options) { o.LoopLimit = 2 })
+	for range 200 {
+		h.once(d)
+		h.clk.Advance(500 * time.Millisecond)
+	}
+	for _, m := range ms {
+		_ = d.ApplyStatus(h.ctx, m.ID, store.Undelivered, "30006")
+	}
+	if len(h.fake.Accepted()) == 0 {
+		t.Fatal("nothing was sent; the test proves nothing")
+	}
+
+	logs := h.logs.String()
+	for _, want := range []string{ms[0].ID, "p_log0", "21211", "loop guard", "link marked unreachable", "temporary failure"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %q; the run did not take every path", want)
+		}
+	}
+	var secrets []string
+	for _, p := range phones {
+		secrets = append(secrets, p, strings.TrimPrefix(p, "+"), p[len(p)-7:])
+	}
+	secrets = append(secrets, authToken, ourNumber)
+	for _, tx := range texts {
+		secrets = append(secrets, tx, tx[:min(len(tx), 12)])
+	}
+	secrets = append(secrets, "Ahmad", "Mill Lane", "Maryam", "зустріч", "موعدك")
+	for _, s := range secrets {
+		if strings.Contains(logs, s) {
+			t.Errorf("log holds %q", s)
+		}
+	}
+}
+
+// TestRestartSendsQueuedMessagesOnce stops the service with messages
+// queued, one of them claimed by a dispatcher that died mid-pass, and
+// starts it again on the same store file.
+func TestRestartSendsQueuedMessagesOnce(t *testing.T) {
+	h := newHarness(t, 1000)
+	path := filepath.Join(t.TempDir(), "waymark.db")
+	h.st = openStore(t, path)
+	l := h.person("p_restart", "+447700900123", store.SMS)
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, h.enqueue(l, "checkin.ask", fmt.Sprintf("Restart message %d", i)).ID)
+		h.clk.Advance(time.Millisecond)
+	}
+	first := h.dispatcher(func(o *outbox.Options) { o.Batch = 1 })
+	if n := h.once(first); n != 1 {
+		t.Fatalf("handled %d", n)
+	}
+	// A process claims the next message and dies before sending it.
+	claimed, err := h.st.ClaimOutbound(h.ctx, "dead-process", h.clk.Now(), 2*time.Minute, 1)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	if err := h.st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	h.st = openStore(t, path)
+	second := h.dispatcher()
+	for range 3 { // a millisecond of rate budget per message at 1000/s
+		h.once(second)
+		h.clk.Advance(time.Second)
+	}
+	sent := h.sentIDs()
+	if len(sent) != 3 || sent[claimed[0].ID] != 0 {
+		t.Fatalf("after restart: %v (the dead process's claim must wait for its lease)", sent)
+	}
+	h.clk.Advance(3 * time.Minute)
+	h.once(second)
+	h.clk.Advance(time.Hour)
+	h.once(second)
+	sent = h.sentIDs()
+	for _, id := range ids {
+		if sent[id] != 1 {
+			t.Errorf("%s sent %d times", id, sent[id])
+		}
+		if rec := h.get(id); rec.Status != store.Queued {
+			t.Errorf("%s: %s", id, rec.Status)
+		}
+	}
+}
