@@ -27,6 +27,11 @@ var (
 	ErrUnknownStatus = errors.New("twilio: unknown message status")
 )
 
+// EmptyTwiML is the answer to an inbound webhook (Content-Type text/xml):
+// replies go out through the outbox, and an empty or non-XML body makes
+// Twilio log a warning.
+const EmptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response/>`
+
 // whatsappPrefix marks WhatsApp addresses in Twilio's From and To fields.
 const whatsappPrefix = "whatsapp:"
 
