@@ -29,6 +29,7 @@ func Load(fsys fs.FS) (*Set, []diag.Problem) {
 		Programme: DefaultProgramme(),
 		progFile:  ProgrammeFile,
 		progLines: map[string]int{},
+		broken:    map[string]bool{},
 	}
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
@@ -52,10 +53,14 @@ func Load(fsys fs.FS) (*Set, []diag.Problem) {
 		f := &yamlFile{name: name, problems: &problems}
 		if err != nil {
 			f.errorf(0, "cannot read: %v", err)
+			s.broken[strings.TrimSuffix(name, ".yaml")] = true
 			continue
 		}
 		top := f.parse(data)
 		if top == nil {
+			if name != ProgrammeFile && name != KeywordsFile {
+				s.broken[strings.TrimSuffix(name, ".yaml")] = true
+			}
 			continue
 		}
 		switch name {

@@ -19,6 +19,7 @@ type Set struct {
 	Programme Programme
 
 	refs      []MessageRef
+	broken    map[string]bool // flows whose file could not be read: already reported
 	progFile  string
 	progLines map[string]int // dotted field path ("languages[1]") -> line
 }

@@ -17,7 +17,7 @@ func (s *Set) validate(problems *[]diag.Problem) {
 
 	kw := &yamlFile{name: KeywordsFile, problems: problems}
 	for _, k := range s.Keywords {
-		if _, ok := s.Flows[k.Flow]; !ok {
+		if !s.known(k.Flow) {
 			kw.errorf(k.Line, "keyword %s starts flow %q, which does not exist%s", k.MessageID, k.Flow, s.flowHint(k.Flow))
 		}
 	}
@@ -29,7 +29,7 @@ func (s *Set) validate(problems *[]diag.Problem) {
 		{"checkin", p.Flows.CheckIn}, {"reminder", p.Flows.Reminder},
 	}
 	for _, r := range roles {
-		if _, ok := s.Flows[r.flow]; ok {
+		if s.known(r.flow) {
 			continue
 		}
 		line, given := s.progLines["flows."+r.key]
@@ -48,6 +48,12 @@ func (s *Set) validate(problems *[]diag.Problem) {
 		}
 		pf.errorf(line, "default_language %q is not one of languages (%s)", p.DefaultLanguage, strings.Join(p.Languages, ", "))
 	}
+}
+
+// known reports whether a flow exists, counting a flow whose file is
+// broken (its problem is reported once, at the file).
+func (s *Set) known(id string) bool {
+	return s.Flows[id] != nil || s.broken[id]
 }
 
 func (s *Set) flowHint(id string) string {
@@ -91,7 +97,7 @@ func (s *Set) validateFlow(fl *Flow, problems *[]diag.Problem) {
 		case KindDo:
 			switch n.Action {
 			case ActionGoto:
-				if n.Flow != "" && s.Flows[n.Flow] == nil {
+				if n.Flow != "" && !s.known(n.Flow) {
 					f.errorf(n.lines["flow"], "node %s goes to flow %q, which does not exist%s", id, n.Flow, s.flowHint(n.Flow))
 				}
 			case ActionSetLanguage:

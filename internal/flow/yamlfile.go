@@ -38,7 +38,9 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 func (f *yamlFile) parse(data []byte) *yaml.Node {
 	if !utf8.Valid(data) {
 		off := firstInvalidUTF8(data)
-		f.errorf(bytes.Count(data[:off], []byte("\n"))+1, "not valid UTF-8 text (byte %d): save the file as UTF-8", off+1)
+		lineStart := bytes.LastIndexByte(data[:off], '\n') + 1
+		f.errorf(bytes.Count(data[:off], []byte("\n"))+1, "not valid UTF-8 text at column %d: save the file as UTF-8",
+			utf8.RuneCount(data[lineStart:off])+1)
 		return nil
 	}
 	var doc yaml.Node
@@ -249,27 +251,33 @@ func suggest(got string, known []string) string {
 	return best
 }
 
-// editDistance is the Levenshtein distance, for short field names only.
+// editDistance is the optimal string alignment distance (Levenshtein
+// with swapped neighbours counting as one edit, the commonest typo), for
+// short field names only.
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	if len(ra) > 64 || len(rb) > 64 {
 		return 64
 	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
 		for j := 1; j <= len(rb); j++ {
 			cost := 1
 			if ra[i-1] == rb[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(rb)]
+	return d[len(ra)][len(rb)]
 }
