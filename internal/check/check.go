@@ -92,6 +92,7 @@ func Run(in Input) Report {
 	r.add(in.FlowsDir, set.CheckMessages(cat))
 
 	pos, _ := cat.(Positioner)
+	wordsOnly := keywordMessages(set)
 	for _, lang := range cat.Languages() {
 		for _, id := range cat.MessageIDs() {
 			if !cat.Has(lang, id) {
@@ -99,7 +100,7 @@ func Run(in Input) Report {
 			}
 			c, chars := measure(lang, id, cat.Texts(lang, id))
 			r.Costs = append(r.Costs, c)
-			if c.Segments > 1 {
+			if c.Segments > 1 && !wordsOnly(id) {
 				file, line := path.Join(in.LocalesDir, lang+".yaml"), 0
 				if pos != nil {
 					if f, l := pos.Position(lang, id); f != "" {
@@ -113,6 +114,25 @@ func Run(in Input) Report {
 	}
 	r.sort()
 	return r
+}
+
+// keywordMessages tells the messages that hold words to match rather than
+// text to send, whose length costs nothing: those the flows use only as
+// keywords, and by convention every ID starting with "keyword." (JOIN and
+// the language names are matched by Go code, not named in a flow).
+func keywordMessages(set *flow.Set) func(id string) bool {
+	kw, sent := map[string]bool{}, map[string]bool{}
+	for _, ref := range set.MessageRefs() {
+		switch ref.What {
+		case "keyword", "choice keywords":
+			kw[ref.ID] = true
+		default:
+			sent[ref.ID] = true
+		}
+	}
+	return func(id string) bool {
+		return strings.HasPrefix(id, "keyword.") || kw[id] && !sent[id]
+	}
 }
 
 // measure returns the cost of the costliest form and its length.
