@@ -307,3 +307,37 @@ func TestLoadNeverPanics(t *testing.T) {
 		_, _ = Load(overlayMap(map[string]string{"checkin.yaml": in}))
 	}
 }
+
+// TestShippedFlows loads the default flows in flows/: they must have no
+// problem at all, warnings included.
+func TestShippedFlows(t *testing.T) {
+	s, problems := Load(os.DirFS("../../flows"))
+	if len(problems) > 0 {
+		t.Fatalf("flows/ has problems:\n%s", problemLines(problems))
+	}
+	if s.startable(s.Programme.Flows.Default) == nil {
+		t.Errorf("the default flow %q cannot start", s.Programme.Flows.Default)
+	}
+}
+
+// FuzzLoad: whatever a flow file holds, Load reports problems and never
+// panics, and every problem names a file.
+func FuzzLoad(f *testing.F) {
+	ents, _ := os.ReadDir("testdata/flows")
+	for _, e := range ents {
+		data, _ := os.ReadFile(filepath.Join("testdata/flows", e.Name()))
+		f.Add(data)
+	}
+	f.Add([]byte("id: checkin\nstart: a\nnodes:\n  a: &x\n    send: m\n    next: a\n  b: *x\n"))
+	f.Add([]byte("\xef\xbb\xbfid: checkin\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, name := range []string{"checkin.yaml", ProgrammeFile, KeywordsFile} {
+			_, problems := Load(fstest.MapFS{name: {Data: data}})
+			for _, p := range problems {
+				if p.File == "" {
+					t.Fatalf("problem without a file: %v", p)
+				}
+			}
+		}
+	})
+}

@@ -82,13 +82,12 @@ func safeUnmarshal(data []byte, doc *yaml.Node) (err error) {
 // parser names the line where the construct it was reading began (often
 // the parent of a mis-indented line), so the file is parsed again line by
 // line from there: the first prefix that fails with the same complaint ends
-// at the culprit. Files are small; very long ones keep the parser's line.
+// at the culprit. The search is bounded, so a huge file costs a few hundred
+// parses at most; past the bound the parser's line stands.
 func problemLine(data []byte, reported int, problem string) int {
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	if len(lines) > 2000 {
-		return reported
-	}
-	for k := max(reported-1, 1); k <= len(lines); k++ {
+	first := max(reported-1, 1)
+	for k := first; k <= len(lines) && k < first+200; k++ {
 		var doc yaml.Node
 		err := safeUnmarshal(bytes.Join(lines[:k], nil), &doc)
 		if err == nil {
