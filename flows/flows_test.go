@@ -1,0 +1,484 @@
+package flows_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waymark-atd/waymark/flows"
+	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/locale"
+	"github.com/waymark-atd/waymark/locales"
+)
+
+// load reads the shipped flows and locales as `waymark serve` does.
+func load(t *testing.T) (*flow.Set, *locale.Bundle) {
+	t.Helper()
+	set, problems := flow.Load(flows.FS)
+	b, lp := locale.Load(locales.FS)
+	problems = append(problems, lp...)
+	problems = append(problems, set.CheckMessages(b)...)
+	// Warnings count too: the shipped files are the example organisations
+	// copy, so they must be spotless.
+	for _, p := range problems {
+		t.Errorf("%s", p)
+	}
+	b.SetDefault(set.Programme.DefaultLanguage)
+	return set, b
+}
+
+func TestShippedFilesHaveNoProblems(t *testing.T) {
+	set, b := load(t)
+	langs := []string{"ar", "en", "es", "fr", "uk"}
+	if !slices.Equal(b.Languages(), langs) {
+		t.Errorf("locales: %v, want %v", b.Languages(), langs)
+	}
+	got := slices.Clone(set.Programme.Languages)
+	slices.Sort(got)
+	if !slices.Equal(got, langs) {
+		t.Errorf("programme languages: %v, want %v", set.Programme.Languages, langs)
+	}
+	// Every message in every file, not only those the flows name: the
+	// conversation layer sends some by ID.
+	for _, id := range b.MessageIDs() {
+		for _, l := range langs {
+			if !b.Has(l, id) {
+				t.Errorf("%s.yaml lacks %s", l, id)
+			}
+		}
+	}
+	for _, id := range outsideFlows {
+		if !b.Has("en", id) {
+			t.Errorf("message %s, sent outside the flows, is missing", id)
+		}
+	}
+}
+
+// outsideFlows are the messages Waymark sends by ID outside any flow.
+var outsideFlows = []string{
+	"common.not_understood", "common.restarted", "common.choice", "common.too_long",
+	"common.media_not_needed", "enrol.unknown_sender", "enrol.bad_code", "enrol.already",
+	"checkin.missed", "checkin.window_open", "checkin.closing_soon", "appointment.followup",
+	"optout.confirm", "group.refused", "keyword.join",
+}
+
+// sample is template data like a real programme's, with long-ish values so
+// that the length checks leave room for real names and places.
+var sample = map[string]any{
+	"Org":             "Example Community Support",
+	"HelpPhone":       "+44 20 7946 0000",
+	"HelpHours":       "Mon-Fri 9am-5pm",
+	"RetentionMonths": 12,
+	"Date":            "Tue 14 April",
+	"Time":            "10:30",
+	"Place":           "Refugee Centre, 45 Station Road",
+}
+
+// Every English message fits one SMS in GSM-7, the cheapest encoding most
+// phones read: 160 characters, no curly quotes. The languages' own names
+// are the exception: they must be written in their own script.
+func TestEnglishFitsOneSMS(t *testing.T) {
+	_, b := load(t)
+	b.SetSampleData(sample)
+	for _, id := range b.MessageIDs() {
+		if strings.HasPrefix(id, "keyword.") {
+			continue // never sent
+		}
+		for _, text := range b.Texts("en", id) {
+			if strings.HasPrefix(id, "language.name.") {
+				if n := len([]rune(text)); n > 70 {
+					t.Errorf("%s is %d characters", id, n)
+				}
+				continue
+			}
+			if bad := nonGSM(text); bad != "" {
+				t.Errorf("%s has characters outside GSM-7 (%q), which triples its cost: %q", id, bad, text)
+			}
+			if n := gsmLen(text); n > 160 {
+				t.Errorf("%s is %d GSM-7 characters, more than one SMS (160): %q", id, n, text)
+			}
+		}
+	}
+}
+
+// A question goes out with its numbered choices in the same SMS; in
+// English that still fits one, except where the choices are language
+// names in their own scripts.
+func TestEnglishQuestionsWithChoicesFitOneSMS(t *testing.T) {
+	set, b := load(t)
+	for _, fid := range set.FlowIDs() {
+		fl := set.Flows[fid]
+		for _, nid := range fl.Order {
+			n := fl.Nodes[nid]
+			if n.Kind != flow.KindAsk {
+				continue
+			}
+			for _, text := range composed(b, "en", n) {
+				if nonGSM(text) != "" {
+					if strings.HasPrefix(n.Choices[0].Label, "language.name.") {
+						continue
+					}
+					t.Errorf("%s/%s with its choices is not GSM-7: %q", fid, nid, text)
+				}
+				if n := gsmLen(text); n > 160 {
+					t.Errorf("%s/%s with its choices is %d characters, more than one SMS:\n%s", fid, nid, n, text)
+				}
+			}
+		}
+	}
+}
+
+// composed is the question as the person receives it: the message, then one
+// "N - label" line per choice, for each of its plural forms.
+func composed(b *locale.Bundle, lang string, n *flow.Node) []string {
+	b.SetSampleData(sample)
+	var out []string
+	for _, q := range b.Texts(lang, n.Message) {
+		var s strings.Builder
+		s.WriteString(q)
+		for i, c := range n.Choices {
+			s.WriteString("\n")
+			s.WriteString(b.Render(lang, "common.choice", map[string]any{"Number": i + 1, "Label": b.Render(lang, c.Label, sample)}))
+		}
+		out = append(out, s.String())
+	}
+	return out
+}
+
+// gsm7 is the GSM 03.38 basic character set; ext are the characters that
+// take two places (an escape and the character).
+const (
+	gsm7 = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
+		"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+	gsm7ext = "^{}\\[~]|€\f"
+)
+
+func nonGSM(s string) string {
+	var bad []rune
+	for _, r := range s {
+		if !strings.ContainsRune(gsm7, r) && !strings.ContainsRune(gsm7ext, r) {
+			bad = append(bad, r)
+		}
+	}
+	return string(bad)
+}
+
+func gsmLen(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if strings.ContainsRune(gsm7ext, r) {
+			n++
+		}
+	}
+	return n
+}
+
+// Global keywords are matched before a question's own words, in every
+// offered language. So a choice's word that is also a global keyword would
+// never pick the choice, and two choices of one question sharing a word
+// would be ambiguous.
+func TestKeywordsDoNotCollide(t *testing.T) {
+	set, b := load(t)
+	global := map[string]string{} // word -> keyword message
+	for _, kw := range set.Keywords {
+		for _, w := range b.AllWords(kw.MessageID) {
+			if prev, ok := global[w]; ok && prev != kw.MessageID {
+				t.Errorf("%q is both %s and %s", w, prev, kw.MessageID)
+			}
+			global[w] = kw.MessageID
+		}
+	}
+	for _, fid := range set.FlowIDs() {
+		fl := set.Flows[fid]
+		for _, nid := range fl.Order {
+			n := fl.Nodes[nid]
+			for _, lang := range b.Languages() {
+				owner := map[string]int{}
+				for i, c := range n.Choices {
+					if c.Keywords == "" {
+						t.Errorf("%s/%s choice %d has no keywords", fid, nid, i+1)
+						continue
+					}
+					for _, w := range b.Words(lang, c.Keywords) {
+						if g, ok := global[w]; ok && g != c.Keywords {
+							t.Errorf("%s/%s choice %d: %q (%s, %s) is also the global keyword %s", fid, nid, i+1, w, c.Keywords, lang, g)
+						}
+						if j, ok := owner[w]; ok && j != i {
+							t.Errorf("%s/%s: %q (%s) picks both choice %d and %d", fid, nid, w, lang, j+1, i+1)
+						}
+						owner[w] = i
+						if strings.Trim(w, "0123456789") == "" {
+							t.Errorf("%s/%s: keyword %q is a number; numbers pick choices by position", fid, nid, w)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+var now = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+
+// step runs the engine as the conversation layer does and returns the new
+// state and the IDs of the messages sent, with the effects.
+func step(t *testing.T, set *flow.Set, b *locale.Bundle, st flow.State, p flow.Participant, ev flow.Event) (flow.State, []string, []flow.Effect) {
+	t.Helper()
+	ev.Now = now
+	next, effects := set.Step(st, p, ev, b)
+	var sent []string
+	for _, e := range effects {
+		if s, ok := e.(flow.Send); ok {
+			sent = append(sent, s.MessageID)
+			if text := b.Render(p.Language, s.MessageID, sample); text == "" {
+				t.Errorf("message %s renders empty in %s", s.MessageID, p.Language)
+			}
+		}
+		if _, ok := e.(flow.LoopStopped); ok {
+			t.Errorf("the engine stopped a loop: %+v", e)
+		}
+	}
+	return next, sent, effects
+}
+
+func has[T flow.Effect](effects []flow.Effect) bool {
+	for _, e := range effects {
+		if _, ok := e.(T); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// The enrolment conversation in each language: welcome, the data notice,
+// agreeing, choosing a language by its name, and how to check in.
+func TestEnrolmentInEveryLanguage(t *testing.T) {
+	set, b := load(t)
+	agree := map[string]string{"en": "Agree", "es": "Sí", "fr": "oui", "ar": "نعم", "uk": "Так"}
+	pick := map[string]string{"en": "español", "es": "Français", "fr": "العربية", "ar": "українська", "uk": "English"}
+	picked := map[string]string{"en": "es", "es": "fr", "fr": "ar", "ar": "uk", "uk": "en"}
+	for _, lang := range b.Languages() {
+		t.Run(lang, func(t *testing.T) {
+			p := flow.Participant{Language: lang, Status: "active"}
+			st, sent, _ := step(t, set, b, flow.State{}, p, flow.Event{Kind: flow.EventStart, Flow: "enrolment"})
+			if want := []string{"enrol.welcome", "enrol.privacy", "enrol.consent"}; !slices.Equal(sent, want) {
+				t.Fatalf("start sent %v, want %v", sent, want)
+			}
+			if privacy := b.Render(lang, "enrol.privacy", sample); !strings.Contains(privacy, "12") || !strings.Contains(privacy, "STOP") {
+				t.Errorf("the data notice must say how long and how to stop: %q", privacy)
+			}
+			st, sent, _ = step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: agree[lang]})
+			if !slices.Equal(sent, []string{"language.ask"}) {
+				t.Fatalf("agreeing with %q sent %v", agree[lang], sent)
+			}
+			st, sent, effects := step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: pick[lang]})
+			if !slices.Equal(sent, []string{"enrol.howto"}) || !slices.Contains(effects, flow.Effect(flow.SetLanguage{Language: picked[lang]})) {
+				t.Fatalf("choosing %q gave %v %+v", pick[lang], sent, effects)
+			}
+			if st.Active() {
+				t.Errorf("enrolment should be over, waiting on %s", st.Node)
+			}
+		})
+	}
+}
+
+// Saying no opts out kindly, in the same turn as its message.
+func TestEnrolmentDeclined(t *testing.T) {
+	set, b := load(t)
+	p := flow.Participant{Language: "fr", Status: "active"}
+	st, _, _ := step(t, set, b, flow.State{}, p, flow.Event{Kind: flow.EventStart, Flow: "enrolment"})
+	st, sent, effects := step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: "2"})
+	if !has[flow.OptOut](effects) || !slices.Equal(sent, []string{"enrol.declined"}) || st.Active() {
+		t.Errorf("declining gave %v %+v", sent, effects)
+	}
+	if text := b.Render("en", "enrol.declined", sample); !strings.Contains(text, "caseworker") || !strings.Contains(text, "START") {
+		t.Errorf("enrol.declined must point to the caseworker and to START: %q", text)
+	}
+}
+
+// STOP in any language, from the middle of any conversation, opts out with
+// a confirmation; START in any language opts back in.
+func TestStopAndStartInEveryLanguage(t *testing.T) {
+	set, b := load(t)
+	stops := []string{"STOP", "stop", "Parar", "ARRÊT", "arret", "توقف", "СТОП", "unsubscribe", "Cancel"}
+	for _, word := range stops {
+		p := flow.Participant{Language: "en", Status: "active"}
+		st, _, _ := step(t, set, b, flow.State{}, p, flow.Event{Kind: flow.EventStart, Flow: "checkin"})
+		_, sent, effects := step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: word})
+		if !has[flow.OptOut](effects) || !slices.Equal(sent, []string{"optout.confirm"}) {
+			t.Errorf("%q gave %v %+v", word, sent, effects)
+		}
+	}
+	for _, word := range []string{"START", "yes", "Unstop", "Empezar", "commencer", "ابدأ", "почати"} {
+		p := flow.Participant{Language: "ar", Status: "active", OptedOut: true}
+		_, sent, effects := step(t, set, b, flow.State{}, p, flow.Event{Kind: flow.EventText, Text: word})
+		if !has[flow.OptIn](effects) || !slices.Equal(sent, []string{"optin.confirm"}) {
+			t.Errorf("%q gave %v %+v", word, sent, effects)
+		}
+	}
+	confirm := b.Render("en", "optout.confirm", sample)
+	if !strings.Contains(confirm, "START") || !strings.Contains(confirm, "not count against you") {
+		t.Errorf("optout.confirm must say how to start again and that it does not count against them: %q", confirm)
+	}
+}
+
+// The check-in question: each choice by number and by a word, in each
+// language, does what it says.
+func TestCheckInChoices(t *testing.T) {
+	set, b := load(t)
+	type outcome struct {
+		reply string
+		want  flow.Effect
+		sent  string
+	}
+	byLang := map[string][]outcome{
+		"en": {{"1", flow.RecordCheckIn{}, "checkin.thanks"}, {"Call me", flow.RequestCallback{}, "callback.thanks"}, {"can't", flow.CantMakeIt{}, "checkin.cant"}},
+		"es": {{"presente", flow.RecordCheckIn{}, "checkin.thanks"}, {"2", flow.RequestCallback{}, "callback.thanks"}, {"No puedo", flow.CantMakeIt{}, "checkin.cant"}},
+		"fr": {{"Présent", flow.RecordCheckIn{}, "checkin.thanks"}, {"appeler", flow.RequestCallback{}, "callback.thanks"}, {"3", flow.CantMakeIt{}, "checkin.cant"}},
+		"ar": {{"١", flow.RecordCheckIn{}, "checkin.thanks"}, {"اتصل بي", flow.RequestCallback{}, "callback.thanks"}, {"لا أستطيع", flow.CantMakeIt{}, "checkin.cant"}},
+		"uk": {{"я тут", flow.RecordCheckIn{}, "checkin.thanks"}, {"Зателефонуйте", flow.RequestCallback{}, "callback.thanks"}, {"не можу", flow.CantMakeIt{}, "checkin.cant"}},
+	}
+	for lang, outcomes := range byLang {
+		for _, o := range outcomes {
+			p := flow.Participant{Language: lang, Status: "active"}
+			st, _, _ := step(t, set, b, flow.State{}, p, flow.Event{Kind: flow.EventStart, Flow: "checkin"})
+			_, sent, effects := step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: o.reply})
+			if !slices.Contains(effects, o.want) || !slices.Equal(sent, []string{o.sent}) {
+				t.Errorf("%s %q gave %v %+v, want %T and %s", lang, o.reply, sent, effects, o.want, o.sent)
+			}
+		}
+	}
+}
+
+// Outside any question, "1" checks in and "2" asks for a call: what the
+// missed check-in and follow-up messages promise.
+func TestMenuMatchesWhatMessagesPromise(t *testing.T) {
+	set, b := load(t)
+	p := flow.Participant{Language: "en", Status: "active"}
+	st, sent, _ := step(t, set, b, flow.State{}, p, flow.Event{Kind: flow.EventText, Text: "hello"})
+	if !slices.Equal(sent, []string{"menu.ask"}) {
+		t.Fatalf("a message out of the blue gave %v", sent)
+	}
+	_, _, effects := step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: "1"})
+	if !has[flow.RecordCheckIn](effects) {
+		t.Errorf("menu 1 should check in: %+v", effects)
+	}
+	_, _, effects = step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: "2"})
+	if !has[flow.RequestCallback](effects) {
+		t.Errorf("menu 2 should ask for a call: %+v", effects)
+	}
+	for _, id := range []string{"checkin.missed", "checkin.window_open", "checkin.closing_soon"} {
+		if text := b.Render("en", id, sample); !strings.Contains(text, "reply 1") && !strings.Contains(text, "Reply 1") {
+			t.Errorf("%s should say reply 1: %q", id, text)
+		}
+	}
+	if text := b.Render("en", "appointment.followup", sample); !strings.Contains(text, "Reply 2") {
+		t.Errorf("appointment.followup should say Reply 2: %q", text)
+	}
+	_, sent, _ = step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: "3"})
+	if !slices.Equal(sent, []string{"info.ask"}) {
+		t.Errorf("menu 3 gave %v", sent)
+	}
+	_, sent, _ = step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: "4"})
+	if !slices.Equal(sent, []string{"language.ask"}) {
+		t.Errorf("menu 4 gave %v", sent)
+	}
+}
+
+// Every answer of the information menu, and HELP in each language.
+func TestInfoMenu(t *testing.T) {
+	set, b := load(t)
+	want := []string{"info.rights", "info.legal", "info.credit", "info.caseworker", "info.data", "info.stop"}
+	for _, help := range []string{"HELP", "info", "Ayuda", "aide", "مساعدة", "допомога"} {
+		p := flow.Participant{Language: "en", Status: "active"}
+		st, sent, _ := step(t, set, b, flow.State{}, p, flow.Event{Kind: flow.EventText, Text: help})
+		if !slices.Equal(sent, []string{"info.ask"}) {
+			t.Fatalf("%q gave %v", help, sent)
+		}
+		for i, id := range want {
+			_, sent, _ := step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: fmt.Sprint(i + 1)})
+			if !slices.Equal(sent, []string{id}) {
+				t.Errorf("info %d gave %v, want %s", i+1, sent, id)
+			}
+		}
+	}
+}
+
+// The reminder asks the planning question, and both answers work. The
+// appointment's details arrive as flow variables; Count picks the words.
+func TestReminder(t *testing.T) {
+	set, b := load(t)
+	for lang, tomorrow := range map[string]string{"en": "tomorrow", "es": "mañana", "ar": "غدًا"} {
+		got := b.Render(lang, "reminder.upcoming", map[string]any{"Count": "1", "Date": "Tue 14 April", "Time": "10:30", "Place": "the office"})
+		if !strings.Contains(got, tomorrow) || !strings.Contains(got, "10:30") {
+			t.Errorf("%s reminder for tomorrow: %q", lang, got)
+		}
+	}
+	if got := b.RenderCount("uk", "reminder.upcoming", 3, nil); !strings.Contains(got, "3 дні") {
+		t.Errorf("uk reminder in 3 days: %q", got)
+	}
+	if got := b.RenderCount("en", "reminder.upcoming", 7, nil); !strings.Contains(got, "in 7 days") || !strings.Contains(got, "What time will you leave?") {
+		t.Errorf("en reminder in 7 days: %q", got)
+	}
+	for _, o := range []struct {
+		reply string
+		want  string
+	}{{"1", "reminder.confirmed"}, {"I will be there", "reminder.confirmed"}, {"2", "reminder.rescheduling"}, {"new time", "reminder.rescheduling"}} {
+		p := flow.Participant{Language: "en", Status: "active"}
+		st, sent, _ := step(t, set, b, flow.State{}, p, flow.Event{Kind: flow.EventStart, Flow: "reminder"})
+		if len(sent) != 1 || !strings.HasPrefix(sent[0], "reminder.") {
+			t.Fatalf("reminder start sent %v", sent)
+		}
+		_, sent, effects := step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: o.reply})
+		if !slices.Equal(sent, []string{o.want}) {
+			t.Errorf("%q gave %v", o.reply, sent)
+		}
+		if o.want == "reminder.rescheduling" && !has[flow.Reschedule](effects) {
+			t.Errorf("%q should ask to reschedule: %+v", o.reply, effects)
+		}
+	}
+}
+
+// LANGUAGE in any language, then a language picked by number or by name.
+func TestLanguageFlow(t *testing.T) {
+	set, b := load(t)
+	for _, o := range []struct{ keyword, reply, want string }{
+		{"language", "3", "fr"}, {"Idioma", "arabic", "ar"}, {"langue", "Українська", "uk"}, {"اللغة", "english", "en"}, {"мова", "Español", "es"},
+	} {
+		p := flow.Participant{Language: "en", Status: "active"}
+		st, sent, _ := step(t, set, b, flow.State{}, p, flow.Event{Kind: flow.EventText, Text: o.keyword})
+		if !slices.Equal(sent, []string{"language.ask"}) {
+			t.Fatalf("%q gave %v", o.keyword, sent)
+		}
+		_, sent, effects := step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: o.reply})
+		if !slices.Contains(effects, flow.Effect(flow.SetLanguage{Language: o.want})) || !slices.Equal(sent, []string{"language.done"}) {
+			t.Errorf("%q then %q gave %v %+v", o.keyword, o.reply, sent, effects)
+		}
+	}
+	for _, lang := range b.Languages() {
+		if name := b.Render("en", "language.name."+lang, nil); name != locale.Name(lang) {
+			t.Errorf("language.name.%s = %q, want its own name %q", lang, name, locale.Name(lang))
+		}
+	}
+}
+
+// The files other than English say they are drafts needing a native
+// speaker's review.
+func TestTranslationsAreMarkedAsDrafts(t *testing.T) {
+	_, b := load(t)
+	for _, lang := range b.Languages() {
+		if lang == "en" {
+			continue
+		}
+		data, err := locales.FS.ReadFile(lang + ".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := string(data[:min(len(data), 400)])
+		if !strings.Contains(head, "machine-assisted") || !strings.Contains(head, "native speaker") {
+			t.Errorf("%s.yaml does not start by saying it is a machine-assisted draft needing a native speaker's review", lang)
+		}
+	}
+}
