@@ -25,6 +25,9 @@ const maxSteps = 100
 // While the person has opted out only global keywords are answered, so
 // that START (or HELP) still works and nothing else is sent.
 func (s *Set) Step(st State, p Participant, ev Event, words Words) (State, []Effect) {
+	if s == nil {
+		return State{}, nil
+	}
 	r := &runner{set: s, p: p, now: ev.Now, words: words}
 	switch ev.Kind {
 	case EventStart:

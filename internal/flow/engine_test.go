@@ -293,6 +293,16 @@ func TestStepOnBrokenSet(t *testing.T) {
 	}
 }
 
+func TestNilSetAndFS(t *testing.T) {
+	var s *Set
+	if st, effects := s.Step(checkinWait, en, text("1", t0), nil); st.Active() || effects != nil {
+		t.Errorf("nil Set: got %+v %v", st, effects)
+	}
+	if set, problems := Load(nil); set == nil || len(problems) != 1 {
+		t.Errorf("Load(nil) = %v, %v; want an empty Set and one problem", set, problems)
+	}
+}
+
 func TestNormalize(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"  STOP ", "stop"},

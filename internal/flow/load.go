@@ -31,6 +31,10 @@ func Load(fsys fs.FS) (*Set, []diag.Problem) {
 		progLines: map[string]int{},
 		broken:    map[string]bool{},
 	}
+	if fsys == nil {
+		problems = append(problems, diag.Problem{File: ".", Message: "no flows directory given"})
+		return s, problems
+	}
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		problems = append(problems, diag.Problem{File: ".", Message: "cannot read the flows directory: " + err.Error()})
