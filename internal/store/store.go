@@ -58,6 +58,39 @@ type Participant struct {
 	LastLink  string    `json:"last_link,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// Schedule says when the person is asked to check in; nil means never.
+	Schedule *CheckInSchedule `json:"schedule,omitempty"`
+}
+
+// CheckInSchedule is when a person is asked to check in, in local time in
+// their own time zone (Participant.TimeZone). One of Weekly or Every is
+// set; internal/schedule validates it and turns it into windows.
+type CheckInSchedule struct {
+	// From is the local date (2006-01-02) of the first day windows may
+	// open; empty means no limit. For Every it is also the date of the
+	// first window, from which the others are counted.
+	From   string         `json:"from,omitempty"`
+	Weekly []WeeklyWindow `json:"weekly,omitempty"`
+	Every  *EveryDays     `json:"every,omitempty"`
+}
+
+// WeeklyWindow is a window that opens and closes on given days of every
+// week, e.g. Monday 09:00 to Wednesday 21:00. A window may cross midnight
+// or the end of the week (Sunday 20:00 to Monday 08:00).
+type WeeklyWindow struct {
+	OpenDay   string `json:"open_day"`   // monday ... sunday
+	OpenTime  string `json:"open_time"`  // local, 15:04
+	CloseDay  string `json:"close_day"`  // monday ... sunday
+	CloseTime string `json:"close_time"` // local, 15:04
+}
+
+// EveryDays is a window that opens every Days days from the schedule's
+// From date at OpenTime and stays open for Length (on the local clock).
+type EveryDays struct {
+	Days     int    `json:"days"`      // 1 daily, 7 weekly, 14 fortnightly ...
+	OpenTime string `json:"open_time"` // local, 15:04
+	Length   string `json:"length"`    // e.g. "12h", "2d" or "1d12h"
 }
 
 // Link ties one channel address to a participant. The address itself is
@@ -102,6 +135,9 @@ const (
 	OnTime      CheckInOutcome = "on_time"
 	Late        CheckInOutcome = "late"
 	Unscheduled CheckInOutcome = "unscheduled" // no window open or no schedule
+	// Repeat is a further check-in for a window that already has one (say
+	// on SMS, then on Telegram): recorded, but the window counts once.
+	Repeat CheckInOutcome = "repeat"
 )
 
 // CheckIn is the record of one check-in: when and through which channel.
@@ -136,6 +172,10 @@ type AttentionItem struct {
 	ResolvedAt    time.Time     `json:"resolved_at,omitzero"`
 	ResolvedBy    string        `json:"resolved_by,omitempty"`
 	Resolution    string        `json:"resolution,omitempty"` // contacted, excused, rescheduled, paused, resolved
+
+	// Ref is what the item is about: a check-in window
+	// ("win:<participant>:<opening, Unix seconds>") or an appointment ID.
+	Ref string `json:"ref,omitempty"`
 }
 
 // Open reports whether nobody has dealt with the item yet.
