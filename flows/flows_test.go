@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/waymark-atd/waymark/flows"
+	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/locales"
@@ -87,17 +88,12 @@ func TestEnglishFitsOneSMS(t *testing.T) {
 			continue // never sent
 		}
 		for _, text := range b.Texts("en", id) {
-			if strings.HasPrefix(id, "language.name.") {
-				if n := len([]rune(text)); n > 70 {
-					t.Errorf("%s is %d characters", id, n)
-				}
-				continue
+			enc, n := channel.Segments(text)
+			if n != 1 {
+				t.Errorf("%s takes %d SMS (%s), not one: %q", id, n, enc, text)
 			}
-			if bad := nonGSM(text); bad != "" {
-				t.Errorf("%s has characters outside GSM-7 (%q), which triples its cost: %q", id, bad, text)
-			}
-			if n := gsmLen(text); n > 160 {
-				t.Errorf("%s is %d GSM-7 characters, more than one SMS (160): %q", id, n, text)
+			if enc != channel.GSM7 && !strings.HasPrefix(id, "language.name.") {
+				t.Errorf("%s has characters outside GSM-7, which more than doubles its cost: %q", id, text)
 			}
 		}
 	}
@@ -116,14 +112,12 @@ func TestEnglishQuestionsWithChoicesFitOneSMS(t *testing.T) {
 				continue
 			}
 			for _, text := range composed(b, "en", n) {
-				if nonGSM(text) != "" {
-					if strings.HasPrefix(n.Choices[0].Label, "language.name.") {
-						continue
-					}
-					t.Errorf("%s/%s with its choices is not GSM-7: %q", fid, nid, text)
+				enc, segs := channel.Segments(text)
+				if enc != channel.GSM7 && strings.HasPrefix(n.Choices[0].Label, "language.name.") {
+					continue // Arabic and Cyrillic names: UCS-2 whatever we do
 				}
-				if n := gsmLen(text); n > 160 {
-					t.Errorf("%s/%s with its choices is %d characters, more than one SMS:\n%s", fid, nid, n, text)
+				if enc != channel.GSM7 || segs != 1 {
+					t.Errorf("%s/%s with its choices takes %d SMS (%s), not one:\n%s", fid, nid, segs, enc, text)
 				}
 			}
 		}
@@ -145,35 +139,6 @@ func composed(b *locale.Bundle, lang string, n *flow.Node) []string {
 		out = append(out, s.String())
 	}
 	return out
-}
-
-// gsm7 is the GSM 03.38 basic character set; ext are the characters that
-// take two places (an escape and the character).
-const (
-	gsm7 = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
-		"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-	gsm7ext = "^{}\\[~]|€\f"
-)
-
-func nonGSM(s string) string {
-	var bad []rune
-	for _, r := range s {
-		if !strings.ContainsRune(gsm7, r) && !strings.ContainsRune(gsm7ext, r) {
-			bad = append(bad, r)
-		}
-	}
-	return string(bad)
-}
-
-func gsmLen(s string) int {
-	n := 0
-	for _, r := range s {
-		n++
-		if strings.ContainsRune(gsm7ext, r) {
-			n++
-		}
-	}
-	return n
 }
 
 // Global keywords are matched before a question's own words, in every
