@@ -224,12 +224,19 @@ func (s *Service) turn(ctx context.Context, c *Content, pid string, link *store.
 				ev = flow.Event{Kind: flow.EventTimeout, Now: now}
 			}
 		}
-		if ev.Kind == flow.EventStart && len(vars) > 0 {
-			st.Vars = mergeVars(st.Vars, vars)
-		}
 		next, effects = c.Flows.Step(st, view(p), ev, c.Locale)
-		if ev.Kind == flow.EventStart && len(vars) > 0 && next.Flow != "" {
-			next.Vars = mergeVars(next.Vars, vars)
+		if ev.Kind == flow.EventStart && len(vars) > 0 {
+			// The event's data (an appointment's date and place) is the
+			// template data of every message of the flow it starts.
+			for i, e := range effects {
+				if snd, ok := e.(flow.Send); ok {
+					snd.Vars = mergeVars(vars, snd.Vars)
+					effects[i] = snd
+				}
+			}
+			if next.Flow != "" {
+				next.Vars = mergeVars(vars, next.Vars)
+			}
 		}
 	}
 
@@ -304,6 +311,8 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 				audit("opted_out", string(to.Channel))
 			}
 			optChanged = true
+		case flow.LoopStopped:
+			s.log.Warn("flow loop stopped: check the flow for a cycle without a question", "flow", e.Flow, "node", e.Node, "participant", p.ID)
 		case flow.OptIn:
 			if p.OptedOut {
 				p.OptedOut, p.OptedOutAt = false, time.Time{}
@@ -318,12 +327,15 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 		sends = nil
 	}
 	lang := s.language(c, p)
-	for _, snd := range sends {
+	for i, snd := range sends {
 		text, choices := Render(c, lang, snd)
+		// The outbox sends oldest first; a microsecond apart keeps a turn's
+		// messages in the order the flow wrote them.
+		at := now.Add(time.Duration(i) * time.Microsecond)
 		t.Outbound = append(t.Outbound, store.OutboundMessage{
 			ID: store.NewID("m_"), ParticipantID: p.ID, LinkIndex: to.Index, Channel: to.Channel,
 			Kind: snd.MessageID, Text: text, Choices: choices, Status: store.Pending,
-			NotBefore: now, CreatedAt: now, UpdatedAt: now,
+			NotBefore: at, CreatedAt: at, UpdatedAt: at,
 		})
 	}
 	p.UpdatedAt = now

@@ -148,8 +148,8 @@ func TestBadInputGetsAPoliteReply(t *testing.T) {
 		{Text: "\xff\xfe"}, // not flagged by the channel: still no panic
 	} {
 		in.Channel, in.Address = store.SMS, phone
-		if got := h.sayWith(in); len(got) != 1 || got[0] == "" {
-			t.Errorf("problem %q: replies %q, want one polite reply", in.Problem, got)
+		if got := h.sayWith(in); len(got) == 0 || got[0] == "" {
+			t.Errorf("problem %q: replies %q, want a polite reply", in.Problem, got)
 		}
 	}
 }

@@ -21,8 +21,9 @@ import (
 	"github.com/waymark-atd/waymark/locales"
 )
 
-// start is a Monday morning in winter, UTC.
-var start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+// start is today at 09:00 UTC. Not a fixed date: backends expire codes,
+// sessions and counters by the wall clock, so the fake clock starts near it.
+var start = time.Now().UTC().Truncate(24 * time.Hour).Add(9 * time.Hour)
 
 // harness is one conversation service over a real bolt store with the
 // shipped flows and locales, a fake clock, and a log captured for privacy

@@ -26,22 +26,28 @@ type script struct {
 // people actually receive.
 var scripts = []script{
 	{"enrolment_en", "en", []string{"JOIN {code}", "1", "1"}},
-	{"enrolment_decline_en", "en", []string{"JOIN {code}", "2"}},
-	{"checkin_en", "en", []string{"JOIN {code}", "1", "1", "hello", "1", "1"}},
-	{"checkin_es", "es", []string{"JOIN {code}", "1", "2", "hola", "1", "1"}},
-	{"checkin_fr", "fr", []string{"JOIN {code}", "1", "3", "bonjour", "1", "1"}},
-	{"checkin_ar", "ar", []string{"JOIN {code}", "1", "4", "مرحبا", "١", "١"}},
-	{"checkin_uk", "uk", []string{"JOIN {code}", "1", "5", "привіт", "1", "1"}},
-	{"checkin_cant_make_it_en", "en", []string{"JOIN {code}", "1", "1", "hi", "1", "2"}},
-	{"checkin_talk_en", "en", []string{"JOIN {code}", "1", "1", "hi", "1", "3"}},
-	{"info_en", "en", []string{"JOIN {code}", "1", "1", "MENU", "2", "1", "INFO", "2", "INFO", "3", "INFO", "4", "INFO", "5", "INFO", "6"}},
+	{"enrolment_by_keyword_es", "es", []string{"unirse {code}", "sí", "español"}},
+	{"enrolment_decline_en", "en", []string{"JOIN {code}", "2", "hello", "START"}},
+	{"checkin_en", "en", []string{"JOIN {code}", "1", "1", "/start checkin", "1", "hello", "1"}},
+	{"checkin_es", "es", []string{"JOIN {code}", "1", "2", "/start checkin", "1", "hola", "1"}},
+	{"checkin_fr", "fr", []string{"JOIN {code}", "1", "3", "/start checkin", "1", "bonjour", "1"}},
+	{"checkin_ar", "ar", []string{"JOIN {code}", "1", "4", "/start checkin", "١", "مرحبا", "١"}},
+	{"checkin_uk", "uk", []string{"JOIN {code}", "1", "5", "/start checkin", "1", "привіт", "1"}},
+	{"checkin_callback_en", "en", []string{"JOIN {code}", "1", "1", "/start checkin", "2"}},
+	{"checkin_cant_make_it_en", "en", []string{"JOIN {code}", "1", "1", "/start checkin", "3"}},
+	{"reminder_confirm_en", "en", []string{"JOIN {code}", "1", "1", "/start reminder", "1"}},
+	{"reminder_reschedule_en", "en", []string{"JOIN {code}", "1", "1", "/start reminder", "2"}},
+	{"info_en", "en", []string{"JOIN {code}", "1", "1", "MENU", "3", "1", "INFO", "2", "INFO", "3", "INFO", "4", "INFO", "5", "INFO", "6"}},
 	{"language_en_to_ar", "en", []string{"JOIN {code}", "1", "1", "LANGUAGE", "4", "MENU"}},
-	{"stop_start_en", "en", []string{"JOIN {code}", "1", "1", "STOP", "hello", "START", "hello"}},
-	{"stop_localized_es", "es", []string{"JOIN {code}", "1", "2", "PARAR", "hola", "EMPEZAR"}},
-	{"not_understood_en", "en", []string{"JOIN {code}", "1", "1", "MENU", "banana", "9"}},
+	{"stop_start_en", "en", []string{"JOIN {code}", "1", "1", "STOP", "hello", "/start checkin", "START", "hello"}},
+	{"stop_localized_es", "es", []string{"JOIN {code}", "1", "2", "PARAR", "hola"}},
+	{"not_understood_en", "en", []string{"JOIN {code}", "1", "1", "MENU", "banana", "9", "1"}},
 	{"timeout_en", "en", []string{"JOIN {code}", "1", "1", "MENU", "/skip 3d", "hello"}},
 	{"unknown_sender_en", "en", []string{"hello", "JOIN WRONG1", "JOIN {code}", "JOIN {code}"}},
 }
+
+// reminderVars is the template data of the appointment reminder scripts.
+var reminderVars = map[string]string{"Count": "3", "Date": "Thursday 8 January", "Time": "10:00", "Place": "Community Support Centre"}
 
 func TestTranscripts(t *testing.T) {
 	for _, sc := range scripts {
@@ -53,7 +59,16 @@ func TestTranscripts(t *testing.T) {
 			for _, line := range sc.lines {
 				fmt.Fprintf(&b, "> %s\n", line)
 				var replies []string
-				if d, ok := strings.CutPrefix(line, "/skip "); ok {
+				if f, ok := strings.CutPrefix(line, "/start "); ok {
+					var vars map[string]string
+					if f == "reminder" {
+						vars = reminderVars
+					}
+					if err := h.conv.Start(h.ctx, mustParticipant(t, h, address), f, vars); err != nil {
+						t.Fatal(err)
+					}
+					replies = h.drain()
+				} else if d, ok := strings.CutPrefix(line, "/skip "); ok {
 					dur, err := flow.ParseDuration(d)
 					if err != nil {
 						t.Fatal(err)
