@@ -1,0 +1,106 @@
+package redis
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// PutAppointment inserts or replaces an appointment by ID. Like a link, the
+// record is one key; the new participant's hint is added first and the old
+// participant's removed last.
+func (s *Store) PutAppointment(ctx context.Context, a store.Appointment) error {
+	if err := checkAppointment(a); err != nil {
+		return fmt.Errorf("redis: put appointment: %w", err)
+	}
+	op := "put appointment " + a.ID
+	doc, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	if err := s.rdb.SAdd(ctx, s.k.appointmentsOf(a.ParticipantID), a.ID).Err(); err != nil {
+		return s.fail(op, err)
+	}
+	old, err := s.rdb.SetArgs(ctx, s.k.appointment(a.ID), doc, goredis.SetArgs{Get: true}).Result()
+	if errors.Is(err, goredis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return s.fail(op, err)
+	}
+	var was store.Appointment
+	if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != a.ParticipantID {
+		if err := s.rdb.SRem(ctx, s.k.appointmentsOf(was.ParticipantID), a.ID).Err(); err != nil {
+			return s.fail(op, err)
+		}
+	}
+	return nil
+}
+
+// GetAppointment returns an appointment; ErrNotFound if there is none.
+func (s *Store) GetAppointment(ctx context.Context, id string) (store.Appointment, error) {
+	var a store.Appointment
+	if err := s.getJSON(ctx, s.k.appointment(id), &a); err != nil {
+		return a, s.wrapGet("get appointment "+id, err)
+	}
+	return a, nil
+}
+
+// AppointmentsOf returns a participant's appointments, ordered by date and
+// time.
+func (s *Store) AppointmentsOf(ctx context.Context, participantID string) ([]store.Appointment, error) {
+	ids, err := s.rdb.SMembers(ctx, s.k.appointmentsOf(participantID)).Result()
+	if err != nil {
+		return nil, s.fail("appointments of "+participantID, err)
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = s.k.appointment(id)
+	}
+	docs, err := s.getMany(ctx, keys)
+	if err != nil {
+		return nil, s.fail("appointments of "+participantID, err)
+	}
+	var out []store.Appointment
+	for _, doc := range docs {
+		if doc == nil {
+			continue
+		}
+		var a store.Appointment
+		if err := json.Unmarshal([]byte(*doc), &a); err != nil {
+			return nil, fmt.Errorf("redis: appointments of %s: %w", participantID, err)
+		}
+		if a.ParticipantID == participantID { // else a stale hint: it moved
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.Appointment) int {
+		return cmp.Or(cmp.Compare(a.Date, b.Date), cmp.Compare(a.Time, b.Time), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// DeleteAppointment removes an appointment; a missing one is no error.
+func (s *Store) DeleteAppointment(ctx context.Context, id string) error {
+	old, err := s.rdb.GetDel(ctx, s.k.appointment(id)).Result()
+	if errors.Is(err, goredis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return s.fail("delete appointment "+id, err)
+	}
+	var was store.Appointment
+	if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != "" {
+		if err := s.rdb.SRem(ctx, s.k.appointmentsOf(was.ParticipantID), id).Err(); err != nil {
+			return s.fail("delete appointment "+id, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,105 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// DeleteParticipant erases a participant and everything keyed by them:
+// links, session, check-ins, attention items, outbound messages whatever
+// their status, appointments, due items. The audit log keeps their entries.
+//
+// It cannot be one step on a cluster, so it goes in an order that can be
+// run again: first everything outside the participant's slot (the entries
+// that point into it, and the records kept under their own IDs), read from
+// the lists in the slot; then the slot itself, in one DEL; then the
+// participant list's hint. An erasure cut short leaves the slot and its
+// lists, and running it again finishes the job.
+func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
+	if err := need("participant ID", id); err != nil {
+		return fmt.Errorf("redis: delete participant: %w", err)
+	}
+	op := "delete participant " + id
+	k := s.k
+	var (
+		outbox, attention, audit *goredis.MapStringStringCmd
+		links, appts, due        *goredis.StringSliceCmd
+	)
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		outbox = p.HGetAll(ctx, k.outbox(id))
+		attention = p.HGetAll(ctx, k.attention(id))
+		audit = p.HGetAll(ctx, k.turnAudit(id))
+		links = p.SMembers(ctx, k.linksOf(id))
+		appts = p.SMembers(ctx, k.appointmentsOf(id))
+		due = p.SMembers(ctx, k.dueOf(id))
+		return nil
+	})
+	if err != nil {
+		return s.fail(op, err)
+	}
+
+	// The audit log keeps the turn entries: copy them to its own slot.
+	if entries := audit.Val(); len(entries) > 0 {
+		ix := k.auditIndex()
+		args := []any{id}
+		for eid, doc := range entries {
+			args = append(args, eid, doc)
+		}
+		if err := s.run(ctx, luaAuditArchive, []string{ix.rec, ix.where}, args...).Err(); err != nil {
+			return s.fail(op, err)
+		}
+	}
+
+	byShard := map[int][]any{}
+	for mid := range outbox.Val() {
+		byShard[shardOf(mid)] = append(byShard[shardOf(mid)], mid)
+	}
+	for n, ids := range byShard {
+		if err := s.run(ctx, luaOutboxDrop, k.outShard(n).keys(), append([]any{id}, ids...)...).Err(); err != nil {
+			return s.fail(op, err)
+		}
+	}
+
+	if items := attention.Val(); len(items) > 0 {
+		args := []any{id}
+		for aid, doc := range items {
+			var a store.AttentionItem
+			if err := json.Unmarshal([]byte(doc), &a); err != nil {
+				return fmt.Errorf("redis: %s: attention item %s: %w", op, aid, err)
+			}
+			args = append(args, aid, timeKey(a.CreatedAt))
+		}
+		if err := s.run(ctx, luaAttentionDrop, k.attentionIndex().keys(), args...).Err(); err != nil {
+			return s.fail(op, err)
+		}
+	}
+
+	for _, ix := range links.Val() {
+		if err := s.run(ctx, luaDeleteOwned, []string{k.link(ix)}, id).Err(); err != nil {
+			return s.fail(op, err)
+		}
+	}
+	for _, aid := range appts.Val() {
+		if err := s.run(ctx, luaDeleteOwned, []string{k.appointment(aid)}, id).Err(); err != nil {
+			return s.fail(op, err)
+		}
+	}
+	if ids := due.Val(); len(ids) > 0 {
+		if err := s.deleteDue(ctx, id, ids); err != nil {
+			return s.fail(op, err)
+		}
+	}
+
+	if err := s.rdb.Del(ctx, k.participantSlot(id)...).Err(); err != nil {
+		return s.fail(op, err)
+	}
+	if err := s.rdb.ZRem(ctx, k.participants(), id).Err(); err != nil {
+		return s.fail(op, err)
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+package redis
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+)
+
+// Key layout. Every key starts with the configured prefix, which may not
+// contain a brace, so that the hash tag of a key is always the one written
+// here.
+//
+// Redis Cluster runs a script or a MULTI only when all its keys hash to one
+// slot. The layout follows from that:
+//
+//   - Everything one turn writes lives in the participant's slot, tagged
+//     {p:<participantID>}: the record, session, check-ins, attention items,
+//     turn audit entries, outbound messages and the turn dedupe markers.
+//     ApplyTurn writes all of it in one script (turn.lua), so a crash never
+//     leaves a check-in without its reply or the reverse.
+//
+//   - Things found by their own ID alone (a link by its blind index, an
+//     appointment, an enrolment code, a dedupe key, a lease, a rate budget,
+//     a counter) are one key each and need no other key to change
+//     atomically.
+//
+//   - Work queues are sharded by a hash of the item's ID into shardCount
+//     slots, tagged {d<n>} for due items and {o<n>} for the outbox. Each
+//     shard holds its items' claim state together (ready index, position,
+//     owner), so that a claim is one script on one shard and an item is
+//     leased to exactly one owner however many processes claim at once. A
+//     claimer peeks at every shard, merges by time and claims from the
+//     shards holding the earliest items, so claims come earliest first.
+//     Shards spread a large backlog over the nodes of a cluster; the count
+//     is fixed because it decides where an ID lives.
+//
+//   - Global lists that point into participant slots (the participant list,
+//     the attention queue, the audit log, the outbox shards' message
+//     locations) cannot change in the same step as the participant slot.
+//     They are hints, written before the record they point at and removed
+//     after it is gone; every reader checks the record and skips a hint
+//     whose record is missing. A crash between the two steps therefore
+//     leaves at worst a hint to nothing, never a record nobody can find: a
+//     queued message is never lost, and an orphaned outbox hint is dropped
+//     by a claimer once it has pointed at nothing for orphanGrace.
+//
+//   - The reverse pointers from a participant to things kept by their own
+//     ID (links, appointments, due items) are hint sets in the participant
+//     slot, kept the same way: added before the record is written, removed
+//     after it is gone or moved, and checked against the record on read.
+//
+// Time-ordered indexes are sorted sets whose members all have score 0 and
+// read "<timeKey>|<id>": ordered lexicographically, exact to the
+// nanosecond (a float score would round a 2026 instant to a quarter of a
+// microsecond), and ranged with ZRANGEBYLEX.
+
+// shardCount is the number of due and outbox shards. Changing it moves IDs
+// to other shards, so it is a constant of the data format.
+const shardCount = 16
+
+// keys builds every key name from one prefix.
+type keys struct{ prefix string }
+
+func shardOf(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % shardCount)
+}
+
+func (k keys) p(pid, name string) string { return k.prefix + "{p:" + pid + "}:" + name }
+
+// Participant slot: {p:<pid>}.
+
+func (k keys) participant(pid string) string    { return k.p(pid, "participant") }  // string: Participant JSON
+func (k keys) session(pid string) string        { return k.p(pid, "session") }      // string: Session JSON, PEXPIREAT ExpiresAt
+func (k keys) checkIns(pid string) string       { return k.p(pid, "checkins") }     // hash: check-in ID → CheckIn JSON
+func (k keys) checkInsByTime(pid string) string { return k.p(pid, "checkins:at") }  // zset (lex): timeKey(At)|ID
+func (k keys) attention(pid string) string      { return k.p(pid, "attention") }    // hash: item ID → AttentionItem JSON
+func (k keys) turnAudit(pid string) string      { return k.p(pid, "audit") }        // hash: entry ID → AuditEntry JSON (written by turns)
+func (k keys) outbox(pid string) string         { return k.p(pid, "outbox") }       // hash: message ID → OutboundMessage JSON
+func (k keys) turnDedupe(pid string) string     { return k.p(pid, "dedupe") }       // zset: dedupe key, score = expiry (Unix ms)
+func (k keys) linksOf(pid string) string        { return k.p(pid, "links") }        // set (hint): link indexes
+func (k keys) appointmentsOf(pid string) string { return k.p(pid, "appointments") } // set (hint): appointment IDs
+func (k keys) dueOf(pid string) string          { return k.p(pid, "due") }          // set (hint): due item IDs
+
+// participantSlot lists every key of a participant's slot, for erasure.
+func (k keys) participantSlot(pid string) []string {
+	return []string{
+		k.participant(pid), k.session(pid), k.checkIns(pid), k.checkInsByTime(pid),
+		k.attention(pid), k.turnAudit(pid), k.outbox(pid), k.turnDedupe(pid),
+		k.linksOf(pid), k.appointmentsOf(pid), k.dueOf(pid),
+	}
+}
+
+// One key per thing, found by its own ID.
+
+func (k keys) participants() string          { return k.prefix + "participants" }      // zset (lex, hint): participant IDs
+func (k keys) link(index string) string      { return k.prefix + "link:" + index }     // string: Link JSON
+func (k keys) appointment(id string) string  { return k.prefix + "appointment:" + id } // string: Appointment JSON
+func (k keys) enrolmentCode(c string) string { return k.prefix + "code:" + c }         // string: EnrolmentCode JSON, PEXPIREAT ExpiresAt
+func (k keys) dedupe(key string) string      { return k.prefix + "dedupe:" + key }     // string: "1", PEXPIREAT the key's expiry
+func (k keys) lease(name string) string      { return k.prefix + "lease:" + name }     // string: owner, PX ttl
+func (k keys) rate(key string) string        { return k.prefix + "rate:" + key }       // string: next free moment "sec:nsec", PX until it has passed
+func (k keys) counter(key string) string     { return k.prefix + "counter:" + key }    // string: integer, PEXPIREAT the window's end
+
+// Due shard {d<n>}.
+
+type dueShard struct{ items, ready, pos, owner string }
+
+func (k keys) dueShard(n int) dueShard {
+	b := fmt.Sprintf("%sdue:{d%d}:", k.prefix, n)
+	return dueShard{
+		items: b + "items", // hash: item ID → DueItem JSON
+		ready: b + "ready", // zset (lex): timeKey(claimable at)|ID, every item
+		pos:   b + "pos",   // hash: item ID → its timeKey in ready
+		owner: b + "owner", // hash: item ID → owner of the current or last claim
+	}
+}
+
+func (d dueShard) keys() []string { return []string{d.items, d.ready, d.pos, d.owner} }
+
+// Outbox shard {o<n>}.
+
+type outShard struct{ where, ready, pos, owner, orphan string }
+
+func (k keys) outShard(n int) outShard {
+	b := fmt.Sprintf("%soutbox:{o%d}:", k.prefix, n)
+	return outShard{
+		where:  b + "where",  // hash (hint): message ID → participant ID
+		ready:  b + "ready",  // zset (lex): timeKey(claimable at)|ID, Pending messages only
+		pos:    b + "pos",    // hash: message ID → its timeKey in ready
+		owner:  b + "owner",  // hash: message ID → owner of the current claim
+		orphan: b + "orphan", // hash: message ID → timeKey when a claimer first found no record
+	}
+}
+
+func (o outShard) keys() []string { return []string{o.where, o.ready, o.pos, o.owner, o.orphan} }
+
+// Attention queue, one slot {attention}.
+
+type attentionIndex struct{ where, all, open string }
+
+func (k keys) attentionIndex() attentionIndex {
+	b := k.prefix + "attention:{attention}:"
+	return attentionIndex{
+		where: b + "where", // hash (hint): item ID → participant ID
+		all:   b + "all",   // zset (lex, hint): timeKey(CreatedAt)|ID
+		open:  b + "open",  // zset (lex, hint): timeKey(CreatedAt)|ID of open items
+	}
+}
+
+func (a attentionIndex) keys() []string { return []string{a.where, a.all, a.open} }
+
+// Audit log, one slot {audit}.
+
+type auditIndex struct{ rec, where, all string }
+
+func (k keys) auditIndex() auditIndex {
+	b := k.prefix + "audit:{audit}:"
+	return auditIndex{
+		rec:   b + "rec",   // hash: entry ID → AuditEntry JSON (appended alone, or kept after erasure)
+		where: b + "where", // hash (hint): entry ID → participant slot holding it (written by a turn)
+		all:   b + "all",   // zset (lex): timeKey(At)|ID
+	}
+}
+
+// auditOf is the per-participant audit index; it stays after erasure.
+func (k keys) auditOf(pid string) string { return k.prefix + "audit:{audit}:by:" + pid } // zset (lex): timeKey(At)|ID
+
+// timeKey encodes t as 21 digits that sort as the instants do: seconds
+// since 0001-01-01 UTC (12 digits) then nanoseconds (9 digits). Instants
+// outside years 1-9999 are clamped.
+func timeKey(t time.Time) string {
+	const toYear1 = 62135596800 // seconds from 0001-01-01 to 1970-01-01
+	const maxSec = 999999999999
+	sec, nsec := t.Unix()+toYear1, t.Nanosecond()
+	switch {
+	case sec < 0:
+		sec, nsec = 0, 0
+	case sec > maxSec:
+		sec, nsec = maxSec, 999999999
+	}
+	return fmt.Sprintf("%012d%09d", sec, nsec)
+}
+
+const timeKeyLen = 21
+
+// member is a time index entry.
+func member(t time.Time, id string) string { return timeKey(t) + "|" + id }
+
+// memberID returns the ID part of a time index entry.
+func memberID(m string) string {
+	if len(m) <= timeKeyLen+1 {
+		return ""
+	}
+	return m[timeKeyLen+1:]
+}
+
+// validPrefix reports whether p can prefix keys without changing any
+// key's hash slot.
+func validPrefix(p string) bool { return !strings.ContainsAny(p, "{}") }

@@ -1,0 +1,340 @@
+package redis
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// An outbound message's record lives in its participant's slot, where a
+// turn writes it; its outbox shard ({o<n>}, by message ID) knows where it
+// is and, while it is Pending, when it may be claimed (keys.go).
+
+// orphanGrace is how long a queued message may point at no record before a
+// claimer forgets it. A record is missing only between the two steps of a
+// write (milliseconds) or after a crash between them (for ever), so the
+// grace is far longer than any write and short enough to keep the queue
+// clean.
+const orphanGrace = 10 * time.Minute
+
+// orphanRetry is how soon a claimer looks again at a message whose record
+// it did not find.
+const orphanRetry = 5 * time.Second
+
+// claimRounds bounds how often one claim goes back to the shards when other
+// claimers took what it aimed for.
+const claimRounds = 16
+
+// EnqueueOutbound stores messages for the dispatcher. Each message's
+// location is recorded in its shard first, then the records are written in
+// their participants' slots, one script per participant. An ID already in
+// use is refused with ErrConflict.
+func (s *Store) EnqueueOutbound(ctx context.Context, msgs ...store.OutboundMessage) error {
+	var errs []error
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		errs = append(errs, checkOutbound(m))
+		ids[i] = m.ID
+	}
+	errs = append(errs, unique("message", ids))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("redis: enqueue: %w", err)
+	}
+	byParticipant := map[string][]store.OutboundMessage{}
+	var order []string
+	for _, m := range msgs {
+		if _, ok := byParticipant[m.ParticipantID]; !ok {
+			order = append(order, m.ParticipantID)
+		}
+		byParticipant[m.ParticipantID] = append(byParticipant[m.ParticipantID], m)
+	}
+	writes := make([]slotWrite, len(order))
+	for i, pid := range order {
+		writes[i].pid = pid
+		for _, m := range byParticipant[pid] {
+			if err := writes[i].addOutbound(m); err != nil {
+				return fmt.Errorf("redis: enqueue for %s: %w", pid, err)
+			}
+		}
+	}
+
+	undos := make([]undoList, len(order))
+	var all undoList
+	for i, pid := range order {
+		if err := s.hintOutbound(ctx, pid, byParticipant[pid], &undos[i]); err != nil {
+			for _, u := range undos {
+				all = append(all, u...)
+			}
+			return s.refused(ctx, "enqueue for "+pid, err, &all)
+		}
+	}
+	for i, w := range writes {
+		err := s.writeSlot(ctx, w)
+		if errors.Is(err, store.ErrConflict) {
+			// Participants before this one have landed; take back the
+			// hints of this one and those after it.
+			for _, u := range undos[i:] {
+				all = append(all, u...)
+			}
+			return s.refused(ctx, "enqueue for "+w.pid, err, &all)
+		}
+		if err != nil {
+			return s.fail("enqueue for "+w.pid, err)
+		}
+	}
+	return nil
+}
+
+// GetOutbound returns a message; ErrNotFound if there is none.
+func (s *Store) GetOutbound(ctx context.Context, id string) (store.OutboundMessage, error) {
+	var m store.OutboundMessage
+	pid, err := s.rdb.HGet(ctx, s.k.outShard(shardOf(id)).where, id).Result()
+	if err != nil {
+		return m, s.wrapGet("get message "+id, err)
+	}
+	doc, err := s.rdb.HGet(ctx, s.k.outbox(pid), id).Bytes()
+	if err != nil {
+		return m, s.wrapGet("get message "+id, err)
+	}
+	if err := json.Unmarshal(doc, &m); err != nil {
+		return m, fmt.Errorf("redis: get message %s: %w", id, err)
+	}
+	return m, nil
+}
+
+// UpdateOutbound saves m and ends any claim on it: a Pending message is
+// claimable again from its NotBefore, any other leaves the queue. The text
+// is dropped at a final status. The record is saved first; if the second
+// step (the queue) does not happen, the next claimer sees the record and
+// repairs the queue.
+func (s *Store) UpdateOutbound(ctx context.Context, m store.OutboundMessage) error {
+	if err := checkOutbound(m); err != nil {
+		return fmt.Errorf("redis: update message: %w", err)
+	}
+	sh := s.k.outShard(shardOf(m.ID))
+	pid, err := s.rdb.HGet(ctx, sh.where, m.ID).Result()
+	if err != nil {
+		return s.wrapGet("update message "+m.ID, err)
+	}
+	if pid != m.ParticipantID {
+		return fmt.Errorf("redis: update message %s: it belongs to another participant", m.ID)
+	}
+	if m.Status.Final() {
+		m.Text = ""
+	}
+	doc, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("redis: update message %s: %w", m.ID, err)
+	}
+	if err := s.replaceField(ctx, s.k.outbox(pid), m.ID, string(doc)); err != nil {
+		return s.wrapGet("update message "+m.ID, err)
+	}
+	tk := ""
+	if m.Status == store.Pending {
+		tk = timeKey(m.NotBefore)
+	}
+	if err := s.run(ctx, luaOutboxPlace, []string{sh.ready, sh.pos, sh.owner, sh.orphan}, m.ID, tk).Err(); err != nil {
+		return s.fail("update message "+m.ID, err)
+	}
+	return nil
+}
+
+// replaceField sets an existing hash field, without a window in which a
+// concurrent delete could be undone; goredis.Nil if the field is missing.
+func (s *Store) replaceField(ctx context.Context, key, field, value string) error {
+	for range 10 {
+		old, err := s.rdb.HGet(ctx, key, field).Result()
+		if err != nil {
+			return err
+		}
+		n, err := s.run(ctx, luaSwap, []string{key}, field, old, value).Int()
+		if err != nil {
+			return err
+		}
+		switch n {
+		case 1:
+			return nil
+		case -1:
+			return goredis.Nil
+		}
+	}
+	return errors.New("the record kept changing; try again")
+}
+
+// candidate is an entry of a shard's ready index that a claim aims for.
+type candidate struct {
+	member string
+	shard  int
+}
+
+// peek returns up to limit claimable entries over all shards, earliest
+// first.
+func (s *Store) peek(ctx context.Context, ready func(int) string, nowKey string, limit int) ([]candidate, error) {
+	cmds := make([]*goredis.StringSliceCmd, shardCount)
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for n := range shardCount {
+			cmds[n] = p.ZRangeByLex(ctx, ready(n), &goredis.ZRangeBy{
+				Min: "-", Max: "(" + nowKey + "~", Count: int64(limit),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var all []candidate
+	for n, c := range cmds {
+		for _, m := range c.Val() {
+			all = append(all, candidate{member: m, shard: n})
+		}
+	}
+	slices.SortFunc(all, func(a, b candidate) int { return cmp.Compare(a.member, b.member) })
+	return all[:min(limit, len(all))], nil
+}
+
+// claimed is what claim.lua gave back for one entry.
+type claimed struct {
+	member string // "<time key it became claimable at>|<ID>"
+	data   string
+	shard  int
+}
+
+// claimShards claims, in each shard, as many entries as the candidates
+// name there.
+func (s *Store) claimShards(ctx context.Context, cands []candidate, keysOf func(int) []string, nowKey, endKey, owner string) ([]claimed, error) {
+	perShard := map[int]int{}
+	for _, c := range cands {
+		perShard[c.shard]++
+	}
+	var out []claimed
+	for n, count := range perShard {
+		res, err := s.run(ctx, luaClaim, keysOf(n), nowKey, endKey, owner, count).StringSlice()
+		if err != nil {
+			return out, err
+		}
+		for i := 0; i+1 < len(res); i += 2 {
+			out = append(out, claimed{member: res[i], data: res[i+1], shard: n})
+		}
+	}
+	return out, nil
+}
+
+// ClaimOutbound leases up to limit Pending messages whose NotBefore has
+// come to owner, oldest first. Each claim is one script on one shard, so a
+// message goes to one owner only; the records are then read from the
+// participants' slots, and a message whose record says it cannot be sent
+// (not Pending any more, a later NotBefore, no record) is put right in its
+// shard instead of being returned.
+func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboundMessage, error) {
+	if err := checkClaim(owner, lease); err != nil {
+		return nil, fmt.Errorf("redis: claim messages: %w", err)
+	}
+	nowKey, endKey := timeKey(now), timeKey(now.Add(lease))
+	ready := func(n int) string { return s.k.outShard(n).ready }
+	keysOf := func(n int) []string {
+		sh := s.k.outShard(n)
+		return []string{sh.ready, sh.pos, sh.owner, sh.where}
+	}
+	type got struct {
+		member string
+		msg    store.OutboundMessage
+	}
+	var out []got
+	for range claimRounds {
+		need := limit - len(out)
+		if need <= 0 {
+			break
+		}
+		cands, err := s.peek(ctx, ready, nowKey, need)
+		if err != nil {
+			return nil, s.fail("claim messages", err)
+		}
+		if len(cands) == 0 {
+			break
+		}
+		cl, err := s.claimShards(ctx, cands, keysOf, nowKey, endKey, owner)
+		if err != nil {
+			return nil, s.fail("claim messages", err)
+		}
+		docs, err := s.outboundRecords(ctx, cl)
+		if err != nil {
+			return nil, s.fail("claim messages", err)
+		}
+		verdicts := map[int][]any{}
+		for i, c := range cl {
+			id := memberID(c.member)
+			verdict := ""
+			var m store.OutboundMessage
+			switch {
+			case docs[i] == nil:
+				verdict = "missing"
+			case json.Unmarshal([]byte(*docs[i]), &m) != nil:
+				return nil, fmt.Errorf("redis: claim messages: message %s: unreadable record", id)
+			case m.Status != store.Pending:
+				verdict = "final"
+			case m.NotBefore.After(now):
+				verdict = "at:" + timeKey(m.NotBefore)
+			}
+			if verdict != "" {
+				verdicts[c.shard] = append(verdicts[c.shard], id, verdict)
+				continue
+			}
+			out = append(out, got{member: c.member, msg: m})
+		}
+		for n, v := range verdicts {
+			sh := s.k.outShard(n)
+			args := append([]any{owner, endKey, nowKey, timeKey(now.Add(-orphanGrace)), timeKey(now.Add(orphanRetry))}, v...)
+			if err := s.run(ctx, luaOutboxSettle, []string{sh.ready, sh.pos, sh.owner, sh.where, sh.orphan}, args...).Err(); err != nil {
+				return nil, s.fail("claim messages", err)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b got) int { return cmp.Compare(a.member, b.member) })
+	msgs := make([]store.OutboundMessage, len(out))
+	for i, g := range out {
+		msgs[i] = g.msg
+	}
+	return msgs, nil
+}
+
+// outboundRecords reads the records of claimed messages from their
+// participants' slots; nil where there is none.
+func (s *Store) outboundRecords(ctx context.Context, cl []claimed) ([]*string, error) {
+	if len(cl) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*goredis.StringCmd, len(cl))
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, c := range cl {
+			pid := c.data
+			if pid == "" {
+				pid = "\x00" // no location: read a key that cannot exist
+			}
+			cmds[i] = p.HGet(ctx, s.k.outbox(pid), memberID(c.member))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, err
+	}
+	out := make([]*string, len(cl))
+	for i, c := range cmds {
+		v, err := c.Result()
+		switch {
+		case errors.Is(err, goredis.Nil):
+		case err != nil:
+			return nil, err
+		default:
+			out[i] = &v
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,310 @@
+package redis
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// CreateParticipant stores a new participant; ErrConflict if the ID exists.
+// The participant list entry (a hint) is written first, so that a crash
+// between the two steps cannot leave a record that the list does not show.
+func (s *Store) CreateParticipant(ctx context.Context, p store.Participant) error {
+	if err := checkParticipant(p); err != nil {
+		return fmt.Errorf("redis: create participant: %w", err)
+	}
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("redis: create participant %s: %w", p.ID, err)
+	}
+	if err := s.rdb.ZAdd(ctx, s.k.participants(), goredis.Z{Member: p.ID}).Err(); err != nil {
+		return s.fail("create participant "+p.ID, err)
+	}
+	ok, err := s.rdb.SetNX(ctx, s.k.participant(p.ID), doc, 0).Result()
+	if err != nil {
+		return s.fail("create participant "+p.ID, err)
+	}
+	if !ok {
+		return fmt.Errorf("redis: create participant %s: %w", p.ID, store.ErrConflict)
+	}
+	return nil
+}
+
+// GetParticipant returns a participant; ErrNotFound if there is none.
+func (s *Store) GetParticipant(ctx context.Context, id string) (store.Participant, error) {
+	var p store.Participant
+	err := s.getJSON(ctx, s.k.participant(id), &p)
+	if err != nil {
+		return p, s.wrapGet("get participant "+id, err)
+	}
+	return p, nil
+}
+
+// UpdateParticipant replaces a participant's record; ErrNotFound if missing.
+func (s *Store) UpdateParticipant(ctx context.Context, p store.Participant) error {
+	if err := checkParticipant(p); err != nil {
+		return fmt.Errorf("redis: update participant: %w", err)
+	}
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("redis: update participant %s: %w", p.ID, err)
+	}
+	ok, err := s.rdb.SetXX(ctx, s.k.participant(p.ID), doc, goredis.KeepTTL).Result()
+	if err != nil {
+		return s.fail("update participant "+p.ID, err)
+	}
+	if !ok {
+		return fmt.Errorf("redis: update participant %s: %w", p.ID, store.ErrNotFound)
+	}
+	return nil
+}
+
+// ListParticipants returns every participant, ordered by ID.
+func (s *Store) ListParticipants(ctx context.Context) ([]store.Participant, error) {
+	ids, err := s.rdb.ZRange(ctx, s.k.participants(), 0, -1).Result()
+	if err != nil {
+		return nil, s.fail("list participants", err)
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = s.k.participant(id)
+	}
+	docs, err := s.getMany(ctx, keys)
+	if err != nil {
+		return nil, s.fail("list participants", err)
+	}
+	out := make([]store.Participant, 0, len(docs))
+	for _, doc := range docs {
+		if doc == nil {
+			continue // a hint whose record never landed or is erased
+		}
+		var p store.Participant
+		if err := json.Unmarshal([]byte(*doc), &p); err != nil {
+			return nil, fmt.Errorf("redis: list participants: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// PutLink inserts or replaces a link by its index. The new participant's
+// hint comes first and the old participant's hint goes last, so LinksOf
+// never misses a link that GetLink finds.
+func (s *Store) PutLink(ctx context.Context, l store.Link) error {
+	if err := checkLink(l); err != nil {
+		return fmt.Errorf("redis: put link: %w", err)
+	}
+	doc, err := json.Marshal(l)
+	if err != nil {
+		return fmt.Errorf("redis: put link of %s: %w", l.ParticipantID, err)
+	}
+	if err := s.rdb.SAdd(ctx, s.k.linksOf(l.ParticipantID), l.Index).Err(); err != nil {
+		return s.fail("put link of "+l.ParticipantID, err)
+	}
+	old, err := s.rdb.SetArgs(ctx, s.k.link(l.Index), doc, goredis.SetArgs{Get: true}).Result()
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return s.fail("put link of "+l.ParticipantID, err)
+	}
+	if err == nil {
+		var was store.Link
+		if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != l.ParticipantID {
+			if err := s.rdb.SRem(ctx, s.k.linksOf(was.ParticipantID), l.Index).Err(); err != nil {
+				return s.fail("put link of "+l.ParticipantID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// GetLink returns the link with this blind index; ErrNotFound if none.
+func (s *Store) GetLink(ctx context.Context, index string) (store.Link, error) {
+	var l store.Link
+	if err := s.getJSON(ctx, s.k.link(index), &l); err != nil {
+		return l, s.wrapGet("get link", err)
+	}
+	return l, nil
+}
+
+// LinksOf returns a participant's links, ordered by index.
+func (s *Store) LinksOf(ctx context.Context, participantID string) ([]store.Link, error) {
+	indexes, err := s.rdb.SMembers(ctx, s.k.linksOf(participantID)).Result()
+	if err != nil {
+		return nil, s.fail("links of "+participantID, err)
+	}
+	keys := make([]string, len(indexes))
+	for i, ix := range indexes {
+		keys[i] = s.k.link(ix)
+	}
+	docs, err := s.getMany(ctx, keys)
+	if err != nil {
+		return nil, s.fail("links of "+participantID, err)
+	}
+	var out []store.Link
+	for _, doc := range docs {
+		if doc == nil {
+			continue
+		}
+		var l store.Link
+		if err := json.Unmarshal([]byte(*doc), &l); err != nil {
+			return nil, fmt.Errorf("redis: links of %s: %w", participantID, err)
+		}
+		if l.ParticipantID == participantID { // else a stale hint: the link moved
+			out = append(out, l)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.Link) int { return cmp.Compare(a.Index, b.Index) })
+	return out, nil
+}
+
+// DeleteLink removes a link; a missing one is no error.
+func (s *Store) DeleteLink(ctx context.Context, index string) error {
+	old, err := s.rdb.GetDel(ctx, s.k.link(index)).Result()
+	if errors.Is(err, goredis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return s.fail("delete link", err)
+	}
+	var was store.Link
+	if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != "" {
+		if err := s.rdb.SRem(ctx, s.k.linksOf(was.ParticipantID), index).Err(); err != nil {
+			return s.fail("delete link", err)
+		}
+	}
+	return nil
+}
+
+// PutEnrolmentCode stores a one-time code until its ExpiresAt;
+// ErrConflict if the code is in use.
+func (s *Store) PutEnrolmentCode(ctx context.Context, c store.EnrolmentCode) error {
+	if err := checkCode(c); err != nil {
+		return fmt.Errorf("redis: put enrolment code: %w", err)
+	}
+	doc, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("redis: put enrolment code: %w", err)
+	}
+	err = s.rdb.Do(ctx, "set", s.k.enrolmentCode(c.Code), doc, "pxat", ms(c.ExpiresAt), "nx").Err()
+	if errors.Is(err, goredis.Nil) {
+		return fmt.Errorf("redis: put enrolment code: %w", store.ErrConflict)
+	}
+	if err != nil {
+		return s.fail("put enrolment code", err)
+	}
+	return nil
+}
+
+// TakeEnrolmentCode returns and deletes a code in one step (GETDEL), so
+// that of two people racing with one code only one gets it.
+func (s *Store) TakeEnrolmentCode(ctx context.Context, code string) (store.EnrolmentCode, error) {
+	var c store.EnrolmentCode
+	doc, err := s.rdb.GetDel(ctx, s.k.enrolmentCode(code)).Result()
+	if err != nil {
+		return c, s.wrapGet("take enrolment code", err)
+	}
+	if err := json.Unmarshal([]byte(doc), &c); err != nil {
+		return c, fmt.Errorf("redis: take enrolment code: %w", err)
+	}
+	return c, nil
+}
+
+// GetSession returns a participant's conversation in progress; ErrNotFound
+// if there is none or it has expired (Redis drops it at ExpiresAt).
+func (s *Store) GetSession(ctx context.Context, participantID string) (store.Session, error) {
+	var ss store.Session
+	if err := s.getJSON(ctx, s.k.session(participantID), &ss); err != nil {
+		return ss, s.wrapGet("get session of "+participantID, err)
+	}
+	return ss, nil
+}
+
+// SaveSession saves a conversation until its ExpiresAt; one already
+// expired is deleted instead.
+func (s *Store) SaveSession(ctx context.Context, ss store.Session) error {
+	if err := checkSession(ss); err != nil {
+		return fmt.Errorf("redis: save session: %w", err)
+	}
+	key := s.k.session(ss.ParticipantID)
+	at := ms(ss.ExpiresAt)
+	var err error
+	if at <= 0 {
+		err = s.rdb.Del(ctx, key).Err()
+	} else {
+		var doc []byte
+		if doc, err = json.Marshal(ss); err != nil {
+			return fmt.Errorf("redis: save session of %s: %w", ss.ParticipantID, err)
+		}
+		err = s.rdb.Do(ctx, "set", key, doc, "pxat", at).Err()
+	}
+	if err != nil {
+		return s.fail("save session of "+ss.ParticipantID, err)
+	}
+	return nil
+}
+
+// DeleteSession ends a conversation; a missing one is no error.
+func (s *Store) DeleteSession(ctx context.Context, participantID string) error {
+	if err := s.rdb.Del(ctx, s.k.session(participantID)).Err(); err != nil {
+		return s.fail("delete session of "+participantID, err)
+	}
+	return nil
+}
+
+// getJSON reads and decodes one key; goredis.Nil when it is missing.
+func (s *Store) getJSON(ctx context.Context, key string, v any) error {
+	doc, err := s.rdb.Get(ctx, key).Bytes()
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(doc, v)
+}
+
+// wrapGet turns a missing key into ErrNotFound.
+func (s *Store) wrapGet(op string, err error) error {
+	if errors.Is(err, goredis.Nil) {
+		return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syn) || errors.As(err, &typ) {
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	return s.fail(op, err)
+}
+
+// getMany reads keys that may lie in different slots, in one round trip
+// per node (MGET would need one slot); nil for a missing key.
+func (s *Store) getMany(ctx context.Context, keys []string) ([]*string, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*goredis.StringCmd, len(keys))
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Get(ctx, k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, err
+	}
+	out := make([]*string, len(keys))
+	for i, c := range cmds {
+		v, err := c.Result()
+		switch {
+		case errors.Is(err, goredis.Nil):
+		case err != nil:
+			return nil, err
+		default:
+			out[i] = &v
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,320 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// RecordCheckIn stores a check-in in its participant's slot; ErrConflict
+// if the ID is in use.
+func (s *Store) RecordCheckIn(ctx context.Context, c store.CheckIn) error {
+	if err := checkCheckIn(c); err != nil {
+		return fmt.Errorf("redis: record check-in: %w", err)
+	}
+	w := slotWrite{pid: c.ParticipantID}
+	if err := w.addCheckIn(c); err != nil {
+		return fmt.Errorf("redis: record check-in of %s: %w", c.ParticipantID, err)
+	}
+	if err := s.writeSlot(ctx, w); err != nil {
+		return s.wrapWrite("record check-in of "+c.ParticipantID, err)
+	}
+	return nil
+}
+
+// CheckInsOf returns a participant's check-ins at or after since, oldest
+// first.
+func (s *Store) CheckInsOf(ctx context.Context, participantID string, since time.Time) ([]store.CheckIn, error) {
+	docs, err := s.run(ctx, luaTimeRange,
+		[]string{s.k.checkInsByTime(participantID), s.k.checkIns(participantID)},
+		"["+timeKey(since)).StringSlice()
+	if err != nil {
+		return nil, s.fail("check-ins of "+participantID, err)
+	}
+	out := make([]store.CheckIn, len(docs))
+	for i, doc := range docs {
+		if err := json.Unmarshal([]byte(doc), &out[i]); err != nil {
+			return nil, fmt.Errorf("redis: check-ins of %s: %w", participantID, err)
+		}
+	}
+	return out, nil
+}
+
+// AddAttention puts an item in the caseworkers' queue: its index entries
+// first, then the record in the participant's slot. ErrConflict if the ID
+// is in use.
+func (s *Store) AddAttention(ctx context.Context, a store.AttentionItem) error {
+	if err := checkAttention(a); err != nil {
+		return fmt.Errorf("redis: add attention: %w", err)
+	}
+	op := "add attention for " + a.ParticipantID
+	w := slotWrite{pid: a.ParticipantID}
+	if err := w.addAttention(a); err != nil {
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	var undo undoList
+	if err := s.hintAttention(ctx, a.ParticipantID, []store.AttentionItem{a}, &undo); err != nil {
+		return s.refused(ctx, op, err, &undo)
+	}
+	err := s.writeSlot(ctx, w)
+	if errors.Is(err, store.ErrConflict) {
+		return s.refused(ctx, op, err, &undo)
+	}
+	if err != nil {
+		return s.fail(op, err)
+	}
+	return nil
+}
+
+// ListAttention returns the queue, newest first; only open items when
+// openOnly.
+func (s *Store) ListAttention(ctx context.Context, openOnly bool) ([]store.AttentionItem, error) {
+	ix := s.k.attentionIndex()
+	index := ix.all
+	if openOnly {
+		index = ix.open
+	}
+	members, err := s.rdb.ZRevRangeByLex(ctx, index, &goredis.ZRangeBy{Min: "-", Max: "+"}).Result()
+	if err != nil {
+		return nil, s.fail("list attention", err)
+	}
+	docs, err := s.fromSlots(ctx, members, ix.where, s.k.attention)
+	if err != nil {
+		return nil, s.fail("list attention", err)
+	}
+	var out []store.AttentionItem
+	var closed []any
+	for i, doc := range docs {
+		if doc == "" {
+			continue // a hint whose record never landed
+		}
+		var a store.AttentionItem
+		if err := json.Unmarshal([]byte(doc), &a); err != nil {
+			return nil, fmt.Errorf("redis: list attention: %w", err)
+		}
+		if openOnly && !a.Open() {
+			closed = append(closed, members[i]) // resolved, but the open index was not told
+			continue
+		}
+		out = append(out, a)
+	}
+	if len(closed) > 0 {
+		// Resolved items never reopen, so this repair is always right.
+		if err := s.rdb.ZRem(ctx, ix.open, closed...).Err(); err != nil {
+			return nil, s.fail("list attention", err)
+		}
+	}
+	return out, nil
+}
+
+// ResolveAttention closes an item; ErrNotFound if missing. The record is
+// changed first, then the item leaves the open index (ListAttention
+// finishes that step if it did not happen).
+func (s *Store) ResolveAttention(ctx context.Context, id, by, resolution string, at time.Time) error {
+	op := "resolve attention " + id
+	ix := s.k.attentionIndex()
+	pid, err := s.rdb.HGet(ctx, ix.where, id).Result()
+	if err != nil {
+		return s.wrapGet(op, err)
+	}
+	var created time.Time
+	for range 10 {
+		old, err := s.rdb.HGet(ctx, s.k.attention(pid), id).Result()
+		if err != nil {
+			return s.wrapGet(op, err)
+		}
+		var a store.AttentionItem
+		if err := json.Unmarshal([]byte(old), &a); err != nil {
+			return fmt.Errorf("redis: %s: %w", op, err)
+		}
+		a.ResolvedAt, a.ResolvedBy, a.Resolution = at, by, resolution
+		created = a.CreatedAt
+		doc, err := json.Marshal(a)
+		if err != nil {
+			return fmt.Errorf("redis: %s: %w", op, err)
+		}
+		n, err := s.run(ctx, luaSwap, []string{s.k.attention(pid)}, id, old, doc).Int()
+		if err != nil {
+			return s.fail(op, err)
+		}
+		if n < 0 {
+			return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+		}
+		if n == 1 {
+			if err := s.rdb.ZRem(ctx, ix.open, member(created, id)).Err(); err != nil {
+				return s.fail(op, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("redis: %s: the item kept changing; try again", op)
+}
+
+// AppendAudit adds an entry to the audit log; ErrConflict if the ID is in
+// use, so that no written entry can be changed.
+func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) error {
+	if err := checkAudit(e); err != nil {
+		return fmt.Errorf("redis: append audit: %w", err)
+	}
+	doc, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("redis: append audit %s: %w", e.ID, err)
+	}
+	ix := s.k.auditIndex()
+	names := "0"
+	if e.ParticipantID != "" {
+		names = "1"
+	}
+	keys := []string{ix.rec, ix.where, ix.all, s.k.auditOf(e.ParticipantID)}
+	clash, err := s.run(ctx, luaAuditAdd, keys, "", e.ID, timeKey(e.At), names, doc).Text()
+	if err != nil {
+		return s.fail("append audit "+e.ID, err)
+	}
+	if clash != "" {
+		return fmt.Errorf("redis: append audit %s: %w", e.ID, store.ErrConflict)
+	}
+	return nil
+}
+
+// ListAudit returns up to limit entries, newest first (every entry when
+// limit <= 0); all participants' when participantID is empty.
+func (s *Store) ListAudit(ctx context.Context, participantID string, limit int) ([]store.AuditEntry, error) {
+	ix := s.k.auditIndex()
+	index := ix.all
+	if participantID != "" {
+		index = s.k.auditOf(participantID)
+	}
+	page := int64(limit)
+	if limit <= 0 {
+		page = 0 // no LIMIT: everything in one read
+	}
+	var out []store.AuditEntry
+	for offset := int64(0); ; offset += page {
+		members, err := s.rdb.ZRevRangeByLex(ctx, index, &goredis.ZRangeBy{Min: "-", Max: "+", Offset: offset, Count: page}).Result()
+		if err != nil {
+			return nil, s.fail("list audit", err)
+		}
+		docs, err := s.auditRecords(ctx, members)
+		if err != nil {
+			return nil, s.fail("list audit", err)
+		}
+		for _, doc := range docs {
+			if doc == "" {
+				continue // a hint whose turn never landed
+			}
+			var e store.AuditEntry
+			if err := json.Unmarshal([]byte(doc), &e); err != nil {
+				return nil, fmt.Errorf("redis: list audit: %w", err)
+			}
+			out = append(out, e)
+			if limit > 0 && len(out) == limit {
+				return out, nil
+			}
+		}
+		if page == 0 || int64(len(members)) < page {
+			return out, nil
+		}
+	}
+}
+
+// auditRecords finds the entries of index members: in the log's own
+// record hash, or else in the participant slot the entry's turn wrote.
+func (s *Store) auditRecords(ctx context.Context, members []string) ([]string, error) {
+	if len(members) == 0 {
+		return nil, nil
+	}
+	ix := s.k.auditIndex()
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = memberID(m)
+	}
+	recs, err := s.rdb.HMGet(ctx, ix.rec, ids...).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(members))
+	var rest []string
+	var restAt []int
+	for i, v := range recs {
+		if doc, ok := v.(string); ok {
+			out[i] = doc
+		} else {
+			rest = append(rest, members[i])
+			restAt = append(restAt, i)
+		}
+	}
+	if len(rest) == 0 {
+		return out, nil
+	}
+	docs, err := s.fromSlots(ctx, rest, ix.where, s.k.turnAudit)
+	if err != nil {
+		return nil, err
+	}
+	for j, doc := range docs {
+		out[restAt[j]] = doc
+	}
+	return out, nil
+}
+
+// fromSlots reads the records that time index members point at: where
+// maps each ID to its participant, and hash names the participant's hash of
+// records. The answer is in the order of members; "" where there is none.
+func (s *Store) fromSlots(ctx context.Context, members []string, where string, hash func(string) string) ([]string, error) {
+	if len(members) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = memberID(m)
+	}
+	pids, err := s.rdb.HMGet(ctx, where, ids...).Result()
+	if err != nil {
+		return nil, err
+	}
+	byPid := map[string][]int{}
+	for i, v := range pids {
+		if pid, ok := v.(string); ok {
+			byPid[pid] = append(byPid[pid], i)
+		}
+	}
+	out := make([]string, len(members))
+	if len(byPid) == 0 {
+		return out, nil
+	}
+	cmds := map[string]*goredis.SliceCmd{}
+	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for pid, at := range byPid {
+			fields := make([]string, len(at))
+			for j, i := range at {
+				fields[j] = ids[i]
+			}
+			cmds[pid] = p.HMGet(ctx, hash(pid), fields...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for pid, at := range byPid {
+		for j, v := range cmds[pid].Val() {
+			if doc, ok := v.(string); ok {
+				out[at[j]] = doc
+			}
+		}
+	}
+	return out, nil
+}
+
+// wrapWrite wraps an error of writeSlot.
+func (s *Store) wrapWrite(op string, err error) error {
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, errDuplicateTurn) {
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	return s.fail(op, err)
+}
