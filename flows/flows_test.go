@@ -141,10 +141,26 @@ func composed(b *locale.Bundle, lang string, n *flow.Node) []string {
 	return out
 }
 
-// Global keywords are matched before a question's own words, in every
-// offered language. So a choice's word that is also a global keyword would
-// never pick the choice, and two choices of one question sharing a word
-// would be ambiguous.
+// A question's own words win over global keywords ("yes" to "Do you
+// agree?" is an answer), except words that opt out: STOP works from
+// anywhere. So a choice's word that is an opt-out word would never pick the
+// choice, and two choices of one question sharing a word would be ambiguous.
+func optOutKeyword(set *flow.Set, messageID string) bool {
+	for _, kw := range set.Keywords {
+		if kw.MessageID != messageID {
+			continue
+		}
+		if fl := set.Flows[kw.Flow]; fl != nil {
+			for _, n := range fl.Nodes {
+				if n.Kind == flow.KindDo && n.Action == flow.ActionOptOut {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 func TestKeywordsDoNotCollide(t *testing.T) {
 	set, b := load(t)
 	global := map[string]string{} // word -> keyword message
@@ -168,7 +184,7 @@ func TestKeywordsDoNotCollide(t *testing.T) {
 						continue
 					}
 					for _, w := range b.Words(lang, c.Keywords) {
-						if g, ok := global[w]; ok && g != c.Keywords {
+						if g, ok := global[w]; ok && g != c.Keywords && optOutKeyword(set, g) {
 							t.Errorf("%s/%s choice %d: %q (%s, %s) is also the global keyword %s", fid, nid, i+1, w, c.Keywords, lang, g)
 						}
 						if j, ok := owner[w]; ok && j != i {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 )
@@ -26,7 +28,7 @@ func keygen(env cmdEnv) int {
 
 // check validates flows, programme.yaml and locales and prints the SMS cost
 // of every message in every language.
-func check(env cmdEnv, args []string) int {
+func runCheck(env cmdEnv, args []string) int {
 	fl := flag.NewFlagSet("check", flag.ContinueOnError)
 	fl.SetOutput(env.stderr)
 	flowsDir := fl.String("flows", env.getenv("WAYMARK_FLOWS_DIR"), "flows directory (default: the built-in flows)")
@@ -35,12 +37,34 @@ func check(env cmdEnv, args []string) int {
 		return 2
 	}
 	flowsFS, localesFS := contentFS(*flowsDir, *localesDir)
-	report := check.Run(flowsFS, localesFS)
-	report.Write(env.stdout)
+	report := check.Run(check.Input{
+		Flows: flowsFS, FlowsDir: displayDir(*flowsDir, "flows"),
+		Locales: localesFS, LocalesDir: displayDir(*localesDir, "locales"),
+		LoadLocales: func(fsys fs.FS) (check.Catalog, []diag.Problem) {
+			b, problems := locale.Load(fsys)
+			if b == nil {
+				return nil, problems
+			}
+			return b, problems
+		},
+	})
+	if err := report.Write(env.stdout); err != nil {
+		fmt.Fprintln(env.stderr, "waymark check:", err)
+		return 1
+	}
 	if !report.OK() {
 		return 1
 	}
 	return 0
+}
+
+// displayDir is how problems name a directory: as given, or the built-in
+// one's name in the repository.
+func displayDir(dir, builtin string) string {
+	if dir == "" {
+		return builtin
+	}
+	return dir
 }
 
 // chat runs the simulator in the terminal.

@@ -43,7 +43,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 	case "serve":
 		return serve(ctx, env, args[2:])
 	case "check":
-		return check(env, args[2:])
+		return runCheck(env, args[2:])
 	case "chat":
 		return chat(ctx, env, args[2:])
 	case "keygen":

@@ -27,6 +27,8 @@ type script struct {
 var scripts = []script{
 	{"enrolment_en", "en", []string{"JOIN {code}", "1", "1"}},
 	{"enrolment_by_keyword_es", "es", []string{"unirse {code}", "sí", "español"}},
+	{"enrolment_yes_en", "en", []string{"JOIN {code}", "YES", "English"}},
+	{"enrolment_stop_at_consent_en", "en", []string{"JOIN {code}", "STOP"}},
 	{"enrolment_decline_en", "en", []string{"JOIN {code}", "2", "hello", "START"}},
 	{"checkin_en", "en", []string{"JOIN {code}", "1", "1", "/start checkin", "1", "hello", "1"}},
 	{"checkin_es", "es", []string{"JOIN {code}", "1", "2", "/start checkin", "1", "hola", "1"}},

@@ -80,7 +80,7 @@ func (r *runner) timeout(st State) (State, []Effect) {
 func (r *runner) text(st State, raw string) (State, []Effect) {
 	text, ok := normalize(raw)
 	if ok && text != "" {
-		if flowID := r.matchKeyword(text); flowID != "" {
+		if flowID := r.matchKeyword(text); flowID != "" && !r.answersQuestion(st, text, flowID) {
 			return r.start(flowID, nil), r.effects
 		}
 	}
@@ -117,6 +117,32 @@ func (r *runner) text(st State, raw string) (State, []Effect) {
 	r.emit(Send{MessageID: NotUnderstood, Vars: copyVars(st.Vars)})
 	r.emit(askSend(n, st.Vars))
 	return st, r.effects
+}
+
+// answersQuestion reports whether text, which matched the global keyword of
+// flowID, is better taken as an answer to the question st waits on: "yes"
+// to "Do you agree?" is an answer, not a request to opt in again. Words
+// that opt out always win: STOP must work from anywhere.
+func (r *runner) answersQuestion(st State, text, flowID string) bool {
+	if r.p.OptedOut || !st.Active() || r.set.optsOut(flowID) {
+		return false
+	}
+	n := r.set.waitingNode(st)
+	return n != nil && r.matchChoice(n, text) != nil
+}
+
+// optsOut reports whether a flow contains an opt_out action.
+func (s *Set) optsOut(flowID string) bool {
+	fl := s.Flows[flowID]
+	if fl == nil {
+		return false
+	}
+	for _, n := range fl.Nodes {
+		if n.Kind == KindDo && n.Action == ActionOptOut {
+			return true
+		}
+	}
+	return false
 }
 
 // waitingNode returns the ask node st waits on, or nil if the flow or the

@@ -22,6 +22,7 @@ var testWords = mapWords{
 		"keyword.menu": {"menu"}, "keyword.language": {"language"},
 		"checkin.kw.here": {"here", "yes", "ok"}, "checkin.kw.cant": {"no", "can't"},
 		"menu.kw.checkin": {"check in"}, "menu.kw.call": {"call"},
+		"keyword.present": {"here"},
 		"language.kw.en": {"english"}, "language.kw.es": {"spanish"}, "language.kw.ar": {"arabic"}, "language.kw.uk": {"ukrainian", "українська"},
 	},
 	"es": {
@@ -119,6 +120,8 @@ func TestStep(t *testing.T) {
 		{"Ukrainian stop", State{}, ar, text("Стоп", later), State{}, stopped},
 		{"help with no conversation", State{}, en, text("info", later), State{}, []Effect{Send{MessageID: "help.info"}}},
 		{"menú with accent", checkinWait, en, text("MENÚ", later), menuWait, []Effect{menuAsk}},
+		{"a question's own word wins over a global keyword", State{Flow: "checkin", Node: "ask"}, en, text("here", later), State{}, recorded},
+		{"but opt-out words always win", checkinWait, en, text("stop", later), State{}, stopped},
 
 		// No conversation: the default flow.
 		{"hello starts the menu", State{}, en, text("hello", later), menuWait, []Effect{menuAsk}},

@@ -106,7 +106,7 @@ func TestLoadValidSet(t *testing.T) {
 	for _, k := range s.Keywords {
 		kws = append(kws, k.MessageID+"="+k.Flow)
 	}
-	if got, want := strings.Join(kws, " "), "keyword.stop=stop keyword.start=start keyword.help=help keyword.menu=menu keyword.language=language"; got != want {
+	if got, want := strings.Join(kws, " "), "keyword.stop=stop keyword.start=start keyword.help=help keyword.menu=menu keyword.language=language keyword.present=menu"; got != want {
 		t.Errorf("keywords in file order = %q, want %q", got, want)
 	}
 
