@@ -1,0 +1,242 @@
+package schedule
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// shipped is the default programme with a same-morning reminder, as the
+// shipped programme.yaml has it.
+func shipped() flow.Programme {
+	p := flow.DefaultProgramme()
+	p.Reminders.SameMorning = true
+	return p
+}
+
+func person(zone string, s *store.CheckInSchedule) store.Participant {
+	return store.Participant{ID: "p_1", Language: "en", TimeZone: zone, Status: store.Active, Schedule: s,
+		CreatedAt: utc("2025-12-01T00:00:00Z")}
+}
+
+func appt(id, date, clock string, status store.AppointmentStatus) store.Appointment {
+	return store.Appointment{ID: id, ParticipantID: "p_1", Kind: "caseworker_meeting", Place: "Room 2", Date: date, Time: clock, Status: status}
+}
+
+// plan runs Plan and renders its items as "ID @ due (UTC)" lines.
+func plan(t *testing.T, in PlanInput) []string {
+	t.Helper()
+	if in.Programme.Reminders.AppointmentHour == "" {
+		in.Programme = shipped()
+	}
+	items, err := Plan(in)
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	var out []string
+	for _, it := range items {
+		out = append(out, fmt.Sprintf("%s @ %s", it.ID, it.DueAt.UTC().Format(time.RFC3339)))
+		if it.ParticipantID != in.Participant.ID || it.Kind == "" || it.Ref == "" {
+			t.Errorf("item %s lacks participant, kind or ref: %+v", it.ID, it)
+		}
+	}
+	return out
+}
+
+func TestPlan(t *testing.T) {
+	monWed := weeklySchedule(ww("monday", "09:00", "wednesday", "21:00"))
+	// Monday 5 January 2026 09:00 UTC (winter: London is UTC).
+	const mon = "win:p_1:1767603600"
+	const nextMon = "win:p_1:1768208400"
+	type tc struct {
+		name string
+		in   PlanInput
+		want []string
+	}
+	twoClosing := shipped()
+	twoClosing.Reminders.BeforeClose = []flow.Duration{flow.Duration(6 * time.Hour), flow.Duration(time.Hour)}
+	hourly := shipped()
+	hourly.Reminders.Appointment = []flow.Duration{flow.Duration(2 * time.Hour)}
+	hourly.Reminders.SameMorning = false
+	noGrace := shipped()
+	noGrace.CheckIn.GracePeriod = 0
+	paused := person("Europe/London", monWed)
+	paused.Status = store.Paused
+	exited := person("Europe/London", monWed)
+	exited.Status = store.Exited
+	optedOut := person("Europe/London", monWed)
+	optedOut.OptedOut = true
+
+	tests := []tc{
+		{"before a window: open, closing soon, and a miss check moved out of quiet hours",
+			PlanInput{Participant: person("Europe/London", monWed), Now: utc("2026-01-04T12:00:00Z")},
+			[]string{
+				mon + ":open @ 2026-01-05T09:00:00Z",
+				mon + ":close:6h @ 2026-01-07T15:00:00Z",
+				mon + ":miss @ 2026-01-09T08:00:00Z", // Thursday 21:00 is quiet: Friday 08:00
+			}},
+		{"inside a window: what is left of it, and the next window",
+			PlanInput{Participant: person("Europe/London", monWed), Now: utc("2026-01-06T12:00:00Z")},
+			[]string{
+				mon + ":close:6h @ 2026-01-07T15:00:00Z",
+				mon + ":miss @ 2026-01-09T08:00:00Z",
+				nextMon + ":open @ 2026-01-12T09:00:00Z",
+				nextMon + ":close:6h @ 2026-01-14T15:00:00Z",
+				nextMon + ":miss @ 2026-01-16T08:00:00Z",
+			}},
+		{"in grace: the miss check still comes",
+			PlanInput{Participant: person("Europe/London", monWed), Now: utc("2026-01-08T12:00:00Z")},
+			[]string{
+				mon + ":miss @ 2026-01-09T08:00:00Z",
+				nextMon + ":open @ 2026-01-12T09:00:00Z",
+				nextMon + ":close:6h @ 2026-01-14T15:00:00Z",
+				nextMon + ":miss @ 2026-01-16T08:00:00Z",
+			}},
+		{"no grace and no quiet hours: the miss check is at the close",
+			PlanInput{Participant: person("UTC", weeklySchedule(ww("monday", "09:00", "monday", "17:00"))), Now: utc("2026-01-04T12:00:00Z"),
+				Programme: func() flow.Programme { p := noGrace; p.QuietHours = flow.QuietHours{Start: "00:00", End: "00:00"}; return p }()},
+			[]string{
+				mon + ":open @ 2026-01-05T09:00:00Z",
+				mon + ":close:6h @ 2026-01-05T11:00:00Z",
+				mon + ":miss @ 2026-01-05T17:00:00Z",
+			}},
+		{"several closing reminders",
+			PlanInput{Participant: person("UTC", monWed), Now: utc("2026-01-04T12:00:00Z"), Programme: twoClosing},
+			[]string{
+				mon + ":open @ 2026-01-05T09:00:00Z",
+				mon + ":close:6h @ 2026-01-07T15:00:00Z",
+				mon + ":close:1h @ 2026-01-07T20:00:00Z",
+				mon + ":miss @ 2026-01-09T08:00:00Z",
+			}},
+		{"a window opening in quiet hours is announced when they end; a closing reminder longer than the window is left out",
+			PlanInput{Participant: person("UTC", weeklySchedule(ww("monday", "06:00", "monday", "10:00"))), Now: utc("2026-01-04T12:00:00Z")},
+			[]string{
+				"win:p_1:1767592800:open @ 2026-01-05T08:00:00Z",
+				"win:p_1:1767592800:miss @ 2026-01-06T10:00:00Z",
+			}},
+		{"a window entirely in quiet hours gets no reminders, only its miss check",
+			PlanInput{Participant: person("UTC", weeklySchedule(ww("monday", "22:00", "tuesday", "02:00"))), Now: utc("2026-01-04T12:00:00Z")},
+			[]string{"win:p_1:1767650400:miss @ 2026-01-07T08:00:00Z"}}, // Wednesday 02:00 after a day's grace
+		{"Sydney, across the change of clocks: opening reminders at 09:00 local on both sides",
+			PlanInput{Participant: person("Australia/Sydney", &store.CheckInSchedule{From: "2026-10-03", Every: &store.EveryDays{Days: 1, OpenTime: "09:00", Length: "12h"}}),
+				Now: utc("2026-10-03T12:00:00Z"), Programme: noGrace},
+			[]string{
+				"win:p_1:1790982000:miss @ 2026-10-03T21:00:00Z", // Saturday's closed at 21:00, quiet: Sunday 08:00 AEDT
+				"win:p_1:1791064800:open @ 2026-10-03T22:00:00Z", // Sunday 09:00 AEDT
+				"win:p_1:1791064800:close:6h @ 2026-10-04T04:00:00Z",
+				"win:p_1:1791064800:miss @ 2026-10-04T21:00:00Z", // 21:00 is quiet: Monday 08:00 AEDT
+			}},
+		{"paused: nothing", PlanInput{Participant: paused, Appointments: []store.Appointment{appt("a1", "2026-01-20", "10:30", store.AppointmentScheduled)}, Now: utc("2026-01-04T12:00:00Z")}, nil},
+		{"exited: nothing", PlanInput{Participant: exited, Now: utc("2026-01-04T12:00:00Z")}, nil},
+		{"opted out: the plan rolls on, the scheduler sends nothing",
+			PlanInput{Participant: optedOut, Now: utc("2026-01-04T12:00:00Z")},
+			[]string{mon + ":open @ 2026-01-05T09:00:00Z", mon + ":close:6h @ 2026-01-07T15:00:00Z", mon + ":miss @ 2026-01-09T08:00:00Z"}},
+		{"appointment: 7, 3 and 1 days before at 09:00 local, and the same morning",
+			PlanInput{Participant: person("Europe/London", nil), Appointments: []store.Appointment{appt("a1", "2026-01-20", "10:30", store.AppointmentScheduled)}, Now: utc("2026-01-04T12:00:00Z")},
+			[]string{
+				"appt:a1:7d @ 2026-01-13T09:00:00Z",
+				"appt:a1:3d @ 2026-01-17T09:00:00Z",
+				"appt:a1:1d @ 2026-01-19T09:00:00Z",
+				"appt:a1:morning @ 2026-01-20T09:00:00Z",
+			}},
+		{"appointment made late: only the reminders still ahead",
+			PlanInput{Participant: person("Europe/London", nil), Appointments: []store.Appointment{appt("a1", "2026-01-20", "10:30", store.AppointmentConfirmed)}, Now: utc("2026-01-18T12:00:00Z")},
+			[]string{"appt:a1:1d @ 2026-01-19T09:00:00Z", "appt:a1:morning @ 2026-01-20T09:00:00Z"}},
+		{"appointment too early in the day for a same-morning reminder",
+			PlanInput{Participant: person("UTC", nil), Appointments: []store.Appointment{appt("a1", "2026-01-20", "09:30", store.AppointmentScheduled)}, Now: utc("2026-01-18T12:00:00Z")},
+			[]string{"appt:a1:1d @ 2026-01-19T09:00:00Z"}},
+		{"appointment across the spring change: 09:00 local each time",
+			PlanInput{Participant: person("Europe/London", nil), Appointments: []store.Appointment{appt("a1", "2026-04-02", "14:00", store.AppointmentScheduled)}, Now: utc("2026-03-01T12:00:00Z")},
+			[]string{
+				"appt:a1:7d @ 2026-03-26T09:00:00Z",
+				"appt:a1:3d @ 2026-03-30T08:00:00Z",
+				"appt:a1:1d @ 2026-04-01T08:00:00Z",
+				"appt:a1:morning @ 2026-04-02T08:00:00Z",
+			}},
+		{"an offset in hours counts back from the appointment, out of quiet hours",
+			PlanInput{Participant: person("UTC", nil), Appointments: []store.Appointment{appt("a1", "2026-01-20", "09:00", store.AppointmentScheduled), appt("a2", "2026-01-21", "15:00", store.AppointmentScheduled)},
+				Now: utc("2026-01-18T12:00:00Z"), Programme: hourly},
+			[]string{"appt:a1:2h @ 2026-01-20T08:00:00Z", "appt:a2:2h @ 2026-01-21T13:00:00Z"}},
+		{"cancelled and attended appointments: nothing",
+			PlanInput{Participant: person("UTC", nil), Appointments: []store.Appointment{appt("a1", "2026-01-20", "10:30", store.AppointmentCancelled), appt("a2", "2026-01-20", "10:30", store.AppointmentAttended)}, Now: utc("2026-01-04T12:00:00Z")},
+			nil},
+		{"someone else's appointment is ignored",
+			PlanInput{Participant: person("UTC", nil), Appointments: []store.Appointment{{ID: "a9", ParticipantID: "p_2", Date: "2026-01-20", Time: "10:30", Status: store.AppointmentScheduled}}, Now: utc("2026-01-04T12:00:00Z")},
+			nil},
+		{"missed appointment marked at once: follow-up an hour after it",
+			PlanInput{Participant: person("UTC", nil), Appointments: []store.Appointment{appt("a1", "2026-01-20", "10:30", store.AppointmentMissed)}, Now: utc("2026-01-20T10:50:00Z")},
+			[]string{"appt:a1:followup @ 2026-01-20T11:30:00Z"}},
+		{"missed appointment marked the next evening: follow-up the morning after",
+			PlanInput{Participant: person("UTC", nil), Appointments: []store.Appointment{appt("a1", "2026-01-20", "10:30", store.AppointmentMissed)}, Now: utc("2026-01-21T22:00:00Z")},
+			[]string{"appt:a1:followup @ 2026-01-22T08:00:00Z"}},
+		{"missed appointment marked in the afternoon: follow-up now",
+			PlanInput{Participant: person("UTC", nil), Appointments: []store.Appointment{appt("a1", "2026-01-20", "10:30", store.AppointmentMissed)}, Now: utc("2026-01-20T15:00:00Z")},
+			[]string{"appt:a1:followup @ 2026-01-20T15:00:00Z"}},
+		{"missed appointment already followed up: nothing",
+			PlanInput{Participant: person("UTC", nil), Appointments: []store.Appointment{appt("a1", "2026-01-20", "10:30", store.AppointmentMissed)}, Now: utc("2026-01-20T15:00:00Z"), FollowedUp: map[string]bool{"a1": true}},
+			nil},
+		{"missed appointment long ago: nothing",
+			PlanInput{Participant: person("UTC", nil), Appointments: []store.Appointment{appt("a1", "2026-01-20", "10:30", store.AppointmentMissed)}, Now: utc("2026-01-28T15:00:00Z")},
+			nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := plan(t, tt.in)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("plan:\n  got  %s\n  want %s", strings.Join(got, "\n       "), strings.Join(tt.want, "\n       "))
+			}
+		})
+	}
+}
+
+// TestPlanIsDeterministic: planning twice gives the same IDs, so that
+// re-planning replaces items instead of adding to them.
+func TestPlanIsDeterministic(t *testing.T) {
+	in := PlanInput{
+		Participant:  person("America/Mexico_City", weeklySchedule(ww("monday", "09:00", "wednesday", "21:00"), ww("friday", "22:00", "saturday", "02:00"))),
+		Appointments: []store.Appointment{appt("a1", "2026-02-20", "10:30", store.AppointmentScheduled)},
+		Now:          utc("2026-02-04T12:00:00Z"),
+	}
+	a, b := plan(t, in), plan(t, in)
+	if !slices.Equal(a, b) || len(a) == 0 {
+		t.Fatalf("two plans differ:\n%v\n%v", a, b)
+	}
+	// An hour later nothing new appears and only what fell due is gone.
+	in.Now = in.Now.Add(time.Hour)
+	for _, line := range plan(t, in) {
+		if !slices.Contains(a, line) {
+			t.Errorf("new item an hour later: %s", line)
+		}
+	}
+}
+
+func TestPlanReportsBadData(t *testing.T) {
+	p := person("UTC", nil)
+	items, err := Plan(PlanInput{Participant: p, Programme: shipped(), Now: utc("2026-01-04T12:00:00Z"),
+		Appointments: []store.Appointment{appt("bad", "20/01/2026", "10:30", store.AppointmentScheduled), appt("good", "2026-01-20", "10:30", store.AppointmentScheduled)}})
+	if err == nil || !strings.Contains(err.Error(), "appointment bad") {
+		t.Errorf("bad appointment not reported: %v", err)
+	}
+	if len(items) != 4 {
+		t.Errorf("the good appointment was not planned: %d items", len(items))
+	}
+	p.TimeZone = "Nowhere/Else"
+	if _, err := Plan(PlanInput{Participant: p, Programme: flow.DefaultProgramme(), Now: utc("2026-01-04T12:00:00Z")}); err == nil {
+		t.Error("bad time zone not reported")
+	}
+}
+
+func TestOffsetName(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		7 * 24 * time.Hour: "7d", 6 * time.Hour: "6h", 36 * time.Hour: "1d12h", 90 * time.Minute: "1h30m", 45 * time.Minute: "45m",
+	} {
+		if got := offsetName(d); got != want {
+			t.Errorf("offsetName(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
