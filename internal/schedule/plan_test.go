@@ -99,7 +99,11 @@ func TestPlan(t *testing.T) {
 			}},
 		{"no grace and no quiet hours: the miss check is at the close",
 			PlanInput{Participant: person("UTC", weeklySchedule(ww("monday", "09:00", "monday", "17:00"))), Now: utc("2026-01-04T12:00:00Z"),
-				Programme: func() flow.Programme { p := noGrace; p.QuietHours = flow.QuietHours{Start: "00:00", End: "00:00"}; return p }()},
+				Programme: func() flow.Programme {
+					p := noGrace
+					p.QuietHours = flow.QuietHours{Start: "00:00", End: "00:00"}
+					return p
+				}()},
 			[]string{
 				mon + ":open @ 2026-01-05T09:00:00Z",
 				mon + ":close:6h @ 2026-01-05T11:00:00Z",
