@@ -210,21 +210,30 @@ type claimed struct {
 // claimShards claims, in each shard, as many entries as the candidates
 // name there.
 func (s *Store) claimShards(ctx context.Context, cands []candidate, keysOf func(int) []string, nowKey, endKey, owner string) ([]claimed, error) {
-	perShard := map[int]int{}
+	var perShard [shardCount]int
 	for _, c := range cands {
 		perShard[c.shard]++
 	}
-	var out []claimed
+	var calls []scriptCall
+	var shards []int
 	for n, count := range perShard {
-		res, err := s.run(ctx, luaClaim, keysOf(n), nowKey, endKey, owner, count).StringSlice()
-		if err != nil {
-			return out, err
-		}
-		for i := 0; i+1 < len(res); i += 2 {
-			out = append(out, claimed{member: res[i], data: res[i+1], shard: n})
+		if count > 0 {
+			calls = append(calls, scriptCall{keys: keysOf(n), args: []any{nowKey, endKey, owner, count}})
+			shards = append(shards, n)
 		}
 	}
-	return out, nil
+	cmds, err := s.runMany(ctx, luaClaim, calls)
+	var out []claimed
+	for i, cmd := range cmds {
+		res, cerr := cmd.StringSlice()
+		if cerr != nil {
+			continue // not run, or failed: err says so
+		}
+		for j := 0; j+1 < len(res); j += 2 {
+			out = append(out, claimed{member: res[j], data: res[j+1], shard: shards[i]})
+		}
+	}
+	return out, err
 }
 
 // ClaimOutbound leases up to limit Pending messages whose NotBefore has

@@ -319,6 +319,41 @@ func (s *Store) run(ctx context.Context, sc *goredis.Script, keys []string, args
 	return sc.Run(ctx, s.rdb, keys, args...)
 }
 
+// scriptCall is one run of a script in runMany.
+type scriptCall struct {
+	keys []string
+	args []any
+}
+
+// runMany runs one script several times (each call on its own slot, say
+// one per shard) in one pipeline, one round trip per node. EVALSHA in a
+// pipeline cannot fall back to EVAL, so calls that Redis answered with
+// NOSCRIPT (it has lost its script cache; those calls did not run) are run
+// again one by one through run, which reloads the script. The answers are
+// in the order of calls; the error is the first that is not a reply of the
+// script itself.
+func (s *Store) runMany(ctx context.Context, sc *goredis.Script, calls []scriptCall) ([]*goredis.Cmd, error) {
+	cmds := make([]*goredis.Cmd, len(calls))
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, c := range calls {
+			cmds[i] = p.EvalSha(ctx, sc.Hash(), c.keys, c.args...)
+		}
+		return nil
+	})
+	if err != nil && !goredis.HasErrorPrefix(err, "NOSCRIPT") {
+		return cmds, err
+	}
+	for i, c := range calls {
+		if goredis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
+			cmds[i] = s.run(ctx, sc, c.keys, c.args...)
+		}
+		if err := cmds[i].Err(); err != nil {
+			return cmds, err
+		}
+	}
+	return cmds, nil
+}
+
 // ms is t in Unix milliseconds, rounded up so that an expiry never comes
 // early.
 func ms(t time.Time) int64 {
