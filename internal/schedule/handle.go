@@ -1,0 +1,357 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// Message IDs the scheduler sends outside flows.
+const (
+	msgWindowOpen  = "checkin.window_open" // only when programme.yaml names no check-in flow
+	msgClosingSoon = "checkin.closing_soon"
+	msgMissed      = "checkin.missed"
+	msgFollowUp    = "appointment.followup"
+)
+
+// Reasons for an attention item of kind cant_reach after a window passed.
+const (
+	ReasonNoChannel   = "no_channel"  // the person never linked a phone or Telegram
+	ReasonUnreachable = "unreachable" // their link failed; the provider gave no code
+)
+
+// keepMarks is how long an acted-on mark outlives its item's due time.
+const keepMarks = 14 * 24 * time.Hour
+
+// outcome says what became of an item, for the log.
+type outcome string
+
+const (
+	sent       outcome = "sent"
+	stale      outcome = "stale" // the plan changed: a schedule, appointment or programme edit
+	checkedIn  outcome = "checked_in"
+	paused     outcome = "paused"
+	exited     outcome = "exited"
+	optedOut   outcome = "opted_out"
+	actedOn    outcome = "acted_on_before"
+	missed     outcome = "missed"
+	cantReach  outcome = "cant_reach"
+	notMissed  outcome = "not_missed"
+	unknownOne outcome = "unknown_kind"
+)
+
+// handle decides about one due item at now, acts on it, plans the
+// participant's next items and ends the item with finish. An error leaves
+// the item for another try.
+func (s *Scheduler) handle(ctx context.Context, it store.DueItem, now time.Time, finish func(context.Context, store.DueItem) error) error {
+	p, err := s.store.GetParticipant(ctx, it.ParticipantID)
+	if errors.Is(err, store.ErrNotFound) {
+		return finish(ctx, it)
+	}
+	if err != nil {
+		return fmt.Errorf("schedule: %s: participant: %w", it.ID, err)
+	}
+	var out outcome
+	switch it.Kind {
+	case KindWindowOpen, KindClosingSoon, KindMissCheck:
+		out, err = s.handleWindow(ctx, p, it, now)
+	case KindAppointment, KindFollowUp:
+		out, err = s.handleAppointment(ctx, p, it, now)
+	default:
+		out = unknownOne
+	}
+	if err != nil {
+		return fmt.Errorf("schedule: %s: %w", it.ID, err)
+	}
+	s.log.Debug("due item", "participant", p.ID, "kind", it.Kind, "outcome", string(out), "late_by", now.Sub(it.DueAt))
+	if err := s.replan(ctx, p.ID, now); err != nil {
+		// The item is done; planning is tried again with the next item or
+		// the caseworker's next change.
+		s.log.Warn("replan after due item", "participant", p.ID, "err", err)
+	}
+	return finish(ctx, it)
+}
+
+// why returns the reason a participant gets nothing now, if any. A paused
+// person gets no reminders and no misses; an opted-out person asked for
+// silence, and a window passing meanwhile is not held against them.
+func why(p store.Participant) (outcome, bool) {
+	switch {
+	case p.Status == store.Exited:
+		return exited, true
+	case p.Status == store.Paused:
+		return paused, true
+	case p.OptedOut:
+		return optedOut, true
+	}
+	return "", false
+}
+
+// stillPlanned reports whether Plan, asked just before the item fell due
+// with today's facts, would plan the same item at the same time. This one
+// check makes every edit safe: a changed schedule or time zone, a moved or
+// cancelled appointment, a new programme.yaml all make old items stale,
+// and stale items are dropped instead of sent.
+func (s *Scheduler) stillPlanned(p store.Participant, appts []store.Appointment, it store.DueItem) bool {
+	want, _ := Plan(PlanInput{Participant: p, Appointments: appts, Programme: s.conv.Content().Flows.Programme, Now: it.DueAt.Add(-time.Nanosecond)})
+	for _, w := range want {
+		if w.ID == it.ID {
+			return w.DueAt.Equal(it.DueAt) && w.Kind == it.Kind
+		}
+	}
+	return false
+}
+
+// firstTime marks the item as acted on and reports whether it was not
+// before: an item is acted on at most once even if handled twice.
+func (s *Scheduler) firstTime(ctx context.Context, key string, keepUntil time.Time) (bool, error) {
+	first, err := s.store.FirstSeen(ctx, key, keepUntil)
+	if err != nil {
+		return false, fmt.Errorf("mark acted on: %w", err)
+	}
+	return first, nil
+}
+
+func (s *Scheduler) handleWindow(ctx context.Context, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
+	if o, skip := why(p); skip {
+		return o, nil
+	}
+	if !s.stillPlanned(p, nil, it) {
+		return stale, nil
+	}
+	cal, err := CalendarOf(p)
+	if err != nil {
+		return "", err
+	}
+	w, ok := windowOf(it)
+	if !ok {
+		return stale, nil
+	}
+	// A check-in belongs to the window it falls in, or else to the last one
+	// that closed before it, until the next opens.
+	until := now
+	if next, ok := cal.Next(w); ok && next.Start.Before(until) {
+		until = next.Start
+	}
+	done, err := s.checkedIn(ctx, p.ID, w.Start, until)
+	if err != nil {
+		return "", err
+	}
+	if done {
+		return checkedIn, nil
+	}
+	if first, err := s.firstTime(ctx, dueKey(it), it.DueAt.Add(keepMarks)); err != nil || !first {
+		return actedOn, err
+	}
+	c := s.conv.Content()
+	vars := s.windowVars(c, p, w, cal.loc)
+	switch it.Kind {
+	case KindWindowOpen:
+		if id := c.Flows.Programme.Flows.CheckIn; id != "" && c.Flows.Flows[id] != nil {
+			return sent, s.conv.Start(ctx, p.ID, id, vars)
+		}
+		return sent, s.conv.Notify(ctx, p.ID, msgWindowOpen, vars)
+	case KindClosingSoon:
+		return sent, s.conv.Notify(ctx, p.ID, msgClosingSoon, vars)
+	}
+	return s.recordMiss(ctx, p, it, w, now, vars)
+}
+
+// recordMiss puts a passed window in the caseworker's list. If the
+// person's channel could not be reached the item says so instead, and no
+// message goes to a channel that does not work: a delivery failure is
+// never a miss.
+func (s *Scheduler) recordMiss(ctx context.Context, p store.Participant, it store.DueItem, w Window, now time.Time, vars map[string]string) (outcome, error) {
+	links, err := s.store.LinksOf(ctx, p.ID)
+	if err != nil {
+		return "", fmt.Errorf("links: %w", err)
+	}
+	item := store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: store.AttentionMissed, Ref: it.Ref, CreatedAt: now}
+	action := "checkin_missed"
+	if reason, ok := unreachable(p, links); ok {
+		item.Kind, item.Reason, action = store.AttentionCantReach, reason, "checkin_unreachable"
+	}
+	err = s.store.ApplyTurn(ctx, store.Turn{
+		ParticipantID: p.ID,
+		Attention:     []store.AttentionItem{item},
+		Audit: []store.AuditEntry{{
+			ID: store.NewID("a_"), At: now, Actor: "system", Action: action, ParticipantID: p.ID,
+			Detail: it.Ref,
+		}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("record miss: %w", err)
+	}
+	if item.Kind == store.AttentionCantReach {
+		return cantReach, nil
+	}
+	// One kind message: check in late, or ask for a call.
+	return missed, s.conv.Notify(ctx, p.ID, msgMissed, vars)
+}
+
+// unreachable says why messages cannot reach the person, if they cannot:
+// no link at all, or the link replies go to has failed.
+func unreachable(p store.Participant, links []store.Link) (string, bool) {
+	if len(links) == 0 {
+		return ReasonNoChannel, true
+	}
+	to := links[0]
+	for _, l := range links {
+		if l.Index == p.LastLink {
+			to = l
+		}
+	}
+	if !to.Unreachable {
+		return "", false
+	}
+	if to.Reason != "" {
+		return to.Reason, true
+	}
+	return ReasonUnreachable, true
+}
+
+// checkedIn reports whether the participant checked in at or after from
+// and before until.
+func (s *Scheduler) checkedIn(ctx context.Context, pid string, from, until time.Time) (bool, error) {
+	cs, err := s.store.CheckInsOf(ctx, pid, from)
+	if err != nil {
+		return false, fmt.Errorf("check-ins: %w", err)
+	}
+	for _, c := range cs {
+		if !c.At.Before(from) && c.At.Before(until) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// windowOf reads the window a window item is about.
+func windowOf(it store.DueItem) (Window, bool) {
+	start, err1 := time.Parse(time.RFC3339, it.Data["opens"])
+	end, err2 := time.Parse(time.RFC3339, it.Data["closes"])
+	return Window{Start: start, End: end}, err1 == nil && err2 == nil
+}
+
+func (s *Scheduler) handleAppointment(ctx context.Context, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
+	if o, skip := why(p); skip {
+		return o, nil
+	}
+	a, err := s.store.GetAppointment(ctx, it.Ref)
+	if errors.Is(err, store.ErrNotFound) || err == nil && a.ParticipantID != p.ID {
+		return stale, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("appointment: %w", err)
+	}
+	loc, err := location(p.TimeZone)
+	if err != nil {
+		return "", err
+	}
+	at, err := appointmentTime(a, loc)
+	if err != nil {
+		return "", err
+	}
+	c := s.conv.Content()
+	vars := s.appointmentVars(c, p, a, at)
+	if it.Kind == KindFollowUp {
+		// Due as soon as a caseworker marks the appointment missed, so it
+		// is checked against the appointment rather than re-planned.
+		if a.Status != store.AppointmentMissed || !now.Before(at.Add(followUpWithin)) {
+			return stale, nil
+		}
+		if first, err := s.firstTime(ctx, followUpKey(a.ID), at.Add(followUpWithin+keepMarks)); err != nil || !first {
+			return actedOn, err
+		}
+		return sent, s.conv.Notify(ctx, p.ID, msgFollowUp, vars)
+	}
+	if !s.stillPlanned(p, []store.Appointment{a}, it) {
+		return stale, nil
+	}
+	if first, err := s.firstTime(ctx, dueKey(it), it.DueAt.Add(keepMarks)); err != nil || !first {
+		return actedOn, err
+	}
+	vars["Count"] = it.Data["count"]
+	if id := c.Flows.Programme.Flows.Reminder; id != "" && c.Flows.Flows[id] != nil {
+		return sent, s.conv.Start(ctx, p.ID, id, vars)
+	}
+	msg := "reminder.upcoming"
+	if vars["Count"] == "0" {
+		msg = "reminder.today"
+	}
+	return sent, s.conv.Notify(ctx, p.ID, msg, vars)
+}
+
+// language is the one the person reads: their own if the programme offers
+// it, else the programme's default (as the conversation service decides).
+func language(c *conversation.Content, p store.Participant) string {
+	for _, l := range c.Flows.Programme.Languages {
+		if l == p.Language {
+			return l
+		}
+	}
+	return c.Flows.Programme.DefaultLanguage
+}
+
+// windowVars are the template data of window messages: Date and Time say
+// when the window closes.
+func (s *Scheduler) windowVars(c *conversation.Content, p store.Participant, w Window, loc *time.Location) map[string]string {
+	lang := language(c, p)
+	end := w.End.In(loc)
+	return map[string]string{"Date": FormatDate(lang, end), "Time": FormatTime(lang, end)}
+}
+
+// appointmentVars are the template data of appointment messages. Kind is
+// the words of message appointment.kind.<kind> where the locale files
+// have them, else the kind code with spaces.
+func (s *Scheduler) appointmentVars(c *conversation.Content, p store.Participant, a store.Appointment, at time.Time) map[string]string {
+	lang := language(c, p)
+	kind := strings.ReplaceAll(a.Kind, "_", " ")
+	if id := "appointment.kind." + a.Kind; a.Kind != "" && c.Locale.Has(lang, id) {
+		kind = c.Locale.Render(lang, id, nil)
+	}
+	return map[string]string{
+		"Date": FormatDate(lang, at), "Time": FormatTime(lang, at),
+		"Place": a.Place, "Kind": kind,
+	}
+}
+
+// CheckInOutcome judges a check-in at a time against the person's windows.
+// Inside a window it is on time. After one closes, and until the next
+// opens, it is late: recorded, welcomed and counted for that window. A
+// further check-in for a window that already has one (on SMS and then on
+// Telegram, say) is a repeat: recorded, so the caseworker sees every
+// contact, but the window counts once. With no schedule, or before the
+// first window, it is unscheduled. The conversation service calls this
+// holding the person's lock, so two check-ins at once are judged in turn.
+func (s *Scheduler) CheckInOutcome(ctx context.Context, p store.Participant, at time.Time) store.CheckInOutcome {
+	if p.Schedule == nil {
+		return store.Unscheduled
+	}
+	cal, err := CalendarOf(p)
+	if err != nil {
+		s.log.Warn("check-in outcome", "participant", p.ID, "err", err)
+		return store.Unscheduled
+	}
+	result := store.OnTime
+	w, ok := cal.At(at)
+	if !ok {
+		if w, ok = cal.Before(at); !ok {
+			return store.Unscheduled
+		}
+		result = store.Late
+	}
+	done, err := s.checkedIn(ctx, p.ID, w.Start, at.Add(time.Nanosecond))
+	if err != nil {
+		s.log.Warn("check-in outcome", "participant", p.ID, "err", err)
+		return result
+	}
+	if done {
+		return store.Repeat
+	}
+	return result
+}

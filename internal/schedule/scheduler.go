@@ -1,0 +1,356 @@
+// Package schedule runs the programme's calendar: check-in windows in each
+// person's own time zone, appointment reminders, and what happens when a
+// window passes without a check-in, which is a kind message and a line in
+// the caseworker's list, never a sanction.
+//
+// Plan computes a participant's due items (pure); the Scheduler claims
+// them from the store with leases, so that any number of processes may run
+// it against one Redis, checks at the last moment that each is still
+// wanted, and hands it to the conversation service.
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// Options tune a Scheduler; zero values take the defaults.
+type Options struct {
+	Tick    time.Duration // how often Run looks for due items (WAYMARK_SCHEDULER_TICK); 15s
+	Lease   time.Duration // how long a claim lasts before another process may take the item over; 2m
+	Batch   int           // items claimed at once; 100
+	Workers int           // items handled at once; 4
+	// Owner names this process in claims; a fresh random ID by default.
+	// Two processes must never share one.
+	Owner string
+}
+
+func (o Options) withDefaults() Options {
+	if o.Tick <= 0 {
+		o.Tick = 15 * time.Second
+	}
+	if o.Lease <= 0 {
+		o.Lease = 2 * time.Minute
+	}
+	if o.Batch <= 0 {
+		o.Batch = 100
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.Owner == "" {
+		o.Owner = store.NewID("sched_")
+	}
+	return o
+}
+
+// Scheduler hands due items to the conversation service. It is safe for
+// concurrent use, and several processes may run it on one store.
+type Scheduler struct {
+	store store.Store
+	conv  *conversation.Service
+	clock clock.Clock
+	log   *slog.Logger
+	opts  Options
+}
+
+// New returns a Scheduler over st that sends through conv, and installs
+// its CheckInOutcome as conv's, so that check-ins are judged on time or
+// late by the same windows the reminders follow.
+func New(st store.Store, conv *conversation.Service, clk clock.Clock, log *slog.Logger, opts Options) *Scheduler {
+	s := &Scheduler{store: st, conv: conv, clock: clk, log: log, opts: opts.withDefaults()}
+	conv.CheckInOutcome = s.CheckInOutcome
+	return s
+}
+
+// Run looks for due items every Tick until ctx ends, starting at once.
+func (s *Scheduler) Run(ctx context.Context) error {
+	t := time.NewTicker(s.opts.Tick)
+	defer t.Stop()
+	for {
+		n, err := s.RunOnce(ctx, s.clock.Now())
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("scheduler", "handled", n, "err", err)
+		} else if n > 0 {
+			s.log.Debug("scheduler", "handled", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// maxPerRun bounds one RunOnce, so that a fault that keeps making work due
+// cannot hold it for ever; the rest waits for the next tick.
+const maxPerRun = 1_000_000
+
+// RunOnce claims and handles every item due at now, batch after batch, and
+// returns how many it dealt with (sent, recorded or found no longer
+// wanted). An item that failed is left to its lease, after which any
+// process takes it again; the failures are returned together.
+func (s *Scheduler) RunOnce(ctx context.Context, now time.Time) (handled int, err error) {
+	var errs []error
+	for handled < maxPerRun {
+		items, err := s.store.ClaimDue(ctx, s.opts.Owner, now, s.opts.Lease, s.opts.Batch)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("schedule: claim due items: %w", err))
+			break
+		}
+		if len(items) == 0 {
+			break
+		}
+		n, batchErrs := s.handleAll(ctx, items, now)
+		handled += n
+		errs = append(errs, batchErrs...)
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			break
+		}
+	}
+	if len(errs) > 10 {
+		errs = append(errs[:10], fmt.Errorf("schedule: and %d more failures", len(errs)-10))
+	}
+	return handled, errors.Join(errs...)
+}
+
+// handleAll handles claimed items with up to Workers at once.
+func (s *Scheduler) handleAll(ctx context.Context, items []store.DueItem, now time.Time) (int, []error) {
+	var (
+		mu      sync.Mutex
+		handled int
+		errs    []error
+		wg      sync.WaitGroup
+		next    = make(chan store.DueItem)
+	)
+	for range min(s.opts.Workers, len(items)) {
+		wg.Go(func() {
+			for it := range next {
+				err := s.handle(ctx, it, now, s.complete)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					handled++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, it := range items {
+		next <- it
+	}
+	close(next)
+	wg.Wait()
+	return handled, errs
+}
+
+// complete ends a claimed item. Another owner holding it (its lease ran out
+// and it was taken over) or the item gone (re-planning replaced or removed
+// it) both mean there is nothing left to end.
+func (s *Scheduler) complete(ctx context.Context, it store.DueItem) error {
+	err := s.store.CompleteDue(ctx, it.ID, s.opts.Owner)
+	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+		return nil
+	}
+	return fmt.Errorf("schedule: complete %s: %w", it.ID, err)
+}
+
+// RunParticipant handles one participant's items due at now, earliest
+// first, without claiming them: for a store no other scheduler works on,
+// such as the simulator's scratch store, whose people each live on their
+// own clock. It returns how many it dealt with.
+func (s *Scheduler) RunParticipant(ctx context.Context, participantID string, now time.Time) (int, error) {
+	items, err := s.store.DueOf(ctx, participantID)
+	if err != nil {
+		return 0, fmt.Errorf("schedule: due items of %s: %w", participantID, err)
+	}
+	n := 0
+	for _, it := range items {
+		if it.DueAt.After(now) {
+			break
+		}
+		if err := s.handle(ctx, it, now, s.remove); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// NextDue returns when the participant's earliest item is due.
+func (s *Scheduler) NextDue(ctx context.Context, participantID string) (time.Time, bool, error) {
+	items, err := s.store.DueOf(ctx, participantID)
+	if err != nil || len(items) == 0 {
+		return time.Time{}, false, err
+	}
+	return items[0].DueAt, true, nil
+}
+
+// remove ends an unclaimed item, unless re-planning has since put a new
+// one under its ID.
+func (s *Scheduler) remove(ctx context.Context, it store.DueItem) error {
+	items, err := s.store.DueOf(ctx, it.ParticipantID)
+	if err != nil {
+		return fmt.Errorf("schedule: due items of %s: %w", it.ParticipantID, err)
+	}
+	for _, cur := range items {
+		if cur.ID == it.ID && cur.DueAt.Equal(it.DueAt) {
+			if err := s.store.DeleteDue(ctx, it.ID); err != nil {
+				return fmt.Errorf("schedule: delete %s: %w", it.ID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Replan recomputes a participant's due items now. Call it after enrolment
+// and after any change to their schedule, time zone, status (pause,
+// resume, exit) or appointments. It is idempotent.
+func (s *Scheduler) Replan(ctx context.Context, participantID string) error {
+	return s.replan(ctx, participantID, s.clock.Now())
+}
+
+// ReplanAll replans every participant, e.g. after programme.yaml changed
+// its reminder offsets. Failures are logged and counted, not fatal.
+func (s *Scheduler) ReplanAll(ctx context.Context) (failed int, err error) {
+	ps, err := s.store.ListParticipants(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("schedule: list participants: %w", err)
+	}
+	now := s.clock.Now()
+	for _, p := range ps {
+		if err := s.replan(ctx, p.ID, now); err != nil {
+			failed++
+			s.log.Warn("replan", "participant", p.ID, "err", err)
+		}
+		if ctx.Err() != nil {
+			return failed, ctx.Err()
+		}
+	}
+	return failed, nil
+}
+
+// replan writes what Plan wants and removes planned items it no longer
+// wants. Items already due are left alone: the scheduler may be handling
+// them, and checks them again before it acts. A lease keeps two replans of
+// one person (a caseworker's edit and the scheduler's own) from
+// interleaving.
+func (s *Scheduler) replan(ctx context.Context, pid string, now time.Time) error {
+	return s.withLease(ctx, "plan:"+pid, func() error {
+		p, err := s.store.GetParticipant(ctx, pid)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // erased, due items with it
+		}
+		if err != nil {
+			return fmt.Errorf("schedule: replan %s: %w", pid, err)
+		}
+		appts, err := s.store.AppointmentsOf(ctx, pid)
+		if err != nil {
+			return fmt.Errorf("schedule: replan %s: appointments: %w", pid, err)
+		}
+		followed := map[string]bool{}
+		for _, a := range appts {
+			if a.Status == store.AppointmentMissed {
+				seen, err := s.store.Seen(ctx, followUpKey(a.ID))
+				if err != nil {
+					return fmt.Errorf("schedule: replan %s: %w", pid, err)
+				}
+				followed[a.ID] = seen
+			}
+		}
+		want, planErr := Plan(PlanInput{Participant: p, Appointments: appts, Programme: s.conv.Content().Flows.Programme, Now: now, FollowedUp: followed})
+		have, err := s.store.DueOf(ctx, pid)
+		if err != nil {
+			return fmt.Errorf("schedule: replan %s: due items: %w", pid, err)
+		}
+		current := make(map[string]store.DueItem, len(have))
+		for _, it := range have {
+			current[it.ID] = it
+		}
+		var put []store.DueItem
+		wanted := make(map[string]bool, len(want))
+		for _, it := range want {
+			wanted[it.ID] = true
+			if cur, ok := current[it.ID]; !ok || !sameItem(cur, it) {
+				put = append(put, it)
+			}
+		}
+		var drop []string
+		for _, it := range have {
+			if !wanted[it.ID] && it.DueAt.After(now) {
+				drop = append(drop, it.ID)
+			}
+		}
+		if len(put) > 0 {
+			if err := s.store.PutDue(ctx, put...); err != nil {
+				return fmt.Errorf("schedule: replan %s: put: %w", pid, err)
+			}
+		}
+		if len(drop) > 0 {
+			if err := s.store.DeleteDue(ctx, drop...); err != nil {
+				return fmt.Errorf("schedule: replan %s: delete: %w", pid, err)
+			}
+		}
+		return planErr
+	})
+}
+
+func sameItem(a, b store.DueItem) bool {
+	return a.ID == b.ID && a.Kind == b.Kind && a.Ref == b.Ref && a.ParticipantID == b.ParticipantID &&
+		a.DueAt.Equal(b.DueAt) && maps.Equal(a.Data, b.Data)
+}
+
+// withLease runs fn holding the named lease, waiting briefly for another
+// holder to finish.
+func (s *Scheduler) withLease(ctx context.Context, name string, fn func() error) error {
+	owner := s.opts.Owner + ":" + store.NewID("")
+	wait := 5 * time.Millisecond
+	for tries := 0; ; tries++ {
+		ok, err := s.store.AcquireLease(ctx, name, owner, 30*time.Second)
+		if err != nil {
+			return fmt.Errorf("schedule: lease: %w", err)
+		}
+		if ok {
+			break
+		}
+		if tries >= 40 {
+			return fmt.Errorf("schedule: %s is busy, try again", name)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := s.store.ReleaseLease(ctx, name, owner); err != nil {
+			s.log.Warn("schedule: release lease", "err", err)
+		}
+	}()
+	return fn()
+}
+
+// dueKey marks an item as acted on, so that an item handled again (its
+// lease ran out while a slow handler still worked) sends nothing twice.
+func dueKey(it store.DueItem) string {
+	return "sched:" + it.ID + "@" + strconv.FormatInt(it.DueAt.Unix(), 10)
+}
+
+// followUpKey marks a missed appointment's follow-up as sent, so that
+// re-planning does not send another.
+func followUpKey(appointmentID string) string { return "sched:followup:" + appointmentID }
