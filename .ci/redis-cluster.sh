@@ -1,12 +1,13 @@
-# .ci/redis-cluster.sh start|stop: a three-master Redis Cluster on loopback
-# ports 7101-7103, for the cluster test of the Redis store. Source it so that
-# start can export the addresses:
+# .ci/redis-cluster.sh start|stop|env: a three-master Redis Cluster on
+# loopback ports 7101-7103, for the cluster test of the Redis store. Source
+# it so that start can export the addresses:
 #
 #     . .ci/redis-cluster.sh start   # exports WAYMARK_TEST_REDIS_CLUSTER_ADDRS
 #     go test -race ./internal/store/redis/... -run TestCluster
 #     . .ci/redis-cluster.sh stop
 #
-# Run as a command, start prints the export line instead. Both are
+# Run as a command, start (and env, which starts nothing) prints the export
+# line instead, for eval "$(bash .ci/redis-cluster.sh env)". Both are
 # idempotent: start reuses a healthy cluster on those ports and otherwise
 # builds a fresh one in its own folder; stop ends only the servers whose pid
 # files it wrote and removes the folder. Installs redis-server if missing.
@@ -105,12 +106,20 @@ start)
     return 1 2>/dev/null || exit 1
   fi
   ;;
+env)
+  if _wm_cluster_ok; then
+    echo "export WAYMARK_TEST_REDIS_CLUSTER_ADDRS=$(_wm_cluster_addrs)"
+  else
+    echo "redis-cluster: no healthy cluster on ports $WAYMARK_CLUSTER_PORTS; run start first" >&2
+    return 1 2>/dev/null || exit 1
+  fi
+  ;;
 stop)
   _wm_cluster_stop
   unset WAYMARK_TEST_REDIS_CLUSTER_ADDRS
   ;;
 *)
-  echo "usage: . .ci/redis-cluster.sh start|stop" >&2
+  echo "usage: . .ci/redis-cluster.sh start|stop|env" >&2
   return 2 2>/dev/null || exit 2
   ;;
 esac
