@@ -9,13 +9,16 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	"github.com/waymark-atd/waymark/internal/channel/simulator"
+	"github.com/waymark-atd/waymark/internal/channel/twilio"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/config"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/diag"
+	"github.com/waymark-atd/waymark/internal/outbox"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
@@ -47,7 +50,13 @@ func serve(ctx context.Context, env cmdEnv, args []string) int {
 	for _, name := range unknown {
 		log.Warn("unknown configuration variable ignored; check its spelling", "name", name)
 	}
-	if err := runServer(ctx, cfg, log); err != nil {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		log.Error("cannot open the store", "err", err)
+		return 1
+	}
+	defer st.Close()
+	if err := runServer(ctx, cfg, log, st, clock.System{}); err != nil {
 		log.Error("waymark stopped", "err", err)
 		return 1
 	}
@@ -64,7 +73,9 @@ func newLogger(env cmdEnv, cfg config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(env.stderr, opts))
 }
 
-func runServer(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+// runServer runs the service on an open store until ctx is done. The clock
+// is injected so that end-to-end tests can move time (retries, expiry).
+func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st store.Store, clk clock.Clock) error {
 	key, generated, err := cfg.Key()
 	if err != nil {
 		return err
@@ -85,15 +96,31 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return errors.New("flows or locales are not valid; run `waymark check`")
 	}
 
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-
-	conv := conversation.New(st, box, content, clock.System{}, log)
+	conv := conversation.New(st, box, content, clk, log)
 
 	deps := web.Deps{Store: st, Conversation: conv, Log: log, PublicURL: cfg.PublicURL}
+	senders := map[store.Channel]outbox.Sender{}
+	var hooks *twilio.Webhooks
+	if cfg.TwilioAccountSID != "" {
+		sms, err := twilio.NewSender(twilio.Config{
+			AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,
+			From: cfg.TwilioFrom, MessagingServiceSID: cfg.TwilioMessagingServiceSID,
+			APIURL: cfg.TwilioAPIURL, PublicURL: cfg.PublicURL, MPS: cfg.TwilioMPS,
+		})
+		if err != nil {
+			return err
+		}
+		senders[store.SMS], senders[store.WhatsApp] = sms, sms
+		hooks = &twilio.Webhooks{AuthToken: cfg.TwilioAuthToken, PublicURL: cfg.PublicURL, Conversation: conv, Log: log}
+		deps.Webhooks = append(deps.Webhooks,
+			web.Webhook{Path: twilio.InboundRoute, Handler: hooks.HandleInbound},
+			web.Webhook{Path: twilio.StatusRoute, Handler: hooks.HandleStatus})
+	}
+	opener := func(_ context.Context, l store.Link) (string, error) { return box.Open(string(l.Channel), l.Sealed) }
+	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{OptOutKinds: content.Flows.OptOutConfirmations()})
+	if hooks != nil {
+		hooks.Statuses, hooks.Wake = dispatcher, dispatcher.Wake
+	}
 	if cfg.Simulator {
 		scratchDir, err := os.MkdirTemp("", "waymark-simulator-")
 		if err != nil {
@@ -122,21 +149,31 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 	}()
 
+	// Workers stop after the server: webhooks in flight may still enqueue.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var workers sync.WaitGroup
+	workers.Go(func() { _ = dispatcher.Run(workCtx) })
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Start(cfg.Addr) }()
-	log.Info("waymark serving", "addr", cfg.Addr, "store", storeKind(cfg), "simulator", cfg.Simulator)
+	log.Info("waymark serving", "addr", cfg.Addr, "store", storeKind(cfg), "simulator", cfg.Simulator, "channels", len(senders))
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing requests in flight")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := srv.Shutdown(sctx); err != nil && serveErr == nil {
+		serveErr = fmt.Errorf("shutdown: %w", err)
 	}
-	return nil
+	// A send in progress finishes and is recorded; claimed messages not yet
+	// started are handed back for another process or the next start.
+	stopWork()
+	workers.Wait()
+	return serveErr
 }
 
 // reload swaps in new flows and locales if, and only if, they pass the same

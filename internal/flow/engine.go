@@ -410,3 +410,27 @@ func normalizedWord(w string) string {
 	}
 	return nw
 }
+
+// OptOutConfirmations lists the messages a flow sends right after an
+// opt_out action: the confirmations an opted-out person must still receive,
+// which the outbox lets through.
+func (s *Set) OptOutConfirmations() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range s.FlowIDs() {
+		fl := s.Flows[id]
+		for _, nid := range fl.Order {
+			n := fl.Nodes[nid]
+			if n.Kind != KindDo || n.Action != ActionOptOut {
+				continue
+			}
+			for next, steps := fl.Nodes[n.Next], 0; next != nil && next.Kind == KindSend && steps < maxSteps; next, steps = fl.Nodes[next.Next], steps+1 {
+				if !seen[next.Message] {
+					seen[next.Message] = true
+					out = append(out, next.Message)
+				}
+			}
+		}
+	}
+	return out
+}

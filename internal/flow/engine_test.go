@@ -23,7 +23,7 @@ var testWords = mapWords{
 		"checkin.kw.here": {"here", "yes", "ok"}, "checkin.kw.cant": {"no", "can't"},
 		"menu.kw.checkin": {"check in"}, "menu.kw.call": {"call"},
 		"keyword.present": {"here"},
-		"language.kw.en": {"english"}, "language.kw.es": {"spanish"}, "language.kw.ar": {"arabic"}, "language.kw.uk": {"ukrainian", "українська"},
+		"language.kw.en":  {"english"}, "language.kw.es": {"spanish"}, "language.kw.ar": {"arabic"}, "language.kw.uk": {"ukrainian", "українська"},
 	},
 	"es": {
 		"keyword.stop": {"parar", "alto"}, "keyword.start": {"iniciar"}, "keyword.help": {"ayuda"},
@@ -387,5 +387,13 @@ func BenchmarkStep(b *testing.B) {
 				s.Step(c.st, c.p, ev, testWords)
 			}
 		})
+	}
+}
+
+func TestOptOutConfirmations(t *testing.T) {
+	s := loadTestSet(t)
+	got := s.OptOutConfirmations()
+	if len(got) != 1 || got[0] != "stop.confirm" {
+		t.Errorf("OptOutConfirmations = %q, want [stop.confirm]", got)
 	}
 }
