@@ -218,7 +218,7 @@ func (s *Service) turn(ctx context.Context, c *Content, pid string, link *store.
 		for _, e := range extra {
 			switch e := e.(type) {
 			case startEvent:
-				ev = flow.Event{Kind: flow.EventStart, Flow: e.flow, Now: now}
+				ev = flow.Event{Kind: flow.EventStart, Flow: e.flow, Vars: e.vars, Now: now}
 				vars = e.vars
 			case timeoutEvent:
 				ev = flow.Event{Kind: flow.EventTimeout, Now: now}

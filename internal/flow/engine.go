@@ -34,7 +34,7 @@ func (s *Set) Step(st State, p Participant, ev Event, words Words) (State, []Eff
 		if p.OptedOut || s.startable(ev.Flow) == nil {
 			return s.idle(st), nil
 		}
-		return r.start(ev.Flow, nil), r.effects
+		return r.start(ev.Flow, copyVars(ev.Vars)), r.effects
 	case EventTimeout:
 		return r.timeout(st)
 	case EventText:

@@ -43,6 +43,10 @@ type Event struct {
 	Kind EventKind
 	Text string // EventText
 	Flow string // EventStart
+	// Vars are the variables an EventStart's flow begins with (an
+	// appointment's Date, Time, Place and Count), so that its first branch
+	// can read them.
+	Vars map[string]string
 	Now  time.Time
 }
 
