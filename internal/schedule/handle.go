@@ -97,14 +97,27 @@ func why(p store.Participant) (outcome, bool) {
 // check makes every edit safe: a changed schedule or time zone, a moved or
 // cancelled appointment, a new programme.yaml all make old items stale,
 // and stale items are dropped instead of sent.
-func (s *Scheduler) stillPlanned(p store.Participant, appts []store.Appointment, it store.DueItem) bool {
+//
+// An item is also stale when a later one about the same thing is due by
+// now too: after the scheduler was stopped for a while, the person gets
+// the latest reminder, not every one they would have had.
+func (s *Scheduler) stillPlanned(p store.Participant, appts []store.Appointment, it store.DueItem, now time.Time) bool {
 	want, _ := Plan(PlanInput{Participant: p, Appointments: appts, Programme: s.conv.Content().Flows.Programme, Now: it.DueAt.Add(-time.Nanosecond)})
+	found := false
 	for _, w := range want {
-		if w.ID == it.ID {
-			return w.DueAt.Equal(it.DueAt) && w.Kind == it.Kind
+		switch {
+		case w.ID == it.ID:
+			if !w.DueAt.Equal(it.DueAt) || w.Kind != it.Kind {
+				return false
+			}
+			found = true
+		case w.Ref == it.Ref && w.Kind != KindMissCheck && w.DueAt.After(it.DueAt) && !w.DueAt.After(now):
+			if it.Kind != KindMissCheck {
+				return false // superseded
+			}
 		}
 	}
-	return false
+	return found
 }
 
 // firstTime marks the item as acted on and reports whether it was not
@@ -121,7 +134,7 @@ func (s *Scheduler) handleWindow(ctx context.Context, p store.Participant, it st
 	if o, skip := why(p); skip {
 		return o, nil
 	}
-	if !s.stillPlanned(p, nil, it) {
+	if !s.stillPlanned(p, nil, it, now) {
 		return stale, nil
 	}
 	cal, err := CalendarOf(p)
@@ -137,6 +150,9 @@ func (s *Scheduler) handleWindow(ctx context.Context, p store.Participant, it st
 	until := now
 	if next, ok := cal.Next(w); ok && next.Start.Before(until) {
 		until = next.Start
+	}
+	if it.Kind != KindMissCheck && !now.Before(w.End) {
+		return stale, nil // a reminder for a window that has closed
 	}
 	done, err := s.checkedIn(ctx, p.ID, w.Start, until)
 	if err != nil {
@@ -159,14 +175,14 @@ func (s *Scheduler) handleWindow(ctx context.Context, p store.Participant, it st
 	case KindClosingSoon:
 		return sent, s.conv.Notify(ctx, p.ID, msgClosingSoon, vars)
 	}
-	return s.recordMiss(ctx, p, it, w, now, vars)
+	return s.recordMiss(ctx, p, cal, it, w, now, vars)
 }
 
 // recordMiss puts a passed window in the caseworker's list. If the
 // person's channel could not be reached the item says so instead, and no
 // message goes to a channel that does not work: a delivery failure is
 // never a miss.
-func (s *Scheduler) recordMiss(ctx context.Context, p store.Participant, it store.DueItem, w Window, now time.Time, vars map[string]string) (outcome, error) {
+func (s *Scheduler) recordMiss(ctx context.Context, p store.Participant, cal *Calendar, it store.DueItem, w Window, now time.Time, vars map[string]string) (outcome, error) {
 	links, err := s.store.LinksOf(ctx, p.ID)
 	if err != nil {
 		return "", fmt.Errorf("links: %w", err)
@@ -189,6 +205,11 @@ func (s *Scheduler) recordMiss(ctx context.Context, p store.Participant, it stor
 	}
 	if item.Kind == store.AttentionCantReach {
 		return cantReach, nil
+	}
+	if next, ok := cal.Next(w); ok && !now.Before(next.End) {
+		// A later window has closed too (the scheduler was stopped): the
+		// caseworker sees each miss, the person hears once, about the last.
+		return missed, nil
 	}
 	// One kind message: check in late, or ask for a call.
 	return missed, s.conv.Notify(ctx, p.ID, msgMissed, vars)
@@ -269,8 +290,8 @@ func (s *Scheduler) handleAppointment(ctx context.Context, p store.Participant, 
 		}
 		return sent, s.conv.Notify(ctx, p.ID, msgFollowUp, vars)
 	}
-	if !s.stillPlanned(p, []store.Appointment{a}, it) {
-		return stale, nil
+	if !s.stillPlanned(p, []store.Appointment{a}, it, now) || !now.Before(at) {
+		return stale, nil // changed, superseded, or the appointment has begun
 	}
 	if first, err := s.firstTime(ctx, dueKey(it), it.DueAt.Add(keepMarks)); err != nil || !first {
 		return actedOn, err
