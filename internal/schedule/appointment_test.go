@@ -162,7 +162,6 @@ func TestAppointmentWhilePaused(t *testing.T) {
 	h.expectKinds(pid, "paused")
 }
 
-
 // TestCatchingUp: after the scheduler was stopped for days, the person gets
 // the latest reminder that is due, not every one they missed, and none
 // for a window that has closed.
