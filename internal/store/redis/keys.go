@@ -3,6 +3,7 @@ package redis
 import (
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -74,8 +75,7 @@ func (k keys) p(pid, name string) string { return k.prefix + "{p:" + pid + "}:" 
 
 func (k keys) participant(pid string) string    { return k.p(pid, "participant") }  // string: Participant JSON
 func (k keys) session(pid string) string        { return k.p(pid, "session") }      // string: Session JSON, PEXPIREAT ExpiresAt
-func (k keys) checkIns(pid string) string       { return k.p(pid, "checkins") }     // hash: check-in ID → CheckIn JSON
-func (k keys) checkInsByTime(pid string) string { return k.p(pid, "checkins:at") }  // zset (lex): timeKey(At)|ID
+func (k keys) checkIns(pid string) string       { return k.p(pid, "checkins") }     // zset (lex): whole check-ins, see checkInMember
 func (k keys) attention(pid string) string      { return k.p(pid, "attention") }    // hash: item ID → AttentionItem JSON
 func (k keys) turnAudit(pid string) string      { return k.p(pid, "audit") }        // hash: entry ID → AuditEntry JSON (written by turns)
 func (k keys) outbox(pid string) string         { return k.p(pid, "outbox") }       // hash: message ID → OutboundMessage JSON
@@ -87,7 +87,7 @@ func (k keys) dueOf(pid string) string          { return k.p(pid, "due") }      
 // participantSlot lists every key of a participant's slot, for erasure.
 func (k keys) participantSlot(pid string) []string {
 	return []string{
-		k.participant(pid), k.session(pid), k.checkIns(pid), k.checkInsByTime(pid),
+		k.participant(pid), k.session(pid), k.checkIns(pid),
 		k.attention(pid), k.turnAudit(pid), k.outbox(pid), k.turnDedupe(pid),
 		k.linksOf(pid), k.appointmentsOf(pid), k.dueOf(pid),
 	}
@@ -185,6 +185,20 @@ func timeKey(t time.Time) string {
 }
 
 const timeKeyLen = 21
+
+// parseTimeKey reads the instant at the start of s, in UTC.
+func parseTimeKey(s string) (time.Time, bool) {
+	const toYear1 = 62135596800
+	if len(s) < timeKeyLen {
+		return time.Time{}, false
+	}
+	sec, err1 := strconv.ParseInt(s[:12], 10, 64)
+	nsec, err2 := strconv.ParseInt(s[12:timeKeyLen], 10, 64)
+	if err1 != nil || err2 != nil || sec < 0 || nsec < 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(sec-toYear1, nsec).UTC(), true
+}
 
 // member is a time index entry.
 func member(t time.Time, id string) string { return timeKey(t) + "|" + id }

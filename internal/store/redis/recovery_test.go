@@ -190,17 +190,18 @@ func TestRefusedTurnLeavesNothing(t *testing.T) {
 		t.Fatalf("same dedupe key: %v, want ErrConflict", err)
 	}
 	clash := turn(3, "k3")
-	clash.CheckIns[0].ID = "c_1" // in use: refused by the slot script, after the hints
+	clash.Outbound[0].ID = "m_1" // in use: refused after the attention and audit hints
 	if err := s.ApplyTurn(ctx, clash); !errors.Is(err, store.ErrConflict) {
-		t.Fatalf("check-in ID in use: %v, want ErrConflict", err)
+		t.Fatalf("message ID in use: %v, want ErrConflict", err)
 	}
 	if seen, _ := s.Seen(ctx, "k3"); seen {
 		t.Fatalf("refused turn recorded its dedupe key")
 	}
 	items, _ := s.ListAttention(ctx, false)
 	entries, _ := s.ListAudit(ctx, "", 0)
-	if len(items) != 1 || len(entries) != 1 {
-		t.Fatalf("after refusals: %d attention items, %d audit entries; want 1 each", len(items), len(entries))
+	cis, _ := s.CheckInsOf(ctx, "p_a", time.Time{})
+	if len(items) != 1 || len(entries) != 1 || len(cis) != 1 {
+		t.Fatalf("after refusals: %d attention items, %d audit entries, %d check-ins; want 1 each", len(items), len(entries), len(cis))
 	}
 	for _, key := range []string{s.k.attentionIndex().where, s.k.auditIndex().where} {
 		if n, _ := s.rdb.HLen(ctx, key).Result(); n != 1 {

@@ -285,7 +285,6 @@ var (
 	luaRateReserve   = script("rate_reserve")
 	luaCounterIncr   = script("counter_incr")
 	luaDeleteOwned   = script("delete_owned")
-	luaTimeRange     = script("time_range")
 )
 
 func script(name string) *goredis.Script {

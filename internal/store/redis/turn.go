@@ -124,7 +124,7 @@ type slotWrite struct {
 	sessionAt   int64
 	dedupeKey   string
 	dedupeAt    int64
-	checkIns    []any // ID, member, JSON
+	checkIns    []any // checkInMember
 	attention   []any // ID, JSON
 	audit       []any // ID, JSON
 	outbound    []any // ID, JSON
@@ -176,9 +176,8 @@ func (s *Store) slotWriteOf(t store.Turn) (slotWrite, error) {
 }
 
 func (w *slotWrite) addCheckIn(c store.CheckIn) error {
-	doc, err := json.Marshal(c)
-	w.checkIns = append(w.checkIns, c.ID, member(c.At, c.ID), doc)
-	return err
+	w.checkIns = append(w.checkIns, checkInMember(c))
+	return nil
 }
 
 func (w *slotWrite) addAttention(a store.AttentionItem) error {
@@ -201,7 +200,7 @@ func (w *slotWrite) addOutbound(m store.OutboundMessage) error {
 func (s *Store) writeSlot(ctx context.Context, w slotWrite) error {
 	k := s.k
 	keys := []string{
-		k.participant(w.pid), k.session(w.pid), k.checkIns(w.pid), k.checkInsByTime(w.pid),
+		k.participant(w.pid), k.session(w.pid), k.checkIns(w.pid),
 		k.attention(w.pid), k.turnAudit(w.pid), k.outbox(w.pid), k.turnDedupe(w.pid),
 	}
 	args := make([]any, 0, 10+len(w.checkIns)+len(w.attention)+len(w.audit)+len(w.outbound))
@@ -210,7 +209,7 @@ func (s *Store) writeSlot(ctx context.Context, w slotWrite) error {
 		participant = string(w.participant)
 	}
 	args = append(args, participant, w.sessionMode, string(w.session), w.sessionAt, w.dedupeKey, w.dedupeAt)
-	args = append(args, len(w.checkIns)/3)
+	args = append(args, len(w.checkIns))
 	args = append(args, w.checkIns...)
 	args = append(args, len(w.attention)/2)
 	args = append(args, w.attention...)

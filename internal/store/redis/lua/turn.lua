@@ -3,23 +3,24 @@
 -- script that fails half-way keeps what it already wrote.
 --
 -- KEYS[1] participant record (string)    KEYS[2] session (string)
--- KEYS[3] check-ins (hash)                KEYS[4] check-ins by time (zset, lex)
--- KEYS[5] attention items (hash)          KEYS[6] turn audit entries (hash)
--- KEYS[7] outbound messages (hash)        KEYS[8] turn dedupe markers (zset)
+-- KEYS[3] check-ins (zset, lex)           KEYS[4] attention items (hash)
+-- KEYS[5] turn audit entries (hash)       KEYS[6] outbound messages (hash)
+-- KEYS[7] turn dedupe markers (zset)
 --
 -- ARGV[1] participant JSON, or "" to leave the record as it is
 -- ARGV[2] "set" to save the session, "end" to delete it, "" to leave it
 -- ARGV[3] session JSON              ARGV[4] session expiry, Unix ms
 -- ARGV[5] dedupe key, or ""         ARGV[6] dedupe expiry, Unix ms
 -- then four sections, each a count followed by that many groups:
---   check-ins: ID, time index member, JSON
+--   check-ins: the whole check-in as a member (a check-in recorded twice
+--              is kept once)
 --   attention items: ID, JSON
 --   audit entries: ID, JSON
 --   outbound messages: ID, JSON
 --
 -- Returns {"ok"}; {"dedupe"} when the dedupe key is already recorded; or
--- {"exists", kind, ID} when a record with that ID is already there. Nothing
--- is written unless the result is {"ok"}.
+-- {"exists", kind, ID} when an item, entry or message with that ID is
+-- already there. Nothing is written unless the result is {"ok"}.
 
 local i = 7
 local function section(width)
@@ -28,7 +29,7 @@ local function section(width)
   i = first + n * width
   return first, n
 end
-local ciFirst, ciN = section(3)
+local ciFirst, ciN = section(1)
 local atFirst, atN = section(2)
 local auFirst, auN = section(2)
 local obFirst, obN = section(2)
@@ -37,7 +38,7 @@ local t = redis.call('TIME')
 local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 if ARGV[5] ~= '' then
-  local exp = redis.call('ZSCORE', KEYS[8], ARGV[5])
+  local exp = redis.call('ZSCORE', KEYS[7], ARGV[5])
   if exp and tonumber(exp) > nowMs then
     return {'dedupe'}
   end
@@ -52,10 +53,9 @@ local function taken(key, first, n, width, kind)
   end
   return nil
 end
-local clash = taken(KEYS[3], ciFirst, ciN, 3, 'check-in')
-  or taken(KEYS[5], atFirst, atN, 2, 'attention item')
-  or taken(KEYS[6], auFirst, auN, 2, 'audit entry')
-  or taken(KEYS[7], obFirst, obN, 2, 'message')
+local clash = taken(KEYS[4], atFirst, atN, 2, 'attention item')
+  or taken(KEYS[5], auFirst, auN, 2, 'audit entry')
+  or taken(KEYS[6], obFirst, obN, 2, 'message')
 if clash then
   return clash
 end
@@ -70,29 +70,27 @@ elseif ARGV[2] == 'end' then
 end
 
 for j = 0, ciN - 1 do
-  local at = ciFirst + j * 3
-  redis.call('HSET', KEYS[3], ARGV[at], ARGV[at + 2])
-  redis.call('ZADD', KEYS[4], 0, ARGV[at + 1])
+  redis.call('ZADD', KEYS[3], 0, ARGV[ciFirst + j])
 end
 for j = 0, atN - 1 do
   local at = atFirst + j * 2
-  redis.call('HSET', KEYS[5], ARGV[at], ARGV[at + 1])
+  redis.call('HSET', KEYS[4], ARGV[at], ARGV[at + 1])
 end
 for j = 0, auN - 1 do
   local at = auFirst + j * 2
-  redis.call('HSET', KEYS[6], ARGV[at], ARGV[at + 1])
+  redis.call('HSET', KEYS[5], ARGV[at], ARGV[at + 1])
 end
 for j = 0, obN - 1 do
   local at = obFirst + j * 2
-  redis.call('HSET', KEYS[7], ARGV[at], ARGV[at + 1])
+  redis.call('HSET', KEYS[6], ARGV[at], ARGV[at + 1])
 end
 
 if ARGV[5] ~= '' then
-  redis.call('ZADD', KEYS[8], ARGV[6], ARGV[5])
-  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', nowMs)
-  local last = redis.call('ZRANGE', KEYS[8], -1, -1, 'WITHSCORES')
+  redis.call('ZADD', KEYS[7], ARGV[6], ARGV[5])
+  redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', nowMs)
+  local last = redis.call('ZRANGE', KEYS[7], -1, -1, 'WITHSCORES')
   if last[2] then
-    redis.call('PEXPIREAT', KEYS[8], last[2])
+    redis.call('PEXPIREAT', KEYS[7], last[2])
   end
 end
 return {'ok'}
