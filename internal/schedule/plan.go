@@ -279,3 +279,14 @@ func offsetName(d time.Duration) string {
 	}
 	return b.String()
 }
+
+// DemoSchedule is the schedule of the simulator's people: two windows a
+// week, Monday 09:00 to Tuesday 21:00 and Thursday 09:00 to Friday 21:00
+// local, so that a week skipped ahead shows openings, closing reminders
+// and a missed check-in.
+func DemoSchedule() *store.CheckInSchedule {
+	return &store.CheckInSchedule{Weekly: []store.WeeklyWindow{
+		{OpenDay: "monday", OpenTime: "09:00", CloseDay: "tuesday", CloseTime: "21:00"},
+		{OpenDay: "thursday", OpenTime: "09:00", CloseDay: "friday", CloseTime: "21:00"},
+	}}
+}

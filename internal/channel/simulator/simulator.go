@@ -17,6 +17,7 @@ import (
 
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 )
@@ -73,6 +74,7 @@ type Session struct {
 	sim           *Simulator
 	clock         *clock.Fake
 	conv          *conversation.Service
+	sched         *schedule.Scheduler
 	participantID string
 	address       string
 
@@ -83,6 +85,8 @@ type Session struct {
 
 // NewSession creates a simulated person enrolled by a caseworker in lang,
 // not yet linked: they start by sending JOIN and the code, as in real life.
+// They have the demo check-in schedule, so that skipping ahead shows a
+// week of reminders and what a missed check-in looks like.
 func (s *Simulator) NewSession(ctx context.Context, lang string) (*Session, error) {
 	c := s.content()
 	if !offered(c, lang) {
@@ -101,10 +105,14 @@ func (s *Simulator) NewSession(ctx context.Context, lang string) (*Session, erro
 	sess.conv = conversation.New(s.store, s.box, c, sess.clock, s.log)
 	err := s.store.CreateParticipant(ctx, store.Participant{
 		ID: sess.participantID, Label: "Simulated person", Language: lang, TimeZone: "UTC",
-		Status: store.Active, CreatedAt: now, UpdatedAt: now,
+		Status: store.Active, Schedule: schedule.DemoSchedule(), CreatedAt: now, UpdatedAt: now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("simulator: create participant: %w", err)
+	}
+	sess.sched = schedule.New(s.store, sess.conv, sess.clock, s.log, schedule.Options{Owner: sess.ID})
+	if err := sess.sched.Replan(ctx, sess.participantID); err != nil {
+		return nil, fmt.Errorf("simulator: plan schedule: %w", err)
 	}
 	if err := s.store.PutEnrolmentCode(ctx, store.EnrolmentCode{Code: sess.Code, ParticipantID: sess.participantID, ExpiresAt: now.Add(MaxSkip * 10)}); err != nil {
 		return nil, fmt.Errorf("simulator: enrolment code: %w", err)
@@ -196,7 +204,8 @@ func (sess *Session) Send(ctx context.Context, text string) ([]Reply, error) {
 }
 
 // Skip moves the simulated clock ahead by d and returns what happened
-// meanwhile: timeouts firing, and (once schedules exist) reminders.
+// meanwhile: timeouts firing, reminders and missed check-ins, each at its
+// own simulated time.
 func (sess *Session) Skip(ctx context.Context, d time.Duration) ([]Reply, error) {
 	if d < time.Minute || d > MaxSkip {
 		return nil, ErrBadSkip
@@ -205,13 +214,43 @@ func (sess *Session) Skip(ctx context.Context, d time.Duration) ([]Reply, error)
 	defer sess.mu.Unlock()
 	sess.lastUsed = time.Now()
 	sess.conv.SetContent(sess.sim.content())
-	sess.clock.Advance(d)
+	target := sess.clock.Now().Add(d)
+	if err := sess.runSchedule(ctx, target); err != nil {
+		return nil, err
+	}
+	sess.clock.Set(target)
 	if err := sess.conv.Tick(ctx, sess.participantID); err != nil {
 		return nil, err
 	}
 	replies, err := sess.drain(ctx)
 	sess.transcript = append(sess.transcript, replies...)
 	return replies, err
+}
+
+// maxScheduleSteps bounds the due items one Skip handles.
+const maxScheduleSteps = 500
+
+// runSchedule steps the clock through the person's due items up to target,
+// earliest first, and runs the scheduler at each, so that every reminder
+// goes out at its own time and sees what happened before it.
+func (sess *Session) runSchedule(ctx context.Context, target time.Time) error {
+	for range maxScheduleSteps {
+		at, ok, err := sess.sched.NextDue(ctx, sess.participantID)
+		if err != nil || !ok || at.After(target) {
+			return err
+		}
+		if at.After(sess.clock.Now()) {
+			sess.clock.Set(at)
+		}
+		if err := sess.conv.Tick(ctx, sess.participantID); err != nil {
+			return err
+		}
+		n, err := sess.sched.RunParticipant(ctx, sess.participantID, sess.clock.Now())
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+	return nil
 }
 
 // drain takes the person's queued replies out of the scratch outbox, marking
