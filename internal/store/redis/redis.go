@@ -104,9 +104,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, errors.New("redis: the key prefix may not contain { or }")
 	}
 	s := &Store{rdb: goredis.NewUniversalClient(uo), k: keys{prefix: prefix}}
-	if err := s.Ping(ctx); err != nil {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		s.rdb.Close()
-		return nil, fmt.Errorf("redis: open: %w", err)
+		return nil, s.fail("open", err)
 	}
 	for _, sc := range scriptList {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
@@ -164,7 +164,7 @@ func universalOptions(opts Options) (*goredis.UniversalOptions, error) {
 	}
 	o, err := goredis.ParseURL(one.String())
 	if err != nil {
-		return nil, fmt.Errorf("redis: the URL's options: %w", stripURL(err, opts.URL))
+		return nil, fmt.Errorf("redis: the URL's options: %w", stripURL(err, opts.URL, one.String()))
 	}
 	uo := &goredis.UniversalOptions{
 		Addrs:                 addrs,
@@ -202,10 +202,13 @@ func universalOptions(opts Options) (*goredis.UniversalOptions, error) {
 	return uo, nil
 }
 
-// stripURL keeps a parse error from repeating the URL, which may hold a
+// stripURL keeps a parse error from repeating a URL, which may hold a
 // password.
-func stripURL(err error, raw string) error {
-	msg := strings.ReplaceAll(err.Error(), raw, "<url>")
+func stripURL(err error, urls ...string) error {
+	msg := err.Error()
+	for _, u := range urls {
+		msg = strings.ReplaceAll(msg, u, "<url>")
+	}
 	return errors.New(msg)
 }
 

@@ -40,8 +40,11 @@ import (
 // written then.
 //
 // A turn whose dedupe key is already recorded is refused with ErrConflict,
-// and so is one whose check-in, attention, audit or message ID is in use;
-// nothing of a refused turn lands.
+// and so is one whose attention, audit or message ID is in use; nothing of
+// a refused turn lands. Two deliveries of one message race safely because
+// both are the same participant's turns and meet at the marker; a key
+// recorded by FirstSeen is checked before the turn starts, not atomically
+// with it, since it has no participant slot to share.
 func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 	if err := checkTurn(t); err != nil {
 		return fmt.Errorf("redis: apply turn: %w", err)
