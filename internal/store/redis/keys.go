@@ -31,7 +31,9 @@ import (
 //     shard holds its items' claim state together (ready index, position,
 //     owner), so that a claim is one script on one shard and an item is
 //     leased to exactly one owner however many processes claim at once. A
-//     claimer peeks at every shard, merges by time and claims from the
+//     claim moves the item's entry to the time its lease ends, so if the
+//     owner dies the item becomes claimable again then, and is taken over.
+//     A claimer peeks at every shard, merges by time and claims from the
 //     shards holding the earliest items, so claims come earliest first.
 //     Shards spread a large backlog over the nodes of a cluster; the count
 //     is fixed because it decides where an ID lives.
@@ -52,9 +54,10 @@ import (
 //     after it is gone or moved, and checked against the record on read.
 //
 // Time-ordered indexes are sorted sets whose members all have score 0 and
-// read "<timeKey>|<id>": ordered lexicographically, exact to the
-// nanosecond (a float score would round a 2026 instant to a quarter of a
-// microsecond), and ranged with ZRANGEBYLEX.
+// read "<timeKey>|<id>" (a check-in's member carries the whole check-in,
+// see checkInMember): ordered lexicographically, exact to the nanosecond (a
+// float score would round a 2026 instant to a quarter of a microsecond),
+// and ranged with ZRANGEBYLEX.
 
 // shardCount is the number of due and outbox shards. Changing it moves IDs
 // to other shards, so it is a constant of the data format.
