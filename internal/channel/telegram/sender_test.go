@@ -98,9 +98,9 @@ func TestSendSplitsLongText(t *testing.T) {
 		text  string
 		parts int
 	}{
-		{"words", strings.Repeat("check in today ", 400), 2},                  // 6000 characters
+		{"words", strings.Repeat("check in today ", 400), 2},                // 6000 characters
 		{"paragraphs", strings.Repeat(strings.Repeat("a", 99)+"\n", 90), 3}, // 9000 characters
-		{"emoji", strings.Repeat("😀 ", 3000), 3},                             // 9000 UTF-16 units
+		{"emoji", strings.Repeat("😀 ", 3000), 3},                            // 9000 UTF-16 units
 		{"exact", strings.Repeat("x", 4096), 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
