@@ -61,6 +61,11 @@ type Participant struct {
 
 	// Schedule says when the person is asked to check in; nil means never.
 	Schedule *CheckInSchedule `json:"schedule,omitempty"`
+
+	// Child marks a person under 18: their case goes only to a caseworker
+	// trained in child protection, and nothing is sent to them in quiet
+	// hours whatever programme.yaml says.
+	Child bool `json:"child,omitempty"`
 }
 
 // CheckInSchedule is when a person is asked to check in, in local time in
@@ -426,6 +431,80 @@ type Due interface {
 	CompleteDue(ctx context.Context, id, owner string) error
 }
 
+// Role is what a caseworker account may do.
+type Role string
+
+const (
+	RoleAdmin      Role = "admin"      // every caseload, the audit log
+	RoleCaseworker Role = "caseworker" // their own caseload only
+)
+
+// Account is a caseworker's login. PasswordHash is a self-describing hash
+// string (internal/auth says which); the password is never stored.
+type Account struct {
+	ID                     string    `json:"id"`
+	Username               string    `json:"username"`
+	Role                   Role      `json:"role"`
+	PasswordHash           string    `json:"password_hash"`
+	ChildProtectionTrained bool      `json:"child_protection_trained"`
+	CreatedAt              time.Time `json:"created_at"`
+	PasswordChangedAt      time.Time `json:"password_changed_at"`
+}
+
+// WebSession is a signed-in browser. It is found by the hash of the token
+// in its cookie; the token itself is never stored. CSRFToken is the
+// session's form token, compared in constant time on every form.
+type WebSession struct {
+	TokenHash string    `json:"token_hash"`
+	AccountID string    `json:"account_id"`
+	CSRFToken string    `json:"csrf_token"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// APIToken lets a script call the JSON API as an account. Only the hash of
+// the token is stored; the token is shown once when it is made.
+type APIToken struct {
+	TokenHash string    `json:"token_hash"`
+	AccountID string    `json:"account_id"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Accounts keeps caseworker accounts, their web sessions, their API tokens
+// and the one-time tokens that set up the first administrator. Expiry
+// (sessions, setup tokens) is measured in wall time, like every expiry
+// without a "now" argument.
+type Accounts interface {
+	CreateAccount(ctx context.Context, a Account) error // ErrConflict if the ID or the username exists
+	GetAccount(ctx context.Context, id string) (Account, error)
+	AccountByUsername(ctx context.Context, username string) (Account, error)
+	// UpdateAccount replaces an account by ID; ErrNotFound if missing,
+	// ErrConflict if another account has the username.
+	UpdateAccount(ctx context.Context, a Account) error
+	ListAccounts(ctx context.Context) ([]Account, error) // ordered by username
+
+	PutWebSession(ctx context.Context, s WebSession) error // ErrConflict if the hash exists
+	// GetWebSession returns a session by its token hash; ErrNotFound when
+	// there is none or it has expired.
+	GetWebSession(ctx context.Context, tokenHash string) (WebSession, error)
+	DeleteWebSession(ctx context.Context, tokenHash string) error
+	// DeleteWebSessionsOf ends every session of an account, e.g. when its
+	// password changes.
+	DeleteWebSessionsOf(ctx context.Context, accountID string) error
+
+	PutAPIToken(ctx context.Context, t APIToken) error // ErrConflict if the hash exists
+	GetAPIToken(ctx context.Context, tokenHash string) (APIToken, error)
+	APITokensOf(ctx context.Context, accountID string) ([]APIToken, error) // oldest first
+	DeleteAPIToken(ctx context.Context, tokenHash string) error
+
+	// PutSetupToken records the hash of a first-administrator setup token
+	// until expiresAt.
+	PutSetupToken(ctx context.Context, tokenHash string, expiresAt time.Time) error
+	// TakeSetupToken deletes the token in one step, so that it works once;
+	// ErrNotFound if there is none or it has expired.
+	TakeSetupToken(ctx context.Context, tokenHash string) error
+}
+
 // Store is everything Waymark keeps.
 type Store interface {
 	Participants
@@ -442,6 +521,7 @@ type Store interface {
 	Counters
 	Appointments
 	Due
+	Accounts
 	ApplyTurn(ctx context.Context, t Turn) error
 	Ping(ctx context.Context) error
 	Close() error

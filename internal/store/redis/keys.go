@@ -171,6 +171,22 @@ func (k keys) auditIndex() auditIndex {
 // auditOf is the per-participant audit index; it stays after erasure.
 func (k keys) auditOf(pid string) string { return k.prefix + "audit:{audit}:by:" + pid } // zset (lex): timeKey(At)|ID
 
+// Caseworker accounts, one slot {accounts}: few records, and creating an
+// account or a session must check and write more than one key atomically.
+// Tokens are named by their hash; the tokens themselves are never stored.
+
+type accountKeys struct{ prefix string }
+
+func (k keys) accounts() accountKeys { return accountKeys{k.prefix + "accounts:{accounts}:"} }
+
+func (a accountKeys) records() string                     { return a.prefix + "rec" }                   // hash: account ID → Account JSON
+func (a accountKeys) byName() string                      { return a.prefix + "name" }                  // hash: username → account ID
+func (a accountKeys) session(hash string) string          { return a.prefix + "session:" + hash }       // string: WebSession JSON, PEXPIREAT ExpiresAt
+func (a accountKeys) sessionsOf(accountID string) string  { return a.prefix + "sessions:" + accountID } // zset (hint): token hashes, score 0
+func (a accountKeys) apiToken(hash string) string         { return a.prefix + "token:" + hash }         // string: APIToken JSON
+func (a accountKeys) apiTokensOf(accountID string) string { return a.prefix + "tokens:" + accountID }   // zset (lex, hint): timeKey(CreatedAt)|hash
+func (a accountKeys) setup(hash string) string            { return a.prefix + "setup:" + hash }         // string: "1", PEXPIREAT the token's expiry
+
 // timeKey encodes t as 21 digits that sort as the instants do: seconds
 // since 0001-01-01 UTC (12 digits) then nanoseconds (9 digits). Instants
 // outside years 1-9999 are clamped.

@@ -78,6 +78,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Counters", counterTests},
 		{"Appointments", appointmentTests},
 		{"Due", dueTests},
+		{"Accounts", accountTests},
 		{"ApplyTurn", turnTests},
 		{"Validation", validationTests},
 		{"Concurrency", concurrencyTests},
