@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -47,6 +48,11 @@ type Config struct {
 	TelegramToken         string `env:"WAYMARK_TELEGRAM_TOKEN" secret:"true" help:"Telegram bot token"`
 	TelegramAPIURL        string `env:"WAYMARK_TELEGRAM_API_URL" default:"https://api.telegram.org" help:"Telegram Bot API base URL (for tests)"`
 	TelegramWebhookSecret string `env:"WAYMARK_TELEGRAM_WEBHOOK_SECRET" secret:"true" help:"secret token Telegram sends with every webhook (1-256 of A-Z a-z 0-9 _ -)"`
+
+	TelegramBotUsername string `env:"WAYMARK_TELEGRAM_BOT_USERNAME" help:"the bot's username without @, e.g. ExampleCheckInBot; enrolment then shows a https://t.me/<bot>?start=CODE link and its QR code"`
+
+	TrustedProxies string        `env:"WAYMARK_TRUSTED_PROXIES" help:"comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed, e.g. 10.0.0.0/8; empty means the client address is the connection's (login limits count per client address)"`
+	SessionTTL     time.Duration `env:"WAYMARK_SESSION_TTL" default:"12h" help:"how long a caseworker stays signed in"`
 
 	SchedulerTick   time.Duration `env:"WAYMARK_SCHEDULER_TICK" default:"15s" help:"how often the scheduler looks for due reminders"`
 	ShutdownTimeout time.Duration `env:"WAYMARK_SHUTDOWN_TIMEOUT" default:"15s" help:"how long shutdown waits for requests in flight"`
@@ -225,6 +231,15 @@ func (c Config) Validate() error {
 	if u, err := url.Parse(c.TelegramAPIURL); err != nil || u.Host == "" {
 		bad("WAYMARK_TELEGRAM_API_URL", "%q is not a URL", c.TelegramAPIURL)
 	}
+	if c.TelegramBotUsername != "" && !validBotUsername(c.TelegramBotUsername) {
+		bad("WAYMARK_TELEGRAM_BOT_USERNAME", "%q is not a bot username: 5-32 of A-Z a-z 0-9 _, ending in bot, without @", c.TelegramBotUsername)
+	}
+	if _, err := c.TrustedProxyNets(); err != nil {
+		bad("WAYMARK_TRUSTED_PROXIES", "%v", err)
+	}
+	if c.SessionTTL < 5*time.Minute || c.SessionTTL > 30*24*time.Hour {
+		bad("WAYMARK_SESSION_TTL", "must be between 5m and 720h")
+	}
 	if c.SchedulerTick < time.Second {
 		bad("WAYMARK_SCHEDULER_TICK", "must be at least 1s")
 	}
@@ -232,6 +247,51 @@ func (c Config) Validate() error {
 		bad("WAYMARK_SHUTDOWN_TIMEOUT", "must be above 0")
 	}
 	return errors.Join(errs...)
+}
+
+// TrustedProxyNets parses WAYMARK_TRUSTED_PROXIES. A bare address is a
+// network of one. Empty means none: no forwarded header is believed.
+func (c Config) TrustedProxyNets() ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	var errs []error
+	for part := range strings.SplitSeq(c.TrustedProxies, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if ip := net.ParseIP(part); ip != nil {
+			bits := 8 * len(ip.To16())
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(part)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%q is not a CIDR like 10.0.0.0/8 or an IP address", part))
+			continue
+		}
+		if ones, _ := n.Mask.Size(); ones == 0 {
+			errs = append(errs, fmt.Errorf("%q would trust every address: name your proxies' networks", part))
+			continue
+		}
+		out = append(out, n)
+	}
+	return out, errors.Join(errs...)
+}
+
+// validBotUsername follows Telegram's rules for bot usernames.
+func validBotUsername(s string) bool {
+	if len(s) < 5 || len(s) > 32 || !strings.HasSuffix(strings.ToLower(s), "bot") {
+		return false
+	}
+	for _, r := range s {
+		if !(alnum(string(r)) || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // KeyFile is where embedded mode keeps a generated secret key.
