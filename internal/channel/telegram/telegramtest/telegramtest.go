@@ -28,6 +28,7 @@ type Call struct {
 	Method string
 	Form   url.Values // the parameters, however they were sent
 	At     time.Time  // by the fake's Now
+	Status int        // the HTTP status the fake answered with
 }
 
 // ChatID is the call's chat_id parameter.
@@ -168,13 +169,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = append(s.calls, Call{Method: rest, Form: form, At: now})
+	var resp Response
 	if q := s.script[rest]; len(q) > 0 {
-		s.script[rest] = q[1:]
-		write(w, q[0])
-		return
+		resp, s.script[rest] = q[0], q[1:]
+	} else {
+		resp = s.answer(rest, form)
 	}
-	write(w, s.answer(rest, form))
+	if resp.Status == 0 {
+		resp.Status = http.StatusOK
+	}
+	s.calls = append(s.calls, Call{Method: rest, Form: form, At: now, Status: resp.Status})
+	write(w, resp)
 }
 
 // answer is what Telegram would say. Called with s.mu held.
