@@ -18,6 +18,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/config"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/diag"
+	"github.com/waymark-atd/waymark/internal/metrics"
 	"github.com/waymark-atd/waymark/internal/outbox"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
@@ -96,9 +97,14 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		return errors.New("flows or locales are not valid; run `waymark check`")
 	}
 
+	// Every part below sees the store through the metrics, which count its
+	// errors, the messages queued and the check-in outcomes.
+	m := metrics.New(version)
+	st = metrics.InstrumentStore(st, m)
+
 	conv := conversation.New(st, box, content, clk, log)
 
-	deps := web.Deps{Store: st, Conversation: conv, Log: log, PublicURL: cfg.PublicURL}
+	deps := web.Deps{Store: st, Conversation: conv, Log: log, PublicURL: cfg.PublicURL, Metrics: m}
 	senders := map[store.Channel]outbox.Sender{}
 	var hooks *twilio.Webhooks
 	if cfg.TwilioAccountSID != "" {
@@ -117,7 +123,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 			web.Webhook{Path: twilio.StatusRoute, Handler: hooks.HandleStatus})
 	}
 	opener := func(_ context.Context, l store.Link) (string, error) { return box.Open(string(l.Channel), l.Sealed) }
-	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{OptOutKinds: content.Flows.OptOutConfirmations()})
+	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox()})
 	if hooks != nil {
 		hooks.Statuses, hooks.Wake = dispatcher, dispatcher.Wake
 	}

@@ -68,6 +68,8 @@ type Options struct {
 	LoopWindow time.Duration
 	// Jitter returns a number in [0, 1); default math/rand/v2.
 	Jitter func() float64
+	// Observer is told what becomes of each message (metrics); may be nil.
+	Observer Observer
 }
 
 func (o Options) withDefaults() Options {
@@ -106,6 +108,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Jitter == nil {
 		o.Jitter = rand.Float64
+	}
+	if o.Observer == nil {
+		o.Observer = noObserver{}
 	}
 	return o
 }
@@ -289,6 +294,7 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 		log.Error("outbox: cannot open the link's address", "error", err)
 		return d.fail(ctx, m, ReasonSealed)
 	}
+	began := d.clock.Now()
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout)
 	providerID, sendErr := sender.Send(sendCtx, address, m)
 	cancel()
@@ -298,14 +304,17 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 	m.Attempts++
 	now = d.clock.Now()
 	m.UpdatedAt = now
+	took := now.Sub(began)
 
 	if sendErr == nil {
+		d.opts.Observer.Sent(m.Channel, took)
 		return d.sent(ctx, m, providerID, log)
 	}
 	var perm *PermanentError
 	if errors.As(sendErr, &perm) {
 		log.Warn("outbox: provider refused the message for good", "code", perm.Code, "unreachable", perm.Unreachable, "attempt", m.Attempts)
 		m.Status, m.ErrorCode = store.Failed, perm.Code
+		d.opts.Observer.Failed(m.Channel, ReasonRefused)
 		if err := d.store.UpdateOutbound(ctx, m); err != nil {
 			return fmt.Errorf("outbox: record failure of %s: %w", m.ID, err)
 		}
@@ -329,6 +338,7 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 	if m.Attempts >= d.opts.MaxAttempts {
 		log.Warn("outbox: giving up after temporary failures", "code", code, "attempts", m.Attempts)
 		m.Status = store.Failed
+		d.opts.Observer.Failed(m.Channel, ReasonGaveUp)
 		if err := d.store.UpdateOutbound(ctx, m); err != nil {
 			return fmt.Errorf("outbox: record failure of %s: %w", m.ID, err)
 		}
@@ -336,6 +346,7 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 	}
 	wait = max(wait, d.backoff(m.Attempts))
 	m.NotBefore = now.Add(wait)
+	d.opts.Observer.Retrying(m.Channel, took)
 	log.Info("outbox: temporary failure, will retry", "code", code, "attempt", m.Attempts, "wait", wait.String(), "error", sendErr)
 	if err := d.store.UpdateOutbound(ctx, m); err != nil {
 		return fmt.Errorf("outbox: schedule retry of %s: %w", m.ID, err)
@@ -369,6 +380,7 @@ func (d *Dispatcher) fail(ctx context.Context, m store.OutboundMessage, reason s
 	if err := d.store.UpdateOutbound(ctx, m); err != nil {
 		return fmt.Errorf("outbox: fail %s: %w", m.ID, err)
 	}
+	d.opts.Observer.Failed(m.Channel, reason)
 	d.log.Info("outbox: not sent", "message_id", m.ID, "participant_id", m.ParticipantID, "reason", reason)
 	return nil
 }
@@ -495,6 +507,7 @@ func (d *Dispatcher) ApplyStatus(ctx context.Context, id string, st store.Messag
 	if err := d.store.UpdateOutbound(ctx, m); err != nil {
 		return fmt.Errorf("outbox: status of %s: %w", id, err)
 	}
+	d.opts.Observer.Status(m.Channel, st)
 	log.Info("outbox: status", "status", string(st), "code", errorCode)
 	if errorCode != "" && (st == store.Failed || st == store.Undelivered) {
 		if cc, ok := d.senders[m.Channel].(CodeClassifier); ok && cc.UnreachableCode(errorCode) {

@@ -69,6 +69,9 @@ func (s *Scheduler) handle(ctx context.Context, it store.DueItem, now time.Time,
 		return fmt.Errorf("schedule: %s: %w", it.ID, err)
 	}
 	s.log.Debug("due item", "participant", p.ID, "kind", it.Kind, "outcome", string(out), "late_by", now.Sub(it.DueAt))
+	if s.opts.Observe != nil && (out == sent || out == missed || out == cantReach) {
+		s.opts.Observe(it.Kind, s.clock.Now().Sub(it.DueAt))
+	}
 	if err := s.replan(ctx, p.ID, now); err != nil {
 		// The item is done; planning is tried again with the next item or
 		// the caseworker's next change.

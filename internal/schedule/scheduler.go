@@ -33,6 +33,10 @@ type Options struct {
 	// Owner names this process in claims; a fresh random ID by default.
 	// Two processes must never share one.
 	Owner string
+	// Observe, when set, is told of each item acted on (a message handed
+	// on or a miss recorded): its kind and how long after it fell due.
+	// For metrics; it must not block.
+	Observe func(kind string, lag time.Duration)
 }
 
 func (o Options) withDefaults() Options {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/metrics"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -25,7 +27,8 @@ type Deps struct {
 	Simulator    *simulator.Simulator // nil: no /simulator
 	Log          *slog.Logger
 	PublicURL    string
-	Webhooks     []Webhook // channel webhooks, each mounted under /webhooks
+	Webhooks     []Webhook        // channel webhooks, each mounted under /webhooks
+	Metrics      *metrics.Metrics // nil: no /metrics and nothing counted
 }
 
 // Webhook is a channel's inbound route. Channels register themselves here so
@@ -66,12 +69,16 @@ func NewServer(d Deps) *Server {
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	if d.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
+	}
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(Assets()))))
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/simulator") })
 
-	hooks := e.Group("/webhooks", middleware.BodyLimit(webhookBodyLimit), s.refuseWhileDraining)
+	hooks := e.Group("/webhooks", s.countWebhooks, middleware.BodyLimit(webhookBodyLimit), s.refuseWhileDraining)
 	for _, w := range d.Webhooks {
 		hooks.POST(w.Path, w.Handler)
+		d.Metrics.AddWebhookRoute(w.Path)
 	}
 
 	if d.Simulator != nil {
@@ -207,5 +214,21 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		return next(c)
+	}
+}
+
+// countWebhooks counts every webhook answer by route pattern and status
+// (metrics.Webhook); the error, if any, is turned into its response here
+// so that the status counted is the one sent.
+func (s *Server) countWebhooks(next echo.HandlerFunc) echo.HandlerFunc {
+	if s.deps.Metrics == nil {
+		return next
+	}
+	return func(c echo.Context) error {
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		s.deps.Metrics.Webhook(strings.TrimPrefix(c.Path(), "/webhooks"), c.Response().Status, s.draining.Load())
+		return nil
 	}
 }
