@@ -62,7 +62,7 @@ func (l *lockedBuffer) String() string {
 // conversation service with the shipped flows and a bolt store, and a
 // fake Bot API behind the real client library.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	store   *bolt.Store
 	box     *seal.Box
@@ -91,7 +91,7 @@ func shippedContent(t testing.TB) *conversation.Content {
 	return &conversation.Content{Flows: set, Locale: bundle}
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	clk := clock.NewFake(start)
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))

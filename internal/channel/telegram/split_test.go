@@ -1,6 +1,7 @@
 package telegram
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -80,6 +81,26 @@ func TestChoiceNumber(t *testing.T) {
 		n, ok := choiceNumber(data)
 		if ok != (want > 0) || n != want {
 			t.Errorf("choiceNumber(%q) = %d, %v; want %d", data, n, ok, want)
+		}
+	}
+}
+
+func BenchmarkSplitText(b *testing.B) {
+	text := strings.Repeat("مرحبا بكم في البرنامج 👋🏽\n", 800)
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		splitText(text, MaxMessageUnits)
+	}
+}
+
+func BenchmarkDecodeUpdate(b *testing.B) {
+	body := []byte(`{"update_id":500000101,"message":{"message_id":1365,"date":1767603600,` +
+		`"from":{"id":987654321,"is_bot":false,"first_name":"A","username":"a","language_code":"ar"},` +
+		`"chat":{"id":987654321,"type":"private","first_name":"A","username":"a"},"text":"menu"}}`)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := decodeUpdate(bytes.NewReader(body)); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

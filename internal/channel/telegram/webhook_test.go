@@ -422,3 +422,20 @@ func TestWebhookStoreDown(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkWebhookText is one text message from an enrolled person through
+// the whole server: secret check, decoding, a conversation turn and its
+// bolt write.
+func BenchmarkWebhookText(b *testing.B) {
+	e := newEnv(b)
+	e.known()
+	tmpl := string(payload(b, "text.json"))
+	id := 600000000
+	for b.Loop() {
+		id++
+		body := strings.Replace(tmpl, "500000101", strconv.Itoa(id), 1)
+		if rec := e.post([]byte(body), testSecret); rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}
