@@ -38,7 +38,7 @@ func (c *Channel) SetWebhook(ctx context.Context, publicURL string) error {
 	if err != nil {
 		return fmt.Errorf("telegram: allowed updates: %w", err)
 	}
-	resp, _, err := c.request(ctx, "setWebhook", tgbotapi.Params{
+	resp, err := c.request(ctx, "setWebhook", tgbotapi.Params{
 		"url":             WebhookURL(publicURL),
 		"secret_token":    c.secretText,
 		"allowed_updates": string(allowed),
@@ -67,7 +67,7 @@ type WebhookStatus struct {
 
 // WebhookInfo asks Telegram for the webhook's status.
 func (c *Channel) WebhookInfo(ctx context.Context) (WebhookStatus, error) {
-	resp, _, err := c.request(ctx, "getWebhookInfo", nil)
+	resp, err := c.request(ctx, "getWebhookInfo", nil)
 	if err != nil {
 		return WebhookStatus{}, err
 	}

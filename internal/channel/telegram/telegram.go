@@ -235,13 +235,13 @@ func (cl *call) Do(req *http.Request) (*http.Response, error) {
 // request makes one Bot API call and returns its result. Errors are safe to
 // log: a transport error would otherwise quote the request URL, and with it
 // the token.
-func (c *Channel) request(ctx context.Context, method string, params tgbotapi.Params) (*tgbotapi.APIResponse, int, error) {
-	b, cl := c.bot(ctx)
+func (c *Channel) request(ctx context.Context, method string, params tgbotapi.Params) (*tgbotapi.APIResponse, error) {
+	b, _ := c.bot(ctx)
 	resp, err := b.MakeRequest(method, params)
 	if err != nil {
-		return resp, cl.status, fmt.Errorf("telegram: %s: %w", method, scrub(err))
+		return nil, fmt.Errorf("telegram: %s: %w", method, scrub(err))
 	}
-	return resp, cl.status, nil
+	return resp, nil
 }
 
 // scrub removes the request URL (which holds the token) from a transport
