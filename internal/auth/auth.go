@@ -1,0 +1,475 @@
+// Package auth keeps caseworker accounts: passwords hashed with argon2id,
+// server-side sessions with a per-session CSRF token, API tokens, sign-in
+// limits per account and per client address, and the one-time link that
+// sets up the first administrator. Tokens are random; only their SHA-256
+// is stored, so a copy of the store opens no session.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// Store is what auth keeps: accounts and their tokens, counters for the
+// sign-in limits, and the audit log every account change is written to.
+type Store interface {
+	store.Accounts
+	store.Counters
+	store.Audit
+}
+
+// Errors callers tell apart. Messages are safe to show a person.
+var (
+	ErrBadCredentials = errors.New("auth: wrong username or password")
+	ErrLimited        = errors.New("auth: too many sign-in attempts; wait a quarter of an hour and try again")
+	ErrNoSession      = errors.New("auth: not signed in, or the session has ended")
+	ErrBadToken       = errors.New("auth: unknown API token")
+	ErrBadUsername    = errors.New("auth: username not accepted: use 2 to 64 of a-z 0-9 . _ -")
+	ErrUsernameTaken  = errors.New("auth: that username is taken")
+	ErrBadRole        = errors.New("auth: role must be admin or caseworker")
+	ErrSetupDone      = errors.New("auth: setup is done: an account exists already")
+	ErrBadSetupToken  = errors.New("auth: this setup link has been used or has expired; restart waymark for a new one")
+)
+
+// Options tune a Service; zero values take the defaults.
+type Options struct {
+	SessionTTL time.Duration // how long a sign-in lasts; 12h
+	SetupTTL   time.Duration // how long a setup link works; 24h
+	Params     Params        // argon2id cost; DefaultParams
+	// Sign-in attempts allowed in each AttemptWindow, per username and per
+	// client address. Every attempt counts, right or wrong, so a guesser
+	// learns nothing from an attempt over the limit.
+	AccountAttempts int           // 10
+	AddressAttempts int           // 50: an office shares one address
+	AttemptWindow   time.Duration // 15m
+}
+
+func (o Options) withDefaults() Options {
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	if o.SetupTTL <= 0 {
+		o.SetupTTL = 24 * time.Hour
+	}
+	if o.Params == (Params{}) {
+		o.Params = DefaultParams
+	}
+	if o.AccountAttempts <= 0 {
+		o.AccountAttempts = 10
+	}
+	if o.AddressAttempts <= 0 {
+		o.AddressAttempts = 50
+	}
+	if o.AttemptWindow <= 0 {
+		o.AttemptWindow = 15 * time.Minute
+	}
+	return o
+}
+
+// Service signs caseworkers in and out. Safe for concurrent use.
+type Service struct {
+	store Store
+	clock clock.Clock
+	opts  Options
+	// hashing bounds concurrent argon2 runs: each takes Params.Memory, and
+	// a burst of sign-ins must not take the machine's memory.
+	hashing chan struct{}
+
+	dummyOnce sync.Once
+	dummy     string
+}
+
+// New returns a Service over st.
+func New(st Store, clk clock.Clock, opts Options) *Service {
+	return &Service{store: st, clock: clk, opts: opts.withDefaults(), hashing: make(chan struct{}, 2)}
+}
+
+// SessionTTL is how long a sign-in lasts.
+func (s *Service) SessionTTL() time.Duration { return s.opts.SessionTTL }
+
+// Session is a signed-in browser: the cookie's token (shown to the
+// browser only), its CSRF token and the account.
+type Session struct {
+	Token     string
+	CSRFToken string
+	Account   store.Account
+	ExpiresAt time.Time
+}
+
+// NormalizeUsername lower-cases and trims a username and checks its form.
+func NormalizeUsername(username string) (string, error) {
+	u := strings.ToLower(strings.TrimSpace(username))
+	if len(u) < 2 || len(u) > 64 {
+		return "", ErrBadUsername
+	}
+	for _, r := range u {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return "", ErrBadUsername
+		}
+	}
+	return u, nil
+}
+
+// ParseRole reads "admin" or "caseworker".
+func ParseRole(s string) (store.Role, error) {
+	switch r := store.Role(strings.ToLower(strings.TrimSpace(s))); r {
+	case store.RoleAdmin, store.RoleCaseworker:
+		return r, nil
+	}
+	return "", ErrBadRole
+}
+
+// NewAccount is what CreateAccount needs.
+type NewAccount struct {
+	Username               string
+	Role                   store.Role
+	Password               string
+	ChildProtectionTrained bool
+}
+
+// CreateAccount adds an account. actor is who did it (an account ID,
+// "cli" or "setup"), for the audit log.
+func (s *Service) CreateAccount(ctx context.Context, actor string, n NewAccount) (store.Account, error) {
+	username, err := NormalizeUsername(n.Username)
+	if err != nil {
+		return store.Account{}, err
+	}
+	if _, err := ParseRole(string(n.Role)); err != nil {
+		return store.Account{}, err
+	}
+	if err := CheckPassword(n.Password, username); err != nil {
+		return store.Account{}, err
+	}
+	hash, err := s.hash(ctx, n.Password)
+	if err != nil {
+		return store.Account{}, err
+	}
+	now := s.clock.Now()
+	a := store.Account{
+		ID: store.NewID("acct_"), Username: username, Role: n.Role, PasswordHash: hash,
+		ChildProtectionTrained: n.ChildProtectionTrained, CreatedAt: now, PasswordChangedAt: now,
+	}
+	if err := s.store.CreateAccount(ctx, a); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return store.Account{}, ErrUsernameTaken
+		}
+		return store.Account{}, fmt.Errorf("auth: create account: %w", err)
+	}
+	detail := string(a.Role)
+	if a.ChildProtectionTrained {
+		detail += ", child protection trained"
+	}
+	return a, s.audit(ctx, actor, "account_created", a.ID+" "+a.Username+" ("+detail+")")
+}
+
+// Login checks a username and password from a client address and starts
+// a session. Both limits are counted before the password is checked.
+func (s *Service) Login(ctx context.Context, username, password, addr string) (Session, error) {
+	now := s.clock.Now()
+	u, uerr := NormalizeUsername(username)
+	if uerr != nil {
+		u = "?invalid"
+	}
+	until := now.Add(s.opts.AttemptWindow)
+	na, err := s.store.Increment(ctx, "login:account:"+u, until)
+	if err != nil {
+		return Session{}, fmt.Errorf("auth: count sign-in attempts: %w", err)
+	}
+	nb, err := s.store.Increment(ctx, "login:address:"+addr, until)
+	if err != nil {
+		return Session{}, fmt.Errorf("auth: count sign-in attempts: %w", err)
+	}
+	if na > s.opts.AccountAttempts || nb > s.opts.AddressAttempts {
+		_ = s.audit(ctx, "unknown", "login_limited", "")
+		return Session{}, ErrLimited
+	}
+	a, err := s.store.AccountByUsername(ctx, u)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Session{}, fmt.Errorf("auth: find account: %w", err)
+	}
+	found := err == nil && uerr == nil
+	hash := a.PasswordHash
+	if !found {
+		hash = s.dummyHash() // the same work, so timing tells nothing
+	}
+	ok, err := s.verify(ctx, hash, password)
+	if err != nil && found {
+		return Session{}, fmt.Errorf("auth: account %s: %w", a.ID, err)
+	}
+	if !found || !ok {
+		actor := "unknown"
+		if found {
+			actor = a.ID
+		}
+		// The username typed is not recorded: it may be a password typed
+		// in the wrong box.
+		_ = s.audit(ctx, actor, "login_failed", "")
+		return Session{}, ErrBadCredentials
+	}
+	sess, err := s.StartSession(ctx, a)
+	if err != nil {
+		return Session{}, err
+	}
+	return sess, s.audit(ctx, a.ID, "login", "")
+}
+
+// StartSession signs an account in on a new session.
+func (s *Service) StartSession(ctx context.Context, a store.Account) (Session, error) {
+	now := s.clock.Now()
+	token, csrf := NewToken(), NewToken()
+	ws := store.WebSession{TokenHash: HashToken(token), AccountID: a.ID, CSRFToken: csrf, CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL)}
+	if err := s.store.PutWebSession(ctx, ws); err != nil {
+		return Session{}, fmt.Errorf("auth: start session: %w", err)
+	}
+	return Session{Token: token, CSRFToken: csrf, Account: a, ExpiresAt: ws.ExpiresAt}, nil
+}
+
+// Authenticate returns the session a cookie's token names. A session that
+// has expired, or began before the account's last password change, is
+// over: ErrNoSession.
+func (s *Service) Authenticate(ctx context.Context, token string) (Session, error) {
+	if token == "" {
+		return Session{}, ErrNoSession
+	}
+	ws, err := s.store.GetWebSession(ctx, HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return Session{}, ErrNoSession
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("auth: session: %w", err)
+	}
+	now := s.clock.Now()
+	if !now.Before(ws.ExpiresAt) {
+		_ = s.store.DeleteWebSession(ctx, ws.TokenHash)
+		return Session{}, ErrNoSession
+	}
+	a, err := s.store.GetAccount(ctx, ws.AccountID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Session{}, ErrNoSession
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("auth: session account: %w", err)
+	}
+	if ws.CreatedAt.Before(a.PasswordChangedAt) {
+		return Session{}, ErrNoSession
+	}
+	return Session{Token: token, CSRFToken: ws.CSRFToken, Account: a, ExpiresAt: ws.ExpiresAt}, nil
+}
+
+// Logout ends the session a token names; an unknown token is fine.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	if token == "" {
+		return nil
+	}
+	if ws, err := s.store.GetWebSession(ctx, HashToken(token)); err == nil {
+		_ = s.audit(ctx, ws.AccountID, "logout", "")
+	}
+	if err := s.store.DeleteWebSession(ctx, HashToken(token)); err != nil {
+		return fmt.Errorf("auth: logout: %w", err)
+	}
+	return nil
+}
+
+// ChangePassword checks the current password, sets the new one and ends
+// every session of the account, this one too; the caller may start a
+// fresh one.
+func (s *Service) ChangePassword(ctx context.Context, accountID, current, next string) (store.Account, error) {
+	a, err := s.store.GetAccount(ctx, accountID)
+	if err != nil {
+		return store.Account{}, fmt.Errorf("auth: change password: %w", err)
+	}
+	ok, err := s.verify(ctx, a.PasswordHash, current)
+	if err != nil {
+		return store.Account{}, fmt.Errorf("auth: change password of %s: %w", a.ID, err)
+	}
+	if !ok {
+		return store.Account{}, ErrBadCredentials
+	}
+	return s.SetPassword(ctx, a.ID, a.ID, next)
+}
+
+// SetPassword sets an account's password without the current one (an
+// administrator's reset, or the command line) and ends its sessions.
+func (s *Service) SetPassword(ctx context.Context, actor, accountID, password string) (store.Account, error) {
+	a, err := s.store.GetAccount(ctx, accountID)
+	if err != nil {
+		return store.Account{}, fmt.Errorf("auth: set password: %w", err)
+	}
+	if err := CheckPassword(password, a.Username); err != nil {
+		return store.Account{}, err
+	}
+	hash, err := s.hash(ctx, password)
+	if err != nil {
+		return store.Account{}, err
+	}
+	a.PasswordHash, a.PasswordChangedAt = hash, s.clock.Now()
+	if err := s.store.UpdateAccount(ctx, a); err != nil {
+		return store.Account{}, fmt.Errorf("auth: set password of %s: %w", a.ID, err)
+	}
+	if err := s.store.DeleteWebSessionsOf(ctx, a.ID); err != nil {
+		return store.Account{}, fmt.Errorf("auth: end sessions of %s: %w", a.ID, err)
+	}
+	return a, s.audit(ctx, actor, "password_changed", a.ID+" "+a.Username+"; every session ended")
+}
+
+// CreateAPIToken makes a token for an account and returns it; it cannot
+// be shown again.
+func (s *Service) CreateAPIToken(ctx context.Context, actor, accountID string) (string, error) {
+	if _, err := s.store.GetAccount(ctx, accountID); err != nil {
+		return "", fmt.Errorf("auth: API token: %w", err)
+	}
+	token := "wm_" + NewToken()
+	tok := store.APIToken{TokenHash: HashToken(token), AccountID: accountID, CreatedAt: s.clock.Now()}
+	if err := s.store.PutAPIToken(ctx, tok); err != nil {
+		return "", fmt.Errorf("auth: API token: %w", err)
+	}
+	return token, s.audit(ctx, actor, "api_token_created", accountID+" token "+tok.TokenHash[:8])
+}
+
+// AuthenticateAPI returns the account an API token belongs to.
+func (s *Service) AuthenticateAPI(ctx context.Context, token string) (store.Account, error) {
+	if !strings.HasPrefix(token, "wm_") {
+		return store.Account{}, ErrBadToken
+	}
+	tok, err := s.store.GetAPIToken(ctx, HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Account{}, ErrBadToken
+	}
+	if err != nil {
+		return store.Account{}, fmt.Errorf("auth: API token: %w", err)
+	}
+	a, err := s.store.GetAccount(ctx, tok.AccountID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Account{}, ErrBadToken
+	}
+	if err != nil {
+		return store.Account{}, fmt.Errorf("auth: API token account: %w", err)
+	}
+	return a, nil
+}
+
+// SetupLink makes a one-time token for the first administrator when there
+// is no account yet; needed is false otherwise.
+func (s *Service) SetupLink(ctx context.Context) (token string, needed bool, err error) {
+	accts, err := s.store.ListAccounts(ctx)
+	if err != nil {
+		return "", false, fmt.Errorf("auth: setup: %w", err)
+	}
+	if len(accts) > 0 {
+		return "", false, nil
+	}
+	token = NewToken()
+	if err := s.store.PutSetupToken(ctx, HashToken(token), s.clock.Now().Add(s.opts.SetupTTL)); err != nil {
+		return "", false, fmt.Errorf("auth: setup: %w", err)
+	}
+	return token, true, nil
+}
+
+// CompleteSetup uses a setup token once to create the first
+// administrator. The form is checked before the token is used, so a
+// mistyped password does not waste the link.
+func (s *Service) CompleteSetup(ctx context.Context, token string, n NewAccount) (store.Account, error) {
+	n.Role = store.RoleAdmin
+	username, err := NormalizeUsername(n.Username)
+	if err != nil {
+		return store.Account{}, err
+	}
+	if err := CheckPassword(n.Password, username); err != nil {
+		return store.Account{}, err
+	}
+	accts, err := s.store.ListAccounts(ctx)
+	if err != nil {
+		return store.Account{}, fmt.Errorf("auth: setup: %w", err)
+	}
+	if len(accts) > 0 {
+		return store.Account{}, ErrSetupDone
+	}
+	if token == "" {
+		return store.Account{}, ErrBadSetupToken
+	}
+	if err := s.store.TakeSetupToken(ctx, HashToken(token)); errors.Is(err, store.ErrNotFound) {
+		return store.Account{}, ErrBadSetupToken
+	} else if err != nil {
+		return store.Account{}, fmt.Errorf("auth: setup: %w", err)
+	}
+	return s.CreateAccount(ctx, "setup", n)
+}
+
+// CSRFValid compares a form's token with the session's in constant time.
+func CSRFValid(sess Session, formToken string) bool {
+	return sess.CSRFToken != "" && subtle.ConstantTimeCompare([]byte(sess.CSRFToken), []byte(formToken)) == 1
+}
+
+// NewToken returns 256 random bits, base64url without padding.
+func NewToken() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("auth: no randomness: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// HashToken is the stored form of a token: hex SHA-256. Tokens carry 256
+// random bits, so a fast hash is enough; no salt is needed.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *Service) audit(ctx context.Context, actor, action, detail string) error {
+	err := s.store.AppendAudit(ctx, store.AuditEntry{ID: store.NewID("a_"), At: s.clock.Now(), Actor: actor, Action: action, Detail: detail})
+	if err != nil {
+		return fmt.Errorf("auth: audit %s: %w", action, err)
+	}
+	return nil
+}
+
+func (s *Service) hash(ctx context.Context, password string) (string, error) {
+	if err := s.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-s.hashing }()
+	return HashPassword(password, s.opts.Params)
+}
+
+func (s *Service) verify(ctx context.Context, hash, password string) (bool, error) {
+	if err := s.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-s.hashing }()
+	return VerifyPassword(hash, password)
+}
+
+func (s *Service) acquire(ctx context.Context) error {
+	select {
+	case s.hashing <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// dummyHash is a hash of nothing in particular, checked against when the
+// username is unknown.
+func (s *Service) dummyHash() string {
+	s.dummyOnce.Do(func() {
+		h, err := HashPassword(NewToken(), s.opts.Params)
+		if err != nil {
+			panic(err)
+		}
+		s.dummy = h
+	})
+	return s.dummy
+}
