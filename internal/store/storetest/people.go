@@ -38,6 +38,7 @@ var participantTests = []namedTest{
 		must(t, "create", s.CreateParticipant(ctx, participant("p_a")))
 		p := participant("p_a")
 		p.Status, p.Language, p.LastLink, p.UpdatedAt = store.Exited, "fr", "", at(3*time.Hour)
+		p.Schedule, p.Child = nil, false
 		must(t, "update", s.UpdateParticipant(ctx, p))
 		got, err := s.GetParticipant(ctx, "p_a")
 		must(t, "get", err)

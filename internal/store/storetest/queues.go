@@ -147,7 +147,9 @@ var outboxTests = []namedTest{
 }
 
 // claimConcurrently runs workers that claim until nothing is left, and returns
-// every claimed ID, sorted; it fails on any ID claimed twice.
+// every claimed ID, sorted; it fails on any ID claimed twice. Workers stop at
+// the first duplicate, so a backend that hands items out again fails here
+// instead of looping for ever.
 func claimConcurrently(t *testing.T, workers int, claim func(owner string) ([]string, error)) []string {
 	t.Helper()
 	var (
@@ -175,7 +177,11 @@ func claimConcurrently(t *testing.T, workers int, claim func(owner string) ([]st
 					}
 					seen[id] = owner
 				}
+				stop := len(dup) > 0
 				mu.Unlock()
+				if stop {
+					return
+				}
 			}
 		})
 	}

@@ -250,6 +250,12 @@ func participant(id string) store.Participant {
 		LastLink:     "idx_last_" + id,
 		CreatedAt:    at(0),
 		UpdatedAt:    at(time.Minute),
+		Schedule: &store.CheckInSchedule{
+			From:   "2026-03-02",
+			Weekly: []store.WeeklyWindow{{OpenDay: "monday", OpenTime: "09:00", CloseDay: "wednesday", CloseTime: "21:00"}},
+			Every:  &store.EveryDays{Days: 14, OpenTime: "08:00", Length: "1d12h"},
+		},
+		Child: true,
 	}
 }
 
@@ -282,7 +288,7 @@ func checkIn(id, pid string, when time.Time) store.CheckIn {
 }
 
 func attention(id, pid string, created time.Time) store.AttentionItem {
-	return store.AttentionItem{ID: id, ParticipantID: pid, Kind: store.AttentionMissed, Reason: "no_reply", CreatedAt: created}
+	return store.AttentionItem{ID: id, ParticipantID: pid, Kind: store.AttentionMissed, Reason: "no_reply", Ref: "win:" + pid + ":1772442000", CreatedAt: created}
 }
 
 func audit(id, pid string, when time.Time) store.AuditEntry {
