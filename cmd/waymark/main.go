@@ -26,7 +26,9 @@ Usage:
   waymark serve [--addr :8080] [--data-dir ./data]   run the service
   waymark check [--flows DIR] [--locales DIR]         validate flows, programme.yaml and locales
   waymark chat [--lang es]                            talk to the flows in this terminal
+  waymark telegram set-webhook | info                register the Telegram webhook, or show its status
   waymark keygen                                      print a new WAYMARK_SECRET_KEY
+  waymark healthcheck [--ready]                       exit 0 if the local server answers /healthz (/readyz)
   waymark version                                     print the version
 
 Configuration comes from WAYMARK_* environment variables; see README.md.
@@ -46,8 +48,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		return runCheck(env, args[2:])
 	case "chat":
 		return chat(ctx, env, args[2:])
+	case "telegram":
+		return telegramCmd(ctx, env, args[2:])
 	case "keygen":
 		return keygen(env)
+	case "healthcheck":
+		return healthcheck(ctx, env, args[2:])
 	case "version":
 		fmt.Fprintln(stdout, "waymark", version)
 		return 0

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/waymark-atd/waymark/internal/channel/simulator"
+	"github.com/waymark-atd/waymark/internal/channel/telegram"
 	"github.com/waymark-atd/waymark/internal/channel/twilio"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/config"
@@ -121,6 +122,17 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		deps.Webhooks = append(deps.Webhooks,
 			web.Webhook{Path: twilio.InboundRoute, Handler: hooks.HandleInbound},
 			web.Webhook{Path: twilio.StatusRoute, Handler: hooks.HandleStatus})
+	}
+	if cfg.TelegramToken != "" {
+		tg, err := telegram.New(telegram.Options{
+			Token: cfg.TelegramToken, APIURL: cfg.TelegramAPIURL, WebhookSecret: cfg.TelegramWebhookSecret,
+			BotUsername: cfg.TelegramBotUsername, Conversation: conv, Store: st, Box: box, Clock: clk, Log: log,
+		})
+		if err != nil {
+			return err
+		}
+		senders[store.Telegram] = tg
+		deps.Webhooks = append(deps.Webhooks, web.Webhook{Path: telegram.WebhookPath, Handler: tg.HandleWebhook})
 	}
 	opener := func(_ context.Context, l store.Link) (string, error) { return box.Open(string(l.Channel), l.Sealed) }
 	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox()})
