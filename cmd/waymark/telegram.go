@@ -46,7 +46,7 @@ func telegramCmd(ctx context.Context, env cmdEnv, args []string) int {
 	}
 	fmt.Fprintf(env.stdout, "url:             %s\npending updates: %d\nallowed updates: %v\n", st.URL, st.PendingUpdateCount, st.AllowedUpdates)
 	if st.LastErrorMessage != "" {
-		fmt.Fprintf(env.stdout, "last error:      %s (%s)\n", st.LastErrorMessage, st.LastErrorDate.Format(time.RFC3339))
+		fmt.Fprintf(env.stdout, "last error:      %s (%s)\n", st.LastErrorMessage, st.LastErrorAt.Format(time.RFC3339))
 	}
 	problems := st.Problems(cfg.PublicURL, time.Now())
 	for _, p := range problems {
