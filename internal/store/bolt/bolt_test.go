@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,7 +85,7 @@ func TestSecondOpenFailsClearly(t *testing.T) {
 		if !errors.Is(err, ErrInUse) {
 			t.Fatalf("second open: got %v, want ErrInUse", err)
 		}
-		if want := "in use by another waymark process"; !contains(err.Error(), want) {
+		if want := "in use by another waymark process"; !strings.Contains(err.Error(), want) {
 			t.Fatalf("second open error %q does not say %q", err, want)
 		}
 	case <-time.After(10 * time.Second):
@@ -100,15 +101,6 @@ func TestSecondOpenFailsClearly(t *testing.T) {
 		t.Fatalf("open after close: %v", err)
 	}
 	again.Close()
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
 
 func TestClosedStoreIsUnavailable(t *testing.T) {
@@ -238,7 +230,7 @@ func TestErrorsCarryNoParticipantData(t *testing.T) {
 		if err == nil {
 			t.Fatalf("check %d: no error", i)
 		}
-		if contains(err.Error(), secret) {
+		if strings.Contains(err.Error(), secret) {
 			t.Fatalf("check %d: error %q carries the value", i, err)
 		}
 	}

@@ -3,6 +3,7 @@ package bolt
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -181,7 +182,7 @@ func (s *Store) Sweep(now time.Time) error {
 	return s.update("sweep", func(t *txn) error {
 		exp := t.Bucket(bExpiry)
 		buckets := map[byte][]byte{expSession: bSessions, expCode: bCodes, expDedupe: bDedupe, expCounter: bCounters}
-		for _, k := range readyKeys(exp, now, int(^uint(0)>>1)) {
+		for _, k := range readyKeys(exp, now, math.MaxInt) {
 			kind, rest := k[timeKeyLen], k[timeKeyLen+1:]
 			if name, ok := buckets[kind]; ok {
 				if err := t.Bucket(name).Delete(rest); err != nil {

@@ -52,9 +52,11 @@ func (s *Store) AddAttention(_ context.Context, a store.AttentionItem) error {
 	return s.update("add attention "+a.ID, func(t *txn) error { return t.addAttention(a) })
 }
 
+// addAttention refuses an ID in use: an item once raised is changed only by
+// ResolveAttention.
 func (t *txn) addAttention(a store.AttentionItem) error {
-	if err := t.deleteAttention([]byte(a.ID)); err != nil {
-		return err
+	if t.Bucket(bAttention).Get([]byte(a.ID)) != nil {
+		return fmt.Errorf("attention item %s: %w", a.ID, store.ErrConflict)
 	}
 	if err := putJSON(t.Bucket(bAttention), []byte(a.ID), a); err != nil {
 		return err

@@ -34,6 +34,24 @@ var outboxTests = []namedTest{
 		_, err = s.GetOutbound(ctx, "m_missing")
 		mustBe(t, "get missing", err, store.ErrNotFound)
 	}},
+	{"DuplicateIDRefusedWhole", func(t *testing.T, s store.Store) {
+		// A message is queued once: an ID in use is a conflict, and nothing
+		// of that batch is queued.
+		ctx := ctxOf(t)
+		m := outbound("m_0", "p_a", at(0))
+		must(t, "enqueue", s.EnqueueOutbound(ctx, m))
+		again := outbound("m_0", "p_a", at(time.Hour))
+		again.Text = "other"
+		mustBe(t, "enqueue same ID", s.EnqueueOutbound(ctx, outbound("m_new", "p_b", at(0)), again), store.ErrConflict)
+		_, err := s.GetOutbound(ctx, "m_new")
+		mustBe(t, "other message of the refused batch", err, store.ErrNotFound)
+		got, err := s.GetOutbound(ctx, "m_0")
+		must(t, "get", err)
+		mustSame(t, "original message", got, m)
+		mustFail(t, "one ID twice in a batch", s.EnqueueOutbound(ctx, outbound("m_1", "p_a", at(0)), outbound("m_1", "p_a", at(0))))
+		_, err = s.GetOutbound(ctx, "m_1")
+		mustBe(t, "message of a batch with a repeated ID", err, store.ErrNotFound)
+	}},
 	{"ClaimRespectsNotBeforeOrderAndLimit", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		// Enqueued out of order; claims come oldest first.

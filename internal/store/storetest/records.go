@@ -32,6 +32,16 @@ var checkInTests = []namedTest{
 			t.Fatalf("check-ins after the last one: %d", len(after))
 		}
 	}},
+	{"RecordedTwiceKeptOnce", func(t *testing.T, s store.Store) {
+		// A check-in recorded again (a retried step) is not counted twice.
+		ctx := ctxOf(t)
+		c := checkIn("c_1", "p_a", at(0))
+		must(t, "record", s.RecordCheckIn(ctx, c))
+		must(t, "record again", s.RecordCheckIn(ctx, c))
+		got, err := s.CheckInsOf(ctx, "p_a", time.Time{})
+		must(t, "list", err)
+		mustIDs(t, "check-ins", ids(got, func(c store.CheckIn) string { return c.ID }), []string{"c_1"})
+	}},
 	{"SameInstantBothKept", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		must(t, "record", s.RecordCheckIn(ctx, checkIn("c_1", "p_a", at(0))))
@@ -76,6 +86,20 @@ var attentionTests = []namedTest{
 		if all[1].Open() {
 			t.Fatalf("resolved item still open")
 		}
+	}},
+	{"DuplicateIDRefused", func(t *testing.T, s store.Store) {
+		// An item once raised changes only through ResolveAttention.
+		ctx := ctxOf(t)
+		a := attention("att_0", "p_a", at(0))
+		must(t, "add", s.AddAttention(ctx, a))
+		other := attention("att_0", "p_b", at(time.Hour))
+		mustBe(t, "add same ID", s.AddAttention(ctx, other), store.ErrConflict)
+		got, err := s.ListAttention(ctx, false)
+		must(t, "list", err)
+		if len(got) != 1 {
+			t.Fatalf("%d items, want 1", len(got))
+		}
+		mustSame(t, "original item", got[0], a)
 	}},
 	{"ResolveMissingIsNotFound", func(t *testing.T, s store.Store) {
 		mustBe(t, "resolve missing", s.ResolveAttention(ctxOf(t), "att_missing", "cw_7", "contacted", at(0)), store.ErrNotFound)

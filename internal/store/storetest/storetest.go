@@ -25,8 +25,10 @@
 //     another owner, or replaced by PutDue, which clears any claim); in
 //     either case nothing changes.
 //   - ListAudit with limit <= 0 returns every entry.
-//   - AppendAudit refuses an ID that already exists with ErrConflict, so no
-//     method can change a written entry.
+//   - AppendAudit, AddAttention and EnqueueOutbound refuse an ID that already
+//     exists with ErrConflict (a batch or Turn holding one is refused whole),
+//     so no method but Resolve/Update can change what was written. A
+//     check-in recorded twice is kept once.
 //   - ReserveRate has no burst: each reservation of n units moves the key's
 //     next free moment n/perSecond later than max(now, previous next free
 //     moment), and returns that max.

@@ -114,6 +114,40 @@ var turnTests = []namedTest{
 		}), store.ErrConflict)
 		checkNothingOf(t, s, "p_a", 0)
 	}},
+	{"RecordInUseRefusesTurnWhole", func(t *testing.T, s store.Store) {
+		// A turn that would queue a message, raise an item or write an
+		// audit entry whose ID is in use is refused with ErrConflict, and
+		// nothing of it lands.
+		ctx := ctxOf(t)
+		clashes := []func(*store.Turn){
+			func(tr *store.Turn) { tr.Outbound[1].ID = "m_taken" },
+			func(tr *store.Turn) { tr.Attention[0].ID = "att_taken" },
+			func(tr *store.Turn) { tr.Audit[1].ID = "au_taken" },
+		}
+		must(t, "enqueue", s.EnqueueOutbound(ctx, outbound("m_taken", "p_b", at(0))))
+		must(t, "attention", s.AddAttention(ctx, attention("att_taken", "p_b", at(0))))
+		must(t, "audit", s.AppendAudit(ctx, audit("au_taken", "p_b", at(0))))
+		for i, clash := range clashes {
+			turn := fullTurn("p_a", wallNow().Add(time.Hour))
+			clash(&turn)
+			mustBe(t, "turn with a record in use", s.ApplyTurn(ctx, turn), store.ErrConflict)
+			if _, err := s.GetParticipant(ctx, "p_a"); !isNotFound(err) {
+				t.Fatalf("refused turn %d: participant saved: %v", i, err)
+			}
+			if _, err := s.GetSession(ctx, "p_a"); !isNotFound(err) {
+				t.Fatalf("refused turn %d: session saved: %v", i, err)
+			}
+			if cis, err := s.CheckInsOf(ctx, "p_a", time.Time{}); err != nil || len(cis) != 0 {
+				t.Fatalf("refused turn %d: %d check-ins, err %v", i, len(cis), err)
+			}
+			if _, err := s.GetOutbound(ctx, "m_p_a"); !isNotFound(err) {
+				t.Fatalf("refused turn %d: message queued: %v", i, err)
+			}
+			if entries, err := s.ListAudit(ctx, "p_a", 0); err != nil || len(entries) != 0 {
+				t.Fatalf("refused turn %d: %d audit entries, err %v", i, len(entries), err)
+			}
+		}
+	}},
 	{"MismatchedParticipantRefusedWhole", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		bad := []func(*store.Turn){
