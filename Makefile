@@ -1,5 +1,5 @@
 # The two commands a new machine needs (Go installed): `make run` and `make test`.
-.PHONY: run test build check vet
+.PHONY: run test build check vet release
 
 run:
 	go run ./cmd/waymark serve
@@ -18,3 +18,13 @@ check:
 vet:
 	gofmt -l . | tee /dev/stderr | (! read)
 	go vet ./...
+
+# Static binaries for small VMs (amd64) and Raspberry Pi-class machines
+# (arm64), with the version `waymark version` prints. deploy/Dockerfile
+# builds the same way.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+RELEASE_FLAGS = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
+
+release:
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build $(RELEASE_FLAGS) -o bin/waymark-linux-amd64 ./cmd/waymark
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(RELEASE_FLAGS) -o bin/waymark-linux-arm64 ./cmd/waymark
