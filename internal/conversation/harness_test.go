@@ -21,9 +21,9 @@ import (
 	"github.com/waymark-atd/waymark/locales"
 )
 
-// start is today at 09:00 UTC. Not a fixed date: backends expire codes,
-// sessions and counters by the wall clock, so the fake clock starts near it.
-var start = time.Now().UTC().Truncate(24 * time.Hour).Add(9 * time.Hour)
+// start is a Monday morning in winter, UTC. The store judges expiry by the
+// same fake clock, as a real store does by the real one.
+var start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 
 // harness is one conversation service over a real bolt store with the
 // shipped flows and locales, a fake clock, and a log captured for privacy
@@ -55,7 +55,8 @@ func shippedContent(t testing.TB) *conversation.Content {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"))
+	clk := clock.NewFake(start)
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,6 @@ func newHarness(t *testing.T) *harness {
 	}
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	clk := clock.NewFake(start)
 	return &harness{t: t, ctx: context.Background(), store: st, box: box, clock: clk, logs: logs,
 		conv: conversation.New(st, box, shippedContent(t), clk, log)}
 }
