@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -216,5 +217,36 @@ func TestLogsHoldNoNumberOrText(t *testing.T) {
 		if strings.Contains(logs, leak) {
 			t.Errorf("logs contain %q:\n%s", leak, logs)
 		}
+	}
+}
+
+func TestAConversationOnAVanishedNodeRestartsPolitely(t *testing.T) {
+	h := newHarness(t)
+	pid, code := h.enrol("en")
+	h.say(phone, "JOIN "+code)
+	h.say(phone, "1") // agreed; now waiting on the language question
+	if s, err := h.store.GetSession(h.ctx, pid); err != nil || s.Node != "ask_language" {
+		t.Fatalf("session = %+v, %v", s, err)
+	}
+	// The organisation renames the node and reloads.
+	old := h.conv.Content()
+	set := *old.Flows
+	set.Flows = map[string]*flow.Flow{}
+	for id, f := range old.Flows.Flows {
+		set.Flows[id] = f
+	}
+	enrol := *set.Flows["enrolment"]
+	enrol.Nodes = map[string]*flow.Node{}
+	for id, n := range old.Flows.Flows["enrolment"].Nodes {
+		if id != "ask_language" {
+			enrol.Nodes[id] = n
+		}
+	}
+	set.Flows["enrolment"] = &enrol
+	h.conv.SetContent(&conversation.Content{Flows: &set, Locale: old.Locale})
+
+	got := h.say(phone, "2")
+	if len(got) == 0 || !strings.Contains(got[0], h.conv.Content().Locale.Render("en", "common.restarted", nil)) {
+		t.Errorf("replies = %q, want the polite restart first", got)
 	}
 }

@@ -1,0 +1,195 @@
+package web_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/waymark-atd/waymark/flows"
+	"github.com/waymark-atd/waymark/internal/channel/simulator"
+	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/locale"
+	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/store/bolt"
+	"github.com/waymark-atd/waymark/internal/web"
+	"github.com/waymark-atd/waymark/locales"
+)
+
+// simServer is the web server with only the simulator, on real stores.
+func simServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	set, problems := flow.Load(flows.FS)
+	bundle, lp := locale.Load(locales.FS)
+	if len(problems)+len(lp) > 0 {
+		t.Fatalf("shipped content: %v %v", problems, lp)
+	}
+	bundle.SetDefault(set.Programme.DefaultLanguage)
+	content := &conversation.Content{Flows: set, Locale: bundle}
+	dir := t.TempDir()
+	st, err := bolt.Open(filepath.Join(dir, "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	scratch, err := bolt.Open(filepath.Join(dir, "sim.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { scratch.Close() })
+	box, _ := seal.New(bytes.Repeat([]byte{1}, seal.KeySize))
+	log := slog.New(slog.DiscardHandler)
+	conv := conversation.New(st, box, content, clock.System{}, log)
+	sim, err := simulator.New(scratch, conv.Content, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(web.NewServer(web.Deps{Store: st, Conversation: conv, Simulator: sim, Log: log}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+type simAPI struct {
+	t   *testing.T
+	url string
+	id  string
+}
+
+func (a *simAPI) post(path string, body any) (int, map[string]any) {
+	a.t.Helper()
+	b, _ := json.Marshal(body)
+	resp, err := http.Post(a.url+path, "application/json", bytes.NewReader(b))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func (a *simAPI) say(text string) string {
+	a.t.Helper()
+	code, out := a.post("/simulator/api/sessions/"+a.id+"/messages", map[string]string{"text": text})
+	if code != http.StatusOK {
+		a.t.Fatalf("say %q: status %d %v", text, code, out)
+	}
+	var all []string
+	for _, r := range out["replies"].([]any) {
+		all = append(all, r.(map[string]any)["text"].(string))
+	}
+	return strings.Join(all, "\n")
+}
+
+// In every shipped language a person can enrol, check in, ask for
+// information and switch language, through the simulator's HTTP API.
+func TestSimulatorEveryLanguage(t *testing.T) {
+	srv := simServer(t)
+	langChoice := map[string]string{"en": "1", "es": "2", "fr": "3", "ar": "4", "uk": "5"}
+	for lang, choice := range langChoice {
+		t.Run(lang, func(t *testing.T) {
+			a := &simAPI{t: t, url: srv.URL}
+			code, out := a.post("/simulator/api/sessions", map[string]string{"language": lang})
+			if code != http.StatusCreated {
+				t.Fatalf("start: %d %v", code, out)
+			}
+			a.id = out["id"].(string)
+			if got := a.say("JOIN " + out["code"].(string)); !strings.Contains(got, "1") {
+				t.Fatalf("no consent question after JOIN: %q", got)
+			}
+			a.say("1")                    // agree
+			a.say(choice)                 // keep this language
+			menu := a.say("hello")        // the main menu
+			thanks := a.say("1")          // check in
+			info := a.say("INFO")         // the information menu
+			rights := a.say("1")          // your rights
+			switched := a.say("LANGUAGE") // choose a language
+			english := a.say("1")
+			for name, got := range map[string]string{"menu": menu, "thanks": thanks, "info": info, "rights": rights, "language": switched, "after switching": english} {
+				if strings.TrimSpace(got) == "" {
+					t.Errorf("%s: no reply", name)
+				}
+			}
+			if thanks == menu || info == menu {
+				t.Errorf("check-in or info answered with the menu again: %q", thanks)
+			}
+		})
+	}
+}
+
+func TestSimulatorBadInputGetsAPoliteReply(t *testing.T) {
+	srv := simServer(t)
+	a := &simAPI{t: t, url: srv.URL}
+	_, out := a.post("/simulator/api/sessions", map[string]string{"language": "en"})
+	a.id = out["id"].(string)
+	a.say("JOIN " + out["code"].(string))
+	for name, text := range map[string]string{
+		"100 KB":       strings.Repeat("check in ", 100_000/9),
+		"invalid UTF8": "\xff\xfe\xfd",
+		"empty":        "",
+	} {
+		if got := a.say(text); strings.TrimSpace(got) == "" {
+			t.Errorf("%s: no reply", name)
+		}
+	}
+	// JSON that is not valid, or has unknown fields, is a clear 400.
+	for _, body := range []string{`{"text":`, `{"txt":"hi"}`, "\xff"} {
+		resp, err := http.Post(srv.URL+"/simulator/api/sessions/"+a.id+"/messages", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "error") {
+			t.Errorf("body %q: %d %s", body, resp.StatusCode, b)
+		}
+	}
+	if code, _ := a.post("/simulator/api/sessions/nope/messages", map[string]string{"text": "hi"}); code != http.StatusNotFound {
+		t.Errorf("unknown session: %d", code)
+	}
+	if code, _ := a.post("/simulator/api/sessions/"+a.id+"/skip", map[string]string{"duration": "-3h"}); code != http.StatusBadRequest {
+		t.Errorf("bad skip: %d", code)
+	}
+}
+
+// The page works with plain forms, no JavaScript: start, send, skip.
+func TestSimulatorPageWithForms(t *testing.T) {
+	srv := simServer(t)
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.PostForm(srv.URL+"/simulator/start", url.Values{"lang": {"ar"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	i := strings.Index(string(page), "JOIN ")
+	if i < 0 {
+		t.Fatalf("page does not show the JOIN instruction:\n%s", page)
+	}
+	code := strings.Fields(string(page[i+5:]))[0]
+	code = strings.TrimSuffix(code, "</kbd>")
+	resp, _ = client.PostForm(srv.URL+"/simulator/send", url.Values{"text": {"JOIN " + code}})
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), `dir="auto"`) || !strings.Contains(string(page), "أوافق") {
+		t.Errorf("Arabic consent question not on the page:\n%s", page)
+	}
+	resp, _ = client.PostForm(srv.URL+"/simulator/skip", url.Values{"duration": {"1d"}})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("skip: %d", resp.StatusCode)
+	}
+	if h := resp.Header.Get("Content-Security-Policy"); !strings.Contains(h, "default-src 'self'") {
+		t.Errorf("CSP = %q", h)
+	}
+}
