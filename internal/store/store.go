@@ -31,7 +31,29 @@ const (
 	WhatsApp  Channel = "whatsapp"
 	Telegram  Channel = "telegram"
 	Simulator Channel = "simulator"
+
+	// MissedCall and Keypad are how a check-in came by telephone: a call
+	// rejected unanswered (free to the caller), or a key pressed in the
+	// telephone menu. They only ever appear on a CheckIn, never on a Link or
+	// an OutboundMessage: the caller is known by their SMS link.
+	MissedCall Channel = "missed_call"
+	Keypad     Channel = "keypad"
 )
+
+// channelLabels are the names caseworkers read.
+var channelLabels = map[Channel]string{
+	SMS: "SMS", WhatsApp: "WhatsApp", Telegram: "Telegram", Simulator: "Simulator",
+	MissedCall: "Missed call", Keypad: "Phone keypad",
+}
+
+// Label is the channel's name for caseworker pages and the API, e.g.
+// "Missed call"; an unknown channel is shown as its code.
+func (c Channel) Label() string {
+	if l, ok := channelLabels[c]; ok {
+		return l
+	}
+	return string(c)
+}
 
 // ParticipantStatus is where a person stands in the programme.
 type ParticipantStatus string
@@ -53,6 +75,10 @@ type Participant struct {
 	Status       ParticipantStatus `json:"status"`
 	OptedOut     bool              `json:"opted_out"`
 	OptedOutAt   time.Time         `json:"opted_out_at,omitzero"`
+	// ExitedAt is when Status became Exited: everything about the person
+	// is deleted retention.exited_participants later (internal/retention,
+	// which falls back to UpdatedAt when it is not set).
+	ExitedAt time.Time `json:"exited_at,omitzero"`
 	// LastLink is the blind index of the link the person last wrote from;
 	// replies go there.
 	LastLink  string    `json:"last_link,omitempty"`
@@ -165,6 +191,10 @@ const (
 	AttentionCantMakeIt AttentionKind = "cant_make_it"
 	AttentionReschedule AttentionKind = "reschedule_request"
 	AttentionOptedOut   AttentionKind = "opted_out"
+	// AttentionErasure: the person texted DELETE and confirmed; their
+	// channel links are gone already, and the caseworker decides about the
+	// rest (store.DeleteParticipant).
+	AttentionErasure AttentionKind = "erasure_request"
 )
 
 // AttentionItem is one entry in a caseworker's "needs attention" queue.
@@ -283,6 +313,9 @@ type Links interface {
 	GetLink(ctx context.Context, index string) (Link, error)
 	LinksOf(ctx context.Context, participantID string) ([]Link, error) // ordered by Index
 	DeleteLink(ctx context.Context, index string) error
+	// ListLinks returns every link, ordered by Index: key rotation
+	// (waymark rekey) re-seals them all.
+	ListLinks(ctx context.Context) ([]Link, error)
 }
 
 // Enrolments holds one-time enrolment codes.
@@ -357,6 +390,10 @@ type Outbox interface {
 	// UpdateOutbound saves m and ends any lease on it. Text is dropped when
 	// m.Status is final. ErrNotFound if missing.
 	UpdateOutbound(ctx context.Context, m OutboundMessage) error
+	// OutboundOf returns a participant's messages whatever their status,
+	// oldest first (by CreatedAt, then ID): for a subject access request,
+	// and to re-point pending messages at a re-sealed link.
+	OutboundOf(ctx context.Context, participantID string) ([]OutboundMessage, error)
 }
 
 // RateLimits share a send budget between processes (per sender number, per
@@ -505,6 +542,23 @@ type Accounts interface {
 	TakeSetupToken(ctx context.Context, tokenHash string) error
 }
 
+// Purge deletes records older than the programme keeps them
+// (programme.yaml retention; internal/retention runs it). Each method
+// returns how many records it deleted, and may be run again after an
+// interruption.
+type Purge interface {
+	// PurgeCheckIns deletes every check-in with At before before.
+	PurgeCheckIns(ctx context.Context, before time.Time) (int, error)
+	// PurgeAudit deletes every audit entry with At before before.
+	PurgeAudit(ctx context.Context, before time.Time) (int, error)
+	// PurgeOutbound deletes messages at a final status whose UpdatedAt is
+	// before before. Messages not yet final are never touched.
+	PurgeOutbound(ctx context.Context, before time.Time) (int, error)
+	// PurgeAttention deletes resolved attention items whose ResolvedAt is
+	// before before. Open items are never touched.
+	PurgeAttention(ctx context.Context, before time.Time) (int, error)
+}
+
 // Store is everything Waymark keeps.
 type Store interface {
 	Participants
@@ -522,6 +576,7 @@ type Store interface {
 	Appointments
 	Due
 	Accounts
+	Purge
 	ApplyTurn(ctx context.Context, t Turn) error
 	Ping(ctx context.Context) error
 	Close() error
