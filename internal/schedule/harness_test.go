@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,10 +53,10 @@ func shippedContent(t testing.TB) *conversation.Content {
 // store with the shipped flows and messages, on a fake clock, with the log
 // captured so that it can be checked for addresses.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	st    store.Store
-	clock *clock.Fake
+	clock settable
 	box   *seal.Box
 	conv  *conversation.Service
 	sched *schedule.Scheduler
@@ -98,14 +99,35 @@ func newHarness(t *testing.T) *harness {
 	return newHarnessOn(t, st, clk)
 }
 
-func newHarnessOn(t *testing.T, st store.Store, clk *clock.Fake) *harness {
+// settable is a clock tests can move: clock.Fake, or shifted for tests
+// that measure real time.
+type settable interface {
+	clock.Clock
+	Set(time.Time)
+}
+
+// shifted is the system clock moved by an offset: it runs in real time
+// from whatever moment it is set to.
+type shifted struct{ offset atomic.Int64 }
+
+func (s *shifted) Now() time.Time { return time.Now().Add(time.Duration(s.offset.Load())) }
+
+// Set makes the clock read t now.
+func (s *shifted) Set(t time.Time) { s.offset.Store(int64(time.Until(t))) }
+
+func newHarnessOn(t testing.TB, st store.Store, clk settable) *harness {
+	return newHarnessLevel(t, st, clk, slog.LevelDebug)
+}
+
+// newHarnessLevel logs at level: tests of many thousand people log less.
+func newHarnessLevel(t testing.TB, st store.Store, clk settable, level slog.Level) *harness {
 	t.Helper()
 	box, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
 	conv := conversation.New(st, box, shippedContent(t), clk, log)
 	h := &harness{
 		t: t, ctx: context.Background(), st: st, clock: clk, box: box, conv: conv, logs: logs,
@@ -216,6 +238,22 @@ func (h *harness) sent(pid string) []store.OutboundMessage {
 	out := h.outbox[pid]
 	delete(h.outbox, pid)
 	return out
+}
+
+// sentAll returns every message queued since the last call, whoever it
+// is for, leaving them claimed (nothing else reads this outbox).
+func (h *harness) sentAll() []store.OutboundMessage {
+	h.t.Helper()
+	far := time.Now().Add(100 * 365 * 24 * time.Hour)
+	var out []store.OutboundMessage
+	for {
+		msgs, err := h.st.ClaimOutbound(h.ctx, "test-reader", far, time.Hour, 5000)
+		h.must(err)
+		if len(msgs) == 0 {
+			return out
+		}
+		out = append(out, msgs...)
+	}
 }
 
 // kinds lists the message IDs of what was sent to pid since the last call.

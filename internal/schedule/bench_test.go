@@ -1,0 +1,136 @@
+package schedule_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/bolt"
+)
+
+// benchReminders is how many reminders BenchmarkClaimAndEnqueue100k makes
+// due at once; lower it for a quick look (-reminders 2000).
+var benchReminders = flag.Int("reminders", 100_000, "due reminders in BenchmarkClaimAndEnqueue100k")
+
+// monday9 is Monday 4 January 2027, 09:00 UTC: every test window opens then.
+var monday9 = utc("2027-01-04T09:00:00Z")
+
+func openingAt9() *store.CheckInSchedule {
+	return &store.CheckInSchedule{Weekly: []store.WeeklyWindow{{OpenDay: "monday", OpenTime: "09:00", CloseDay: "wednesday", CloseTime: "21:00"}}}
+}
+
+// population creates n linked participants whose windows all open at
+// monday9, and plans them, with workers goroutines at once. It returns
+// their IDs.
+func population(tb testing.TB, h *harness, n, workers int) []string {
+	tb.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("p_%06d", i)
+	}
+	created := monday9.Add(-24 * time.Hour)
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	next := make(chan string)
+	for range workers {
+		wg.Go(func() {
+			for pid := range next {
+				if err := enrolOne(h, pid, created); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		})
+	}
+	for _, pid := range ids {
+		next <- pid
+	}
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		tb.Fatal(err)
+	default:
+	}
+	return ids
+}
+
+// enrolOne stores a participant with one SMS link and their planned items.
+func enrolOne(h *harness, pid string, created time.Time) error {
+	ctx := context.Background()
+	p := store.Participant{ID: pid, Label: pid, Language: "en", TimeZone: "UTC", Status: store.Active,
+		Schedule: openingAt9(), CreatedAt: created, UpdatedAt: created}
+	if err := h.st.CreateParticipant(ctx, p); err != nil {
+		return err
+	}
+	addr := "+44770" + pid[2:]
+	sealed, err := h.box.Seal(string(store.SMS), addr)
+	if err != nil {
+		return err
+	}
+	if err := h.st.PutLink(ctx, store.Link{Index: h.box.Index(string(store.SMS), addr), Channel: store.SMS,
+		ParticipantID: pid, Sealed: sealed, Masked: "+44 770*** ***", LinkedAt: created}); err != nil {
+		return err
+	}
+	return h.sched.Replan(ctx, pid)
+}
+
+// BenchmarkClaimAndEnqueue100k measures one scheduler claiming 100,000
+// window-opening reminders that fell due at the same moment and starting
+// the check-in flow for each (message rendered and queued in the outbox,
+// next items planned, item completed). Run it once per backend:
+//
+//	go test -run '^$' -bench ClaimAndEnqueue -benchtime 1x ./internal/schedule/
+//	WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 go test -run '^$' -bench ClaimAndEnqueue -benchtime 1x ./internal/schedule/
+func BenchmarkClaimAndEnqueue100k(b *testing.B) {
+	b.Run("bolt", func(b *testing.B) {
+		benchClaimAndEnqueue(b, func(b *testing.B, clk *clock.Fake) store.Store {
+			st, err := bolt.Open(filepath.Join(b.TempDir(), "w.db"), bolt.WithClock(clk))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { st.Close() })
+			return st
+		})
+	})
+	b.Run("redis", func(b *testing.B) {
+		benchClaimAndEnqueue(b, func(b *testing.B, _ *clock.Fake) store.Store { return redisStores(b, 1)[0] })
+	})
+}
+
+func benchClaimAndEnqueue(b *testing.B, open func(*testing.B, *clock.Fake) store.Store) {
+	n := *benchReminders
+	var total time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		clk := clock.NewFake(monday9.Add(-time.Hour))
+		h := newHarnessOn(b, open(b, clk), clk)
+		population(b, h, n, 8)
+		clk.Set(monday9)
+		b.StartTimer()
+		began := time.Now()
+		handled, err := h.sched.RunOnce(context.Background(), monday9)
+		took := time.Since(began)
+		b.StopTimer()
+		total += took
+		if err != nil {
+			b.Fatal(err)
+		}
+		if handled != n {
+			b.Fatalf("handled %d of %d", handled, n)
+		}
+		if got := len(h.sentAll()); got != n {
+			b.Fatalf("%d messages queued for %d reminders", got, n)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/total.Seconds(), "reminders/s")
+}

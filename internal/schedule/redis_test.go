@@ -1,0 +1,162 @@
+package schedule_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/waymark-atd/waymark/internal/schedule"
+	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/redis"
+)
+
+// redisStores opens n stores on the Redis under test, under one fresh key
+// prefix, each with its own connections as n waymark processes would have,
+// and deletes the prefix's keys when the test ends. Without
+// WAYMARK_TEST_REDIS_URL it skips.
+func redisStores(tb testing.TB, n int) []store.Store {
+	tb.Helper()
+	u := os.Getenv("WAYMARK_TEST_REDIS_URL")
+	if u == "" {
+		tb.Skip("needs a Redis: set WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 (make test does)")
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	prefix := "waymarktest:schedule:" + hex.EncodeToString(b[:]) + ":"
+	var out []store.Store
+	for range n {
+		st, err := redis.Open(context.Background(), redis.Options{URL: u, Prefix: prefix})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, st)
+	}
+	tb.Cleanup(func() {
+		for _, st := range out {
+			st.Close()
+		}
+		opt, err := goredis.ParseURL(u)
+		if err != nil {
+			tb.Error(err)
+			return
+		}
+		c := goredis.NewClient(opt)
+		defer c.Close()
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		var batch []string
+		for iter.Next(ctx) {
+			if batch = append(batch, iter.Val()); len(batch) == 500 {
+				c.Unlink(ctx, batch...)
+				batch = batch[:0]
+			}
+		}
+		if len(batch) > 0 {
+			c.Unlink(ctx, batch...)
+		}
+		if err := iter.Err(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return out
+}
+
+// TestThreeSchedulersOneRedis: three scheduler loops, as three waymark
+// processes, race over one Redis for 10,000 people whose windows open at
+// the same moment. Every opening reminder is queued exactly once. The time
+// from due to queued is logged, not asserted.
+func TestThreeSchedulersOneRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10,000 people on Redis: skipped with -short")
+	}
+	const people, processes = 10_000, 3
+	stores := redisStores(t, processes)
+	clk := &shifted{}
+	clk.Set(monday9.Add(-time.Hour))
+	var hs []*harness
+	for _, st := range stores {
+		hs = append(hs, newHarnessLevel(t, st, clk, slog.LevelWarn))
+	}
+	began := time.Now()
+	ids := population(t, hs[0], people, 16)
+	t.Logf("%d people enrolled and planned in %s", people, time.Since(began).Round(time.Millisecond))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	clk.Set(monday9.Add(-time.Second))
+	for i, st := range stores {
+		sched := schedule.New(st, hs[i].conv, clk, slog.New(slog.DiscardHandler), schedule.Options{Tick: 100 * time.Millisecond})
+		wg.Go(func() {
+			if err := sched.Run(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+
+	// Read the outbox as the dispatcher would, while the schedulers work.
+	perPerson := map[string][]store.OutboundMessage{}
+	total := 0
+	collect := func() {
+		for _, m := range hs[0].sentAll() {
+			perPerson[m.ParticipantID] = append(perPerson[m.ParticipantID], m)
+			total++
+		}
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for total < people && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		collect()
+	}
+	// Give a late duplicate the chance to show, then stop and read again.
+	time.Sleep(time.Second)
+	cancel()
+	wg.Wait()
+	collect()
+
+	var late []time.Duration
+	for _, pid := range ids {
+		msgs := perPerson[pid]
+		if len(msgs) != 1 {
+			t.Errorf("%s: %d messages queued, want exactly 1", pid, len(msgs))
+			continue
+		}
+		if msgs[0].Kind != "checkin.ask" {
+			t.Errorf("%s: queued %s, want checkin.ask", pid, msgs[0].Kind)
+		}
+		late = append(late, msgs[0].CreatedAt.Sub(monday9))
+	}
+	if total != people {
+		t.Errorf("%d messages queued for %d people", total, people)
+	}
+	// Each person's window has moved on: the opening item is done and the
+	// closing reminder is planned.
+	for _, pid := range ids[:100] {
+		due, err := stores[1].DueOf(context.Background(), pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, it := range due {
+			got = append(got, it.Kind)
+		}
+		want := []string{schedule.KindClosingSoon, schedule.KindMissCheck, schedule.KindWindowOpen, schedule.KindClosingSoon, schedule.KindMissCheck}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: due %v, want %v", pid, got, want)
+		}
+	}
+	if len(late) > 0 {
+		slices.Sort(late)
+		q := func(f float64) time.Duration { return late[int(f*float64(len(late)-1))].Round(time.Millisecond) }
+		t.Logf("due to queued over %d reminders, %d processes: min %s, p50 %s, p90 %s, p99 %s, max %s",
+			len(late), processes, q(0), q(0.5), q(0.9), q(0.99), q(1))
+	}
+}
