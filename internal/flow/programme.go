@@ -20,6 +20,7 @@ type Programme struct {
 	Reminders      Reminders   `yaml:"reminders"`
 	QuietHours     QuietHours  `yaml:"quiet_hours"`
 	Retention      Retention   `yaml:"retention"`
+	Voice          Voice       `yaml:"voice"`
 }
 
 // Organisation is who runs the programme and how to reach a human.
@@ -65,6 +66,60 @@ type Retention struct {
 	EnrolmentCodeTTL Duration `yaml:"enrolment_codes"`
 }
 
+// What the telephone line does with a call that is not a missed-call
+// check-in (VoiceReject or VoiceMenu).
+const (
+	// VoiceReject rejects the call unanswered: it costs the caller nothing
+	// and nothing is recorded.
+	VoiceReject = "reject"
+	// VoiceMenu answers the call, so the caller's network may charge them,
+	// and offers the keypad menu (an unknown caller hears a short message).
+	VoiceMenu = "menu"
+)
+
+// Voice is the policy of the telephone line (docs/voice.md). A call from a
+// person's own number while a check-in window is open is rejected
+// unanswered, free to the caller, and counts as their check-in; every
+// other call is rejected or answered as the fields below say. Keys are
+// pressed, never spoken: there is no speech input and no recording.
+type Voice struct {
+	Enabled bool `yaml:"enabled"`
+	// OutsideWindow is for a known caller who cannot check in by a missed
+	// call now: no window open, paused, or their number's messages fail.
+	OutsideWindow string `yaml:"outside_window"`
+	// UnknownCaller is for a number no participant has linked.
+	UnknownCaller string `yaml:"unknown_caller"`
+	// OptedOut is for a person who asked for no messages.
+	OptedOut string `yaml:"opted_out"`
+	// ConfirmByMessage sends a message (SMS, or Telegram where the person
+	// last wrote from) after a missed-call check-in.
+	ConfirmByMessage bool `yaml:"confirm_by_message"`
+	// Speech says how Twilio speaks each language, by language code. A
+	// language offered but missing here is spoken in the default language.
+	Speech map[string]Speech `yaml:"speech"`
+}
+
+// Speech is a Twilio text-to-speech setting: the <Say> language (e.g.
+// "en-GB") and, where the account's default voice cannot speak it, a voice
+// (e.g. "Polly.Zeina").
+type Speech struct {
+	Language string `yaml:"language"`
+	Voice    string `yaml:"voice"`
+}
+
+// DefaultSpeech is the text-to-speech setting of each shipped language.
+// Arabic and Ukrainian need a named voice: Twilio's basic voices do not
+// speak them.
+func DefaultSpeech() map[string]Speech {
+	return map[string]Speech{
+		"en": {Language: "en-GB"},
+		"es": {Language: "es-ES"},
+		"fr": {Language: "fr-FR"},
+		"ar": {Language: "arb", Voice: "Polly.Zeina"},
+		"uk": {Language: "uk-UA", Voice: "Google.uk-UA-Standard-A"},
+	}
+}
+
 // DefaultProgramme is the policy that applies to every field programme.yaml
 // leaves out. It is what a small programme needs without writing anything.
 func DefaultProgramme() Programme {
@@ -92,6 +147,14 @@ func DefaultProgramme() Programme {
 			ExitedAfter:      Duration(30 * day),
 			DedupeKeys:       Duration(48 * time.Hour),
 			EnrolmentCodeTTL: Duration(14 * day),
+		},
+		Voice: Voice{
+			Enabled:          true,
+			OutsideWindow:    VoiceReject,
+			UnknownCaller:    VoiceReject,
+			OptedOut:         VoiceReject,
+			ConfirmByMessage: true,
+			Speech:           DefaultSpeech(),
 		},
 	}
 }

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -58,6 +59,56 @@ func (s *Set) loadProgramme(f *yamlFile, top *yaml.Node) {
 	if line, given := s.progLines["languages"]; given && len(p.Languages) == 0 {
 		f.errorf(line, "languages is empty: offer at least one language")
 	}
+	s.checkVoice(f)
+}
+
+// checkVoice validates the telephone line's policy.
+func (s *Set) checkVoice(f *yamlFile) {
+	v := &s.Programme.Voice
+	for _, pol := range []struct {
+		path string
+		val  string
+	}{{"voice.outside_window", v.OutsideWindow}, {"voice.unknown_caller", v.UnknownCaller}, {"voice.opted_out", v.OptedOut}} {
+		if pol.val != VoiceReject && pol.val != VoiceMenu {
+			f.errorf(s.progLines[pol.path], "%s: %q is not a choice: write %s (the call is not answered, so it costs the caller nothing) or %s (answer with the keypad menu)",
+				pol.path, pol.val, VoiceReject, VoiceMenu)
+		}
+	}
+	for _, lang := range sortedKeys(v.Speech) {
+		path := "voice.speech." + lang
+		line, given := s.progLines[path]
+		if !given {
+			continue // a built-in default: only what the file says is checked
+		}
+		if strings.TrimSpace(v.Speech[lang].Language) == "" {
+			f.errorf(line, "%s: language is empty: give Twilio's text-to-speech language, e.g. language: en-GB", path)
+		}
+		if !contains(s.Programme.Languages, lang) {
+			f.warnf(line, "%s: %s is not in languages, so nobody will hear it", path, lang)
+		}
+	}
+	if !v.Enabled {
+		return
+	}
+	for _, lang := range s.Programme.Languages {
+		if _, ok := v.Speech[lang]; !ok {
+			f.warnf(s.progLines["voice"], "voice.speech has no entry for %s: the telephone menu will speak to %s readers in %s; add voice.speech.%s if Twilio can speak it",
+				lang, lang, s.Programme.DefaultLanguage, lang)
+		}
+	}
+	menu := v.OutsideWindow == VoiceMenu || v.OptedOut == VoiceMenu
+	if menu && len(s.Programme.Languages) > 9 {
+		f.warnf(s.progLines["languages"], "the telephone menu offers only the first 9 of the %d languages: a key press picks one", len(s.Programme.Languages))
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // decodeInto sets v (a struct, string, bool, Duration or a slice of
@@ -105,6 +156,23 @@ func (s *Set) decodeInto(f *yamlFile, n *yaml.Node, v reflect.Value, path string
 			s.decodeInto(f, item, out.Index(i), p)
 		}
 		v.Set(out)
+	case v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String:
+		// A map by code (voice.speech.ar): each entry is merged over the
+		// default of that key, if there is one, field by field.
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		for _, fd := range f.fields(n, where, nil) {
+			p := where + "." + fd.key
+			s.progLines[p] = fd.line
+			key := reflect.ValueOf(fd.key).Convert(v.Type().Key())
+			elem := reflect.New(v.Type().Elem()).Elem()
+			if old := v.MapIndex(key); old.IsValid() {
+				elem.Set(old)
+			}
+			s.decodeInto(f, fd.val, elem, p)
+			v.SetMapIndex(key, elem)
+		}
 	case v.Kind() == reflect.Struct:
 		t := v.Type()
 		var names []string
