@@ -21,6 +21,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/metrics"
 	"github.com/waymark-atd/waymark/internal/outbox"
+	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
@@ -172,6 +173,8 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	defer stopWork()
 	var workers sync.WaitGroup
 	workers.Go(func() { _ = dispatcher.Run(workCtx) })
+	scheduler := schedule.New(st, conv, clk, log, schedule.Options{Tick: cfg.SchedulerTick})
+	workers.Go(func() { _ = scheduler.Run(workCtx) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Start(cfg.Addr) }()
