@@ -94,7 +94,8 @@ func (s *Store) ListParticipants(_ context.Context) ([]store.Participant, error)
 }
 
 // DeleteParticipant erases the person and every record keyed by them, in
-// one transaction. The audit log is kept: it records that this happened.
+// one transaction, their audit entries included: the caller then records
+// only that the erasure happened.
 func (s *Store) DeleteParticipant(_ context.Context, id string) error {
 	return s.update("delete participant "+id, func(t *txn) error {
 		pfx := idPrefix(id)
@@ -108,6 +109,7 @@ func (s *Store) DeleteParticipant(_ context.Context, id string) error {
 			func() error { return t.deleteDueOf(pfx) },
 			func() error { return t.deleteOutboundOf(pfx) },
 			func() error { return t.deleteCodesOf(id) },
+			func() error { return t.deleteAuditOf(pfx) },
 		}
 		for _, step := range steps {
 			if err := step(); err != nil {

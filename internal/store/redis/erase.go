@@ -12,7 +12,8 @@ import (
 
 // DeleteParticipant erases a participant and everything keyed by them:
 // links, session, check-ins, attention items, outbound messages whatever
-// their status, appointments, due items. The audit log keeps their entries.
+// their status, appointments, due items, enrolment codes and their audit
+// entries; the caller then records only that the erasure happened.
 //
 // It cannot be one step on a cluster, so it goes in an order that can be
 // run again: first everything outside the participant's slot (the entries
@@ -28,7 +29,7 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 	k := s.k
 	var (
 		outbox, attention, audit *goredis.MapStringStringCmd
-		links, appts, due        *goredis.StringSliceCmd
+		links, appts, due, codes *goredis.StringSliceCmd
 	)
 	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		outbox = p.HGetAll(ctx, k.outbox(id))
@@ -37,21 +38,35 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 		links = p.SMembers(ctx, k.linksOf(id))
 		appts = p.SMembers(ctx, k.appointmentsOf(id))
 		due = p.SMembers(ctx, k.dueOf(id))
+		codes = p.SMembers(ctx, k.codesOf(id))
 		return nil
 	})
 	if err != nil {
 		return s.fail(op, err)
 	}
 
-	// The audit log keeps the turn entries: copy them to its own slot.
+	// Their audit entries go too: the caller records the erasure itself.
+	// Entries their turns wrote that name no one are kept, moved to the
+	// audit log's own slot.
+	if err := s.eraseAudit(ctx, id); err != nil {
+		return s.fail(op, err)
+	}
 	if entries := audit.Val(); len(entries) > 0 {
 		ix := k.auditIndex()
 		args := []any{id}
 		for eid, doc := range entries {
-			args = append(args, eid, doc)
+			var e store.AuditEntry
+			if err := json.Unmarshal([]byte(doc), &e); err != nil {
+				return fmt.Errorf("redis: %s: audit entry %s: %w", op, eid, err)
+			}
+			if e.ParticipantID == "" {
+				args = append(args, eid, doc)
+			}
 		}
-		if err := s.run(ctx, luaAuditArchive, []string{ix.rec, ix.where}, args...).Err(); err != nil {
-			return s.fail(op, err)
+		if len(args) > 1 {
+			if err := s.run(ctx, luaAuditArchive, []string{ix.rec, ix.where}, args...).Err(); err != nil {
+				return s.fail(op, err)
+			}
 		}
 	}
 
@@ -86,6 +101,11 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 	}
 	for _, aid := range appts.Val() {
 		if err := s.run(ctx, luaDeleteOwned, []string{k.appointment(aid)}, id).Err(); err != nil {
+			return s.fail(op, err)
+		}
+	}
+	for _, c := range codes.Val() {
+		if err := s.run(ctx, luaDeleteOwned, []string{k.enrolmentCode(c)}, id).Err(); err != nil {
 			return s.fail(op, err)
 		}
 	}

@@ -86,13 +86,14 @@ func (k keys) turnDedupe(pid string) string     { return k.p(pid, "dedupe") }   
 func (k keys) linksOf(pid string) string        { return k.p(pid, "links") }        // set (hint): link indexes
 func (k keys) appointmentsOf(pid string) string { return k.p(pid, "appointments") } // set (hint): appointment IDs
 func (k keys) dueOf(pid string) string          { return k.p(pid, "due") }          // set (hint): due item IDs
+func (k keys) codesOf(pid string) string        { return k.p(pid, "codes") }        // set (hint): enrolment codes, PEXPIREAT the latest code's expiry
 
 // participantSlot lists every key of a participant's slot, for erasure.
 func (k keys) participantSlot(pid string) []string {
 	return []string{
 		k.participant(pid), k.session(pid), k.checkIns(pid),
 		k.attention(pid), k.turnAudit(pid), k.outbox(pid), k.turnDedupe(pid),
-		k.linksOf(pid), k.appointmentsOf(pid), k.dueOf(pid),
+		k.linksOf(pid), k.appointmentsOf(pid), k.dueOf(pid), k.codesOf(pid),
 	}
 }
 

@@ -191,6 +191,18 @@ func (s *Store) PutEnrolmentCode(ctx context.Context, c store.EnrolmentCode) err
 	if err != nil {
 		return fmt.Errorf("redis: put enrolment code: %w", err)
 	}
+	// The participant's hint set names the code first, so that erasure
+	// finds it; it expires with the last of the participant's codes.
+	hint := s.k.codesOf(c.ParticipantID)
+	_, err = s.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.SAdd(ctx, hint, c.Code)
+		p.Do(ctx, "pexpireat", hint, ms(c.ExpiresAt), "nx")
+		p.Do(ctx, "pexpireat", hint, ms(c.ExpiresAt), "gt")
+		return nil
+	})
+	if err != nil {
+		return s.fail("put enrolment code", err)
+	}
 	err = s.rdb.Do(ctx, "set", s.k.enrolmentCode(c.Code), doc, "pxat", ms(c.ExpiresAt), "nx").Err()
 	if errors.Is(err, goredis.Nil) {
 		return fmt.Errorf("redis: put enrolment code: %w", store.ErrConflict)
@@ -212,6 +224,9 @@ func (s *Store) TakeEnrolmentCode(ctx context.Context, code string) (store.Enrol
 	if err := json.Unmarshal([]byte(doc), &c); err != nil {
 		return c, fmt.Errorf("redis: take enrolment code: %w", err)
 	}
+	// The code is taken: the person must get it even if the hint stays,
+	// and a hint naming a code that is gone expires with the set.
+	_ = s.rdb.SRem(ctx, s.k.codesOf(c.ParticipantID), code).Err()
 	return c, nil
 }
 

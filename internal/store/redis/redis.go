@@ -281,6 +281,7 @@ var (
 	luaAttentionDrop = script("attention_drop")
 	luaAuditAdd      = script("audit_add")
 	luaAuditDrop     = script("audit_drop")
+	luaAuditPurge    = script("audit_purge")
 	luaAuditArchive  = script("audit_archive")
 	luaSwap          = script("swap")
 	luaLeaseAcquire  = script("lease_acquire")

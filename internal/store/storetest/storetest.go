@@ -33,7 +33,13 @@
 //     next free moment n/perSecond later than max(now, previous next free
 //     moment), and returns that max.
 //   - DeleteParticipant erases every outbound message of the participant,
-//     whatever its status, besides what store.go lists; the audit log stays.
+//     whatever its status, and every audit entry naming them, whether a
+//     turn or AppendAudit wrote it; entries naming no one stay.
+//   - ListLinks and PurgeCheckIns reach the links and check-ins of
+//     participants that exist (CreateParticipant or a turn saved them);
+//     Waymark never writes either for anyone else.
+//   - Each Purge method deletes records strictly before its time, returns
+//     how many it deleted, and a second run deletes nothing more.
 //   - Bad input (an empty key or ID, a record without its participant, a
 //     non-positive rate or lease) is refused with an error, and nothing of
 //     the call is stored, including the good items of a batch.
@@ -84,6 +90,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ApplyTurn", turnTests},
 		{"Validation", validationTests},
 		{"Concurrency", concurrencyTests},
+		{"Privacy", privacyTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
--- audit_archive.lua: moves a participant's turn audit entries into the
--- audit log's own slot before the participant's slot is erased, so that
--- the log keeps them. Idempotent: an interrupted erasure runs it again.
+-- audit_archive.lua: moves turn audit entries that name no participant
+-- into the audit log's own slot before the participant's slot is erased,
+-- so that the log keeps them (entries naming the participant are erased
+-- with them). Idempotent: an interrupted erasure runs it again.
 --
 -- KEYS[1] rec (hash)   KEYS[2] where (hash)
 -- ARGV[1] participant ID

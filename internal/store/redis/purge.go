@@ -1,0 +1,375 @@
+package redis
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// purgeBatch bounds how many participants or entries one purge step reads,
+// so that a large programme is purged in steps that keep Redis responsive.
+const purgeBatch = 500
+
+// participantIDs returns every participant ID in the participant list.
+func (s *Store) participantIDs(ctx context.Context) ([]string, error) {
+	return s.rdb.ZRange(ctx, s.k.participants(), 0, -1).Result()
+}
+
+// inBatches calls fn with consecutive slices of ids, at most purgeBatch
+// long.
+func inBatches(ids []string, fn func([]string) error) error {
+	for len(ids) > 0 {
+		n := min(len(ids), purgeBatch)
+		if err := fn(ids[:n]); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// ListLinks returns every link, ordered by index. Links are kept under
+// their own keys; the participants' hint sets name them all, so this
+// reads no keyspace scan.
+func (s *Store) ListLinks(ctx context.Context) ([]store.Link, error) {
+	pids, err := s.participantIDs(ctx)
+	if err != nil {
+		return nil, s.fail("list links", err)
+	}
+	var out []store.Link
+	err = inBatches(pids, func(batch []string) error {
+		sets := make([]*goredis.StringSliceCmd, len(batch))
+		_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, pid := range batch {
+				sets[i] = p.SMembers(ctx, s.k.linksOf(pid))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		var keys, owners []string
+		for i, c := range sets {
+			for _, ix := range c.Val() {
+				keys = append(keys, s.k.link(ix))
+				owners = append(owners, batch[i])
+			}
+		}
+		docs, err := s.getMany(ctx, keys)
+		if err != nil {
+			return err
+		}
+		for i, doc := range docs {
+			if doc == nil {
+				continue
+			}
+			var l store.Link
+			if err := json.Unmarshal([]byte(*doc), &l); err != nil {
+				return fmt.Errorf("link of %s: %w", owners[i], err)
+			}
+			if l.ParticipantID == owners[i] { // else a stale hint: the link moved
+				out = append(out, l)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail("list links", err)
+	}
+	slices.SortFunc(out, func(a, b store.Link) int { return cmp.Compare(a.Index, b.Index) })
+	return out, nil
+}
+
+// OutboundOf returns a participant's messages, oldest first.
+func (s *Store) OutboundOf(ctx context.Context, participantID string) ([]store.OutboundMessage, error) {
+	docs, err := s.rdb.HGetAll(ctx, s.k.outbox(participantID)).Result()
+	if err != nil {
+		return nil, s.fail("outbound of "+participantID, err)
+	}
+	out := make([]store.OutboundMessage, 0, len(docs))
+	for _, doc := range docs {
+		var m store.OutboundMessage
+		if err := json.Unmarshal([]byte(doc), &m); err != nil {
+			return nil, fmt.Errorf("redis: outbound of %s: %w", participantID, err)
+		}
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b store.OutboundMessage) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// PurgeCheckIns deletes check-ins older than before from every
+// participant's time index: one ZREMRANGEBYLEX per participant, pipelined.
+func (s *Store) PurgeCheckIns(ctx context.Context, before time.Time) (int, error) {
+	pids, err := s.participantIDs(ctx)
+	if err != nil {
+		return 0, s.fail("purge check-ins", err)
+	}
+	total := 0
+	err = inBatches(pids, func(batch []string) error {
+		cmds := make([]*goredis.IntCmd, len(batch))
+		_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, pid := range batch {
+				cmds[i] = p.ZRemRangeByLex(ctx, s.k.checkIns(pid), "-", "("+timeKey(before))
+			}
+			return nil
+		})
+		for _, c := range cmds {
+			total += int(c.Val())
+		}
+		return err
+	})
+	if err != nil {
+		return total, s.fail("purge check-ins", err)
+	}
+	return total, nil
+}
+
+// PurgeAudit deletes audit entries older than before, oldest first, in
+// batches: a turn's entry is deleted in its participant's slot first, then
+// every index entry goes in one script on the audit log's slot.
+func (s *Store) PurgeAudit(ctx context.Context, before time.Time) (int, error) {
+	ix := s.k.auditIndex()
+	total := 0
+	for {
+		members, err := s.rdb.ZRangeByLex(ctx, ix.all, &goredis.ZRangeBy{Min: "-", Max: "(" + timeKey(before), Count: purgeBatch}).Result()
+		if err != nil {
+			return total, s.fail("purge audit", err)
+		}
+		if len(members) == 0 {
+			return total, nil
+		}
+		n, err := s.dropAudit(ctx, members)
+		total += n
+		if err != nil {
+			return total, s.fail("purge audit", err)
+		}
+		if n == 0 {
+			// Nothing left the index: another purger got there first, or
+			// the entries cannot be taken out. Either way, stop.
+			return total, nil
+		}
+	}
+}
+
+// dropAudit deletes the entries that audit time index members name.
+func (s *Store) dropAudit(ctx context.Context, members []string) (int, error) {
+	ix := s.k.auditIndex()
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = memberID(m)
+	}
+	var r, w *goredis.SliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		r = p.HMGet(ctx, ix.rec, ids...)
+		w = p.HMGet(ctx, ix.where, ids...)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	recs, slots := r.Val(), w.Val()
+	// A lone entry names its participant in its record; a turn's entry
+	// lives in its participant's slot, which where names.
+	owners := make([]string, len(ids))
+	turnEntries := map[string][]string{}
+	for i := range ids {
+		if i < len(recs) {
+			if doc, ok := recs[i].(string); ok {
+				var e store.AuditEntry
+				if json.Unmarshal([]byte(doc), &e) == nil {
+					owners[i] = e.ParticipantID
+				}
+				continue
+			}
+		}
+		if i < len(slots) {
+			if pid, ok := slots[i].(string); ok {
+				owners[i] = pid
+				turnEntries[pid] = append(turnEntries[pid], ids[i])
+			}
+		}
+	}
+	if len(turnEntries) > 0 {
+		_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for pid, eids := range turnEntries {
+				p.HDel(ctx, s.k.turnAudit(pid), eids...)
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	keys := []string{ix.rec, ix.where, ix.all}
+	at := map[string]int{}
+	args := make([]any, 0, 3*len(ids))
+	for i, id := range ids {
+		pos := 0
+		if o := owners[i]; o != "" {
+			if at[o] == 0 {
+				keys = append(keys, s.k.auditOf(o))
+				at[o] = len(keys)
+			}
+			pos = at[o]
+		}
+		args = append(args, id, members[i], strconv.Itoa(pos))
+	}
+	return s.run(ctx, luaAuditPurge, keys, args...).Int()
+}
+
+// eraseAudit deletes every audit entry that names a participant, through
+// their own audit index.
+func (s *Store) eraseAudit(ctx context.Context, pid string) error {
+	for {
+		members, err := s.rdb.ZRangeByLex(ctx, s.k.auditOf(pid), &goredis.ZRangeBy{Min: "-", Max: "+", Count: purgeBatch}).Result()
+		if err != nil || len(members) == 0 {
+			return err
+		}
+		if _, err := s.dropAudit(ctx, members); err != nil {
+			return err
+		}
+		// Entries whose record is gone already are still in the index;
+		// take them out so that the loop ends.
+		if err := s.rdb.ZRem(ctx, s.k.auditOf(pid), anys(members)...).Err(); err != nil {
+			return err
+		}
+	}
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// PurgeOutbound deletes messages at a final status last updated before
+// before: the record in its participant's slot first, then its location in
+// its shard. Every message is found through its shard's locations, so a
+// message whose participant is not in the participant list is purged too.
+func (s *Store) PurgeOutbound(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for n := range shardCount {
+		sh := s.k.outShard(n)
+		var cursor uint64
+		for {
+			kv, next, err := s.rdb.HScan(ctx, sh.where, cursor, "*", purgeBatch).Result()
+			if err != nil {
+				return total, s.fail("purge outbound", err)
+			}
+			byPid := map[string][]string{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				byPid[kv[i+1]] = append(byPid[kv[i+1]], kv[i])
+			}
+			for pid, ids := range byPid {
+				done, err := s.purgeOutboundOf(ctx, n, pid, ids, before)
+				total += done
+				if err != nil {
+					return total, s.fail("purge outbound", err)
+				}
+			}
+			if cursor = next; cursor == 0 {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// purgeOutboundOf purges those of one participant's messages in shard n
+// that are final and older than before.
+func (s *Store) purgeOutboundOf(ctx context.Context, n int, pid string, ids []string, before time.Time) (int, error) {
+	docs, err := s.rdb.HMGet(ctx, s.k.outbox(pid), ids...).Result()
+	if err != nil {
+		return 0, err
+	}
+	var doomed []string
+	for i, v := range docs {
+		doc, ok := v.(string)
+		if !ok {
+			continue // a location whose record is missing: the claimers' orphan sweep deals with it
+		}
+		var m store.OutboundMessage
+		if err := json.Unmarshal([]byte(doc), &m); err != nil {
+			return 0, fmt.Errorf("message %s: %w", ids[i], err)
+		}
+		if m.Status.Final() && m.UpdatedAt.Before(before) {
+			doomed = append(doomed, ids[i])
+		}
+	}
+	if len(doomed) == 0 {
+		return 0, nil
+	}
+	if err := s.rdb.HDel(ctx, s.k.outbox(pid), doomed...).Err(); err != nil {
+		return 0, err
+	}
+	if err := s.run(ctx, luaOutboxDrop, s.k.outShard(n).keys(), append([]any{pid}, anys(doomed)...)...).Err(); err != nil {
+		return 0, err
+	}
+	return len(doomed), nil
+}
+
+// PurgeAttention deletes attention items resolved before before: the
+// record in its participant's slot first, then its index entries.
+func (s *Store) PurgeAttention(ctx context.Context, before time.Time) (int, error) {
+	ix := s.k.attentionIndex()
+	members, err := s.rdb.ZRangeByLex(ctx, ix.all, &goredis.ZRangeBy{Min: "-", Max: "+"}).Result()
+	if err != nil {
+		return 0, s.fail("purge attention", err)
+	}
+	total := 0
+	err = inBatches(members, func(batch []string) error {
+		docs, err := s.fromSlots(ctx, batch, ix.where, s.k.attention)
+		if err != nil {
+			return err
+		}
+		byPid := map[string][]store.AttentionItem{}
+		for _, doc := range docs {
+			if doc == "" {
+				continue
+			}
+			var a store.AttentionItem
+			if err := json.Unmarshal([]byte(doc), &a); err != nil {
+				return err
+			}
+			if !a.Open() && a.ResolvedAt.Before(before) {
+				byPid[a.ParticipantID] = append(byPid[a.ParticipantID], a)
+			}
+		}
+		for pid, items := range byPid {
+			ids := make([]string, len(items))
+			args := []any{pid}
+			for i, a := range items {
+				ids[i] = a.ID
+				args = append(args, a.ID, timeKey(a.CreatedAt))
+			}
+			if err := s.rdb.HDel(ctx, s.k.attention(pid), ids...).Err(); err != nil {
+				return err
+			}
+			if err := s.run(ctx, luaAttentionDrop, ix.keys(), args...).Err(); err != nil {
+				return err
+			}
+			total += len(items)
+		}
+		return nil
+	})
+	if err != nil {
+		return total, s.fail("purge attention", err)
+	}
+	return total, nil
+}
