@@ -290,3 +290,20 @@ func DemoSchedule() *store.CheckInSchedule {
 		{OpenDay: "thursday", OpenTime: "09:00", CloseDay: "friday", CloseTime: "21:00"},
 	}}
 }
+
+// ValidateAppointment checks what planning needs of an appointment, for the
+// caseworker API to refuse a bad one with a clear message before it is
+// stored: a date (YYYY-MM-DD) and a local time (HH:MM).
+func ValidateAppointment(a store.Appointment) error {
+	var errs []error
+	if _, err := parseDate(a.Date); err != nil {
+		errs = append(errs, fmt.Errorf("date: %w", err))
+	}
+	if _, err := flow.ParseClock(a.Time); err != nil {
+		errs = append(errs, fmt.Errorf("time: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("appointment: %w", err)
+	}
+	return nil
+}

@@ -244,3 +244,13 @@ func TestOffsetName(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateAppointment(t *testing.T) {
+	if err := ValidateAppointment(appt("a1", "2026-01-20", "10:30", store.AppointmentScheduled)); err != nil {
+		t.Errorf("good appointment: %v", err)
+	}
+	err := ValidateAppointment(appt("a1", "20/01/2026", "10.30am", store.AppointmentScheduled))
+	if err == nil || !strings.Contains(err.Error(), "date: bad date") || !strings.Contains(err.Error(), "time: bad time of day") {
+		t.Errorf("bad appointment: %v", err)
+	}
+}
