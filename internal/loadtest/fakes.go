@@ -28,9 +28,9 @@ type Replies struct {
 	Delivered Latencies
 	// DeliveredSMS and DeliveredTelegram split Delivered by channel.
 	DeliveredSMS, DeliveredTelegram Latencies
-	unexpected atomic.Int64
-	byKey      sync.Map // channel name -> *atomic.Int64, replies received
-	changed    chan struct{}
+	unexpected                      atomic.Int64
+	byKey                           sync.Map // channel name -> *atomic.Int64, replies received
+	changed                         chan struct{}
 }
 
 // NewReplies returns an empty matcher.
@@ -137,7 +137,7 @@ func (r *Replies) Wait(timeout time.Duration) int {
 }
 
 // smsKey and telegramKey name an address in Replies.
-func smsKey(phone string) string     { return "sms:" + strings.TrimPrefix(phone, "whatsapp:") }
+func smsKey(phone string) string      { return "sms:" + strings.TrimPrefix(phone, "whatsapp:") }
 func telegramKey(chatID int64) string { return "tg:" + strconv.FormatInt(chatID, 10) }
 
 // FakeTwilio is Twilio's Messages API as far as Waymark uses it: it checks
