@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -14,7 +15,10 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/waymark-atd/waymark/internal/auth"
 	"github.com/waymark-atd/waymark/internal/channel/simulator"
+	"github.com/waymark-atd/waymark/internal/check"
+	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/metrics"
 	"github.com/waymark-atd/waymark/internal/store"
@@ -29,6 +33,14 @@ type Deps struct {
 	PublicURL    string
 	Webhooks     []Webhook        // channel webhooks, each mounted under /webhooks
 	Metrics      *metrics.Metrics // nil: no /metrics and nothing counted
+
+	// Caseworker pages and the JSON API, served when Auth is set.
+	Auth           *auth.Service
+	Clock          clock.Clock                                           // nil: the system clock
+	Replan         func(ctx context.Context, participantID string) error // schedule.Scheduler.Replan; nil: nothing is replanned
+	CheckReport    func() check.Report                                   // the `waymark check` report for the Programme page
+	TelegramBot    string                                                // bot username for enrolment links; empty: none shown
+	TrustedProxies []*net.IPNet                                          // whose X-Forwarded-For is believed; none by default
 }
 
 // Webhook is a channel's inbound route. Channels register themselves here so
@@ -73,7 +85,7 @@ func NewServer(d Deps) *Server {
 		e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
 	}
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(Assets()))))
-	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/simulator") })
+	e.GET("/", s.home)
 
 	hooks := e.Group("/webhooks", s.countWebhooks, middleware.BodyLimit(webhookBodyLimit), s.refuseWhileDraining)
 	for _, w := range d.Webhooks {
@@ -91,6 +103,60 @@ func NewServer(d Deps) *Server {
 		sim.POST("/api/sessions", s.apiSimulatorStart)
 		sim.POST("/api/sessions/:id/messages", s.apiSimulatorSend)
 		sim.POST("/api/sessions/:id/skip", s.apiSimulatorSkip)
+	}
+
+	// Caseworker pages (caseworker*.go) and the JSON API (api*.go). Pages
+	// take a session cookie and a CSRF token on every form; the API takes
+	// a bearer token. Participants outside the caller's caseload are 404.
+	if d.Auth != nil {
+		if len(d.TrustedProxies) > 0 {
+			e.IPExtractor = trustedProxyIPs(d.TrustedProxies)
+		}
+		e.GET("/login", s.loginPage)
+		e.POST("/login", s.login, middleware.BodyLimit(formBodyLimit))
+		e.GET("/setup", s.setupPage)
+		e.POST("/setup", s.setup, middleware.BodyLimit(formBodyLimit))
+		cw := []echo.MiddlewareFunc{middleware.BodyLimit(formBodyLimit), s.requireSession, s.requireCSRF}
+		admin := append(cw[:len(cw):len(cw)], s.requireAdmin)
+		e.POST("/logout", s.logout, cw...)
+		e.GET("/account", s.accountPage, cw...)
+		e.POST("/account/password", s.changePassword, cw...)
+		e.GET("/attention", s.attentionPage, cw...)
+		e.POST("/attention/:id", s.attentionAction, cw...)
+		e.GET("/participants", s.participantsPage, cw...)
+		e.GET("/participants/new", s.enrolPage, cw...)
+		e.POST("/participants", s.enrol, cw...)
+		e.GET("/participants/:id", s.participantPage, cw...)
+		e.POST("/participants/:id", s.participantUpdate, cw...)
+		e.POST("/participants/:id/status", s.participantStatus, cw...)
+		e.POST("/participants/:id/code", s.participantCode, cw...)
+		e.POST("/participants/:id/erase", s.participantErase, cw...)
+		e.POST("/participants/:id/appointments", s.appointmentAdd, cw...)
+		e.POST("/participants/:id/appointments/:aid", s.appointmentChange, cw...)
+		e.POST("/participants/:id/appointments/:aid/cancel", s.appointmentCancel, cw...)
+		e.GET("/programme", s.programmePage, cw...)
+		e.GET("/export/checkins.csv", s.exportCheckInsPage, cw...)
+		e.GET("/audit", s.auditPage, admin...)
+		e.GET("/accounts", s.accountsPage, admin...)
+		e.POST("/accounts", s.accountCreate, admin...)
+		e.POST("/accounts/:id", s.accountUpdate, admin...)
+
+		api := e.Group("/api/v1", s.apiErrors, middleware.BodyLimit(apiBodyLimit), s.requireToken)
+		api.GET("/participants", s.apiParticipants)
+		api.POST("/participants", s.apiCreateParticipant)
+		api.GET("/participants/:id", s.apiParticipant)
+		api.PATCH("/participants/:id", s.apiUpdateParticipant)
+		api.DELETE("/participants/:id", s.apiEraseParticipant)
+		api.POST("/participants/:id/enrolment-codes", s.apiEnrolmentCode)
+		api.GET("/participants/:id/appointments", s.apiAppointments)
+		api.POST("/participants/:id/appointments", s.apiAddAppointment)
+		api.PATCH("/participants/:id/appointments/:aid", s.apiChangeAppointment)
+		api.POST("/participants/:id/appointments/:aid/cancel", s.apiCancelAppointment)
+		api.GET("/participants/:id/checkins", s.apiCheckIns)
+		api.GET("/attention", s.apiAttention)
+		api.POST("/attention/:id/resolve", s.apiResolveAttention)
+		api.GET("/checkins.csv", s.apiExportCheckIns)
+		api.GET("/audit", s.apiAudit)
 	}
 	return s
 }

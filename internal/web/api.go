@@ -1,0 +1,580 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/waymark-atd/waymark/internal/auth"
+	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// The JSON API under /api/v1 (docs/api.md). Callers present an API token
+// made with `waymark tokens create`; a token acts as its account, with
+// the same caseload as on the pages.
+//
+// Every error is {"error":{"code":"...","message":"..."}} with one of
+// these stable codes.
+const (
+	codeBadRequest   = "bad_request"
+	codeInvalidJSON  = "invalid_json"
+	codeUnknownField = "unknown_field"
+	codeMediaType    = "unsupported_media_type"
+	codeTooLarge     = "too_large"
+	codeUnauthorized = "unauthorized"
+	codeForbidden    = "forbidden"
+	codeNotFound     = "not_found"
+	codeMethod       = "method_not_allowed"
+	codeConflict     = "conflict"
+	codeInvalid      = "invalid" // and child_protection: see opError
+	codeUnavailable  = "unavailable"
+	codeInternal     = "internal"
+)
+
+type apiError struct {
+	Error apiErrorDetail `json:"error"`
+}
+
+type apiErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func apiFail(status int, code, msg string) error {
+	return &opError{Status: status, Code: code, Message: msg}
+}
+
+// apiErrors turns every error of the API group, from a handler, the body
+// limit or the router, into the API's JSON error.
+func (s *Server) apiErrors(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		if err == nil {
+			return nil
+		}
+		if c.Response().Committed {
+			s.deps.Log.Error("API call failed after answering", "route", c.Path(), "err", err)
+			return nil
+		}
+		status, code, msg := http.StatusInternalServerError, codeInternal, "internal error"
+		var oe *opError
+		var he *echo.HTTPError
+		switch {
+		case errors.As(err, &oe):
+			status, code, msg = oe.Status, oe.Code, oe.Message
+		case errors.As(err, &he):
+			status = he.Code
+			code = map[int]string{
+				http.StatusBadRequest: codeBadRequest, http.StatusUnauthorized: codeUnauthorized,
+				http.StatusForbidden: codeForbidden, http.StatusNotFound: codeNotFound,
+				http.StatusMethodNotAllowed: codeMethod, http.StatusRequestEntityTooLarge: codeTooLarge,
+				http.StatusServiceUnavailable: codeUnavailable,
+			}[status]
+			if code == "" {
+				code = codeBadRequest
+			}
+			msg = strings.ToLower(http.StatusText(status))
+			if m, ok := he.Message.(string); ok {
+				msg = m
+			}
+		case errors.Is(err, store.ErrNotFound):
+			status, code, msg = http.StatusNotFound, codeNotFound, "not found"
+		case errors.Is(err, store.ErrUnavailable), errors.Is(err, conversation.ErrBusy), errors.Is(err, context.DeadlineExceeded):
+			status, code, msg = http.StatusServiceUnavailable, codeUnavailable, "temporarily unavailable, try again"
+		}
+		if status >= 500 {
+			s.deps.Log.Error("API call failed", "method", c.Request().Method, "route", c.Path(), "status", status, "err", err)
+		}
+		if status == http.StatusUnauthorized {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="waymark"`)
+		}
+		return c.JSON(status, apiError{apiErrorDetail{Code: code, Message: msg}})
+	}
+}
+
+const apiAccountKey = "waymark.api.account"
+
+func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header.Get(echo.HeaderAuthorization)
+		scheme, token, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			return apiFail(http.StatusUnauthorized, codeUnauthorized, "send Authorization: Bearer <token> (waymark tokens create makes one)")
+		}
+		a, err := s.deps.Auth.AuthenticateAPI(c.Request().Context(), strings.TrimSpace(token))
+		if errors.Is(err, auth.ErrBadToken) {
+			return apiFail(http.StatusUnauthorized, codeUnauthorized, "unknown API token")
+		}
+		if err != nil {
+			return err
+		}
+		c.Set(apiAccountKey, a)
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
+func apiAccount(c echo.Context) store.Account {
+	a, _ := c.Get(apiAccountKey).(store.Account)
+	return a
+}
+
+// decode reads a JSON body strictly: JSON only, valid UTF-8, no unknown
+// fields, nothing after the value, and no more than the body limit.
+func decode(c echo.Context, v any) error {
+	mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if err != nil || mt != echo.MIMEApplicationJSON {
+		return apiFail(http.StatusUnsupportedMediaType, codeMediaType, "send Content-Type: application/json")
+	}
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		var he *echo.HTTPError
+		if errors.As(err, &tooBig) || errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
+			return apiFail(http.StatusRequestEntityTooLarge, codeTooLarge, "request body over "+apiBodyLimit+"B")
+		}
+		return apiFail(http.StatusBadRequest, codeBadRequest, "could not read the request body")
+	}
+	if !utf8.Valid(body) {
+		return apiFail(http.StatusBadRequest, codeInvalidJSON, "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if strings.HasPrefix(err.Error(), "json: unknown field ") {
+			return apiFail(http.StatusBadRequest, codeUnknownField, strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return apiFail(http.StatusBadRequest, codeInvalidJSON, "invalid JSON: "+jsonProblem(err))
+	}
+	if dec.More() {
+		return apiFail(http.StatusBadRequest, codeInvalidJSON, "invalid JSON: more than one value")
+	}
+	return nil
+}
+
+// scheduleField tells an absent schedule (unchanged) from null (none).
+type scheduleField struct {
+	Set   bool
+	Value *store.CheckInSchedule
+}
+
+func (f *scheduleField) UnmarshalJSON(b []byte) error {
+	f.Set = true
+	if string(b) == "null" {
+		f.Value = nil
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields() // a nested decoder does not inherit it
+	var sc store.CheckInSchedule
+	if err := dec.Decode(&sc); err != nil {
+		return err
+	}
+	f.Value = &sc
+	return nil
+}
+
+type participantRequest struct {
+	Label        *string                  `json:"label"`
+	Language     *string                  `json:"language"`
+	TimeZone     *string                  `json:"time_zone"`
+	CaseworkerID *string                  `json:"caseworker_id"`
+	Child        *bool                    `json:"child"`
+	Schedule     scheduleField            `json:"schedule"`
+	Status       *store.ParticipantStatus `json:"status"` // PATCH only
+}
+
+func (r participantRequest) input() participantInput {
+	return participantInput{Label: r.Label, Language: r.Language, TimeZone: r.TimeZone, CaseworkerID: r.CaseworkerID,
+		Child: r.Child, SetSchedule: r.Schedule.Set, Schedule: r.Schedule.Value}
+}
+
+// apiParticipantJSON is a participant as the API shows it: no blind
+// index, channels masked.
+type apiParticipantJSON struct {
+	ID           string                 `json:"id"`
+	Label        string                 `json:"label"`
+	Language     string                 `json:"language"`
+	TimeZone     string                 `json:"time_zone"`
+	CaseworkerID string                 `json:"caseworker_id"`
+	Child        bool                   `json:"child"`
+	Status       string                 `json:"status"`
+	OptedOut     bool                   `json:"opted_out"`
+	Schedule     *store.CheckInSchedule `json:"schedule"`
+	CreatedAt    time.Time              `json:"created_at"`
+	UpdatedAt    time.Time              `json:"updated_at"`
+	Channels     []apiChannelJSON       `json:"channels,omitempty"`
+}
+
+type apiChannelJSON struct {
+	Channel    store.Channel `json:"channel"`
+	Masked     string        `json:"masked"`
+	Reachable  bool          `json:"reachable"`
+	Reason     string        `json:"reason,omitempty"`
+	LinkedAt   time.Time     `json:"linked_at"`
+	LastSeenAt time.Time     `json:"last_seen_at,omitzero"`
+}
+
+func participantJSON(p store.Participant, links []store.Link) apiParticipantJSON {
+	out := apiParticipantJSON{ID: p.ID, Label: p.Label, Language: p.Language, TimeZone: p.TimeZone, CaseworkerID: p.CaseworkerID,
+		Child: p.Child, Status: string(p.Status), OptedOut: p.OptedOut, Schedule: p.Schedule, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+	for _, l := range links {
+		out.Channels = append(out.Channels, apiChannelJSON{Channel: l.Channel, Masked: l.Masked, Reachable: !l.Unreachable,
+			Reason: l.Reason, LinkedAt: l.LinkedAt, LastSeenAt: l.LastSeenAt})
+	}
+	return out
+}
+
+type enrolmentJSON struct {
+	Code         string    `json:"code"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	SMS          string    `json:"sms"`
+	TelegramLink string    `json:"telegram_link,omitempty"`
+}
+
+func (s *Server) enrolmentJSON(code store.EnrolmentCode) enrolmentJSON {
+	e := enrolmentJSON{Code: code.Code, ExpiresAt: code.ExpiresAt, SMS: "JOIN " + code.Code}
+	if s.deps.TelegramBot != "" {
+		e.TelegramLink = telegramLink(s.deps.TelegramBot, code.Code)
+	}
+	return e
+}
+
+func (s *Server) apiParticipants(c echo.Context) error {
+	me := apiAccount(c)
+	ps, err := s.caseload(c.Request().Context(), me, "")
+	if err != nil {
+		return err
+	}
+	q := strings.ToLower(strings.TrimSpace(c.QueryParam("q")))
+	out := []apiParticipantJSON{}
+	for _, p := range ps {
+		if q == "" || strings.Contains(strings.ToLower(p.Label), q) || strings.HasPrefix(strings.ToLower(p.ID), q) {
+			out = append(out, participantJSON(p, nil))
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"participants": out})
+}
+
+func (s *Server) apiCreateParticipant(c echo.Context) error {
+	var req participantRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Status != nil {
+		return apiFail(http.StatusBadRequest, codeUnknownField, `unknown field "status": a new participant is active`)
+	}
+	p, code, err := s.enrolParticipant(c.Request().Context(), apiAccount(c), req.input())
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/participants/"+p.ID)
+	return c.JSON(http.StatusCreated, map[string]any{"participant": participantJSON(p, nil), "enrolment": s.enrolmentJSON(code)})
+}
+
+func (s *Server) apiParticipant(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := apiAccount(c)
+	p, err := s.participantFor(ctx, me, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	links, err := s.deps.Store.LinksOf(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.audit(ctx, me, "participant_viewed", p.ID, "api"); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, participantJSON(p, links))
+}
+
+func (s *Server) apiUpdateParticipant(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := apiAccount(c)
+	var req participantRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	p, err := s.update(ctx, me, c.Param("id"), req.input())
+	if err != nil {
+		return err
+	}
+	if req.Status != nil {
+		if p, err = s.setStatus(ctx, me, p.ID, *req.Status); err != nil {
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, participantJSON(p, nil))
+}
+
+func (s *Server) apiEraseParticipant(c echo.Context) error {
+	if err := s.erase(c.Request().Context(), apiAccount(c), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) apiEnrolmentCode(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := apiAccount(c)
+	p, err := s.participantFor(ctx, me, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	code, err := s.newCode(ctx, me, p.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, s.enrolmentJSON(code))
+}
+
+// Appointments.
+
+type appointmentRequest struct {
+	Kind   *string                  `json:"kind"`
+	Place  *string                  `json:"place"`
+	Date   *string                  `json:"date"`
+	Time   *string                  `json:"time"`
+	Status *store.AppointmentStatus `json:"status"`
+}
+
+func (r appointmentRequest) input() appointmentInput {
+	return appointmentInput{Kind: r.Kind, Place: r.Place, Date: r.Date, Time: r.Time, Status: r.Status}
+}
+
+func (s *Server) apiAppointments(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := s.participantFor(ctx, apiAccount(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	as, err := s.deps.Store.AppointmentsOf(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	if as == nil {
+		as = []store.Appointment{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"appointments": as})
+}
+
+func (s *Server) apiAddAppointment(c echo.Context) error {
+	var req appointmentRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Status != nil {
+		return apiFail(http.StatusBadRequest, codeUnknownField, `unknown field "status": a new appointment is scheduled`)
+	}
+	a, err := s.addAppointment(c.Request().Context(), apiAccount(c), c.Param("id"), req.input())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, a)
+}
+
+func (s *Server) apiChangeAppointment(c echo.Context) error {
+	var req appointmentRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	a, err := s.changeAppointment(c.Request().Context(), apiAccount(c), c.Param("id"), c.Param("aid"), req.input())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a)
+}
+
+func (s *Server) apiCancelAppointment(c echo.Context) error {
+	a, err := s.cancelAppointment(c.Request().Context(), apiAccount(c), c.Param("id"), c.Param("aid"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a)
+}
+
+// Check-ins.
+
+// sinceParam reads ?since= as RFC 3339 or a date (midnight UTC); empty
+// means def.
+func sinceParam(c echo.Context, def time.Time) (time.Time, error) {
+	v := strings.TrimSpace(c.QueryParam("since"))
+	if v == "" {
+		return def, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, apiFail(http.StatusBadRequest, codeBadRequest, "since: use a date (2026-03-01) or an RFC 3339 time")
+}
+
+func (s *Server) apiCheckIns(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := apiAccount(c)
+	p, err := s.participantFor(ctx, me, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	since, err := sinceParam(c, time.Time{})
+	if err != nil {
+		return err
+	}
+	cs, err := s.deps.Store.CheckInsOf(ctx, p.ID, since)
+	if err != nil {
+		return err
+	}
+	if cs == nil {
+		cs = []store.CheckIn{}
+	}
+	if err := s.audit(ctx, me, "checkins_viewed", p.ID, "api"); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"checkins": cs})
+}
+
+// exportCheckIns writes check-ins of the caller's caseload (or one
+// participant's) since a time as CSV, and records the export.
+func (s *Server) exportCheckIns(c echo.Context, me store.Account) error {
+	ctx := c.Request().Context()
+	since, err := sinceParam(c, s.now().Add(-90*24*time.Hour))
+	if err != nil {
+		var oe *opError
+		if errors.As(err, &oe) && c.Get(sessionKey) != nil {
+			return s.pageError(c, err)
+		}
+		return err
+	}
+	var ps []store.Participant
+	pid := strings.TrimSpace(c.QueryParam("participant"))
+	if pid != "" {
+		p, err := s.participantFor(ctx, me, pid)
+		if err != nil {
+			if c.Get(sessionKey) != nil {
+				return s.pageError(c, err)
+			}
+			return err
+		}
+		ps = []store.Participant{p}
+	} else if ps, err = s.caseload(ctx, me, ""); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{"participant_id", "at", "channel", "outcome"})
+	rows := 0
+	for _, p := range ps {
+		cs, err := s.deps.Store.CheckInsOf(ctx, p.ID, since)
+		if err != nil {
+			return err
+		}
+		for _, ci := range cs {
+			_ = w.Write([]string{ci.ParticipantID, ci.At.UTC().Format(time.RFC3339), string(ci.Channel), string(ci.Outcome)})
+			rows++
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return fmt.Errorf("web: export: %w", err)
+	}
+	scope := "caseload"
+	if pid != "" {
+		scope = "participant"
+	}
+	detail := fmt.Sprintf("checkins csv: %d rows since %s, %s", rows, since.UTC().Format(time.RFC3339), scope)
+	if err := s.audit(ctx, me, "checkins_exported", pid, detail); err != nil {
+		return err
+	}
+	name := "checkins-" + s.now().UTC().Format("20060102") + ".csv"
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`"`)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", b.Bytes())
+}
+
+func (s *Server) apiExportCheckIns(c echo.Context) error { return s.exportCheckIns(c, apiAccount(c)) }
+
+// Attention.
+
+type attentionJSON struct {
+	store.AttentionItem
+	Child bool `json:"child"`
+}
+
+func (s *Server) apiAttention(c echo.Context) error {
+	me := apiAccount(c)
+	cw := c.QueryParam("caseworker")
+	if cw != "" && cw != me.ID && !canSeeAll(me) {
+		return apiFail(http.StatusForbidden, codeForbidden, "only an administrator can list another caseworker's queue")
+	}
+	openOnly := true
+	if v := c.QueryParam("open"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return apiFail(http.StatusBadRequest, codeBadRequest, "open: true or false")
+		}
+		openOnly = b
+	}
+	items, byID, err := s.visibleAttention(c.Request().Context(), me, openOnly, cw)
+	if err != nil {
+		return err
+	}
+	out := make([]attentionJSON, 0, len(items))
+	for _, it := range items {
+		out = append(out, attentionJSON{AttentionItem: it, Child: byID[it.ParticipantID].Child})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": out})
+}
+
+func (s *Server) apiResolveAttention(c echo.Context) error {
+	var req struct {
+		Resolution string `json:"resolution"`
+	}
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	it, err := s.resolve(c.Request().Context(), apiAccount(c), c.Param("id"), req.Resolution)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, it)
+}
+
+// Audit.
+
+func (s *Server) apiAudit(c echo.Context) error {
+	if !canSeeAll(apiAccount(c)) {
+		return apiFail(http.StatusForbidden, codeForbidden, "the audit log is for administrators")
+	}
+	limit := 500
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			return apiFail(http.StatusBadRequest, codeBadRequest, "limit: a number from 1 to 10000")
+		}
+		limit = n
+	}
+	entries, err := s.deps.Store.ListAudit(c.Request().Context(), c.QueryParam("participant"), limit)
+	if err != nil {
+		return err
+	}
+	if entries == nil {
+		entries = []store.AuditEntry{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"entries": entries})
+}

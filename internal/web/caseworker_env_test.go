@@ -1,0 +1,295 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/waymark-atd/waymark/flows"
+	"github.com/waymark-atd/waymark/internal/auth"
+	"github.com/waymark-atd/waymark/internal/check"
+	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/diag"
+	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/locale"
+	"github.com/waymark-atd/waymark/internal/schedule"
+	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/bolt"
+	"github.com/waymark-atd/waymark/locales"
+)
+
+// cwEnv is the whole caseworker side on a real bolt store: auth, the
+// conversation service with the shipped flows, the scheduler's replanning
+// and the Echo server, driven through ServeHTTP.
+type cwEnv struct {
+	t     *testing.T
+	srv   *Server
+	st    *bolt.Store
+	auth  *auth.Service
+	conv  *conversation.Service
+	sched *schedule.Scheduler
+	clock *clock.Fake
+	logs  *bytes.Buffer
+
+	admin, cara, carl store.Account // carl is not trained in child protection
+	tokens            map[string]string
+}
+
+type envOptions struct {
+	auth      auth.Options
+	publicURL string
+	proxies   string
+	noAccount bool
+}
+
+const testPassword = "a long enough passphrase"
+
+func shippedContent(t testing.TB) *conversation.Content {
+	t.Helper()
+	set, problems := flow.Load(flows.FS)
+	bundle, lp := locale.Load(locales.FS)
+	problems = append(problems, lp...)
+	if set != nil && bundle != nil {
+		problems = append(problems, set.CheckMessages(bundle)...)
+	}
+	if errs := diag.Errors(problems); len(errs) > 0 || set == nil || bundle == nil {
+		t.Fatalf("shipped flows or locales are not valid: %v", errs)
+	}
+	bundle.SetDefault(set.Programme.DefaultLanguage)
+	return &conversation.Content{Flows: set, Locale: bundle}
+}
+
+func newCaseworkerEnv(t *testing.T, o envOptions) *cwEnv {
+	t.Helper()
+	clk := clock.NewFake(time.Now().UTC().Round(time.Second))
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	box, err := seal.New(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &bytes.Buffer{}
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	content := shippedContent(t)
+	conv := conversation.New(st, box, content, clk, log)
+	sched := schedule.New(st, conv, clk, log, schedule.Options{})
+	if o.auth.Params == (auth.Params{}) {
+		o.auth.Params = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	}
+	au := auth.New(st, clk, o.auth)
+	deps := Deps{
+		Store: st, Conversation: conv, Log: log, PublicURL: o.publicURL,
+		Auth: au, Clock: clk, Replan: sched.Replan, TelegramBot: "ExampleCheckInBot",
+		CheckReport: func() check.Report { return check.Run(check.Input{Flows: flows.FS, FlowsDir: "flows"}) },
+	}
+	if o.proxies != "" {
+		for _, cidr := range strings.Split(o.proxies, ",") {
+			_, n, err := net.ParseCIDR(cidr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			deps.TrustedProxies = append(deps.TrustedProxies, n)
+		}
+	}
+	e := &cwEnv{t: t, srv: NewServer(deps), st: st, auth: au, conv: conv, sched: sched, clock: clk, logs: logs, tokens: map[string]string{}}
+	if !o.noAccount {
+		e.admin = e.account("ada", store.RoleAdmin, true)
+		e.cara = e.account("cara", store.RoleCaseworker, true)
+		e.carl = e.account("carl", store.RoleCaseworker, false)
+	}
+	return e
+}
+
+func (e *cwEnv) account(name string, role store.Role, trained bool) store.Account {
+	e.t.Helper()
+	a, err := e.auth.CreateAccount(e.t.Context(), "test", auth.NewAccount{Username: name, Role: role, Password: testPassword, ChildProtectionTrained: trained})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tok, err := e.auth.CreateAPIToken(e.t.Context(), "test", a.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.tokens[a.ID] = tok
+	return a
+}
+
+// participant enrols a participant straight in the store for a caseworker.
+func (e *cwEnv) participant(label string, cw store.Account) store.Participant {
+	e.t.Helper()
+	now := e.clock.Now()
+	p := store.Participant{ID: store.NewID("p_"), Label: label, Language: "en", TimeZone: "Europe/London", CaseworkerID: cw.ID,
+		Status: store.Active, CreatedAt: now, UpdatedAt: now, Schedule: defaultSchedule()}
+	if err := e.st.CreateParticipant(e.t.Context(), p); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+func (e *cwEnv) attentionItem(p store.Participant, kind store.AttentionKind) store.AttentionItem {
+	e.t.Helper()
+	it := store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: kind, Reason: "no_reply", CreatedAt: e.clock.Now()}
+	if err := e.st.AddAttention(e.t.Context(), it); err != nil {
+		e.t.Fatal(err)
+	}
+	return it
+}
+
+// api calls the JSON API as an account ("" sends no token).
+func (e *cwEnv) api(as store.Account, method, path string, body any) *httptest.ResponseRecorder {
+	e.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		r = bytes.NewReader(raw)
+	}
+	req := httptest.NewRequest(method, path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if as.ID != "" {
+		req.Header.Set("Authorization", "Bearer "+e.tokens[as.ID])
+	}
+	rec := httptest.NewRecorder()
+	e.srv.ServeHTTP(rec, req)
+	return rec
+}
+
+// browser is a cookie-keeping client of the pages, driven in process.
+type browser struct {
+	e       *cwEnv
+	cookies map[string]*http.Cookie
+	addr    string
+	xff     string
+}
+
+func (e *cwEnv) browser() *browser {
+	return &browser{e: e, cookies: map[string]*http.Cookie{}, addr: "198.51.100.20:5555"}
+}
+
+func (b *browser) do(method, path string, form url.Values) *httptest.ResponseRecorder {
+	b.e.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req := httptest.NewRequest(method, path, body)
+	req.RemoteAddr = b.addr
+	if b.xff != "" {
+		req.Header.Set("X-Forwarded-For", b.xff)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for _, c := range b.cookies {
+		req.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	b.e.srv.ServeHTTP(rec, req)
+	for _, c := range rec.Result().Cookies() {
+		if c.MaxAge < 0 {
+			delete(b.cookies, c.Name)
+		} else {
+			b.cookies[c.Name] = c
+		}
+	}
+	return rec
+}
+
+func (b *browser) get(path string) *httptest.ResponseRecorder { return b.do(http.MethodGet, path, nil) }
+
+var (
+	csrfRe       = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	loginTokenRe = regexp.MustCompile(`name="login_token" value="([^"]+)"`)
+)
+
+// csrf reads the form token from a page.
+func (b *browser) csrf(path string) string {
+	b.e.t.Helper()
+	rec := b.get(path)
+	m := csrfRe.FindStringSubmatch(rec.Body.String())
+	if m == nil {
+		b.e.t.Fatalf("no CSRF token on %s (status %d)", path, rec.Code)
+	}
+	return m[1]
+}
+
+// post submits a form with the page's CSRF token.
+func (b *browser) post(path string, form url.Values) *httptest.ResponseRecorder {
+	b.e.t.Helper()
+	form = cloneForm(form)
+	if form.Get("csrf") == "" {
+		form.Set("csrf", b.csrf("/account"))
+	}
+	return b.do(http.MethodPost, path, form)
+}
+
+func (b *browser) login(username, password string) *httptest.ResponseRecorder {
+	b.e.t.Helper()
+	page := b.get("/login")
+	m := loginTokenRe.FindStringSubmatch(page.Body.String())
+	if m == nil {
+		b.e.t.Fatalf("login page has no login token: %s", page.Body.String())
+	}
+	return b.do(http.MethodPost, "/login", url.Values{"login_token": {m[1]}, "username": {username}, "password": {password}, "next": {"/attention"}})
+}
+
+func (e *cwEnv) signedIn(a store.Account) *browser {
+	e.t.Helper()
+	b := e.browser()
+	if rec := b.login(a.Username, testPassword); rec.Code != http.StatusSeeOther {
+		e.t.Fatalf("login %s: status %d: %s", a.Username, rec.Code, rec.Body.String())
+	}
+	return b
+}
+
+func mustStatus(t *testing.T, what string, rec *httptest.ResponseRecorder, want int) {
+	t.Helper()
+	if rec.Code != want {
+		t.Fatalf("%s: status %d, want %d; body: %.600s", what, rec.Code, want, rec.Body.String())
+	}
+}
+
+// lockedWriter lets the logger write from the server's goroutines while a
+// test reads.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func cloneForm(f url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range f {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}

@@ -1,0 +1,737 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/waymark-atd/waymark/internal/auth"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// The caseworker pages' handlers. Each reads the form, calls the shared
+// operation in caseworker_ops.go and redirects with a fixed notice, so a
+// reload never repeats a change.
+
+var templateFuncs = template.FuncMap{
+	"kindLabel":   kindLabel,
+	"reasonLabel": reasonLabel,
+	"localTime":   localTime,
+	"ago":         ago,
+	"lower":       strings.ToLower,
+	"split":       strings.Fields,
+	"statusLabel": func(s store.ParticipantStatus) string {
+		return map[store.ParticipantStatus]string{store.Active: "Active", store.Paused: "Paused", store.Exited: "Left the programme"}[s]
+	},
+	"resolutionVerb": func(r string) string {
+		return map[string]string{"contacted": "Mark contacted", "excused": "Excuse", "rescheduled": "Reschedule", "paused": "Pause", "resolved": "Resolve"}[r]
+	},
+	"resolutionHelp": func(r string) string {
+		return map[string]string{
+			"contacted":   "You reached the person",
+			"excused":     "A good reason: it will not count",
+			"rescheduled": "Agree a new time, then change it",
+			"paused":      "No reminders until you resume",
+			"resolved":    "Nothing more to do",
+		}[r]
+	},
+	"resolutions": func() []string { return resolutions },
+}
+
+var kindLabels = map[store.AttentionKind]string{
+	store.AttentionMissed:     "Missed check-in",
+	store.AttentionCantReach:  "Can't reach",
+	store.AttentionCallback:   "Asked for a call",
+	store.AttentionCantMakeIt: "Can't make it",
+	store.AttentionReschedule: "Asked to reschedule",
+	store.AttentionOptedOut:   "Opted out of messages",
+}
+
+func kindLabel(k store.AttentionKind) string {
+	if l, ok := kindLabels[k]; ok {
+		return l
+	}
+	return strings.ReplaceAll(string(k), "_", " ")
+}
+
+// reasonLabel explains an attention item's reason code. Codes come from
+// Waymark or a provider, never from the person.
+func reasonLabel(code string) string {
+	switch code {
+	case "":
+		return ""
+	case "no_channel":
+		return "has not linked a phone or Telegram yet"
+	case "unreachable":
+		return "messages to them are not delivered"
+	case "no_reply":
+		return "no reply before the window closed"
+	case "blocked":
+		return "they blocked the bot"
+	case "30003", "30005", "30006":
+		return "phone unreachable or number not in service (provider code " + code + ")"
+	case "21610":
+		return "they sent STOP to the number (provider code 21610)"
+	}
+	return "code " + code
+}
+
+// localTime shows an instant in a time zone, with the zone's name.
+func localTime(t time.Time, tz string) string {
+	if t.IsZero() {
+		return ""
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil || tz == "" {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
+}
+
+// ago says how long before now t was, roughly.
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 48*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	default:
+		return plural(int(d/(24*time.Hour)), "day") + " ago"
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// pageError shows a refusal as a page: a participant outside the caseload
+// is "not found" like one that does not exist.
+func (s *Server) pageError(c echo.Context, err error) error {
+	var oe *opError
+	if errors.As(err, &oe) {
+		title := map[int]string{http.StatusNotFound: "Not found", http.StatusForbidden: "Not allowed", http.StatusConflict: "Already done"}[oe.Status]
+		if title == "" {
+			title = "Please check the form"
+		}
+		return s.renderMessage(c, oe.Status, title, sentence(oe.Message))
+	}
+	return err
+}
+
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	msg = strings.ToUpper(msg[:1]) + msg[1:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
+}
+
+// Needs attention.
+
+type attentionRow struct {
+	Item        store.AttentionItem
+	Participant store.Participant
+	Caseworker  string
+	About       string
+}
+
+type attentionView struct {
+	page
+	Open        []attentionRow
+	Recent      []attentionRow
+	Caseworkers []store.Account
+	Filter      string
+}
+
+func (s *Server) attentionPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := attentionView{page: s.page(c, "Needs attention", "attention")}
+	if canSeeAll(v.Account) {
+		v.Filter = c.QueryParam("caseworker")
+	}
+	names, accts, err := s.accountNames(ctx)
+	if err != nil {
+		return err
+	}
+	if canSeeAll(v.Account) {
+		v.Caseworkers = accts
+	}
+	items, byID, err := s.visibleAttention(ctx, v.Account, false, v.Filter)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		p := byID[it.ParticipantID]
+		row := attentionRow{Item: it, Participant: p, Caseworker: names[p.CaseworkerID], About: s.about(c, it, p)}
+		if it.Open() {
+			v.Open = append(v.Open, row)
+		} else if len(v.Recent) < 20 {
+			v.Recent = append(v.Recent, row)
+		}
+	}
+	// Children first among open items: their cases need a trained eye soonest.
+	slices.SortStableFunc(v.Open, func(a, b attentionRow) int {
+		switch {
+		case a.Participant.Child == b.Participant.Child:
+			return 0
+		case a.Participant.Child:
+			return -1
+		}
+		return 1
+	})
+	return s.render(c, http.StatusOK, "attention", v)
+}
+
+// about says what an item refers to: a check-in window or an appointment.
+func (s *Server) about(c echo.Context, it store.AttentionItem, p store.Participant) string {
+	if rest, ok := strings.CutPrefix(it.Ref, "win:"+p.ID+":"); ok {
+		if sec, err := strconv.ParseInt(rest, 10, 64); err == nil {
+			return "check-in window that opened " + localTime(time.Unix(sec, 0), p.TimeZone)
+		}
+	}
+	if strings.HasPrefix(it.Ref, "ap_") {
+		if a, err := s.deps.Store.GetAppointment(c.Request().Context(), it.Ref); err == nil && a.ParticipantID == p.ID {
+			return strings.ReplaceAll(a.Kind, "_", " ") + " on " + a.Date + " at " + a.Time
+		}
+	}
+	return ""
+}
+
+func (s *Server) attentionAction(c echo.Context) error {
+	me := session(c).Account
+	action := c.FormValue("action")
+	it, err := s.resolve(c.Request().Context(), me, c.Param("id"), action)
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	if action == "rescheduled" {
+		return c.Redirect(http.StatusSeeOther, "/participants/"+url.PathEscape(it.ParticipantID)+"?done=rescheduled#appointments")
+	}
+	back := "/attention?done=" + action
+	if f := c.FormValue("caseworker"); f != "" && canSeeAll(me) {
+		back += "&caseworker=" + url.QueryEscape(f)
+	}
+	return c.Redirect(http.StatusSeeOther, back)
+}
+
+// Participants.
+
+type participantRow struct {
+	P          store.Participant
+	Caseworker string
+	Open       int
+}
+
+type participantsView struct {
+	page
+	Query string
+	Rows  []participantRow
+	Total int
+}
+
+func (s *Server) participantsPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := participantsView{page: s.page(c, "Participants", "participants"), Query: strings.TrimSpace(c.QueryParam("q"))}
+	ps, err := s.caseload(ctx, v.Account, "")
+	if err != nil {
+		return err
+	}
+	v.Total = len(ps)
+	names, _, err := s.accountNames(ctx)
+	if err != nil {
+		return err
+	}
+	open := map[string]int{}
+	items, err := s.deps.Store.ListAttention(ctx, true)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		open[it.ParticipantID]++
+	}
+	q := strings.ToLower(v.Query)
+	for _, p := range ps {
+		if q != "" && !strings.Contains(strings.ToLower(p.Label), q) && !strings.HasPrefix(strings.ToLower(p.ID), q) {
+			continue
+		}
+		v.Rows = append(v.Rows, participantRow{P: p, Caseworker: names[p.CaseworkerID], Open: open[p.ID]})
+	}
+	slices.SortStableFunc(v.Rows, func(a, b participantRow) int {
+		return strings.Compare(strings.ToLower(a.P.Label), strings.ToLower(b.P.Label))
+	})
+	return s.render(c, http.StatusOK, "participants", v)
+}
+
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+// participantForm is the enrol and edit form's state.
+type participantForm struct {
+	Label, Language, TimeZone, Caseworker string
+	Child                                 bool
+	Schedule                              scheduleForm
+	Languages                             []option
+	Caseworkers                           []option
+	Days                                  []string
+}
+
+var weekDays = []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+
+func (s *Server) participantFormOf(c echo.Context, p store.Participant) (participantForm, error) {
+	f := participantForm{Label: p.Label, Language: p.Language, TimeZone: p.TimeZone, Caseworker: p.CaseworkerID, Child: p.Child,
+		Schedule: scheduleFormOf(p.Schedule), Days: weekDays}
+	content := s.deps.Conversation.Content()
+	for _, l := range s.programme().Languages {
+		name := l
+		if content != nil {
+			name = content.Locale.Name(l)
+		}
+		f.Languages = append(f.Languages, option{Value: l, Label: name, Selected: l == p.Language})
+	}
+	if canSeeAll(session(c).Account) {
+		accts, err := s.deps.Store.ListAccounts(c.Request().Context())
+		if err != nil {
+			return f, err
+		}
+		for _, a := range accts {
+			label := a.Username
+			if a.ChildProtectionTrained {
+				label += " (child protection trained)"
+			}
+			f.Caseworkers = append(f.Caseworkers, option{Value: a.ID, Label: label, Selected: a.ID == p.CaseworkerID})
+		}
+	}
+	return f, nil
+}
+
+// participantInputOf reads the enrol or edit form.
+func participantInputOf(c echo.Context, me store.Account) (participantInput, error) {
+	str := func(name string) *string { v := c.FormValue(name); return &v }
+	child := c.FormValue("child") == "on"
+	in := participantInput{Label: str("label"), Language: str("language"), TimeZone: str("time_zone"), Child: &child}
+	if cw := c.FormValue("caseworker"); cw != "" && canSeeAll(me) {
+		in.CaseworkerID = &cw
+	}
+	sc, err := scheduleFromForm(c)
+	if err != nil {
+		return in, err
+	}
+	in.SetSchedule, in.Schedule = true, sc
+	return in, nil
+}
+
+type enrolView struct {
+	page
+	Form participantForm
+}
+
+func (s *Server) enrolPage(c echo.Context) error {
+	me := session(c).Account
+	f, err := s.participantFormOf(c, store.Participant{Language: s.programme().DefaultLanguage, CaseworkerID: me.ID,
+		Schedule: defaultSchedule()})
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "enrol", enrolView{page: s.page(c, "Enrol a participant", "participants"), Form: f})
+}
+
+// defaultSchedule prefills the enrol form: once a week, Monday 09:00 to
+// Tuesday 21:00, which leaves room for a working day.
+func defaultSchedule() *store.CheckInSchedule {
+	return &store.CheckInSchedule{Weekly: []store.WeeklyWindow{{OpenDay: "monday", OpenTime: "09:00", CloseDay: "tuesday", CloseTime: "21:00"}}}
+}
+
+type codeView struct {
+	page
+	P        store.Participant
+	Code     store.EnrolmentCode
+	Telegram string
+	QR       template.HTML
+}
+
+func (s *Server) enrol(c echo.Context) error {
+	me := session(c).Account
+	in, err := participantInputOf(c, me)
+	if err == nil {
+		var p store.Participant
+		var code store.EnrolmentCode
+		p, code, err = s.enrolParticipant(c.Request().Context(), me, in)
+		if err == nil {
+			return s.renderCode(c, http.StatusCreated, p, code)
+		}
+	}
+	var oe *opError
+	if !errors.As(err, &oe) {
+		return err
+	}
+	// Show the form again with what was typed and what is wrong.
+	p := store.Participant{Label: *in.Label, Language: *in.Language, TimeZone: *in.TimeZone, CaseworkerID: me.ID, Schedule: in.Schedule}
+	if in.Child != nil {
+		p.Child = *in.Child
+	}
+	if in.CaseworkerID != nil {
+		p.CaseworkerID = *in.CaseworkerID
+	}
+	f, ferr := s.participantFormOf(c, p)
+	if ferr != nil {
+		return ferr
+	}
+	f.Schedule = scheduleFormFromRequest(c)
+	v := enrolView{page: s.page(c, "Enrol a participant", "participants"), Form: f}
+	v.Error = sentence(oe.Message)
+	return s.render(c, oe.Status, "enrol", v)
+}
+
+// renderCode shows a fresh enrolment code, the words to send and the
+// Telegram link with its QR code. It is shown once, as the answer to the
+// form; the page is not cached.
+func (s *Server) renderCode(c echo.Context, status int, p store.Participant, code store.EnrolmentCode) error {
+	v := codeView{page: s.page(c, "Enrolment code", "participants"), P: p, Code: code}
+	if s.deps.TelegramBot != "" {
+		v.Telegram = telegramLink(s.deps.TelegramBot, code.Code)
+		qr, err := qrSVG(v.Telegram, "QR code of the Telegram link for this enrolment code")
+		if err != nil {
+			return err
+		}
+		v.QR = qr
+	}
+	return s.render(c, status, "code", v)
+}
+
+func telegramLink(bot, code string) string {
+	return "https://t.me/" + url.PathEscape(bot) + "?start=" + url.QueryEscape(code)
+}
+
+func (s *Server) participantCode(c echo.Context) error {
+	me := session(c).Account
+	ctx := c.Request().Context()
+	p, err := s.participantFor(ctx, me, c.Param("id"))
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	code, err := s.newCode(ctx, me, p.ID)
+	if err != nil {
+		return err
+	}
+	return s.renderCode(c, http.StatusCreated, p, code)
+}
+
+type participantView struct {
+	page
+	P            store.Participant
+	Caseworker   string
+	Links        []store.Link
+	Appointments []store.Appointment
+	Open         []attentionRow
+	Strip        checkInStrip
+	Form         participantForm
+	NextWindows  []string
+	Kinds        []string
+	CanErase     bool
+}
+
+var appointmentKinds = []string{"caseworker_meeting", "hearing", "reporting_event", "legal_advice", "other"}
+
+func (s *Server) participantPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := session(c).Account
+	p, err := s.participantFor(ctx, me, c.Param("id"))
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	v := participantView{page: s.page(c, p.Label, "participants"), P: p, Kinds: appointmentKinds, CanErase: true}
+	names, _, err := s.accountNames(ctx)
+	if err != nil {
+		return err
+	}
+	v.Caseworker = names[p.CaseworkerID]
+	if v.Links, err = s.deps.Store.LinksOf(ctx, p.ID); err != nil {
+		return err
+	}
+	if v.Appointments, err = s.deps.Store.AppointmentsOf(ctx, p.ID); err != nil {
+		return err
+	}
+	items, err := s.deps.Store.ListAttention(ctx, true)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if it.ParticipantID == p.ID {
+			v.Open = append(v.Open, attentionRow{Item: it, Participant: p, About: s.about(c, it, p)})
+		}
+	}
+	if v.Strip, err = s.checkInStrip(ctx, p, v.Now); err != nil {
+		return err
+	}
+	v.NextWindows = nextWindows(p, v.Now, 3)
+	if v.Form, err = s.participantFormOf(c, p); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, me, "participant_viewed", p.ID, ""); err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "participant", v)
+}
+
+func (s *Server) participantUpdate(c echo.Context) error {
+	me := session(c).Account
+	in, err := participantInputOf(c, me)
+	if err == nil {
+		_, err = s.update(c.Request().Context(), me, c.Param("id"), in)
+	}
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/participants/"+url.PathEscape(c.Param("id"))+"?done=saved")
+}
+
+func (s *Server) participantStatus(c echo.Context) error {
+	me := session(c).Account
+	status := store.ParticipantStatus(c.FormValue("status"))
+	if _, err := s.setStatus(c.Request().Context(), me, c.Param("id"), status); err != nil {
+		return s.pageError(c, err)
+	}
+	done := map[store.ParticipantStatus]string{store.Active: "resumed", store.Paused: "paused", store.Exited: "exited"}[status]
+	return c.Redirect(http.StatusSeeOther, "/participants/"+url.PathEscape(c.Param("id"))+"?done="+done)
+}
+
+func (s *Server) participantErase(c echo.Context) error {
+	me := session(c).Account
+	if c.FormValue("confirm") != "erase" {
+		return s.renderMessage(c, http.StatusUnprocessableEntity, "Not erased",
+			"To erase everything about this person, type the word erase in the box and press the button again.")
+	}
+	if err := s.erase(c.Request().Context(), me, c.Param("id")); err != nil {
+		return s.pageError(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/participants?done=erased")
+}
+
+func appointmentInputOf(c echo.Context) appointmentInput {
+	in := appointmentInput{}
+	for name, dst := range map[string]**string{"kind": &in.Kind, "place": &in.Place, "date": &in.Date, "time": &in.Time} {
+		if v, ok := c.Request().PostForm[name]; ok && len(v) > 0 {
+			val := v[0]
+			*dst = &val
+		}
+	}
+	if v := c.FormValue("status"); v != "" {
+		st := store.AppointmentStatus(v)
+		in.Status = &st
+	}
+	return in
+}
+
+func (s *Server) appointmentAdd(c echo.Context) error {
+	_ = c.Request().ParseForm()
+	if _, err := s.addAppointment(c.Request().Context(), session(c).Account, c.Param("id"), appointmentInputOf(c)); err != nil {
+		return s.pageError(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/participants/"+url.PathEscape(c.Param("id"))+"?done=appt_added#appointments")
+}
+
+func (s *Server) appointmentChange(c echo.Context) error {
+	_ = c.Request().ParseForm()
+	if _, err := s.changeAppointment(c.Request().Context(), session(c).Account, c.Param("id"), c.Param("aid"), appointmentInputOf(c)); err != nil {
+		return s.pageError(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/participants/"+url.PathEscape(c.Param("id"))+"?done=appt_changed#appointments")
+}
+
+func (s *Server) appointmentCancel(c echo.Context) error {
+	if _, err := s.cancelAppointment(c.Request().Context(), session(c).Account, c.Param("id"), c.Param("aid")); err != nil {
+		return s.pageError(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/participants/"+url.PathEscape(c.Param("id"))+"?done=appt_cancel#appointments")
+}
+
+// Audit log.
+
+type auditRow struct {
+	E     store.AuditEntry
+	Actor string
+}
+
+type auditView struct {
+	page
+	Rows        []auditRow
+	Participant string
+	Limit       int
+}
+
+func (s *Server) auditPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := auditView{page: s.page(c, "Audit log", "audit"), Participant: strings.TrimSpace(c.QueryParam("participant")), Limit: 500}
+	names, _, err := s.accountNames(ctx)
+	if err != nil {
+		return err
+	}
+	entries, err := s.deps.Store.ListAudit(ctx, v.Participant, v.Limit)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		actor := e.Actor
+		if n, ok := names[e.Actor]; ok {
+			actor = n
+		}
+		v.Rows = append(v.Rows, auditRow{E: e, Actor: actor})
+	}
+	return s.render(c, http.StatusOK, "audit", v)
+}
+
+// exportCheckInsPage downloads check-ins of the caller's caseload as CSV.
+func (s *Server) exportCheckInsPage(c echo.Context) error {
+	return s.exportCheckIns(c, session(c).Account)
+}
+
+// Accounts (administrators).
+
+type accountsView struct {
+	page
+	Accounts []accountRow
+}
+
+type accountRow struct {
+	A        store.Account
+	Caseload int
+	Children int
+}
+
+func (s *Server) accountsPage(c echo.Context) error {
+	return s.renderAccounts(c, http.StatusOK, "")
+}
+
+func (s *Server) renderAccounts(c echo.Context, status int, errMsg string) error {
+	ctx := c.Request().Context()
+	v := accountsView{page: s.page(c, "Accounts", "accounts")}
+	v.Error = errMsg
+	accts, err := s.deps.Store.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	ps, err := s.deps.Store.ListParticipants(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range accts {
+		row := accountRow{A: a}
+		for _, p := range ps {
+			if p.CaseworkerID == a.ID {
+				row.Caseload++
+				if p.Child {
+					row.Children++
+				}
+			}
+		}
+		v.Accounts = append(v.Accounts, row)
+	}
+	return s.render(c, status, "accounts", v)
+}
+
+func (s *Server) accountCreate(c echo.Context) error {
+	me := session(c).Account
+	role, err := auth.ParseRole(c.FormValue("role"))
+	if err == nil {
+		_, err = s.deps.Auth.CreateAccount(c.Request().Context(), me.ID, auth.NewAccount{
+			Username: c.FormValue("username"), Role: role, Password: c.FormValue("password"),
+			ChildProtectionTrained: c.FormValue("trained") == "on",
+		})
+	}
+	switch {
+	case errors.Is(err, auth.ErrBadUsername), errors.Is(err, auth.ErrWeakPassword), errors.Is(err, auth.ErrUsernameTaken), errors.Is(err, auth.ErrBadRole):
+		return s.renderAccounts(c, http.StatusUnprocessableEntity, userMessage(err))
+	case err != nil:
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/accounts?done=account")
+}
+
+// accountUpdate changes another account's role, training flag or
+// password. It refuses what would leave a child with an untrained
+// caseworker, or the programme without an administrator.
+func (s *Server) accountUpdate(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := session(c).Account
+	a, err := s.deps.Store.GetAccount(ctx, c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return s.renderMessage(c, http.StatusNotFound, "Not found", "No such account.")
+	}
+	if err != nil {
+		return err
+	}
+	role, err := auth.ParseRole(c.FormValue("role"))
+	if err != nil {
+		return s.renderAccounts(c, http.StatusUnprocessableEntity, userMessage(err))
+	}
+	trained := c.FormValue("trained") == "on"
+	accts, err := s.deps.Store.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	admins := 0
+	for _, x := range accts {
+		if x.Role == store.RoleAdmin {
+			admins++
+		}
+	}
+	if a.Role == store.RoleAdmin && role != store.RoleAdmin && admins == 1 {
+		return s.renderAccounts(c, http.StatusConflict, "Waymark needs at least one administrator: make another one first.")
+	}
+	if a.ChildProtectionTrained && !trained {
+		ps, err := s.deps.Store.ListParticipants(ctx)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if p.CaseworkerID == a.ID && p.Child {
+				return s.renderAccounts(c, http.StatusConflict, a.Username+" has children in their caseload: give those cases to a trained caseworker first.")
+			}
+		}
+	}
+	var changed []string
+	if role != a.Role {
+		a.Role = role
+		changed = append(changed, "role="+string(role))
+	}
+	if trained != a.ChildProtectionTrained {
+		a.ChildProtectionTrained = trained
+		changed = append(changed, fmt.Sprintf("child_protection_trained=%t", trained))
+	}
+	if len(changed) > 0 {
+		if err := s.deps.Store.UpdateAccount(ctx, a); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, me, "account_updated", "", a.ID+" "+strings.Join(changed, " ")); err != nil {
+			return err
+		}
+	}
+	if pw := c.FormValue("password"); pw != "" {
+		if _, err := s.deps.Auth.SetPassword(ctx, me.ID, a.ID, pw); err != nil {
+			if errors.Is(err, auth.ErrWeakPassword) {
+				return s.renderAccounts(c, http.StatusUnprocessableEntity, userMessage(err))
+			}
+			return err
+		}
+	}
+	return c.Redirect(http.StatusSeeOther, "/accounts?done=account")
+}

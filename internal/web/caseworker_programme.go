@@ -1,0 +1,234 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/waymark-atd/waymark/internal/check"
+	"github.com/waymark-atd/waymark/internal/diag"
+	"github.com/waymark-atd/waymark/internal/flow"
+)
+
+// The Programme page: each flow drawn from the loaded YAML, the `waymark
+// check` report, and the way to the simulator.
+
+type flowView struct {
+	ID, File string
+	SVG      template.HTML
+	Steps    []flowStep // the same flow as text
+}
+
+type flowStep struct {
+	ID, What string
+	Goes     []string
+}
+
+type programmeView struct {
+	page
+	Organisation string
+	Languages    []string
+	QuietHours   string
+	Grace        string
+	Flows        []flowView
+	HasReport    bool
+	Problems     []diag.Problem
+	Errors       int
+	Costs        []check.Cost
+}
+
+func (s *Server) programmePage(c echo.Context) error {
+	v := programmeView{page: s.page(c, "Programme", "programme")}
+	content := s.deps.Conversation.Content()
+	if content != nil {
+		pr := content.Flows.Programme
+		v.Organisation, v.Languages = pr.Organisation.Name, pr.Languages
+		v.QuietHours = pr.QuietHours.Start + " to " + pr.QuietHours.End
+		v.Grace = pr.CheckIn.GracePeriod.String()
+		for _, id := range content.Flows.FlowIDs() {
+			f := content.Flows.Flows[id]
+			v.Flows = append(v.Flows, flowView{ID: id, File: f.File, SVG: flowSVG(f), Steps: flowSteps(f)})
+		}
+	}
+	if s.deps.CheckReport != nil {
+		r := s.deps.CheckReport()
+		v.HasReport, v.Problems, v.Costs = true, r.Problems, r.Costs
+		v.Errors = len(diag.Errors(r.Problems))
+	}
+	return s.render(c, http.StatusOK, "programme", v)
+}
+
+type flowEdge struct{ to, label string }
+
+// edgesOf lists where a node can go within its flow, labelled as a
+// caseworker would read them.
+func edgesOf(n *flow.Node) []flowEdge {
+	var out []flowEdge
+	add := func(to, label string) {
+		if to != "" {
+			out = append(out, flowEdge{to, label})
+		}
+	}
+	switch n.Kind {
+	case flow.KindSend, flow.KindDo:
+		add(n.Next, "")
+	case flow.KindAsk:
+		for i, ch := range n.Choices {
+			add(ch.Next, fmt.Sprint(i+1))
+		}
+		add(n.OnTimeout, "no reply")
+	case flow.KindBranch:
+		for _, cs := range n.Cases {
+			add(cs.Next, cs.Value)
+		}
+		add(n.Default, "else")
+	}
+	return out
+}
+
+func nodeWhat(n *flow.Node) string {
+	switch n.Kind {
+	case flow.KindSend, flow.KindAsk:
+		return string(n.Kind) + " " + n.Message
+	case flow.KindBranch:
+		return "branch on " + n.Field
+	case flow.KindDo:
+		if n.Action == flow.ActionGoto {
+			return "go to flow " + n.Flow
+		}
+		return strings.ReplaceAll(string(n.Action), "_", " ")
+	}
+	return string(n.Kind)
+}
+
+func flowSteps(f *flow.Flow) []flowStep {
+	var out []flowStep
+	for _, id := range f.Order {
+		n := f.Nodes[id]
+		st := flowStep{ID: id, What: nodeWhat(n)}
+		for _, e := range edgesOf(n) {
+			g := "→ " + e.to
+			if e.label != "" {
+				g = e.label + " → " + e.to
+			}
+			st.Goes = append(st.Goes, g)
+		}
+		if len(st.Goes) == 0 && !(n.Kind == flow.KindDo && n.Action == flow.ActionGoto) {
+			st.Goes = []string{"end"}
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// flowSVG draws a flow top to bottom: each node on the row of its
+// distance from the start, arrows down to later rows and curving round
+// the right for loops back.
+func flowSVG(f *flow.Flow) template.HTML {
+	const boxW, boxH, colGap, rowGap, pad = 176, 46, 20, 54, 12
+	depth := map[string]int{}
+	queue := []string{f.Start}
+	if _, ok := f.Nodes[f.Start]; ok {
+		depth[f.Start] = 0
+	}
+	maxDepth := 0
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		n, ok := f.Nodes[id]
+		if !ok {
+			continue
+		}
+		for _, e := range edgesOf(n) {
+			if _, seen := depth[e.to]; !seen {
+				if _, exists := f.Nodes[e.to]; exists {
+					depth[e.to] = depth[id] + 1
+					maxDepth = max(maxDepth, depth[e.to])
+					queue = append(queue, e.to)
+				}
+			}
+		}
+	}
+	rows := map[int][]string{}
+	for _, id := range f.Order {
+		d, ok := depth[id]
+		if !ok {
+			d = maxDepth + 1 // unreachable: `waymark check` warns; drawn last
+			depth[id] = d
+		}
+		rows[d] = append(rows[d], id)
+	}
+	cols := 1
+	for _, r := range rows {
+		cols = max(cols, len(r))
+	}
+	nRows := len(rows)
+	width := pad*2 + cols*boxW + (cols-1)*colGap + 60
+	height := pad*2 + nRows*boxH + (nRows-1)*rowGap
+	type pos struct{ x, y int }
+	at := map[string]pos{}
+	for d := 0; d <= maxDepth+1; d++ {
+		r := rows[d]
+		offset := (cols - len(r)) * (boxW + colGap) / 2
+		for i, id := range r {
+			at[id] = pos{pad + offset + i*(boxW+colGap), pad + d*(boxH+rowGap)}
+		}
+	}
+	esc := template.HTMLEscapeString
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="flow" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-labelledby="flow-%s-title" xmlns="http://www.w3.org/2000/svg">`,
+		width, height, width, height, esc(f.ID))
+	fmt.Fprintf(&b, `<title id="flow-%s-title">Diagram of the flow %s; the same steps are listed as text below it</title>`, esc(f.ID), esc(f.ID))
+	fmt.Fprintf(&b, `<defs><marker id="arrow-%s" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" class="arrowhead"/></marker></defs>`, esc(f.ID))
+	for _, id := range f.Order {
+		n, from := f.Nodes[id], at[id]
+		for _, e := range edgesOf(n) {
+			to, ok := at[e.to]
+			if !ok {
+				continue
+			}
+			var x1, y1, x2, y2 int
+			var d string
+			if depth[e.to] > depth[id] {
+				x1, y1 = from.x+boxW/2, from.y+boxH
+				x2, y2 = to.x+boxW/2, to.y
+				d = fmt.Sprintf("M%d %dC%d %d %d %d %d %d", x1, y1, x1, y1+rowGap/2, x2, y2-rowGap/2, x2, y2)
+			} else {
+				x1, y1 = from.x+boxW, from.y+boxH/2
+				x2, y2 = to.x+boxW, to.y+boxH/2
+				d = fmt.Sprintf("M%d %dC%d %d %d %d %d %d", x1, y1, x1+50, y1, x2+50, y2, x2, y2)
+			}
+			fmt.Fprintf(&b, `<path d="%s" class="edge" marker-end="url(#arrow-%s)"/>`, d, esc(f.ID))
+			if e.label != "" {
+				lx, ly := (x1+x2)/2+4, (y1+y2)/2+4
+				if depth[e.to] <= depth[id] {
+					lx = max(x1, x2) + 30
+				}
+				fmt.Fprintf(&b, `<text x="%d" y="%d" class="edge-label">%s</text>`, lx, ly, esc(clip(e.label, 14)))
+			}
+		}
+	}
+	for _, id := range f.Order {
+		n, p := f.Nodes[id], at[id]
+		class := "node " + string(n.Kind)
+		if id == f.Start {
+			class += " start"
+		}
+		fmt.Fprintf(&b, `<g class="%s"><rect x="%d" y="%d" width="%d" height="%d" rx="6"/>`, class, p.x, p.y, boxW, boxH)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="node-id">%s</text>`, p.x+8, p.y+18, esc(clip(id, 24)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="node-what">%s</text></g>`, p.x+8, p.y+36, esc(clip(nodeWhat(n), 28)))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
