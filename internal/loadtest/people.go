@@ -150,7 +150,7 @@ func ReadPeople(r io.Reader) ([]Person, error) {
 			return nil, fmt.Errorf("loadtest: people file line %d: needs id, address, code and channel sms or telegram", line)
 		}
 		if p.Channel == store.Telegram {
-			if _, err := strconv.ParseInt(p.Address, 10, 64); err != nil {
+			if _, err := strconv.ParseInt(p.Address, 10, 64); err != nil || strings.TrimLeft(p.Address, "0123456789") != "" {
 				return nil, fmt.Errorf("loadtest: people file line %d: a Telegram address is a chat ID", line)
 			}
 		}
