@@ -123,14 +123,37 @@ func (s *Scheduler) stillPlanned(p store.Participant, appts []store.Appointment,
 	return found
 }
 
-// firstTime marks the item as acted on and reports whether it was not
-// before: an item is acted on at most once even if handled twice.
-func (s *Scheduler) firstTime(ctx context.Context, key string, keepUntil time.Time) (bool, error) {
-	first, err := s.store.FirstSeen(ctx, key, keepUntil)
+// once runs act unless a step with this key was done before, and then
+// records it as done until keep. A step that fails is not recorded, so it
+// is tried again with the item after its lease; a step is done twice only
+// if its process dies between act and the record. The lease already keeps
+// two processes from holding one item; this guards against an item handled
+// again after a lease ran out mid-way, or planned again after it was done.
+func (s *Scheduler) once(ctx context.Context, key string, keep time.Time, act func() error) (done bool, err error) {
+	seen, err := s.store.Seen(ctx, key)
 	if err != nil {
-		return false, fmt.Errorf("mark acted on: %w", err)
+		return false, fmt.Errorf("was it done: %w", err)
 	}
-	return first, nil
+	if seen {
+		return false, nil
+	}
+	if err := act(); err != nil {
+		return false, err
+	}
+	if _, err := s.store.FirstSeen(ctx, key, keep); err != nil {
+		// Done, just not recorded: finish the item rather than do it again.
+		s.log.Warn("schedule: record step done", "err", err)
+	}
+	return true, nil
+}
+
+// sendOnce is once for a due item's message.
+func (s *Scheduler) sendOnce(ctx context.Context, key string, keep time.Time, send func() error) (outcome, error) {
+	done, err := s.once(ctx, key, keep, send)
+	if err != nil || !done {
+		return actedOn, err
+	}
+	return sent, nil
 }
 
 func (s *Scheduler) handleWindow(ctx context.Context, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
@@ -164,19 +187,19 @@ func (s *Scheduler) handleWindow(ctx context.Context, p store.Participant, it st
 	if done {
 		return checkedIn, nil
 	}
-	if first, err := s.firstTime(ctx, dueKey(it), it.DueAt.Add(keepMarks)); err != nil || !first {
-		return actedOn, err
-	}
 	c := s.conv.Content()
 	vars := s.windowVars(c, p, w, cal.loc)
+	key, keep := dueKey(it), it.DueAt.Add(keepMarks)
 	switch it.Kind {
 	case KindWindowOpen:
-		if id := c.Flows.Programme.Flows.CheckIn; id != "" && c.Flows.Flows[id] != nil {
-			return sent, s.conv.Start(ctx, p.ID, id, vars)
-		}
-		return sent, s.conv.Notify(ctx, p.ID, msgWindowOpen, vars)
+		return s.sendOnce(ctx, key, keep, func() error {
+			if id := c.Flows.Programme.Flows.CheckIn; id != "" && c.Flows.Flows[id] != nil {
+				return s.conv.Start(ctx, p.ID, id, vars)
+			}
+			return s.conv.Notify(ctx, p.ID, msgWindowOpen, vars)
+		})
 	case KindClosingSoon:
-		return sent, s.conv.Notify(ctx, p.ID, msgClosingSoon, vars)
+		return s.sendOnce(ctx, key, keep, func() error { return s.conv.Notify(ctx, p.ID, msgClosingSoon, vars) })
 	}
 	return s.recordMiss(ctx, p, cal, it, w, now, vars)
 }
@@ -191,31 +214,38 @@ func (s *Scheduler) recordMiss(ctx context.Context, p store.Participant, cal *Ca
 		return "", fmt.Errorf("links: %w", err)
 	}
 	item := store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: store.AttentionMissed, Ref: it.Ref, CreatedAt: now}
-	action := "checkin_missed"
+	action, result := "checkin_missed", missed
 	if reason, ok := unreachable(p, links); ok {
-		item.Kind, item.Reason, action = store.AttentionCantReach, reason, "checkin_unreachable"
+		item.Kind, item.Reason, action, result = store.AttentionCantReach, reason, "checkin_unreachable", cantReach
 	}
-	err = s.store.ApplyTurn(ctx, store.Turn{
-		ParticipantID: p.ID,
-		Attention:     []store.AttentionItem{item},
-		Audit: []store.AuditEntry{{
-			ID: store.NewID("a_"), At: now, Actor: "system", Action: action, ParticipantID: p.ID,
-			Detail: it.Ref,
-		}},
+	key, keep := dueKey(it), it.DueAt.Add(keepMarks)
+	_, err = s.once(ctx, key+":recorded", keep, func() error {
+		err := s.store.ApplyTurn(ctx, store.Turn{
+			ParticipantID: p.ID,
+			Attention:     []store.AttentionItem{item},
+			Audit: []store.AuditEntry{{
+				ID: store.NewID("a_"), At: now, Actor: "system", Action: action, ParticipantID: p.ID,
+				Detail: it.Ref,
+			}},
+		})
+		if err != nil {
+			return fmt.Errorf("record miss: %w", err)
+		}
+		return nil
 	})
-	if err != nil {
-		return "", fmt.Errorf("record miss: %w", err)
-	}
-	if item.Kind == store.AttentionCantReach {
-		return cantReach, nil
+	if err != nil || result == cantReach {
+		return result, err
 	}
 	if next, ok := cal.Next(w); ok && !now.Before(next.End) {
 		// A later window has closed too (the scheduler was stopped): the
 		// caseworker sees each miss, the person hears once, about the last.
-		return missed, nil
+		return result, nil
 	}
 	// One kind message: check in late, or ask for a call.
-	return missed, s.conv.Notify(ctx, p.ID, msgMissed, vars)
+	if _, err := s.sendOnce(ctx, key, keep, func() error { return s.conv.Notify(ctx, p.ID, msgMissed, vars) }); err != nil {
+		return "", err
+	}
+	return result, nil
 }
 
 // unreachable says why messages cannot reach the person, if they cannot:
@@ -288,26 +318,24 @@ func (s *Scheduler) handleAppointment(ctx context.Context, p store.Participant, 
 		if a.Status != store.AppointmentMissed || !now.Before(at.Add(followUpWithin)) {
 			return stale, nil
 		}
-		if first, err := s.firstTime(ctx, followUpKey(a.ID), at.Add(followUpWithin+keepMarks)); err != nil || !first {
-			return actedOn, err
-		}
-		return sent, s.conv.Notify(ctx, p.ID, msgFollowUp, vars)
+		return s.sendOnce(ctx, followUpKey(a.ID), at.Add(followUpWithin+keepMarks), func() error {
+			return s.conv.Notify(ctx, p.ID, msgFollowUp, vars)
+		})
 	}
 	if !s.stillPlanned(p, []store.Appointment{a}, it, now) || !now.Before(at) {
 		return stale, nil // changed, superseded, or the appointment has begun
 	}
-	if first, err := s.firstTime(ctx, dueKey(it), it.DueAt.Add(keepMarks)); err != nil || !first {
-		return actedOn, err
-	}
 	vars["Count"] = it.Data["count"]
-	if id := c.Flows.Programme.Flows.Reminder; id != "" && c.Flows.Flows[id] != nil {
-		return sent, s.conv.Start(ctx, p.ID, id, vars)
-	}
-	msg := "reminder.upcoming"
-	if vars["Count"] == "0" {
-		msg = "reminder.today"
-	}
-	return sent, s.conv.Notify(ctx, p.ID, msg, vars)
+	return s.sendOnce(ctx, dueKey(it), it.DueAt.Add(keepMarks), func() error {
+		if id := c.Flows.Programme.Flows.Reminder; id != "" && c.Flows.Flows[id] != nil {
+			return s.conv.Start(ctx, p.ID, id, vars)
+		}
+		msg := "reminder.upcoming"
+		if vars["Count"] == "0" {
+			msg = "reminder.today"
+		}
+		return s.conv.Notify(ctx, p.ID, msg, vars)
+	})
 }
 
 // language is the one the person reads: their own if the programme offers

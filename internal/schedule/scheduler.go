@@ -138,10 +138,18 @@ func (s *Scheduler) handleAll(ctx context.Context, items []store.DueItem, now ti
 		wg      sync.WaitGroup
 		next    = make(chan store.DueItem)
 	)
+	// Work already begun finishes even when ctx ends (a reminder half sent
+	// would otherwise wait for its lease and be judged again); items not
+	// begun are left to their lease.
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Lease)
+	defer cancel()
 	for range min(s.opts.Workers, len(items)) {
 		wg.Go(func() {
 			for it := range next {
-				err := s.handle(ctx, it, now, s.complete)
+				if ctx.Err() != nil {
+					continue
+				}
+				err := s.handle(work, it, now, s.complete)
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)
@@ -349,8 +357,8 @@ func (s *Scheduler) withLease(ctx context.Context, name string, fn func() error)
 	return fn()
 }
 
-// dueKey marks an item as acted on, so that an item handled again (its
-// lease ran out while a slow handler still worked) sends nothing twice.
+// dueKey records that an item was acted on, so that an item handled again
+// (its lease ran out while a slow handler still worked) sends nothing twice.
 func dueKey(it store.DueItem) string {
 	return "sched:" + it.ID + "@" + strconv.FormatInt(it.DueAt.Unix(), 10)
 }

@@ -376,3 +376,29 @@ func TestCheckInOutcome(t *testing.T) {
 		t.Errorf("no schedule: %s", got)
 	}
 }
+
+// TestFailedSendIsRetried: a reminder that could not be sent (here the
+// person's conversation stayed busy) is not marked done: it comes back
+// after its lease and goes out once.
+func TestFailedSendIsRetried(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the conversation lock to give up (5s)")
+	}
+	h := newHarness(t)
+	pid, _ := h.enrol("Europe/London", mondayToWednesday(), store.SMS)
+	h.clock.Set(utc("2026-01-05T09:00:00Z"))
+	ok, err := h.st.AcquireLease(h.ctx, "conv:"+pid, "a-long-turn", time.Hour)
+	h.must(err)
+	if !ok {
+		t.Fatal("could not hold the conversation lock")
+	}
+	if _, err := h.sched.RunOnce(h.ctx, h.clock.Now()); err == nil {
+		t.Error("a send that failed was not reported")
+	}
+	h.expectKinds(pid, "while the conversation is busy")
+	h.must(h.st.ReleaseLease(h.ctx, "conv:"+pid, "a-long-turn"))
+	if n := h.run("2026-01-05T09:02:00Z"); n != 1 {
+		t.Errorf("handled %d after the lease, want the reminder again", n)
+	}
+	h.expectKinds(pid, "retried", "checkin.ask")
+}
