@@ -57,13 +57,21 @@ type QuietHours struct {
 	End   string `yaml:"end"`   // "08:00"
 }
 
-// Retention says how long records are kept.
+// Retention says how long records are kept. internal/retention deletes
+// check-ins, audit entries, sent messages, resolved attention items and
+// exited participants past their time; dedupe keys and enrolment codes
+// expire on their own.
 type Retention struct {
 	CheckIns         Duration `yaml:"checkins"`
 	Audit            Duration `yaml:"audit"`
 	ExitedAfter      Duration `yaml:"exited_participants"`
 	DedupeKeys       Duration `yaml:"dedupe_keys"`
 	EnrolmentCodeTTL Duration `yaml:"enrolment_codes"`
+	// SentMessages is how long a message's record (kind, status, error
+	// code, times) is kept after its final status; its text goes at once.
+	SentMessages Duration `yaml:"sent_messages"`
+	// ResolvedAttention is how long a dealt-with attention item is kept.
+	ResolvedAttention Duration `yaml:"resolved_attention"`
 }
 
 // What the telephone line does with a call that is not a missed-call
@@ -142,11 +150,13 @@ func DefaultProgramme() Programme {
 		},
 		QuietHours: QuietHours{Start: "21:00", End: "08:00"},
 		Retention: Retention{
-			CheckIns:         Duration(365 * day),
-			Audit:            Duration(730 * day),
-			ExitedAfter:      Duration(30 * day),
-			DedupeKeys:       Duration(48 * time.Hour),
-			EnrolmentCodeTTL: Duration(14 * day),
+			CheckIns:          Duration(365 * day),
+			Audit:             Duration(730 * day),
+			ExitedAfter:       Duration(30 * day),
+			DedupeKeys:        Duration(48 * time.Hour),
+			EnrolmentCodeTTL:  Duration(14 * day),
+			SentMessages:      Duration(7 * day),
+			ResolvedAttention: Duration(365 * day),
 		},
 		Voice: Voice{
 			Enabled:          true,

@@ -35,6 +35,8 @@ func (s *Set) loadProgramme(f *yamlFile, top *yaml.Node) {
 		"retention.exited_participants": p.Retention.ExitedAfter,
 		"retention.dedupe_keys":         p.Retention.DedupeKeys,
 		"retention.enrolment_codes":     p.Retention.EnrolmentCodeTTL,
+		"retention.sent_messages":       p.Retention.SentMessages,
+		"retention.resolved_attention":  p.Retention.ResolvedAttention,
 	}
 	for path, d := range positive {
 		if line, given := s.progLines[path]; given && d <= 0 {
