@@ -324,7 +324,10 @@ func (s *Server) setStatus(ctx context.Context, actor store.Account, id string, 
 	if p.Status == status {
 		return p, nil
 	}
-	p.Status, p.UpdatedAt = status, s.now()
+	p.Status, p.UpdatedAt, p.ExitedAt = status, s.now(), time.Time{}
+	if status == store.Exited {
+		p.ExitedAt = p.UpdatedAt // retention erases the person exited_participants later
+	}
 	if err := s.deps.Store.UpdateParticipant(ctx, p); err != nil {
 		return p, fmt.Errorf("web: status of %s: %w", p.ID, err)
 	}
