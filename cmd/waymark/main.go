@@ -27,6 +27,8 @@ Usage:
   waymark check [--flows DIR] [--locales DIR]         validate flows, programme.yaml and locales
   waymark chat [--lang es]                            talk to the flows in this terminal
   waymark telegram set-webhook | info                register the Telegram webhook, or show its status
+  waymark users add | passwd | list                   caseworker accounts (waymark users for help)
+  waymark tokens create --username NAME               print a new API token for an account, once
   waymark keygen                                      print a new WAYMARK_SECRET_KEY
   waymark healthcheck [--ready]                       exit 0 if the local server answers /healthz (/readyz)
   waymark version                                     print the version
@@ -50,6 +52,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		return chat(ctx, env, args[2:])
 	case "telegram":
 		return telegramCmd(ctx, env, args[2:])
+	case "users":
+		return usersCmd(ctx, env, args[2:])
+	case "tokens":
+		return tokensCmd(ctx, env, args[2:])
 	case "keygen":
 		return keygen(env)
 	case "healthcheck":

@@ -157,6 +157,10 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		}
 		deps.Simulator = sim
 	}
+	scheduler := schedule.New(st, conv, clk, log, schedule.Options{Tick: cfg.SchedulerTick})
+	if err := withCaseworkers(ctx, cfg, log, st, clk, scheduler, &deps); err != nil {
+		return err
+	}
 	srv := web.NewServer(deps)
 
 	hup := make(chan os.Signal, 1)
@@ -173,7 +177,6 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	defer stopWork()
 	var workers sync.WaitGroup
 	workers.Go(func() { _ = dispatcher.Run(workCtx) })
-	scheduler := schedule.New(st, conv, clk, log, schedule.Options{Tick: cfg.SchedulerTick})
 	workers.Go(func() { _ = scheduler.Run(workCtx) })
 
 	errc := make(chan error, 1)
