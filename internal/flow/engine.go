@@ -262,6 +262,8 @@ func (r *runner) run(flowID, nodeID string, vars map[string]string) State {
 			case ActionOptIn:
 				r.emit(OptIn{})
 				r.p.OptedOut = false
+			case ActionForgetMe:
+				r.emit(ForgetMe{})
 			default:
 				return State{}
 			}

@@ -88,6 +88,12 @@ type OptOut struct{}
 // OptIn resumes messages.
 type OptIn struct{}
 
+// ForgetMe asks for the person's channel links to be removed at once and
+// for a caseworker to be asked to erase everything else. Messages the flow
+// sends after it are the last the person gets, given straight in the
+// answer to their message, since no link is left to send them through.
+type ForgetMe struct{}
+
 // Restarted tells the caller the conversation's node had gone (flows were
 // reloaded) and the flow was started again.
 type Restarted struct{ Flow string }
@@ -106,5 +112,6 @@ func (Reschedule) effect()      {}
 func (SetLanguage) effect()     {}
 func (OptOut) effect()          {}
 func (OptIn) effect()           {}
+func (ForgetMe) effect()        {}
 func (Restarted) effect()       {}
 func (LoopStopped) effect()     {}

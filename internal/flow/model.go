@@ -60,13 +60,16 @@ const (
 	ActionSetLanguage     Action = "set_language"
 	ActionOptOut          Action = "opt_out"
 	ActionOptIn           Action = "opt_in"
-	ActionGoto            Action = "goto"
-	ActionEnd             Action = "end"
+	// ActionForgetMe removes the person's channel links at once and asks a
+	// caseworker to erase the rest: the answer to DELETE, once confirmed.
+	ActionForgetMe Action = "forget_me"
+	ActionGoto     Action = "goto"
+	ActionEnd      Action = "end"
 )
 
 var actions = []Action{
 	ActionRecordCheckIn, ActionRequestCallback, ActionCantMakeIt, ActionReschedule,
-	ActionSetLanguage, ActionOptOut, ActionOptIn, ActionGoto, ActionEnd,
+	ActionSetLanguage, ActionOptOut, ActionOptIn, ActionForgetMe, ActionGoto, ActionEnd,
 }
 
 // Node is one step of a flow.

@@ -145,6 +145,61 @@ func (s *Set) validateFlow(fl *Flow, problems *[]diag.Problem) {
 			f.errorf(fl.Nodes[id].Line, "node %s is never reached from start (%s): link to it or remove it", id, fl.Start)
 		}
 	}
+	checkForgetMe(fl, f)
+}
+
+// checkForgetMe keeps forget_me safe. It must follow a question, so that a
+// DELETE sent by mistake, or by someone else holding the phone, changes
+// nothing until it is confirmed. And nothing after it may ask a question
+// or go to another flow: the person's links are gone, so no answer can
+// come back, and only the messages right after it reach them.
+func checkForgetMe(fl *Flow, f *yamlFile) {
+	unasked := map[string]bool{fl.Start: true}
+	queue := []string{fl.Start}
+	for len(queue) > 0 {
+		n := fl.Nodes[queue[0]]
+		queue = queue[1:]
+		if n == nil || n.Kind == KindAsk {
+			continue
+		}
+		for _, t := range n.targets() {
+			if !unasked[t.node] && fl.Nodes[t.node] != nil {
+				unasked[t.node] = true
+				queue = append(queue, t.node)
+			}
+		}
+	}
+	for _, id := range fl.Order {
+		n := fl.Nodes[id]
+		if n.Kind != KindDo || n.Action != ActionForgetMe {
+			continue
+		}
+		if unasked[id] {
+			f.errorf(n.Line, "node %s forgets the person without asking first: put it after a question's choice (\"Reply 1 to delete\"), so that a DELETE sent by mistake changes nothing", id)
+		}
+		seen := map[string]bool{}
+		after := []string{n.Next}
+		for len(after) > 0 {
+			aid := after[0]
+			after = after[1:]
+			m := fl.Nodes[aid]
+			if m == nil || seen[aid] {
+				continue
+			}
+			seen[aid] = true
+			switch {
+			case m.Kind == KindAsk:
+				f.errorf(m.Line, "node %s asks a question after forget_me (node %s): the person's links are gone, so no answer can come; send a message instead", aid, id)
+				continue
+			case m.Kind == KindDo && m.Action == ActionGoto:
+				f.errorf(m.Line, "node %s goes to another flow after forget_me (node %s): only messages may follow it", aid, id)
+				continue
+			}
+			for _, t := range m.targets() {
+				after = append(after, t.node)
+			}
+		}
+	}
 }
 
 func (fl *Flow) startLine() int {
