@@ -1,0 +1,591 @@
+package twilio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/locale"
+	"github.com/waymark-atd/waymark/internal/schedule"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// The telephone line (docs/voice.md). A person calls the programme's
+// Twilio number from the phone they linked by SMS or WhatsApp. While one
+// of their check-in windows is open the call is rejected unanswered,
+// which costs them nothing on most networks, and counts as their
+// check-in. Every other call is rejected or answered with a keypad menu,
+// as programme.yaml's voice section says. The caller ID, matched through
+// the blind index, is the only identity; keys are pressed, never spoken,
+// and nothing is recorded.
+
+// Paths of the voice routes, under /webhooks.
+const (
+	VoiceRoute     = "/twilio/voice"      // the number's "A call comes in" webhook
+	VoiceMenuRoute = "/twilio/voice/menu" // where a pressed key is posted
+	// VoiceMenuPath is VoiceMenuRoute as Twilio calls it.
+	VoiceMenuPath = "/webhooks" + VoiceMenuRoute
+)
+
+// Menu keys.
+const (
+	keyCheckIn     = 1
+	keyCallback    = 2
+	keyAppointment = 3
+	keyLanguage    = 9
+	// maxLanguages is how many languages one key press can choose among.
+	maxLanguages = 9
+)
+
+// Limits on what callers can cost the programme.
+const (
+	// unknownAnswersPerDay: a number nobody linked hears the short message
+	// this often a day (menu policy); after that its calls are rejected.
+	unknownAnswersPerDay = 3
+	// confirmationsPerDay: a person who calls again and again in a window
+	// has each call recorded, but gets this many confirmations a day.
+	confirmationsPerDay = 3
+)
+
+// ErrNotInbound: a voice webhook about a call Waymark did not receive.
+var ErrNotInbound = errors.New("twilio: not an inbound call")
+
+// Call is what Waymark reads of a voice webhook. Everything else Twilio
+// sends (Caller, CallerName, the geo fields FromCity, FromState, FromZip,
+// FromCountry, CallerCity… and To*, account data, forwarding data) is
+// never copied out of the parsed form.
+type Call struct {
+	// CallSid is Twilio's ID of the call: the dedupe key, kept only as
+	// long as dedupe keys are (retention.dedupe_keys).
+	CallSid string
+	// From is the caller ID, held only to compute its blind index; never
+	// store or log it. Empty or a marker such as "anonymous" when the
+	// number is withheld: such a caller cannot be matched.
+	From string
+	// Status is Twilio's CallStatus: "ringing" for a new call,
+	// "in-progress" once it has been answered (the menu's key presses).
+	Status string
+	// Digits is the key pressed, on the menu route.
+	Digits string
+}
+
+// callEnded are statuses of a call that is over: a status callback
+// pointed at the voice route by mistake. There is nothing to answer.
+var callEnded = map[string]bool{"completed": true, "busy": true, "failed": true, "no-answer": true, "canceled": true}
+
+// ParseCall parses the raw form body of a voice webhook. Call it only
+// after Verify. A missing CallSid, keys that are not keys, or an outbound
+// call is an error.
+func ParseCall(rawBody []byte) (Call, error) {
+	form, err := url.ParseQuery(string(rawBody))
+	if err != nil {
+		return Call{}, ErrMalformed
+	}
+	c := Call{
+		CallSid: strings.TrimSpace(form.Get("CallSid")),
+		From:    strings.TrimSpace(form.Get("From")),
+		Status:  strings.ToLower(strings.TrimSpace(form.Get("CallStatus"))),
+		Digits:  strings.TrimSpace(form.Get("Digits")),
+	}
+	if c.CallSid == "" || !utf8.ValidString(c.From) || len(c.From) > 64 || len(c.Digits) > 32 {
+		return Call{}, ErrMalformed
+	}
+	for _, r := range c.Digits {
+		if !strings.ContainsRune("0123456789*#", r) {
+			return Call{}, ErrMalformed
+		}
+	}
+	if d := strings.ToLower(form.Get("Direction")); d != "" && d != "inbound" {
+		return Call{}, ErrNotInbound
+	}
+	return c, nil
+}
+
+// VoiceStore is what the telephone line reads.
+type VoiceStore interface {
+	GetLink(ctx context.Context, index string) (store.Link, error)
+	GetParticipant(ctx context.Context, id string) (store.Participant, error)
+	AppointmentsOf(ctx context.Context, participantID string) ([]store.Appointment, error)
+	Increment(ctx context.Context, key string, expiresAt time.Time) (int, error)
+	Seen(ctx context.Context, key string) (bool, error)
+}
+
+// Calls is what the telephone line records through: the conversation
+// service, which holds the person's lock and writes one turn.
+type Calls interface {
+	Act(ctx context.Context, a conversation.Action) (conversation.ActResult, error)
+	Content() *conversation.Content
+	Language(p store.Participant) string
+}
+
+// Voice answers Twilio's voice webhooks.
+type Voice struct {
+	// Hooks checks signatures (its AuthToken and PublicURL) exactly as for
+	// messages; its Wake and Log are used too.
+	Hooks *Webhooks
+	Store VoiceStore
+	// Index is the blind index of an address (seal.Box.Index).
+	Index func(channel, address string) string
+	Calls Calls
+	Clock clock.Clock
+}
+
+// caller is who is calling, if Waymark knows them.
+type caller struct {
+	index string // blind index of the caller ID as an SMS address
+	known bool
+	link  store.Link
+	p     store.Participant
+}
+
+// identify finds the person by their caller ID: the blind index of the
+// number as an SMS address, and failing that as a WhatsApp one (the same
+// phone). A Telegram account has no number to match. An exited person is
+// a stranger now.
+func (v *Voice) identify(ctx context.Context, from string) (caller, error) {
+	who := caller{index: v.Index(string(store.SMS), from)}
+	if from == "" {
+		return who, nil
+	}
+	for _, ch := range []store.Channel{store.SMS, store.WhatsApp} {
+		index := who.index
+		if ch != store.SMS {
+			index = v.Index(string(ch), from)
+		}
+		link, err := v.Store.GetLink(ctx, index)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return who, fmt.Errorf("twilio voice: find link: %w", err)
+		}
+		p, err := v.Store.GetParticipant(ctx, link.ParticipantID)
+		if errors.Is(err, store.ErrNotFound) {
+			return who, nil
+		}
+		if err != nil {
+			return who, fmt.Errorf("twilio voice: participant %s: %w", link.ParticipantID, err)
+		}
+		if p.Status == store.Exited {
+			return who, nil
+		}
+		who.known, who.link, who.p = true, link, p
+		return who, nil
+	}
+	return who, nil
+}
+
+// windowOpen reports whether one of the person's check-in windows is open
+// at now, in their own time zone.
+func windowOpen(p store.Participant, now time.Time) (bool, error) {
+	if p.Schedule == nil {
+		return false, nil
+	}
+	cal, err := schedule.CalendarOf(p)
+	if err != nil {
+		return false, err
+	}
+	_, open := cal.At(now)
+	return open, nil
+}
+
+// HandleCall answers "A call comes in". A known person inside an open
+// window is rejected with a busy tone and checked in; anyone else is
+// rejected or answered with the menu, as the programme says.
+func (v *Voice) HandleCall(c echo.Context) error {
+	body, err := v.Hooks.verifiedBody(c)
+	if err != nil {
+		return err
+	}
+	call, err := ParseCall(body)
+	switch {
+	case errors.Is(err, ErrNotInbound):
+		return twimlBlob(c, (&twiml{}).bytes())
+	case err != nil:
+		return echo.NewHTTPError(http.StatusBadRequest, "malformed voice webhook")
+	case callEnded[call.Status]:
+		return twimlBlob(c, (&twiml{}).bytes())
+	}
+	ctx := c.Request().Context()
+	content := v.Calls.Content()
+	pol := content.Flows.Programme.Voice
+	if !pol.Enabled {
+		return twimlBlob(c, []byte(RejectTwiML))
+	}
+	who, err := v.identify(ctx, call.From)
+	if err != nil {
+		return v.failed(c, "identify caller", err)
+	}
+	if !who.known {
+		return v.answerUnknown(c, content, who, pol.UnknownCaller)
+	}
+	p := who.p
+	if p.OptedOut {
+		return v.answerKnown(c, content, who, pol.OptedOut, "opted_out")
+	}
+	now := v.Clock.Now()
+	open, err := windowOpen(p, now)
+	if err != nil {
+		// A schedule the caseworker must fix: not the caller's fault, and
+		// not a reason to answer a call that should cost nothing.
+		v.Hooks.Log.Warn("voice: check-in schedule unreadable", "participant", p.ID, "err", err)
+	}
+	if p.Status != store.Active || who.link.Unreachable || !open {
+		// A number whose messages fail may have changed hands: its missed
+		// calls are not taken as the person's check-in.
+		return v.answerKnown(c, content, who, pol.OutsideWindow, "outside_window")
+	}
+	return v.checkInByMissedCall(c, content, who, call)
+}
+
+// checkInByMissedCall records the check-in and rejects the call.
+func (v *Voice) checkInByMissedCall(c echo.Context, content *conversation.Content, who caller, call Call) error {
+	ctx := c.Request().Context()
+	key := "twilio:call:" + call.CallSid
+	a := conversation.Action{ParticipantID: who.p.ID, Kind: conversation.ActCheckIn, Channel: store.MissedCall, DedupeKey: key}
+	if content.Flows.Programme.Voice.ConfirmByMessage {
+		confirm, err := v.mayConfirm(ctx, who.p.ID, key)
+		if err != nil {
+			return v.failed(c, "count confirmations", err)
+		}
+		if confirm {
+			a.Confirm = msgCheckedInByCall
+		}
+	}
+	res, err := v.Calls.Act(ctx, a)
+	if err != nil {
+		return v.failed(c, "record missed-call check-in", err)
+	}
+	if !res.Duplicate {
+		v.Hooks.Log.Info("missed-call check-in", "participant", who.p.ID, "outcome", string(res.Outcome), "confirmation", res.Queued > 0)
+		if res.Queued > 0 && v.Hooks.Wake != nil {
+			v.Hooks.Wake()
+		}
+	}
+	return twimlBlob(c, []byte(RejectTwiML))
+}
+
+// mayConfirm counts a confirmation against the person's daily allowance,
+// unless the call was handled before (a retry changes nothing).
+func (v *Voice) mayConfirm(ctx context.Context, pid, dedupeKey string) (bool, error) {
+	seen, err := v.Store.Seen(ctx, dedupeKey)
+	if err != nil || seen {
+		return false, err
+	}
+	n, err := v.Store.Increment(ctx, "voice:confirm:"+pid, v.Clock.Now().Add(24*time.Hour))
+	if err != nil {
+		return false, err
+	}
+	return n <= confirmationsPerDay, nil
+}
+
+// failed answers a call Waymark could not deal with. Any error answer
+// makes Twilio pick up and play an error, at the caller's cost, so the
+// call is rejected as usual; the person's check-in may be missing, which
+// a caseworker sees as a miss and follows up kindly.
+func (v *Voice) failed(c echo.Context, what string, err error) error {
+	v.Hooks.Log.Error("voice: call rejected after a fault", "step", what, "err", err)
+	return twimlBlob(c, []byte(RejectTwiML))
+}
+
+// answerUnknown rejects a stranger's call, or tells them in a few words how
+// to join (a few times a day at most) and hangs up.
+func (v *Voice) answerUnknown(c echo.Context, content *conversation.Content, who caller, policy string) error {
+	if policy != flow.VoiceMenu {
+		return twimlBlob(c, []byte(RejectTwiML))
+	}
+	n, err := v.Store.Increment(c.Request().Context(), "voice:unknown:"+who.index, v.Clock.Now().Add(24*time.Hour))
+	if err != nil {
+		return v.failed(c, "count unknown caller", err)
+	}
+	if n > unknownAnswersPerDay {
+		return twimlBlob(c, []byte(RejectTwiML))
+	}
+	sp := v.speaker(content, content.Flows.Programme.DefaultLanguage)
+	var t twiml
+	t.say(sp.say(spoken("enrol.unknown_sender"), nil))
+	t.say(sp.say(msgGoodbye, nil))
+	t.hangup()
+	return twimlBlob(c, t.bytes())
+}
+
+// answerKnown rejects a known person's call that is not a check-in, or
+// answers it with the menu.
+func (v *Voice) answerKnown(c echo.Context, content *conversation.Content, who caller, policy, why string) error {
+	v.Hooks.Log.Debug("voice: call not taken as a check-in", "participant", who.p.ID, "why", why, "policy", policy)
+	if policy != flow.VoiceMenu {
+		return twimlBlob(c, []byte(RejectTwiML))
+	}
+	sp := v.speaker(content, v.Calls.Language(who.p))
+	var t twiml
+	v.menu(&t, sp, true)
+	return twimlBlob(c, t.bytes())
+}
+
+// HandleMenu answers a key pressed in the menu. The caller is found again
+// by their caller ID: nothing about the call is kept between requests.
+func (v *Voice) HandleMenu(c echo.Context) error {
+	body, err := v.Hooks.verifiedBody(c)
+	if err != nil {
+		return err
+	}
+	call, err := ParseCall(body)
+	switch {
+	case errors.Is(err, ErrNotInbound):
+		return twimlBlob(c, (&twiml{}).bytes())
+	case err != nil:
+		return echo.NewHTTPError(http.StatusBadRequest, "malformed voice webhook")
+	}
+	ctx := c.Request().Context()
+	content := v.Calls.Content()
+	var t twiml
+	who, err := v.identify(ctx, call.From)
+	if err != nil || !who.known || !content.Flows.Programme.Voice.Enabled {
+		if err != nil {
+			v.Hooks.Log.Error("voice menu: identify caller", "err", err)
+		}
+		sp := v.speaker(content, content.Flows.Programme.DefaultLanguage)
+		t.say(sp.say(msgGoodbye, nil))
+		t.hangup()
+		return twimlBlob(c, t.bytes())
+	}
+	if c.QueryParam("step") == "language" {
+		return v.languageChosen(c, content, who, call)
+	}
+	sp := v.speaker(content, v.Calls.Language(who.p))
+	switch call.Digits {
+	case key(keyCheckIn):
+		res, err := v.Calls.Act(ctx, conversation.Action{ParticipantID: who.p.ID, Kind: conversation.ActCheckIn, Channel: store.Keypad,
+			DedupeKey: "twilio:call:" + call.CallSid + ":" + call.Digits})
+		if err != nil {
+			return v.sorry(c, sp, "record keypad check-in", err)
+		}
+		if !res.Duplicate {
+			v.Hooks.Log.Info("keypad check-in", "participant", who.p.ID, "outcome", string(res.Outcome))
+		}
+		t.say(sp.say(spoken("checkin.thanks"), nil))
+		t.say(sp.say(msgGoodbye, nil))
+		t.hangup()
+	case key(keyCallback):
+		if _, err := v.Calls.Act(ctx, conversation.Action{ParticipantID: who.p.ID, Kind: conversation.ActCallback, Channel: store.Keypad,
+			DedupeKey: "twilio:call:" + call.CallSid + ":" + call.Digits}); err != nil {
+			return v.sorry(c, sp, "record call-back request", err)
+		}
+		t.say(sp.say(spoken("callback.thanks"), nil))
+		t.say(sp.say(msgGoodbye, nil))
+		t.hangup()
+	case key(keyAppointment):
+		id, vars, err := v.nextAppointment(ctx, who.p, sp.lang)
+		if err != nil {
+			return v.sorry(c, sp, "find next appointment", err)
+		}
+		t.say(sp.say(id, vars))
+		v.menu(&t, sp, false)
+	case key(keyLanguage):
+		v.languages(&t, content)
+	default:
+		t.say(sp.say(spoken("common.not_understood"), nil))
+		v.menu(&t, sp, false)
+	}
+	return twimlBlob(c, t.bytes())
+}
+
+// languageChosen applies the language picked from the list and reads the
+// menu again in it.
+func (v *Voice) languageChosen(c echo.Context, content *conversation.Content, who caller, call Call) error {
+	langs := offeredLanguages(content)
+	var t twiml
+	n := 0
+	if len(call.Digits) == 1 && call.Digits[0] >= '1' && call.Digits[0] <= '9' {
+		n = int(call.Digits[0] - '0')
+	}
+	if n < 1 || n > len(langs) {
+		sp := v.speaker(content, v.Calls.Language(who.p))
+		t.say(sp.say(spoken("common.not_understood"), nil))
+		v.languages(&t, content)
+		return twimlBlob(c, t.bytes())
+	}
+	lang := langs[n-1]
+	if _, err := v.Calls.Act(c.Request().Context(), conversation.Action{ParticipantID: who.p.ID, Kind: conversation.ActLanguage, Channel: store.Keypad, Language: lang}); err != nil {
+		return v.sorry(c, v.speaker(content, v.Calls.Language(who.p)), "set language", err)
+	}
+	sp := v.speaker(content, lang)
+	t.say(sp.say(spoken("language.done"), nil))
+	v.menu(&t, sp, false)
+	return twimlBlob(c, t.bytes())
+}
+
+// sorry ends a call whose key could not be acted on: the person hears a
+// goodbye rather than a technical error, and may call again.
+func (v *Voice) sorry(c echo.Context, sp speaker, what string, err error) error {
+	v.Hooks.Log.Error("voice menu: fault", "step", what, "err", err)
+	var t twiml
+	t.say(sp.say(msgGoodbye, nil))
+	t.hangup()
+	return twimlBlob(c, t.bytes())
+}
+
+// menu reads the choices inside a Gather, so a key can be pressed at any
+// moment; if none is, the call ends politely.
+func (v *Voice) menu(t *twiml, sp speaker, hello bool) {
+	var says []sayVerb
+	if hello {
+		says = append(says, sp.say(msgMenuHello, nil))
+	}
+	for _, o := range []struct {
+		id  string
+		key int
+	}{{msgMenuCheckIn, keyCheckIn}, {msgMenuCallback, keyCallback}, {msgMenuAppointment, keyAppointment}, {msgMenuLanguage, keyLanguage}} {
+		if o.key == keyLanguage && len(offeredLanguages(sp.content)) < 2 {
+			continue
+		}
+		says = append(says, sp.say(o.id, map[string]any{"Key": key(o.key)}))
+	}
+	t.gather(v.menuURL(""), says...)
+	t.say(sp.say(msgGoodbye, nil))
+	t.hangup()
+}
+
+// languages reads each offered language's choice in that language.
+func (v *Voice) languages(t *twiml, content *conversation.Content) {
+	var says []sayVerb
+	for i, lang := range offeredLanguages(content) {
+		says = append(says, v.speaker(content, lang).say(msgLanguageChoice, map[string]any{"Key": key(i + 1)}))
+	}
+	t.gather(v.menuURL("language"), says...)
+	t.say(v.speaker(content, content.Flows.Programme.DefaultLanguage).say(msgGoodbye, nil))
+	t.hangup()
+}
+
+// menuURL is the absolute URL Twilio posts a key to. Absolute, because
+// Twilio would resolve a relative one against the URL it called, which
+// differs from ours behind a proxy that strips a path prefix; the step
+// in the query is signed with it.
+func (v *Voice) menuURL(step string) string {
+	u := strings.TrimRight(v.Hooks.PublicURL, "/") + VoiceMenuPath
+	if step != "" {
+		u += "?step=" + url.QueryEscape(step)
+	}
+	return u
+}
+
+// nextAppointment is the message that tells the person's next appointment
+// still to come, in their own time zone.
+func (v *Voice) nextAppointment(ctx context.Context, p store.Participant, lang string) (string, map[string]any, error) {
+	appts, err := v.Store.AppointmentsOf(ctx, p.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	loc, err := time.LoadLocation(p.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	now := v.Clock.Now()
+	var next *store.Appointment
+	var nextAt time.Time
+	for i, a := range appts {
+		if a.Status != store.AppointmentScheduled && a.Status != store.AppointmentConfirmed {
+			continue
+		}
+		at, err := time.ParseInLocation("2006-01-02 15:04", a.Date+" "+a.Time, loc)
+		if err != nil || at.Before(now) {
+			continue
+		}
+		if next == nil || at.Before(nextAt) {
+			next, nextAt = &appts[i], at
+		}
+	}
+	if next == nil {
+		return msgNoAppointment, nil, nil
+	}
+	return msgAppointment, map[string]any{
+		"Date": schedule.FormatDate(lang, nextAt), "Time": schedule.FormatTime(lang, nextAt), "Place": next.Place,
+	}, nil
+}
+
+// Message IDs the telephone line uses. voice.X is the spoken form of the
+// written message X, where the written one does not read well aloud.
+const (
+	msgCheckedInByCall = "checkin.by_call" // written: the confirmation by SMS or Telegram
+	msgMenuHello       = "voice.menu.hello"
+	msgMenuCheckIn     = "voice.menu.checkin"
+	msgMenuCallback    = "voice.menu.callback"
+	msgMenuAppointment = "voice.menu.appointment"
+	msgMenuLanguage    = "voice.menu.language"
+	msgAppointment     = "voice.appointment"
+	msgNoAppointment   = "voice.no_appointment"
+	msgLanguageChoice  = "voice.language.choice"
+	msgGoodbye         = "voice.goodbye"
+)
+
+// spokenVariants are the written messages the line says, each with a
+// "voice." form in the locale files where the written one speaks of
+// replying or texting.
+var spokenVariants = map[string]bool{
+	"enrol.unknown_sender":  true,
+	"callback.thanks":       true,
+	"language.done":         true,
+	"common.not_understood": true,
+}
+
+// spoken is the message ID to say for the written message id.
+func spoken(id string) string {
+	if spokenVariants[id] {
+		return "voice." + id
+	}
+	return id
+}
+
+// speaker says messages in one language with that language's voice.
+type speaker struct {
+	content *conversation.Content
+	lang    string
+	speech  flow.Speech
+}
+
+// speaker returns the voice for lang: the programme's speech setting for
+// it, or if it has none, the default language's (the text too, so that no
+// voice reads a script it cannot).
+func (v *Voice) speaker(content *conversation.Content, lang string) speaker {
+	speech := content.Flows.Programme.Voice.Speech
+	if sp, ok := speech[lang]; ok {
+		return speaker{content: content, lang: lang, speech: sp}
+	}
+	def := content.Flows.Programme.DefaultLanguage
+	if sp, ok := speech[def]; ok {
+		return speaker{content: content, lang: def, speech: sp}
+	}
+	return speaker{content: content, lang: locale.English, speech: speech[locale.English]}
+}
+
+func (s speaker) say(id string, vars map[string]any) sayVerb {
+	data := conversation.TemplateData(s.content, nil)
+	for k, v := range vars {
+		data[k] = v
+	}
+	return sayVerb{Language: s.speech.Language, Voice: s.speech.Voice, Text: s.content.Locale.Render(s.lang, id, data)}
+}
+
+// offeredLanguages are the languages a key can choose, in the
+// programme's order.
+func offeredLanguages(c *conversation.Content) []string {
+	langs := c.Flows.Programme.Languages
+	if len(langs) > maxLanguages {
+		langs = langs[:maxLanguages]
+	}
+	return langs
+}
+
+func twimlBlob(c echo.Context, b []byte) error {
+	return c.Blob(http.StatusOK, "text/xml; charset=utf-8", b)
+}

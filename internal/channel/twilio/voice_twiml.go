@@ -1,0 +1,77 @@
+package twilio
+
+import (
+	"encoding/xml"
+	"strconv"
+)
+
+// The voice answers are TwiML built with encoding/xml, so that every word
+// said is escaped whatever a locale file or an appointment's place holds.
+// Only four verbs are ever used: Reject, Say, Gather (keys only) and
+// Hangup. There is no Record, no speech input and no Dial.
+
+type voiceResponse struct {
+	XMLName xml.Name `xml:"Response"`
+	Verbs   []any
+}
+
+type rejectVerb struct {
+	XMLName xml.Name `xml:"Reject"`
+	// Reason "busy" gives the caller a busy tone: the call is never
+	// answered, so on most networks it costs them nothing.
+	Reason string `xml:"reason,attr"`
+}
+
+type sayVerb struct {
+	XMLName  xml.Name `xml:"Say"`
+	Language string   `xml:"language,attr,omitempty"`
+	Voice    string   `xml:"voice,attr,omitempty"`
+	Text     string   `xml:",chardata"`
+}
+
+// gatherVerb waits for one key. Input is always "dtmf": the caller's
+// voice is never listened to.
+type gatherVerb struct {
+	XMLName   xml.Name `xml:"Gather"`
+	Input     string   `xml:"input,attr"`
+	NumDigits int      `xml:"numDigits,attr"`
+	Timeout   int      `xml:"timeout,attr"`
+	Action    string   `xml:"action,attr"`
+	Method    string   `xml:"method,attr"`
+	Says      []sayVerb
+}
+
+type hangupVerb struct {
+	XMLName xml.Name `xml:"Hangup"`
+}
+
+// gatherSeconds is how long Twilio waits for a key after the menu is read.
+const gatherSeconds = 6
+
+// RejectTwiML is the answer to a call that is not picked up: a busy tone,
+// free to the caller on most networks.
+const RejectTwiML = `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<Response><Reject reason="busy"></Reject></Response>`
+
+// twiml accumulates verbs for one answer.
+type twiml struct{ verbs []any }
+
+func (t *twiml) say(s sayVerb) { t.verbs = append(t.verbs, s) }
+func (t *twiml) hangup()       { t.verbs = append(t.verbs, hangupVerb{}) }
+func (t *twiml) reject()       { t.verbs = append(t.verbs, rejectVerb{Reason: "busy"}) }
+func (t *twiml) gather(action string, says ...sayVerb) {
+	t.verbs = append(t.verbs, gatherVerb{Input: "dtmf", NumDigits: 1, Timeout: gatherSeconds, Action: action, Method: "POST", Says: says})
+}
+
+// bytes is the TwiML document.
+func (t *twiml) bytes() []byte {
+	b, err := xml.Marshal(voiceResponse{Verbs: t.verbs})
+	if err != nil {
+		// Only our own fixed types are marshalled: this cannot happen,
+		// and a silent rejection is the safe answer if it ever did.
+		return []byte(RejectTwiML)
+	}
+	return append([]byte(xml.Header), b...)
+}
+
+// key is a menu key as templates see it.
+func key(n int) string { return strconv.Itoa(n) }
