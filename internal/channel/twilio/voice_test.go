@@ -548,7 +548,7 @@ func TestVoiceMenuKeys(t *testing.T) {
 		t.Errorf("no appointment: %q", n.Children[0].Text)
 	}
 	for _, a := range []store.Appointment{
-		{ID: "ap1", ParticipantID: pid, Kind: "hearing", Place: "Old court", Date: "2026-01-05", Time: "11:00", Status: store.AppointmentScheduled},       // past
+		{ID: "ap1", ParticipantID: pid, Kind: "hearing", Place: "Old court", Date: "2026-01-05", Time: "11:00", Status: store.AppointmentScheduled}, // past
 		{ID: "ap2", ParticipantID: pid, Kind: "caseworker_meeting", Place: "Centre <A&B>", Date: "2026-01-09", Time: "14:30", Status: store.AppointmentScheduled},
 		{ID: "ap3", ParticipantID: pid, Kind: "hearing", Place: "Cancelled place", Date: "2026-01-07", Time: "09:00", Status: store.AppointmentCancelled},
 		{ID: "ap4", ParticipantID: pid, Kind: "hearing", Place: "Later place", Date: "2026-02-01", Time: "09:00", Status: store.AppointmentConfirmed},
