@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -96,7 +97,16 @@ func newCaseworkerEnv(t *testing.T, o envOptions) *cwEnv {
 	deps := Deps{
 		Store: st, Conversation: conv, Log: log, PublicURL: o.publicURL,
 		Auth: au, Clock: clk, Replan: sched.Replan, TelegramBot: "ExampleCheckInBot",
-		CheckReport: func() check.Report { return check.Run(check.Input{Flows: flows.FS, FlowsDir: "flows"}) },
+		CheckReport: func() check.Report {
+			return check.Run(check.Input{Flows: flows.FS, FlowsDir: "flows", Locales: locales.FS, LocalesDir: "locales",
+				LoadLocales: func(fsys fs.FS) (check.Catalog, []diag.Problem) {
+					b, problems := locale.Load(fsys)
+					if b == nil {
+						return nil, problems
+					}
+					return b, problems
+				}})
+		},
 	}
 	if o.proxies != "" {
 		for _, cidr := range strings.Split(o.proxies, ",") {

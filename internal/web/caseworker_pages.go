@@ -24,6 +24,7 @@ import (
 var templateFuncs = template.FuncMap{
 	"kindLabel":   kindLabel,
 	"reasonLabel": reasonLabel,
+	"whyLabel":    whyLabel,
 	"localTime":   localTime,
 	"ago":         ago,
 	"lower":       strings.ToLower,
@@ -53,6 +54,7 @@ var kindLabels = map[store.AttentionKind]string{
 	store.AttentionCantMakeIt: "Can't make it",
 	store.AttentionReschedule: "Asked to reschedule",
 	store.AttentionOptedOut:   "Opted out of messages",
+	store.AttentionErasure:    "Asked to be deleted",
 }
 
 func kindLabel(k store.AttentionKind) string {
@@ -82,6 +84,30 @@ func reasonLabel(code string) string {
 		return "they sent STOP to the number (provider code 21610)"
 	}
 	return "code " + code
+}
+
+// whyLabel is an item's reason, or what its kind says when it has none.
+func whyLabel(it store.AttentionItem) string {
+	if r := reasonLabel(it.Reason); r != "" {
+		return r
+	}
+	switch it.Kind {
+	case store.AttentionMissed:
+		return "no check-in by the end of the window and its grace period"
+	case store.AttentionCantReach:
+		return "messages to them are not delivered"
+	case store.AttentionCallback:
+		return "they asked for someone to call them"
+	case store.AttentionCantMakeIt:
+		return "they said they cannot make it"
+	case store.AttentionReschedule:
+		return "they asked to change the time"
+	case store.AttentionOptedOut:
+		return "they sent STOP; nothing is sent until they send START"
+	case store.AttentionErasure:
+		return "they texted DELETE and confirmed; their number is already removed; erase their record unless you must keep it"
+	}
+	return ""
 }
 
 // localTime shows an instant in a time zone, with the zone's name.
