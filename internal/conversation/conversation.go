@@ -128,7 +128,7 @@ func (s *Service) Handle(ctx context.Context, in Inbound) (Outcome, error) {
 				return nil
 			}
 		}
-		return s.turn(ctx, c, link.ParticipantID, &link, in)
+		return s.turnDirect(ctx, c, link.ParticipantID, &link, in, &out.Direct)
 	})
 	return out, err
 }
@@ -172,6 +172,13 @@ type notifyEvent struct {
 // turn runs one step for a participant and applies it. With link set it is
 // an inbound message from that link; otherwise extra names the event.
 func (s *Service) turn(ctx context.Context, c *Content, pid string, link *store.Link, in Inbound, extra ...any) error {
+	return s.turnDirect(ctx, c, pid, link, in, nil, extra...)
+}
+
+// turnDirect is turn, with the replies of a turn that forgets the person
+// (forget_me) appended to direct: the channel gives them in its answer to
+// the person's message, since no link is left for the outbox to use.
+func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *store.Link, in Inbound, direct *[]string, extra ...any) error {
 	now := s.clock.Now()
 	p, err := s.store.GetParticipant(ctx, pid)
 	if err != nil {
@@ -240,7 +247,7 @@ func (s *Service) turn(ctx context.Context, c *Content, pid string, link *store.
 		}
 	}
 
-	t := s.plan(ctx, c, p, to, next, effects, now)
+	t, last := s.plan(ctx, c, p, to, next, effects, now)
 	t.DedupeKey = in.DedupeKey
 	if in.DedupeKey != "" {
 		t.DedupeUntil = now.Add(c.Flows.Programme.Retention.DedupeKeys.D())
@@ -248,7 +255,33 @@ func (s *Service) turn(ctx context.Context, c *Content, pid string, link *store.
 	if err := s.store.ApplyTurn(ctx, t); err != nil {
 		return fmt.Errorf("conversation: apply turn for %s: %w", pid, err)
 	}
-	s.log.Debug("turn", "participant", pid, "effects", len(effects), "replies", len(t.Outbound))
+	if last != nil {
+		// The erasure request is recorded; now the links go, so that
+		// nothing more reaches the person from this moment.
+		if err := s.forgetLinks(ctx, pid); err != nil {
+			return err
+		}
+		if direct != nil {
+			*direct = append(*direct, last...)
+		}
+	}
+	s.log.Debug("turn", "participant", pid, "effects", len(effects), "replies", len(t.Outbound), "forgotten", last != nil)
+	return nil
+}
+
+// forgetLinks deletes every channel link of a participant: the sealed
+// addresses and their blind indexes. A message from one of those
+// addresses is then a stranger's, and the outbox has nowhere to send.
+func (s *Service) forgetLinks(ctx context.Context, pid string) error {
+	links, err := s.store.LinksOf(ctx, pid)
+	if err != nil {
+		return fmt.Errorf("conversation: links of %s: %w", pid, err)
+	}
+	for _, l := range links {
+		if err := s.store.DeleteLink(ctx, l.Index); err != nil {
+			return fmt.Errorf("conversation: forget a link of %s: %w", pid, err)
+		}
+	}
 	return nil
 }
 
@@ -266,8 +299,10 @@ func (s *Service) loadState(ctx context.Context, pid string, now time.Time) (flo
 	return flow.State{Flow: sess.Flow, Node: sess.Node, Vars: sess.Vars, WaitUntil: sess.WaitUntil}, nil
 }
 
-// plan turns the engine's effects into a store.Turn.
-func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to store.Link, next flow.State, effects []flow.Effect, now time.Time) store.Turn {
+// plan turns the engine's effects into a store.Turn. When the effects
+// forget the person (forget_me), the turn queues nothing: the rendered
+// replies are returned instead, to be given in the webhook's answer.
+func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to store.Link, next flow.State, effects []flow.Effect, now time.Time) (store.Turn, []string) {
 	t := store.Turn{ParticipantID: p.ID}
 	audit := func(action, detail string) {
 		t.Audit = append(t.Audit, store.AuditEntry{ID: store.NewID("a_"), At: now, Actor: "participant", Action: action, ParticipantID: p.ID, Detail: detail})
@@ -275,7 +310,7 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 	attention := func(kind store.AttentionKind) {
 		t.Attention = append(t.Attention, store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: kind, CreatedAt: now})
 	}
-	optChanged := false
+	optChanged, forget := false, false
 	var sends []flow.Send
 	for _, e := range effects {
 		switch e := e.(type) {
@@ -319,6 +354,13 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 				audit("opted_in", string(to.Channel))
 			}
 			optChanged = true
+		case flow.ForgetMe:
+			if !forget {
+				forget = true
+				p.LastLink = ""
+				attention(store.AttentionErasure)
+				audit("erasure_requested", string(to.Channel))
+			}
 		}
 	}
 	// An opted-out person gets nothing but the confirmation of opting out
@@ -327,7 +369,13 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 		sends = nil
 	}
 	lang := s.language(c, p)
+	var last []string
 	for i, snd := range sends {
+		if forget {
+			text, _ := Render(c, lang, snd)
+			last = append(last, text)
+			continue
+		}
 		text, choices := Render(c, lang, snd)
 		// The outbox sends oldest first; a microsecond apart keeps a turn's
 		// messages in the order the flow wrote them.
@@ -349,7 +397,10 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 	} else {
 		t.EndSession = true
 	}
-	return t
+	if forget && last == nil {
+		last = []string{} // forgotten, with nothing to say: still not nil
+	}
+	return t, last
 }
 
 func (s *Service) language(c *Content, p store.Participant) string {
