@@ -120,9 +120,12 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		}
 		senders[store.SMS], senders[store.WhatsApp] = sms, sms
 		hooks = &twilio.Webhooks{AuthToken: cfg.TwilioAuthToken, PublicURL: cfg.PublicURL, Conversation: conv, Log: log}
+		voice := &twilio.Voice{Hooks: hooks, Store: st, Index: box.Index, Calls: conv, Clock: clk}
 		deps.Webhooks = append(deps.Webhooks,
 			web.Webhook{Path: twilio.InboundRoute, Handler: hooks.HandleInbound},
-			web.Webhook{Path: twilio.StatusRoute, Handler: hooks.HandleStatus})
+			web.Webhook{Path: twilio.StatusRoute, Handler: hooks.HandleStatus},
+			web.Webhook{Path: twilio.VoiceRoute, Handler: voice.HandleCall},
+			web.Webhook{Path: twilio.VoiceMenuRoute, Handler: voice.HandleMenu})
 	}
 	if cfg.TelegramToken != "" {
 		tg, err := telegram.New(telegram.Options{
@@ -157,7 +160,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		}
 		deps.Simulator = sim
 	}
-	scheduler := schedule.New(st, conv, clk, log, schedule.Options{Tick: cfg.SchedulerTick})
+	scheduler := schedule.New(st, conv, clk, log, schedule.Options{Tick: cfg.SchedulerTick, Observe: m.SchedulerLag})
 	if err := withCaseworkers(ctx, cfg, log, st, clk, scheduler, &deps); err != nil {
 		return err
 	}
