@@ -160,3 +160,30 @@ func TestActRefusesBadInput(t *testing.T) {
 		t.Error("a failed action recorded its dedupe key")
 	}
 }
+
+// The confirmation goes where the person last wrote from: Telegram, if
+// that is where they talk to us, though they called from their phone.
+func TestActConfirmsOnLastUsedLink(t *testing.T) {
+	h := newHarness(t)
+	pid := h.joined("en")
+	tg := store.Link{Index: h.box.Index("telegram", "123456789"), Channel: store.Telegram, ParticipantID: pid, LinkedAt: h.clock.Now()}
+	if err := h.store.PutLink(h.ctx, tg); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := h.store.GetParticipant(h.ctx, pid)
+	p.LastLink = tg.Index
+	if err := h.store.UpdateParticipant(h.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.conv.Act(h.ctx, conversation.Action{ParticipantID: pid, Kind: conversation.ActCheckIn, Channel: store.MissedCall, Confirm: "checkin.by_call", DedupeKey: "twilio:call:CA5"}); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := h.store.ClaimOutbound(h.ctx, "test", h.clock.Now().Add(time.Hour), time.Minute, 10)
+	if len(msgs) != 1 || msgs[0].Channel != store.Telegram || msgs[0].LinkIndex != tg.Index {
+		t.Errorf("queued = %+v, want one on Telegram", msgs)
+	}
+	// The check-in still says how it came: by a missed call.
+	if cs, _ := h.store.CheckInsOf(h.ctx, pid, time.Time{}); len(cs) != 1 || cs[0].Channel != store.MissedCall {
+		t.Errorf("check-ins = %+v", cs)
+	}
+}
