@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -74,7 +75,7 @@ const (
 )
 
 type voiceHarness struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	store   *bolt.Store
 	box     *seal.Box
@@ -86,7 +87,7 @@ type voiceHarness struct {
 	woken   int
 }
 
-func newVoiceHarness(t *testing.T) *voiceHarness {
+func newVoiceHarness(t testing.TB) *voiceHarness {
 	t.Helper()
 	clk := clock.NewFake(voiceStart)
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))
@@ -165,7 +166,11 @@ func (h *voiceHarness) sent() []store.OutboundMessage {
 // sig is given, and returns the status and body.
 func (h *voiceHarness) post(route, query, file string, edit map[string]string, sig ...string) (int, string) {
 	h.t.Helper()
-	form, err := url.ParseQuery(string(readForm(h.t, file)))
+	raw, err := os.ReadFile("testdata/" + file)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	form, err := url.ParseQuery(string(raw))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -253,7 +258,7 @@ func (n *twimlNode) verbs() []string {
 // parseTwiML parses an answer and checks what must hold of every one:
 // a <Response>, only the verbs the line uses, keys only (a Gather with
 // input="dtmf" and nothing that listens for speech), and no recording.
-func parseTwiML(t *testing.T, body string) *twimlNode {
+func parseTwiML(t testing.TB, body string) *twimlNode {
 	t.Helper()
 	var root twimlNode
 	if err := xml.Unmarshal([]byte(body), &root); err != nil {
@@ -673,6 +678,41 @@ func (h *voiceHarness) assertNoPersonalLogs() {
 	for _, leak := range []string{voicePhone, "447700900", "JANE", "LONDON", "SW1A", "Greater London", "CA0a1b2c3d4e5f"} {
 		if strings.Contains(logs, leak) {
 			h.t.Errorf("logs contain %q", leak)
+		}
+	}
+}
+
+func BenchmarkParseCall(b *testing.B) {
+	body, err := os.ReadFile("testdata/voice_ringing.form")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseCall(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVoiceMenu answers a key press with the menu read again: verify,
+// parse, find the caller, render six messages and the TwiML.
+func BenchmarkVoiceMenu(b *testing.B) {
+	h := newVoiceHarness(b)
+	h.enrolled("fr")
+	body, _ := os.ReadFile("testdata/voice_menu_7.form")
+	form, _ := url.ParseQuery(string(body))
+	uri := "/webhooks" + VoiceMenuRoute
+	sig := sign(voiceToken, voicePublic+uri, form)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, uri, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set(SignatureHeader, sig)
+		rec := httptest.NewRecorder()
+		h.echo.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
 		}
 	}
 }
