@@ -88,10 +88,14 @@ func sameWall(t, wall time.Time) bool {
 // quietHours is a span of the local day in which nothing is sent.
 type quietHours struct {
 	start, end time.Duration // since local midnight; equal means none
+	also       *quietHours   // a second quiet span, e.g. a child's night (child.go)
 }
 
 // inside reports whether t falls in the quiet hours of loc.
 func (q quietHours) inside(t time.Time, loc *time.Location) bool {
+	if q.also != nil && q.also.inside(t, loc) {
+		return true
+	}
 	c := sinceMidnight(t.In(loc))
 	switch {
 	case q.start == q.end:
@@ -106,6 +110,19 @@ func (q quietHours) inside(t time.Time, loc *time.Location) bool {
 // shift moves t out of the quiet hours to their end, the next time the
 // local clock shows it; a t outside them is returned as it is.
 func (q quietHours) shift(t time.Time, loc *time.Location) time.Time {
+	if q.also != nil {
+		// The end of one span may fall in the other: move until neither
+		// holds t (two daily spans settle within two rounds).
+		own := quietHours{start: q.start, end: q.end}
+		for range 4 {
+			moved := q.also.shift(own.shift(t, loc), loc)
+			if moved.Equal(t) {
+				break
+			}
+			t = moved
+		}
+		return t
+	}
 	if !q.inside(t, loc) {
 		return t
 	}

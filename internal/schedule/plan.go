@@ -65,6 +65,9 @@ func Plan(in PlanInput) ([]store.DueItem, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.Child {
+		r.quiet = r.quiet.withChildNight()
+	}
 	loc, err := location(p.TimeZone)
 	if err != nil {
 		return nil, fmt.Errorf("schedule: plan %s: %w", p.ID, err)
