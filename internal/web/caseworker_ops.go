@@ -493,6 +493,10 @@ func (s *Server) checkAppointment(a *store.Appointment, in appointmentInput) ([]
 	if a.Kind == "" || a.Place == "" || a.Date == "" || a.Time == "" {
 		return nil, invalid("kind, place, date and time are all required")
 	}
+	// What the planner needs, in its own words.
+	if err := schedule.ValidateAppointment(*a); err != nil {
+		return nil, invalid("%s", strings.TrimPrefix(strings.ReplaceAll(err.Error(), "\n", "; "), "appointment: "))
+	}
 	return changed, nil
 }
 
