@@ -30,7 +30,10 @@ Usage:
   waymark users add | passwd | list                   caseworker accounts (waymark users for help)
   waymark tokens create --username NAME               print a new API token for an account, once
   waymark keygen                                      print a new WAYMARK_SECRET_KEY
+  waymark rekey [--old-key-file F] [--new-key-file F] re-seal every stored address under a new key
+  waymark export --participant ID                     print everything held about one person, as JSON
   waymark healthcheck [--ready]                       exit 0 if the local server answers /healthz (/readyz)
+  waymark backup --to FILE [--data-dir DIR]           copy the embedded store, also while serve runs
   waymark version                                     print the version
 
 Configuration comes from WAYMARK_* environment variables; see README.md.
@@ -58,8 +61,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		return tokensCmd(ctx, env, args[2:])
 	case "keygen":
 		return keygen(env)
+	case "rekey":
+		return rekeyCmd(ctx, env, args[2:])
+	case "export":
+		return exportCmd(ctx, env, args[2:])
 	case "healthcheck":
 		return healthcheck(ctx, env, args[2:])
+	case "backup":
+		return backup(ctx, env, args[2:])
 	case "version":
 		fmt.Fprintln(stdout, "waymark", version)
 		return 0
