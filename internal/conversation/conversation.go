@@ -204,8 +204,13 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 		}
 		p.LastLink = links[0].Index
 	}
-	to, err := s.store.GetLink(ctx, p.LastLink)
-	if err != nil {
+	// The reply goes where the person last wrote from: for an inbound
+	// message that is the link in hand, just saved, so it is not read
+	// back (one store round trip less on every webhook).
+	var to store.Link
+	if link != nil {
+		to = *link
+	} else if to, err = s.store.GetLink(ctx, p.LastLink); err != nil {
 		return fmt.Errorf("conversation: reply link of %s: %w", pid, err)
 	}
 
