@@ -116,10 +116,11 @@ func Run(in Input) Report {
 	return r
 }
 
-// keywordMessages tells the messages that hold words to match rather than
-// text to send, whose length costs nothing: those the flows use only as
-// keywords, and by convention every ID starting with "keyword." (JOIN and
-// the language names are matched by Go code, not named in a flow).
+// keywordMessages tells the messages whose length costs no SMS: words to
+// match rather than text to send (those the flows use only as keywords, and
+// by convention every ID starting with "keyword.": JOIN and the language
+// names are matched by Go code, not named in a flow), and the "voice."
+// messages, which are spoken on a call, never texted.
 func keywordMessages(set *flow.Set) func(id string) bool {
 	kw, sent := map[string]bool{}, map[string]bool{}
 	for _, ref := range set.MessageRefs() {
@@ -131,7 +132,7 @@ func keywordMessages(set *flow.Set) func(id string) bool {
 		}
 	}
 	return func(id string) bool {
-		return strings.HasPrefix(id, "keyword.") || kw[id] && !sent[id]
+		return strings.HasPrefix(id, "keyword.") || strings.HasPrefix(id, "voice.") || kw[id] && !sent[id]
 	}
 }
 
