@@ -103,7 +103,7 @@ func benchWebhook(b *testing.B, h http.Handler, people []Person) {
 // benchServer wires the server as `waymark serve` does (metrics around
 // the store, the scheduler judging check-ins), without the dispatcher,
 // and links benchPeople people.
-func benchServer(b *testing.B, st store.Store) (http.Handler, []Person) {
+func benchServer(b testing.TB, st store.Store) (http.Handler, []Person) {
 	content, err := ShippedContent()
 	if err != nil {
 		b.Fatal(err)
@@ -125,7 +125,7 @@ func benchServer(b *testing.B, st store.Store) (http.Handler, []Person) {
 
 // newBenchPeople makes benchPeople people, linked on SMS in st when st is
 // set (as JOIN would have linked them).
-func newBenchPeople(b *testing.B, st store.Store, box *seal.Box) []Person {
+func newBenchPeople(b testing.TB, st store.Store, box *seal.Box) []Person {
 	ctx := context.Background()
 	now := time.Now()
 	people := make([]Person, benchPeople)
@@ -154,7 +154,7 @@ func newBenchPeople(b *testing.B, st store.Store, box *seal.Box) []Person {
 
 // benchRedis opens a store under a fresh prefix of the test Redis and
 // deletes its keys afterwards; without WAYMARK_TEST_REDIS_URL it skips.
-func benchRedis(b *testing.B) store.Store {
+func benchRedis(b testing.TB) store.Store {
 	u := os.Getenv("WAYMARK_TEST_REDIS_URL")
 	if u == "" {
 		b.Skip("needs a Redis: set WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 (make test does)")
