@@ -17,6 +17,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/locale"
+	"github.com/waymark-atd/waymark/internal/redact"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 )
@@ -95,7 +96,7 @@ func chat(ctx context.Context, env cmdEnv, args []string) int {
 		return 1
 	}
 	defer scratch.Close()
-	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := redact.Logger(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	sim, err := simulator.New(scratch, func() *conversation.Content { return content }, log)
 	if err != nil {
 		fmt.Fprintln(env.stderr, "waymark chat:", err)

@@ -19,8 +19,10 @@ import (
 	"github.com/waymark-atd/waymark/internal/config"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/diag"
+	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/metrics"
 	"github.com/waymark-atd/waymark/internal/outbox"
+	"github.com/waymark-atd/waymark/internal/retention"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
@@ -70,10 +72,11 @@ func newLogger(env cmdEnv, cfg config.Config) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(env.stderr, opts)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(env.stderr, opts))
+		h = slog.NewJSONHandler(env.stderr, opts)
 	}
-	return slog.New(slog.NewTextHandler(env.stderr, opts))
+	return protectLog(slog.New(h), cfg)
 }
 
 // runServer runs the service on an open store until ctx is done. The clock
@@ -83,6 +86,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	if err != nil {
 		return err
 	}
+	log = protectLog(log, cfg, keySecret(key))
 	if generated {
 		log.Warn("no WAYMARK_SECRET_KEY: generated one into the data directory; back it up, since stored phone numbers cannot be read without it", "file", cfg.KeyFile())
 	}
@@ -181,6 +185,9 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	var workers sync.WaitGroup
 	workers.Go(func() { _ = dispatcher.Run(workCtx) })
 	workers.Go(func() { _ = scheduler.Run(workCtx) })
+	policy := func() flow.Retention { return conv.Content().Flows.Programme.Retention }
+	workers.Go(func() { _ = retention.New(st, clk, policy, log, retention.Options{}).Run(workCtx) })
+	log.Info("retention", "keeps", retention.Describe(policy()))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Start(cfg.Addr) }()

@@ -91,6 +91,12 @@ func New(next slog.Handler, secrets ...string) *Handler {
 	return &Handler{next: next, secrets: keep}
 }
 
+// WithSecrets returns a handler that also cuts out secrets, such as a key
+// known only after the logger was made.
+func (h *Handler) WithSecrets(secrets ...string) *Handler {
+	return New(h.next, append(append([]string(nil), h.secrets...), secrets...)...)
+}
+
 // Logger is New wrapped in a *slog.Logger.
 func Logger(next slog.Handler, secrets ...string) *slog.Logger {
 	return slog.New(New(next, secrets...))

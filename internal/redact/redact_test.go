@@ -159,3 +159,12 @@ func BenchmarkHandleLineWithNumber(b *testing.B) {
 		l.Warn("send failed", "err", errors.New("number "+phone+" is unreachable"))
 	}
 }
+
+func TestWithSecretsAddsToTheList(t *testing.T) {
+	var b bytes.Buffer
+	h := New(slog.NewTextHandler(&b, nil), authToken).WithSecrets(sealKey)
+	slog.New(h).Info("both " + authToken + " and " + sealKey)
+	if strings.Contains(b.String(), authToken) || strings.Contains(b.String(), sealKey) {
+		t.Errorf("a secret got through: %s", b.String())
+	}
+}
