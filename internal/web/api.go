@@ -87,8 +87,11 @@ func (s *Server) apiErrors(next echo.HandlerFunc) echo.HandlerFunc {
 				code = codeBadRequest
 			}
 			msg = strings.ToLower(http.StatusText(status))
-			if m, ok := he.Message.(string); ok {
+			if m, ok := he.Message.(string); ok && m != http.StatusText(status) {
 				msg = m
+			}
+			if status == http.StatusNotFound && msg == "not found" {
+				msg = "no such API call (docs/api.md lists them)"
 			}
 		case errors.Is(err, store.ErrNotFound):
 			status, code, msg = http.StatusNotFound, codeNotFound, "not found"

@@ -319,6 +319,11 @@ type setupView struct {
 }
 
 func (s *Server) setupPage(c echo.Context) error {
+	if accts, err := s.deps.Store.ListAccounts(c.Request().Context()); err != nil {
+		return err
+	} else if len(accts) > 0 {
+		return s.renderMessage(c, http.StatusConflict, "Setup is done", "An account exists already. Sign in, or ask an administrator for an account.")
+	}
 	return s.renderSetup(c, http.StatusOK, "", "")
 }
 

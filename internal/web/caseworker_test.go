@@ -224,7 +224,8 @@ func TestSetupMakesTheFirstAdminOnce(t *testing.T) {
 		t.Fatalf("first account = %+v, %v", a, err)
 	}
 	again := e.browser()
-	again.get("/setup")
+	mustStatus(t, "setup page after setup", again.get("/setup?token="+url.QueryEscape(token)), http.StatusConflict)
+	again.get("/login")
 	form.Set("login_token", again.cookies[loginCookie].Value)
 	form.Set("username", "second")
 	mustStatus(t, "second setup", again.do(http.MethodPost, "/setup", form), http.StatusConflict)
