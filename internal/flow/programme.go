@@ -72,6 +72,9 @@ type Retention struct {
 	SentMessages Duration `yaml:"sent_messages"`
 	// ResolvedAttention is how long a dealt-with attention item is kept.
 	ResolvedAttention Duration `yaml:"resolved_attention"`
+	// UnconfirmedText is how long the words of a message the provider
+	// took are kept when no final status comes (Telegram never sends one).
+	UnconfirmedText Duration `yaml:"unconfirmed_message_text"`
 }
 
 // What the telephone line does with a call that is not a missed-call
@@ -157,6 +160,7 @@ func DefaultProgramme() Programme {
 			EnrolmentCodeTTL:  Duration(14 * day),
 			SentMessages:      Duration(7 * day),
 			ResolvedAttention: Duration(365 * day),
+			UnconfirmedText:   Duration(48 * time.Hour),
 		},
 		Voice: Voice{
 			Enabled:          true,

@@ -29,14 +29,15 @@ func (s *Set) loadProgramme(f *yamlFile, top *yaml.Node) {
 	clock("quiet_hours.end", p.QuietHours.End)
 
 	positive := map[string]Duration{
-		"session_timeout":               p.SessionTimeout,
-		"retention.checkins":            p.Retention.CheckIns,
-		"retention.audit":               p.Retention.Audit,
-		"retention.exited_participants": p.Retention.ExitedAfter,
-		"retention.dedupe_keys":         p.Retention.DedupeKeys,
-		"retention.enrolment_codes":     p.Retention.EnrolmentCodeTTL,
-		"retention.sent_messages":       p.Retention.SentMessages,
-		"retention.resolved_attention":  p.Retention.ResolvedAttention,
+		"session_timeout":                    p.SessionTimeout,
+		"retention.checkins":                 p.Retention.CheckIns,
+		"retention.audit":                    p.Retention.Audit,
+		"retention.exited_participants":      p.Retention.ExitedAfter,
+		"retention.dedupe_keys":              p.Retention.DedupeKeys,
+		"retention.enrolment_codes":          p.Retention.EnrolmentCodeTTL,
+		"retention.sent_messages":            p.Retention.SentMessages,
+		"retention.resolved_attention":       p.Retention.ResolvedAttention,
+		"retention.unconfirmed_message_text": p.Retention.UnconfirmedText,
 	}
 	for path, d := range positive {
 		if line, given := s.progLines[path]; given && d <= 0 {

@@ -1,7 +1,8 @@
 // Package retention deletes what Waymark no longer needs, on the schedule
 // programme.yaml sets: check-ins, audit entries, sent messages and resolved
-// attention items past their time, and everything about a person a while
-// after they left the programme. One process at a time runs it, under a
+// attention items past their time, the words of messages whose delivery is
+// never confirmed, and everything about a person a while after they left
+// the programme. One process at a time runs it, under a
 // lease in the store; each run leaves an audit entry saying what went.
 package retention
 
@@ -63,18 +64,19 @@ type Report struct {
 	CheckIns     int
 	Audit        int
 	SentMessages int
+	MessageTexts int // texts dropped from messages never confirmed
 	Attention    int
 	Participants int
 }
 
 // Total is how many records the run deleted.
 func (r Report) Total() int {
-	return r.CheckIns + r.Audit + r.SentMessages + r.Attention + r.Participants
+	return r.CheckIns + r.Audit + r.SentMessages + r.MessageTexts + r.Attention + r.Participants
 }
 
 func (r Report) String() string {
-	return fmt.Sprintf("checkins=%d audit=%d sent_messages=%d attention=%d participants=%d",
-		r.CheckIns, r.Audit, r.SentMessages, r.Attention, r.Participants)
+	return fmt.Sprintf("checkins=%d audit=%d sent_messages=%d message_texts=%d attention=%d participants=%d",
+		r.CheckIns, r.Audit, r.SentMessages, r.MessageTexts, r.Attention, r.Participants)
 }
 
 // Run runs the job at once and then every interval until ctx ends. A
@@ -125,6 +127,7 @@ func (j *Job) RunOnce(ctx context.Context) (Report, error) {
 	step("exited participants", pol.ExitedAfter, j.purgeExited, &r.Participants)
 	step("check-ins", pol.CheckIns, j.store.PurgeCheckIns, &r.CheckIns)
 	step("sent messages", pol.SentMessages, j.store.PurgeOutbound, &r.SentMessages)
+	step("unconfirmed message texts", pol.UnconfirmedText, j.store.PurgeOutboundText, &r.MessageTexts)
 	step("attention", pol.ResolvedAttention, j.store.PurgeAttention, &r.Attention)
 	step("audit", pol.Audit, j.store.PurgeAudit, &r.Audit)
 
@@ -135,7 +138,7 @@ func (j *Job) RunOnce(ctx context.Context) (Report, error) {
 			errs = append(errs, fmt.Errorf("retention: audit: %w", err))
 		}
 		j.log.Info("retention: deleted records past their time", "checkins", r.CheckIns, "audit", r.Audit,
-			"sent_messages", r.SentMessages, "attention", r.Attention, "participants", r.Participants)
+			"sent_messages", r.SentMessages, "message_texts", r.MessageTexts, "attention", r.Attention, "participants", r.Participants)
 	}
 	return r, errors.Join(errs...)
 }
@@ -178,8 +181,8 @@ func (j *Job) purgeExited(ctx context.Context, cutoff time.Time) (int, error) {
 
 // Describe says in one line what the policy keeps, for the startup log.
 func Describe(p flow.Retention) string {
-	return fmt.Sprintf("checkins %s, audit %s, exited participants %s, sent messages %s, resolved attention %s",
-		days(p.CheckIns), days(p.Audit), days(p.ExitedAfter), days(p.SentMessages), days(p.ResolvedAttention))
+	return fmt.Sprintf("checkins %s, audit %s, exited participants %s, sent messages %s, unconfirmed message text %s, resolved attention %s",
+		days(p.CheckIns), days(p.Audit), days(p.ExitedAfter), days(p.SentMessages), days(p.UnconfirmedText), days(p.ResolvedAttention))
 }
 
 // days writes a duration as programme.yaml does: "365d", or "36h" when it

@@ -123,6 +123,8 @@ func TestRunDeletesWhatIsPastItsTime(t *testing.T) {
 		msg("m_old", store.Delivered, ago(8*day))
 		msg("m_recent", store.Failed, ago(6*day))
 		msg("m_pending", store.Pending, time.Time{})
+		msg("m_unconfirmed", store.Queued, ago(49*time.Hour)) // Telegram: never a final status
+		msg("m_queued_recent", store.Queued, ago(47*time.Hour))
 
 		item := func(id string, created, resolved time.Time) {
 			must(t, "attention "+id, st.AddAttention(ctx, store.AttentionItem{ID: id, ParticipantID: "p_active", Kind: store.AttentionMissed, CreatedAt: created}))
@@ -138,7 +140,7 @@ func TestRunDeletesWhatIsPastItsTime(t *testing.T) {
 		job := newJob(st, clk, "proc_a", &logs)
 		r, err := job.RunOnce(ctx)
 		must(t, "run", err)
-		want := retention.Report{CheckIns: 1, Audit: 1, SentMessages: 1, Attention: 1, Participants: 2}
+		want := retention.Report{CheckIns: 1, Audit: 1, SentMessages: 1, MessageTexts: 1, Attention: 1, Participants: 2}
 		if r != want {
 			t.Fatalf("report %+v, want %+v", r, want)
 		}
@@ -156,6 +158,11 @@ func TestRunDeletesWhatIsPastItsTime(t *testing.T) {
 		must(t, "check-ins", err)
 		if len(cis) != 1 || cis[0].ID != "c_p_active" {
 			t.Errorf("check-ins left: %+v", cis)
+		}
+		for id, text := range map[string]string{"m_unconfirmed": "", "m_queued_recent": "hello", "m_pending": "hello"} {
+			if m, err := st.GetOutbound(ctx, id); err != nil || m.Text != text {
+				t.Errorf("message %s: text %q (%v), want %q", id, m.Text, err, text)
+			}
 		}
 		for id, gone := range map[string]bool{"m_old": true, "m_recent": false, "m_pending": false} {
 			_, err := st.GetOutbound(ctx, id)
@@ -270,7 +277,7 @@ func TestRunLoopsUntilCancelled(t *testing.T) {
 
 func TestDescribe(t *testing.T) {
 	got := retention.Describe(flow.DefaultProgramme().Retention)
-	want := "checkins 365d, audit 730d, exited participants 30d, sent messages 7d, resolved attention 365d"
+	want := "checkins 365d, audit 730d, exited participants 30d, sent messages 7d, unconfirmed message text 2d, resolved attention 365d"
 	if got != want {
 		t.Errorf("Describe = %q, want %q", got, want)
 	}

@@ -4,7 +4,8 @@
 //
 // Nothing here ever holds a phone number, chat ID or message text in clear,
 // with one exception: OutboundMessage.Text, which lives only until the
-// message reaches a final status.
+// message reaches a final status, or a short while after the provider took
+// it when no final status comes (PurgeOutboundText).
 package store
 
 import (
@@ -557,6 +558,12 @@ type Purge interface {
 	// PurgeAttention deletes resolved attention items whose ResolvedAt is
 	// before before. Open items are never touched.
 	PurgeAttention(ctx context.Context, before time.Time) (int, error)
+	// PurgeOutboundText drops the text of messages that have left the
+	// queue (any status but Pending) and were last updated before before,
+	// leaving the rest of each record as it is: a provider that never
+	// reports a final status (Telegram, or a lost callback) must not keep
+	// a message's words for ever. It returns how many texts it dropped.
+	PurgeOutboundText(ctx context.Context, before time.Time) (int, error)
 }
 
 // Store is everything Waymark keeps.

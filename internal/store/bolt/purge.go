@@ -203,3 +203,37 @@ func (s *Store) PurgeAttention(_ context.Context, before time.Time) (int, error)
 	})
 	return n, err
 }
+
+// PurgeOutboundText drops the text of messages out of the queue and last
+// updated before before. Only the record changes: its indexes depend on
+// the status and times, which stay.
+func (s *Store) PurgeOutboundText(_ context.Context, before time.Time) (int, error) {
+	n := 0
+	err := s.update("purge outbound text", func(t *txn) error {
+		b := t.Bucket(bOutbox)
+		var changed []outboxRecord
+		err := b.ForEach(func(_, v []byte) error {
+			var r outboxRecord
+			if err := unmarshal(v, &r); err != nil {
+				return err
+			}
+			m := r.Message
+			if m.Status != store.Pending && m.Text != "" && m.UpdatedAt.Before(before) {
+				r.Message.Text = ""
+				changed = append(changed, r)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, r := range changed {
+			if err := putJSON(b, []byte(r.Message.ID), r); err != nil {
+				return err
+			}
+		}
+		n = len(changed)
+		return nil
+	})
+	return n, err
+}

@@ -373,3 +373,71 @@ func (s *Store) PurgeAttention(ctx context.Context, before time.Time) (int, erro
 	}
 	return total, nil
 }
+
+// PurgeOutboundText drops the text of messages out of the queue and last
+// updated before before. Each record is changed with a compare-and-set,
+// so that a status arriving at the same moment is never overwritten; a
+// record that changed meanwhile is left for the next run.
+func (s *Store) PurgeOutboundText(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for n := range shardCount {
+		sh := s.k.outShard(n)
+		var cursor uint64
+		for {
+			kv, next, err := s.rdb.HScan(ctx, sh.where, cursor, "*", purgeBatch).Result()
+			if err != nil {
+				return total, s.fail("purge outbound text", err)
+			}
+			byPid := map[string][]string{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				byPid[kv[i+1]] = append(byPid[kv[i+1]], kv[i])
+			}
+			for pid, ids := range byPid {
+				done, err := s.dropTexts(ctx, pid, ids, before)
+				total += done
+				if err != nil {
+					return total, s.fail("purge outbound text", err)
+				}
+			}
+			if cursor = next; cursor == 0 {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+func (s *Store) dropTexts(ctx context.Context, pid string, ids []string, before time.Time) (int, error) {
+	key := s.k.outbox(pid)
+	docs, err := s.rdb.HMGet(ctx, key, ids...).Result()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for i, v := range docs {
+		doc, ok := v.(string)
+		if !ok {
+			continue
+		}
+		var m store.OutboundMessage
+		if err := json.Unmarshal([]byte(doc), &m); err != nil {
+			return n, fmt.Errorf("message %s: %w", ids[i], err)
+		}
+		if m.Status == store.Pending || m.Text == "" || !m.UpdatedAt.Before(before) {
+			continue
+		}
+		m.Text = ""
+		clean, err := json.Marshal(m)
+		if err != nil {
+			return n, fmt.Errorf("message %s: %w", ids[i], err)
+		}
+		swapped, err := s.run(ctx, luaSwap, []string{key}, ids[i], doc, string(clean)).Int()
+		if err != nil {
+			return n, err
+		}
+		if swapped == 1 {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -230,6 +230,40 @@ var privacyTests = []namedTest{
 		mustIDs(t, "open items", ids(open, func(a store.AttentionItem) string { return a.ID }), []string{"att_open_old"})
 		must(t, "reuse a purged ID", s.AddAttention(ctx, attention("att_resolved_old", "p_a", at(0))))
 	}},
+	{"PurgeOutboundTextDropsOnlyOldAcceptedTexts", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		queuedOld := outbound("m_queued_old", "p_a", at(-48*time.Hour))
+		sentNew := outbound("m_sent_new", "p_a", at(-48*time.Hour))
+		pendingOld := outbound("m_pending_old", "p_b", at(-48*time.Hour))
+		must(t, "enqueue", s.EnqueueOutbound(ctx, queuedOld, sentNew, pendingOld))
+		queuedOld.Status, queuedOld.ProviderID, queuedOld.Attempts, queuedOld.UpdatedAt = store.Queued, "tg:1", 1, at(-3*time.Hour)
+		must(t, "queued", s.UpdateOutbound(ctx, queuedOld))
+		sentNew.Status, sentNew.UpdatedAt = store.Sent, at(-time.Minute)
+		must(t, "sent", s.UpdateOutbound(ctx, sentNew))
+
+		n, err := s.PurgeOutboundText(ctx, at(-time.Hour))
+		must(t, "purge text", err)
+		if n != 1 {
+			t.Fatalf("dropped %d texts, want 1", n)
+		}
+		got, err := s.GetOutbound(ctx, "m_queued_old")
+		must(t, "get queued", err)
+		want := queuedOld
+		want.Text = ""
+		mustSame(t, "old accepted message: text gone, the rest kept", got, want)
+		got, err = s.GetOutbound(ctx, "m_sent_new")
+		must(t, "get sent", err)
+		mustSame(t, "recent accepted message", got, sentNew)
+		got, err = s.GetOutbound(ctx, "m_pending_old")
+		must(t, "get pending", err)
+		mustSame(t, "a pending message keeps its text, whatever its age", got, pendingOld)
+		mustIDs(t, "the pending message is still claimable", ids(claimOut(t, s, "w", at(0), time.Minute, 10), outboundID), []string{"m_pending_old"})
+		n, err = s.PurgeOutboundText(ctx, at(-time.Hour))
+		must(t, "purge text again", err)
+		if n != 0 {
+			t.Fatalf("second purge dropped %d texts", n)
+		}
+	}},
 }
 
 func linkIndex(l store.Link) string { return l.Index }
