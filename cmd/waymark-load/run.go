@@ -25,7 +25,7 @@ func runCmd(ctx context.Context, e env, args []string) int {
 	count := fl.Int("count", 0, "use this many people (0: the rest of the file)")
 	link := fl.Bool("link", false, "enrol the people first, by JOIN and their code")
 	rate := fl.Float64("rate", 0, "messages a second; 0 as fast as the connections allow")
-	duration := fl.Duration("duration", 30*time.Second, "how long to send")
+	duration := fl.Duration("duration", 30*time.Second, "how long to send; 0 with -link only links")
 	conns := fl.Int("conns", 64, "messages in flight at once")
 	drain := fl.Duration("drain", 30*time.Second, "how long to wait for replies after the last message")
 	target := fl.String("target", "http://127.0.0.1:8080", "the server's address")
@@ -35,6 +35,8 @@ func runCmd(ctx context.Context, e env, args []string) int {
 	ceiling := fl.Bool("ceiling", false, "run the same traffic against the ok handler, in a process of its own")
 	synthetic := fl.Int("n", 20000, "with -ceiling: how many made-up people send")
 	asJSON := fl.Bool("json", false, "print the report as JSON")
+	progress := fl.Bool("progress", false, "print webhooks answered and replies received every second")
+	latency := fl.Duration("provider-latency", 0, "how long the fake providers take to accept a message (the real APIs: 100-300ms)")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -88,6 +90,7 @@ func runCmd(ctx context.Context, e env, args []string) int {
 		if err != nil {
 			return fail(err)
 		}
+		fakes.twilio.Latency, fakes.telegram.Latency = *latency, *latency
 		defer fakes.stop()
 	}
 	d := loadtest.NewDriver(t, replies, *conns)
@@ -112,8 +115,18 @@ func runCmd(ctx context.Context, e env, args []string) int {
 		if len(people) == 0 {
 			return fail(errors.New("nobody could be linked: is the server configured with the same Twilio and Telegram credentials and public URL?"))
 		}
+		if *duration == 0 {
+			if *asJSON {
+				_ = json.NewEncoder(e.stdout).Encode(rep)
+			}
+			return 0
+		}
 	}
 
+	if *progress {
+		stop := reportProgress(e, d, replies)
+		defer stop()
+	}
 	var watch *loadtest.RSSWatch
 	if *pid > 0 {
 		watch = loadtest.WatchRSS(*pid, 100*time.Millisecond)
@@ -340,4 +353,29 @@ func line(s summaryJSON) string {
 		return "no samples"
 	}
 	return fmt.Sprintf("p50 %.2fms  p90 %.2fms  p99 %.2fms  max %.2fms  (n=%d)", s.P50, s.P90, s.P99, s.Max, s.Count)
+}
+
+// reportProgress prints, every second until stopped, how many webhooks
+// were answered and replies received in that second.
+func reportProgress(e env, d *loadtest.Driver, replies *loadtest.Replies) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		var lastOK, lastIn int64
+		for s := 1; ; s++ {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			ok, in := d.Answered(), int64(0)
+			if replies != nil {
+				in = replies.Received("twilio") + replies.Received("telegram")
+			}
+			fmt.Fprintf(e.stderr, "%4ds  answered %6d/s  replies %6d/s\n", s, ok-lastOK, in-lastIn)
+			lastOK, lastIn = ok, in
+		}
+	}()
+	return func() { close(done) }
 }

@@ -28,6 +28,7 @@ type Driver struct {
 
 	runID   uint32 // makes MessageSids and update IDs unique to this run
 	seq     atomic.Int64
+	ok      atomic.Int64 // webhooks answered 200, for progress reports
 	updBase int64
 }
 
@@ -57,6 +58,9 @@ func (d *Driver) nextIDs() (string, int64) {
 	return fmt.Sprintf("SM%08x%024x", d.runID, n), d.updBase + n
 }
 
+// Answered counts the webhooks answered 200 so far, in every phase.
+func (d *Driver) Answered() int64 { return d.ok.Load() }
+
 // outcome is what became of one webhook.
 type outcome struct {
 	status int // 0 when the request failed before an answer
@@ -85,6 +89,9 @@ func (d *Driver) sendAs(ctx context.Context, p Person, text, sid string, upd int
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		d.ok.Add(1)
+	}
 	if resp.StatusCode != http.StatusOK && d.Replies != nil && replies > 0 {
 		d.Replies.Forget(p.key(), start, replies)
 	}

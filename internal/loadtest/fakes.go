@@ -147,6 +147,9 @@ func telegramKey(chatID int64) string { return "tg:" + strconv.FormatInt(chatID,
 type FakeTwilio struct {
 	AccountSID, AuthToken string
 	Replies               *Replies
+	// Latency is how long the fake takes to accept a message, as the real
+	// API over the internet does (100-300 ms); zero answers at once.
+	Latency time.Duration
 	next                  atomic.Int64
 	refused               atomic.Int64
 }
@@ -174,6 +177,7 @@ func (f *FakeTwilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	to := r.PostForm.Get("To")
+	time.Sleep(f.Latency)
 	f.Replies.Arrived("twilio", smsKey(to), time.Now())
 	sid := fmt.Sprintf("SM%032x", f.next.Add(1))
 	w.WriteHeader(http.StatusCreated)
@@ -196,6 +200,7 @@ func (f *FakeTwilio) refuse(w http.ResponseWriter, status, code int, msg string)
 type FakeTelegram struct {
 	Token   string
 	Replies *Replies
+	Latency time.Duration // as FakeTwilio.Latency
 	next    atomic.Int64
 	refused atomic.Int64
 }
@@ -226,6 +231,7 @@ func (f *FakeTelegram) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.refuse(w, http.StatusBadRequest, "Bad Request: chat not found")
 			return
 		}
+		time.Sleep(f.Latency)
 		f.Replies.Arrived("telegram", telegramKey(chatID), time.Now())
 		writeOK(w, map[string]any{"message_id": f.next.Add(1), "date": time.Now().Unix(),
 			"chat": map[string]any{"id": chatID, "type": "private"}, "text": form.Get("text")})
