@@ -150,8 +150,8 @@ type FakeTwilio struct {
 	// Latency is how long the fake takes to accept a message, as the real
 	// API over the internet does (100-300 ms); zero answers at once.
 	Latency time.Duration
-	next                  atomic.Int64
-	refused               atomic.Int64
+	next    atomic.Int64
+	refused atomic.Int64
 }
 
 // Refused counts requests the fake turned away (bad path, credentials or
