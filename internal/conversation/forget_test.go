@@ -28,8 +28,9 @@ func TestDeleteForgetsTheLinksAtOnce(t *testing.T) {
 			const phone = "+447700900123"
 			pid, code := h.enrol(tc.lang)
 			h.say(phone, "JOIN "+code)
-			h.say(phone, "1")                                                                               // agree
-			h.say(phone, map[string]string{"en": "1", "es": "2", "fr": "3", "ar": "4", "uk": "5"}[tc.lang]) // keep their language
+			h.say(phone, "1") // agree
+			keepLanguage := map[string]string{"en": "1", "es": "2", "fr": "3", "ar": "4", "uk": "5"}[tc.lang]
+			h.say(phone, keepLanguage)
 			// A second link (Telegram), so that "every link" is tested.
 			if _, err := h.conv.Handle(h.ctx, conversation.Inbound{Channel: store.Telegram, Address: "987654321", JoinCode: h.newCode(pid)}); err != nil {
 				t.Fatal(err)
