@@ -80,7 +80,7 @@ func startPrivacyService(t *testing.T, st store.Store, extraEnv map[string]strin
 		"WAYMARK_TWILIO_API_URL": tw.URL, "WAYMARK_TWILIO_MPS": "1000",
 		"WAYMARK_TELEGRAM_TOKEN": privTGToken, "WAYMARK_TELEGRAM_API_URL": tg.URL, "WAYMARK_TELEGRAM_WEBHOOK_SECRET": privTGSecret,
 		"WAYMARK_TELEGRAM_BOT_USERNAME": "ExampleCheckInBot",
-		"WAYMARK_LOG_LEVEL": "debug", "WAYMARK_SIMULATOR": "false",
+		"WAYMARK_LOG_LEVEL":             "debug", "WAYMARK_SIMULATOR": "false",
 	}
 	for k, v := range extraEnv {
 		env[k] = v
