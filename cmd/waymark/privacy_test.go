@@ -678,3 +678,53 @@ func TestInventoryCoversEveryStoredField(t *testing.T) {
 		}
 	}
 }
+
+// secretCompare finds == or != with an operand named like a secret
+// (token, secret, password, CSRF, signature, hash, MAC) and compared with
+// something other than "", nil or 0.
+var secretCompare = regexp.MustCompile(`([\w.]*(?i:token|secret|password|csrf|signature|hash|mac)\w*(?:\(\))?\s*[!=]=\s*[^\s)]+)|([!=]=\s*[\w.]*(?i:token|secret|password|csrf|signature|hash)\w*)`)
+
+// TestSecretsAreComparedInConstantTime greps Waymark's code (not the
+// fakes of providers that tests use) for a secret compared with == or !=,
+// which returns as soon as a byte differs and so tells a guesser how much
+// of their guess was right. Secrets are compared with
+// crypto/subtle.ConstantTimeCompare, or looked up by their hash.
+func TestSecretsAreComparedInConstantTime(t *testing.T) {
+	root := filepath.Join("..", "..")
+	checked := 0
+	for _, dir := range []string{"cmd", "internal"} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && (strings.HasSuffix(d.Name(), "test") || d.Name() == "testdata") {
+				return filepath.SkipDir // provider fakes and the load harness
+			}
+			if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return nil
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			checked++
+			for i, line := range strings.Split(string(b), "\n") {
+				code, _, _ := strings.Cut(line, "//")
+				for _, m := range secretCompare.FindAllString(code, -1) {
+					rhs := strings.TrimSpace(m[strings.LastIndexAny(m, "=")+1:])
+					if rhs == `""` || rhs == "nil" || rhs == "0" {
+						continue
+					}
+					t.Errorf("%s:%d compares a secret with == or !=: %s", path, i+1, strings.TrimSpace(line))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if checked < 50 {
+		t.Fatalf("checked only %d files", checked)
+	}
+}

@@ -1,10 +1,20 @@
 package web
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/waymark-atd/waymark/internal/store"
 )
@@ -81,5 +91,126 @@ func TestErasureKeepsOnlyWhoAndWhen(t *testing.T) {
 	}
 	if _, err := e.st.GetParticipant(ctx, other.ID); err != nil {
 		t.Errorf("the other participant went too: %v", err)
+	}
+}
+
+// Every answer, whatever the route or status, carries the security
+// headers; HSTS only when the public URL is https; nothing but static files
+// may be cached.
+func TestSecurityHeadersOnEveryRoute(t *testing.T) {
+	for _, public := range []string{"https://waymark.example.org", "http://localhost:8080"} {
+		e := newCaseworkerEnv(t, envOptions{publicURL: public})
+		for _, r := range []struct{ method, path string }{
+			{"GET", "/healthz"}, {"GET", "/login"}, {"GET", "/attention"}, {"GET", "/api/v1/participants"},
+			{"POST", "/webhooks/nothing"}, {"GET", "/no/such/page"}, {"GET", "/static/style.css"}, {"POST", "/login"},
+		} {
+			rec := httptest.NewRecorder()
+			e.srv.ServeHTTP(rec, httptest.NewRequest(r.method, r.path, nil))
+			h := rec.Header()
+			csp := h.Get("Content-Security-Policy")
+			if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "frame-ancestors 'none'") {
+				t.Errorf("%s %s (%d): CSP %q", r.method, r.path, rec.Code, csp)
+			}
+			for name, want := range map[string]string{"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"} {
+				if got := h.Get(name); got != want {
+					t.Errorf("%s %s: %s = %q, want %q", r.method, r.path, name, got, want)
+				}
+			}
+			if !strings.Contains(h.Get("Permissions-Policy"), "geolocation=()") {
+				t.Errorf("%s %s: Permissions-Policy %q", r.method, r.path, h.Get("Permissions-Policy"))
+			}
+			hsts := h.Get("Strict-Transport-Security")
+			if https := strings.HasPrefix(public, "https://"); https != (hsts != "") {
+				t.Errorf("%s %s with %s: HSTS %q", r.method, r.path, public, hsts)
+			}
+			if static := strings.HasPrefix(r.path, "/static/"); static == (h.Get("Cache-Control") == "no-store") {
+				t.Errorf("%s %s: Cache-Control %q", r.method, r.path, h.Get("Cache-Control"))
+			}
+		}
+	}
+}
+
+// No page carries an inline script or style the CSP would have to allow.
+func TestTemplatesHaveNoInlineScript(t *testing.T) {
+	var files []string
+	err := filepath.WalkDir("templates", func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, path)
+		}
+		return err
+	})
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no templates: %v", err)
+	}
+	inline := regexp.MustCompile(`(?i)<script(?:\s[^>]*)?>\s*[^<\s]|<style|\son[a-z]+\s*=|\sstyle\s*=|javascript:`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := inline.Find(b); m != nil {
+			t.Errorf("%s has inline script or style: %q", f, m)
+		}
+	}
+}
+
+// Every route refuses a body over its limit, GET routes and unknown ones
+// included, before any handler reads it.
+func TestBodyLimitOnEveryRoute(t *testing.T) {
+	e := newCaseworkerEnv(t, envOptions{})
+	huge := strings.Repeat("a", 600<<10)
+	big := strings.Repeat("a", 100<<10)
+	for _, r := range []struct {
+		method, path, body string
+	}{
+		{"GET", "/healthz", huge}, {"GET", "/no/such/page", huge}, {"POST", "/webhooks/anything", huge},
+		{"POST", "/login", big}, {"POST", "/setup", big}, {"POST", "/api/v1/participants", big}, {"POST", "/simulator/send", huge},
+	} {
+		req := httptest.NewRequest(r.method, r.path, strings.NewReader(r.body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "Bearer "+e.tokens[e.admin.ID])
+		rec := httptest.NewRecorder()
+		e.srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusRequestEntityTooLarge {
+			t.Errorf("%s %s with %d bytes: %d, want 413", r.method, r.path, len(r.body), rec.Code)
+		}
+	}
+}
+
+// A panic or an internal error answers "internal error" and nothing more:
+// no stack, no error text, no data from the request. The panic is logged
+// through the server's logger, with the stack.
+func TestPanicsAndInternalErrorsStayInside(t *testing.T) {
+	var logs bytes.Buffer
+	srv := NewServer(Deps{
+		Log: slog.New(slog.NewTextHandler(&logs, nil)),
+		Webhooks: []Webhook{
+			{Path: "/panic", Handler: func(c echo.Context) error { panic("boom at /srv/waymark/internal/x.go for p_secretid") }},
+			{Path: "/fail", Handler: func(c echo.Context) error {
+				return fmt.Errorf("redis: dial tcp 10.0.0.5:6379: connection refused for p_secretid")
+			}},
+		},
+	})
+	for _, path := range []string{"/webhooks/panic", "/webhooks/fail"} {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, strings.NewReader("x=1")))
+		body := rec.Body.String()
+		if rec.Code != http.StatusInternalServerError || strings.TrimSpace(body) != `{"error":"internal error"}` {
+			t.Errorf("%s: %d %q", path, rec.Code, body)
+		}
+	}
+	if !strings.Contains(logs.String(), "panic while handling a request") || !strings.Contains(logs.String(), "goroutine") {
+		t.Errorf("the panic was not logged with its stack through the server's logger:\n%s", logs.String())
+	}
+}
+
+func TestServerTimeoutsAreSet(t *testing.T) {
+	srv := NewServer(Deps{Log: slog.New(slog.DiscardHandler)})
+	hs := srv.httpServer(":0")
+	if hs.ReadHeaderTimeout <= 0 || hs.ReadTimeout <= 0 || hs.WriteTimeout <= 0 || hs.IdleTimeout <= 0 || hs.MaxHeaderBytes <= 0 || hs.ErrorLog == nil {
+		t.Errorf("server %+v: every timeout, a header limit and an error log must be set", hs)
+	}
+	if requestTimeout >= hs.WriteTimeout {
+		t.Errorf("a handler's deadline (%s) must end before the write timeout (%s), so the client gets an answer", requestTimeout, hs.WriteTimeout)
 	}
 }

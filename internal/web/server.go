@@ -74,9 +74,11 @@ func NewServer(d Deps) *Server {
 	e.IPExtractor = echo.ExtractIPDirect()
 	s := &Server{echo: e, deps: d}
 	e.HTTPErrorHandler = s.handleError
-	e.Use(middleware.Recover())
+	logEchoThrough(e, d.Log)
+	e.Use(s.recoverPanics())
 	e.Use(s.logRequests)
-	e.Use(securityHeaders)
+	e.Use(securityHeaders(strings.HasPrefix(d.PublicURL, "https://")))
+	e.Use(middleware.BodyLimit(maxBodyLimit)) // every route; groups below set tighter ones
 	e.Use(middleware.ContextTimeout(requestTimeout))
 
 	e.GET("/healthz", s.healthz)
@@ -166,15 +168,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 
 // Start listens on addr until Shutdown.
 func (s *Server) Start(addr string) error {
-	srv := &http.Server{
-		Addr:              addr,
-		Handler:           s.echo,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       60 * time.Second,
-	}
-	err := s.echo.StartServer(srv)
+	err := s.echo.StartServer(s.httpServer(addr))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -269,17 +263,6 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		s.deps.Log.Debug("request", "method", c.Request().Method, "route", c.Path(),
 			"status", c.Response().Status, "ms", time.Since(start).Milliseconds())
 		return nil
-	}
-}
-
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		return next(c)
 	}
 }
 
