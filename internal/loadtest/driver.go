@@ -321,13 +321,23 @@ func (d *Driver) Run(ctx context.Context, people []Person, opts RunOptions) (*Re
 		wg.Go(func() {
 			for due := range tokens {
 				var p *person
-				select {
-				case p = <-idle:
-				default:
-					mu.Lock()
-					res.Exhausted++
-					mu.Unlock()
-					continue
+				if opts.Rate > 0 {
+					// A paced message that finds nobody free is not sent,
+					// and counted: the run needs more people.
+					select {
+					case p = <-idle:
+					default:
+						mu.Lock()
+						res.Exhausted++
+						mu.Unlock()
+						continue
+					}
+				} else {
+					select {
+					case p = <-idle:
+					case <-ctx.Done():
+						continue
+					}
 				}
 				start := time.Now()
 				if opts.Rate > 0 {
