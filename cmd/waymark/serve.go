@@ -103,6 +103,10 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		return errors.New("flows or locales are not valid; run `waymark check`")
 	}
 
+	// Hot backups of the embedded store for `waymark backup`; offered
+	// before the metrics wrap the store and hide its Backup method.
+	defer offerBackups(cfg.DataDir, st, log)()
+
 	// Every part below sees the store through the metrics, which count its
 	// errors, the messages queued and the check-in outcomes.
 	m := metrics.New(version)
