@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -112,7 +113,7 @@ func benchClaimAndEnqueue(b *testing.B, open func(*testing.B, *clock.Fake) store
 	for b.Loop() {
 		b.StopTimer()
 		clk := clock.NewFake(monday9.Add(-time.Hour))
-		h := newHarnessOn(b, open(b, clk), clk)
+		h := newHarnessLevel(b, open(b, clk), clk, slog.LevelWarn)
 		population(b, h, n, 8)
 		clk.Set(monday9)
 		b.StartTimer()

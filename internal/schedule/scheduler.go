@@ -258,53 +258,15 @@ func (s *Scheduler) ReplanAll(ctx context.Context) (failed int, err error) {
 // wants. Items already due are left alone: the scheduler may be handling
 // them, and checks them again before it acts. A lease keeps two replans of
 // one person (a caseworker's edit and the scheduler's own) from
-// interleaving.
+// interleaving; it is only taken when something is to change, which after
+// most due items nothing is.
 func (s *Scheduler) replan(ctx context.Context, pid string, now time.Time) error {
+	put, drop, err := s.diff(ctx, pid, now)
+	if err != nil || len(put) == 0 && len(drop) == 0 {
+		return err
+	}
 	return s.withLease(ctx, "plan:"+pid, func() error {
-		p, err := s.store.GetParticipant(ctx, pid)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil // erased, due items with it
-		}
-		if err != nil {
-			return fmt.Errorf("schedule: replan %s: %w", pid, err)
-		}
-		appts, err := s.store.AppointmentsOf(ctx, pid)
-		if err != nil {
-			return fmt.Errorf("schedule: replan %s: appointments: %w", pid, err)
-		}
-		followed := map[string]bool{}
-		for _, a := range appts {
-			if a.Status == store.AppointmentMissed {
-				seen, err := s.store.Seen(ctx, followUpKey(a.ID))
-				if err != nil {
-					return fmt.Errorf("schedule: replan %s: %w", pid, err)
-				}
-				followed[a.ID] = seen
-			}
-		}
-		want, planErr := Plan(PlanInput{Participant: p, Appointments: appts, Programme: s.conv.Content().Flows.Programme, Now: now, FollowedUp: followed})
-		have, err := s.store.DueOf(ctx, pid)
-		if err != nil {
-			return fmt.Errorf("schedule: replan %s: due items: %w", pid, err)
-		}
-		current := make(map[string]store.DueItem, len(have))
-		for _, it := range have {
-			current[it.ID] = it
-		}
-		var put []store.DueItem
-		wanted := make(map[string]bool, len(want))
-		for _, it := range want {
-			wanted[it.ID] = true
-			if cur, ok := current[it.ID]; !ok || !sameItem(cur, it) {
-				put = append(put, it)
-			}
-		}
-		var drop []string
-		for _, it := range have {
-			if !wanted[it.ID] && it.DueAt.After(now) {
-				drop = append(drop, it.ID)
-			}
-		}
+		put, drop, planErr := s.diff(ctx, pid, now)
 		if len(put) > 0 {
 			if err := s.store.PutDue(ctx, put...); err != nil {
 				return fmt.Errorf("schedule: replan %s: put: %w", pid, err)
@@ -317,6 +279,56 @@ func (s *Scheduler) replan(ctx context.Context, pid string, now time.Time) error
 		}
 		return planErr
 	})
+}
+
+// diff compares what Plan wants now with what is stored: the items to put
+// (new or changed) and the IDs to drop (planned, not yet due, no longer
+// wanted). An error from Plan about one bad appointment comes back with
+// the rest of the plan; any other error with nothing.
+func (s *Scheduler) diff(ctx context.Context, pid string, now time.Time) (put []store.DueItem, drop []string, err error) {
+	p, err := s.store.GetParticipant(ctx, pid)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil // erased, due items with it
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("schedule: replan %s: %w", pid, err)
+	}
+	appts, err := s.store.AppointmentsOf(ctx, pid)
+	if err != nil {
+		return nil, nil, fmt.Errorf("schedule: replan %s: appointments: %w", pid, err)
+	}
+	followed := map[string]bool{}
+	for _, a := range appts {
+		if a.Status == store.AppointmentMissed {
+			seen, err := s.store.Seen(ctx, followUpKey(a.ID))
+			if err != nil {
+				return nil, nil, fmt.Errorf("schedule: replan %s: %w", pid, err)
+			}
+			followed[a.ID] = seen
+		}
+	}
+	want, planErr := Plan(PlanInput{Participant: p, Appointments: appts, Programme: s.conv.Content().Flows.Programme, Now: now, FollowedUp: followed})
+	have, err := s.store.DueOf(ctx, pid)
+	if err != nil {
+		return nil, nil, fmt.Errorf("schedule: replan %s: due items: %w", pid, err)
+	}
+	current := make(map[string]store.DueItem, len(have))
+	for _, it := range have {
+		current[it.ID] = it
+	}
+	wanted := make(map[string]bool, len(want))
+	for _, it := range want {
+		wanted[it.ID] = true
+		if cur, ok := current[it.ID]; !ok || !sameItem(cur, it) {
+			put = append(put, it)
+		}
+	}
+	for _, it := range have {
+		if !wanted[it.ID] && it.DueAt.After(now) {
+			drop = append(drop, it.ID)
+		}
+	}
+	return put, drop, planErr
 }
 
 func sameItem(a, b store.DueItem) bool {
