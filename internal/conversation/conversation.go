@@ -225,6 +225,14 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 	case len(extra) == 1 && isNotify(extra[0]):
 		n := extra[0].(notifyEvent)
 		effects = []flow.Effect{flow.Send{MessageID: n.message, Vars: n.vars}}
+		// Single messages end with "reply 1 to check in, 2 for a call":
+		// the numbers of the main menu. Unless a question is already
+		// waiting, the reply is read as an answer to that menu.
+		if !st.Active() {
+			if l, ok := c.Flows.Listening(c.Flows.Programme.Flows.Default); ok {
+				next = l
+			}
+		}
 	default:
 		ev := flow.Event{Kind: flow.EventText, Text: in.Text, Now: now}
 		for _, e := range extra {

@@ -250,3 +250,22 @@ func TestAConversationOnAVanishedNodeRestartsPolitely(t *testing.T) {
 		t.Errorf("replies = %q, want the polite restart first", got)
 	}
 }
+
+func TestReplyOneToASingleMessageChecksIn(t *testing.T) {
+	h := newHarness(t)
+	pid, code := h.enrol("en")
+	h.say(phone, "JOIN "+code)
+	h.say(phone, "1")
+	h.say(phone, "1")
+	if err := h.conv.Notify(h.ctx, pid, "checkin.missed", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.drain(); len(got) != 1 || !strings.Contains(got[0], "1") {
+		t.Fatalf("missed note = %q", got)
+	}
+	got := h.say(phone, "1")
+	checkins, _ := h.store.CheckInsOf(h.ctx, pid, time.Time{})
+	if len(checkins) != 1 {
+		t.Errorf("reply 1 after the missed note gave %q and %d check-ins, want a check-in at once", got, len(checkins))
+	}
+}

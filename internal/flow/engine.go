@@ -436,3 +436,16 @@ func (s *Set) OptOutConfirmations() []string {
 	}
 	return out
 }
+
+// Listening returns a State that waits, without asking again, on the first
+// question of flowID: after a single message that invites a numbered reply
+// ("reply 1 to check in, 2 for a call"), the reply is read as an answer to
+// that question rather than as the start of a new conversation. False when
+// the flow does not start with a question.
+func (s *Set) Listening(flowID string) (State, bool) {
+	fl := s.startable(flowID)
+	if fl == nil || fl.Nodes[fl.Start].Kind != KindAsk {
+		return State{}, false
+	}
+	return State{Flow: flowID, Node: fl.Start}, true
+}
