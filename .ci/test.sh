@@ -22,3 +22,17 @@ fi
 go vet ./...
 go test -race -count=1 -timeout 30m ./...
 (cd tools/deploycheck && go vet ./... && go test -race -count=1 -timeout 15m ./...)  # deploy/ checked offline, in its own module
+
+# --- Fuzzing --------------------------------------------------------------------
+# Every fuzz target in the module (func Fuzz... in a _test.go file) runs for a
+# bounded time, WAYMARK_FUZZTIME each (10s by default), after the tests above
+# have replayed its committed corpus in testdata/fuzz/<Target>/. A failure
+# writes the input there: fix the bug and commit the file as a regression case.
+# (deploy/ is a module of its own, checked by its own tests.)
+fuzztime="${WAYMARK_FUZZTIME:-10s}"
+grep -rEo --include='*_test.go' --exclude-dir=deploy --exclude-dir=.git '^func Fuzz[A-Za-z0-9_]*' . |
+  sed 's/func //' | sort |
+  while IFS=: read -r file target; do
+    echo "fuzz: $target in $(dirname "$file") for $fuzztime"
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime="$fuzztime" "$(dirname "$file")"
+  done

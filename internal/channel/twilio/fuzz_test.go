@@ -1,0 +1,140 @@
+package twilio
+
+import (
+	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/waymark-atd/waymark/internal/channel/twilio/twiliotest"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// addCaptured seeds a fuzz target with the captured webhooks in testdata.
+func addCaptured(f *testing.F, prefix string) {
+	files, _ := filepath.Glob(filepath.Join("testdata", prefix+"*.form"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+}
+
+// FuzzParseInbound: whatever the form, ParseInbound never panics, returns
+// only its sentinel errors (which carry nothing of the payload), and what
+// it accepts is usable: a message ID, a sender without the WhatsApp prefix
+// in valid UTF-8, a known channel, a body within Twilio's limit.
+func FuzzParseInbound(f *testing.F) {
+	addCaptured(f, "sms_")
+	addCaptured(f, "mms_")
+	f.Add([]byte("MessageSid=SM1&From=%2B447700900123&Body=%ff%fe"))
+	f.Add([]byte("MessageSid=SM1&From=whatsapp%3A&Body=x"))
+	f.Add([]byte("MessageSid=SM1&From=%2B1&NumMedia=-1"))
+	f.Add([]byte("%zz"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, err := ParseInbound(body)
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrTooLong), errors.Is(err, ErrInvalidText):
+			if in.MessageSid == "" || in.From == "" || in.Body != "" {
+				t.Fatalf("%v kept %+v", err, in)
+			}
+			return
+		case errors.Is(err, ErrMalformed):
+			if in != (Inbound{}) {
+				t.Fatalf("malformed input returned %+v", in)
+			}
+			return
+		default:
+			t.Fatalf("unexpected error %v", err)
+		}
+		if in.MessageSid == "" || in.From == "" || !utf8.ValidString(in.From) || strings.HasPrefix(in.From, whatsappPrefix) {
+			t.Fatalf("accepted %+v", in)
+		}
+		if in.Channel != store.SMS && in.Channel != store.WhatsApp {
+			t.Fatalf("channel %q", in.Channel)
+		}
+		if !utf8.ValidString(in.Body) || utf8.RuneCountInString(in.Body) > MaxBodyChars {
+			t.Fatalf("body of %d runes accepted", utf8.RuneCountInString(in.Body))
+		}
+		if in.MediaOnly && in.NumMedia <= 0 {
+			t.Fatalf("media-only without media: %+v", in)
+		}
+	})
+}
+
+// FuzzParseStatus: ParseStatus never panics, and a status it accepts maps
+// to one of Waymark's, with an error code of digits only.
+func FuzzParseStatus(f *testing.F) {
+	addCaptured(f, "status_")
+	f.Add([]byte("MessageSid=SM1&MessageStatus=DELIVERED&ErrorCode=%2030006"))
+	f.Add([]byte("MessageSid=SM1&MessageStatus=teleported"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		st, err := ParseStatus(body)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnknownStatus) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if _, ok := StatusOf(st.Twilio); !ok || st.Status == "" || st.MessageSid == "" || !digitsOnly(st.ErrorCode) {
+			t.Fatalf("accepted %+v", st)
+		}
+	})
+}
+
+// FuzzVerify: Verify never panics; it accepts a form signed with the auth
+// token for the public URL and the request URI exactly as received (any
+// URI Go's server lets through), and refuses the same signature once a
+// value changes, for another URI or another token, and always for a URI
+// that is not a path. testdata/fuzz/FuzzVerify keeps the inputs that
+// shaped this statement.
+func FuzzVerify(f *testing.F) {
+	f.Add("/webhooks/twilio/sms", "Body", "hello", "From", "+447700900123")
+	f.Add("/webhooks/twilio/status?id=m_abc", "MessageStatus", "delivered", "ErrorCode", "")
+	f.Add("http://evil.example/webhooks/twilio/sms", "a", "b", "c", "d")
+	f.Add("/", "", "", "x", "\xff")
+	f.Fuzz(func(t *testing.T, uri, k1, v1, k2, v2 string) {
+		const token, public = "authtoken0123456789", "https://waymark.example.org"
+		form := url.Values{}
+		form.Set(k1, v1)
+		form.Set(k2, v2)
+		body := []byte(form.Encode())
+		sig := twiliotest.Sign(token, public+uri, form)
+		ok := Verify(token, public, uri, body, sig)
+		if !strings.HasPrefix(uri, "/") {
+			if ok {
+				t.Fatalf("accepted a request URI that is not a path: %q", uri)
+			}
+			return
+		}
+		if _, err := url.ParseRequestURI(uri); err != nil {
+			return // Go's server answers 400 to such a request before any handler
+		}
+		if !ok {
+			t.Fatalf("a correctly signed request is refused: uri %q form %q", uri, body)
+		}
+		tampered := url.Values{}
+		for k, vs := range form {
+			tampered[k] = append([]string(nil), vs...)
+		}
+		tampered.Set(k1, v1+"x")
+		if Verify(token, public, uri, []byte(tampered.Encode()), sig) {
+			t.Fatalf("a changed value still verifies")
+		}
+		if Verify("othertoken0123456789", public, uri, body, sig) {
+			t.Fatalf("another token verifies")
+		}
+		if Verify(token, public, uri+"x", body, sig) && !strings.Contains(uri, "?") {
+			t.Fatalf("another URI verifies")
+		}
+		if Verify(token, public, uri, body, "") || Verify("", public, uri, body, sig) {
+			t.Fatalf("an empty signature or token verifies")
+		}
+	})
+}
