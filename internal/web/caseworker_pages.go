@@ -67,6 +67,12 @@ func kindLabel(k store.AttentionKind) string {
 // reasonLabel explains an attention item's reason code. Codes come from
 // Waymark or a provider, never from the person.
 func reasonLabel(code string) string {
+	// Channels prefix their codes: "sms:21610", "telegram:blocked".
+	if ch, rest, ok := strings.Cut(code, ":"); ok {
+		if name, known := channelNames[store.Channel(ch)]; known {
+			return name + ": " + reasonLabel(rest)
+		}
+	}
 	switch code {
 	case "":
 		return ""
@@ -109,6 +115,8 @@ func whyLabel(it store.AttentionItem) string {
 	}
 	return ""
 }
+
+var channelNames = map[store.Channel]string{store.SMS: "SMS", store.WhatsApp: "WhatsApp", store.Telegram: "Telegram", store.Simulator: "simulator"}
 
 // localTime shows an instant in a time zone, with the zone's name.
 func localTime(t time.Time, tz string) string {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -435,4 +434,16 @@ func hasDueFor(items []store.DueItem, ref string) bool {
 	return false
 }
 
-var _ = context.Background
+func TestReasonLabels(t *testing.T) {
+	for code, want := range map[string]string{
+		"sms:21610":        "SMS: they sent STOP to the number (provider code 21610)",
+		"telegram:blocked": "Telegram: they blocked the bot",
+		"no_channel":       "has not linked a phone or Telegram yet",
+		"whatsapp:63016":   "WhatsApp: code 63016",
+		"":                 "",
+	} {
+		if got := reasonLabel(code); got != want {
+			t.Errorf("reasonLabel(%q) = %q, want %q", code, got, want)
+		}
+	}
+}
