@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -263,7 +264,12 @@ func TestTwilioEndToEnd(t *testing.T) {
 		l, err := st.GetLink(ctx, s.box.Index("sms", testPhone))
 		return err == nil && l.Unreachable && l.Reason == "21610"
 	})
-	items, _ := st.ListAttention(ctx, true)
+	// The link is marked before the attention item is added: wait for both.
+	var items []store.AttentionItem
+	waitFor(t, "the can't-reach attention item", func() bool {
+		items, _ = st.ListAttention(ctx, true)
+		return slices.ContainsFunc(items, func(it store.AttentionItem) bool { return it.Kind == store.AttentionCantReach })
+	})
 	var cantReach int
 	for _, it := range items {
 		switch it.Kind {
