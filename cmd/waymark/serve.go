@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/channel/telegram"
@@ -177,9 +178,16 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	replan := make(chan struct{}, 1)
+	replan <- struct{}{} // once at start: the programme may have changed while stopped
 	go func() {
 		for range hup {
-			reload(conv, cfg, log)
+			if reload(conv, cfg, log) {
+				select {
+				case replan <- struct{}{}:
+				default:
+				}
+			}
 		}
 	}()
 
@@ -189,6 +197,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	var workers sync.WaitGroup
 	workers.Go(func() { _ = dispatcher.Run(workCtx) })
 	workers.Go(func() { _ = scheduler.Run(workCtx) })
+	workers.Go(func() { replanOnRequest(workCtx, st, scheduler, replan, log) })
 	policy := func() flow.Retention { return conv.Content().Flows.Programme.Retention }
 	workers.Go(func() { _ = retention.New(st, clk, policy, log, retention.Options{}).Run(workCtx) })
 	log.Info("retention", "keeps", retention.Describe(policy()))
@@ -216,17 +225,41 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 
 // reload swaps in new flows and locales if, and only if, they pass the same
 // validation as `waymark check`; otherwise the running set stays.
-func reload(conv *conversation.Service, cfg config.Config, log *slog.Logger) {
+func reload(conv *conversation.Service, cfg config.Config, log *slog.Logger) bool {
 	flowsFS, localesFS := contentFS(cfg.FlowsDir, cfg.LocalesDir)
 	content, problems := loadContent(flowsFS, localesFS)
 	if content == nil {
 		for _, p := range diag.Errors(problems) {
 			log.Error("reload refused; keeping the flows in use", "problem", p.String())
 		}
-		return
+		return false
 	}
 	conv.SetContent(content)
 	log.Info("flows and locales reloaded", "flows", len(content.Flows.Flows), "languages", len(content.Locale.Languages()))
+	return true
+}
+
+// replanOnRequest re-plans every participant's reminders at start and after
+// each reload, so that new offsets or quiet hours apply at once. One process
+// at a time does it (a lease), since the plan is the same whoever makes it.
+func replanOnRequest(ctx context.Context, st store.Store, sch *schedule.Scheduler, requests <-chan struct{}, log *slog.Logger) {
+	owner := store.NewID("replan_")
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-requests:
+		}
+		ok, err := st.AcquireLease(ctx, "schedule:replan-all", owner, 10*time.Minute)
+		if err != nil || !ok {
+			continue // another process is at it, or the store is away: its next start or reload will do
+		}
+		failed, err := sch.ReplanAll(ctx)
+		if err != nil || failed > 0 {
+			log.Warn("re-planning reminders", "failed", failed, "err", err)
+		}
+		_ = st.ReleaseLease(context.WithoutCancel(ctx), "schedule:replan-all", owner)
+	}
 }
 
 func storeKind(cfg config.Config) string {
