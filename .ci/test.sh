@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian's Chromium for the browser tests (installed if missing).
+source .ci/chromium.sh
 # Single Redis on 127.0.0.1:6379 (installed and started if missing); exports
 # WAYMARK_TEST_REDIS_URL.
 source .ci/redis.sh
