@@ -86,4 +86,3 @@ func (s instrumented) EnqueueOutbound(ctx context.Context, msgs ...store.Outboun
 	}
 	return err
 }
-
