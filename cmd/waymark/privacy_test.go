@@ -728,3 +728,63 @@ func TestSecretsAreComparedInConstantTime(t *testing.T) {
 		t.Fatalf("checked only %d files", checked)
 	}
 }
+
+// TestDocsNameRealTests keeps docs/privacy.md and docs/threat-model.md
+// honest: every test, fuzz target, contract case and file they cite as
+// proof exists.
+func TestDocsNameRealTests(t *testing.T) {
+	root := filepath.Join("..", "..")
+	var code strings.Builder
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "deploy") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && (strings.HasSuffix(path, "_test.go") || strings.Contains(path, "storetest")) {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			code.Write(b)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := code.String()
+	tick := regexp.MustCompile("`([^`\\s]+)`")
+	testName := regexp.MustCompile(`^(Test|Fuzz)[A-Za-z0-9_]+$`)
+	caseName := regexp.MustCompile(`^[A-Z][a-z]+(?:[A-Z][a-z0-9]*){2,}$`)
+	cited := 0
+	for _, doc := range []string{"privacy.md", "threat-model.md"} {
+		b, err := os.ReadFile(filepath.Join(root, "docs", doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range tick.FindAllStringSubmatch(string(b), -1) {
+			tok := m[1]
+			switch {
+			case testName.MatchString(tok):
+				cited++
+				if !strings.Contains(all, "func "+tok+"(") {
+					t.Errorf("%s cites %s, which is no test", doc, tok)
+				}
+			case caseName.MatchString(tok):
+				cited++
+				if !strings.Contains(all, `{"`+tok+`",`) {
+					t.Errorf("%s cites the contract case %s, which does not exist", doc, tok)
+				}
+			case strings.HasPrefix(tok, "internal/") || strings.HasPrefix(tok, "cmd/"):
+				if _, err := os.Stat(filepath.Join(root, tok)); err != nil {
+					t.Errorf("%s cites %s, which does not exist", doc, tok)
+				}
+			}
+		}
+	}
+	if cited < 40 {
+		t.Errorf("the docs cite only %d tests", cited)
+	}
+}
