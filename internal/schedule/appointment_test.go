@@ -184,3 +184,23 @@ func TestCatchingUp(t *testing.T) {
 	h.run("2026-01-20T11:00:00Z")
 	h.expectKinds(pid, "after the appointment began")
 }
+
+// TestCatchingUpWaitsForMorning: a scheduler that starts again at night
+// holds what fell due meanwhile until the quiet hours are over, for a child
+// whatever the programme says.
+func TestCatchingUpWaitsForMorning(t *testing.T) {
+	h := newHarness(t)
+	pid, _ := h.enrol("Europe/London", mondayToWednesday(), store.SMS)
+	h.update(pid, func(p *store.Participant) { p.Child = true })
+	h.appointment(pid, "a1", "2026-01-20", "10:30", store.AppointmentScheduled)
+	h.must(h.sched.Replan(h.ctx, pid))
+	h.run("2026-01-08T10:00:00Z")
+	h.kinds(pid)
+	// Stopped over the reminder on the 19th at 09:00; back at 23:30.
+	h.run("2026-01-19T23:30:00Z")
+	h.expectKinds(pid, "at night")
+	h.run("2026-01-20T08:10:00Z")
+	if kinds := h.kinds(pid); !slices.Contains(kinds, "reminder.today") && !slices.Contains(kinds, "reminder.upcoming") {
+		t.Errorf("in the morning: sent %v, want the held reminder", kinds)
+	}
+}

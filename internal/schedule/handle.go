@@ -56,6 +56,14 @@ func (s *Scheduler) handle(ctx context.Context, it store.DueItem, now time.Time,
 	if err != nil {
 		return fmt.Errorf("schedule: %s: participant: %w", it.ID, err)
 	}
+	if s.quietNow(p, now) {
+		// Plans keep clear of quiet hours, but a scheduler that was stopped
+		// catches up whenever it starts again: nothing goes out at night,
+		// least of all to a child. Left unfinished, the item comes round
+		// again when its lease ends, and is handled once the night is over.
+		s.log.Debug("due item held for quiet hours", "participant", p.ID, "kind", it.Kind)
+		return nil
+	}
 	var out outcome
 	switch it.Kind {
 	case KindWindowOpen, KindClosingSoon, KindMissCheck:
@@ -78,6 +86,24 @@ func (s *Scheduler) handle(ctx context.Context, it store.DueItem, now time.Time,
 		s.log.Warn("replan after due item", "participant", p.ID, "err", err)
 	}
 	return finish(ctx, it)
+}
+
+// quietNow reports whether now falls in the participant's quiet hours: the
+// programme's, and a child's night whatever the programme says.
+func (s *Scheduler) quietNow(p store.Participant, now time.Time) bool {
+	r, err := rulesOf(s.conv.Content().Flows.Programme)
+	if err != nil {
+		return false
+	}
+	loc, err := location(p.TimeZone)
+	if err != nil {
+		return false
+	}
+	q := r.quiet
+	if p.Child {
+		q = q.withChildNight()
+	}
+	return q.inside(now, loc)
 }
 
 // why returns the reason a participant gets nothing now, if any. A paused
