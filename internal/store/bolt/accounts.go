@@ -31,7 +31,7 @@ func init() {
 }
 
 func checkAccount(a store.Account) error {
-	return errors.Join(need("account ID", a.ID), need("account username", a.Username))
+	return errors.Join(store.Need("account ID", a.ID), store.Need("account username", a.Username))
 }
 
 func (s *Store) CreateAccount(_ context.Context, a store.Account) error {
@@ -130,7 +130,7 @@ func (s *Store) ListAccounts(_ context.Context) ([]store.Account, error) {
 // time it signs in, so they cannot pile up.
 
 func (s *Store) PutWebSession(_ context.Context, ws store.WebSession) error {
-	if err := errors.Join(need("session token hash", ws.TokenHash), need("session account ID", ws.AccountID)); err != nil {
+	if err := errors.Join(store.Need("session token hash", ws.TokenHash), store.Need("session account ID", ws.AccountID)); err != nil {
 		return fmt.Errorf("bolt: put web session: %w", err)
 	}
 	return s.update("put web session of "+ws.AccountID, func(t *txn) error {
@@ -227,7 +227,7 @@ func apiTokenIndexKey(tok store.APIToken) []byte {
 }
 
 func (s *Store) PutAPIToken(_ context.Context, tok store.APIToken) error {
-	if err := errors.Join(need("API token hash", tok.TokenHash), need("API token account ID", tok.AccountID)); err != nil {
+	if err := errors.Join(store.Need("API token hash", tok.TokenHash), store.Need("API token account ID", tok.AccountID)); err != nil {
 		return fmt.Errorf("bolt: put API token: %w", err)
 	}
 	return s.update("put API token of "+tok.AccountID, func(t *txn) error {
@@ -293,7 +293,7 @@ func (s *Store) DeleteAPIToken(_ context.Context, tokenHash string) error {
 // bucket holds at most the few made by recent starts.
 
 func (s *Store) PutSetupToken(_ context.Context, tokenHash string, expiresAt time.Time) error {
-	if err := need("setup token hash", tokenHash); err != nil {
+	if err := store.Need("setup token hash", tokenHash); err != nil {
 		return fmt.Errorf("bolt: put setup token: %w", err)
 	}
 	if expiresAt.IsZero() {

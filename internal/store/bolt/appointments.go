@@ -15,7 +15,7 @@ func apptIndexKey(a store.Appointment) []byte {
 }
 
 func (s *Store) PutAppointment(_ context.Context, a store.Appointment) error {
-	if err := checkAppointment(a); err != nil {
+	if err := store.CheckAppointment(a); err != nil {
 		return fmt.Errorf("bolt: put appointment: %w", err)
 	}
 	return s.update("put appointment "+a.ID, func(t *txn) error {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/waymark-atd/waymark/internal/store"
 )
 
 // Keys of dedupe, counters and rate budgets may carry provider message IDs
@@ -13,7 +15,7 @@ import (
 // FirstSeen records key until expiresAt. A key whose expiry has passed on the
 // wall clock counts as new, whether or not the sweeper has dropped it yet.
 func (s *Store) FirstSeen(_ context.Context, k string, expiresAt time.Time) (bool, error) {
-	if err := need("dedupe key", k); err != nil {
+	if err := store.Need("dedupe key", k); err != nil {
 		return false, fmt.Errorf("bolt: first seen: %w", err)
 	}
 	var first bool
@@ -45,7 +47,7 @@ func (t *txn) recordDedupe(k string, expiresAt time.Time) (bool, error) {
 
 // Seen reports whether k is recorded and unexpired, recording nothing.
 func (s *Store) Seen(_ context.Context, k string) (bool, error) {
-	if err := need("dedupe key", k); err != nil {
+	if err := store.Need("dedupe key", k); err != nil {
 		return false, fmt.Errorf("bolt: seen: %w", err)
 	}
 	var seen bool
@@ -66,10 +68,10 @@ type leaseRecord struct {
 }
 
 func (s *Store) AcquireLease(_ context.Context, name, owner string, ttl time.Duration) (bool, error) {
-	if err := checkClaim(owner, ttl); err != nil {
+	if err := store.CheckClaim(owner, ttl); err != nil {
 		return false, fmt.Errorf("bolt: acquire lease: %w", err)
 	}
-	if err := need("lease name", name); err != nil {
+	if err := store.Need("lease name", name); err != nil {
 		return false, fmt.Errorf("bolt: acquire lease: %w", err)
 	}
 	var got bool
@@ -115,7 +117,7 @@ type rateRecord struct {
 func (s *Store) ReserveRate(_ context.Context, k string, n int, perSecond float64, now time.Time) (time.Time, error) {
 	switch {
 	case k == "":
-		return time.Time{}, fmt.Errorf("bolt: reserve rate: key: %w", errEmpty)
+		return time.Time{}, fmt.Errorf("bolt: reserve rate: key: %w", store.ErrEmpty)
 	case !(perSecond > 0):
 		return time.Time{}, fmt.Errorf("bolt: reserve rate: units per second must be positive")
 	case n < 0:
@@ -145,7 +147,7 @@ type counterRecord struct {
 }
 
 func (s *Store) Increment(_ context.Context, k string, expiresAt time.Time) (int, error) {
-	if err := need("counter key", k); err != nil {
+	if err := store.Need("counter key", k); err != nil {
 		return 0, fmt.Errorf("bolt: increment: %w", err)
 	}
 	var count int

@@ -41,7 +41,7 @@ func (t *txn) unexpire(kind byte, k string, at time.Time) error {
 // Participants.
 
 func (s *Store) CreateParticipant(_ context.Context, p store.Participant) error {
-	if err := checkParticipant(p); err != nil {
+	if err := store.CheckParticipant(p); err != nil {
 		return fmt.Errorf("bolt: create participant: %w", err)
 	}
 	return s.update("create participant "+p.ID, func(t *txn) error {
@@ -66,7 +66,7 @@ func (s *Store) GetParticipant(_ context.Context, id string) (store.Participant,
 }
 
 func (s *Store) UpdateParticipant(_ context.Context, p store.Participant) error {
-	if err := checkParticipant(p); err != nil {
+	if err := store.CheckParticipant(p); err != nil {
 		return fmt.Errorf("bolt: update participant: %w", err)
 	}
 	return s.update("update participant "+p.ID, func(t *txn) error {
@@ -132,7 +132,7 @@ func deletePrefix(b *bbolt.Bucket, prefix []byte) error {
 // Links.
 
 func (s *Store) PutLink(_ context.Context, l store.Link) error {
-	if err := checkLink(l); err != nil {
+	if err := store.CheckLink(l); err != nil {
 		return fmt.Errorf("bolt: put link: %w", err)
 	}
 	return s.update("put link of "+l.ParticipantID, func(t *txn) error {
@@ -207,7 +207,7 @@ func (t *txn) deleteLinksOf(pfx []byte) error {
 // Enrolment codes. The code is a secret until used: it stays out of errors.
 
 func (s *Store) PutEnrolmentCode(_ context.Context, c store.EnrolmentCode) error {
-	if err := checkCode(c); err != nil {
+	if err := store.CheckCode(c); err != nil {
 		return fmt.Errorf("bolt: put enrolment code: %w", err)
 	}
 	return s.update("put enrolment code for "+c.ParticipantID, func(t *txn) error {
@@ -302,7 +302,7 @@ func (s *Store) GetSession(_ context.Context, participantID string) (store.Sessi
 }
 
 func (s *Store) SaveSession(_ context.Context, ss store.Session) error {
-	if err := checkSession(ss); err != nil {
+	if err := store.CheckSession(ss); err != nil {
 		return fmt.Errorf("bolt: save session: %w", err)
 	}
 	return s.update("save session of "+ss.ParticipantID, func(t *txn) error { return t.saveSession(ss) })

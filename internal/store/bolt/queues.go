@@ -29,7 +29,7 @@ func (r outboxRecord) readyKey() []byte {
 
 func (s *Store) EnqueueOutbound(_ context.Context, msgs ...store.OutboundMessage) error {
 	for _, m := range msgs {
-		if err := checkOutbound(m); err != nil {
+		if err := store.CheckOutbound(m); err != nil {
 			return fmt.Errorf("bolt: enqueue outbound: %w", err)
 		}
 	}
@@ -100,7 +100,7 @@ func (t *txn) deleteOutboundOf(pfx []byte) error {
 }
 
 func (s *Store) ClaimOutbound(_ context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboundMessage, error) {
-	if err := checkClaim(owner, lease); err != nil {
+	if err := store.CheckClaim(owner, lease); err != nil {
 		return nil, fmt.Errorf("bolt: claim outbound: %w", err)
 	}
 	var out []store.OutboundMessage
@@ -144,7 +144,7 @@ func (s *Store) GetOutbound(_ context.Context, id string) (store.OutboundMessage
 // UpdateOutbound saves m with no claim: a Pending message is claimable again
 // at its NotBefore.
 func (s *Store) UpdateOutbound(_ context.Context, m store.OutboundMessage) error {
-	if err := checkOutbound(m); err != nil {
+	if err := store.CheckOutbound(m); err != nil {
 		return fmt.Errorf("bolt: update outbound: %w", err)
 	}
 	return s.update("update outbound "+m.ID, func(t *txn) error {
@@ -222,7 +222,7 @@ func (t *txn) deleteDueOf(pfx []byte) error {
 // re-planning makes it new work.
 func (s *Store) PutDue(_ context.Context, items ...store.DueItem) error {
 	for _, d := range items {
-		if err := checkDue(d); err != nil {
+		if err := store.CheckDue(d); err != nil {
 			return fmt.Errorf("bolt: put due: %w", err)
 		}
 	}
@@ -267,7 +267,7 @@ func (s *Store) DueOf(_ context.Context, participantID string) ([]store.DueItem,
 }
 
 func (s *Store) ClaimDue(_ context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.DueItem, error) {
-	if err := checkClaim(owner, lease); err != nil {
+	if err := store.CheckClaim(owner, lease); err != nil {
 		return nil, fmt.Errorf("bolt: claim due: %w", err)
 	}
 	var out []store.DueItem

@@ -15,7 +15,7 @@ import (
 // a forward scan.
 
 func (s *Store) RecordCheckIn(_ context.Context, c store.CheckIn) error {
-	if err := checkCheckIn(c); err != nil {
+	if err := store.CheckCheckIn(c); err != nil {
 		return fmt.Errorf("bolt: record check-in: %w", err)
 	}
 	return s.update("record check-in "+c.ID, func(t *txn) error { return t.recordCheckIn(c) })
@@ -46,7 +46,7 @@ func (s *Store) CheckInsOf(_ context.Context, participantID string, since time.T
 // newest-first queue) and by participant (for erasure).
 
 func (s *Store) AddAttention(_ context.Context, a store.AttentionItem) error {
-	if err := checkAttention(a); err != nil {
+	if err := store.CheckAttention(a); err != nil {
 		return fmt.Errorf("bolt: add attention: %w", err)
 	}
 	return s.update("add attention "+a.ID, func(t *txn) error { return t.addAttention(a) })
@@ -133,7 +133,7 @@ func (s *Store) ResolveAttention(_ context.Context, id, by, resolution string, a
 // indexed by time and by participant and time.
 
 func (s *Store) AppendAudit(_ context.Context, e store.AuditEntry) error {
-	if err := checkAudit(e); err != nil {
+	if err := store.CheckAudit(e); err != nil {
 		return fmt.Errorf("bolt: append audit: %w", err)
 	}
 	return s.update("append audit "+e.ID, func(t *txn) error { return t.appendAudit(e) })

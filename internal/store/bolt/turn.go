@@ -11,7 +11,7 @@ import (
 // or none of it does. A turn whose DedupeKey is recorded already is refused
 // with store.ErrConflict.
 func (s *Store) ApplyTurn(_ context.Context, turn store.Turn) error {
-	if err := checkTurn(turn); err != nil {
+	if err := store.CheckTurn(turn); err != nil {
 		return fmt.Errorf("bolt: apply turn: %w", err)
 	}
 	return s.update("apply turn of "+turn.ParticipantID, func(t *txn) error {

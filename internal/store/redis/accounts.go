@@ -23,7 +23,7 @@ var (
 )
 
 func checkAccount(a store.Account) error {
-	return errors.Join(need("account ID", a.ID), need("account username", a.Username))
+	return errors.Join(store.Need("account ID", a.ID), store.Need("account username", a.Username))
 }
 
 func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
@@ -106,8 +106,8 @@ func (s *Store) ListAccounts(ctx context.Context) ([]store.Account, error) {
 // signs in.
 
 func (s *Store) PutWebSession(ctx context.Context, ws store.WebSession) error {
-	if err := errors.Join(need("session token hash", ws.TokenHash), need("session account ID", ws.AccountID),
-		needTime("session expiry", ws.ExpiresAt)); err != nil {
+	if err := errors.Join(store.Need("session token hash", ws.TokenHash), store.Need("session account ID", ws.AccountID),
+		store.NeedTime("session expiry", ws.ExpiresAt)); err != nil {
 		return fmt.Errorf("redis: put web session: %w", err)
 	}
 	op := "put web session of " + ws.AccountID
@@ -209,7 +209,7 @@ func (s *Store) DeleteWebSessionsOf(ctx context.Context, accountID string) error
 // API tokens.
 
 func (s *Store) PutAPIToken(ctx context.Context, tok store.APIToken) error {
-	if err := errors.Join(need("API token hash", tok.TokenHash), need("API token account ID", tok.AccountID)); err != nil {
+	if err := errors.Join(store.Need("API token hash", tok.TokenHash), store.Need("API token account ID", tok.AccountID)); err != nil {
 		return fmt.Errorf("redis: put API token: %w", err)
 	}
 	op := "put API token of " + tok.AccountID
@@ -292,7 +292,7 @@ func (s *Store) DeleteAPIToken(ctx context.Context, tokenHash string) error {
 // caller can win.
 
 func (s *Store) PutSetupToken(ctx context.Context, tokenHash string, expiresAt time.Time) error {
-	if err := errors.Join(need("setup token hash", tokenHash), needTime("setup token expiry", expiresAt)); err != nil {
+	if err := errors.Join(store.Need("setup token hash", tokenHash), store.NeedTime("setup token expiry", expiresAt)); err != nil {
 		return fmt.Errorf("redis: put setup token: %w", err)
 	}
 	if err := s.rdb.Do(ctx, "set", s.k.accounts().setup(tokenHash), "1", "pxat", ms(expiresAt)).Err(); err != nil {

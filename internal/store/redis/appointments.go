@@ -17,7 +17,7 @@ import (
 // record is one key; the new participant's hint is added first and the old
 // participant's removed last.
 func (s *Store) PutAppointment(ctx context.Context, a store.Appointment) error {
-	if err := checkAppointment(a); err != nil {
+	if err := store.CheckAppointment(a); err != nil {
 		return fmt.Errorf("redis: put appointment: %w", err)
 	}
 	op := "put appointment " + a.ID

@@ -10,12 +10,13 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/waymark-atd/waymark/internal/store"
 )
 
 // FirstSeen records key until expiresAt (SET NX PXAT) and reports whether
 // it was new.
 func (s *Store) FirstSeen(ctx context.Context, key string, expiresAt time.Time) (bool, error) {
-	if err := errors.Join(need("dedupe key", key), needTime("dedupe expiry", expiresAt)); err != nil {
+	if err := errors.Join(store.Need("dedupe key", key), store.NeedTime("dedupe expiry", expiresAt)); err != nil {
 		return false, fmt.Errorf("redis: first seen: %w", err)
 	}
 	err := s.rdb.Do(ctx, "set", s.k.dedupe(key), "1", "pxat", ms(expiresAt), "nx").Err()
@@ -30,7 +31,7 @@ func (s *Store) FirstSeen(ctx context.Context, key string, expiresAt time.Time) 
 
 // Seen reports whether key is recorded and not expired.
 func (s *Store) Seen(ctx context.Context, key string) (bool, error) {
-	if err := need("dedupe key", key); err != nil {
+	if err := store.Need("dedupe key", key); err != nil {
 		return false, fmt.Errorf("redis: seen: %w", err)
 	}
 	n, err := s.rdb.Exists(ctx, s.k.dedupe(key)).Result()
@@ -43,7 +44,7 @@ func (s *Store) Seen(ctx context.Context, key string) (bool, error) {
 // AcquireLease takes or renews name for owner for ttl (wall time, PX);
 // false if another owner holds it.
 func (s *Store) AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error) {
-	if err := errors.Join(need("lease name", name), need("lease owner", owner), needPositive("lease TTL", ttl)); err != nil {
+	if err := errors.Join(store.Need("lease name", name), store.Need("lease owner", owner), store.NeedPositive("lease TTL", ttl)); err != nil {
 		return false, fmt.Errorf("redis: acquire lease: %w", err)
 	}
 	ttlMs := (ttl + time.Millisecond - 1).Milliseconds() // never shorter than asked
@@ -56,7 +57,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, owner string, ttl time.D
 
 // ReleaseLease gives name up if owner holds it.
 func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
-	if err := errors.Join(need("lease name", name), need("lease owner", owner)); err != nil {
+	if err := errors.Join(store.Need("lease name", name), store.Need("lease owner", owner)); err != nil {
 		return fmt.Errorf("redis: release lease: %w", err)
 	}
 	if err := s.run(ctx, luaLeaseRelease, []string{s.k.lease(name)}, owner).Err(); err != nil {
@@ -74,7 +75,7 @@ const rateSlack = time.Minute
 // moves the budget, so concurrent reservations never overlap.
 func (s *Store) ReserveRate(ctx context.Context, key string, n int, perSecond float64, now time.Time) (time.Time, error) {
 	var errs []error
-	errs = append(errs, need("rate key", key))
+	errs = append(errs, store.Need("rate key", key))
 	if !(perSecond > 0) || math.IsInf(perSecond, 0) {
 		errs = append(errs, errors.New("rate: units per second must be positive"))
 	}
@@ -106,7 +107,7 @@ func (s *Store) ReserveRate(ctx context.Context, key string, n int, perSecond fl
 // Increment adds one to key, forgotten at expiresAt as set by the first
 // increment of the window, and returns the new count.
 func (s *Store) Increment(ctx context.Context, key string, expiresAt time.Time) (int, error) {
-	if err := errors.Join(need("counter key", key), needTime("counter expiry", expiresAt)); err != nil {
+	if err := errors.Join(store.Need("counter key", key), store.NeedTime("counter expiry", expiresAt)); err != nil {
 		return 0, fmt.Errorf("redis: increment: %w", err)
 	}
 	n, err := s.run(ctx, luaCounterIncr, []string{s.k.counter(key)}, ms(expiresAt)).Int()

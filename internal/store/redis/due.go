@@ -24,10 +24,10 @@ func (s *Store) PutDue(ctx context.Context, items ...store.DueItem) error {
 	var errs []error
 	ids := make([]string, len(items))
 	for i, d := range items {
-		errs = append(errs, checkDue(d))
+		errs = append(errs, store.CheckDue(d))
 		ids[i] = d.ID
 	}
-	errs = append(errs, unique("due item", ids))
+	errs = append(errs, store.Unique("due item", ids))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("redis: put due: %w", err)
 	}
@@ -142,7 +142,7 @@ func (s *Store) DueOf(ctx context.Context, participantID string) ([]store.DueIte
 // earliest first; an item whose lease ended without CompleteDue is
 // claimable again from the end of that lease.
 func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.DueItem, error) {
-	if err := checkClaim(owner, lease); err != nil {
+	if err := store.CheckClaim(owner, lease); err != nil {
 		return nil, fmt.Errorf("redis: claim due: %w", err)
 	}
 	nowKey, endKey := timeKey(now), timeKey(now.Add(lease))

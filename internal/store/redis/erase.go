@@ -22,7 +22,7 @@ import (
 // participant list's hint. An erasure cut short leaves the slot and its
 // lists, and running it again finishes the job.
 func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
-	if err := need("participant ID", id); err != nil {
+	if err := store.Need("participant ID", id); err != nil {
 		return fmt.Errorf("redis: delete participant: %w", err)
 	}
 	op := "delete participant " + id

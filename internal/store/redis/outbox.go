@@ -41,10 +41,10 @@ func (s *Store) EnqueueOutbound(ctx context.Context, msgs ...store.OutboundMessa
 	var errs []error
 	ids := make([]string, len(msgs))
 	for i, m := range msgs {
-		errs = append(errs, checkOutbound(m))
+		errs = append(errs, store.CheckOutbound(m))
 		ids[i] = m.ID
 	}
-	errs = append(errs, unique("message", ids))
+	errs = append(errs, store.Unique("message", ids))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("redis: enqueue: %w", err)
 	}
@@ -116,7 +116,7 @@ func (s *Store) GetOutbound(ctx context.Context, id string) (store.OutboundMessa
 // step (the queue) does not happen, the next claimer sees the record and
 // repairs the queue.
 func (s *Store) UpdateOutbound(ctx context.Context, m store.OutboundMessage) error {
-	if err := checkOutbound(m); err != nil {
+	if err := store.CheckOutbound(m); err != nil {
 		return fmt.Errorf("redis: update message: %w", err)
 	}
 	sh := s.k.outShard(shardOf(m.ID))
@@ -243,7 +243,7 @@ func (s *Store) claimShards(ctx context.Context, cands []candidate, keysOf func(
 // (not Pending any more, a later NotBefore, no record) is put right in its
 // shard instead of being returned.
 func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboundMessage, error) {
-	if err := checkClaim(owner, lease); err != nil {
+	if err := store.CheckClaim(owner, lease); err != nil {
 		return nil, fmt.Errorf("redis: claim messages: %w", err)
 	}
 	nowKey, endKey := timeKey(now), timeKey(now.Add(lease))

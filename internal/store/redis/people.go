@@ -17,7 +17,7 @@ import (
 // The participant list entry (a hint) is written first, so that a crash
 // between the two steps cannot leave a record that the list does not show.
 func (s *Store) CreateParticipant(ctx context.Context, p store.Participant) error {
-	if err := checkParticipant(p); err != nil {
+	if err := store.CheckParticipant(p); err != nil {
 		return fmt.Errorf("redis: create participant: %w", err)
 	}
 	doc, err := json.Marshal(p)
@@ -49,7 +49,7 @@ func (s *Store) GetParticipant(ctx context.Context, id string) (store.Participan
 
 // UpdateParticipant replaces a participant's record; ErrNotFound if missing.
 func (s *Store) UpdateParticipant(ctx context.Context, p store.Participant) error {
-	if err := checkParticipant(p); err != nil {
+	if err := store.CheckParticipant(p); err != nil {
 		return fmt.Errorf("redis: update participant: %w", err)
 	}
 	doc, err := json.Marshal(p)
@@ -98,7 +98,7 @@ func (s *Store) ListParticipants(ctx context.Context) ([]store.Participant, erro
 // hint comes first and the old participant's hint goes last, so LinksOf
 // never misses a link that GetLink finds.
 func (s *Store) PutLink(ctx context.Context, l store.Link) error {
-	if err := checkLink(l); err != nil {
+	if err := store.CheckLink(l); err != nil {
 		return fmt.Errorf("redis: put link: %w", err)
 	}
 	doc, err := json.Marshal(l)
@@ -184,7 +184,7 @@ func (s *Store) DeleteLink(ctx context.Context, index string) error {
 // PutEnrolmentCode stores a one-time code until its ExpiresAt;
 // ErrConflict if the code is in use.
 func (s *Store) PutEnrolmentCode(ctx context.Context, c store.EnrolmentCode) error {
-	if err := checkCode(c); err != nil {
+	if err := store.CheckCode(c); err != nil {
 		return fmt.Errorf("redis: put enrolment code: %w", err)
 	}
 	doc, err := json.Marshal(c)
@@ -243,7 +243,7 @@ func (s *Store) GetSession(ctx context.Context, participantID string) (store.Ses
 // SaveSession saves a conversation until its ExpiresAt; one already
 // expired is deleted instead.
 func (s *Store) SaveSession(ctx context.Context, ss store.Session) error {
-	if err := checkSession(ss); err != nil {
+	if err := store.CheckSession(ss); err != nil {
 		return fmt.Errorf("redis: save session: %w", err)
 	}
 	key := s.k.session(ss.ParticipantID)

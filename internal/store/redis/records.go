@@ -16,7 +16,7 @@ import (
 // RecordCheckIn stores a check-in in its participant's slot. Recording
 // the same check-in twice keeps one.
 func (s *Store) RecordCheckIn(ctx context.Context, c store.CheckIn) error {
-	if err := checkCheckIn(c); err != nil {
+	if err := store.CheckCheckIn(c); err != nil {
 		return fmt.Errorf("redis: record check-in: %w", err)
 	}
 	w := slotWrite{pid: c.ParticipantID}
@@ -82,7 +82,7 @@ func parseCheckIn(pid, m string) (store.CheckIn, error) {
 // first, then the record in the participant's slot. ErrConflict if the ID
 // is in use.
 func (s *Store) AddAttention(ctx context.Context, a store.AttentionItem) error {
-	if err := checkAttention(a); err != nil {
+	if err := store.CheckAttention(a); err != nil {
 		return fmt.Errorf("redis: add attention: %w", err)
 	}
 	op := "add attention for " + a.ParticipantID
@@ -191,7 +191,7 @@ func (s *Store) ResolveAttention(ctx context.Context, id, by, resolution string,
 // AppendAudit adds an entry to the audit log; ErrConflict if the ID is in
 // use, so that no written entry can be changed.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) error {
-	if err := checkAudit(e); err != nil {
+	if err := store.CheckAudit(e); err != nil {
 		return fmt.Errorf("redis: append audit: %w", err)
 	}
 	doc, err := json.Marshal(e)

@@ -46,7 +46,7 @@ import (
 // recorded by FirstSeen is checked before the turn starts, not atomically
 // with it, since it has no participant slot to share.
 func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
-	if err := checkTurn(t); err != nil {
+	if err := store.CheckTurn(t); err != nil {
 		return fmt.Errorf("redis: apply turn: %w", err)
 	}
 	pid := t.ParticipantID
@@ -254,7 +254,7 @@ func (s *Store) refused(ctx context.Context, op string, err error, undo *undoLis
 		// Left-over hints point at nothing; readers skip them.
 		slog.Warn("redis: could not take back the index entries of a refused write", "op", op, "err", undoErr)
 	}
-	if errors.Is(err, store.ErrConflict) || errors.Is(err, errEmpty) {
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrEmpty) {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
 	return s.fail(op, err)

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Validation shared by every backend: bad input is refused before anything
+// is written, so that a refused call stores nothing, and both backends
+// refuse exactly the same things. Messages name the field, never its value.
+
+// ErrEmpty is wrapped by every refusal of an empty required field.
+var ErrEmpty = errors.New("required field is empty")
+
+// Need refuses an empty required field.
+func Need(field, value string) error {
+	if value == "" {
+		return fmt.Errorf("%s: %w", field, ErrEmpty)
+	}
+	return nil
+}
+
+// NeedTime refuses a zero time or one before 1970.
+func NeedTime(field string, t time.Time) error {
+	if t.IsZero() || t.UnixMilli() <= 0 {
+		return fmt.Errorf("%s: must be a time after 1970", field)
+	}
+	return nil
+}
+
+// NeedPositive refuses a duration that is not above zero.
+func NeedPositive(field string, d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("%s: must be positive", field)
+	}
+	return nil
+}
+
+// CheckParticipant validates a record before it is stored.
+func CheckParticipant(p Participant) error { return Need("participant ID", p.ID) }
+
+// CheckLink validates a record before it is stored.
+func CheckLink(l Link) error {
+	return errors.Join(Need("link index", l.Index), Need("link participant ID", l.ParticipantID))
+}
+
+// CheckCode validates a record before it is stored.
+func CheckCode(c EnrolmentCode) error {
+	return errors.Join(Need("enrolment code", c.Code), Need("enrolment participant ID", c.ParticipantID),
+		NeedTime("enrolment code expiry", c.ExpiresAt))
+}
+
+// CheckSession validates a record before it is stored.
+func CheckSession(s Session) error { return Need("session participant ID", s.ParticipantID) }
+
+// CheckCheckIn validates a record before it is stored.
+func CheckCheckIn(c CheckIn) error {
+	return errors.Join(Need("check-in ID", c.ID), Need("check-in participant ID", c.ParticipantID))
+}
+
+// CheckAttention validates a record before it is stored.
+func CheckAttention(a AttentionItem) error {
+	return errors.Join(Need("attention ID", a.ID), Need("attention participant ID", a.ParticipantID))
+}
+
+// CheckAudit validates a record before it is stored.
+func CheckAudit(e AuditEntry) error { return Need("audit ID", e.ID) }
+
+// CheckOutbound validates a record before it is stored.
+func CheckOutbound(m OutboundMessage) error {
+	return errors.Join(Need("message ID", m.ID), Need("message participant ID", m.ParticipantID))
+}
+
+// CheckAppointment validates a record before it is stored.
+func CheckAppointment(a Appointment) error {
+	return errors.Join(Need("appointment ID", a.ID), Need("appointment participant ID", a.ParticipantID))
+}
+
+// CheckDue also needs the participant: DueOf finds items through it.
+func CheckDue(d DueItem) error {
+	return errors.Join(Need("due item ID", d.ID), Need("due item participant ID", d.ParticipantID))
+}
+
+// CheckClaim validates a record before it is stored.
+func CheckClaim(owner string, lease time.Duration) error {
+	return errors.Join(Need("claim owner", owner), NeedPositive("claim lease", lease))
+}
+
+// Unique refuses a batch that names one ID twice: the second would
+// silently replace the first.
+func Unique(what string, ids []string) error {
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			return fmt.Errorf("%s %s appears twice in one call", what, id)
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
+// CheckTurn refuses a turn whose records belong to someone other than
+// Turn.ParticipantID: a turn is one person's, and this backend writes it in
+// that person's slot (Redis) or transaction (bolt).
+func CheckTurn(t Turn) error {
+	pid := t.ParticipantID
+	if err := Need("turn participant ID", pid); err != nil {
+		return err
+	}
+	mismatch := func(what, got string) error {
+		if got != pid {
+			return fmt.Errorf("turn of %s carries a %s of another participant", pid, what)
+		}
+		return nil
+	}
+	var errs []error
+	if t.DedupeKey != "" {
+		errs = append(errs, NeedTime("turn dedupe expiry", t.DedupeUntil))
+	}
+	if t.Participant != nil {
+		errs = append(errs, CheckParticipant(*t.Participant), mismatch("participant", t.Participant.ID))
+	}
+	if t.Session != nil {
+		errs = append(errs, CheckSession(*t.Session), mismatch("session", t.Session.ParticipantID))
+	}
+	var ciIDs, atIDs, auIDs, obIDs []string
+	for _, c := range t.CheckIns {
+		errs = append(errs, CheckCheckIn(c), mismatch("check-in", c.ParticipantID))
+		ciIDs = append(ciIDs, c.ID)
+	}
+	for _, a := range t.Attention {
+		errs = append(errs, CheckAttention(a), mismatch("attention item", a.ParticipantID))
+		atIDs = append(atIDs, a.ID)
+	}
+	for _, e := range t.Audit {
+		errs = append(errs, CheckAudit(e))
+		if e.ParticipantID != "" {
+			errs = append(errs, mismatch("audit entry", e.ParticipantID))
+		}
+		auIDs = append(auIDs, e.ID)
+	}
+	for _, m := range t.Outbound {
+		errs = append(errs, CheckOutbound(m), mismatch("message", m.ParticipantID))
+		obIDs = append(obIDs, m.ID)
+	}
+	errs = append(errs, Unique("check-in", ciIDs), Unique("attention item", atIDs),
+		Unique("audit entry", auIDs), Unique("message", obIDs))
+	return errors.Join(errs...)
+}
