@@ -23,7 +23,7 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go test -race -count=1 -timeout 30m ./...
-(cd tools/deploycheck && go vet ./... && go test -race -count=1 -timeout 15m ./...)  # deploy/ checked offline, in its own module
+(cd deploy/check && go vet ./... && go test -race -count=1 -timeout 15m ./...)  # deploy/ checked offline, in its own module
 
 # --- Fuzzing --------------------------------------------------------------------
 # Every fuzz target in the module (func Fuzz... in a _test.go file) runs for a

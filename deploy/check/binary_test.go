@@ -141,7 +141,7 @@ func TestContentConfigMapsPassWaymarkCheck(t *testing.T) {
 	flowsDir, localesDir := mountedContent(t)
 	out, err := exec.Command(waymarkBinary(t), "check", "--flows", flowsDir, "--locales", localesDir).CombinedOutput()
 	if err != nil {
-		t.Fatalf("waymark check on deploy/k8s/content.yaml: %v\n%s\nIf flows/ and locales/ pass, regenerate the ConfigMaps from them with\n\t(cd tools/deploycheck && go test -run 'TestContentConfigMaps$' -update)", err, out)
+		t.Fatalf("waymark check on deploy/k8s/content.yaml: %v\n%s\nIf flows/ and locales/ pass, regenerate the ConfigMaps from them with\n\t(cd deploy/check && go test -run 'TestContentConfigMaps$' -update)", err, out)
 	}
 }
 

@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite deploy/k8s/content.yaml from fl
 const contentHeader = `# The built-in flows and locales as ConfigMaps, mounted at
 # /etc/waymark/flows and /etc/waymark/locales (WAYMARK_FLOWS_DIR and
 # WAYMARK_LOCALES_DIR). Generated from flows/ and locales/ by
-#   (cd tools/deploycheck && go test -run 'TestContentConfigMaps$' -update)
+#   (cd deploy/check && go test -run 'TestContentConfigMaps$' -update)
 # For your own programme, make them from your own files instead:
 #   kubectl create configmap waymark-flows --from-file=my-flows/ --dry-run=client -o yaml
 #   kubectl create configmap waymark-locales --from-file=my-locales/ --dry-run=client -o yaml
@@ -113,7 +113,7 @@ func TestContentConfigMaps(t *testing.T) {
 		}
 		if len(stale) > 0 {
 			slices.Sort(stale)
-			t.Logf("ConfigMap %s differs from the repository in %s; regenerate with (cd tools/deploycheck && go test -run 'TestContentConfigMaps$' -update)",
+			t.Logf("ConfigMap %s differs from the repository in %s; regenerate with (cd deploy/check && go test -run 'TestContentConfigMaps$' -update)",
 				name, strings.Join(stale, ", "))
 		}
 	}

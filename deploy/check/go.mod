@@ -1,4 +1,4 @@
-module github.com/waymark-atd/waymark/tools/deploycheck
+module github.com/waymark-atd/waymark/deploy/check
 
 go 1.26.8
 
