@@ -29,6 +29,12 @@ var templateFuncs = template.FuncMap{
 	"ago":         ago,
 	"lower":       strings.ToLower,
 	"split":       strings.Fields,
+	"outcomeLabel": func(o store.CheckInOutcome) string {
+		if l, ok := map[store.CheckInOutcome]string{store.OnTime: "On time", store.Late: "Late, welcomed", store.Unscheduled: "Outside a window", store.Repeat: "Again in the same window"}[o]; ok {
+			return l
+		}
+		return string(o)
+	},
 	"statusLabel": func(s store.ParticipantStatus) string {
 		return map[store.ParticipantStatus]string{store.Active: "Active", store.Paused: "Paused", store.Exited: "Left the programme"}[s]
 	},
@@ -69,7 +75,7 @@ func kindLabel(k store.AttentionKind) string {
 func reasonLabel(code string) string {
 	// Channels prefix their codes: "sms:21610", "telegram:blocked".
 	if ch, rest, ok := strings.Cut(code, ":"); ok {
-		if name, known := channelNames[store.Channel(ch)]; known {
+		if name := store.Channel(ch).Label(); name != ch {
 			return name + ": " + reasonLabel(rest)
 		}
 	}
@@ -115,8 +121,6 @@ func whyLabel(it store.AttentionItem) string {
 	}
 	return ""
 }
-
-var channelNames = map[store.Channel]string{store.SMS: "SMS", store.WhatsApp: "WhatsApp", store.Telegram: "Telegram", store.Simulator: "simulator"}
 
 // localTime shows an instant in a time zone, with the zone's name.
 func localTime(t time.Time, tz string) string {
@@ -479,9 +483,14 @@ type participantView struct {
 	Strip        checkInStrip
 	Form         participantForm
 	NextWindows  []string
+	Recent       []store.CheckIn // the latest check-ins, newest first
 	Kinds        []string
 	CanErase     bool
 }
+
+// recentCheckIns is how many check-ins the participant page lists, with the
+// channel each came through.
+const recentCheckIns = 10
 
 var appointmentKinds = []string{"caseworker_meeting", "hearing", "reporting_event", "legal_advice", "other"}
 
@@ -517,6 +526,13 @@ func (s *Server) participantPage(c echo.Context) error {
 		return err
 	}
 	v.NextWindows = nextWindows(p, v.Now, 3)
+	checkins, err := s.deps.Store.CheckInsOf(ctx, p.ID, v.Now.AddDate(0, 0, -7*12))
+	if err != nil {
+		return err
+	}
+	for i := len(checkins) - 1; i >= 0 && len(v.Recent) < recentCheckIns; i-- {
+		v.Recent = append(v.Recent, checkins[i])
+	}
 	if v.Form, err = s.participantFormOf(c, p); err != nil {
 		return err
 	}

@@ -447,3 +447,23 @@ func TestReasonLabels(t *testing.T) {
 		}
 	}
 }
+
+// The participant page says which channel each check-in came through,
+// including a missed call and the phone keypad.
+func TestParticipantPageShowsCheckInChannels(t *testing.T) {
+	e := newCaseworkerEnv(t, envOptions{})
+	p := e.participant("Amina K.", e.cara)
+	for i, ch := range []store.Channel{store.SMS, store.MissedCall, store.Keypad, store.Telegram} {
+		c := store.CheckIn{ID: store.NewID("c_"), ParticipantID: p.ID, At: e.clock.Now().Add(-time.Duration(i) * time.Hour), Channel: ch, Outcome: store.OnTime}
+		if err := e.st.RecordCheckIn(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := e.signedIn(e.cara).get("/participants/" + p.ID)
+	mustStatus(t, "participant page", rec, http.StatusOK)
+	for _, want := range []string{"Latest check-ins", "SMS", "Missed call", "Phone keypad", "Telegram"} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("participant page lacks %q", want)
+		}
+	}
+}
