@@ -148,7 +148,11 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		deps.Webhooks = append(deps.Webhooks, web.Webhook{Path: telegram.WebhookPath, Handler: tg.HandleWebhook})
 	}
 	opener := func(_ context.Context, l store.Link) (string, error) { return box.Open(string(l.Channel), l.Sealed) }
-	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox()})
+	// Eight people's messages at once: rate budgets still pace each sender,
+	// but one slow provider call no longer holds up everyone behind it.
+	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{
+		OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox(), Concurrency: 8, Batch: 50,
+	})
 	if hooks != nil {
 		hooks.Statuses, hooks.Wake = dispatcher, dispatcher.Wake
 	}

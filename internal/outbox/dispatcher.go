@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/clock"
@@ -47,6 +48,10 @@ type Options struct {
 	Lease time.Duration
 	// Batch is how many messages one pass claims; default 10.
 	Batch int
+	// Concurrency is how many people's messages are sent side by side;
+	// default 1. One person's messages always go one after another, in
+	// order; others need not wait behind a slow provider call.
+	Concurrency int
 	// PollInterval is the pause between passes when there is no work;
 	// default 500ms.
 	PollInterval time.Duration
@@ -84,6 +89,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Lease < 3*o.SendTimeout {
 		o.Lease = 3 * o.SendTimeout
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 1
 	}
 	if o.Batch <= 0 {
 		o.Batch = 10
@@ -198,19 +206,56 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 	}
 	// A message may only be started while its lease will outlast the send.
 	startBy := claimedAt.Add(d.opts.Lease - d.opts.SendTimeout - d.opts.SendTimeout/2)
-	var errs []error
-	n := 0
-	for i, m := range msgs {
-		if ctx.Err() != nil || d.clock.Now().After(startBy) {
-			d.release(ctx, msgs[i:])
-			break
-		}
-		if err := d.handle(ctx, m); err != nil {
-			errs = append(errs, err)
-		}
-		n++
+	var (
+		mu   sync.Mutex
+		errs []error
+		n    int
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, d.opts.Concurrency)
+	)
+	groups := [][]store.OutboundMessage{msgs} // strictly oldest first
+	if d.opts.Concurrency > 1 {
+		groups = byParticipant(msgs)
 	}
+	for _, group := range groups {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			for i, m := range group {
+				if ctx.Err() != nil || d.clock.Now().After(startBy) {
+					d.release(ctx, group[i:])
+					return
+				}
+				err := d.handle(ctx, m)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				}
+				n++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
 	return n, errors.Join(errs...)
+}
+
+// byParticipant splits claimed messages by person, keeping each person's in
+// the order they were claimed (oldest first) and the people in the order of
+// their first message.
+func byParticipant(msgs []store.OutboundMessage) [][]store.OutboundMessage {
+	index := map[string]int{}
+	var groups [][]store.OutboundMessage
+	for _, m := range msgs {
+		i, ok := index[m.ParticipantID]
+		if !ok {
+			i = len(groups)
+			index[m.ParticipantID] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], m)
+	}
+	return groups
 }
 
 // release hands claimed, unstarted messages back to the queue at once

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -774,5 +776,53 @@ func TestRestartSendsQueuedMessagesOnce(t *testing.T) {
 		if rec := h.get(id); rec.Status != store.Queued {
 			t.Errorf("%s: %s", id, rec.Status)
 		}
+	}
+}
+
+// TestConcurrentSendsKeepEachPersonsOrder: with Concurrency above one,
+// different people's messages go out side by side while a provider call is
+// slow, and one person's messages still go out one after another, in order,
+// each once.
+func TestConcurrentSendsKeepEachPersonsOrder(t *testing.T) {
+	h := newHarness(t, 1e9) // a budget that never defers: only concurrency is under test
+	var inFlight, most atomic.Int32
+	h.fake.BeforeReply = func(twiliotest.Request) {
+		n := inFlight.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		inFlight.Add(-1)
+	}
+	want := map[string][]string{} // phone -> texts in order
+	for i := range 6 {
+		phone := fmt.Sprintf("+4477009002%02d", i)
+		l := h.person(fmt.Sprintf("p_c%d", i), phone, store.SMS)
+		for j := range 3 {
+			text := fmt.Sprintf("message %d for person %d", j, i)
+			h.enqueue(l, "checkin.ask", text)
+			want[phone] = append(want[phone], text)
+			h.clk.Advance(time.Millisecond)
+		}
+	}
+	d := h.dispatcher(func(o *outbox.Options) { o.Concurrency = 4; o.Batch = 100 })
+	for range 5 {
+		h.once(d)
+		h.clk.Advance(time.Second)
+	}
+	got := map[string][]string{}
+	for _, r := range h.fake.Accepted() {
+		got[r.To] = append(got[r.To], r.Body)
+	}
+	for phone, texts := range want {
+		if !slices.Equal(got[phone], texts) {
+			t.Errorf("%s received %q, want %q in that order, once each", phone, got[phone], texts)
+		}
+	}
+	if most.Load() < 2 {
+		t.Errorf("at most %d sends at once, want people served side by side", most.Load())
 	}
 }
