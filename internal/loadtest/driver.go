@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -63,7 +64,8 @@ func (d *Driver) Answered() int64 { return d.ok.Load() }
 
 // outcome is what became of one webhook.
 type outcome struct {
-	status int // 0 when the request failed before an answer
+	status int  // 0 when the request failed before an answer
+	direct bool // the answer carried a reply itself: the sender is unknown to the server
 	err    error
 }
 
@@ -87,15 +89,24 @@ func (d *Driver) sendAs(ctx context.Context, p Person, text, sid string, upd int
 		}
 		return outcome{err: err}
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
+	o := outcome{status: resp.StatusCode, direct: directReply(body)}
 	if resp.StatusCode == http.StatusOK {
 		d.ok.Add(1)
 	}
-	if resp.StatusCode != http.StatusOK && d.Replies != nil && replies > 0 {
+	if (resp.StatusCode != http.StatusOK || o.direct) && d.Replies != nil && replies > 0 {
 		d.Replies.Forget(p.key(), start, replies)
 	}
-	return outcome{status: resp.StatusCode}
+	return o
+}
+
+// directReply reports whether a webhook's answer carries a reply itself
+// (TwiML with a <Message>, or a Bot API call for Telegram): what Waymark
+// does for a sender it does not know, such as a refused enrolment code.
+// Replies to people it knows go through the outbox instead.
+func directReply(body []byte) bool {
+	return bytes.Contains(body, []byte("<Message>")) || bytes.Contains(body, []byte(`"method"`))
 }
 
 // Errors counts failed webhooks by what went wrong ("503", "transport").
@@ -117,6 +128,15 @@ func (e *Errors) add(o outcome) {
 		e.m = map[string]int{}
 	}
 	e.m[key]++
+	e.mu.Unlock()
+}
+
+func (e *Errors) addKind(kind string) {
+	e.mu.Lock()
+	if e.m == nil {
+		e.m = map[string]int{}
+	}
+	e.m[kind]++
 	e.mu.Unlock()
 }
 
@@ -187,6 +207,13 @@ func (d *Driver) Link(ctx context.Context, people []Person, conns int, drain tim
 					o := d.send(ctx, p, text, start, step.Replies)
 					if o.status != http.StatusOK {
 						res.Errors.add(o)
+						ok = false
+						break
+					}
+					if o.direct {
+						// Answered as a stranger: the code was refused (a
+						// store other than the server's, or used already).
+						res.Errors.addKind("code refused")
 						ok = false
 						break
 					}

@@ -226,3 +226,20 @@ func TestPeopleFileRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// A JOIN answered in the webhook itself means the server did not know the
+// code: the person is not counted as linked, and no reply is awaited.
+func TestLinkNoticesRefusedCodes(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Response><Message>That code did not work.</Message></Response>`)
+	}))
+	defer srv.Close()
+	r := NewReplies()
+	d := NewDriver(Target{BaseURL: srv.URL, TwilioAuthToken: token}, r, 2)
+	people := []Person{{ID: "p_1", Channel: store.SMS, Address: "+447000000001", Code: "NOPE"}}
+	res := d.Link(context.Background(), people, 2, time.Second)
+	if len(res.Linked) != 0 || res.Errors.String() != "code refused×1" || res.Open != 0 {
+		t.Fatalf("linked %d, errors %s, open %d", len(res.Linked), res.Errors.String(), res.Open)
+	}
+}
