@@ -236,7 +236,7 @@ func (d *Driver) Link(ctx context.Context, people []Person, conns int, drain tim
 	close(next)
 	wg.Wait()
 	if d.Replies != nil {
-		res.Open = d.Replies.Wait(drain)
+		res.Open = d.Replies.Wait(ctx, drain)
 	}
 	res.Took = time.Since(began)
 	return res
@@ -313,6 +313,7 @@ func (d *Driver) Run(ctx context.Context, people []Person, opts RunOptions) (*Re
 	}
 	res := &Result{}
 	var mu sync.Mutex
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, opts.Duration)
 	defer cancel()
 
@@ -406,7 +407,7 @@ func (d *Driver) Run(ctx context.Context, people []Person, opts RunOptions) (*Re
 		res.Elapsed = time.Unix(0, l).Sub(began)
 	}
 	if d.Replies != nil {
-		res.Open = d.Replies.Wait(opts.Drain)
+		res.Open = d.Replies.Wait(parent, opts.Drain)
 		res.Unexpected = int(d.Replies.Unexpected())
 	}
 	return res, nil

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -120,17 +121,18 @@ func (r *Replies) Received(channel string) int64 {
 	return c.(*atomic.Int64).Load()
 }
 
-// Wait waits until no reply is expected or timeout passes, and returns how
-// many are still open.
-func (r *Replies) Wait(timeout time.Duration) int {
+// Wait waits until no reply is expected, timeout passes or ctx ends, and
+// returns how many are still open.
+func (r *Replies) Wait(ctx context.Context, timeout time.Duration) int {
 	deadline := time.Now().Add(timeout)
 	for {
 		n := r.Open()
-		if n == 0 || time.Now().After(deadline) {
+		if n == 0 || time.Now().After(deadline) || ctx.Err() != nil {
 			return n
 		}
 		select {
 		case <-r.changed:
+		case <-ctx.Done():
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

@@ -61,7 +61,7 @@ func TestRepliesMatchInOrderPerAddress(t *testing.T) {
 	r.Arrived("twilio", "sms:+1", t0.Add(20*time.Millisecond))
 	r.Arrived("twilio", "sms:+1", t0.Add(1500*time.Millisecond))
 	r.Arrived("twilio", "sms:+2", t0) // nothing expected
-	if open := r.Wait(time.Second); open != 0 {
+	if open := r.Wait(context.Background(), time.Second); open != 0 {
 		t.Fatalf("open after all arrived = %d", open)
 	}
 	s := r.Delivered.Summary()
