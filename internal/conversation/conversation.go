@@ -498,14 +498,20 @@ func TemplateData(c *Content, vars map[string]string) map[string]any {
 // withLock runs fn holding the participant's lease, waiting a little for
 // another turn of the same person to finish.
 func (s *Service) withLock(ctx context.Context, pid string, fn func() error) error {
-	name := "conv:" + pid
+	return s.withLease(ctx, "conv:"+pid, pid, fn)
+}
+
+// withLease runs fn holding the named lease, waiting a little for another
+// holder to finish. what names the lease in errors and logs (a participant
+// ID, never an address or its index).
+func (s *Service) withLease(ctx context.Context, name, what string, fn func() error) error {
 	owner := s.owner + ":" + strconv.FormatUint(s.turns.Add(1), 10)
 	wait := 5 * time.Millisecond
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		ok, err := s.store.AcquireLease(ctx, name, owner, 30*time.Second)
 		if err != nil {
-			return fmt.Errorf("conversation: lock %s: %w", pid, err)
+			return fmt.Errorf("conversation: lock %s: %w", what, err)
 		}
 		if ok {
 			break
@@ -525,7 +531,7 @@ func (s *Service) withLock(ctx context.Context, pid string, fn func() error) err
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
 		if err := s.store.ReleaseLease(ctx, name, owner); err != nil {
-			s.log.Warn("release participant lock", "participant", pid, "err", err)
+			s.log.Warn("release lock", "of", what, "err", err)
 		}
 	}()
 	return fn()

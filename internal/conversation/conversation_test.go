@@ -269,3 +269,35 @@ func TestReplyOneToASingleMessageChecksIn(t *testing.T) {
 		t.Errorf("reply 1 after the missed note gave %q and %d check-ins, want a check-in at once", got, len(checkins))
 	}
 }
+
+// A JOIN the provider delivers twice, at once or one after the other, links
+// the number once, welcomes once, and never answers "code not recognised".
+func TestRepeatedJoinIsHandledOnce(t *testing.T) {
+	h := newHarness(t)
+	_, code := h.enrol("en")
+	in := conversation.Inbound{Channel: store.SMS, Address: phone, Text: "JOIN " + code, DedupeKey: "twilio:SMjoin"}
+	var wg sync.WaitGroup
+	outs := make([]conversation.Outcome, 3)
+	for i := range outs {
+		wg.Go(func() {
+			out, err := h.conv.Handle(h.ctx, in)
+			if err != nil {
+				t.Error(err)
+			}
+			outs[i] = out
+		})
+	}
+	wg.Wait()
+	for i, out := range outs {
+		if len(out.Direct) != 0 {
+			t.Errorf("copy %d answered %q", i, out.Direct)
+		}
+	}
+	if got := h.drain(); len(got) != 3 {
+		t.Errorf("%d messages after three copies of one JOIN, want the three of one welcome", len(got))
+	}
+	out, err := h.conv.Handle(h.ctx, in)
+	if err != nil || !out.Duplicate || len(h.drain()) != 0 {
+		t.Errorf("a later copy: %+v, %v", out, err)
+	}
+}

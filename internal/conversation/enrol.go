@@ -23,22 +23,43 @@ const (
 // beyond counters keyed by the address's blind index.
 func (s *Service) handleUnknown(ctx context.Context, c *Content, in Inbound, index string) (Outcome, error) {
 	now := s.clock.Now()
-	if in.DedupeKey != "" {
-		first, err := s.store.FirstSeen(ctx, in.DedupeKey, now.Add(c.Flows.Programme.Retention.DedupeKeys.D()))
-		if err != nil {
-			return Outcome{}, fmt.Errorf("conversation: dedupe: %w", err)
-		}
-		if !first {
-			return Outcome{Duplicate: true}, nil
-		}
-	}
 	lang, code, isJoin := matchJoin(c, in.Text)
 	if in.JoinCode != "" {
 		lang, code, isJoin = c.Flows.Programme.DefaultLanguage, in.JoinCode, true
 	}
+	if in.DedupeKey != "" {
+		// A JOIN's message ID is recorded with the enrolment turn, once the
+		// number is linked, so that a store failure before then leaves the
+		// provider's retry to be handled; anything else is recorded now.
+		seen, err := s.store.Seen(ctx, in.DedupeKey)
+		if err == nil && !seen && !isJoin {
+			var first bool
+			first, err = s.store.FirstSeen(ctx, in.DedupeKey, now.Add(c.Flows.Programme.Retention.DedupeKeys.D()))
+			seen = !first
+		}
+		if err != nil {
+			return Outcome{}, fmt.Errorf("conversation: dedupe: %w", err)
+		}
+		if seen {
+			return Outcome{Duplicate: true}, nil
+		}
+	}
 	if !isJoin {
 		return s.replyUnknown(ctx, c, "unknown:"+index, unknownRepliesPerDay, c.Flows.Programme.DefaultLanguage, "enrol.unknown_sender", now)
 	}
+	// One JOIN from an address at a time: a copy delivered at the same
+	// moment waits, then finds the number linked.
+	var out Outcome
+	err := s.withLease(ctx, "enrol:"+index, "enrolment", func() error {
+		var err error
+		out, err = s.join(ctx, c, in, index, lang, code, now)
+		return err
+	})
+	return out, err
+}
+
+// join takes the enrolment code and links the address.
+func (s *Service) join(ctx context.Context, c *Content, in Inbound, index, lang, code string, now time.Time) (Outcome, error) {
 	n, err := s.store.Increment(ctx, "join:"+index, now.Add(24*time.Hour))
 	if err != nil {
 		return Outcome{}, fmt.Errorf("conversation: count join attempts: %w", err)
@@ -48,6 +69,13 @@ func (s *Service) handleUnknown(ctx context.Context, c *Content, in Inbound, ind
 		return Outcome{}, nil
 	}
 	ec, err := s.store.TakeEnrolmentCode(ctx, strings.ToUpper(code))
+	if errors.Is(err, store.ErrNotFound) {
+		// The same JOIN delivered twice at once: the other copy took the
+		// code and linked the number. Say nothing more.
+		if l, lerr := s.store.GetLink(ctx, index); lerr == nil && l.ParticipantID != "" {
+			return Outcome{Duplicate: true, ParticipantID: l.ParticipantID}, nil
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) || err == nil && !now.Before(ec.ExpiresAt) {
 		return s.replyUnknown(ctx, c, "badcode:"+index, unknownRepliesPerDay, lang, "enrol.bad_code", now)
 	}
@@ -62,18 +90,21 @@ func (s *Service) handleUnknown(ctx context.Context, c *Content, in Inbound, ind
 		Index: index, Channel: in.Channel, ParticipantID: ec.ParticipantID,
 		Sealed: sealed, Masked: seal.Mask(in.Address), LinkedAt: now, LastSeenAt: now,
 	}
-	if err := s.store.PutLink(ctx, link); err != nil {
-		return Outcome{}, fmt.Errorf("conversation: link address: %w", err)
-	}
-	if err := s.store.AppendAudit(ctx, store.AuditEntry{
-		ID: store.NewID("a_"), At: now, Actor: "participant", Action: "channel_linked",
-		ParticipantID: ec.ParticipantID, Detail: string(in.Channel),
-	}); err != nil {
-		return Outcome{}, fmt.Errorf("conversation: audit: %w", err)
-	}
-	s.log.Info("channel linked", "participant", ec.ParticipantID, "channel", in.Channel)
+	// The person's lock is held from linking to the end of the welcome, so
+	// that a copy of this JOIN arriving meanwhile, which now finds the
+	// number linked, waits and then sees it handled.
 	err = s.withLock(ctx, ec.ParticipantID, func() error {
-		return s.turn(ctx, c, ec.ParticipantID, &link, Inbound{Channel: in.Channel},
+		if err := s.store.PutLink(ctx, link); err != nil {
+			return fmt.Errorf("conversation: link address: %w", err)
+		}
+		if err := s.store.AppendAudit(ctx, store.AuditEntry{
+			ID: store.NewID("a_"), At: now, Actor: "participant", Action: "channel_linked",
+			ParticipantID: ec.ParticipantID, Detail: string(in.Channel),
+		}); err != nil {
+			return fmt.Errorf("conversation: audit: %w", err)
+		}
+		s.log.Info("channel linked", "participant", ec.ParticipantID, "channel", in.Channel)
+		return s.turn(ctx, c, ec.ParticipantID, &link, Inbound{Channel: in.Channel, DedupeKey: in.DedupeKey},
 			startEvent{flow: c.Flows.Programme.Flows.Enrolment})
 	})
 	return Outcome{ParticipantID: ec.ParticipantID}, err
