@@ -7,8 +7,6 @@ import (
 	"github.com/waymark-atd/waymark/flows"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/diag"
-	"github.com/waymark-atd/waymark/internal/flow"
-	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/locales"
 )
 
@@ -28,15 +26,5 @@ func contentFS(flowsDir, localesDir string) (fs.FS, fs.FS) {
 // loadContent loads and validates flows and locales together, as `waymark
 // check` does; any error means the set must not be used.
 func loadContent(flowsFS, localesFS fs.FS) (*conversation.Content, []diag.Problem) {
-	set, problems := flow.Load(flowsFS)
-	bundle, lp := locale.Load(localesFS)
-	problems = append(problems, lp...)
-	if set != nil && bundle != nil {
-		problems = append(problems, set.CheckMessages(bundle)...)
-	}
-	if len(diag.Errors(problems)) > 0 || set == nil || bundle == nil {
-		return nil, problems
-	}
-	bundle.SetDefault(set.Programme.DefaultLanguage)
-	return &conversation.Content{Flows: set, Locale: bundle}, problems
+	return conversation.LoadContent(flowsFS, localesFS)
 }

@@ -13,8 +13,6 @@ import (
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/diag"
-	"github.com/waymark-atd/waymark/internal/flow"
-	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
@@ -40,17 +38,11 @@ type harness struct {
 
 func shippedContent(t testing.TB) *conversation.Content {
 	t.Helper()
-	set, problems := flow.Load(flows.FS)
-	bundle, lp := locale.Load(locales.FS)
-	problems = append(problems, lp...)
-	if set != nil && bundle != nil {
-		problems = append(problems, set.CheckMessages(bundle)...)
+	c, problems := conversation.LoadContent(flows.FS, locales.FS)
+	if c == nil {
+		t.Fatalf("shipped flows or locales are not valid: %v", diag.Errors(problems))
 	}
-	if errs := diag.Errors(problems); len(errs) > 0 || set == nil || bundle == nil {
-		t.Fatalf("shipped flows or locales are not valid: %v", errs)
-	}
-	bundle.SetDefault(set.Programme.DefaultLanguage)
-	return &conversation.Content{Flows: set, Locale: bundle}
+	return c
 }
 
 func newHarness(t *testing.T) *harness {

@@ -17,8 +17,6 @@ import (
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/diag"
-	"github.com/waymark-atd/waymark/internal/flow"
-	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
@@ -36,17 +34,11 @@ func utc(s string) time.Time {
 
 func shippedContent(t testing.TB) *conversation.Content {
 	t.Helper()
-	set, problems := flow.Load(flows.FS)
-	bundle, lp := locale.Load(locales.FS)
-	problems = append(problems, lp...)
-	if set != nil && bundle != nil {
-		problems = append(problems, set.CheckMessages(bundle)...)
+	c, problems := conversation.LoadContent(flows.FS, locales.FS)
+	if c == nil {
+		t.Fatalf("shipped flows or locales are not valid: %v", diag.Errors(problems))
 	}
-	if errs := diag.Errors(problems); len(errs) > 0 || set == nil || bundle == nil {
-		t.Fatalf("shipped flows or locales are not valid: %v", errs)
-	}
-	bundle.SetDefault(set.Programme.DefaultLanguage)
-	return &conversation.Content{Flows: set, Locale: bundle}
+	return c
 }
 
 // harness is a scheduler and a conversation service over a real bolt

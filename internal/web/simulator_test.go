@@ -17,8 +17,6 @@ import (
 	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
-	"github.com/waymark-atd/waymark/internal/flow"
-	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 	"github.com/waymark-atd/waymark/internal/web"
@@ -28,13 +26,10 @@ import (
 // simServer is the web server with only the simulator, on real stores.
 func simServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	set, problems := flow.Load(flows.FS)
-	bundle, lp := locale.Load(locales.FS)
-	if len(problems)+len(lp) > 0 {
-		t.Fatalf("shipped content: %v %v", problems, lp)
+	content, problems := conversation.LoadContent(flows.FS, locales.FS)
+	if content == nil {
+		t.Fatalf("shipped content: %v", problems)
 	}
-	bundle.SetDefault(set.Programme.DefaultLanguage)
-	content := &conversation.Content{Flows: set, Locale: bundle}
 	dir := t.TempDir()
 	st, err := bolt.Open(filepath.Join(dir, "w.db"))
 	if err != nil {
