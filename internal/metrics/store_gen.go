@@ -278,6 +278,11 @@ func (s instrumented) PurgeOutboundText(ctx context.Context, before time.Time) (
 	return r0, s.count("PurgeOutboundText", err)
 }
 
+func (s instrumented) LoadTurn(ctx context.Context, participantID, dedupeKey string) (store.TurnState, error) {
+	r0, err := s.Store.LoadTurn(ctx, participantID, dedupeKey)
+	return r0, s.count("LoadTurn", err)
+}
+
 func (s instrumented) Ping(ctx context.Context) error {
 	return s.count("Ping", s.Store.Ping(ctx))
 }
@@ -323,6 +328,7 @@ var storeOps = []string{
 	"ListAudit",
 	"ListLinks",
 	"ListParticipants",
+	"LoadTurn",
 	"OutboundOf",
 	"Ping",
 	"PurgeAttention",

@@ -295,6 +295,22 @@ type Turn struct {
 	// failed is handled again, and one whose turn landed is not.
 	DedupeKey   string
 	DedupeUntil time.Time
+	// SeenOn, when set, is the index of the link the message came from:
+	// its LastSeenAt becomes SeenAt, if the link still belongs to the
+	// participant. Nothing else of the link changes, so what changed
+	// meanwhile (the outbox marking it unreachable) is kept, and a link
+	// deleted meanwhile stays deleted.
+	SeenOn string
+	SeenAt time.Time
+}
+
+// TurnState is what a turn starts from, read in one step by LoadTurn.
+type TurnState struct {
+	Participant Participant
+	Session     *Session // nil when there is none, or it has expired
+	// Seen reports whether the dedupe key asked about is recorded, by a
+	// turn of this participant or by FirstSeen.
+	Seen bool
 }
 
 // Participants keeps participant records.
@@ -585,6 +601,12 @@ type Store interface {
 	Accounts
 	Purge
 	ApplyTurn(ctx context.Context, t Turn) error
+	// LoadTurn reads what a turn of a participant starts from: the record
+	// (ErrNotFound if missing), the session in progress and, when
+	// dedupeKey is not empty, whether it is recorded. It is one read where
+	// the backend allows, because every message and reminder needs all
+	// three.
+	LoadTurn(ctx context.Context, participantID, dedupeKey string) (TurnState, error)
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -118,6 +118,9 @@ func CheckTurn(t Turn) error {
 	if t.DedupeKey != "" {
 		errs = append(errs, NeedTime("turn dedupe expiry", t.DedupeUntil))
 	}
+	if t.SeenOn != "" {
+		errs = append(errs, NeedTime("turn's link seen time", t.SeenAt))
+	}
 	if t.Participant != nil {
 		errs = append(errs, CheckParticipant(*t.Participant), mismatch("participant", t.Participant.ID))
 	}

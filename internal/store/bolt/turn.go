@@ -3,6 +3,7 @@ package bolt
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/waymark-atd/waymark/internal/store"
 )
@@ -48,6 +49,9 @@ func (s *Store) ApplyTurn(_ context.Context, turn store.Turn) error {
 		if err := t.enqueue(turn.Outbound); err != nil {
 			return err
 		}
+		if err := t.linkSeen(turn.ParticipantID, turn.SeenOn, turn.SeenAt); err != nil {
+			return err
+		}
 		if turn.DedupeKey == "" {
 			return nil
 		}
@@ -60,4 +64,48 @@ func (s *Store) ApplyTurn(_ context.Context, turn store.Turn) error {
 		}
 		return err
 	})
+}
+
+// linkSeen sets a link's LastSeenAt, if the link is still the
+// participant's; nothing else of it changes.
+func (t *txn) linkSeen(pid, index string, at time.Time) error {
+	if index == "" {
+		return nil
+	}
+	var l store.Link
+	ok, err := getJSON(t.Bucket(bLinks), []byte(index), &l)
+	if err != nil || !ok || l.ParticipantID != pid {
+		return err
+	}
+	l.LastSeenAt = at
+	return putJSON(t.Bucket(bLinks), []byte(index), l)
+}
+
+// LoadTurn reads a participant, their session and the dedupe key in one
+// read transaction.
+func (s *Store) LoadTurn(_ context.Context, pid, dedupeKey string) (store.TurnState, error) {
+	var st store.TurnState
+	err := s.view("load turn of "+pid, func(t *txn) error {
+		ok, err := getJSON(t.Bucket(bParticipants), []byte(pid), &st.Participant)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return store.ErrNotFound
+		}
+		var ss store.Session
+		ok, err = getJSON(t.Bucket(bSessions), []byte(pid), &ss)
+		if err != nil {
+			return err
+		}
+		if ok && ss.ExpiresAt.After(t.now) {
+			st.Session = &ss
+		}
+		if dedupeKey != "" {
+			raw := t.Bucket(bDedupe).Get([]byte(dedupeKey))
+			st.Seen = raw != nil && parseTimeKey(raw).After(t.now)
+		}
+		return nil
+	})
+	return st, err
 }

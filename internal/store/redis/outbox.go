@@ -69,7 +69,7 @@ func (s *Store) EnqueueOutbound(ctx context.Context, msgs ...store.OutboundMessa
 	undos := make([]undoList, len(order))
 	var all undoList
 	for i, pid := range order {
-		if err := s.hintOutbound(ctx, pid, byParticipant[pid], &undos[i]); err != nil {
+		if _, err := s.writeHintsWith(ctx, nil, s.outboxHints(pid, byParticipant[pid]), &undos[i]); err != nil {
 			for _, u := range undos {
 				all = append(all, u...)
 			}
@@ -214,11 +214,11 @@ func (s *Store) claimShards(ctx context.Context, cands []candidate, keysOf func(
 	for _, c := range cands {
 		perShard[c.shard]++
 	}
-	var calls []scriptCall
+	var calls []call
 	var shards []int
 	for n, count := range perShard {
 		if count > 0 {
-			calls = append(calls, scriptCall{keys: keysOf(n), args: []any{nowKey, endKey, owner, count}})
+			calls = append(calls, call{keys: keysOf(n), args: []any{nowKey, endKey, owner, count}})
 			shards = append(shards, n)
 		}
 	}

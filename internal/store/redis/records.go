@@ -91,7 +91,7 @@ func (s *Store) AddAttention(ctx context.Context, a store.AttentionItem) error {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
 	var undo undoList
-	if err := s.hintAttention(ctx, a.ParticipantID, []store.AttentionItem{a}, &undo); err != nil {
+	if _, err := s.writeHintsWith(ctx, nil, s.attentionHints(a.ParticipantID, []store.AttentionItem{a}), &undo); err != nil {
 		return s.refused(ctx, op, err, &undo)
 	}
 	err := s.writeSlot(ctx, w)

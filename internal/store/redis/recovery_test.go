@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -47,7 +49,7 @@ func TestOutboxHintWithoutRecordIsDroppedAfterGrace(t *testing.T) {
 	s := openTest(t, testOptions(t))
 	ctx := t.Context()
 	var undo undoList
-	if err := s.hintOutbound(ctx, "p_a", []store.OutboundMessage{msg("m_lost", "p_a", t0)}, &undo); err != nil {
+	if err := hintOutbound(ctx, s, &undo, msg("m_lost", "p_a", t0)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.GetOutbound(ctx, "m_lost"); !errors.Is(err, store.ErrNotFound) {
@@ -76,7 +78,7 @@ func TestOutboxRecordLandingLateIsClaimedOnRetry(t *testing.T) {
 	ctx := t.Context()
 	m := msg("m_late", "p_a", t0)
 	var undo undoList
-	if err := s.hintOutbound(ctx, "p_a", []store.OutboundMessage{m}, &undo); err != nil {
+	if err := hintOutbound(ctx, s, &undo, m); err != nil {
 		t.Fatal(err)
 	}
 	if got := claimIDs(t, s, "w", t0); len(got) != 0 {
@@ -123,9 +125,10 @@ func TestOutboxQueueRepairedFromRecord(t *testing.T) {
 	}
 }
 
-// The dedupe key of a turn is recorded in the participant's slot with the
-// turn and globally after it. If the process dies in between, a retry of
-// the webhook passes Seen but its turn is refused, and the global key is
+// On a Redis Cluster the dedupe key of a turn is recorded in the
+// participant's slot with the turn and globally after it (a single Redis
+// writes both at once). If the process dies in between, a retry of the
+// webhook passes Seen but its turn is refused, and the global key is
 // written then.
 func TestTurnDedupeSurvivesLostSecondStep(t *testing.T) {
 	s := openTest(t, testOptions(t))
@@ -384,4 +387,49 @@ func freePort(t *testing.T) string {
 	defer l.Close()
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	return port
+}
+
+// hintOutbound writes the outbox hints of messages of p_a, as a turn's
+// first step does, without their records.
+func hintOutbound(ctx context.Context, s *Store, undo *undoList, msgs ...store.OutboundMessage) error {
+	_, err := s.writeHintsWith(ctx, nil, s.outboxHints("p_a", msgs), undo)
+	return err
+}
+
+// Redis forgets its scripts when it restarts without them or is told to
+// (SCRIPT FLUSH). A turn's pipelines then get NOSCRIPT for every script
+// they send; each such call is run again on its own, which loads the
+// script, and the turn lands whole.
+func TestTurnAfterScriptCacheLost(t *testing.T) {
+	s := openTest(t, testOptions(t))
+	ctx := t.Context()
+	c, ok := s.rdb.(*goredis.Client)
+	if !ok {
+		t.Skip("needs a single Redis")
+	}
+	if err := c.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	p := store.Participant{ID: "p_a", Language: "en", Status: store.Active, CreatedAt: t0, UpdatedAt: t0}
+	turn := store.Turn{
+		ParticipantID: "p_a", Participant: &p,
+		Attention: []store.AttentionItem{{ID: "n_1", ParticipantID: "p_a", Kind: store.AttentionCallback, CreatedAt: t0}},
+		Audit:     []store.AuditEntry{{ID: "a_1", At: t0, Actor: "participant", Action: "callback_requested", ParticipantID: "p_a"}},
+		Outbound:  []store.OutboundMessage{msg("m_1", "p_a", t0)},
+		DedupeKey: "twilio:SM1", DedupeUntil: time.Now().Add(time.Hour),
+	}
+	if err := s.ApplyTurn(ctx, turn); err != nil {
+		t.Fatalf("turn after the script cache was flushed: %v", err)
+	}
+	st, err := s.LoadTurn(ctx, "p_a", "twilio:SM1")
+	if err != nil || !st.Seen || st.Participant.ID != "p_a" {
+		t.Fatalf("load turn: %+v, %v", st, err)
+	}
+	if got := claimIDs(t, s, "w", t0); strings.Join(got, ",") != "m_1" {
+		t.Fatalf("claimed %v, want m_1", got)
+	}
+	items, err := s.ListAttention(ctx, true)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("attention: %d items, err %v", len(items), err)
+	}
 }

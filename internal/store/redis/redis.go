@@ -263,8 +263,8 @@ var luaFiles embed.FS
 
 // Scripts, one per file in lua/. Run uses EVALSHA and falls back to EVAL
 // when Redis has lost its script cache (a restart, SCRIPT FLUSH), which
-// also caches the script again; scripts are never run inside pipelines,
-// where that fallback cannot happen.
+// also caches the script again; pipeline does the same for the scripts it
+// sends.
 var (
 	scriptList = map[string]*goredis.Script{}
 
@@ -289,6 +289,7 @@ var (
 	luaRateReserve   = script("rate_reserve")
 	luaCounterIncr   = script("counter_incr")
 	luaDeleteOwned   = script("delete_owned")
+	luaLinkSeen      = script("link_seen")
 )
 
 func script(name string) *goredis.Script {
@@ -322,39 +323,53 @@ func (s *Store) run(ctx context.Context, sc *goredis.Script, keys []string, args
 	return sc.Run(ctx, s.rdb, keys, args...)
 }
 
-// scriptCall is one run of a script in runMany.
-type scriptCall struct {
+// call is one command of a pipeline: a script run (sc set, with keys and
+// args), or a plain command (args alone, the command's name first).
+type call struct {
+	sc   *goredis.Script
 	keys []string
 	args []any
 }
 
-// runMany runs one script several times (each call on its own slot, say
-// one per shard) in one pipeline, one round trip per node. EVALSHA in a
-// pipeline cannot fall back to EVAL, so calls that Redis answered with
-// NOSCRIPT (it has lost its script cache; those calls did not run) are run
-// again one by one through run, which reloads the script. The answers are
-// in the order of calls; the error is the first that is not a reply of the
-// script itself.
-func (s *Store) runMany(ctx context.Context, sc *goredis.Script, calls []scriptCall) ([]*goredis.Cmd, error) {
+// pipeline sends calls in one round trip per node, each node's in order.
+// EVALSHA in a pipeline cannot fall back to EVAL, so a script call that
+// Redis answered with NOSCRIPT (it has lost its script cache, and the call
+// did not run) is run again on its own through run, which loads the
+// script. Every call's answer is in its Cmd, in the order of calls; the
+// error is the first failure, a missing key (goredis.Nil) not counted.
+func (s *Store) pipeline(ctx context.Context, calls []call) ([]*goredis.Cmd, error) {
 	cmds := make([]*goredis.Cmd, len(calls))
-	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+	// Each command's own error is in its Cmd, read below.
+	_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, c := range calls {
-			cmds[i] = p.EvalSha(ctx, sc.Hash(), c.keys, c.args...)
+			if c.sc != nil {
+				cmds[i] = p.EvalSha(ctx, c.sc.Hash(), c.keys, c.args...)
+			} else {
+				cmds[i] = p.Do(ctx, c.args...)
+			}
 		}
 		return nil
 	})
-	if err != nil && !goredis.HasErrorPrefix(err, "NOSCRIPT") {
-		return cmds, err
-	}
 	for i, c := range calls {
-		if goredis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
-			cmds[i] = s.run(ctx, sc, c.keys, c.args...)
+		if c.sc != nil && goredis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
+			cmds[i] = s.run(ctx, c.sc, c.keys, c.args...)
 		}
-		if err := cmds[i].Err(); err != nil {
+	}
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil && !errors.Is(err, goredis.Nil) {
 			return cmds, err
 		}
 	}
 	return cmds, nil
+}
+
+// runMany runs one script several times (each call on its own slot, say
+// one per shard) in one pipeline.
+func (s *Store) runMany(ctx context.Context, sc *goredis.Script, calls []call) ([]*goredis.Cmd, error) {
+	for i := range calls {
+		calls[i].sc = sc
+	}
+	return s.pipeline(ctx, calls)
 }
 
 // ms is t in Unix milliseconds, rounded up so that an expiry never comes

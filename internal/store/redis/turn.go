@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -34,73 +35,190 @@ import (
 //
 // The dedupe key is recorded twice: as a marker inside the participant's
 // slot, written by the same script, which is what refuses a second
-// application of the turn; and as the global key that Seen reads, written
-// after the script. If the process dies between the two, a retry passes
-// Seen but is refused by the marker with ErrConflict, and the global key is
-// written then.
+// application of the turn; and as the global key that Seen reads. On a
+// single Redis the script checks and writes that key too. On a cluster it
+// lives in another slot and is written after the script; if the process
+// dies between the two, a retry passes Seen (LoadTurn reads the marker as
+// well) but is refused by the marker with ErrConflict, and the global key
+// is written then.
 //
 // A turn whose dedupe key is already recorded is refused with ErrConflict,
 // and so is one whose attention, audit or message ID is in use; nothing of
 // a refused turn lands. Two deliveries of one message race safely because
-// both are the same participant's turns and meet at the marker; a key
-// recorded by FirstSeen is checked before the turn starts, not atomically
-// with it, since it has no participant slot to share.
+// both are the same participant's turns and meet at the marker; on a
+// cluster, a key recorded by FirstSeen is checked before the turn starts,
+// not atomically with it, since it has no participant slot to share.
+//
+// Round trips: the hints and the global key's check (one pipeline), the
+// script and the link's last-seen time (one pipeline), and on a cluster
+// the global key.
 func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 	if err := store.CheckTurn(t); err != nil {
 		return fmt.Errorf("redis: apply turn: %w", err)
 	}
 	pid := t.ParticipantID
+	op := "apply turn of " + pid
 	w, err := s.slotWriteOf(t)
 	if err != nil {
-		return fmt.Errorf("redis: apply turn of %s: %w", pid, err)
-	}
-	if t.DedupeKey != "" {
-		n, err := s.rdb.Exists(ctx, s.k.dedupe(t.DedupeKey)).Result()
-		if err != nil {
-			return s.fail("apply turn of "+pid, err)
-		}
-		if n > 0 {
-			return fmt.Errorf("redis: apply turn of %s: dedupe key already recorded: %w", pid, store.ErrConflict)
-		}
+		return fmt.Errorf("redis: %s: %w", op, err)
 	}
 
-	// Step 1: the hints.
+	// Step 1, one round trip: the hints, and whether the dedupe key is
+	// recorded already (by FirstSeen: a turn's own is checked by turn.lua).
 	var undo undoList
-	if t.Participant != nil {
-		if err := s.rdb.ZAdd(ctx, s.k.participants(), goredis.Z{Member: pid}).Err(); err != nil {
-			return s.fail("apply turn of "+pid, err)
-		}
-	}
-	if err := s.hintAttention(ctx, pid, t.Attention, &undo); err != nil {
-		return s.refused(ctx, "apply turn of "+pid, err, &undo)
-	}
-	if err := s.hintTurnAudit(ctx, pid, t.Audit, &undo); err != nil {
-		return s.refused(ctx, "apply turn of "+pid, err, &undo)
-	}
-	if err := s.hintOutbound(ctx, pid, t.Outbound, &undo); err != nil {
-		return s.refused(ctx, "apply turn of "+pid, err, &undo)
+	if err := s.writeHints(ctx, t, &undo); err != nil {
+		return s.refused(ctx, op, err, &undo)
 	}
 
-	// Step 2: the records, all at once.
-	err = s.writeSlot(ctx, w)
+	// Step 2, one round trip: the records, all at once, and the link's
+	// last-seen time. On a single Redis the global dedupe key is written by
+	// the same script; a cluster keeps it in another slot.
+	cluster := s.isCluster()
+	calls := []call{s.turnCall(w, !cluster)}
+	if t.SeenOn != "" {
+		calls = append(calls, call{sc: luaLinkSeen, keys: []string{s.k.link(t.SeenOn)},
+			args: []any{pid, t.SeenAt.Format(time.RFC3339Nano)}})
+	}
+	cmds, _ := s.pipeline(ctx, calls)
+	err = turnResult(cmds[0])
 	if errors.Is(err, errDuplicateTurn) {
+		// Repairs a global key that was lost (a cluster's step 3 that
+		// never ran); rare, and harmless when the key is there.
 		s.recordDedupe(ctx, pid, t.DedupeKey, t.DedupeUntil)
-		return s.refused(ctx, "apply turn of "+pid, fmt.Errorf("dedupe key already recorded: %w", store.ErrConflict), &undo)
+		return s.refused(ctx, op, fmt.Errorf("dedupe key already recorded: %w", store.ErrConflict), &undo)
 	}
 	if errors.Is(err, store.ErrConflict) {
-		return s.refused(ctx, "apply turn of "+pid, err, &undo)
+		return s.refused(ctx, op, err, &undo)
 	}
 	if err != nil {
 		// The script may or may not have run: keep the hints, which are
 		// harmless either way.
-		return s.fail("apply turn of "+pid, err)
+		return s.fail(op, err)
+	}
+	if len(cmds) > 1 && cmds[1].Err() != nil {
+		// The turn landed; only a last-seen time is out of date.
+		slog.Warn("redis: a turn landed but its link's last-seen time was not saved", "participant", pid, "err", cmds[1].Err())
 	}
 
-	// Step 3: the dedupe key Seen reads.
-	if t.DedupeKey != "" {
+	// Step 3, on a cluster only: the dedupe key Seen reads.
+	if cluster && t.DedupeKey != "" {
 		s.recordDedupe(ctx, pid, t.DedupeKey, t.DedupeUntil)
 	}
 	return nil
+}
+
+// writeHints writes step 1 of a turn in one pipeline: the participant-list
+// entry and the attention, audit and outbox hints, and a check of the
+// global dedupe key. A dedupe key already recorded takes back the hints
+// and is ErrConflict.
+func (s *Store) writeHints(ctx context.Context, t store.Turn, undo *undoList) error {
+	pid := t.ParticipantID
+	var pre []call
+	if t.DedupeKey != "" {
+		pre = append(pre, call{args: []any{"exists", s.k.dedupe(t.DedupeKey)}})
+	}
+	if t.Participant != nil {
+		// Never taken back: an entry for a participant who is there anyway,
+		// or one whose record is missing, which readers skip.
+		pre = append(pre, call{args: []any{"zadd", s.k.participants(), 0, pid}})
+	}
+	var hints []hint
+	hints = append(hints, s.attentionHints(pid, t.Attention)...)
+	hints = append(hints, s.auditHints(pid, t.Audit)...)
+	hints = append(hints, s.outboxHints(pid, t.Outbound)...)
+	cmds, err := s.writeHintsWith(ctx, pre, hints, undo)
+	if err != nil {
+		return err
+	}
+	if t.DedupeKey != "" {
+		if n, _ := cmds[0].Int(); n > 0 {
+			return fmt.Errorf("dedupe key already recorded: %w", store.ErrConflict)
+		}
+	}
+	return nil
+}
+
+// writeHintsWith sends the calls pre and then hints in one pipeline, and
+// adds the undo of every hint that was written to undo. A hint refused for
+// an ID in use is ErrConflict. It returns pre's answers.
+func (s *Store) writeHintsWith(ctx context.Context, pre []call, hints []hint, undo *undoList) ([]*goredis.Cmd, error) {
+	calls := append(slices.Clip(pre), make([]call, 0, len(hints))...)
+	for _, h := range hints {
+		calls = append(calls, h.do)
+	}
+	cmds, err := s.pipeline(ctx, calls)
+	var clash error
+	for i, h := range hints {
+		id, herr := cmds[len(pre)+i].Text()
+		switch {
+		case herr != nil:
+			// Unknown whether it landed: left, and harmless.
+		case id != "":
+			clash = fmt.Errorf("%s %s: %w", h.what, id, store.ErrConflict) // refused whole: nothing to take back
+		default:
+			undo.add(func(ctx context.Context) error { return s.run(ctx, h.undo.sc, h.undo.keys, h.undo.args...).Err() })
+		}
+	}
+	if err != nil {
+		return cmds[:len(pre)], err
+	}
+	return cmds[:len(pre)], clash
+}
+
+// writeSlot runs turn.lua on its own, for writes that are not a whole turn
+// (a message enqueued, an attention item added).
+func (s *Store) writeSlot(ctx context.Context, w slotWrite) error {
+	c := s.turnCall(w, false)
+	return turnResult(s.run(ctx, c.sc, c.keys, c.args...))
+}
+
+// isCluster reports whether the store talks to a Redis Cluster, where one
+// script may touch only one slot.
+func (s *Store) isCluster() bool {
+	_, ok := s.rdb.(*goredis.ClusterClient)
+	return ok
+}
+
+// LoadTurn reads a participant, their session and whether dedupeKey is
+// recorded (as the participant's turn marker or as the global key) in one
+// round trip.
+func (s *Store) LoadTurn(ctx context.Context, pid, dedupeKey string) (store.TurnState, error) {
+	var st store.TurnState
+	if err := store.Need("participant ID", pid); err != nil {
+		return st, fmt.Errorf("redis: load turn: %w", err)
+	}
+	op := "load turn of " + pid
+	calls := []call{{args: []any{"get", s.k.participant(pid)}}, {args: []any{"get", s.k.session(pid)}}}
+	if dedupeKey != "" {
+		calls = append(calls,
+			call{args: []any{"zscore", s.k.turnDedupe(pid), dedupeKey}},
+			call{args: []any{"exists", s.k.dedupe(dedupeKey)}})
+	}
+	cmds, err := s.pipeline(ctx, calls)
+	if err != nil {
+		return st, s.fail(op, err)
+	}
+	doc, err := cmds[0].Text()
+	if err != nil {
+		return st, s.wrapGet(op, err)
+	}
+	if err := json.Unmarshal([]byte(doc), &st.Participant); err != nil {
+		return st, fmt.Errorf("redis: %s: %w", op, err)
+	}
+	if doc, err := cmds[1].Text(); err == nil {
+		var ss store.Session
+		if err := json.Unmarshal([]byte(doc), &ss); err != nil {
+			return st, fmt.Errorf("redis: %s: session: %w", op, err)
+		}
+		st.Session = &ss
+	}
+	if dedupeKey != "" {
+		until, err := cmds[2].Float64()
+		marked := err == nil && int64(until) > time.Now().UnixMilli()
+		n, _ := cmds[3].Int()
+		st.Seen = marked || n > 0
+	}
+	return st, nil
 }
 
 // recordDedupe writes the global dedupe key of a turn that landed. A
@@ -198,13 +316,17 @@ func (w *slotWrite) addOutbound(m store.OutboundMessage) error {
 	return err
 }
 
-// writeSlot runs turn.lua. It returns errDuplicateTurn when the dedupe
-// marker is there, and an error matching ErrConflict when an ID is in use.
-func (s *Store) writeSlot(ctx context.Context, w slotWrite) error {
+// turnCall is the run of turn.lua that writes w. With global set (a
+// single Redis, where a script may touch any key) it also writes the global
+// dedupe key Seen reads, and refuses a turn whose key FirstSeen recorded.
+func (s *Store) turnCall(w slotWrite, global bool) call {
 	k := s.k
 	keys := []string{
 		k.participant(w.pid), k.session(w.pid), k.checkIns(w.pid),
 		k.attention(w.pid), k.turnAudit(w.pid), k.outbox(w.pid), k.turnDedupe(w.pid),
+	}
+	if global && w.dedupeKey != "" {
+		keys = append(keys, k.dedupe(w.dedupeKey))
 	}
 	args := make([]any, 0, 10+len(w.checkIns)+len(w.attention)+len(w.audit)+len(w.outbound))
 	participant := ""
@@ -220,7 +342,13 @@ func (s *Store) writeSlot(ctx context.Context, w slotWrite) error {
 	args = append(args, w.audit...)
 	args = append(args, len(w.outbound)/2)
 	args = append(args, w.outbound...)
-	res, err := s.run(ctx, luaTurn, keys, args...).StringSlice()
+	return call{sc: luaTurn, keys: keys, args: args}
+}
+
+// turnResult reads turn.lua's answer: errDuplicateTurn when the dedupe
+// key is recorded, an error matching ErrConflict when an ID is in use.
+func turnResult(cmd *goredis.Cmd) error {
+	res, err := cmd.StringSlice()
 	if err != nil {
 		return err
 	}
@@ -260,8 +388,15 @@ func (s *Store) refused(ctx context.Context, op string, err error, undo *undoLis
 	return s.fail(op, err)
 }
 
-// hintAttention lists items in the attention queue's indexes.
-func (s *Store) hintAttention(ctx context.Context, pid string, items []store.AttentionItem, undo *undoList) error {
+// hint is one index entry of step 1, with the call that takes it back.
+// Its script answers "" when it was written, or the ID already in use.
+type hint struct {
+	what     string // the kind of ID, for the conflict error
+	do, undo call
+}
+
+// attentionHints list items in the attention queue's indexes.
+func (s *Store) attentionHints(pid string, items []store.AttentionItem) []hint {
 	if len(items) == 0 {
 		return nil
 	}
@@ -276,27 +411,18 @@ func (s *Store) hintAttention(ctx context.Context, pid string, items []store.Att
 		args = append(args, a.ID, timeKey(a.CreatedAt), open)
 		drop = append(drop, a.ID, timeKey(a.CreatedAt))
 	}
-	clash, err := s.run(ctx, luaAttentionHint, ix.keys(), args...).Text()
-	if err != nil {
-		return err
-	}
-	if clash != "" {
-		return fmt.Errorf("attention item %s: %w", clash, store.ErrConflict)
-	}
-	undo.add(func(ctx context.Context) error {
-		return s.run(ctx, luaAttentionDrop, ix.keys(), drop...).Err()
-	})
-	return nil
+	return []hint{{what: "attention item",
+		do:   call{sc: luaAttentionHint, keys: ix.keys(), args: args},
+		undo: call{sc: luaAttentionDrop, keys: ix.keys(), args: drop}}}
 }
 
-// hintTurnAudit lists a turn's audit entries in the audit log's indexes;
-// the entries themselves are written with the turn.
-func (s *Store) hintTurnAudit(ctx context.Context, pid string, entries []store.AuditEntry, undo *undoList) error {
+// auditHints list a turn's audit entries in the audit log's indexes; the
+// entries themselves are written with the turn.
+func (s *Store) auditHints(pid string, entries []store.AuditEntry) []hint {
 	if len(entries) == 0 {
 		return nil
 	}
 	ix := s.k.auditIndex()
-	keys := []string{ix.rec, ix.where, ix.all, s.k.auditOf(pid)}
 	args := []any{pid}
 	drop := []any{pid}
 	for _, e := range entries {
@@ -307,31 +433,29 @@ func (s *Store) hintTurnAudit(ctx context.Context, pid string, entries []store.A
 		args = append(args, e.ID, timeKey(e.At), names, "")
 		drop = append(drop, e.ID, timeKey(e.At))
 	}
-	clash, err := s.run(ctx, luaAuditAdd, keys, args...).Text()
-	if err != nil {
-		return err
-	}
-	if clash != "" {
-		return fmt.Errorf("audit entry %s: %w", clash, store.ErrConflict)
-	}
-	undo.add(func(ctx context.Context) error {
-		return s.run(ctx, luaAuditDrop, []string{ix.where, ix.all, s.k.auditOf(pid)}, drop...).Err()
-	})
-	return nil
+	return []hint{{what: "audit entry",
+		do:   call{sc: luaAuditAdd, keys: []string{ix.rec, ix.where, ix.all, s.k.auditOf(pid)}, args: args},
+		undo: call{sc: luaAuditDrop, keys: []string{ix.where, ix.all, s.k.auditOf(pid)}, args: drop}}}
 }
 
-// hintOutbound makes messages findable in their outbox shards and queues
-// the Pending ones, shard by shard.
-func (s *Store) hintOutbound(ctx context.Context, pid string, msgs []store.OutboundMessage, undo *undoList) error {
+// outboxHints make messages findable in their outbox shards and queue the
+// Pending ones: one hint per shard.
+func (s *Store) outboxHints(pid string, msgs []store.OutboundMessage) []hint {
 	byShard := map[int][]store.OutboundMessage{}
+	var shards []int
 	for _, m := range msgs {
-		byShard[shardOf(m.ID)] = append(byShard[shardOf(m.ID)], m)
+		n := shardOf(m.ID)
+		if byShard[n] == nil {
+			shards = append(shards, n)
+		}
+		byShard[n] = append(byShard[n], m)
 	}
-	for n, ms := range byShard {
+	var hints []hint
+	for _, n := range shards {
 		sh := s.k.outShard(n)
 		args := []any{pid}
 		drop := []any{pid}
-		for _, m := range ms {
+		for _, m := range byShard[n] {
 			tk := ""
 			if m.Status == store.Pending {
 				tk = timeKey(m.NotBefore)
@@ -339,16 +463,9 @@ func (s *Store) hintOutbound(ctx context.Context, pid string, msgs []store.Outbo
 			args = append(args, m.ID, tk)
 			drop = append(drop, m.ID)
 		}
-		clash, err := s.run(ctx, luaOutboxHint, []string{sh.where, sh.ready, sh.pos}, args...).Text()
-		if err != nil {
-			return err
-		}
-		if clash != "" {
-			return fmt.Errorf("message %s: %w", clash, store.ErrConflict)
-		}
-		undo.add(func(ctx context.Context) error {
-			return s.run(ctx, luaOutboxDrop, sh.keys(), drop...).Err()
-		})
+		hints = append(hints, hint{what: "message",
+			do:   call{sc: luaOutboxHint, keys: []string{sh.where, sh.ready, sh.pos}, args: args},
+			undo: call{sc: luaOutboxDrop, keys: sh.keys(), args: drop}})
 	}
-	return nil
+	return hints
 }

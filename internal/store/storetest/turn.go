@@ -148,6 +148,73 @@ var turnTests = []namedTest{
 			}
 		}
 	}},
+	{"LoadTurnReadsWhatATurnStartsFrom", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		_, err := s.LoadTurn(ctx, "p_a", "")
+		mustBe(t, "load turn of nobody", err, store.ErrNotFound)
+
+		p := participant("p_a")
+		ss := session("p_a", wallNow().Add(time.Hour))
+		must(t, "apply", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", Participant: &p, Session: &ss,
+			DedupeKey: "sms:SM1", DedupeUntil: wallNow().Add(time.Hour)}))
+		_, err = s.FirstSeen(ctx, "sms:SM2", wallNow().Add(time.Hour))
+		must(t, "first seen", err)
+		for _, c := range []struct {
+			key  string
+			seen bool
+		}{{"", false}, {"sms:SM1", true}, {"sms:SM2", true}, {"sms:SM3", false}} {
+			st, err := s.LoadTurn(ctx, "p_a", c.key)
+			must(t, "load turn", err)
+			mustSame(t, "participant", st.Participant, p)
+			if st.Session == nil {
+				t.Fatalf("load turn: no session")
+			}
+			mustSame(t, "session", *st.Session, ss)
+			if st.Seen != c.seen {
+				t.Fatalf("load turn with key %q: seen %v, want %v", c.key, st.Seen, c.seen)
+			}
+		}
+
+		// A session that has expired is no session.
+		short := session("p_a", wallNow().Add(50*time.Millisecond))
+		must(t, "save", s.SaveSession(ctx, short))
+		sleepPast(short.ExpiresAt)
+		st, err := s.LoadTurn(ctx, "p_a", "")
+		must(t, "load turn", err)
+		if st.Session != nil {
+			t.Fatalf("expired session loaded: %+v", *st.Session)
+		}
+	}},
+	{"SeenOnChangesOnlyTheLinksLastSeenTime", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		mine := link("ix_a", "p_a")
+		mine.Unreachable, mine.Reason = true, "30003"
+		theirs := link("ix_b", "p_b")
+		must(t, "put link", s.PutLink(ctx, mine))
+		must(t, "put link", s.PutLink(ctx, theirs))
+
+		seen := at(3 * time.Hour).Add(123456789)
+		must(t, "apply", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", SeenOn: "ix_a", SeenAt: seen}))
+		got, err := s.GetLink(ctx, "ix_a")
+		must(t, "get link", err)
+		want := mine
+		want.LastSeenAt = seen
+		mustSame(t, "link after a turn seen on it", got, want)
+
+		// Another participant's link, or a link that is gone, is left alone.
+		must(t, "apply", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", SeenOn: "ix_b", SeenAt: seen}))
+		got, err = s.GetLink(ctx, "ix_b")
+		must(t, "get link", err)
+		mustSame(t, "another participant's link", got, theirs)
+		must(t, "apply", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", SeenOn: "ix_gone", SeenAt: seen}))
+		_, err = s.GetLink(ctx, "ix_gone")
+		mustBe(t, "a link that never was", err, store.ErrNotFound)
+		links, err := s.LinksOf(ctx, "p_a")
+		must(t, "links of", err)
+		mustIDs(t, "links of p_a", ids(links, func(l store.Link) string { return l.Index }), []string{"ix_a"})
+
+		mustFail(t, "seen on without a time", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", SeenOn: "ix_a"}))
+	}},
 	{"MismatchedParticipantRefusedWhole", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		bad := []func(*store.Turn){

@@ -6,6 +6,9 @@
 -- KEYS[3] check-ins (zset, lex)           KEYS[4] attention items (hash)
 -- KEYS[5] turn audit entries (hash)       KEYS[6] outbound messages (hash)
 -- KEYS[7] turn dedupe markers (zset)
+-- KEYS[8] the global dedupe key Seen reads (string), only on a single
+--         Redis, where a script may touch keys of any slot: the key is
+--         then checked and written with the turn
 --
 -- ARGV[1] participant JSON, or "" to leave the record as it is
 -- ARGV[2] "set" to save the session, "end" to delete it, "" to leave it
@@ -40,6 +43,9 @@ local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if ARGV[5] ~= '' then
   local exp = redis.call('ZSCORE', KEYS[7], ARGV[5])
   if exp and tonumber(exp) > nowMs then
+    return {'dedupe'}
+  end
+  if KEYS[8] and redis.call('EXISTS', KEYS[8]) == 1 then
     return {'dedupe'}
   end
 end
@@ -91,6 +97,9 @@ if ARGV[5] ~= '' then
   local last = redis.call('ZRANGE', KEYS[7], -1, -1, 'WITHSCORES')
   if last[2] then
     redis.call('PEXPIREAT', KEYS[7], last[2])
+  end
+  if KEYS[8] then
+    redis.call('SET', KEYS[8], '1', 'PXAT', ARGV[6])
   end
 end
 return {'ok'}
