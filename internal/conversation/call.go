@@ -67,20 +67,15 @@ func (s *Service) Act(ctx context.Context, a Action) (ActResult, error) {
 	c := s.content.Load()
 	var res ActResult
 	err := s.withLock(ctx, a.ParticipantID, func() error {
-		if a.DedupeKey != "" {
-			seen, err := s.store.Seen(ctx, a.DedupeKey)
-			if err != nil {
-				return fmt.Errorf("conversation: dedupe: %w", err)
-			}
-			if seen {
-				res.Duplicate = true
-				return nil
-			}
-		}
-		p, err := s.store.GetParticipant(ctx, a.ParticipantID)
+		loaded, err := s.store.LoadTurn(ctx, a.ParticipantID, a.DedupeKey)
 		if err != nil {
 			return fmt.Errorf("conversation: participant %s: %w", a.ParticipantID, err)
 		}
+		if loaded.Seen {
+			res.Duplicate = true
+			return nil
+		}
+		p := loaded.Participant
 		now := s.clock.Now()
 		t := store.Turn{ParticipantID: p.ID}
 		audit := func(action, detail string) {

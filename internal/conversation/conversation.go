@@ -118,20 +118,17 @@ func (s *Service) Handle(ctx context.Context, in Inbound) (Outcome, error) {
 	}
 	out := Outcome{ParticipantID: link.ParticipantID}
 	err = s.withLock(ctx, link.ParticipantID, func() error {
-		if in.DedupeKey != "" {
-			seen, err := s.store.Seen(ctx, in.DedupeKey)
-			if err != nil {
-				return fmt.Errorf("conversation: dedupe: %w", err)
-			}
-			if seen {
-				out.Duplicate = true
-				return nil
-			}
-		}
 		return s.turnDirect(ctx, c, link.ParticipantID, &link, in, &out.Direct)
 	})
+	if errors.Is(err, errHandledBefore) {
+		out.Duplicate, err = true, nil
+	}
 	return out, err
 }
+
+// errHandledBefore is a turn's answer when its dedupe key is recorded: the
+// message was handled before, and nothing is done again.
+var errHandledBefore = errors.New("conversation: handled before")
 
 // Start begins a flow for a participant without a message from them: an
 // appointment reminder, a check-in window opening. Vars are template data.
@@ -180,19 +177,17 @@ func (s *Service) turn(ctx context.Context, c *Content, pid string, link *store.
 // the person's message, since no link is left for the outbox to use.
 func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *store.Link, in Inbound, direct *[]string, extra ...any) error {
 	now := s.clock.Now()
-	p, err := s.store.GetParticipant(ctx, pid)
+	loaded, err := s.store.LoadTurn(ctx, pid, in.DedupeKey)
 	if err != nil {
 		return fmt.Errorf("conversation: participant %s: %w", pid, err)
 	}
-	st, err := s.loadState(ctx, pid, now)
-	if err != nil {
-		return err
+	if loaded.Seen {
+		return errHandledBefore
 	}
+	p, st := loaded.Participant, stateOf(loaded.Session, now)
 	if link != nil {
+		// The link's last-seen time is saved with the turn.
 		link.LastSeenAt = now
-		if err := s.store.PutLink(ctx, *link); err != nil {
-			return fmt.Errorf("conversation: update link: %w", err)
-		}
 		p.LastLink = link.Index
 	} else if p.LastLink == "" {
 		links, err := s.store.LinksOf(ctx, pid)
@@ -205,8 +200,7 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 		p.LastLink = links[0].Index
 	}
 	// The reply goes where the person last wrote from: for an inbound
-	// message that is the link in hand, just saved, so it is not read
-	// back (one store round trip less on every webhook).
+	// message that is the link in hand, so it is not read again.
 	var to store.Link
 	if link != nil {
 		to = *link
@@ -265,6 +259,9 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 	if in.DedupeKey != "" {
 		t.DedupeUntil = now.Add(c.Flows.Programme.Retention.DedupeKeys.D())
 	}
+	if link != nil {
+		t.SeenOn, t.SeenAt = link.Index, now
+	}
 	if err := s.store.ApplyTurn(ctx, t); err != nil {
 		return fmt.Errorf("conversation: apply turn for %s: %w", pid, err)
 	}
@@ -298,18 +295,13 @@ func (s *Service) forgetLinks(ctx context.Context, pid string) error {
 	return nil
 }
 
-func (s *Service) loadState(ctx context.Context, pid string, now time.Time) (flow.State, error) {
-	sess, err := s.store.GetSession(ctx, pid)
-	if errors.Is(err, store.ErrNotFound) {
-		return flow.State{}, nil
+// stateOf is the flow state a session holds; an expired session is
+// forgotten, and the person starts afresh.
+func stateOf(sess *store.Session, now time.Time) flow.State {
+	if sess == nil || !now.Before(sess.ExpiresAt) {
+		return flow.State{}
 	}
-	if err != nil {
-		return flow.State{}, fmt.Errorf("conversation: session of %s: %w", pid, err)
-	}
-	if !now.Before(sess.ExpiresAt) {
-		return flow.State{}, nil // forgotten: the person starts afresh
-	}
-	return flow.State{Flow: sess.Flow, Node: sess.Node, Vars: sess.Vars, WaitUntil: sess.WaitUntil}, nil
+	return flow.State{Flow: sess.Flow, Node: sess.Node, Vars: sess.Vars, WaitUntil: sess.WaitUntil}
 }
 
 // plan turns the engine's effects into a store.Turn. When the effects

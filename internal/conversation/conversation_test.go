@@ -36,6 +36,35 @@ func TestJoinLinksTheAddressSealedAndStartsEnrolment(t *testing.T) {
 	}
 }
 
+// A message saves when its link was last heard from, with its turn, and
+// leaves the rest of the link as it is (the outbox may have changed it).
+func TestMessageUpdatesTheLinksLastSeenTime(t *testing.T) {
+	h := newHarness(t)
+	_, code := h.enrol("en")
+	h.say(phone, "join "+code)
+	index := h.box.Index("sms", phone)
+	l, err := h.store.GetLink(h.ctx, index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Unreachable, l.Reason = true, "30003" // as the outbox marks it
+	if err := h.store.PutLink(h.ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(3 * time.Hour)
+	h.say(phone, "menu")
+	got, err := h.store.GetLink(h.ctx, index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.LastSeenAt.Equal(h.clock.Now()) {
+		t.Errorf("last seen %v, want %v", got.LastSeenAt, h.clock.Now())
+	}
+	if !got.Unreachable || got.Reason != "30003" || !got.LinkedAt.Equal(l.LinkedAt) {
+		t.Errorf("the turn changed more of the link than its last-seen time: %+v", got)
+	}
+}
+
 func TestUnknownSenderGetsADirectReplyAndNothingIsStored(t *testing.T) {
 	h := newHarness(t)
 	out, err := h.conv.Handle(h.ctx, conversation.Inbound{Channel: store.SMS, Address: phone, Text: "hello"})
