@@ -61,6 +61,10 @@ type Inbound struct {
 	// JoinCode is an enrolment code the channel received out of band, such
 	// as Telegram's /start deep link; it is treated as "JOIN <code>".
 	JoinCode string
+
+	// dedupeUntil, for an event's Once key, is how long it is kept;
+	// a message's is kept for the programme's retention.dedupe_keys.
+	dedupeUntil time.Time
 }
 
 // Outcome is what the channel does in its webhook answer.
@@ -120,32 +124,55 @@ func (s *Service) Handle(ctx context.Context, in Inbound) (Outcome, error) {
 	err = s.withLock(ctx, link.ParticipantID, func() error {
 		return s.turnDirect(ctx, c, link.ParticipantID, &link, in, &out.Direct)
 	})
-	if errors.Is(err, errHandledBefore) {
+	if errors.Is(err, ErrHandledBefore) {
 		out.Duplicate, err = true, nil
 	}
 	return out, err
 }
 
-// errHandledBefore is a turn's answer when its dedupe key is recorded: the
-// message was handled before, and nothing is done again.
-var errHandledBefore = errors.New("conversation: handled before")
-
 // Start begins a flow for a participant without a message from them: an
 // appointment reminder, a check-in window opening. Vars are template data.
 func (s *Service) Start(ctx context.Context, participantID, flowID string, vars map[string]string) error {
-	c := s.content.Load()
-	return s.withLock(ctx, participantID, func() error {
-		return s.turn(ctx, c, participantID, nil, Inbound{}, startEvent{flow: flowID, vars: vars})
-	})
+	return s.StartOnce(ctx, participantID, flowID, vars, Once{})
 }
 
 // Notify sends one message outside any flow (a missed check-in note, an
 // appointment follow-up), unless the person has opted out.
 func (s *Service) Notify(ctx context.Context, participantID, messageID string, vars map[string]string) error {
+	return s.NotifyOnce(ctx, participantID, messageID, vars, Once{})
+}
+
+// Once makes an event act at most once: its key is recorded with the turn
+// it causes, until Until, and an event whose key is recorded does nothing
+// and returns ErrHandledBefore. The scheduler names each due item so, and
+// a reminder handled again (its lease ran out mid-way) is not sent twice.
+type Once struct {
+	Key   string
+	Until time.Time
+}
+
+// ErrHandledBefore means an event's Once key is recorded: it acted before.
+var ErrHandledBefore = errors.New("conversation: handled before")
+
+// StartOnce is Start, at most once for once.Key.
+func (s *Service) StartOnce(ctx context.Context, participantID, flowID string, vars map[string]string, once Once) error {
 	c := s.content.Load()
 	return s.withLock(ctx, participantID, func() error {
-		return s.turn(ctx, c, participantID, nil, Inbound{}, notifyEvent{message: messageID, vars: vars})
+		return s.turn(ctx, c, participantID, nil, once.inbound(), startEvent{flow: flowID, vars: vars})
 	})
+}
+
+// NotifyOnce is Notify, at most once for once.Key.
+func (s *Service) NotifyOnce(ctx context.Context, participantID, messageID string, vars map[string]string, once Once) error {
+	c := s.content.Load()
+	return s.withLock(ctx, participantID, func() error {
+		return s.turn(ctx, c, participantID, nil, once.inbound(), notifyEvent{message: messageID, vars: vars})
+	})
+}
+
+// inbound carries the key the way a message's dedupe key is carried.
+func (o Once) inbound() Inbound {
+	return Inbound{DedupeKey: o.Key, dedupeUntil: o.Until}
 }
 
 // Tick fires a waiting question's timeout once it has passed.
@@ -182,7 +209,7 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 		return fmt.Errorf("conversation: participant %s: %w", pid, err)
 	}
 	if loaded.Seen {
-		return errHandledBefore
+		return ErrHandledBefore
 	}
 	p, st := loaded.Participant, stateOf(loaded.Session, now)
 	if link != nil {
@@ -257,7 +284,10 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 	t, last := s.plan(ctx, c, p, to, next, effects, now)
 	t.DedupeKey = in.DedupeKey
 	if in.DedupeKey != "" {
-		t.DedupeUntil = now.Add(c.Flows.Programme.Retention.DedupeKeys.D())
+		t.DedupeUntil = in.dedupeUntil
+		if t.DedupeUntil.IsZero() {
+			t.DedupeUntil = now.Add(c.Flows.Programme.Retention.DedupeKeys.D())
+		}
 	}
 	if link != nil {
 		t.SeenOn, t.SeenAt = link.Index, now

@@ -1,6 +1,7 @@
 package conversation_test
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -216,6 +217,41 @@ func TestOptedOutPersonGetsNothingButTheConfirmation(t *testing.T) {
 	}
 	if got := h.say(phone, "MENU"); len(got) == 0 {
 		t.Error("no reply after START")
+	}
+}
+
+// An event named by a Once key acts once: the key lands with its turn,
+// and the same event again (a reminder handled a second time) does nothing.
+func TestOnceEventsActOnce(t *testing.T) {
+	h := newHarness(t)
+	pid, code := h.enrol("en")
+	h.say(phone, "JOIN "+code)
+	h.say(phone, "1") // agree
+	h.say(phone, "1") // English
+	once := conversation.Once{Key: "sched:item@1", Until: h.clock.Now().Add(time.Hour)}
+	if err := h.conv.NotifyOnce(h.ctx, pid, "checkin.missed", nil, once); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.drain(); len(got) != 1 {
+		t.Fatalf("first time: %d messages, want 1", len(got))
+	}
+	for _, again := range []func() error{
+		func() error { return h.conv.NotifyOnce(h.ctx, pid, "checkin.missed", nil, once) },
+		func() error { return h.conv.StartOnce(h.ctx, pid, "checkin", nil, once) },
+	} {
+		if err := again(); !errors.Is(err, conversation.ErrHandledBefore) {
+			t.Fatalf("the same key again: %v, want ErrHandledBefore", err)
+		}
+		if got := h.drain(); len(got) != 0 {
+			t.Fatalf("the same key again sent %q", got)
+		}
+	}
+	// Another key acts.
+	if err := h.conv.NotifyOnce(h.ctx, pid, "checkin.missed", nil, conversation.Once{Key: "sched:item@2", Until: once.Until}); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.drain(); len(got) != 1 {
+		t.Fatalf("another key: %d messages, want 1", len(got))
 	}
 }
 

@@ -80,7 +80,7 @@ func (s *Scheduler) handle(ctx context.Context, it store.DueItem, now time.Time,
 	if s.opts.Observe != nil && (out == sent || out == missed || out == cantReach) {
 		s.opts.Observe(it.Kind, s.clock.Now().Sub(it.DueAt))
 	}
-	if err := s.replan(ctx, p.ID, now); err != nil {
+	if err := s.replanFrom(ctx, p.ID, &p, now); err != nil {
 		// The item is done; planning is tried again with the next item or
 		// the caseworker's next change.
 		s.log.Warn("replan after due item", "participant", p.ID, "err", err)
@@ -149,35 +149,17 @@ func (s *Scheduler) stillPlanned(p store.Participant, appts []store.Appointment,
 	return found
 }
 
-// once runs act unless a step with this key was done before, and then
-// records it as done until keep. A step that fails is not recorded, so it
-// is tried again with the item after its lease; a step is done twice only
-// if its process dies between act and the record. The lease already keeps
-// two processes from holding one item; this guards against an item handled
-// again after a lease ran out mid-way, or planned again after it was done.
-func (s *Scheduler) once(ctx context.Context, key string, keep time.Time, act func() error) (done bool, err error) {
-	seen, err := s.store.Seen(ctx, key)
+// sendOnce hands a message to the conversation service at most once for
+// key: the key is recorded with the message's turn, until keep, so a step
+// is never done twice, even when an item is handled again after its lease
+// ran out mid-way, or planned again after it was done.
+func sendOnce(key string, keep time.Time, send func(conversation.Once) error) (outcome, error) {
+	err := send(conversation.Once{Key: key, Until: keep})
+	if errors.Is(err, conversation.ErrHandledBefore) {
+		return actedOn, nil
+	}
 	if err != nil {
-		return false, fmt.Errorf("was it done: %w", err)
-	}
-	if seen {
-		return false, nil
-	}
-	if err := act(); err != nil {
-		return false, err
-	}
-	if _, err := s.store.FirstSeen(ctx, key, keep); err != nil {
-		// Done, just not recorded: finish the item rather than do it again.
-		s.log.Warn("schedule: record step done", "err", err)
-	}
-	return true, nil
-}
-
-// sendOnce is once for a due item's message.
-func (s *Scheduler) sendOnce(ctx context.Context, key string, keep time.Time, send func() error) (outcome, error) {
-	done, err := s.once(ctx, key, keep, send)
-	if err != nil || !done {
-		return actedOn, err
+		return "", err
 	}
 	return sent, nil
 }
@@ -218,14 +200,16 @@ func (s *Scheduler) handleWindow(ctx context.Context, p store.Participant, it st
 	key, keep := dueKey(it), it.DueAt.Add(keepMarks)
 	switch it.Kind {
 	case KindWindowOpen:
-		return s.sendOnce(ctx, key, keep, func() error {
+		return sendOnce(key, keep, func(once conversation.Once) error {
 			if id := c.Flows.Programme.Flows.CheckIn; id != "" && c.Flows.Flows[id] != nil {
-				return s.conv.Start(ctx, p.ID, id, vars)
+				return s.conv.StartOnce(ctx, p.ID, id, vars, once)
 			}
-			return s.conv.Notify(ctx, p.ID, msgWindowOpen, vars)
+			return s.conv.NotifyOnce(ctx, p.ID, msgWindowOpen, vars, once)
 		})
 	case KindClosingSoon:
-		return s.sendOnce(ctx, key, keep, func() error { return s.conv.Notify(ctx, p.ID, msgClosingSoon, vars) })
+		return sendOnce(key, keep, func(once conversation.Once) error {
+			return s.conv.NotifyOnce(ctx, p.ID, msgClosingSoon, vars, once)
+		})
 	}
 	return s.recordMiss(ctx, p, cal, it, w, now, vars)
 }
@@ -245,22 +229,21 @@ func (s *Scheduler) recordMiss(ctx context.Context, p store.Participant, cal *Ca
 		item.Kind, item.Reason, action, result = store.AttentionCantReach, reason, "checkin_unreachable", cantReach
 	}
 	key, keep := dueKey(it), it.DueAt.Add(keepMarks)
-	_, err = s.once(ctx, key+":recorded", keep, func() error {
-		err := s.store.ApplyTurn(ctx, store.Turn{
-			ParticipantID: p.ID,
-			Attention:     []store.AttentionItem{item},
-			Audit: []store.AuditEntry{{
-				ID: store.NewID("a_"), At: now, Actor: "system", Action: action, ParticipantID: p.ID,
-				Detail: it.Ref,
-			}},
-		})
-		if err != nil {
-			return fmt.Errorf("record miss: %w", err)
-		}
-		return nil
+	// Recorded once: the turn's dedupe key refuses a second recording.
+	err = s.store.ApplyTurn(ctx, store.Turn{
+		ParticipantID: p.ID,
+		Attention:     []store.AttentionItem{item},
+		Audit: []store.AuditEntry{{
+			ID: store.NewID("a_"), At: now, Actor: "system", Action: action, ParticipantID: p.ID,
+			Detail: it.Ref,
+		}},
+		DedupeKey: key + ":recorded", DedupeUntil: keep,
 	})
-	if err != nil || result == cantReach {
-		return result, err
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return "", fmt.Errorf("record miss: %w", err)
+	}
+	if result == cantReach {
+		return result, nil
 	}
 	if next, ok := cal.Next(w); ok && !now.Before(next.End) {
 		// A later window has closed too (the scheduler was stopped): the
@@ -268,7 +251,9 @@ func (s *Scheduler) recordMiss(ctx context.Context, p store.Participant, cal *Ca
 		return result, nil
 	}
 	// One kind message: check in late, or ask for a call.
-	if _, err := s.sendOnce(ctx, key, keep, func() error { return s.conv.Notify(ctx, p.ID, msgMissed, vars) }); err != nil {
+	if _, err := sendOnce(key, keep, func(once conversation.Once) error {
+		return s.conv.NotifyOnce(ctx, p.ID, msgMissed, vars, once)
+	}); err != nil {
 		return "", err
 	}
 	return result, nil
@@ -344,23 +329,23 @@ func (s *Scheduler) handleAppointment(ctx context.Context, p store.Participant, 
 		if a.Status != store.AppointmentMissed || !now.Before(at.Add(followUpWithin)) {
 			return stale, nil
 		}
-		return s.sendOnce(ctx, followUpKey(a.ID), at.Add(followUpWithin+keepMarks), func() error {
-			return s.conv.Notify(ctx, p.ID, msgFollowUp, vars)
+		return sendOnce(followUpKey(a.ID), at.Add(followUpWithin+keepMarks), func(once conversation.Once) error {
+			return s.conv.NotifyOnce(ctx, p.ID, msgFollowUp, vars, once)
 		})
 	}
 	if !s.stillPlanned(p, []store.Appointment{a}, it, now) || !now.Before(at) {
 		return stale, nil // changed, superseded, or the appointment has begun
 	}
 	vars["Count"] = it.Data["count"]
-	return s.sendOnce(ctx, dueKey(it), it.DueAt.Add(keepMarks), func() error {
+	return sendOnce(dueKey(it), it.DueAt.Add(keepMarks), func(once conversation.Once) error {
 		if id := c.Flows.Programme.Flows.Reminder; id != "" && c.Flows.Flows[id] != nil {
-			return s.conv.Start(ctx, p.ID, id, vars)
+			return s.conv.StartOnce(ctx, p.ID, id, vars, once)
 		}
 		msg := "reminder.upcoming"
 		if vars["Count"] == "0" {
 			msg = "reminder.today"
 		}
-		return s.conv.Notify(ctx, p.ID, msg, vars)
+		return s.conv.NotifyOnce(ctx, p.ID, msg, vars, once)
 	})
 }
 

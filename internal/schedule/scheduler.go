@@ -26,10 +26,12 @@ import (
 
 // Options tune a Scheduler; zero values take the defaults.
 type Options struct {
-	Tick    time.Duration // how often Run looks for due items (WAYMARK_SCHEDULER_TICK); 15s
-	Lease   time.Duration // how long a claim lasts before another process may take the item over; 2m
-	Batch   int           // items claimed at once; 100
-	Workers int           // items handled at once; 4
+	Tick  time.Duration // how often Run looks for due items (WAYMARK_SCHEDULER_TICK); 15s
+	Lease time.Duration // how long a claim lasts before another process may take the item over; 2m
+	Batch int           // items claimed at once; 100
+	// Workers is how many items are handled at once; 16. Each is a string
+	// of store round trips, so more in flight use the store better.
+	Workers int
 	// Owner names this process in claims; a fresh random ID by default.
 	// Two processes must never share one.
 	Owner string
@@ -50,7 +52,7 @@ func (o Options) withDefaults() Options {
 		o.Batch = 100
 	}
 	if o.Workers <= 0 {
-		o.Workers = 4
+		o.Workers = 16
 	}
 	if o.Owner == "" {
 		o.Owner = store.NewID("sched_")
@@ -261,12 +263,18 @@ func (s *Scheduler) ReplanAll(ctx context.Context) (failed int, err error) {
 // interleaving; it is only taken when something is to change, which after
 // most due items nothing is.
 func (s *Scheduler) replan(ctx context.Context, pid string, now time.Time) error {
-	put, drop, err := s.diff(ctx, pid, now)
+	return s.replanFrom(ctx, pid, nil, now)
+}
+
+// replanFrom is replan with the participant's record when the caller has
+// just read it (nil: read it); under the lease it is read again.
+func (s *Scheduler) replanFrom(ctx context.Context, pid string, p *store.Participant, now time.Time) error {
+	put, drop, err := s.diff(ctx, pid, p, now)
 	if err != nil || len(put) == 0 && len(drop) == 0 {
 		return err
 	}
 	return s.withLease(ctx, "plan:"+pid, func() error {
-		put, drop, planErr := s.diff(ctx, pid, now)
+		put, drop, planErr := s.diff(ctx, pid, nil, now)
 		if len(put) > 0 {
 			if err := s.store.PutDue(ctx, put...); err != nil {
 				return fmt.Errorf("schedule: replan %s: put: %w", pid, err)
@@ -285,12 +293,13 @@ func (s *Scheduler) replan(ctx context.Context, pid string, now time.Time) error
 // (new or changed) and the IDs to drop (planned, not yet due, no longer
 // wanted). An error from Plan about one bad appointment comes back with
 // the rest of the plan; any other error with nothing.
-func (s *Scheduler) diff(ctx context.Context, pid string, now time.Time) (put []store.DueItem, drop []string, err error) {
-	p, err := s.store.GetParticipant(ctx, pid)
-	if errors.Is(err, store.ErrNotFound) {
+func (s *Scheduler) diff(ctx context.Context, pid string, known *store.Participant, now time.Time) (put []store.DueItem, drop []string, err error) {
+	var p store.Participant
+	if known != nil {
+		p = *known
+	} else if p, err = s.store.GetParticipant(ctx, pid); errors.Is(err, store.ErrNotFound) {
 		return nil, nil, nil // erased, due items with it
-	}
-	if err != nil {
+	} else if err != nil {
 		return nil, nil, fmt.Errorf("schedule: replan %s: %w", pid, err)
 	}
 	appts, err := s.store.AppointmentsOf(ctx, pid)
