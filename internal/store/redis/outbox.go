@@ -26,8 +26,14 @@ import (
 const orphanGrace = 10 * time.Minute
 
 // orphanRetry is how soon a claimer looks again at a message whose record
-// it did not find.
-const orphanRetry = 5 * time.Second
+// it did not find; orphanFirstRetry, the first time. A record is missing
+// mostly because a turn's two steps are a round trip apart and a claimer
+// came in between: the message is then sent at the next pass, not seconds
+// later.
+const (
+	orphanRetry      = 5 * time.Second
+	orphanFirstRetry = 100 * time.Millisecond
+)
 
 // claimRounds bounds how often one claim goes back to the shards when other
 // claimers took what it aimed for.
@@ -300,7 +306,7 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 		}
 		for n, v := range verdicts {
 			sh := s.k.outShard(n)
-			args := append([]any{owner, endKey, nowKey, timeKey(now.Add(-orphanGrace)), timeKey(now.Add(orphanRetry))}, v...)
+			args := append([]any{owner, endKey, nowKey, timeKey(now.Add(-orphanGrace)), timeKey(now.Add(orphanRetry)), timeKey(now.Add(orphanFirstRetry))}, v...)
 			if err := s.run(ctx, luaOutboxSettle, []string{sh.ready, sh.pos, sh.owner, sh.where, sh.orphan}, args...).Err(); err != nil {
 				return nil, s.fail("claim messages", err)
 			}

@@ -55,7 +55,7 @@ func TestOutboxHintWithoutRecordIsDroppedAfterGrace(t *testing.T) {
 	if _, err := s.GetOutbound(ctx, "m_lost"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("get of a message whose record never landed: %v", err)
 	}
-	for _, now := range []time.Time{t0, t0.Add(orphanRetry), t0.Add(orphanGrace / 2)} {
+	for _, now := range []time.Time{t0, t0.Add(orphanFirstRetry), t0.Add(orphanRetry), t0.Add(orphanGrace / 2)} {
 		if got := claimIDs(t, s, "w", now); len(got) != 0 {
 			t.Fatalf("claimed %v at %v", got, now)
 		}
@@ -91,8 +91,11 @@ func TestOutboxRecordLandingLateIsClaimedOnRetry(t *testing.T) {
 	if err := s.writeSlot(ctx, w); err != nil {
 		t.Fatal(err)
 	}
-	if got := claimIDs(t, s, "w", t0.Add(orphanRetry)); strings.Join(got, ",") != "m_late" {
-		t.Fatalf("claimed %v once the record landed, want m_late", got)
+	if got := claimIDs(t, s, "w", t0.Add(orphanFirstRetry/2)); len(got) != 0 {
+		t.Fatalf("claimed %v before the first retry", got)
+	}
+	if got := claimIDs(t, s, "w", t0.Add(orphanFirstRetry)); strings.Join(got, ",") != "m_late" {
+		t.Fatalf("claimed %v once the record landed, want m_late at the first retry", got)
 	}
 }
 

@@ -9,7 +9,9 @@
 -- ARGV[1] owner               ARGV[2] time key at which the claim ends
 -- ARGV[3] time key of now     ARGV[4] time key of now - orphan grace
 -- ARGV[5] time key of now + orphan retry
--- ARGV[6..] pairs: message ID, verdict:
+-- ARGV[6] time key of now + the first orphan retry, which is soon: a
+--         record is usually missing only while its turn is being written
+-- ARGV[7..] pairs: message ID, verdict:
 --   "final"    the message is not Pending: it leaves the queue
 --   "at:<tk>"  Pending, but not before <tk>: back in the queue then
 --   "missing"  no record: retried a little later, and forgotten once it has
@@ -25,7 +27,7 @@ local function move(id, tk)
   redis.call('HSET', KEYS[2], id, tk)
   redis.call('HDEL', KEYS[3], id)
 end
-for j = 6, #ARGV, 2 do
+for j = 7, #ARGV, 2 do
   local id, verdict = ARGV[j], ARGV[j + 1]
   if redis.call('HGET', KEYS[3], id) == owner and redis.call('HGET', KEYS[2], id) == leaseEnd then
     n = n + 1
@@ -38,7 +40,7 @@ for j = 6, #ARGV, 2 do
       local first = redis.call('HGET', KEYS[5], id)
       if not first then
         redis.call('HSET', KEYS[5], id, ARGV[3])
-        move(id, ARGV[5])
+        move(id, ARGV[6])
       elseif first <= ARGV[4] then
         redis.call('ZREM', KEYS[1], leaseEnd .. '|' .. id)
         redis.call('HDEL', KEYS[2], id)
