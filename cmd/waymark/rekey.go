@@ -184,16 +184,8 @@ func moveLink(ctx context.Context, st store.Store, newBox *seal.Box, old store.L
 			return 0, fmt.Errorf("write the new link: %w", err)
 		}
 	}
-	p, err := st.GetParticipant(ctx, old.ParticipantID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return 0, fmt.Errorf("participant: %w", err)
-	case p.LastLink == old.Index:
-		p.LastLink = index
-		if err := st.UpdateParticipant(ctx, p); err != nil {
-			return 0, fmt.Errorf("participant's reply link: %w", err)
-		}
+	if err := moveLastLink(ctx, st, old.ParticipantID, old.Index, index); err != nil {
+		return 0, err
 	}
 	// Every message, sent ones too: an old blind index left anywhere would
 	// still tie the record to the number for whoever holds the old key.
@@ -216,4 +208,30 @@ func moveLink(ctx context.Context, st store.Store, newBox *seal.Box, old store.L
 		return n, fmt.Errorf("delete the old link: %w", err)
 	}
 	return n, nil
+}
+
+// moveLastLink points a participant's replies at the new index if they
+// went to the old one. A message from the person may change the record at
+// the same moment; the store then refuses the save and it is read again.
+func moveLastLink(ctx context.Context, st store.Store, pid, from, to string) error {
+	for try := 1; ; try++ {
+		p, err := st.GetParticipant(ctx, pid)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil
+		case err != nil:
+			return fmt.Errorf("participant: %w", err)
+		case p.LastLink != from:
+			return nil
+		}
+		p.LastLink = to
+		err = st.UpdateParticipant(ctx, p)
+		if errors.Is(err, store.ErrStale) && try < 5 {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("participant's reply link: %w", err)
+		}
+		return nil
+	}
 }

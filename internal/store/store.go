@@ -22,6 +22,9 @@ var (
 	ErrNotFound    = errors.New("store: not found")
 	ErrConflict    = errors.New("store: already exists")
 	ErrUnavailable = errors.New("store: backend unavailable")
+	// ErrStale refuses a write of a participant's record that was read
+	// before someone else changed it: read it again and redo the change.
+	ErrStale = errors.New("store: changed since it was read")
 )
 
 // Channel names the way a person reaches Waymark.
@@ -68,6 +71,14 @@ const (
 // Participant is a person in the programme, known by a pseudonymous ID.
 // Label is the caseworker's own reference (never a phone number).
 type Participant struct {
+	// Revision counts the record's changes. A write carries the revision
+	// it read and is refused with ErrStale when the record has changed
+	// since, so that a person's message and a caseworker's edit at the
+	// same moment never overwrite each other (an opt-out lost, a pause
+	// undone); the store saves the record one revision higher. A new
+	// record is revision 1.
+	Revision int64 `json:"rev,omitempty"`
+
 	ID           string            `json:"id"`
 	Label        string            `json:"label"`
 	Language     string            `json:"language"`
@@ -283,13 +294,16 @@ type OutboundMessage struct {
 // check-in recorded without its reply queued, or the reverse.
 type Turn struct {
 	ParticipantID string
-	Participant   *Participant // saved when set
-	Session       *Session     // saved when set
-	EndSession    bool         // delete the session (ignored when Session is set)
-	CheckIns      []CheckIn
-	Attention     []AttentionItem
-	Audit         []AuditEntry
-	Outbound      []OutboundMessage
+	// Participant, when set, is saved, as UpdateParticipant saves it: a
+	// turn whose participant was changed since it was read is refused
+	// whole with ErrStale. A turn may create the record (Revision 0).
+	Participant *Participant
+	Session     *Session // saved when set
+	EndSession  bool     // delete the session (ignored when Session is set)
+	CheckIns    []CheckIn
+	Attention   []AttentionItem
+	Audit       []AuditEntry
+	Outbound    []OutboundMessage
 	// DedupeKey, when set, is recorded until DedupeUntil together with the
 	// rest of the turn, so that a provider's retry of a message whose turn
 	// failed is handled again, and one whose turn landed is not.
@@ -317,7 +331,9 @@ type TurnState struct {
 type Participants interface {
 	CreateParticipant(ctx context.Context, p Participant) error // ErrConflict if the ID exists
 	GetParticipant(ctx context.Context, id string) (Participant, error)
-	UpdateParticipant(ctx context.Context, p Participant) error  // ErrNotFound if missing
+	// UpdateParticipant saves a record read before: ErrNotFound if it is
+	// missing, ErrStale if its Revision is not the stored one.
+	UpdateParticipant(ctx context.Context, p Participant) error
 	ListParticipants(ctx context.Context) ([]Participant, error) // ordered by ID
 	// DeleteParticipant erases the participant and everything keyed by it:
 	// links, session, check-ins, attention items, queued messages.

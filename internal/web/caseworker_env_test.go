@@ -142,6 +142,10 @@ func (e *cwEnv) participant(label string, cw store.Account) store.Participant {
 	if err := e.st.CreateParticipant(e.t.Context(), p); err != nil {
 		e.t.Fatal(err)
 	}
+	p, err := e.st.GetParticipant(e.t.Context(), p.ID) // as stored, at its first revision
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	return p
 }
 

@@ -292,17 +292,14 @@ func (s *Server) newCode(ctx context.Context, actor store.Account, pid string) (
 
 // update changes a participant the actor may see.
 func (s *Server) update(ctx context.Context, actor store.Account, id string, in participantInput) (store.Participant, error) {
-	p, err := s.participantFor(ctx, actor, id)
-	if err != nil {
-		return p, err
-	}
-	changed, err := s.apply(ctx, actor, &p, in)
+	var changed []string
+	p, err := s.saveParticipant(ctx, actor, id, func(p *store.Participant) (bool, error) {
+		var err error
+		changed, err = s.apply(ctx, actor, p, in)
+		return len(changed) > 0, err
+	})
 	if err != nil || len(changed) == 0 {
 		return p, err
-	}
-	p.UpdatedAt = s.now()
-	if err := s.deps.Store.UpdateParticipant(ctx, p); err != nil {
-		return p, fmt.Errorf("web: update %s: %w", p.ID, err)
 	}
 	if err := s.audit(ctx, actor, "participant_updated", p.ID, strings.Join(changed, ",")); err != nil {
 		return p, err
@@ -311,25 +308,60 @@ func (s *Server) update(ctx context.Context, actor store.Account, id string, in 
 	return p, nil
 }
 
-// setStatus pauses, resumes or exits a participant.
-func (s *Server) setStatus(ctx context.Context, actor store.Account, id string, status store.ParticipantStatus) (store.Participant, error) {
-	p, err := s.participantFor(ctx, actor, id)
-	if err != nil {
-		return p, err
-	}
-	action := map[store.ParticipantStatus]string{store.Active: "participant_resumed", store.Paused: "participant_paused", store.Exited: "participant_exited"}[status]
-	if action == "" {
-		return p, invalid("status: use active, paused or exited")
-	}
-	if p.Status == status {
+// saveTries is how often a caseworker's change is redone on a fresh read
+// when the person's record keeps changing under it (their own messages).
+const saveTries = 5
+
+// saveParticipant reads a participant the actor may see, lets change
+// modify it, and saves it if change says it changed anything. When the
+// record changed between the read and the save (a message from the person
+// landed, say), the store refuses the save and it is done again on a fresh
+// read, so neither the caseworker's change nor the person's is lost.
+func (s *Server) saveParticipant(ctx context.Context, actor store.Account, id string, change func(*store.Participant) (bool, error)) (store.Participant, error) {
+	for try := 1; ; try++ {
+		p, err := s.participantFor(ctx, actor, id)
+		if err != nil {
+			return p, err
+		}
+		changed, err := change(&p)
+		if err != nil || !changed {
+			return p, err
+		}
+		p.UpdatedAt = s.now()
+		err = s.deps.Store.UpdateParticipant(ctx, p)
+		if errors.Is(err, store.ErrStale) && try < saveTries {
+			continue
+		}
+		if err != nil {
+			return p, fmt.Errorf("web: save %s: %w", p.ID, err)
+		}
+		p.Revision++
 		return p, nil
 	}
-	p.Status, p.UpdatedAt, p.ExitedAt = status, s.now(), time.Time{}
-	if status == store.Exited {
-		p.ExitedAt = p.UpdatedAt // retention erases the person exited_participants later
+}
+
+// setStatus pauses, resumes or exits a participant.
+func (s *Server) setStatus(ctx context.Context, actor store.Account, id string, status store.ParticipantStatus) (store.Participant, error) {
+	action := map[store.ParticipantStatus]string{store.Active: "participant_resumed", store.Paused: "participant_paused", store.Exited: "participant_exited"}[status]
+	if action == "" {
+		if _, err := s.participantFor(ctx, actor, id); err != nil {
+			return store.Participant{}, err // someone else's: not found, before the bad status
+		}
+		return store.Participant{}, invalid("status: use active, paused or exited")
 	}
-	if err := s.deps.Store.UpdateParticipant(ctx, p); err != nil {
-		return p, fmt.Errorf("web: status of %s: %w", p.ID, err)
+	changed := false
+	p, err := s.saveParticipant(ctx, actor, id, func(p *store.Participant) (bool, error) {
+		if changed = p.Status != status; !changed {
+			return false, nil
+		}
+		p.Status, p.ExitedAt = status, time.Time{}
+		if status == store.Exited {
+			p.ExitedAt = s.now() // retention erases the person exited_participants later
+		}
+		return true, nil
+	})
+	if err != nil || !changed {
+		return p, err
 	}
 	if err := s.audit(ctx, actor, action, p.ID, ""); err != nil {
 		return p, err

@@ -513,6 +513,7 @@ func TestVoiceOptedOutPausedUnreachable(t *testing.T) {
 	if n := h.call("voice_ringing.form", map[string]string{"CallSid": "CApaused"}); !isReject(n) {
 		t.Errorf("paused: %v, want reject", n.verbs())
 	}
+	p, _ = h.store.GetParticipant(h.ctx, pid)
 	p.Status = store.Active
 	_ = h.store.UpdateParticipant(h.ctx, p)
 	l, _ := h.store.GetLink(h.ctx, h.box.Index("sms", voicePhone))
@@ -526,6 +527,7 @@ func TestVoiceOptedOutPausedUnreachable(t *testing.T) {
 	}
 	// An exited person is a stranger: no menu, whatever the policy.
 	h.policy(func(v *flow.Voice) { v.OutsideWindow = flow.VoiceMenu })
+	p, _ = h.store.GetParticipant(h.ctx, pid)
 	p.Status = store.Exited
 	_ = h.store.UpdateParticipant(h.ctx, p)
 	if n := h.call("voice_ringing.form", map[string]string{"CallSid": "CAexited"}); !isReject(n) {

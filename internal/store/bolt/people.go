@@ -49,6 +49,7 @@ func (s *Store) CreateParticipant(_ context.Context, p store.Participant) error 
 		if b.Get([]byte(p.ID)) != nil {
 			return store.ErrConflict
 		}
+		p.Revision = 1
 		return putJSON(b, []byte(p.ID), p)
 	})
 }
@@ -70,11 +71,10 @@ func (s *Store) UpdateParticipant(_ context.Context, p store.Participant) error 
 		return fmt.Errorf("bolt: update participant: %w", err)
 	}
 	return s.update("update participant "+p.ID, func(t *txn) error {
-		b := t.Bucket(bParticipants)
-		if b.Get([]byte(p.ID)) == nil {
+		if t.Bucket(bParticipants).Get([]byte(p.ID)) == nil {
 			return store.ErrNotFound
 		}
-		return putJSON(b, []byte(p.ID), p)
+		return t.saveParticipant(p)
 	})
 }
 
@@ -340,4 +340,22 @@ func (t *txn) deleteSession(pid string) error {
 		return err
 	}
 	return b.Delete([]byte(pid))
+}
+
+// saveParticipant saves p one revision higher if the stored record is
+// still at p's revision, and refuses with ErrStale if not. With no record,
+// p is saved only at revision 0: a record that went away after it was read
+// stays gone.
+func (t *txn) saveParticipant(p store.Participant) error {
+	b := t.Bucket(bParticipants)
+	var cur store.Participant
+	found, err := getJSON(b, []byte(p.ID), &cur)
+	switch {
+	case err != nil:
+		return err
+	case found && cur.Revision != p.Revision, !found && p.Revision != 0:
+		return store.ErrStale
+	}
+	p.Revision++
+	return putJSON(b, []byte(p.ID), p)
 }

@@ -17,7 +17,7 @@ func (s *Store) ApplyTurn(_ context.Context, turn store.Turn) error {
 	}
 	return s.update("apply turn of "+turn.ParticipantID, func(t *txn) error {
 		if p := turn.Participant; p != nil {
-			if err := putJSON(t.Bucket(bParticipants), []byte(p.ID), *p); err != nil {
+			if err := t.saveParticipant(*p); err != nil {
 				return err
 			}
 		}

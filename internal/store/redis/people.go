@@ -20,6 +20,7 @@ func (s *Store) CreateParticipant(ctx context.Context, p store.Participant) erro
 	if err := store.CheckParticipant(p); err != nil {
 		return fmt.Errorf("redis: create participant: %w", err)
 	}
+	p.Revision = 1
 	doc, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("redis: create participant %s: %w", p.ID, err)
@@ -47,20 +48,25 @@ func (s *Store) GetParticipant(ctx context.Context, id string) (store.Participan
 	return p, nil
 }
 
-// UpdateParticipant replaces a participant's record; ErrNotFound if missing.
+// UpdateParticipant saves a record read before, one revision higher;
+// ErrNotFound if it is missing, ErrStale if it changed since it was read.
 func (s *Store) UpdateParticipant(ctx context.Context, p store.Participant) error {
 	if err := store.CheckParticipant(p); err != nil {
 		return fmt.Errorf("redis: update participant: %w", err)
 	}
+	read := p.Revision
+	p.Revision++
 	doc, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("redis: update participant %s: %w", p.ID, err)
 	}
-	ok, err := s.rdb.SetXX(ctx, s.k.participant(p.ID), doc, goredis.KeepTTL).Result()
-	if err != nil {
+	n, err := s.run(ctx, luaParticipantUpdate, []string{s.k.participant(p.ID)}, read, doc).Int()
+	switch {
+	case err != nil:
 		return s.fail("update participant "+p.ID, err)
-	}
-	if !ok {
+	case n == 0:
+		return fmt.Errorf("redis: update participant %s: %w", p.ID, store.ErrStale)
+	case n < 0:
 		return fmt.Errorf("redis: update participant %s: %w", p.ID, store.ErrNotFound)
 	}
 	return nil

@@ -87,7 +87,7 @@ func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 		s.recordDedupe(ctx, pid, t.DedupeKey, t.DedupeUntil)
 		return s.refused(ctx, op, fmt.Errorf("dedupe key already recorded: %w", store.ErrConflict), &undo)
 	}
-	if errors.Is(err, store.ErrConflict) {
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrStale) {
 		return s.refused(ctx, op, err, &undo)
 	}
 	if err != nil {
@@ -240,6 +240,7 @@ var errDuplicateTurn = errors.New("turn already applied")
 type slotWrite struct {
 	pid         string
 	participant []byte // nil: leave the record alone
+	revision    int64  // the participant's revision when it was read
 	sessionMode string // "set", "end" or ""
 	session     []byte
 	sessionAt   int64
@@ -255,7 +256,10 @@ func (s *Store) slotWriteOf(t store.Turn) (slotWrite, error) {
 	w := slotWrite{pid: t.ParticipantID}
 	var err error
 	if t.Participant != nil {
-		if w.participant, err = json.Marshal(t.Participant); err != nil {
+		p := *t.Participant
+		w.revision = p.Revision
+		p.Revision++
+		if w.participant, err = json.Marshal(p); err != nil {
 			return w, err
 		}
 	}
@@ -333,7 +337,7 @@ func (s *Store) turnCall(w slotWrite, global bool) call {
 	if w.participant != nil {
 		participant = string(w.participant)
 	}
-	args = append(args, participant, w.sessionMode, string(w.session), w.sessionAt, w.dedupeKey, w.dedupeAt)
+	args = append(args, participant, w.sessionMode, string(w.session), w.sessionAt, w.dedupeKey, w.dedupeAt, w.revision)
 	args = append(args, len(w.checkIns))
 	args = append(args, w.checkIns...)
 	args = append(args, len(w.attention)/2)
@@ -357,6 +361,8 @@ func turnResult(cmd *goredis.Cmd) error {
 		return nil
 	case len(res) == 1 && res[0] == "dedupe":
 		return errDuplicateTurn
+	case len(res) == 1 && res[0] == "stale":
+		return fmt.Errorf("participant: %w", store.ErrStale)
 	case len(res) == 3 && res[0] == "exists":
 		return fmt.Errorf("%s %s: %w", res[1], res[2], store.ErrConflict)
 	}
@@ -382,7 +388,7 @@ func (s *Store) refused(ctx context.Context, op string, err error, undo *undoLis
 		// Left-over hints point at nothing; readers skip them.
 		slog.Warn("redis: could not take back the index entries of a refused write", "op", op, "err", undoErr)
 	}
-	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrEmpty) {
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrEmpty) || errors.Is(err, store.ErrStale) {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
 	return s.fail(op, err)

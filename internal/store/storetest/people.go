@@ -16,7 +16,7 @@ var participantTests = []namedTest{
 		must(t, "create", s.CreateParticipant(ctx, p))
 		got, err := s.GetParticipant(ctx, "p_a")
 		must(t, "get", err)
-		mustSame(t, "participant after create", got, p)
+		mustSame(t, "participant after create", got, atRevision(p, 1))
 	}},
 	{"DuplicateCreateIsConflictAndKeepsOriginal", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
@@ -27,7 +27,7 @@ var participantTests = []namedTest{
 		mustBe(t, "second create", s.CreateParticipant(ctx, other), store.ErrConflict)
 		got, err := s.GetParticipant(ctx, "p_a")
 		must(t, "get", err)
-		mustSame(t, "participant after refused create", got, p)
+		mustSame(t, "participant after refused create", got, atRevision(p, 1))
 	}},
 	{"GetMissingIsNotFound", func(t *testing.T, s store.Store) {
 		_, err := s.GetParticipant(ctxOf(t), "p_missing")
@@ -35,14 +35,35 @@ var participantTests = []namedTest{
 	}},
 	{"UpdateReplacesRecord", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
-		must(t, "create", s.CreateParticipant(ctx, participant("p_a")))
-		p := participant("p_a")
+		p := created(t, s, "p_a")
 		p.Status, p.Language, p.LastLink, p.UpdatedAt = store.Exited, "fr", "", at(3*time.Hour)
 		p.Schedule, p.Child = nil, false
 		must(t, "update", s.UpdateParticipant(ctx, p))
 		got, err := s.GetParticipant(ctx, "p_a")
 		must(t, "get", err)
-		mustSame(t, "participant after update", got, p)
+		mustSame(t, "participant after update", got, atRevision(p, 2))
+	}},
+	{"UpdateOfAStaleReadIsRefused", func(t *testing.T, s store.Store) {
+		// Two writers read revision 1; the first saves, the second is
+		// refused and changes nothing, so neither change is lost unseen.
+		ctx := ctxOf(t)
+		first := created(t, s, "p_a")
+		second := first
+		first.Status = store.Paused
+		second.OptedOut = true
+		must(t, "first update", s.UpdateParticipant(ctx, first))
+		mustBe(t, "update of a stale read", s.UpdateParticipant(ctx, second), store.ErrStale)
+		got, err := s.GetParticipant(ctx, "p_a")
+		must(t, "get", err)
+		mustSame(t, "participant after a refused update", got, atRevision(first, 2))
+		// Read again, the second writer's change lands on top of the first.
+		got.OptedOut = true
+		must(t, "update after reading again", s.UpdateParticipant(ctx, got))
+		again, err := s.GetParticipant(ctx, "p_a")
+		must(t, "get", err)
+		if again.Status != store.Paused || !again.OptedOut || again.Revision != 3 {
+			t.Fatalf("after both changes: %+v", again)
+		}
 	}},
 	{"UpdateMissingIsNotFoundAndCreatesNothing", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
@@ -61,7 +82,7 @@ var participantTests = []namedTest{
 		got, err = s.ListParticipants(ctx)
 		must(t, "list", err)
 		mustIDs(t, "list order", ids(got, func(p store.Participant) string { return p.ID }), []string{"p_a", "p_b", "p_c"})
-		mustSame(t, "listed record", got[0], participant("p_a"))
+		mustSame(t, "listed record", got[0], atRevision(participant("p_a"), 1))
 	}},
 	{"DeleteErasesEverythingOfThatParticipantOnly", testDeleteParticipant},
 	{"DeleteMissingIsNoError", func(t *testing.T, s store.Store) {

@@ -20,7 +20,7 @@ var privacyTests = []namedTest{
 		must(t, "create", s.CreateParticipant(ctx, p))
 		got, err := s.GetParticipant(ctx, "p_a")
 		must(t, "get", err)
-		mustSame(t, "participant", got, p)
+		mustSame(t, "participant", got, atRevision(p, 1))
 	}},
 	{"ListLinksReturnsEveryLinkByIndex", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)

@@ -268,6 +268,22 @@ func participant(id string) store.Participant {
 	}
 }
 
+// created creates the fixture participant id and returns it as stored.
+func created(t *testing.T, s store.Store, id string) store.Participant {
+	t.Helper()
+	must(t, "create "+id, s.CreateParticipant(ctxOf(t), participant(id)))
+	p, err := s.GetParticipant(ctxOf(t), id)
+	must(t, "get "+id, err)
+	return p
+}
+
+// atRevision is p as the store holds it after n saves: created (1), then
+// updated or saved by a turn (one more each).
+func atRevision(p store.Participant, n int64) store.Participant {
+	p.Revision = n
+	return p
+}
+
 func link(index, pid string) store.Link {
 	return store.Link{
 		Index:         index,

@@ -31,13 +31,36 @@ var turnTests = []namedTest{
 	}},
 	{"ParticipantIsCreatedOrUpdated", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
-		must(t, "create", s.CreateParticipant(ctx, participant("p_a")))
-		p := participant("p_a")
+		p := created(t, s, "p_a")
 		p.OptedOut, p.OptedOutAt = true, at(time.Hour)
 		must(t, "apply", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", Participant: &p}))
 		got, err := s.GetParticipant(ctx, "p_a")
 		must(t, "get", err)
-		mustSame(t, "participant saved by turn", got, p)
+		mustSame(t, "participant saved by turn", got, atRevision(p, 2))
+	}},
+	{"TurnOfAStaleReadIsRefusedWhole", func(t *testing.T, s store.Store) {
+		// A caseworker paused the person after the turn read the record:
+		// the turn is refused whole (nothing of it lands) and the pause
+		// stays. A turn for a record erased meanwhile does not bring it
+		// back.
+		ctx := ctxOf(t)
+		read := created(t, s, "p_a")
+		paused := read
+		paused.Status = store.Paused
+		must(t, "pause", s.UpdateParticipant(ctx, paused))
+		turn := fullTurn("p_a", wallNow().Add(time.Hour))
+		turn.Participant = &read
+		mustBe(t, "stale turn", s.ApplyTurn(ctx, turn), store.ErrStale)
+		got, err := s.GetParticipant(ctx, "p_a")
+		must(t, "get", err)
+		mustSame(t, "participant after a stale turn", got, atRevision(paused, 2))
+		checkNothingElseOf(t, s, "p_a", 0)
+
+		must(t, "erase", s.DeleteParticipant(ctx, "p_a"))
+		turn.Participant = &got
+		mustBe(t, "turn for an erased participant", s.ApplyTurn(ctx, turn), store.ErrStale)
+		_, err = s.GetParticipant(ctx, "p_a")
+		mustBe(t, "erased participant after a turn", err, store.ErrNotFound)
 	}},
 	{"EndSessionDeletesIt", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
@@ -165,7 +188,7 @@ var turnTests = []namedTest{
 		}{{"", false}, {"sms:SM1", true}, {"sms:SM2", true}, {"sms:SM3", false}} {
 			st, err := s.LoadTurn(ctx, "p_a", c.key)
 			must(t, "load turn", err)
-			mustSame(t, "participant", st.Participant, p)
+			mustSame(t, "participant", st.Participant, atRevision(p, 1))
 			if st.Session == nil {
 				t.Fatalf("load turn: no session")
 			}
@@ -241,7 +264,7 @@ func checkTurnLanded(t *testing.T, s store.Store, turn store.Turn) {
 	pid := turn.ParticipantID
 	got, err := s.GetParticipant(ctx, pid)
 	must(t, "participant", err)
-	mustSame(t, "participant", got, *turn.Participant)
+	mustSame(t, "participant", got, atRevision(*turn.Participant, turn.Participant.Revision+1))
 	ss, err := s.GetSession(ctx, pid)
 	must(t, "session", err)
 	mustSame(t, "session", ss, *turn.Session)
@@ -286,6 +309,14 @@ func checkNothingOf(t *testing.T, s store.Store, pid string, attempt int) {
 	if _, err := s.GetParticipant(ctx, pid); !isNotFound(err) {
 		t.Fatalf("refused turn %d: participant: %v", attempt, err)
 	}
+	checkNothingElseOf(t, s, pid, attempt)
+}
+
+// checkNothingElseOf is checkNothingOf for a participant whose record is
+// there: nothing else of theirs is.
+func checkNothingElseOf(t *testing.T, s store.Store, pid string, attempt int) {
+	t.Helper()
+	ctx := ctxOf(t)
 	if _, err := s.GetSession(ctx, pid); !isNotFound(err) {
 		t.Fatalf("refused turn %d: session: %v", attempt, err)
 	}

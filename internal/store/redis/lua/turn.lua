@@ -14,6 +14,8 @@
 -- ARGV[2] "set" to save the session, "end" to delete it, "" to leave it
 -- ARGV[3] session JSON              ARGV[4] session expiry, Unix ms
 -- ARGV[5] dedupe key, or ""         ARGV[6] dedupe expiry, Unix ms
+-- ARGV[7] the revision the participant was read at (ARGV[1] is one
+--         higher): the record must still be at it, or be missing at 0
 -- then four sections, each a count followed by that many groups:
 --   check-ins: the whole check-in as a member (a check-in recorded twice
 --              is kept once)
@@ -21,11 +23,12 @@
 --   audit entries: ID, JSON
 --   outbound messages: ID, JSON
 --
--- Returns {"ok"}; {"dedupe"} when the dedupe key is already recorded; or
+-- Returns {"ok"}; {"dedupe"} when the dedupe key is already recorded;
+-- {"stale"} when the participant changed since it was read; or
 -- {"exists", kind, ID} when an item, entry or message with that ID is
 -- already there. Nothing is written unless the result is {"ok"}.
 
-local i = 7
+local i = 8
 local function section(width)
   local n = tonumber(ARGV[i])
   local first = i + 1
@@ -47,6 +50,17 @@ if ARGV[5] ~= '' then
   end
   if KEYS[8] and redis.call('EXISTS', KEYS[8]) == 1 then
     return {'dedupe'}
+  end
+end
+
+if ARGV[1] ~= '' then
+  local cur = redis.call('GET', KEYS[1])
+  local rev = 0
+  if cur then
+    rev = tonumber(cjson.decode(cur).rev) or 0
+  end
+  if rev ~= tonumber(ARGV[7]) then
+    return {'stale'}
   end
 end
 

@@ -1,0 +1,19 @@
+-- participant_update.lua: saves a participant's record if it is still at
+-- the revision the caller read (compare and set), so that a person's turn
+-- and a caseworker's edit never overwrite each other.
+--
+-- KEYS[1] participant record (string: Participant JSON)
+-- ARGV[1] the revision read     ARGV[2] the new record, one revision higher
+--
+-- Returns 1 when saved; 0 when the record has changed since; -1 when it is
+-- gone.
+
+local cur = redis.call('GET', KEYS[1])
+if not cur then
+  return -1
+end
+if (tonumber(cjson.decode(cur).rev) or 0) ~= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1
