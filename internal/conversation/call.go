@@ -22,8 +22,9 @@ const (
 // Action is one thing a person did outside any conversation: a call to the
 // programme's number, or a key pressed in its menu. The telephone channel
 // knows the person already (by the blind index of their caller ID) and
-// decides what the call means; Act applies it as a turn of its own, under
-// the person's lock, and leaves a conversation in progress where it was.
+// decides what the call means; Act applies it as a turn of its own (run
+// again if the person's record changed meanwhile, as every turn is), and
+// leaves a conversation in progress where it was.
 type Action struct {
 	ParticipantID string
 	Kind          ActionKind
@@ -66,7 +67,8 @@ func (s *Service) Act(ctx context.Context, a Action) (ActResult, error) {
 	}
 	c := s.content.Load()
 	var res ActResult
-	err := s.withLock(ctx, a.ParticipantID, func() error {
+	err := s.retryStale(ctx, func() error {
+		res = ActResult{}
 		loaded, err := s.store.LoadTurn(ctx, a.ParticipantID, a.DedupeKey)
 		if err != nil {
 			return fmt.Errorf("conversation: participant %s: %w", a.ParticipantID, err)
@@ -97,7 +99,6 @@ func (s *Service) Act(ctx context.Context, a Action) (ActResult, error) {
 		case ActLanguage:
 			if offered(c, a.Language) && a.Language != p.Language {
 				p.Language, p.UpdatedAt = a.Language, now
-				t.Participant = &p
 				audit("language_set", a.Language)
 			}
 		}
@@ -113,6 +114,10 @@ func (s *Service) Act(ctx context.Context, a Action) (ActResult, error) {
 		if a.DedupeKey != "" {
 			t.DedupeKey, t.DedupeUntil = a.DedupeKey, now.Add(c.Flows.Programme.Retention.DedupeKeys.D())
 		}
+		// Saved even when unchanged: its revision makes a message of the
+		// person's at the same moment take effect before or after this,
+		// never beside it (two check-ins both judged first, say).
+		t.Participant = &p
 		err = s.store.ApplyTurn(ctx, t)
 		if errors.Is(err, store.ErrConflict) && a.DedupeKey != "" {
 			// Another process applied the same call first.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -26,8 +27,9 @@ import (
 // limit for one inbound SMS body.
 const MaxText = 1600
 
-// ErrBusy means another process held the participant's lock for too long;
-// the webhook answers 503 so that the provider may retry.
+// ErrBusy means a turn could not land: another process held the person's
+// enrolment lock too long, or their record kept changing under every try.
+// The webhook answers 503 so that the provider may retry.
 var ErrBusy = errors.New("conversation: participant is busy, try again")
 
 // Content is one loaded, validated set of flows and messages. Reloading
@@ -77,9 +79,13 @@ type Outcome struct {
 	Duplicate bool
 }
 
-// Service runs conversations. It is safe for concurrent use; turns of one
-// participant are serialised by a lease in the store, so several processes
-// may share a Redis store.
+// Service runs conversations. It is safe for concurrent use, and several
+// processes may share a Redis store: a turn reads the participant's record
+// and saves it with everything else the turn changes, refused by the store
+// (store.ErrStale) if another turn or a caseworker changed the record in
+// between, and then run again on what is there now. So turns of one person
+// take effect one after the other without a lock, which would cost two
+// more store round trips on every message.
 type Service struct {
 	store   store.Store
 	box     *seal.Box
@@ -121,9 +127,19 @@ func (s *Service) Handle(ctx context.Context, in Inbound) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("conversation: find link: %w", err)
 	}
 	out := Outcome{ParticipantID: link.ParticipantID}
-	err = s.withLock(ctx, link.ParticipantID, func() error {
-		return s.turnDirect(ctx, c, link.ParticipantID, &link, in, &out.Direct)
-	})
+	turn := func() error {
+		return s.retryStale(ctx, func() error {
+			return s.turnDirect(ctx, c, link.ParticipantID, &link, in, &out.Direct)
+		})
+	}
+	if in.JoinCode != "" || isJoin(c, in.Text) {
+		// A copy of the JOIN that linked this address may arrive while the
+		// enrolment still holds the person's lock: it waits, and then finds
+		// its message handled.
+		err = s.withLock(ctx, link.ParticipantID, turn)
+	} else {
+		err = turn()
+	}
 	if errors.Is(err, ErrHandledBefore) {
 		out.Duplicate, err = true, nil
 	}
@@ -157,7 +173,7 @@ var ErrHandledBefore = errors.New("conversation: handled before")
 // StartOnce is Start, at most once for once.Key.
 func (s *Service) StartOnce(ctx context.Context, participantID, flowID string, vars map[string]string, once Once) error {
 	c := s.content.Load()
-	return s.withLock(ctx, participantID, func() error {
+	return s.retryStale(ctx, func() error {
 		return s.turn(ctx, c, participantID, nil, once.inbound(), startEvent{flow: flowID, vars: vars})
 	})
 }
@@ -165,7 +181,7 @@ func (s *Service) StartOnce(ctx context.Context, participantID, flowID string, v
 // NotifyOnce is Notify, at most once for once.Key.
 func (s *Service) NotifyOnce(ctx context.Context, participantID, messageID string, vars map[string]string, once Once) error {
 	c := s.content.Load()
-	return s.withLock(ctx, participantID, func() error {
+	return s.retryStale(ctx, func() error {
 		return s.turn(ctx, c, participantID, nil, once.inbound(), notifyEvent{message: messageID, vars: vars})
 	})
 }
@@ -178,7 +194,7 @@ func (o Once) inbound() Inbound {
 // Tick fires a waiting question's timeout once it has passed.
 func (s *Service) Tick(ctx context.Context, participantID string) error {
 	c := s.content.Load()
-	return s.withLock(ctx, participantID, func() error {
+	return s.retryStale(ctx, func() error {
 		return s.turn(ctx, c, participantID, nil, Inbound{}, timeoutEvent{})
 	})
 }
@@ -293,6 +309,11 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 		t.SeenOn, t.SeenAt = link.Index, now
 	}
 	if err := s.store.ApplyTurn(ctx, t); err != nil {
+		if errors.Is(err, store.ErrConflict) && s.handledMeanwhile(ctx, pid, t.DedupeKey) {
+			// Another copy of the message (a provider's retry, delivered
+			// to another process) landed between our read and our write.
+			return ErrHandledBefore
+		}
 		return fmt.Errorf("conversation: apply turn for %s: %w", pid, err)
 	}
 	if last != nil {
@@ -307,6 +328,16 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 	}
 	s.log.Debug("turn", "participant", pid, "effects", len(effects), "replies", len(t.Outbound), "forgotten", last != nil)
 	return nil
+}
+
+// handledMeanwhile reports whether a turn refused as a conflict was
+// refused because its dedupe key is recorded now.
+func (s *Service) handledMeanwhile(ctx context.Context, pid, key string) bool {
+	if key == "" {
+		return false
+	}
+	st, err := s.store.LoadTurn(ctx, pid, key)
+	return err == nil && st.Seen
 }
 
 // forgetLinks deletes every channel link of a participant: the sealed
@@ -515,6 +546,32 @@ func TemplateData(c *Content, vars map[string]string) map[string]any {
 		data[k] = v
 	}
 	return data
+}
+
+// staleTries is how often a turn is run before giving up with ErrBusy when
+// every try finds the participant changed under it (by other turns of the
+// same person, or a caseworker's edits): more than any real person makes.
+const staleTries = 8
+
+// retryStale runs a turn, and again after a short random pause while the
+// store refuses it because the participant changed since it was read.
+func (s *Service) retryStale(ctx context.Context, turn func() error) error {
+	pause := 2 * time.Millisecond
+	for try := 1; ; try++ {
+		err := turn()
+		if !errors.Is(err, store.ErrStale) {
+			return err
+		}
+		if try == staleTries {
+			return ErrBusy
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(rand.N(pause) + pause/2):
+		}
+		pause *= 2
+	}
 }
 
 // withLock runs fn holding the participant's lease, waiting a little for

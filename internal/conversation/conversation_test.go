@@ -1,9 +1,12 @@
 package conversation_test
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -365,4 +368,61 @@ func TestRepeatedJoinIsHandledOnce(t *testing.T) {
 	if err != nil || !out.Duplicate || len(h.drain()) != 0 {
 		t.Errorf("a later copy: %+v, %v", out, err)
 	}
+}
+
+// A caseworker pauses the person at the moment the person's STOP is being
+// handled: the turn read the record before the pause landed. The store
+// refuses the turn, it runs again on the paused record, and both changes
+// hold: nobody's change is silently undone.
+func TestAConcurrentCaseworkerEditIsNotUndone(t *testing.T) {
+	h := newHarness(t)
+	pid, code := h.enrol("en")
+	h.say(phone, "JOIN "+code)
+	h.say(phone, "1")
+	h.say(phone, "1")
+
+	racing := &editBeforeFirstTurn{Store: h.store, edit: func(ctx context.Context, st store.Store) error {
+		p, err := st.GetParticipant(ctx, pid)
+		if err != nil {
+			return err
+		}
+		p.Status = store.Paused
+		return st.UpdateParticipant(ctx, p)
+	}}
+	conv := conversation.New(racing, h.box, shippedContent(t), h.clock, slog.New(slog.DiscardHandler))
+	if _, err := conv.Handle(h.ctx, conversation.Inbound{Channel: store.SMS, Address: phone, Text: "STOP"}); err != nil {
+		t.Fatal(err)
+	}
+	if racing.turns.Load() < 2 {
+		t.Errorf("the turn ran %d times: a stale turn was not refused and run again", racing.turns.Load())
+	}
+	p, err := h.store.GetParticipant(h.ctx, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != store.Paused || !p.OptedOut {
+		t.Errorf("after a pause and a STOP at once: status %s, opted out %v; want both kept", p.Status, p.OptedOut)
+	}
+	if got := h.drain(); len(got) != 1 {
+		t.Errorf("replies to STOP: %q, want the one confirmation", got)
+	}
+}
+
+// editBeforeFirstTurn runs edit just before the first turn is applied, as
+// a caseworker's change landing between a turn's read and its write.
+type editBeforeFirstTurn struct {
+	store.Store
+	edit  func(context.Context, store.Store) error
+	once  sync.Once
+	turns atomic.Int32
+}
+
+func (e *editBeforeFirstTurn) ApplyTurn(ctx context.Context, t store.Turn) error {
+	e.turns.Add(1)
+	var err error
+	e.once.Do(func() { err = e.edit(ctx, e.Store) })
+	if err != nil {
+		return err
+	}
+	return e.Store.ApplyTurn(ctx, t)
 }

@@ -104,8 +104,10 @@ func (s *Service) join(ctx context.Context, c *Content, in Inbound, index, lang,
 			return fmt.Errorf("conversation: audit: %w", err)
 		}
 		s.log.Info("channel linked", "participant", ec.ParticipantID, "channel", in.Channel)
-		return s.turn(ctx, c, ec.ParticipantID, &link, Inbound{Channel: in.Channel, DedupeKey: in.DedupeKey},
-			startEvent{flow: c.Flows.Programme.Flows.Enrolment})
+		return s.retryStale(ctx, func() error {
+			return s.turn(ctx, c, ec.ParticipantID, &link, Inbound{Channel: in.Channel, DedupeKey: in.DedupeKey},
+				startEvent{flow: c.Flows.Programme.Flows.Enrolment})
+		})
 	})
 	return Outcome{ParticipantID: ec.ParticipantID}, err
 }

@@ -390,7 +390,9 @@ func (s *Scheduler) appointmentVars(c *conversation.Content, p store.Participant
 // Telegram, say) is a repeat: recorded, so the caseworker sees every
 // contact, but the window counts once. With no schedule, or before the
 // first window, it is unscheduled. The conversation service calls this
-// holding the person's lock, so two check-ins at once are judged in turn.
+// inside a turn, which the store refuses and the service runs again when
+// another turn of the person landed first, so two check-ins at once are
+// judged one after the other.
 func (s *Scheduler) CheckInOutcome(ctx context.Context, p store.Participant, at time.Time) store.CheckInOutcome {
 	if p.Schedule == nil {
 		return store.Unscheduled

@@ -1,13 +1,20 @@
 package schedule_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/bolt"
 )
 
 // Monday 5 January 2026 09:00 in London (UTC in winter).
@@ -378,27 +385,45 @@ func TestCheckInOutcome(t *testing.T) {
 }
 
 // TestFailedSendIsRetried: a reminder that could not be sent (here the
-// person's conversation stayed busy) is not marked done: it comes back
-// after its lease and goes out once.
+// store refused the conversation's turn, as when Redis goes away
+// mid-request) is not marked done: it comes back after its lease and goes
+// out once.
 func TestFailedSendIsRetried(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits for the conversation lock to give up (5s)")
+	clk := clock.NewFake(start)
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
 	}
-	h := newHarness(t)
+	t.Cleanup(func() { st.Close() })
+	flaky := &refusingTurns{Store: st}
+	h := newHarnessOn(t, flaky, clk)
 	pid, _ := h.enrol("Europe/London", mondayToWednesday(), store.SMS)
 	h.clock.Set(utc("2026-01-05T09:00:00Z"))
-	ok, err := h.st.AcquireLease(h.ctx, "conv:"+pid, "a-long-turn", time.Hour)
-	h.must(err)
-	if !ok {
-		t.Fatal("could not hold the conversation lock")
+	flaky.refuse.Store(true)
+	if _, err := h.sched.RunOnce(h.ctx, h.clock.Now()); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("a send that failed was reported as %v, want ErrUnavailable", err)
 	}
-	if _, err := h.sched.RunOnce(h.ctx, h.clock.Now()); err == nil {
-		t.Error("a send that failed was not reported")
-	}
-	h.expectKinds(pid, "while the conversation is busy")
-	h.must(h.st.ReleaseLease(h.ctx, "conv:"+pid, "a-long-turn"))
+	h.expectKinds(pid, "while the store refuses turns")
+	flaky.refuse.Store(false)
 	if n := h.run("2026-01-05T09:02:00Z"); n != 1 {
 		t.Errorf("handled %d after the lease, want the reminder again", n)
 	}
 	h.expectKinds(pid, "retried", "checkin.ask")
+	if n := h.run("2026-01-05T09:05:00Z"); n != 0 {
+		t.Errorf("handled %d more, want none", n)
+	}
+	h.expectKinds(pid, "after it went out")
+}
+
+// refusingTurns is a store whose ApplyTurn fails while refuse is set.
+type refusingTurns struct {
+	store.Store
+	refuse atomic.Bool
+}
+
+func (r *refusingTurns) ApplyTurn(ctx context.Context, t store.Turn) error {
+	if r.refuse.Load() {
+		return fmt.Errorf("test: %w", store.ErrUnavailable)
+	}
+	return r.Store.ApplyTurn(ctx, t)
 }
