@@ -22,8 +22,9 @@ import (
 //   - state: what the programme needs to run for them (their record, one
 //     link, an appointment, a check-in conversation in progress, and the
 //     due items the scheduler's Plan makes of a daily or a weekly schedule
-//     and the appointment), for 1,000 people so that the due shards have
-//     the encoding they have at scale;
+//     and the appointment), for 2,000 people so that the due shards and the
+//     participant list have the encoding they have at scale (more than
+//     1,024 entries each);
 //   - marks: the keys that remember for a while that something was done (a
 //     reply's provider ID for 48 hours, a window opening for 14 days, a
 //     message's dispatch for a day), as a daily check-in leaves them;
@@ -38,7 +39,11 @@ import (
 // key prefix has the length of the default one. Run it with
 //
 //	WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 go test -run '^$' -bench MemoryPerParticipant -benchtime 1x -v ./internal/store/redis/
+//
+// The figures depend on the server's version and on its listpack limits,
+// which it logs; deploy/redis.conf raises zset-max-listpack-entries.
 func BenchmarkMemoryPerParticipant(b *testing.B) {
+	logServer(b)
 	for _, c := range []struct {
 		name  string
 		sched store.CheckInSchedule
@@ -68,7 +73,7 @@ var (
 )
 
 func measureState(b *testing.B, sched store.CheckInSchedule) {
-	const people = 1000
+	const people = 2000
 	s := openTest(b, Options{URL: testOptions(b).URL, Prefix: memoryPrefix8()})
 	items := 0
 	for i := range people {
@@ -183,6 +188,24 @@ func measureHistory(b *testing.B) {
 	report("730 days of audit entries", auditKinds, "audit_730d_B/participant")
 	m := usage(b, s)
 	b.ReportMetric(float64(m.total)/people, "all_B/participant")
+}
+
+// logServer logs what the figures depend on besides the data.
+func logServer(b *testing.B) {
+	s := openTest(b, testOptions(b))
+	ctx := b.Context()
+	info, err := s.rdb.Info(ctx, "server").Result()
+	mustDo(b, err)
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
+			b.Logf("Redis %s", v)
+		}
+	}
+	for _, name := range []string{"zset-max-listpack-entries", "hash-max-listpack-entries", "hash-max-listpack-value"} {
+		if v, err := s.rdb.ConfigGet(ctx, name).Result(); err == nil {
+			b.Logf("%s %s", name, v[name])
+		}
+	}
 }
 
 type memoryUse struct {
