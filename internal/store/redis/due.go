@@ -27,8 +27,8 @@ type dueRecord struct {
 	ParticipantID string            `json:"p"`
 	Kind          string            `json:"k"`
 	Ref           string            `json:"r,omitempty"`
-	DueAt         time.Time         `json:"t"` // in UTC: "Z" is shorter than an offset
-	Data          map[string]string `json:"d,omitempty"`
+	DueAt         time.Time         `json:"t"`              // in UTC: "Z" is shorter than an offset
+	Data          map[string]string `json:"data,omitempty"` // named as docs/privacy.md's walk expects of a map of variables
 }
 
 func encodeDue(d store.DueItem) ([]byte, error) {
