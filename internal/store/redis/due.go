@@ -18,6 +18,38 @@ import (
 // claim state, so that claiming, completing and replacing it are each one
 // script. Its participant's slot holds a hint set for DueOf.
 
+// dueRecord is a due item as its shard's items hash keeps it: the ID is
+// the field it is kept under, so it is not repeated, and the names are
+// short because a participant has about ten items at any time and a
+// programme many thousands of participants. due_put.lua and due_delete.lua
+// read "p".
+type dueRecord struct {
+	ParticipantID string            `json:"p"`
+	Kind          string            `json:"k"`
+	Ref           string            `json:"r,omitempty"`
+	DueAt         time.Time         `json:"t"`              // in UTC: "Z" is shorter than an offset
+	Data          map[string]string `json:"data,omitempty"` // named as docs/privacy.md's walk expects of a map of variables
+}
+
+func encodeDue(d store.DueItem) ([]byte, error) {
+	return json.Marshal(dueRecord{ParticipantID: d.ParticipantID, Kind: d.Kind, Ref: d.Ref, DueAt: d.DueAt.UTC(), Data: d.Data})
+}
+
+// decodeDue reads the record of item id. A record written before the
+// short names (the whole store.DueItem as JSON, with its ID) reads too.
+func decodeDue(id, doc string) (store.DueItem, error) {
+	var r dueRecord
+	if err := json.Unmarshal([]byte(doc), &r); err != nil {
+		return store.DueItem{}, err
+	}
+	if r.ParticipantID == "" {
+		var d store.DueItem
+		err := json.Unmarshal([]byte(doc), &d)
+		return d, err
+	}
+	return store.DueItem{ID: id, ParticipantID: r.ParticipantID, Kind: r.Kind, Ref: r.Ref, DueAt: r.DueAt, Data: r.Data}, nil
+}
+
 // PutDue inserts or replaces items by ID. A replaced item is new work: any
 // claim on it ends, and it is claimable from its new DueAt.
 func (s *Store) PutDue(ctx context.Context, items ...store.DueItem) error {
@@ -35,7 +67,7 @@ func (s *Store) PutDue(ctx context.Context, items ...store.DueItem) error {
 	newOwner := map[string]string{}
 	hints := map[string][]any{}
 	for _, d := range items {
-		doc, err := json.Marshal(d)
+		doc, err := encodeDue(d)
 		if err != nil {
 			return fmt.Errorf("redis: put due %s: %w", d.ID, err)
 		}
@@ -117,14 +149,14 @@ func (s *Store) DueOf(ctx context.Context, participantID string) ([]store.DueIte
 		}
 	}
 	var out []store.DueItem
-	for _, c := range cmds {
-		for _, v := range c.Val() {
+	for n, c := range cmds {
+		for i, v := range c.Val() {
 			doc, ok := v.(string)
 			if !ok {
 				continue // a stale hint
 			}
-			var d store.DueItem
-			if err := json.Unmarshal([]byte(doc), &d); err != nil {
+			d, err := decodeDue(byShard[n][i], doc)
+			if err != nil {
 				return nil, fmt.Errorf("redis: due of %s: %w", participantID, err)
 			}
 			if d.ParticipantID == participantID {
@@ -174,8 +206,8 @@ func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease
 	slices.SortFunc(all, func(a, b claimed) int { return cmp.Compare(a.member, b.member) })
 	out := make([]store.DueItem, 0, len(all))
 	for _, c := range all {
-		var d store.DueItem
-		if err := json.Unmarshal([]byte(c.data), &d); err != nil {
+		d, err := decodeDue(memberID(c.member), c.data)
+		if err != nil {
 			return nil, fmt.Errorf("redis: claim due: item %s: unreadable record", memberID(c.member))
 		}
 		out = append(out, d)
@@ -197,8 +229,7 @@ func (s *Store) CompleteDue(ctx context.Context, id, owner string) error {
 		}
 		return fmt.Errorf("redis: complete due %s: not held by this owner: %w", id, store.ErrConflict)
 	case string:
-		var d store.DueItem
-		if err := json.Unmarshal([]byte(v), &d); err == nil && d.ParticipantID != "" {
+		if d, err := decodeDue(id, v); err == nil && d.ParticipantID != "" {
 			if err := s.rdb.SRem(ctx, s.k.dueOf(d.ParticipantID), id).Err(); err != nil {
 				return s.fail("complete due "+id, err)
 			}

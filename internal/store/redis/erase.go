@@ -55,12 +55,18 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 		ix := k.auditIndex()
 		args := []any{id}
 		for eid, doc := range entries {
-			var e store.AuditEntry
-			if err := json.Unmarshal([]byte(doc), &e); err != nil {
+			e, err := decodeAudit(eid, id, doc)
+			if err != nil {
 				return fmt.Errorf("redis: %s: audit entry %s: %w", op, eid, err)
 			}
 			if e.ParticipantID == "" {
-				args = append(args, eid, doc)
+				// Rewritten for the log's record hash, where no
+				// participant's slot says whom it names.
+				rec, err := encodeAudit("", e)
+				if err != nil {
+					return fmt.Errorf("redis: %s: audit entry %s: %w", op, eid, err)
+				}
+				args = append(args, eid, rec)
 			}
 		}
 		if len(args) > 1 {

@@ -80,7 +80,7 @@ func (k keys) participant(pid string) string    { return k.p(pid, "participant")
 func (k keys) session(pid string) string        { return k.p(pid, "session") }      // string: Session JSON, PEXPIREAT ExpiresAt
 func (k keys) checkIns(pid string) string       { return k.p(pid, "checkins") }     // zset (lex): whole check-ins, see checkInMember
 func (k keys) attention(pid string) string      { return k.p(pid, "attention") }    // hash: item ID → AttentionItem JSON
-func (k keys) turnAudit(pid string) string      { return k.p(pid, "audit") }        // hash: entry ID → AuditEntry JSON (written by turns)
+func (k keys) turnAudit(pid string) string      { return k.p(pid, "audit") }        // hash: entry ID → auditRecord JSON (written by turns, records.go)
 func (k keys) outbox(pid string) string         { return k.p(pid, "outbox") }       // hash: message ID → OutboundMessage JSON
 func (k keys) turnDedupe(pid string) string     { return k.p(pid, "dedupe") }       // zset: dedupe key, score = expiry (Unix ms)
 func (k keys) linksOf(pid string) string        { return k.p(pid, "links") }        // set (hint): link indexes
@@ -115,7 +115,7 @@ type dueShard struct{ items, ready, pos, owner string }
 func (k keys) dueShard(n int) dueShard {
 	b := fmt.Sprintf("%sdue:{d%d}:", k.prefix, n)
 	return dueShard{
-		items: b + "items", // hash: item ID → DueItem JSON
+		items: b + "items", // hash: item ID → dueRecord JSON (due.go)
 		ready: b + "ready", // zset (lex): timeKey(claimable at)|ID, every item
 		pos:   b + "pos",   // hash: item ID → its timeKey in ready
 		owner: b + "owner", // hash: item ID → owner of the current or last claim
@@ -163,7 +163,7 @@ type auditIndex struct{ rec, where, all string }
 func (k keys) auditIndex() auditIndex {
 	b := k.prefix + "audit:{audit}:"
 	return auditIndex{
-		rec:   b + "rec",   // hash: entry ID → AuditEntry JSON (appended alone, or kept after erasure)
+		rec:   b + "rec",   // hash: entry ID → auditRecord JSON (appended alone, or kept after erasure)
 		where: b + "where", // hash (hint): entry ID → participant slot holding it (written by a turn)
 		all:   b + "all",   // zset (lex): timeKey(At)|ID
 	}

@@ -189,8 +189,7 @@ func (s *Store) dropAudit(ctx context.Context, members []string) (int, error) {
 	for i := range ids {
 		if i < len(recs) {
 			if doc, ok := recs[i].(string); ok {
-				var e store.AuditEntry
-				if json.Unmarshal([]byte(doc), &e) == nil {
+				if e, err := decodeAudit(ids[i], "", doc); err == nil {
 					owners[i] = e.ParticipantID
 				}
 				continue
@@ -334,7 +333,7 @@ func (s *Store) PurgeAttention(ctx context.Context, before time.Time) (int, erro
 	}
 	total := 0
 	err = inBatches(members, func(batch []string) error {
-		docs, err := s.fromSlots(ctx, batch, ix.where, s.k.attention)
+		docs, _, err := s.fromSlots(ctx, batch, ix.where, s.k.attention)
 		if err != nil {
 			return err
 		}

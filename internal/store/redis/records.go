@@ -116,7 +116,7 @@ func (s *Store) ListAttention(ctx context.Context, openOnly bool) ([]store.Atten
 	if err != nil {
 		return nil, s.fail("list attention", err)
 	}
-	docs, err := s.fromSlots(ctx, members, ix.where, s.k.attention)
+	docs, _, err := s.fromSlots(ctx, members, ix.where, s.k.attention)
 	if err != nil {
 		return nil, s.fail("list attention", err)
 	}
@@ -188,13 +188,57 @@ func (s *Store) ResolveAttention(ctx context.Context, id, by, resolution string,
 	return fmt.Errorf("redis: %s: the item kept changing; try again", op)
 }
 
+// auditRecord is an audit entry as it is kept: in the audit log's record
+// hash, or in the slot of the participant whose turn wrote it. The ID is
+// the field it is kept under, so it is not repeated. In a participant's
+// slot an entry that names that participant leaves ParticipantID out (nil);
+// one that names nobody, or someone else, says so. Names are short: the log
+// keeps 730 days of entries, one or more a day for every participant.
+type auditRecord struct {
+	OldID         string    `json:"id,omitempty"` // only in a record written whole, before this format
+	At            time.Time `json:"t"`
+	Actor         string    `json:"by"`
+	Action        string    `json:"act"`
+	ParticipantID *string   `json:"p,omitempty"`
+	Detail        string    `json:"d,omitempty"`
+}
+
+// encodeAudit writes e as the slot of participant slotOwner keeps it, or as
+// the log's record hash does when slotOwner is "".
+func encodeAudit(slotOwner string, e store.AuditEntry) ([]byte, error) {
+	r := auditRecord{At: e.At, Actor: e.Actor, Action: e.Action, Detail: e.Detail}
+	if e.ParticipantID != slotOwner {
+		r.ParticipantID = &e.ParticipantID
+	}
+	return json.Marshal(r)
+}
+
+// decodeAudit reads entry id as encodeAudit wrote it for slotOwner, or as
+// it was written before (the whole store.AuditEntry, with its ID).
+func decodeAudit(id, slotOwner, doc string) (store.AuditEntry, error) {
+	var r auditRecord
+	if err := json.Unmarshal([]byte(doc), &r); err != nil {
+		return store.AuditEntry{}, err
+	}
+	if r.OldID != "" {
+		var e store.AuditEntry
+		err := json.Unmarshal([]byte(doc), &e)
+		return e, err
+	}
+	e := store.AuditEntry{ID: id, At: r.At, Actor: r.Actor, Action: r.Action, ParticipantID: slotOwner, Detail: r.Detail}
+	if r.ParticipantID != nil {
+		e.ParticipantID = *r.ParticipantID
+	}
+	return e, nil
+}
+
 // AppendAudit adds an entry to the audit log; ErrConflict if the ID is in
 // use, so that no written entry can be changed.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) error {
 	if err := store.CheckAudit(e); err != nil {
 		return fmt.Errorf("redis: append audit: %w", err)
 	}
-	doc, err := json.Marshal(e)
+	doc, err := encodeAudit("", e)
 	if err != nil {
 		return fmt.Errorf("redis: append audit %s: %w", e.ID, err)
 	}
@@ -232,19 +276,15 @@ func (s *Store) ListAudit(ctx context.Context, participantID string, limit int) 
 		if err != nil {
 			return nil, s.fail("list audit", err)
 		}
-		docs, err := s.auditRecords(ctx, members)
+		entries, err := s.auditRecords(ctx, members)
 		if err != nil {
 			return nil, s.fail("list audit", err)
 		}
-		for _, doc := range docs {
-			if doc == "" {
+		for _, e := range entries {
+			if e == nil {
 				continue // a hint whose turn never landed
 			}
-			var e store.AuditEntry
-			if err := json.Unmarshal([]byte(doc), &e); err != nil {
-				return nil, fmt.Errorf("redis: list audit: %w", err)
-			}
-			out = append(out, e)
+			out = append(out, *e)
 			if limit > 0 && len(out) == limit {
 				return out, nil
 			}
@@ -256,8 +296,9 @@ func (s *Store) ListAudit(ctx context.Context, participantID string, limit int) 
 }
 
 // auditRecords finds the entries of index members: in the log's own
-// record hash, or else in the participant slot the entry's turn wrote.
-func (s *Store) auditRecords(ctx context.Context, members []string) ([]string, error) {
+// record hash, or else in the participant slot the entry's turn wrote; nil
+// where there is none.
+func (s *Store) auditRecords(ctx context.Context, members []string) ([]*store.AuditEntry, error) {
 	if len(members) == 0 {
 		return nil, nil
 	}
@@ -270,12 +311,22 @@ func (s *Store) auditRecords(ctx context.Context, members []string) ([]string, e
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, len(members))
+	out := make([]*store.AuditEntry, len(members))
+	read := func(i int, owner, doc string) error {
+		e, err := decodeAudit(ids[i], owner, doc)
+		if err != nil {
+			return fmt.Errorf("audit entry %s: %w", ids[i], err)
+		}
+		out[i] = &e
+		return nil
+	}
 	var rest []string
 	var restAt []int
 	for i, v := range recs {
 		if doc, ok := v.(string); ok {
-			out[i] = doc
+			if err := read(i, "", doc); err != nil {
+				return nil, err
+			}
 		} else {
 			rest = append(rest, members[i])
 			restAt = append(restAt, i)
@@ -284,22 +335,28 @@ func (s *Store) auditRecords(ctx context.Context, members []string) ([]string, e
 	if len(rest) == 0 {
 		return out, nil
 	}
-	docs, err := s.fromSlots(ctx, rest, ix.where, s.k.turnAudit)
+	docs, owners, err := s.fromSlots(ctx, rest, ix.where, s.k.turnAudit)
 	if err != nil {
 		return nil, err
 	}
 	for j, doc := range docs {
-		out[restAt[j]] = doc
+		if doc == "" {
+			continue
+		}
+		if err := read(restAt[j], owners[j], doc); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
 
 // fromSlots reads the records that time index members point at: where
 // maps each ID to its participant, and hash names the participant's hash of
-// records. The answer is in the order of members; "" where there is none.
-func (s *Store) fromSlots(ctx context.Context, members []string, where string, hash func(string) string) ([]string, error) {
+// records. The answer is in the order of members: each record and the
+// participant whose slot holds it; "" where there is none.
+func (s *Store) fromSlots(ctx context.Context, members []string, where string, hash func(string) string) (docs, owners []string, err error) {
 	if len(members) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	ids := make([]string, len(members))
 	for i, m := range members {
@@ -307,7 +364,7 @@ func (s *Store) fromSlots(ctx context.Context, members []string, where string, h
 	}
 	pids, err := s.rdb.HMGet(ctx, where, ids...).Result()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	byPid := map[string][]int{}
 	for i, v := range pids {
@@ -315,9 +372,9 @@ func (s *Store) fromSlots(ctx context.Context, members []string, where string, h
 			byPid[pid] = append(byPid[pid], i)
 		}
 	}
-	out := make([]string, len(members))
+	docs, owners = make([]string, len(members)), make([]string, len(members))
 	if len(byPid) == 0 {
-		return out, nil
+		return docs, owners, nil
 	}
 	cmds := map[string]*goredis.SliceCmd{}
 	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
@@ -331,16 +388,16 @@ func (s *Store) fromSlots(ctx context.Context, members []string, where string, h
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for pid, at := range byPid {
 		for j, v := range cmds[pid].Val() {
 			if doc, ok := v.(string); ok {
-				out[at[j]] = doc
+				docs[at[j]], owners[at[j]] = doc, pid
 			}
 		}
 	}
-	return out, nil
+	return docs, owners, nil
 }
 
 // wrapWrite wraps an error of writeSlot.

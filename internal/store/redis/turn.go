@@ -286,7 +286,7 @@ func (s *Store) slotWriteOf(t store.Turn) (slotWrite, error) {
 		}
 	}
 	for _, e := range t.Audit {
-		doc, err := json.Marshal(e)
+		doc, err := encodeAudit(t.ParticipantID, e)
 		if err != nil {
 			return w, err
 		}

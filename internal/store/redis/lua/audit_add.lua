@@ -3,7 +3,7 @@
 -- turn's entry is stored in the participant's slot with the rest of the
 -- turn, and only its location is kept here (written first, see keys.go).
 --
--- KEYS[1] rec (hash: ID -> AuditEntry JSON)
+-- KEYS[1] rec (hash: ID -> auditRecord JSON, records.go)
 -- KEYS[2] where (hash: ID -> participant slot holding the entry)
 -- KEYS[3] all (zset, lex)
 -- KEYS[4] the participant's audit index (zset, lex)

@@ -5,7 +5,7 @@
 --
 -- KEYS[1] rec (hash)   KEYS[2] where (hash)
 -- ARGV[1] participant ID
--- ARGV[2..] pairs: entry ID, AuditEntry JSON
+-- ARGV[2..] pairs: entry ID, auditRecord JSON for this hash (records.go)
 --
 -- Returns the number of entries archived.
 

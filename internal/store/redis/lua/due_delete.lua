@@ -15,7 +15,8 @@ for j = 2, #ARGV do
   local id = ARGV[j]
   local doc = redis.call('HGET', KEYS[1], id)
   if doc then
-    local pid = cjson.decode(doc).participant_id or ''
+    local o = cjson.decode(doc)
+    local pid = o.p or o.participant_id or ''
     if ARGV[1] == '' or ARGV[1] == pid then
       local p = redis.call('HGET', KEYS[3], id)
       if p then

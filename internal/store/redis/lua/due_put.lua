@@ -2,9 +2,9 @@
 -- is new work: claimable at its new due time, and no earlier claim on it
 -- counts any more.
 --
--- KEYS[1] items (hash: ID -> DueItem JSON)   KEYS[2] ready (zset, lex)
+-- KEYS[1] items (hash: ID -> dueRecord JSON)  KEYS[2] ready (zset, lex)
 -- KEYS[3] pos (hash)                          KEYS[4] owner (hash)
--- ARGV triples: item ID, time key of DueAt, DueItem JSON
+-- ARGV triples: item ID, time key of DueAt, dueRecord JSON
 --
 -- Returns, for each item in order, the participant ID of the item it
 -- replaced ("" when it is new), so that the caller can drop stale hints.
@@ -15,7 +15,8 @@ for j = 1, #ARGV, 3 do
   local was = ''
   local old = redis.call('HGET', KEYS[1], id)
   if old then
-    was = cjson.decode(old).participant_id or ''
+    local o = cjson.decode(old)
+    was = o.p or o.participant_id or ''
   end
   local p = redis.call('HGET', KEYS[3], id)
   if p then

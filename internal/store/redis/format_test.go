@@ -1,0 +1,141 @@
+package redis
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// TestReadsDueItemsOfTheEarlierFormat checks that due items stored whole
+// (store.DueItem as JSON, before dueRecord) are still read, claimed,
+// completed, replaced and deleted.
+func TestReadsDueItemsOfTheEarlierFormat(t *testing.T) {
+	s := openTest(t, testOptions(t))
+	ctx := t.Context()
+	at := time.Date(2026, time.March, 3, 9, 0, 0, 0, time.UTC)
+	putOld := func(d store.DueItem) {
+		t.Helper()
+		doc, err := json.Marshal(d)
+		mustDo(t, err)
+		sh := s.k.dueShard(shardOf(d.ID))
+		mustDo(t, s.rdb.SAdd(ctx, s.k.dueOf(d.ParticipantID), d.ID).Err())
+		mustDo(t, s.rdb.HSet(ctx, sh.items, d.ID, doc).Err())
+		mustDo(t, s.rdb.ZAdd(ctx, sh.ready, goredis.Z{Member: member(d.DueAt, d.ID)}).Err())
+		mustDo(t, s.rdb.HSet(ctx, sh.pos, d.ID, timeKey(d.DueAt)).Err())
+	}
+	a := store.DueItem{ID: "win:p_a:1:open", ParticipantID: "p_a", Kind: "checkin_open", Ref: "win:p_a:1", DueAt: at,
+		Data: map[string]string{"opens": "x"}}
+	b := store.DueItem{ID: "win:p_a:2:open", ParticipantID: "p_a", Kind: "checkin_open", DueAt: at.Add(time.Hour)}
+	c := store.DueItem{ID: "win:p_a:3:open", ParticipantID: "p_a", Kind: "checkin_open", DueAt: at.Add(2 * time.Hour)}
+	for _, d := range []store.DueItem{a, b, c} {
+		putOld(d)
+	}
+
+	got, err := s.DueOf(ctx, "p_a")
+	mustDo(t, err)
+	if len(got) != 3 || !sameDue(got[0], a) || !sameDue(got[1], b) || !sameDue(got[2], c) {
+		t.Fatalf("DueOf = %+v", got)
+	}
+	claimed, err := s.ClaimDue(ctx, "w1", at, time.Minute, 10)
+	mustDo(t, err)
+	if len(claimed) != 1 || !sameDue(claimed[0], a) {
+		t.Fatalf("ClaimDue = %+v", claimed)
+	}
+	mustDo(t, s.CompleteDue(ctx, a.ID, "w1"))
+
+	// Replaced by another participant's item: the old owner's hint goes.
+	moved := b
+	moved.ParticipantID = "p_b"
+	mustDo(t, s.PutDue(ctx, moved))
+	if hints, _ := s.rdb.SMembers(ctx, s.k.dueOf("p_a")).Result(); len(hints) != 1 || hints[0] != c.ID {
+		t.Fatalf("p_a's hints after the move: %v", hints)
+	}
+	mustDo(t, s.deleteDue(ctx, "p_a", []string{c.ID}))
+	if got, _ := s.DueOf(ctx, "p_a"); len(got) != 0 {
+		t.Fatalf("DueOf after delete = %+v", got)
+	}
+	if got, _ := s.DueOf(ctx, "p_b"); len(got) != 1 || !sameDue(got[0], moved) {
+		t.Fatalf("DueOf(p_b) = %+v", got)
+	}
+}
+
+func sameDue(a, b store.DueItem) bool {
+	if len(a.Data) != len(b.Data) {
+		return false
+	}
+	for k, v := range a.Data {
+		if b.Data[k] != v {
+			return false
+		}
+	}
+	return a.ID == b.ID && a.ParticipantID == b.ParticipantID && a.Kind == b.Kind && a.Ref == b.Ref && a.DueAt.Equal(b.DueAt)
+}
+
+// TestReadsAuditEntriesOfTheEarlierFormat checks that audit entries
+// stored whole (store.AuditEntry as JSON, before auditRecord), in the
+// log's record hash and in a participant's slot, are still listed, purged
+// and erased, and that an entry naming nobody survives the erasure.
+func TestReadsAuditEntriesOfTheEarlierFormat(t *testing.T) {
+	s := openTest(t, testOptions(t))
+	ctx := t.Context()
+	at := time.Date(2026, time.March, 3, 9, 0, 0, 0, time.UTC)
+	ix := s.k.auditIndex()
+	putOld := func(e store.AuditEntry, slot string) {
+		t.Helper()
+		doc, err := json.Marshal(e)
+		mustDo(t, err)
+		names := "0"
+		if e.ParticipantID != "" {
+			names = "1"
+		}
+		record := string(doc)
+		if slot != "" {
+			record = ""
+			mustDo(t, s.rdb.HSet(ctx, s.k.turnAudit(slot), e.ID, doc).Err())
+		}
+		keys := []string{ix.rec, ix.where, ix.all, s.k.auditOf(e.ParticipantID)}
+		mustDo(t, s.run(ctx, luaAuditAdd, keys, slot, e.ID, timeKey(e.At), names, record).Err())
+	}
+	lone := store.AuditEntry{ID: "a_lone", At: at, Actor: "cw_1", Action: "participant.update", ParticipantID: "p_a", Detail: "status"}
+	turn := store.AuditEntry{ID: "a_turn", At: at.Add(time.Minute), Actor: "participant", Action: "checked_in", ParticipantID: "p_a", Detail: "sms"}
+	nobody := store.AuditEntry{ID: "a_nobody", At: at.Add(2 * time.Minute), Actor: "system", Action: "retention_run"}
+	old := store.AuditEntry{ID: "a_old", At: at.Add(-time.Hour), Actor: "participant", Action: "checked_in", ParticipantID: "p_a"}
+	putOld(lone, "")
+	putOld(turn, "p_a")
+	putOld(nobody, "p_a")
+	putOld(old, "p_a")
+
+	got, err := s.ListAudit(ctx, "", 0)
+	mustDo(t, err)
+	want := []store.AuditEntry{nobody, turn, lone, old}
+	if !sameAudit(got, want) {
+		t.Fatalf("ListAudit = %+v, want %+v", got, want)
+	}
+	if n, err := s.PurgeAudit(ctx, at); err != nil || n != 1 {
+		t.Fatalf("PurgeAudit = %d, %v; want 1", n, err)
+	}
+	mustDo(t, s.DeleteParticipant(ctx, "p_a"))
+	got, err = s.ListAudit(ctx, "", 0)
+	mustDo(t, err)
+	if !sameAudit(got, []store.AuditEntry{nobody}) {
+		t.Fatalf("ListAudit after erasure = %+v", got)
+	}
+}
+
+func sameAudit(got, want []store.AuditEntry) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.ID != w.ID || !g.At.Equal(w.At) || g.Actor != w.Actor || g.Action != w.Action ||
+			g.ParticipantID != w.ParticipantID || g.Detail != w.Detail {
+			return false
+		}
+	}
+	return true
+}
