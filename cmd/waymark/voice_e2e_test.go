@@ -138,15 +138,9 @@ func TestVoiceMissedCallEndToEnd(t *testing.T) {
 		t.Errorf("%d messages sent, want 6: retries of the call must not confirm again", n)
 	}
 
-	audit, _ := st.ListAudit(ctx, pid, 100)
-	var entries []string
-	for _, e := range audit {
-		if e.Action == "checked_in" {
-			entries = append(entries, e.Detail)
-		}
-	}
-	if len(entries) != 1 || entries[0] != string(store.MissedCall) {
-		t.Errorf("check-in audit entries %v, want one for the missed call", entries)
+	cs, _ := st.CheckInsOf(ctx, pid, time.Time{})
+	if len(cs) != 1 || cs[0].Channel != store.MissedCall {
+		t.Errorf("check-ins %+v, want one by missed call", cs)
 	}
 
 	// A forged call is refused before anything is read.

@@ -89,8 +89,8 @@ func (s *Service) Act(ctx context.Context, a Action) (ActResult, error) {
 			if s.CheckInOutcome != nil {
 				res.Outcome = s.CheckInOutcome(ctx, p, now)
 			}
+			// The check-in is its own record; no audit entry (see plan).
 			t.CheckIns = []store.CheckIn{{ID: store.NewID("c_"), ParticipantID: p.ID, At: now, Channel: a.Channel, Outcome: res.Outcome}}
-			audit("checked_in", string(a.Channel))
 		case ActCallback:
 			// The reason tells the caseworker the person asked by phone:
 			// they may have no credit to text, so calling suits them.

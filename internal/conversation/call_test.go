@@ -54,15 +54,13 @@ func TestActCheckInByMissedCall(t *testing.T) {
 	if len(cs) != 1 || cs[0].Channel != store.MissedCall || cs[0].Outcome != store.OnTime {
 		t.Fatalf("check-ins = %+v, want one by missed call", cs)
 	}
+	// The check-in is its own record, kept retention.checkins: no audit
+	// entry keeps its time for longer.
 	audit, _ := h.store.ListAudit(h.ctx, pid, 100)
-	var checkedIn []store.AuditEntry
 	for _, e := range audit {
 		if e.Action == "checked_in" {
-			checkedIn = append(checkedIn, e)
+			t.Errorf("a check-in written to the audit log: %+v", e)
 		}
-	}
-	if len(checkedIn) != 1 || checkedIn[0].Detail != "missed_call" || checkedIn[0].Actor != "participant" {
-		t.Errorf("check-in audit entries = %+v, want one saying missed_call", checkedIn)
 	}
 }
 

@@ -389,8 +389,10 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			if s.CheckInOutcome != nil {
 				outcome = s.CheckInOutcome(ctx, p, now)
 			}
+			// No audit entry: the check-in is its own record, deleted after
+			// retention.checkins as people are told when they join. An
+			// entry would keep its time for retention.audit, twice as long.
 			t.CheckIns = append(t.CheckIns, store.CheckIn{ID: store.NewID("c_"), ParticipantID: p.ID, At: now, Channel: to.Channel, Outcome: outcome})
-			audit("checked_in", string(to.Channel))
 		case flow.RequestCallback:
 			attention(store.AttentionCallback)
 			audit("callback_requested", "")

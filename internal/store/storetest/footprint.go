@@ -86,13 +86,11 @@ func NewFootprintState(i int, sched store.CheckInSchedule) (FootprintState, erro
 }
 
 // FootprintDay is what one day adds to a participant's history: a
-// check-in and the audit entry its turn writes, and two delivered
-// messages (the question and the thanks). It also names the marks the
+// check-in (its turn writes no audit entry), and two delivered messages (the question and the thanks). It also names the marks the
 // day leaves for a while: the provider's message ID of the reply, and the
 // keys the scheduler and the dispatcher record that they acted.
 type FootprintDay struct {
 	CheckIn   store.CheckIn
-	Audit     store.AuditEntry
 	Messages  []store.OutboundMessage
 	DedupeKey string    // the reply's, kept retention.dedupe_keys (48h)
 	Marks     []string  // the window opening's (14 days after it) and each message's dispatch (24 hours)
@@ -105,9 +103,7 @@ func NewFootprintDay(st FootprintState, day time.Time) FootprintDay {
 	pid := st.Participant.ID
 	at := day.Add(37*time.Minute + 12345678*time.Nanosecond)
 	d := FootprintDay{
-		CheckIn: store.CheckIn{ID: store.NewID("c_"), ParticipantID: pid, At: at, Channel: store.SMS, Outcome: store.OnTime},
-		Audit: store.AuditEntry{ID: store.NewID("a_"), At: at, Actor: "participant", Action: "checked_in",
-			ParticipantID: pid, Detail: string(store.SMS)},
+		CheckIn:   store.CheckIn{ID: store.NewID("c_"), ParticipantID: pid, At: at, Channel: store.SMS, Outcome: store.OnTime},
 		DedupeKey: "sms:SM" + randomHex(16),
 		Marks:     []string{fmt.Sprintf("sched:win:%s:%d:open@%d", pid, day.Unix(), day.Unix())},
 		MarkUntil: day.Add(14 * 24 * time.Hour),
