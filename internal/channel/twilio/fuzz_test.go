@@ -1,6 +1,8 @@
 package twilio
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/url"
 	"os"
@@ -123,7 +125,7 @@ func FuzzVerify(f *testing.F) {
 		for k, vs := range form {
 			tampered[k] = append([]string(nil), vs...)
 		}
-		tampered.Set(k1, v1+"x")
+		tampered.Set(k1, form.Get(k1)+"x") // form.Get: k2 may be k1, and v2 may be v1+"x"
 		if Verify(token, public, uri, []byte(tampered.Encode()), sig) {
 			t.Fatalf("a changed value still verifies")
 		}
@@ -135,6 +137,36 @@ func FuzzVerify(f *testing.F) {
 		}
 		if Verify(token, public, uri, body, "") || Verify("", public, uri, body, sig) {
 			t.Fatalf("an empty signature or token verifies")
+		}
+	})
+}
+
+// FuzzVerifyMatchesTwilio: Verify accepts exactly what twilio-go's
+// RequestValidator accepts (Verify as it was written over it), whatever
+// the token, public URL, request URI and body: on the signatures a request
+// signed for signedPublic could carry (see candidateSignatures) and on an
+// arbitrary one.
+func FuzzVerifyMatchesTwilio(f *testing.F) {
+	const public = "https://waymark.example.org"
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.form"))
+	for i, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add("s3cr3tT0ken", publicURLs[i%len(publicURLs)], public, requestURIs[i%len(requestURIs)], b, "")
+	}
+	json := []byte(`{"MessageSid":"SM1"}`)
+	sum := sha256.Sum256(json)
+	f.Add("tok", public, public, "/hook?bodySHA256="+hex.EncodeToString(sum[:]), json, "")
+	f.Add("tok", public+":443", public, "/webhooks/twilio/sms", []byte("a=1&a=2&b=%2B+%20&c"), "")
+	f.Add("tok", "http://[::1]:8080", "http://[::1]", "/p?x=%zz", []byte("k=v;w"), "")
+	f.Add("tok", public, public+":8443", "/p", []byte("%zz=1&=&&"), "bm90IGEgc2lnbmF0dXJlIGF0IGFsbA==")
+	f.Fuzz(func(t *testing.T, token, signedPublic, publicURL, uri string, body []byte, sig string) {
+		agreeWithTwilio(t, token, signedPublic, publicURL, uri, body)
+		if got, want := Verify(token, publicURL, uri, body, sig), twilioVerify(token, publicURL, uri, body, sig); got != want {
+			t.Fatalf("Verify = %v, twilio-go %v: token %q public %q uri %q body %q signature %q",
+				got, want, token, publicURL, uri, body, sig)
 		}
 	})
 }
