@@ -1,12 +1,14 @@
 package web
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -425,4 +427,52 @@ func TestAPICaseloadBoundary(t *testing.T) {
 	if err != nil || p.Label != "Theirs" || a.Time != "10:00" || a.Status != store.AppointmentScheduled {
 		t.Fatalf("another caseload changed: %+v %v %+v", p, err, a)
 	}
+}
+
+// A caseworker pauses a person at the moment the person's STOP lands: the
+// server read the record before the STOP and saves after it. The store
+// refuses the stale save, the server redoes the change on a fresh read,
+// and both hold: the pause, and the opt-out.
+func TestAPIUpdateRedoneWhenTheRecordChangedMeanwhile(t *testing.T) {
+	var racing *stopBeforeFirstUpdate
+	e := newCaseworkerEnv(t, envOptions{wrap: func(st store.Store) store.Store {
+		racing = &stopBeforeFirstUpdate{Store: st}
+		return racing
+	}})
+	p := e.participant("Racing", e.cara)
+	rec := e.api(e.cara, "PATCH", "/api/v1/participants/"+p.ID, map[string]any{"status": "paused"})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("PATCH: %d %s", rec.Code, rec.Body)
+	}
+	got, err := e.st.GetParticipant(t.Context(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.Paused || !got.OptedOut {
+		t.Errorf("status %s, opted out %v: want the pause and the STOP both kept", got.Status, got.OptedOut)
+	}
+	if racing.updates.Load() < 2 {
+		t.Errorf("%d saves: the stale save was not refused and redone", racing.updates.Load())
+	}
+}
+
+// stopBeforeFirstUpdate opts the person out, as their STOP would, just
+// before the server's first save of their record.
+type stopBeforeFirstUpdate struct {
+	store.Store
+	updates atomic.Int32
+}
+
+func (s *stopBeforeFirstUpdate) UpdateParticipant(ctx context.Context, p store.Participant) error {
+	if s.updates.Add(1) == 1 {
+		cur, err := s.Store.GetParticipant(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		cur.OptedOut = true
+		if err := s.Store.UpdateParticipant(ctx, cur); err != nil {
+			return err
+		}
+	}
+	return s.Store.UpdateParticipant(ctx, p)
 }

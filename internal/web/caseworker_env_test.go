@@ -53,6 +53,9 @@ type envOptions struct {
 	publicURL string
 	proxies   string
 	noAccount bool
+	// wrap, when set, wraps the store the server uses (not e.st), so that
+	// a test can change what the server sees between its reads and writes.
+	wrap func(store.Store) store.Store
 }
 
 const testPassword = "a long enough passphrase"
@@ -100,6 +103,9 @@ func newCaseworkerEnv(t *testing.T, o envOptions) *cwEnv {
 					return b, problems
 				}})
 		},
+	}
+	if o.wrap != nil {
+		deps.Store = o.wrap(st)
 	}
 	if o.proxies != "" {
 		for _, cidr := range strings.Split(o.proxies, ",") {
