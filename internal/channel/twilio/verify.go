@@ -105,7 +105,9 @@ var signers sync.Pool
 // one is keyed with another token (the token changed, or a test uses many).
 func getSigner(token string) *signer {
 	s, _ := signers.Get().(*signer)
-	if s == nil || s.token != token {
+	// Both are the configured token, not a caller's guess; compared in
+	// constant time all the same, as every secret is.
+	if s == nil || subtle.ConstantTimeCompare([]byte(s.token), []byte(token)) != 1 {
 		s = &signer{token: token, mac: hmac.New(sha1.New, []byte(token))}
 	}
 	return s
