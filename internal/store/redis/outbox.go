@@ -121,18 +121,24 @@ func (s *Store) GetOutbound(ctx context.Context, id string) (store.OutboundMessa
 // is dropped at a final status. The record is saved first; if the second
 // step (the queue) does not happen, the next claimer sees the record and
 // repairs the queue.
+//
+// Two round trips. The record is found in m's participant's slot by its
+// ID, with no lookup of its location first: a message ID is used once
+// (EnqueueOutbound), so when m's participant holds no record of that ID
+// there is none of m anywhere, and the update is refused with ErrNotFound.
 func (s *Store) UpdateOutbound(ctx context.Context, m store.OutboundMessage) error {
 	if err := store.CheckOutbound(m); err != nil {
 		return fmt.Errorf("redis: update message: %w", err)
 	}
-	sh := s.k.outShard(shardOf(m.ID))
-	pid, err := s.rdb.HGet(ctx, sh.where, m.ID).Result()
-	if err != nil {
-		return s.wrapGet("update message "+m.ID, err)
+	if err := s.saveOutbound(ctx, m); err != nil {
+		return err
 	}
-	if pid != m.ParticipantID {
-		return fmt.Errorf("redis: update message %s: it belongs to another participant", m.ID)
-	}
+	return s.placeOutbound(ctx, m)
+}
+
+// saveOutbound is the first step of a message's update: its record,
+// replaced only if it is there, without the text at a final status.
+func (s *Store) saveOutbound(ctx context.Context, m store.OutboundMessage) error {
 	if m.Status.Final() {
 		m.Text = ""
 	}
@@ -140,9 +146,20 @@ func (s *Store) UpdateOutbound(ctx context.Context, m store.OutboundMessage) err
 	if err != nil {
 		return fmt.Errorf("redis: update message %s: %w", m.ID, err)
 	}
-	if err := s.replaceField(ctx, s.k.outbox(pid), m.ID, string(doc)); err != nil {
-		return s.wrapGet("update message "+m.ID, err)
+	n, err := s.run(ctx, luaOutboxReplace, []string{s.k.outbox(m.ParticipantID)}, m.ID, doc).Int()
+	if err != nil {
+		return s.fail("update message "+m.ID, err)
 	}
+	if n == 0 {
+		return fmt.Errorf("redis: update message %s: %w", m.ID, store.ErrNotFound)
+	}
+	return nil
+}
+
+// placeOutbound is the second step of a message's update: its shard's
+// queue follows the record just saved, and any claim on it ends.
+func (s *Store) placeOutbound(ctx context.Context, m store.OutboundMessage) error {
+	sh := s.k.outShard(shardOf(m.ID))
 	tk := ""
 	if m.Status == store.Pending {
 		tk = timeKey(m.NotBefore)
@@ -151,28 +168,6 @@ func (s *Store) UpdateOutbound(ctx context.Context, m store.OutboundMessage) err
 		return s.fail("update message "+m.ID, err)
 	}
 	return nil
-}
-
-// replaceField sets an existing hash field, without a window in which a
-// concurrent delete could be undone; goredis.Nil if the field is missing.
-func (s *Store) replaceField(ctx context.Context, key, field, value string) error {
-	for range 10 {
-		old, err := s.rdb.HGet(ctx, key, field).Result()
-		if err != nil {
-			return err
-		}
-		n, err := s.run(ctx, luaSwap, []string{key}, field, old, value).Int()
-		if err != nil {
-			return err
-		}
-		switch n {
-		case 1:
-			return nil
-		case -1:
-			return goredis.Nil
-		}
-	}
-	return errors.New("the record kept changing; try again")
 }
 
 // candidate is an entry of a shard's ready index that a claim aims for.
