@@ -132,6 +132,10 @@ func (s instrumented) UpdateOutbound(ctx context.Context, m store.OutboundMessag
 	return s.count("UpdateOutbound", s.Store.UpdateOutbound(ctx, m))
 }
 
+func (s instrumented) MarkSent(ctx context.Context, m store.OutboundMessage) error {
+	return s.count("MarkSent", s.Store.MarkSent(ctx, m))
+}
+
 func (s instrumented) OutboundOf(ctx context.Context, participantID string) ([]store.OutboundMessage, error) {
 	r0, err := s.Store.OutboundOf(ctx, participantID)
 	return r0, s.count("OutboundOf", err)
@@ -329,6 +333,7 @@ var storeOps = []string{
 	"ListLinks",
 	"ListParticipants",
 	"LoadTurn",
+	"MarkSent",
 	"OutboundOf",
 	"Ping",
 	"PurgeAttention",

@@ -162,6 +162,29 @@ func (s *Store) UpdateOutbound(_ context.Context, m store.OutboundMessage) error
 	})
 }
 
+// MarkSent records a provider's acceptance of m and ends its claim, in one
+// transaction with the read of the stored status, so that a status
+// reported at the same moment is never undone.
+func (s *Store) MarkSent(_ context.Context, m store.OutboundMessage) error {
+	if err := store.CheckOutbound(m); err != nil {
+		return fmt.Errorf("bolt: mark outbound sent: %w", err)
+	}
+	return s.update("mark outbound sent "+m.ID, func(t *txn) error {
+		r, ok, err := t.getOutbound([]byte(m.ID))
+		if err != nil {
+			return err
+		}
+		if !ok || r.Message.ParticipantID != m.ParticipantID {
+			return store.ErrNotFound // not m's: IDs are unique over all participants
+		}
+		rec := store.AcceptedOver(r.Message, m)
+		if err := t.deleteOutbound([]byte(m.ID)); err != nil {
+			return err
+		}
+		return t.putOutbound(outboxRecord{Message: rec, Ready: rec.NotBefore})
+	})
+}
+
 // Due items.
 
 type dueRecord struct {

@@ -156,6 +156,71 @@ func (s *Store) saveOutbound(ctx context.Context, m store.OutboundMessage) error
 	return nil
 }
 
+// MarkSent records a provider's acceptance of m and ends its claim, in
+// two round trips in the common case: the record (outbox_sent.lua, which
+// keeps a later status reported meanwhile), then the queue, which the
+// message leaves. As in UpdateOutbound, the record goes first.
+func (s *Store) MarkSent(ctx context.Context, m store.OutboundMessage) error {
+	if err := store.CheckOutbound(m); err != nil {
+		return fmt.Errorf("redis: mark message sent: %w", err)
+	}
+	rec, err := s.saveSent(ctx, m)
+	if err != nil {
+		return err
+	}
+	return s.placeOutbound(ctx, rec)
+}
+
+// saveSent saves the record of a message its provider accepted and
+// returns it. When a later status came first, the stored record is read
+// back, given m's send details and swapped in only if it has not changed
+// again meanwhile.
+func (s *Store) saveSent(ctx context.Context, m store.OutboundMessage) (store.OutboundMessage, error) {
+	op := "mark message sent " + m.ID
+	key := s.k.outbox(m.ParticipantID)
+	queued := store.Accepted(m)
+	doc, err := json.Marshal(queued)
+	if err != nil {
+		return m, fmt.Errorf("redis: %s: %w", op, err)
+	}
+	for range 10 {
+		res, err := s.run(ctx, luaOutboxSent, []string{key}, m.ID, doc).Result()
+		if err != nil {
+			return m, s.fail(op, err)
+		}
+		stored, later := res.(string)
+		if !later {
+			if n, _ := res.(int64); n == 0 {
+				return m, fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+			}
+			return queued, nil
+		}
+		var cur store.OutboundMessage
+		if err := json.Unmarshal([]byte(stored), &cur); err != nil {
+			return m, fmt.Errorf("redis: %s: %w", op, err)
+		}
+		rec := store.AcceptedOver(cur, m)
+		if rec.Status.Final() {
+			rec.Text = ""
+		}
+		merged, err := json.Marshal(rec)
+		if err != nil {
+			return m, fmt.Errorf("redis: %s: %w", op, err)
+		}
+		n, err := s.run(ctx, luaSwap, []string{key}, m.ID, stored, merged).Int()
+		switch {
+		case err != nil:
+			return m, s.fail(op, err)
+		case n == 1:
+			return rec, nil
+		case n == -1:
+			return m, fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+		}
+		// Another status landed between the two scripts: look again.
+	}
+	return m, fmt.Errorf("redis: %s: the record kept changing; try again", op)
+}
+
 // placeOutbound is the second step of a message's update: its shard's
 // queue follows the record just saved, and any claim on it ends.
 func (s *Store) placeOutbound(ctx context.Context, m store.OutboundMessage) error {

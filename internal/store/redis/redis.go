@@ -273,6 +273,7 @@ var (
 	luaOutboxDrop        = script("outbox_drop")
 	luaOutboxPlace       = script("outbox_place")
 	luaOutboxReplace     = script("outbox_replace")
+	luaOutboxSent        = script("outbox_sent")
 	luaOutboxSettle      = script("outbox_settle")
 	luaClaim             = script("claim")
 	luaDuePut            = script("due_put")

@@ -148,6 +148,75 @@ var outboxTests = []namedTest{
 		_, err := s.GetOutbound(ctx, "m_ghost")
 		mustBe(t, "get after refused update", err, store.ErrNotFound)
 	}},
+	{"MarkSentQueuesAndEndsTheClaim", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		must(t, "enqueue", s.EnqueueOutbound(ctx, outbound("m_0", "p_a", at(0))))
+		m := claimOut(t, s, "a", at(0), time.Hour, 10)[0]
+		// A second attempt, after a temporary failure left its code.
+		m.Attempts, m.ErrorCode, m.ProviderID, m.UpdatedAt = 2, "503", "SM123", at(time.Second)
+		must(t, "mark sent", s.MarkSent(ctx, m))
+		got, err := s.GetOutbound(ctx, "m_0")
+		must(t, "get", err)
+		want := m
+		want.Status, want.ErrorCode = store.Queued, ""
+		mustSame(t, "sent message (queued, no error code, text kept)", got, want)
+		mustIDs(t, "no claims once sent, even after the lease", ids(claimOut(t, s, "b", at(24*time.Hour), time.Hour, 10), outboundID), nil)
+		// Recording it again (the first answer was lost) changes only what
+		// the call says.
+		m.UpdatedAt = at(2 * time.Second)
+		must(t, "mark sent again", s.MarkSent(ctx, m))
+		got, err = s.GetOutbound(ctx, "m_0")
+		must(t, "get", err)
+		want.UpdatedAt = m.UpdatedAt
+		mustSame(t, "sent message, recorded twice", got, want)
+	}},
+	{"MarkSentKeepsAStatusReportedFirst", func(t *testing.T, s store.Store) {
+		// The provider's status callback can land before the send is
+		// recorded: its status, error code and dropped text stay, and the
+		// send adds its provider ID, attempts and time.
+		ctx := ctxOf(t)
+		must(t, "enqueue", s.EnqueueOutbound(ctx,
+			outbound("m_sent", "p_a", at(0)), outbound("m_undelivered", "p_a", at(0)), outbound("m_delivered", "p_b", at(0))))
+		claimed := claimOut(t, s, "a", at(0), time.Hour, 10)
+		mustIDs(t, "claimed", ids(claimed, outboundID), []string{"m_delivered", "m_sent", "m_undelivered"})
+		reported := map[string]store.OutboundMessage{}
+		for _, m := range claimed {
+			r := m
+			r.UpdatedAt = at(time.Second)
+			switch m.ID {
+			case "m_sent":
+				r.Status = store.Sent
+			case "m_undelivered":
+				r.Status, r.ErrorCode = store.Undelivered, "30003"
+			case "m_delivered":
+				r.Status = store.Delivered
+			}
+			must(t, "status of "+m.ID, s.UpdateOutbound(ctx, r))
+			reported[m.ID] = r
+		}
+		for _, m := range claimed {
+			m.Attempts, m.ProviderID, m.UpdatedAt = 1, "SM_"+m.ID, at(2*time.Second)
+			must(t, "mark sent "+m.ID, s.MarkSent(ctx, m))
+			got, err := s.GetOutbound(ctx, m.ID)
+			must(t, "get "+m.ID, err)
+			want := reported[m.ID]
+			want.Attempts, want.ProviderID, want.UpdatedAt = 1, "SM_"+m.ID, at(2*time.Second)
+			if want.Status.Final() {
+				want.Text = ""
+			}
+			mustSame(t, m.ID, got, want)
+		}
+		mustIDs(t, "no claims", ids(claimOut(t, s, "b", at(24*time.Hour), time.Hour, 10), outboundID), nil)
+	}},
+	{"MarkSentMissingIsNotFound", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		mustBe(t, "mark sent missing", s.MarkSent(ctx, outbound("m_ghost", "p_a", at(0))), store.ErrNotFound)
+		_, err := s.GetOutbound(ctx, "m_ghost")
+		mustBe(t, "get after refused mark", err, store.ErrNotFound)
+		// A message of another participant is not m's either.
+		must(t, "enqueue", s.EnqueueOutbound(ctx, outbound("m_b", "p_b", at(0))))
+		mustBe(t, "mark sent under the wrong participant", s.MarkSent(ctx, outbound("m_b", "p_a", at(0))), store.ErrNotFound)
+	}},
 	{"ConcurrentClaimersEachMessageOnce", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		all := seq("m_", 200)

@@ -41,6 +41,8 @@ var validationTests = []namedTest{
 				return s.EnqueueOutbound(ctx, outbound("m_good", "p_a", at(0)), badOut)
 			}},
 			{"outbound without participant", func() error { return s.EnqueueOutbound(ctx, noParticipantOut) }},
+			{"sent message without ID", func() error { return s.MarkSent(ctx, badOut) }},
+			{"sent message without participant", func() error { return s.MarkSent(ctx, noParticipantOut) }},
 			{"appointment without ID", func() error { return s.PutAppointment(ctx, appointment("", "p_a", "2026-03-10", "09:00")) }},
 			{"appointment without participant", func() error {
 				return s.PutAppointment(ctx, appointment("ap_1", "", "2026-03-10", "09:00"))
