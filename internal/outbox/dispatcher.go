@@ -400,17 +400,13 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 }
 
 // sent records a provider's acceptance. A status callback may have come in
-// between the send and now (Twilio calls back fast); its status is kept.
+// between the send and now (Twilio calls back fast); MarkSent keeps its
+// status, in one step with the write.
 func (d *Dispatcher) sent(ctx context.Context, m store.OutboundMessage, providerID string, log *slog.Logger) error {
-	rec := m
-	rec.Status, rec.ProviderID, rec.ErrorCode = store.Queued, providerID, ""
-	if cur, err := d.store.GetOutbound(ctx, m.ID); err == nil && rank(cur.Status) > rank(store.Queued) {
-		rec = cur
-		rec.ProviderID, rec.Attempts, rec.UpdatedAt = providerID, m.Attempts, m.UpdatedAt
-	}
+	m.ProviderID = providerID
 	var err error
 	for range 3 { // the message is out: losing this write would send it again
-		if err = d.store.UpdateOutbound(ctx, rec); err == nil {
+		if err = d.store.MarkSent(ctx, m); err == nil {
 			log.Info("outbox: sent", "kind", m.Kind, "attempt", m.Attempts)
 			return nil
 		}
