@@ -136,6 +136,11 @@ func (s instrumented) MarkSent(ctx context.Context, m store.OutboundMessage) err
 	return s.count("MarkSent", s.Store.MarkSent(ctx, m))
 }
 
+func (s instrumented) BeginSend(ctx context.Context, participantID, linkIndex, dedupeKey string, expiresAt time.Time) (store.SendCheck, error) {
+	r0, err := s.Store.BeginSend(ctx, participantID, linkIndex, dedupeKey, expiresAt)
+	return r0, s.count("BeginSend", err)
+}
+
 func (s instrumented) OutboundOf(ctx context.Context, participantID string) ([]store.OutboundMessage, error) {
 	r0, err := s.Store.OutboundOf(ctx, participantID)
 	return r0, s.count("OutboundOf", err)
@@ -300,6 +305,7 @@ var storeOps = []string{
 	"AppendAudit",
 	"ApplyTurn",
 	"AppointmentsOf",
+	"BeginSend",
 	"CheckInsOf",
 	"ClaimDue",
 	"ClaimOutbound",

@@ -356,6 +356,14 @@ type TurnState struct {
 	Seen bool
 }
 
+// SendCheck is what a send starts from, read by BeginSend.
+type SendCheck struct {
+	Participant *Participant // nil when there is none
+	Link        *Link        // nil when there is none
+	// FirstSeen reports whether the dedupe key was new, as FirstSeen does.
+	FirstSeen bool
+}
+
 // Participants keeps participant records.
 type Participants interface {
 	CreateParticipant(ctx context.Context, p Participant) error // ErrConflict if the ID exists
@@ -462,6 +470,12 @@ type Outbox interface {
 	// recorded at the same moment is never undone. Text is dropped at a
 	// final status. ErrNotFound if missing.
 	MarkSent(ctx context.Context, m OutboundMessage) error
+	// BeginSend reads what must be checked before a message is sent to a
+	// participant through a link, their record and the link (nil when
+	// missing; an empty linkIndex is no link), and records dedupeKey until
+	// expiresAt as FirstSeen does, reporting whether it was new. It is one
+	// step where the backend allows, because every send needs all three.
+	BeginSend(ctx context.Context, participantID, linkIndex, dedupeKey string, expiresAt time.Time) (SendCheck, error)
 	// OutboundOf returns a participant's messages whatever their status,
 	// oldest first (by CreatedAt, then ID): for a subject access request,
 	// and to re-point pending messages at a re-sealed link.

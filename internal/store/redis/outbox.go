@@ -156,6 +156,48 @@ func (s *Store) saveOutbound(ctx context.Context, m store.OutboundMessage) error
 	return nil
 }
 
+// BeginSend reads the participant and the link and records the dedupe key
+// (SET NX PXAT, as FirstSeen) in one pipeline: one round trip, split per
+// node on a cluster. The reads and the write are independent, so their
+// order does not matter; if the call fails, the key may or may not have
+// been recorded, as when FirstSeen fails.
+func (s *Store) BeginSend(ctx context.Context, pid, linkIndex, dedupeKey string, expiresAt time.Time) (store.SendCheck, error) {
+	var c store.SendCheck
+	if err := errors.Join(store.Need("participant ID", pid), store.Need("dedupe key", dedupeKey), store.NeedTime("dedupe expiry", expiresAt)); err != nil {
+		return c, fmt.Errorf("redis: begin send: %w", err)
+	}
+	op := "begin send to " + pid
+	calls := []call{
+		{args: []any{"get", s.k.participant(pid)}},
+		{args: []any{"set", s.k.dedupe(dedupeKey), "1", "pxat", ms(expiresAt), "nx"}},
+	}
+	if linkIndex != "" {
+		calls = append(calls, call{args: []any{"get", s.k.link(linkIndex)}})
+	}
+	cmds, err := s.pipeline(ctx, calls)
+	if err != nil {
+		return c, s.fail(op, err)
+	}
+	c.FirstSeen = cmds[1].Err() == nil // SET NX answers nil when the key is there
+	if doc, err := cmds[0].Text(); err == nil {
+		var p store.Participant
+		if err := json.Unmarshal([]byte(doc), &p); err != nil {
+			return store.SendCheck{}, fmt.Errorf("redis: %s: %w", op, err)
+		}
+		c.Participant = &p
+	}
+	if len(cmds) > 2 {
+		if doc, err := cmds[2].Text(); err == nil {
+			var l store.Link
+			if err := json.Unmarshal([]byte(doc), &l); err != nil {
+				return store.SendCheck{}, fmt.Errorf("redis: %s: link: %w", op, err)
+			}
+			c.Link = &l
+		}
+	}
+	return c, nil
+}
+
 // MarkSent records a provider's acceptance of m and ends its claim, in
 // two round trips in the common case: the record (outbox_sent.lua, which
 // keeps a later status reported meanwhile), then the queue, which the

@@ -217,6 +217,55 @@ var outboxTests = []namedTest{
 		must(t, "enqueue", s.EnqueueOutbound(ctx, outbound("m_b", "p_b", at(0))))
 		mustBe(t, "mark sent under the wrong participant", s.MarkSent(ctx, outbound("m_b", "p_a", at(0))), store.ErrNotFound)
 	}},
+	{"BeginSendReadsPersonAndLinkAndRecordsTheKey", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		exp := wallNow().Add(time.Hour)
+		p := created(t, s, "p_a")
+		l := link("idx_1", "p_a")
+		must(t, "put link", s.PutLink(ctx, l))
+		c, err := s.BeginSend(ctx, "p_a", "idx_1", "outbox:pass:m_0:0", exp)
+		must(t, "begin send", err)
+		mustSame(t, "first look", c, store.SendCheck{Participant: &p, Link: &l, FirstSeen: true})
+		c, err = s.BeginSend(ctx, "p_a", "idx_1", "outbox:pass:m_0:0", exp)
+		must(t, "begin send again", err)
+		mustSame(t, "second look: the key is recorded", c, store.SendCheck{Participant: &p, Link: &l})
+		seen, err := s.Seen(ctx, "outbox:pass:m_0:0")
+		must(t, "seen", err)
+		first, err := s.FirstSeen(ctx, "outbox:pass:m_0:0", exp)
+		must(t, "first seen", err)
+		if !seen || first {
+			t.Fatalf("key recorded by BeginSend: Seen %v, FirstSeen %v; want true, false", seen, first)
+		}
+		// A key FirstSeen recorded is recorded for BeginSend too.
+		_, err = s.FirstSeen(ctx, "outbox:pass:m_1:0", exp)
+		must(t, "first seen of another key", err)
+		c, err = s.BeginSend(ctx, "p_a", "idx_1", "outbox:pass:m_1:0", exp)
+		must(t, "begin send after FirstSeen", err)
+		if c.FirstSeen {
+			t.Fatalf("a key FirstSeen recorded was new to BeginSend")
+		}
+	}},
+	{"BeginSendWithoutPersonOrLink", func(t *testing.T, s store.Store) {
+		// What is missing comes back nil, not as an error: the outbox
+		// fails the message, and the key is recorded all the same.
+		ctx := ctxOf(t)
+		exp := wallNow().Add(time.Hour)
+		c, err := s.BeginSend(ctx, "p_gone", "idx_gone", "k1", exp)
+		must(t, "begin send to no one", err)
+		mustSame(t, "no one", c, store.SendCheck{FirstSeen: true})
+		p := created(t, s, "p_a")
+		c, err = s.BeginSend(ctx, "p_a", "", "k2", exp)
+		must(t, "begin send without a link index", err)
+		mustSame(t, "no link index", c, store.SendCheck{Participant: &p, FirstSeen: true})
+		l := link("idx_b", "p_b") // someone else's link comes back as it is
+		must(t, "put link", s.PutLink(ctx, l))
+		c, err = s.BeginSend(ctx, "p_a", "idx_b", "k3", exp)
+		must(t, "begin send through another's link", err)
+		mustSame(t, "another's link", c, store.SendCheck{Participant: &p, Link: &l, FirstSeen: true})
+		if seen, err := s.Seen(ctx, "k1"); err != nil || !seen {
+			t.Fatalf("key of a send to no one not recorded: %v %v", seen, err)
+		}
+	}},
 	{"ConcurrentClaimersEachMessageOnce", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		all := seq("m_", 200)
