@@ -126,6 +126,33 @@ func TestOutboxQueueRepairedFromRecord(t *testing.T) {
 	}
 }
 
+// MarkSent keeps a status reported before the send was recorded, which it
+// reads in its script. A record that does not read at all holds no status
+// to keep: the send is recorded over it, as when the dispatcher read the
+// record first and found it unreadable.
+func TestMarkSentOverAnUnreadableRecord(t *testing.T) {
+	s := openTest(t, testOptions(t))
+	ctx := t.Context()
+	m := msg("m_bad", "p_a", t0)
+	if err := s.EnqueueOutbound(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.rdb.HSet(ctx, s.k.outbox("p_a"), m.ID, "{not json").Err(); err != nil {
+		t.Fatal(err)
+	}
+	m.Attempts, m.ProviderID = 1, "SM1"
+	if err := s.MarkSent(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetOutbound(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.Queued || got.ProviderID != "SM1" || got.Attempts != 1 {
+		t.Fatalf("record %+v", got)
+	}
+}
+
 // On a Redis Cluster the dedupe key of a turn is recorded in the
 // participant's slot with the turn and globally after it (a single Redis
 // writes both at once). If the process dies in between, a retry of the

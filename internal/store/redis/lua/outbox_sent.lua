@@ -17,7 +17,10 @@ local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then
   return 0
 end
-if past[cjson.decode(cur).status] then
+-- A record that does not read as JSON holds no status to keep: it is
+-- replaced, as it was when the dispatcher read the record first.
+local ok, rec = pcall(cjson.decode, cur)
+if ok and type(rec) == 'table' and past[rec.status] then
   return cur
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
