@@ -132,6 +132,15 @@ func (s instrumented) UpdateOutbound(ctx context.Context, m store.OutboundMessag
 	return s.count("UpdateOutbound", s.Store.UpdateOutbound(ctx, m))
 }
 
+func (s instrumented) MarkSent(ctx context.Context, m store.OutboundMessage) error {
+	return s.count("MarkSent", s.Store.MarkSent(ctx, m))
+}
+
+func (s instrumented) BeginSend(ctx context.Context, participantID, linkIndex, dedupeKey string, expiresAt time.Time) (store.SendCheck, error) {
+	r0, err := s.Store.BeginSend(ctx, participantID, linkIndex, dedupeKey, expiresAt)
+	return r0, s.count("BeginSend", err)
+}
+
 func (s instrumented) OutboundOf(ctx context.Context, participantID string) ([]store.OutboundMessage, error) {
 	r0, err := s.Store.OutboundOf(ctx, participantID)
 	return r0, s.count("OutboundOf", err)
@@ -296,6 +305,7 @@ var storeOps = []string{
 	"AppendAudit",
 	"ApplyTurn",
 	"AppointmentsOf",
+	"BeginSend",
 	"CheckInsOf",
 	"ClaimDue",
 	"ClaimOutbound",
@@ -329,6 +339,7 @@ var storeOps = []string{
 	"ListLinks",
 	"ListParticipants",
 	"LoadTurn",
+	"MarkSent",
 	"OutboundOf",
 	"Ping",
 	"PurgeAttention",

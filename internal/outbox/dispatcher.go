@@ -278,32 +278,21 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 		log.Error("outbox: no sender for the channel", "channel", string(m.Channel))
 		return d.fail(ctx, m, ReasonNoSender)
 	}
-	p, err := d.store.GetParticipant(ctx, m.ParticipantID)
-	if errors.Is(err, store.ErrNotFound) {
-		return d.fail(ctx, m, ReasonNoParticipant)
-	}
-	if err != nil {
-		return fmt.Errorf("outbox: participant of %s: %w", m.ID, err)
-	}
-	if p.OptedOut && !d.optOut[m.Kind] {
-		return d.fail(ctx, m, ReasonOptedOut)
-	}
-	link, err := d.store.GetLink(ctx, m.LinkIndex)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (link.ParticipantID != m.ParticipantID || link.Channel != m.Channel)) {
-		return d.fail(ctx, m, ReasonNoLink)
-	}
-	if err != nil {
-		return fmt.Errorf("outbox: link of %s: %w", m.ID, err)
-	}
-	if link.Unreachable {
-		return d.fail(ctx, m, ReasonUnreachable)
-	}
-
+	// One step: the person, the link, and the note that this pass looks at
+	// this attempt of m (see passKey).
 	now := d.clock.Now()
-	held, err := d.holdsReservation(ctx, m, now)
+	check, err := d.store.BeginSend(ctx, m.ParticipantID, m.LinkIndex, passKey(m), now.Add(24*time.Hour))
 	if err != nil {
-		return err
+		return fmt.Errorf("outbox: checks before sending %s: %w", m.ID, err)
 	}
+	if reason := d.undeliverable(m, check); reason != "" {
+		return d.fail(ctx, m, reason)
+	}
+	link := *check.Link
+
+	// An earlier pass over this attempt (one that deferred it for the rate
+	// budget) has counted it and holds its reservation.
+	held := !check.FirstSeen
 	if !held {
 		// First look at this attempt of the message: count it for the loop
 		// guard (once per message) and reserve its rate budget.
@@ -324,7 +313,7 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 		}
 		if at.After(now) {
 			// The reservation stands; the message goes when it falls due, and
-			// holdsReservation keeps it from reserving a second time.
+			// its pass key keeps it from reserving a second time.
 			m.NotBefore, m.UpdatedAt = at, now
 			if err := d.store.UpdateOutbound(ctx, m); err != nil {
 				return fmt.Errorf("outbox: defer %s: %w", m.ID, err)
@@ -400,17 +389,13 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 }
 
 // sent records a provider's acceptance. A status callback may have come in
-// between the send and now (Twilio calls back fast); its status is kept.
+// between the send and now (Twilio calls back fast); MarkSent keeps its
+// status, in one step with the write.
 func (d *Dispatcher) sent(ctx context.Context, m store.OutboundMessage, providerID string, log *slog.Logger) error {
-	rec := m
-	rec.Status, rec.ProviderID, rec.ErrorCode = store.Queued, providerID, ""
-	if cur, err := d.store.GetOutbound(ctx, m.ID); err == nil && rank(cur.Status) > rank(store.Queued) {
-		rec = cur
-		rec.ProviderID, rec.Attempts, rec.UpdatedAt = providerID, m.Attempts, m.UpdatedAt
-	}
+	m.ProviderID = providerID
 	var err error
 	for range 3 { // the message is out: losing this write would send it again
-		if err = d.store.UpdateOutbound(ctx, rec); err == nil {
+		if err = d.store.MarkSent(ctx, m); err == nil {
 			log.Info("outbox: sent", "kind", m.Kind, "attempt", m.Attempts)
 			return nil
 		}
@@ -430,17 +415,29 @@ func (d *Dispatcher) fail(ctx context.Context, m store.OutboundMessage, reason s
 	return nil
 }
 
-// holdsReservation reports whether an earlier pass already reserved the
-// rate budget for this attempt of m (and deferred it); otherwise it notes
-// that this pass does. The note is a dedupe key per message and attempt, so
-// it needs nothing of the message record.
-func (d *Dispatcher) holdsReservation(ctx context.Context, m store.OutboundMessage, now time.Time) (bool, error) {
-	key := "outbox:pass:" + m.ID + ":" + strconv.Itoa(m.Attempts)
-	first, err := d.store.FirstSeen(ctx, key, now.Add(24*time.Hour))
-	if err != nil {
-		return false, fmt.Errorf("outbox: reservation of %s: %w", m.ID, err)
+// undeliverable says why m cannot go to the person and the link that
+// BeginSend found, or "" when it can.
+func (d *Dispatcher) undeliverable(m store.OutboundMessage, c store.SendCheck) string {
+	switch {
+	case c.Participant == nil:
+		return ReasonNoParticipant
+	case c.Participant.OptedOut && !d.optOut[m.Kind]:
+		return ReasonOptedOut
+	case c.Link == nil || c.Link.ParticipantID != m.ParticipantID || c.Link.Channel != m.Channel:
+		return ReasonNoLink
+	case c.Link.Unreachable:
+		return ReasonUnreachable
 	}
-	return !first, nil
+	return ""
+}
+
+// passKey is the dedupe key of one attempt of m. BeginSend records it on
+// the first pass over the attempt, before the loop guard counts the
+// message and its rate budget is reserved; a later pass over the same
+// attempt (one deferred for the budget) finds it recorded and neither
+// counts nor reserves again. It needs nothing of the message record.
+func passKey(m store.OutboundMessage) string {
+	return "outbox:pass:" + m.ID + ":" + strconv.Itoa(m.Attempts)
 }
 
 // reserve takes m's share of every budget it draws on and returns when all

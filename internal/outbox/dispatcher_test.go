@@ -540,7 +540,15 @@ func TestApplyStatus(t *testing.T) {
 // TestStatusBeforeSendIsRecorded: Twilio can call back before the send's
 // own answer is recorded; the dispatcher must not undo that status.
 func TestStatusBeforeSendIsRecorded(t *testing.T) {
-	h := newHarness(t, 1000)
+	t.Run("bolt", func(t *testing.T) { statusBeforeSend(t, newHarness(t, 1000)) })
+	t.Run("redis", func(t *testing.T) {
+		h := newHarness(t, 1000)
+		h.st = redisProcesses(t, 1)[0]
+		statusBeforeSend(t, h)
+	})
+}
+
+func statusBeforeSend(t *testing.T, h *harness) {
 	l := h.person("p_fast", "+447700900123", store.SMS)
 	m := h.enqueue(l, "checkin.ask", "Check in please.")
 	d := h.dispatcher()

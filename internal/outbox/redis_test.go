@@ -21,7 +21,7 @@ import (
 
 // redisProcesses opens n stores on one Redis under one fresh key prefix,
 // each with its own connections, as n waymark processes would.
-func redisProcesses(t *testing.T, n int) []store.Store {
+func redisProcesses(t testing.TB, n int) []store.Store {
 	t.Helper()
 	u := os.Getenv("WAYMARK_TEST_REDIS_URL")
 	if u == "" {

@@ -10,7 +10,7 @@ import (
 
 // openStore opens the embedded store at path; it is closed when the test
 // ends (closing twice does nothing).
-func openStore(t *testing.T, path string) store.Store {
+func openStore(t testing.TB, path string) store.Store {
 	t.Helper()
 	st, err := bolt.Open(path)
 	if err != nil {
@@ -20,7 +20,7 @@ func openStore(t *testing.T, path string) store.Store {
 	return st
 }
 
-func newTestStore(t *testing.T) store.Store {
+func newTestStore(t testing.TB) store.Store {
 	t.Helper()
 	return openStore(t, filepath.Join(t.TempDir(), "waymark.db"))
 }

@@ -262,6 +262,35 @@ func (s MessageStatus) Final() bool {
 	return false
 }
 
+// Accepted is m once its provider has taken it: Queued, with no error
+// code left from an earlier attempt.
+func Accepted(m OutboundMessage) OutboundMessage {
+	m.Status, m.ErrorCode = Queued, ""
+	return m
+}
+
+// PastQueued reports whether a message at status s has heard from its
+// provider after being accepted (sent, delivered, read or a failure), so
+// that recording the acceptance must not move it back to Queued.
+func (s MessageStatus) PastQueued() bool {
+	switch s {
+	case Sent, Delivered, Read, Undelivered, Failed:
+		return true
+	}
+	return false
+}
+
+// AcceptedOver is the record MarkSent saves for m over the stored record
+// cur: cur, whose later status stays, with m's ProviderID, Attempts and
+// UpdatedAt when cur is PastQueued; Accepted(m) otherwise.
+func AcceptedOver(cur, m OutboundMessage) OutboundMessage {
+	if !cur.Status.PastQueued() {
+		return Accepted(m)
+	}
+	cur.ProviderID, cur.Attempts, cur.UpdatedAt = m.ProviderID, m.Attempts, m.UpdatedAt
+	return cur
+}
+
 // Choice is a numbered reply option shown with a question; Telegram shows it
 // as a button carrying Data.
 type Choice struct {
@@ -325,6 +354,14 @@ type TurnState struct {
 	// Seen reports whether the dedupe key asked about is recorded, by a
 	// turn of this participant or by FirstSeen.
 	Seen bool
+}
+
+// SendCheck is what a send starts from, read by BeginSend.
+type SendCheck struct {
+	Participant *Participant // nil when there is none
+	Link        *Link        // nil when there is none
+	// FirstSeen reports whether the dedupe key was new, as FirstSeen does.
+	FirstSeen bool
 }
 
 // Participants keeps participant records.
@@ -423,6 +460,22 @@ type Outbox interface {
 	// UpdateOutbound saves m and ends any lease on it. Text is dropped when
 	// m.Status is final. ErrNotFound if missing.
 	UpdateOutbound(ctx context.Context, m OutboundMessage) error
+	// MarkSent records that the provider accepted m (m.ProviderID), a
+	// message the caller claimed, and ends the lease: the message leaves
+	// the queue. The record saved is Accepted(m), unless a status the
+	// provider reported meanwhile moved the stored record past Queued (a
+	// status callback can arrive before the send is recorded): then that
+	// record is kept, status and error code included, with m's ProviderID,
+	// Attempts and UpdatedAt (AcceptedOver). One step, so that a status
+	// recorded at the same moment is never undone. Text is dropped at a
+	// final status. ErrNotFound if missing.
+	MarkSent(ctx context.Context, m OutboundMessage) error
+	// BeginSend reads what must be checked before a message is sent to a
+	// participant through a link, their record and the link (nil when
+	// missing; an empty linkIndex is no link), and records dedupeKey until
+	// expiresAt as FirstSeen does, reporting whether it was new. It is one
+	// step where the backend allows, because every send needs all three.
+	BeginSend(ctx context.Context, participantID, linkIndex, dedupeKey string, expiresAt time.Time) (SendCheck, error)
 	// OutboundOf returns a participant's messages whatever their status,
 	// oldest first (by CreatedAt, then ID): for a subject access request,
 	// and to re-point pending messages at a re-sealed link.

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -159,6 +160,64 @@ func (s *Store) UpdateOutbound(_ context.Context, m store.OutboundMessage) error
 			return err
 		}
 		return t.putOutbound(outboxRecord{Message: m, Ready: m.NotBefore})
+	})
+}
+
+// BeginSend reads the participant and the link and records the dedupe key
+// in one transaction.
+func (s *Store) BeginSend(_ context.Context, pid, linkIndex, dedupeKey string, expiresAt time.Time) (store.SendCheck, error) {
+	var c store.SendCheck
+	if err := errors.Join(store.Need("participant ID", pid), store.Need("dedupe key", dedupeKey), store.NeedTime("dedupe expiry", expiresAt)); err != nil {
+		return c, fmt.Errorf("bolt: begin send: %w", err)
+	}
+	err := s.update("begin send to "+pid, func(t *txn) error {
+		var err error
+		if c.FirstSeen, err = t.recordDedupe(dedupeKey, expiresAt); err != nil {
+			return err
+		}
+		var p store.Participant
+		if ok, err := getJSON(t.Bucket(bParticipants), []byte(pid), &p); err != nil {
+			return err
+		} else if ok {
+			c.Participant = &p
+		}
+		if linkIndex == "" {
+			return nil
+		}
+		var l store.Link
+		if ok, err := getJSON(t.Bucket(bLinks), []byte(linkIndex), &l); err != nil {
+			return err
+		} else if ok {
+			c.Link = &l
+		}
+		return nil
+	})
+	if err != nil {
+		return store.SendCheck{}, err
+	}
+	return c, nil
+}
+
+// MarkSent records a provider's acceptance of m and ends its claim, in one
+// transaction with the read of the stored status, so that a status
+// reported at the same moment is never undone.
+func (s *Store) MarkSent(_ context.Context, m store.OutboundMessage) error {
+	if err := store.CheckOutbound(m); err != nil {
+		return fmt.Errorf("bolt: mark outbound sent: %w", err)
+	}
+	return s.update("mark outbound sent "+m.ID, func(t *txn) error {
+		r, ok, err := t.getOutbound([]byte(m.ID))
+		if err != nil {
+			return err
+		}
+		if !ok || r.Message.ParticipantID != m.ParticipantID {
+			return store.ErrNotFound // not m's: IDs are unique over all participants
+		}
+		rec := store.AcceptedOver(r.Message, m)
+		if err := t.deleteOutbound([]byte(m.ID)); err != nil {
+			return err
+		}
+		return t.putOutbound(outboxRecord{Message: rec, Ready: rec.NotBefore})
 	})
 }
 

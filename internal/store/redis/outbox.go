@@ -121,18 +121,24 @@ func (s *Store) GetOutbound(ctx context.Context, id string) (store.OutboundMessa
 // is dropped at a final status. The record is saved first; if the second
 // step (the queue) does not happen, the next claimer sees the record and
 // repairs the queue.
+//
+// Two round trips. The record is found in m's participant's slot by its
+// ID, with no lookup of its location first: a message ID is used once
+// (EnqueueOutbound), so when m's participant holds no record of that ID
+// there is none of m anywhere, and the update is refused with ErrNotFound.
 func (s *Store) UpdateOutbound(ctx context.Context, m store.OutboundMessage) error {
 	if err := store.CheckOutbound(m); err != nil {
 		return fmt.Errorf("redis: update message: %w", err)
 	}
-	sh := s.k.outShard(shardOf(m.ID))
-	pid, err := s.rdb.HGet(ctx, sh.where, m.ID).Result()
-	if err != nil {
-		return s.wrapGet("update message "+m.ID, err)
+	if err := s.saveOutbound(ctx, m); err != nil {
+		return err
 	}
-	if pid != m.ParticipantID {
-		return fmt.Errorf("redis: update message %s: it belongs to another participant", m.ID)
-	}
+	return s.placeOutbound(ctx, m)
+}
+
+// saveOutbound is the first step of a message's update: its record,
+// replaced only if it is there, without the text at a final status.
+func (s *Store) saveOutbound(ctx context.Context, m store.OutboundMessage) error {
 	if m.Status.Final() {
 		m.Text = ""
 	}
@@ -140,9 +146,127 @@ func (s *Store) UpdateOutbound(ctx context.Context, m store.OutboundMessage) err
 	if err != nil {
 		return fmt.Errorf("redis: update message %s: %w", m.ID, err)
 	}
-	if err := s.replaceField(ctx, s.k.outbox(pid), m.ID, string(doc)); err != nil {
-		return s.wrapGet("update message "+m.ID, err)
+	n, err := s.run(ctx, luaOutboxReplace, []string{s.k.outbox(m.ParticipantID)}, m.ID, doc).Int()
+	if err != nil {
+		return s.fail("update message "+m.ID, err)
 	}
+	if n == 0 {
+		return fmt.Errorf("redis: update message %s: %w", m.ID, store.ErrNotFound)
+	}
+	return nil
+}
+
+// BeginSend reads the participant and the link and records the dedupe key
+// (SET NX PXAT, as FirstSeen) in one pipeline: one round trip, split per
+// node on a cluster. The reads and the write are independent, so their
+// order does not matter; if the call fails, the key may or may not have
+// been recorded, as when FirstSeen fails.
+func (s *Store) BeginSend(ctx context.Context, pid, linkIndex, dedupeKey string, expiresAt time.Time) (store.SendCheck, error) {
+	var c store.SendCheck
+	if err := errors.Join(store.Need("participant ID", pid), store.Need("dedupe key", dedupeKey), store.NeedTime("dedupe expiry", expiresAt)); err != nil {
+		return c, fmt.Errorf("redis: begin send: %w", err)
+	}
+	op := "begin send to " + pid
+	calls := []call{
+		{args: []any{"get", s.k.participant(pid)}},
+		{args: []any{"set", s.k.dedupe(dedupeKey), "1", "pxat", ms(expiresAt), "nx"}},
+	}
+	if linkIndex != "" {
+		calls = append(calls, call{args: []any{"get", s.k.link(linkIndex)}})
+	}
+	cmds, err := s.pipeline(ctx, calls)
+	if err != nil {
+		return c, s.fail(op, err)
+	}
+	c.FirstSeen = cmds[1].Err() == nil // SET NX answers nil when the key is there
+	if doc, err := cmds[0].Text(); err == nil {
+		var p store.Participant
+		if err := json.Unmarshal([]byte(doc), &p); err != nil {
+			return store.SendCheck{}, fmt.Errorf("redis: %s: %w", op, err)
+		}
+		c.Participant = &p
+	}
+	if len(cmds) > 2 {
+		if doc, err := cmds[2].Text(); err == nil {
+			var l store.Link
+			if err := json.Unmarshal([]byte(doc), &l); err != nil {
+				return store.SendCheck{}, fmt.Errorf("redis: %s: link: %w", op, err)
+			}
+			c.Link = &l
+		}
+	}
+	return c, nil
+}
+
+// MarkSent records a provider's acceptance of m and ends its claim, in
+// two round trips in the common case: the record (outbox_sent.lua, which
+// keeps a later status reported meanwhile), then the queue, which the
+// message leaves. As in UpdateOutbound, the record goes first.
+func (s *Store) MarkSent(ctx context.Context, m store.OutboundMessage) error {
+	if err := store.CheckOutbound(m); err != nil {
+		return fmt.Errorf("redis: mark message sent: %w", err)
+	}
+	rec, err := s.saveSent(ctx, m)
+	if err != nil {
+		return err
+	}
+	return s.placeOutbound(ctx, rec)
+}
+
+// saveSent saves the record of a message its provider accepted and
+// returns it. When a later status came first, the stored record is read
+// back, given m's send details and swapped in only if it has not changed
+// again meanwhile.
+func (s *Store) saveSent(ctx context.Context, m store.OutboundMessage) (store.OutboundMessage, error) {
+	op := "mark message sent " + m.ID
+	key := s.k.outbox(m.ParticipantID)
+	queued := store.Accepted(m)
+	doc, err := json.Marshal(queued)
+	if err != nil {
+		return m, fmt.Errorf("redis: %s: %w", op, err)
+	}
+	for range 10 {
+		res, err := s.run(ctx, luaOutboxSent, []string{key}, m.ID, doc).Result()
+		if err != nil {
+			return m, s.fail(op, err)
+		}
+		stored, later := res.(string)
+		if !later {
+			if n, _ := res.(int64); n == 0 {
+				return m, fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+			}
+			return queued, nil
+		}
+		var cur store.OutboundMessage
+		if err := json.Unmarshal([]byte(stored), &cur); err != nil {
+			return m, fmt.Errorf("redis: %s: %w", op, err)
+		}
+		rec := store.AcceptedOver(cur, m)
+		if rec.Status.Final() {
+			rec.Text = ""
+		}
+		merged, err := json.Marshal(rec)
+		if err != nil {
+			return m, fmt.Errorf("redis: %s: %w", op, err)
+		}
+		n, err := s.run(ctx, luaSwap, []string{key}, m.ID, stored, merged).Int()
+		switch {
+		case err != nil:
+			return m, s.fail(op, err)
+		case n == 1:
+			return rec, nil
+		case n == -1:
+			return m, fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+		}
+		// Another status landed between the two scripts: look again.
+	}
+	return m, fmt.Errorf("redis: %s: the record kept changing; try again", op)
+}
+
+// placeOutbound is the second step of a message's update: its shard's
+// queue follows the record just saved, and any claim on it ends.
+func (s *Store) placeOutbound(ctx context.Context, m store.OutboundMessage) error {
+	sh := s.k.outShard(shardOf(m.ID))
 	tk := ""
 	if m.Status == store.Pending {
 		tk = timeKey(m.NotBefore)
@@ -151,28 +275,6 @@ func (s *Store) UpdateOutbound(ctx context.Context, m store.OutboundMessage) err
 		return s.fail("update message "+m.ID, err)
 	}
 	return nil
-}
-
-// replaceField sets an existing hash field, without a window in which a
-// concurrent delete could be undone; goredis.Nil if the field is missing.
-func (s *Store) replaceField(ctx context.Context, key, field, value string) error {
-	for range 10 {
-		old, err := s.rdb.HGet(ctx, key, field).Result()
-		if err != nil {
-			return err
-		}
-		n, err := s.run(ctx, luaSwap, []string{key}, field, old, value).Int()
-		if err != nil {
-			return err
-		}
-		switch n {
-		case 1:
-			return nil
-		case -1:
-			return goredis.Nil
-		}
-	}
-	return errors.New("the record kept changing; try again")
 }
 
 // candidate is an entry of a shard's ready index that a claim aims for.

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -112,8 +111,7 @@ func TestOutboxQueueRepairedFromRecord(t *testing.T) {
 	sent.Status, sent.Text = store.Sent, ""
 	later := msg("m_later", "p_a", t0.Add(time.Hour))
 	for _, m := range []store.OutboundMessage{sent, later} {
-		doc := mustJSON(t, m)
-		if err := s.replaceField(ctx, s.k.outbox("p_a"), m.ID, doc); err != nil { // step 1 only
+		if err := s.saveOutbound(ctx, m); err != nil { // step 1 only
 			t.Fatal(err)
 		}
 	}
@@ -125,6 +123,33 @@ func TestOutboxQueueRepairedFromRecord(t *testing.T) {
 	}
 	if got := claimIDs(t, s, "b", t0.Add(time.Hour)); strings.Join(got, ",") != "m_later" {
 		t.Fatalf("claimed %v at the new NotBefore, want m_later", got)
+	}
+}
+
+// MarkSent keeps a status reported before the send was recorded, which it
+// reads in its script. A record that does not read at all holds no status
+// to keep: the send is recorded over it, as when the dispatcher read the
+// record first and found it unreadable.
+func TestMarkSentOverAnUnreadableRecord(t *testing.T) {
+	s := openTest(t, testOptions(t))
+	ctx := t.Context()
+	m := msg("m_bad", "p_a", t0)
+	if err := s.EnqueueOutbound(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.rdb.HSet(ctx, s.k.outbox("p_a"), m.ID, "{not json").Err(); err != nil {
+		t.Fatal(err)
+	}
+	m.Attempts, m.ProviderID = 1, "SM1"
+	if err := s.MarkSent(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetOutbound(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.Queued || got.ProviderID != "SM1" || got.Attempts != 1 {
+		t.Fatalf("record %+v", got)
 	}
 }
 
@@ -370,15 +395,6 @@ func (r *redisServer) stop(t *testing.T) {
 	}
 	r.cmd.Process.Kill()
 	r.cmd.Wait()
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 func freePort(t *testing.T) string {

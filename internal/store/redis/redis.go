@@ -272,6 +272,8 @@ var (
 	luaOutboxHint        = script("outbox_hint")
 	luaOutboxDrop        = script("outbox_drop")
 	luaOutboxPlace       = script("outbox_place")
+	luaOutboxReplace     = script("outbox_replace")
+	luaOutboxSent        = script("outbox_sent")
 	luaOutboxSettle      = script("outbox_settle")
 	luaClaim             = script("claim")
 	luaDuePut            = script("due_put")

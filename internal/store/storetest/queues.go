@@ -148,6 +148,124 @@ var outboxTests = []namedTest{
 		_, err := s.GetOutbound(ctx, "m_ghost")
 		mustBe(t, "get after refused update", err, store.ErrNotFound)
 	}},
+	{"MarkSentQueuesAndEndsTheClaim", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		must(t, "enqueue", s.EnqueueOutbound(ctx, outbound("m_0", "p_a", at(0))))
+		m := claimOut(t, s, "a", at(0), time.Hour, 10)[0]
+		// A second attempt, after a temporary failure left its code.
+		m.Attempts, m.ErrorCode, m.ProviderID, m.UpdatedAt = 2, "503", "SM123", at(time.Second)
+		must(t, "mark sent", s.MarkSent(ctx, m))
+		got, err := s.GetOutbound(ctx, "m_0")
+		must(t, "get", err)
+		want := m
+		want.Status, want.ErrorCode = store.Queued, ""
+		mustSame(t, "sent message (queued, no error code, text kept)", got, want)
+		mustIDs(t, "no claims once sent, even after the lease", ids(claimOut(t, s, "b", at(24*time.Hour), time.Hour, 10), outboundID), nil)
+		// Recording it again (the first answer was lost) changes only what
+		// the call says.
+		m.UpdatedAt = at(2 * time.Second)
+		must(t, "mark sent again", s.MarkSent(ctx, m))
+		got, err = s.GetOutbound(ctx, "m_0")
+		must(t, "get", err)
+		want.UpdatedAt = m.UpdatedAt
+		mustSame(t, "sent message, recorded twice", got, want)
+	}},
+	{"MarkSentKeepsAStatusReportedFirst", func(t *testing.T, s store.Store) {
+		// The provider's status callback can land before the send is
+		// recorded: its status, error code and dropped text stay, and the
+		// send adds its provider ID, attempts and time.
+		ctx := ctxOf(t)
+		must(t, "enqueue", s.EnqueueOutbound(ctx,
+			outbound("m_sent", "p_a", at(0)), outbound("m_undelivered", "p_a", at(0)), outbound("m_delivered", "p_b", at(0))))
+		claimed := claimOut(t, s, "a", at(0), time.Hour, 10)
+		mustIDs(t, "claimed", ids(claimed, outboundID), []string{"m_delivered", "m_sent", "m_undelivered"})
+		reported := map[string]store.OutboundMessage{}
+		for _, m := range claimed {
+			r := m
+			r.UpdatedAt = at(time.Second)
+			switch m.ID {
+			case "m_sent":
+				r.Status = store.Sent
+			case "m_undelivered":
+				r.Status, r.ErrorCode = store.Undelivered, "30003"
+			case "m_delivered":
+				r.Status = store.Delivered
+			}
+			must(t, "status of "+m.ID, s.UpdateOutbound(ctx, r))
+			reported[m.ID] = r
+		}
+		for _, m := range claimed {
+			m.Attempts, m.ProviderID, m.UpdatedAt = 1, "SM_"+m.ID, at(2*time.Second)
+			must(t, "mark sent "+m.ID, s.MarkSent(ctx, m))
+			got, err := s.GetOutbound(ctx, m.ID)
+			must(t, "get "+m.ID, err)
+			want := reported[m.ID]
+			want.Attempts, want.ProviderID, want.UpdatedAt = 1, "SM_"+m.ID, at(2*time.Second)
+			if want.Status.Final() {
+				want.Text = ""
+			}
+			mustSame(t, m.ID, got, want)
+		}
+		mustIDs(t, "no claims", ids(claimOut(t, s, "b", at(24*time.Hour), time.Hour, 10), outboundID), nil)
+	}},
+	{"MarkSentMissingIsNotFound", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		mustBe(t, "mark sent missing", s.MarkSent(ctx, outbound("m_ghost", "p_a", at(0))), store.ErrNotFound)
+		_, err := s.GetOutbound(ctx, "m_ghost")
+		mustBe(t, "get after refused mark", err, store.ErrNotFound)
+		// A message of another participant is not m's either.
+		must(t, "enqueue", s.EnqueueOutbound(ctx, outbound("m_b", "p_b", at(0))))
+		mustBe(t, "mark sent under the wrong participant", s.MarkSent(ctx, outbound("m_b", "p_a", at(0))), store.ErrNotFound)
+	}},
+	{"BeginSendReadsPersonAndLinkAndRecordsTheKey", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		exp := wallNow().Add(time.Hour)
+		p := created(t, s, "p_a")
+		l := link("idx_1", "p_a")
+		must(t, "put link", s.PutLink(ctx, l))
+		c, err := s.BeginSend(ctx, "p_a", "idx_1", "outbox:pass:m_0:0", exp)
+		must(t, "begin send", err)
+		mustSame(t, "first look", c, store.SendCheck{Participant: &p, Link: &l, FirstSeen: true})
+		c, err = s.BeginSend(ctx, "p_a", "idx_1", "outbox:pass:m_0:0", exp)
+		must(t, "begin send again", err)
+		mustSame(t, "second look: the key is recorded", c, store.SendCheck{Participant: &p, Link: &l})
+		seen, err := s.Seen(ctx, "outbox:pass:m_0:0")
+		must(t, "seen", err)
+		first, err := s.FirstSeen(ctx, "outbox:pass:m_0:0", exp)
+		must(t, "first seen", err)
+		if !seen || first {
+			t.Fatalf("key recorded by BeginSend: Seen %v, FirstSeen %v; want true, false", seen, first)
+		}
+		// A key FirstSeen recorded is recorded for BeginSend too.
+		_, err = s.FirstSeen(ctx, "outbox:pass:m_1:0", exp)
+		must(t, "first seen of another key", err)
+		c, err = s.BeginSend(ctx, "p_a", "idx_1", "outbox:pass:m_1:0", exp)
+		must(t, "begin send after FirstSeen", err)
+		if c.FirstSeen {
+			t.Fatalf("a key FirstSeen recorded was new to BeginSend")
+		}
+	}},
+	{"BeginSendWithoutPersonOrLink", func(t *testing.T, s store.Store) {
+		// What is missing comes back nil, not as an error: the outbox
+		// fails the message, and the key is recorded all the same.
+		ctx := ctxOf(t)
+		exp := wallNow().Add(time.Hour)
+		c, err := s.BeginSend(ctx, "p_gone", "idx_gone", "k1", exp)
+		must(t, "begin send to no one", err)
+		mustSame(t, "no one", c, store.SendCheck{FirstSeen: true})
+		p := created(t, s, "p_a")
+		c, err = s.BeginSend(ctx, "p_a", "", "k2", exp)
+		must(t, "begin send without a link index", err)
+		mustSame(t, "no link index", c, store.SendCheck{Participant: &p, FirstSeen: true})
+		l := link("idx_b", "p_b") // someone else's link comes back as it is
+		must(t, "put link", s.PutLink(ctx, l))
+		c, err = s.BeginSend(ctx, "p_a", "idx_b", "k3", exp)
+		must(t, "begin send through another's link", err)
+		mustSame(t, "another's link", c, store.SendCheck{Participant: &p, Link: &l, FirstSeen: true})
+		if seen, err := s.Seen(ctx, "k1"); err != nil || !seen {
+			t.Fatalf("key of a send to no one not recorded: %v %v", seen, err)
+		}
+	}},
 	{"ConcurrentClaimersEachMessageOnce", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		all := seq("m_", 200)

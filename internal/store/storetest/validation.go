@@ -41,6 +41,11 @@ var validationTests = []namedTest{
 				return s.EnqueueOutbound(ctx, outbound("m_good", "p_a", at(0)), badOut)
 			}},
 			{"outbound without participant", func() error { return s.EnqueueOutbound(ctx, noParticipantOut) }},
+			{"sent message without ID", func() error { return s.MarkSent(ctx, badOut) }},
+			{"send begun without participant", func() error { _, err := s.BeginSend(ctx, "", "idx_1", "k_v1", later); return err }},
+			{"send begun without key", func() error { _, err := s.BeginSend(ctx, "p_a", "idx_1", "", later); return err }},
+			{"send begun without expiry", func() error { _, err := s.BeginSend(ctx, "p_a", "idx_1", "k_v2", time.Time{}); return err }},
+			{"sent message without participant", func() error { return s.MarkSent(ctx, noParticipantOut) }},
 			{"appointment without ID", func() error { return s.PutAppointment(ctx, appointment("", "p_a", "2026-03-10", "09:00")) }},
 			{"appointment without participant", func() error {
 				return s.PutAppointment(ctx, appointment("ap_1", "", "2026-03-10", "09:00"))
@@ -95,8 +100,10 @@ var validationTests = []namedTest{
 		if len(dues) != 0 {
 			t.Fatalf("good item of a refused due batch stored")
 		}
-		if seen, err := s.Seen(ctx, "sms:SM9"); err != nil || seen {
-			t.Fatalf("dedupe key of a refused turn recorded: %v %v", seen, err)
+		for _, k := range []string{"sms:SM9", "k_v1", "k_v2"} {
+			if seen, err := s.Seen(ctx, k); err != nil || seen {
+				t.Fatalf("dedupe key %s of a refused call recorded: %v %v", k, seen, err)
+			}
 		}
 		checkNothingOf(t, s, "p_a", 0)
 		// The store still works after refusing all that.

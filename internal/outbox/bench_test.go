@@ -1,0 +1,103 @@
+package outbox_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/outbox"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// The dispatcher benchmarks send queued messages through a sender that
+// accepts each at once, so what they measure is the dispatcher's own work
+// and the store's: claims, the checks before a send, the loop guard, the
+// rate budget and recording the send. Run them with
+//
+//	WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 go test -run '^$' -bench Dispatch -benchtime 10x -count 3 ./internal/outbox/
+//
+// ns/msg is the time per message sent; ns/op is per round of benchMessages.
+
+const (
+	benchPeople   = 100
+	benchMessages = 500 // five for each person, under the loop guard's limit
+)
+
+func BenchmarkDispatchBolt(b *testing.B) { benchDispatch(b, newTestStore(b)) }
+
+func BenchmarkDispatchRedis(b *testing.B) { benchDispatch(b, redisProcesses(b, 1)[0]) }
+
+// instantSender accepts every message at once and counts them. Its one
+// rate budget is so large that a reservation never has to wait, but it is
+// still taken, as a real sender's is.
+type instantSender struct{ sent atomic.Int64 }
+
+func (s *instantSender) Send(_ context.Context, _ string, m store.OutboundMessage) (string, error) {
+	s.sent.Add(1)
+	return "P" + m.ID, nil
+}
+
+func (s *instantSender) Throttles(store.OutboundMessage) []outbox.Throttle {
+	return []outbox.Throttle{{Key: "bench:sender", Units: 1, PerSecond: 1e12}}
+}
+
+// benchDispatch queues benchMessages messages for benchPeople people in
+// each round and dispatches them as `waymark serve` does (eight people at
+// a time, fifty a claim) until every one has been sent.
+func benchDispatch(b *testing.B, st store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	var links []store.Link
+	for i := range benchPeople {
+		pid := fmt.Sprintf("p_bench%03d", i)
+		if err := st.CreateParticipant(ctx, store.Participant{ID: pid, Label: pid, Language: "en", TimeZone: "Europe/London", Status: store.Active, CreatedAt: now, UpdatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
+		l := store.Link{Index: "ix_" + pid, Channel: store.SMS, ParticipantID: pid, Sealed: []byte("sealed"), Masked: "+44 7*** ***000", LinkedAt: now}
+		if err := st.PutLink(ctx, l); err != nil {
+			b.Fatal(err)
+		}
+		links = append(links, l)
+	}
+	sender := &instantSender{}
+	open := func(context.Context, store.Link) (string, error) { return "address", nil }
+	d := outbox.New(st, map[store.Channel]outbox.Sender{store.SMS: sender}, open, clock.System{}, nil,
+		outbox.Options{Concurrency: 8, Batch: 50})
+
+	round := 0
+	var sending time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		msgs := make([]store.OutboundMessage, benchMessages)
+		at := time.Now()
+		for i := range msgs {
+			l := links[i%benchPeople]
+			msgs[i] = store.OutboundMessage{
+				ID: fmt.Sprintf("m_r%d_%d", round, i), ParticipantID: l.ParticipantID, LinkIndex: l.Index, Channel: l.Channel,
+				Kind: "checkin.ask", Text: fmt.Sprintf("Round %d, message %d", round, i),
+				Status: store.Pending, NotBefore: at, CreatedAt: at, UpdatedAt: at,
+			}
+		}
+		if err := st.EnqueueOutbound(ctx, msgs...); err != nil {
+			b.Fatal(err)
+		}
+		round++
+		want := int64(round * benchMessages)
+		b.StartTimer()
+
+		began := time.Now()
+		for sender.sent.Load() < want {
+			if _, err := d.DispatchOnce(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		sending += time.Since(began)
+	}
+	if got := sender.sent.Load(); got != int64(round*benchMessages) {
+		b.Fatalf("sent %d, want %d", got, round*benchMessages)
+	}
+	b.ReportMetric(float64(sending.Nanoseconds())/float64(round*benchMessages), "ns/msg")
+}

@@ -1,0 +1,92 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/outbox"
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// roundTrips counts what a client sends to Redis: a command sent alone or
+// a whole pipeline is one round trip.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (r *roundTrips) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (r *roundTrips) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// acceptAll is a sender that takes every message at once and has one rate
+// budget, so large that no message waits for it.
+type acceptAll struct{}
+
+func (acceptAll) Send(_ context.Context, _ string, m store.OutboundMessage) (string, error) {
+	return "P" + m.ID, nil
+}
+
+func (acceptAll) Throttles(store.OutboundMessage) []outbox.Throttle {
+	return []outbox.Throttle{{Key: "roundtrips", Units: 1, PerSecond: 1e12}}
+}
+
+// TestSendRoundTrips counts the round trips the outbox dispatcher makes to
+// send queued messages: the delivery of replies is bounded by them. A
+// claim of nine messages takes three (peek, claim, read the records); each
+// send five: the checks before it (BeginSend), the loop guard, the rate
+// budget, and MarkSent's record and queue.
+func TestSendRoundTrips(t *testing.T) {
+	s := openTest(t, testOptions(t))
+	ctx := t.Context()
+	now := time.Now()
+	var msgs []store.OutboundMessage
+	for i := range 3 {
+		pid := fmt.Sprint("p_", i)
+		mustDo(t, s.CreateParticipant(ctx, store.Participant{ID: pid, Label: pid, Language: "en", TimeZone: "UTC", Status: store.Active, CreatedAt: now, UpdatedAt: now}))
+		mustDo(t, s.PutLink(ctx, store.Link{Index: "ix_" + pid, Channel: store.SMS, ParticipantID: pid, Sealed: []byte("x"), Masked: "x", LinkedAt: now}))
+		for j := range 3 {
+			msgs = append(msgs, store.OutboundMessage{ID: fmt.Sprintf("m_%d_%d", i, j), ParticipantID: pid, LinkIndex: "ix_" + pid, Channel: store.SMS,
+				Kind: "k", Text: fmt.Sprint("text ", j), Status: store.Pending, NotBefore: now, CreatedAt: now, UpdatedAt: now})
+		}
+	}
+	mustDo(t, s.EnqueueOutbound(ctx, msgs...))
+
+	rt := &roundTrips{}
+	s.rdb.AddHook(rt)
+	open := func(context.Context, store.Link) (string, error) { return "address", nil }
+	d := outbox.New(s, map[store.Channel]outbox.Sender{store.SMS: acceptAll{}}, open, clock.System{}, nil, outbox.Options{Batch: len(msgs)})
+	n, err := d.DispatchOnce(ctx)
+	mustDo(t, err)
+	if n != len(msgs) {
+		t.Fatalf("handled %d of %d", n, len(msgs))
+	}
+	const claim, perSend = 3, 5
+	got := rt.n.Load()
+	t.Logf("%d round trips for %d sends", got, n)
+	if want := int64(claim + perSend*len(msgs)); got > want {
+		t.Errorf("%d round trips to send %d messages, want at most %d (%d for the claim, %d a send)", got, n, want, claim, perSend)
+	}
+	for _, m := range msgs {
+		rec, err := s.GetOutbound(ctx, m.ID)
+		mustDo(t, err)
+		if rec.Status != store.Queued || rec.ProviderID != "P"+m.ID {
+			t.Errorf("%s: status %s, provider ID %q", m.ID, rec.Status, rec.ProviderID)
+		}
+	}
+}
