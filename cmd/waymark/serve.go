@@ -186,7 +186,8 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	replan <- struct{}{} // once at start: the programme may have changed while stopped
 	go func() {
 		for range hup {
-			if reload(conv, cfg, log) {
+			if c := reload(conv, cfg, log); c != nil {
+				dispatcher.SetOptOutKinds(c.Flows.OptOutConfirmations())
 				select {
 				case replan <- struct{}{}:
 				default:
@@ -228,19 +229,20 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 }
 
 // reload swaps in new flows and locales if, and only if, they pass the same
-// validation as `waymark check`; otherwise the running set stays.
-func reload(conv *conversation.Service, cfg config.Config, log *slog.Logger) bool {
+// validation as `waymark check`, and returns them; otherwise the running
+// set stays, and it returns nil.
+func reload(conv *conversation.Service, cfg config.Config, log *slog.Logger) *conversation.Content {
 	flowsFS, localesFS := contentFS(cfg.FlowsDir, cfg.LocalesDir)
 	content, problems := loadContent(flowsFS, localesFS)
 	if content == nil {
 		for _, p := range diag.Errors(problems) {
 			log.Error("reload refused; keeping the flows in use", "problem", p.String())
 		}
-		return false
+		return nil
 	}
 	conv.SetContent(content)
 	log.Info("flows and locales reloaded", "flows", len(content.Flows.Flows), "languages", len(content.Locale.Languages()))
-	return true
+	return content
 }
 
 // replanOnRequest re-plans every participant's reminders at start and after

@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/clock"
@@ -132,8 +133,10 @@ type Dispatcher struct {
 	clock   clock.Clock
 	log     *slog.Logger
 	opts    Options
-	optOut  map[string]bool
-	wake    chan struct{}
+	// optOut is the set of OptOutKinds, swapped whole when the flows are
+	// reloaded (SetOptOutKinds) while sends read it.
+	optOut atomic.Pointer[map[string]bool]
+	wake   chan struct{}
 }
 
 // New returns a Dispatcher sending through senders, one per channel.
@@ -144,15 +147,23 @@ func New(st store.Store, senders map[store.Channel]Sender, opener AddressOpener,
 	}
 	d := &Dispatcher{
 		store: st, senders: senders, open: opener, clock: clk,
-		log:    logger.With("component", "outbox"),
-		opts:   opts,
-		optOut: map[string]bool{},
-		wake:   make(chan struct{}, 1),
+		log:  logger.With("component", "outbox"),
+		opts: opts,
+		wake: make(chan struct{}, 1),
 	}
-	for _, k := range opts.OptOutKinds {
-		d.optOut[k] = true
-	}
+	d.SetOptOutKinds(opts.OptOutKinds)
 	return d
+}
+
+// SetOptOutKinds replaces the message kinds sent even to a person who has
+// opted out (Options.OptOutKinds): after a reload of the flows, their
+// confirmations may have new message IDs.
+func (d *Dispatcher) SetOptOutKinds(kinds []string) {
+	set := make(map[string]bool, len(kinds))
+	for _, k := range kinds {
+		set[k] = true
+	}
+	d.optOut.Store(&set)
 }
 
 // Owner is the name this dispatcher claims messages under.
@@ -421,7 +432,7 @@ func (d *Dispatcher) undeliverable(m store.OutboundMessage, c store.SendCheck) s
 	switch {
 	case c.Participant == nil:
 		return ReasonNoParticipant
-	case c.Participant.OptedOut && !d.optOut[m.Kind]:
+	case c.Participant.OptedOut && !(*d.optOut.Load())[m.Kind]:
 		return ReasonOptedOut
 	case c.Link == nil || c.Link.ParticipantID != m.ParticipantID || c.Link.Channel != m.Channel:
 		return ReasonNoLink

@@ -455,6 +455,30 @@ func TestOptedOutGetsOnlyTheConfirmation(t *testing.T) {
 	}
 }
 
+// Reloaded flows may confirm an opt-out with a message of another ID: the
+// running dispatcher sends it once it is told.
+func TestOptOutKindsFollowAReload(t *testing.T) {
+	h := newHarness(t, 1000)
+	l := h.person("p_out", "+447700900123", store.SMS)
+	p, err := h.st.GetParticipant(h.ctx, "p_out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.OptedOut, p.OptedOutAt = true, h.clk.Now()
+	if err := h.st.UpdateParticipant(h.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	d := h.dispatcher(func(o *outbox.Options) { o.OptOutKinds = []string{"optout.confirm"} })
+	d.SetOptOutKinds([]string{"stop.done"}) // the reloaded flows' confirmation
+	renamed := h.enqueue(l, "stop.done", "You will get no more messages. Send START to resume.")
+	old := h.enqueue(l, "optout.confirm", "You will get no more messages.")
+	h.once(d)
+	sent := h.sentIDs()
+	if sent[renamed.ID] != 1 || sent[old.ID] != 0 {
+		t.Fatalf("sent %v: want the new confirmation only", sent)
+	}
+}
+
 func TestMessagesWithoutADeliverableLink(t *testing.T) {
 	h := newHarness(t, 1000)
 	l := h.person("p_link", "+447700900123", store.SMS)
