@@ -3,6 +3,7 @@ package conversation_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -425,4 +426,38 @@ func (e *editBeforeFirstTurn) ApplyTurn(ctx context.Context, t store.Turn) error
 		return err
 	}
 	return e.Store.ApplyTurn(ctx, t)
+}
+
+// The store fails just as a JOIN would link the number: the JOIN fails
+// (the provider will retry it), and the enrolment code is put back, so
+// that the retry enrols the person with the same code.
+func TestAJoinThatFailsBeforeLinkingKeepsTheCode(t *testing.T) {
+	h := newHarness(t)
+	pid, code := h.enrol("en")
+	flaky := &failFirstPutLink{Store: h.store}
+	conv := conversation.New(flaky, h.box, shippedContent(t), h.clock, slog.New(slog.DiscardHandler))
+	in := conversation.Inbound{Channel: store.SMS, Address: phone, Text: "JOIN " + code, DedupeKey: "sms:SMjoin"}
+	if _, err := conv.Handle(h.ctx, in); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("JOIN while the store fails: %v, want ErrUnavailable", err)
+	}
+	out, err := conv.Handle(h.ctx, in) // the provider's retry
+	if err != nil || out.ParticipantID != pid || out.Duplicate {
+		t.Fatalf("retried JOIN: %+v, %v; want %s enrolled", out, err, pid)
+	}
+	if got := h.drain(); len(got) == 0 || !strings.Contains(got[0], "Welcome") {
+		t.Errorf("replies to the retried JOIN: %q, want the welcome", got)
+	}
+}
+
+// failFirstPutLink fails the first PutLink as an unavailable store would.
+type failFirstPutLink struct {
+	store.Store
+	failed atomic.Bool
+}
+
+func (f *failFirstPutLink) PutLink(ctx context.Context, l store.Link) error {
+	if f.failed.CompareAndSwap(false, true) {
+		return fmt.Errorf("test: %w", store.ErrUnavailable)
+	}
+	return f.Store.PutLink(ctx, l)
 }

@@ -82,6 +82,12 @@ func (s *Service) join(ctx context.Context, c *Content, in Inbound, index, lang,
 	if err != nil {
 		return Outcome{}, fmt.Errorf("conversation: take enrolment code: %w", err)
 	}
+	linked := false
+	defer func() {
+		if !linked {
+			s.giveBack(ctx, ec)
+		}
+	}()
 	sealed, err := s.box.Seal(string(in.Channel), in.Address)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("conversation: seal address: %w", err)
@@ -97,6 +103,7 @@ func (s *Service) join(ctx context.Context, c *Content, in Inbound, index, lang,
 		if err := s.store.PutLink(ctx, link); err != nil {
 			return fmt.Errorf("conversation: link address: %w", err)
 		}
+		linked = true
 		if err := s.store.AppendAudit(ctx, store.AuditEntry{
 			ID: store.NewID("a_"), At: now, Actor: "participant", Action: "channel_linked",
 			ParticipantID: ec.ParticipantID, Detail: string(in.Channel),
@@ -110,6 +117,19 @@ func (s *Service) join(ctx context.Context, c *Content, in Inbound, index, lang,
 		})
 	})
 	return Outcome{ParticipantID: ec.ParticipantID}, err
+}
+
+// giveBack puts back an enrolment code taken for a JOIN that failed before
+// the number was linked (the store went away, the person's lock stayed
+// busy), so that the provider's retry of the JOIN, or the person's next
+// try, still finds it and the caseworker need not make a new one.
+func (s *Service) giveBack(ctx context.Context, ec store.EnrolmentCode) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.store.PutEnrolmentCode(ctx, ec); err != nil {
+		s.log.Warn("an enrolment code taken for a failed JOIN could not be put back; the caseworker can make a new one",
+			"participant", ec.ParticipantID, "err", err)
+	}
 }
 
 func (s *Service) replyUnknown(ctx context.Context, c *Content, counter string, limit int, lang, id string, now time.Time) (Outcome, error) {
