@@ -453,13 +453,8 @@ type Leases interface {
 type Outbox interface {
 	EnqueueOutbound(ctx context.Context, msgs ...OutboundMessage) error
 	// ClaimOutbound leases up to limit Pending messages with NotBefore <= now
-	// to owner for lease, oldest first, each person's in the order they were
-	// made. A message leased to an owner that did not finish is claimable
-	// again once the lease ends. A message is not handed out while an
-	// earlier one of the same person, due by now, is still Pending and not
-	// in the same claim (another owner holds it, or nobody has claimed it
-	// yet), so that several processes send one person's messages in the
-	// order the flow wrote them.
+	// to owner for lease, oldest first. A message leased to an owner that
+	// did not finish is claimable again once the lease ends.
 	ClaimOutbound(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]OutboundMessage, error)
 	GetOutbound(ctx context.Context, id string) (OutboundMessage, error)
 	// UpdateOutbound saves m and ends any lease on it. Text is dropped when

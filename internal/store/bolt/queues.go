@@ -106,33 +106,12 @@ func (s *Store) ClaimOutbound(_ context.Context, owner string, now time.Time, le
 	}
 	var out []store.OutboundMessage
 	err := s.update("claim outbound", func(t *txn) error {
-		// Looks a little past limit: a message waiting for an earlier one
-		// of its person is passed over, and the next one may be claimed.
-		var cands []outboxRecord
-		for _, k := range readyKeys(t.Bucket(bOutboxReady), now, 4*limit) {
+		for _, k := range readyKeys(t.Bucket(bOutboxReady), now, limit) {
 			r, ok, err := t.getOutbound(k[timeKeyLen:])
 			if err != nil || !ok {
 				return orMissingIndex(err, ok)
 			}
-			cands = append(cands, r)
-		}
-		// Each person's earliest first, so that a later message finds the
-		// earlier one already in this claim.
-		inOrderMade(cands)
-		inClaim := map[string]bool{}
-		for _, r := range cands {
-			if len(out) == limit {
-				break
-			}
-			waits, err := t.waitsForEarlier(r.Message, inClaim, now)
-			if err != nil {
-				return err
-			}
-			if waits {
-				continue // stays in the queue until the earlier one has gone
-			}
-			inClaim[r.Message.ID] = true
-			if err := t.Bucket(bOutboxReady).Delete(r.readyKey()); err != nil {
+			if err := t.Bucket(bOutboxReady).Delete(k); err != nil {
 				return err
 			}
 			r.Owner, r.Until = owner, now.Add(lease)
@@ -147,46 +126,7 @@ func (s *Store) ClaimOutbound(_ context.Context, owner string, now time.Time, le
 	if err != nil {
 		return nil, err
 	}
-	store.InOrderMade(out)
 	return out, nil
-}
-
-// inOrderMade is store.InOrderMade for claim candidates.
-func inOrderMade(recs []outboxRecord) {
-	msgs := make([]store.OutboundMessage, len(recs))
-	byID := make(map[string]outboxRecord, len(recs))
-	for i, r := range recs {
-		msgs[i] = r.Message
-		byID[r.Message.ID] = r
-	}
-	store.InOrderMade(msgs)
-	for i, m := range msgs {
-		recs[i] = byID[m.ID]
-	}
-}
-
-// waitsForEarlier reports whether a message of the same person made before
-// m, due by now, is still Pending and not in this claim (inClaim): the
-// person's messages are handed out in the order the flow wrote them, as
-// the Redis store does for its several processes (see waitingUntil there).
-func (t *txn) waitsForEarlier(m store.OutboundMessage, inClaim map[string]bool, now time.Time) (bool, error) {
-	pfx := idPrefix(m.ParticipantID)
-	for _, k := range prefixKeys(t.Bucket(bOutboxByP), pfx) {
-		id := k[len(pfx):]
-		if string(id) == m.ID || inClaim[string(id)] {
-			continue
-		}
-		r, ok, err := t.getOutbound(id)
-		if err != nil || !ok {
-			return false, err
-		}
-		e := r.Message
-		earlier := e.CreatedAt.Before(m.CreatedAt) || e.CreatedAt.Equal(m.CreatedAt) && e.ID < m.ID
-		if earlier && e.Status == store.Pending && !e.NotBefore.After(now) {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 func (s *Store) GetOutbound(_ context.Context, id string) (store.OutboundMessage, error) {

@@ -360,6 +360,10 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 		sh := s.k.outShard(n)
 		return []string{sh.ready, sh.pos, sh.owner, sh.where}
 	}
+	type got struct {
+		member string
+		msg    store.OutboundMessage
+	}
 	var out []got
 	for range claimRounds {
 		need := limit - len(out)
@@ -382,8 +386,6 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 			return nil, s.fail("claim messages", err)
 		}
 		verdicts := map[int][]any{}
-		var sendable []got
-		var shards []int
 		for i, c := range cl {
 			id := memberID(c.member)
 			verdict := ""
@@ -402,19 +404,7 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 				verdicts[c.shard] = append(verdicts[c.shard], id, verdict)
 				continue
 			}
-			sendable = append(sendable, got{member: c.member, msg: m})
-			shards = append(shards, c.shard)
-		}
-		waiting, err := s.waitingUntil(ctx, sendable, out, now)
-		if err != nil {
-			return nil, s.fail("claim messages", err)
-		}
-		for i, g := range sendable {
-			if !waiting[i].IsZero() {
-				verdicts[shards[i]] = append(verdicts[shards[i]], g.msg.ID, "at:"+timeKey(waiting[i]))
-				continue
-			}
-			out = append(out, g)
+			out = append(out, got{member: c.member, msg: m})
 		}
 		for n, v := range verdicts {
 			sh := s.k.outShard(n)
@@ -429,65 +419,7 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 	for i, g := range out {
 		msgs[i] = g.msg
 	}
-	store.InOrderMade(msgs)
 	return msgs, nil
-}
-
-// got is a message a claim hands out, with its queue entry.
-type got struct {
-	member string
-	msg    store.OutboundMessage
-}
-
-// orderRetry is how soon a message held back for an earlier one of the
-// same person is looked at again.
-const orderRetry = 100 * time.Millisecond
-
-// waitingUntil reports, for each message about to be handed out, until
-// when it must wait for an earlier message of the same person (zero: it
-// need not): one still Pending, due by now, and not handed out in this
-// claim (in claimed, or among msgs), because another process holds it or
-// nobody has claimed it yet. So one person's messages leave in the order
-// the flow wrote them, whichever process sends them. An earlier message
-// deferred for the rate budget is not waited for: its reservation comes
-// first, so the later one's comes after it anyway; nor is one waiting to
-// be retried after a failure, which would hold the person's next messages
-// for as long. One round trip for the batch.
-func (s *Store) waitingUntil(ctx context.Context, msgs, claimed []got, now time.Time) ([]time.Time, error) {
-	until := make([]time.Time, len(msgs))
-	if len(msgs) == 0 {
-		return until, nil
-	}
-	inClaim := map[string]bool{}
-	for _, g := range claimed {
-		inClaim[g.msg.ID] = true
-	}
-	calls := make([]call, len(msgs))
-	for i, g := range msgs {
-		inClaim[g.msg.ID] = true
-		calls[i] = call{sc: luaOutboxEarlier, keys: []string{s.k.pending(g.msg.ParticipantID), s.k.outbox(g.msg.ParticipantID)},
-			args: []any{pendingMember(g.msg)}}
-	}
-	cmds, err := s.pipeline(ctx, calls)
-	if err != nil {
-		return nil, err
-	}
-	for i, cmd := range cmds {
-		earlier, err := cmd.StringSlice()
-		if err != nil {
-			return nil, err
-		}
-		for j := 0; j+1 < len(earlier); j += 2 {
-			var e store.OutboundMessage
-			if inClaim[earlier[j]] || json.Unmarshal([]byte(earlier[j+1]), &e) != nil {
-				continue
-			}
-			if !e.NotBefore.After(now) {
-				until[i] = now.Add(orderRetry) // looked at again soon
-			}
-		}
-	}
-	return until, nil
 }
 
 // outboundRecords reads the records of claimed messages from their

@@ -292,7 +292,6 @@ var (
 	luaCounterIncr       = script("counter_incr")
 	luaDeleteOwned       = script("delete_owned")
 	luaLinkSeen          = script("link_seen")
-	luaOutboxEarlier     = script("outbox_earlier")
 	luaParticipantUpdate = script("participant_update")
 )
 

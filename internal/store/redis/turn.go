@@ -249,7 +249,7 @@ type slotWrite struct {
 	checkIns    []any // checkInMember
 	attention   []any // ID, JSON
 	audit       []any // ID, JSON
-	outbound    []any // ID, JSON, pending member
+	outbound    []any // ID, JSON
 }
 
 func (s *Store) slotWriteOf(t store.Turn) (slotWrite, error) {
@@ -316,18 +316,8 @@ func (w *slotWrite) addOutbound(m store.OutboundMessage) error {
 		m.Text = ""
 	}
 	doc, err := json.Marshal(m)
-	pending := ""
-	if m.Status == store.Pending {
-		pending = pendingMember(m)
-	}
-	w.outbound = append(w.outbound, m.ID, doc, pending)
+	w.outbound = append(w.outbound, m.ID, doc)
 	return err
-}
-
-// pendingMember is a message's member in its participant's pending index:
-// ordered by when it was made, then by ID, as the flow wrote them.
-func pendingMember(m store.OutboundMessage) string {
-	return timeKey(m.CreatedAt) + "|" + m.ID
 }
 
 // turnCall is the run of turn.lua that writes w. With global set (a
@@ -338,7 +328,6 @@ func (s *Store) turnCall(w slotWrite, global bool) call {
 	keys := []string{
 		k.participant(w.pid), k.session(w.pid), k.checkIns(w.pid),
 		k.attention(w.pid), k.turnAudit(w.pid), k.outbox(w.pid), k.turnDedupe(w.pid),
-		k.pending(w.pid),
 	}
 	if global && w.dedupeKey != "" {
 		keys = append(keys, k.dedupe(w.dedupeKey))
@@ -355,7 +344,7 @@ func (s *Store) turnCall(w slotWrite, global bool) call {
 	args = append(args, w.attention...)
 	args = append(args, len(w.audit)/2)
 	args = append(args, w.audit...)
-	args = append(args, len(w.outbound)/3)
+	args = append(args, len(w.outbound)/2)
 	args = append(args, w.outbound...)
 	return call{sc: luaTurn, keys: keys, args: args}
 }

@@ -3,7 +3,6 @@ package storetest
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,16 +14,6 @@ func claimOut(t *testing.T, s store.Store, owner string, now time.Time, lease ti
 	got, err := s.ClaimOutbound(ctxOf(t), owner, now, lease, limit)
 	must(t, "claim outbound by "+owner, err)
 	return got
-}
-
-// markSent records messages as a dispatcher does once the provider has
-// taken them.
-func markSent(t *testing.T, s store.Store, msgs ...store.OutboundMessage) {
-	t.Helper()
-	for _, m := range msgs {
-		m.Status = store.Sent
-		must(t, "mark "+m.ID+" sent", s.UpdateOutbound(ctxOf(t), m))
-	}
 }
 
 func claimDue(t *testing.T, s store.Store, owner string, now time.Time, lease time.Duration, limit int) []store.DueItem {
@@ -75,7 +64,6 @@ var outboxTests = []namedTest{
 		got := claimOut(t, s, "a", at(2*time.Minute), time.Hour, 2)
 		mustIDs(t, "first claim (limit 2)", ids(got, outboundID), []string{"m_0", "m_1"})
 		mustSame(t, "claimed message unchanged", got[0], outbound("m_0", "p_a", at(0)))
-		markSent(t, s, got...) // as a dispatcher does: p_a's m_2 waits for m_0 until then
 		got = claimOut(t, s, "a", at(2*time.Minute), time.Hour, 10)
 		mustIDs(t, "second claim: only what is due", ids(got, outboundID), []string{"m_2"})
 		got = claimOut(t, s, "a", at(2*time.Minute), time.Hour, 10)
@@ -286,55 +274,11 @@ var outboxTests = []namedTest{
 			msgs[i] = outbound(id, fmt.Sprint("p_", i%7), at(time.Duration(i)*time.Millisecond))
 		}
 		must(t, "enqueue", s.EnqueueOutbound(ctx, msgs...))
-		// Each claimer sends what it claims, as a dispatcher does, and time
-		// moves on: a person's later message waits for their earlier one.
-		var claims atomic.Int64
 		got := claimConcurrently(t, 8, func(owner string) ([]string, error) {
-			now := at(time.Hour + time.Duration(claims.Add(1))*time.Second)
-			ms, err := s.ClaimOutbound(ctx, owner, now, time.Hour, 7)
-			for _, m := range ms {
-				m.Status = store.Sent
-				if err == nil {
-					err = s.UpdateOutbound(ctx, m)
-				}
-			}
+			ms, err := s.ClaimOutbound(ctx, owner, at(time.Hour), time.Hour, 7)
 			return ids(ms, outboundID), err
 		})
 		mustIDs(t, "every message claimed once", got, all)
-	}},
-	{"APersonsMessagesAreHandedOutInOrder", func(t *testing.T, s store.Store) {
-		// Two processes claiming at once must not send one person's
-		// replies out of order: a message waits while an earlier one of
-		// the same person, due by now, is pending in another's hands.
-		ctx := ctxOf(t)
-		welcome, consent := outbound("m_welcome", "p_a", at(0)), outbound("m_consent", "p_a", at(0))
-		consent.CreatedAt = consent.CreatedAt.Add(time.Microsecond) // written after the welcome, in one turn
-		other := outbound("m_other", "p_b", at(time.Millisecond))
-		must(t, "enqueue", s.EnqueueOutbound(ctx, welcome, consent, other))
-
-		got := claimOut(t, s, "a", at(time.Second), time.Hour, 1)
-		mustIDs(t, "a claims the earliest", ids(got, outboundID), []string{"m_welcome"})
-		got = claimOut(t, s, "b", at(2*time.Second), time.Hour, 10)
-		mustIDs(t, "b meanwhile: not the consent question, another person's message yes", ids(got, outboundID), []string{"m_other"})
-		markSent(t, s, welcome)
-		got = claimOut(t, s, "b", at(3*time.Second), time.Hour, 10)
-		mustIDs(t, "b once the welcome has gone", ids(got, outboundID), []string{"m_consent"})
-
-		// Claimed together, they are handed out together, in order.
-		one, two := outbound("m_one", "p_c", at(0)), outbound("m_two", "p_c", at(0))
-		two.CreatedAt = two.CreatedAt.Add(time.Microsecond)
-		must(t, "enqueue", s.EnqueueOutbound(ctx, two, one))
-		got = claimOut(t, s, "a", at(4*time.Second), time.Hour, 10)
-		mustIDs(t, "one claim", ids(got, outboundID), []string{"m_one", "m_two"})
-
-		// An earlier message waiting to be retried later does not hold the
-		// next one back (nor one deferred for the rate budget, whose
-		// reservation comes first anyway).
-		retry, next := outbound("m_retry", "p_d", at(time.Hour)), outbound("m_next", "p_d", at(0))
-		retry.CreatedAt, next.CreatedAt = at(0), at(time.Second)
-		must(t, "enqueue", s.EnqueueOutbound(ctx, retry, next))
-		got = claimOut(t, s, "a", at(5*time.Second), time.Hour, 10)
-		mustIDs(t, "not held back by a message due later", ids(got, outboundID), []string{"m_next"})
 	}},
 }
 

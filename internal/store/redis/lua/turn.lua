@@ -6,9 +6,7 @@
 -- KEYS[3] check-ins (zset, lex)           KEYS[4] attention items (hash)
 -- KEYS[5] turn audit entries (hash)       KEYS[6] outbound messages (hash)
 -- KEYS[7] turn dedupe markers (zset)
--- KEYS[8] pending messages in the order they were made (zset, lex; a
---         hint: see outbox_earlier.lua)
--- KEYS[9] the global dedupe key Seen reads (string), only on a single
+-- KEYS[8] the global dedupe key Seen reads (string), only on a single
 --         Redis, where a script may touch keys of any slot: the key is
 --         then checked and written with the turn
 --
@@ -23,8 +21,7 @@
 --              is kept once)
 --   attention items: ID, JSON
 --   audit entries: ID, JSON
---   outbound messages: ID, JSON, and the member of KEYS[8] of a Pending
---              message ("" for one that is not)
+--   outbound messages: ID, JSON
 --
 -- Returns {"ok"}; {"dedupe"} when the dedupe key is already recorded;
 -- {"stale"} when the participant changed since it was read; or
@@ -41,7 +38,7 @@ end
 local ciFirst, ciN = section(1)
 local atFirst, atN = section(2)
 local auFirst, auN = section(2)
-local obFirst, obN = section(3)
+local obFirst, obN = section(2)
 
 local t = redis.call('TIME')
 local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -51,7 +48,7 @@ if ARGV[5] ~= '' then
   if exp and tonumber(exp) > nowMs then
     return {'dedupe'}
   end
-  if KEYS[9] and redis.call('EXISTS', KEYS[9]) == 1 then
+  if KEYS[8] and redis.call('EXISTS', KEYS[8]) == 1 then
     return {'dedupe'}
   end
 end
@@ -78,7 +75,7 @@ local function taken(key, first, n, width, kind)
 end
 local clash = taken(KEYS[4], atFirst, atN, 2, 'attention item')
   or taken(KEYS[5], auFirst, auN, 2, 'audit entry')
-  or taken(KEYS[6], obFirst, obN, 3, 'message')
+  or taken(KEYS[6], obFirst, obN, 2, 'message')
 if clash then
   return clash
 end
@@ -104,11 +101,8 @@ for j = 0, auN - 1 do
   redis.call('HSET', KEYS[5], ARGV[at], ARGV[at + 1])
 end
 for j = 0, obN - 1 do
-  local at = obFirst + j * 3
+  local at = obFirst + j * 2
   redis.call('HSET', KEYS[6], ARGV[at], ARGV[at + 1])
-  if ARGV[at + 2] ~= '' then
-    redis.call('ZADD', KEYS[8], 0, ARGV[at + 2])
-  end
 end
 
 if ARGV[5] ~= '' then
@@ -118,8 +112,8 @@ if ARGV[5] ~= '' then
   if last[2] then
     redis.call('PEXPIREAT', KEYS[7], last[2])
   end
-  if KEYS[9] then
-    redis.call('SET', KEYS[9], '1', 'PXAT', ARGV[6])
+  if KEYS[8] then
+    redis.call('SET', KEYS[8], '1', 'PXAT', ARGV[6])
   end
 end
 return {'ok'}
