@@ -196,6 +196,10 @@ func (s instrumented) CompleteDue(ctx context.Context, id, owner string) error {
 	return s.count("CompleteDue", s.Store.CompleteDue(ctx, id, owner))
 }
 
+func (s instrumented) ReleaseDue(ctx context.Context, id, owner string) error {
+	return s.count("ReleaseDue", s.Store.ReleaseDue(ctx, id, owner))
+}
+
 func (s instrumented) CreateAccount(ctx context.Context, a store.Account) error {
 	return s.count("CreateAccount", s.Store.CreateAccount(ctx, a))
 }
@@ -355,6 +359,7 @@ var storeOps = []string{
 	"PutSetupToken",
 	"PutWebSession",
 	"RecordCheckIn",
+	"ReleaseDue",
 	"ReleaseLease",
 	"ReserveRate",
 	"ResolveAttention",

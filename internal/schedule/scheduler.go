@@ -137,18 +137,22 @@ func (s *Scheduler) handleAll(ctx context.Context, items []store.DueItem, now ti
 		mu      sync.Mutex
 		handled int
 		errs    []error
+		unbegun []store.DueItem
 		wg      sync.WaitGroup
 		next    = make(chan store.DueItem)
 	)
 	// Work already begun finishes even when ctx ends (a reminder half sent
 	// would otherwise wait for its lease and be judged again); items not
-	// begun are left to their lease.
+	// begun are handed back, so that another process takes them at once.
 	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Lease)
 	defer cancel()
 	for range min(s.opts.Workers, len(items)) {
 		wg.Go(func() {
 			for it := range next {
 				if ctx.Err() != nil {
+					mu.Lock()
+					unbegun = append(unbegun, it)
+					mu.Unlock()
 					continue
 				}
 				err := s.handle(work, it, now, s.complete)
@@ -167,7 +171,18 @@ func (s *Scheduler) handleAll(ctx context.Context, items []store.DueItem, now ti
 	}
 	close(next)
 	wg.Wait()
+	s.release(work, unbegun)
 	return handled, errs
+}
+
+// release hands back claimed items that were not begun. One that cannot
+// be handed back (the store is away) returns when its lease ends.
+func (s *Scheduler) release(ctx context.Context, items []store.DueItem) {
+	for _, it := range items {
+		if err := s.store.ReleaseDue(ctx, it.ID, s.opts.Owner); err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.log.Warn("schedule: could not hand back an item not begun; it returns when its lease ends", "item", it.ID, "err", err)
+		}
+	}
 }
 
 // complete ends a claimed item. Another owner holding it (its lease ran out

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -426,4 +428,54 @@ func (r *refusingTurns) ApplyTurn(ctx context.Context, t store.Turn) error {
 		return fmt.Errorf("test: %w", store.ErrUnavailable)
 	}
 	return r.Store.ApplyTurn(ctx, t)
+}
+
+// TestShutdownHandsBackItemsNotBegun: a process told to stop while it
+// handles a batch finishes the reminder it has begun and hands back the
+// rest, which another process sends at once, not after the lease.
+func TestShutdownHandsBackItemsNotBegun(t *testing.T) {
+	clk := clock.NewFake(start)
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	stopping := &stopAtFirstTurn{Store: st}
+	h := newHarnessOn(t, stopping, clk)
+	var people []string
+	for range 3 {
+		pid, _ := h.enrol("Europe/London", mondayToWednesday(), store.SMS)
+		people = append(people, pid)
+	}
+	h.clock.Set(utc("2026-01-05T09:00:00Z"))
+	ctx, stop := context.WithCancel(h.ctx)
+	stopping.stop = stop
+	first := schedule.New(stopping, h.conv, clk, slog.New(slog.DiscardHandler), schedule.Options{Workers: 1, Owner: "first"})
+	n, _ := first.RunOnce(ctx, h.clock.Now())
+	if n != 1 {
+		t.Fatalf("the stopping process handled %d, want the one it had begun", n)
+	}
+	other := schedule.New(st, h.conv, clk, slog.New(slog.DiscardHandler), schedule.Options{Owner: "other"})
+	n, err = other.RunOnce(h.ctx, h.clock.Now()) // the same minute: well inside the lease
+	if err != nil || n != 2 {
+		t.Fatalf("another process handled %d (%v), want the two handed back", n, err)
+	}
+	for _, pid := range people {
+		h.expectKinds(pid, "after the hand-back", "checkin.ask")
+	}
+}
+
+// stopAtFirstTurn cancels the run (stop) as the first turn is applied, as a
+// shutdown arriving mid-batch.
+type stopAtFirstTurn struct {
+	store.Store
+	stop func()
+	once sync.Once
+}
+
+func (s *stopAtFirstTurn) ApplyTurn(ctx context.Context, t store.Turn) error {
+	if s.stop != nil {
+		s.once.Do(s.stop)
+	}
+	return s.Store.ApplyTurn(ctx, t)
 }

@@ -552,6 +552,10 @@ type Due interface {
 	ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]DueItem, error)
 	// CompleteDue deletes a claimed item if owner still holds it.
 	CompleteDue(ctx context.Context, id, owner string) error
+	// ReleaseDue hands back a claimed item owner has not begun (a process
+	// shutting down): claimable again at once, unchanged. ErrNotFound if it
+	// is gone, ErrConflict if owner does not hold it.
+	ReleaseDue(ctx context.Context, id, owner string) error
 }
 
 // Role is what a caseworker account may do.

@@ -372,3 +372,25 @@ func (s *Store) CompleteDue(_ context.Context, id, owner string) error {
 		return t.deleteDue([]byte(id))
 	})
 }
+
+// ReleaseDue ends owner's claim on id; the item is claimable again at its
+// DueAt.
+func (s *Store) ReleaseDue(_ context.Context, id, owner string) error {
+	return s.update("release due "+id, func(t *txn) error {
+		r, ok, err := t.getDue([]byte(id))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return store.ErrNotFound
+		}
+		if r.Owner == "" || r.Owner != owner {
+			return store.ErrConflict
+		}
+		if err := t.Bucket(bDueReady).Delete(r.readyKey()); err != nil {
+			return err
+		}
+		r.Owner, r.Until, r.Ready = "", time.Time{}, r.Item.DueAt
+		return t.putDue(r)
+	})
+}

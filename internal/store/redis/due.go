@@ -239,6 +239,31 @@ func (s *Store) CompleteDue(ctx context.Context, id, owner string) error {
 	return fmt.Errorf("redis: complete due %s: unexpected answer %v", id, res)
 }
 
+// ReleaseDue hands back a claimed item that owner has not begun: it is
+// read for its due time, then released by due_release.lua, which checks
+// the owner. Used at shutdown only, so two round trips do not matter.
+func (s *Store) ReleaseDue(ctx context.Context, id, owner string) error {
+	sh := s.k.dueShard(shardOf(id))
+	doc, err := s.rdb.HGet(ctx, sh.items, id).Result()
+	if err != nil {
+		return s.wrapGet("release due "+id, err)
+	}
+	d, err := decodeDue(id, doc)
+	if err != nil {
+		return fmt.Errorf("redis: release due %s: %w", id, err)
+	}
+	n, err := s.run(ctx, luaDueRelease, sh.keys(), id, owner, timeKey(d.DueAt)).Int()
+	switch {
+	case err != nil:
+		return s.fail("release due "+id, err)
+	case n < 0:
+		return fmt.Errorf("redis: release due %s: %w", id, store.ErrNotFound)
+	case n == 0:
+		return fmt.Errorf("redis: release due %s: not held by this owner: %w", id, store.ErrConflict)
+	}
+	return nil
+}
+
 // addToSets adds members to sets named by participant, one pipeline.
 func (s *Store) addToSets(ctx context.Context, members map[string][]any, key func(string) string) error {
 	if len(members) == 0 {

@@ -278,6 +278,7 @@ var (
 	luaClaim             = script("claim")
 	luaDuePut            = script("due_put")
 	luaDueComplete       = script("due_complete")
+	luaDueRelease        = script("due_release")
 	luaDueDelete         = script("due_delete")
 	luaAttentionHint     = script("attention_hint")
 	luaAttentionDrop     = script("attention_drop")

@@ -417,6 +417,23 @@ var dueTests = []namedTest{
 		mustIDs(t, "refused completions change nothing", sortedCopy(ids(listed, dueID)), []string{"d_0", "d_free"})
 		must(t, "complete by owner", s.CompleteDue(ctx, "d_0", "a"))
 	}},
+	{"ReleaseHandsAnUnbegunItemBack", func(t *testing.T, s store.Store) {
+		// A process shutting down hands back what it claimed and had not
+		// begun: another claims it at once, unchanged, instead of after
+		// the lease.
+		ctx := ctxOf(t)
+		must(t, "put", s.PutDue(ctx, due("d_0", "p_a", at(0)), due("d_free", "p_a", at(0))))
+		claimDue(t, s, "a", at(time.Minute), time.Hour, 1)
+		mustBe(t, "release by non-owner", s.ReleaseDue(ctx, "d_0", "b"), store.ErrConflict)
+		mustBe(t, "release of an unclaimed item", s.ReleaseDue(ctx, "d_free", "a"), store.ErrConflict)
+		mustBe(t, "release missing", s.ReleaseDue(ctx, "d_missing", "a"), store.ErrNotFound)
+		must(t, "release by owner", s.ReleaseDue(ctx, "d_0", "a"))
+		got := claimDue(t, s, "b", at(2*time.Minute), time.Hour, 10)
+		mustIDs(t, "released item claimable at once, earliest first", ids(got, dueID), []string{"d_0", "d_free"})
+		mustSame(t, "released item unchanged", got[0], due("d_0", "p_a", at(0)))
+		mustBe(t, "the old owner cannot complete it", s.CompleteDue(ctx, "d_0", "a"), store.ErrConflict)
+		must(t, "the new owner completes it", s.CompleteDue(ctx, "d_0", "b"))
+	}},
 	{"PutClearsClaim", func(t *testing.T, s store.Store) {
 		// Re-planning an item that is being handled makes it new work: it is
 		// claimable at its new DueAt and the old claimer cannot complete it.
