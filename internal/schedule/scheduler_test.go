@@ -392,11 +392,7 @@ func TestCheckInOutcome(t *testing.T) {
 // out once.
 func TestFailedSendIsRetried(t *testing.T) {
 	clk := clock.NewFake(start)
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openBolt(t, clk)
 	flaky := &refusingTurns{Store: st}
 	h := newHarnessOn(t, flaky, clk)
 	pid, _ := h.enrol("Europe/London", mondayToWednesday(), store.SMS)
@@ -435,11 +431,7 @@ func (r *refusingTurns) ApplyTurn(ctx context.Context, t store.Turn) error {
 // rest, which another process sends at once, not after the lease.
 func TestShutdownHandsBackItemsNotBegun(t *testing.T) {
 	clk := clock.NewFake(start)
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openBolt(t, clk)
 	stopping := &stopAtFirstTurn{Store: st}
 	h := newHarnessOn(t, stopping, clk)
 	var people []string
@@ -456,7 +448,7 @@ func TestShutdownHandsBackItemsNotBegun(t *testing.T) {
 		t.Fatalf("the stopping process handled %d, want the one it had begun", n)
 	}
 	other := schedule.New(st, h.conv, clk, slog.New(slog.DiscardHandler), schedule.Options{Owner: "other"})
-	n, err = other.RunOnce(h.ctx, h.clock.Now()) // the same minute: well inside the lease
+	n, err := other.RunOnce(h.ctx, h.clock.Now()) // the same minute: well inside the lease
 	if err != nil || n != 2 {
 		t.Fatalf("another process handled %d (%v), want the two handed back", n, err)
 	}
@@ -478,4 +470,15 @@ func (s *stopAtFirstTurn) ApplyTurn(ctx context.Context, t store.Turn) error {
 		s.once.Do(s.stop)
 	}
 	return s.Store.ApplyTurn(ctx, t)
+}
+
+// openBolt opens an embedded store in a temporary directory on clk.
+func openBolt(t *testing.T, clk *clock.Fake) *bolt.Store {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

@@ -359,33 +359,35 @@ func (s *Store) ClaimDue(_ context.Context, owner string, now time.Time, lease t
 // either way.
 func (s *Store) CompleteDue(_ context.Context, id, owner string) error {
 	return s.update("complete due "+id, func(t *txn) error {
-		r, ok, err := t.getDue([]byte(id))
-		if err != nil {
+		if _, err := t.heldDue(id, owner); err != nil {
 			return err
-		}
-		if !ok {
-			return store.ErrNotFound
-		}
-		if r.Owner == "" || r.Owner != owner {
-			return store.ErrConflict
 		}
 		return t.deleteDue([]byte(id))
 	})
+}
+
+// heldDue returns the item if owner holds its claim: ErrNotFound if it
+// is gone, ErrConflict if it is unclaimed or another owner's.
+func (t *txn) heldDue(id, owner string) (dueRecord, error) {
+	r, ok, err := t.getDue([]byte(id))
+	switch {
+	case err != nil:
+		return r, err
+	case !ok:
+		return r, store.ErrNotFound
+	case r.Owner == "" || r.Owner != owner:
+		return r, store.ErrConflict
+	}
+	return r, nil
 }
 
 // ReleaseDue ends owner's claim on id; the item is claimable again at its
 // DueAt.
 func (s *Store) ReleaseDue(_ context.Context, id, owner string) error {
 	return s.update("release due "+id, func(t *txn) error {
-		r, ok, err := t.getDue([]byte(id))
+		r, err := t.heldDue(id, owner)
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return store.ErrNotFound
-		}
-		if r.Owner == "" || r.Owner != owner {
-			return store.ErrConflict
 		}
 		if err := t.Bucket(bDueReady).Delete(r.readyKey()); err != nil {
 			return err
