@@ -118,6 +118,12 @@ func FuzzVerify(f *testing.F) {
 		if _, err := url.ParseRequestURI(uri); err != nil {
 			return // Go's server answers 400 to such a request before any handler
 		}
+		if _, err := url.Parse(public + uri); err != nil {
+			// Such as "/?#%": a fragment no client sends, with a bad escape.
+			// twilio-go's check cannot read the URL and refuses it, and so
+			// does Verify (FuzzVerifyMatchesTwilio holds the two together).
+			return
+		}
 		if !ok {
 			t.Fatalf("a correctly signed request is refused: uri %q form %q", uri, body)
 		}
