@@ -15,13 +15,6 @@ type voiceResponse struct {
 	Verbs   []any
 }
 
-type rejectVerb struct {
-	XMLName xml.Name `xml:"Reject"`
-	// Reason "busy" gives the caller a busy tone: the call is never
-	// answered, so on most networks it costs them nothing.
-	Reason string `xml:"reason,attr"`
-}
-
 type sayVerb struct {
 	XMLName  xml.Name `xml:"Say"`
 	Language string   `xml:"language,attr,omitempty"`
@@ -57,7 +50,6 @@ type twiml struct{ verbs []any }
 
 func (t *twiml) say(s sayVerb) { t.verbs = append(t.verbs, s) }
 func (t *twiml) hangup()       { t.verbs = append(t.verbs, hangupVerb{}) }
-func (t *twiml) reject()       { t.verbs = append(t.verbs, rejectVerb{Reason: "busy"}) }
 func (t *twiml) gather(action string, says ...sayVerb) {
 	t.verbs = append(t.verbs, gatherVerb{Input: "dtmf", NumDigits: 1, Timeout: gatherSeconds, Action: action, Method: "POST", Says: says})
 }
