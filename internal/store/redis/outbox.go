@@ -326,11 +326,11 @@ func (s *Store) claimShards(ctx context.Context, cands []candidate, keysOf func(
 	var shards []int
 	for n, count := range perShard {
 		if count > 0 {
-			calls = append(calls, call{keys: keysOf(n), args: []any{nowKey, endKey, owner, count}})
+			calls = append(calls, call{sc: luaClaim, keys: keysOf(n), args: []any{nowKey, endKey, owner, count}})
 			shards = append(shards, n)
 		}
 	}
-	cmds, err := s.runMany(ctx, luaClaim, calls)
+	cmds, err := s.pipeline(ctx, calls)
 	var out []claimed
 	for i, cmd := range cmds {
 		res, cerr := cmd.StringSlice()

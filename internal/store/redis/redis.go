@@ -367,15 +367,6 @@ func (s *Store) pipeline(ctx context.Context, calls []call) ([]*goredis.Cmd, err
 	return cmds, nil
 }
 
-// runMany runs one script several times (each call on its own slot, say
-// one per shard) in one pipeline.
-func (s *Store) runMany(ctx context.Context, sc *goredis.Script, calls []call) ([]*goredis.Cmd, error) {
-	for i := range calls {
-		calls[i].sc = sc
-	}
-	return s.pipeline(ctx, calls)
-}
-
 // ms is t in Unix milliseconds, rounded up so that an expiry never comes
 // early.
 func ms(t time.Time) int64 {
