@@ -426,17 +426,24 @@ func TestLoopGuard(t *testing.T) {
 	}
 }
 
-func TestOptedOutGetsOnlyTheConfirmation(t *testing.T) {
-	h := newHarness(t, 1000)
-	l := h.person("p_out", "+447700900123", store.SMS)
-	p, err := h.st.GetParticipant(h.ctx, "p_out")
+// optedOut enrols a person on SMS who has then sent STOP.
+func (h *harness) optedOut(pid, phone string) store.Link {
+	h.t.Helper()
+	l := h.person(pid, phone, store.SMS)
+	p, err := h.st.GetParticipant(h.ctx, pid)
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
 	p.OptedOut, p.OptedOutAt = true, h.clk.Now()
 	if err := h.st.UpdateParticipant(h.ctx, p); err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
+	return l
+}
+
+func TestOptedOutGetsOnlyTheConfirmation(t *testing.T) {
+	h := newHarness(t, 1000)
+	l := h.optedOut("p_out", "+447700900123")
 	reminder := h.enqueue(l, "reminder.appointment", "Your appointment is tomorrow.")
 	confirm := h.enqueue(l, "optout.confirm", "You will get no more messages. Send START to resume.")
 	d := h.dispatcher(func(o *outbox.Options) { o.OptOutKinds = []string{"optout.confirm"} })
@@ -459,15 +466,7 @@ func TestOptedOutGetsOnlyTheConfirmation(t *testing.T) {
 // running dispatcher sends it once it is told.
 func TestOptOutKindsFollowAReload(t *testing.T) {
 	h := newHarness(t, 1000)
-	l := h.person("p_out", "+447700900123", store.SMS)
-	p, err := h.st.GetParticipant(h.ctx, "p_out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.OptedOut, p.OptedOutAt = true, h.clk.Now()
-	if err := h.st.UpdateParticipant(h.ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	l := h.optedOut("p_out", "+447700900123")
 	d := h.dispatcher(func(o *outbox.Options) { o.OptOutKinds = []string{"optout.confirm"} })
 	d.SetOptOutKinds([]string{"stop.done"}) // the reloaded flows' confirmation
 	renamed := h.enqueue(l, "stop.done", "You will get no more messages. Send START to resume.")
