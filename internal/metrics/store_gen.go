@@ -81,9 +81,24 @@ func (s instrumented) CheckInsOf(ctx context.Context, participantID string, sinc
 	return r0, s.count("CheckInsOf", err)
 }
 
+func (s instrumented) WindowsOf(ctx context.Context, participantID string, since time.Time) ([]store.Window, error) {
+	r0, err := s.Store.WindowsOf(ctx, participantID, since)
+	return r0, s.count("WindowsOf", err)
+}
+
+func (s instrumented) GetWindow(ctx context.Context, participantID, ref string) (store.Window, error) {
+	r0, err := s.Store.GetWindow(ctx, participantID, ref)
+	return r0, s.count("GetWindow", err)
+}
+
 func (s instrumented) ListAttention(ctx context.Context, openOnly bool) ([]store.AttentionItem, error) {
 	r0, err := s.Store.ListAttention(ctx, openOnly)
 	return r0, s.count("ListAttention", err)
+}
+
+func (s instrumented) AttentionOf(ctx context.Context, participantID string) ([]store.AttentionItem, error) {
+	r0, err := s.Store.AttentionOf(ctx, participantID)
+	return r0, s.count("AttentionOf", err)
 }
 
 func (s instrumented) ResolveAttention(ctx context.Context, id, by, resolution string, at time.Time) error {
@@ -271,6 +286,11 @@ func (s instrumented) PurgeCheckIns(ctx context.Context, before time.Time) (int,
 	return r0, s.count("PurgeCheckIns", err)
 }
 
+func (s instrumented) PurgeWindows(ctx context.Context, before time.Time) (int, error) {
+	r0, err := s.Store.PurgeWindows(ctx, before)
+	return r0, s.count("PurgeWindows", err)
+}
+
 func (s instrumented) PurgeAudit(ctx context.Context, before time.Time) (int, error) {
 	r0, err := s.Store.PurgeAudit(ctx, before)
 	return r0, s.count("PurgeAudit", err)
@@ -309,6 +329,7 @@ var storeOps = []string{
 	"AppendAudit",
 	"ApplyTurn",
 	"AppointmentsOf",
+	"AttentionOf",
 	"BeginSend",
 	"CheckInsOf",
 	"ClaimDue",
@@ -335,6 +356,7 @@ var storeOps = []string{
 	"GetParticipant",
 	"GetSession",
 	"GetWebSession",
+	"GetWindow",
 	"Increment",
 	"LinksOf",
 	"ListAccounts",
@@ -351,6 +373,7 @@ var storeOps = []string{
 	"PurgeCheckIns",
 	"PurgeOutbound",
 	"PurgeOutboundText",
+	"PurgeWindows",
 	"PutAPIToken",
 	"PutAppointment",
 	"PutDue",
@@ -370,4 +393,5 @@ var storeOps = []string{
 	"UpdateAccount",
 	"UpdateOutbound",
 	"UpdateParticipant",
+	"WindowsOf",
 }

@@ -62,6 +62,7 @@ type Report struct {
 	// nothing.
 	Skipped      bool
 	CheckIns     int
+	Windows      int // the ledger's window records, kept as long as check-ins
 	Audit        int
 	SentMessages int
 	MessageTexts int // texts dropped from messages never confirmed
@@ -71,12 +72,12 @@ type Report struct {
 
 // Total is how many records the run deleted.
 func (r Report) Total() int {
-	return r.CheckIns + r.Audit + r.SentMessages + r.MessageTexts + r.Attention + r.Participants
+	return r.CheckIns + r.Windows + r.Audit + r.SentMessages + r.MessageTexts + r.Attention + r.Participants
 }
 
 func (r Report) String() string {
-	return fmt.Sprintf("checkins=%d audit=%d sent_messages=%d message_texts=%d attention=%d participants=%d",
-		r.CheckIns, r.Audit, r.SentMessages, r.MessageTexts, r.Attention, r.Participants)
+	return fmt.Sprintf("checkins=%d windows=%d audit=%d sent_messages=%d message_texts=%d attention=%d participants=%d",
+		r.CheckIns, r.Windows, r.Audit, r.SentMessages, r.MessageTexts, r.Attention, r.Participants)
 }
 
 // Run runs the job at once and then every interval until ctx ends. A
@@ -126,6 +127,7 @@ func (j *Job) RunOnce(ctx context.Context) (Report, error) {
 	// Exited participants go first: their records then need no purging.
 	step("exited participants", pol.ExitedAfter, j.purgeExited, &r.Participants)
 	step("check-ins", pol.CheckIns, j.store.PurgeCheckIns, &r.CheckIns)
+	step("windows", pol.CheckIns, j.store.PurgeWindows, &r.Windows)
 	step("sent messages", pol.SentMessages, j.store.PurgeOutbound, &r.SentMessages)
 	step("unconfirmed message texts", pol.UnconfirmedText, j.store.PurgeOutboundText, &r.MessageTexts)
 	step("attention", pol.ResolvedAttention, j.store.PurgeAttention, &r.Attention)

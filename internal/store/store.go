@@ -104,7 +104,29 @@ type Participant struct {
 	// trained in child protection, and nothing is sent to them in quiet
 	// hours whatever programme.yaml says.
 	Child bool `json:"child,omitempty"`
+
+	// ConsentedAt is when the person agreed to get messages, and
+	// ConsentVersion names the wording they saw (language and a digest of
+	// the notice and the question). Zero means they have not agreed:
+	// silence is never consent, so nothing is sent them unasked and no
+	// check-in window counts (internal/ledger: not_consented).
+	ConsentedAt    time.Time `json:"consented_at,omitzero"`
+	ConsentVersion string    `json:"consent_version,omitempty"`
+	// ConsentAskedAt is when they were last asked, and ConsentAsks how
+	// often: the scheduler asks once more after checkin.consent_reask,
+	// then tells the caseworker, and never asks a third time.
+	ConsentAskedAt time.Time `json:"consent_asked_at,omitzero"`
+	ConsentAsks    int       `json:"consent_asks,omitempty"`
+
+	// PausedAt is when Status last became Paused, and ResumedAt when a
+	// pause last ended: a window that overlaps a pause is "paused", never
+	// "missed", even when the pause ended before the window closed.
+	PausedAt  time.Time `json:"paused_at,omitzero"`
+	ResumedAt time.Time `json:"resumed_at,omitzero"`
 }
+
+// Consented reports whether the person has agreed to get messages.
+func (p Participant) Consented() bool { return !p.ConsentedAt.IsZero() }
 
 // CheckInSchedule is when a person is asked to check in, in local time in
 // their own time zone (Participant.TimeZone). One of Weekly or Every is
@@ -203,6 +225,10 @@ const (
 	AttentionCantMakeIt AttentionKind = "cant_make_it"
 	AttentionReschedule AttentionKind = "reschedule_request"
 	AttentionOptedOut   AttentionKind = "opted_out"
+	// AttentionNotConsented: the person was asked twice whether they agree
+	// to get messages and never answered. Nothing is sent to them and no
+	// window counts until they do; a caseworker may reach them another way.
+	AttentionNotConsented AttentionKind = "not_consented"
 	// AttentionErasure: the person texted DELETE and confirmed; their
 	// channel links are gone already, and the caseworker decides about the
 	// rest (store.DeleteParticipant).
@@ -218,15 +244,68 @@ type AttentionItem struct {
 	CreatedAt     time.Time     `json:"created_at"`
 	ResolvedAt    time.Time     `json:"resolved_at,omitzero"`
 	ResolvedBy    string        `json:"resolved_by,omitempty"`
-	Resolution    string        `json:"resolution,omitempty"` // contacted, excused, rescheduled, paused, resolved
+	Resolution    string        `json:"resolution,omitempty"` // contacted, excused, rescheduled, paused, resolved, or one of the system's below
 
 	// Ref is what the item is about: a check-in window
 	// ("win:<participant>:<opening, Unix seconds>") or an appointment ID.
 	Ref string `json:"ref,omitempty"`
 }
 
+// Resolutions the system records when the fact behind an item changes;
+// ResolvedBy is then "system".
+const (
+	ResolvedCheckedInLate = "checked_in_late" // a missed check-in, made late
+	ResolvedOptedIn       = "opted_in"        // an opt-out, undone by START
+	ResolvedDelivered     = "delivered"       // can't reach: a message reached the person
+	ResolvedConsented     = "consented"       // not consented: the person agreed
+	ResolvedBySystem      = "system"
+)
+
 // Open reports whether nobody has dealt with the item yet.
 func (a AttentionItem) Open() bool { return a.ResolvedAt.IsZero() }
+
+// WindowOutcome is what became of one planned check-in window: exactly
+// one per window, decided by internal/ledger from recorded facts, and
+// only ever moved in the person's favour.
+type WindowOutcome string
+
+const (
+	// WindowOpen is a window not yet decided: open, or in its grace period.
+	WindowOpen           WindowOutcome = "open"
+	WindowOnTime         WindowOutcome = "on_time"
+	WindowLate           WindowOutcome = "late"
+	WindowReportedUnable WindowOutcome = "reported_unable"
+	WindowExcused        WindowOutcome = "excused"
+	WindowPaused         WindowOutcome = "paused"
+	WindowNotConsented   WindowOutcome = "not_consented"
+	WindowOptedOut       WindowOutcome = "opted_out"
+	WindowNotDelivered   WindowOutcome = "not_delivered"
+	WindowMissed         WindowOutcome = "missed"
+)
+
+// Window is the ledger's record of one check-in window of a participant:
+// when it was, the facts recorded about it that are not kept elsewhere,
+// and its outcome once decided. Ref is the window's ID
+// ("win:<participant>:<opening, Unix seconds>"), as on its due items and
+// attention items.
+type Window struct {
+	Ref           string    `json:"ref"`
+	ParticipantID string    `json:"participant_id"`
+	OpensAt       time.Time `json:"opens_at"`
+	ClosesAt      time.Time `json:"closes_at"`
+	GraceEndsAt   time.Time `json:"grace_ends_at"`
+
+	Outcome     WindowOutcome `json:"outcome"`
+	DecidedAt   time.Time     `json:"decided_at,omitzero"` // when the grace ended and the outcome was first decided
+	CheckInID   string        `json:"checkin_id,omitempty"`
+	AttentionID string        `json:"attention_id,omitempty"` // the item raised for it: missed, can't reach, can't make it
+
+	// Facts only the ledger keeps.
+	ReportedUnableAt time.Time `json:"reported_unable_at,omitzero"` // "can't make it", before the grace ended
+	ExcusedAt        time.Time `json:"excused_at,omitzero"`
+	ExcusedBy        string    `json:"excused_by,omitempty"` // a caseworker ID
+	UpdatedAt        time.Time `json:"updated_at"`
+}
 
 // AuditEntry records who did what to which participant, and when.
 type AuditEntry struct {
@@ -302,20 +381,24 @@ type Choice struct {
 // OutboundMessage is a message waiting in, or passed through, the outbox.
 // It names the link (blind index), never the address.
 type OutboundMessage struct {
-	ID            string        `json:"id"`
-	ParticipantID string        `json:"participant_id"`
-	LinkIndex     string        `json:"link_index"`
-	Channel       Channel       `json:"channel"`
-	Kind          string        `json:"kind"` // the message ID, kept after Text is gone
-	Text          string        `json:"text,omitempty"`
-	Choices       []Choice      `json:"choices,omitempty"`
-	Status        MessageStatus `json:"status"`
-	Attempts      int           `json:"attempts"`
-	NotBefore     time.Time     `json:"not_before"`
-	ProviderID    string        `json:"provider_id,omitempty"`
-	ErrorCode     string        `json:"error_code,omitempty"`
-	CreatedAt     time.Time     `json:"created_at"`
-	UpdatedAt     time.Time     `json:"updated_at"`
+	ID            string  `json:"id"`
+	ParticipantID string  `json:"participant_id"`
+	LinkIndex     string  `json:"link_index"`
+	Channel       Channel `json:"channel"`
+	Kind          string  `json:"kind"` // the message ID, kept after Text is gone
+	// Ref is the check-in window a prompt or reminder is about, so that
+	// the ledger can tell a window whose every prompt failed ("not
+	// delivered") from one the person ignored ("missed").
+	Ref        string        `json:"ref,omitempty"`
+	Text       string        `json:"text,omitempty"`
+	Choices    []Choice      `json:"choices,omitempty"`
+	Status     MessageStatus `json:"status"`
+	Attempts   int           `json:"attempts"`
+	NotBefore  time.Time     `json:"not_before"`
+	ProviderID string        `json:"provider_id,omitempty"`
+	ErrorCode  string        `json:"error_code,omitempty"`
+	CreatedAt  time.Time     `json:"created_at"`
+	UpdatedAt  time.Time     `json:"updated_at"`
 }
 
 // Turn is everything one inbound message or scheduled event changes. A
@@ -331,8 +414,15 @@ type Turn struct {
 	EndSession  bool     // delete the session (ignored when Session is set)
 	CheckIns    []CheckIn
 	Attention   []AttentionItem
-	Audit       []AuditEntry
-	Outbound    []OutboundMessage
+	// Resolved are attention items of the participant closed by the
+	// turn, saved whole over the stored ones; an item no longer stored is
+	// skipped (a caseworker deleted the person meanwhile).
+	Resolved []AttentionItem
+	// Windows are ledger records saved by the turn, each replacing the
+	// participant's record of the same Ref.
+	Windows  []Window
+	Audit    []AuditEntry
+	Outbound []OutboundMessage
 	// DedupeKey, when set, is recorded until DedupeUntil together with the
 	// rest of the turn, so that a provider's retry of a message whose turn
 	// failed is handled again, and one whose turn landed is not.
@@ -411,11 +501,25 @@ type CheckIns interface {
 	CheckInsOf(ctx context.Context, participantID string, since time.Time) ([]CheckIn, error)
 }
 
+// Windows keeps the ledger: one record per check-in window a participant
+// has had, written by turns (Turn.Windows).
+type Windows interface {
+	// WindowsOf returns a participant's windows that open at or after
+	// since, ordered by OpensAt.
+	WindowsOf(ctx context.Context, participantID string, since time.Time) ([]Window, error)
+	// GetWindow returns one window by participant and Ref; ErrNotFound if
+	// there is none.
+	GetWindow(ctx context.Context, participantID, ref string) (Window, error)
+}
+
 // Attention keeps the caseworkers' queue.
 type Attention interface {
 	AddAttention(ctx context.Context, a AttentionItem) error
 	// ListAttention returns items, newest first; only open ones when openOnly.
 	ListAttention(ctx context.Context, openOnly bool) ([]AttentionItem, error)
+	// AttentionOf returns one participant's items, open and resolved,
+	// oldest first (by CreatedAt, then ID).
+	AttentionOf(ctx context.Context, participantID string) ([]AttentionItem, error)
 	// ResolveAttention closes an item; ErrNotFound if missing.
 	ResolveAttention(ctx context.Context, id, by, resolution string, at time.Time) error
 }
@@ -639,6 +743,9 @@ type Accounts interface {
 type Purge interface {
 	// PurgeCheckIns deletes every check-in with At before before.
 	PurgeCheckIns(ctx context.Context, before time.Time) (int, error)
+	// PurgeWindows deletes every window that closed before before; they
+	// are kept as long as check-ins (retention.checkins).
+	PurgeWindows(ctx context.Context, before time.Time) (int, error)
 	// PurgeAudit deletes every audit entry with At before before.
 	PurgeAudit(ctx context.Context, before time.Time) (int, error)
 	// PurgeOutbound deletes messages at a final status whose UpdatedAt is
@@ -662,6 +769,7 @@ type Store interface {
 	Enrolments
 	Sessions
 	CheckIns
+	Windows
 	Attention
 	Audit
 	Dedupe

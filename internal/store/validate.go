@@ -64,6 +64,12 @@ func CheckAttention(a AttentionItem) error {
 	return errors.Join(Need("attention ID", a.ID), Need("attention participant ID", a.ParticipantID))
 }
 
+// CheckWindow validates a ledger record before it is stored.
+func CheckWindow(w Window) error {
+	return errors.Join(Need("window ref", w.Ref), Need("window participant ID", w.ParticipantID),
+		NeedTime("window opening", w.OpensAt))
+}
+
 // CheckAudit validates a record before it is stored.
 func CheckAudit(e AuditEntry) error { return Need("audit ID", e.ID) }
 
@@ -136,6 +142,15 @@ func CheckTurn(t Turn) error {
 		errs = append(errs, CheckAttention(a), mismatch("attention item", a.ParticipantID))
 		atIDs = append(atIDs, a.ID)
 	}
+	var reIDs, wIDs []string
+	for _, a := range t.Resolved {
+		errs = append(errs, CheckAttention(a), mismatch("resolved attention item", a.ParticipantID))
+		reIDs = append(reIDs, a.ID)
+	}
+	for _, w := range t.Windows {
+		errs = append(errs, CheckWindow(w), mismatch("window", w.ParticipantID))
+		wIDs = append(wIDs, w.Ref)
+	}
 	for _, e := range t.Audit {
 		errs = append(errs, CheckAudit(e))
 		if e.ParticipantID != "" {
@@ -148,6 +163,7 @@ func CheckTurn(t Turn) error {
 		obIDs = append(obIDs, m.ID)
 	}
 	errs = append(errs, Unique("check-in", ciIDs), Unique("attention item", atIDs),
-		Unique("audit entry", auIDs), Unique("message", obIDs))
+		Unique("audit entry", auIDs), Unique("message", obIDs),
+		Unique("resolved attention item", reIDs), Unique("window", wIDs))
 	return errors.Join(errs...)
 }

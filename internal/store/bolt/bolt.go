@@ -48,6 +48,7 @@ var (
 	bCodes           = []byte("codes")             // code → EnrolmentCode
 	bSessions        = []byte("sessions")          // pid → Session
 	bCheckIns        = []byte("checkins")          // pid, time, id → CheckIn
+	bWindows         = []byte("windows")           // pid, ref → Window
 	bAttention       = []byte("attention")         // id → AttentionItem
 	bAttentionByTime = []byte("attention_by_t")    // time(created), id
 	bAttentionByP    = []byte("attention_by_p")    // pid, id
@@ -70,7 +71,7 @@ var (
 )
 
 var allBuckets = [][]byte{
-	bParticipants, bLinks, bLinksByP, bCodes, bSessions, bCheckIns,
+	bParticipants, bLinks, bLinksByP, bCodes, bSessions, bCheckIns, bWindows,
 	bAttention, bAttentionByTime, bAttentionByP, bAudit, bAuditByTime, bAuditByP,
 	bDedupe, bLeases, bRates, bCounters, bOutbox, bOutboxReady, bOutboxByP,
 	bAppointments, bAppointmentsByP, bDue, bDueReady, bDueByP, bExpiry,

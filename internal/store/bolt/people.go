@@ -104,6 +104,7 @@ func (s *Store) DeleteParticipant(_ context.Context, id string) error {
 			func() error { return t.deleteSession(id) },
 			func() error { return t.deleteLinksOf(pfx) },
 			func() error { return deletePrefix(t.Bucket(bCheckIns), pfx) },
+			func() error { return deletePrefix(t.Bucket(bWindows), pfx) },
 			func() error { return t.deleteAttentionOf(pfx) },
 			func() error { return t.deleteAppointmentsOf(pfx) },
 			func() error { return t.deleteDueOf(pfx) },

@@ -41,6 +41,16 @@ func (s *Store) ApplyTurn(_ context.Context, turn store.Turn) error {
 				return err
 			}
 		}
+		for _, a := range turn.Resolved {
+			if err := t.resolveInTurn(a); err != nil {
+				return err
+			}
+		}
+		for _, w := range turn.Windows {
+			if err := t.putWindow(w); err != nil {
+				return err
+			}
+		}
 		for _, e := range turn.Audit {
 			if err := t.appendAudit(e); err != nil {
 				return err

@@ -100,6 +100,19 @@ func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 		slog.Warn("redis: a turn landed but its link's last-seen time was not saved", "participant", pid, "err", cmds[1].Err())
 	}
 
+	// Items the turn resolved leave the open queue's index; if this fails,
+	// ListAttention drops them from it when it meets their records.
+	if len(t.Resolved) > 0 {
+		open := s.k.attentionIndex().open
+		members := make([]any, len(t.Resolved))
+		for i, a := range t.Resolved {
+			members[i] = member(a.CreatedAt, a.ID)
+		}
+		if err := s.rdb.ZRem(ctx, open, members...).Err(); err != nil {
+			slog.Warn("redis: a turn resolved attention items but they stay in the open index until listed", "participant", pid, "err", err)
+		}
+	}
+
 	// Step 3, on a cluster only: the dedupe key Seen reads.
 	if cluster && t.DedupeKey != "" {
 		s.recordDedupe(ctx, pid, t.DedupeKey, t.DedupeUntil)
@@ -248,6 +261,8 @@ type slotWrite struct {
 	dedupeAt    int64
 	checkIns    []any // checkInMember
 	attention   []any // ID, JSON
+	resolved    []any // ID, JSON
+	windows     []any // ref, JSON
 	audit       []any // ID, JSON
 	outbound    []any // ID, JSON
 }
@@ -284,6 +299,20 @@ func (s *Store) slotWriteOf(t store.Turn) (slotWrite, error) {
 		if err := w.addAttention(a); err != nil {
 			return w, err
 		}
+	}
+	for _, a := range t.Resolved {
+		doc, err := json.Marshal(a)
+		if err != nil {
+			return w, err
+		}
+		w.resolved = append(w.resolved, a.ID, doc)
+	}
+	for _, win := range t.Windows {
+		doc, err := json.Marshal(win)
+		if err != nil {
+			return w, err
+		}
+		w.windows = append(w.windows, win.Ref, doc)
 	}
 	for _, e := range t.Audit {
 		doc, err := encodeAudit(t.ParticipantID, e)
@@ -328,11 +357,12 @@ func (s *Store) turnCall(w slotWrite, global bool) call {
 	keys := []string{
 		k.participant(w.pid), k.session(w.pid), k.checkIns(w.pid),
 		k.attention(w.pid), k.turnAudit(w.pid), k.outbox(w.pid), k.turnDedupe(w.pid),
+		k.windows(w.pid),
 	}
 	if global && w.dedupeKey != "" {
 		keys = append(keys, k.dedupe(w.dedupeKey))
 	}
-	args := make([]any, 0, 10+len(w.checkIns)+len(w.attention)+len(w.audit)+len(w.outbound))
+	args := make([]any, 0, 13+len(w.checkIns)+len(w.attention)+len(w.resolved)+len(w.windows)+len(w.audit)+len(w.outbound))
 	participant := ""
 	if w.participant != nil {
 		participant = string(w.participant)
@@ -342,6 +372,10 @@ func (s *Store) turnCall(w slotWrite, global bool) call {
 	args = append(args, w.checkIns...)
 	args = append(args, len(w.attention)/2)
 	args = append(args, w.attention...)
+	args = append(args, len(w.resolved)/2)
+	args = append(args, w.resolved...)
+	args = append(args, len(w.windows)/2)
+	args = append(args, w.windows...)
 	args = append(args, len(w.audit)/2)
 	args = append(args, w.audit...)
 	args = append(args, len(w.outbound)/2)

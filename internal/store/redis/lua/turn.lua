@@ -5,8 +5,8 @@
 -- KEYS[1] participant record (string)    KEYS[2] session (string)
 -- KEYS[3] check-ins (zset, lex)           KEYS[4] attention items (hash)
 -- KEYS[5] turn audit entries (hash)       KEYS[6] outbound messages (hash)
--- KEYS[7] turn dedupe markers (zset)
--- KEYS[8] the global dedupe key Seen reads (string), only on a single
+-- KEYS[7] turn dedupe markers (zset)    KEYS[8] ledger windows (hash)
+-- KEYS[9] the global dedupe key Seen reads (string), only on a single
 --         Redis, where a script may touch keys of any slot: the key is
 --         then checked and written with the turn
 --
@@ -16,10 +16,13 @@
 -- ARGV[5] dedupe key, or ""         ARGV[6] dedupe expiry, Unix ms
 -- ARGV[7] the revision the participant was read at (ARGV[1] is one
 --         higher): the record must still be at it, or be missing at 0
--- then four sections, each a count followed by that many groups:
+-- then six sections, each a count followed by that many groups:
 --   check-ins: the whole check-in as a member (a check-in recorded twice
 --              is kept once)
 --   attention items: ID, JSON
+--   resolved attention items: ID, JSON, saved over the stored item, and
+--              skipped when there is none
+--   windows: ref, JSON, each replacing the window of the same ref
 --   audit entries: ID, JSON
 --   outbound messages: ID, JSON
 --
@@ -37,6 +40,8 @@ local function section(width)
 end
 local ciFirst, ciN = section(1)
 local atFirst, atN = section(2)
+local reFirst, reN = section(2)
+local wiFirst, wiN = section(2)
 local auFirst, auN = section(2)
 local obFirst, obN = section(2)
 
@@ -48,7 +53,7 @@ if ARGV[5] ~= '' then
   if exp and tonumber(exp) > nowMs then
     return {'dedupe'}
   end
-  if KEYS[8] and redis.call('EXISTS', KEYS[8]) == 1 then
+  if KEYS[9] and redis.call('EXISTS', KEYS[9]) == 1 then
     return {'dedupe'}
   end
 end
@@ -96,6 +101,16 @@ for j = 0, atN - 1 do
   local at = atFirst + j * 2
   redis.call('HSET', KEYS[4], ARGV[at], ARGV[at + 1])
 end
+for j = 0, reN - 1 do
+  local at = reFirst + j * 2
+  if redis.call('HEXISTS', KEYS[4], ARGV[at]) == 1 then
+    redis.call('HSET', KEYS[4], ARGV[at], ARGV[at + 1])
+  end
+end
+for j = 0, wiN - 1 do
+  local at = wiFirst + j * 2
+  redis.call('HSET', KEYS[8], ARGV[at], ARGV[at + 1])
+end
 for j = 0, auN - 1 do
   local at = auFirst + j * 2
   redis.call('HSET', KEYS[5], ARGV[at], ARGV[at + 1])
@@ -112,8 +127,8 @@ if ARGV[5] ~= '' then
   if last[2] then
     redis.call('PEXPIREAT', KEYS[7], last[2])
   end
-  if KEYS[8] then
-    redis.call('SET', KEYS[8], '1', 'PXAT', ARGV[6])
+  if KEYS[9] then
+    redis.call('SET', KEYS[9], '1', 'PXAT', ARGV[6])
   end
 end
 return {'ok'}

@@ -1,0 +1,116 @@
+package bolt
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// Windows: keyed participant, ref. A person has a few hundred at most
+// (a year of daily windows), so WindowsOf reads them all and sorts.
+
+func (t *txn) putWindow(w store.Window) error {
+	return putJSON(t.Bucket(bWindows), key(idPrefix(w.ParticipantID), []byte(w.Ref)), w)
+}
+
+func (s *Store) WindowsOf(_ context.Context, participantID string, since time.Time) ([]store.Window, error) {
+	var out []store.Window
+	err := s.view("windows of "+participantID, func(t *txn) error {
+		pfx := idPrefix(participantID)
+		c := t.Bucket(bWindows).Cursor()
+		for k, v := c.Seek(pfx); k != nil && bytes.HasPrefix(k, pfx); k, v = c.Next() {
+			var w store.Window
+			if err := unmarshal(v, &w); err != nil {
+				return err
+			}
+			if !w.OpensAt.Before(since) {
+				out = append(out, w)
+			}
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b store.Window) int {
+		return cmp.Or(a.OpensAt.Compare(b.OpensAt), cmp.Compare(a.Ref, b.Ref))
+	})
+	return out, err
+}
+
+func (s *Store) GetWindow(_ context.Context, participantID, ref string) (store.Window, error) {
+	var w store.Window
+	err := s.view("window "+ref, func(t *txn) error {
+		ok, err := getJSON(t.Bucket(bWindows), key(idPrefix(participantID), []byte(ref)), &w)
+		if err == nil && !ok {
+			err = fmt.Errorf("window %s: %w", ref, store.ErrNotFound)
+		}
+		return err
+	})
+	return w, err
+}
+
+// PurgeWindows deletes windows that closed before before, in one pass
+// over the bucket, as PurgeCheckIns does.
+func (s *Store) PurgeWindows(_ context.Context, before time.Time) (int, error) {
+	n := 0
+	err := s.update("purge windows", func(t *txn) error {
+		b := t.Bucket(bWindows)
+		var doomed [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			var w store.Window
+			if err := unmarshal(v, &w); err != nil {
+				return err
+			}
+			if w.ClosesAt.Before(before) {
+				doomed = append(doomed, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range doomed {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(doomed)
+		return nil
+	})
+	return n, err
+}
+
+// AttentionOf reads the participant's items through the by-participant
+// index.
+func (s *Store) AttentionOf(_ context.Context, participantID string) ([]store.AttentionItem, error) {
+	var out []store.AttentionItem
+	err := s.view("attention of "+participantID, func(t *txn) error {
+		pfx := idPrefix(participantID)
+		items := t.Bucket(bAttention)
+		for _, k := range prefixKeys(t.Bucket(bAttentionByP), pfx) {
+			var a store.AttentionItem
+			if ok, err := getJSON(items, k[len(pfx):], &a); err != nil || !ok {
+				return orMissingIndex(err, ok)
+			}
+			out = append(out, a)
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b store.AttentionItem) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return out, err
+}
+
+// resolveInTurn saves a resolved item over the stored one, if it is still
+// stored.
+func (t *txn) resolveInTurn(a store.AttentionItem) error {
+	b := t.Bucket(bAttention)
+	if b.Get([]byte(a.ID)) == nil {
+		return nil
+	}
+	return putJSON(b, []byte(a.ID), a)
+}
