@@ -118,11 +118,39 @@ type Participant struct {
 	ConsentAskedAt time.Time `json:"consent_asked_at,omitzero"`
 	ConsentAsks    int       `json:"consent_asks,omitempty"`
 
-	// PausedAt is when Status last became Paused, and ResumedAt when a
-	// pause last ended: a window that overlaps a pause is "paused", never
-	// "missed", even when the pause ended before the window closed.
-	PausedAt  time.Time `json:"paused_at,omitzero"`
-	ResumedAt time.Time `json:"resumed_at,omitzero"`
+	// Pauses are the person's recent pauses, oldest first, the last one
+	// open (Until zero) while Status is Paused: a window that overlaps a
+	// pause is "paused", never "missed", even when the pause ended before
+	// the window closed. Only the last MaxPauses are kept.
+	Pauses []Pause `json:"pauses,omitempty"`
+}
+
+// Pause is a time a participant was paused; Until is zero while it lasts.
+type Pause struct {
+	From  time.Time `json:"from"`
+	Until time.Time `json:"until,omitzero"`
+}
+
+// MaxPauses is how many pauses a participant record keeps: enough to
+// cover every window still undecided, however often a caseworker pauses.
+const MaxPauses = 8
+
+// SetStatus moves p to status at now, keeping the pause record: a pause
+// begins when Paused starts and ends when any other status follows.
+func (p *Participant) SetStatus(status ParticipantStatus, now time.Time) {
+	if status == p.Status {
+		return
+	}
+	if n := len(p.Pauses); n > 0 && p.Pauses[n-1].Until.IsZero() {
+		p.Pauses[n-1].Until = now
+	}
+	if status == Paused {
+		p.Pauses = append(p.Pauses, Pause{From: now})
+		if len(p.Pauses) > MaxPauses {
+			p.Pauses = p.Pauses[len(p.Pauses)-MaxPauses:]
+		}
+	}
+	p.Status = status
 }
 
 // Consented reports whether the person has agreed to get messages.

@@ -354,7 +354,8 @@ func (s *Server) setStatus(ctx context.Context, actor store.Account, id string, 
 		if changed = p.Status != status; !changed {
 			return false, nil
 		}
-		p.Status, p.ExitedAt = status, time.Time{}
+		p.SetStatus(status, s.now()) // a pause is kept, so that no window it covered counts as missed
+		p.ExitedAt = time.Time{}
 		if status == store.Exited {
 			p.ExitedAt = s.now() // retention erases the person exited_participants later
 		}
