@@ -333,8 +333,9 @@ func TestCheckInChoices(t *testing.T) {
 	}
 }
 
-// Outside any question, "1" checks in and "2" asks for a call: what the
-// missed check-in and follow-up messages promise.
+// Outside any question, "1" checks in and "2" asks for a call, as the
+// menu and checkin.window_open say; the scheduler's other messages are
+// questions with their choices.
 func TestMenuMatchesWhatMessagesPromise(t *testing.T) {
 	set, b := load(t)
 	p := flow.Participant{Language: "en", Status: "active"}
@@ -350,13 +351,33 @@ func TestMenuMatchesWhatMessagesPromise(t *testing.T) {
 	if !has[flow.RequestCallback](effects) {
 		t.Errorf("menu 2 should ask for a call: %+v", effects)
 	}
-	for _, id := range []string{"checkin.missed", "checkin.window_open", "checkin.closing_soon"} {
-		if text := b.Render("en", id, sample); !strings.Contains(text, "reply 1") && !strings.Contains(text, "Reply 1") {
-			t.Errorf("%s should say reply 1: %q", id, text)
+	if text := b.Render("en", "checkin.window_open", sample); !strings.Contains(text, "Reply 1") {
+		t.Errorf("checkin.window_open should say reply 1: %q", text)
+	}
+	// The reminders the scheduler sends about a window and an appointment
+	// are questions, each with the choices it offers: what "reply N" means
+	// is written under it, and answered whatever the time.
+	for stage, want := range map[string]string{"closing": "checkin.closing_soon", "missed": "checkin.missed", "": "checkin.ask"} {
+		qs, sent, _ := step(t, set, b, flow.State{}, p, flow.Event{Kind: flow.EventStart, Flow: "checkin", Vars: map[string]string{"Stage": stage}})
+		if !slices.Equal(sent, []string{want}) || !qs.Active() {
+			t.Errorf("check-in at stage %q asked %v (waiting %v), want %s", stage, sent, qs.Active(), want)
+			continue
+		}
+		for reply, effect := range map[string]func([]flow.Effect) bool{"1": has[flow.RecordCheckIn], "2": has[flow.RequestCallback], "3": has[flow.CantMakeIt]} {
+			if _, _, effects := step(t, set, b, qs, p, flow.Event{Kind: flow.EventText, Text: reply}); !effect(effects) {
+				t.Errorf("stage %q, reply %s gave %+v", stage, reply, effects)
+			}
 		}
 	}
-	if text := b.Render("en", "appointment.followup", sample); !strings.Contains(text, "Reply 2") {
-		t.Errorf("appointment.followup should say Reply 2: %q", text)
+	qs, sent, _ := step(t, set, b, flow.State{}, p, flow.Event{Kind: flow.EventStart, Flow: "reminder", Vars: map[string]string{"Stage": "followup"}})
+	if !slices.Equal(sent, []string{"appointment.followup"}) {
+		t.Fatalf("follow-up asked %v", sent)
+	}
+	if _, _, effects := step(t, set, b, qs, p, flow.Event{Kind: flow.EventText, Text: "1"}); !has[flow.Reschedule](effects) {
+		t.Errorf("follow-up, reply 1 gave %+v", effects)
+	}
+	if _, _, effects := step(t, set, b, qs, p, flow.Event{Kind: flow.EventText, Text: "2"}); !has[flow.RequestCallback](effects) {
+		t.Errorf("follow-up, reply 2 gave %+v", effects)
 	}
 	_, sent, _ = step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: "3"})
 	if !slices.Equal(sent, []string{"info.ask"}) {

@@ -85,12 +85,14 @@ func (s *Service) Act(ctx context.Context, a Action) (ActResult, error) {
 		}
 		switch a.Kind {
 		case ActCheckIn:
-			res.Outcome = store.Unscheduled
-			if s.CheckInOutcome != nil {
-				res.Outcome = s.CheckInOutcome(ctx, p, now)
-			}
 			// The check-in is its own record; no audit entry (see plan).
-			t.CheckIns = []store.CheckIn{{ID: store.NewID("c_"), ParticipantID: p.ID, At: now, Channel: a.Channel, Outcome: res.Outcome}}
+			ci, ch, err := s.judgeCheckIn(ctx, p, a.Channel, now)
+			if err != nil {
+				return err
+			}
+			ch.addTo(&t)
+			res.Outcome = ci.Outcome
+			t.CheckIns = []store.CheckIn{ci}
 		case ActCallback:
 			// The reason tells the caseworker the person asked by phone:
 			// they may have no credit to text, so calling suits them.

@@ -25,18 +25,15 @@ func (h *harness) joined(lang string) string {
 func TestActCheckInByMissedCall(t *testing.T) {
 	h := newHarness(t)
 	pid := h.joined("es")
-	var judged int
-	h.conv.CheckInOutcome = func(_ context.Context, p store.Participant, at time.Time) store.CheckInOutcome {
-		judged++
-		return store.OnTime
-	}
+	judge := &onTimeWindows{}
+	h.conv.Windows = judge
 	a := conversation.Action{ParticipantID: pid, Kind: conversation.ActCheckIn, Channel: store.MissedCall, Confirm: "checkin.by_call", DedupeKey: "twilio:call:CA1"}
 	res, err := h.conv.Act(h.ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Duplicate || res.Outcome != store.OnTime || res.Queued != 1 || judged != 1 {
-		t.Fatalf("result = %+v, judged %d times", res, judged)
+	if res.Duplicate || res.Outcome != store.OnTime || res.Queued != 1 || judge.judged != 1 {
+		t.Fatalf("result = %+v, judged %d times", res, judge.judged)
 	}
 	msgs, _ := h.store.ClaimOutbound(h.ctx, "test", h.clock.Now().Add(time.Hour), time.Minute, 10)
 	if len(msgs) != 1 || msgs[0].Channel != store.SMS || msgs[0].LinkIndex != h.box.Index("sms", phone) || msgs[0].Kind != "checkin.by_call" {
@@ -185,3 +182,22 @@ func TestActConfirmsOnLastUsedLink(t *testing.T) {
 		t.Errorf("check-ins = %+v", cs)
 	}
 }
+
+// onTimeWindows judges every check-in on time and counts them; nothing
+// else about windows is known.
+type onTimeWindows struct{ judged int }
+
+func (w *onTimeWindows) Current(store.Participant, time.Time) (conversation.WindowNow, bool) {
+	return conversation.WindowNow{}, false
+}
+
+func (w *onTimeWindows) CheckIn(context.Context, store.Participant, store.CheckIn) (store.CheckInOutcome, conversation.LedgerChange, error) {
+	w.judged++
+	return store.OnTime, conversation.LedgerChange{}, nil
+}
+
+func (w *onTimeWindows) CantMakeIt(context.Context, store.Participant, *store.AttentionItem) (conversation.LedgerChange, error) {
+	return conversation.LedgerChange{}, nil
+}
+
+func (w *onTimeWindows) Replan(context.Context, string) error { return nil }

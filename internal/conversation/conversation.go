@@ -6,6 +6,8 @@ package conversation
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,6 +69,9 @@ type Inbound struct {
 	// dedupeUntil, for an event's Once key, is how long it is kept;
 	// a message's is kept for the programme's retention.dedupe_keys.
 	dedupeUntil time.Time
+	// ref, for an event about a check-in window, is the window's Ref,
+	// carried by the messages the event sends.
+	ref string
 }
 
 // Outcome is what the channel does in its webhook answer.
@@ -95,9 +100,10 @@ type Service struct {
 	owner   string
 	turns   atomic.Uint64
 
-	// Outcome decides whether a check-in at a time is on time or late; the
-	// scheduler sets it. Without it every check-in is unscheduled.
-	CheckInOutcome func(ctx context.Context, p store.Participant, at time.Time) store.CheckInOutcome
+	// Windows answers about check-in windows and keeps the ledger; the
+	// scheduler sets it. Without it every check-in is unscheduled and no
+	// window is ever open.
+	Windows Windows
 }
 
 // New returns a Service over st, sealing addresses with box.
@@ -165,6 +171,10 @@ func (s *Service) Notify(ctx context.Context, participantID, messageID string, v
 type Once struct {
 	Key   string
 	Until time.Time
+	// Ref names the check-in window the event is about, if any: its
+	// messages carry it, so that the ledger knows whether a prompt for the
+	// window reached the person.
+	Ref string
 }
 
 // ErrHandledBefore means an event's Once key is recorded: it acted before.
@@ -188,7 +198,7 @@ func (s *Service) NotifyOnce(ctx context.Context, participantID, messageID strin
 
 // inbound carries the key the way a message's dedupe key is carried.
 func (o Once) inbound() Inbound {
-	return Inbound{DedupeKey: o.Key, dedupeUntil: o.Until}
+	return Inbound{DedupeKey: o.Key, dedupeUntil: o.Until, ref: o.Ref}
 }
 
 // Tick fires a waiting question's timeout once it has passed.
@@ -297,7 +307,22 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 		}
 	}
 
-	t, last := s.plan(ctx, c, p, to, next, effects, now)
+	if link != nil && !p.Consented() && c.Flows.AsksConsent(next) && !c.Flows.AsksConsent(st) {
+		p.ConsentAskedAt, p.ConsentAsks = now, p.ConsentAsks+1
+	} else if link == nil && !p.Consented() && c.Flows.AsksConsent(next) {
+		p.ConsentAskedAt, p.ConsentAsks = now, p.ConsentAsks+1 // asked again by the scheduler
+	}
+	t, last, err := s.plan(ctx, c, p, to, st, next, effects, now)
+	if err != nil {
+		return err
+	}
+	if t.Session != nil {
+		s.holdWindowQuestion(c, p, t.Session, now)
+	}
+	consentMoved := t.Participant.ConsentAsks != loaded.Participant.ConsentAsks || t.Participant.Consented() != loaded.Participant.Consented()
+	for i := range t.Outbound {
+		t.Outbound[i].Ref = in.ref // the window a prompt is about, for the ledger
+	}
 	t.DedupeKey = in.DedupeKey
 	if in.DedupeKey != "" {
 		t.DedupeUntil = in.dedupeUntil
@@ -315,6 +340,14 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 			return ErrHandledBefore
 		}
 		return fmt.Errorf("conversation: apply turn for %s: %w", pid, err)
+	}
+	if consentMoved && s.Windows != nil {
+		// Prompts begin once the person agrees; the re-ask is planned from
+		// when they were asked. A failure is only logged: the next due
+		// item or caseworker change plans again.
+		if err := s.Windows.Replan(ctx, pid); err != nil {
+			s.log.Warn("replan after consent", "participant", pid, "err", err)
+		}
 	}
 	if last != nil {
 		// The erasure request is recorded; now the links go, so that
@@ -368,8 +401,24 @@ func stateOf(sess *store.Session, now time.Time) flow.State {
 // plan turns the engine's effects into a store.Turn. When the effects
 // forget the person (forget_me), the turn queues nothing: the rendered
 // replies are returned instead, to be given in the webhook's answer.
-func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to store.Link, next flow.State, effects []flow.Effect, now time.Time) (store.Turn, []string) {
+func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to store.Link, asked, next flow.State, effects []flow.Effect, now time.Time) (store.Turn, []string, error) {
 	t := store.Turn{ParticipantID: p.ID}
+	var errs []error
+	// resolve closes the person's open items of kind, because the fact
+	// behind them changed (an opt-out undone, consent given).
+	resolve := func(kind store.AttentionKind, resolution string) {
+		items, err := s.store.AttentionOf(ctx, p.ID)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("conversation: attention of %s: %w", p.ID, err))
+			return
+		}
+		for _, a := range items {
+			if a.Kind == kind && a.Open() {
+				a.ResolvedAt, a.ResolvedBy, a.Resolution = now, store.ResolvedBySystem, resolution
+				t.Resolved = append(t.Resolved, a)
+			}
+		}
+	}
 	audit := func(action, detail string) {
 		t.Audit = append(t.Audit, store.AuditEntry{ID: store.NewID("a_"), At: now, Actor: "participant", Action: action, ParticipantID: p.ID, Detail: detail})
 	}
@@ -385,20 +434,25 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 		case flow.Restarted:
 			sends = append(sends, flow.Send{MessageID: "common.restarted"})
 		case flow.RecordCheckIn:
-			outcome := store.Unscheduled
-			if s.CheckInOutcome != nil {
-				outcome = s.CheckInOutcome(ctx, p, now)
-			}
 			// No audit entry: the check-in is its own record, deleted after
 			// retention.checkins as people are told when they join. An
 			// entry would keep its time for retention.audit, twice as long.
-			t.CheckIns = append(t.CheckIns, store.CheckIn{ID: store.NewID("c_"), ParticipantID: p.ID, At: now, Channel: to.Channel, Outcome: outcome})
+			ci, ch, err := s.judgeCheckIn(ctx, p, to.Channel, now)
+			errs = append(errs, err)
+			ch.addTo(&t)
+			t.CheckIns = append(t.CheckIns, ci)
 		case flow.RequestCallback:
 			attention(store.AttentionCallback)
 			audit("callback_requested", "")
 		case flow.CantMakeIt:
-			attention(store.AttentionCantMakeIt)
-			audit("cant_make_it", "")
+			item := store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: store.AttentionCantMakeIt, CreatedAt: now}
+			if s.Windows != nil {
+				ch, err := s.Windows.CantMakeIt(ctx, p, &item)
+				errs = append(errs, err)
+				ch.addTo(&t)
+			}
+			t.Attention = append(t.Attention, item)
+			audit("cant_make_it", item.Ref)
 		case flow.Reschedule:
 			attention(store.AttentionReschedule)
 			audit("reschedule_requested", "")
@@ -420,8 +474,15 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			if p.OptedOut {
 				p.OptedOut, p.OptedOutAt = false, time.Time{}
 				audit("opted_in", string(to.Channel))
+				resolve(store.AttentionOptedOut, store.ResolvedOptedIn)
 			}
 			optChanged = true
+		case flow.Consent:
+			if !p.Consented() {
+				p.ConsentedAt, p.ConsentVersion = now, consentVersion(c, s.language(c, p), asked)
+				audit("consented", p.ConsentVersion)
+				resolve(store.AttentionNotConsented, store.ResolvedConsented)
+			}
 		case flow.ForgetMe:
 			if !forget {
 				forget = true
@@ -468,7 +529,46 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 	if forget && last == nil {
 		last = []string{} // forgotten, with nothing to say: still not nil
 	}
-	return t, last
+	return t, last, errors.Join(errs...)
+}
+
+// judgeCheckIn makes the record of a check-in now and asks the scheduler
+// how it counts, and what it changes in the ledger.
+func (s *Service) judgeCheckIn(ctx context.Context, p store.Participant, ch store.Channel, now time.Time) (store.CheckIn, LedgerChange, error) {
+	c := store.CheckIn{ID: store.NewID("c_"), ParticipantID: p.ID, At: now, Channel: ch, Outcome: store.Unscheduled}
+	if s.Windows == nil {
+		return c, LedgerChange{}, nil
+	}
+	outcome, change, err := s.Windows.CheckIn(ctx, p, c)
+	c.Outcome = outcome
+	return c, change, err
+}
+
+// holdWindowQuestion keeps a question of the check-in flow answerable
+// until the grace of the window open now ends, whatever session_timeout
+// says: "1" a day after the prompt must still check the person in.
+func (s *Service) holdWindowQuestion(c *Content, p store.Participant, sess *store.Session, now time.Time) {
+	if s.Windows == nil || sess.Flow != c.Flows.Programme.Flows.CheckIn {
+		return
+	}
+	if w, ok := s.Windows.Current(p, now); ok && w.GraceEndsAt.After(sess.ExpiresAt) {
+		sess.ExpiresAt = w.GraceEndsAt
+	}
+}
+
+// consentVersion names the wording a person agreed to: their language and
+// a digest of the privacy notice and of the question they answered, as
+// rendered for them, so that a caseworker can tell which notice was seen
+// after the words are edited.
+func consentVersion(c *Content, lang string, asked flow.State) string {
+	h := sha256.New()
+	for _, id := range []string{"enrol.privacy", c.Flows.QuestionOf(asked)} {
+		if id != "" && c.Locale.Has(lang, id) {
+			h.Write([]byte(c.Locale.Render(lang, id, TemplateData(c, nil))))
+			h.Write([]byte{0})
+		}
+	}
+	return lang + ":" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 func (s *Service) language(c *Content, p store.Participant) string {

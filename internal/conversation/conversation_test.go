@@ -326,16 +326,18 @@ func TestReplyOneToASingleMessageChecksIn(t *testing.T) {
 	h.say(phone, "JOIN "+code)
 	h.say(phone, "1")
 	h.say(phone, "1")
-	if err := h.conv.Notify(h.ctx, pid, "checkin.missed", nil); err != nil {
+	// checkin.window_open is what a programme with no check-in flow sends
+	// when a window opens: a single message saying "reply 1".
+	if err := h.conv.Notify(h.ctx, pid, "checkin.window_open", nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := h.drain(); len(got) != 1 || !strings.Contains(got[0], "1") {
-		t.Fatalf("missed note = %q", got)
+		t.Fatalf("window note = %q", got)
 	}
 	got := h.say(phone, "1")
 	checkins, _ := h.store.CheckInsOf(h.ctx, pid, time.Time{})
 	if len(checkins) != 1 {
-		t.Errorf("reply 1 after the missed note gave %q and %d check-ins, want a check-in at once", got, len(checkins))
+		t.Errorf("reply 1 after the window note gave %q and %d check-ins, want a check-in at once", got, len(checkins))
 	}
 }
 

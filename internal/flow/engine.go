@@ -262,6 +262,8 @@ func (r *runner) run(flowID, nodeID string, vars map[string]string) State {
 			case ActionOptIn:
 				r.emit(OptIn{})
 				r.p.OptedOut = false
+			case ActionConsent:
+				r.emit(Consent{})
 			case ActionForgetMe:
 				r.emit(ForgetMe{})
 			default:
@@ -448,4 +450,38 @@ func (s *Set) Listening(flowID string) (State, bool) {
 		return State{}, false
 	}
 	return State{Flow: flowID, Node: fl.Start}, true
+}
+
+// AsksConsent reports whether st waits on a question one of whose choices
+// records consent (a consent action reached through do and send nodes):
+// the question that asks the person whether they agree to get messages.
+// The conversation notes when it is asked, so that the scheduler can ask
+// once more, and then tell a caseworker, when nobody answers.
+func (s *Set) AsksConsent(st State) bool {
+	n := s.waitingNode(st)
+	if n == nil {
+		return false
+	}
+	fl := s.Flows[st.Flow]
+	for _, c := range n.Choices {
+		next := fl.Nodes[c.Next]
+		for steps := 0; next != nil && steps < maxSteps; steps++ {
+			if next.Kind == KindDo && next.Action == ActionConsent {
+				return true
+			}
+			if next.Kind != KindDo && next.Kind != KindSend || next.Kind == KindDo && next.Action == ActionGoto {
+				break
+			}
+			next = fl.Nodes[next.Next]
+		}
+	}
+	return false
+}
+
+// QuestionOf returns the message ID of the question st waits on, or "".
+func (s *Set) QuestionOf(st State) string {
+	if n := s.waitingNode(st); n != nil {
+		return n.Message
+	}
+	return ""
 }

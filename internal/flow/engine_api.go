@@ -88,6 +88,9 @@ type OptOut struct{}
 // OptIn resumes messages.
 type OptIn struct{}
 
+// Consent records the person's agreement to get messages.
+type Consent struct{}
+
 // ForgetMe asks for the person's channel links to be removed at once and
 // for a caseworker to be asked to erase everything else. Messages the flow
 // sends after it are the last the person gets, given straight in the
@@ -113,5 +116,6 @@ func (SetLanguage) effect()     {}
 func (OptOut) effect()          {}
 func (OptIn) effect()           {}
 func (ForgetMe) effect()        {}
+func (Consent) effect()         {}
 func (Restarted) effect()       {}
 func (LoopStopped) effect()     {}

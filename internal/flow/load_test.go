@@ -157,7 +157,7 @@ func TestDefaultsWithoutProgramme(t *testing.T) {
 	}{
 		{"languages", strings.Join(p.Languages, ","), "en"},
 		{"default_language", p.DefaultLanguage, "en"},
-		{"flows", p.Flows, FlowRoles{"menu", "enrolment", "checkin", "reminder"}},
+		{"flows", p.Flows, FlowRoles{"menu", "enrolment", "checkin", "reminder", "consent"}},
 		{"session_timeout", p.SessionTimeout.D(), 2 * time.Hour},
 		{"grace_period", p.CheckIn.GracePeriod.D(), day},
 		{"before_close", p.Reminders.BeforeClose[0].D(), 6 * time.Hour},

@@ -60,6 +60,10 @@ const (
 	ActionSetLanguage     Action = "set_language"
 	ActionOptOut          Action = "opt_out"
 	ActionOptIn           Action = "opt_in"
+	// ActionConsent records that the person agreed to get messages, with
+	// the time and the wording they saw. Nothing is scheduled for them
+	// before it: silence is never consent.
+	ActionConsent Action = "consent"
 	// ActionForgetMe removes the person's channel links at once and asks a
 	// caseworker to erase the rest: the answer to DELETE, once confirmed.
 	ActionForgetMe Action = "forget_me"
@@ -69,7 +73,7 @@ const (
 
 var actions = []Action{
 	ActionRecordCheckIn, ActionRequestCallback, ActionCantMakeIt, ActionReschedule,
-	ActionSetLanguage, ActionOptOut, ActionOptIn, ActionForgetMe, ActionGoto, ActionEnd,
+	ActionSetLanguage, ActionOptOut, ActionOptIn, ActionConsent, ActionForgetMe, ActionGoto, ActionEnd,
 }
 
 // Node is one step of a flow.

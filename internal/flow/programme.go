@@ -36,11 +36,17 @@ type FlowRoles struct {
 	Enrolment string `yaml:"enrolment"` // right after JOIN CODE links a phone
 	CheckIn   string `yaml:"checkin"`   // a check-in reminder
 	Reminder  string `yaml:"reminder"`  // an appointment reminder
+	// Consent asks once more whether the person agrees to get messages,
+	// when they never answered at enrolment.
+	Consent string `yaml:"consent"`
 }
 
 // CheckInRule is the check-in policy.
 type CheckInRule struct {
 	GracePeriod Duration `yaml:"grace_period"` // after a window closes, before a miss is recorded
+	// ConsentReask is how long an unanswered "Do you agree?" waits before
+	// it is asked once more, and the re-ask before the caseworker is told.
+	ConsentReask Duration `yaml:"consent_reask"`
 }
 
 // Reminders are the offsets at which reminders go out.
@@ -143,9 +149,10 @@ func DefaultProgramme() Programme {
 			Enrolment: "enrolment",
 			CheckIn:   "checkin",
 			Reminder:  "reminder",
+			Consent:   "consent",
 		},
 		SessionTimeout: Duration(2 * time.Hour),
-		CheckIn:        CheckInRule{GracePeriod: Duration(day)},
+		CheckIn:        CheckInRule{GracePeriod: Duration(day), ConsentReask: Duration(2 * day)},
 		Reminders: Reminders{
 			BeforeClose:     []Duration{Duration(6 * time.Hour)},
 			Appointment:     []Duration{Duration(7 * day), Duration(3 * day), Duration(day)},

@@ -28,6 +28,11 @@ func (s *Set) validate(problems *[]diag.Problem) {
 		{"default", p.Flows.Default}, {"enrolment", p.Flows.Enrolment},
 		{"checkin", p.Flows.CheckIn}, {"reminder", p.Flows.Reminder},
 	}
+	if _, given := s.progLines["flows.consent"]; given || s.known(p.Flows.Consent) {
+		// Optional: without it, the scheduler asks again with the
+		// enrolment flow.
+		roles = append(roles, struct{ key, flow string }{"consent", p.Flows.Consent})
+	}
 	for _, r := range roles {
 		if s.known(r.flow) {
 			continue

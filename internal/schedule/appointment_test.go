@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -164,7 +165,9 @@ func TestAppointmentWhilePaused(t *testing.T) {
 
 // TestCatchingUp: after the scheduler was stopped for days, the person gets
 // the latest reminder that is due, not every one they missed, and none
-// for a window that has closed.
+// for a window that has closed. Windows nobody was asked about are not
+// missed: the ledger says "not delivered", and the caseworker sees that
+// no prompt was sent.
 func TestCatchingUp(t *testing.T) {
 	h := newHarness(t)
 	pid, _ := h.enrol("Europe/London", mondayToWednesday(), store.SMS)
@@ -174,12 +177,17 @@ func TestCatchingUp(t *testing.T) {
 	h.expectKinds(pid, "Thursday, after the window closed")
 	h.run("2026-01-19T10:00:00Z")
 	kinds := h.kinds(pid)
-	slices.Sort(kinds)
-	if want := []string{"checkin.missed", "reminder.upcoming"}; !slices.Equal(kinds, want) {
-		t.Errorf("the day before the appointment: sent %v, want %v: one word about two misses", kinds, want)
+	if want := []string{"reminder.upcoming"}; !slices.Equal(kinds, want) {
+		t.Errorf("the day before the appointment: sent %v, want %v", kinds, want)
 	}
-	if att := h.attention(pid); len(att) != 2 {
-		t.Errorf("attention: %+v, want both misses", att)
+	att := h.attention(pid)
+	if len(att) != 2 || att[0].Kind != store.AttentionCantReach || att[0].Reason != schedule.ReasonNotSent {
+		t.Errorf("attention: %+v, want two windows nobody was asked about", att)
+	}
+	for _, w := range h.windows(pid) {
+		if w.Outcome != store.WindowNotDelivered {
+			t.Errorf("window %s: %s, want not_delivered", w.Ref, w.Outcome)
+		}
 	}
 	h.run("2026-01-20T11:00:00Z")
 	h.expectKinds(pid, "after the appointment began")

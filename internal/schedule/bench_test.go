@@ -68,7 +68,7 @@ func population(tb testing.TB, h *harness, n, workers int) []string {
 func enrolOne(h *harness, pid string, created time.Time) error {
 	ctx := context.Background()
 	p := store.Participant{ID: pid, Label: pid, Language: "en", TimeZone: "UTC", Status: store.Active,
-		Schedule: openingAt9(), CreatedAt: created, UpdatedAt: created}
+		Schedule: openingAt9(), CreatedAt: created, UpdatedAt: created, ConsentedAt: created}
 	if err := h.st.CreateParticipant(ctx, p); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/ledger"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -23,6 +24,13 @@ const (
 const (
 	ReasonNoChannel   = "no_channel"  // the person never linked a phone or Telegram
 	ReasonUnreachable = "unreachable" // their link failed; the provider gave no code
+	// ReasonNotDelivered: no prompt for the window reached the person
+	// (every one failed, or none could leave the outbox), and the
+	// provider gave no code.
+	ReasonNotDelivered = "not_delivered"
+	// ReasonNotSent: no prompt for the window was ever sent (the scheduler
+	// was stopped through it, say): nobody asked the person.
+	ReasonNotSent = "not_sent"
 )
 
 // keepMarks is how long an acted-on mark outlives its item's due time.
@@ -41,6 +49,9 @@ const (
 	actedOn    outcome = "acted_on_before"
 	missed     outcome = "missed"
 	cantReach  outcome = "cant_reach"
+	reported   outcome = "reported" // "can't make it" or excused: no reminder
+	// notConsented: the person has not agreed to get messages.
+	notConsented outcome = "not_consented"
 	notMissed  outcome = "not_missed"
 	unknownOne outcome = "unknown_kind"
 )
@@ -70,6 +81,8 @@ func (s *Scheduler) handle(ctx context.Context, it store.DueItem, now time.Time,
 		out, err = s.handleWindow(ctx, p, it, now)
 	case KindAppointment, KindFollowUp:
 		out, err = s.handleAppointment(ctx, p, it, now)
+	case KindConsentAsk, KindConsentLapse:
+		out, err = s.handleConsent(ctx, p, it, now)
 	default:
 		out = unknownOne
 	}
@@ -153,8 +166,8 @@ func (s *Scheduler) stillPlanned(p store.Participant, appts []store.Appointment,
 // key: the key is recorded with the message's turn, until keep, so a step
 // is never done twice, even when an item is handled again after its lease
 // ran out mid-way, or planned again after it was done.
-func sendOnce(key string, keep time.Time, send func(conversation.Once) error) (outcome, error) {
-	err := send(conversation.Once{Key: key, Until: keep})
+func sendOnce(key string, keep time.Time, ref string, send func(conversation.Once) error) (outcome, error) {
+	err := send(conversation.Once{Key: key, Until: keep, Ref: ref})
 	if errors.Is(err, conversation.ErrHandledBefore) {
 		return actedOn, nil
 	}
@@ -165,8 +178,8 @@ func sendOnce(key string, keep time.Time, send func(conversation.Once) error) (o
 }
 
 func (s *Scheduler) handleWindow(ctx context.Context, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
-	if o, skip := why(p); skip {
-		return o, nil
+	if p.Status == store.Exited {
+		return exited, nil
 	}
 	if !s.stillPlanned(p, nil, it, now) {
 		return stale, nil
@@ -179,70 +192,135 @@ func (s *Scheduler) handleWindow(ctx context.Context, p store.Participant, it st
 	if !ok {
 		return stale, nil
 	}
-	// A check-in belongs to the window it falls in, or else to the last one
-	// that closed before it, until the next opens.
-	until := now
-	if next, ok := cal.Next(w); ok && next.Start.Before(until) {
-		until = next.Start
+	if it.Kind == KindMissCheck {
+		return s.decideWindow(ctx, p, cal, it, w, now, staleTries)
 	}
-	if it.Kind != KindMissCheck && !now.Before(w.End) {
+	// A paused, opted-out or not yet consenting person is sent nothing;
+	// their window is still decided, and never as missed.
+	if o, skip := why(p); skip {
+		return o, nil
+	}
+	if !p.Consented() {
+		return notConsented, nil
+	}
+	if !now.Before(w.End) {
 		return stale, nil // a reminder for a window that has closed
 	}
-	done, err := s.checkedIn(ctx, p.ID, w.Start, until)
+	f, err := s.windowFacts(ctx, p, cal, w, now)
 	if err != nil {
 		return "", err
 	}
-	if done {
+	switch ledger.Judge(f).Outcome {
+	case store.WindowOnTime, store.WindowLate:
 		return checkedIn, nil
+	case store.WindowReportedUnable, store.WindowExcused:
+		return reported, nil // they told us: no reminder, no "closing soon"
 	}
-	c := s.conv.Content()
-	vars := s.windowVars(c, p, w, cal.loc)
-	key, keep := dueKey(it), it.DueAt.Add(keepMarks)
-	switch it.Kind {
-	case KindWindowOpen:
-		return sendOnce(key, keep, func(once conversation.Once) error {
-			if id := c.Flows.Programme.Flows.CheckIn; id != "" && c.Flows.Flows[id] != nil {
-				return s.conv.StartOnce(ctx, p.ID, id, vars, once)
-			}
-			return s.conv.NotifyOnce(ctx, p.ID, msgWindowOpen, vars, once)
-		})
-	case KindClosingSoon:
-		return sendOnce(key, keep, func(once conversation.Once) error {
-			return s.conv.NotifyOnce(ctx, p.ID, msgClosingSoon, vars, once)
-		})
+	stage := ""
+	if it.Kind == KindClosingSoon {
+		stage = stageClosing
 	}
-	return s.recordMiss(ctx, p, cal, it, w, now, vars)
+	return s.askWindow(ctx, p, cal, it, w, stage)
 }
 
-// recordMiss puts a passed window in the caseworker's list. If the
-// person's channel could not be reached the item says so instead, and no
-// message goes to a channel that does not work: a delivery failure is
-// never a miss.
-func (s *Scheduler) recordMiss(ctx context.Context, p store.Participant, cal *Calendar, it store.DueItem, w Window, now time.Time, vars map[string]string) (outcome, error) {
-	links, err := s.store.LinksOf(ctx, p.ID)
-	if err != nil {
-		return "", fmt.Errorf("links: %w", err)
-	}
-	item := store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: store.AttentionMissed, Ref: it.Ref, CreatedAt: now}
-	action, result := "checkin_missed", missed
-	if reason, ok := unreachable(p, links); ok {
-		item.Kind, item.Reason, action, result = store.AttentionCantReach, reason, "checkin_unreachable", cantReach
+// staleTries is how often a window's decision is judged again when a turn
+// of the person's lands in between.
+const staleTries = 4
+
+// Stages of the check-in flow's question (flows/checkin.yaml branches on
+// var.Stage): the prompt when the window opens, the reminder before it
+// closes, and the note after a miss. Each is a question with the same
+// numbered choices, so "reply 1" always means what it says.
+const (
+	stageClosing = "closing"
+	stageMissed  = "missed"
+)
+
+// askWindow starts the check-in flow for a window at stage, once per due
+// item. Its messages carry the window's ref, so that the ledger knows
+// whether any reached the person.
+func (s *Scheduler) askWindow(ctx context.Context, p store.Participant, cal *Calendar, it store.DueItem, w Window, stage string) (outcome, error) {
+	c := s.conv.Content()
+	vars := s.windowVars(c, p, w, cal.loc)
+	if stage != "" {
+		vars["Stage"] = stage
 	}
 	key, keep := dueKey(it), it.DueAt.Add(keepMarks)
-	// Recorded once: the turn's dedupe key refuses a second recording.
-	err = s.store.ApplyTurn(ctx, store.Turn{
-		ParticipantID: p.ID,
-		Attention:     []store.AttentionItem{item},
-		Audit: []store.AuditEntry{{
-			ID: store.NewID("a_"), At: now, Actor: "system", Action: action, ParticipantID: p.ID,
-			Detail: it.Ref,
-		}},
-		DedupeKey: key + ":recorded", DedupeUntil: keep,
-	})
-	if err != nil && !errors.Is(err, store.ErrConflict) {
-		return "", fmt.Errorf("record miss: %w", err)
+	if stage == stageMissed {
+		key += ":message"
 	}
-	if result == cantReach {
+	return sendOnce(key, keep, w.Ref(p.ID), func(once conversation.Once) error {
+		if id := c.Flows.Programme.Flows.CheckIn; id != "" && c.Flows.Flows[id] != nil {
+			return s.conv.StartOnce(ctx, p.ID, id, vars, once)
+		}
+		msg := map[string]string{"": msgWindowOpen, stageClosing: msgClosingSoon, stageMissed: msgMissed}[stage]
+		return s.conv.NotifyOnce(ctx, p.ID, msg, vars, once)
+	})
+}
+
+// decideWindow judges a window whose grace has ended and records its
+// outcome in the ledger, with an item for the caseworker when there is
+// something to do: "missed", or "can't reach" when no prompt reached the
+// person. A delivery failure is never a miss, and neither is a window
+// the person was paused, opted out or not yet consenting in, or reported
+// they could not make.
+func (s *Scheduler) decideWindow(ctx context.Context, p store.Participant, cal *Calendar, it store.DueItem, w Window, now time.Time, tries int) (outcome, error) {
+	f, err := s.windowFacts(ctx, p, cal, w, now)
+	if err != nil {
+		return "", err
+	}
+	rec := ledger.Judge(f)
+	var item *store.AttentionItem
+	action, result := "checkin_"+string(rec.Outcome), outcome(rec.Outcome)
+	switch rec.Outcome {
+	case store.WindowMissed:
+		item = &store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: store.AttentionMissed, Ref: it.Ref, CreatedAt: now}
+		action, result = "checkin_missed", missed
+	case store.WindowNotDelivered:
+		links, err := s.store.LinksOf(ctx, p.ID)
+		if err != nil {
+			return "", fmt.Errorf("links: %w", err)
+		}
+		reason, ok := unreachable(p, links)
+		if !ok {
+			reason = ReasonNotDelivered
+			if len(f.Prompts) == 0 {
+				reason = ReasonNotSent
+			} else if code := lastError(f.Prompts); code != "" {
+				reason = code
+			}
+		}
+		item = &store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: store.AttentionCantReach, Reason: reason, Ref: it.Ref, CreatedAt: now}
+		action, result = "checkin_unreachable", cantReach
+	}
+	if item != nil && rec.AttentionID == "" {
+		rec.AttentionID = item.ID
+	}
+	t := store.Turn{ParticipantID: p.ID, Participant: &p, Windows: []store.Window{rec},
+		DedupeKey: dueKey(it) + ":recorded", DedupeUntil: it.DueAt.Add(keepMarks)}
+	if item != nil {
+		t.Attention = []store.AttentionItem{*item}
+		// Only what needs a human goes in the audit log; every outcome is
+		// in the ledger.
+		t.Audit = []store.AuditEntry{{ID: store.NewID("a_"), At: now, Actor: "system", Action: action, ParticipantID: p.ID, Detail: it.Ref}}
+	}
+	// Recorded once: the turn's dedupe key refuses a second recording, and
+	// the record's revision a turn of the person's at the same moment (a
+	// late check-in), which then runs again and moves the outcome up.
+	err = s.store.ApplyTurn(ctx, t)
+	if errors.Is(err, store.ErrStale) && tries > 0 {
+		// A turn of the person's landed in between (a late check-in, a
+		// prompt): judge again on what is there now.
+		fresh, gerr := s.store.GetParticipant(ctx, p.ID)
+		if gerr != nil {
+			return "", fmt.Errorf("decide window: %w", gerr)
+		}
+		return s.decideWindow(ctx, fresh, cal, it, w, now, tries-1)
+	}
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return "", fmt.Errorf("record outcome: %w", err)
+	}
+	if rec.Outcome != store.WindowMissed {
 		return result, nil
 	}
 	if next, ok := cal.Next(w); ok && !now.Before(next.End) {
@@ -250,13 +328,60 @@ func (s *Scheduler) recordMiss(ctx context.Context, p store.Participant, cal *Ca
 		// caseworker sees each miss, the person hears once, about the last.
 		return result, nil
 	}
-	// One kind message: check in late, or ask for a call.
-	if _, err := sendOnce(key, keep, func(once conversation.Once) error {
-		return s.conv.NotifyOnce(ctx, p.ID, msgMissed, vars, once)
-	}); err != nil {
+	// One kind message, a question: check in late, or ask for a call.
+	if _, err := s.askWindow(ctx, p, cal, it, w, stageMissed); err != nil {
 		return "", err
 	}
 	return result, nil
+}
+
+// handleConsent asks once more whether the person agrees to get
+// messages, or, asked twice already, puts "not consented" in the
+// caseworker's queue. Either happens once per ask (the item's ID counts
+// the asks), and only while the plan still wants it.
+func (s *Scheduler) handleConsent(ctx context.Context, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
+	r, err := rulesOf(s.conv.Content().Flows.Programme)
+	if err != nil {
+		return "", err
+	}
+	want := r.consentItems(p, now)
+	if len(want) != 1 || want[0].ID != it.ID || want[0].Kind != it.Kind {
+		return stale, nil // answered, opted out, paused, or asked meanwhile
+	}
+	keep := now.Add(keepMarks)
+	if it.Kind == KindConsentAsk {
+		c := s.conv.Content()
+		id := c.Flows.Programme.Flows.Consent
+		if c.Flows.Flows[id] == nil {
+			id = c.Flows.Programme.Flows.Enrolment
+		}
+		return sendOnce(it.ID, keep, "", func(once conversation.Once) error {
+			return s.conv.StartOnce(ctx, p.ID, id, nil, once)
+		})
+	}
+	p.ConsentAsks++ // past the last ask: nothing more is planned
+	err = s.store.ApplyTurn(ctx, store.Turn{
+		ParticipantID: p.ID, Participant: &p,
+		Attention:     []store.AttentionItem{{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: store.AttentionNotConsented, CreatedAt: now}},
+		Audit:         []store.AuditEntry{{ID: store.NewID("a_"), At: now, Actor: "system", Action: "consent_unanswered", ParticipantID: p.ID}},
+		DedupeKey:     it.ID + ":recorded", DedupeUntil: keep,
+	})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return "", fmt.Errorf("record no consent: %w", err)
+	}
+
+	return notConsented, nil
+}
+
+// lastError is the provider's error code of the last failed prompt.
+func lastError(prompts []store.OutboundMessage) string {
+	code := ""
+	for _, m := range prompts {
+		if m.ErrorCode != "" {
+			code = m.ErrorCode
+		}
+	}
+	return code
 }
 
 // unreachable says why messages cannot reach the person, if they cannot:
@@ -329,7 +454,11 @@ func (s *Scheduler) handleAppointment(ctx context.Context, p store.Participant, 
 		if a.Status != store.AppointmentMissed || !now.Before(at.Add(followUpWithin)) {
 			return stale, nil
 		}
-		return sendOnce(followUpKey(a.ID), at.Add(followUpWithin+keepMarks), func(once conversation.Once) error {
+		return sendOnce(followUpKey(a.ID), at.Add(followUpWithin+keepMarks), "", func(once conversation.Once) error {
+			if id := c.Flows.Programme.Flows.Reminder; id != "" && c.Flows.Flows[id] != nil {
+				vars["Stage"] = "followup" // a question: a new time, or a call
+				return s.conv.StartOnce(ctx, p.ID, id, vars, once)
+			}
 			return s.conv.NotifyOnce(ctx, p.ID, msgFollowUp, vars, once)
 		})
 	}
@@ -337,7 +466,7 @@ func (s *Scheduler) handleAppointment(ctx context.Context, p store.Participant, 
 		return stale, nil // changed, superseded, or the appointment has begun
 	}
 	vars["Count"] = it.Data["count"]
-	return sendOnce(dueKey(it), it.DueAt.Add(keepMarks), func(once conversation.Once) error {
+	return sendOnce(dueKey(it), it.DueAt.Add(keepMarks), "", func(once conversation.Once) error {
 		if id := c.Flows.Programme.Flows.Reminder; id != "" && c.Flows.Flows[id] != nil {
 			return s.conv.StartOnce(ctx, p.ID, id, vars, once)
 		}
@@ -381,42 +510,4 @@ func (s *Scheduler) appointmentVars(c *conversation.Content, p store.Participant
 		"Date": FormatDate(lang, at), "Time": FormatTime(lang, at),
 		"Place": a.Place, "Kind": kind,
 	}
-}
-
-// CheckInOutcome judges a check-in at a time against the person's windows.
-// Inside a window it is on time. After one closes, and until the next
-// opens, it is late: recorded, welcomed and counted for that window. A
-// further check-in for a window that already has one (on SMS and then on
-// Telegram, say) is a repeat: recorded, so the caseworker sees every
-// contact, but the window counts once. With no schedule, or before the
-// first window, it is unscheduled. The conversation service calls this
-// inside a turn, which the store refuses and the service runs again when
-// another turn of the person landed first, so two check-ins at once are
-// judged one after the other.
-func (s *Scheduler) CheckInOutcome(ctx context.Context, p store.Participant, at time.Time) store.CheckInOutcome {
-	if p.Schedule == nil {
-		return store.Unscheduled
-	}
-	cal, err := CalendarOf(p)
-	if err != nil {
-		s.log.Warn("check-in outcome", "participant", p.ID, "err", err)
-		return store.Unscheduled
-	}
-	result := store.OnTime
-	w, ok := cal.At(at)
-	if !ok {
-		if w, ok = cal.Before(at); !ok {
-			return store.Unscheduled
-		}
-		result = store.Late
-	}
-	done, err := s.checkedIn(ctx, p.ID, w.Start, at.Add(time.Nanosecond))
-	if err != nil {
-		s.log.Warn("check-in outcome", "participant", p.ID, "err", err)
-		return result
-	}
-	if done {
-		return store.Repeat
-	}
-	return result
 }

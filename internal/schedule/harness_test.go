@@ -149,7 +149,7 @@ func (h *harness) enrol(zone string, sched *store.CheckInSchedule, channels ...s
 	now := h.clock.Now()
 	pid := store.NewID("p_")
 	h.must(h.st.CreateParticipant(h.ctx, store.Participant{ID: pid, Label: "Test person", Language: "en", TimeZone: zone,
-		Status: store.Active, Schedule: sched, CreatedAt: now, UpdatedAt: now}))
+		Status: store.Active, Schedule: sched, CreatedAt: now, UpdatedAt: now, ConsentedAt: now}))
 	var addrs []string
 	for _, ch := range channels {
 		h.mu.Lock()
@@ -187,7 +187,31 @@ func (h *harness) run(ts string) int {
 	if err != nil {
 		h.t.Fatalf("run at %s: %v", ts, err)
 	}
+	h.deliver()
 	return n
+}
+
+// deliver takes every queued message out of the outbox and marks it
+// delivered, as the dispatcher and a provider would soon after a run: a
+// prompt that never left the outbox reached no one, and the ledger says
+// so ("not delivered").
+func (h *harness) deliver() {
+	h.t.Helper()
+	far := time.Now().Add(100 * 365 * 24 * time.Hour)
+	for {
+		msgs, err := h.st.ClaimOutbound(h.ctx, "test-reader", far, time.Hour, 1000)
+		h.must(err)
+		if len(msgs) == 0 {
+			return
+		}
+		h.mu.Lock()
+		for _, m := range msgs {
+			h.outbox[m.ParticipantID] = append(h.outbox[m.ParticipantID], m)
+			m.Status = store.Delivered
+			h.must(h.st.UpdateOutbound(h.ctx, m))
+		}
+		h.mu.Unlock()
+	}
 }
 
 // say delivers text from an address, at the current fake time.
@@ -210,21 +234,7 @@ func (h *harness) checkIn(ch store.Channel, addr string) {
 // them delivered as a provider would.
 func (h *harness) sent(pid string) []store.OutboundMessage {
 	h.t.Helper()
-	far := time.Now().Add(100 * 365 * 24 * time.Hour)
-	for {
-		msgs, err := h.st.ClaimOutbound(h.ctx, "test-reader", far, time.Hour, 1000)
-		h.must(err)
-		if len(msgs) == 0 {
-			break
-		}
-		h.mu.Lock()
-		for _, m := range msgs {
-			h.outbox[m.ParticipantID] = append(h.outbox[m.ParticipantID], m)
-			m.Status = store.Delivered
-			h.must(h.st.UpdateOutbound(h.ctx, m))
-		}
-		h.mu.Unlock()
-	}
+	h.deliver()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := h.outbox[pid]
@@ -316,4 +326,12 @@ func (h *harness) update(pid string, change func(*store.Participant)) {
 	p := h.participant(pid)
 	change(&p)
 	h.must(h.st.UpdateParticipant(h.ctx, p))
+}
+
+// windows returns the ledger's records of pid, oldest first.
+func (h *harness) windows(pid string) []store.Window {
+	h.t.Helper()
+	ws, err := h.st.WindowsOf(h.ctx, pid, time.Time{})
+	h.must(err)
+	return ws
 }

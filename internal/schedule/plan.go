@@ -19,6 +19,8 @@ const (
 	KindMissCheck    = "checkin_miss"         // grace has passed: a miss, unless checked in
 	KindAppointment  = "appointment_reminder" // days before an appointment, and its morning
 	KindFollowUp     = "appointment_followup" // after an appointment marked missed
+	KindConsentAsk   = "consent_reask"        // "Do you agree?" unanswered: ask once more
+	KindConsentLapse = "consent_lapsed"       // asked twice, no answer: tell the caseworker
 	followUpMinDelay = time.Hour              // a caseworker may correct "missed" in this time
 	followUpWithin   = 7 * 24 * time.Hour     // after this, a follow-up would only confuse
 	sameMorningLead  = time.Hour              // a same-morning reminder needs this before the time
@@ -50,17 +52,25 @@ type PlanInput struct {
 // Anything due in quiet hours moves to their end; a reminder that would so
 // land at or after what it reminds of is dropped.
 //
-// A paused or exited participant has nothing planned. An opted-out one
-// keeps their plan, and the scheduler sends nothing while they stay opted
-// out, so that START brings reminders back without a caseworker.
+// An exited participant has nothing planned. A paused one, or one who has
+// not agreed to get messages, has only each window's decision planned
+// (the miss check), so that every window gets its outcome ("paused",
+// "not consented") and no reminder goes out. An opted-out one keeps their
+// plan, and the scheduler sends nothing while they stay opted out, so
+// that START brings reminders back without a caseworker.
+//
+// A linked person who has not agreed is asked once more
+// checkin.consent_reask after they were asked, and their caseworker is
+// told the same time after that.
 //
 // Plan returns every item it could plan; err says what it could not (a bad
 // time zone, schedule or appointment).
 func Plan(in PlanInput) ([]store.DueItem, error) {
 	p := in.Participant
-	if p.Status == store.Paused || p.Status == store.Exited {
+	if p.Status == store.Exited {
 		return nil, nil
 	}
+	silent := p.Status == store.Paused || !p.Consented()
 	r, err := rulesOf(in.Programme)
 	if err != nil {
 		return nil, err
@@ -79,10 +89,18 @@ func Plan(in PlanInput) ([]store.DueItem, error) {
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			items = append(items, r.windowItems(p.ID, cal, in.Now)...)
+			for _, it := range r.windowItems(p.ID, cal, in.Now) {
+				if !silent || it.Kind == KindMissCheck {
+					items = append(items, it)
+				}
+			}
 		}
 	}
+	items = append(items, r.consentItems(p, in.Now)...)
 	for _, a := range in.Appointments {
+		if silent {
+			break
+		}
 		if a.ParticipantID != p.ID {
 			continue
 		}
@@ -105,14 +123,41 @@ func Plan(in PlanInput) ([]store.DueItem, error) {
 	return items, nil
 }
 
+// consentItems plan the re-ask and then the caseworker's item for a
+// linked, active person who was asked whether they agree and never
+// answered. Someone asked before consent was recorded (ConsentAsks 0) is
+// asked at once.
+func (r rules) consentItems(p store.Participant, now time.Time) []store.DueItem {
+	if p.Consented() || p.OptedOut || p.Status != store.Active || p.LastLink == "" || r.consentReask <= 0 {
+		return nil
+	}
+	item := func(kind string, due time.Time) []store.DueItem {
+		if due.Before(now) {
+			due = now
+		}
+		id := "consent:" + p.ID + ":" + strconv.Itoa(p.ConsentAsks)
+		return []store.DueItem{{ID: id, ParticipantID: p.ID, Kind: kind, DueAt: due}}
+	}
+	switch {
+	case p.ConsentAsks == 0:
+		return item(KindConsentAsk, now)
+	case p.ConsentAsks == 1:
+		return item(KindConsentAsk, p.ConsentAskedAt.Add(r.consentReask))
+	case p.ConsentAsks == 2:
+		return item(KindConsentLapse, p.ConsentAskedAt.Add(r.consentReask))
+	}
+	return nil // the caseworker has been told
+}
+
 // rules are the programme's scheduling settings, parsed.
 type rules struct {
-	grace       time.Duration
-	beforeClose []time.Duration
-	apptOffsets []time.Duration
-	apptHour    time.Duration
-	sameMorning bool
-	quiet       quietHours
+	consentReask time.Duration
+	grace        time.Duration
+	beforeClose  []time.Duration
+	apptOffsets  []time.Duration
+	apptHour     time.Duration
+	sameMorning  bool
+	quiet        quietHours
 }
 
 func rulesOf(p flow.Programme) (rules, error) {
@@ -125,9 +170,10 @@ func rulesOf(p flow.Programme) (rules, error) {
 		return d
 	}
 	r := rules{
-		grace:       max(p.CheckIn.GracePeriod.D(), 0),
-		apptHour:    clock("reminders.appointment_hour", p.Reminders.AppointmentHour),
-		sameMorning: p.Reminders.SameMorning,
+		grace:        max(p.CheckIn.GracePeriod.D(), 0),
+		consentReask: p.CheckIn.ConsentReask.D(),
+		apptHour:     clock("reminders.appointment_hour", p.Reminders.AppointmentHour),
+		sameMorning:  p.Reminders.SameMorning,
 		quiet: quietHours{
 			start: clock("quiet_hours.start", p.QuietHours.Start),
 			end:   clock("quiet_hours.end", p.QuietHours.End),

@@ -21,7 +21,7 @@ func shipped() flow.Programme {
 
 func person(zone string, s *store.CheckInSchedule) store.Participant {
 	return store.Participant{ID: "p_1", Language: "en", TimeZone: zone, Status: store.Active, Schedule: s,
-		CreatedAt: utc("2025-12-01T00:00:00Z")}
+		CreatedAt: utc("2025-12-01T00:00:00Z"), ConsentedAt: utc("2025-12-01T00:00:00Z")}
 }
 
 func appt(id, date, clock string, status store.AppointmentStatus) store.Appointment {
@@ -135,7 +135,9 @@ func TestPlan(t *testing.T) {
 				"win:p_1:1791064800:close:6h @ 2026-10-04T04:00:00Z",
 				"win:p_1:1791064800:miss @ 2026-10-04T21:00:00Z", // 21:00 is quiet: Monday 08:00 AEDT
 			}},
-		{"paused: nothing", PlanInput{Participant: paused, Appointments: []store.Appointment{appt("a1", "2026-01-20", "10:30", store.AppointmentScheduled)}, Now: utc("2026-01-04T12:00:00Z")}, nil},
+		{"paused: only each window's decision, no reminder",
+			PlanInput{Participant: paused, Appointments: []store.Appointment{appt("a1", "2026-01-20", "10:30", store.AppointmentScheduled)}, Now: utc("2026-01-04T12:00:00Z")},
+			[]string{mon + ":miss @ 2026-01-09T08:00:00Z"}},
 		{"exited: nothing", PlanInput{Participant: exited, Now: utc("2026-01-04T12:00:00Z")}, nil},
 		{"opted out: the plan rolls on, the scheduler sends nothing",
 			PlanInput{Participant: optedOut, Now: utc("2026-01-04T12:00:00Z")},

@@ -71,11 +71,12 @@ type Scheduler struct {
 }
 
 // New returns a Scheduler over st that sends through conv, and installs
-// its CheckInOutcome as conv's, so that check-ins are judged on time or
-// late by the same windows the reminders follow.
+// itself as conv's Windows, so that check-ins are judged on time or late
+// by the same windows the reminders follow, and the ledger moves with
+// them.
 func New(st store.Store, conv *conversation.Service, clk clock.Clock, log *slog.Logger, opts Options) *Scheduler {
 	s := &Scheduler{store: st, conv: conv, clock: clk, log: log, opts: opts.withDefaults()}
-	conv.CheckInOutcome = s.CheckInOutcome
+	conv.Windows = s
 	return s
 }
 

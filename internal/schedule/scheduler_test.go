@@ -161,7 +161,8 @@ func TestTwoChannelsOneWindow(t *testing.T) {
 }
 
 // TestPaused: a paused person gets no reminders and no misses, whether the
-// pause came before or after the plan; resuming plans again.
+// pause came before or after the plan: the window is recorded "paused".
+// Resuming plans again.
 func TestPaused(t *testing.T) {
 	h := newHarness(t)
 	pid, _ := h.enrol("Europe/London", mondayToWednesday(), store.SMS)
@@ -173,8 +174,13 @@ func TestPaused(t *testing.T) {
 	if att := h.attention(pid); len(att) != 0 {
 		t.Errorf("a paused person got a miss: %+v", att)
 	}
-	if due := h.due(pid); len(due) != 0 {
-		t.Errorf("items planned for a paused person: %v", due)
+	for _, d := range h.due(pid) {
+		if !strings.Contains(d, ":miss @") {
+			t.Errorf("a reminder planned for a paused person: %v", d)
+		}
+	}
+	if ws := h.windows(pid); len(ws) != 1 || ws[0].Outcome != store.WindowPaused {
+		t.Errorf("the ledger while paused: %+v", ws)
 	}
 	h.update(pid, func(p *store.Participant) { p.Status = store.Active })
 	h.must(h.sched.Replan(h.ctx, pid))
@@ -371,17 +377,23 @@ func TestCheckInOutcome(t *testing.T) {
 		{"2026-01-11T23:00:00Z", store.Late}, // until the next window opens
 		{"2026-01-12T09:00:00Z", store.OnTime},
 	}
+	outcome := func(p store.Participant, at time.Time) store.CheckInOutcome {
+		t.Helper()
+		o, _, err := h.sched.CheckIn(h.ctx, p, store.CheckIn{ID: "c_new", ParticipantID: p.ID, At: at, Channel: store.SMS})
+		h.must(err)
+		return o
+	}
 	for _, tt := range tests {
-		if got := h.sched.CheckInOutcome(h.ctx, p, utc(tt.at)); got != tt.want {
+		if got := outcome(p, utc(tt.at)); got != tt.want {
 			t.Errorf("at %s: %s, want %s", tt.at, got, tt.want)
 		}
 	}
 	h.must(h.st.RecordCheckIn(h.ctx, store.CheckIn{ID: "c_1", ParticipantID: pid, At: utc("2026-01-08T10:00:00Z"), Channel: store.SMS, Outcome: store.Late}))
-	if got := h.sched.CheckInOutcome(h.ctx, p, utc("2026-01-09T10:00:00Z")); got != store.Repeat {
+	if got := outcome(p, utc("2026-01-09T10:00:00Z")); got != store.Repeat {
 		t.Errorf("second late check-in: %s, want repeat", got)
 	}
 	p.Schedule = nil
-	if got := h.sched.CheckInOutcome(h.ctx, p, utc("2026-01-05T10:00:00Z")); got != store.Unscheduled {
+	if got := outcome(p, utc("2026-01-05T10:00:00Z")); got != store.Unscheduled {
 		t.Errorf("no schedule: %s", got)
 	}
 }

@@ -1,0 +1,48 @@
+package conversation
+
+import (
+	"context"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// Windows is what the conversation asks about a person's check-in
+// windows. The scheduler answers (internal/schedule), from the same
+// calendar its reminders follow, and keeps the ledger: each answer says
+// what a fact changes in it, and the turn that records the fact saves
+// that change with it.
+type Windows interface {
+	// Current returns the window open at now, or else the last one whose
+	// grace has not ended; false when there is none.
+	Current(p store.Participant, now time.Time) (WindowNow, bool)
+	// CheckIn judges check-in c (not yet stored) against the windows.
+	CheckIn(ctx context.Context, p store.Participant, c store.CheckIn) (store.CheckInOutcome, LedgerChange, error)
+	// CantMakeIt ties the attention item of a "can't make it" to the
+	// window it is about (setting item.Ref) and records the report.
+	CantMakeIt(ctx context.Context, p store.Participant, item *store.AttentionItem) (LedgerChange, error)
+	// Replan plans the person's reminders again, after a turn changed what
+	// they may be sent (they agreed to get messages, or were asked).
+	Replan(ctx context.Context, participantID string) error
+}
+
+// WindowNow is a window open now or in its grace.
+type WindowNow struct {
+	Ref                            string
+	OpensAt, ClosesAt, GraceEndsAt time.Time
+}
+
+// LedgerChange is what a fact changes in the ledger: window records to
+// save, attention items it closes, and the audit entries that say so.
+type LedgerChange struct {
+	Windows  []store.Window
+	Resolved []store.AttentionItem
+	Audit    []store.AuditEntry
+}
+
+// addTo adds the change to a turn.
+func (ch LedgerChange) addTo(t *store.Turn) {
+	t.Windows = append(t.Windows, ch.Windows...)
+	t.Resolved = append(t.Resolved, ch.Resolved...)
+	t.Audit = append(t.Audit, ch.Audit...)
+}
