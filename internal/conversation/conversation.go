@@ -291,6 +291,9 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 				ev = flow.Event{Kind: flow.EventTimeout, Now: now}
 			}
 		}
+		if ev.Kind == flow.EventText && link != nil {
+			st = s.understood(c, p, st, in.Text, now)
+		}
 		next, effects = c.Flows.Step(st, view(p), ev, c.Locale)
 		if ev.Kind == flow.EventStart && len(vars) > 0 {
 			// The event's data (an appointment's date and place) is the
@@ -530,6 +533,51 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 		last = []string{} // forgotten, with nothing to say: still not nil
 	}
 	return t, last, errors.Join(errs...)
+}
+
+// understood returns the state a person's reply is best read in, so that
+// one text does what they meant:
+//
+//   - While a check-in window is open or in its grace, a reply that
+//     answers the check-in question ("1", "here", "I can't make it") is
+//     that answer, with no question waiting (it timed out, or the prompt
+//     was a single message) as much as in the check-in flow. While
+//     another question waits, its own answers come first, and only words
+//     (not numbers, which mean that question's choices) check in.
+//   - With no window open and no question waiting, a reply that answers
+//     the main menu's question is that answer: "1" checks in (an
+//     unscheduled check-in, which the caseworker sees), "2" asks for a
+//     call, instead of costing a second text to see the menu first.
+func (s *Service) understood(c *Content, p store.Participant, st flow.State, text string, now time.Time) flow.State {
+	pr := c.Flows.Programme
+	if s.Windows != nil {
+		if _, open := s.Windows.Current(p, now); open && st.Flow != pr.Flows.CheckIn {
+			if l, ok := c.Flows.Listening(pr.Flows.CheckIn); ok {
+				answers, byNumber := c.Flows.Answers(l, view(p), text, c.Locale)
+				if answers && (!st.Active() || !byNumber && !s.answersNow(c, p, st, text)) {
+					return l
+				}
+			}
+			if st.Active() {
+				return st
+			}
+		}
+	}
+	if st.Active() {
+		return st
+	}
+	if l, ok := c.Flows.Listening(pr.Flows.Default); ok {
+		if answers, _ := c.Flows.Answers(l, view(p), text, c.Locale); answers {
+			return l
+		}
+	}
+	return st
+}
+
+// answersNow reports whether text answers the question st waits on.
+func (s *Service) answersNow(c *Content, p store.Participant, st flow.State, text string) bool {
+	answers, _ := c.Flows.Answers(st, view(p), text, c.Locale)
+	return answers
 }
 
 // judgeCheckIn makes the record of a check-in now and asks the scheduler

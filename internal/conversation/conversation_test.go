@@ -259,17 +259,28 @@ func TestOnceEventsActOnce(t *testing.T) {
 	}
 }
 
+// After session_timeout a question is forgotten: "1" three hours after
+// the information menu is not "Your rights" but the main menu's "1",
+// which checks in at once (outside any window: an unscheduled check-in,
+// which the caseworker sees and nobody counts against the person).
 func TestSessionsAreForgottenAfterTheTimeout(t *testing.T) {
 	h := newHarness(t)
 	pid, code := h.enrol("en")
 	h.say(phone, "JOIN "+code)
 	h.say(phone, "MENU")
+	h.say(phone, "3") // the information menu: 1 is "Your rights"
+	h.drain()
 	h.clock.Advance(h.conv.Content().Flows.Programme.SessionTimeout.D() + time.Minute)
-	// "1" means "check in" in the menu; after expiry it starts afresh instead.
-	h.say(phone, "1")
+	got := h.say(phone, "1")
 	checkins, _ := h.store.CheckInsOf(h.ctx, pid, time.Time{})
-	if len(checkins) != 0 {
-		t.Errorf("an answer to a forgotten question recorded a check-in: %+v", checkins)
+	if len(checkins) != 1 || checkins[0].Outcome != store.Unscheduled {
+		t.Errorf("1 after the timeout gave %q and check-ins %+v, want one unscheduled check-in", got, checkins)
+	}
+	rights := h.conv.Content().Locale.Render("en", "info.rights", nil)
+	for _, m := range got {
+		if strings.Contains(m, rights) {
+			t.Errorf("the forgotten question was answered: %q", got)
+		}
 	}
 }
 

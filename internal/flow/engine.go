@@ -444,12 +444,46 @@ func (s *Set) OptOutConfirmations() []string {
 // ("reply 1 to check in, 2 for a call"), the reply is read as an answer to
 // that question rather than as the start of a new conversation. False when
 // the flow does not start with a question.
+//
+// A flow that starts by branching (checkin.yaml picks its question by
+// var.Stage) is followed down each branch's default to its question.
 func (s *Set) Listening(flowID string) (State, bool) {
 	fl := s.startable(flowID)
-	if fl == nil || fl.Nodes[fl.Start].Kind != KindAsk {
+	if fl == nil {
 		return State{}, false
 	}
-	return State{Flow: flowID, Node: fl.Start}, true
+	id := fl.Start
+	for steps := 0; steps < maxSteps; steps++ {
+		n := fl.Nodes[id]
+		switch {
+		case n == nil:
+			return State{}, false
+		case n.Kind == KindAsk:
+			return State{Flow: flowID, Node: id}, true
+		case n.Kind == KindBranch && n.Default != "":
+			id = n.Default
+		default:
+			return State{}, false
+		}
+	}
+	return State{}, false
+}
+
+// Answers reports whether text, from a person p, picks one of the choices
+// of the question st waits on (by number, keyword or label), and whether
+// it did so by number.
+func (s *Set) Answers(st State, p Participant, text string, words Words) (answers, byNumber bool) {
+	n := s.waitingNode(st)
+	norm, ok := normalize(text)
+	if n == nil || !ok || norm == "" {
+		return false, false
+	}
+	r := &runner{set: s, p: p, words: words}
+	if r.matchChoice(n, norm) == nil {
+		return false, false
+	}
+	_, byNumber = choiceNumber(norm)
+	return true, byNumber
 }
 
 // AsksConsent reports whether st waits on a question one of whose choices

@@ -40,20 +40,20 @@ const keepMarks = 14 * 24 * time.Hour
 type outcome string
 
 const (
-	sent       outcome = "sent"
-	stale      outcome = "stale" // the plan changed: a schedule, appointment or programme edit
-	checkedIn  outcome = "checked_in"
-	paused     outcome = "paused"
-	exited     outcome = "exited"
-	optedOut   outcome = "opted_out"
-	actedOn    outcome = "acted_on_before"
-	missed     outcome = "missed"
-	cantReach  outcome = "cant_reach"
-	reported   outcome = "reported" // "can't make it" or excused: no reminder
+	sent      outcome = "sent"
+	stale     outcome = "stale" // the plan changed: a schedule, appointment or programme edit
+	checkedIn outcome = "checked_in"
+	paused    outcome = "paused"
+	exited    outcome = "exited"
+	optedOut  outcome = "opted_out"
+	actedOn   outcome = "acted_on_before"
+	missed    outcome = "missed"
+	cantReach outcome = "cant_reach"
+	reported  outcome = "reported" // "can't make it" or excused: no reminder
 	// notConsented: the person has not agreed to get messages.
 	notConsented outcome = "not_consented"
-	notMissed  outcome = "not_missed"
-	unknownOne outcome = "unknown_kind"
+	notMissed    outcome = "not_missed"
+	unknownOne   outcome = "unknown_kind"
 )
 
 // handle decides about one due item at now, acts on it, plans the
@@ -362,9 +362,9 @@ func (s *Scheduler) handleConsent(ctx context.Context, p store.Participant, it s
 	p.ConsentAsks++ // past the last ask: nothing more is planned
 	err = s.store.ApplyTurn(ctx, store.Turn{
 		ParticipantID: p.ID, Participant: &p,
-		Attention:     []store.AttentionItem{{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: store.AttentionNotConsented, CreatedAt: now}},
-		Audit:         []store.AuditEntry{{ID: store.NewID("a_"), At: now, Actor: "system", Action: "consent_unanswered", ParticipantID: p.ID}},
-		DedupeKey:     it.ID + ":recorded", DedupeUntil: keep,
+		Attention: []store.AttentionItem{{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: store.AttentionNotConsented, CreatedAt: now}},
+		Audit:     []store.AuditEntry{{ID: store.NewID("a_"), At: now, Actor: "system", Action: "consent_unanswered", ParticipantID: p.ID}},
+		DedupeKey: it.ID + ":recorded", DedupeUntil: keep,
 	})
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return "", fmt.Errorf("record no consent: %w", err)

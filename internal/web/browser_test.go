@@ -143,6 +143,13 @@ func TestBrowserCaseworkerDay(t *testing.T) {
 	if out, err := e.conv.Handle(t.Context(), conversation.Inbound{Channel: store.Simulator, Address: "sim-amina", Text: "JOIN " + code}); err != nil || out.ParticipantID != p.ID {
 		t.Fatalf("JOIN: %+v, %v", out, err)
 	}
+	// They agree to get messages: before that no window would count.
+	if _, err := e.conv.Handle(t.Context(), conversation.Inbound{Channel: store.Simulator, Address: "sim-amina", Text: "1"}); err != nil {
+		t.Fatalf("agree: %v", err)
+	}
+	if p, err = e.st.GetParticipant(t.Context(), p.ID); err != nil || !p.Consented() {
+		t.Fatalf("after agreeing: %+v, %v", p, err)
+	}
 	cal, err := schedule.CalendarOf(p)
 	if err != nil {
 		t.Fatal(err)
@@ -169,6 +176,7 @@ func TestBrowserCaseworkerDay(t *testing.T) {
 		if _, err := e.sched.RunOnce(t.Context(), e.clock.Now()); err != nil {
 			t.Fatalf("scheduler: %v", err)
 		}
+		deliverAll(t, e.st, e.clock.Now())
 	}
 	items, err := e.st.ListAttention(t.Context(), true)
 	if err != nil || len(items) != 1 || items[0].Kind != store.AttentionMissed || items[0].Ref != windows[3].Ref(p.ID) {
@@ -231,4 +239,26 @@ func TestBrowserCaseworkerDay(t *testing.T) {
 		t.Errorf("the audit log does not show cara excusing %s:\n%s", missed.ID, audit)
 	}
 	shot("audit-log", 1280, 800)
+}
+
+// deliverAll marks every queued message delivered, as the outbox and the
+// provider would soon after the scheduler queued it: a prompt that never
+// left the outbox reached no one, and its window would be "not delivered".
+func deliverAll(t *testing.T, st store.Store, now time.Time) {
+	t.Helper()
+	for {
+		msgs, err := st.ClaimOutbound(t.Context(), "test-deliver", now.Add(time.Hour), time.Hour, 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) == 0 {
+			return
+		}
+		for _, m := range msgs {
+			m.Status = store.Delivered
+			if err := st.UpdateOutbound(t.Context(), m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }

@@ -139,12 +139,13 @@ func (e *cwEnv) account(name string, role store.Role, trained bool) store.Accoun
 	return a
 }
 
-// participant enrols a participant straight in the store for a caseworker.
+// participant enrols a participant straight in the store for a caseworker,
+// as if they had joined and agreed to get messages.
 func (e *cwEnv) participant(label string, cw store.Account) store.Participant {
 	e.t.Helper()
 	now := e.clock.Now()
 	p := store.Participant{ID: store.NewID("p_"), Label: label, Language: "en", TimeZone: "Europe/London", CaseworkerID: cw.ID,
-		Status: store.Active, CreatedAt: now, UpdatedAt: now, Schedule: defaultSchedule()}
+		Status: store.Active, CreatedAt: now, UpdatedAt: now, Schedule: defaultSchedule(), ConsentedAt: now, ConsentVersion: "en:test"}
 	if err := e.st.CreateParticipant(e.t.Context(), p); err != nil {
 		e.t.Fatal(err)
 	}

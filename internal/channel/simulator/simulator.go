@@ -215,14 +215,16 @@ func (sess *Session) Skip(ctx context.Context, d time.Duration) ([]Reply, error)
 	sess.lastUsed = time.Now()
 	sess.conv.SetContent(sess.sim.content())
 	target := sess.clock.Now().Add(d)
-	if err := sess.runSchedule(ctx, target); err != nil {
-		return nil, err
+	replies, err := sess.runSchedule(ctx, target)
+	if err != nil {
+		return replies, err
 	}
 	sess.clock.Set(target)
 	if err := sess.conv.Tick(ctx, sess.participantID); err != nil {
-		return nil, err
+		return replies, err
 	}
-	replies, err := sess.drain(ctx)
+	more, err := sess.drain(ctx)
+	replies = append(replies, more...)
 	sess.transcript = append(sess.transcript, replies...)
 	return replies, err
 }
@@ -232,25 +234,30 @@ const maxScheduleSteps = 500
 
 // runSchedule steps the clock through the person's due items up to target,
 // earliest first, and runs the scheduler at each, so that every reminder
-// goes out at its own time and sees what happened before it.
-func (sess *Session) runSchedule(ctx context.Context, target time.Time) error {
+// goes out at its own time and sees what happened before it. What each
+// step sends is delivered at once, as a provider would, so that the
+// ledger sees the prompts that reached the person.
+func (sess *Session) runSchedule(ctx context.Context, target time.Time) ([]Reply, error) {
+	var replies []Reply
 	for range maxScheduleSteps {
 		at, ok, err := sess.sched.NextDue(ctx, sess.participantID)
 		if err != nil || !ok || at.After(target) {
-			return err
+			return replies, err
 		}
 		if at.After(sess.clock.Now()) {
 			sess.clock.Set(at)
 		}
 		if err := sess.conv.Tick(ctx, sess.participantID); err != nil {
-			return err
+			return replies, err
 		}
 		n, err := sess.sched.RunParticipant(ctx, sess.participantID, sess.clock.Now())
-		if err != nil || n == 0 {
-			return err
+		more, derr := sess.drain(ctx)
+		replies = append(replies, more...)
+		if err != nil || derr != nil || n == 0 {
+			return replies, errors.Join(err, derr)
 		}
 	}
-	return nil
+	return replies, nil
 }
 
 // drain takes the person's queued replies out of the scratch outbox, marking
