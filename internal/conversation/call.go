@@ -90,7 +90,7 @@ func (s *Service) Act(ctx context.Context, a Action) (ActResult, error) {
 			if err != nil {
 				return err
 			}
-			ch.addTo(&t)
+			ch.AddTo(&t)
 			res.Outcome = ci.Outcome
 			t.CheckIns = []store.CheckIn{ci}
 		case ActCallback:

@@ -442,7 +442,7 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			// entry would keep its time for retention.audit, twice as long.
 			ci, ch, err := s.judgeCheckIn(ctx, p, to.Channel, now)
 			errs = append(errs, err)
-			ch.addTo(&t)
+			ch.AddTo(&t)
 			t.CheckIns = append(t.CheckIns, ci)
 		case flow.RequestCallback:
 			attention(store.AttentionCallback)
@@ -452,7 +452,7 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			if s.Windows != nil {
 				ch, err := s.Windows.CantMakeIt(ctx, p, &item)
 				errs = append(errs, err)
-				ch.addTo(&t)
+				ch.AddTo(&t)
 			}
 			t.Attention = append(t.Attention, item)
 			audit("cant_make_it", item.Ref)

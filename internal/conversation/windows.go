@@ -40,8 +40,8 @@ type LedgerChange struct {
 	Audit    []store.AuditEntry
 }
 
-// addTo adds the change to a turn.
-func (ch LedgerChange) addTo(t *store.Turn) {
+// AddTo adds the change to a turn.
+func (ch LedgerChange) AddTo(t *store.Turn) {
 	t.Windows = append(t.Windows, ch.Windows...)
 	t.Resolved = append(t.Resolved, ch.Resolved...)
 	t.Audit = append(t.Audit, ch.Audit...)

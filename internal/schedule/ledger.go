@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/conversation"
@@ -51,33 +54,66 @@ func (s *Scheduler) windowFacts(ctx context.Context, p store.Participant, cal *C
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrNotFound):
-		rec = store.Window{Ref: ref, ParticipantID: p.ID, OpensAt: w.Start, ClosesAt: w.End,
-			GraceEndsAt: w.End.Add(s.graceOf()), Outcome: store.WindowOpen}
+		rec = s.newRecord(p, w)
 	default:
 		return ledger.Facts{}, fmt.Errorf("window %s: %w", ref, err)
 	}
-	f := ledger.Facts{Window: rec, Participant: p, Now: now}
-	if next, ok := cal.Next(w); ok {
-		f.NextOpensAt = next.Start
-	}
-	if f.CheckIns, err = s.store.CheckInsOf(ctx, p.ID, w.Start); err != nil {
-		return f, fmt.Errorf("check-ins: %w", err)
-	}
-	msgs, err := s.store.OutboundOf(ctx, p.ID)
+	pf, err := s.personFacts(ctx, p, w.Start)
 	if err != nil {
-		return f, fmt.Errorf("messages: %w", err)
+		return ledger.Facts{}, err
 	}
-	for _, m := range msgs {
-		if m.Ref == ref {
-			f.Prompts = append(f.Prompts, m)
-		}
+	return pf.of(p, cal, rec, w, now), nil
+}
+
+// newRecord is the ledger's record of a window nothing is known of yet.
+func (s *Scheduler) newRecord(p store.Participant, w Window) store.Window {
+	return store.Window{Ref: w.Ref(p.ID), ParticipantID: p.ID, OpensAt: w.Start, ClosesAt: w.End,
+		GraceEndsAt: w.End.Add(s.graceOf()), Outcome: store.WindowOpen}
+}
+
+// personFacts are the facts about a person that every window draws on:
+// their check-ins since a time, their messages, and whether any channel
+// works. Read once, they serve a whole history.
+type personFacts struct {
+	checkIns    []store.CheckIn
+	msgs        []store.OutboundMessage
+	unreachable bool
+}
+
+func (s *Scheduler) personFacts(ctx context.Context, p store.Participant, since time.Time) (personFacts, error) {
+	var pf personFacts
+	var err error
+	if pf.checkIns, err = s.store.CheckInsOf(ctx, p.ID, since); err != nil {
+		return pf, fmt.Errorf("check-ins: %w", err)
+	}
+	if pf.msgs, err = s.store.OutboundOf(ctx, p.ID); err != nil {
+		return pf, fmt.Errorf("messages: %w", err)
 	}
 	links, err := s.store.LinksOf(ctx, p.ID)
 	if err != nil {
-		return f, fmt.Errorf("links: %w", err)
+		return pf, fmt.Errorf("links: %w", err)
 	}
-	_, f.Unreachable = unreachable(p, links)
-	return f, nil
+	_, pf.unreachable = unreachable(p, links)
+	return pf, nil
+}
+
+// of gathers the facts of one window.
+func (pf personFacts) of(p store.Participant, cal *Calendar, rec store.Window, w Window, now time.Time) ledger.Facts {
+	f := ledger.Facts{Window: rec, Participant: p, Unreachable: pf.unreachable, Now: now}
+	if next, ok := cal.Next(w); ok {
+		f.NextOpensAt = next.Start
+	}
+	for _, c := range pf.checkIns {
+		if !c.At.Before(w.Start) {
+			f.CheckIns = append(f.CheckIns, c)
+		}
+	}
+	for _, m := range pf.msgs {
+		if m.Ref == rec.Ref {
+			f.Prompts = append(f.Prompts, m)
+		}
+	}
+	return f
 }
 
 // change is what judging a window again changes: its record, the items it
@@ -180,4 +216,117 @@ func (s *Scheduler) CantMakeIt(ctx context.Context, p store.Participant, item *s
 	before.ReportedUnableAt = time.Time{}
 	after := ledger.Judge(f)
 	return s.change(ctx, before, after, "participant", item.CreatedAt)
+}
+
+// Excuse records that caseworker by excused window ref of the person: the
+// window's outcome moves to "excused" unless it already speaks better of
+// them (a check-in), and the audit log says who moved it. A window not
+// yet decided keeps the excuse for when it is. ErrNotFound when ref is not
+// one of the person's windows.
+func (s *Scheduler) Excuse(ctx context.Context, participantID, ref, by string) error {
+	for try := 0; ; try++ {
+		err := s.excuse(ctx, participantID, ref, by)
+		if !errors.Is(err, store.ErrStale) || try == staleTries {
+			return err
+		}
+	}
+}
+
+func (s *Scheduler) excuse(ctx context.Context, pid, ref, by string) error {
+	now := s.clock.Now()
+	p, err := s.store.GetParticipant(ctx, pid)
+	if err != nil {
+		return fmt.Errorf("schedule: excuse %s: %w", ref, err)
+	}
+	cal, err := CalendarOf(p)
+	if err != nil {
+		return fmt.Errorf("schedule: excuse %s: %w", ref, err)
+	}
+	w, ok := windowOfRef(cal, p.ID, ref)
+	if !ok {
+		return fmt.Errorf("schedule: excuse %s: %w", ref, store.ErrNotFound)
+	}
+	f, err := s.windowFacts(ctx, p, cal, w, now)
+	if err != nil {
+		return fmt.Errorf("schedule: excuse %s: %w", ref, err)
+	}
+	if !f.Window.ExcusedAt.IsZero() {
+		return nil
+	}
+	before := f.Window
+	f.Window.ExcusedAt, f.Window.ExcusedBy = now, by
+	after := ledger.Judge(f)
+	ch, err := s.change(ctx, before, after, by, now)
+	if err != nil {
+		return fmt.Errorf("schedule: excuse %s: %w", ref, err)
+	}
+	if len(ch.Windows) == 0 {
+		ch.Windows = []store.Window{after}
+	}
+	t := store.Turn{ParticipantID: p.ID, Participant: &p}
+	ch.AddTo(&t)
+	return s.store.ApplyTurn(ctx, t)
+}
+
+// windowOfRef finds the window a ref names ("win:<participant>:<opening,
+// Unix seconds>") in the person's calendar.
+func windowOfRef(cal *Calendar, pid, ref string) (Window, bool) {
+	rest, ok := strings.CutPrefix(ref, "win:"+pid+":")
+	if !ok {
+		return Window{}, false
+	}
+	secs, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil {
+		return Window{}, false
+	}
+	w, ok := cal.From(time.Unix(secs, 0))
+	return w, ok && w.Start.Unix() == secs
+}
+
+// maxListed bounds the windows History returns: a year of daily windows.
+const maxListed = 400
+
+// History lists the person's windows that opened from since up to now,
+// oldest first, each with its outcome: the ledger's record where there is
+// one, else judged now from the facts (a window still open, or one the
+// scheduler has not decided yet), without saving anything. Windows before
+// the person was enrolled are not theirs and are not listed.
+func (s *Scheduler) History(ctx context.Context, p store.Participant, since, now time.Time) ([]store.Window, error) {
+	recs, err := s.store.WindowsOf(ctx, p.ID, since)
+	if err != nil {
+		return nil, fmt.Errorf("schedule: windows of %s: %w", p.ID, err)
+	}
+	byRef := make(map[string]store.Window, len(recs))
+	for _, r := range recs {
+		byRef[r.Ref] = r
+	}
+	var out []store.Window
+	cal, err := CalendarOf(p)
+	if p.Schedule == nil || err != nil {
+		return recs, nil // no calendar to fill in from: what the ledger holds
+	}
+	if since.Before(p.CreatedAt) {
+		since = p.CreatedAt
+	}
+	pf, err := s.personFacts(ctx, p, since)
+	if err != nil {
+		return nil, fmt.Errorf("schedule: windows of %s: %w", p.ID, err)
+	}
+	w, ok := cal.From(since)
+	for ; ok && w.Start.Before(now) && len(out) < maxListed; w, ok = cal.Next(w) {
+		ref := w.Ref(p.ID)
+		if rec, found := byRef[ref]; found {
+			out = append(out, rec)
+			delete(byRef, ref)
+			continue
+		}
+		out = append(out, ledger.Judge(pf.of(p, cal, s.newRecord(p, w), w, now)))
+	}
+	// Records of windows the calendar no longer has (the schedule was
+	// changed) stay in the history: they happened.
+	for _, r := range byRef {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b store.Window) int { return a.OpensAt.Compare(b.OpensAt) })
+	return out, nil
 }

@@ -201,6 +201,9 @@ func TestBrowserCaseworkerDay(t *testing.T) {
 	if open, _ := e.st.ListAttention(t.Context(), true); len(open) != 0 {
 		t.Fatalf("still open after excusing: %+v", open)
 	}
+	if w, err := e.st.GetWindow(t.Context(), p.ID, missed.Ref); err != nil || w.Outcome != store.WindowExcused || w.ExcusedBy != e.cara.ID {
+		t.Fatalf("the ledger after excusing: %+v, %v", w, err)
+	}
 
 	// The participant's page shows the strip: on time, late, excused.
 	do("participant", chromedp.Navigate(ts.URL+"/participants/"+p.ID), chromedp.WaitVisible(chromedp.CSS("svg.strip")))

@@ -421,6 +421,13 @@ func (s *Server) resolve(ctx context.Context, actor store.Account, id, resolutio
 		return it, conflict("this item was already dealt with (" + it.Resolution + ")")
 	}
 	now := s.now()
+	if resolution == "excused" && strings.HasPrefix(it.Ref, "win:") && s.deps.Excuse != nil {
+		// The window's record says so first: an item closed as excused
+		// with its window still "missed" would tell two stories.
+		if err := s.deps.Excuse(ctx, p.ID, it.Ref, actor.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return it, fmt.Errorf("web: excuse %s: %w", it.Ref, err)
+		}
+	}
 	if err := s.deps.Store.ResolveAttention(ctx, it.ID, actor.ID, resolution, now); err != nil {
 		return it, fmt.Errorf("web: resolve %s: %w", it.ID, err)
 	}

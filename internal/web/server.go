@@ -35,12 +35,15 @@ type Deps struct {
 	Metrics      *metrics.Metrics // nil: no /metrics and nothing counted
 
 	// Caseworker pages and the JSON API, served when Auth is set.
-	Auth           *auth.Service
-	Clock          clock.Clock                                           // nil: the system clock
-	Replan         func(ctx context.Context, participantID string) error // schedule.Scheduler.Replan; nil: nothing is replanned
-	CheckReport    func() check.Report                                   // the `waymark check` report for the Programme page
-	TelegramBot    string                                                // bot username for enrolment links; empty: none shown
-	TrustedProxies []*net.IPNet                                          // whose X-Forwarded-For is believed; none by default
+	Auth   *auth.Service
+	Clock  clock.Clock                                           // nil: the system clock
+	Replan func(ctx context.Context, participantID string) error // schedule.Scheduler.Replan; nil: nothing is replanned
+	// Excuse moves a check-in window's outcome to "excused" in the ledger
+	// (schedule.Scheduler.Excuse); nil: excusing closes the item only.
+	Excuse         func(ctx context.Context, participantID, ref, by string) error
+	CheckReport    func() check.Report // the `waymark check` report for the Programme page
+	TelegramBot    string              // bot username for enrolment links; empty: none shown
+	TrustedProxies []*net.IPNet        // whose X-Forwarded-For is believed; none by default
 }
 
 // Webhook is a channel's inbound route. Channels register themselves here so
