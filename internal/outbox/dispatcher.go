@@ -567,5 +567,34 @@ func (d *Dispatcher) ApplyStatus(ctx context.Context, id string, st store.Messag
 			return d.markUnreachable(ctx, m.ParticipantID, m.LinkIndex, errorCode, now)
 		}
 	}
+	if st == store.Delivered || st == store.Read {
+		return d.reached(ctx, m.ParticipantID, now)
+	}
+	return nil
+}
+
+// reached closes the person's open "can't reach" items once a message is
+// confirmed delivered to them: the fact behind the item changed, and the
+// caseworker sees it under "recently dealt with" instead of chasing it.
+func (d *Dispatcher) reached(ctx context.Context, participantID string, now time.Time) error {
+	items, err := d.store.AttentionOf(ctx, participantID)
+	if err != nil {
+		return fmt.Errorf("outbox: attention of %s: %w", participantID, err)
+	}
+	for _, it := range items {
+		if it.Kind != store.AttentionCantReach || !it.Open() {
+			continue
+		}
+		err := d.store.ResolveAttention(ctx, it.ID, store.ResolvedBySystem, store.ResolvedDelivered, now)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("outbox: close can't-reach item: %w", err)
+		}
+		if err := d.store.AppendAudit(ctx, store.AuditEntry{
+			ID: store.NewID("au_"), At: now, Actor: "system", Action: "attention_delivered",
+			ParticipantID: participantID, Detail: it.ID + " " + string(it.Kind),
+		}); err != nil {
+			return fmt.Errorf("outbox: audit reached: %w", err)
+		}
+	}
 	return nil
 }

@@ -857,3 +857,72 @@ func TestConcurrentSendsKeepEachPersonsOrder(t *testing.T) {
 		t.Errorf("at most %d sends at once, want people served side by side", most.Load())
 	}
 }
+
+// A message confirmed delivered closes the person's open "can't reach"
+// items (resolved by the system, "delivered", with an audit entry): the
+// fact behind them changed. Other items and other people's stay open.
+func TestDeliveryClosesCantReach(t *testing.T) {
+	h := newHarness(t, 1000)
+	l := h.person("p_back", "+447700900123", store.SMS)
+	other := h.person("p_other", "+447700900456", store.SMS)
+	for _, it := range []store.AttentionItem{
+		{ID: "n_reach", ParticipantID: "p_back", Kind: store.AttentionCantReach, Reason: "not_delivered", CreatedAt: h.clk.Now()},
+		{ID: "n_call", ParticipantID: "p_back", Kind: store.AttentionCallback, CreatedAt: h.clk.Now()},
+		{ID: "n_other", ParticipantID: "p_other", Kind: store.AttentionCantReach, CreatedAt: h.clk.Now()},
+	} {
+		if err := h.st.AddAttention(h.ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := h.dispatcher()
+	m := h.enqueue(l, "checkin.ask", "Check in please.")
+	h.enqueue(other, "checkin.ask", "Check in please.")
+	h.once(d)
+	if err := d.ApplyStatus(h.ctx, m.ID, store.Sent, ""); err != nil {
+		t.Fatal(err)
+	}
+	if open := h.openKinds("p_back"); len(open) != 2 {
+		t.Fatalf("closed on 'sent', before any delivery: open %v", open)
+	}
+	if err := d.ApplyStatus(h.ctx, m.ID, store.Delivered, ""); err != nil {
+		t.Fatal(err)
+	}
+	items, err := h.st.AttentionOf(h.ctx, "p_back")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		switch it.ID {
+		case "n_reach":
+			if it.Open() || it.ResolvedBy != store.ResolvedBySystem || it.Resolution != store.ResolvedDelivered {
+				t.Errorf("can't reach after a delivery: %+v", it)
+			}
+		case "n_call":
+			if !it.Open() {
+				t.Errorf("a call-back request was closed by a delivery: %+v", it)
+			}
+		}
+	}
+	if open := h.openKinds("p_other"); len(open) != 1 {
+		t.Errorf("another person's item closed: open %v", open)
+	}
+	audit, err := h.st.ListAudit(h.ctx, "p_back", 10)
+	if err != nil || len(audit) != 1 || audit[0].Action != "attention_delivered" || audit[0].Actor != "system" {
+		t.Errorf("audit %+v %v", audit, err)
+	}
+}
+
+func (h *harness) openKinds(pid string) []store.AttentionKind {
+	h.t.Helper()
+	items, err := h.st.AttentionOf(h.ctx, pid)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var out []store.AttentionKind
+	for _, it := range items {
+		if it.Open() {
+			out = append(out, it.Kind)
+		}
+	}
+	return out
+}
