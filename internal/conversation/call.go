@@ -17,6 +17,9 @@ const (
 	ActCheckIn  ActionKind = "checkin"  // a missed call in a window, or key 1
 	ActCallback ActionKind = "callback" // key 2: please call me
 	ActLanguage ActionKind = "language" // key 9, then a language's key
+	// ActTell only sends the person Confirm, with Vars: a missed call
+	// outside any window is answered with when the next one opens.
+	ActTell ActionKind = "tell"
 )
 
 // Action is one thing a person did outside any conversation: a call to the
@@ -38,6 +41,8 @@ type Action struct {
 	// the turn to the link the person last wrote from. A person who opted
 	// out gets nothing.
 	Confirm string
+	// Vars are the template data of Confirm.
+	Vars map[string]string
 	// DedupeKey is the provider's ID of the call (and the key pressed):
 	// an action whose turn already landed is not applied again.
 	DedupeKey string
@@ -58,7 +63,7 @@ type ActResult struct {
 // request or a language, and their audit entry.
 func (s *Service) Act(ctx context.Context, a Action) (ActResult, error) {
 	switch a.Kind {
-	case ActCheckIn, ActCallback, ActLanguage:
+	case ActCheckIn, ActCallback, ActLanguage, ActTell:
 	default:
 		return ActResult{}, fmt.Errorf("conversation: act for %s: unknown action %q", a.ParticipantID, a.Kind)
 	}
@@ -105,7 +110,7 @@ func (s *Service) Act(ctx context.Context, a Action) (ActResult, error) {
 			}
 		}
 		if a.Confirm != "" && !p.OptedOut {
-			msg, ok, err := s.confirmation(ctx, c, p, a.Confirm, now)
+			msg, ok, err := s.confirmation(ctx, c, p, flow.Send{MessageID: a.Confirm, Vars: a.Vars}, now)
 			if err != nil {
 				return err
 			}
@@ -138,7 +143,7 @@ func (s *Service) Act(ctx context.Context, a Action) (ActResult, error) {
 
 // confirmation renders message id for the link the person last wrote
 // from, as a reply to them would go; false when they have no link.
-func (s *Service) confirmation(ctx context.Context, c *Content, p store.Participant, id string, now time.Time) (store.OutboundMessage, bool, error) {
+func (s *Service) confirmation(ctx context.Context, c *Content, p store.Participant, snd flow.Send, now time.Time) (store.OutboundMessage, bool, error) {
 	index := p.LastLink
 	if index == "" {
 		links, err := s.store.LinksOf(ctx, p.ID)
@@ -157,10 +162,10 @@ func (s *Service) confirmation(ctx context.Context, c *Content, p store.Particip
 	if err != nil {
 		return store.OutboundMessage{}, false, fmt.Errorf("conversation: reply link of %s: %w", p.ID, err)
 	}
-	text, choices := Render(c, s.language(c, p), flow.Send{MessageID: id})
+	text, choices := Render(c, s.language(c, p), snd)
 	return store.OutboundMessage{
 		ID: store.NewID("m_"), ParticipantID: p.ID, LinkIndex: to.Index, Channel: to.Channel,
-		Kind: id, Text: text, Choices: choices, Status: store.Pending,
+		Kind: snd.MessageID, Text: text, Choices: choices, Status: store.Pending,
 		NotBefore: now, CreatedAt: now, UpdatedAt: now,
 	}, true, nil
 }

@@ -201,3 +201,7 @@ func (w *onTimeWindows) CantMakeIt(context.Context, store.Participant, *store.At
 }
 
 func (w *onTimeWindows) Replan(context.Context, string) error { return nil }
+
+func (w *onTimeWindows) Upcoming(store.Participant, time.Time) (map[string]string, bool) {
+	return nil, false
+}

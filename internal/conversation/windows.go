@@ -21,6 +21,10 @@ type Windows interface {
 	// CantMakeIt ties the attention item of a "can't make it" to the
 	// window it is about (setting item.Ref) and records the report.
 	CantMakeIt(ctx context.Context, p store.Participant, item *store.AttentionItem) (LedgerChange, error)
+	// Upcoming returns the template data (Date, Time, in the person's
+	// language and time zone) of when their next window opens after now;
+	// false when none will.
+	Upcoming(p store.Participant, now time.Time) (map[string]string, bool)
 	// Replan plans the person's reminders again, after a turn changed what
 	// they may be sent (they agreed to get messages, or were asked).
 	Replan(ctx context.Context, participantID string) error
@@ -45,4 +49,20 @@ func (ch LedgerChange) AddTo(t *store.Turn) {
 	t.Windows = append(t.Windows, ch.Windows...)
 	t.Resolved = append(t.Resolved, ch.Resolved...)
 	t.Audit = append(t.Audit, ch.Audit...)
+}
+
+// Window returns the person's window open at now, or in its grace.
+func (s *Service) Window(p store.Participant, now time.Time) (WindowNow, bool) {
+	if s.Windows == nil {
+		return WindowNow{}, false
+	}
+	return s.Windows.Current(p, now)
+}
+
+// Upcoming returns the template data of the person's next window opening.
+func (s *Service) Upcoming(p store.Participant, now time.Time) (map[string]string, bool) {
+	if s.Windows == nil {
+		return nil, false
+	}
+	return s.Windows.Upcoming(p, now)
 }

@@ -330,3 +330,25 @@ func (s *Scheduler) History(ctx context.Context, p store.Participant, since, now
 	slices.SortFunc(out, func(a, b store.Window) int { return a.OpensAt.Compare(b.OpensAt) })
 	return out, nil
 }
+
+// Upcoming returns the Date and Time, in the person's language and time
+// zone, of when their next window opens after now.
+func (s *Scheduler) Upcoming(p store.Participant, now time.Time) (map[string]string, bool) {
+	if p.Schedule == nil {
+		return nil, false
+	}
+	cal, err := CalendarOf(p)
+	if err != nil {
+		return nil, false
+	}
+	w, ok := cal.From(now)
+	if ok && !w.Start.After(now) {
+		w, ok = cal.Next(w)
+	}
+	if !ok {
+		return nil, false
+	}
+	lang := language(s.conv.Content(), p)
+	at := w.Start.In(cal.loc)
+	return map[string]string{"Date": FormatDate(lang, at), "Time": FormatTime(lang, at)}, true
+}

@@ -126,6 +126,10 @@ type Calls interface {
 	Act(ctx context.Context, a conversation.Action) (conversation.ActResult, error)
 	Content() *conversation.Content
 	Language(p store.Participant) string
+	// Window is the person's check-in window open now or in its grace.
+	Window(p store.Participant, now time.Time) (conversation.WindowNow, bool)
+	// Upcoming is the template data of when their next window opens.
+	Upcoming(p store.Participant, now time.Time) (map[string]string, bool)
 }
 
 // Voice answers Twilio's voice webhooks.
@@ -185,20 +189,6 @@ func (v *Voice) identify(ctx context.Context, from string) (caller, error) {
 	return who, nil
 }
 
-// windowOpen reports whether one of the person's check-in windows is open
-// at now, in their own time zone.
-func windowOpen(p store.Participant, now time.Time) (bool, error) {
-	if p.Schedule == nil {
-		return false, nil
-	}
-	cal, err := schedule.CalendarOf(p)
-	if err != nil {
-		return false, err
-	}
-	_, open := cal.At(now)
-	return open, nil
-}
-
 // HandleCall answers "A call comes in". A known person inside an open
 // window is rejected with a busy tone and checked in; anyone else is
 // rejected or answered with the menu, as the programme says.
@@ -234,18 +224,46 @@ func (v *Voice) HandleCall(c echo.Context) error {
 		return v.answerKnown(c, content, who, pol.OptedOut, "opted_out")
 	}
 	now := v.Clock.Now()
-	open, err := windowOpen(p, now)
-	if err != nil {
-		// A schedule the caseworker must fix: not the caller's fault, and
-		// not a reason to answer a call that should cost nothing.
-		v.Hooks.Log.Warn("voice: check-in schedule unreadable", "participant", p.ID, "err", err)
-	}
+	// Open, or closed but in its grace: a missed call then is a late
+	// check-in, as "you can still check in late" promised.
+	_, open := v.Calls.Window(p, now)
 	if p.Status != store.Active || who.link.Unreachable || !open {
 		// A number whose messages fail may have changed hands: its missed
 		// calls are not taken as the person's check-in.
+		if p.Status == store.Active && !who.link.Unreachable && pol.OutsideWindow != flow.VoiceMenu {
+			v.tellNextWindow(ctx, who, call, now)
+		}
 		return v.answerKnown(c, content, who, pol.OutsideWindow, "outside_window")
 	}
 	return v.checkInByMissedCall(c, content, who, call)
+}
+
+// tellNextWindow answers a missed call outside any window with one short
+// text saying when the next window opens, so that the caller is never
+// left wondering whether it counted. At most once a day: a person who
+// calls again and again is not sent text after text.
+func (v *Voice) tellNextWindow(ctx context.Context, who caller, call Call, now time.Time) {
+	vars, ok := v.Calls.Upcoming(who.p, now)
+	if !ok || !who.p.Consented() {
+		return
+	}
+	key := "twilio:call:" + call.CallSid
+	if seen, err := v.Store.Seen(ctx, key); err != nil || seen {
+		return
+	}
+	n, err := v.Store.Increment(ctx, "voice:next:"+who.p.ID, now.Add(24*time.Hour))
+	if err != nil || n > 1 {
+		return
+	}
+	res, err := v.Calls.Act(ctx, conversation.Action{ParticipantID: who.p.ID, Kind: conversation.ActTell, Channel: store.MissedCall,
+		Confirm: msgNextWindow, Vars: vars, DedupeKey: key})
+	if err != nil {
+		v.Hooks.Log.Warn("voice: could not tell the caller when the next window opens", "participant", who.p.ID, "err", err)
+		return
+	}
+	if res.Queued > 0 && v.Hooks.Wake != nil {
+		v.Hooks.Wake()
+	}
 }
 
 // checkInByMissedCall records the check-in and rejects the call.
@@ -516,7 +534,8 @@ func (v *Voice) nextAppointment(ctx context.Context, p store.Participant, lang s
 // Message IDs the telephone line uses. voice.X is the spoken form of the
 // written message X, where the written one does not read well aloud.
 const (
-	msgCheckedInByCall = "checkin.by_call" // written: the confirmation by SMS or Telegram
+	msgCheckedInByCall = "checkin.by_call"     // written: the confirmation by SMS or Telegram
+	msgNextWindow      = "checkin.next_window" // written: a missed call outside any window
 	msgMenuHello       = "voice.menu.hello"
 	msgMenuCheckIn     = "voice.menu.checkin"
 	msgMenuCallback    = "voice.menu.callback"

@@ -142,6 +142,10 @@ func (h *voiceHarness) enrolled(lang string) string {
 	if _, err := h.conv.Handle(h.ctx, conversation.Inbound{Channel: store.SMS, Address: voicePhone, Text: "JOIN " + code, DedupeKey: "twilio:SMjoin" + pid}); err != nil {
 		h.t.Fatal(err)
 	}
+	// They agree to get messages, and the language question is left open.
+	if _, err := h.conv.Handle(h.ctx, conversation.Inbound{Channel: store.SMS, Address: voicePhone, Text: "1", DedupeKey: "twilio:SMagree" + pid}); err != nil {
+		h.t.Fatal(err)
+	}
 	h.sent() // the enrolment messages
 	return pid
 }
@@ -442,6 +446,9 @@ func TestVoiceOutsideWindow(t *testing.T) {
 	if cs := h.checkIns(pid); len(cs) != 0 {
 		t.Fatalf("a call outside the window was recorded: %+v", cs)
 	}
+	if msgs := h.sent(); len(msgs) != 1 || msgs[0].Kind != "checkin.next_window" {
+		t.Fatalf("texts after the reject = %+v, want when the window opens", msgs)
+	}
 
 	h.policy(func(v *flow.Voice) { v.OutsideWindow = flow.VoiceMenu })
 	n := h.call("voice_ringing.form", nil)
@@ -481,6 +488,57 @@ func TestVoiceOutsideWindow(t *testing.T) {
 	if got := h.sent(); len(got) != 0 {
 		t.Errorf("a keypad check-in sent %d messages; it is confirmed aloud", len(got))
 	}
+}
+
+// A missed call after the window closed, in its grace, is a late check-in:
+// "you can still check in late" holds for the free missed call too, and
+// it moves the ledger's "missed" to "late" if the scheduler got there
+// first.
+func TestVoiceCallInGraceChecksInLate(t *testing.T) {
+	h := newVoiceHarness(t)
+	pid := h.enrolled("en")
+	h.clock.Set(voiceStart.Add(12 * time.Hour)) // Monday 22:00: closed at 21:00, a day's grace
+	if n := h.call("voice_ringing.form", nil); !isReject(n) {
+		t.Fatalf("answer %v, want only <Reject reason=busy>", n.verbs())
+	}
+	cs := h.checkIns(pid)
+	if len(cs) != 1 || cs[0].Channel != store.MissedCall || cs[0].Outcome != store.Late {
+		t.Fatalf("check-ins = %+v, want one late by missed call", cs)
+	}
+	ws, err := h.store.WindowsOf(h.ctx, pid, time.Time{})
+	if err != nil || len(ws) != 1 || ws[0].Outcome != store.WindowLate || ws[0].CheckInID != cs[0].ID {
+		t.Fatalf("the ledger: %+v, %v", ws, err)
+	}
+}
+
+// A missed call outside any window (and its grace) is never met with
+// silence: the caller gets one short text saying when the next window
+// opens, at most once a day however often they call.
+func TestVoiceOutsideWindowTellsWhenTheNextOpens(t *testing.T) {
+	h := newVoiceHarness(t)
+	pid := h.enrolled("en")
+	h.clock.Set(voiceStart.Add(2 * 24 * time.Hour)) // Wednesday 10:00
+	for i, sid := range []string{"CA0000000000000000000000000000001", "CA0000000000000000000000000000001", "CA0000000000000000000000000000002"} {
+		if n := h.call("voice_ringing.form", map[string]string{"CallSid": sid}); !isReject(n) {
+			t.Fatalf("call %d: %v, want a reject that costs nothing", i, n.verbs())
+		}
+	}
+	if cs := h.checkIns(pid); len(cs) != 0 {
+		t.Fatalf("a call outside the window was recorded: %+v", cs)
+	}
+	msgs := h.sent()
+	if len(msgs) != 1 || msgs[0].Kind != "checkin.next_window" || msgs[0].Channel != store.SMS {
+		t.Fatalf("texts = %+v, want one checkin.next_window by SMS", msgs)
+	}
+	if want := "opens Monday 12 January at 9am"; !strings.Contains(msgs[0].Text, want) {
+		t.Errorf("text %q lacks %q", msgs[0].Text, want)
+	}
+	h.clock.Advance(25 * time.Hour)
+	h.call("voice_ringing.form", map[string]string{"CallSid": "CA0000000000000000000000000000003"})
+	if msgs := h.sent(); len(msgs) != 1 {
+		t.Errorf("the next day: %d texts, want one", len(msgs))
+	}
+	h.assertNoPersonalLogs()
 }
 
 // A person who opted out is not checked in by a missed call; the
