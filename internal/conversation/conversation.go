@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -297,7 +298,13 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 		}
 	}
 
-	t, last := s.plan(ctx, c, p, to, next, effects, now)
+	erasureOpen := false
+	if slices.ContainsFunc(effects, isErasureRequest) {
+		if erasureOpen, err = s.erasureOpen(ctx, pid); err != nil {
+			return err
+		}
+	}
+	t, last := s.plan(ctx, c, p, to, next, effects, now, erasureOpen)
 	t.DedupeKey = in.DedupeKey
 	if in.DedupeKey != "" {
 		t.DedupeUntil = in.dedupeUntil
@@ -340,6 +347,33 @@ func (s *Service) handledMeanwhile(ctx context.Context, pid, key string) bool {
 	return err == nil && st.Seen
 }
 
+// ReasonUnconfirmedErasure is the reason of an erasure request from a
+// person who had opted out: they sent DELETE, but could not be asked to
+// confirm it, so their links are kept and a caseworker checks with them.
+const ReasonUnconfirmedErasure = "unconfirmed_after_stop"
+
+// erasureOpen reports whether the person has an erasure request that no
+// caseworker has dealt with yet, so that sending DELETE again adds nothing.
+// It reads the open queue, as the Telegram channel does for its items: it
+// runs only for a DELETE after STOP, which is rare. It is read after the
+// turn's participant, and the turn saves the participant, so of two such
+// DELETEs at once the second is refused as stale and, run again, finds
+// the first one's request.
+func (s *Service) erasureOpen(ctx context.Context, pid string) (bool, error) {
+	items, err := s.store.ListAttention(ctx, true)
+	if err != nil {
+		return false, fmt.Errorf("conversation: open requests of %s: %w", pid, err)
+	}
+	return slices.ContainsFunc(items, func(it store.AttentionItem) bool {
+		return it.ParticipantID == pid && it.Kind == store.AttentionErasure
+	}), nil
+}
+
+func isErasureRequest(e flow.Effect) bool {
+	_, ok := e.(flow.RequestErasure)
+	return ok
+}
+
 // forgetLinks deletes every channel link of a participant: the sealed
 // addresses and their blind indexes. A message from one of those
 // addresses is then a stranger's, and the outbox has nowhere to send.
@@ -368,16 +402,19 @@ func stateOf(sess *store.Session, now time.Time) flow.State {
 // plan turns the engine's effects into a store.Turn. When the effects
 // forget the person (forget_me), the turn queues nothing: the rendered
 // replies are returned instead, to be given in the webhook's answer.
-func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to store.Link, next flow.State, effects []flow.Effect, now time.Time) (store.Turn, []string) {
+// erasureOpen says the person has an erasure request open already.
+func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to store.Link, next flow.State, effects []flow.Effect, now time.Time, erasureOpen bool) (store.Turn, []string) {
 	t := store.Turn{ParticipantID: p.ID}
 	audit := func(action, detail string) {
 		t.Audit = append(t.Audit, store.AuditEntry{ID: store.NewID("a_"), At: now, Actor: "participant", Action: action, ParticipantID: p.ID, Detail: detail})
 	}
-	attention := func(kind store.AttentionKind) {
-		t.Attention = append(t.Attention, store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: kind, CreatedAt: now})
+	attention := func(kind store.AttentionKind, reason string) {
+		t.Attention = append(t.Attention, store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: kind, Reason: reason, CreatedAt: now})
 	}
 	optChanged, forget := false, false
 	var sends []flow.Send
+	// replies are the answers to an opted-out person's own keywords.
+	var replies []flow.Send
 	for _, e := range effects {
 		switch e := e.(type) {
 		case flow.Send:
@@ -394,13 +431,13 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			// entry would keep its time for retention.audit, twice as long.
 			t.CheckIns = append(t.CheckIns, store.CheckIn{ID: store.NewID("c_"), ParticipantID: p.ID, At: now, Channel: to.Channel, Outcome: outcome})
 		case flow.RequestCallback:
-			attention(store.AttentionCallback)
+			attention(store.AttentionCallback, "")
 			audit("callback_requested", "")
 		case flow.CantMakeIt:
-			attention(store.AttentionCantMakeIt)
+			attention(store.AttentionCantMakeIt, "")
 			audit("cant_make_it", "")
 		case flow.Reschedule:
-			attention(store.AttentionReschedule)
+			attention(store.AttentionReschedule, "")
 			audit("reschedule_requested", "")
 		case flow.SetLanguage:
 			if offered(c, e.Language) && e.Language != p.Language {
@@ -410,7 +447,7 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 		case flow.OptOut:
 			if !p.OptedOut {
 				p.OptedOut, p.OptedOutAt = true, now
-				attention(store.AttentionOptedOut)
+				attention(store.AttentionOptedOut, "")
 				audit("opted_out", string(to.Channel))
 			}
 			optChanged = true
@@ -426,15 +463,37 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			if !forget {
 				forget = true
 				p.LastLink = ""
-				attention(store.AttentionErasure)
+				attention(store.AttentionErasure, "")
 				audit("erasure_requested", string(to.Channel))
 			}
+		case flow.RequestErasure:
+			// DELETE after STOP. The delete flow asks first, since a
+			// message sent by mistake or by someone else holding the phone
+			// must change nothing, and no question reaches this person. So
+			// nothing is removed now: the links stay (they carry nothing to
+			// an opted-out person, and still let them send START), and the
+			// caseworker, who can check with them, erases the record.
+			if !erasureOpen {
+				erasureOpen = true
+				attention(store.AttentionErasure, ReasonUnconfirmedErasure)
+				audit("erasure_requested", string(to.Channel)+",unconfirmed")
+			}
+			replies = append(replies, flow.Send{MessageID: flow.ErasurePassedOnMessage})
+		case flow.OptedOutHelp:
+			replies = append(replies, flow.Send{MessageID: flow.OptedOutHelpMessage})
 		}
 	}
 	// An opted-out person gets nothing but the confirmation of opting out
 	// (or in): that one message is all Twilio allows, and all that is kind.
+	// On Telegram, where nothing blocks a message after STOP, the answer to
+	// their own HELP or DELETE goes too; by SMS or WhatsApp Twilio would
+	// refuse it (21610), marking the number unreachable, and answers its
+	// own HELP words itself where the programme set that up.
 	if p.OptedOut && !optChanged {
 		sends = nil
+		if to.Channel == store.Telegram {
+			sends = replies
+		}
 	}
 	lang := s.language(c, p)
 	var last []string
@@ -445,6 +504,9 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			continue
 		}
 		text, choices := Render(c, lang, snd)
+		if text == "" {
+			continue // in no language: an organisation's locales may predate optout.help
+		}
 		// The outbox sends oldest first; a microsecond apart keeps a turn's
 		// messages in the order the flow wrote them.
 		at := now.Add(time.Duration(i) * time.Microsecond)

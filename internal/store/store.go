@@ -203,9 +203,10 @@ const (
 	AttentionCantMakeIt AttentionKind = "cant_make_it"
 	AttentionReschedule AttentionKind = "reschedule_request"
 	AttentionOptedOut   AttentionKind = "opted_out"
-	// AttentionErasure: the person texted DELETE and confirmed; their
-	// channel links are gone already, and the caseworker decides about the
-	// rest (store.DeleteParticipant).
+	// AttentionErasure: the person texted DELETE and confirmed, and their
+	// channel links are gone already; or, having opted out, they could not
+	// be asked to confirm, and the links stay (Reason says so). Either way
+	// the caseworker decides about the rest (store.DeleteParticipant).
 	AttentionErasure AttentionKind = "erasure_request"
 )
 
