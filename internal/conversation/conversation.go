@@ -596,16 +596,16 @@ func Render(c *Content, lang string, snd flow.Send) (string, []store.Choice) {
 	return b.String(), choices
 }
 
-// TemplateData is what message templates may use: the programme's contacts
-// and the flow's variables.
+// TemplateData is what message templates may use: the programme's contacts,
+// its retention periods (CheckInMonths, AuditMonths, AttentionMonths,
+// SentDays, ExitDays: see flow.Retention.TemplateData), and the flow's
+// variables.
 func TemplateData(c *Content, vars map[string]string) map[string]any {
 	pr := c.Flows.Programme
-	data := map[string]any{
-		"Org":             pr.Organisation.Name,
-		"HelpPhone":       pr.Organisation.Phone,
-		"HelpHours":       pr.Organisation.Hours,
-		"RetentionMonths": int(pr.Retention.CheckIns.D().Hours() / 24 / 30),
-	}
+	data := pr.Retention.TemplateData()
+	data["Org"] = pr.Organisation.Name
+	data["HelpPhone"] = pr.Organisation.Phone
+	data["HelpHours"] = pr.Organisation.Hours
 	for k, v := range vars {
 		data[k] = v
 	}
