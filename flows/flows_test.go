@@ -72,6 +72,11 @@ var sample = map[string]any{
 	"HelpPhone":       "+44 20 7946 0000",
 	"HelpHours":       "Mon-Fri 9am-5pm",
 	"RetentionMonths": 12,
+	"CheckInMonths":   12,
+	"AuditMonths":     24,
+	"AttentionMonths": 12,
+	"SentDays":        7,
+	"ExitDays":        30,
 	"Date":            "Tue 14 April",
 	"Time":            "10:30",
 	"Place":           "Refugee Centre, 45 Station Road",
@@ -244,11 +249,12 @@ func TestEnrolmentInEveryLanguage(t *testing.T) {
 		t.Run(lang, func(t *testing.T) {
 			p := flow.Participant{Language: lang, Status: "active"}
 			st, sent, _ := step(t, set, b, flow.State{}, p, flow.Event{Kind: flow.EventStart, Flow: "enrolment"})
-			if want := []string{"enrol.welcome", "enrol.privacy", "enrol.consent"}; !slices.Equal(sent, want) {
+			if want := []string{"enrol.welcome", "enrol.privacy", "privacy.more", "privacy.end", "enrol.consent"}; !slices.Equal(sent, want) {
 				t.Fatalf("start sent %v, want %v", sent, want)
 			}
-			if privacy := b.Render(lang, "enrol.privacy", sample); !strings.Contains(privacy, "12") || !strings.Contains(privacy, "STOP") {
-				t.Errorf("the data notice must say how long and how to stop: %q", privacy)
+			notice := strings.Join([]string{b.Render(lang, "enrol.privacy", sample), b.Render(lang, "privacy.more", sample), b.Render(lang, "privacy.end", sample)}, "\n")
+			if !strings.Contains(notice, "12") || !strings.Contains(notice, "STOP") || !strings.Contains(notice, "+44 20 7946 0000") {
+				t.Errorf("the data notice must say how long, how to stop and whom to ask: %q", notice)
 			}
 			st, sent, _ = step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: agree[lang]})
 			if !slices.Equal(sent, []string{"language.ask"}) {
@@ -262,6 +268,28 @@ func TestEnrolmentInEveryLanguage(t *testing.T) {
 				t.Errorf("enrolment should be over, waiting on %s", st.Node)
 			}
 		})
+	}
+}
+
+// Someone who can check in by a free missed call (Waymark starts the
+// enrolment with missed_call "yes") is told so; anyone else is not.
+func TestEnrolmentTellsOfTheMissedCall(t *testing.T) {
+	set, b := load(t)
+	p := flow.Participant{Language: "en", Status: "active"}
+	for vars, want := range map[string]string{"yes": "enrol.howto_call", "": "enrol.howto"} {
+		ev := flow.Event{Kind: flow.EventStart, Flow: "enrolment"}
+		if vars != "" {
+			ev.Vars = map[string]string{"missed_call": vars}
+		}
+		st, _, _ := step(t, set, b, flow.State{}, p, ev)
+		st, _, _ = step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: "1"})
+		_, sent, _ := step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: "1"})
+		if !slices.Equal(sent, []string{want}) {
+			t.Errorf("missed_call %q: the last enrolment message is %v, want %s", vars, sent, want)
+		}
+	}
+	if text := b.Render("en", "enrol.howto_call", sample); !strings.Contains(text, "reply 1") || !strings.Contains(text, "ring this number") {
+		t.Errorf("enrol.howto_call must say both ways to check in: %q", text)
 	}
 }
 
@@ -392,7 +420,7 @@ func TestMenuMatchesWhatMessagesPromise(t *testing.T) {
 // Every answer of the information menu, and HELP in each language.
 func TestInfoMenu(t *testing.T) {
 	set, b := load(t)
-	want := []string{"info.rights", "info.legal", "info.credit", "info.caseworker", "info.data", "info.stop"}
+	want := [][]string{{"info.rights"}, {"info.legal"}, {"info.credit"}, {"info.caseworker"}, {"info.data", "privacy.more", "privacy.end"}, {"info.stop"}}
 	for _, help := range []string{"HELP", "info", "Ayuda", "aide", "مساعدة", "допомога"} {
 		p := flow.Participant{Language: "en", Status: "active"}
 		st, sent, _ := step(t, set, b, flow.State{}, p, flow.Event{Kind: flow.EventText, Text: help})
@@ -401,8 +429,8 @@ func TestInfoMenu(t *testing.T) {
 		}
 		for i, id := range want {
 			_, sent, _ := step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: fmt.Sprint(i + 1)})
-			if !slices.Equal(sent, []string{id}) {
-				t.Errorf("info %d gave %v, want %s", i+1, sent, id)
+			if !slices.Equal(sent, id) {
+				t.Errorf("info %d gave %v, want %v", i+1, sent, id)
 			}
 		}
 	}

@@ -194,18 +194,18 @@ func TestTwilioEndToEnd(t *testing.T) {
 	pid, code := enrolParticipant(t, st, "es")
 
 	// JOIN: answered with empty TwiML at once; the welcome, the privacy
-	// notice and the consent question follow through the Messages API, in
-	// order and in Spanish.
+	// notice (three messages) and the consent question follow through the
+	// Messages API, in order and in Spanish.
 	status, body := s.sms("SM00000000000000000000000000000001", testPhone, "UNIRSE "+code)
 	if status != http.StatusOK || !strings.Contains(body, "<Response/>") {
 		t.Fatalf("JOIN answered %d %q", status, body)
 	}
-	got := s.awaitSent(0, 3)
+	got := s.awaitSent(0, 5)
 	if got[0].To != testPhone || got[0].From != testFrom {
 		t.Errorf("sent to %q from %q", got[0].To, got[0].From)
 	}
-	if !strings.Contains(got[2].Body, "1 - Sí, acepto") {
-		t.Errorf("consent question not in Spanish: %q", got[2].Body)
+	if !strings.Contains(got[4].Body, "1 - Sí, acepto") {
+		t.Errorf("consent question not in Spanish: %q", got[4].Body)
 	}
 	if !strings.Contains(got[0].StatusCallback, "/webhooks/twilio/status?id=m_") {
 		t.Errorf("status callback %q does not carry our message ID", got[0].StatusCallback)
@@ -216,15 +216,15 @@ func TestTwilioEndToEnd(t *testing.T) {
 
 	// Agree, keep Spanish, check in from the menu, ask for information.
 	s.sms("SM00000000000000000000000000000002", testPhone, "sí")
-	s.awaitSent(3, 4)
-	s.sms("SM00000000000000000000000000000003", testPhone, "2")
-	s.awaitSent(4, 5)
-	s.sms("SM00000000000000000000000000000004", testPhone, "hola")
 	s.awaitSent(5, 6)
+	s.sms("SM00000000000000000000000000000003", testPhone, "2")
+	s.awaitSent(6, 7)
+	s.sms("SM00000000000000000000000000000004", testPhone, "hola")
+	s.awaitSent(7, 8)
 	s.sms("SM00000000000000000000000000000005", testPhone, "1")
-	thanks := s.awaitSent(6, 7)[0]
+	thanks := s.awaitSent(8, 9)[0]
 	s.sms("SM00000000000000000000000000000006", testPhone, "AYUDA")
-	info := s.awaitSent(7, 8)[0]
+	info := s.awaitSent(9, 10)[0]
 	if !strings.Contains(info.Body, "1 - ") {
 		t.Errorf("information menu = %q", info.Body)
 	}
@@ -248,12 +248,12 @@ func TestTwilioEndToEnd(t *testing.T) {
 	// A 503 is retried and delivered once.
 	fake.Script(twiliotest.Response{Status: http.StatusServiceUnavailable})
 	s.sms("SM00000000000000000000000000000007", testPhone, "MENU")
-	waitFor(t, "the 503 attempt", func() bool { return len(fake.Requests()) >= 9 })
+	waitFor(t, "the 503 attempt", func() bool { return len(fake.Requests()) >= 11 })
 	s.clock.Advance(time.Minute) // past the backoff
-	s.awaitSent(8, 9)
+	s.awaitSent(10, 11)
 	time.Sleep(300 * time.Millisecond)
-	if n := len(fake.Accepted()); n != 9 {
-		t.Errorf("%d messages accepted after a retried 503, want 9 (delivered once)", n)
+	if n := len(fake.Accepted()); n != 11 {
+		t.Errorf("%d messages accepted after a retried 503, want 11 (delivered once)", n)
 	}
 
 	// 21610 (the person texted STOP to the carrier): unreachable, shown to

@@ -106,7 +106,7 @@ func TestRedisOutage(t *testing.T) {
 			}
 		}
 	}
-	const enrolReplies = 5 // welcome, privacy, consent; language; how to check in
+	const enrolReplies = 7 // welcome, privacy notice (3), consent; language; how to check in
 	s.awaitSent(0, people*enrolReplies)
 
 	// Each person sends their rounds one after another; a message refused

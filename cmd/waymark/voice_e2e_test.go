@@ -96,11 +96,13 @@ func TestVoiceMissedCallEndToEnd(t *testing.T) {
 
 	// Enrol by SMS: JOIN, agree, English.
 	s.sms("SM00000000000000000000000000000101", testPhone, "JOIN "+code)
-	s.awaitSent(0, 3)
+	s.awaitSent(0, 5)
 	s.sms("SM00000000000000000000000000000102", testPhone, "yes")
-	s.awaitSent(3, 4)
+	s.awaitSent(5, 6)
 	s.sms("SM00000000000000000000000000000103", testPhone, "1")
-	s.awaitSent(4, 5)
+	if howto := s.awaitSent(6, 7)[0]; !strings.Contains(howto.Body, "ring this number") {
+		t.Errorf("joining by SMS with the voice line on ended with %q, want the missed call told", howto.Body)
+	}
 
 	// The call, then Twilio's retries of it, two of them at once.
 	const sid = "CA00000000000000000000000000000001"
@@ -126,7 +128,7 @@ func TestVoiceMissedCallEndToEnd(t *testing.T) {
 		t.Errorf("label %q", checkins[0].Channel.Label())
 	}
 
-	confirm := s.awaitSent(5, 6)[0]
+	confirm := s.awaitSent(7, 8)[0]
 	if confirm.To != testPhone || confirm.From != testFrom {
 		t.Errorf("confirmation to %q from %q", confirm.To, confirm.From)
 	}
@@ -134,8 +136,8 @@ func TestVoiceMissedCallEndToEnd(t *testing.T) {
 		t.Errorf("confirmation = %q", confirm.Body)
 	}
 	time.Sleep(300 * time.Millisecond)
-	if n := len(fake.Accepted()); n != 6 {
-		t.Errorf("%d messages sent, want 6: retries of the call must not confirm again", n)
+	if n := len(fake.Accepted()); n != 8 {
+		t.Errorf("%d messages sent, want 8: retries of the call must not confirm again", n)
 	}
 
 	cs, _ := st.CheckInsOf(ctx, pid, time.Time{})

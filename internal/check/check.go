@@ -155,7 +155,7 @@ func measure(lang, id string, texts []string) (Cost, int) {
 // sampleData is the template data the organisation's messages will
 // really be sent with, as far as the programme knows it.
 func sampleData(p flow.Programme) map[string]any {
-	data := map[string]any{"RetentionMonths": int(p.Retention.CheckIns.D().Hours() / 24 / 30)}
+	data := p.Retention.TemplateData()
 	if p.Organisation.Name != "" {
 		data["Org"] = p.Organisation.Name
 	}

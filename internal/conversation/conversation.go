@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -310,12 +311,18 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 		}
 	}
 
+	erasureOpen := false
+	if slices.ContainsFunc(effects, isErasureRequest) {
+		if erasureOpen, err = s.erasureOpen(ctx, pid); err != nil {
+			return err
+		}
+	}
 	if link != nil && !p.Consented() && c.Flows.AsksConsent(next) && !c.Flows.AsksConsent(st) {
 		p.ConsentAskedAt, p.ConsentAsks = now, p.ConsentAsks+1
 	} else if link == nil && !p.Consented() && c.Flows.AsksConsent(next) {
 		p.ConsentAskedAt, p.ConsentAsks = now, p.ConsentAsks+1 // asked again by the scheduler
 	}
-	t, last, err := s.plan(ctx, c, p, to, st, next, effects, now)
+	t, last, err := s.plan(ctx, c, p, to, st, next, effects, now, erasureOpen)
 	if err != nil {
 		return err
 	}
@@ -376,6 +383,33 @@ func (s *Service) handledMeanwhile(ctx context.Context, pid, key string) bool {
 	return err == nil && st.Seen
 }
 
+// ReasonUnconfirmedErasure is the reason of an erasure request from a
+// person who had opted out: they sent DELETE, but could not be asked to
+// confirm it, so their links are kept and a caseworker checks with them.
+const ReasonUnconfirmedErasure = "unconfirmed_after_stop"
+
+// erasureOpen reports whether the person has an erasure request that no
+// caseworker has dealt with yet, so that sending DELETE again adds nothing.
+// It reads the open queue, as the Telegram channel does for its items: it
+// runs only for a DELETE after STOP, which is rare. It is read after the
+// turn's participant, and the turn saves the participant, so of two such
+// DELETEs at once the second is refused as stale and, run again, finds
+// the first one's request.
+func (s *Service) erasureOpen(ctx context.Context, pid string) (bool, error) {
+	items, err := s.store.AttentionOf(ctx, pid)
+	if err != nil {
+		return false, fmt.Errorf("conversation: open requests of %s: %w", pid, err)
+	}
+	return slices.ContainsFunc(items, func(it store.AttentionItem) bool {
+		return it.Kind == store.AttentionErasure && it.Open()
+	}), nil
+}
+
+func isErasureRequest(e flow.Effect) bool {
+	_, ok := e.(flow.RequestErasure)
+	return ok
+}
+
 // forgetLinks deletes every channel link of a participant: the sealed
 // addresses and their blind indexes. A message from one of those
 // addresses is then a stranger's, and the outbox has nowhere to send.
@@ -404,7 +438,8 @@ func stateOf(sess *store.Session, now time.Time) flow.State {
 // plan turns the engine's effects into a store.Turn. When the effects
 // forget the person (forget_me), the turn queues nothing: the rendered
 // replies are returned instead, to be given in the webhook's answer.
-func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to store.Link, asked, next flow.State, effects []flow.Effect, now time.Time) (store.Turn, []string, error) {
+// erasureOpen says the person has an erasure request open already.
+func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to store.Link, asked, next flow.State, effects []flow.Effect, now time.Time, erasureOpen bool) (store.Turn, []string, error) {
 	t := store.Turn{ParticipantID: p.ID}
 	var errs []error
 	// resolve closes the person's open items of kind, because the fact
@@ -425,11 +460,13 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 	audit := func(action, detail string) {
 		t.Audit = append(t.Audit, store.AuditEntry{ID: store.NewID("a_"), At: now, Actor: "participant", Action: action, ParticipantID: p.ID, Detail: detail})
 	}
-	attention := func(kind store.AttentionKind) {
-		t.Attention = append(t.Attention, store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: kind, CreatedAt: now})
+	attention := func(kind store.AttentionKind, reason string) {
+		t.Attention = append(t.Attention, store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: kind, Reason: reason, CreatedAt: now})
 	}
 	optChanged, forget := false, false
 	var sends []flow.Send
+	// replies are the answers to an opted-out person's own keywords.
+	var replies []flow.Send
 	for _, e := range effects {
 		switch e := e.(type) {
 		case flow.Send:
@@ -445,7 +482,7 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			ch.AddTo(&t)
 			t.CheckIns = append(t.CheckIns, ci)
 		case flow.RequestCallback:
-			attention(store.AttentionCallback)
+			attention(store.AttentionCallback, "")
 			audit("callback_requested", "")
 		case flow.CantMakeIt:
 			item := store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: store.AttentionCantMakeIt, CreatedAt: now}
@@ -457,7 +494,7 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			t.Attention = append(t.Attention, item)
 			audit("cant_make_it", item.Ref)
 		case flow.Reschedule:
-			attention(store.AttentionReschedule)
+			attention(store.AttentionReschedule, "")
 			audit("reschedule_requested", "")
 		case flow.SetLanguage:
 			if offered(c, e.Language) && e.Language != p.Language {
@@ -467,7 +504,7 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 		case flow.OptOut:
 			if !p.OptedOut {
 				p.OptedOut, p.OptedOutAt = true, now
-				attention(store.AttentionOptedOut)
+				attention(store.AttentionOptedOut, "")
 				audit("opted_out", string(to.Channel))
 			}
 			optChanged = true
@@ -490,15 +527,37 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			if !forget {
 				forget = true
 				p.LastLink = ""
-				attention(store.AttentionErasure)
+				attention(store.AttentionErasure, "")
 				audit("erasure_requested", string(to.Channel))
 			}
+		case flow.RequestErasure:
+			// DELETE after STOP. The delete flow asks first, since a
+			// message sent by mistake or by someone else holding the phone
+			// must change nothing, and no question reaches this person. So
+			// nothing is removed now: the links stay (they carry nothing to
+			// an opted-out person, and still let them send START), and the
+			// caseworker, who can check with them, erases the record.
+			if !erasureOpen {
+				erasureOpen = true
+				attention(store.AttentionErasure, ReasonUnconfirmedErasure)
+				audit("erasure_requested", string(to.Channel)+",unconfirmed")
+			}
+			replies = append(replies, flow.Send{MessageID: flow.ErasurePassedOnMessage})
+		case flow.OptedOutHelp:
+			replies = append(replies, flow.Send{MessageID: flow.OptedOutHelpMessage})
 		}
 	}
 	// An opted-out person gets nothing but the confirmation of opting out
 	// (or in): that one message is all Twilio allows, and all that is kind.
+	// On Telegram, where nothing blocks a message after STOP, the answer to
+	// their own HELP or DELETE goes too; by SMS or WhatsApp Twilio would
+	// refuse it (21610), marking the number unreachable, and answers its
+	// own HELP words itself where the programme set that up.
 	if p.OptedOut && !optChanged {
 		sends = nil
+		if to.Channel == store.Telegram {
+			sends = replies
+		}
 	}
 	lang := s.language(c, p)
 	var last []string
@@ -509,6 +568,9 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			continue
 		}
 		text, choices := Render(c, lang, snd)
+		if text == "" {
+			continue // in no language: an organisation's locales may predate optout.help
+		}
 		// The outbox sends oldest first; a microsecond apart keeps a turn's
 		// messages in the order the flow wrote them.
 		at := now.Add(time.Duration(i) * time.Microsecond)
@@ -550,6 +612,9 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 //     call, instead of costing a second text to see the menu first.
 func (s *Service) understood(c *Content, p store.Participant, st flow.State, text string, now time.Time) flow.State {
 	pr := c.Flows.Programme
+	if p.OptedOut {
+		return st // only keywords are answered (START, DELETE)
+	}
 	if s.Windows != nil {
 		if _, open := s.Windows.Current(p, now); open && st.Flow != pr.Flows.CheckIn {
 			if l, ok := c.Flows.Listening(pr.Flows.CheckIn); ok {
@@ -682,16 +747,16 @@ func Render(c *Content, lang string, snd flow.Send) (string, []store.Choice) {
 	return b.String(), choices
 }
 
-// TemplateData is what message templates may use: the programme's contacts
-// and the flow's variables.
+// TemplateData is what message templates may use: the programme's contacts,
+// its retention periods (CheckInMonths, AuditMonths, AttentionMonths,
+// SentDays, ExitDays: see flow.Retention.TemplateData), and the flow's
+// variables.
 func TemplateData(c *Content, vars map[string]string) map[string]any {
 	pr := c.Flows.Programme
-	data := map[string]any{
-		"Org":             pr.Organisation.Name,
-		"HelpPhone":       pr.Organisation.Phone,
-		"HelpHours":       pr.Organisation.Hours,
-		"RetentionMonths": int(pr.Retention.CheckIns.D().Hours() / 24 / 30),
-	}
+	data := pr.Retention.TemplateData()
+	data["Org"] = pr.Organisation.Name
+	data["HelpPhone"] = pr.Organisation.Phone
+	data["HelpHours"] = pr.Organisation.Hours
 	for k, v := range vars {
 		data[k] = v
 	}

@@ -375,8 +375,8 @@ func TestRepeatedJoinIsHandledOnce(t *testing.T) {
 			t.Errorf("copy %d answered %q", i, out.Direct)
 		}
 	}
-	if got := h.drain(); len(got) != 3 {
-		t.Errorf("%d messages after three copies of one JOIN, want the three of one welcome", len(got))
+	if got := h.drain(); len(got) != 5 {
+		t.Errorf("%d messages after three copies of one JOIN, want the five of one welcome", len(got))
 	}
 	out, err := h.conv.Handle(h.ctx, in)
 	if err != nil || !out.Duplicate || len(h.drain()) != 0 {

@@ -113,10 +113,23 @@ func (s *Service) join(ctx context.Context, c *Content, in Inbound, index, lang,
 		s.log.Info("channel linked", "participant", ec.ParticipantID, "channel", in.Channel)
 		return s.retryStale(ctx, func() error {
 			return s.turn(ctx, c, ec.ParticipantID, &link, Inbound{Channel: in.Channel, DedupeKey: in.DedupeKey},
-				startEvent{flow: c.Flows.Programme.Flows.Enrolment})
+				startEvent{flow: c.Flows.Programme.Flows.Enrolment, vars: enrolmentVars(c, in.Channel)})
 		})
 	})
 	return Outcome{ParticipantID: ec.ParticipantID}, err
+}
+
+// enrolmentVars are the variables the enrolment flow starts with, for its
+// branches. missed_call is "yes" when the person can check in by ringing
+// the programme's number for free (docs/voice.md): the voice line is on
+// and they joined by SMS, from the number a call is known by and to the
+// number they would ring. A Telegram chat has no number, and a WhatsApp
+// sender need not take calls.
+func enrolmentVars(c *Content, ch store.Channel) map[string]string {
+	if c.Flows.Programme.Voice.Enabled && ch == store.SMS {
+		return map[string]string{"missed_call": "yes"}
+	}
+	return nil
 }
 
 // giveBack puts back an enrolment code taken for a JOIN that failed before

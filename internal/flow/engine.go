@@ -22,8 +22,11 @@ const maxSteps = 100
 // the Effects to apply, in order. It reads no clock (ev.Now is the time)
 // and does no I/O, and it never panics, whatever the state or the text.
 //
-// While the person has opted out only global keywords are answered, so
-// that START (or HELP) still works and nothing else is sent.
+// While the person has opted out only global keywords are answered: STOP
+// and START run their flows; the keyword of a flow that forgets (DELETE)
+// gives RequestErasure instead of the flow, whose question could not reach
+// them; any other keyword (HELP, MENU) gives OptedOutHelp. Nothing else is
+// sent.
 func (s *Set) Step(st State, p Participant, ev Event, words Words) (State, []Effect) {
 	if s == nil {
 		return State{}, nil
@@ -81,6 +84,9 @@ func (r *runner) text(st State, raw string) (State, []Effect) {
 	text, ok := normalize(raw)
 	if ok && text != "" {
 		if flowID := r.matchKeyword(text); flowID != "" && !r.answersQuestion(st, text, flowID) {
+			if r.p.OptedOut && !r.set.hasAction(flowID, ActionOptOut) && !r.set.hasAction(flowID, ActionOptIn) {
+				return r.optedOutKeyword(st, flowID)
+			}
 			return r.start(flowID, nil), r.effects
 		}
 	}
@@ -119,26 +125,40 @@ func (r *runner) text(st State, raw string) (State, []Effect) {
 	return st, r.effects
 }
 
+// optedOutKeyword answers a keyword from a person who has opted out, other
+// than STOP and START. Its flow is not run: nothing it says could reach
+// them (Twilio refuses to send to a number that sent STOP), and its
+// questions would go unanswered. A request to be forgotten is still
+// passed on, unconfirmed, for a caseworker to carry out.
+func (r *runner) optedOutKeyword(st State, flowID string) (State, []Effect) {
+	if r.set.hasAction(flowID, ActionForgetMe) {
+		r.emit(RequestErasure{})
+	} else {
+		r.emit(OptedOutHelp{})
+	}
+	return r.set.idle(st), r.effects
+}
+
 // answersQuestion reports whether text, which matched the global keyword of
 // flowID, is better taken as an answer to the question st waits on: "yes"
 // to "Do you agree?" is an answer, not a request to opt in again. Words
 // that opt out always win: STOP must work from anywhere.
 func (r *runner) answersQuestion(st State, text, flowID string) bool {
-	if r.p.OptedOut || !st.Active() || r.set.optsOut(flowID) {
+	if r.p.OptedOut || !st.Active() || r.set.hasAction(flowID, ActionOptOut) {
 		return false
 	}
 	n := r.set.waitingNode(st)
 	return n != nil && r.matchChoice(n, text) != nil
 }
 
-// optsOut reports whether a flow contains an opt_out action.
-func (s *Set) optsOut(flowID string) bool {
+// hasAction reports whether a flow contains a do node with the action.
+func (s *Set) hasAction(flowID string, action Action) bool {
 	fl := s.Flows[flowID]
 	if fl == nil {
 		return false
 	}
 	for _, n := range fl.Nodes {
-		if n.Kind == KindDo && n.Action == ActionOptOut {
+		if n.Kind == KindDo && n.Action == action {
 			return true
 		}
 	}
@@ -415,11 +435,13 @@ func normalizedWord(w string) string {
 	return nw
 }
 
-// OptOutConfirmations lists the messages a flow sends right after an
-// opt_out action: the confirmations an opted-out person must still receive,
-// which the outbox lets through.
+// OptOutConfirmations lists the messages an opted-out person may still
+// receive, which the outbox lets through: those a flow sends right after
+// an opt_out action (the confirmation), then the answers to their own
+// keywords (OptedOutHelpMessage, ErasurePassedOnMessage), which the
+// conversation layer sends only on channels that allow it.
 func (s *Set) OptOutConfirmations() []string {
-	seen := map[string]bool{}
+	seen := map[string]bool{OptedOutHelpMessage: true, ErasurePassedOnMessage: true}
 	var out []string
 	for _, id := range s.FlowIDs() {
 		fl := s.Flows[id]
@@ -436,7 +458,7 @@ func (s *Set) OptOutConfirmations() []string {
 			}
 		}
 	}
-	return out
+	return append(out, OptedOutHelpMessage, ErasurePassedOnMessage)
 }
 
 // Listening returns a State that waits, without asking again, on the first

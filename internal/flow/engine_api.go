@@ -97,6 +97,19 @@ type Consent struct{}
 // answer to their message, since no link is left to send them through.
 type ForgetMe struct{}
 
+// RequestErasure asks for a caseworker to be asked to erase the person,
+// removing nothing now. The engine gives it in place of a flow that
+// forgets (DELETE) when the person has opted out: that flow asks first,
+// and its question could not reach them, so the request goes to a human
+// unconfirmed, and one who can check with the person carries it out.
+type RequestErasure struct{}
+
+// OptedOutHelp says that a person who has opted out sent a keyword that
+// does nothing while they are opted out (HELP, MENU). The caller may tell
+// them how to start again and whom to call, where the channel lets it
+// write to them (see OptedOutHelpMessage).
+type OptedOutHelp struct{}
+
 // Restarted tells the caller the conversation's node had gone (flows were
 // reloaded) and the flow was started again.
 type Restarted struct{ Flow string }
@@ -117,5 +130,7 @@ func (OptOut) effect()          {}
 func (OptIn) effect()           {}
 func (ForgetMe) effect()        {}
 func (Consent) effect()         {}
+func (RequestErasure) effect()  {}
+func (OptedOutHelp) effect()    {}
 func (Restarted) effect()       {}
 func (LoopStopped) effect()     {}

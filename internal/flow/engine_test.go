@@ -132,6 +132,10 @@ func TestStep(t *testing.T) {
 		{"opted out: START works", State{}, optd, text("start", later), State{}, []Effect{OptIn{}, Send{MessageID: "start.confirm"}}},
 		{"opted out: Arabic start works", State{}, optd, text("ابدأ", later), State{}, []Effect{OptIn{}, Send{MessageID: "start.confirm"}}},
 		{"opted out: a vanished question is dropped", State{Flow: "old", Node: "x"}, optd, text("hello", later), State{}, nil},
+		{"opted out: HELP runs no flow", State{}, optd, text("help", later), State{}, []Effect{OptedOutHelp{}}},
+		{"opted out: MENU runs no flow", State{}, optd, text("Menú", later), State{}, []Effect{OptedOutHelp{}}},
+		{"opted out: a keyword leaves a waiting question alone", checkinWait, optd, text("ayuda", later), checkinWait, []Effect{OptedOutHelp{}}},
+		{"opted out: STOP again confirms again", State{}, optd, text("stop", later), State{}, stopped},
 		{"opted out: no scheduled flow", State{}, optd, Event{Kind: EventStart, Flow: "checkin", Now: later}, State{}, nil},
 
 		// Timeouts.
@@ -393,7 +397,8 @@ func BenchmarkStep(b *testing.B) {
 func TestOptOutConfirmations(t *testing.T) {
 	s := loadTestSet(t)
 	got := s.OptOutConfirmations()
-	if len(got) != 1 || got[0] != "stop.confirm" {
-		t.Errorf("OptOutConfirmations = %q, want [stop.confirm]", got)
+	want := []string{"stop.confirm", OptedOutHelpMessage, ErasurePassedOnMessage}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("OptOutConfirmations = %q, want %q", got, want)
 	}
 }

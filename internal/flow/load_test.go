@@ -245,7 +245,7 @@ func TestCheckMessages(t *testing.T) {
 	if len(problems) > 0 {
 		t.Fatalf("problems:\n%s", problemLines(problems))
 	}
-	all := map[string]bool{NotUnderstood: true}
+	all := map[string]bool{NotUnderstood: true, OptedOutHelpMessage: true, ErasurePassedOnMessage: true}
 	for _, r := range s.MessageRefs() {
 		all[r.ID] = true
 	}
@@ -268,12 +268,14 @@ func TestCheckMessages(t *testing.T) {
 		delete(msgs[l], "menu.callback_sent") // menu.yaml line 22, in no locale
 	}
 	delete(msgs["uk"], NotUnderstood)
+	delete(msgs["es"], OptedOutHelpMessage) // a warning: HELP after STOP goes unanswered
 	want := strings.Join([]string{
 		"checkin.yaml:19: error: message checkin.thanks (send) is missing in language ar",
 		"keywords.yaml:2: error: message keyword.stop (keyword) is missing in language es",
 		"language.yaml:12: error: message language.kw.es (choice keywords) is missing in language uk",
 		"menu.yaml:22: error: message menu.callback_sent (send) is in no locale: check the spelling or add it to every language",
 		"programme.yaml: error: message common.not_understood (sent when an answer is not understood) is missing in language uk",
+		"programme.yaml: warning: message optout.help (the answer to a keyword from a person who has opted out) is missing in language es",
 	}, "\n") + "\n"
 	if got := problemLines(s.CheckMessages(msgs)); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)

@@ -11,6 +11,19 @@ import (
 // a choice nor a keyword, before asking again.
 const NotUnderstood = "common.not_understood"
 
+// The messages a person who has opted out may still be sent, in answer to
+// their own keyword, on a channel where Waymark may write to them after
+// STOP (Telegram; Twilio refuses SMS to a number that sent STOP). The
+// conversation layer sends them for OptedOutHelp and RequestErasure.
+const (
+	// OptedOutHelpMessage says they get no messages, how to start again,
+	// how to ask to be deleted and whom to call.
+	OptedOutHelpMessage = "optout.help"
+	// ErasurePassedOnMessage says their request to be deleted went to
+	// their caseworker.
+	ErasurePassedOnMessage = "optout.erasure"
+)
+
 // Messages is what validation needs to know of the locale files.
 type Messages interface {
 	Languages() []string
@@ -36,12 +49,7 @@ func (s *Set) CheckMessages(msgs Messages) []diag.Problem {
 	}
 
 	check := func(ref MessageRef) {
-		var missing []string
-		for _, l := range langs {
-			if !msgs.Has(l, ref.ID) {
-				missing = append(missing, l)
-			}
-		}
+		missing := missingIn(msgs, langs, ref.ID)
 		f := &yamlFile{name: ref.File, problems: &problems}
 		switch {
 		case len(missing) == 0:
@@ -56,19 +64,31 @@ func (s *Set) CheckMessages(msgs Messages) []diag.Problem {
 	for _, ref := range s.MessageRefs() {
 		check(ref)
 	}
-	if s.hasAsk() {
-		var missing []string
-		for _, l := range langs {
-			if !msgs.Has(l, NotUnderstood) {
-				missing = append(missing, l)
+	if missing := missingIn(msgs, langs, NotUnderstood); s.hasAsk() && len(missing) > 0 {
+		pf.errorf(0, "message %s (sent when an answer is not understood) is missing in language %s", NotUnderstood, strings.Join(missing, ", "))
+	}
+	if len(s.Keywords) > 0 {
+		// Warnings, not errors: without them an opted-out person's HELP
+		// or DELETE is still handled, only not answered.
+		for _, id := range []string{OptedOutHelpMessage, ErasurePassedOnMessage} {
+			if missing := missingIn(msgs, langs, id); len(missing) > 0 {
+				pf.warnf(0, "message %s (the answer to a keyword from a person who has opted out) is missing in language %s", id, strings.Join(missing, ", "))
 			}
-		}
-		if len(missing) > 0 {
-			pf.errorf(0, "message %s (sent when an answer is not understood) is missing in language %s", NotUnderstood, strings.Join(missing, ", "))
 		}
 	}
 	sortProblems(problems)
 	return problems
+}
+
+// missingIn lists the languages whose own file lacks message id.
+func missingIn(msgs Messages, langs []string, id string) []string {
+	var missing []string
+	for _, l := range langs {
+		if !msgs.Has(l, id) {
+			missing = append(missing, l)
+		}
+	}
+	return missing
 }
 
 func (s *Set) hasAsk() bool {

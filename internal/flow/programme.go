@@ -83,6 +83,36 @@ type Retention struct {
 	UnconfirmedText Duration `yaml:"unconfirmed_message_text"`
 }
 
+// TemplateData is the retention periods as message templates see them, so
+// that what people are told (enrol.privacy, info.data) follows
+// programme.yaml: long spans in months, short ones in days. RetentionMonths
+// is the older name of CheckInMonths, kept for locale files that use it.
+func (r Retention) TemplateData() map[string]any {
+	return map[string]any{
+		"CheckInMonths":   Months(r.CheckIns.D()),
+		"RetentionMonths": Months(r.CheckIns.D()),
+		"AuditMonths":     Months(r.Audit.D()),
+		"AttentionMonths": Months(r.ResolvedAttention.D()),
+		"SentDays":        Days(r.SentMessages.D()),
+		"ExitDays":        Days(r.ExitedAfter.D()),
+	}
+}
+
+// Months is d in months, a month being a twelfth of a 365-day year, rounded
+// up: a notice must never promise a shorter time than records are kept.
+// 365 days is 12 months, 730 days 24, 45 days 2.
+func Months(d time.Duration) int {
+	const yearHours = 365 * 24
+	hours := int64((d + time.Hour - 1) / time.Hour) // in hours, so that *12 cannot overflow
+	return int((hours*12 + yearHours - 1) / yearHours)
+}
+
+// Days is d in days, rounded up for the same reason: 36 hours is 2 days.
+func Days(d time.Duration) int {
+	const day = 24 * time.Hour
+	return int((d + day - 1) / day)
+}
+
 // What the telephone line does with a call that is not a missed-call
 // check-in (VoiceReject or VoiceMenu).
 const (

@@ -167,12 +167,13 @@ func (e *Errors) String() string {
 
 // Enrolment is what enrolling a person takes: JOIN and the code (on
 // Telegram the /start deep link), agreeing to the privacy notice, and
-// choosing English. The shipped flows answer with three, one and one
-// messages.
+// choosing English. The shipped flows answer with five (the welcome, the
+// three messages of the privacy notice and the consent question), one and
+// one messages.
 var Enrolment = []struct {
 	Text    string
 	Replies int
-}{{"JOIN %s", 3}, {"1", 1}, {"1", 1}}
+}{{"JOIN %s", 5}, {"1", 1}, {"1", 1}}
 
 // LinkResult is how enrolling went.
 type LinkResult struct {

@@ -257,9 +257,10 @@ const (
 	// to get messages and never answered. Nothing is sent to them and no
 	// window counts until they do; a caseworker may reach them another way.
 	AttentionNotConsented AttentionKind = "not_consented"
-	// AttentionErasure: the person texted DELETE and confirmed; their
-	// channel links are gone already, and the caseworker decides about the
-	// rest (store.DeleteParticipant).
+	// AttentionErasure: the person texted DELETE and confirmed, and their
+	// channel links are gone already; or, having opted out, they could not
+	// be asked to confirm, and the links stay (Reason says so). Either way
+	// the caseworker decides about the rest (store.DeleteParticipant).
 	AttentionErasure AttentionKind = "erasure_request"
 )
 

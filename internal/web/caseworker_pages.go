@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/waymark-atd/waymark/internal/auth"
+	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -94,6 +95,8 @@ func reasonLabel(code string) string {
 		return "phone unreachable or number not in service (provider code " + code + ")"
 	case "21610":
 		return "they sent STOP to the number (provider code 21610)"
+	case conversation.ReasonUnconfirmedErasure:
+		return "they sent DELETE after STOP, so could not be asked to confirm; their number is kept: check with them, then erase their record unless you must keep it"
 	}
 	return "code " + code
 }

@@ -442,8 +442,10 @@ func TestReasonLabels(t *testing.T) {
 		"sms:21610":        "SMS: they sent STOP to the number (provider code 21610)",
 		"telegram:blocked": "Telegram: they blocked the bot",
 		"no_channel":       "has not linked a phone or Telegram yet",
-		"whatsapp:63016":   "WhatsApp: code 63016",
-		"":                 "",
+		"unconfirmed_after_stop": "they sent DELETE after STOP, so could not be asked to confirm; " +
+			"their number is kept: check with them, then erase their record unless you must keep it",
+		"whatsapp:63016": "WhatsApp: code 63016",
+		"":               "",
 	} {
 		if got := reasonLabel(code); got != want {
 			t.Errorf("reasonLabel(%q) = %q, want %q", code, got, want)

@@ -284,6 +284,8 @@ func TestEndToEnd(t *testing.T) {
 	r.expectSent(
 		r.say("en", "enrol.welcome"),
 		r.say("en", "enrol.privacy"),
+		r.say("en", "privacy.more"),
+		r.say("en", "privacy.end"),
 		r.ask("en", "enrol.consent", "choice.agree", "choice.disagree"),
 	)
 	r.press(r.render("en", "choice.agree"))
@@ -291,7 +293,7 @@ func TestEndToEnd(t *testing.T) {
 	r.expectSent(r.ask("en", "language.ask", languages...))
 	r.press(r.render("en", "language.name.en"))
 	r.flush()
-	r.expectSent(r.say("en", "enrol.howto"))
+	r.expectSent(r.say("en", "enrol.howto")) // no number to ring: not enrol.howto_call
 
 	// A check-in by button.
 	r.write("menu")

@@ -145,7 +145,7 @@ func TestWebhookStartCodeEnrols(t *testing.T) {
 		t.Errorf("link keeps the chat ID in clear: %+v", l)
 	}
 	got := kinds(e.queued())
-	if joined(got) != "enrol.welcome,enrol.privacy,enrol.consent" {
+	if joined(got) != "enrol.welcome,enrol.privacy,privacy.more,privacy.end,enrol.consent" {
 		t.Errorf("queued %v; want the enrolment flow", got)
 	}
 	if !contains(e.audit(pid), "channel_linked") {
