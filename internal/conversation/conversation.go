@@ -606,6 +606,8 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 //     was a single message) as much as in the check-in flow. While
 //     another question waits, its own answers come first, and only words
 //     (not numbers, which mean that question's choices) check in.
+//   - Someone asked whether they agree to get messages who answers after
+//     the question lapsed has still answered it.
 //   - With no window open and no question waiting, a reply that answers
 //     the main menu's question is that answer: "1" checks in (an
 //     unscheduled check-in, which the caseworker sees), "2" asks for a
@@ -630,6 +632,15 @@ func (s *Service) understood(c *Content, p store.Participant, st flow.State, tex
 	}
 	if st.Active() {
 		return st
+	}
+	if !p.Consented() && p.ConsentAsks > 0 {
+		// Asked whether they agree, and the question has lapsed: "yes" is
+		// still the answer to it, not the START keyword.
+		if l, ok := c.Flows.Listening(pr.Flows.Consent); ok {
+			if answers, _ := c.Flows.Answers(l, view(p), text, c.Locale); answers {
+				return l
+			}
+		}
 	}
 	if l, ok := c.Flows.Listening(pr.Flows.Default); ok {
 		if answers, _ := c.Flows.Answers(l, view(p), text, c.Locale); answers {
@@ -660,7 +671,18 @@ func (s *Service) judgeCheckIn(ctx context.Context, p store.Participant, ch stor
 // holdWindowQuestion keeps a question of the check-in flow answerable
 // until the grace of the window open now ends, whatever session_timeout
 // says: "1" a day after the prompt must still check the person in.
+//
+// "Do you agree?" is held as long as the scheduler waits before asking
+// again (checkin.consent_reask), for the same reason: a "yes" the next
+// day must be the answer, not the START keyword.
 func (s *Service) holdWindowQuestion(c *Content, p store.Participant, sess *store.Session, now time.Time) {
+	st := flow.State{Flow: sess.Flow, Node: sess.Node}
+	if !p.Consented() && c.Flows.AsksConsent(st) {
+		if until := now.Add(c.Flows.Programme.CheckIn.ConsentReask.D()); until.After(sess.ExpiresAt) {
+			sess.ExpiresAt = until
+		}
+		return
+	}
 	if s.Windows == nil || sess.Flow != c.Flows.Programme.Flows.CheckIn {
 		return
 	}
