@@ -88,6 +88,7 @@ func startService(t *testing.T, st store.Store, fake *twiliotest.Server, key str
 		"WAYMARK_TWILIO_MPS":         "1000",
 		"WAYMARK_LOG_LEVEL":          "debug",
 		"WAYMARK_SIMULATOR":          "false",
+		"WAYMARK_SCHEDULER_TICK":     "1s",
 	}
 	cfg, _, err := config.Load(func(k string) string { return env[k] }, nil, nil)
 	if err != nil {
