@@ -306,37 +306,6 @@ func TestNilSetAndFS(t *testing.T) {
 	}
 }
 
-func TestNormalize(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"  STOP ", "stop"},
-		{"Stop!!!", "stop"},
-		{"¿Ayuda?", "ayuda"},
-		{"«نعم»", "نعم"},
-		{"١٢", "12"},
-		{"۳", "3"},
-		{"３", "3"},
-		{"check \t\n in", "check in"},
-		{"STRASSE", "strasse"},
-		{"Straße", "strasse"},
-		{"ΣΤΟΠ", "στοπ"},
-		{"👍 1 👍", "1"},
-		{"#1", "1"},
-		{"\u200fقف\u200f", "قف"},
-		{"ok\u200d", "ok"},
-	}
-	for _, tc := range tests {
-		got, ok := normalize(tc.in)
-		if !ok || got != tc.want {
-			t.Errorf("normalize(%q) = %q, %v; want %q", tc.in, got, ok, tc.want)
-		}
-	}
-	for _, in := range []string{"\xff", "a\xc3", strings.Repeat("x", maxMatchBytes+1)} {
-		if _, ok := normalize(in); ok {
-			t.Errorf("normalize(%q...) accepted text that cannot match", in[:min(len(in), 10)])
-		}
-	}
-}
-
 // FuzzStep throws arbitrary text at every kind of state: Step must not
 // panic, must leave the state waiting only on a real question, and must
 // name a message in every Send.
