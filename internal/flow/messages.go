@@ -11,7 +11,8 @@ import (
 // a choice nor a keyword, before asking again.
 const NotUnderstood = "common.not_understood"
 
-// Messages is what validation needs to know of the locale files.
+// Messages is what validation needs to know of the locale files. When it
+// also gives Words, the words are checked too.
 type Messages interface {
 	Languages() []string
 	Has(lang, id string) bool
@@ -19,7 +20,9 @@ type Messages interface {
 
 // CheckMessages reports every message ID that a flow or keywords.yaml names
 // and some language lacks, at the line that names it, and every language
-// programme.yaml offers without a locale.
+// programme.yaml offers without a locale. If msgs is also Words, it warns
+// about words and labels that could never pick what they name (see
+// checkWords).
 func (s *Set) CheckMessages(msgs Messages) []diag.Problem {
 	var problems []diag.Problem
 	langs := msgs.Languages()
@@ -66,6 +69,9 @@ func (s *Set) CheckMessages(msgs Messages) []diag.Problem {
 		if len(missing) > 0 {
 			pf.errorf(0, "message %s (sent when an answer is not understood) is missing in language %s", NotUnderstood, strings.Join(missing, ", "))
 		}
+	}
+	if w, ok := msgs.(Words); ok {
+		problems = append(problems, s.checkWords(w, langs)...)
 	}
 	sortProblems(problems)
 	return problems
