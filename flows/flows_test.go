@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -259,6 +260,98 @@ func TestStopAndStartInEveryLanguage(t *testing.T) {
 	confirm := b.Render("en", "optout.confirm", sample)
 	if !strings.Contains(confirm, "START") || !strings.Contains(confirm, "not count against you") {
 		t.Errorf("optout.confirm must say how to start again and that it does not count against them: %q", confirm)
+	}
+}
+
+// Every word and every label of every choice, in every language, picks
+// that choice just as its number does: as written in the locale file, in
+// capitals, with a curly apostrophe, without apostrophes or accents, and
+// with an emoji after it.
+func TestEveryWordAndLabelPicksItsChoice(t *testing.T) {
+	set, b := load(t)
+	variants := func(w string) []string {
+		return []string{w, strings.ToUpper(w), strings.ReplaceAll(w, "'", "’"), strings.ReplaceAll(w, "'", ""),
+			strings.NewReplacer("á", "a", "é", "e", "í", "i", "ó", "o", "ú", "u", "à", "a", "è", "e", "ç", "c", "ê", "e").Replace(w),
+			w + " 👍🏽"}
+	}
+	for _, fid := range set.FlowIDs() {
+		fl := set.Flows[fid]
+		for _, nid := range fl.Order {
+			n := fl.Nodes[nid]
+			for _, lang := range b.Languages() {
+				p := flow.Participant{Language: lang, Status: "active"}
+				st := flow.State{Flow: fid, Node: nid}
+				for i, c := range n.Choices {
+					wantSt, wantFx := set.Step(st, p, flow.Event{Kind: flow.EventText, Text: fmt.Sprint(i + 1), Now: now}, b)
+					answers := slices.Clone(b.Words(lang, c.Keywords))
+					if l := b.Label(lang, c.Label); l != "" {
+						answers = append(answers, l)
+					}
+					for _, a := range answers {
+						for _, v := range variants(a) {
+							gotSt, gotFx := set.Step(st, p, flow.Event{Kind: flow.EventText, Text: v, Now: now}, b)
+							if !reflect.DeepEqual(gotSt, wantSt) || !reflect.DeepEqual(gotFx, wantFx) {
+								t.Errorf("%s/%s, %s: %q does not pick choice %d (%s)", fid, nid, lang, v, i+1, c.Label)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// The answers people actually send, refused before: each picks the choice
+// it means, in each language.
+func TestNaturalAnswers(t *testing.T) {
+	set, b := load(t)
+	for _, o := range []struct {
+		lang, flow, reply, sent string
+	}{
+		{"en", "checkin", "I can't make it", "checkin.cant"},
+		{"en", "checkin", "I can’t make it", "checkin.cant"},
+		{"en", "checkin", "can’t", "checkin.cant"},
+		{"en", "checkin", "I CANT COME", "checkin.cant"},
+		{"en", "checkin", "I'm here", "checkin.thanks"},
+		{"en", "checkin", "im here!", "checkin.thanks"},
+		{"en", "checkin", "Checking in", "checkin.thanks"},
+		{"en", "checkin", "Check in", "checkin.thanks"},
+		{"en", "checkin", "Talk to my caseworker", "callback.thanks"},
+		{"en", "checkin", "1️⃣", "checkin.thanks"},
+		{"en", "enrolment", "Yes, I agree", "language.ask"},
+		{"en", "enrolment", "yes i agree", "language.ask"},
+		{"en", "reminder", "I’ll be there", "reminder.confirmed"},
+		{"en", "reminder", "I need a new time", "reminder.rescheduling"},
+		{"es", "checkin", "Aquí estoy", "checkin.thanks"},
+		{"es", "checkin", "aqui", "checkin.thanks"},
+		{"es", "checkin", "No puedo ir", "checkin.cant"},
+		{"es", "checkin", "Hablar con mi trabajador social", "callback.thanks"},
+		{"es", "enrolment", "Sí, acepto", "language.ask"},
+		{"es", "reminder", "Allí estaré", "reminder.confirmed"},
+		{"fr", "checkin", "Je suis là", "checkin.thanks"},
+		{"fr", "checkin", "me voici", "checkin.thanks"},
+		{"fr", "checkin", "Je ne peux pas venir", "checkin.cant"},
+		{"fr", "checkin", "je peux pas", "checkin.cant"},
+		{"fr", "enrolment", "Oui, j’accepte", "language.ask"},
+		{"fr", "reminder", "Je serai là", "reminder.confirmed"},
+		{"ar", "checkin", "هنا", "checkin.thanks"},
+		{"ar", "checkin", "أنا هنا", "checkin.thanks"},
+		{"ar", "checkin", "لا أستطيع الحضور", "checkin.cant"},
+		{"ar", "checkin", "لا أستطيع", "checkin.cant"},
+		{"ar", "enrolment", "نعم، أوافق", "language.ask"},
+		{"uk", "checkin", "Я тут", "checkin.thanks"},
+		{"uk", "checkin", "на місці", "checkin.thanks"},
+		{"uk", "checkin", "Не можу прийти", "checkin.cant"},
+		{"uk", "enrolment", "Так, погоджуюся", "language.ask"},
+		{"uk", "reminder", "Я прийду", "reminder.confirmed"},
+	} {
+		p := flow.Participant{Language: o.lang, Status: "active"}
+		vars := map[string]string{"Count": "1", "Date": "Tue 14 April", "Time": "10:30", "Place": "the office"}
+		st, _, _ := step(t, set, b, flow.State{}, p, flow.Event{Kind: flow.EventStart, Flow: o.flow, Vars: vars})
+		_, sent, _ := step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: o.reply})
+		if !slices.Equal(sent, []string{o.sent}) {
+			t.Errorf("%s %s %q gave %v, want %s", o.lang, o.flow, o.reply, sent, o.sent)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package flows_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -13,9 +14,10 @@ import (
 // FuzzShippedKeywords throws any text at the shipped flows and messages,
 // from every kind of person (each language, opted out or not) and every
 // question they may be waiting on: Step never panics, waits only on a real
-// question, sends only messages that exist in the person's language, and
-// a stop word in any shipped language, however it is capitalised or
-// spaced, always opts out, whatever question is open.
+// question, sends only messages that exist in the person's language, a
+// stop word in any shipped language, however it is capitalised or spaced,
+// always opts out, whatever question is open, and an emoji after a
+// message changes nothing.
 func FuzzShippedKeywords(f *testing.F) {
 	set, problems := flow.Load(flows.FS)
 	b, lp := locale.Load(locales.FS)
@@ -29,7 +31,7 @@ func FuzzShippedKeywords(f *testing.F) {
 		f.Add(w)
 		f.Add(" " + strings.ToUpper(w) + "\u200f ")
 	}
-	for _, s := range []string{"1", "2", "99", "١", "delete", "BORRAR", "sí", "join ABCD2345", "menu", "", "\xff", "STOP!", "s t o p"} {
+	for _, s := range []string{"1", "2", "99", "١", "delete", "BORRAR", "sí", "join ABCD2345", "menu", "", "\xff", "STOP!", "s t o p", "I can’t make it", "هنا", "8am", "a las 8"} {
 		f.Add(s)
 	}
 	states := []flow.State{{}}
@@ -71,6 +73,12 @@ func FuzzShippedKeywords(f *testing.F) {
 				}
 				if stop && !optedOut {
 					t.Fatalf("%q (a stop word) did not opt out a %s speaker waiting on %s/%s", text, p.Language, st.Flow, st.Node)
+				}
+				if dressed := strings.TrimSpace(text) + " 👍🏽"; len(dressed) <= 200 {
+					next2, effects2 := set.Step(st, p, flow.Event{Kind: flow.EventText, Text: dressed, Now: now}, b)
+					if !reflect.DeepEqual(next2, next) || !reflect.DeepEqual(effects2, effects) {
+						t.Fatalf("%q and %q differ for a %s speaker waiting on %s/%s", text, dressed, p.Language, st.Flow, st.Node)
+					}
 				}
 			}
 		}
