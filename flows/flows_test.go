@@ -320,29 +320,38 @@ func TestNaturalAnswers(t *testing.T) {
 		{"en", "checkin", "1️⃣", "checkin.thanks"},
 		{"en", "enrolment", "Yes, I agree", "language.ask"},
 		{"en", "enrolment", "yes i agree", "language.ask"},
+		{"en", "reminder", "8am", "reminder.confirmed"},
 		{"en", "reminder", "I’ll be there", "reminder.confirmed"},
 		{"en", "reminder", "I need a new time", "reminder.rescheduling"},
+		{"en", "reminder", "Yes", "reminder.confirmed"},
+		{"en", "reminder", "No", "reminder.rescheduling"},
 		{"es", "checkin", "Aquí estoy", "checkin.thanks"},
 		{"es", "checkin", "aqui", "checkin.thanks"},
 		{"es", "checkin", "No puedo ir", "checkin.cant"},
 		{"es", "checkin", "Hablar con mi trabajador social", "callback.thanks"},
 		{"es", "enrolment", "Sí, acepto", "language.ask"},
+		{"es", "reminder", "a las 8", "reminder.confirmed"},
 		{"es", "reminder", "Allí estaré", "reminder.confirmed"},
+		{"es", "reminder", "no puedo", "reminder.rescheduling"},
 		{"fr", "checkin", "Je suis là", "checkin.thanks"},
 		{"fr", "checkin", "me voici", "checkin.thanks"},
 		{"fr", "checkin", "Je ne peux pas venir", "checkin.cant"},
 		{"fr", "checkin", "je peux pas", "checkin.cant"},
 		{"fr", "enrolment", "Oui, j’accepte", "language.ask"},
+		{"fr", "reminder", "08h30", "reminder.confirmed"},
 		{"fr", "reminder", "Je serai là", "reminder.confirmed"},
 		{"ar", "checkin", "هنا", "checkin.thanks"},
 		{"ar", "checkin", "أنا هنا", "checkin.thanks"},
 		{"ar", "checkin", "لا أستطيع الحضور", "checkin.cant"},
 		{"ar", "checkin", "لا أستطيع", "checkin.cant"},
 		{"ar", "enrolment", "نعم، أوافق", "language.ask"},
+		{"ar", "reminder", "الساعة ٨", "reminder.confirmed"},
+		{"ar", "reminder", "٨:٣٠", "reminder.confirmed"},
 		{"uk", "checkin", "Я тут", "checkin.thanks"},
 		{"uk", "checkin", "на місці", "checkin.thanks"},
 		{"uk", "checkin", "Не можу прийти", "checkin.cant"},
 		{"uk", "enrolment", "Так, погоджуюся", "language.ask"},
+		{"uk", "reminder", "о 8:30", "reminder.confirmed"},
 		{"uk", "reminder", "Я прийду", "reminder.confirmed"},
 	} {
 		p := flow.Participant{Language: o.lang, Status: "active"}
@@ -450,7 +459,7 @@ func TestReminder(t *testing.T) {
 	if got := b.RenderCount("uk", "reminder.upcoming", 3, nil); !strings.Contains(got, "3 дні") {
 		t.Errorf("uk reminder in 3 days: %q", got)
 	}
-	if got := b.RenderCount("en", "reminder.upcoming", 7, nil); !strings.Contains(got, "in 7 days") || !strings.Contains(got, "What time will you leave?") {
+	if got := b.RenderCount("en", "reminder.upcoming", 7, nil); !strings.Contains(got, "in 7 days") || !strings.Contains(got, "Will you be there?") {
 		t.Errorf("en reminder in 7 days: %q", got)
 	}
 	for _, o := range []struct {

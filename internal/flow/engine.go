@@ -350,7 +350,8 @@ func (r *runner) matchKeyword(text string) string {
 // matchChoice picks a choice by its number, or by its keywords or its own
 // label in the person's language, the programme's default language or
 // English: someone who types back "I can't make it" under a choice of
-// that name means that choice.
+// that name means that choice. Failing those, a time of day picks the
+// choice that accepts one.
 func (r *runner) matchChoice(n *Node, text string) *Choice {
 	if num, ok := choiceNumber(text); ok {
 		if num >= 1 && num <= len(n.Choices) {
@@ -375,7 +376,26 @@ func (r *runner) matchChoice(n *Node, text string) *Choice {
 			}
 		}
 	}
+	for i := range n.Choices {
+		if c := &n.Choices[i]; c.Accepts == AcceptTime && isTime(text, r.timeWords(langs)) {
+			return c
+		}
+	}
 	return nil
+}
+
+// timeWords returns the normalized words that may stand around a time in
+// langs.
+func (r *runner) timeWords(langs []string) []string {
+	var out []string
+	for _, lang := range langs {
+		for _, w := range r.words.Words(lang, TimeWords) {
+			if nw := normalizedWord(w); nw != "" && nw != "\x00" && !contains(out, nw) {
+				out = append(out, nw)
+			}
+		}
+	}
+	return out
 }
 
 // labelIs reports whether text is the label message id, whole.

@@ -33,6 +33,7 @@ var testWords = mapWords{
 		"keyword.present": {"here"},
 		"language.kw.en":  {"english"}, "language.kw.es": {"spanish"}, "language.kw.ar": {"arabic"}, "language.kw.uk": {"ukrainian", "українська"},
 		"checkin.choice.here": {"I am here"}, "checkin.choice.cant": {"I can't make it"},
+		"keyword.time":        {"at", "around", "o'clock"},
 		"menu.choice.checkin": {"Check in"}, "menu.choice.call": {"Call me, please"}, "menu.choice.language": {"Change language"},
 	},
 	"es": {
@@ -41,6 +42,7 @@ var testWords = mapWords{
 		"checkin.kw.here": {"aquí", "sí"}, "checkin.kw.cant": {"no puedo"},
 		"language.kw.en": {"inglés"}, "language.kw.es": {"español"},
 		"checkin.choice.here": {"Estoy aquí"}, "checkin.choice.cant": {"No puedo ir"},
+		"keyword.time": {"a las", "a"},
 	},
 	"ar": {
 		"keyword.stop": {"توقف", "قف"}, "keyword.start": {"ابدأ"}, "keyword.help": {"مساعدة"},
@@ -48,6 +50,7 @@ var testWords = mapWords{
 		"checkin.kw.here": {"نعم", "هنا"}, "checkin.kw.cant": {"لا"},
 		"language.kw.ar":      {"العربية"},
 		"checkin.choice.here": {"أنا هنا"}, "checkin.choice.cant": {"لا أستطيع الحضور"},
+		"keyword.time": {"الساعة"},
 	},
 	"uk": {
 		"keyword.stop": {"стоп"}, "keyword.start": {"старт"}, "keyword.help": {"допомога"},
@@ -55,6 +58,7 @@ var testWords = mapWords{
 		"checkin.kw.here": {"так", "тут"}, "checkin.kw.cant": {"ні"},
 		"language.kw.uk":      {"українська"},
 		"checkin.choice.here": {"Я тут"}, "checkin.choice.cant": {"Не можу прийти"},
+		"keyword.time": {"о", "об"},
 	},
 }
 
@@ -75,8 +79,9 @@ var (
 	optd  = Participant{Language: "en", Status: "active", OptedOut: true}
 	pause = Participant{Language: "en", Status: "paused"}
 
-	checkinWait = State{Flow: "checkin", Node: "ask", WaitUntil: t0.Add(12 * time.Hour)}
-	menuWait    = State{Flow: "menu", Node: "ask"}
+	checkinWait  = State{Flow: "checkin", Node: "ask", WaitUntil: t0.Add(12 * time.Hour)}
+	menuWait     = State{Flow: "menu", Node: "ask"}
+	reminderWait = State{Flow: "reminder", Node: "remind"}
 
 	menuAsk = Send{MessageID: "menu.ask", Choices: []ChoiceRef{
 		{1, "menu.choice.checkin"}, {2, "menu.choice.call"}, {3, "menu.choice.language"}}}
@@ -84,11 +89,14 @@ var (
 		{1, "checkin.choice.here"}, {2, "checkin.choice.cant"}}}
 	languageAsk = Send{MessageID: "language.ask", Choices: []ChoiceRef{
 		{1, "language.en"}, {2, "language.es"}, {3, "language.ar"}, {4, "language.uk"}}}
+	reminderAsk = Send{MessageID: "reminder.ask", Choices: []ChoiceRef{
+		{1, "reminder.choice.ok"}, {2, "reminder.choice.reschedule"}}}
 	notUnderstood = Send{MessageID: NotUnderstood}
 	recorded      = []Effect{RecordCheckIn{}, Send{MessageID: "checkin.thanks"}}
 	cantMakeIt    = []Effect{CantMakeIt{}, Send{MessageID: "checkin.cant_sent"}}
 	stopped       = []Effect{OptOut{}, Send{MessageID: "stop.confirm"}}
 	reAskCheckin  = []Effect{notUnderstood, checkinAsk}
+	confirmed     = []Effect{Send{MessageID: "reminder.ok"}}
 )
 
 func text(s string, at time.Time) Event { return Event{Kind: EventText, Text: s, Now: at} }
@@ -144,6 +152,21 @@ func TestStep(t *testing.T) {
 		{"English label from an Arabic speaker", checkinWait, ar, text("I am here", later), State{}, recorded},
 		{"Spanish label is not a Ukrainian speaker's", checkinWait, uk, text("No puedo ir", later), checkinWait, reAskCheckin},
 		{"empty text is not understood", checkinWait, en, text("   ", later), checkinWait, reAskCheckin},
+
+		// A time of day answers the choice that accepts one.
+		{"a time with am", reminderWait, en, text("8am", later), State{}, confirmed},
+		{"a clock time", reminderWait, en, text("08:30", later), State{}, confirmed},
+		{"a French-style time", reminderWait, en, text("8h30", later), State{}, confirmed},
+		{"an hour after a time word", reminderWait, en, text("At 8!", later), State{}, confirmed},
+		{"an hour before a time word", reminderWait, en, text("8 o’clock", later), State{}, confirmed},
+		{"Spanish time words", reminderWait, Participant{Language: "es"}, text("a las 8", later), State{}, confirmed},
+		{"Arabic time word and digits", reminderWait, ar, text("الساعة ٨:٣٠", later), State{}, confirmed},
+		{"Ukrainian time word", reminderWait, uk, text("о 8", later), State{}, confirmed},
+		{"English time words for everyone", reminderWait, uk, text("around 8", later), State{}, confirmed},
+		{"a bare hour is a choice number", reminderWait, en, text("8", later), reminderWait, []Effect{notUnderstood, reminderAsk}},
+		{"a number of weeks is not a time", reminderWait, en, text("2 weeks", later), reminderWait, []Effect{notUnderstood, reminderAsk}},
+		{"Spanish time words are not a Ukrainian speaker's", reminderWait, uk, text("a las 8", later), reminderWait, []Effect{notUnderstood, reminderAsk}},
+		{"a question without a choice for times", checkinWait, en, text("8am", later), checkinWait, reAskCheckin},
 
 		// Global keywords, from anywhere and in every language.
 		{"STOP inside a question", checkinWait, en, text("STOP", later), State{}, stopped},
