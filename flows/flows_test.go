@@ -301,6 +301,27 @@ func TestEveryWordAndLabelPicksItsChoice(t *testing.T) {
 	}
 }
 
+// Every word of every global keyword, in every language, starts its flow
+// from no conversation, for a person of any language, however it is
+// written.
+func TestEveryGlobalKeywordStartsItsFlow(t *testing.T) {
+	set, b := load(t)
+	for _, kw := range set.Keywords {
+		for _, lang := range b.Languages() {
+			p := flow.Participant{Language: lang, Status: "active"}
+			wantSt, wantFx := set.Step(flow.State{}, p, flow.Event{Kind: flow.EventStart, Flow: kw.Flow, Now: now}, b)
+			for _, w := range b.AllWords(kw.MessageID) {
+				for _, v := range []string{w, strings.ToUpper(w), strings.ReplaceAll(w, "'", "’"), "«" + w + "»", w + " 👍🏽"} {
+					gotSt, gotFx := set.Step(flow.State{}, p, flow.Event{Kind: flow.EventText, Text: v, Now: now}, b)
+					if !reflect.DeepEqual(gotSt, wantSt) || !reflect.DeepEqual(gotFx, wantFx) {
+						t.Errorf("%s: %q (%s) does not start flow %s", lang, v, kw.MessageID, kw.Flow)
+					}
+				}
+			}
+		}
+	}
+}
+
 // The answers people actually send, refused before: each picks the choice
 // it means, in each language.
 func TestNaturalAnswers(t *testing.T) {
