@@ -420,9 +420,9 @@ func (r *runner) anyWordIs(lang, id, text string) bool {
 }
 
 // Keyword words and labels come from the locale files, a small fixed set,
-// and are compared on every message; their normal forms are remembered so that a
-// Step folds only the person's text. The cache is bounded in case a Words
-// ever hands out an endless variety.
+// and are compared on every message; their normal forms are remembered so
+// that a Step folds only the person's text. The cache is bounded in case a
+// Words ever hands out an endless variety.
 var (
 	wordCache     sync.Map // string -> string
 	wordCacheSize atomic.Int64
