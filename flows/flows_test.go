@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -146,60 +147,17 @@ func composed(b *locale.Bundle, lang string, n *flow.Node) []string {
 	return out
 }
 
-// A question's own words win over global keywords ("yes" to "Do you
-// agree?" is an answer), except words that opt out: STOP works from
-// anywhere. So a choice's word that is an opt-out word would never pick the
-// choice, and two choices of one question sharing a word would be ambiguous.
-func optOutKeyword(set *flow.Set, messageID string) bool {
-	for _, kw := range set.Keywords {
-		if kw.MessageID != messageID {
-			continue
-		}
-		if fl := set.Flows[kw.Flow]; fl != nil {
-			for _, n := range fl.Nodes {
-				if n.Kind == flow.KindDo && n.Action == flow.ActionOptOut {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-func TestKeywordsDoNotCollide(t *testing.T) {
-	set, b := load(t)
-	global := map[string]string{} // word -> keyword message
-	for _, kw := range set.Keywords {
-		for _, w := range b.AllWords(kw.MessageID) {
-			if prev, ok := global[w]; ok && prev != kw.MessageID {
-				t.Errorf("%q is both %s and %s", w, prev, kw.MessageID)
-			}
-			global[w] = kw.MessageID
-		}
-	}
+// Every choice has words besides its number and label. Words that could
+// never pick their choice (shared by two choices, an opt-out word, a
+// number) are warnings of CheckMessages, which load turns into failures.
+func TestEveryChoiceHasKeywords(t *testing.T) {
+	set, _ := load(t)
 	for _, fid := range set.FlowIDs() {
 		fl := set.Flows[fid]
 		for _, nid := range fl.Order {
-			n := fl.Nodes[nid]
-			for _, lang := range b.Languages() {
-				owner := map[string]int{}
-				for i, c := range n.Choices {
-					if c.Keywords == "" {
-						t.Errorf("%s/%s choice %d has no keywords", fid, nid, i+1)
-						continue
-					}
-					for _, w := range b.Words(lang, c.Keywords) {
-						if g, ok := global[w]; ok && g != c.Keywords && optOutKeyword(set, g) {
-							t.Errorf("%s/%s choice %d: %q (%s, %s) is also the global keyword %s", fid, nid, i+1, w, c.Keywords, lang, g)
-						}
-						if j, ok := owner[w]; ok && j != i {
-							t.Errorf("%s/%s: %q (%s) picks both choice %d and %d", fid, nid, w, lang, j+1, i+1)
-						}
-						owner[w] = i
-						if strings.Trim(w, "0123456789") == "" {
-							t.Errorf("%s/%s: keyword %q is a number; numbers pick choices by position", fid, nid, w)
-						}
-					}
+			for i, c := range fl.Nodes[nid].Choices {
+				if c.Keywords == "" {
+					t.Errorf("%s/%s choice %d has no keywords", fid, nid, i+1)
 				}
 			}
 		}
@@ -333,6 +291,128 @@ func TestStopAndStartInEveryLanguage(t *testing.T) {
 	}
 }
 
+// Every word and every label of every choice, in every language, picks
+// that choice just as its number does: as written in the locale file, in
+// capitals, with a curly apostrophe, without apostrophes or accents, and
+// with an emoji after it.
+func TestEveryWordAndLabelPicksItsChoice(t *testing.T) {
+	set, b := load(t)
+	variants := func(w string) []string {
+		return []string{w, strings.ToUpper(w), strings.ReplaceAll(w, "'", "’"), strings.ReplaceAll(w, "'", ""),
+			strings.NewReplacer("á", "a", "é", "e", "í", "i", "ó", "o", "ú", "u", "à", "a", "è", "e", "ç", "c", "ê", "e").Replace(w),
+			w + " 👍🏽"}
+	}
+	for _, fid := range set.FlowIDs() {
+		fl := set.Flows[fid]
+		for _, nid := range fl.Order {
+			n := fl.Nodes[nid]
+			for _, lang := range b.Languages() {
+				p := flow.Participant{Language: lang, Status: "active"}
+				st := flow.State{Flow: fid, Node: nid}
+				for i, c := range n.Choices {
+					wantSt, wantFx := set.Step(st, p, flow.Event{Kind: flow.EventText, Text: fmt.Sprint(i + 1), Now: now}, b)
+					answers := slices.Clone(b.Words(lang, c.Keywords))
+					if l := b.Label(lang, c.Label); l != "" {
+						answers = append(answers, l)
+					}
+					for _, a := range answers {
+						for _, v := range variants(a) {
+							gotSt, gotFx := set.Step(st, p, flow.Event{Kind: flow.EventText, Text: v, Now: now}, b)
+							if !reflect.DeepEqual(gotSt, wantSt) || !reflect.DeepEqual(gotFx, wantFx) {
+								t.Errorf("%s/%s, %s: %q does not pick choice %d (%s)", fid, nid, lang, v, i+1, c.Label)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// Every word of every global keyword, in every language, starts its flow
+// from no conversation, for a person of any language, however it is
+// written.
+func TestEveryGlobalKeywordStartsItsFlow(t *testing.T) {
+	set, b := load(t)
+	for _, kw := range set.Keywords {
+		for _, lang := range b.Languages() {
+			p := flow.Participant{Language: lang, Status: "active"}
+			wantSt, wantFx := set.Step(flow.State{}, p, flow.Event{Kind: flow.EventStart, Flow: kw.Flow, Now: now}, b)
+			for _, w := range b.AllWords(kw.MessageID) {
+				for _, v := range []string{w, strings.ToUpper(w), strings.ReplaceAll(w, "'", "’"), "«" + w + "»", w + " 👍🏽"} {
+					gotSt, gotFx := set.Step(flow.State{}, p, flow.Event{Kind: flow.EventText, Text: v, Now: now}, b)
+					if !reflect.DeepEqual(gotSt, wantSt) || !reflect.DeepEqual(gotFx, wantFx) {
+						t.Errorf("%s: %q (%s) does not start flow %s", lang, v, kw.MessageID, kw.Flow)
+					}
+				}
+			}
+		}
+	}
+}
+
+// The answers people actually send, refused before: each picks the choice
+// it means, in each language.
+func TestNaturalAnswers(t *testing.T) {
+	set, b := load(t)
+	for _, o := range []struct {
+		lang, flow, reply, sent string
+	}{
+		{"en", "checkin", "I can't make it", "checkin.cant"},
+		{"en", "checkin", "I can’t make it", "checkin.cant"},
+		{"en", "checkin", "can’t", "checkin.cant"},
+		{"en", "checkin", "I CANT COME", "checkin.cant"},
+		{"en", "checkin", "I'm here", "checkin.thanks"},
+		{"en", "checkin", "im here!", "checkin.thanks"},
+		{"en", "checkin", "Checking in", "checkin.thanks"},
+		{"en", "checkin", "Check in", "checkin.thanks"},
+		{"en", "checkin", "Talk to my caseworker", "callback.thanks"},
+		{"en", "checkin", "1️⃣", "checkin.thanks"},
+		{"en", "enrolment", "Yes, I agree", "language.ask"},
+		{"en", "enrolment", "yes i agree", "language.ask"},
+		{"en", "reminder", "8am", "reminder.confirmed"},
+		{"en", "reminder", "I’ll be there", "reminder.confirmed"},
+		{"en", "reminder", "I need a new time", "reminder.rescheduling"},
+		{"en", "reminder", "Yes", "reminder.confirmed"},
+		{"en", "reminder", "No", "reminder.rescheduling"},
+		{"es", "checkin", "Aquí estoy", "checkin.thanks"},
+		{"es", "checkin", "aqui", "checkin.thanks"},
+		{"es", "checkin", "No puedo ir", "checkin.cant"},
+		{"es", "checkin", "Hablar con mi trabajador social", "callback.thanks"},
+		{"es", "enrolment", "Sí, acepto", "language.ask"},
+		{"es", "reminder", "a las 8", "reminder.confirmed"},
+		{"es", "reminder", "Allí estaré", "reminder.confirmed"},
+		{"es", "reminder", "no puedo", "reminder.rescheduling"},
+		{"fr", "checkin", "Je suis là", "checkin.thanks"},
+		{"fr", "checkin", "me voici", "checkin.thanks"},
+		{"fr", "checkin", "Je ne peux pas venir", "checkin.cant"},
+		{"fr", "checkin", "je peux pas", "checkin.cant"},
+		{"fr", "enrolment", "Oui, j’accepte", "language.ask"},
+		{"fr", "reminder", "08h30", "reminder.confirmed"},
+		{"fr", "reminder", "Je serai là", "reminder.confirmed"},
+		{"ar", "checkin", "هنا", "checkin.thanks"},
+		{"ar", "checkin", "أنا هنا", "checkin.thanks"},
+		{"ar", "checkin", "لا أستطيع الحضور", "checkin.cant"},
+		{"ar", "checkin", "لا أستطيع", "checkin.cant"},
+		{"ar", "enrolment", "نعم، أوافق", "language.ask"},
+		{"ar", "reminder", "الساعة ٨", "reminder.confirmed"},
+		{"ar", "reminder", "٨:٣٠", "reminder.confirmed"},
+		{"uk", "checkin", "Я тут", "checkin.thanks"},
+		{"uk", "checkin", "на місці", "checkin.thanks"},
+		{"uk", "checkin", "Не можу прийти", "checkin.cant"},
+		{"uk", "enrolment", "Так, погоджуюся", "language.ask"},
+		{"uk", "reminder", "о 8:30", "reminder.confirmed"},
+		{"uk", "reminder", "Я прийду", "reminder.confirmed"},
+	} {
+		p := flow.Participant{Language: o.lang, Status: "active"}
+		vars := map[string]string{"Count": "1", "Date": "Tue 14 April", "Time": "10:30", "Place": "the office"}
+		st, _, _ := step(t, set, b, flow.State{}, p, flow.Event{Kind: flow.EventStart, Flow: o.flow, Vars: vars})
+		_, sent, _ := step(t, set, b, st, p, flow.Event{Kind: flow.EventText, Text: o.reply})
+		if !slices.Equal(sent, []string{o.sent}) {
+			t.Errorf("%s %s %q gave %v, want %s", o.lang, o.flow, o.reply, sent, o.sent)
+		}
+	}
+}
+
 // The check-in question: each choice by number and by a word, in each
 // language, does what it says.
 func TestCheckInChoices(t *testing.T) {
@@ -449,7 +529,7 @@ func TestReminder(t *testing.T) {
 	if got := b.RenderCount("uk", "reminder.upcoming", 3, nil); !strings.Contains(got, "3 дні") {
 		t.Errorf("uk reminder in 3 days: %q", got)
 	}
-	if got := b.RenderCount("en", "reminder.upcoming", 7, nil); !strings.Contains(got, "in 7 days") || !strings.Contains(got, "What time will you leave?") {
+	if got := b.RenderCount("en", "reminder.upcoming", 7, nil); !strings.Contains(got, "in 7 days") || !strings.Contains(got, "Will you be there?") {
 		t.Errorf("en reminder in 7 days: %q", got)
 	}
 	for _, o := range []struct {

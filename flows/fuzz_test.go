@@ -29,7 +29,7 @@ func FuzzShippedKeywords(f *testing.F) {
 		f.Add(w)
 		f.Add(" " + strings.ToUpper(w) + "\u200f ")
 	}
-	for _, s := range []string{"1", "2", "99", "١", "delete", "BORRAR", "sí", "join ABCD2345", "menu", "", "\xff", "STOP!", "s t o p"} {
+	for _, s := range []string{"1", "2", "99", "١", "delete", "BORRAR", "sí", "join ABCD2345", "menu", "", "\xff", "STOP!", "s t o p", "I can’t make it", "هنا", "8am", "a las 8"} {
 		f.Add(s)
 	}
 	states := []flow.State{{}}

@@ -125,7 +125,7 @@ func keywordMessages(set *flow.Set) func(id string) bool {
 	kw, sent := map[string]bool{}, map[string]bool{}
 	for _, ref := range set.MessageRefs() {
 		switch ref.What {
-		case "keyword", "choice keywords":
+		case "keyword", "choice keywords", "time words":
 			kw[ref.ID] = true
 		default:
 			sent[ref.ID] = true

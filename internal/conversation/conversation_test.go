@@ -267,6 +267,8 @@ func TestSessionsAreForgottenAfterTheTimeout(t *testing.T) {
 	h := newHarness(t)
 	pid, code := h.enrol("en")
 	h.say(phone, "JOIN "+code)
+	h.say(phone, "1") // agree
+	h.say(phone, "1") // English
 	h.say(phone, "MENU")
 	h.say(phone, "3") // the information menu: 1 is "Your rights"
 	h.drain()

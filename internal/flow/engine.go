@@ -7,10 +7,15 @@ import (
 	"time"
 )
 
-// Words gives the localized words of a keyword message: already split and
-// lower-cased, e.g. Words("es", "keyword.stop") = ["parar", "alto"].
+// Words gives the localized words the engine matches answers against.
 type Words interface {
+	// Words returns the words of a keyword message, split on commas, e.g.
+	// Words("es", "keyword.stop") = ["parar", "alto"].
 	Words(lang, id string) []string
+	// Label returns the whole text of a choice's label message ("Yes, I
+	// agree"), or "" if the label cannot be typed back as it was shown
+	// (it is filled in with data).
+	Label(lang, id string) string
 }
 
 // maxSteps bounds the nodes one Step may run without stopping at a
@@ -364,8 +369,11 @@ func (r *runner) matchKeyword(text string) string {
 	return ""
 }
 
-// matchChoice picks a choice by its number or by its keywords in the
-// person's language, the programme's default language or English.
+// matchChoice picks a choice by its number, or by its keywords or its own
+// label in the person's language, the programme's default language or
+// English: someone who types back "I can't make it" under a choice of
+// that name means that choice. Failing those, a time of day picks the
+// choice that accepts one.
 func (r *runner) matchChoice(n *Node, text string) *Choice {
 	if num, ok := choiceNumber(text); ok {
 		if num >= 1 && num <= len(n.Choices) {
@@ -384,20 +392,45 @@ func (r *runner) matchChoice(n *Node, text string) *Choice {
 	}
 	for i := range n.Choices {
 		c := &n.Choices[i]
-		if c.Keywords == "" {
-			continue
-		}
 		for _, lang := range langs {
-			if r.anyWordIs(lang, c.Keywords, text) {
+			if r.anyWordIs(lang, c.Keywords, text) || r.labelIs(lang, c.Label, text) {
 				return c
 			}
+		}
+	}
+	for i := range n.Choices {
+		if c := &n.Choices[i]; c.Accepts == AcceptTime && isTime(text, r.timeWords(langs)) {
+			return c
 		}
 	}
 	return nil
 }
 
+// timeWords returns the normalized words that may stand around a time in
+// langs.
+func (r *runner) timeWords(langs []string) []string {
+	var out []string
+	for _, lang := range langs {
+		for _, w := range r.words.Words(lang, TimeWords) {
+			if nw := normalizedWord(w); nw != "" && nw != "\x00" && !contains(out, nw) {
+				out = append(out, nw)
+			}
+		}
+	}
+	return out
+}
+
+// labelIs reports whether text is the label message id, whole.
+func (r *runner) labelIs(lang, id, text string) bool {
+	if id == "" || text == "" {
+		return false
+	}
+	l := r.words.Label(lang, id)
+	return l != "" && normalizedWord(l) == text
+}
+
 func (r *runner) anyWordIs(lang, id, text string) bool {
-	if text == "" {
+	if id == "" || text == "" {
 		return false // an empty word in a locale must not turn silence into an answer
 	}
 	for _, w := range r.words.Words(lang, id) {
@@ -408,10 +441,10 @@ func (r *runner) anyWordIs(lang, id, text string) bool {
 	return false
 }
 
-// Keyword words come from the locale files, a small fixed set, and are
-// compared on every message; their normal forms are remembered so that a
-// Step folds only the person's text. The cache is bounded in case a Words
-// ever hands out an endless variety.
+// Keyword words and labels come from the locale files, a small fixed set,
+// and are compared on every message; their normal forms are remembered so
+// that a Step folds only the person's text. The cache is bounded in case a
+// Words ever hands out an endless variety.
 var (
 	wordCache     sync.Map // string -> string
 	wordCacheSize atomic.Int64

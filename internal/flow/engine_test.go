@@ -11,10 +11,18 @@ import (
 )
 
 // mapWords is a small Words for tests: lang -> message ID -> words, already
-// lower-cased as the locale package gives them.
+// lower-cased as the locale package gives them. A label is a message
+// holding one text.
 type mapWords map[string]map[string][]string
 
 func (m mapWords) Words(lang, id string) []string { return m[lang][id] }
+
+func (m mapWords) Label(lang, id string) string {
+	if w := m[lang][id]; len(w) == 1 {
+		return w[0]
+	}
+	return ""
+}
 
 var testWords = mapWords{
 	"en": {
@@ -24,24 +32,33 @@ var testWords = mapWords{
 		"menu.kw.checkin": {"check in"}, "menu.kw.call": {"call"},
 		"keyword.present": {"here"},
 		"language.kw.en":  {"english"}, "language.kw.es": {"spanish"}, "language.kw.ar": {"arabic"}, "language.kw.uk": {"ukrainian", "українська"},
+		"checkin.choice.here": {"I am here"}, "checkin.choice.cant": {"I can't make it"},
+		"keyword.time":        {"at", "around", "o'clock"},
+		"menu.choice.checkin": {"Check in"}, "menu.choice.call": {"Call me, please"}, "menu.choice.language": {"Change language"},
 	},
 	"es": {
 		"keyword.stop": {"parar", "alto"}, "keyword.start": {"iniciar"}, "keyword.help": {"ayuda"},
 		"keyword.menu": {"menú"}, "keyword.language": {"idioma"},
 		"checkin.kw.here": {"aquí", "sí"}, "checkin.kw.cant": {"no puedo"},
 		"language.kw.en": {"inglés"}, "language.kw.es": {"español"},
+		"checkin.choice.here": {"Estoy aquí"}, "checkin.choice.cant": {"No puedo ir"},
+		"keyword.time": {"a las", "a"},
 	},
 	"ar": {
 		"keyword.stop": {"توقف", "قف"}, "keyword.start": {"ابدأ"}, "keyword.help": {"مساعدة"},
 		"keyword.menu": {"قائمة"}, "keyword.language": {"لغة"},
 		"checkin.kw.here": {"نعم", "هنا"}, "checkin.kw.cant": {"لا"},
-		"language.kw.ar": {"العربية"},
+		"language.kw.ar":      {"العربية"},
+		"checkin.choice.here": {"أنا هنا"}, "checkin.choice.cant": {"لا أستطيع الحضور"},
+		"keyword.time": {"الساعة"},
 	},
 	"uk": {
 		"keyword.stop": {"стоп"}, "keyword.start": {"старт"}, "keyword.help": {"допомога"},
 		"keyword.menu": {"меню"}, "keyword.language": {"мова"},
 		"checkin.kw.here": {"так", "тут"}, "checkin.kw.cant": {"ні"},
-		"language.kw.uk": {"українська"},
+		"language.kw.uk":      {"українська"},
+		"checkin.choice.here": {"Я тут"}, "checkin.choice.cant": {"Не можу прийти"},
+		"keyword.time": {"о", "об"},
 	},
 }
 
@@ -62,18 +79,24 @@ var (
 	optd  = Participant{Language: "en", Status: "active", OptedOut: true}
 	pause = Participant{Language: "en", Status: "paused"}
 
-	checkinWait = State{Flow: "checkin", Node: "ask", WaitUntil: t0.Add(12 * time.Hour)}
-	menuWait    = State{Flow: "menu", Node: "ask"}
+	checkinWait  = State{Flow: "checkin", Node: "ask", WaitUntil: t0.Add(12 * time.Hour)}
+	menuWait     = State{Flow: "menu", Node: "ask"}
+	reminderWait = State{Flow: "reminder", Node: "remind"}
 
 	menuAsk = Send{MessageID: "menu.ask", Choices: []ChoiceRef{
 		{1, "menu.choice.checkin"}, {2, "menu.choice.call"}, {3, "menu.choice.language"}}}
 	checkinAsk = Send{MessageID: "checkin.ask", Choices: []ChoiceRef{
 		{1, "checkin.choice.here"}, {2, "checkin.choice.cant"}}}
+	languageAsk = Send{MessageID: "language.ask", Choices: []ChoiceRef{
+		{1, "language.en"}, {2, "language.es"}, {3, "language.ar"}, {4, "language.uk"}}}
+	reminderAsk = Send{MessageID: "reminder.ask", Choices: []ChoiceRef{
+		{1, "reminder.choice.ok"}, {2, "reminder.choice.reschedule"}}}
 	notUnderstood = Send{MessageID: NotUnderstood}
 	recorded      = []Effect{RecordCheckIn{}, Send{MessageID: "checkin.thanks"}}
 	cantMakeIt    = []Effect{CantMakeIt{}, Send{MessageID: "checkin.cant_sent"}}
 	stopped       = []Effect{OptOut{}, Send{MessageID: "stop.confirm"}}
 	reAskCheckin  = []Effect{notUnderstood, checkinAsk}
+	confirmed     = []Effect{Send{MessageID: "reminder.ok"}}
 )
 
 func text(s string, at time.Time) Event { return Event{Kind: EventText, Text: s, Now: at} }
@@ -111,7 +134,39 @@ func TestStep(t *testing.T) {
 			State{Flow: "checkin", Node: "ask", WaitUntil: later.Add(12 * time.Hour)}, []Effect{checkinAsk}},
 		{"Spanish keyword is not a Ukrainian speaker's", checkinWait, uk, text("sí", later), checkinWait, reAskCheckin},
 		{"anything else is not understood", checkinWait, en, text("what?", later), checkinWait, reAskCheckin},
+
+		// Answers by the choice's own label, however it is typed.
+		{"English label", checkinWait, en, text("I can't make it", later), State{}, cantMakeIt},
+		{"English label, curly apostrophe", checkinWait, en, text("I can’t make it", later), State{}, cantMakeIt},
+		{"English label, no apostrophe", checkinWait, en, text("i cant make it", later), State{}, cantMakeIt},
+		{"English label of choice 1", checkinWait, en, text("I am here.", later), State{}, recorded},
+		{"label with a comma, typed without", menuWait, en, text("call me please", later), State{},
+			[]Effect{RequestCallback{}, Send{MessageID: "menu.callback_sent"}}},
+		{"a label's words alone are not the label", menuWait, en, text("please", later), menuWait,
+			[]Effect{notUnderstood, menuAsk}},
+		{"label of a choice without keywords", menuWait, en, text("Change LANGUAGE", later),
+			State{Flow: "language", Node: "ask"}, []Effect{languageAsk}},
+		{"Spanish label without accents", checkinWait, Participant{Language: "es"}, text("estoy aqui", later), State{}, recorded},
+		{"Arabic label", checkinWait, ar, text("لا أستطيع الحضور", later), State{}, cantMakeIt},
+		{"Ukrainian label", checkinWait, uk, text("не можу прийти!", later), State{}, cantMakeIt},
+		{"English label from an Arabic speaker", checkinWait, ar, text("I am here", later), State{}, recorded},
+		{"Spanish label is not a Ukrainian speaker's", checkinWait, uk, text("No puedo ir", later), checkinWait, reAskCheckin},
 		{"empty text is not understood", checkinWait, en, text("   ", later), checkinWait, reAskCheckin},
+
+		// A time of day answers the choice that accepts one.
+		{"a time with am", reminderWait, en, text("8am", later), State{}, confirmed},
+		{"a clock time", reminderWait, en, text("08:30", later), State{}, confirmed},
+		{"a French-style time", reminderWait, en, text("8h30", later), State{}, confirmed},
+		{"an hour after a time word", reminderWait, en, text("At 8!", later), State{}, confirmed},
+		{"an hour before a time word", reminderWait, en, text("8 o’clock", later), State{}, confirmed},
+		{"Spanish time words", reminderWait, Participant{Language: "es"}, text("a las 8", later), State{}, confirmed},
+		{"Arabic time word and digits", reminderWait, ar, text("الساعة ٨:٣٠", later), State{}, confirmed},
+		{"Ukrainian time word", reminderWait, uk, text("о 8", later), State{}, confirmed},
+		{"English time words for everyone", reminderWait, uk, text("around 8", later), State{}, confirmed},
+		{"a bare hour is a choice number", reminderWait, en, text("8", later), reminderWait, []Effect{notUnderstood, reminderAsk}},
+		{"a number of weeks is not a time", reminderWait, en, text("2 weeks", later), reminderWait, []Effect{notUnderstood, reminderAsk}},
+		{"Spanish time words are not a Ukrainian speaker's", reminderWait, uk, text("a las 8", later), reminderWait, []Effect{notUnderstood, reminderAsk}},
+		{"a question without a choice for times", checkinWait, en, text("8am", later), checkinWait, reAskCheckin},
 
 		// Global keywords, from anywhere and in every language.
 		{"STOP inside a question", checkinWait, en, text("STOP", later), State{}, stopped},
@@ -307,37 +362,6 @@ func TestNilSetAndFS(t *testing.T) {
 	}
 	if set, problems := Load(nil); set == nil || len(problems) != 1 {
 		t.Errorf("Load(nil) = %v, %v; want an empty Set and one problem", set, problems)
-	}
-}
-
-func TestNormalize(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"  STOP ", "stop"},
-		{"Stop!!!", "stop"},
-		{"¿Ayuda?", "ayuda"},
-		{"«نعم»", "نعم"},
-		{"١٢", "12"},
-		{"۳", "3"},
-		{"３", "3"},
-		{"check \t\n in", "check in"},
-		{"STRASSE", "strasse"},
-		{"Straße", "strasse"},
-		{"ΣΤΟΠ", "στοπ"},
-		{"👍 1 👍", "1"},
-		{"#1", "1"},
-		{"\u200fقف\u200f", "قف"},
-		{"ok\u200d", "ok"},
-	}
-	for _, tc := range tests {
-		got, ok := normalize(tc.in)
-		if !ok || got != tc.want {
-			t.Errorf("normalize(%q) = %q, %v; want %q", tc.in, got, ok, tc.want)
-		}
-	}
-	for _, in := range []string{"\xff", "a\xc3", strings.Repeat("x", maxMatchBytes+1)} {
-		if _, ok := normalize(in); ok {
-			t.Errorf("normalize(%q...) accepted text that cannot match", in[:min(len(in), 10)])
-		}
 	}
 }
 

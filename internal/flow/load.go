@@ -164,7 +164,7 @@ var (
 		KindBranch: {"cases", "default"},
 		KindDo:     {"next", "language", "flow"},
 	}
-	choiceFields = []string{"label", "keywords", "set", "next"}
+	choiceFields = []string{"label", "keywords", "set", "next", "accepts"}
 )
 
 func (s *Set) loadNode(f *yamlFile, nd field) *Node {
@@ -345,6 +345,17 @@ func (s *Set) loadChoices(f *yamlFile, fd field, where string) []Choice {
 				}
 			case "next":
 				c.Next, _ = f.str(cf.val, cw+": next")
+			case "accepts":
+				v, ok := f.str(cf.val, cw+": accepts")
+				if !ok {
+					break
+				}
+				if v != AcceptTime {
+					f.errorf(cf.line, "%s: accepts %q is not known: the one kind of answer a choice can accept is %s (a time of day)", cw, v, AcceptTime)
+					break
+				}
+				c.Accepts = v
+				s.refs = append(s.refs, MessageRef{ID: TimeWords, File: f.name, Line: cf.line, What: "time words"})
 			case "set":
 				for _, sv := range f.fields(cf.val, cw+": set", nil) {
 					if v, ok := f.str(sv.val, cw+": set "+sv.key); ok {

@@ -24,7 +24,8 @@ const (
 	ErasurePassedOnMessage = "optout.erasure"
 )
 
-// Messages is what validation needs to know of the locale files.
+// Messages is what validation needs to know of the locale files. When it
+// also gives Words, the words are checked too.
 type Messages interface {
 	Languages() []string
 	Has(lang, id string) bool
@@ -32,7 +33,9 @@ type Messages interface {
 
 // CheckMessages reports every message ID that a flow or keywords.yaml names
 // and some language lacks, at the line that names it, and every language
-// programme.yaml offers without a locale.
+// programme.yaml offers without a locale. If msgs is also Words, it warns
+// about words and labels that could never pick what they name (see
+// checkWords).
 func (s *Set) CheckMessages(msgs Messages) []diag.Problem {
 	var problems []diag.Problem
 	langs := msgs.Languages()
@@ -75,6 +78,9 @@ func (s *Set) CheckMessages(msgs Messages) []diag.Problem {
 				pf.warnf(0, "message %s (the answer to a keyword from a person who has opted out) is missing in language %s", id, strings.Join(missing, ", "))
 			}
 		}
+	}
+	if w, ok := msgs.(Words); ok {
+		problems = append(problems, s.checkWords(w, langs)...)
 	}
 	sortProblems(problems)
 	return problems

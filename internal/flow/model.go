@@ -106,6 +106,7 @@ type Choice struct {
 	Keywords string            // message ID of localized words that also pick it
 	Set      map[string]string // variables to set when picked
 	Next     string            // "" ends the flow
+	Accepts  string            // AcceptTime: a time of day also picks it
 	Line     int
 
 	lines map[string]int
@@ -133,7 +134,7 @@ type MessageRef struct {
 	ID   string
 	File string
 	Line int
-	What string // "send", "ask", "choice label", "choice keywords", "keyword"
+	What string // "send", "ask", "choice label", "choice keywords", "keyword", "time words"
 }
 
 // MessageRefs returns every message ID reference, in file and line order.

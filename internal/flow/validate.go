@@ -93,6 +93,17 @@ func (s *Set) validateFlow(fl *Flow, problems *[]diag.Problem) {
 			if len(n.Choices) == 0 {
 				f.errorf(n.Line, "node %s asks a question with no choices: add `choices:`", id)
 			}
+			first := 0
+			for i, c := range n.Choices {
+				if c.Accepts != AcceptTime {
+					continue
+				}
+				if first > 0 {
+					f.errorf(c.lines["accepts"], "node %s: choices %d and %d both accept a time, so a time would always pick choice %d: keep it on one", id, first, i+1, first)
+				} else {
+					first = i + 1
+				}
+			}
 			if n.Timeout > 0 && n.OnTimeout == "" {
 				f.errorf(n.lines["timeout"], "node %s has a timeout but no on_timeout: say which node follows it", id)
 			}

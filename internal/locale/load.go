@@ -262,6 +262,9 @@ func (b *Bundle) index() {
 				text = m.forms["other"]
 			}
 			m.words = splitWords(text)
+			if !m.plural && len(m.fields) == 0 {
+				m.label = strings.TrimSpace(text)
+			}
 		}
 	}
 	b.ids = sortedKeys(ids)

@@ -63,6 +63,7 @@ type message struct {
 	rdelim string
 	fields []string // top-level template fields ({{.Org}} -> "Org"), sorted
 	words  []string // the text as keywords; see Words
+	label  string   // the text as a choice's label; see Label
 }
 
 // SetDefault sets the programme's default language, tried after the
@@ -243,6 +244,23 @@ func (b *Bundle) Words(lang, id string) []string {
 		}
 	}
 	return nil
+}
+
+// Label returns message id in lang (with the same fallback as Render) as
+// a choice's label is matched: its whole text, not split on commas, so that
+// "Yes, I agree" is one answer. It is "" for a message that uses template
+// data or plural forms: the person saw it filled in with data the engine
+// does not have, so its bare text is not what they would type.
+func (b *Bundle) Label(lang, id string) string {
+	for _, l := range b.chain(lang) {
+		if l == nil {
+			continue
+		}
+		if m := l.msgs[id]; m != nil {
+			return m.label
+		}
+	}
+	return ""
 }
 
 // AllWords returns the words of message id in every loaded language,

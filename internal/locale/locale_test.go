@@ -145,6 +145,27 @@ func TestWords(t *testing.T) {
 	}
 }
 
+// A label is the message's whole text, as the person saw it under the
+// question; one filled in with data or a count has none.
+func TestLabel(t *testing.T) {
+	b := loadGood(t)
+	tests := []struct{ lang, id, want string }{
+		{"fr", "nested.thanks", "Merci."},
+		{"ar", "nested.thanks", "شكرا."},
+		{"ti", "nested.thanks", "Thank you."}, // falls back like Render
+		{"es", "in.fr", "English text of in.fr."},
+		{"en", "keyword.stop", "STOP, Stop , , OPTOUT"}, // whole, not split
+		{"en", "greeting", ""},                          // template data
+		{"en", "days", ""},                              // plural forms
+		{"en", "nope", ""},
+	}
+	for _, tt := range tests {
+		if got := b.Label(tt.lang, tt.id); got != tt.want {
+			t.Errorf("Label(%s, %s) = %q, want %q", tt.lang, tt.id, got, tt.want)
+		}
+	}
+}
+
 func TestTextsEveryPluralForm(t *testing.T) {
 	b := loadGood(t)
 	got := b.Texts("ar", "days")

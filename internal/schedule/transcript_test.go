@@ -24,10 +24,10 @@ type words struct {
 }
 
 var wordsOf = map[string]words{
-	"en": {agree: "yes", language: "1", here: "here", cant: "can't", delete: "DELETE"},
-	"es": {agree: "sí", language: "2", here: "aquí", cant: "no puedo", delete: "BORRAR"},
-	"fr": {agree: "oui", language: "3", here: "présent", cant: "je ne peux pas", delete: "SUPPRIMER"},
-	"ar": {agree: "نعم", language: "٤", here: "حاضر", cant: "لا أستطيع", delete: "حذف"},
+	"en": {agree: "yes", language: "1", here: "I'm here", cant: "I can’t make it", delete: "DELETE"},
+	"es": {agree: "sí", language: "2", here: "aquí estoy", cant: "no puedo", delete: "BORRAR"},
+	"fr": {agree: "oui", language: "3", here: "je suis là", cant: "je ne peux pas", delete: "SUPPRIMER"},
+	"ar": {agree: "نعم", language: "٤", here: "هنا", cant: "لا أستطيع", delete: "حذف"},
 	"uk": {agree: "так", language: "5", here: "я тут", cant: "не можу", delete: "ВИДАЛИТИ"},
 }
 
