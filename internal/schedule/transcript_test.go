@@ -76,6 +76,10 @@ var fairScripts = []struct {
 	// 7. Natural answers: the person's own words check in.
 	{"natural_answers", []string{"JOIN {code}", "{agree}", "{language}", "/at 2026-01-05T09:00:00Z", "{here}",
 		"/at 2026-01-12T09:00:00Z", "{cant}"}},
+	// "1" with no window open and no question waiting is the main menu's
+	// "check in": recorded at once as outside any window, counted against
+	// no one, and no second text is needed to see the menu first.
+	{"one_with_no_window_open", []string{"JOIN {code}", "{agree}", "{language}", "1", "/at 2026-01-05T09:00:00Z", "{here}"}},
 	// 8. After STOP, DELETE is never ignored: an erasure request for the
 	// caseworker, and nothing sent.
 	{"delete_after_stop", []string{"JOIN {code}", "{agree}", "{language}", "STOP", "{delete}", "{delete}"}},
@@ -187,6 +191,10 @@ func (h *harness) ledger(pid string) string {
 	b.WriteString("== windows\n")
 	for _, w := range ws {
 		fmt.Fprintf(&b, "%s to %s: %s\n", w.OpensAt.Format("Mon 2 Jan 15:04"), w.ClosesAt.Format("Mon 2 Jan 15:04"), w.Outcome)
+	}
+	b.WriteString("== check-ins\n")
+	for _, c := range h.checkIns(pid) {
+		fmt.Fprintf(&b, "%s by %s: %s\n", c.At.Format("Mon 2 Jan 15:04"), c.Channel, c.Outcome)
 	}
 	items, err := h.st.AttentionOf(h.ctx, pid)
 	h.must(err)
