@@ -249,6 +249,13 @@ func TestBrowserCaseworkerDay(t *testing.T) {
 // left the outbox reached no one, and its window would be "not delivered".
 func deliverAll(t *testing.T, st store.Store, now time.Time) {
 	t.Helper()
+	reportAll(t, st, now, store.Delivered)
+}
+
+// reportAll takes every queued message out of the outbox and gives it the
+// status the provider reported: delivered, or failed.
+func reportAll(t *testing.T, st store.Store, now time.Time, status store.MessageStatus) {
+	t.Helper()
 	for {
 		msgs, err := st.ClaimOutbound(t.Context(), "test-deliver", now.Add(time.Hour), time.Hour, 500)
 		if err != nil {
@@ -258,7 +265,7 @@ func deliverAll(t *testing.T, st store.Store, now time.Time) {
 			return
 		}
 		for _, m := range msgs {
-			m.Status = store.Delivered
+			m.Status = status
 			if err := st.UpdateOutbound(t.Context(), m); err != nil {
 				t.Fatal(err)
 			}
