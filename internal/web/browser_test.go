@@ -205,13 +205,24 @@ func TestBrowserCaseworkerDay(t *testing.T) {
 		t.Fatalf("the ledger after excusing: %+v, %v", w, err)
 	}
 
-	// The participant's page shows the strip: on time, late, excused.
+	// The participant's page shows the ledger's outcome of each window in
+	// the strip, counted in its legend: two on time, one late, and the
+	// miss now excused; no miss is left.
 	do("participant", chromedp.Navigate(ts.URL+"/participants/"+p.ID), chromedp.WaitVisible(chromedp.CSS("svg.strip")))
 	legend := text("ul.legend")
-	for _, want := range []string{"on time", "late", "excused"} {
+	for _, want := range []string{"2 on time", "1 late", "1 excused"} {
 		if !strings.Contains(legend, want) {
 			t.Errorf("strip legend lacks %q: %q", want, legend)
 		}
+	}
+	if strings.Contains(legend, "missed") {
+		t.Errorf("strip legend counts a miss: %q", legend)
+	}
+	// The same in words, one row a window, for those who cannot see the
+	// strip.
+	do("each window", chromedp.Click(chromedp.CSS("details.windows summary")), chromedp.WaitVisible(chromedp.CSS("details.windows table")))
+	if rows := text("details.windows tbody"); !strings.Contains(rows, "excused") || strings.Count(rows, "on time") != 2 {
+		t.Errorf("the windows in words: %q", rows)
 	}
 	do("add an appointment",
 		chromedp.SetValue(chromedp.ID("new-date"), e.clock.Now().AddDate(0, 0, 10).Format(time.DateOnly)),

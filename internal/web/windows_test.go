@@ -363,3 +363,34 @@ func TestWindowsExport(t *testing.T) {
 		t.Error("the pages do not link the windows export")
 	}
 }
+
+// The participant page's strip shows the ledger's outcome of each window,
+// in words, and never draws "not delivered" like a miss.
+func TestStripShowsTheLedger(t *testing.T) {
+	sc := newLedgerScene(t)
+	b := sc.e.signedIn(sc.e.cara)
+	rec := b.get("/participants/" + sc.amal.ID)
+	mustStatus(t, "participant page", rec, http.StatusOK)
+	page := rec.Body.String()
+	for _, want := range []string{
+		"1 on time", "1 late", "1 reported they could not make it", "1 excused", "1 paused",
+		"1 not delivered: our messages did not reach them (not a miss)", "1 open or in grace",
+		`class="cell not_delivered"`, `<pattern id="strip-hatch"`, "Each window, newest first",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "1 missed") || strings.Contains(page, `class="cell missed"`) {
+		t.Error("the page shows a miss: none of Amal's windows is one")
+	}
+	for _, c := range []struct {
+		p    store.Participant
+		want string
+	}{{sc.nour, "not yet agreed to messages"}, {sc.sami, "opted out of messages"}} {
+		page := b.get("/participants/" + c.p.ID).Body.String()
+		if !strings.Contains(page, c.want) || strings.Contains(page, `class="cell missed"`) {
+			t.Errorf("%s's strip lacks %q or shows a miss", c.p.Label, c.want)
+		}
+	}
+}
