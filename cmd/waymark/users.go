@@ -228,7 +228,7 @@ func withCaseworkers(ctx context.Context, cfg config.Config, log *slog.Logger, s
 	au := auth.New(st, clk, auth.Options{SessionTTL: cfg.SessionTTL})
 	deps.Auth, deps.Clock, deps.TelegramBot, deps.TrustedProxies = au, clk, cfg.TelegramBotUsername, nets
 	if sched != nil {
-		deps.Replan, deps.Excuse = sched.Replan, sched.Excuse
+		deps.Replan, deps.Excuse, deps.Windows = sched.Replan, sched.Excuse, sched.History
 	}
 	deps.CheckReport = func() check.Report { return checkReport(cfg.FlowsDir, cfg.LocalesDir) }
 	token, needed, err := au.SetupLink(ctx)

@@ -313,6 +313,13 @@ func (s *Scheduler) History(ctx context.Context, p store.Participant, since, now
 		return nil, fmt.Errorf("schedule: windows of %s: %w", p.ID, err)
 	}
 	w, ok := cal.From(since)
+	if ok && w.Start.Before(since) {
+		// since falls inside this window: it opened before since, so its
+		// record was not read above, and judging it afresh would forget
+		// what was reported or excused about it. Like WindowsOf, the
+		// history starts with the first window that opens from since.
+		w, ok = cal.Next(w)
+	}
 	for ; ok && w.Start.Before(now) && len(out) < maxListed; w, ok = cal.Next(w) {
 		ref := w.Ref(p.ID)
 		if rec, found := byRef[ref]; found {

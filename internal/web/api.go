@@ -452,11 +452,94 @@ func (s *Server) apiCheckIns(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"checkins": cs})
 }
 
-// exportCheckIns writes check-ins of the caller's caseload (or one
-// participant's) since a time as CSV, and records the export.
-func (s *Server) exportCheckIns(c echo.Context, me store.Account) error {
+// apiWindowsSpan is how far back the windows call looks by default: the
+// participant page's twelve weeks.
+const apiWindowsSpan = 12 * 7 * 24 * time.Hour
+
+// windowJSON is a check-in window as the API shows it (docs/api.md): the
+// fields a reader needs are always there, null when unset; the facts only
+// some windows have appear when set.
+type windowJSON struct {
+	Ref              string              `json:"ref"`
+	OpensAt          time.Time           `json:"opens_at"`
+	ClosesAt         time.Time           `json:"closes_at"`
+	GraceEndsAt      time.Time           `json:"grace_ends_at"`
+	Outcome          store.WindowOutcome `json:"outcome"`
+	DecidedAt        *time.Time          `json:"decided_at"` // null until the grace has ended
+	CheckInID        *string             `json:"checkin_id"`
+	AttentionID      *string             `json:"attention_id"`
+	ReportedUnableAt *time.Time          `json:"reported_unable_at,omitempty"`
+	ExcusedAt        *time.Time          `json:"excused_at,omitempty"`
+	ExcusedBy        string              `json:"excused_by,omitempty"`
+}
+
+func windowOf(w store.Window) windowJSON {
+	at := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		t = t.UTC()
+		return &t
+	}
+	id := func(v string) *string {
+		if v == "" {
+			return nil
+		}
+		return &v
+	}
+	return windowJSON{Ref: w.Ref, OpensAt: w.OpensAt.UTC(), ClosesAt: w.ClosesAt.UTC(), GraceEndsAt: w.GraceEndsAt.UTC(),
+		Outcome: outcomeOf(w), DecidedAt: at(w.DecidedAt), CheckInID: id(w.CheckInID), AttentionID: id(w.AttentionID),
+		ReportedUnableAt: at(w.ReportedUnableAt), ExcusedAt: at(w.ExcusedAt), ExcusedBy: w.ExcusedBy}
+}
+
+func (s *Server) apiWindows(c echo.Context) error {
 	ctx := c.Request().Context()
-	since, err := sinceParam(c, s.now().Add(-90*24*time.Hour))
+	me := apiAccount(c)
+	p, err := s.participantFor(ctx, me, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	since, err := sinceParam(c, now.Add(-apiWindowsSpan))
+	if err != nil {
+		return err
+	}
+	ws, next, err := s.windowPage(ctx, p, since, now)
+	if err != nil {
+		return err
+	}
+	out := make([]windowJSON, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, windowOf(w))
+	}
+	if err := s.audit(ctx, me, "windows_viewed", p.ID, "api"); err != nil {
+		return err
+	}
+	body := map[string]any{"windows": out}
+	if !next.IsZero() {
+		body["next_since"] = next.UTC()
+	}
+	return c.JSON(http.StatusOK, body)
+}
+
+// csvExport is one of the CSV downloads: its name (of the file and, with
+// "_exported", of its audit entry), its columns, its default reach back,
+// and the rows of one participant.
+type csvExport struct {
+	name   string
+	header []string
+	span   time.Duration
+	rows   func(ctx context.Context, p store.Participant, since, now time.Time) ([][]string, error)
+}
+
+// exportCSV writes rows of the caller's caseload (or one participant's)
+// since a time as CSV, and records the export. Every cell is an ID, a
+// time or a code Waymark made: no label, no phone number, nothing a
+// person or caseworker typed, so no cell can start a spreadsheet formula.
+func (s *Server) exportCSV(c echo.Context, me store.Account, x csvExport) error {
+	ctx := c.Request().Context()
+	now := s.now()
+	since, err := sinceParam(c, now.Add(-x.span))
 	if err != nil {
 		var oe *opError
 		if errors.As(err, &oe) && c.Get(sessionKey) != nil {
@@ -480,37 +563,94 @@ func (s *Server) exportCheckIns(c echo.Context, me store.Account) error {
 	}
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	_ = w.Write([]string{"participant_id", "at", "channel", "outcome"})
+	_ = w.Write(x.header)
 	rows := 0
 	for _, p := range ps {
-		cs, err := s.deps.Store.CheckInsOf(ctx, p.ID, since)
+		rs, err := x.rows(ctx, p, since, now)
 		if err != nil {
 			return err
 		}
-		for _, ci := range cs {
-			_ = w.Write([]string{ci.ParticipantID, ci.At.UTC().Format(time.RFC3339), string(ci.Channel), string(ci.Outcome)})
-			rows++
-		}
+		_ = w.WriteAll(rs)
+		rows += len(rs)
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
-		return fmt.Errorf("web: export: %w", err)
+		return fmt.Errorf("web: export %s: %w", x.name, err)
 	}
 	scope := "caseload"
 	if pid != "" {
 		scope = "participant"
 	}
-	detail := fmt.Sprintf("checkins csv: %d rows since %s, %s", rows, since.UTC().Format(time.RFC3339), scope)
-	if err := s.audit(ctx, me, "checkins_exported", pid, detail); err != nil {
+	detail := fmt.Sprintf("%s csv: %d rows since %s, %s", x.name, rows, since.UTC().Format(time.RFC3339), scope)
+	if err := s.audit(ctx, me, x.name+"_exported", pid, detail); err != nil {
 		return err
 	}
-	name := "checkins-" + s.now().UTC().Format("20060102") + ".csv"
+	name := x.name + "-" + now.UTC().Format("20060102") + ".csv"
 	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`"`)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", b.Bytes())
 }
 
-func (s *Server) apiExportCheckIns(c echo.Context) error { return s.exportCheckIns(c, apiAccount(c)) }
+// exportSpan is how far back an export reaches by default.
+const exportSpan = 90 * 24 * time.Hour
+
+// checkInsExport: each check-in, when and through which channel.
+func (s *Server) checkInsExport() csvExport {
+	return csvExport{name: "checkins", header: []string{"participant_id", "at", "channel", "outcome"}, span: exportSpan,
+		rows: func(ctx context.Context, p store.Participant, since, _ time.Time) ([][]string, error) {
+			cs, err := s.deps.Store.CheckInsOf(ctx, p.ID, since)
+			if err != nil {
+				return nil, err
+			}
+			out := make([][]string, 0, len(cs))
+			for _, ci := range cs {
+				out = append(out, []string{ci.ParticipantID, csvTime(ci.At), string(ci.Channel), string(ci.Outcome)})
+			}
+			return out, nil
+		}}
+}
+
+// windowsExport: each check-in window and its outcome, as the windows
+// call shows them; every page of them, however far back since is.
+func (s *Server) windowsExport() csvExport {
+	return csvExport{name: "windows", span: exportSpan,
+		header: []string{"participant_id", "ref", "opens_at", "closes_at", "grace_ends_at", "outcome", "decided_at",
+			"checkin_id", "attention_id", "reported_unable_at", "excused_at", "excused_by"},
+		rows: func(ctx context.Context, p store.Participant, since, now time.Time) ([][]string, error) {
+			var out [][]string
+			for {
+				ws, next, err := s.windowPage(ctx, p, since, now)
+				if err != nil {
+					return nil, err
+				}
+				for _, w := range ws {
+					out = append(out, []string{p.ID, w.Ref, csvTime(w.OpensAt), csvTime(w.ClosesAt), csvTime(w.GraceEndsAt),
+						string(outcomeOf(w)), csvTime(w.DecidedAt), w.CheckInID, w.AttentionID,
+						csvTime(w.ReportedUnableAt), csvTime(w.ExcusedAt), w.ExcusedBy})
+				}
+				if !next.After(since) {
+					return out, nil
+				}
+				since = next
+			}
+		}}
+}
+
+// csvTime is a time in a CSV cell: RFC 3339 in UTC, empty when unset.
+func csvTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func (s *Server) apiExportCheckIns(c echo.Context) error {
+	return s.exportCSV(c, apiAccount(c), s.checkInsExport())
+}
+
+func (s *Server) apiExportWindows(c echo.Context) error {
+	return s.exportCSV(c, apiAccount(c), s.windowsExport())
+}
 
 // Attention.
 

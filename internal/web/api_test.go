@@ -67,6 +67,7 @@ func TestAPIUnauthorized(t *testing.T) {
 		{"PATCH", "/api/v1/participants/p_x/appointments/ap_x"}, {"POST", "/api/v1/participants/p_x/appointments/ap_x/cancel"},
 		{"GET", "/api/v1/participants/p_x/checkins"}, {"GET", "/api/v1/attention"}, {"POST", "/api/v1/attention/n_x/resolve"},
 		{"GET", "/api/v1/checkins.csv"}, {"GET", "/api/v1/audit"}, {"GET", "/api/v1/nothing-here"},
+		{"GET", "/api/v1/participants/p_x/windows"}, {"GET", "/api/v1/windows.csv"},
 	}
 	for _, c := range calls {
 		apiErr(t, "no token "+c[0]+" "+c[1], e.api(store.Account{}, c[0], c[1], `{}`), http.StatusUnauthorized, codeUnauthorized)
@@ -405,6 +406,8 @@ func TestAPICaseloadBoundary(t *testing.T) {
 		{"GET", base + "/checkins", nil},
 		{"PATCH", "/api/v1/participants/" + mine.ID + "/appointments/ap_t", map[string]any{"time": "11:00"}}, // another's appointment under my participant
 		{"GET", "/api/v1/checkins.csv?participant=" + theirs.ID, nil},
+		{"GET", base + "/windows", nil},
+		{"GET", "/api/v1/windows.csv?participant=" + theirs.ID, nil},
 	}
 	for _, c := range calls {
 		rec := e.api(e.cara, c.method, c.path, c.body)

@@ -205,13 +205,24 @@ func TestBrowserCaseworkerDay(t *testing.T) {
 		t.Fatalf("the ledger after excusing: %+v, %v", w, err)
 	}
 
-	// The participant's page shows the strip: on time, late, excused.
+	// The participant's page shows the ledger's outcome of each window in
+	// the strip, counted in its legend: two on time, one late, and the
+	// miss now excused; no miss is left.
 	do("participant", chromedp.Navigate(ts.URL+"/participants/"+p.ID), chromedp.WaitVisible(chromedp.CSS("svg.strip")))
 	legend := text("ul.legend")
-	for _, want := range []string{"on time", "late", "excused"} {
+	for _, want := range []string{"2 on time", "1 late", "1 excused"} {
 		if !strings.Contains(legend, want) {
 			t.Errorf("strip legend lacks %q: %q", want, legend)
 		}
+	}
+	if strings.Contains(legend, "missed") {
+		t.Errorf("strip legend counts a miss: %q", legend)
+	}
+	// The same in words, one row a window, for those who cannot see the
+	// strip.
+	do("each window", chromedp.Click(chromedp.CSS("details.windows summary")), chromedp.WaitVisible(chromedp.CSS("details.windows table")))
+	if rows := text("details.windows tbody"); !strings.Contains(rows, "excused") || strings.Count(rows, "on time") != 2 {
+		t.Errorf("the windows in words: %q", rows)
 	}
 	do("add an appointment",
 		chromedp.SetValue(chromedp.ID("new-date"), e.clock.Now().AddDate(0, 0, 10).Format(time.DateOnly)),
@@ -249,6 +260,13 @@ func TestBrowserCaseworkerDay(t *testing.T) {
 // left the outbox reached no one, and its window would be "not delivered".
 func deliverAll(t *testing.T, st store.Store, now time.Time) {
 	t.Helper()
+	reportAll(t, st, now, store.Delivered)
+}
+
+// reportAll takes every queued message out of the outbox and gives it the
+// status the provider reported: delivered, or failed.
+func reportAll(t *testing.T, st store.Store, now time.Time, status store.MessageStatus) {
+	t.Helper()
 	for {
 		msgs, err := st.ClaimOutbound(t.Context(), "test-deliver", now.Add(time.Hour), time.Hour, 500)
 		if err != nil {
@@ -258,7 +276,7 @@ func deliverAll(t *testing.T, st store.Store, now time.Time) {
 			return
 		}
 		for _, m := range msgs {
-			m.Status = store.Delivered
+			m.Status = status
 			if err := st.UpdateOutbound(t.Context(), m); err != nil {
 				t.Fatal(err)
 			}

@@ -384,6 +384,44 @@ func (s *Server) erase(ctx context.Context, actor store.Account, id string) erro
 	return s.audit(ctx, actor, "participant_erased", p.ID, "")
 }
 
+// The ledger of check-in windows.
+
+// maxWindowPage bounds the windows one read returns: a year of daily
+// windows. schedule.Scheduler.History lists at least this many when there
+// are more (it stops at 400), so a page of this size is never missing a
+// window that opened before its last one.
+const maxWindowPage = 366
+
+// windowPage lists the person's windows that opened from since up to now,
+// oldest first, at most maxWindowPage of them. When there are more, next
+// is where the following page starts (pass it as since); else it is zero.
+func (s *Server) windowPage(ctx context.Context, p store.Participant, since, now time.Time) (ws []store.Window, next time.Time, err error) {
+	if s.deps.Windows != nil {
+		ws, err = s.deps.Windows(ctx, p, since, now)
+	} else {
+		ws, err = s.deps.Store.WindowsOf(ctx, p.ID, since)
+	}
+	if err != nil || len(ws) <= maxWindowPage {
+		return ws, time.Time{}, err
+	}
+	// Cut before the first window left out, and before any that opened at
+	// the same moment, so that the next page starts with all of them.
+	next = ws[maxWindowPage].OpensAt
+	n := maxWindowPage
+	for n > 0 && !ws[n-1].OpensAt.Before(next) {
+		n--
+	}
+	return ws[:n], next, nil
+}
+
+// outcomeOf is a window's outcome, "open" while none is recorded.
+func outcomeOf(w store.Window) store.WindowOutcome {
+	if w.Outcome == "" {
+		return store.WindowOpen
+	}
+	return w.Outcome
+}
+
 // Attention.
 
 // resolutions are what a caseworker can do about an attention item.

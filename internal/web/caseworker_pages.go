@@ -654,7 +654,13 @@ func (s *Server) auditPage(c echo.Context) error {
 
 // exportCheckInsPage downloads check-ins of the caller's caseload as CSV.
 func (s *Server) exportCheckInsPage(c echo.Context) error {
-	return s.exportCheckIns(c, session(c).Account)
+	return s.exportCSV(c, session(c).Account, s.checkInsExport())
+}
+
+// exportWindowsPage downloads the check-in windows of the caller's
+// caseload, with their outcomes, as CSV.
+func (s *Server) exportWindowsPage(c echo.Context) error {
+	return s.exportCSV(c, session(c).Account, s.windowsExport())
 }
 
 // Accounts (administrators).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"html/template"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -112,151 +111,94 @@ type stripCount struct {
 	N            int
 }
 
+// stripRow is one window of the strip in words, for the table beside it.
+type stripRow struct{ When, Class, Label string }
+
 type checkInStrip struct {
 	SVG     template.HTML
 	Counts  []stripCount
-	ByDay   bool // no schedule: one cell a day, checked in or not
+	Rows    []stripRow // newest first; none for the daily strip
+	ByDay   bool       // no schedule: one cell a day, checked in or not
 	Windows int
 }
 
-// Cell kinds, in the order the legend lists them.
+// Cell kinds, in the order the legend lists them: the ledger's outcomes
+// of a window (internal/ledger), in words a caseworker reads at a glance,
+// then the two of a day when the person has no schedule. "Not delivered"
+// says outright that it is not a miss, and its cells are hatched as well
+// as coloured, so that no one takes it for one.
 var stripKinds = []struct{ class, label string }{
-	{"on_time", "on time"}, {"late", "late"}, {"missed", "missed"}, {"excused", "excused"},
-	{"paused", "paused"}, {"unreached", "could not be reached"}, {"open", "open or in grace"}, {"none", "no record"},
+	{string(store.WindowOnTime), "on time"},
+	{string(store.WindowLate), "late"},
+	{string(store.WindowReportedUnable), "reported they could not make it"},
+	{string(store.WindowExcused), "excused"},
+	{string(store.WindowPaused), "paused"},
+	{string(store.WindowNotConsented), "not yet agreed to messages"},
+	{string(store.WindowOptedOut), "opted out of messages"},
+	{string(store.WindowNotDelivered), "not delivered: our messages did not reach them (not a miss)"},
+	{string(store.WindowMissed), "missed"},
+	{string(store.WindowOpen), "open or in grace"},
 	{"checked_in", "checked in"}, {"no_checkin", "no check-in"},
+}
+
+func stripLabel(class string) string {
+	for _, k := range stripKinds {
+		if k.class == class {
+			return k.label
+		}
+	}
+	return strings.ReplaceAll(class, "_", " ")
 }
 
 const stripSpan = 12 * 7 * 24 * time.Hour
 
-// checkInStrip draws the last 12 weeks: one cell per check-in window
-// (on time, late, missed, excused, paused, not reached), or one per day
-// when the person has no schedule.
+// checkInStrip draws the last 12 weeks: one cell per check-in window with
+// the ledger's outcome for it, or one per day when the person has no
+// schedule.
 func (s *Server) checkInStrip(ctx context.Context, p store.Participant, now time.Time) (checkInStrip, error) {
 	from := now.Add(-stripSpan)
-	checkIns, err := s.deps.Store.CheckInsOf(ctx, p.ID, from.Add(-24*time.Hour))
+	if _, err := schedule.CalendarOf(p); p.Schedule == nil || err != nil {
+		return s.dailyStrip(ctx, p, now)
+	}
+	ws, _, err := s.windowPage(ctx, p, from, now)
 	if err != nil {
 		return checkInStrip{}, err
 	}
-	var cells []stripCell
-	cal, calErr := schedule.CalendarOf(p)
-	if p.Schedule == nil || calErr != nil {
-		loc, err := time.LoadLocation(p.TimeZone)
-		if err != nil {
-			loc = time.UTC
-		}
-		day := time.Date(now.In(loc).Year(), now.In(loc).Month(), now.In(loc).Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -83)
-		for i := 0; i < 84; i++ {
-			start, end := day.AddDate(0, 0, i), day.AddDate(0, 0, i+1)
-			class := "no_checkin"
-			for _, ci := range checkIns {
-				if !ci.At.Before(start) && ci.At.Before(end) {
-					class = "checked_in"
-				}
-			}
-			cells = append(cells, stripCell{class, start.Format("Mon 2 Jan")})
-		}
-		return drawStrip(cells, true), nil
+	cells := make([]stripCell, 0, len(ws))
+	for _, w := range ws {
+		cells = append(cells, stripCell{string(outcomeOf(w)), localTime(w.OpensAt, p.TimeZone) + " to " + localTime(w.ClosesAt, p.TimeZone)})
 	}
+	st := drawStrip(cells, false)
+	for i := len(cells) - 1; i >= 0; i-- {
+		st.Rows = append(st.Rows, stripRow{When: cells[i].title, Class: cells[i].class, Label: stripLabel(cells[i].class)})
+	}
+	return st, nil
+}
 
-	items, err := s.deps.Store.ListAttention(ctx, false)
+// dailyStrip marks each of the last 84 days checked in or not, for a
+// person with no check-in schedule.
+func (s *Server) dailyStrip(ctx context.Context, p store.Participant, now time.Time) (checkInStrip, error) {
+	checkIns, err := s.deps.Store.CheckInsOf(ctx, p.ID, now.Add(-stripSpan-24*time.Hour))
 	if err != nil {
 		return checkInStrip{}, err
 	}
-	byRef := map[string]store.AttentionItem{}
-	for _, it := range items {
-		if it.ParticipantID == p.ID && it.Ref != "" {
-			if old, ok := byRef[it.Ref]; !ok || it.CreatedAt.After(old.CreatedAt) {
-				byRef[it.Ref] = it
-			}
-		}
-	}
-	pauses, err := s.pauseSpans(ctx, p, now)
+	loc, err := time.LoadLocation(p.TimeZone)
 	if err != nil {
-		return checkInStrip{}, err
+		loc = time.UTC
 	}
-	grace := s.programme().CheckIn.GracePeriod.D()
-	w, ok := cal.From(from)
-	for i := 0; ok && w.Start.Before(now) && i < 500; i++ {
-		next, hasNext := cal.Next(w)
-		until := now
-		if hasNext && next.Start.Before(until) {
-			until = next.Start
-		}
-		class := "none"
+	day := time.Date(now.In(loc).Year(), now.In(loc).Month(), now.In(loc).Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -83)
+	cells := make([]stripCell, 0, 84)
+	for i := 0; i < 84; i++ {
+		start, end := day.AddDate(0, 0, i), day.AddDate(0, 0, i+1)
+		class := "no_checkin"
 		for _, ci := range checkIns {
-			switch {
-			case !ci.At.Before(w.Start) && ci.At.Before(w.End):
-				class = "on_time"
-			case class != "on_time" && !ci.At.Before(w.End) && ci.At.Before(until):
-				class = "late"
+			if !ci.At.Before(start) && ci.At.Before(end) {
+				class = "checked_in"
 			}
 		}
-		if class == "none" {
-			if it, ok := byRef[w.Ref(p.ID)]; ok {
-				switch {
-				case it.Resolution == "excused":
-					class = "excused"
-				case it.Resolution == "paused":
-					class = "paused"
-				case it.Kind == store.AttentionCantReach:
-					class = "unreached"
-				default:
-					class = "missed"
-				}
-			} else if overlaps(pauses, w.Start, w.End) {
-				class = "paused"
-			} else if now.Before(w.End.Add(grace)) {
-				class = "open"
-			}
-		}
-		cells = append(cells, stripCell{class, localTime(w.Start, p.TimeZone) + " to " + localTime(w.End, p.TimeZone)})
-		w, ok = next, hasNext
+		cells = append(cells, stripCell{class, start.Format("Mon 2 Jan")})
 	}
-	return drawStrip(cells, false), nil
-}
-
-type span struct{ from, to time.Time }
-
-func overlaps(spans []span, from, to time.Time) bool {
-	for _, s := range spans {
-		if s.from.Before(to) && s.to.After(from) {
-			return true
-		}
-	}
-	return false
-}
-
-// pauseSpans reads from the audit log when the person was paused.
-func (s *Server) pauseSpans(ctx context.Context, p store.Participant, now time.Time) ([]span, error) {
-	entries, err := s.deps.Store.ListAudit(ctx, p.ID, 0)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(entries, func(a, b store.AuditEntry) int { return a.At.Compare(b.At) })
-	var out []span
-	var since *time.Time
-	for _, e := range entries {
-		switch e.Action {
-		case "participant_paused":
-			if since == nil {
-				at := e.At
-				since = &at
-			}
-		case "participant_resumed", "participant_exited":
-			if since != nil {
-				out = append(out, span{*since, e.At})
-				since = nil
-			}
-		}
-	}
-	if since != nil || p.Status == store.Paused && len(out) == 0 {
-		start := p.CreatedAt
-		if since != nil {
-			start = *since
-		}
-		out = append(out, span{start, now})
-	}
-	return out, nil
+	return drawStrip(cells, true), nil
 }
 
 type stripCell struct{ class, title string }
@@ -264,20 +206,23 @@ type stripCell struct{ class, title string }
 func drawStrip(cells []stripCell, byDay bool) checkInStrip {
 	const w, gap, h = 10, 3, 28
 	width := max(len(cells)*(w+gap), w)
+	what := "Check-in windows"
+	if byDay {
+		what = "Check-ins by day"
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="strip" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="Check-ins over the last 12 weeks, oldest on the left" xmlns="http://www.w3.org/2000/svg">`,
-		width, h, width, h)
+	fmt.Fprintf(&b, `<svg class="strip" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s over the last 12 weeks, oldest on the left; the list below counts them" xmlns="http://www.w3.org/2000/svg">`,
+		width, h, width, h, what)
+	// The hatching of "not delivered" cells (.cell.not_delivered in the
+	// stylesheet): a pattern, so that it differs from a miss in more
+	// than colour.
+	b.WriteString(`<defs><pattern id="strip-hatch" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">` +
+		`<rect width="4" height="4" class="hatch-bg"/><rect width="1.5" height="4" class="hatch-line"/></pattern></defs>`)
 	counts := map[string]int{}
 	for i, c := range cells {
 		counts[c.class]++
-		label := c.class
-		for _, k := range stripKinds {
-			if k.class == c.class {
-				label = k.label
-			}
-		}
 		fmt.Fprintf(&b, `<rect x="%d" y="2" width="%d" height="%d" rx="2" class="cell %s"><title>%s: %s</title></rect>`,
-			i*(w+gap), w, h-4, c.class, template.HTMLEscapeString(c.title), label)
+			i*(w+gap), w, h-4, c.class, template.HTMLEscapeString(c.title), template.HTMLEscapeString(stripLabel(c.class)))
 	}
 	b.WriteString(`</svg>`)
 	st := checkInStrip{SVG: template.HTML(b.String()), ByDay: byDay, Windows: len(cells)}

@@ -264,6 +264,7 @@ func TestCaseloadBoundaryPages(t *testing.T) {
 		{"POST", "/participants/" + mine.ID + "/appointments/ap_theirs/cancel", url.Values{}}, // someone else's appointment under my participant
 		{"POST", "/attention/" + theirItem.ID, url.Values{"action": {"excused"}}},
 		{"GET", "/export/checkins.csv?participant=" + theirs.ID, nil},
+		{"GET", "/export/windows.csv?participant=" + theirs.ID, nil},
 	} {
 		var rec = b.get(tc.path)
 		if tc.method == "POST" {

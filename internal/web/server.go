@@ -40,7 +40,11 @@ type Deps struct {
 	Replan func(ctx context.Context, participantID string) error // schedule.Scheduler.Replan; nil: nothing is replanned
 	// Excuse moves a check-in window's outcome to "excused" in the ledger
 	// (schedule.Scheduler.Excuse); nil: excusing closes the item only.
-	Excuse         func(ctx context.Context, participantID, ref, by string) error
+	Excuse func(ctx context.Context, participantID, ref, by string) error
+	// Windows lists a person's check-in windows that opened from since up
+	// to now, oldest first, each with its outcome, recorded or judged now
+	// (schedule.Scheduler.History); nil: the ledger's records only.
+	Windows        func(ctx context.Context, p store.Participant, since, now time.Time) ([]store.Window, error)
 	CheckReport    func() check.Report // the `waymark check` report for the Programme page
 	TelegramBot    string              // bot username for enrolment links; empty: none shown
 	TrustedProxies []*net.IPNet        // whose X-Forwarded-For is believed; none by default
@@ -141,6 +145,7 @@ func NewServer(d Deps) *Server {
 		e.POST("/participants/:id/appointments/:aid/cancel", s.appointmentCancel, cw...)
 		e.GET("/programme", s.programmePage, cw...)
 		e.GET("/export/checkins.csv", s.exportCheckInsPage, cw...)
+		e.GET("/export/windows.csv", s.exportWindowsPage, cw...)
 		e.GET("/audit", s.auditPage, admin...)
 		e.GET("/accounts", s.accountsPage, admin...)
 		e.POST("/accounts", s.accountCreate, admin...)
@@ -158,9 +163,11 @@ func NewServer(d Deps) *Server {
 		api.PATCH("/participants/:id/appointments/:aid", s.apiChangeAppointment)
 		api.POST("/participants/:id/appointments/:aid/cancel", s.apiCancelAppointment)
 		api.GET("/participants/:id/checkins", s.apiCheckIns)
+		api.GET("/participants/:id/windows", s.apiWindows)
 		api.GET("/attention", s.apiAttention)
 		api.POST("/attention/:id/resolve", s.apiResolveAttention)
 		api.GET("/checkins.csv", s.apiExportCheckIns)
+		api.GET("/windows.csv", s.apiExportWindows)
 		api.GET("/audit", s.apiAudit)
 	}
 	return s
