@@ -36,6 +36,7 @@ type subjectExport struct {
 	Channels    []exportedLink          `json:"channels"`
 	Session     *store.Session          `json:"session,omitempty"`
 	CheckIns    []store.CheckIn         `json:"checkins"`
+	Windows     []store.Window          `json:"windows"` // the ledger: each check-in window's outcome
 	Appointment []store.Appointment     `json:"appointments"`
 	Scheduled   []store.DueItem         `json:"scheduled"`
 	Attention   []store.AttentionItem   `json:"attention"`
@@ -129,21 +130,17 @@ func exportSubject(ctx context.Context, st store.Store, pid string, now time.Tim
 	if doc.CheckIns, err = st.CheckInsOf(ctx, pid, time.Time{}); err != nil {
 		return doc, fmt.Errorf("check-ins: %w", err)
 	}
+	if doc.Windows, err = st.WindowsOf(ctx, pid, time.Time{}); err != nil {
+		return doc, fmt.Errorf("windows: %w", err)
+	}
 	if doc.Appointment, err = st.AppointmentsOf(ctx, pid); err != nil {
 		return doc, fmt.Errorf("appointments: %w", err)
 	}
 	if doc.Scheduled, err = st.DueOf(ctx, pid); err != nil {
 		return doc, fmt.Errorf("scheduled: %w", err)
 	}
-	items, err := st.ListAttention(ctx, false)
-	if err != nil {
+	if doc.Attention, err = st.AttentionOf(ctx, pid); err != nil {
 		return doc, fmt.Errorf("attention: %w", err)
-	}
-	doc.Attention = []store.AttentionItem{}
-	for _, it := range items {
-		if it.ParticipantID == pid {
-			doc.Attention = append(doc.Attention, it)
-		}
 	}
 	if doc.Messages, err = st.OutboundOf(ctx, pid); err != nil {
 		return doc, fmt.Errorf("messages: %w", err)

@@ -32,6 +32,12 @@ func TestExportShowsEverythingMasked(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// A window of the ledger, as the scheduler records it.
+		opens := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
+		if err := st.ApplyTurn(ctx, store.Turn{ParticipantID: pid, Windows: []store.Window{{Ref: "win:" + pid + ":1", ParticipantID: pid,
+			OpensAt: opens, ClosesAt: opens.Add(time.Hour), GraceEndsAt: opens.Add(25 * time.Hour), Outcome: store.WindowNotDelivered}}}); err != nil {
+			t.Fatal(err)
+		}
 		if err := st.PutAppointment(ctx, store.Appointment{ID: "ap_1", ParticipantID: pid, Kind: "hearing", Place: "Court 2",
 			Date: "2031-01-02", Time: "10:00", Status: store.AppointmentScheduled, CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
 			t.Fatal(err)
@@ -49,9 +55,9 @@ func TestExportShowsEverythingMasked(t *testing.T) {
 		if doc.Participant.ID != pid || len(doc.Channels) != 1 || doc.Channels[0].Address != seal.Mask(testPhone) {
 			t.Errorf("participant %q channels %+v", doc.Participant.ID, doc.Channels)
 		}
-		if len(doc.CheckIns) != 1 || len(doc.Appointment) != 1 || len(doc.Messages) == 0 || len(doc.Audit) == 0 {
-			t.Errorf("export lacks records: %d check-ins, %d appointments, %d messages, %d audit entries",
-				len(doc.CheckIns), len(doc.Appointment), len(doc.Messages), len(doc.Audit))
+		if len(doc.CheckIns) != 1 || len(doc.Windows) != 1 || len(doc.Appointment) != 1 || len(doc.Messages) == 0 || len(doc.Audit) == 0 {
+			t.Errorf("export lacks records: %d check-ins, %d windows, %d appointments, %d messages, %d audit entries",
+				len(doc.CheckIns), len(doc.Windows), len(doc.Appointment), len(doc.Messages), len(doc.Audit))
 		}
 		var callback bool
 		for _, it := range doc.Attention {
