@@ -330,8 +330,14 @@ func (s *Scheduler) History(ctx context.Context, p store.Participant, since, now
 		out = append(out, ledger.Judge(pf.of(p, cal, s.newRecord(p, w), w, now)))
 	}
 	// Records of windows the calendar no longer has (the schedule was
-	// changed) stay in the history: they happened.
+	// changed) stay in the history: they happened. When the list was cut
+	// at maxListed, records after its end are left for the next page, so
+	// that the page has no gaps.
+	cut := len(out) >= maxListed
 	for _, r := range byRef {
+		if cut && r.OpensAt.After(out[len(out)-1].OpensAt) {
+			continue
+		}
 		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b store.Window) int { return a.OpensAt.Compare(b.OpensAt) })
