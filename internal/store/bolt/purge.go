@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	bbolt "go.etcd.io/bbolt"
 	"math"
 	"slices"
 	"time"
@@ -60,28 +61,38 @@ func sortOutbound(ms []store.OutboundMessage) {
 // can afford one pass over the bucket.
 func (s *Store) PurgeCheckIns(_ context.Context, before time.Time) (int, error) {
 	n := 0
+	end := timeKey(before)
 	err := s.update("purge check-ins", func(t *txn) error {
-		b := t.Bucket(bCheckIns)
-		end := timeKey(before)
-		var doomed [][]byte
-		err := b.ForEach(func(k, _ []byte) error {
-			if tk := checkInTime(k); tk != nil && bytes.Compare(tk, end) < 0 {
-				doomed = append(doomed, bytes.Clone(k))
-			}
-			return nil
+		var err error
+		n, err = deleteWhere(t.Bucket(bCheckIns), func(k, _ []byte) (bool, error) {
+			tk := checkInTime(k)
+			return tk != nil && bytes.Compare(tk, end) < 0, nil
 		})
-		if err != nil {
-			return err
-		}
-		for _, k := range doomed {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		n = len(doomed)
-		return nil
+		return err
 	})
 	return n, err
+}
+
+// deleteWhere deletes every record of b that doomed picks, in one pass
+// over the bucket, and returns how many it deleted.
+func deleteWhere(b *bbolt.Bucket, doomed func(k, v []byte) (bool, error)) (int, error) {
+	var keys [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		yes, err := doomed(k, v)
+		if yes {
+			keys = append(keys, bytes.Clone(k))
+		}
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
 }
 
 // checkInTime returns the time part of a check-in key (participant ID with

@@ -57,28 +57,15 @@ func (s *Store) GetWindow(_ context.Context, participantID, ref string) (store.W
 func (s *Store) PurgeWindows(_ context.Context, before time.Time) (int, error) {
 	n := 0
 	err := s.update("purge windows", func(t *txn) error {
-		b := t.Bucket(bWindows)
-		var doomed [][]byte
-		err := b.ForEach(func(k, v []byte) error {
+		var err error
+		n, err = deleteWhere(t.Bucket(bWindows), func(_, v []byte) (bool, error) {
 			var w store.Window
 			if err := unmarshal(v, &w); err != nil {
-				return err
+				return false, err
 			}
-			if w.ClosesAt.Before(before) {
-				doomed = append(doomed, bytes.Clone(k))
-			}
-			return nil
+			return w.ClosesAt.Before(before), nil
 		})
-		if err != nil {
-			return err
-		}
-		for _, k := range doomed {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		n = len(doomed)
-		return nil
+		return err
 	})
 	return n, err
 }
