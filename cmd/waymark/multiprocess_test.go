@@ -165,7 +165,7 @@ func inboundSMS(base, public, sid, from, body string) (int, error) {
 // message is also delivered to the second process with the same
 // MessageSid, at the same moment, as a provider's retry would be. What
 // must hold: every message is answered 200 by both; each person gets
-// exactly the nine replies the flows write, each once; each has exactly
+// exactly the eleven replies the flows write, each once; each has exactly
 // two check-ins and one link.
 func TestTwoProcessesOneRedis(t *testing.T) {
 	redisURL, prefix := redisPrefix(t)
@@ -212,7 +212,7 @@ func TestTwoProcessesOneRedis(t *testing.T) {
 	script := []struct {
 		text    string
 		replies int
-	}{{"JOIN %s", 3}, {"1", 1}, {"1", 1}, {"MENU", 1}, {"1", 1}, {"MENU", 1}, {"1", 1}}
+	}{{"JOIN %s", 5}, {"1", 1}, {"1", 1}, {"MENU", 1}, {"1", 1}, {"MENU", 1}, {"1", 1}}
 	wantReplies := 0
 	for _, s := range script {
 		wantReplies += s.replies
@@ -275,7 +275,7 @@ func TestTwoProcessesOneRedis(t *testing.T) {
 		}
 		seenID[id] = true
 	}
-	// Every person gets the same nine replies, each once. Two processes'
+	// Every person gets the same eleven replies, each once. Two processes'
 	// dispatchers send in parallel, so one person's replies may reach the
 	// provider in another order than written; the count of people for
 	// whom that happened is logged.
