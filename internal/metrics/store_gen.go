@@ -223,6 +223,10 @@ func (s instrumented) ListAccounts(ctx context.Context) ([]store.Account, error)
 	return r0, s.count("ListAccounts", err)
 }
 
+func (s instrumented) DeleteAccount(ctx context.Context, id string) error {
+	return s.count("DeleteAccount", s.Store.DeleteAccount(ctx, id))
+}
+
 func (s instrumented) PutWebSession(ctx context.Context, s_ store.WebSession) error {
 	return s.count("PutWebSession", s.Store.PutWebSession(ctx, s_))
 }
@@ -256,6 +260,10 @@ func (s instrumented) APITokensOf(ctx context.Context, accountID string) ([]stor
 
 func (s instrumented) DeleteAPIToken(ctx context.Context, tokenHash string) error {
 	return s.count("DeleteAPIToken", s.Store.DeleteAPIToken(ctx, tokenHash))
+}
+
+func (s instrumented) TouchAPIToken(ctx context.Context, tokenHash string, at time.Time) error {
+	return s.count("TouchAPIToken", s.Store.TouchAPIToken(ctx, tokenHash, at))
 }
 
 func (s instrumented) PutSetupToken(ctx context.Context, tokenHash string, expiresAt time.Time) error {
@@ -317,6 +325,7 @@ var storeOps = []string{
 	"CreateAccount",
 	"CreateParticipant",
 	"DeleteAPIToken",
+	"DeleteAccount",
 	"DeleteAppointment",
 	"DeleteDue",
 	"DeleteLink",
@@ -367,6 +376,7 @@ var storeOps = []string{
 	"Seen",
 	"TakeEnrolmentCode",
 	"TakeSetupToken",
+	"TouchAPIToken",
 	"UpdateAccount",
 	"UpdateOutbound",
 	"UpdateParticipant",
