@@ -174,7 +174,10 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		deps.Simulator = sim
 	}
 	scheduler := schedule.New(st, conv, clk, log, schedule.Options{Tick: cfg.SchedulerTick, Observe: m.SchedulerLag})
-	if err := withCaseworkers(ctx, cfg, log, st, clk, scheduler, &deps); err != nil {
+	// The sign-in counters are named by a hash keyed from the secret key,
+	// the same in every process that shares the store.
+	counterKey := []byte(box.Index("auth", "sign-in counters"))
+	if err := withCaseworkers(ctx, cfg, log, st, clk, scheduler, counterKey, &deps); err != nil {
 		return err
 	}
 	srv := web.NewServer(deps)

@@ -380,12 +380,12 @@ func readPassword(env cmdEnv) (string, error) {
 // serve, and on a fresh install logs the one-time link that makes the
 // first administrator. The link holds a token: it works once, for a day,
 // and only while there is no account.
-func withCaseworkers(ctx context.Context, cfg config.Config, log *slog.Logger, st store.Store, clk clock.Clock, sched *schedule.Scheduler, deps *web.Deps) error {
+func withCaseworkers(ctx context.Context, cfg config.Config, log *slog.Logger, st store.Store, clk clock.Clock, sched *schedule.Scheduler, counterKey []byte, deps *web.Deps) error {
 	nets, err := cfg.TrustedProxyNets()
 	if err != nil {
 		return err
 	}
-	au := auth.New(st, clk, auth.Options{SessionTTL: cfg.SessionTTL})
+	au := auth.New(st, clk, auth.Options{SessionTTL: cfg.SessionTTL, CounterKey: counterKey})
 	deps.Auth, deps.Clock, deps.TelegramBot, deps.TrustedProxies = au, clk, cfg.TelegramBotUsername, nets
 	if sched != nil {
 		deps.Replan = sched.Replan
@@ -404,7 +404,7 @@ func withCaseworkers(ctx context.Context, cfg config.Config, log *slog.Logger, s
 			}
 			base = "http://" + host
 		}
-		log.Warn("no caseworker accounts yet: open this link once, within a day, to make the first administrator (or run waymark users add)",
+		log.Warn("no caseworker accounts yet: open this link once, within a day, to make the first administrator (or run waymark users add); it replaces any link logged before",
 			"setup_link", base+"/setup?token="+token, "expires", clk.Now().Add(24*time.Hour).UTC().Format(time.RFC3339))
 	}
 	return nil
