@@ -37,7 +37,9 @@ func floodServer(t *testing.T, st store.Store, key string) (base string, stop fu
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runServer(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), st, clock.System{}) }()
+	go func() {
+		done <- runServer(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), st, clock.System{})
+	}()
 	base = "http://" + addr
 	waitFor(t, "server ready", func() bool {
 		resp, err := http.Get(base + "/readyz")
