@@ -58,6 +58,7 @@ type Server struct {
 	draining atomic.Bool
 	// proxyWarning says once that sign-ins come through an untrusted proxy.
 	proxyWarning sync.Once
+	simLimits    simLimits
 }
 
 // Body limits: a provider webhook is a few KB; the simulator accepts far
@@ -99,7 +100,7 @@ func NewServer(d Deps) *Server {
 	}
 
 	if d.Simulator != nil {
-		sim := e.Group("/simulator", middleware.BodyLimit(simulatorBodyLimit))
+		sim := e.Group("/simulator", middleware.BodyLimit(simulatorBodyLimit), s.limitSimulator)
 		sim.GET("", s.simulatorPage)
 		sim.POST("/start", s.simulatorStart)
 		sim.POST("/send", s.simulatorSend)
