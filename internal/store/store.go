@@ -42,12 +42,17 @@ const (
 	// an OutboundMessage: the caller is known by their SMS link.
 	MissedCall Channel = "missed_call"
 	Keypad     Channel = "keypad"
+	// MissedCallUnverified is a missed call whose caller ID the carrier did
+	// not vouch for in full (no STIR/SHAKEN "A" attestation): it counts,
+	// but anyone can make a call show a number, so caseworkers see it.
+	MissedCallUnverified Channel = "missed_call_unverified"
 )
 
 // channelLabels are the names caseworkers read.
 var channelLabels = map[Channel]string{
 	SMS: "SMS", WhatsApp: "WhatsApp", Telegram: "Telegram", Simulator: "Simulator",
 	MissedCall: "Missed call", Keypad: "Phone keypad",
+	MissedCallUnverified: "Missed call, caller ID not verified",
 }
 
 // Label is the channel's name for caseworker pages and the API, e.g.
