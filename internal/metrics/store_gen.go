@@ -132,6 +132,11 @@ func (s instrumented) UpdateOutbound(ctx context.Context, m store.OutboundMessag
 	return s.count("UpdateOutbound", s.Store.UpdateOutbound(ctx, m))
 }
 
+func (s instrumented) ChangeOutbound(ctx context.Context, id string, change func(*store.OutboundMessage) bool) (store.OutboundMessage, bool, error) {
+	r0, r1, err := s.Store.ChangeOutbound(ctx, id, change)
+	return r0, r1, s.count("ChangeOutbound", err)
+}
+
 func (s instrumented) MarkSent(ctx context.Context, m store.OutboundMessage) error {
 	return s.count("MarkSent", s.Store.MarkSent(ctx, m))
 }
@@ -318,6 +323,7 @@ var storeOps = []string{
 	"ApplyTurn",
 	"AppointmentsOf",
 	"BeginSend",
+	"ChangeOutbound",
 	"CheckInsOf",
 	"ClaimDue",
 	"ClaimOutbound",

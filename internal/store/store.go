@@ -465,6 +465,15 @@ type Outbox interface {
 	// UpdateOutbound saves m and ends any lease on it. Text is dropped when
 	// m.Status is final. ErrNotFound if missing.
 	UpdateOutbound(ctx context.Context, m OutboundMessage) error
+	// ChangeOutbound applies change to the message with that ID as it is
+	// stored now and, when change says so, saves the result as
+	// UpdateOutbound does, in one step: a change that raced another runs
+	// again on what the other saved, so no update is lost (a late "sent"
+	// never undoes "delivered" or brings back its dropped text). change
+	// may run more than once and must only edit the message. It returns
+	// the message as stored afterwards and whether change saved it;
+	// ErrNotFound if missing.
+	ChangeOutbound(ctx context.Context, id string, change func(*OutboundMessage) bool) (OutboundMessage, bool, error)
 	// MarkSent records that the provider accepted m (m.ProviderID), a
 	// message the caller claimed, and ends the lease: the message leaves
 	// the queue. The record saved is Accepted(m), unless a status the
