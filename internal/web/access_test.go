@@ -36,7 +36,8 @@ func TestAccountsPageDisablesEnablesAndDeletes(t *testing.T) {
 	mustStatus(t, "enable", admin.post("/accounts/"+e.cara.ID+"/enable", nil), http.StatusSeeOther)
 	mustStatus(t, "cara signs in again", e.browser().login("cara", testPassword), http.StatusSeeOther)
 
-	mustStatus(t, "delete", admin.post("/accounts/"+e.carl.ID+"/delete", nil), http.StatusSeeOther)
+	mustStatus(t, "delete without confirming", admin.post("/accounts/"+e.carl.ID+"/delete", nil), http.StatusUnprocessableEntity)
+	mustStatus(t, "delete", admin.post("/accounts/"+e.carl.ID+"/delete", url.Values{"confirm": {"on"}}), http.StatusSeeOther)
 	if _, err := e.st.GetAccount(t.Context(), e.carl.ID); err == nil {
 		t.Error("carl is still there")
 	}

@@ -843,6 +843,9 @@ func (s *Server) accountAccess(c echo.Context) error {
 	case "enable":
 		_, err = s.deps.Auth.SetDisabled(ctx, me.ID, id, false)
 	case "delete":
+		if c.FormValue("confirm") != "on" {
+			return s.renderAccounts(c, http.StatusUnprocessableEntity, "Tick “Yes, delete” to delete an account: it cannot be undone.")
+		}
 		err = s.deps.Auth.DeleteAccount(ctx, me.ID, id)
 	default:
 		return s.renderMessage(c, http.StatusNotFound, "Not found", "No such page.")
