@@ -33,7 +33,7 @@ const usersUsage = `Usage:
   waymark users add --username NAME --role admin|caseworker [--child-protection-trained]
                                       add an account; the password is read from standard input
   waymark users passwd --username NAME
-                                      set a new password (from standard input); ends its sessions
+                                      set a new password (from standard input); ends its sessions and tokens
   waymark users list                  list the accounts
   waymark users disable --username NAME
                                       stop the account at once: its sessions end, its API tokens are revoked
@@ -288,7 +288,7 @@ func usersPasswd(ctx context.Context, env cmdEnv, args []string) int {
 		if _, err := au.SetPassword(ctx, "cli", a.ID, pw); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "password of %s changed; its sessions have ended\n", a.Username)
+		fmt.Fprintf(env.stdout, "password of %s changed; its sessions have ended and its API tokens are revoked\n", a.Username)
 		return nil
 	})
 }
