@@ -301,9 +301,12 @@ func TestTwilioWebhookRefusals(t *testing.T) {
 	target := s.public + "/webhooks/twilio/sms"
 	form := url.Values{"MessageSid": {"SM1"}, "From": {testPhone}, "Body": {"hello"}}
 
-	post := func(sig, body string) int {
+	post := func(sig, body string, contentType ...string) int {
 		req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if len(contentType) > 0 {
+			req.Header.Set("Content-Type", contentType[0])
+		}
 		if sig != "" {
 			req.Header.Set("X-Twilio-Signature", sig)
 		}
@@ -327,6 +330,12 @@ func TestTwilioWebhookRefusals(t *testing.T) {
 	} {
 		if got := post(tc.sig, tc.body); got != tc.want {
 			t.Errorf("%s: status %d, want %d", name, got, tc.want)
+		}
+	}
+	// A rightly signed body sent as something other than a form is not read.
+	for _, ct := range []string{"text/plain", ""} {
+		if got := post(twiliotest.Sign(testToken, target, form), form.Encode(), ct); got != http.StatusUnsupportedMediaType {
+			t.Errorf("signed webhook as %q: status %d, want 415", ct, got)
 		}
 	}
 	// Nothing was stored for any of them.

@@ -234,7 +234,7 @@ func privacyRun(t *testing.T, st store.Store) (logs string, secrets []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := au.CreateAPIToken(ctx, "test", admin.ID)
+	token, err := au.CreateAPIToken(ctx, "test", admin.ID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -156,25 +156,35 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	if hooks != nil {
 		hooks.Statuses, hooks.Wake = dispatcher, dispatcher.Wake
 	}
-	if cfg.Simulator {
+	if cfg.SimulatorOn() {
 		scratchDir, err := os.MkdirTemp("", "waymark-simulator-")
 		if err != nil {
 			return fmt.Errorf("simulator scratch store: %w", err)
 		}
 		defer os.RemoveAll(scratchDir)
-		scratch, err := bolt.Open(filepath.Join(scratchDir, "simulator.db"))
+		scratchFile := filepath.Join(scratchDir, "simulator.db")
+		scratch, err := bolt.Open(scratchFile)
 		if err != nil {
 			return fmt.Errorf("simulator scratch store: %w", err)
 		}
 		defer scratch.Close()
-		sim, err := simulator.New(scratch, conv.Content, log)
+		sim, err := simulator.New(scratch, conv.Content, log, simulator.Options{ScratchSize: func() int64 {
+			fi, err := os.Stat(scratchFile)
+			if err != nil {
+				return 0
+			}
+			return fi.Size()
+		}})
 		if err != nil {
 			return err
 		}
 		deps.Simulator = sim
 	}
 	scheduler := schedule.New(st, conv, clk, log, schedule.Options{Tick: cfg.SchedulerTick, Observe: m.SchedulerLag})
-	if err := withCaseworkers(ctx, cfg, log, st, clk, scheduler, &deps); err != nil {
+	// The sign-in counters are named by a hash keyed from the secret key,
+	// the same in every process that shares the store.
+	counterKey := []byte(box.Index("auth", "sign-in counters"))
+	if err := withCaseworkers(ctx, cfg, log, st, clk, scheduler, counterKey, &deps); err != nil {
 		return err
 	}
 	srv := web.NewServer(deps)
@@ -209,7 +219,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Start(cfg.Addr) }()
-	log.Info("waymark serving", "addr", cfg.Addr, "store", storeKind(cfg), "simulator", cfg.Simulator, "channels", len(senders))
+	log.Info("waymark serving", "addr", cfg.Addr, "store", storeKind(cfg), "simulator", cfg.SimulatorOn(), "channels", len(senders))
 	var serveErr error
 	select {
 	case serveErr = <-errc:

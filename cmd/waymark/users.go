@@ -19,6 +19,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/config"
 	"github.com/waymark-atd/waymark/internal/diag"
+	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/store"
@@ -32,10 +33,21 @@ const usersUsage = `Usage:
   waymark users add --username NAME --role admin|caseworker [--child-protection-trained]
                                       add an account; the password is read from standard input
   waymark users passwd --username NAME
-                                      set a new password (from standard input); ends its sessions
+                                      set a new password (from standard input); ends its sessions and tokens
   waymark users list                  list the accounts
-  waymark tokens create --username NAME
+  waymark users disable --username NAME
+                                      stop the account at once: its sessions end, its API tokens are revoked
+  waymark users enable --username NAME
+                                      let a disabled account sign in again (it needs new tokens)
+  waymark users delete --username NAME
+                                      delete the account with its sessions and tokens; the audit log stays
+  waymark tokens create --username NAME [--expires 90d]
                                       make an API token for the account; it is printed once
+  waymark tokens list [--username NAME]
+                                      list API tokens: ID, account, made, expires, last used
+  waymark tokens revoke --id ID       revoke one token (its ID from waymark tokens list)
+  waymark tokens revoke --username NAME --all
+                                      revoke every token of the account
 
 The commands open the store as waymark serve does (WAYMARK_DATA_DIR or
 WAYMARK_REDIS_URL). The embedded store serves one process: stop waymark serve
@@ -54,33 +66,177 @@ func usersCmd(ctx context.Context, env cmdEnv, args []string) int {
 		return usersPasswd(ctx, env, args[1:])
 	case "list":
 		return usersList(ctx, env, args[1:])
+	case "disable", "enable", "delete":
+		return usersAccess(ctx, env, args[0], args[1:])
 	}
 	fmt.Fprintf(env.stderr, "waymark users: unknown command %q\n\n%s", args[0], usersUsage)
 	return 2
 }
 
 func tokensCmd(ctx context.Context, env cmdEnv, args []string) int {
-	if len(args) == 0 || args[0] != "create" {
+	if len(args) == 0 {
 		fmt.Fprint(env.stderr, usersUsage)
 		return 2
 	}
+	switch args[0] {
+	case "create":
+		return tokensCreate(ctx, env, args[1:])
+	case "list":
+		return tokensList(ctx, env, args[1:])
+	case "revoke":
+		return tokensRevoke(ctx, env, args[1:])
+	}
+	fmt.Fprintf(env.stderr, "waymark tokens: unknown command %q\n\n%s", args[0], usersUsage)
+	return 2
+}
+
+func tokensCreate(ctx context.Context, env cmdEnv, args []string) int {
 	fl := flag.NewFlagSet("tokens create", flag.ContinueOnError)
 	fl.SetOutput(env.stderr)
 	username := fl.String("username", "", "the account the token acts as")
-	if err := fl.Parse(args[1:]); err != nil {
+	expires := fl.String("expires", "", "stop working after this long, e.g. 90d or 12h; empty for never")
+	if err := fl.Parse(args); err != nil {
 		return 2
+	}
+	var ttl time.Duration
+	if *expires != "" {
+		d, err := flow.ParseDuration(*expires)
+		if err != nil || d <= 0 {
+			fmt.Fprintf(env.stderr, "waymark tokens create: --expires %q: give a duration such as 90d or 12h\n", *expires)
+			return 2
+		}
+		ttl = d
 	}
 	return withAccounts(ctx, env, "tokens", func(st store.Store, au *auth.Service) error {
 		a, err := accountNamed(ctx, st, *username)
 		if err != nil {
 			return err
 		}
-		tok, err := au.CreateAPIToken(ctx, "cli", a.ID)
+		tok, err := au.CreateAPIToken(ctx, "cli", a.ID, ttl)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(env.stderr, "API token for "+a.Username+" (shown once; only its hash is kept). Send it as: Authorization: Bearer <token>")
+		fmt.Fprintln(env.stderr, "API token for "+a.Username+" (shown once; only its hash is kept; its ID is "+auth.HashToken(tok)[:auth.TokenIDLen]+"). Send it as: Authorization: Bearer <token>")
 		fmt.Fprintln(env.stdout, tok)
+		return nil
+	})
+}
+
+func tokensList(ctx context.Context, env cmdEnv, args []string) int {
+	fl := flag.NewFlagSet("tokens list", flag.ContinueOnError)
+	fl.SetOutput(env.stderr)
+	username := fl.String("username", "", "only this account's tokens")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	return withAccounts(ctx, env, "tokens", func(st store.Store, au *auth.Service) error {
+		var id string
+		if *username != "" {
+			a, err := accountNamed(ctx, st, *username)
+			if err != nil {
+				return err
+			}
+			id = a.ID
+		}
+		toks, err := au.ListTokens(ctx, id)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tUSERNAME\tCREATED\tEXPIRES\tLAST USED")
+		for _, t := range toks {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Username, day(t.CreatedAt, ""), tokenExpiry(t, now), day(t.LastUsedAt, "never"))
+		}
+		return tw.Flush()
+	})
+}
+
+func day(t time.Time, zero string) string {
+	if t.IsZero() {
+		return zero
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+func tokenExpiry(t auth.TokenInfo, now time.Time) string {
+	switch {
+	case t.ExpiresAt.IsZero():
+		return "never"
+	case t.Expired(now):
+		return "expired " + day(t.ExpiresAt, "")
+	}
+	return day(t.ExpiresAt, "")
+}
+
+func tokensRevoke(ctx context.Context, env cmdEnv, args []string) int {
+	fl := flag.NewFlagSet("tokens revoke", flag.ContinueOnError)
+	fl.SetOutput(env.stderr)
+	id := fl.String("id", "", "the token's ID, from waymark tokens list")
+	username := fl.String("username", "", "with --all: the account whose tokens to revoke")
+	all := fl.Bool("all", false, "revoke every token of --username")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if (*id == "") == !*all || (*all && *username == "") {
+		fmt.Fprintln(env.stderr, "waymark tokens revoke: give --id ID, or --username NAME --all")
+		return 2
+	}
+	return withAccounts(ctx, env, "tokens", func(st store.Store, au *auth.Service) error {
+		if *all {
+			a, err := accountNamed(ctx, st, *username)
+			if err != nil {
+				return err
+			}
+			toks, err := au.ListTokens(ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			for _, t := range toks {
+				if err := au.RevokeToken(ctx, "cli", a.ID, t.ID); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(env.stdout, "revoked %d API tokens of %s\n", len(toks), a.Username)
+			return nil
+		}
+		if err := au.RevokeToken(ctx, "cli", "", *id); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "revoked API token %s\n", strings.ToLower(strings.TrimSpace(*id)))
+		return nil
+	})
+}
+
+func usersAccess(ctx context.Context, env cmdEnv, verb string, args []string) int {
+	fl := flag.NewFlagSet("users "+verb, flag.ContinueOnError)
+	fl.SetOutput(env.stderr)
+	username := fl.String("username", "", "the account")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	return withAccounts(ctx, env, "users", func(st store.Store, au *auth.Service) error {
+		a, err := accountNamed(ctx, st, *username)
+		if err != nil {
+			return err
+		}
+		switch verb {
+		case "delete":
+			if err := au.DeleteAccount(ctx, "cli", a.ID); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "deleted %s (%s); its participants have no caseworker until an administrator assigns one\n", a.Username, a.ID)
+		case "disable":
+			if _, err := au.SetDisabled(ctx, "cli", a.ID, true); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "disabled %s: its sessions have ended and its API tokens are revoked\n", a.Username)
+		default:
+			if _, err := au.SetDisabled(ctx, "cli", a.ID, false); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "enabled %s\n", a.Username)
+		}
 		return nil
 	})
 }
@@ -132,7 +288,7 @@ func usersPasswd(ctx context.Context, env cmdEnv, args []string) int {
 		if _, err := au.SetPassword(ctx, "cli", a.ID, pw); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "password of %s changed; its sessions have ended\n", a.Username)
+		fmt.Fprintf(env.stdout, "password of %s changed; its sessions have ended and its API tokens are revoked\n", a.Username)
 		return nil
 	})
 }
@@ -148,13 +304,17 @@ func usersList(ctx context.Context, env cmdEnv, args []string) int {
 			return err
 		}
 		tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "USERNAME\tROLE\tCHILD PROTECTION\tCREATED\tID")
+		fmt.Fprintln(tw, "USERNAME\tROLE\tCHILD PROTECTION\tSTATE\tCREATED\tID")
 		for _, a := range accts {
 			trained := "no"
 			if a.ChildProtectionTrained {
 				trained = "trained"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Username, a.Role, trained, a.CreatedAt.UTC().Format("2006-01-02"), a.ID)
+			state := "active"
+			if a.Disabled {
+				state = "disabled"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Username, a.Role, trained, state, a.CreatedAt.UTC().Format("2006-01-02"), a.ID)
 		}
 		return tw.Flush()
 	})
@@ -220,12 +380,12 @@ func readPassword(env cmdEnv) (string, error) {
 // serve, and on a fresh install logs the one-time link that makes the
 // first administrator. The link holds a token: it works once, for a day,
 // and only while there is no account.
-func withCaseworkers(ctx context.Context, cfg config.Config, log *slog.Logger, st store.Store, clk clock.Clock, sched *schedule.Scheduler, deps *web.Deps) error {
+func withCaseworkers(ctx context.Context, cfg config.Config, log *slog.Logger, st store.Store, clk clock.Clock, sched *schedule.Scheduler, counterKey []byte, deps *web.Deps) error {
 	nets, err := cfg.TrustedProxyNets()
 	if err != nil {
 		return err
 	}
-	au := auth.New(st, clk, auth.Options{SessionTTL: cfg.SessionTTL})
+	au := auth.New(st, clk, auth.Options{SessionTTL: cfg.SessionTTL, CounterKey: counterKey})
 	deps.Auth, deps.Clock, deps.TelegramBot, deps.TrustedProxies = au, clk, cfg.TelegramBotUsername, nets
 	if sched != nil {
 		deps.Replan, deps.Excuse, deps.Windows = sched.Replan, sched.Excuse, sched.History
@@ -244,7 +404,7 @@ func withCaseworkers(ctx context.Context, cfg config.Config, log *slog.Logger, s
 			}
 			base = "http://" + host
 		}
-		log.Warn("no caseworker accounts yet: open this link once, within a day, to make the first administrator (or run waymark users add)",
+		log.Warn("no caseworker accounts yet: open this link once, within a day, to make the first administrator (or run waymark users add); it replaces any link logged before",
 			"setup_link", base+"/setup?token="+token, "expires", clk.Now().Add(24*time.Hour).UTC().Format(time.RFC3339))
 	}
 	return nil

@@ -121,10 +121,12 @@ func TestVoiceMissedCallEndToEnd(t *testing.T) {
 	wg.Wait()
 
 	checkins, err := st.CheckInsOf(ctx, pid, time.Time{})
-	if err != nil || len(checkins) != 1 || checkins[0].Channel != store.MissedCall {
-		t.Fatalf("check-ins = %+v (%v), want one by missed call", checkins, err)
+	// A call from the UK carries no STIR/SHAKEN attestation: it counts,
+	// and the caseworker sees that its caller ID was not verified.
+	if err != nil || len(checkins) != 1 || checkins[0].Channel != store.MissedCallUnverified {
+		t.Fatalf("check-ins = %+v (%v), want one by missed call, caller ID not verified", checkins, err)
 	}
-	if checkins[0].Channel.Label() != "Missed call" {
+	if checkins[0].Channel.Label() != "Missed call, caller ID not verified" {
 		t.Errorf("label %q", checkins[0].Channel.Label())
 	}
 
@@ -141,7 +143,7 @@ func TestVoiceMissedCallEndToEnd(t *testing.T) {
 	}
 
 	cs, _ := st.CheckInsOf(ctx, pid, time.Time{})
-	if len(cs) != 1 || cs[0].Channel != store.MissedCall {
+	if len(cs) != 1 || cs[0].Channel != store.MissedCallUnverified {
 		t.Errorf("check-ins %+v, want one by missed call", cs)
 	}
 

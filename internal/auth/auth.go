@@ -34,6 +34,7 @@ type Store interface {
 var (
 	ErrBadCredentials = errors.New("auth: wrong username or password")
 	ErrLimited        = errors.New("auth: too many sign-in attempts; wait a quarter of an hour and try again")
+	ErrPaced          = errors.New("auth: many sign-in attempts at this account; wait a few seconds and try again")
 	ErrNoSession      = errors.New("auth: not signed in, or the session has ended")
 	ErrBadToken       = errors.New("auth: unknown API token")
 	ErrBadUsername    = errors.New("auth: username not accepted: use 2 to 64 of a-z 0-9 . _ -")
@@ -41,6 +42,9 @@ var (
 	ErrBadRole        = errors.New("auth: role must be admin or caseworker")
 	ErrSetupDone      = errors.New("auth: setup is done: an account exists already")
 	ErrBadSetupToken  = errors.New("auth: this setup link has been used or has expired; restart waymark for a new one")
+	ErrDisabled       = errors.New("auth: this account is disabled; ask an administrator")
+	ErrLastAdmin      = errors.New("auth: Waymark needs at least one active administrator: make or enable another one first")
+	ErrNoSuchToken    = errors.New("auth: no API token with that ID (waymark tokens list shows them)")
 )
 
 // Options tune a Service; zero values take the defaults.
@@ -48,12 +52,19 @@ type Options struct {
 	SessionTTL time.Duration // how long a sign-in lasts; 12h
 	SetupTTL   time.Duration // how long a setup link works; 24h
 	Params     Params        // argon2id cost; DefaultParams
-	// Sign-in attempts allowed in each AttemptWindow, per username and per
-	// client address. Every attempt counts, right or wrong, so a guesser
-	// learns nothing from an attempt over the limit.
-	AccountAttempts int           // 10
-	AddressAttempts int           // 50: an office shares one address
+	// Sign-in limits (limits.go), each counted in AttemptWindow. Every
+	// attempt counts, right or wrong, so a guesser learns nothing from an
+	// attempt over a limit.
+	PairAttempts    int           // 10 for one username from one address
+	AddressAttempts int           // 50 from one address: an office shares one
+	AccountAttempts int           // 30 for one username from all addresses; then AccountPace
+	AccountPace     time.Duration // 5s: one attempt per account per pace once AccountAttempts is passed
 	AttemptWindow   time.Duration // 15m
+	// CounterKey keys the hashes that name the counters, so that neither a
+	// typed username (perhaps a password in the wrong box) nor an address
+	// is ever a key in the store. Processes sharing a store must share it;
+	// empty means a random key of this process's own.
+	CounterKey []byte
 }
 
 func (o Options) withDefaults() Options {
@@ -66,8 +77,17 @@ func (o Options) withDefaults() Options {
 	if o.Params == (Params{}) {
 		o.Params = DefaultParams
 	}
+	if o.PairAttempts <= 0 {
+		o.PairAttempts = 10
+	}
 	if o.AccountAttempts <= 0 {
-		o.AccountAttempts = 10
+		o.AccountAttempts = 30
+	}
+	if o.AccountPace <= 0 {
+		o.AccountPace = 5 * time.Second
+	}
+	if len(o.CounterKey) == 0 {
+		o.CounterKey = []byte(NewToken())
 	}
 	if o.AddressAttempts <= 0 {
 		o.AddressAttempts = 50
@@ -89,6 +109,8 @@ type Service struct {
 
 	dummyOnce sync.Once
 	dummy     string
+
+	limited limitedAddresses
 }
 
 // New returns a Service over st.
@@ -175,25 +197,16 @@ func (s *Service) CreateAccount(ctx context.Context, actor string, n NewAccount)
 }
 
 // Login checks a username and password from a client address and starts
-// a session. Both limits are counted before the password is checked.
+// a session. The limits (limits.go) are counted before the password is
+// checked; a client over its address's limit costs no store write and no
+// hash at all.
 func (s *Service) Login(ctx context.Context, username, password, addr string) (Session, error) {
-	now := s.clock.Now()
 	u, uerr := NormalizeUsername(username)
 	if uerr != nil {
 		u = "?invalid"
 	}
-	until := now.Add(s.opts.AttemptWindow)
-	na, err := s.store.Increment(ctx, "login:account:"+u, until)
-	if err != nil {
-		return Session{}, fmt.Errorf("auth: count sign-in attempts: %w", err)
-	}
-	nb, err := s.store.Increment(ctx, "login:address:"+addr, until)
-	if err != nil {
-		return Session{}, fmt.Errorf("auth: count sign-in attempts: %w", err)
-	}
-	if na > s.opts.AccountAttempts || nb > s.opts.AddressAttempts {
-		_ = s.audit(ctx, "unknown", "login_limited", "")
-		return Session{}, ErrLimited
+	if err := s.countAttempt(ctx, u, addr); err != nil {
+		return Session{}, err
 	}
 	a, err := s.store.AccountByUsername(ctx, u)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -217,6 +230,11 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (S
 		// in the wrong box.
 		_ = s.audit(ctx, actor, "login_failed", "")
 		return Session{}, ErrBadCredentials
+	}
+	if a.Disabled {
+		// Said only to whoever knows the password.
+		_ = s.audit(ctx, a.ID, "login_refused", "account disabled")
+		return Session{}, ErrDisabled
 	}
 	sess, err := s.StartSession(ctx, a)
 	if err != nil {
@@ -262,7 +280,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 	if err != nil {
 		return Session{}, fmt.Errorf("auth: session account: %w", err)
 	}
-	if ws.CreatedAt.Before(a.PasswordChangedAt) {
+	if ws.CreatedAt.Before(a.PasswordChangedAt) || a.Disabled {
 		return Session{}, ErrNoSession
 	}
 	return Session{Token: token, CSRFToken: ws.CSRFToken, Account: a, ExpiresAt: ws.ExpiresAt}, nil
@@ -290,11 +308,24 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, current, next s
 	if err != nil {
 		return store.Account{}, fmt.Errorf("auth: change password: %w", err)
 	}
+	// Whoever holds a session may guess the password behind it here, so
+	// these guesses are limited and audited like sign-ins.
+	n, err := s.store.Increment(ctx, "pwchange:"+a.ID, s.clock.Now().Add(s.opts.AttemptWindow))
+	if err != nil {
+		return store.Account{}, fmt.Errorf("auth: count password attempts: %w", err)
+	}
+	if n > s.opts.PairAttempts {
+		if n == s.opts.PairAttempts+1 {
+			_ = s.audit(ctx, a.ID, "password_change_limited", fmt.Sprintf("%d wrong current passwords; refused for a while", s.opts.PairAttempts))
+		}
+		return store.Account{}, ErrLimited
+	}
 	ok, err := s.verify(ctx, a.PasswordHash, current)
 	if err != nil {
 		return store.Account{}, fmt.Errorf("auth: change password of %s: %w", a.ID, err)
 	}
 	if !ok {
+		_ = s.audit(ctx, a.ID, "password_change_failed", "wrong current password")
 		return store.Account{}, ErrBadCredentials
 	}
 	return s.SetPassword(ctx, a.ID, a.ID, next)
@@ -318,46 +349,11 @@ func (s *Service) SetPassword(ctx context.Context, actor, accountID, password st
 	if err := s.store.UpdateAccount(ctx, a); err != nil {
 		return store.Account{}, fmt.Errorf("auth: set password of %s: %w", a.ID, err)
 	}
-	if err := s.store.DeleteWebSessionsOf(ctx, a.ID); err != nil {
-		return store.Account{}, fmt.Errorf("auth: end sessions of %s: %w", a.ID, err)
-	}
-	return a, s.audit(ctx, actor, "password_changed", a.ID+" "+a.Username+"; every session ended")
-}
-
-// CreateAPIToken makes a token for an account and returns it; it cannot
-// be shown again.
-func (s *Service) CreateAPIToken(ctx context.Context, actor, accountID string) (string, error) {
-	if _, err := s.store.GetAccount(ctx, accountID); err != nil {
-		return "", fmt.Errorf("auth: API token: %w", err)
-	}
-	token := "wm_" + NewToken()
-	tok := store.APIToken{TokenHash: HashToken(token), AccountID: accountID, CreatedAt: s.clock.Now()}
-	if err := s.store.PutAPIToken(ctx, tok); err != nil {
-		return "", fmt.Errorf("auth: API token: %w", err)
-	}
-	return token, s.audit(ctx, actor, "api_token_created", accountID+" token "+tok.TokenHash[:8])
-}
-
-// AuthenticateAPI returns the account an API token belongs to.
-func (s *Service) AuthenticateAPI(ctx context.Context, token string) (store.Account, error) {
-	if !strings.HasPrefix(token, "wm_") {
-		return store.Account{}, ErrBadToken
-	}
-	tok, err := s.store.GetAPIToken(ctx, HashToken(token))
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Account{}, ErrBadToken
-	}
+	n, err := s.endAccess(ctx, a.ID)
 	if err != nil {
-		return store.Account{}, fmt.Errorf("auth: API token: %w", err)
+		return store.Account{}, err
 	}
-	a, err := s.store.GetAccount(ctx, tok.AccountID)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Account{}, ErrBadToken
-	}
-	if err != nil {
-		return store.Account{}, fmt.Errorf("auth: API token account: %w", err)
-	}
-	return a, nil
+	return a, s.audit(ctx, actor, "password_changed", fmt.Sprintf("%s %s; every session ended, %d API tokens revoked", a.ID, a.Username, n))
 }
 
 // SetupLink makes a one-time token for the first administrator when there

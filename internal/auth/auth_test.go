@@ -1,10 +1,13 @@
 package auth
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -198,27 +201,133 @@ func TestSessionExpires(t *testing.T) {
 	}
 }
 
-func TestLoginLimitedPerAccount(t *testing.T) {
-	s, clk, _ := newService(t, Options{AccountAttempts: 3, AddressAttempts: 100, AttemptWindow: 15 * time.Minute})
+func TestLoginLimitedPerAccountFromOneAddress(t *testing.T) {
+	s, clk, _ := newService(t, Options{PairAttempts: 3, AddressAttempts: 100, AttemptWindow: 15 * time.Minute})
 	mustAccount(t, s, "amira", store.RoleCaseworker)
+	mustAccount(t, s, "bo", store.RoleCaseworker)
 	ctx := t.Context()
 	for i := range 3 {
-		if _, err := s.Login(ctx, "amira", "wrong password!", "addr-"+string(rune('a'+i))); !errors.Is(err, ErrBadCredentials) {
+		if _, err := s.Login(ctx, "amira", "wrong password!", "203.0.113.9"); !errors.Is(err, ErrBadCredentials) {
 			t.Fatalf("attempt %d: %v", i+1, err)
 		}
 	}
-	// Over the limit, even the right password from a new address is
+	// Over the limit, even the right password from that address is
 	// refused: a guesser must not learn when they hit it.
-	if _, err := s.Login(ctx, "AMIRA", goodPassword, "addr-z"); !errors.Is(err, ErrLimited) {
+	if _, err := s.Login(ctx, "AMIRA", goodPassword, "203.0.113.9"); !errors.Is(err, ErrLimited) {
 		t.Fatalf("fourth attempt: %v, want ErrLimited", err)
 	}
-	if _, err := s.Login(ctx, "bo", goodPassword, "addr-z"); !errors.Is(err, ErrBadCredentials) {
-		t.Errorf("another username is not limited: %v", err)
+	// The lockout hits only that account's guesses from that address.
+	if _, err := s.Login(ctx, "bo", goodPassword, "203.0.113.9"); err != nil {
+		t.Errorf("another account from the same address: %v", err)
+	}
+	if _, err := s.Login(ctx, "amira", goodPassword, "198.51.100.7"); err != nil {
+		t.Errorf("the real person from their own address: %v", err)
 	}
 	clk.Advance(15 * time.Minute)
-	if _, err := s.Login(ctx, "amira", goodPassword, "addr-z"); err != nil {
+	if _, err := s.Login(ctx, "amira", goodPassword, "203.0.113.9"); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
+}
+
+func TestLoginPacedWhenOneAccountIsGuessedFromEverywhere(t *testing.T) {
+	s, clk, st := newService(t, Options{AccountAttempts: 5, AccountPace: 5 * time.Second})
+	a := mustAccount(t, s, "amira", store.RoleCaseworker)
+	ctx := t.Context()
+	for i := range 6 {
+		if _, err := s.Login(ctx, "amira", "wrong password!", fmt.Sprintf("203.0.113.%d", i)); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	if _, err := s.Login(ctx, "amira", goodPassword, "203.0.113.77"); !errors.Is(err, ErrPaced) {
+		t.Fatalf("a second attempt within the pace: %v, want ErrPaced", err)
+	}
+	// The real person, a few seconds later, from their own address.
+	clk.Advance(5 * time.Second)
+	if _, err := s.Login(ctx, "amira", goodPassword, "198.51.100.7"); err != nil {
+		t.Fatalf("the right password after the pace: %v", err)
+	}
+	entries, _ := st.ListAudit(ctx, "", 100)
+	if n := countAction(entries, "login_limited"); n != 1 {
+		t.Errorf("%d login_limited entries, want 1 (%+v)", n, entries)
+	}
+	for _, e := range entries {
+		if e.Action == "login_limited" && e.Actor != a.ID {
+			t.Errorf("the entry names %q, want the account", e.Actor)
+		}
+	}
+}
+
+// countingStore counts the writes a sign-in makes and keeps the counter
+// names it is given.
+type countingStore struct {
+	Store
+	mu       sync.Mutex
+	writes   int
+	counters []string
+}
+
+func (c *countingStore) Increment(ctx context.Context, key string, exp time.Time) (int, error) {
+	c.mu.Lock()
+	c.writes++
+	c.counters = append(c.counters, key)
+	c.mu.Unlock()
+	return c.Store.Increment(ctx, key, exp)
+}
+
+func (c *countingStore) AppendAudit(ctx context.Context, e store.AuditEntry) error {
+	c.mu.Lock()
+	c.writes++
+	c.mu.Unlock()
+	return c.Store.AppendAudit(ctx, e)
+}
+
+func TestLoginOverTheAddressLimitWritesNothing(t *testing.T) {
+	_, clk, st := newService(t, Options{})
+	cs := &countingStore{Store: st}
+	s := New(cs, clk, Options{AddressAttempts: 4, Params: cheap})
+	mustAccount(t, s, "amira", store.RoleCaseworker)
+	ctx := t.Context()
+	typed := "correct horse battery staple" // a password in the username box
+	for i := range 4 {
+		if _, err := s.Login(ctx, typed, "x", "203.0.113.9"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	if _, err := s.Login(ctx, "amira", goodPassword, "203.0.113.9"); !errors.Is(err, ErrLimited) {
+		t.Fatalf("over the limit: %v", err)
+	}
+	before := cs.writes
+	for i := range 1000 {
+		if _, err := s.Login(ctx, fmt.Sprintf("user%d", i), "x", "203.0.113.9"); !errors.Is(err, ErrLimited) {
+			t.Fatalf("flood attempt %d: %v", i, err)
+		}
+	}
+	if cs.writes != before {
+		t.Errorf("1,000 attempts over the limit made %d writes, want none", cs.writes-before)
+	}
+	entries, _ := st.ListAudit(ctx, "", 100)
+	if n := countAction(entries, "login_limited"); n != 1 {
+		t.Errorf("%d login_limited entries, want one for the window", n)
+	}
+	for _, k := range cs.counters {
+		if strings.Contains(k, "correct") || strings.Contains(k, "horse") || strings.Contains(k, "203.0.113") || strings.Contains(k, "amira") {
+			t.Errorf("counter %q names what was typed", k)
+		}
+	}
+	clk.Advance(15 * time.Minute)
+	if _, err := s.Login(ctx, "amira", goodPassword, "203.0.113.9"); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+}
+
+func countAction(entries []store.AuditEntry, action string) int {
+	n := 0
+	for _, e := range entries {
+		if e.Action == action {
+			n++
+		}
+	}
+	return n
 }
 
 func TestLoginLimitedPerAddress(t *testing.T) {
@@ -235,6 +344,31 @@ func TestLoginLimitedPerAddress(t *testing.T) {
 	}
 	if _, err := s.Login(ctx, "amira", goodPassword, "203.0.113.10"); err != nil {
 		t.Fatalf("another address: %v", err)
+	}
+}
+
+func TestCurrentPasswordGuessesAreLimitedAndAudited(t *testing.T) {
+	s, clk, st := newService(t, Options{PairAttempts: 3})
+	ctx := t.Context()
+	a := mustAccount(t, s, "amira", store.RoleCaseworker)
+	for i := range 3 {
+		if _, err := s.ChangePassword(ctx, a.ID, "a guess", "another good passphrase"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("guess %d: %v", i+1, err)
+		}
+	}
+	if _, err := s.ChangePassword(ctx, a.ID, goodPassword, "another good passphrase"); !errors.Is(err, ErrLimited) {
+		t.Fatalf("over the limit: %v, want ErrLimited", err)
+	}
+	entries, _ := st.ListAudit(ctx, "", 100)
+	if n := countAction(entries, "password_change_failed"); n != 3 {
+		t.Errorf("%d password_change_failed entries, want 3", n)
+	}
+	if n := countAction(entries, "password_change_limited"); n != 1 {
+		t.Errorf("%d password_change_limited entries, want 1", n)
+	}
+	clk.Advance(15 * time.Minute)
+	if _, err := s.ChangePassword(ctx, a.ID, goodPassword, "another good passphrase"); err != nil {
+		t.Fatalf("after the window: %v", err)
 	}
 }
 
@@ -283,7 +417,7 @@ func TestAPITokens(t *testing.T) {
 	s, _, st := newService(t, Options{})
 	ctx := t.Context()
 	a := mustAccount(t, s, "amira", store.RoleCaseworker)
-	tok, err := s.CreateAPIToken(ctx, "cli", a.ID)
+	tok, err := s.CreateAPIToken(ctx, "cli", a.ID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +434,7 @@ func TestAPITokens(t *testing.T) {
 			t.Errorf("token %q: %v", bad, err)
 		}
 	}
-	if _, err := s.CreateAPIToken(ctx, "cli", "acct_missing"); err == nil {
+	if _, err := s.CreateAPIToken(ctx, "cli", "acct_missing", 0); err == nil {
 		t.Error("a token for a missing account was made")
 	}
 }
@@ -323,6 +457,10 @@ func TestSetupOnceOnAFreshInstall(t *testing.T) {
 	}
 	if _, err := s.CompleteSetup(ctx, "made-up", NewAccount{Username: "admin", Password: goodPassword}); !errors.Is(err, ErrBadSetupToken) {
 		t.Fatalf("made-up token: %v", err)
+	}
+	// Each start logs a new link; the older ones stop working.
+	if _, err := s.CompleteSetup(ctx, token, NewAccount{Username: "admin", Password: goodPassword}); !errors.Is(err, ErrBadSetupToken) {
+		t.Fatalf("an older link: %v", err)
 	}
 	// The weak password did not use the link up.
 	a, err := s.CompleteSetup(ctx, late, NewAccount{Username: "Admin", Role: store.RoleCaseworker, Password: goodPassword})

@@ -31,7 +31,7 @@ type Config struct {
 	LocalesDir string `env:"WAYMARK_LOCALES_DIR" help:"directory of locale files to use instead of the built-in ones"`
 	LogLevel   string `env:"WAYMARK_LOG_LEVEL" default:"info" help:"debug, info, warn or error"`
 	LogFormat  string `env:"WAYMARK_LOG_FORMAT" default:"text" help:"text or json"`
-	Simulator  bool   `env:"WAYMARK_SIMULATOR" default:"true" help:"serve the flow simulator at /simulator"`
+	Simulator  Switch `env:"WAYMARK_SIMULATOR" default:"auto" help:"serve the flow simulator at /simulator: true, false, or auto (on only while no real channel, Twilio or Telegram, is configured)"`
 
 	RedisURL            string `env:"WAYMARK_REDIS_URL" secret:"true" help:"redis:// or rediss:// URL; when set, Redis is the store instead of the embedded file"`
 	RedisPrefix         string `env:"WAYMARK_REDIS_PREFIX" default:"waymark:" help:"prefix of every Redis key"`
@@ -117,6 +117,11 @@ func Load(getenv func(string) string, environ []string, overrides map[string]str
 }
 
 func set(f reflect.Value, raw string) error {
+	if f.Type() == reflect.TypeFor[Switch]() {
+		if _, err := Switch(raw).on(false); err != nil {
+			return err
+		}
+	}
 	switch f.Kind() {
 	case reflect.String:
 		f.SetString(raw)
@@ -251,6 +256,29 @@ func (c Config) Validate() error {
 
 // TrustedProxyNets parses WAYMARK_TRUSTED_PROXIES. A bare address is a
 // network of one. Empty means none: no forwarded header is believed.
+// SimulatorOn says whether /simulator is served. "auto" turns it on for
+// the quick start and off as soon as a real channel is configured: the
+// simulator is for trying flows, not for the internet.
+func (c Config) SimulatorOn() bool {
+	on, _ := c.Simulator.on(c.TwilioAccountSID == "" && c.TelegramToken == "") // Load refuses a bad value
+	return on
+}
+
+// Switch is true, false, or auto (decided by the rest of the settings).
+type Switch string
+
+func (s Switch) on(auto bool) (bool, error) {
+	v := strings.TrimSpace(string(s))
+	if v == "" || strings.EqualFold(v, "auto") {
+		return auto, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%q is not true, false or auto", string(s))
+	}
+	return b, nil
+}
+
 func (c Config) TrustedProxyNets() ([]*net.IPNet, error) {
 	var out []*net.IPNet
 	var errs []error

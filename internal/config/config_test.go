@@ -18,7 +18,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8080" || c.DataDir != "./data" || c.RedisPrefix != "waymark:" || c.SchedulerTick != 15*time.Second || c.TwilioMPS != 1 || !c.Simulator {
+	if c.Addr != ":8080" || c.DataDir != "./data" || c.RedisPrefix != "waymark:" || c.SchedulerTick != 15*time.Second || c.TwilioMPS != 1 || !c.SimulatorOn() {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 	if len(unknown) != 0 {
@@ -105,5 +105,26 @@ func TestKeyIsGeneratedOnceAndReused(t *testing.T) {
 	k2, gen, err := c.Key()
 	if err != nil || gen || !bytes.Equal(k1, k2) {
 		t.Fatalf("second Key: %v %v equal=%v", err, gen, bytes.Equal(k1, k2))
+	}
+}
+
+func TestSimulatorIsOffOnceARealChannelIsConfigured(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"WAYMARK_TWILIO_ACCOUNT_SID": "AC123", "WAYMARK_TWILIO_AUTH_TOKEN": "x", "WAYMARK_TWILIO_FROM": "+15550100", "WAYMARK_PUBLIC_URL": "https://w.example"}, false},
+		{map[string]string{"WAYMARK_TELEGRAM_TOKEN": "1:x", "WAYMARK_TELEGRAM_WEBHOOK_SECRET": "s", "WAYMARK_PUBLIC_URL": "https://w.example"}, false},
+		{map[string]string{"WAYMARK_TELEGRAM_TOKEN": "1:x", "WAYMARK_TELEGRAM_WEBHOOK_SECRET": "s", "WAYMARK_PUBLIC_URL": "https://w.example", "WAYMARK_SIMULATOR": "true"}, true},
+		{map[string]string{"WAYMARK_SIMULATOR": "false"}, false},
+	} {
+		c, _, err := Load(env(tc.env), nil, nil)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.env, err)
+		}
+		if got := c.SimulatorOn(); got != tc.want {
+			t.Errorf("%v: simulator on = %v, want %v", tc.env, got, tc.want)
+		}
 	}
 }

@@ -147,6 +147,11 @@ func (s instrumented) UpdateOutbound(ctx context.Context, m store.OutboundMessag
 	return s.count("UpdateOutbound", s.Store.UpdateOutbound(ctx, m))
 }
 
+func (s instrumented) ChangeOutbound(ctx context.Context, id string, change func(*store.OutboundMessage) bool) (store.OutboundMessage, bool, error) {
+	r0, r1, err := s.Store.ChangeOutbound(ctx, id, change)
+	return r0, r1, s.count("ChangeOutbound", err)
+}
+
 func (s instrumented) MarkSent(ctx context.Context, m store.OutboundMessage) error {
 	return s.count("MarkSent", s.Store.MarkSent(ctx, m))
 }
@@ -238,6 +243,10 @@ func (s instrumented) ListAccounts(ctx context.Context) ([]store.Account, error)
 	return r0, s.count("ListAccounts", err)
 }
 
+func (s instrumented) DeleteAccount(ctx context.Context, id string) error {
+	return s.count("DeleteAccount", s.Store.DeleteAccount(ctx, id))
+}
+
 func (s instrumented) PutWebSession(ctx context.Context, s_ store.WebSession) error {
 	return s.count("PutWebSession", s.Store.PutWebSession(ctx, s_))
 }
@@ -271,6 +280,10 @@ func (s instrumented) APITokensOf(ctx context.Context, accountID string) ([]stor
 
 func (s instrumented) DeleteAPIToken(ctx context.Context, tokenHash string) error {
 	return s.count("DeleteAPIToken", s.Store.DeleteAPIToken(ctx, tokenHash))
+}
+
+func (s instrumented) TouchAPIToken(ctx context.Context, tokenHash string, at time.Time) error {
+	return s.count("TouchAPIToken", s.Store.TouchAPIToken(ctx, tokenHash, at))
 }
 
 func (s instrumented) PutSetupToken(ctx context.Context, tokenHash string, expiresAt time.Time) error {
@@ -331,6 +344,7 @@ var storeOps = []string{
 	"AppointmentsOf",
 	"AttentionOf",
 	"BeginSend",
+	"ChangeOutbound",
 	"CheckInsOf",
 	"ClaimDue",
 	"ClaimOutbound",
@@ -338,6 +352,7 @@ var storeOps = []string{
 	"CreateAccount",
 	"CreateParticipant",
 	"DeleteAPIToken",
+	"DeleteAccount",
 	"DeleteAppointment",
 	"DeleteDue",
 	"DeleteLink",
@@ -390,6 +405,7 @@ var storeOps = []string{
 	"Seen",
 	"TakeEnrolmentCode",
 	"TakeSetupToken",
+	"TouchAPIToken",
 	"UpdateAccount",
 	"UpdateOutbound",
 	"UpdateParticipant",

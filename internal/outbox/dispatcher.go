@@ -543,22 +543,30 @@ func (d *Dispatcher) ApplyStatus(ctx context.Context, id string, st store.Messag
 	if rank(st) < 0 {
 		return fmt.Errorf("outbox: status %q of %s: unknown status", st, id)
 	}
-	m, err := d.store.GetOutbound(ctx, id)
+	// One step in the store: the status is compared with the one stored at
+	// the moment it is written, so two callbacks at once ("delivered", and
+	// a late "sent") cannot leave the earlier status, or bring back the
+	// text a final status dropped.
+	now := d.clock.Now()
+	var have store.MessageStatus
+	m, changed, err := d.store.ChangeOutbound(ctx, id, func(m *store.OutboundMessage) bool {
+		have = m.Status
+		if !Advances(m.Status, st) {
+			return false
+		}
+		m.Status, m.UpdatedAt = st, now
+		if errorCode != "" {
+			m.ErrorCode = errorCode
+		}
+		return true
+	})
 	if err != nil {
 		return fmt.Errorf("outbox: status of %s: %w", id, err)
 	}
 	log := d.log.With("message_id", m.ID, "participant_id", m.ParticipantID)
-	if !Advances(m.Status, st) {
-		log.Debug("outbox: status ignored, not newer", "have", string(m.Status), "got", string(st))
+	if !changed {
+		log.Debug("outbox: status ignored, not newer", "have", string(have), "got", string(st))
 		return nil
-	}
-	now := d.clock.Now()
-	m.Status, m.UpdatedAt = st, now
-	if errorCode != "" {
-		m.ErrorCode = errorCode
-	}
-	if err := d.store.UpdateOutbound(ctx, m); err != nil {
-		return fmt.Errorf("outbox: status of %s: %w", id, err)
 	}
 	d.opts.Observer.Status(m.Channel, st)
 	log.Info("outbox: status", "status", string(st), "code", errorCode)

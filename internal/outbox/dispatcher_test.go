@@ -926,3 +926,35 @@ func (h *harness) openKinds(pid string) []store.AttentionKind {
 	}
 	return out
 }
+
+// TestConcurrentStatusCallbacksLoseNothing: "delivered" and late "sent"
+// callbacks for one message arriving at once leave it delivered, its text
+// gone; the status is compared and written in one store step.
+func TestConcurrentStatusCallbacksLoseNothing(t *testing.T) {
+	h := newHarness(t, 1000)
+	l := h.person("p_race", "+447700900124", store.SMS)
+	d := h.dispatcher()
+	var ids []string
+	for i := range 30 {
+		ids = append(ids, h.enqueue(l, "checkin.ask", fmt.Sprintf("Check in please (%d).", i)).ID)
+	}
+	for range 10 {
+		h.once(d)
+	}
+	for _, id := range ids {
+		var wg sync.WaitGroup
+		for _, st := range []store.MessageStatus{store.Sent, store.Delivered, store.Sent, store.Sent} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := d.ApplyStatus(h.ctx, id, st, ""); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if rec := h.get(id); rec.Status != store.Delivered || rec.Text != "" {
+			t.Fatalf("%s after concurrent callbacks: %s with text %q, want delivered with none", id, rec.Status, rec.Text)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -174,11 +175,25 @@ func Text(s string) string {
 	if !mayMatch(s) {
 		return s
 	}
+	// A duration's fraction ("wait=1.234567891s") is a long run of digits
+	// but no number of anyone's: it is set aside while the patterns run.
+	var kept []string
+	s = durationFraction.ReplaceAllStringFunc(s, func(d string) string {
+		kept = append(kept, d)
+		return "\x00" + strconv.Itoa(len(kept)-1) + "\x00"
+	})
 	for _, p := range patterns {
 		s = p.re.ReplaceAllString(s, p.repl)
 	}
+	for i, d := range kept {
+		s = strings.Replace(s, "\x00"+strconv.Itoa(i)+"\x00", d, 1)
+	}
 	return s
 }
+
+// durationFraction is a Go duration with a fraction, as time.Duration
+// prints it: "1.234567891s", "2m3.5s", "150.000001ms".
+var durationFraction = regexp.MustCompile(`\b(?:\d{1,7}h)?(?:\d{1,2}m)?\d{1,6}\.\d+(?:ns|µs|us|ms|s)\b`)
 
 // mayMatch is a quick test that lets most log text skip the regular
 // expressions: the number patterns need at least five digits, the others

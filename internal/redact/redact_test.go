@@ -168,3 +168,17 @@ func TestWithSecretsAddsToTheList(t *testing.T) {
 		t.Errorf("a secret got through: %s", b.String())
 	}
 }
+
+func TestDurationsAreNotMangled(t *testing.T) {
+	for _, in := range []string{"wait=1.234567891s", "retry in 2m3.123456789s", "took 150.0000012ms", "+15551234567 after 1.5s", "+15551234567.5s"} {
+		out := Text(in)
+		for _, d := range []string{"1.234567891s", "3.123456789s", "150.0000012ms", "1.5s"} {
+			if strings.Contains(in, d) && !strings.Contains(out, d) {
+				t.Errorf("Text(%q) = %q: the duration %s was mangled", in, out, d)
+			}
+		}
+		if strings.Contains(out, "15551234567") {
+			t.Errorf("Text(%q) = %q: the number stayed", in, out)
+		}
+	}
+}

@@ -42,12 +42,17 @@ const (
 	// an OutboundMessage: the caller is known by their SMS link.
 	MissedCall Channel = "missed_call"
 	Keypad     Channel = "keypad"
+	// MissedCallUnverified is a missed call whose caller ID the carrier did
+	// not vouch for in full (no STIR/SHAKEN "A" attestation): it counts,
+	// but anyone can make a call show a number, so caseworkers see it.
+	MissedCallUnverified Channel = "missed_call_unverified"
 )
 
 // channelLabels are the names caseworkers read.
 var channelLabels = map[Channel]string{
 	SMS: "SMS", WhatsApp: "WhatsApp", Telegram: "Telegram", Simulator: "Simulator",
 	MissedCall: "Missed call", Keypad: "Phone keypad",
+	MissedCallUnverified: "Missed call, caller ID not verified",
 }
 
 // Label is the channel's name for caseworker pages and the API, e.g.
@@ -593,6 +598,15 @@ type Outbox interface {
 	// UpdateOutbound saves m and ends any lease on it. Text is dropped when
 	// m.Status is final. ErrNotFound if missing.
 	UpdateOutbound(ctx context.Context, m OutboundMessage) error
+	// ChangeOutbound applies change to the message with that ID as it is
+	// stored now and, when change says so, saves the result as
+	// UpdateOutbound does, in one step: a change that raced another runs
+	// again on what the other saved, so no update is lost (a late "sent"
+	// never undoes "delivered" or brings back its dropped text). change
+	// may run more than once and must only edit the message. It returns
+	// the message as stored afterwards and whether change saved it;
+	// ErrNotFound if missing.
+	ChangeOutbound(ctx context.Context, id string, change func(*OutboundMessage) bool) (OutboundMessage, bool, error)
 	// MarkSent records that the provider accepted m (m.ProviderID), a
 	// message the caller claimed, and ends the lease: the message leaves
 	// the queue. The record saved is Accepted(m), unless a status the
@@ -709,6 +723,9 @@ type Account struct {
 	ChildProtectionTrained bool      `json:"child_protection_trained"`
 	CreatedAt              time.Time `json:"created_at"`
 	PasswordChangedAt      time.Time `json:"password_changed_at"`
+	// Disabled accounts cannot sign in and no session or token of theirs
+	// works; their participants show as having no active caseworker.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // WebSession is a signed-in browser. It is found by the hash of the token
@@ -728,6 +745,12 @@ type APIToken struct {
 	TokenHash string    `json:"token_hash"`
 	AccountID string    `json:"account_id"`
 	CreatedAt time.Time `json:"created_at"`
+	// ExpiresAt is when the token stops working; zero for never. The store
+	// keeps an expired token (it is listed as expired) until it is revoked.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// LastUsedAt is when the token last opened the API, to the minute or
+	// so (internal/auth records it at most once a minute).
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 }
 
 // Accounts keeps caseworker accounts, their web sessions, their API tokens
@@ -742,6 +765,10 @@ type Accounts interface {
 	// ErrConflict if another account has the username.
 	UpdateAccount(ctx context.Context, a Account) error
 	ListAccounts(ctx context.Context) ([]Account, error) // ordered by username
+	// DeleteAccount deletes an account, its username, and every web
+	// session and API token of it; ErrNotFound if missing. Audit entries
+	// that name the account stay.
+	DeleteAccount(ctx context.Context, id string) error
 
 	PutWebSession(ctx context.Context, s WebSession) error // ErrConflict if the hash exists
 	// GetWebSession returns a session by its token hash; ErrNotFound when
@@ -756,9 +783,14 @@ type Accounts interface {
 	GetAPIToken(ctx context.Context, tokenHash string) (APIToken, error)
 	APITokensOf(ctx context.Context, accountID string) ([]APIToken, error) // oldest first
 	DeleteAPIToken(ctx context.Context, tokenHash string) error
+	// TouchAPIToken records that a token was used at at. LastUsedAt only
+	// moves forward, and a token deleted meanwhile stays deleted
+	// (ErrNotFound): a revocation is never undone by a late touch.
+	TouchAPIToken(ctx context.Context, tokenHash string, at time.Time) error
 
 	// PutSetupToken records the hash of a first-administrator setup token
-	// until expiresAt.
+	// until expiresAt. It replaces any earlier setup token: only the link
+	// logged last works.
 	PutSetupToken(ctx context.Context, tokenHash string, expiresAt time.Time) error
 	// TakeSetupToken deletes the token in one step, so that it works once;
 	// ErrNotFound if there is none or it has expired.

@@ -168,6 +168,17 @@ func decode(c echo.Context, v any) error {
 	return nil
 }
 
+// decodeOptional is decode for a request whose body may be left out: an
+// empty body is fine, anything else must be what decode accepts, so a
+// truncated or non-JSON body is refused rather than ignored.
+func decodeOptional(c echo.Context, v any) error {
+	r := c.Request()
+	if r.ContentLength == 0 && r.Header.Get(echo.HeaderContentType) == "" {
+		return nil
+	}
+	return decode(c, v)
+}
+
 // scheduleField tells an absent schedule (unchanged) from null (none).
 type scheduleField struct {
 	Set   bool
@@ -334,6 +345,10 @@ func (s *Server) apiEraseParticipant(c echo.Context) error {
 func (s *Server) apiEnrolmentCode(c echo.Context) error {
 	ctx := c.Request().Context()
 	me := apiAccount(c)
+	var req struct{}
+	if err := decodeOptional(c, &req); err != nil {
+		return err
+	}
 	p, err := s.participantFor(ctx, me, c.Param("id"))
 	if err != nil {
 		return err

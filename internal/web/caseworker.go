@@ -13,6 +13,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -198,21 +199,25 @@ func (s *Server) page(c echo.Context, title, nav string) page {
 
 // notices are the confirmations a redirect may ask for with ?done=.
 var notices = map[string]string{
-	"contacted":    "Marked as contacted.",
-	"excused":      "Excused. It will not count as a missed check-in.",
-	"rescheduled":  "Marked as rescheduled. Change the appointment or schedule below.",
-	"paused":       "Paused: no reminders and no missed check-ins until resumed.",
-	"resolved":     "Resolved.",
-	"saved":        "Saved.",
-	"resumed":      "Resumed: reminders start again with the next window.",
-	"exited":       "Marked as having left the programme.",
-	"appt_added":   "Appointment added; reminders planned.",
-	"appt_changed": "Appointment changed; reminders planned again.",
-	"appt_cancel":  "Appointment cancelled; its reminders will not be sent.",
-	"erased":       "Everything about the person was erased. The audit log keeps only that it happened.",
-	"password":     "Password changed. Every other session of your account has been signed out.",
-	"welcome":      "Welcome. Your administrator account is ready.",
-	"account":      "Account saved.",
+	"contacted":       "Marked as contacted.",
+	"excused":         "Excused. It will not count as a missed check-in.",
+	"rescheduled":     "Marked as rescheduled. Change the appointment or schedule below.",
+	"paused":          "Paused: no reminders and no missed check-ins until resumed.",
+	"resolved":        "Resolved.",
+	"saved":           "Saved.",
+	"resumed":         "Resumed: reminders start again with the next window.",
+	"exited":          "Marked as having left the programme.",
+	"appt_added":      "Appointment added; reminders planned.",
+	"appt_changed":    "Appointment changed; reminders planned again.",
+	"appt_cancel":     "Appointment cancelled; its reminders will not be sent.",
+	"erased":          "Everything about the person was erased. The audit log keeps only that it happened.",
+	"password":        "Password changed. Every other session of your account has been signed out.",
+	"welcome":         "Welcome. Your administrator account is ready.",
+	"account":         "Account saved.",
+	"account_disable": "Account disabled: its sessions have ended and its API tokens are revoked.",
+	"account_enable":  "Account enabled. It needs new API tokens.",
+	"account_delete":  "Account deleted with its sessions and API tokens. The audit log keeps what it did.",
+	"token_revoked":   "API token revoked.",
 }
 
 func (s *Server) render(c echo.Context, status int, name string, data any) error {
@@ -266,9 +271,14 @@ func loginTokenValid(c echo.Context) bool {
 	return err == nil && ck.Value != "" && subtle.ConstantTimeCompare([]byte(ck.Value), []byte(c.Request().PostFormValue("login_token"))) == 1
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a post-login redirect on this site: a path that starts
+// with one slash, with no backslash, space or control character anywhere
+// (browsers drop a TAB, so "/\t/evil.example" would become "//evil.example").
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	bad := strings.ContainsFunc(next, func(r rune) bool {
+		return r <= ' ' || r == 0x7f || r == '\\' || unicode.IsControl(r) || unicode.IsSpace(r)
+	})
+	if bad || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return "/attention"
 	}
 	return next
@@ -291,6 +301,7 @@ func (s *Server) login(c echo.Context) error {
 	if !loginTokenValid(c) {
 		return s.renderLogin(c, http.StatusForbidden, "", "The sign-in form had expired. Please try again.")
 	}
+	s.warnUntrustedProxy(c)
 	username := c.FormValue("username")
 	sess, err := s.deps.Auth.Login(c.Request().Context(), username, c.FormValue("password"), c.RealIP())
 	switch {
@@ -298,11 +309,30 @@ func (s *Server) login(c echo.Context) error {
 		return s.renderLogin(c, http.StatusUnauthorized, username, "Wrong username or password.")
 	case errors.Is(err, auth.ErrLimited):
 		return s.renderLogin(c, http.StatusTooManyRequests, username, "Too many sign-in attempts. Wait a quarter of an hour and try again.")
+	case errors.Is(err, auth.ErrPaced):
+		return s.renderLogin(c, http.StatusTooManyRequests, username, "Many sign-in attempts at this account. Wait a few seconds and try again.")
+	case errors.Is(err, auth.ErrDisabled):
+		return s.renderLogin(c, http.StatusForbidden, username, "This account is disabled. Ask an administrator.")
 	case err != nil:
 		return err
 	}
 	s.setSessionCookie(c, sess)
 	return c.Redirect(http.StatusSeeOther, safeNext(c.FormValue("next")))
+}
+
+// warnUntrustedProxy logs, once, that sign-ins arrive through a proxy
+// Waymark does not trust: then every client counts as the proxy's
+// address, and one flood of wrong passwords locks every caseworker out.
+func (s *Server) warnUntrustedProxy(c echo.Context) {
+	if len(s.deps.TrustedProxies) > 0 || c.Request().Header.Get(echo.HeaderXForwardedFor) == "" {
+		return
+	}
+	s.proxyWarning.Do(func() {
+		if s.deps.Log != nil {
+			s.deps.Log.Warn("sign-ins come through a proxy (they carry X-Forwarded-For) but WAYMARK_TRUSTED_PROXIES is empty: every client counts as the proxy's address, so one flood of wrong passwords refuses everyone's sign-in; set WAYMARK_TRUSTED_PROXIES to the proxy's address (127.0.0.1/32 behind a proxy on the same machine)",
+				"proxy", c.Request().RemoteAddr)
+		}
+	})
 }
 
 func (s *Server) logout(c echo.Context) error {
@@ -377,16 +407,16 @@ func userMessage(err error) string {
 
 type accountView struct {
 	page
-	Tokens int
+	Tokens []auth.TokenInfo
 }
 
 func (s *Server) accountPage(c echo.Context) error {
 	v := accountView{page: s.page(c, "Your account", "account")}
-	toks, err := s.deps.Store.APITokensOf(c.Request().Context(), v.Account.ID)
+	toks, err := s.deps.Auth.ListTokens(c.Request().Context(), v.Account.ID)
 	if err != nil {
 		return err
 	}
-	v.Tokens = len(toks)
+	v.Tokens = toks
 	return s.render(c, http.StatusOK, "account", v)
 }
 
@@ -406,6 +436,8 @@ func (s *Server) changePassword(c echo.Context) error {
 	switch {
 	case errors.Is(err, auth.ErrBadCredentials):
 		return fail(http.StatusUnauthorized, "Your current password is not right.")
+	case errors.Is(err, auth.ErrLimited):
+		return fail(http.StatusTooManyRequests, "Too many wrong current passwords. Wait a quarter of an hour and try again.")
 	case errors.Is(err, auth.ErrWeakPassword):
 		return fail(http.StatusUnprocessableEntity, userMessage(err))
 	case err != nil:

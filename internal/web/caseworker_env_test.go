@@ -131,7 +131,7 @@ func (e *cwEnv) account(name string, role store.Role, trained bool) store.Accoun
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	tok, err := e.auth.CreateAPIToken(e.t.Context(), "test", a.ID)
+	tok, err := e.auth.CreateAPIToken(e.t.Context(), "test", a.ID, 0)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -66,20 +66,47 @@ func (s *Server) participantFor(ctx context.Context, a store.Account, id string)
 	return p, err
 }
 
+// noActiveCaseworker is the caseload filter for the people whose
+// caseworker is disabled, deleted or was never set: nobody else sees
+// them, so administrators must.
+const noActiveCaseworker = "none"
+
 // caseload lists the participants an account sees, ordered by ID; an
-// admin may narrow it to one caseworker's.
+// admin may narrow it to one caseworker's, or to noActiveCaseworker.
 func (s *Server) caseload(ctx context.Context, a store.Account, caseworkerID string) ([]store.Participant, error) {
 	all, err := s.deps.Store.ListParticipants(ctx)
 	if err != nil {
 		return nil, err
 	}
+	var active map[string]bool
+	if caseworkerID == noActiveCaseworker {
+		if active, err = s.activeAccounts(ctx); err != nil {
+			return nil, err
+		}
+	}
 	out := all[:0]
 	for _, p := range all {
-		if visibleTo(a, p) && (caseworkerID == "" || p.CaseworkerID == caseworkerID) {
+		match := caseworkerID == "" || p.CaseworkerID == caseworkerID || active != nil && !active[p.CaseworkerID]
+		if visibleTo(a, p) && match {
 			out = append(out, p)
 		}
 	}
 	return out, nil
+}
+
+// activeAccounts is the set of accounts that are not disabled.
+func (s *Server) activeAccounts(ctx context.Context) (map[string]bool, error) {
+	accts, err := s.deps.Store.ListAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	active := make(map[string]bool, len(accts))
+	for _, x := range accts {
+		if !x.Disabled {
+			active[x.ID] = true
+		}
+	}
+	return active, nil
 }
 
 // audit appends an entry; detail never holds a label, phone number or
@@ -671,6 +698,9 @@ func (s *Server) accountNames(ctx context.Context) (map[string]string, []store.A
 	names := make(map[string]string, len(accts))
 	for _, a := range accts {
 		names[a.ID] = a.Username
+		if a.Disabled {
+			names[a.ID] += " (disabled)"
+		}
 	}
 	return names, accts, nil
 }

@@ -30,6 +30,9 @@ var templateFuncs = template.FuncMap{
 	"ago":         ago,
 	"lower":       strings.ToLower,
 	"split":       strings.Fields,
+	"tokenList": func(toks []auth.TokenInfo, csrf, from string, now time.Time) tokenListView {
+		return tokenListView{Tokens: toks, CSRF: csrf, From: from, Now: now}
+	},
 	"outcomeLabel": func(o store.CheckInOutcome) string {
 		if l, ok := map[store.CheckInOutcome]string{store.OnTime: "On time", store.Late: "Late, welcomed", store.Unscheduled: "Outside a window", store.Repeat: "Again in the same window"}[o]; ok {
 			return l
@@ -199,6 +202,8 @@ type attentionView struct {
 	Recent      []attentionRow
 	Caseworkers []store.Account
 	Filter      string
+	// Unassigned counts the people whose caseworker is disabled or gone.
+	Unassigned int
 }
 
 func (s *Server) attentionPage(c echo.Context) error {
@@ -213,6 +218,11 @@ func (s *Server) attentionPage(c echo.Context) error {
 	}
 	if canSeeAll(v.Account) {
 		v.Caseworkers = accts
+		orphans, err := s.caseload(ctx, v.Account, noActiveCaseworker)
+		if err != nil {
+			return err
+		}
+		v.Unassigned = len(orphans)
 	}
 	items, byID, err := s.visibleAttention(ctx, v.Account, false, v.Filter)
 	if err != nil {
@@ -670,10 +680,18 @@ type accountsView struct {
 	Accounts []accountRow
 }
 
+// tokenListView is what the "tokens" partial needs.
+type tokenListView struct {
+	Tokens     []auth.TokenInfo
+	CSRF, From string
+	Now        time.Time
+}
+
 type accountRow struct {
 	A        store.Account
 	Caseload int
 	Children int
+	Tokens   []auth.TokenInfo
 }
 
 func (s *Server) accountsPage(c echo.Context) error {
@@ -692,8 +710,17 @@ func (s *Server) renderAccounts(c echo.Context, status int, errMsg string) error
 	if err != nil {
 		return err
 	}
+	toks, err := s.deps.Auth.ListTokens(ctx, "")
+	if err != nil {
+		return err
+	}
 	for _, a := range accts {
 		row := accountRow{A: a}
+		for _, t := range toks {
+			if t.AccountID == a.ID {
+				row.Tokens = append(row.Tokens, t)
+			}
+		}
 		for _, p := range ps {
 			if p.CaseworkerID == a.ID {
 				row.Caseload++
@@ -749,11 +776,11 @@ func (s *Server) accountUpdate(c echo.Context) error {
 	}
 	admins := 0
 	for _, x := range accts {
-		if x.Role == store.RoleAdmin {
+		if x.Role == store.RoleAdmin && !x.Disabled {
 			admins++
 		}
 	}
-	if a.Role == store.RoleAdmin && role != store.RoleAdmin && admins == 1 {
+	if a.Role == store.RoleAdmin && !a.Disabled && role != store.RoleAdmin && admins == 1 {
 		return s.renderAccounts(c, http.StatusConflict, "Waymark needs at least one administrator: make another one first.")
 	}
 	if a.ChildProtectionTrained && !trained {
@@ -768,7 +795,8 @@ func (s *Server) accountUpdate(c echo.Context) error {
 		}
 	}
 	var changed []string
-	if role != a.Role {
+	roleChanged := role != a.Role
+	if roleChanged {
 		a.Role = role
 		changed = append(changed, "role="+string(role))
 	}
@@ -784,6 +812,12 @@ func (s *Server) accountUpdate(c echo.Context) error {
 			return err
 		}
 	}
+	if roleChanged {
+		// Access given for one role must not carry over to another.
+		if err := s.deps.Auth.EndAccess(ctx, me.ID, a.ID, "role changed to "+string(role)); err != nil {
+			return err
+		}
+	}
 	if pw := c.FormValue("password"); pw != "" {
 		if _, err := s.deps.Auth.SetPassword(ctx, me.ID, a.ID, pw); err != nil {
 			if errors.Is(err, auth.ErrWeakPassword) {
@@ -793,4 +827,64 @@ func (s *Server) accountUpdate(c echo.Context) error {
 		}
 	}
 	return c.Redirect(http.StatusSeeOther, "/accounts?done=account")
+}
+
+// accountAccess disables, enables or deletes another account. An
+// administrator cannot do it to their own account here (another
+// administrator, or the command line, can), and never to the last active
+// administrator.
+func (s *Server) accountAccess(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := session(c).Account
+	id, verb := c.Param("id"), c.Param("verb")
+	if id == me.ID {
+		return s.renderAccounts(c, http.StatusConflict, "You cannot disable or delete your own account here: ask another administrator.")
+	}
+	if _, err := s.deps.Store.GetAccount(ctx, id); errors.Is(err, store.ErrNotFound) {
+		return s.renderMessage(c, http.StatusNotFound, "Not found", "No such account.")
+	} else if err != nil {
+		return err
+	}
+	var err error
+	switch verb {
+	case "disable":
+		_, err = s.deps.Auth.SetDisabled(ctx, me.ID, id, true)
+	case "enable":
+		_, err = s.deps.Auth.SetDisabled(ctx, me.ID, id, false)
+	case "delete":
+		if c.FormValue("confirm") != "on" {
+			return s.renderAccounts(c, http.StatusUnprocessableEntity, "Tick “Yes, delete” to delete an account: it cannot be undone.")
+		}
+		err = s.deps.Auth.DeleteAccount(ctx, me.ID, id)
+	default:
+		return s.renderMessage(c, http.StatusNotFound, "Not found", "No such page.")
+	}
+	if errors.Is(err, auth.ErrLastAdmin) {
+		return s.renderAccounts(c, http.StatusConflict, userMessage(err))
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/accounts?done=account_"+verb)
+}
+
+// tokenRevoke revokes an API token: an administrator's any, a
+// caseworker's their own.
+func (s *Server) tokenRevoke(c echo.Context) error {
+	me := session(c).Account
+	scope, back := me.ID, "/account?done=token_revoked"
+	if canSeeAll(me) {
+		scope = ""
+		if c.FormValue("from") == "accounts" {
+			back = "/accounts?done=token_revoked"
+		}
+	}
+	err := s.deps.Auth.RevokeToken(c.Request().Context(), me.ID, scope, c.Param("tid"))
+	if errors.Is(err, auth.ErrNoSuchToken) {
+		return s.renderMessage(c, http.StatusNotFound, "Not found", "No such API token: it may have been revoked already.")
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, back)
 }

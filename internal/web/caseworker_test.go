@@ -148,13 +148,13 @@ func TestSessionExpiry(t *testing.T) {
 }
 
 func TestLoginLimiting(t *testing.T) {
-	e := newCaseworkerEnv(t, envOptions{auth: auth.Options{AccountAttempts: 3, AddressAttempts: 6}})
+	e := newCaseworkerEnv(t, envOptions{auth: auth.Options{PairAttempts: 3, AddressAttempts: 6}})
 	b := e.browser()
 	for i := range 3 {
 		mustStatus(t, "wrong password "+string(rune('1'+i)), b.login("cara", "not the password"), http.StatusUnauthorized)
 	}
 	rec := b.login("cara", testPassword)
-	mustStatus(t, "right password over the account limit", rec, http.StatusTooManyRequests)
+	mustStatus(t, "right password over the account limit from this address", rec, http.StatusTooManyRequests)
 	if !strings.Contains(rec.Body.String(), "Too many sign-in attempts") {
 		t.Error("no explanation of the limit")
 	}

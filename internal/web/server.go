@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +63,9 @@ type Server struct {
 	echo     *echo.Echo
 	deps     Deps
 	draining atomic.Bool
+	// proxyWarning says once that sign-ins come through an untrusted proxy.
+	proxyWarning sync.Once
+	simLimits    simLimits
 }
 
 // Body limits: a provider webhook is a few KB; the simulator accepts far
@@ -93,7 +97,7 @@ func NewServer(d Deps) *Server {
 	if d.Metrics != nil {
 		e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
 	}
-	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(Assets()))))
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", noListing(http.FileServerFS(Assets())))))
 	e.GET("/", s.home)
 
 	hooks := e.Group("/webhooks", s.countWebhooks, middleware.BodyLimit(webhookBodyLimit), s.refuseWhileDraining)
@@ -103,7 +107,7 @@ func NewServer(d Deps) *Server {
 	}
 
 	if d.Simulator != nil {
-		sim := e.Group("/simulator", middleware.BodyLimit(simulatorBodyLimit))
+		sim := e.Group("/simulator", middleware.BodyLimit(simulatorBodyLimit), s.limitSimulator)
 		sim.GET("", s.simulatorPage)
 		sim.POST("/start", s.simulatorStart)
 		sim.POST("/send", s.simulatorSend)
@@ -122,10 +126,10 @@ func NewServer(d Deps) *Server {
 			e.IPExtractor = trustedProxyIPs(d.TrustedProxies)
 		}
 		e.GET("/login", s.loginPage)
-		e.POST("/login", s.login, middleware.BodyLimit(formBodyLimit))
-		e.GET("/setup", s.setupPage)
-		e.POST("/setup", s.setup, middleware.BodyLimit(formBodyLimit))
-		cw := []echo.MiddlewareFunc{middleware.BodyLimit(formBodyLimit), s.requireSession, s.requireCSRF}
+		e.POST("/login", s.login, middleware.BodyLimit(formBodyLimit), strictForm)
+		e.GET("/setup", s.setupPage, strictForm)
+		e.POST("/setup", s.setup, middleware.BodyLimit(formBodyLimit), strictForm)
+		cw := []echo.MiddlewareFunc{middleware.BodyLimit(formBodyLimit), strictForm, s.requireSession, s.requireCSRF}
 		admin := append(cw[:len(cw):len(cw)], s.requireAdmin)
 		e.POST("/logout", s.logout, cw...)
 		e.GET("/account", s.accountPage, cw...)
@@ -150,8 +154,10 @@ func NewServer(d Deps) *Server {
 		e.GET("/accounts", s.accountsPage, admin...)
 		e.POST("/accounts", s.accountCreate, admin...)
 		e.POST("/accounts/:id", s.accountUpdate, admin...)
+		e.POST("/accounts/:id/:verb", s.accountAccess, admin...)
+		e.POST("/tokens/:tid/revoke", s.tokenRevoke, cw...)
 
-		api := e.Group("/api/v1", s.apiErrors, middleware.BodyLimit(apiBodyLimit), s.requireToken)
+		api := e.Group("/api/v1", s.apiErrors, middleware.BodyLimit(apiBodyLimit), strictQuery, s.requireToken)
 		api.GET("/participants", s.apiParticipants)
 		api.POST("/participants", s.apiCreateParticipant)
 		api.GET("/participants/:id", s.apiParticipant)
@@ -169,6 +175,12 @@ func NewServer(d Deps) *Server {
 		api.GET("/checkins.csv", s.apiExportCheckIns)
 		api.GET("/windows.csv", s.apiExportWindows)
 		api.GET("/audit", s.apiAudit)
+		api.GET("/accounts", s.apiAccounts)
+		api.POST("/accounts/:id/disable", s.apiAccountAccess("disable"))
+		api.POST("/accounts/:id/enable", s.apiAccountAccess("enable"))
+		api.DELETE("/accounts/:id", s.apiAccountAccess("delete"))
+		api.GET("/tokens", s.apiTokens)
+		api.DELETE("/tokens/:tid", s.apiRevokeToken)
 	}
 	return s
 }

@@ -78,7 +78,7 @@ func (s *Server) renderSimulator(c echo.Context, status int, errMsg string) erro
 func (s *Server) simulatorStart(c echo.Context) error {
 	sess, err := s.deps.Simulator.NewSession(c.Request().Context(), c.FormValue("lang"))
 	if err != nil {
-		return err
+		return simError(err)
 	}
 	c.SetCookie(&http.Cookie{Name: simCookie, Value: sess.ID, Path: "/simulator", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 24 * 3600})
 	return c.Redirect(http.StatusSeeOther, "/simulator")
@@ -90,7 +90,7 @@ func (s *Server) simulatorSend(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/simulator")
 	}
 	if _, err := sess.Send(c.Request().Context(), c.FormValue("text")); err != nil {
-		return err
+		return simError(err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/simulator#text")
 }
@@ -108,7 +108,7 @@ func (s *Server) simulatorSkip(c echo.Context) error {
 		return s.renderSimulator(c, http.StatusBadRequest, "Skip by a duration between 1m and 60d, like 6h or 3d.")
 	}
 	if err != nil {
-		return err
+		return simError(err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/simulator")
 }
@@ -155,7 +155,7 @@ func (s *Server) apiSimulatorStart(c echo.Context) error {
 	}
 	sess, err := s.deps.Simulator.NewSession(c.Request().Context(), req.Language)
 	if err != nil {
-		return err
+		return simError(err)
 	}
 	return c.JSON(http.StatusCreated, map[string]string{"id": sess.ID, "code": sess.Code})
 }
@@ -181,7 +181,7 @@ func (s *Server) apiSimulatorSend(c echo.Context) error {
 	}
 	replies, err := sess.Send(c.Request().Context(), req.Text)
 	if err != nil {
-		return err
+		return simError(err)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"replies": toSimReplies(replies)})
 }
@@ -206,7 +206,7 @@ func (s *Server) apiSimulatorSkip(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
 	}
 	if err != nil {
-		return err
+		return simError(err)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"replies": toSimReplies(replies), "now": sess.Now()})
 }

@@ -188,3 +188,17 @@ func TestSimulatorPageWithForms(t *testing.T) {
 		t.Errorf("CSP = %q", h)
 	}
 }
+
+// TestSimulatorIsLimitedPerAddress: one address cannot start people or
+// post messages faster than a person trying flows would.
+func TestSimulatorIsLimitedPerAddress(t *testing.T) {
+	a := &simAPI{t: t, url: simServer(t).URL}
+	starts := map[int]int{}
+	for range 15 {
+		code, _ := a.post("/simulator/api/sessions", map[string]string{"language": "en"})
+		starts[code]++
+	}
+	if starts[http.StatusCreated] == 0 || starts[http.StatusTooManyRequests] == 0 {
+		t.Fatalf("15 quick starts from one address: %v; want some started, then 429", starts)
+	}
+}

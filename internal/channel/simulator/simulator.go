@@ -22,9 +22,30 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
-// MaxSessions bounds how many simulated people exist at once; the oldest
-// idle one is dropped to make room.
-const MaxSessions = 200
+// Bounds that keep the simulator a place to try flows, not a free store
+// for whoever finds it: a simulated person lasts an hour from the start
+// (however busy), sends a bounded number of messages, and the transcript
+// keeps only the latest lines. Expired people are erased from the scratch
+// store, so it holds at most MaxSessions people's short histories.
+const (
+	// MaxSessions bounds how many simulated people exist at once; the
+	// oldest is dropped to make room.
+	MaxSessions = 200
+	// SessionLife is how long a simulated person lasts from their start.
+	SessionLife = time.Hour
+	// MaxMessages bounds what one simulated person sends and skips.
+	MaxMessages = 300
+	// MaxTranscript is how many lines of the conversation are kept.
+	MaxTranscript = 200
+)
+
+// ErrSessionUsedUp is returned once a simulated person has sent
+// MaxMessages; starting again makes a new one.
+var ErrSessionUsedUp = errors.New("simulator: this simulated person has sent as many messages as one may: start again")
+
+// ErrFull is returned for a new simulated person while the scratch store
+// is over its size budget.
+var ErrFull = errors.New("simulator: the simulator is full: try again later")
 
 // MaxSkip is the longest single skip ahead.
 const MaxSkip = 60 * 24 * time.Hour
@@ -41,12 +62,24 @@ type Reply struct {
 	At         time.Time
 }
 
+// Options bound the scratch store; zero values take the defaults.
+type Options struct {
+	// ScratchSize reports the scratch store's size in bytes; nil for no
+	// size budget.
+	ScratchSize func() int64
+	// MaxScratchBytes is the budget past which no new person starts: 64 MB.
+	MaxScratchBytes int64
+	// Now is the wall clock sessions expire by; time.Now by default.
+	Now func() time.Time
+}
+
 // Simulator holds the simulated people.
 type Simulator struct {
 	store   store.Store
 	box     *seal.Box
 	content func() *conversation.Content
 	log     *slog.Logger
+	opts    Options
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -54,7 +87,17 @@ type Simulator struct {
 
 // New returns a Simulator over a scratch store, reading the current flows
 // and messages through content on every turn (so a reload shows at once).
-func New(scratch store.Store, content func() *conversation.Content, log *slog.Logger) (*Simulator, error) {
+func New(scratch store.Store, content func() *conversation.Content, log *slog.Logger, opts ...Options) (*Simulator, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.MaxScratchBytes <= 0 {
+		o.MaxScratchBytes = 64 << 20
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	key, err := seal.ParseKey(seal.NewKey())
 	if err != nil {
 		return nil, err
@@ -63,7 +106,7 @@ func New(scratch store.Store, content func() *conversation.Content, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	return &Simulator{store: scratch, box: box, content: content, log: log, sessions: map[string]*Session{}}, nil
+	return &Simulator{store: scratch, box: box, content: content, log: log, opts: o, sessions: map[string]*Session{}}, nil
 }
 
 // Session is one simulated person.
@@ -78,9 +121,11 @@ type Session struct {
 	participantID string
 	address       string
 
+	started time.Time // wall time; the session ends SessionLife after it
+
 	mu         sync.Mutex
 	transcript []Reply
-	lastUsed   time.Time
+	sent       int // messages and skips, up to MaxMessages
 }
 
 // NewSession creates a simulated person enrolled by a caseworker in lang,
@@ -88,6 +133,10 @@ type Session struct {
 // They have the demo check-in schedule, so that skipping ahead shows a
 // week of reminders and what a missed check-in looks like.
 func (s *Simulator) NewSession(ctx context.Context, lang string) (*Session, error) {
+	s.dropExpired(ctx)
+	if s.opts.ScratchSize != nil && s.opts.ScratchSize() > s.opts.MaxScratchBytes {
+		return nil, ErrFull
+	}
 	c := s.content()
 	if !offered(c, lang) {
 		lang = c.Flows.Programme.DefaultLanguage
@@ -99,7 +148,7 @@ func (s *Simulator) NewSession(ctx context.Context, lang string) (*Session, erro
 		sim:           s,
 		clock:         clock.NewFake(now),
 		participantID: store.NewID("p_"),
-		lastUsed:      time.Now(),
+		started:       s.opts.Now(),
 	}
 	sess.address = "sim:" + sess.ID
 	sess.conv = conversation.New(s.store, s.box, c, sess.clock, s.log)
@@ -126,12 +175,37 @@ func (s *Simulator) NewSession(ctx context.Context, lang string) (*Session, erro
 	return sess, nil
 }
 
-// Session returns a simulated person by ID.
+// Session returns a simulated person by ID; one whose hour is over is
+// gone.
 func (s *Simulator) Session(id string) (*Session, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	sess, ok := s.sessions[id]
+	s.mu.Unlock()
+	if ok && s.expired(sess) {
+		s.Drop(context.Background(), id)
+		return nil, false
+	}
 	return sess, ok
+}
+
+func (s *Simulator) expired(sess *Session) bool {
+	return !s.opts.Now().Before(sess.started.Add(SessionLife))
+}
+
+// dropExpired erases every simulated person whose hour is over, with all
+// the scratch store holds of them: the scratch store's retention.
+func (s *Simulator) dropExpired(ctx context.Context) {
+	s.mu.Lock()
+	var gone []string
+	for id, sess := range s.sessions {
+		if s.expired(sess) {
+			gone = append(gone, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, id := range gone {
+		s.Drop(ctx, id)
+	}
 }
 
 // Drop forgets a simulated person and everything the scratch store holds
@@ -148,10 +222,12 @@ func (s *Simulator) Drop(ctx context.Context, id string) {
 	}
 }
 
+// dropOldestLocked drops the person started longest ago, busy or not:
+// keeping a session busy must not keep it for ever.
 func (s *Simulator) dropOldestLocked(ctx context.Context) {
 	var oldest *Session
 	for _, sess := range s.sessions {
-		if oldest == nil || sess.lastUsed.Before(oldest.lastUsed) {
+		if oldest == nil || sess.started.Before(oldest.started) {
 			oldest = sess
 		}
 	}
@@ -175,7 +251,9 @@ func (sess *Session) Transcript() []Reply {
 func (sess *Session) Send(ctx context.Context, text string) ([]Reply, error) {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
-	sess.lastUsed = time.Now()
+	if err := sess.use(); err != nil {
+		return nil, err
+	}
 	sess.conv.SetContent(sess.sim.content())
 	in := conversation.Inbound{Channel: store.Simulator, Address: sess.address, Text: text}
 	switch {
@@ -188,7 +266,7 @@ func (sess *Session) Send(ctx context.Context, text string) ([]Reply, error) {
 	if in.Problem != conversation.NoProblem {
 		shown = "(" + string(in.Problem) + ")"
 	}
-	sess.transcript = append(sess.transcript, Reply{FromPerson: true, Text: shown, At: sess.clock.Now()})
+	sess.record(Reply{FromPerson: true, Text: shown, At: sess.clock.Now()})
 	out, err := sess.conv.Handle(ctx, in)
 	if err != nil {
 		return nil, err
@@ -199,8 +277,29 @@ func (sess *Session) Send(ctx context.Context, text string) ([]Reply, error) {
 	}
 	more, err := sess.drain(ctx)
 	replies = append(replies, more...)
-	sess.transcript = append(sess.transcript, replies...)
+	sess.record(replies...)
 	return replies, err
+}
+
+// use counts one message or skip against MaxMessages and the session's
+// hour.
+func (sess *Session) use() error {
+	if sess.sim.expired(sess) {
+		return ErrSessionUsedUp
+	}
+	if sess.sent >= MaxMessages {
+		return ErrSessionUsedUp
+	}
+	sess.sent++
+	return nil
+}
+
+// record adds lines to the transcript, keeping the latest MaxTranscript.
+func (sess *Session) record(lines ...Reply) {
+	sess.transcript = append(sess.transcript, lines...)
+	if over := len(sess.transcript) - MaxTranscript; over > 0 {
+		sess.transcript = append(sess.transcript[:0:0], sess.transcript[over:]...)
+	}
 }
 
 // Skip moves the simulated clock ahead by d and returns what happened
@@ -212,7 +311,9 @@ func (sess *Session) Skip(ctx context.Context, d time.Duration) ([]Reply, error)
 	}
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
-	sess.lastUsed = time.Now()
+	if err := sess.use(); err != nil {
+		return nil, err
+	}
 	sess.conv.SetContent(sess.sim.content())
 	target := sess.clock.Now().Add(d)
 	replies, err := sess.runSchedule(ctx, target)
@@ -225,7 +326,7 @@ func (sess *Session) Skip(ctx context.Context, d time.Duration) ([]Reply, error)
 	}
 	more, err := sess.drain(ctx)
 	replies = append(replies, more...)
-	sess.transcript = append(sess.transcript, replies...)
+	sess.record(replies...)
 	return replies, err
 }
 

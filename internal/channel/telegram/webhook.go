@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -60,6 +61,10 @@ func (c *Channel) HandleWebhook(ec echo.Context) error {
 	}
 	if c.conv == nil {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "telegram webhook not configured")
+	}
+	// Telegram always posts JSON; anything else is refused before it is read.
+	if mt, _, err := mime.ParseMediaType(ec.Request().Header.Get(echo.HeaderContentType)); err != nil || mt != echo.MIMEApplicationJSON {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "send the update as application/json")
 	}
 	body := http.MaxBytesReader(ec.Response(), ec.Request().Body, maxUpdateBytes)
 	u, err := decodeUpdate(body)

@@ -1,6 +1,7 @@
 package telegram_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/waymark-atd/waymark/internal/channel/telegram"
 	"github.com/waymark-atd/waymark/internal/channel/telegram/telegramtest"
 	"github.com/waymark-atd/waymark/internal/store"
 )
@@ -436,6 +438,29 @@ func BenchmarkWebhookText(b *testing.B) {
 		body := strings.Replace(tmpl, "500000101", strconv.Itoa(id), 1)
 		if rec := e.post([]byte(body), testSecret); rec.Code != http.StatusOK {
 			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}
+
+// TestWebhookRefusesOtherContentTypes: an update with the right secret but
+// sent as text/plain, or with no content type, is refused before it is
+// read.
+func TestWebhookRefusesOtherContentTypes(t *testing.T) {
+	for _, ct := range []string{"text/plain", "", "application/x-www-form-urlencoded"} {
+		e := newEnv(t)
+		e.known()
+		req := httptest.NewRequest(http.MethodPost, telegram.PublicWebhookPath, bytes.NewReader(payload(t, "text.json")))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		req.Header.Set(telegram.SecretHeader, testSecret)
+		rec := httptest.NewRecorder()
+		e.srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusUnsupportedMediaType {
+			t.Errorf("%q: status %d, want 415", ct, rec.Code)
+		}
+		if q := e.queued(); len(q) > 0 {
+			t.Errorf("%q: queued %v; want nothing", ct, kinds(q))
 		}
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/locale"
-	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -39,10 +38,12 @@ const (
 
 // Menu keys.
 const (
-	keyCheckIn     = 1
-	keyCallback    = 2
-	keyAppointment = 3
-	keyLanguage    = 9
+	keyCheckIn  = 1
+	keyCallback = 2
+	// Key 3 once spoke the next appointment's date, time and place to any
+	// caller whose caller ID matched, which anyone can spoof. Nothing
+	// about a person is spoken on the line; the key is not offered.
+	keyLanguage = 9
 	// maxLanguages is how many languages one key press can choose among.
 	maxLanguages = 9
 )
@@ -77,7 +78,16 @@ type Call struct {
 	Status string
 	// Digits is the key pressed, on the menu route.
 	Digits string
+	// Verified is true only when Twilio reports full STIR/SHAKEN
+	// attestation of the caller ID (StirVerstat TN-Validation-Passed-A).
+	// Anything less, or none (most calls from outside the US), means the
+	// number may be spoofed.
+	Verified bool
 }
+
+// fullAttestation is StirVerstat for a caller ID the originating carrier
+// vouches for in full.
+const fullAttestation = "TN-Validation-Passed-A"
 
 // callEnded are statuses of a call that is over: a status callback
 // pointed at the voice route by mistake. There is nothing to answer.
@@ -96,6 +106,8 @@ func ParseCall(rawBody []byte) (Call, error) {
 		From:    strings.TrimSpace(form.Get("From")),
 		Status:  strings.ToLower(strings.TrimSpace(form.Get("CallStatus"))),
 		Digits:  strings.TrimSpace(form.Get("Digits")),
+		// Verified: StirVerstat is read only to say whether the caller ID is vouched for.
+		Verified: strings.TrimSpace(form.Get("StirVerstat")) == fullAttestation,
 	}
 	if c.CallSid == "" || !utf8.ValidString(c.From) || len(c.From) > 64 || len(c.Digits) > 32 {
 		return Call{}, ErrMalformed
@@ -270,7 +282,13 @@ func (v *Voice) tellNextWindow(ctx context.Context, who caller, call Call, now t
 func (v *Voice) checkInByMissedCall(c echo.Context, content *conversation.Content, who caller, call Call) error {
 	ctx := c.Request().Context()
 	key := "twilio:call:" + call.CallSid
-	a := conversation.Action{ParticipantID: who.p.ID, Kind: conversation.ActCheckIn, Channel: store.MissedCall, DedupeKey: key}
+	// A caller ID without full attestation may be spoofed: the check-in
+	// counts, but the caseworker sees that the number was not verified.
+	channel := store.MissedCall
+	if !call.Verified {
+		channel = store.MissedCallUnverified
+	}
+	a := conversation.Action{ParticipantID: who.p.ID, Kind: conversation.ActCheckIn, Channel: channel, DedupeKey: key}
 	if content.Flows.Programme.Voice.ConfirmByMessage {
 		confirm, err := v.mayConfirm(ctx, who.p.ID, key)
 		if err != nil {
@@ -402,13 +420,6 @@ func (v *Voice) HandleMenu(c echo.Context) error {
 		t.say(sp.say(spoken("callback.thanks"), nil))
 		t.say(sp.say(msgGoodbye, nil))
 		t.hangup()
-	case key(keyAppointment):
-		id, vars, err := v.nextAppointment(ctx, who.p, sp.lang)
-		if err != nil {
-			return v.sorry(c, sp, "find next appointment", err)
-		}
-		t.say(sp.say(id, vars))
-		v.menu(&t, sp, false)
 	case key(keyLanguage):
 		v.languages(&t, content)
 	default:
@@ -463,7 +474,7 @@ func (v *Voice) menu(t *twiml, sp speaker, hello bool) {
 	for _, o := range []struct {
 		id  string
 		key int
-	}{{msgMenuCheckIn, keyCheckIn}, {msgMenuCallback, keyCallback}, {msgMenuAppointment, keyAppointment}, {msgMenuLanguage, keyLanguage}} {
+	}{{msgMenuCheckIn, keyCheckIn}, {msgMenuCallback, keyCallback}, {msgMenuLanguage, keyLanguage}} {
 		if o.key == keyLanguage && len(offeredLanguages(sp.content)) < 2 {
 			continue
 		}
@@ -497,40 +508,6 @@ func (v *Voice) menuURL(step string) string {
 	return u
 }
 
-// nextAppointment is the message that tells the person's next appointment
-// still to come, in their own time zone.
-func (v *Voice) nextAppointment(ctx context.Context, p store.Participant, lang string) (string, map[string]any, error) {
-	appts, err := v.Store.AppointmentsOf(ctx, p.ID)
-	if err != nil {
-		return "", nil, err
-	}
-	loc, err := time.LoadLocation(p.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
-	now := v.Clock.Now()
-	var next *store.Appointment
-	var nextAt time.Time
-	for i, a := range appts {
-		if a.Status != store.AppointmentScheduled && a.Status != store.AppointmentConfirmed {
-			continue
-		}
-		at, err := time.ParseInLocation("2006-01-02 15:04", a.Date+" "+a.Time, loc)
-		if err != nil || at.Before(now) {
-			continue
-		}
-		if next == nil || at.Before(nextAt) {
-			next, nextAt = &appts[i], at
-		}
-	}
-	if next == nil {
-		return msgNoAppointment, nil, nil
-	}
-	return msgAppointment, map[string]any{
-		"Date": schedule.FormatDate(lang, nextAt), "Time": schedule.FormatTime(lang, nextAt), "Place": next.Place,
-	}, nil
-}
-
 // Message IDs the telephone line uses. voice.X is the spoken form of the
 // written message X, where the written one does not read well aloud.
 const (
@@ -539,10 +516,7 @@ const (
 	msgMenuHello       = "voice.menu.hello"
 	msgMenuCheckIn     = "voice.menu.checkin"
 	msgMenuCallback    = "voice.menu.callback"
-	msgMenuAppointment = "voice.menu.appointment"
 	msgMenuLanguage    = "voice.menu.language"
-	msgAppointment     = "voice.appointment"
-	msgNoAppointment   = "voice.no_appointment"
 	msgLanguageChoice  = "voice.language.choice"
 	msgGoodbye         = "voice.goodbye"
 )

@@ -307,7 +307,7 @@ func TestVoiceCallInsideWindowChecksIn(t *testing.T) {
 	h := newVoiceHarness(t)
 	pid := h.enrolled("es")
 	for range 3 { // the first call and two retries of it
-		if n := h.call("voice_ringing.form", nil); !isReject(n) {
+		if n := h.call("voice_ringing.form", map[string]string{"StirVerstat": "TN-Validation-Passed-A"}); !isReject(n) {
 			t.Fatalf("answer %v, want only <Reject reason=busy>", n.verbs())
 		}
 	}
@@ -460,8 +460,8 @@ func TestVoiceOutsideWindow(t *testing.T) {
 		t.Errorf("Gather action %q method %q", g.attr("action"), g.attr("method"))
 	}
 	says := g.all("Say")
-	if len(says) != 5 { // hello, 1, 2, 3, 9
-		t.Fatalf("menu says %d things, want 5", len(says))
+	if len(says) != 4 { // hello, 1, 2, 9: nothing about the person
+		t.Fatalf("menu says %d things, want 4", len(says))
 	}
 	for _, s := range says {
 		if s.attr("language") != "arb" || s.attr("voice") != "Polly.Zeina" {
@@ -498,7 +498,7 @@ func TestVoiceCallInGraceChecksInLate(t *testing.T) {
 	h := newVoiceHarness(t)
 	pid := h.enrolled("en")
 	h.clock.Set(voiceStart.Add(12 * time.Hour)) // Monday 22:00: closed at 21:00, a day's grace
-	if n := h.call("voice_ringing.form", nil); !isReject(n) {
+	if n := h.call("voice_ringing.form", map[string]string{"StirVerstat": "TN-Validation-Passed-A"}); !isReject(n) {
 		t.Fatalf("answer %v, want only <Reject reason=busy>", n.verbs())
 	}
 	cs := h.checkIns(pid)
@@ -593,8 +593,8 @@ func TestVoiceOptedOutPausedUnreachable(t *testing.T) {
 	}
 }
 
-// The menu's other keys: 2 asks for a call back, 3 reads the next
-// appointment (escaped), 9 lists the languages each in its own voice and
+// The menu's other keys: 2 asks for a call back, 3 says nothing about the
+// person (it is not offered), 9 lists the languages each in its own voice and
 // a key picks one, which sticks; an unknown key says so and repeats.
 func TestVoiceMenuKeys(t *testing.T) {
 	h := newVoiceHarness(t)
@@ -608,30 +608,20 @@ func TestVoiceMenuKeys(t *testing.T) {
 		t.Errorf("attention = %+v", items)
 	}
 
-	n := h.press("3", "")
-	if want := h.content.Locale.Render("en", "voice.no_appointment", nil); n.Children[0].Text != want {
-		t.Errorf("no appointment: %q", n.Children[0].Text)
-	}
-	for _, a := range []store.Appointment{
-		{ID: "ap1", ParticipantID: pid, Kind: "hearing", Place: "Old court", Date: "2026-01-05", Time: "11:00", Status: store.AppointmentScheduled}, // past
-		{ID: "ap2", ParticipantID: pid, Kind: "caseworker_meeting", Place: "Centre <A&B>", Date: "2026-01-09", Time: "14:30", Status: store.AppointmentScheduled},
-		{ID: "ap3", ParticipantID: pid, Kind: "hearing", Place: "Cancelled place", Date: "2026-01-07", Time: "09:00", Status: store.AppointmentCancelled},
-		{ID: "ap4", ParticipantID: pid, Kind: "hearing", Place: "Later place", Date: "2026-02-01", Time: "09:00", Status: store.AppointmentConfirmed},
-	} {
-		if err := h.store.PutAppointment(h.ctx, a); err != nil {
-			t.Fatal(err)
-		}
+	// Key 3 no longer reads the next appointment: the caller ID that
+	// found the person can be spoofed, and the place could bring someone
+	// to them.
+	if err := h.store.PutAppointment(h.ctx, store.Appointment{ID: "ap2", ParticipantID: pid, Kind: "caseworker_meeting", Place: "Centre B",
+		Date: "2026-01-09", Time: "14:30", Status: store.AppointmentScheduled}); err != nil {
+		t.Fatal(err)
 	}
 	_, body := h.post(VoiceMenuRoute, "", "voice_menu_3.form", nil)
-	if !strings.Contains(body, "Centre &lt;A&amp;B&gt;") {
-		t.Errorf("the place is not escaped in the TwiML:\n%s", body)
+	if strings.Contains(body, "Centre B") || strings.Contains(body, "14:30") || strings.Contains(body, "2:30") || strings.Contains(body, "9 January") {
+		t.Errorf("the line spoke the appointment:\n%s", body)
 	}
-	n = parseTwiML(t, body)
-	if got, want := n.Children[0].Text, "Your next appointment is on Friday 9 January at 2:30pm, at Centre <A&B>."; got != want {
-		t.Errorf("said %q, want %q", got, want)
-	}
-	if len(n.all("Gather")) != 1 {
-		t.Error("the menu is not offered again after the appointment")
+	n := parseTwiML(t, body)
+	if want := h.content.Locale.Render("en", "voice.common.not_understood", nil); n.Children[0].Text != want {
+		t.Errorf("key 3 said %q, want %q", n.Children[0].Text, want)
 	}
 
 	n = h.press("9", "")
@@ -773,6 +763,34 @@ func BenchmarkVoiceMenu(b *testing.B) {
 		h.echo.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {
 			b.Fatal(rec.Code)
+		}
+	}
+}
+
+// A missed call whose caller ID the carrier did not vouch for in full
+// counts, as the programme's default, and is recorded as unverified so
+// that the caseworker sees it; only full attestation makes it a plain
+// missed call.
+func TestVoiceUnverifiedCallerIDIsRecordedAsSuch(t *testing.T) {
+	for verstat, want := range map[string]store.Channel{
+		"":                       store.MissedCallUnverified,
+		"TN-Validation-Passed-B": store.MissedCallUnverified,
+		"TN-Validation-Failed-A": store.MissedCallUnverified,
+		"No-TN-Validation":       store.MissedCallUnverified,
+		"TN-Validation-Passed-A": store.MissedCall,
+	} {
+		h := newVoiceHarness(t)
+		pid := h.enrolled("en")
+		edit := map[string]string{}
+		if verstat != "" {
+			edit["StirVerstat"] = verstat
+		}
+		if n := h.call("voice_ringing.form", edit); !isReject(n) {
+			t.Fatalf("%q: answer %v, want a busy reject", verstat, n.verbs())
+		}
+		cs := h.checkIns(pid)
+		if len(cs) != 1 || cs[0].Channel != want || cs[0].Outcome != store.OnTime {
+			t.Errorf("StirVerstat %q: check-ins %+v, want one on time by %s", verstat, cs, want)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -63,6 +64,11 @@ func (w *Webhooks) verifiedBody(c echo.Context) ([]byte, error) {
 	if !Verify(w.AuthToken, w.PublicURL, c.Request().RequestURI, body, sig) {
 		w.Log.Warn("twilio webhook refused: bad or missing signature", "route", c.Path())
 		return nil, echo.NewHTTPError(http.StatusForbidden, "invalid signature")
+	}
+	// Twilio always posts a form; a signed body sent as anything else was
+	// not sent by Twilio as it documents, and is not read.
+	if mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType)); err != nil || mt != echo.MIMEApplicationForm {
+		return nil, echo.NewHTTPError(http.StatusUnsupportedMediaType, "send the webhook as application/x-www-form-urlencoded")
 	}
 	return body, nil
 }

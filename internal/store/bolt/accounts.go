@@ -125,6 +125,37 @@ func (s *Store) ListAccounts(_ context.Context) ([]store.Account, error) {
 	return out, err
 }
 
+func (s *Store) DeleteAccount(_ context.Context, id string) error {
+	return s.update("delete account "+id, func(t *txn) error {
+		accts := t.Bucket(bAccounts)
+		var a store.Account
+		ok, err := getJSON(accts, []byte(id), &a)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return store.ErrNotFound
+		}
+		if err := t.Bucket(bAccountsByName).Delete([]byte(a.Username)); err != nil {
+			return err
+		}
+		if err := t.deleteWebSessionsOf(id); err != nil {
+			return err
+		}
+		pfx := idPrefix(id)
+		tokByA := t.Bucket(bAPITokensByA)
+		for _, k := range prefixKeys(tokByA, pfx) {
+			if err := t.Bucket(bAPITokens).Delete(k[len(pfx)+timeKeyLen:]); err != nil {
+				return err
+			}
+			if err := tokByA.Delete(k); err != nil {
+				return err
+			}
+		}
+		return accts.Delete([]byte(id))
+	})
+}
+
 // Web sessions. Bolt has no TTL: an expired session is refused on read,
 // deleted when read, and an account's expired sessions are dropped each
 // time it signs in, so they cannot pile up.
@@ -205,19 +236,21 @@ func (t *txn) deleteWebSession(hash []byte) error {
 }
 
 func (s *Store) DeleteWebSessionsOf(_ context.Context, accountID string) error {
-	return s.update("delete web sessions of "+accountID, func(t *txn) error {
-		pfx := idPrefix(accountID)
-		byA := t.Bucket(bWebSessionsByA)
-		for _, k := range prefixKeys(byA, pfx) {
-			if err := t.Bucket(bWebSessions).Delete(k[len(pfx):]); err != nil {
-				return err
-			}
-			if err := byA.Delete(k); err != nil {
-				return err
-			}
+	return s.update("delete web sessions of "+accountID, func(t *txn) error { return t.deleteWebSessionsOf(accountID) })
+}
+
+func (t *txn) deleteWebSessionsOf(accountID string) error {
+	pfx := idPrefix(accountID)
+	byA := t.Bucket(bWebSessionsByA)
+	for _, k := range prefixKeys(byA, pfx) {
+		if err := t.Bucket(bWebSessions).Delete(k[len(pfx):]); err != nil {
+			return err
 		}
-		return nil
-	})
+		if err := byA.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // API tokens.
@@ -289,8 +322,27 @@ func (s *Store) DeleteAPIToken(_ context.Context, tokenHash string) error {
 	})
 }
 
-// Setup tokens. Expired ones are dropped whenever another is put, so the
-// bucket holds at most the few made by recent starts.
+func (s *Store) TouchAPIToken(_ context.Context, tokenHash string, at time.Time) error {
+	return s.update("touch API token", func(t *txn) error {
+		b := t.Bucket(bAPITokens)
+		var tok store.APIToken
+		ok, err := getJSON(b, []byte(tokenHash), &tok)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return store.ErrNotFound
+		}
+		if !at.After(tok.LastUsedAt) {
+			return nil
+		}
+		tok.LastUsedAt = at
+		return putJSON(b, []byte(tokenHash), tok)
+	})
+}
+
+// Setup tokens. A new one replaces every earlier one, so the bucket holds
+// at most one and only the link logged last works.
 
 func (s *Store) PutSetupToken(_ context.Context, tokenHash string, expiresAt time.Time) error {
 	if err := store.Need("setup token hash", tokenHash); err != nil {
@@ -302,10 +354,8 @@ func (s *Store) PutSetupToken(_ context.Context, tokenHash string, expiresAt tim
 	return s.update("put setup token", func(t *txn) error {
 		b := t.Bucket(bSetupTokens)
 		var doomed [][]byte
-		err := b.ForEach(func(k, v []byte) error {
-			if len(v) == timeKeyLen && !parseTimeKey(v).After(t.now) {
-				doomed = append(doomed, append([]byte(nil), k...))
-			}
+		err := b.ForEach(func(k, _ []byte) error {
+			doomed = append(doomed, append([]byte(nil), k...))
 			return nil
 		})
 		if err != nil {

@@ -163,6 +163,37 @@ func (s *Store) UpdateOutbound(_ context.Context, m store.OutboundMessage) error
 	})
 }
 
+func (s *Store) ChangeOutbound(_ context.Context, id string, change func(*store.OutboundMessage) bool) (store.OutboundMessage, bool, error) {
+	var m store.OutboundMessage
+	var saved bool
+	err := s.update("change outbound "+id, func(t *txn) error {
+		r, ok, err := t.getOutbound([]byte(id))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return store.ErrNotFound
+		}
+		m, saved = r.Message, false
+		if !change(&m) {
+			m = r.Message
+			return nil
+		}
+		if err := store.CheckOutbound(m); err != nil || m.ID != id {
+			return errors.Join(err, errors.New("a change may not alter the message's ID"))
+		}
+		saved = true
+		if m.Status.Final() {
+			m.Text = ""
+		}
+		if err := t.deleteOutbound([]byte(id)); err != nil {
+			return err
+		}
+		return t.putOutbound(outboxRecord{Message: m, Ready: m.NotBefore})
+	})
+	return m, saved, err
+}
+
 // BeginSend reads the participant and the link and records the dedupe key
 // in one transaction.
 func (s *Store) BeginSend(_ context.Context, pid, linkIndex, dedupeKey string, expiresAt time.Time) (store.SendCheck, error) {

@@ -18,8 +18,11 @@ import (
 // of errors; so does a username, which may be a caseworker's name.
 
 var (
-	luaAccountPut = script("account_put")
-	luaIndexedPut = script("indexed_put")
+	luaAccountPut    = script("account_put")
+	luaAccountDelete = script("account_delete")
+	luaIndexedPut    = script("indexed_put")
+	luaStringSwap    = script("string_swap")
+	luaSetupTake     = script("setup_take")
 )
 
 func checkAccount(a store.Account) error {
@@ -99,6 +102,43 @@ func (s *Store) ListAccounts(ctx context.Context) ([]store.Account, error) {
 		return 0
 	})
 	return out, nil
+}
+
+// DeleteAccount reads the account's two indexes, then deletes everything
+// in one script that first checks the indexes still hold as many entries
+// (a session or token made meanwhile sends it round again). A session or
+// token missed all the same opens nothing: internal/auth refuses any whose
+// account is gone.
+func (s *Store) DeleteAccount(ctx context.Context, id string) error {
+	op := "delete account " + id
+	ak := s.k.accounts()
+	for range 10 {
+		sessions, err := s.rdb.ZRange(ctx, ak.sessionsOf(id), 0, -1).Result()
+		if err != nil {
+			return s.fail(op, err)
+		}
+		tokens, err := s.rdb.ZRange(ctx, ak.apiTokensOf(id), 0, -1).Result()
+		if err != nil {
+			return s.fail(op, err)
+		}
+		keys := []string{ak.records(), ak.byName(), ak.sessionsOf(id), ak.apiTokensOf(id)}
+		for _, h := range sessions {
+			keys = append(keys, ak.session(h))
+		}
+		for _, m := range tokens {
+			keys = append(keys, ak.apiToken(memberID(m)))
+		}
+		n, err := s.run(ctx, luaAccountDelete, keys, id, len(sessions), len(tokens)).Int()
+		switch {
+		case err != nil:
+			return s.fail(op, err)
+		case n < 0:
+			return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+		case n == 1:
+			return nil
+		}
+	}
+	return fmt.Errorf("redis: %s: %w", op, store.ErrConflict)
 }
 
 // Web sessions expire by themselves (PEXPIREAT). The account's index of
@@ -288,21 +328,57 @@ func (s *Store) DeleteAPIToken(ctx context.Context, tokenHash string) error {
 	return nil
 }
 
-// Setup tokens expire by themselves; taking one is a DEL, which only one
-// caller can win.
+// TouchAPIToken is a compare and set on the token's record, so a
+// revocation between the read and the write stays a revocation.
+func (s *Store) TouchAPIToken(ctx context.Context, tokenHash string, at time.Time) error {
+	const op = "touch API token"
+	k := s.k.accounts().apiToken(tokenHash)
+	for range 10 {
+		old, err := s.rdb.Get(ctx, k).Result()
+		if err != nil {
+			return s.wrapGet(op, err)
+		}
+		var tok store.APIToken
+		if err := json.Unmarshal([]byte(old), &tok); err != nil {
+			return fmt.Errorf("redis: %s: %w", op, err)
+		}
+		if !at.After(tok.LastUsedAt) {
+			return nil
+		}
+		tok.LastUsedAt = at
+		doc, err := json.Marshal(tok)
+		if err != nil {
+			return fmt.Errorf("redis: %s: %w", op, err)
+		}
+		n, err := s.run(ctx, luaStringSwap, []string{k}, old, doc).Int()
+		switch {
+		case err != nil:
+			return s.fail(op, err)
+		case n < 0:
+			return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+		case n == 1:
+			return nil
+		}
+	}
+	return nil // others touched it meanwhile, later than we would have
+}
+
+// The setup token is one key holding its hash: a new one replaces the
+// last, it expires by itself, and taking it is a compare and delete, which
+// only one caller can win.
 
 func (s *Store) PutSetupToken(ctx context.Context, tokenHash string, expiresAt time.Time) error {
 	if err := errors.Join(store.Need("setup token hash", tokenHash), store.NeedTime("setup token expiry", expiresAt)); err != nil {
 		return fmt.Errorf("redis: put setup token: %w", err)
 	}
-	if err := s.rdb.Do(ctx, "set", s.k.accounts().setup(tokenHash), "1", "pxat", ms(expiresAt)).Err(); err != nil {
+	if err := s.rdb.Do(ctx, "set", s.k.accounts().setup(), tokenHash, "pxat", ms(expiresAt)).Err(); err != nil {
 		return s.fail("put setup token", err)
 	}
 	return nil
 }
 
 func (s *Store) TakeSetupToken(ctx context.Context, tokenHash string) error {
-	n, err := s.rdb.Del(ctx, s.k.accounts().setup(tokenHash)).Result()
+	n, err := s.run(ctx, luaSetupTake, []string{s.k.accounts().setup()}, tokenHash).Int()
 	if err != nil {
 		return s.fail("take setup token", err)
 	}

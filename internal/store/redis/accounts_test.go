@@ -8,7 +8,7 @@ func TestAccountKeyLayout(t *testing.T) {
 	ak := keys{prefix: "waymark:"}.accounts()
 	for _, key := range []string{
 		ak.records(), ak.byName(), ak.session("h{x}"), ak.sessionsOf("acct_{1}"),
-		ak.apiToken("h}"), ak.apiTokensOf("acct_1"), ak.setup("{s}"),
+		ak.apiToken("h}"), ak.apiTokensOf("acct_1"), ak.setup(),
 	} {
 		if got := hashTag(key); got != "accounts" {
 			t.Fatalf("key %q hashes by %q, want accounts", key, got)

@@ -187,7 +187,7 @@ func (a accountKeys) session(hash string) string          { return a.prefix + "s
 func (a accountKeys) sessionsOf(accountID string) string  { return a.prefix + "sessions:" + accountID } // zset (hint): token hashes, score 0
 func (a accountKeys) apiToken(hash string) string         { return a.prefix + "token:" + hash }         // string: APIToken JSON
 func (a accountKeys) apiTokensOf(accountID string) string { return a.prefix + "tokens:" + accountID }   // zset (lex, hint): timeKey(CreatedAt)|hash
-func (a accountKeys) setup(hash string) string            { return a.prefix + "setup:" + hash }         // string: "1", PEXPIREAT the token's expiry
+func (a accountKeys) setup() string                       { return a.prefix + "setup" }                 // string: the token's hash, PEXPIREAT its expiry
 
 // timeKey encodes t as 21 digits that sort as the instants do: seconds
 // since 0001-01-01 UTC (12 digits) then nanoseconds (9 digits). Instants

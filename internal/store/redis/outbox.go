@@ -136,6 +136,53 @@ func (s *Store) UpdateOutbound(ctx context.Context, m store.OutboundMessage) err
 	return s.placeOutbound(ctx, m)
 }
 
+// ChangeOutbound reads the record, runs change on it, and swaps the result
+// in only if the record is still what was read (swap.lua); if another
+// update landed meanwhile, it reads again and runs change on that. The
+// queue is then placed as UpdateOutbound places it.
+func (s *Store) ChangeOutbound(ctx context.Context, id string, change func(*store.OutboundMessage) bool) (store.OutboundMessage, bool, error) {
+	op := "change message " + id
+	pid, err := s.rdb.HGet(ctx, s.k.outShard(shardOf(id)).where, id).Result()
+	if err != nil {
+		return store.OutboundMessage{}, false, s.wrapGet(op, err)
+	}
+	key := s.k.outbox(pid)
+	for range 20 {
+		old, err := s.rdb.HGet(ctx, key, id).Result()
+		if err != nil {
+			return store.OutboundMessage{}, false, s.wrapGet(op, err)
+		}
+		var m store.OutboundMessage
+		if err := json.Unmarshal([]byte(old), &m); err != nil {
+			return m, false, fmt.Errorf("redis: %s: %w", op, err)
+		}
+		kept := m
+		if !change(&m) {
+			return kept, false, nil
+		}
+		if err := store.CheckOutbound(m); err != nil || m.ID != id || m.ParticipantID != pid {
+			return kept, false, fmt.Errorf("redis: %s: %w", op, errors.Join(err, errors.New("a change may not alter the message's ID or participant")))
+		}
+		if m.Status.Final() {
+			m.Text = ""
+		}
+		doc, err := json.Marshal(m)
+		if err != nil {
+			return kept, false, fmt.Errorf("redis: %s: %w", op, err)
+		}
+		n, err := s.run(ctx, luaSwap, []string{key}, id, old, doc).Int()
+		switch {
+		case err != nil:
+			return kept, false, s.fail(op, err)
+		case n < 0:
+			return kept, false, fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+		case n == 1:
+			return m, true, s.placeOutbound(ctx, m)
+		}
+	}
+	return store.OutboundMessage{}, false, fmt.Errorf("redis: %s: %w", op, store.ErrConflict)
+}
+
 // saveOutbound is the first step of a message's update: its record,
 // replaced only if it is there, without the text at a final status.
 func (s *Store) saveOutbound(ctx context.Context, m store.OutboundMessage) error {

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,16 +182,107 @@ var accountTests = []namedTest{
 	{"SetupTokenWorksOnceAndExpires", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		must(t, "put", s.PutSetupToken(ctx, "s1", wallNow().Add(time.Hour)))
-		must(t, "put another", s.PutSetupToken(ctx, "s2", wallNow().Add(time.Hour)))
 		mustBe(t, "unknown", s.TakeSetupToken(ctx, "s9"), store.ErrNotFound)
 		must(t, "take", s.TakeSetupToken(ctx, "s1"))
 		mustBe(t, "take twice", s.TakeSetupToken(ctx, "s1"), store.ErrNotFound)
-		must(t, "the other still works", s.TakeSetupToken(ctx, "s2"))
 
 		deadline := wallNow().Add(150 * time.Millisecond)
 		must(t, "put short", s.PutSetupToken(ctx, "s3", deadline))
 		sleepPast(deadline)
 		mustBe(t, "expired", s.TakeSetupToken(ctx, "s3"), store.ErrNotFound)
 		mustFail(t, "no hash", s.PutSetupToken(ctx, "", wallNow().Add(time.Hour)))
+	}},
+	{"NewSetupTokenReplacesTheLast", func(t *testing.T, s store.Store) {
+		// Every start without an account logs a link: only the newest works.
+		ctx := ctxOf(t)
+		must(t, "put", s.PutSetupToken(ctx, "s1", wallNow().Add(time.Hour)))
+		must(t, "put another", s.PutSetupToken(ctx, "s2", wallNow().Add(time.Hour)))
+		mustBe(t, "the older link", s.TakeSetupToken(ctx, "s1"), store.ErrNotFound)
+		must(t, "the newer link", s.TakeSetupToken(ctx, "s2"))
+	}},
+	{"DisabledAccountRoundTrips", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		a := account("acct_1", "amira")
+		must(t, "create", s.CreateAccount(ctx, a))
+		a.Disabled = true
+		must(t, "disable", s.UpdateAccount(ctx, a))
+		got, err := s.AccountByUsername(ctx, "amira")
+		must(t, "get", err)
+		mustSame(t, "disabled", got, a)
+	}},
+	{"DeleteAccountTakesItsSessionsAndTokens", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		later := wallNow().Add(time.Hour)
+		must(t, "create", s.CreateAccount(ctx, account("acct_1", "amira")))
+		must(t, "create", s.CreateAccount(ctx, account("acct_2", "bo")))
+		for _, ws := range []store.WebSession{webSession("a1", "acct_1", later), webSession("a2", "acct_1", later), webSession("b1", "acct_2", later)} {
+			must(t, "put session", s.PutWebSession(ctx, ws))
+		}
+		for _, tok := range []store.APIToken{
+			{TokenHash: "ta", AccountID: "acct_1", CreatedAt: at(0)},
+			{TokenHash: "tb", AccountID: "acct_2", CreatedAt: at(0)},
+		} {
+			must(t, "put token", s.PutAPIToken(ctx, tok))
+		}
+		must(t, "delete", s.DeleteAccount(ctx, "acct_1"))
+		_, err := s.GetAccount(ctx, "acct_1")
+		mustBe(t, "account", err, store.ErrNotFound)
+		_, err = s.AccountByUsername(ctx, "amira")
+		mustBe(t, "username", err, store.ErrNotFound)
+		for _, h := range []string{"a1", "a2"} {
+			_, err := s.GetWebSession(ctx, h)
+			mustBe(t, "session "+h, err, store.ErrNotFound)
+		}
+		_, err = s.GetAPIToken(ctx, "ta")
+		mustBe(t, "token", err, store.ErrNotFound)
+		toks, err := s.APITokensOf(ctx, "acct_1")
+		must(t, "tokens of", err)
+		mustIDs(t, "tokens left", ids(toks, func(x store.APIToken) string { return x.TokenHash }), nil)
+		_, err = s.GetWebSession(ctx, "b1")
+		must(t, "other account's session", err)
+		_, err = s.GetAPIToken(ctx, "tb")
+		must(t, "other account's token", err)
+		list, err := s.ListAccounts(ctx)
+		must(t, "list", err)
+		mustIDs(t, "accounts", accountIDs(list), []string{"acct_2"})
+		mustBe(t, "delete again", s.DeleteAccount(ctx, "acct_1"), store.ErrNotFound)
+		must(t, "username free again", s.CreateAccount(ctx, account("acct_3", "amira")))
+	}},
+	{"APITokenExpiryAndLastUse", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		tok := store.APIToken{TokenHash: "t1", AccountID: "acct_1", CreatedAt: at(0), ExpiresAt: at(48 * time.Hour)}
+		must(t, "put", s.PutAPIToken(ctx, tok))
+		must(t, "touch", s.TouchAPIToken(ctx, "t1", at(time.Hour)))
+		must(t, "touch earlier", s.TouchAPIToken(ctx, "t1", at(time.Minute)))
+		got, err := s.GetAPIToken(ctx, "t1")
+		must(t, "get", err)
+		tok.LastUsedAt = at(time.Hour)
+		mustSame(t, "last use moves forward only", got, tok)
+		list, err := s.APITokensOf(ctx, "acct_1")
+		must(t, "list", err)
+		mustSame(t, "listed", list, []store.APIToken{tok})
+		must(t, "revoke", s.DeleteAPIToken(ctx, "t1"))
+		mustBe(t, "touch after revocation", s.TouchAPIToken(ctx, "t1", at(2*time.Hour)), store.ErrNotFound)
+		_, err = s.GetAPIToken(ctx, "t1")
+		mustBe(t, "still revoked", err, store.ErrNotFound)
+	}},
+	{"TouchNeverRevivesARevokedToken", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		for i := range 20 {
+			h := fmt.Sprintf("t%d", i)
+			must(t, "put", s.PutAPIToken(ctx, store.APIToken{TokenHash: h, AccountID: "acct_1", CreatedAt: at(0)}))
+			var wg sync.WaitGroup
+			for j := range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_ = s.TouchAPIToken(ctx, h, at(time.Duration(j+1)*time.Minute))
+				}()
+			}
+			must(t, "revoke", s.DeleteAPIToken(ctx, h))
+			wg.Wait()
+			_, err := s.GetAPIToken(ctx, h)
+			mustBe(t, "revoked "+h, err, store.ErrNotFound)
+		}
 	}},
 }

@@ -83,6 +83,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Dedupe", dedupeTests},
 		{"Leases", leaseTests},
 		{"Outbox", outboxTests},
+		{"OutboxChange", outboxChangeTests},
 		{"RateLimits", rateTests},
 		{"Counters", counterTests},
 		{"Appointments", appointmentTests},
