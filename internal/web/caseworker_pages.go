@@ -15,6 +15,7 @@ import (
 
 	"github.com/waymark-atd/waymark/internal/auth"
 	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -23,13 +24,14 @@ import (
 // reload never repeats a change.
 
 var templateFuncs = template.FuncMap{
-	"kindLabel":   kindLabel,
-	"reasonLabel": reasonLabel,
-	"whyLabel":    whyLabel,
-	"localTime":   localTime,
-	"ago":         ago,
-	"lower":       strings.ToLower,
-	"split":       strings.Fields,
+	"kindLabel":       kindLabel,
+	"resolutionLabel": resolutionLabel,
+	"reasonLabel":     reasonLabel,
+	"whyLabel":        whyLabel,
+	"localTime":       localTime,
+	"ago":             ago,
+	"lower":           strings.ToLower,
+	"split":           strings.Fields,
 	"tokenList": func(toks []auth.TokenInfo, csrf, from string, now time.Time) tokenListView {
 		return tokenListView{Tokens: toks, CSRF: csrf, From: from, Now: now}
 	},
@@ -58,13 +60,31 @@ var templateFuncs = template.FuncMap{
 }
 
 var kindLabels = map[store.AttentionKind]string{
-	store.AttentionMissed:     "Missed check-in",
-	store.AttentionCantReach:  "Can't reach",
-	store.AttentionCallback:   "Asked for a call",
-	store.AttentionCantMakeIt: "Can't make it",
-	store.AttentionReschedule: "Asked to reschedule",
-	store.AttentionOptedOut:   "Opted out of messages",
-	store.AttentionErasure:    "Asked to be deleted",
+	store.AttentionMissed:       "Missed check-in",
+	store.AttentionCantReach:    "Can't reach",
+	store.AttentionCallback:     "Asked for a call",
+	store.AttentionCantMakeIt:   "Can't make it",
+	store.AttentionReschedule:   "Asked to reschedule",
+	store.AttentionOptedOut:     "Opted out of messages",
+	store.AttentionErasure:      "Asked to be deleted",
+	store.AttentionNotConsented: "Has not agreed to messages",
+}
+
+// resolutionLabels say in words what closed an item, the system's own
+// closings included (the fact behind the item changed).
+var resolutionLabels = map[string]string{
+	"contacted": "Contacted", "excused": "Excused", "rescheduled": "Rescheduled", "paused": "Paused", "resolved": "Resolved",
+	store.ResolvedCheckedInLate: "Checked in late (closed by itself)",
+	store.ResolvedOptedIn:       "Sent START (closed by itself)",
+	store.ResolvedDelivered:     "A message reached them (closed by itself)",
+	store.ResolvedConsented:     "Agreed to messages (closed by itself)",
+}
+
+func resolutionLabel(r string) string {
+	if l, ok := resolutionLabels[r]; ok {
+		return l
+	}
+	return strings.ReplaceAll(r, "_", " ")
 }
 
 func kindLabel(k store.AttentionKind) string {
@@ -92,6 +112,12 @@ func reasonLabel(code string) string {
 		return "messages to them are not delivered"
 	case "no_reply":
 		return "no reply before the window closed"
+	case schedule.ReasonNotDelivered:
+		return "no prompt for the window reached them"
+	case schedule.ReasonNotSent:
+		return "no prompt was sent for the window (the service was stopped)"
+	case "63016":
+		return "WhatsApp refused: more than 24 hours since they last wrote, and no approved template (provider code 63016)"
 	case "blocked":
 		return "they blocked the bot"
 	case "30003", "30005", "30006":

@@ -473,3 +473,33 @@ func TestParticipantPageShowsCheckInChannels(t *testing.T) {
 		}
 	}
 }
+
+// Items the system closed because the fact behind them changed show under
+// "recently dealt with", in words a caseworker reads at a glance.
+func TestSystemClosedItemsShowInWords(t *testing.T) {
+	e := newCaseworkerEnv(t, envOptions{})
+	p := e.participant("Amal", e.cara)
+	for kind, resolution := range map[store.AttentionKind]string{
+		store.AttentionMissed:       store.ResolvedCheckedInLate,
+		store.AttentionOptedOut:     store.ResolvedOptedIn,
+		store.AttentionCantReach:    store.ResolvedDelivered,
+		store.AttentionNotConsented: store.ResolvedConsented,
+	} {
+		it := e.attentionItem(p, kind)
+		if err := e.st.ResolveAttention(t.Context(), it.ID, store.ResolvedBySystem, resolution, e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := e.signedIn(e.cara).get("/attention")
+	mustStatus(t, "attention", rec, http.StatusOK)
+	body := rec.Body.String()
+	for _, want := range []string{"Checked in late (closed by itself)", "Sent START (closed by itself)",
+		"A message reached them (closed by itself)", "Agreed to messages (closed by itself)", "Has not agreed to messages"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the queue lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "checked_in_late") {
+		t.Error("a resolution code is shown raw")
+	}
+}
