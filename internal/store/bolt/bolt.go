@@ -79,7 +79,8 @@ var allBuckets = [][]byte{
 
 // Store is a bbolt-backed store.Store. Safe for concurrent use.
 type Store struct {
-	db *bbolt.DB
+	db      *bbolt.DB
+	commits *committer
 	// now is the clock for the expiries the contract measures in wall time
 	// (sessions, codes, dedupe keys, counters, lease TTLs): the system clock
 	// unless WithClock says otherwise.
@@ -118,7 +119,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	s := &Store{db: db, now: time.Now, stop: make(chan struct{})}
+	s := &Store{db: db, commits: &committer{db: db}, now: time.Now, stop: make(chan struct{})}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -183,6 +184,14 @@ func (s *Store) view(op string, fn func(*txn) error) error {
 func (s *Store) update(op string, fn func(*txn) error) error {
 	now := s.now()
 	return s.wrap(op, s.db.Update(func(tx *bbolt.Tx) error { return fn(&txn{tx, now}) }))
+}
+
+// batch is update for the writes on the hot path (a webhook's turn, a send,
+// a status), shared with others waiting (group commit, see committer). fn
+// may run more than once and must set, not add to, what it hands back.
+func (s *Store) batch(op string, fn func(*txn) error) error {
+	now := s.now()
+	return s.wrap(op, s.commits.update(func(tx *bbolt.Tx) error { return fn(&txn{tx, now}) }))
 }
 
 // wrap adds the operation to an error and turns a closed file into

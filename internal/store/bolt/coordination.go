@@ -19,7 +19,7 @@ func (s *Store) FirstSeen(_ context.Context, k string, expiresAt time.Time) (boo
 		return false, fmt.Errorf("bolt: first seen: %w", err)
 	}
 	var first bool
-	err := s.update("first seen", func(t *txn) error {
+	err := s.batch("first seen", func(t *txn) error {
 		var err error
 		first, err = t.recordDedupe(k, expiresAt)
 		return err
@@ -151,7 +151,7 @@ func (s *Store) Increment(_ context.Context, k string, expiresAt time.Time) (int
 		return 0, fmt.Errorf("bolt: increment: %w", err)
 	}
 	var count int
-	err := s.update("increment", func(t *txn) error {
+	err := s.batch("increment", func(t *txn) error {
 		b := t.Bucket(bCounters)
 		var c counterRecord
 		ok, err := getJSON(b, []byte(k), &c)

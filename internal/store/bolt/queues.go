@@ -34,7 +34,7 @@ func (s *Store) EnqueueOutbound(_ context.Context, msgs ...store.OutboundMessage
 			return fmt.Errorf("bolt: enqueue outbound: %w", err)
 		}
 	}
-	return s.update("enqueue outbound", func(t *txn) error { return t.enqueue(msgs) })
+	return s.batch("enqueue outbound", func(t *txn) error { return t.enqueue(msgs) })
 }
 
 // enqueue refuses an ID already in the outbox: a message is queued once.
@@ -148,7 +148,7 @@ func (s *Store) UpdateOutbound(_ context.Context, m store.OutboundMessage) error
 	if err := store.CheckOutbound(m); err != nil {
 		return fmt.Errorf("bolt: update outbound: %w", err)
 	}
-	return s.update("update outbound "+m.ID, func(t *txn) error {
+	return s.batch("update outbound "+m.ID, func(t *txn) error {
 		_, ok, err := t.getOutbound([]byte(m.ID))
 		if err != nil {
 			return err
@@ -166,7 +166,7 @@ func (s *Store) UpdateOutbound(_ context.Context, m store.OutboundMessage) error
 func (s *Store) ChangeOutbound(_ context.Context, id string, change func(*store.OutboundMessage) bool) (store.OutboundMessage, bool, error) {
 	var m store.OutboundMessage
 	var saved bool
-	err := s.update("change outbound "+id, func(t *txn) error {
+	err := s.batch("change outbound "+id, func(t *txn) error {
 		r, ok, err := t.getOutbound([]byte(id))
 		if err != nil {
 			return err
@@ -201,7 +201,8 @@ func (s *Store) BeginSend(_ context.Context, pid, linkIndex, dedupeKey string, e
 	if err := errors.Join(store.Need("participant ID", pid), store.Need("dedupe key", dedupeKey), store.NeedTime("dedupe expiry", expiresAt)); err != nil {
 		return c, fmt.Errorf("bolt: begin send: %w", err)
 	}
-	err := s.update("begin send to "+pid, func(t *txn) error {
+	err := s.batch("begin send to "+pid, func(t *txn) error {
+		c = store.SendCheck{} // run again when a batch is retried: start clean
 		var err error
 		if c.FirstSeen, err = t.recordDedupe(dedupeKey, expiresAt); err != nil {
 			return err
@@ -236,7 +237,7 @@ func (s *Store) MarkSent(_ context.Context, m store.OutboundMessage) error {
 	if err := store.CheckOutbound(m); err != nil {
 		return fmt.Errorf("bolt: mark outbound sent: %w", err)
 	}
-	return s.update("mark outbound sent "+m.ID, func(t *txn) error {
+	return s.batch("mark outbound sent "+m.ID, func(t *txn) error {
 		r, ok, err := t.getOutbound([]byte(m.ID))
 		if err != nil {
 			return err

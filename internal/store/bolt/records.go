@@ -18,7 +18,7 @@ func (s *Store) RecordCheckIn(_ context.Context, c store.CheckIn) error {
 	if err := store.CheckCheckIn(c); err != nil {
 		return fmt.Errorf("bolt: record check-in: %w", err)
 	}
-	return s.update("record check-in "+c.ID, func(t *txn) error { return t.recordCheckIn(c) })
+	return s.batch("record check-in "+c.ID, func(t *txn) error { return t.recordCheckIn(c) })
 }
 
 func (t *txn) recordCheckIn(c store.CheckIn) error {
@@ -49,7 +49,7 @@ func (s *Store) AddAttention(_ context.Context, a store.AttentionItem) error {
 	if err := store.CheckAttention(a); err != nil {
 		return fmt.Errorf("bolt: add attention: %w", err)
 	}
-	return s.update("add attention "+a.ID, func(t *txn) error { return t.addAttention(a) })
+	return s.batch("add attention "+a.ID, func(t *txn) error { return t.addAttention(a) })
 }
 
 // addAttention refuses an ID in use: an item once raised is changed only by

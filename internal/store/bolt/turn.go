@@ -15,7 +15,7 @@ func (s *Store) ApplyTurn(_ context.Context, turn store.Turn) error {
 	if err := store.CheckTurn(turn); err != nil {
 		return fmt.Errorf("bolt: apply turn: %w", err)
 	}
-	return s.update("apply turn of "+turn.ParticipantID, func(t *txn) error {
+	return s.batch("apply turn of "+turn.ParticipantID, func(t *txn) error {
 		if p := turn.Participant; p != nil {
 			if err := t.saveParticipant(*p); err != nil {
 				return err
