@@ -83,7 +83,7 @@ func (k keys) attention(pid string) string      { return k.p(pid, "attention") }
 func (k keys) turnAudit(pid string) string      { return k.p(pid, "audit") }        // hash: entry ID → auditRecord JSON (written by turns, records.go)
 func (k keys) outbox(pid string) string         { return k.p(pid, "outbox") }       // hash: message ID → OutboundMessage JSON
 func (k keys) turnDedupe(pid string) string     { return k.p(pid, "dedupe") }       // zset: dedupe key, score = expiry (Unix ms)
-func (k keys) windows(pid string) string        { return k.p(pid, "windows") }      // hash: window ref → Window JSON
+func (k keys) windows(pid string) string        { return k.p(pid, "windows") }      // zset (lex): whole windows, see windowMember
 func (k keys) linksOf(pid string) string        { return k.p(pid, "links") }        // set (hint): link indexes
 func (k keys) appointmentsOf(pid string) string { return k.p(pid, "appointments") } // set (hint): appointment IDs
 func (k keys) dueOf(pid string) string          { return k.p(pid, "due") }          // set (hint): due item IDs

@@ -68,6 +68,7 @@ var (
 	markKinds     = []string{"dedupe"}
 	messageKinds  = []string{"outbox", "outbox:where", "outbox:ready", "outbox:pos"}
 	checkInKinds  = []string{"checkins"}
+	windowKinds   = []string{"windows"}
 	auditKinds    = []string{"audit", "audit:where", "audit:all", "audit:by", "audit:rec"}
 	memoryPrefix8 = func() string { return "w" + randomHex(3) + ":" } // as long as "waymark:"
 )
@@ -167,6 +168,7 @@ func measureHistory(b *testing.B) {
 				for d := from; d < min(from+30, upTo); d++ {
 					h := storetest.NewFootprintDay(st, day(730-d))
 					t.CheckIns = append(t.CheckIns, h.CheckIn)
+					t.Windows = append(t.Windows, h.Window)
 				}
 				mustDo(b, s.ApplyTurn(ctx, t))
 			}
@@ -176,8 +178,10 @@ func measureHistory(b *testing.B) {
 	last = usage(b, s)
 	history(30)
 	report("30 days of check-ins", checkInKinds, "checkins_30d_B/participant")
+	report("30 days of the ledger's windows", windowKinds, "windows_30d_B/participant")
 	history(365)
 	report("365 days of check-ins", checkInKinds, "checkins_365d_B/participant")
+	report("365 days of the ledger's windows", windowKinds, "windows_365d_B/participant")
 	history(730)
 	_, err := s.PurgeCheckIns(ctx, day(365))
 	mustDo(b, err)

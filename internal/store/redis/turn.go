@@ -262,7 +262,7 @@ type slotWrite struct {
 	checkIns    []any // checkInMember
 	attention   []any // ID, JSON
 	resolved    []any // ID, JSON
-	windows     []any // ref, JSON
+	windows     []any // member prefix (the opening), member
 	audit       []any // ID, JSON
 	outbound    []any // ID, JSON
 }
@@ -308,11 +308,7 @@ func (s *Store) slotWriteOf(t store.Turn) (slotWrite, error) {
 		w.resolved = append(w.resolved, a.ID, doc)
 	}
 	for _, win := range t.Windows {
-		doc, err := json.Marshal(win)
-		if err != nil {
-			return w, err
-		}
-		w.windows = append(w.windows, win.Ref, doc)
+		w.windows = append(w.windows, windowPrefix(win.OpensAt), windowMember(win))
 	}
 	for _, e := range t.Audit {
 		doc, err := encodeAudit(t.ParticipantID, e)

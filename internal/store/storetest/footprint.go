@@ -91,6 +91,7 @@ func NewFootprintState(i int, sched store.CheckInSchedule) (FootprintState, erro
 // keys the scheduler and the dispatcher record that they acted.
 type FootprintDay struct {
 	CheckIn   store.CheckIn
+	Window    store.Window // the ledger's record of the day's window
 	Messages  []store.OutboundMessage
 	DedupeKey string    // the reply's, kept retention.dedupe_keys (48h)
 	Marks     []string  // the window opening's (14 days after it) and each message's dispatch (24 hours)
@@ -104,10 +105,16 @@ func NewFootprintDay(st FootprintState, day time.Time) FootprintDay {
 	at := day.Add(37*time.Minute + 12345678*time.Nanosecond)
 	d := FootprintDay{
 		CheckIn:   store.CheckIn{ID: store.NewID("c_"), ParticipantID: pid, At: at, Channel: store.SMS, Outcome: store.OnTime},
+		// The ledger's record of the day's window, as the scheduler leaves
+		// it once the grace has ended.
+		Window: store.Window{Ref: fmt.Sprintf("win:%s:%d", pid, day.Unix()), ParticipantID: pid,
+			OpensAt: day, ClosesAt: day.Add(12 * time.Hour), GraceEndsAt: day.Add(36 * time.Hour),
+			Outcome: store.WindowOnTime, DecidedAt: day.Add(36*time.Hour + 5*time.Second), UpdatedAt: day.Add(36*time.Hour + 5*time.Second)},
 		DedupeKey: "sms:SM" + randomHex(16),
 		Marks:     []string{fmt.Sprintf("sched:win:%s:%d:open@%d", pid, day.Unix(), day.Unix())},
 		MarkUntil: day.Add(14 * 24 * time.Hour),
 	}
+	d.Window.CheckInID = d.CheckIn.ID
 	for _, m := range []struct {
 		kind string
 		at   time.Time

@@ -5,7 +5,7 @@
 -- KEYS[1] participant record (string)    KEYS[2] session (string)
 -- KEYS[3] check-ins (zset, lex)           KEYS[4] attention items (hash)
 -- KEYS[5] turn audit entries (hash)       KEYS[6] outbound messages (hash)
--- KEYS[7] turn dedupe markers (zset)    KEYS[8] ledger windows (hash)
+-- KEYS[7] turn dedupe markers (zset)    KEYS[8] ledger windows (zset, lex)
 -- KEYS[9] the global dedupe key Seen reads (string), only on a single
 --         Redis, where a script may touch keys of any slot: the key is
 --         then checked and written with the turn
@@ -22,7 +22,8 @@
 --   attention items: ID, JSON
 --   resolved attention items: ID, JSON, saved over the stored item, and
 --              skipped when there is none
---   windows: ref, JSON, each replacing the window of the same ref
+--   windows: the member's prefix (its opening), the whole window as a
+--              member, replacing any member with that prefix
 --   audit entries: ID, JSON
 --   outbound messages: ID, JSON
 --
@@ -109,7 +110,9 @@ for j = 0, reN - 1 do
 end
 for j = 0, wiN - 1 do
   local at = wiFirst + j * 2
-  redis.call('HSET', KEYS[8], ARGV[at], ARGV[at + 1])
+  local prefix = ARGV[at]
+  redis.call('ZREMRANGEBYLEX', KEYS[8], '[' .. prefix, '(' .. prefix .. '\255')
+  redis.call('ZADD', KEYS[8], 0, ARGV[at + 1])
 end
 for j = 0, auN - 1 do
   local at = auFirst + j * 2
