@@ -104,7 +104,7 @@ func NewFootprintDay(st FootprintState, day time.Time) FootprintDay {
 	pid := st.Participant.ID
 	at := day.Add(37*time.Minute + 12345678*time.Nanosecond)
 	d := FootprintDay{
-		CheckIn:   store.CheckIn{ID: store.NewID("c_"), ParticipantID: pid, At: at, Channel: store.SMS, Outcome: store.OnTime},
+		CheckIn: store.CheckIn{ID: store.NewID("c_"), ParticipantID: pid, At: at, Channel: store.SMS, Outcome: store.OnTime},
 		// The ledger's record of the day's window, as the scheduler leaves
 		// it once the grace has ended.
 		Window: store.Window{Ref: fmt.Sprintf("win:%s:%d", pid, day.Unix()), ParticipantID: pid,
