@@ -104,7 +104,8 @@ func (s *Store) PurgeWindows(ctx context.Context, before time.Time) (int, error)
 // check-ins are kept (a year of daily windows as JSON in a hash took 170
 // KB a person; this form 74 KB):
 //
-//	<time key of OpensAt>|<ref, without "win:<participant>:" when it has it>
+//	<time key of OpensAt>|<":" and the ref after "win:<participant>:",
+//	or "=" and the whole ref>
 //	|<ClosesAt - OpensAt>|<GraceEndsAt - ClosesAt>|<outcome>
 //	|<DecidedAt - OpensAt>|<CheckInID>|<AttentionID>
 //	|<ReportedUnableAt - OpensAt>|<ExcusedAt - OpensAt>|<ExcusedBy>
@@ -121,9 +122,9 @@ func windowMember(w store.Window) string {
 		}
 		return strconv.FormatInt(int64(t.Sub(w.OpensAt)), 36)
 	}
-	ref := w.Ref
-	if tail, ok := strings.CutPrefix(ref, "win:"+w.ParticipantID+":"); ok {
-		ref = ":" + tail // the leading colon says the prefix was cut
+	ref := "=" + w.Ref // as it is
+	if tail, ok := strings.CutPrefix(w.Ref, "win:"+w.ParticipantID+":"); ok {
+		ref = ":" + tail // the participant's prefix cut
 	}
 	fields := []string{
 		timeKey(w.OpensAt), memberEscaper.Replace(ref),
@@ -161,8 +162,13 @@ func parseWindow(pid, m string) (store.Window, error) {
 	}
 	text := memberUnescaper.Replace
 	ref := text(f[1])
-	if tail, ok := strings.CutPrefix(ref, ":"); ok {
-		ref = "win:" + pid + ":" + tail
+	switch {
+	case strings.HasPrefix(ref, ":"):
+		ref = "win:" + pid + ref
+	case strings.HasPrefix(ref, "="):
+		ref = ref[1:]
+	default:
+		return store.Window{}, errors.New("unreadable window ref")
 	}
 	closes := at(f[2])
 	w := store.Window{
