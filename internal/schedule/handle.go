@@ -405,21 +405,6 @@ func unreachable(p store.Participant, links []store.Link) (string, bool) {
 	return ReasonUnreachable, true
 }
 
-// checkedIn reports whether the participant checked in at or after from
-// and before until.
-func (s *Scheduler) checkedIn(ctx context.Context, pid string, from, until time.Time) (bool, error) {
-	cs, err := s.store.CheckInsOf(ctx, pid, from)
-	if err != nil {
-		return false, fmt.Errorf("check-ins: %w", err)
-	}
-	for _, c := range cs {
-		if !c.At.Before(from) && c.At.Before(until) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
 // windowOf reads the window a window item is about.
 func windowOf(it store.DueItem) (Window, bool) {
 	start, err1 := time.Parse(time.RFC3339, it.Data["opens"])

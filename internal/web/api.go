@@ -371,7 +371,7 @@ type appointmentRequest struct {
 }
 
 func (r appointmentRequest) input() appointmentInput {
-	return appointmentInput{Kind: r.Kind, Place: r.Place, Date: r.Date, Time: r.Time, Status: r.Status}
+	return appointmentInput(r)
 }
 
 func (s *Server) apiAppointments(c echo.Context) error {

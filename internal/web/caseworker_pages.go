@@ -117,7 +117,7 @@ func reasonLabel(code string) string {
 	case schedule.ReasonNotSent:
 		return "no prompt was sent for the window (the service was stopped)"
 	case "63016":
-		return "WhatsApp refused: more than 24 hours since they last wrote, and no approved template (provider code 63016)"
+		return "more than 24 hours since they last wrote, and no approved template (provider code 63016)"
 	case "blocked":
 		return "they blocked the bot"
 	case "30003", "30005", "30006":
