@@ -206,6 +206,13 @@ func (s *Scheduler) handleWindow(ctx context.Context, p store.Participant, it st
 	if !now.Before(w.End) {
 		return stale, nil // a reminder for a window that has closed
 	}
+	if it.Kind == KindWindowOpen && now.Sub(w.Start) < time.Minute {
+		// Nothing can have happened yet in a window opening this minute:
+		// the prompt goes without reading the window's facts. One held
+		// for quiet hours, or caught up after a stop, reads them: the
+		// person may have checked in or reported meanwhile.
+		return s.askWindow(ctx, p, cal, it, w, "")
+	}
 	f, err := s.windowFacts(ctx, p, cal, w, now)
 	if err != nil {
 		return "", err
