@@ -136,7 +136,7 @@ func (s *Service) Handle(ctx context.Context, in Inbound) (Outcome, error) {
 	out := Outcome{ParticipantID: link.ParticipantID}
 	turn := func() error {
 		return s.retryStale(ctx, func() error {
-			return s.turnDirect(ctx, c, link.ParticipantID, &link, in, &out.Direct)
+			return s.turnDirect(ctx, c, link.ParticipantID, &link, in, &out.Direct, nil)
 		})
 	}
 	if in.JoinCode != "" || isJoin(c, in.Text) {
@@ -210,26 +210,40 @@ func (s *Service) Tick(ctx context.Context, participantID string) error {
 	})
 }
 
+// event is what a turn without a message from the person is about: a
+// closed set, as flow.Effect is. A turn with no event is the person's
+// message (Inbound.Text).
+type event interface{ isEvent() }
+
+// startEvent begins a flow (a reminder, a window opening, enrolment).
 type startEvent struct {
 	flow string
 	vars map[string]string
 }
+
+// timeoutEvent fires a waiting question's timeout.
 type timeoutEvent struct{}
+
+// notifyEvent sends one message outside any flow.
 type notifyEvent struct {
 	message string
 	vars    map[string]string
 }
 
+func (startEvent) isEvent()   {}
+func (timeoutEvent) isEvent() {}
+func (notifyEvent) isEvent()  {}
+
 // turn runs one step for a participant and applies it. With link set it is
-// an inbound message from that link; otherwise extra names the event.
-func (s *Service) turn(ctx context.Context, c *Content, pid string, link *store.Link, in Inbound, extra ...any) error {
-	return s.turnDirect(ctx, c, pid, link, in, nil, extra...)
+// an inbound message from that link; otherwise ev names the event.
+func (s *Service) turn(ctx context.Context, c *Content, pid string, link *store.Link, in Inbound, ev event) error {
+	return s.turnDirect(ctx, c, pid, link, in, nil, ev)
 }
 
 // turnDirect is turn, with the replies of a turn that forgets the person
 // (forget_me) appended to direct: the channel gives them in its answer to
 // the person's message, since no link is left for the outbox to use.
-func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *store.Link, in Inbound, direct *[]string, extra ...any) error {
+func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *store.Link, in Inbound, direct *[]string, ev event) error {
 	now := s.clock.Now()
 	loaded, err := s.store.LoadTurn(ctx, pid, in.DedupeKey)
 	if err != nil {
@@ -270,8 +284,8 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 		effects = []flow.Effect{flow.Send{MessageID: problemMessage(in.Problem)}}
 	case link != nil && (in.JoinCode != "" || isJoin(c, in.Text)):
 		effects = []flow.Effect{flow.Send{MessageID: "enrol.already"}}
-	case len(extra) == 1 && isNotify(extra[0]):
-		n := extra[0].(notifyEvent)
+	case isNotify(ev):
+		n := ev.(notifyEvent)
 		effects = []flow.Effect{flow.Send{MessageID: n.message, Vars: n.vars}}
 		// Single messages end with "reply 1 to check in, 2 for a call":
 		// the numbers of the main menu. Unless a question is already
@@ -282,21 +296,19 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 			}
 		}
 	default:
-		ev := flow.Event{Kind: flow.EventText, Text: in.Text, Now: now}
-		for _, e := range extra {
-			switch e := e.(type) {
-			case startEvent:
-				ev = flow.Event{Kind: flow.EventStart, Flow: e.flow, Vars: e.vars, Now: now}
-				vars = e.vars
-			case timeoutEvent:
-				ev = flow.Event{Kind: flow.EventTimeout, Now: now}
-			}
+		fe := flow.Event{Kind: flow.EventText, Text: in.Text, Now: now}
+		switch e := ev.(type) {
+		case startEvent:
+			fe = flow.Event{Kind: flow.EventStart, Flow: e.flow, Vars: e.vars, Now: now}
+			vars = e.vars
+		case timeoutEvent:
+			fe = flow.Event{Kind: flow.EventTimeout, Now: now}
 		}
-		if ev.Kind == flow.EventText && link != nil {
+		if fe.Kind == flow.EventText && link != nil {
 			st = s.understood(c, p, st, in.Text, now)
 		}
-		next, effects = c.Flows.Step(st, view(p), ev, c.Locale)
-		if ev.Kind == flow.EventStart && len(vars) > 0 {
+		next, effects = c.Flows.Step(st, view(p), fe, c.Locale)
+		if fe.Kind == flow.EventStart && len(vars) > 0 {
 			// The event's data (an appointment's date and place) is the
 			// template data of every message of the flow it starts.
 			for i, e := range effects {
@@ -722,7 +734,7 @@ func offered(c *Content, lang string) bool {
 	return false
 }
 
-func isNotify(e any) bool {
+func isNotify(e event) bool {
 	_, ok := e.(notifyEvent)
 	return ok
 }
