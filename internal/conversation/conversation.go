@@ -334,7 +334,7 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 	} else if link == nil && !p.Consented() && c.Flows.AsksConsent(next) {
 		p.ConsentAskedAt, p.ConsentAsks = now, p.ConsentAsks+1 // asked again by the scheduler
 	}
-	t, last, err := s.plan(ctx, c, p, to, st, next, effects, now, erasureOpen)
+	t, forgotten, err := s.plan(ctx, c, p, to, st, next, effects, now, erasureOpen)
 	if err != nil {
 		return err
 	}
@@ -371,17 +371,17 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 			s.log.Warn("replan after consent", "participant", pid, "err", err)
 		}
 	}
-	if last != nil {
+	if forgotten != nil {
 		// The erasure request is recorded; now the links go, so that
 		// nothing more reaches the person from this moment.
 		if err := s.forgetLinks(ctx, pid); err != nil {
 			return err
 		}
 		if direct != nil {
-			*direct = append(*direct, last...)
+			*direct = append(*direct, forgotten.last...)
 		}
 	}
-	s.log.Debug("turn", "participant", pid, "effects", len(effects), "replies", len(t.Outbound), "forgotten", last != nil)
+	s.log.Debug("turn", "participant", pid, "effects", len(effects), "replies", len(t.Outbound), "forgotten", forgotten != nil)
 	return nil
 }
 
@@ -447,11 +447,16 @@ func stateOf(sess *store.Session, now time.Time) flow.State {
 	return flow.State{Flow: sess.Flow, Node: sess.Node, Vars: sess.Vars, WaitUntil: sess.WaitUntil}
 }
 
+// farewell is what a turn that forgets the person (forget_me) says last:
+// the replies rendered, to be given in the webhook's answer, since no link
+// is left for the outbox to use.
+type farewell struct{ last []string }
+
 // plan turns the engine's effects into a store.Turn. When the effects
-// forget the person (forget_me), the turn queues nothing: the rendered
-// replies are returned instead, to be given in the webhook's answer.
-// erasureOpen says the person has an erasure request open already.
-func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to store.Link, asked, next flow.State, effects []flow.Effect, now time.Time, erasureOpen bool) (store.Turn, []string, error) {
+// forget the person, the turn queues nothing and the farewell holds the
+// replies. asked is the state the person answered in; erasureOpen says
+// they have an erasure request open already.
+func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to store.Link, asked, next flow.State, effects []flow.Effect, now time.Time, erasureOpen bool) (store.Turn, *farewell, error) {
 	t := store.Turn{ParticipantID: p.ID}
 	var errs []error
 	// resolve closes the person's open items of kind, because the fact
@@ -603,10 +608,10 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 	} else {
 		t.EndSession = true
 	}
-	if forget && last == nil {
-		last = []string{} // forgotten, with nothing to say: still not nil
+	if forget {
+		return t, &farewell{last: last}, errors.Join(errs...)
 	}
-	return t, last, errors.Join(errs...)
+	return t, nil, errors.Join(errs...)
 }
 
 // understood returns the state a person's reply is best read in, so that
