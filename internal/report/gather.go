@@ -1,0 +1,76 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// Source is what a report reads: every participant and, for each, the
+// records the figures are made of. store.Store is one.
+type Source interface {
+	ListParticipants(ctx context.Context) ([]store.Participant, error)
+	WindowsOf(ctx context.Context, participantID string, since time.Time) ([]store.Window, error)
+	CheckInsOf(ctx context.Context, participantID string, since time.Time) ([]store.CheckIn, error)
+	OutboundOf(ctx context.Context, participantID string) ([]store.OutboundMessage, error)
+	AttentionOf(ctx context.Context, participantID string) ([]store.AttentionItem, error)
+	AppointmentsOf(ctx context.Context, participantID string) ([]store.Appointment, error)
+}
+
+var _ Source = store.Store(nil)
+
+// Compute reads every participant's records from src and builds the
+// report. Everyone is read, whatever the caseload asked for, because what
+// a caseload's report hides depends on every other caseload (cells.go).
+func Compute(ctx context.Context, src Source, o Options) (Report, error) {
+	b := NewBuilder(o)
+	ps, err := src.ListParticipants(ctx)
+	if err != nil {
+		return Report{}, fmt.Errorf("report: participants: %w", err)
+	}
+	since := b.Since()
+	zones := map[string]*time.Location{}
+	for _, p := range ps {
+		if err := ctx.Err(); err != nil {
+			return Report{}, err
+		}
+		person, err := read(ctx, src, p, since, zones)
+		if err != nil {
+			return Report{}, fmt.Errorf("report: %s: %w", p.ID, err)
+		}
+		b.Add(person)
+	}
+	return b.Build(), nil
+}
+
+// read gathers one person's records from since.
+func read(ctx context.Context, src Source, p store.Participant, since time.Time, zones map[string]*time.Location) (Person, error) {
+	loc, ok := zones[p.TimeZone]
+	if !ok {
+		var err error
+		if loc, err = time.LoadLocation(p.TimeZone); err != nil {
+			loc = time.UTC // validated on enrolment; a zone since removed is read as UTC
+		}
+		zones[p.TimeZone] = loc
+	}
+	out := Person{Caseworker: p.CaseworkerID, Location: loc}
+	var err error
+	if out.Windows, err = src.WindowsOf(ctx, p.ID, since); err != nil {
+		return out, err
+	}
+	if out.CheckIns, err = src.CheckInsOf(ctx, p.ID, since); err != nil {
+		return out, err
+	}
+	if out.Messages, err = src.OutboundOf(ctx, p.ID); err != nil {
+		return out, err
+	}
+	if out.Attention, err = src.AttentionOf(ctx, p.ID); err != nil {
+		return out, err
+	}
+	if out.Appointments, err = src.AppointmentsOf(ctx, p.ID); err != nil {
+		return out, err
+	}
+	return out, nil
+}
