@@ -127,12 +127,7 @@ func (c *cells) suppress(eqs []equation, rows []rowID, weeks int, months [][2]in
 		for m, wk := range months {
 			for _, r := range rows {
 				for _, g := range append([]int32{allGroup}, groups...) {
-					for w := wk[0]; w < wk[0]+wk[1]; w++ {
-						if c.hidden[cellKey{r, unit(w), g}] {
-							hide(cellKey{r, monthUnit + unit(m), g})
-							break
-						}
-					}
+					c.month(r, monthUnit+unit(m), wk, g, hide)
 				}
 			}
 		}
@@ -146,6 +141,27 @@ func (c *cells) suppress(eqs []equation, rows []rowID, weeks int, months [][2]in
 				}
 			}
 		}
+	}
+}
+
+// month hides a month where any of its weeks is hidden, and where the
+// month is hidden but all its weeks are shown (they would add up to it),
+// the smallest week.
+func (c *cells) month(r rowID, m unit, wk [2]int, g int32, hide func(cellKey)) {
+	var shown []cellKey
+	for w := wk[0]; w < wk[0]+wk[1]; w++ {
+		k := cellKey{r, unit(w), g}
+		switch {
+		case c.get(k).people == 0:
+		case c.hidden[k]:
+			hide(cellKey{r, m, g})
+			return
+		default:
+			shown = append(shown, k)
+		}
+	}
+	if c.hidden[cellKey{r, m, g}] && len(shown) > 0 {
+		hide(slices.MinFunc(shown, func(a, b cellKey) int { return int(c.get(a).people - c.get(b).people) }))
 	}
 }
 
@@ -164,6 +180,12 @@ func (c *cells) caseloads(r rowID, u unit, groups []int32, hide func(cellKey)) {
 			shown = append(shown, k)
 		}
 	}
+	if hiddenPeople == 0 && c.hidden[cellKey{r, u, allGroup}] && len(shown) > 0 {
+		// The programme's figure is hidden, so the caseloads' must not
+		// add up to it.
+		hide(slices.MinFunc(shown, func(a, b cellKey) int { return int(c.get(a).people - c.get(b).people) }))
+		return
+	}
 	if hiddenPeople == 0 || hiddenPeople >= c.k {
 		return
 	}
@@ -177,12 +199,10 @@ func (c *cells) caseloads(r rowID, u unit, groups []int32, hide func(cellKey)) {
 }
 
 // sum hides a second part, or else the total, where the total is shown
-// and exactly one part is hidden.
+// and exactly one part is hidden; and a part where the total is hidden
+// and no part is, since the parts would add up to it.
 func (c *cells) sum(e equation, u unit, g int32, hide func(cellKey)) {
 	tk := cellKey{e.total, u, g}
-	if c.hidden[tk] {
-		return
-	}
 	hidden := 0
 	var shown []cellKey
 	for _, r := range e.parts {
@@ -195,12 +215,17 @@ func (c *cells) sum(e equation, u unit, g int32, hide func(cellKey)) {
 			shown = append(shown, k)
 		}
 	}
-	if hidden != 1 {
-		return
+	smallest := func() {
+		hide(slices.MinFunc(shown, func(a, b cellKey) int { return int(c.get(a).people - c.get(b).people) }))
 	}
-	if len(shown) == 0 {
+	switch {
+	case c.hidden[tk]:
+		if hidden == 0 && len(shown) > 0 {
+			smallest()
+		}
+	case hidden == 1 && len(shown) == 0:
 		hide(tk)
-		return
+	case hidden == 1:
+		smallest()
 	}
-	hide(slices.MinFunc(shown, func(a, b cellKey) int { return int(c.get(a).people - c.get(b).people) }))
 }
