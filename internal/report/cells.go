@@ -32,16 +32,29 @@ type acc struct {
 	last   int32   // the last person counted, so each counts once
 }
 
-// cells accumulates counts and, for medians, values.
+// cells accumulates counts and, for medians, values. Counts are kept
+// dense, a slice of every row and unit per group, because a year of a
+// large programme adds millions of them.
 type cells struct {
 	k      int32 // the fewest people a cell may show
-	counts map[cellKey]*acc
+	weeks  int   // units 0..weeks-1 are weeks, then months
+	units  int
+	counts [][]acc // by group, then row*units + unit index
 	values map[cellKey][]float64
 	hidden map[cellKey]bool
+	names  []string // each group's caseworker ID, for a steady order
 }
 
-func newCells(k int) *cells {
-	return &cells{k: int32(k), counts: map[cellKey]*acc{}, values: map[cellKey][]float64{}}
+func newCells(k, weeks, months int) *cells {
+	return &cells{k: int32(k), weeks: weeks, units: weeks + months, values: map[cellKey][]float64{}}
+}
+
+func (c *cells) index(k cellKey) int {
+	u := int(k.unit)
+	if k.unit >= monthUnit {
+		u = c.weeks + int(k.unit-monthUnit)
+	}
+	return int(k.row)*c.units + u
 }
 
 // add counts n for person at the cell and at the programme's cell.
@@ -51,11 +64,10 @@ func (c *cells) add(r rowID, u unit, group, person int32, n float64) {
 }
 
 func (c *cells) add1(k cellKey, person int32, n float64) {
-	a := c.counts[k]
-	if a == nil {
-		a = &acc{}
-		c.counts[k] = a
+	for int(k.group) >= len(c.counts) {
+		c.counts = append(c.counts, make([]acc, int(numRows)*c.units))
 	}
+	a := &c.counts[k.group][c.index(k)]
 	a.n += n
 	if a.last != person {
 		a.last = person
@@ -73,10 +85,10 @@ func (c *cells) value(r rowID, u unit, group, person int32, v float64) {
 }
 
 func (c *cells) get(k cellKey) acc {
-	if a := c.counts[k]; a != nil {
-		return *a
+	if k.group < 0 || int(k.group) >= len(c.counts) {
+		return acc{}
 	}
-	return acc{}
+	return c.counts[k.group][c.index(k)]
 }
 
 // equation says that a total is the sum of parts, so that showing the
@@ -104,17 +116,22 @@ type equation struct {
 // It repeats until nothing more is hidden.
 func (c *cells) suppress(eqs []equation, rows []rowID, weeks int, months [][2]int, groups []int32) {
 	c.hidden = map[cellKey]bool{}
-	for k, a := range c.counts {
-		if a.people > 0 && a.people < c.k {
-			c.hidden[k] = true
-		}
-	}
 	units := make([]unit, 0, weeks+len(months))
 	for w := range weeks {
 		units = append(units, unit(w))
 	}
 	for m := range months {
 		units = append(units, monthUnit+unit(m))
+	}
+	for g := range c.counts {
+		for r := rowID(0); r < numRows; r++ {
+			for _, u := range units {
+				k := cellKey{r, u, int32(g)}
+				if a := c.get(k); a.people > 0 && a.people < c.k {
+					c.hidden[k] = true
+				}
+			}
+		}
 	}
 	for changed := true; changed; {
 		changed = false
@@ -180,16 +197,18 @@ func (c *cells) caseloads(r rowID, u unit, groups []int32, hide func(cellKey)) {
 			shown = append(shown, k)
 		}
 	}
-	if hiddenPeople == 0 && c.hidden[cellKey{r, u, allGroup}] && len(shown) > 0 {
-		// The programme's figure is hidden, so the caseloads' must not
-		// add up to it.
-		hide(slices.MinFunc(shown, func(a, b cellKey) int { return int(c.get(a).people - c.get(b).people) }))
+	if hiddenPeople == 0 && !c.hidden[cellKey{r, u, allGroup}] || hiddenPeople >= c.k {
 		return
 	}
-	if hiddenPeople == 0 || hiddenPeople >= c.k {
-		return
-	}
-	sort.Slice(shown, func(i, j int) bool { return c.get(shown[i]).people < c.get(shown[j]).people })
+	// Either the programme's figure is hidden and the caseloads' would
+	// add up to it, or too few people are hidden together.
+	// Smallest first, by caseworker ID among equals: the same data always
+	// hides the same cells, or two identical requests could show between
+	// them what each hides.
+	sort.SliceStable(shown, func(i, j int) bool {
+		a, b := c.get(shown[i]).people, c.get(shown[j]).people
+		return a < b || a == b && c.names[shown[i].group] < c.names[shown[j].group]
+	})
 	for _, k := range shown {
 		hide(k)
 		if hiddenPeople += c.get(k).people; hiddenPeople >= c.k {

@@ -3,6 +3,8 @@ package report
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/store"
@@ -24,6 +26,8 @@ var _ Source = store.Store(nil)
 // Compute reads every participant's records from src and builds the
 // report. Everyone is read, whatever the caseload asked for, because what
 // a caseload's report hides depends on every other caseload (cells.go).
+// Reading (mostly decoding records) is shared among as many readers as
+// there are processors; counting is done by one.
 func Compute(ctx context.Context, src Source, o Options) (Report, error) {
 	b := NewBuilder(o)
 	ps, err := src.ListParticipants(ctx)
@@ -31,16 +35,42 @@ func Compute(ctx context.Context, src Source, o Options) (Report, error) {
 		return Report{}, fmt.Errorf("report: participants: %w", err)
 	}
 	since := b.Since()
-	zones := map[string]*time.Location{}
-	for _, p := range ps {
-		if err := ctx.Err(); err != nil {
-			return Report{}, err
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	work := make(chan store.Participant)
+	done := make(chan Person, 64)
+	var wg sync.WaitGroup
+	for range max(runtime.GOMAXPROCS(0), 2) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			zones := map[string]*time.Location{}
+			for p := range work {
+				person, err := read(ctx, src, p, since, zones)
+				if err != nil {
+					cancel(fmt.Errorf("report: %s: %w", p.ID, err))
+					return
+				}
+				done <- person
+			}
+		}()
+	}
+	go func() {
+		defer close(work)
+		for _, p := range ps {
+			select {
+			case work <- p:
+			case <-ctx.Done():
+				return
+			}
 		}
-		person, err := read(ctx, src, p, since, zones)
-		if err != nil {
-			return Report{}, fmt.Errorf("report: %s: %w", p.ID, err)
-		}
+	}()
+	go func() { wg.Wait(); close(done) }()
+	for person := range done {
 		b.Add(person)
+	}
+	if err := context.Cause(ctx); err != nil {
+		return Report{}, err
 	}
 	return b.Build(), nil
 }

@@ -82,7 +82,11 @@ func NewBuilder(o Options) *Builder {
 		o.By = ByWeek
 	}
 	sp := spanOf(o.From, o.To, o.By)
-	b := &Builder{opt: o, span: sp, cells: newCells(o.MinPeople), groups: map[string]int32{},
+	months := 0
+	if o.By == ByMonth {
+		months = len(sp.periods())
+	}
+	b := &Builder{opt: o, span: sp, cells: newCells(o.MinPeople, sp.weeks, months), groups: map[string]int32{},
 		weekMsgs: make([]float64, sp.weeks), weekSeen: make([]bool, sp.weeks)}
 	if o.By == ByMonth {
 		b.monthOf = make([]unit, sp.weeks)

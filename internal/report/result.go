@@ -2,6 +2,8 @@ package report
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -70,9 +72,12 @@ func (b *Builder) Build() Report {
 		}
 	}
 	groups := make([]int32, 0, len(b.groups))
-	for _, g := range b.groups {
+	b.cells.names = make([]string, len(b.groups)+1)
+	for name, g := range b.groups {
 		groups = append(groups, g)
+		b.cells.names[g] = name
 	}
+	slices.SortFunc(groups, func(x, y int32) int { return strings.Compare(b.cells.names[x], b.cells.names[y]) })
 	b.cells.suppress(equations, countRows(), b.span.weeks, months, groups)
 
 	want := allGroup
