@@ -96,6 +96,9 @@ func (c *cells) get(k cellKey) acc {
 type equation struct {
 	total rowID
 	parts []rowID
+	// spareTotal: where a second cell must be hidden, hide the total
+	// rather than a part (the total is a convenience, like "kept").
+	spareTotal bool
 }
 
 // suppress decides which cells are hidden. A cell counting fewer than k
@@ -242,7 +245,7 @@ func (c *cells) sum(e equation, u unit, g int32, hide func(cellKey)) {
 		if hidden == 0 && len(shown) > 0 {
 			smallest()
 		}
-	case hidden == 1 && len(shown) == 0:
+	case hidden == 1 && (len(shown) == 0 || e.spareTotal):
 		hide(tk)
 	case hidden == 1:
 		smallest()

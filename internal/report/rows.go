@@ -233,14 +233,14 @@ var sections = []sectionDef{
 
 // equations are the figures that add up, which suppression must respect.
 var equations = []equation{
-	{rowWindows, []rowID{rowOnTime, rowLate, rowReportedUnable, rowExcused, rowNotDelivered, rowPaused, rowNotConsented, rowOptedOut, rowMissed}},
-	{rowKept, []rowID{rowOnTime, rowLate}},
-	{rowKept, []rowID{rowChSMS, rowChWhatsApp, rowChTelegram, rowChMissedCall, rowChKeypad, rowChOther}},
-	{rowSMS, []rowID{rowSMSDelivered, rowSMSFailed, rowSMSUnconfirmed}},
-	{rowWhatsApp, []rowID{rowWhatsAppDelivered, rowWhatsAppFailed, rowWhatsAppUnconfirmed}},
-	{rowTelegram, []rowID{rowTelegramDelivered, rowTelegramFailed, rowTelegramUnconfirmed}},
-	{rowFailed, []rowID{rowSMSFailed, rowWhatsAppFailed, rowTelegramFailed}},
-	{rowFailed, []rowID{rowFamUnreachable, rowFamStopped, rowFamCarrier, rowFamWhatsApp, rowFamWaymark, rowFamOther}},
+	{total: rowWindows, parts: []rowID{rowOnTime, rowLate, rowReportedUnable, rowExcused, rowNotDelivered, rowPaused, rowNotConsented, rowOptedOut, rowMissed}},
+	{total: rowKept, parts: []rowID{rowOnTime, rowLate}, spareTotal: true},
+	{total: rowKept, parts: []rowID{rowChSMS, rowChWhatsApp, rowChTelegram, rowChMissedCall, rowChKeypad, rowChOther}},
+	{total: rowSMS, parts: []rowID{rowSMSDelivered, rowSMSFailed, rowSMSUnconfirmed}},
+	{total: rowWhatsApp, parts: []rowID{rowWhatsAppDelivered, rowWhatsAppFailed, rowWhatsAppUnconfirmed}},
+	{total: rowTelegram, parts: []rowID{rowTelegramDelivered, rowTelegramFailed, rowTelegramUnconfirmed}},
+	{total: rowFailed, parts: []rowID{rowSMSFailed, rowWhatsAppFailed, rowTelegramFailed}},
+	{total: rowFailed, parts: []rowID{rowFamUnreachable, rowFamStopped, rowFamCarrier, rowFamWhatsApp, rowFamWaymark, rowFamOther}},
 }
 
 // countRows are the rows that are sums (every row but medians).
