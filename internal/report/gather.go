@@ -26,8 +26,9 @@ var _ Source = store.Store(nil)
 // Compute reads every participant's records from src and builds the
 // report. Everyone is read, whatever the caseload asked for, because what
 // a caseload's report hides depends on every other caseload (cells.go).
-// Reading (mostly decoding records) is shared among as many readers as
-// there are processors; counting is done by one.
+// Reading is shared among readers, two for each processor (decoding
+// records is work for a processor; waiting for Redis is not); counting
+// is done by one.
 func Compute(ctx context.Context, src Source, o Options) (Report, error) {
 	b := NewBuilder(o)
 	ps, err := src.ListParticipants(ctx)
@@ -40,7 +41,7 @@ func Compute(ctx context.Context, src Source, o Options) (Report, error) {
 	work := make(chan store.Participant)
 	done := make(chan Person, 64)
 	var wg sync.WaitGroup
-	for range max(runtime.GOMAXPROCS(0), 2) {
+	for range 2 * runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
