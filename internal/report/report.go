@@ -159,8 +159,13 @@ func (b *Builder) Add(p Person) {
 		case store.WindowOnTime, store.WindowLate:
 			count(rowKept, w, 1)
 			count(channelRow(checkIns[win.CheckInID]), w, 1)
-		case store.WindowMissed:
-			if h, ok := actedOn(win, items); ok {
+		}
+		// Follow-through is about the windows a caseworker was told were
+		// missed (their item), whatever the outcome is now: one excused
+		// since, or checked in late, was missed when the grace ended.
+		if a, ok := items[win.AttentionID]; ok && a.Kind == store.AttentionMissed {
+			count(rowFlagged, w, 1)
+			if h, ok := actedOn(win, a); ok {
 				count(rowMissedActed, w, 1)
 				value(rowActionHours, w, h)
 			}
@@ -256,16 +261,16 @@ func (b *Builder) month(w int) (unit, bool) {
 	return b.monthOf[w], true
 }
 
-// actedOn reports whether a caseworker acted on a missed window (excused
-// it, or dealt with its item), and how many hours after the item was
-// raised. The system closing the item (a late check-in) is no action.
-func actedOn(w store.Window, items map[string]store.AttentionItem) (float64, bool) {
-	a, ok := items[w.AttentionID]
-	if ok && !a.Open() && a.ResolvedBy != "" && a.ResolvedBy != store.ResolvedBySystem {
+// actedOn reports whether a caseworker acted on a window flagged as
+// missed (dealt with its item a, or excused the window), and how many
+// hours after the item was raised. The system closing the item (a late
+// check-in) is no action.
+func actedOn(w store.Window, a store.AttentionItem) (float64, bool) {
+	if !a.Open() && a.ResolvedBy != "" && a.ResolvedBy != store.ResolvedBySystem {
 		return max(a.ResolvedAt.Sub(a.CreatedAt).Hours(), 0), true
 	}
-	if !w.ExcusedAt.IsZero() && w.ExcusedBy != "" && !w.GraceEndsAt.IsZero() {
-		return max(w.ExcusedAt.Sub(w.GraceEndsAt).Hours(), 0), true
+	if !w.ExcusedAt.IsZero() && w.ExcusedBy != "" {
+		return max(w.ExcusedAt.Sub(a.CreatedAt).Hours(), 0), true
 	}
 	return 0, false
 }

@@ -164,7 +164,7 @@ func (s seed) put(t testing.TB, st store.Store) {
 //	week 1 (Mon 23 – Sun 29 Mar)       week 2 (Mon 30 Mar – Sun 5 Apr)
 //	A a1 Sun 00:30 GMT  on time, SMS   A a2 Mon 00:30 BST (Sun 23:30 UTC), 8 h, missed, acted on after 5 h
 //	B b1 Sun 22:00 EDT (Mon 02:00 UTC)  late by missed call (Mon 23:00 EDT)
-//	C c1 Wed 09:00      not delivered  C c2 Wed 09:00 BST  excused
+//	C c1 Wed 09:00      not delivered  C c2 Wed 09:00 BST  missed, then excused after 6 h
 //	D d2 Mon 07:00 JST  still open     D d1 Mon 07:00 JST (Sun 22:00 UTC)  on time, Telegram
 func fixture() []seed {
 	h := time.Hour
@@ -193,12 +193,16 @@ func fixture() []seed {
 		{p: store.Participant{ID: "p_c", TimeZone: "Europe/London", CaseworkerID: "cw2"},
 			wins: []store.Window{
 				{OpensAt: utc("2026-03-25 09:00"), ClosesAt: utc("2026-03-25 21:00"), Outcome: store.WindowNotDelivered},
-				{OpensAt: utc("2026-04-01 08:00"), ClosesAt: utc("2026-04-01 20:00"), Outcome: store.WindowExcused, ExcusedAt: utc("2026-04-02 09:00"), ExcusedBy: "cw2"},
+				// missed when its grace ended, then excused six hours later
+				{OpensAt: utc("2026-04-01 08:00"), ClosesAt: utc("2026-04-01 20:00"), Outcome: store.WindowExcused, AttentionID: "n_c2",
+					ExcusedAt: utc("2026-04-03 02:00"), ExcusedBy: "cw2"},
 			},
 			msgs: []store.OutboundMessage{{ID: "m_c1", Channel: store.SMS, Kind: "checkin.window_open", Ref: "r", Status: store.Failed,
 				ErrorCode: "30003", ProviderID: "SMc1", CreatedAt: utc("2026-03-25 09:00")}},
 			items: []store.AttentionItem{{ID: "n_c1", Kind: store.AttentionCantReach, CreatedAt: utc("2026-03-26 09:00"),
-				ResolvedAt: utc("2026-03-27 09:00"), ResolvedBy: "cw2", Resolution: "contacted"}},
+				ResolvedAt: utc("2026-03-27 09:00"), ResolvedBy: "cw2", Resolution: "contacted"},
+				{ID: "n_c2", Kind: store.AttentionMissed, CreatedAt: utc("2026-04-02 20:00"),
+					ResolvedAt: utc("2026-04-03 02:00"), ResolvedBy: "cw2", Resolution: "excused"}},
 			appts: []store.Appointment{{ID: "ap_c", Date: "2026-04-03", Status: store.AppointmentMissed}},
 		},
 		{p: store.Participant{ID: "p_d", TimeZone: "Asia/Tokyo", CaseworkerID: "cw2"},
@@ -259,7 +263,8 @@ func expect(t *testing.T, r report.Report, want map[string][]float64) {
 var weekly = map[string][]float64{
 	"windows": {3, 3}, "on_time": {1, 1}, "late": {1, 0}, "not_delivered": {1, 0}, "excused": {0, 1}, "missed": {0, 1},
 	"kept": {2, 1}, "sms": {1, 0}, "missed_call": {1, 0}, "telegram": {0, 1},
-	"missed_acted_on": {0, 1}, "hours_to_action_median": {0, 5},
+	// a2 and c2 were flagged as missed; a2 acted on after 5 hours, c2 excused after 6: the lower middle is 5.
+	"missed_flagged": {0, 2}, "missed_acted_on": {0, 2}, "hours_to_action_median": {0, 5},
 	"cant_reach": {1, 0}, "cant_reach_resolved": {1, 0}, "rescheduled": {0, 1},
 	"appointments_attended": {1, 0}, "appointments_missed": {0, 1}, "appointments_cancelled": {0, 1},
 	// b1's check-in is Monday 23:00 in New York: week 2, though its window is week 1's.

@@ -28,6 +28,7 @@ const (
 	rowChKeypad
 	rowChOther
 
+	rowFlagged
 	rowMissedActed
 	rowActionHours
 	rowCantReach
@@ -184,8 +185,8 @@ var sections = []sectionDef{
 	{key: "follow_through", title: "Follow-through",
 		about: "What caseworkers did about missed windows and people they could not reach, and how appointments went where caseworkers record them.",
 		rows: []rowDef{
-			count(rowMissed, "missed_windows", "Missed windows", noShare),
-			count(rowMissedActed, "missed_acted_on", "Missed windows a caseworker acted on", rowMissed),
+			count(rowFlagged, "missed_flagged", "Windows flagged to a caseworker as missed", noShare),
+			count(rowMissedActed, "missed_acted_on", "…of them a caseworker acted on", rowFlagged),
 			{id: rowActionHours, key: "hours_to_action_median", label: "Hours to the first action (median)", kind: KindMedian, of: noShare, stat: rowActionHours},
 			count(rowCantReach, "cant_reach", "Can't reach raised", noShare),
 			count(rowCantReachResolved, "cant_reach_resolved", "Can't reach resolved", rowCantReach),
