@@ -21,6 +21,20 @@ type Programme struct {
 	QuietHours     QuietHours  `yaml:"quiet_hours"`
 	Retention      Retention   `yaml:"retention"`
 	Voice          Voice       `yaml:"voice"`
+	Report         Report      `yaml:"report"`
+}
+
+// Report is the programme report's settings (docs/report.md).
+type Report struct {
+	// MinPeople is the fewest people a figure may count; smaller ones,
+	// and any that would give them away, are shown as "fewer than".
+	MinPeople int `yaml:"min_people"`
+	// ShortWindow: windows shorter than this are counted as a burden.
+	ShortWindow Duration `yaml:"short_window"`
+	// SegmentPrice is what one SMS segment costs, in Currency, for the
+	// estimated cost.
+	SegmentPrice float64 `yaml:"sms_segment_price"`
+	Currency     string  `yaml:"currency"`
 }
 
 // Organisation is who runs the programme and how to reach a human.
@@ -199,6 +213,7 @@ func DefaultProgramme() Programme {
 			ResolvedAttention: Duration(365 * day),
 			UnconfirmedText:   Duration(48 * time.Hour),
 		},
+		Report: Report{MinPeople: 10, ShortWindow: Duration(12 * time.Hour), SegmentPrice: 0.04, Currency: "GBP"},
 		Voice: Voice{
 			Enabled:          true,
 			OutsideWindow:    VoiceReject,

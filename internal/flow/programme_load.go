@@ -62,6 +62,15 @@ func (s *Set) loadProgramme(f *yamlFile, top *yaml.Node) {
 	if line, given := s.progLines["languages"]; given && len(p.Languages) == 0 {
 		f.errorf(line, "languages is empty: offer at least one language")
 	}
+	if line, given := s.progLines["report.min_people"]; given && p.Report.MinPeople < 2 {
+		f.errorf(line, "report.min_people must be 2 or more: a figure about one person identifies them")
+	}
+	if line, given := s.progLines["report.sms_segment_price"]; given && p.Report.SegmentPrice < 0 {
+		f.errorf(line, "report.sms_segment_price cannot be below zero")
+	}
+	if line, given := s.progLines["report.short_window"]; given && p.Report.ShortWindow < 0 {
+		f.errorf(line, "report.short_window cannot be below zero")
+	}
 	s.checkVoice(f)
 }
 
@@ -140,6 +149,20 @@ func (s *Set) decodeInto(f *yamlFile, n *yaml.Node, v reflect.Value, path string
 			return
 		}
 		v.SetString(strings.TrimSpace(n.Value))
+	case v.Kind() == reflect.Int:
+		var i int
+		if n.Kind != yaml.ScalarNode || n.Decode(&i) != nil {
+			f.errorf(n.Line, "%s must be a whole number, found %s", where, describe(n))
+			return
+		}
+		v.SetInt(int64(i))
+	case v.Kind() == reflect.Float64:
+		var x float64
+		if n.Kind != yaml.ScalarNode || n.Decode(&x) != nil {
+			f.errorf(n.Line, "%s must be a number like 0.04, found %s", where, describe(n))
+			return
+		}
+		v.SetFloat(x)
 	case v.Kind() == reflect.Bool:
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {

@@ -105,6 +105,19 @@ func (m *Metrics) CheckIn(outcome string) {
 	m.checkIns.WithLabelValues(oneOf(outcome, CheckInOutcomes)).Inc()
 }
 
+// WindowDecided counts a check-in window the ledger decided: its outcome,
+// and the channel of the check-in that kept it ("none" when it was not
+// kept).
+func (m *Metrics) WindowDecided(outcome, channel string) {
+	if m == nil {
+		return
+	}
+	if channel == "" {
+		channel = "none"
+	}
+	m.windowOutcomes.WithLabelValues(oneOf(outcome, WindowOutcomes), oneOf(channel, CheckInChannels)).Inc()
+}
+
 // SchedulerLag records how long after it fell due a scheduled item of
 // the given kind was acted on. Its signature is schedule.Options.Observe.
 func (m *Metrics) SchedulerLag(kind string, lag time.Duration) {

@@ -34,6 +34,7 @@ const (
 	NameSendSeconds      = "waymark_outbox_send_seconds"
 	NameSchedulerLag     = "waymark_scheduler_lag_seconds"
 	NameCheckIns         = "waymark_checkins_total"
+	NameWindowOutcomes   = "waymark_window_outcomes_total"
 	NameStoreErrors      = "waymark_store_errors_total"
 	NameBuildInfo        = "waymark_build_info"
 )
@@ -62,6 +63,11 @@ var (
 	// window that passed: missed, and cant_reach (the person's channel had
 	// failed, which is never counted as a miss).
 	CheckInOutcomes = []string{"on_time", "late", "repeat", "unscheduled", "missed", "cant_reach"}
+	// WindowOutcomes are the decided store.WindowOutcome values.
+	WindowOutcomes = []string{"on_time", "late", "reported_unable", "excused", "paused", "not_consented", "opted_out", "not_delivered", "missed"}
+	// CheckInChannels are the channels a window was kept through (the
+	// check-in's store.Channel), and "none" for a window not kept.
+	CheckInChannels = []string{"sms", "whatsapp", "telegram", "missed_call", "keypad", "simulator", "none"}
 	// StoreErrorKinds: unavailable (store.ErrUnavailable) or other.
 	StoreErrorKinds = []string{"unavailable", Other}
 )
@@ -80,6 +86,7 @@ type Metrics struct {
 	sendSeconds      *prometheus.HistogramVec
 	schedulerLag     *prometheus.HistogramVec // kind
 	checkIns         *prometheus.CounterVec   // outcome
+	windowOutcomes   *prometheus.CounterVec   // outcome, channel
 	storeErrors      *prometheus.CounterVec   // op, kind
 
 	mu     sync.RWMutex
@@ -103,6 +110,7 @@ func New(version string) *Metrics {
 	m.outboxFailed = counter(NameOutboxFailed, "Messages that will not be sent, by channel and reason.", "channel", "reason")
 	m.outboxStatus = counter(NameOutboxStatus, "Delivery statuses reported by providers, by channel and status.", "channel", "status")
 	m.checkIns = counter(NameCheckIns, "Check-ins by outcome, and check-in windows that passed without one (missed, cant_reach).", "outcome")
+	m.windowOutcomes = counter(NameWindowOutcomes, "Check-in windows decided by the ledger (when their grace ended), by outcome and by the channel of the check-in that kept them (none when not kept). The programme report has the same counts by week, from the ledger.", "outcome", "channel")
 	m.storeErrors = counter(NameStoreErrors, "Store operations that failed, by operation and kind; not-found and conflict answers are not errors.", "op", "kind")
 	m.sendSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    NameSendSeconds,
@@ -134,6 +142,15 @@ func New(version string) *Metrics {
 	}
 	for _, o := range CheckInOutcomes {
 		m.checkIns.WithLabelValues(o)
+	}
+	for _, o := range WindowOutcomes {
+		if o == "on_time" || o == "late" {
+			for _, ch := range CheckInChannels[:len(CheckInChannels)-1] {
+				m.windowOutcomes.WithLabelValues(o, ch)
+			}
+			continue
+		}
+		m.windowOutcomes.WithLabelValues(o, "none")
 	}
 	return m
 }

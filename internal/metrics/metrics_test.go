@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -99,6 +100,7 @@ func TestValuesOffTheListsAreOther(t *testing.T) {
 	m.Outbox().Failed("123456789", "21610")
 	m.Outbox().Status(store.SMS, "Maria's phone")
 	m.StoreError("GetParticipant p_abcdefghijklmnop", store.ErrUnavailable)
+	m.WindowDecided("win:p_abcdefghijklmnop:1700000000", "+447700900123")
 
 	for _, tc := range []struct {
 		name   string
@@ -110,6 +112,7 @@ func TestValuesOffTheListsAreOther(t *testing.T) {
 		{NameOutboxFailed, []string{"channel", Other, "reason", Other}},
 		{NameOutboxStatus, []string{"channel", "sms", "status", Other}},
 		{NameStoreErrors, []string{"op", Other, "kind", "unavailable"}},
+		{NameWindowOutcomes, []string{"outcome", Other, "channel", Other}},
 	} {
 		if got := value(t, m, tc.name, tc.labels...); got <= 0 {
 			t.Errorf("%s%v = %v, want it counted", tc.name, tc.labels, got)
@@ -237,6 +240,61 @@ func TestInstrumentedStoreCountsWhatLands(t *testing.T) {
 	}
 }
 
+// A window is counted once, when the ledger decides it, by its outcome
+// and the channel of the check-in that kept it.
+func TestWindowOutcomesCountedWhenDecided(t *testing.T) {
+	ctx := context.Background()
+	m := New("test")
+	st := InstrumentStore(openBolt(t), m)
+	pid := store.NewID("p_")
+	opens := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	if err := st.CreateParticipant(ctx, store.Participant{ID: pid, Label: "Test", Language: "en", TimeZone: "UTC", Status: store.Active, CreatedAt: opens, UpdatedAt: opens}); err != nil {
+		t.Fatal(err)
+	}
+	win := func(n int, o store.WindowOutcome) store.Window {
+		at := opens.AddDate(0, 0, 7*n)
+		return store.Window{Ref: fmt.Sprintf("win:%s:%d", pid, at.Unix()), ParticipantID: pid, OpensAt: at, ClosesAt: at.Add(12 * time.Hour),
+			GraceEndsAt: at.Add(36 * time.Hour), Outcome: o, UpdatedAt: at}
+	}
+	// A check-in by missed call keeps the first window: on time, but not
+	// decided until the grace ends.
+	kept := win(0, store.WindowOnTime)
+	kept.CheckInID = "c_1"
+	apply := func(t *testing.T, tu store.Turn) {
+		t.Helper()
+		tu.ParticipantID = pid
+		if err := st.ApplyTurn(ctx, tu); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(t, store.Turn{CheckIns: []store.CheckIn{{ID: "c_1", ParticipantID: pid, At: kept.OpensAt.Add(time.Hour), Channel: store.MissedCall, Outcome: store.OnTime}},
+		Windows: []store.Window{kept}})
+	if got := value(t, m, NameWindowOutcomes, "outcome", "on_time", "channel", "missed_call"); got != 0 {
+		t.Fatalf("counted before it was decided: %v", got)
+	}
+	kept.DecidedAt, kept.UpdatedAt = kept.GraceEndsAt, kept.GraceEndsAt
+	missed := win(1, store.WindowMissed)
+	missed.DecidedAt, missed.UpdatedAt = missed.GraceEndsAt, missed.GraceEndsAt
+	apply(t, store.Turn{Windows: []store.Window{kept}})
+	apply(t, store.Turn{Windows: []store.Window{missed}})
+	// A late check-in moves the miss to late later: not decided again.
+	missed.Outcome, missed.CheckInID, missed.UpdatedAt = store.WindowLate, "c_2", missed.GraceEndsAt.Add(time.Hour)
+	apply(t, store.Turn{CheckIns: []store.CheckIn{{ID: "c_2", ParticipantID: pid, At: missed.UpdatedAt, Channel: store.SMS, Outcome: store.Late}},
+		Windows: []store.Window{missed}})
+	for _, tc := range []struct {
+		labels []string
+		want   float64
+	}{
+		{[]string{"outcome", "on_time", "channel", "missed_call"}, 1},
+		{[]string{"outcome", "missed", "channel", "none"}, 1},
+		{[]string{"outcome", "late", "channel", "sms"}, 0},
+	} {
+		if got := value(t, m, NameWindowOutcomes, tc.labels...); got != tc.want {
+			t.Errorf("%v = %v, want %v", tc.labels, got, tc.want)
+		}
+	}
+}
+
 func TestOutboxObserver(t *testing.T) {
 	m := New("test")
 	o := m.Outbox()
@@ -271,7 +329,7 @@ func assertNoPersonalLabels(t *testing.T, m *Metrics) {
 		t.Fatal(err)
 	}
 	allowed := slices.Concat(Channels, WebhookChannels, WebhookReasons, FailReasons, Statuses, DueKinds,
-		CheckInOutcomes, StoreErrorKinds, storeOps, m.routes, []string{Other, "2xx", "3xx", "4xx", "5xx", "test"})
+		CheckInOutcomes, WindowOutcomes, CheckInChannels, StoreErrorKinds, storeOps, m.routes, []string{Other, "2xx", "3xx", "4xx", "5xx", "test"})
 	for _, f := range fams {
 		if !strings.HasPrefix(f.GetName(), "waymark_") {
 			continue

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 
+	"github.com/waymark-atd/waymark/internal/ledger"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -46,7 +47,40 @@ func (s instrumented) ApplyTurn(ctx context.Context, t store.Turn) error {
 	for _, a := range t.Attention {
 		s.m.attention(a)
 	}
+	for _, w := range t.Windows {
+		s.windowDecided(ctx, t, w)
+	}
 	return nil
+}
+
+// windowDecided counts a window the turn decides: the ledger sets
+// DecidedAt and UpdatedAt together when the grace ends (internal/ledger
+// Judge), and a later move in the person's favour changes UpdatedAt only.
+// The channel of a kept window is its check-in's, from the turn or else
+// read once, now.
+func (s instrumented) windowDecided(ctx context.Context, t store.Turn, w store.Window) {
+	if !ledger.Decided(w.Outcome) || w.DecidedAt.IsZero() || !w.DecidedAt.Equal(w.UpdatedAt) {
+		return
+	}
+	channel := ""
+	if w.CheckInID != "" {
+		channel = Other
+		for _, c := range t.CheckIns {
+			if c.ID == w.CheckInID {
+				channel = string(c.Channel)
+			}
+		}
+		if channel == Other {
+			if cs, err := s.Store.CheckInsOf(ctx, w.ParticipantID, w.OpensAt); err == nil {
+				for _, c := range cs {
+					if c.ID == w.CheckInID {
+						channel = string(c.Channel)
+					}
+				}
+			}
+		}
+	}
+	s.m.WindowDecided(string(w.Outcome), channel)
 }
 
 // attention counts an attention item that says a check-in window passed.

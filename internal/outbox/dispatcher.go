@@ -76,6 +76,10 @@ type Options struct {
 	Jitter func() float64
 	// Observer is told what becomes of each message (metrics); may be nil.
 	Observer Observer
+	// Segments counts the SMS segments a text takes (channel.Segments),
+	// kept on the message for the programme report's cost; nil counts
+	// none.
+	Segments func(text string) int
 }
 
 func (o Options) withDefaults() Options {
@@ -338,6 +342,9 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 	if err != nil {
 		log.Error("outbox: cannot open the link's address", "error", err)
 		return d.fail(ctx, m, ReasonSealed)
+	}
+	if m.Channel == store.SMS && d.opts.Segments != nil {
+		m.Segments = d.opts.Segments(m.Text)
 	}
 	began := d.clock.Now()
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout)

@@ -201,6 +201,27 @@ func TestSendOnce(t *testing.T) {
 	}
 }
 
+// countSegments stands in for channel.Segments: a segment a word.
+func countSegments(o *outbox.Options) {
+	o.Segments = func(text string) int { return len(strings.Fields(text)) }
+}
+
+// An SMS keeps its segment count for the programme report's cost, after
+// its text is gone.
+func TestSegmentsAreKept(t *testing.T) {
+	h := newHarness(t, 100)
+	sms := h.enqueue(h.person("p_sms", "+447700900123", store.SMS), "checkin.ask", "Time to check in.")
+	wa := h.enqueue(h.person("p_wa", "+447700900124", store.WhatsApp), "checkin.ask", "Time to check in.")
+	d := h.dispatcher(countSegments)
+	h.once(d)
+	if got := h.get(sms.ID).Segments; got != 4 {
+		t.Errorf("SMS segments %d, want 4", got)
+	}
+	if got := h.get(wa.ID).Segments; got != 0 {
+		t.Errorf("WhatsApp segments %d, want none", got)
+	}
+}
+
 func TestRetryOn503ThenDeliveredOnce(t *testing.T) {
 	h := newHarness(t, 100)
 	l := h.person("p_retry", "+447700900123", store.SMS)
@@ -574,7 +595,7 @@ func TestStatusBeforeSendIsRecorded(t *testing.T) {
 func statusBeforeSend(t *testing.T, h *harness) {
 	l := h.person("p_fast", "+447700900123", store.SMS)
 	m := h.enqueue(l, "checkin.ask", "Check in please.")
-	d := h.dispatcher()
+	d := h.dispatcher(countSegments)
 	h.fake.BeforeReply = func(twiliotest.Request) {
 		if err := d.ApplyStatus(h.ctx, m.ID, store.Delivered, ""); err != nil {
 			t.Error(err)
@@ -582,7 +603,7 @@ func statusBeforeSend(t *testing.T, h *harness) {
 	}
 	h.once(d)
 	rec := h.get(m.ID)
-	if rec.Status != store.Delivered || rec.ProviderID == "" || rec.Attempts != 1 || rec.Text != "" {
+	if rec.Status != store.Delivered || rec.ProviderID == "" || rec.Attempts != 1 || rec.Text != "" || rec.Segments != 3 {
 		t.Fatalf("record %+v", rec)
 	}
 	h.clk.Advance(time.Hour)

@@ -394,13 +394,16 @@ func (s MessageStatus) PastQueued() bool {
 }
 
 // AcceptedOver is the record MarkSent saves for m over the stored record
-// cur: cur, whose later status stays, with m's ProviderID, Attempts and
-// UpdatedAt when cur is PastQueued; Accepted(m) otherwise.
+// cur: cur, whose later status stays, with m's ProviderID, Attempts,
+// UpdatedAt and Segments when cur is PastQueued; Accepted(m) otherwise.
 func AcceptedOver(cur, m OutboundMessage) OutboundMessage {
 	if !cur.Status.PastQueued() {
 		return Accepted(m)
 	}
 	cur.ProviderID, cur.Attempts, cur.UpdatedAt = m.ProviderID, m.Attempts, m.UpdatedAt
+	if m.Segments > 0 {
+		cur.Segments = m.Segments
+	}
 	return cur
 }
 
@@ -423,8 +426,12 @@ type OutboundMessage struct {
 	// Ref is the check-in window a prompt or reminder is about, so that
 	// the ledger can tell a window whose every prompt failed ("not
 	// delivered") from one the person ignored ("missed").
-	Ref        string        `json:"ref,omitempty"`
-	Text       string        `json:"text,omitempty"`
+	Ref  string `json:"ref,omitempty"`
+	Text string `json:"text,omitempty"`
+	// Segments is how many SMS segments Text takes (billed messages),
+	// counted when it is queued and kept after Text is gone, for the
+	// programme report's cost. Zero on other channels and older records.
+	Segments   int           `json:"segments,omitempty"`
 	Choices    []Choice      `json:"choices,omitempty"`
 	Status     MessageStatus `json:"status"`
 	Attempts   int           `json:"attempts"`

@@ -148,6 +148,8 @@ func NewServer(d Deps) *Server {
 		e.POST("/participants/:id/appointments/:aid", s.appointmentChange, cw...)
 		e.POST("/participants/:id/appointments/:aid/cancel", s.appointmentCancel, cw...)
 		e.GET("/programme", s.programmePage, cw...)
+		e.GET("/report", s.reportPage, cw...)
+		e.GET("/report.csv", s.reportCSVPage, cw...)
 		e.GET("/export/checkins.csv", s.exportCheckInsPage, cw...)
 		e.GET("/export/windows.csv", s.exportWindowsPage, cw...)
 		e.GET("/audit", s.auditPage, admin...)
@@ -181,6 +183,8 @@ func NewServer(d Deps) *Server {
 		api.DELETE("/accounts/:id", s.apiAccountAccess("delete"))
 		api.GET("/tokens", s.apiTokens)
 		api.DELETE("/tokens/:tid", s.apiRevokeToken)
+		api.GET("/report", s.apiReport)
+		api.GET("/report.csv", s.apiReportCSV)
 	}
 	return s
 }
