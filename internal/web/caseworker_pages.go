@@ -95,6 +95,8 @@ func reasonLabel(code string) string {
 		return "phone unreachable or number not in service (provider code " + code + ")"
 	case "21610":
 		return "they sent STOP to the number (provider code 21610)"
+	case "no_template", "63016":
+		return "no approved template for a message sent more than 24 hours after their last one (see docs/whatsapp.md)"
 	case conversation.ReasonUnconfirmedErasure:
 		return "they sent DELETE after STOP, so could not be asked to confirm; their number is kept: check with them, then erase their record unless you must keep it"
 	}

@@ -445,7 +445,7 @@ func TestReasonLabels(t *testing.T) {
 		"no_channel":       "has not linked a phone or Telegram yet",
 		"unconfirmed_after_stop": "they sent DELETE after STOP, so could not be asked to confirm; " +
 			"their number is kept: check with them, then erase their record unless you must keep it",
-		"whatsapp:63016": "WhatsApp: code 63016",
+		"whatsapp:63016": "WhatsApp: no approved template for a message sent more than 24 hours after their last one (see docs/whatsapp.md)",
 		"":               "",
 	} {
 		if got := reasonLabel(code); got != want {
