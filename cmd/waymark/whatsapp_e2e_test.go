@@ -308,3 +308,27 @@ func TestWhatsAppTemplatesEndToEnd(t *testing.T) {
 		t.Error("a template's variable is in the logs")
 	}
 }
+
+// waymark whatsapp-templates prints the templates of the programme's own
+// files: with --flows, the organisation's languages only.
+func TestWhatsAppTemplatesCommand(t *testing.T) {
+	var out, errb strings.Builder
+	dir := waFlows(t)
+	code := run(context.Background(), []string{"waymark", "whatsapp-templates", "--flows", dir}, func(string) string { return "" }, nil, strings.NewReader(""), &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	text := out.String()
+	for _, want := range []string{"### checkin.ask", "**es**", "Hola, es hora de registrarse.", "1 - Registrarme",
+		"`es: {sid: HX..., variables: []}`", "`es.other: {sid: HX..., variables: [Count, Date, Time, Place]}`"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "**fr**") {
+		t.Error("French listed, though the programme does not offer it")
+	}
+	if code := run(context.Background(), []string{"waymark", "whatsapp-templates", "--nope"}, func(string) string { return "" }, nil, strings.NewReader(""), &out, &errb); code != 2 {
+		t.Errorf("a bad flag exits %d, want 2", code)
+	}
+}

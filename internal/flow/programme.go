@@ -263,3 +263,11 @@ func ParseClock(s string) (time.Duration, error) {
 	}
 	return time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute, nil
 }
+
+// ProgrammeLine returns the line of programme.yaml that sets the field at
+// path ("whatsapp.templates.checkin.ask.es"), and false when the file does
+// not set it.
+func (s *Set) ProgrammeLine(path string) (int, bool) {
+	l, ok := s.progLines[path]
+	return l, ok
+}

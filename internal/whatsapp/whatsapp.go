@@ -129,11 +129,12 @@ func count(v any) (int, bool) {
 }
 
 // Body is the text of one template to create on Twilio: message id of
-// lang in plural form form ("" for a message without forms), its choices
-// below it as the person sees them, each value the message fills in
-// replaced by a numbered placeholder {{1}}, {{2}}... in the order they
-// appear. Vars names the values, in that order: the variables line of
-// programme.yaml. ok is false when lang's file lacks the message.
+// lang in plural form form ("" for a message without forms) with a
+// question's choices below it, as the person gets it by SMS, each value
+// the message fills in replaced by a numbered placeholder {{1}}, {{2}}...
+// in the order they appear. Vars names the values, in that order: the
+// variables line of programme.yaml. ok is false when lang's file lacks
+// the message.
 func Body(b *locale.Bundle, id, lang, form string, choices []string) (body string, vars []string, ok bool) {
 	fields := b.Fields(lang, id)
 	data := map[string]any{}
@@ -150,9 +151,8 @@ func Body(b *locale.Bundle, id, lang, form string, choices []string) (body strin
 	var sb strings.Builder
 	sb.WriteString(text)
 	for i, c := range choices {
-		label := b.Render(lang, c, nil)
 		sb.WriteByte('\n')
-		sb.WriteString(b.Render(lang, "common.choice", map[string]any{"Number": i + 1, "Label": label}))
+		sb.WriteString(b.Render(lang, "common.choice", map[string]any{"Number": i + 1, "Label": b.Render(lang, c, nil)}))
 	}
 	body = sb.String()
 	// Number the placeholders in the order they appear.
@@ -274,6 +274,61 @@ func Needs(set *flow.Set, b *locale.Bundle) []Need {
 				out = append(out, n)
 			}
 		}
+	}
+	return out
+}
+
+// Markdown is the list of templates to create on Twilio for needs, one
+// section a message: its content type and buttons, and for each language
+// (and plural form) its body as it must be submitted and the
+// programme.yaml line that uses it once approved. The shipped set is in docs/whatsapp.md;
+// `waymark whatsapp-templates` prints an organisation's own.
+func Markdown(needs []Need, choices map[string][]string) string {
+	var sb strings.Builder
+	last := ""
+	for _, n := range needs {
+		if n.Message != last {
+			last = n.Message
+			fmt.Fprintf(&sb, "### %s\n\n", n.Message)
+			if len(choices[n.Message]) > 0 {
+				fmt.Fprintf(&sb, "Content type `twilio/quick-reply` with %d buttons: each button's title and ID its number (", len(choices[n.Message]))
+				for i := range choices[n.Message] {
+					if i > 0 {
+						sb.WriteString(", ")
+					}
+					fmt.Fprintf(&sb, "`%d`", i+1)
+				}
+				sb.WriteString("), so a tap answers as typing the number does, in every language.\n\n")
+			} else {
+				sb.WriteString("Content type `twilio/text`.\n\n")
+			}
+		}
+		fmt.Fprintf(&sb, "**%s**", n.Key())
+		if len(n.Vars) > 0 {
+			fmt.Fprintf(&sb, " — variables: ")
+			for i, v := range n.Vars {
+				if i > 0 {
+					sb.WriteString(", ")
+				}
+				fmt.Fprintf(&sb, "{{%d}} %s", i+1, v)
+			}
+		}
+		if why := Rejected(n.Body); why != "" {
+			fmt.Fprintf(&sb, " — WhatsApp would refuse this body: it %s; reword the message", why)
+		}
+		sb.WriteString("\n\n```text\n")
+		sb.WriteString(n.Body)
+		sb.WriteString("\n```\n\n")
+		fmt.Fprintf(&sb, "`%s: {sid: HX..., variables: [%s]}`\n\n", n.Key(), strings.Join(n.Vars, ", "))
+	}
+	return sb.String()
+}
+
+// Choices maps each scheduled message to its choices' label IDs.
+func Choices(set *flow.Set) map[string][]string {
+	out := map[string][]string{}
+	for _, m := range Scheduled(set) {
+		out[m.ID] = m.Choices
 	}
 	return out
 }
