@@ -377,7 +377,7 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 		if err := d.store.UpdateOutbound(ctx, m); err != nil {
 			return fmt.Errorf("outbox: record failure of %s: %w", m.ID, err)
 		}
-		if perm.Unreachable {
+		if perm.Unreachable && ownChannel(m) {
 			return d.markUnreachable(ctx, m.ParticipantID, m.LinkIndex, perm.Code, now)
 		}
 		return nil
@@ -485,6 +485,14 @@ func (d *Dispatcher) undeliverable(m store.OutboundMessage, c store.SendCheck) s
 		return ReasonUnreachable
 	}
 	return ""
+}
+
+// ownChannel reports whether m went on its link's own channel. A
+// WhatsApp message sent by SMS instead (the person agreed) that is refused
+// as unreachable (say the number sent STOP by SMS) says nothing about the
+// WhatsApp link, which stays as it was.
+func ownChannel(m store.OutboundMessage) bool {
+	return m.Route != store.RouteSMS || m.Channel == store.SMS
 }
 
 // passKey is the dedupe key of one attempt of m. BeginSend records it on
@@ -611,7 +619,7 @@ func (d *Dispatcher) ApplyStatus(ctx context.Context, id string, st store.Messag
 		if err := d.reroute(ctx, d.senders[m.Channel], m, errorCode, now); err != nil {
 			return err
 		}
-		if cc, ok := d.senders[m.Channel].(CodeClassifier); ok && cc.UnreachableCode(errorCode) {
+		if cc, ok := d.senders[m.Channel].(CodeClassifier); ok && cc.UnreachableCode(errorCode) && ownChannel(m) {
 			return d.markUnreachable(ctx, m.ParticipantID, m.LinkIndex, errorCode, now)
 		}
 	}
