@@ -25,8 +25,11 @@ import (
 //     caseworker, and no "we did not get your check-in".
 //   - Chen (SMS) rings from their phone the next morning, in the grace
 //     period: a late check-in by missed call.
-func TestFairRecordEndToEnd(t *testing.T) {
-	t.Run("bolt", func(t *testing.T) { fairRecord(t, openBolt(t)) })
+func TestFairRecordEndToEnd(t *testing.T) { onBothStores(t, fairRecord) }
+
+// onBothStores runs test on the embedded store and on Redis.
+func onBothStores(t *testing.T, test func(*testing.T, store.Store)) {
+	t.Run("bolt", func(t *testing.T) { test(t, openBolt(t)) })
 	t.Run("redis", func(t *testing.T) {
 		url, prefix := redisPrefix(t)
 		st, err := redisstore.Open(context.Background(), redisstore.Options{URL: url, Prefix: prefix})
@@ -34,7 +37,7 @@ func TestFairRecordEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		fairRecord(t, st)
+		test(t, st)
 	})
 }
 

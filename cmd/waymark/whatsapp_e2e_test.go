@@ -18,7 +18,6 @@ import (
 	"github.com/waymark-atd/waymark/internal/channel/twilio/twiliotest"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
-	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
 )
 
 // Approved templates of the test programme, one SID per message.
@@ -76,18 +75,7 @@ func waFlows(t *testing.T) string {
 //     each, then nothing. Not delivered, never missed.
 //   - Ivo (Spanish) never answered whether he agrees: the re-ask two days
 //     on goes as its template, with the organisation's name filled in.
-func TestWhatsAppTemplatesEndToEnd(t *testing.T) {
-	t.Run("bolt", func(t *testing.T) { whatsappRecord(t, openBolt(t)) })
-	t.Run("redis", func(t *testing.T) {
-		url, prefix := redisPrefix(t)
-		st, err := redisstore.Open(context.Background(), redisstore.Options{URL: url, Prefix: prefix})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		whatsappRecord(t, st)
-	})
-}
+func TestWhatsAppTemplatesEndToEnd(t *testing.T) { onBothStores(t, whatsappRecord) }
 
 func whatsappRecord(t *testing.T, st store.Store) {
 	fake := twiliotest.New(t, testAccount, testToken)
