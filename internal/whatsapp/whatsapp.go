@@ -108,8 +108,10 @@ func Fill(w flow.WhatsApp, b *locale.Bundle, id, lang string, data map[string]an
 	}
 	vars := make(map[string]string, len(t.Variables))
 	for i, name := range t.Variables {
-		v := ""
-		if x, ok := data[name]; ok && x != nil {
+		// Twilio refuses an empty value (21656), so a value the message
+		// lacks (an appointment with no place) is a dash.
+		v := "-"
+		if x, ok := data[name]; ok && x != nil && strings.TrimSpace(fmt.Sprint(x)) != "" {
 			v = fmt.Sprint(x)
 		}
 		vars[strconv.Itoa(i+1)] = v

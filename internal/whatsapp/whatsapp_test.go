@@ -53,9 +53,9 @@ func TestFill(t *testing.T) {
 		},
 		"consent.reask": {"es": {SID: "HX5", Variables: []string{"Org"}}},
 	}}
+	place := "Calle Mayor 1"
 	data := func(count string) map[string]any {
-		d := conversation.TemplateData(c, map[string]string{"Count": count, "Date": "mié 9 ene", "Time": "10:00", "Place": "Calle Mayor 1"})
-		return d
+		return conversation.TemplateData(c, map[string]string{"Count": count, "Date": "mié 9 ene", "Time": "10:00", "Place": place})
 	}
 	for _, tc := range []struct {
 		id, lang, count, sid string
@@ -67,7 +67,12 @@ func TestFill(t *testing.T) {
 		{"reminder.upcoming", "uk", "7", "", nil}, // "many": none configured
 		{"reminder.upcoming", "en", "1", "", nil},
 		{"consent.reask", "es", "", "HX5", map[string]string{"1": c.Flows.Programme.Organisation.Name}},
+		// Twilio refuses an empty value: a missing one is a dash.
+		{"reminder.upcoming", "es", "3", "HX4", map[string]string{"1": "3", "2": "mié 9 ene", "3": "10:00", "4": "-"}},
 	} {
+		if tc.vars["4"] == "-" {
+			place = ""
+		}
 		got := whatsapp.Fill(w, c.Locale, tc.id, tc.lang, data(tc.count))
 		switch {
 		case tc.sid == "" && got != nil:

@@ -183,12 +183,16 @@ func (s *Sender) Send(ctx context.Context, address string, msg store.OutboundMes
 		if msg.Template == nil || msg.Template.SID == "" {
 			return "", &outbox.PermanentError{Code: CodeNoTemplate}
 		}
-		vars, err := json.Marshal(msg.Template.Variables)
-		if err != nil {
-			return "", &outbox.PermanentError{Code: CodeNoTemplate}
-		}
 		p.SetContentSid(msg.Template.SID)
-		p.SetContentVariables(string(vars))
+		if len(msg.Template.Variables) > 0 {
+			// Twilio refuses "null" and an empty value (21656): a template
+			// without variables goes without the parameter.
+			vars, err := json.Marshal(msg.Template.Variables)
+			if err != nil {
+				return "", &outbox.PermanentError{Code: CodeNoTemplate}
+			}
+			p.SetContentVariables(string(vars))
+		}
 	} else {
 		// Twilio would refuse these (21619, 21617); saying so here spares
 		// a request and names the same codes.

@@ -42,6 +42,17 @@ func TestSendTemplate(t *testing.T) {
 		t.Error("SmartEncoded sent on WhatsApp")
 	}
 
+	// A template without variables goes without ContentVariables: Twilio
+	// refuses "null" and "{}" alike.
+	m = templated("m_novars")
+	m.Route, m.Template.Variables = store.RouteTemplate, nil
+	if _, err := s.Send(context.Background(), testPerson, m); err != nil {
+		t.Fatal(err)
+	}
+	if r := fake.Accepted()[1]; r.Form.Has("ContentVariables") || r.ContentSid != testTemplate {
+		t.Errorf("request %+v", r)
+	}
+
 	// Routed as a template with none: refused here, with Waymark's code.
 	m = msg("m_none", store.WhatsApp, "hello")
 	m.Route = store.RouteTemplate

@@ -126,9 +126,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, 21619, "A text message body or media urls must be specified.")
 		return
 	}
-	if content != "" {
-		var vars map[string]string
-		if v := r.PostForm.Get("ContentVariables"); v != "" && json.Unmarshal([]byte(v), &vars) != nil {
+	if content != "" && r.PostForm.Has("ContentVariables") {
+		// Like Twilio: a JSON object of values, none null or empty.
+		var vars map[string]*string
+		err := json.Unmarshal([]byte(r.PostForm.Get("ContentVariables")), &vars)
+		bad := err != nil || vars == nil
+		for _, v := range vars {
+			bad = bad || v == nil || *v == ""
+		}
+		if bad {
 			writeError(w, http.StatusBadRequest, 21656, "The ContentVariables Parameter is invalid.")
 			return
 		}
