@@ -585,14 +585,7 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			Kind: snd.MessageID, Text: text, Choices: choices, Status: store.Pending,
 			NotBefore: at, CreatedAt: at, UpdatedAt: at,
 		}
-		if to.Channel == store.WhatsApp {
-			// Whether the person's 24-hour window is open is known only
-			// when the message goes (the outbox); what may carry it if
-			// not is decided here, where the programme and the person are.
-			w := c.Flows.Programme.WhatsApp
-			m.Template = whatsapp.Fill(w, c.Locale, snd.MessageID, lang, TemplateData(c, snd.Vars))
-			m.FallbackSMS = w.Fallback == flow.FallbackSMS && !p.SMSAgreedAt.IsZero()
-		}
+		outsideWindow(c, p, lang, snd, &m)
 		t.Outbound = append(t.Outbound, m)
 	}
 	p.UpdatedAt = now
@@ -610,6 +603,20 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 		last = []string{} // forgotten, with nothing to say: still not nil
 	}
 	return t, last, errors.Join(errs...)
+}
+
+// outsideWindow says, for a WhatsApp message, what may carry it outside
+// the person's 24-hour window: its approved template, filled, and whether
+// SMS may. Whether the window is open is known only when the message goes
+// (the outbox); what may carry it if not is decided here, where the
+// programme and the person are.
+func outsideWindow(c *Content, p store.Participant, lang string, snd flow.Send, m *store.OutboundMessage) {
+	if m.Channel != store.WhatsApp {
+		return
+	}
+	w := c.Flows.Programme.WhatsApp
+	m.Template = whatsapp.Fill(w, c.Locale, snd.MessageID, lang, TemplateData(c, snd.Vars))
+	m.FallbackSMS = w.Fallback == flow.FallbackSMS && !p.SMSAgreedAt.IsZero()
 }
 
 // understood returns the state a person's reply is best read in, so that
