@@ -27,14 +27,22 @@ func keygen(env cmdEnv) int {
 	return 0
 }
 
+// contentFlags parses the --flows and --locales flags a command reading
+// the content takes, defaulting to WAYMARK_FLOWS_DIR and
+// WAYMARK_LOCALES_DIR; false when they do not parse.
+func contentFlags(env cmdEnv, name string, args []string) (flowsDir, localesDir *string, ok bool) {
+	fl := flag.NewFlagSet(name, flag.ContinueOnError)
+	fl.SetOutput(env.stderr)
+	flowsDir = fl.String("flows", env.getenv("WAYMARK_FLOWS_DIR"), "flows directory (default: the built-in flows)")
+	localesDir = fl.String("locales", env.getenv("WAYMARK_LOCALES_DIR"), "locales directory (default: the built-in locales)")
+	return flowsDir, localesDir, fl.Parse(args) == nil
+}
+
 // check validates flows, programme.yaml and locales and prints the SMS cost
 // of every message in every language.
 func runCheck(env cmdEnv, args []string) int {
-	fl := flag.NewFlagSet("check", flag.ContinueOnError)
-	fl.SetOutput(env.stderr)
-	flowsDir := fl.String("flows", env.getenv("WAYMARK_FLOWS_DIR"), "flows directory (default: the built-in flows)")
-	localesDir := fl.String("locales", env.getenv("WAYMARK_LOCALES_DIR"), "locales directory (default: the built-in locales)")
-	if err := fl.Parse(args); err != nil {
+	flowsDir, localesDir, ok := contentFlags(env, "check", args)
+	if !ok {
 		return 2
 	}
 	flowsFS, localesFS := contentFS(*flowsDir, *localesDir)

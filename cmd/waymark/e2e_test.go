@@ -74,6 +74,12 @@ func freeAddr(t *testing.T) string {
 
 func startService(t *testing.T, st store.Store, fake *twiliotest.Server, key string) *service {
 	t.Helper()
+	return startServiceEnv(t, st, fake, key, nil)
+}
+
+// startServiceEnv is startService with more WAYMARK_* settings.
+func startServiceEnv(t *testing.T, st store.Store, fake *twiliotest.Server, key string, extra map[string]string) *service {
+	t.Helper()
 	addr := freeAddr(t)
 	public := "http://" + addr
 	env := map[string]string{
@@ -89,6 +95,9 @@ func startService(t *testing.T, st store.Store, fake *twiliotest.Server, key str
 		"WAYMARK_LOG_LEVEL":          "debug",
 		"WAYMARK_SIMULATOR":          "false",
 		"WAYMARK_SCHEDULER_TICK":     "1s",
+	}
+	for k, v := range extra {
+		env[k] = v
 	}
 	cfg, _, err := config.Load(func(k string) string { return env[k] }, nil, nil)
 	if err != nil {
@@ -140,6 +149,12 @@ func (s *service) sms(sid, from, body string) (int, string) {
 		"Body": {body}, "NumMedia": {"0"}, "NumSegments": {"1"}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"},
 		"FromCity": {"LONDON"}, "FromCountry": {"GB"}, "FromZip": {"N1"}, "FromState": {"London"},
 	}
+	return s.inbound(form)
+}
+
+// inbound posts a signed inbound message webhook with form as its fields.
+func (s *service) inbound(form url.Values) (int, string) {
+	s.t.Helper()
 	target := s.public + "/webhooks/twilio/sms"
 	req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

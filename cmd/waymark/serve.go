@@ -124,6 +124,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 			AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,
 			From: cfg.TwilioFrom, MessagingServiceSID: cfg.TwilioMessagingServiceSID,
 			APIURL: cfg.TwilioAPIURL, PublicURL: cfg.PublicURL, MPS: cfg.TwilioMPS,
+			SmartEncoded: cfg.TwilioSmartEncoded, ContentRetention: cfg.TwilioContentRetention,
 		})
 		if err != nil {
 			return err

@@ -16,6 +16,8 @@ import (
 	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/locale"
+	"github.com/waymark-atd/waymark/internal/whatsapp"
 )
 
 // Catalog is what the check needs of the loaded locale files
@@ -67,6 +69,24 @@ type Cost struct {
 type Report struct {
 	Problems []diag.Problem // sorted by file and line
 	Costs    []Cost         // sorted by language and message ID
+	// WhatsApp is every approved template the programme's scheduled
+	// messages need on WhatsApp, and what programme.yaml gives for each
+	// (only when the locales are real locale files).
+	WhatsApp []whatsapp.Need
+	// Smart is what Twilio's Smart Encoding (WAYMARK_TWILIO_SMART_ENCODED)
+	// would save on the messages sent as SMS.
+	Smart SmartSaving
+}
+
+// SmartSaving counts the SMS messages (every language, costliest plural
+// form) that Smart Encoding would make cheaper.
+type SmartSaving struct {
+	Messages int // messages sent as SMS
+	Multi    int // of them, those over one segment without it
+	ToOne    int // of those, the ones it brings down to one segment
+	Fewer    int // messages it makes cheaper at all
+	// Examples are up to five of the messages brought down to one segment.
+	Examples []Cost
 }
 
 // Run loads and validates the flows, then the locales, then the flows'
@@ -98,8 +118,12 @@ func Run(in Input) Report {
 			if !cat.Has(lang, id) {
 				continue // a missing message is reported where it is used
 			}
-			c, chars := measure(lang, id, cat.Texts(lang, id))
+			texts := cat.Texts(lang, id)
+			c, chars := measure(lang, id, texts)
 			r.Costs = append(r.Costs, c)
+			if !wordsOnly(id) {
+				r.Smart.count(c, texts)
+			}
 			if c.Segments > 1 && !wordsOnly(id) {
 				file, line := path.Join(in.LocalesDir, lang+".yaml"), 0
 				if pos != nil {
@@ -112,8 +136,63 @@ func Run(in Input) Report {
 			}
 		}
 	}
+	if b, ok := cat.(*locale.Bundle); ok {
+		r.checkWhatsApp(in.FlowsDir, set, b)
+	}
 	r.sort()
 	return r
+}
+
+// count adds one message to the saving: its cost as written, and with
+// look-alike characters replaced as Twilio would.
+func (s *SmartSaving) count(c Cost, texts []string) {
+	smart := make([]string, len(texts))
+	for i, t := range texts {
+		smart[i] = channel.SmartEncode(t)
+	}
+	sc, _ := measure(c.Lang, c.ID, smart)
+	s.Messages++
+	if c.Segments > 1 {
+		s.Multi++
+	}
+	if sc.Segments < c.Segments {
+		s.Fewer++
+		if sc.Segments == 1 {
+			s.ToOne++
+			if len(s.Examples) < 5 {
+				s.Examples = append(s.Examples, c)
+			}
+		}
+	}
+}
+
+// checkWhatsApp lists the templates the scheduled messages need on
+// WhatsApp and warns, at programme.yaml's lines, of a template whose
+// variables do not fit its message, and, once the programme has a
+// whatsapp section, of every message and language without a template.
+func (r *Report) checkWhatsApp(dir string, set *flow.Set, b *locale.Bundle) {
+	r.WhatsApp = whatsapp.Needs(set, b)
+	file := join(dir, flow.ProgrammeFile)
+	section, configured := set.ProgrammeLine("whatsapp")
+	w := set.Programme.WhatsApp
+	for _, n := range r.WhatsApp {
+		path := "whatsapp.templates." + n.Message + "." + n.Key()
+		switch {
+		case n.Has && !n.Fits():
+			line, _ := set.ProgrammeLine(path)
+			r.Problems = append(r.Problems, diag.Problem{File: file, Line: line, Warning: true,
+				Message: fmt.Sprintf("%s: the template fills %d variable(s) [%s], but the message in %s has %d [%s]: write variables: [%s]",
+					path, len(n.Configured.Variables), strings.Join(n.Configured.Variables, ", "), n.Lang, len(n.Vars), strings.Join(n.Vars, ", "), strings.Join(n.Vars, ", "))})
+		case !n.Has && configured:
+			what := "nothing is sent and the window is 'not delivered'"
+			if w.Fallback == flow.FallbackSMS {
+				what = "it goes by SMS to people who agreed, and to no one else"
+			}
+			r.Problems = append(r.Problems, diag.Problem{File: file, Line: section, Warning: true,
+				Message: fmt.Sprintf("whatsapp: no template for %s in %s: to someone quiet for 24 hours %s (waymark whatsapp-templates prints the text to have approved)",
+					n.Message, n.Key(), what)})
+		}
+	}
 }
 
 // keywordMessages tells the messages whose length costs no SMS: words to
@@ -218,6 +297,37 @@ func (r Report) Write(w io.Writer) error {
 		fmt.Fprintln(tw, "LANG\tMESSAGE\tENCODING\tSEGMENTS")
 		for _, c := range r.Costs {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", c.Lang, c.ID, c.Encoding, c.Segments)
+		}
+		tw.Flush()
+		b.WriteByte('\n')
+	}
+	if sm := r.Smart; sm.Fewer > 0 {
+		fmt.Fprintf(&b, "Smart Encoding (WAYMARK_TWILIO_SMART_ENCODED=true) makes %d of %d SMS messages cheaper; %d of the %d over one segment drop to one",
+			sm.Fewer, sm.Messages, sm.ToOne, sm.Multi)
+		var ex []string
+		for _, c := range sm.Examples {
+			ex = append(ex, fmt.Sprintf("%s %s (%d)", c.Lang, c.ID, c.Segments))
+		}
+		if len(ex) > 0 {
+			fmt.Fprintf(&b, ", e.g. %s", strings.Join(ex, ", "))
+		}
+		b.WriteString(".\n\n")
+	}
+	if len(r.WhatsApp) > 0 {
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "WHATSAPP TEMPLATE\tKEY\tSID\tVARIABLES\tSTATE")
+		for _, n := range r.WhatsApp {
+			sid, state := "-", "missing"
+			if n.Has {
+				sid, state = n.Configured.SID, "ok"
+				if !n.Fits() {
+					state = "variables do not fit"
+				}
+			}
+			if why := whatsapp.Rejected(n.Body); why != "" {
+				state += "; WhatsApp would refuse it: " + why
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t[%s]\t%s\n", n.Message, n.Key(), sid, strings.Join(n.Vars, ", "), state)
 		}
 		tw.Flush()
 		b.WriteByte('\n')

@@ -44,6 +44,8 @@ type Config struct {
 	TwilioMessagingServiceSID string  `env:"WAYMARK_TWILIO_MESSAGING_SERVICE_SID" help:"Twilio messaging service SID (MG...), instead of WAYMARK_TWILIO_FROM"`
 	TwilioAPIURL              string  `env:"WAYMARK_TWILIO_API_URL" default:"https://api.twilio.com" help:"Twilio REST API base URL (for tests and regional edges)"`
 	TwilioMPS                 float64 `env:"WAYMARK_TWILIO_MPS" default:"1" help:"SMS segments per second per sender, shared by all processes"`
+	TwilioSmartEncoded        bool    `env:"WAYMARK_TWILIO_SMART_ENCODED" default:"false" help:"ask Twilio to replace look-alike characters in SMS so a message stays GSM-7 (waymark check shows what it saves)"`
+	TwilioContentRetention    string  `env:"WAYMARK_TWILIO_CONTENT_RETENTION" help:"discard: ask Twilio to drop each message's body once sent (needs Message Redaction on the account; see docs/whatsapp.md); retain; empty leaves the account's setting"`
 
 	TelegramToken         string `env:"WAYMARK_TELEGRAM_TOKEN" secret:"true" help:"Telegram bot token"`
 	TelegramAPIURL        string `env:"WAYMARK_TELEGRAM_API_URL" default:"https://api.telegram.org" help:"Telegram Bot API base URL (for tests)"`
@@ -218,6 +220,9 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.TwilioAPIURL); err != nil || u.Host == "" {
 		bad("WAYMARK_TWILIO_API_URL", "%q is not a URL", c.TwilioAPIURL)
+	}
+	if r := c.TwilioContentRetention; r != "" && r != "discard" && r != "retain" {
+		bad("WAYMARK_TWILIO_CONTENT_RETENTION", "must be discard, retain or empty, not %q", r)
 	}
 	if c.TwilioMPS <= 0 {
 		bad("WAYMARK_TWILIO_MPS", "must be above 0")

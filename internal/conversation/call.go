@@ -162,12 +162,15 @@ func (s *Service) confirmation(ctx context.Context, c *Content, p store.Particip
 	if err != nil {
 		return store.OutboundMessage{}, false, fmt.Errorf("conversation: reply link of %s: %w", p.ID, err)
 	}
-	text, choices := Render(c, s.language(c, p), snd)
-	return store.OutboundMessage{
+	lang := s.language(c, p)
+	text, choices := Render(c, lang, snd)
+	m := store.OutboundMessage{
 		ID: store.NewID("m_"), ParticipantID: p.ID, LinkIndex: to.Index, Channel: to.Channel,
 		Kind: snd.MessageID, Text: text, Choices: choices, Status: store.Pending,
 		NotBefore: now, CreatedAt: now, UpdatedAt: now,
-	}, true, nil
+	}
+	outsideWindow(c, p, lang, snd, &m) // a call is no message: the 24 hours may be over
+	return m, true, nil
 }
 
 // Language is the language a participant is spoken and written to in: their

@@ -24,6 +24,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/whatsapp"
 )
 
 // MaxText is the longest message Waymark reads, in characters: Twilio's
@@ -534,6 +535,11 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 				resolve(store.AttentionOptedOut, store.ResolvedOptedIn)
 			}
 			optChanged = true
+		case flow.AgreeSMS:
+			if p.SMSAgreedAt.IsZero() {
+				p.SMSAgreedAt = now
+				audit("sms_fallback_agreed", string(to.Channel))
+			}
 		case flow.Consent:
 			if !p.Consented() {
 				p.ConsentedAt, p.ConsentVersion = now, consentVersion(c, s.language(c, p), asked)
@@ -591,11 +597,13 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 		// The outbox sends oldest first; a microsecond apart keeps a turn's
 		// messages in the order the flow wrote them.
 		at := now.Add(time.Duration(i) * time.Microsecond)
-		t.Outbound = append(t.Outbound, store.OutboundMessage{
+		m := store.OutboundMessage{
 			ID: store.NewID("m_"), ParticipantID: p.ID, LinkIndex: to.Index, Channel: to.Channel,
 			Kind: snd.MessageID, Text: text, Choices: choices, Status: store.Pending,
 			NotBefore: at, CreatedAt: at, UpdatedAt: at,
-		})
+		}
+		outsideWindow(c, p, lang, snd, &m)
+		t.Outbound = append(t.Outbound, m)
 	}
 	p.UpdatedAt = now
 	t.Participant = &p
@@ -612,6 +620,20 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 		return t, &farewell{last: last}, errors.Join(errs...)
 	}
 	return t, nil, errors.Join(errs...)
+}
+
+// outsideWindow says, for a WhatsApp message, what may carry it outside
+// the person's 24-hour window: its approved template, filled, and whether
+// SMS may. Whether the window is open is known only when the message goes
+// (the outbox); what may carry it if not is decided here, where the
+// programme and the person are.
+func outsideWindow(c *Content, p store.Participant, lang string, snd flow.Send, m *store.OutboundMessage) {
+	if m.Channel != store.WhatsApp {
+		return
+	}
+	w := c.Flows.Programme.WhatsApp
+	m.Template = whatsapp.Fill(w, c.Locale, snd.MessageID, lang, TemplateData(c, snd.Vars))
+	m.FallbackSMS = w.Fallback == flow.FallbackSMS && !p.SMSAgreedAt.IsZero()
 }
 
 // understood returns the state a person's reply is best read in, so that

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 )
@@ -125,9 +126,17 @@ func (s *Service) join(ctx context.Context, c *Content, in Inbound, index, lang,
 // and they joined by SMS, from the number a call is known by and to the
 // number they would ring. A Telegram chat has no number, and a WhatsApp
 // sender need not take calls.
+//
+// sms_fallback is "ask" when the person joined by WhatsApp and the
+// programme sends by SMS what WhatsApp will not carry, to those who agree
+// (programme.yaml whatsapp.fallback: sms): the enrolment flow asks them.
 func enrolmentVars(c *Content, ch store.Channel) map[string]string {
-	if c.Flows.Programme.Voice.Enabled && ch == store.SMS {
+	pr := c.Flows.Programme
+	switch {
+	case pr.Voice.Enabled && ch == store.SMS:
 		return map[string]string{"missed_call": "yes"}
+	case pr.WhatsApp.Fallback == flow.FallbackSMS && ch == store.WhatsApp:
+		return map[string]string{"sms_fallback": "ask"}
 	}
 	return nil
 }

@@ -289,6 +289,8 @@ func (r *runner) run(flowID, nodeID string, vars map[string]string) State {
 				r.p.OptedOut = false
 			case ActionConsent:
 				r.emit(Consent{})
+			case ActionAgreeSMS:
+				r.emit(AgreeSMS{})
 			case ActionForgetMe:
 				r.emit(ForgetMe{})
 			default:

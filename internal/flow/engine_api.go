@@ -91,6 +91,10 @@ type OptIn struct{}
 // Consent records the person's agreement to get messages.
 type Consent struct{}
 
+// AgreeSMS records the person's agreement to get by SMS, on the same
+// number, what WhatsApp will not carry.
+type AgreeSMS struct{}
+
 // ForgetMe asks for the person's channel links to be removed at once and
 // for a caseworker to be asked to erase everything else. Messages the flow
 // sends after it are the last the person gets, given straight in the
@@ -130,6 +134,7 @@ func (OptOut) effect()          {}
 func (OptIn) effect()           {}
 func (ForgetMe) effect()        {}
 func (Consent) effect()         {}
+func (AgreeSMS) effect()        {}
 func (RequestErasure) effect()  {}
 func (OptedOutHelp) effect()    {}
 func (Restarted) effect()       {}

@@ -64,6 +64,10 @@ const (
 	// the time and the wording they saw. Nothing is scheduled for them
 	// before it: silence is never consent.
 	ActionConsent Action = "consent"
+	// ActionAgreeSMS records that a person who joined by WhatsApp agreed
+	// that a message WhatsApp will not carry may go to the same number by
+	// SMS (programme.yaml whatsapp.fallback: sms).
+	ActionAgreeSMS Action = "agree_sms"
 	// ActionForgetMe removes the person's channel links at once and asks a
 	// caseworker to erase the rest: the answer to DELETE, once confirmed.
 	ActionForgetMe Action = "forget_me"
@@ -73,7 +77,7 @@ const (
 
 var actions = []Action{
 	ActionRecordCheckIn, ActionRequestCallback, ActionCantMakeIt, ActionReschedule,
-	ActionSetLanguage, ActionOptOut, ActionOptIn, ActionConsent, ActionForgetMe, ActionGoto, ActionEnd,
+	ActionSetLanguage, ActionOptOut, ActionOptIn, ActionConsent, ActionAgreeSMS, ActionForgetMe, ActionGoto, ActionEnd,
 }
 
 // Node is one step of a flow.

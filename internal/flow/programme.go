@@ -21,6 +21,7 @@ type Programme struct {
 	QuietHours     QuietHours  `yaml:"quiet_hours"`
 	Retention      Retention   `yaml:"retention"`
 	Voice          Voice       `yaml:"voice"`
+	WhatsApp       WhatsApp    `yaml:"whatsapp"`
 	Report         Report      `yaml:"report"`
 }
 
@@ -168,6 +169,42 @@ type Speech struct {
 	Voice    string `yaml:"voice"`
 }
 
+// What becomes of a WhatsApp message that must go outside the person's
+// 24-hour window and has no approved template (WhatsApp.Fallback).
+const (
+	// FallbackNone sends nothing: the window's outcome is "not delivered"
+	// and the caseworker sees why, never a miss.
+	FallbackNone = "none"
+	// FallbackSMS sends the same words by SMS to the same number, to a
+	// person who agreed to that when they joined.
+	FallbackSMS = "sms"
+)
+
+// WhatsApp is how messages Waymark starts by itself reach people on
+// WhatsApp (docs/whatsapp.md). WhatsApp carries free text only within 24
+// hours of the person's last message; after that only a template
+// approved by WhatsApp, sent by its Twilio Content SID.
+type WhatsApp struct {
+	// Fallback is FallbackNone or FallbackSMS.
+	Fallback string `yaml:"fallback"`
+	// Templates maps a message ID and a language to its approved template:
+	// templates["checkin.ask"]["es"].
+	Templates map[string]map[string]Template `yaml:"templates"`
+}
+
+// Template is one approved Twilio Content template and the message values
+// that fill its numbered variables, in order: Variables[0] fills {{1}}.
+type Template struct {
+	SID       string   `yaml:"sid"`
+	Variables []string `yaml:"variables"`
+}
+
+// Template returns the template of message id in lang, if there is one.
+func (w WhatsApp) Template(id, lang string) (Template, bool) {
+	t, ok := w.Templates[id][lang]
+	return t, ok && t.SID != ""
+}
+
 // DefaultSpeech is the text-to-speech setting of each shipped language.
 // Arabic and Ukrainian need a named voice: Twilio's basic voices do not
 // speak them.
@@ -222,6 +259,7 @@ func DefaultProgramme() Programme {
 			ConfirmByMessage: true,
 			Speech:           DefaultSpeech(),
 		},
+		WhatsApp: WhatsApp{Fallback: FallbackNone},
 	}
 }
 
@@ -239,4 +277,12 @@ func ParseClock(s string) (time.Duration, error) {
 		return 0, bad
 	}
 	return time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute, nil
+}
+
+// ProgrammeLine returns the line of programme.yaml that sets the field at
+// path ("whatsapp.templates.checkin.ask.es"), and false when the file does
+// not set it.
+func (s *Set) ProgrammeLine(path string) (int, bool) {
+	l, ok := s.progLines[path]
+	return l, ok
 }

@@ -72,6 +72,39 @@ func (s *Set) loadProgramme(f *yamlFile, top *yaml.Node) {
 		f.errorf(line, "report.short_window cannot be below zero")
 	}
 	s.checkVoice(f)
+	s.checkWhatsApp(f)
+}
+
+// checkWhatsApp validates the WhatsApp section's own values; which
+// messages lack a template is `waymark check`'s report, since it needs the
+// locale files.
+func (s *Set) checkWhatsApp(f *yamlFile) {
+	w := &s.Programme.WhatsApp
+	if w.Fallback != FallbackNone && w.Fallback != FallbackSMS {
+		f.errorf(s.progLines["whatsapp.fallback"], "whatsapp.fallback: %q is not a choice: write %s (nothing is sent and the caseworker sees why) or %s (the same words by SMS, to people who agreed when they joined)",
+			w.Fallback, FallbackNone, FallbackSMS)
+	}
+	for _, id := range sortedKeys(w.Templates) {
+		for _, lang := range sortedKeys(w.Templates[id]) {
+			path := "whatsapp.templates." + id + "." + lang
+			t := w.Templates[id][lang]
+			if !strings.HasPrefix(t.SID, "HX") || len(t.SID) != 34 || !isAlnum(t.SID) {
+				f.errorf(s.progLines[path], "%s: sid %q is not a Twilio Content template SID: it starts with HX and has 34 letters and digits (Twilio Console, Content Template Builder)", path, t.SID)
+			}
+			if !contains(s.Programme.Languages, lang) {
+				f.warnf(s.progLines[path], "%s: %s is not in languages, so nobody will get it", path, lang)
+			}
+		}
+	}
+}
+
+func isAlnum(s string) bool {
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkVoice validates the telephone line's policy.

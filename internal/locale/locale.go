@@ -445,3 +445,75 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Forms returns the plural forms message id is written with in lang's own
+// file (nil for a message without plural forms), and false when that file
+// does not hold the message. WhatsApp templates are made one per form,
+// since a template's words cannot change with a number.
+func (b *Bundle) Forms(lang, id string) ([]string, bool) {
+	l := b.by[lang]
+	if l == nil || l.msgs[id] == nil {
+		return nil, false
+	}
+	m := l.msgs[id]
+	if !m.plural {
+		return nil, true
+	}
+	var out []string
+	for _, f := range l.forms {
+		if _, ok := m.forms[f]; ok {
+			out = append(out, f)
+		}
+	}
+	return out, true
+}
+
+// RenderForm renders message id from lang's own file in plural form form,
+// with data as given: {{.Count}} may be anything, such as a template's
+// placeholder. False when the file has no such message or form.
+func (b *Bundle) RenderForm(lang, id, form string, data map[string]any) (string, bool) {
+	l := b.by[lang]
+	if l == nil || l.msgs[id] == nil {
+		return "", false
+	}
+	m := l.msgs[id]
+	var count any
+	if m.plural {
+		c, ok := l.samples[form]
+		if !ok {
+			return "", false
+		}
+		count = c
+	}
+	return l.exec(m, data, count)
+}
+
+// Fields returns the template fields ({{.Org}} is "Org") message id uses
+// in lang's own file, sorted.
+func (b *Bundle) Fields(lang, id string) []string {
+	l := b.by[lang]
+	if l == nil || l.msgs[id] == nil {
+		return nil
+	}
+	return append([]string(nil), l.msgs[id].fields...)
+}
+
+// PluralForm returns the plural form that count selects in lang ("other"
+// for a language Waymark has not loaded), by go-i18n's own rules, as
+// probePlural learns them.
+func (b *Bundle) PluralForm(lang string, count int) string {
+	l := b.by[lang]
+	if l == nil {
+		return "other"
+	}
+	pb := i18n.NewBundle(language.English)
+	probe := &i18n.Message{ID: "probe", Zero: "zero", One: "one", Two: "two", Few: "few", Many: "many", Other: "other"}
+	if err := pb.AddMessages(l.tag, probe); err != nil {
+		return "other"
+	}
+	form, used, err := i18n.NewLocalizer(pb, l.tag.String()).LocalizeWithTag(&i18n.LocalizeConfig{MessageID: "probe", PluralCount: count})
+	if err != nil || used != l.tag {
+		return "other"
+	}
+	return form
+}

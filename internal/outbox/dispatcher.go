@@ -304,6 +304,17 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 		return d.fail(ctx, m, reason)
 	}
 	link := *check.Link
+	if r, ok := sender.(Router); ok {
+		routed, err := r.Route(m, link, now)
+		var perm *PermanentError
+		if errors.As(err, &perm) {
+			return d.fail(ctx, m, perm.Code)
+		}
+		if err != nil {
+			return fmt.Errorf("outbox: route %s: %w", m.ID, err)
+		}
+		m = routed
+	}
 
 	// An earlier pass over this attempt (one that deferred it for the rate
 	// budget) has counted it and holds its reservation.
@@ -367,10 +378,13 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 		log.Warn("outbox: provider refused the message for good", "code", perm.Code, "unreachable", perm.Unreachable, "attempt", m.Attempts)
 		m.Status, m.ErrorCode = store.Failed, perm.Code
 		d.opts.Observer.Failed(m.Channel, ReasonRefused)
+		if err := d.reroute(ctx, sender, m, perm.Code, now); err != nil {
+			return err
+		}
 		if err := d.store.UpdateOutbound(ctx, m); err != nil {
 			return fmt.Errorf("outbox: record failure of %s: %w", m.ID, err)
 		}
-		if perm.Unreachable {
+		if perm.Unreachable && ownChannel(m) {
 			return d.markUnreachable(ctx, m.ParticipantID, m.LinkIndex, perm.Code, now)
 		}
 		return nil
@@ -403,6 +417,37 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 	if err := d.store.UpdateOutbound(ctx, m); err != nil {
 		return fmt.Errorf("outbox: schedule retry of %s: %w", m.ID, err)
 	}
+	return nil
+}
+
+// reroute queues a copy of m, refused by its provider with code, to go
+// once more by another route where the sender has one (WhatsApp's 63016:
+// outside the 24-hour window, so as its template or by SMS). The copy's
+// ID is m's with the route, so a refusal reported twice, or to two
+// processes at once, queues it once. m itself keeps its failure: the
+// copy's fate is the window's.
+func (d *Dispatcher) reroute(ctx context.Context, s Sender, m store.OutboundMessage, code string, now time.Time) error {
+	r, ok := s.(Router)
+	if !ok {
+		return nil
+	}
+	next, ok := r.Reroute(m, code)
+	if !ok {
+		return nil
+	}
+	next.ID = m.ID + "." + string(next.Route)
+	next.Status, next.Attempts, next.ProviderID = store.Pending, 0, ""
+	next.NotBefore, next.CreatedAt, next.UpdatedAt = now, now, now
+	err := d.store.EnqueueOutbound(ctx, next)
+	if errors.Is(err, store.ErrConflict) {
+		return nil // queued already, for an earlier report of the refusal
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: reroute %s: %w", m.ID, err)
+	}
+	d.log.Info("outbox: refused on its route; queued once by another", "message_id", m.ID, "participant_id", m.ParticipantID,
+		"code", code, "route", string(next.Route))
+	d.Wake()
 	return nil
 }
 
@@ -447,6 +492,14 @@ func (d *Dispatcher) undeliverable(m store.OutboundMessage, c store.SendCheck) s
 		return ReasonUnreachable
 	}
 	return ""
+}
+
+// ownChannel reports whether m went on its link's own channel. A
+// WhatsApp message sent by SMS instead (the person agreed) that is refused
+// as unreachable (say the number sent STOP by SMS) says nothing about the
+// WhatsApp link, which stays as it was.
+func ownChannel(m store.OutboundMessage) bool {
+	return m.Route != store.RouteSMS || m.Channel == store.SMS
 }
 
 // passKey is the dedupe key of one attempt of m. BeginSend records it on
@@ -578,7 +631,10 @@ func (d *Dispatcher) ApplyStatus(ctx context.Context, id string, st store.Messag
 	d.opts.Observer.Status(m.Channel, st)
 	log.Info("outbox: status", "status", string(st), "code", errorCode)
 	if errorCode != "" && (st == store.Failed || st == store.Undelivered) {
-		if cc, ok := d.senders[m.Channel].(CodeClassifier); ok && cc.UnreachableCode(errorCode) {
+		if err := d.reroute(ctx, d.senders[m.Channel], m, errorCode, now); err != nil {
+			return err
+		}
+		if cc, ok := d.senders[m.Channel].(CodeClassifier); ok && cc.UnreachableCode(errorCode) && ownChannel(m) {
 			return d.markUnreachable(ctx, m.ParticipantID, m.LinkIndex, errorCode, now)
 		}
 	}

@@ -120,3 +120,18 @@ func Advances(from, to store.MessageStatus) bool {
 type CodeClassifier interface {
 	UnreachableCode(code string) bool
 }
+
+// Router is implemented by senders whose provider decides by facts of the
+// link how a message may go: WhatsApp carries free text only within 24
+// hours of the person's last message, and an approved template or an SMS
+// after that.
+type Router interface {
+	// Route returns m as it is to be sent to link now (its Route set), or
+	// a *PermanentError when it cannot go at all.
+	Route(m store.OutboundMessage, link store.Link, now time.Time) (store.OutboundMessage, error)
+	// Reroute returns m as it is to be sent once more after the provider
+	// refused it with code, and false when it is not to be sent again. A
+	// message is rerouted at most once a route, so a refusal never starts
+	// a loop of retries.
+	Reroute(m store.OutboundMessage, code string) (store.OutboundMessage, bool)
+}

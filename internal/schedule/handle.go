@@ -31,6 +31,10 @@ const (
 	// ReasonNotSent: no prompt for the window was ever sent (the scheduler
 	// was stopped through it, say): nobody asked the person.
 	ReasonNotSent = "not_sent"
+	// ReasonNoTemplate: the prompts went to WhatsApp outside the person's
+	// 24-hour window with no approved template (docs/whatsapp.md), and
+	// no SMS to fall back on.
+	ReasonNoTemplate = "whatsapp:no_template"
 )
 
 // keepMarks is how long an acted-on mark outlives its item's due time.
@@ -380,12 +384,20 @@ func (s *Scheduler) handleConsent(ctx context.Context, p store.Participant, it s
 	return notConsented, nil
 }
 
-// lastError is the provider's error code of the last failed prompt.
+// lastError is the provider's error code of the last failed prompt. A
+// WhatsApp prompt that needed an approved template and had none (or whose
+// template Twilio refused, 63016) is ReasonNoTemplate, so the caseworker
+// reads "WhatsApp: no approved template" and knows it is the programme's
+// to fix, not the person's.
 func lastError(prompts []store.OutboundMessage) string {
 	code := ""
 	for _, m := range prompts {
-		if m.ErrorCode != "" {
-			code = m.ErrorCode
+		if m.ErrorCode == "" {
+			continue
+		}
+		code = m.ErrorCode
+		if m.Channel == store.WhatsApp && (code == "no_template" || code == "63016") {
+			code = ReasonNoTemplate
 		}
 	}
 	return code

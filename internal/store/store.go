@@ -122,6 +122,12 @@ type Participant struct {
 	// then tells the caseworker, and never asks a third time.
 	ConsentAskedAt time.Time `json:"consent_asked_at,omitzero"`
 	ConsentAsks    int       `json:"consent_asks,omitempty"`
+	// SMSAgreedAt is when a person who joined by WhatsApp agreed that a
+	// message WhatsApp will not carry (no approved template outside the
+	// 24-hour window) may go to the same number by SMS, where the
+	// programme offers it (programme.yaml whatsapp.fallback: sms). Zero
+	// means they did not: such a message is not sent.
+	SMSAgreedAt time.Time `json:"sms_agreed_at,omitzero"`
 
 	// Pauses are the person's recent pauses, oldest first, the last one
 	// open (Until zero) while Status is Paused: a window that overlaps a
@@ -407,6 +413,37 @@ func AcceptedOver(cur, m OutboundMessage) OutboundMessage {
 	return cur
 }
 
+// DropWords forgets what the message says (its text and its template's
+// variables), keeping the record of which message it was and what became
+// of it: done at a final status and by retention.
+func (m *OutboundMessage) DropWords() {
+	m.Text, m.Template = "", nil
+}
+
+// HasWords reports whether the message still holds words DropWords would
+// forget.
+func (m OutboundMessage) HasWords() bool { return m.Text != "" || m.Template != nil }
+
+// Template is a provider's pre-approved message (a Twilio Content
+// template, "HX..."), with its numbered variables filled from the
+// message's values: {"1": "Tuesday", "2": "09:00"}.
+type Template struct {
+	SID       string            `json:"sid"`
+	Variables map[string]string `json:"variables,omitempty"`
+}
+
+// Route is how a message goes when not as free text on its own channel.
+type Route string
+
+const (
+	// RouteTemplate: as its approved template (WhatsApp, outside the
+	// 24-hour window).
+	RouteTemplate Route = "template"
+	// RouteSMS: by SMS to the same number, where WhatsApp would not carry
+	// it and the person agreed.
+	RouteSMS Route = "sms"
+)
+
 // Choice is a numbered reply option shown with a question; Telegram shows it
 // as a button carrying Data.
 type Choice struct {
@@ -431,8 +468,22 @@ type OutboundMessage struct {
 	// Segments is how many SMS segments Text takes (billed messages),
 	// counted when it is queued and kept after Text is gone, for the
 	// programme report's cost. Zero on other channels and older records.
-	Segments   int           `json:"segments,omitempty"`
-	Choices    []Choice      `json:"choices,omitempty"`
+	Segments int      `json:"segments,omitempty"`
+	Choices  []Choice `json:"choices,omitempty"`
+	// Template, on WhatsApp, is the approved template that carries the
+	// message outside the person's 24-hour window, with its variables
+	// filled: words of the message, so they go with Text at a final
+	// status. Nil when programme.yaml names none for the message and
+	// language.
+	Template *Template `json:"template,omitempty"`
+	// FallbackSMS, on WhatsApp, allows a message WhatsApp will not carry to
+	// go to the same number by SMS: the programme offers it and the person
+	// agreed when they joined.
+	FallbackSMS bool `json:"fallback_sms,omitempty"`
+	// Route is how the message was last sent when not as free text on its
+	// channel: RouteTemplate or RouteSMS. It is chosen at each send and
+	// kept so that a refusal is answered once, never in a loop.
+	Route      Route         `json:"route,omitempty"`
 	Status     MessageStatus `json:"status"`
 	Attempts   int           `json:"attempts"`
 	NotBefore  time.Time     `json:"not_before"`

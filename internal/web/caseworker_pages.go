@@ -116,14 +116,14 @@ func reasonLabel(code string) string {
 		return "no prompt for the window reached them"
 	case schedule.ReasonNotSent:
 		return "no prompt was sent for the window (the service was stopped)"
-	case "63016":
-		return "more than 24 hours since they last wrote, and no approved template (provider code 63016)"
 	case "blocked":
 		return "they blocked the bot"
 	case "30003", "30005", "30006":
 		return "phone unreachable or number not in service (provider code " + code + ")"
 	case "21610":
 		return "they sent STOP to the number (provider code 21610)"
+	case "no_template", "63016":
+		return "no approved template for a message sent more than 24 hours after their last one (see docs/whatsapp.md)"
 	case conversation.ReasonUnconfirmedErasure:
 		return "they sent DELETE after STOP, so could not be asked to confirm; their number is kept: check with them, then erase their record unless you must keep it"
 	}

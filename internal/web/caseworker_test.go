@@ -445,8 +445,7 @@ func TestReasonLabels(t *testing.T) {
 		"no_channel":       "has not linked a phone or Telegram yet",
 		"unconfirmed_after_stop": "they sent DELETE after STOP, so could not be asked to confirm; " +
 			"their number is kept: check with them, then erase their record unless you must keep it",
-		"whatsapp:63016": "WhatsApp: more than 24 hours since they last wrote, and no approved template (provider code 63016)",
-		"63016":          "more than 24 hours since they last wrote, and no approved template (provider code 63016)",
+		"whatsapp:63016": "WhatsApp: no approved template for a message sent more than 24 hours after their last one (see docs/whatsapp.md)",
 		"not_delivered":  "no prompt for the window reached them",
 		"not_sent":       "no prompt was sent for the window (the service was stopped)",
 		"30006":          "phone unreachable or number not in service (provider code 30006)",

@@ -97,6 +97,13 @@ func ParseInbound(rawBody []byte) (Inbound, error) {
 	}
 
 	body := form.Get("Body")
+	if p := strings.TrimSpace(form.Get("ButtonPayload")); in.Channel == store.WhatsApp && isChoiceNumber(p) {
+		// A quick-reply button of a template: its ID is the number of the
+		// choice it stands for (docs/whatsapp.md), the surest answer. Body
+		// holds the button's words, which a choice's label also matches
+		// when an ID is something else.
+		body = p
+	}
 	if !utf8.ValidString(body) {
 		return in, ErrInvalidText
 	}
@@ -106,4 +113,10 @@ func ParseInbound(rawBody []byte) (Inbound, error) {
 	in.Body = body
 	in.MediaOnly = in.NumMedia > 0 && strings.TrimSpace(body) == ""
 	return in, nil
+}
+
+// isChoiceNumber reports whether s is a choice's number, 1 to 99.
+func isChoiceNumber(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 1 && n <= 99 && strconv.Itoa(n) == s
 }

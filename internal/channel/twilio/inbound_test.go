@@ -29,6 +29,10 @@ func TestParseInbound(t *testing.T) {
 		{"sms_arabic.form", nil, Inbound{MessageSid: "SM1a1b2c3d4e5f60718293a4b5c6d7e8f9", From: "+15005550006", Channel: store.SMS, Body: "نعم، أنا هنا"}},
 		{"sms_ukrainian_emoji.form", nil, Inbound{MessageSid: "SM2a1b2c3d4e5f60718293a4b5c6d7e8f9", From: "+447700900123", Channel: store.SMS, Body: "Так 👍"}},
 		{"whatsapp_reply.form", nil, Inbound{MessageSid: "SM3a1b2c3d4e5f60718293a4b5c6d7e8f9", From: "+447700900123", Channel: store.WhatsApp, Body: "1"}},
+		// A tap on a template's quick-reply button: its ID, the choice's
+		// number, answers; a button with another ID answers by its words.
+		{"whatsapp_button.form", nil, Inbound{MessageSid: "SMb7c2d4e6f8091a2b3c4d5e6f708192a3", From: "+447700900123", Channel: store.WhatsApp, Body: "1"}},
+		{"whatsapp_button_named.form", nil, Inbound{MessageSid: "SMc7c2d4e6f8091a2b3c4d5e6f708192a3", From: "+447700900123", Channel: store.WhatsApp, Body: "No puedo"}},
 		{"mms_media_only.form", nil, Inbound{MessageSid: "MM4a1b2c3d4e5f60718293a4b5c6d7e8f9", From: "+447700900123", Channel: store.SMS, NumMedia: 1, MediaOnly: true}},
 		{"mms_with_text.form", nil, Inbound{MessageSid: "MM5a1b2c3d4e5f60718293a4b5c6d7e8f9", From: "+447700900123", Channel: store.SMS, Body: "here is my letter", NumMedia: 2}},
 		{"sms_stop_advanced_optout.form", nil, Inbound{MessageSid: "SM6a1b2c3d4e5f60718293a4b5c6d7e8f9", From: "+447700900123", Channel: store.SMS, Body: "STOP", OptOutType: "STOP"}},

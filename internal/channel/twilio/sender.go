@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -52,6 +53,16 @@ type Config struct {
 	Timeout time.Duration
 	// Transport carries the requests; http.DefaultTransport when nil.
 	Transport http.RoundTripper
+	// SmartEncoded asks Twilio to replace look-alike Unicode characters
+	// (curly quotes, long dashes, some accented letters) in SMS with GSM-7
+	// ones, so that one such character does not make a message cost twice
+	// as many segments.
+	SmartEncoded bool
+	// ContentRetention, when set ("discard" or "retain"), asks Twilio to
+	// drop (or keep) each message's body after sending. "discard" works
+	// only on accounts with Twilio's Message Redaction enabled; elsewhere
+	// Twilio refuses every message (30029).
+	ContentRetention string
 }
 
 // Sender sends SMS and WhatsApp messages through Twilio's Messages API with
@@ -66,12 +77,15 @@ type Sender struct {
 	timeout         time.Duration
 	transport       http.RoundTripper
 	throttleKeyBase string
+	smartEncoded    bool
+	retention       string
 }
 
 var (
 	_ outbox.Sender         = (*Sender)(nil)
 	_ outbox.Throttler      = (*Sender)(nil)
 	_ outbox.CodeClassifier = (*Sender)(nil)
+	_ outbox.Router         = (*Sender)(nil)
 )
 
 // NewSender checks cfg and returns a Sender. Its errors never include the
@@ -107,6 +121,14 @@ func NewSender(cfg Config) (*Sender, error) {
 		mps:       cfg.MPS,
 		timeout:   cfg.Timeout,
 		transport: cfg.Transport,
+
+		smartEncoded: cfg.SmartEncoded,
+		retention:    cfg.ContentRetention,
+	}
+	switch s.retention {
+	case "", "discard", "retain":
+	default:
+		return nil, errors.New("twilio: content retention must be discard or retain")
 	}
 	if s.mps <= 0 {
 		s.mps = 1
@@ -135,7 +157,7 @@ func (s *Sender) StatusCallback(messageID string) string {
 // carry only codes: Twilio's own error messages can quote the number.
 func (s *Sender) Send(ctx context.Context, address string, msg store.OutboundMessage) (string, error) {
 	to, from := address, s.from
-	switch msg.Channel {
+	switch via(msg) {
 	case store.SMS:
 	case store.WhatsApp:
 		to = whatsappPrefix + to
@@ -148,15 +170,6 @@ func (s *Sender) Send(ctx context.Context, address string, msg store.OutboundMes
 	if address == "" {
 		return "", &outbox.PermanentError{Code: "no_address", Unreachable: true}
 	}
-	// Twilio would refuse these (21619, 21617); saying so here spares a
-	// request and names the same codes.
-	if strings.TrimSpace(msg.Text) == "" {
-		return "", &outbox.PermanentError{Code: "21619"}
-	}
-	if utf8.RuneCountInString(msg.Text) > MaxBodyChars {
-		return "", &outbox.PermanentError{Code: "21617"}
-	}
-
 	p := &openapi.CreateMessageParams{}
 	p.SetTo(to)
 	if s.service != "" {
@@ -164,7 +177,39 @@ func (s *Sender) Send(ctx context.Context, address string, msg store.OutboundMes
 	} else {
 		p.SetFrom(from)
 	}
-	p.SetBody(msg.Text)
+	if msg.Route == store.RouteTemplate {
+		// A template goes by its SID and variables alone: Twilio refuses a
+		// Body beside them outside the window.
+		if msg.Template == nil || msg.Template.SID == "" {
+			return "", &outbox.PermanentError{Code: CodeNoTemplate}
+		}
+		p.SetContentSid(msg.Template.SID)
+		if len(msg.Template.Variables) > 0 {
+			// Twilio refuses "null" and an empty value (21656): a template
+			// without variables goes without the parameter.
+			vars, err := json.Marshal(msg.Template.Variables)
+			if err != nil {
+				return "", &outbox.PermanentError{Code: CodeNoTemplate}
+			}
+			p.SetContentVariables(string(vars))
+		}
+	} else {
+		// Twilio would refuse these (21619, 21617); saying so here spares
+		// a request and names the same codes.
+		if strings.TrimSpace(msg.Text) == "" {
+			return "", &outbox.PermanentError{Code: "21619"}
+		}
+		if utf8.RuneCountInString(msg.Text) > MaxBodyChars {
+			return "", &outbox.PermanentError{Code: "21617"}
+		}
+		p.SetBody(msg.Text)
+	}
+	if s.smartEncoded && via(msg) == store.SMS {
+		p.SetSmartEncoded(true)
+	}
+	if s.retention != "" {
+		p.SetContentRetention(s.retention)
+	}
 	p.SetStatusCallback(s.StatusCallback(msg.ID))
 
 	rt := &callTransport{ctx: ctx, base: s.transport, api: s.api}
@@ -198,13 +243,89 @@ func (s *Sender) Send(ctx context.Context, address string, msg store.OutboundMes
 // messages.
 func (s *Sender) Throttles(msg store.OutboundMessage) []outbox.Throttle {
 	units := 1
-	if msg.Channel == store.SMS {
-		_, units = channel.Segments(msg.Text)
+	ch := via(msg)
+	if ch == store.SMS {
+		text := msg.Text
+		if s.smartEncoded {
+			text = channel.SmartEncode(text)
+		}
+		_, units = channel.Segments(text)
 	}
 	if units < 1 {
 		units = 1
 	}
-	return []outbox.Throttle{{Key: s.throttleKeyBase + string(msg.Channel), Units: units, PerSecond: s.mps}}
+	return []outbox.Throttle{{Key: s.throttleKeyBase + string(ch), Units: units, PerSecond: s.mps}}
+}
+
+// via is the channel a message goes on: its own, or SMS when WhatsApp
+// would not carry it and the person agreed.
+func via(msg store.OutboundMessage) store.Channel {
+	if msg.Channel == store.WhatsApp && msg.Route == store.RouteSMS {
+		return store.SMS
+	}
+	return msg.Channel
+}
+
+// CodeNoTemplate is Waymark's error code for a WhatsApp message that must
+// go outside the person's 24-hour window and has no approved template
+// and no SMS to fall back on. Like 63016, the caseworker sees "no approved
+// template", never a miss.
+const CodeNoTemplate = "no_template"
+
+// Code63016 is Twilio's refusal of a WhatsApp message outside the 24-hour
+// window: a template is needed.
+const Code63016 = "63016"
+
+// SessionWindow is how long after a person's last message WhatsApp
+// accepts free text from a business.
+const SessionWindow = 24 * time.Hour
+
+// windowMargin is kept back from SessionWindow: a message queued for a
+// while, or Twilio's clock a little ahead of ours, must not fall just
+// outside the window.
+const windowMargin = 10 * time.Minute
+
+// Route implements outbox.Router. Within the person's 24-hour window,
+// counted from their last message on the link (its LastSeenAt), a WhatsApp
+// message goes as free text; outside it, as its approved template; with
+// none, by SMS if the person agreed, and otherwise not at all (a
+// *PermanentError with CodeNoTemplate). A message queued again after a
+// 63016 keeps the route it was given then, whatever our clock says.
+func (s *Sender) Route(m store.OutboundMessage, link store.Link, now time.Time) (store.OutboundMessage, error) {
+	if m.Channel != store.WhatsApp || m.ErrorCode == Code63016 {
+		return m, nil
+	}
+	if !link.LastSeenAt.IsZero() && now.Sub(link.LastSeenAt) < SessionWindow-windowMargin {
+		m.Route = ""
+		return m, nil
+	}
+	switch {
+	case m.Template != nil:
+		m.Route = store.RouteTemplate
+	case m.FallbackSMS:
+		m.Route = store.RouteSMS
+	default:
+		return m, &outbox.PermanentError{Code: CodeNoTemplate}
+	}
+	return m, nil
+}
+
+// Reroute implements outbox.Router: after a 63016, free text goes once more
+// as its template, and a template (missing or unapproved on Twilio's side)
+// by SMS, each only where there is one; nothing goes a third time.
+func (s *Sender) Reroute(m store.OutboundMessage, code string) (store.OutboundMessage, bool) {
+	if code != Code63016 || m.Channel != store.WhatsApp {
+		return m, false
+	}
+	if m.Route == "" && m.Template != nil {
+		m.Route = store.RouteTemplate
+		return m, true
+	}
+	if m.Route != store.RouteSMS && m.FallbackSMS {
+		m.Route = store.RouteSMS
+		return m, true
+	}
+	return m, false
 }
 
 // UnreachableCode reports whether an error code in a status callback means

@@ -229,8 +229,8 @@ func (s *Store) PurgeOutboundText(_ context.Context, before time.Time) (int, err
 				return err
 			}
 			m := r.Message
-			if m.Status != store.Pending && m.Text != "" && m.UpdatedAt.Before(before) {
-				r.Message.Text = ""
+			if m.Status != store.Pending && m.HasWords() && m.UpdatedAt.Before(before) {
+				r.Message.DropWords()
 				changed = append(changed, r)
 			}
 			return nil

@@ -55,7 +55,7 @@ func (t *txn) enqueue(msgs []store.OutboundMessage) error {
 func (t *txn) putOutbound(r outboxRecord) error {
 	m := &r.Message
 	if m.Status.Final() {
-		m.Text = ""
+		m.DropWords()
 	}
 	if err := putJSON(t.Bucket(bOutbox), []byte(m.ID), r); err != nil {
 		return err

@@ -187,7 +187,7 @@ func (s *Store) ChangeOutbound(ctx context.Context, id string, change func(*stor
 // replaced only if it is there, without the text at a final status.
 func (s *Store) saveOutbound(ctx context.Context, m store.OutboundMessage) error {
 	if m.Status.Final() {
-		m.Text = ""
+		m.DropWords()
 	}
 	doc, err := json.Marshal(m)
 	if err != nil {
@@ -290,7 +290,7 @@ func (s *Store) saveSent(ctx context.Context, m store.OutboundMessage) (store.Ou
 		}
 		rec := store.AcceptedOver(cur, m)
 		if rec.Status.Final() {
-			rec.Text = ""
+			rec.DropWords()
 		}
 		merged, err := json.Marshal(rec)
 		if err != nil {

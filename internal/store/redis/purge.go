@@ -422,10 +422,10 @@ func (s *Store) dropTexts(ctx context.Context, pid string, ids []string, before 
 		if err := json.Unmarshal([]byte(doc), &m); err != nil {
 			return n, fmt.Errorf("message %s: %w", ids[i], err)
 		}
-		if m.Status == store.Pending || m.Text == "" || !m.UpdatedAt.Before(before) {
+		if m.Status == store.Pending || !m.HasWords() || !m.UpdatedAt.Before(before) {
 			continue
 		}
-		m.Text = ""
+		m.DropWords()
 		clean, err := json.Marshal(m)
 		if err != nil {
 			return n, fmt.Errorf("message %s: %w", ids[i], err)

@@ -338,7 +338,7 @@ func (w *slotWrite) addAttention(a store.AttentionItem) error {
 
 func (w *slotWrite) addOutbound(m store.OutboundMessage) error {
 	if m.Status.Final() {
-		m.Text = ""
+		m.DropWords()
 	}
 	doc, err := json.Marshal(m)
 	w.outbound = append(w.outbound, m.ID, doc)

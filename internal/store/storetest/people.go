@@ -13,6 +13,7 @@ var participantTests = []namedTest{
 		ctx := ctxOf(t)
 		p := participant("p_a")
 		p.OptedOut, p.OptedOutAt, p.Status = true, at(2*time.Hour), store.Paused
+		p.SMSAgreedAt = at(3 * time.Minute)
 		must(t, "create", s.CreateParticipant(ctx, p))
 		got, err := s.GetParticipant(ctx, "p_a")
 		must(t, "get", err)

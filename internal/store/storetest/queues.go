@@ -142,6 +142,59 @@ var outboxTests = []namedTest{
 		}
 		mustIDs(t, "no claims after final status", ids(claimOut(t, s, "b", at(24*time.Hour), time.Hour, 10), outboundID), nil)
 	}},
+	{"WhatsAppTemplateKeptUntilFinalStatusThenDropped", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		wa := func(id string) store.OutboundMessage {
+			m := outbound(id, "p_a", at(0))
+			m.Channel = store.WhatsApp
+			m.Template = &store.Template{SID: "HX0123456789abcdef0123456789abcdef", Variables: map[string]string{"1": "martes", "2": "09:00"}}
+			m.FallbackSMS = true
+			return m
+		}
+		enqueued, turned := wa("m_0"), wa("m_1")
+		must(t, "enqueue", s.EnqueueOutbound(ctx, enqueued))
+		must(t, "turn", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", Outbound: []store.OutboundMessage{turned}}))
+		for _, m := range []store.OutboundMessage{enqueued, turned} {
+			got, err := s.GetOutbound(ctx, m.ID)
+			must(t, "get", err)
+			mustSame(t, "message with its template", got, m)
+		}
+		claimed := claimOut(t, s, "a", at(0), time.Hour, 10)
+		mustIDs(t, "claimed", ids(claimed, outboundID), []string{"m_0", "m_1"})
+		mustSame(t, "claimed message keeps its template", claimed[0], enqueued)
+
+		sent := enqueued
+		sent.Status, sent.ProviderID, sent.Attempts, sent.Route = store.Sent, "SM1", 1, store.RouteTemplate
+		must(t, "mark sent", s.MarkSent(ctx, sent))
+		got, err := s.GetOutbound(ctx, "m_0")
+		must(t, "get sent", err)
+		if got.Template == nil || got.Route != store.RouteTemplate || !got.FallbackSMS {
+			t.Fatalf("sent message: template %v route %q fallback %v", got.Template, got.Route, got.FallbackSMS)
+		}
+		failed := got
+		failed.Status, failed.ErrorCode, failed.UpdatedAt = store.Failed, "63016", at(time.Minute)
+		must(t, "update failed", s.UpdateOutbound(ctx, failed))
+		got, err = s.GetOutbound(ctx, "m_0")
+		must(t, "get failed", err)
+		want := failed
+		want.DropWords()
+		mustSame(t, "failed message: words gone, route and code kept", got, want)
+
+		// Retention drops an accepted message's template as it drops its text.
+		queued := turned
+		queued.Status, queued.ProviderID, queued.Attempts, queued.UpdatedAt = store.Queued, "SM2", 1, at(-3*time.Hour)
+		must(t, "queued", s.UpdateOutbound(ctx, queued))
+		n, err := s.PurgeOutboundText(ctx, at(-time.Hour))
+		must(t, "purge text", err)
+		if n != 1 {
+			t.Fatalf("purged %d messages' words, want 1", n)
+		}
+		got, err = s.GetOutbound(ctx, "m_1")
+		must(t, "get purged", err)
+		want = queued
+		want.DropWords()
+		mustSame(t, "old accepted message: words gone", got, want)
+	}},
 	{"UpdateMissingIsNotFound", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		mustBe(t, "update missing", s.UpdateOutbound(ctx, outbound("m_ghost", "p_a", at(0))), store.ErrNotFound)

@@ -28,7 +28,11 @@ type Request struct {
 	MessagingServiceSid string
 	Body                string
 	StatusCallback      string
-	Form                url.Values
+	// ContentSid and ContentVariables are a template's, when the message
+	// is one (then Body is empty).
+	ContentSid       string
+	ContentVariables map[string]string
+	Form             url.Values
 }
 
 // Response is a scripted answer. Status 0 means 201 with a new SID.
@@ -111,9 +115,29 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, 20003, "Authenticate")
 		return
 	}
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("To") == "" || r.PostForm.Get("Body") == "" {
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("To") == "" {
 		writeError(w, http.StatusBadRequest, 21604, "A 'To' phone number is required.")
 		return
+	}
+	// A message is its Body, or a Content template (ContentSid with its
+	// ContentVariables as a JSON object) and no Body.
+	content := r.PostForm.Get("ContentSid")
+	if (r.PostForm.Get("Body") == "") == (content == "") {
+		writeError(w, http.StatusBadRequest, 21619, "A text message body or media urls must be specified.")
+		return
+	}
+	if content != "" && r.PostForm.Has("ContentVariables") {
+		// Like Twilio: a JSON object of values, none null or empty.
+		var vars map[string]*string
+		err := json.Unmarshal([]byte(r.PostForm.Get("ContentVariables")), &vars)
+		bad := err != nil || vars == nil
+		for _, v := range vars {
+			bad = bad || v == nil || *v == ""
+		}
+		if bad {
+			writeError(w, http.StatusBadRequest, 21656, "The ContentVariables Parameter is invalid.")
+			return
+		}
 	}
 	if r.PostForm.Get("From") == "" && r.PostForm.Get("MessagingServiceSid") == "" {
 		writeError(w, http.StatusBadRequest, 21603, "A 'From' phone number is required.")
@@ -123,7 +147,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		To: r.PostForm.Get("To"), From: r.PostForm.Get("From"),
 		MessagingServiceSid: r.PostForm.Get("MessagingServiceSid"),
 		Body:                r.PostForm.Get("Body"), StatusCallback: r.PostForm.Get("StatusCallback"),
-		Form: r.PostForm,
+		ContentSid: content,
+		Form:       r.PostForm,
+	}
+	if content != "" {
+		_ = json.Unmarshal([]byte(r.PostForm.Get("ContentVariables")), &req.ContentVariables)
 	}
 
 	s.mu.Lock()
