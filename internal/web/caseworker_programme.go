@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"github.com/waymark-atd/waymark/internal/whatsapp"
 	"html/template"
 	"net/http"
 	"strings"
@@ -38,6 +39,10 @@ type programmeView struct {
 	Problems     []diag.Problem
 	Errors       int
 	Costs        []check.Cost
+	// WhatsApp lists the approved templates the scheduled messages need on
+	// WhatsApp, and whether programme.yaml gives each (docs/whatsapp.md).
+	WhatsApp        []whatsapp.Need
+	WhatsAppMissing int
 }
 
 func (s *Server) programmePage(c echo.Context) error {
@@ -55,7 +60,12 @@ func (s *Server) programmePage(c echo.Context) error {
 	}
 	if s.deps.CheckReport != nil {
 		r := s.deps.CheckReport()
-		v.HasReport, v.Problems, v.Costs = true, r.Problems, r.Costs
+		v.HasReport, v.Problems, v.Costs, v.WhatsApp = true, r.Problems, r.Costs, r.WhatsApp
+		for _, n := range r.WhatsApp {
+			if !n.Has {
+				v.WhatsAppMissing++
+			}
+		}
 		v.Errors = len(diag.Errors(r.Problems))
 	}
 	return s.render(c, http.StatusOK, "programme", v)
