@@ -622,7 +622,7 @@ var storedTypes = []struct {
 	{store.EnrolmentCode{}, []string{"bolt:codes", "redis:code:*"}, ""},
 	{store.Session{}, []string{"bolt:sessions", "redis:{p:*}:session"}, ""},
 	{store.CheckIn{}, []string{"bolt:checkins"}, ""},
-	{store.Window{}, []string{"bolt:windows"}, ""},
+
 	{store.AttentionItem{}, []string{"bolt:attention", "redis:{p:*}:attention"}, ""},
 	{store.AuditEntry{}, []string{"bolt:audit", "redis:audit:{audit}:rec", "redis:{p:*}:audit"}, ""},
 	{store.OutboundMessage{}, []string{"bolt:outbox"}, "message."},

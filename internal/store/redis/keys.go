@@ -3,9 +3,10 @@ package redis
 import (
 	"fmt"
 	"hash/fnv"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/waymark-atd/waymark/internal/store"
 )
 
 // Key layout. Every key starts with the configured prefix, which may not
@@ -189,37 +190,14 @@ func (a accountKeys) apiToken(hash string) string         { return a.prefix + "t
 func (a accountKeys) apiTokensOf(accountID string) string { return a.prefix + "tokens:" + accountID }   // zset (lex, hint): timeKey(CreatedAt)|hash
 func (a accountKeys) setup() string                       { return a.prefix + "setup" }                 // string: the token's hash, PEXPIREAT its expiry
 
-// timeKey encodes t as 21 digits that sort as the instants do: seconds
-// since 0001-01-01 UTC (12 digits) then nanoseconds (9 digits). Instants
-// outside years 1-9999 are clamped.
-func timeKey(t time.Time) string {
-	const toYear1 = 62135596800 // seconds from 0001-01-01 to 1970-01-01
-	const maxSec = 999999999999
-	sec, nsec := t.Unix()+toYear1, t.Nanosecond()
-	switch {
-	case sec < 0:
-		sec, nsec = 0, 0
-	case sec > maxSec:
-		sec, nsec = maxSec, 999999999
-	}
-	return fmt.Sprintf("%012d%09d", sec, nsec)
-}
+// timeKey encodes t as 21 digits that sort as the instants do
+// (store.TimeKey).
+func timeKey(t time.Time) string { return store.TimeKey(t) }
 
-const timeKeyLen = 21
+const timeKeyLen = store.TimeKeyLen
 
 // parseTimeKey reads the instant at the start of s, in UTC.
-func parseTimeKey(s string) (time.Time, bool) {
-	const toYear1 = 62135596800
-	if len(s) < timeKeyLen {
-		return time.Time{}, false
-	}
-	sec, err1 := strconv.ParseInt(s[:12], 10, 64)
-	nsec, err2 := strconv.ParseInt(s[12:timeKeyLen], 10, 64)
-	if err1 != nil || err2 != nil || sec < 0 || nsec < 0 {
-		return time.Time{}, false
-	}
-	return time.Unix(sec-toYear1, nsec).UTC(), true
-}
+func parseTimeKey(s string) (time.Time, bool) { return store.ParseTimeKey(s) }
 
 // member is a time index entry.
 func member(t time.Time, id string) string { return timeKey(t) + "|" + id }

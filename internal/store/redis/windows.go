@@ -4,11 +4,8 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -99,88 +96,16 @@ func (s *Store) PurgeWindows(ctx context.Context, before time.Time) (int, error)
 	return total, nil
 }
 
-// A window is kept whole as one member of its participant's set, in a
-// short form, since every participant has one a window for as long as
-// check-ins are kept (a year of daily windows as JSON in a hash took 170
-// KB a person; this form 74 KB):
-//
-//	<time key of OpensAt>|<":" and the ref after "win:<participant>:",
-//	or "=" and the whole ref>
-//	|<ClosesAt - OpensAt>|<GraceEndsAt - ClosesAt>|<outcome>
-//	|<DecidedAt - OpensAt>|<CheckInID>|<AttentionID>
-//	|<ReportedUnableAt - OpensAt>|<ExcusedAt - OpensAt>|<ExcusedBy>
-//	|<UpdatedAt - OpensAt>
-//
-// Durations are nanoseconds in base 36, empty for a zero time; text is
-// escaped as in check-ins. Times come back in UTC. A field added to
-// store.Window must be added here too (the contract suite's round trip
-// fails until it is).
-func windowMember(w store.Window) string {
-	since := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return strconv.FormatInt(int64(t.Sub(w.OpensAt)), 36)
-	}
-	ref := "=" + w.Ref // as it is
-	if tail, ok := strings.CutPrefix(w.Ref, "win:"+w.ParticipantID+":"); ok {
-		ref = ":" + tail // the participant's prefix cut
-	}
-	fields := []string{
-		timeKey(w.OpensAt), memberEscaper.Replace(ref),
-		since(w.ClosesAt), strconv.FormatInt(int64(w.GraceEndsAt.Sub(w.ClosesAt)), 36), memberEscaper.Replace(string(w.Outcome)),
-		since(w.DecidedAt), memberEscaper.Replace(w.CheckInID), memberEscaper.Replace(w.AttentionID),
-		since(w.ReportedUnableAt), since(w.ExcusedAt), memberEscaper.Replace(w.ExcusedBy),
-		since(w.UpdatedAt),
-	}
-	return strings.Join(fields, "|")
-}
+// A window is kept whole as one member of its participant's set, in the
+// short form both backends use (store.EncodeWindow), which sorts by
+// opening.
+func windowMember(w store.Window) string { return store.EncodeWindow(w) }
 
 // windowPrefix is what every member of the window opening at opens starts
 // with: turn.lua removes the members with it before adding the new one.
-func windowPrefix(opens time.Time) string { return timeKey(opens) + "|" }
+func windowPrefix(opens time.Time) string { return store.WindowPrefix(opens) }
 
-const windowFields = 12
-
-func parseWindow(pid, m string) (store.Window, error) {
-	f := strings.Split(m, "|")
-	opens, ok := parseTimeKey(f[0])
-	if !ok || len(f) != windowFields {
-		return store.Window{}, errors.New("unreadable window")
-	}
-	var bad error
-	dur := func(s string) time.Duration {
-		n, err := strconv.ParseInt(s, 36, 64)
-		bad = errors.Join(bad, err)
-		return time.Duration(n)
-	}
-	at := func(s string) time.Time {
-		if s == "" {
-			return time.Time{}
-		}
-		return opens.Add(dur(s))
-	}
-	text := memberUnescaper.Replace
-	ref := text(f[1])
-	switch {
-	case strings.HasPrefix(ref, ":"):
-		ref = "win:" + pid + ref
-	case strings.HasPrefix(ref, "="):
-		ref = ref[1:]
-	default:
-		return store.Window{}, errors.New("unreadable window ref")
-	}
-	closes := at(f[2])
-	w := store.Window{
-		Ref: ref, ParticipantID: pid, OpensAt: opens, ClosesAt: closes, GraceEndsAt: closes.Add(dur(f[3])),
-		Outcome: store.WindowOutcome(text(f[4])), DecidedAt: at(f[5]), CheckInID: text(f[6]), AttentionID: text(f[7]),
-		ReportedUnableAt: at(f[8]), ExcusedAt: at(f[9]), ExcusedBy: text(f[10]), UpdatedAt: at(f[11]),
-	}
-	if bad != nil {
-		return store.Window{}, fmt.Errorf("unreadable window: %w", bad)
-	}
-	return w, nil
-}
+func parseWindow(pid, m string) (store.Window, error) { return store.DecodeWindow(pid, m) }
 
 // AttentionOf reads the participant's items from their slot.
 func (s *Store) AttentionOf(ctx context.Context, participantID string) ([]store.AttentionItem, error) {
