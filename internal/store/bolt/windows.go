@@ -3,8 +3,8 @@ package bolt
 import (
 	"bytes"
 	"cmp"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
