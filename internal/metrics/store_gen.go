@@ -91,6 +91,11 @@ func (s instrumented) GetWindow(ctx context.Context, participantID, ref string) 
 	return r0, s.count("GetWindow", err)
 }
 
+func (s instrumented) HistoryOf(ctx context.Context, participantID string, since time.Time) (store.History, error) {
+	r0, err := s.Store.HistoryOf(ctx, participantID, since)
+	return r0, s.count("HistoryOf", err)
+}
+
 func (s instrumented) ListAttention(ctx context.Context, openOnly bool) ([]store.AttentionItem, error) {
 	r0, err := s.Store.ListAttention(ctx, openOnly)
 	return r0, s.count("ListAttention", err)
@@ -372,6 +377,7 @@ var storeOps = []string{
 	"GetSession",
 	"GetWebSession",
 	"GetWindow",
+	"HistoryOf",
 	"Increment",
 	"LinksOf",
 	"ListAccounts",

@@ -28,7 +28,7 @@ func BenchmarkYearReport(b *testing.B) {
 		// Seeding bolt takes minutes (a synced write a person), so the
 		// file is kept in the temporary folder for the next run; the
 		// report only reads it.
-		path := filepath.Join(os.TempDir(), fmt.Sprintf("waymark-report-bench-%d-v1.db", n))
+		path := filepath.Join(os.TempDir(), fmt.Sprintf("waymark-report-bench-%d-v2.db", n))
 		_, err := os.Stat(path + ".done")
 		seeded := err == nil
 		st, err := bolt.Open(path)

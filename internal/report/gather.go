@@ -14,11 +14,7 @@ import (
 // records the figures are made of. store.Store is one.
 type Source interface {
 	ListParticipants(ctx context.Context) ([]store.Participant, error)
-	WindowsOf(ctx context.Context, participantID string, since time.Time) ([]store.Window, error)
-	CheckInsOf(ctx context.Context, participantID string, since time.Time) ([]store.CheckIn, error)
-	OutboundOf(ctx context.Context, participantID string) ([]store.OutboundMessage, error)
-	AttentionOf(ctx context.Context, participantID string) ([]store.AttentionItem, error)
-	AppointmentsOf(ctx context.Context, participantID string) ([]store.Appointment, error)
+	store.Histories
 }
 
 var _ Source = store.Store(nil)
@@ -87,21 +83,10 @@ func read(ctx context.Context, src Source, p store.Participant, since time.Time,
 		zones[p.TimeZone] = loc
 	}
 	out := Person{Caseworker: p.CaseworkerID, Location: loc}
-	var err error
-	if out.Windows, err = src.WindowsOf(ctx, p.ID, since); err != nil {
+	h, err := src.HistoryOf(ctx, p.ID, since)
+	if err != nil {
 		return out, err
 	}
-	if out.CheckIns, err = src.CheckInsOf(ctx, p.ID, since); err != nil {
-		return out, err
-	}
-	if out.Messages, err = src.OutboundOf(ctx, p.ID); err != nil {
-		return out, err
-	}
-	if out.Attention, err = src.AttentionOf(ctx, p.ID); err != nil {
-		return out, err
-	}
-	if out.Appointments, err = src.AppointmentsOf(ctx, p.ID); err != nil {
-		return out, err
-	}
+	out.Windows, out.CheckIns, out.Messages, out.Attention, out.Appointments = h.Windows, h.CheckIns, h.Messages, h.Attention, h.Appointments
 	return out, nil
 }

@@ -604,6 +604,26 @@ type Windows interface {
 	GetWindow(ctx context.Context, participantID, ref string) (Window, error)
 }
 
+// History is what the programme report reads of one person: their windows
+// and check-ins from a time, and all their messages, attention items and
+// appointments, each ordered as its own method orders it.
+type History struct {
+	Windows      []Window
+	CheckIns     []CheckIn
+	Messages     []OutboundMessage
+	Attention    []AttentionItem
+	Appointments []Appointment
+}
+
+// Histories reads a person's history in one go where the backend allows
+// (Redis: one pipeline and the appointments), because the report reads
+// every participant's.
+type Histories interface {
+	// HistoryOf returns what WindowsOf and CheckInsOf (from since),
+	// OutboundOf, AttentionOf and AppointmentsOf return for the person.
+	HistoryOf(ctx context.Context, participantID string, since time.Time) (History, error)
+}
+
 // Attention keeps the caseworkers' queue.
 type Attention interface {
 	AddAttention(ctx context.Context, a AttentionItem) error
@@ -889,6 +909,7 @@ type Store interface {
 	Sessions
 	CheckIns
 	Windows
+	Histories
 	Attention
 	Audit
 	Dedupe

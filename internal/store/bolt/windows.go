@@ -129,3 +129,24 @@ func keyParticipant(k []byte) string {
 	}
 	return string(k[w : w+int(n)])
 }
+
+// HistoryOf reads each part with its own method: bolt's reads are local
+// and cheap, so one transaction would save nothing worth the copy.
+func (s *Store) HistoryOf(ctx context.Context, pid string, since time.Time) (store.History, error) {
+	var h store.History
+	var err error
+	if h.Windows, err = s.WindowsOf(ctx, pid, since); err != nil {
+		return h, err
+	}
+	if h.CheckIns, err = s.CheckInsOf(ctx, pid, since); err != nil {
+		return h, err
+	}
+	if h.Messages, err = s.OutboundOf(ctx, pid); err != nil {
+		return h, err
+	}
+	if h.Attention, err = s.AttentionOf(ctx, pid); err != nil {
+		return h, err
+	}
+	h.Appointments, err = s.AppointmentsOf(ctx, pid)
+	return h, err
+}

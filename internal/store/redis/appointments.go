@@ -68,6 +68,12 @@ func (s *Store) AppointmentsOf(ctx context.Context, participantID string) ([]sto
 	if err != nil {
 		return nil, s.fail("appointments of "+participantID, err)
 	}
+	return decodeAppointments(participantID, docs)
+}
+
+// decodeAppointments reads the records a person's hint set points at,
+// skipping stale hints, ordered by date and time.
+func decodeAppointments(participantID string, docs []*string) ([]store.Appointment, error) {
 	var out []store.Appointment
 	for _, doc := range docs {
 		if doc == nil {

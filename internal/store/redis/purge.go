@@ -94,6 +94,11 @@ func (s *Store) OutboundOf(ctx context.Context, participantID string) ([]store.O
 	if err != nil {
 		return nil, s.fail("outbound of "+participantID, err)
 	}
+	return decodeOutbound(participantID, docs)
+}
+
+// decodeOutbound reads a person's outbox hash, oldest first.
+func decodeOutbound(participantID string, docs map[string]string) ([]store.OutboundMessage, error) {
 	out := make([]store.OutboundMessage, 0, len(docs))
 	for _, doc := range docs {
 		var m store.OutboundMessage

@@ -24,6 +24,12 @@ func (s *Store) WindowsOf(ctx context.Context, participantID string, since time.
 	if err != nil {
 		return nil, s.fail(op, err)
 	}
+	return decodeWindows(participantID, members)
+}
+
+// decodeWindows reads the members of a person's window set, by opening.
+func decodeWindows(participantID string, members []string) ([]store.Window, error) {
+	op := "windows of " + participantID
 	out := make([]store.Window, 0, len(members))
 	for _, m := range members {
 		w, err := parseWindow(participantID, m)
@@ -114,11 +120,16 @@ func (s *Store) AttentionOf(ctx context.Context, participantID string) ([]store.
 	if err != nil {
 		return nil, s.fail(op, err)
 	}
+	return decodeAttention(participantID, all)
+}
+
+// decodeAttention reads a person's attention hash, oldest first.
+func decodeAttention(participantID string, all map[string]string) ([]store.AttentionItem, error) {
 	out := make([]store.AttentionItem, 0, len(all))
 	for _, doc := range all {
 		var a store.AttentionItem
 		if err := json.Unmarshal([]byte(doc), &a); err != nil {
-			return nil, fmt.Errorf("redis: %s: %w", op, err)
+			return nil, fmt.Errorf("redis: attention of %s: %w", participantID, err)
 		}
 		out = append(out, a)
 	}
@@ -126,4 +137,57 @@ func (s *Store) AttentionOf(ctx context.Context, participantID string) ([]store.
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
 	return out, nil
+}
+
+// HistoryOf reads the person's windows, check-ins, messages, attention
+// items and appointment hints in one pipeline, and the appointments the
+// hints point at in a second round trip: two instead of six, for the
+// report, which reads everyone's.
+func (s *Store) HistoryOf(ctx context.Context, pid string, since time.Time) (store.History, error) {
+	op := "history of " + pid
+	var h store.History
+	var windows, checkIns *goredis.StringSliceCmd
+	var outbox, attention *goredis.MapStringStringCmd
+	var hints *goredis.StringSliceCmd
+	if _, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		windows = p.ZRangeByLex(ctx, s.k.windows(pid), &goredis.ZRangeBy{Min: "[" + timeKey(since), Max: "+"})
+		checkIns = p.ZRangeByLex(ctx, s.k.checkIns(pid), &goredis.ZRangeBy{Min: "[" + timeKey(since), Max: "+"})
+		outbox = p.HGetAll(ctx, s.k.outbox(pid))
+		attention = p.HGetAll(ctx, s.k.attention(pid))
+		hints = p.SMembers(ctx, s.k.appointmentsOf(pid))
+		return nil
+	}); err != nil {
+		return h, s.fail(op, err)
+	}
+	var err error
+	if h.Windows, err = decodeWindows(pid, windows.Val()); err != nil {
+		return h, err
+	}
+	for _, m := range checkIns.Val() {
+		c, err := parseCheckIn(pid, m)
+		if err != nil {
+			return h, fmt.Errorf("redis: %s: %w", op, err)
+		}
+		h.CheckIns = append(h.CheckIns, c)
+	}
+	if h.Messages, err = decodeOutbound(pid, outbox.Val()); err != nil {
+		return h, err
+	}
+	if h.Attention, err = decodeAttention(pid, attention.Val()); err != nil {
+		return h, err
+	}
+	if ids := hints.Val(); len(ids) > 0 {
+		keys := make([]string, len(ids))
+		for i, id := range ids {
+			keys[i] = s.k.appointment(id)
+		}
+		docs, err := s.getMany(ctx, keys)
+		if err != nil {
+			return h, s.fail(op, err)
+		}
+		if h.Appointments, err = decodeAppointments(pid, docs); err != nil {
+			return h, err
+		}
+	}
+	return h, nil
 }

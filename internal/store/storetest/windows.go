@@ -143,6 +143,44 @@ var windowTests = []namedTest{
 			t.Fatalf("after erasure: %d windows of the erased, %d of the kept", len(gone), len(kept))
 		}
 	}},
+	{"HistoryOfIsEachPartsOwnRead", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		for _, pid := range []string{"p_a", "p_b"} {
+			must(t, "create", s.CreateParticipant(ctx, participant(pid)))
+			item := attention("n_"+pid, pid, at(time.Hour))
+			must(t, "turn", s.ApplyTurn(ctx, store.Turn{ParticipantID: pid,
+				Windows:   []store.Window{window(pid, -48*time.Hour, store.WindowMissed), window(pid, 0, store.WindowOnTime)},
+				CheckIns:  []store.CheckIn{checkIn("c_old_"+pid, pid, at(-47*time.Hour)), checkIn("c_"+pid, pid, at(time.Hour))},
+				Attention: []store.AttentionItem{item},
+				Outbound: []store.OutboundMessage{{ID: "m_" + pid, ParticipantID: pid, LinkIndex: "l_" + pid, Channel: store.SMS,
+					Kind: "checkin.ask", Text: "Check in", Status: store.Pending, NotBefore: at(0), CreatedAt: at(0), UpdatedAt: at(0)}},
+			}))
+			must(t, "appointment", s.PutAppointment(ctx, store.Appointment{ID: "ap_" + pid, ParticipantID: pid, Kind: "hearing",
+				Place: "Court", Date: "2026-03-10", Time: "10:00", Status: store.AppointmentScheduled, CreatedAt: at(0), UpdatedAt: at(0)}))
+		}
+		since := at(-time.Hour)
+		h, err := s.HistoryOf(ctx, "p_a", since)
+		must(t, "history", err)
+		ws, err := s.WindowsOf(ctx, "p_a", since)
+		must(t, "windows", err)
+		cs, err := s.CheckInsOf(ctx, "p_a", since)
+		must(t, "check-ins", err)
+		ms, err := s.OutboundOf(ctx, "p_a")
+		must(t, "messages", err)
+		as, err := s.AttentionOf(ctx, "p_a")
+		must(t, "attention", err)
+		aps, err := s.AppointmentsOf(ctx, "p_a")
+		must(t, "appointments", err)
+		mustSame(t, "history", h, store.History{Windows: ws, CheckIns: cs, Messages: ms, Attention: as, Appointments: aps})
+		if len(h.Windows) != 1 || len(h.CheckIns) != 1 || len(h.Messages) != 1 || len(h.Attention) != 1 || len(h.Appointments) != 1 {
+			t.Fatalf("history of p_a: %+v", h)
+		}
+		empty, err := s.HistoryOf(ctx, "p_nobody", time.Time{})
+		must(t, "history of nobody", err)
+		if len(empty.Windows)+len(empty.CheckIns)+len(empty.Messages)+len(empty.Attention)+len(empty.Appointments) != 0 {
+			t.Fatalf("history of nobody: %+v", empty)
+		}
+	}},
 	{"TurnOfAnotherParticipantsWindowRefused", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		err := s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", Windows: []store.Window{window("p_b", 0, store.WindowMissed)}})
