@@ -154,9 +154,33 @@ type Speech struct {
 	Voice    string `yaml:"voice"`
 }
 
-// DefaultSpeech is the text-to-speech setting of each shipped language.
-// Arabic and Ukrainian need a named voice: Twilio's basic voices do not
-// speak them.
+// NoSpeech is the Speech language of a language Twilio cannot speak:
+// written in programme.yaml, it says the organisation knows, so that
+// `waymark check` does not ask for a voice; its callers hear the default
+// language.
+const NoSpeech = "none"
+
+// Speaks reports whether Twilio is told how to speak the language.
+func (s Speech) Speaks() bool { return s.Language != NoSpeech }
+
+// SpokenLanguages are the offered languages Twilio is told how to speak,
+// in the programme's order: the telephone menu offers only these, since
+// a language without a voice would be offered in another's words.
+func (p Programme) SpokenLanguages() []string {
+	var out []string
+	for _, l := range p.Languages {
+		if sp, ok := p.Voice.Speech[l]; ok && sp.Speaks() {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// DefaultSpeech is the text-to-speech setting of each shipped language
+// that Twilio can speak (locales/README.md lists the voice of each).
+// Arabic, Ukrainian, Amharic, Bengali and Urdu need a named voice:
+// Twilio's basic voices do not speak them. Farsi/Dari, Pashto, Tigrinya
+// and Somali have no Twilio voice: recorded audio is their way.
 func DefaultSpeech() map[string]Speech {
 	return map[string]Speech{
 		"en": {Language: "en-GB"},
@@ -164,6 +188,12 @@ func DefaultSpeech() map[string]Speech {
 		"fr": {Language: "fr-FR"},
 		"ar": {Language: "arb", Voice: "Polly.Zeina"},
 		"uk": {Language: "uk-UA", Voice: "Google.uk-UA-Standard-A"},
+		"pt": {Language: "pt-BR", Voice: "Polly.Camila"},
+		"ru": {Language: "ru-RU", Voice: "Polly.Tatyana"},
+		"tr": {Language: "tr-TR", Voice: "Polly.Filiz"},
+		"am": {Language: "am-ET", Voice: "Google.am-ET-Standard-A"},
+		"bn": {Language: "bn-IN", Voice: "Google.bn-IN-Standard-A"},
+		"ur": {Language: "ur-IN", Voice: "Google.ur-IN-Standard-A"},
 	}
 }
 

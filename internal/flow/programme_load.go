@@ -100,8 +100,9 @@ func (s *Set) checkVoice(f *yamlFile) {
 		}
 	}
 	menu := v.OutsideWindow == VoiceMenu || v.OptedOut == VoiceMenu
-	if menu && len(s.Programme.Languages) > 9 {
-		f.warnf(s.progLines["languages"], "the telephone menu offers only the first 9 of the %d languages: a key press picks one", len(s.Programme.Languages))
+	if spoken := s.Programme.SpokenLanguages(); menu && len(spoken) > 9 {
+		f.warnf(s.progLines["languages"], "the telephone menu offers only the first 9 of the %d languages Twilio speaks (%s): a key press picks one",
+			len(spoken), strings.Join(spoken, ", "))
 	}
 }
 

@@ -577,11 +577,11 @@ type speaker struct {
 // voice reads a script it cannot).
 func (v *Voice) speaker(content *conversation.Content, lang string) speaker {
 	speech := content.Flows.Programme.Voice.Speech
-	if sp, ok := speech[lang]; ok {
+	if sp, ok := speech[lang]; ok && sp.Speaks() {
 		return speaker{content: content, lang: lang, speech: sp}
 	}
 	def := content.Flows.Programme.DefaultLanguage
-	if sp, ok := speech[def]; ok {
+	if sp, ok := speech[def]; ok && sp.Speaks() {
 		return speaker{content: content, lang: def, speech: sp}
 	}
 	return speaker{content: content, lang: locale.English, speech: speech[locale.English]}
@@ -596,9 +596,9 @@ func (s speaker) say(id string, vars map[string]any) sayVerb {
 }
 
 // offeredLanguages are the languages a key can choose, in the
-// programme's order.
+// programme's order: those Twilio can speak, up to nine.
 func offeredLanguages(c *conversation.Content) []string {
-	langs := c.Flows.Programme.Languages
+	langs := c.Flows.Programme.SpokenLanguages()
 	if len(langs) > maxLanguages {
 		langs = langs[:maxLanguages]
 	}

@@ -639,7 +639,10 @@ func TestVoiceMenuKeys(t *testing.T) {
 	if len(g) != 1 || g[0].attr("action") != voicePublic+VoiceMenuPath+"?step=language" {
 		t.Fatalf("language list: %+v", n.verbs())
 	}
-	langs := h.content.Flows.Programme.Languages
+	langs := h.content.Flows.Programme.SpokenLanguages()
+	if len(langs) > 9 {
+		langs = langs[:9] // one key each
+	}
 	says := g[0].all("Say")
 	if len(says) != len(langs) {
 		t.Fatalf("%d languages read, want %d", len(says), len(langs))
