@@ -162,7 +162,9 @@ func (s *Service) confirmation(ctx context.Context, c *Content, p store.Particip
 	if err != nil {
 		return store.OutboundMessage{}, false, fmt.Errorf("conversation: reply link of %s: %w", p.ID, err)
 	}
-	text, choices := Render(c, s.language(c, p), snd)
+	lang := s.language(c, p)
+	text, choices := Render(c, lang, snd)
+	text = ForChannel(c, lang, to.Channel, text)
 	return store.OutboundMessage{
 		ID: store.NewID("m_"), ParticipantID: p.ID, LinkIndex: to.Index, Channel: to.Channel,
 		Kind: snd.MessageID, Text: text, Choices: choices, Status: store.Pending,

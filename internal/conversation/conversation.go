@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/locale"
@@ -568,6 +569,7 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			continue
 		}
 		text, choices := Render(c, lang, snd)
+		text = ForChannel(c, lang, to.Channel, text)
 		if text == "" {
 			continue // in no language: an organisation's locales may predate optout.help
 		}
@@ -767,6 +769,15 @@ func Render(c *Content, lang string, snd flow.Send) (string, []store.Choice) {
 		choices = append(choices, store.Choice{Number: ch.Number, Label: label, Data: "c:" + strconv.Itoa(ch.Number)})
 	}
 	return b.String(), choices
+}
+
+// ForChannel is text as it goes out on ch: folded to GSM-7 for SMS in a
+// language the programme folds (see flow.Programme.Fold).
+func ForChannel(c *Content, lang string, ch store.Channel, text string) string {
+	if ch == store.SMS && c.Flows.Programme.Folds(lang) {
+		return channel.FoldGSM(text)
+	}
+	return text
 }
 
 // TemplateData is what message templates may use: the programme's contacts,

@@ -8,7 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/waymark-atd/waymark/flows"
+	"github.com/waymark-atd/waymark/internal/channel"
+	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/locales"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata/transcripts")
@@ -135,5 +140,29 @@ func checkGolden(t *testing.T, path, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("transcript differs from %s (run go test ./internal/conversation -update and review the diff)\n--- got ---\n%s", path, got)
+	}
+}
+
+// A language the programme folds loses, by SMS only, the accents GSM-7
+// cannot carry: one SMS instead of two for Spanish.
+func TestForChannelFolds(t *testing.T) {
+	c, problems := conversation.LoadContent(flows.FS, locales.FS)
+	if c == nil {
+		t.Fatal(problems)
+	}
+	text, _ := conversation.Render(c, "es", flow.Send{MessageID: "checkin.cant"})
+	if got := conversation.ForChannel(c, "es", store.SMS, text); got != text {
+		t.Errorf("folded with fold off: %q", got)
+	}
+	c.Flows.Programme.Fold = []string{"es"}
+	folded := conversation.ForChannel(c, "es", store.SMS, text)
+	if enc, n := channel.Segments(folded); enc != channel.GSM7 || n != 1 || strings.ContainsRune(folded, 'á') {
+		t.Errorf("folded %q: %v, %d segments", folded, enc, n)
+	}
+	if _, n := channel.Segments(text); n != 2 {
+		t.Errorf("unfolded %q: %d segments, want 2", text, n)
+	}
+	if got := conversation.ForChannel(c, "es", store.Telegram, text); got != text {
+		t.Errorf("Telegram folded: %q", got)
 	}
 }

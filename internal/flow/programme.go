@@ -21,7 +21,14 @@ type Programme struct {
 	QuietHours     QuietHours  `yaml:"quiet_hours"`
 	Retention      Retention   `yaml:"retention"`
 	Voice          Voice       `yaml:"voice"`
+	// Fold lists the languages whose SMS lose the accents GSM-7 cannot
+	// carry (channel.FoldGSM), so that one accent does not make a message
+	// UCS-2 and cost twice. Off (empty) by default.
+	Fold []string `yaml:"fold"`
 }
+
+// Folds reports whether SMS in lang are folded to GSM-7.
+func (p Programme) Folds(lang string) bool { return contains(p.Fold, lang) }
 
 // Organisation is who runs the programme and how to reach a human.
 type Organisation struct {

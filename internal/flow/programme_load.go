@@ -62,6 +62,11 @@ func (s *Set) loadProgramme(f *yamlFile, top *yaml.Node) {
 	if line, given := s.progLines["languages"]; given && len(p.Languages) == 0 {
 		f.errorf(line, "languages is empty: offer at least one language")
 	}
+	for i, l := range p.Fold {
+		if !contains(p.Languages, l) {
+			f.warnf(s.progLines["fold["+strconv.Itoa(i)+"]"], "fold: %s is not in languages, so nothing is folded for it", l)
+		}
+	}
 	s.checkVoice(f)
 }
 

@@ -80,6 +80,16 @@ func (b *Bundle) SetSampleData(data map[string]any) {
 	b.sample.Store(&cp)
 }
 
+// Position says where a language's own file writes a message: its file
+// name and line, or "" when the file lacks it.
+func (b *Bundle) Position(lang, id string) (string, int) {
+	l := b.by[lang]
+	if l == nil || l.msgs[id] == nil {
+		return "", 0
+	}
+	return l.file, l.msgs[id].line
+}
+
 // Languages returns the loaded languages, sorted.
 func (b *Bundle) Languages() []string { return append([]string(nil), b.langs...) }
 
