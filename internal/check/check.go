@@ -107,9 +107,7 @@ func Run(in Input) Report {
 		r.sort()
 		return r
 	}
-	if s, ok := cat.(sampleSetter); ok {
-		s.SetSampleData(sampleData(set.Programme))
-	}
+	samples, _ := cat.(sampleSetter)
 	r.add(in.FlowsDir, set.CheckMessages(cat))
 
 	pos, _ := cat.(Positioner)
@@ -126,6 +124,9 @@ func Run(in Input) Report {
 	questions := askedWith(set)
 	questionProblems := map[string][]diag.Problem{}
 	for _, lang := range cat.Languages() {
+		if samples != nil {
+			samples.SetSampleData(sampleData(set.Programme, lang))
+		}
 		latin := isLatin(lang)
 		fold := set.Programme.Folds(lang)
 		var accents []Cost // over one segment only for an accent that folding drops
@@ -375,18 +376,18 @@ func isLatin(lang string) bool {
 	return script.String() == "Latn"
 }
 
-// sampleData is the template data the organisation's messages will
-// really be sent with, as far as the programme knows it.
-func sampleData(p flow.Programme) map[string]any {
+// sampleData is the template data the organisation's messages in lang
+// will really be sent with, as far as the programme knows it.
+func sampleData(p flow.Programme, lang string) map[string]any {
 	data := p.Retention.TemplateData()
-	if p.Organisation.Name != "" {
-		data["Org"] = p.Organisation.Name
+	if name := p.Organisation.NameIn(lang); name != "" {
+		data["Org"] = name
 	}
 	if p.Organisation.Phone != "" {
 		data["HelpPhone"] = p.Organisation.Phone
 	}
-	if p.Organisation.Hours != "" {
-		data["HelpHours"] = p.Organisation.Hours
+	if hours := p.Organisation.HoursIn(lang); hours != "" {
+		data["HelpHours"] = hours
 	}
 	return data
 }

@@ -701,7 +701,7 @@ func consentVersion(c *Content, lang string, asked flow.State) string {
 	h := sha256.New()
 	for _, id := range []string{"enrol.privacy", c.Flows.QuestionOf(asked)} {
 		if id != "" && c.Locale.Has(lang, id) {
-			h.Write([]byte(c.Locale.Render(lang, id, TemplateData(c, nil))))
+			h.Write([]byte(c.Locale.Render(lang, id, TemplateData(c, lang, nil))))
 			h.Write([]byte{0})
 		}
 	}
@@ -758,7 +758,7 @@ func problemMessage(p Problem) string {
 // numbered line per choice (so any phone can answer with a digit), and the
 // choices as data for channels that show buttons.
 func Render(c *Content, lang string, snd flow.Send) (string, []store.Choice) {
-	data := TemplateData(c, snd.Vars)
+	data := TemplateData(c, lang, snd.Vars)
 	var b strings.Builder
 	b.WriteString(c.Locale.Render(lang, snd.MessageID, data))
 	var choices []store.Choice
@@ -780,16 +780,17 @@ func ForChannel(c *Content, lang string, ch store.Channel, text string) string {
 	return text
 }
 
-// TemplateData is what message templates may use: the programme's contacts,
-// its retention periods (CheckInMonths, AuditMonths, AttentionMonths,
+// TemplateData is what message templates may use in lang: the programme's
+// contacts (its name and hours in lang's words where programme.yaml gives
+// them), its retention periods (CheckInMonths, AuditMonths, AttentionMonths,
 // SentDays, ExitDays: see flow.Retention.TemplateData), and the flow's
 // variables.
-func TemplateData(c *Content, vars map[string]string) map[string]any {
+func TemplateData(c *Content, lang string, vars map[string]string) map[string]any {
 	pr := c.Flows.Programme
 	data := pr.Retention.TemplateData()
-	data["Org"] = pr.Organisation.Name
+	data["Org"] = pr.Organisation.NameIn(lang)
 	data["HelpPhone"] = pr.Organisation.Phone
-	data["HelpHours"] = pr.Organisation.Hours
+	data["HelpHours"] = pr.Organisation.HoursIn(lang)
 	for k, v := range vars {
 		data[k] = v
 	}

@@ -35,6 +35,33 @@ type Organisation struct {
 	Name  string `yaml:"name"`
 	Phone string `yaml:"phone"`
 	Hours string `yaml:"hours"`
+	// In gives the name and hours in other languages, by language code:
+	// hours are words ("Mon-Fri 9am-5pm"), and some organisations are
+	// known by another name in another language. What is left out is
+	// said as written above.
+	In map[string]OrganisationWords `yaml:"in"`
+}
+
+// OrganisationWords are an organisation's name and hours in one language.
+type OrganisationWords struct {
+	Name  string `yaml:"name"`
+	Hours string `yaml:"hours"`
+}
+
+// NameIn is the organisation's name for people reading lang.
+func (o Organisation) NameIn(lang string) string {
+	if w := o.In[lang].Name; w != "" {
+		return w
+	}
+	return o.Name
+}
+
+// HoursIn is when someone answers the phone, in lang's words.
+func (o Organisation) HoursIn(lang string) string {
+	if w := o.In[lang].Hours; w != "" {
+		return w
+	}
+	return o.Hours
 }
 
 // FlowRoles names the flows Waymark starts by itself.

@@ -329,9 +329,22 @@ func (v *Voice) answerUnknown(c echo.Context, content *conversation.Content, who
 	if n > unknownAnswersPerDay {
 		return twimlBlob(c, []byte(RejectTwiML))
 	}
-	sp := v.speaker(content, content.Flows.Programme.DefaultLanguage)
+	// A caller has written nothing to tell their language by: the
+	// greeting is said in the programme's first two languages Twilio can
+	// speak (programme.yaml lists the most used first).
+	langs := content.Flows.Programme.SpokenLanguages()
+	if len(langs) > 2 {
+		langs = langs[:2]
+	}
+	if len(langs) == 0 {
+		langs = []string{content.Flows.Programme.DefaultLanguage}
+	}
 	var t twiml
-	t.say(sp.say(spoken("enrol.unknown_sender"), nil))
+	var sp speaker
+	for _, lang := range langs {
+		sp = v.speaker(content, lang)
+		t.say(sp.say(spoken("enrol.unknown_sender"), nil))
+	}
 	t.say(sp.say(msgGoodbye, nil))
 	t.hangup()
 	return twimlBlob(c, t.bytes())
@@ -588,7 +601,7 @@ func (v *Voice) speaker(content *conversation.Content, lang string) speaker {
 }
 
 func (s speaker) say(id string, vars map[string]any) sayVerb {
-	data := conversation.TemplateData(s.content, nil)
+	data := conversation.TemplateData(s.content, s.lang, nil)
 	for k, v := range vars {
 		data[k] = v
 	}
