@@ -25,6 +25,7 @@ const usage = `waymark: check-ins, reminders and information by SMS, WhatsApp an
 Usage:
   waymark serve [--addr :8080] [--data-dir ./data]   run the service
   waymark check [--flows DIR] [--locales DIR]         validate flows, programme.yaml and locales
+  waymark locales export | import | status            what translators need, read back checked
   waymark chat [--lang es]                            talk to the flows in this terminal
   waymark telegram set-webhook | info                register the Telegram webhook, or show its status
   waymark users add | passwd | list                   caseworker accounts (waymark users for help)
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		return serve(ctx, env, args[2:])
 	case "check":
 		return runCheck(env, args[2:])
+	case "locales":
+		return localesCmd(env, args[2:])
 	case "chat":
 		return chat(ctx, env, args[2:])
 	case "telegram":

@@ -15,11 +15,10 @@ import (
 	"text/tabwriter"
 	"unicode/utf8"
 
-	"golang.org/x/text/language"
-
 	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/locale"
 )
 
 // Catalog is what the check needs of the loaded locale files
@@ -127,7 +126,7 @@ func Run(in Input) Report {
 		if samples != nil {
 			samples.SetSampleData(sampleData(set.Programme, lang))
 		}
-		latin := isLatin(lang)
+		latin := locale.WrittenInLatin(lang)
 		fold := set.Programme.Folds(lang)
 		var accents []Cost // over one segment only for an accent that folding drops
 		for _, id := range cat.MessageIDs() {
@@ -363,17 +362,6 @@ func quoteRunes(rs []rune) string {
 		q[i] = strconv.QuoteRune(r)
 	}
 	return strings.Join(q, " ")
-}
-
-// isLatin reports whether lang is written in Latin letters (es, pt, so,
-// tr...), so that its messages can fit GSM-7.
-func isLatin(lang string) bool {
-	tag, err := language.Parse(lang)
-	if err != nil {
-		return false
-	}
-	script, _ := tag.Script()
-	return script.String() == "Latn"
 }
 
 // sampleData is the template data the organisation's messages in lang

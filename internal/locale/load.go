@@ -171,7 +171,7 @@ func (b *Bundle) loadFile(fsys fs.FS, name string, report reporter) *langFile {
 			}
 		}
 	}
-	return &langFile{key: key, tag: tag, file: name, msgs: w.msgs, bad: w.bad, forms: forms, samples: samples}
+	return &langFile{key: key, tag: tag, file: name, msgs: w.msgs, bad: w.bad, forms: forms, samples: samples, source: data}
 }
 
 // crossCheck compares every language with English: the same message IDs,

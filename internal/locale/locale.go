@@ -50,6 +50,7 @@ type langFile struct {
 	// forms only fractions reach).
 	forms   []string
 	samples map[string]any
+	source  []byte // the file as read, for its review marks (Units)
 }
 
 // message is one message of one language as written in its file.
