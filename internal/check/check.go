@@ -159,6 +159,7 @@ func Run(in Input) Report {
 			r.Problems = append(r.Problems, p)
 		}
 	}
+	r.Problems = append(r.Problems, unvoiced(set, cat, in.FlowsDir)...)
 	for id, ps := range questionProblems {
 		q := questions[id]
 		q.file = join(in.FlowsDir, q.file)
@@ -166,6 +167,42 @@ func Run(in Input) Report {
 	}
 	r.sort()
 	return r
+}
+
+// unvoiced lists, when the telephone line answers with the keypad menu,
+// the spoken messages of each language that Twilio has no voice for and
+// the organisation has not recorded: callers reading it hear them in the
+// default language.
+func unvoiced(set *flow.Set, cat Catalog, flowsDir string) []diag.Problem {
+	v := set.Programme.Voice
+	if !v.Enabled || v.OutsideWindow != flow.VoiceMenu && v.OptedOut != flow.VoiceMenu && v.UnknownCaller != flow.VoiceMenu {
+		return nil
+	}
+	var spoken []string
+	for _, id := range cat.MessageIDs() {
+		if strings.HasPrefix(id, "voice.") {
+			spoken = append(spoken, id)
+		}
+	}
+	var out []diag.Problem
+	for _, lang := range set.Programme.Languages {
+		if sp, ok := v.Speech[lang]; ok && sp.Speaks() || lang == set.Programme.DefaultLanguage {
+			continue
+		}
+		var missing []string
+		for _, id := range spoken {
+			if set.Recording(lang, id) == "" {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		out = append(out, diag.Problem{File: join(flowsDir, path.Join(flow.AudioDir, lang)), Warning: true, Message: fmt.Sprintf(
+			"the keypad menu has no voice for %s: Twilio cannot speak it and %d messages have no recording here, so callers hear them in %s: %s",
+			lang, len(missing), set.Programme.DefaultLanguage, strings.Join(missing, ", "))})
+	}
+	return out
 }
 
 // question is a message sent with numbered choices: what it costs is

@@ -16,6 +16,21 @@ import (
 	"github.com/waymark-atd/waymark/locales"
 )
 
+// copyYAML copies the .yaml files of src, with edit applied to the one
+// named name.
+func copyYAML(src fs.FS, name string, edit func([]byte) []byte) fstest.MapFS {
+	out := fstest.MapFS{}
+	names, _ := fs.Glob(src, "*.yaml")
+	for _, n := range names {
+		data, _ := fs.ReadFile(src, n)
+		if n == name {
+			data = edit(data)
+		}
+		out[n] = &fstest.MapFile{Data: data}
+	}
+	return out
+}
+
 func loadReal(fsys fs.FS) (Catalog, []diag.Problem) {
 	b, problems := locale.Load(fsys)
 	if b == nil {
@@ -99,15 +114,9 @@ func TestShippedReport(t *testing.T) {
 // line that needs it, naming the locale file to add it to and the other
 // lines that need it.
 func TestMissingMessageReportedOnce(t *testing.T) {
-	loc := fstest.MapFS{}
-	names, _ := fs.Glob(locales.FS, "*.yaml")
-	for _, name := range names {
-		data, _ := fs.ReadFile(locales.FS, name)
-		if name == "fr.yaml" {
-			data = regexp.MustCompile(`(?m)^checkin\.thanks:.*\n`).ReplaceAll(data, nil)
-		}
-		loc[name] = &fstest.MapFile{Data: data}
-	}
+	loc := copyYAML(locales.FS, "fr.yaml", func(data []byte) []byte {
+		return regexp.MustCompile(`(?m)^checkin\.thanks:.*\n`).ReplaceAll(data, nil)
+	})
 	r, out := checkShipped(t, loc, Output{})
 	var about []string
 	for _, p := range r.Problems {
@@ -125,5 +134,32 @@ func TestMissingMessageReportedOnce(t *testing.T) {
 	}
 	if !strings.HasPrefix(out, about[0]) {
 		t.Errorf("errors come first:\n%s", out)
+	}
+}
+
+// With the keypad menu on, a language Twilio cannot speak is listed with
+// the spoken messages it has no recording of; a recording takes its
+// message off the list, and a language Twilio speaks is not listed.
+func TestUnvoicedLanguagesListed(t *testing.T) {
+	fl := copyYAML(flows.FS, "programme.yaml", func(data []byte) []byte {
+		return bytes.Replace(data, []byte("outside_window: reject"), []byte("outside_window: menu"), 1)
+	})
+	fl["audio/ti/voice.menu.hello.mp3"] = &fstest.MapFile{Data: []byte("ID3")}
+	r := Run(Input{Flows: fl, FlowsDir: "flows", Locales: locales.FS, LocalesDir: "locales", LoadLocales: loadReal})
+	var listed []string
+	for _, p := range r.Problems {
+		if strings.Contains(p.Message, "the keypad menu has no voice for") {
+			listed = append(listed, p.String())
+		}
+	}
+	if len(listed) != 4 {
+		t.Fatalf("listed %d languages, want fa, ps, ti and so:\n%s", len(listed), strings.Join(listed, "\n"))
+	}
+	for _, l := range listed {
+		if strings.Contains(l, "voice for ti") {
+			if !strings.HasPrefix(l, "flows/audio/ti: warning: ") || strings.Contains(l, "voice.menu.hello,") || !strings.Contains(l, "voice.menu.checkin") {
+				t.Errorf("ti: %s", l)
+			}
+		}
 	}
 }

@@ -198,8 +198,9 @@ const NoSpeech = "none"
 func (s Speech) Speaks() bool { return s.Language != NoSpeech }
 
 // SpokenLanguages are the offered languages Twilio is told how to speak,
-// in the programme's order: the telephone menu offers only these, since
-// a language without a voice would be offered in another's words.
+// in the programme's order: the telephone menu offers only these (and
+// those the organisation recorded; see Set.SpokenLanguages), since a
+// language without a voice would be offered in another's words.
 func (p Programme) SpokenLanguages() []string {
 	var out []string
 	for _, l := range p.Languages {
