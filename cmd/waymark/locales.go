@@ -277,7 +277,7 @@ func localesStatus(env cmdEnv, args []string) int {
 }
 
 // writeStatus prints the rows as a Markdown table, for the README.
-func writeStatus(w io.Writer, rows []statusRow) {
+func writeStatus(w io.Writer, rows []check.Translation) {
 	fmt.Fprintln(w, "| language | code | translated | reviewed by a native speaker | over the SMS limit |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
 	for _, r := range rows {
@@ -285,56 +285,16 @@ func writeStatus(w io.Writer, rows []statusRow) {
 		if r.Lang == locale.English {
 			reviewed = "the reference"
 		}
-		fmt.Fprintf(w, "| %s | %s | %d of %d | %s | %d |\n", r.Name, r.Lang, r.Translated, r.Total, reviewed, r.OverLimit)
+		fmt.Fprintf(w, "| %s | %s | %d of %d | %s | %d |\n", r.Name, r.Lang, r.Translated, r.Messages, reviewed, r.OverLimit)
 	}
 }
 
-// statusRow is one language's line of the translation status.
-type statusRow struct {
-	Lang, Name                             string
-	Total, Translated, Reviewed, OverLimit int
-}
-
-func translationStatus(flowsFS, localesFS fs.FS) ([]statusRow, error) {
+func translationStatus(flowsFS, localesFS fs.FS) ([]check.Translation, error) {
 	b, _ := locale.Load(localesFS)
 	if b == nil {
 		return nil, errors.New("the locales do not load: run waymark check")
 	}
-	enSource, _ := fs.ReadFile(localesFS, "en.yaml")
 	report := check.Run(check.Input{Flows: flowsFS, FlowsDir: "flows", Locales: localesFS, LocalesDir: "locales",
-		LoadLocales: func(fsys fs.FS) (check.Catalog, []diag.Problem) { return b, nil }})
-	over := map[string]int{}
-	for _, c := range report.Costs {
-		limit, segs := 2, c.Segments
-		if c.Latin {
-			limit, segs = 1, c.Folded.Segments
-		}
-		if segs > limit {
-			over[c.Lang]++
-		}
-	}
-	var rows []statusRow
-	for _, lang := range b.Languages() {
-		units, err := b.Units(lang, enSource)
-		if err != nil {
-			return nil, err
-		}
-		r := statusRow{Lang: lang, Name: locale.Name(lang), OverLimit: over[lang]}
-		seen := map[string]bool{}
-		for _, u := range units {
-			if seen[u.ID] {
-				continue
-			}
-			seen[u.ID] = true
-			r.Total++
-			if u.Text != "" {
-				r.Translated++
-			}
-			if u.Reviewed {
-				r.Reviewed++
-			}
-		}
-		rows = append(rows, r)
-	}
-	return rows, nil
+		LoadLocales: func(fs.FS) (check.Catalog, []diag.Problem) { return b, nil }})
+	return check.Translations(report, b, localesFS)
 }
