@@ -296,5 +296,5 @@ func translationStatus(flowsFS, localesFS fs.FS) ([]check.Translation, error) {
 	}
 	report := check.Run(check.Input{Flows: flowsFS, FlowsDir: "flows", Locales: localesFS, LocalesDir: "locales",
 		LoadLocales: func(fs.FS) (check.Catalog, []diag.Problem) { return b, nil }})
-	return check.Translations(report, b, localesFS)
+	return report.Translations, nil
 }

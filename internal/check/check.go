@@ -87,6 +87,9 @@ type Way struct {
 type Report struct {
 	Problems []diag.Problem // sorted by file and line
 	Costs    []Cost         // sorted by language and message ID
+	// Translations is each language's translation status, when the
+	// catalog can say it (see Translations).
+	Translations []Translation
 }
 
 // Run loads and validates the flows, then the locales, then the flows'
@@ -166,6 +169,9 @@ func Run(in Input) Report {
 		r.Problems = append(r.Problems, questionProblem(id, q, ps)...)
 	}
 	r.sort()
+	if t, ok := cat.(translatable); ok {
+		r.Translations, _ = Translations(r, t, in.Locales)
+	}
 	return r
 }
 

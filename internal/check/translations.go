@@ -20,9 +20,17 @@ type Translation struct {
 	OverLimit int
 }
 
+// translatable is what Translations needs of the locales
+// (*locale.Bundle has it).
+type translatable interface {
+	Languages() []string
+	Units(lang string, enSource []byte) ([]locale.Unit, error)
+}
+
 // Translations is the translation status of every language of b, with
-// the costs of report (a Run over the same locales).
-func Translations(r Report, b *locale.Bundle, localesFS fs.FS) ([]Translation, error) {
+// the costs of report (a Run over the same locales). Run fills
+// Report.Translations with it when its catalog is a *locale.Bundle.
+func Translations(r Report, b translatable, localesFS fs.FS) ([]Translation, error) {
 	enSource, _ := fs.ReadFile(localesFS, "en.yaml")
 	over := map[string]int{}
 	for _, c := range r.Costs {

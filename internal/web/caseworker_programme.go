@@ -38,6 +38,7 @@ type programmeView struct {
 	Problems     []diag.Problem
 	Errors       int
 	Costs        []check.Cost
+	Translations []check.Translation // programme.translations.part.html
 }
 
 func (s *Server) programmePage(c echo.Context) error {
@@ -55,7 +56,7 @@ func (s *Server) programmePage(c echo.Context) error {
 	}
 	if s.deps.CheckReport != nil {
 		r := s.deps.CheckReport()
-		v.HasReport, v.Problems, v.Costs = true, r.Problems, r.Costs
+		v.HasReport, v.Problems, v.Costs, v.Translations = true, r.Problems, r.Costs, r.Translations
 		v.Errors = len(diag.Errors(r.Problems))
 	}
 	return s.render(c, http.StatusOK, "programme", v)
