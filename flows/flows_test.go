@@ -33,7 +33,7 @@ func load(t *testing.T) (*flow.Set, *locale.Bundle) {
 
 func TestShippedFilesHaveNoProblems(t *testing.T) {
 	set, b := load(t)
-	langs := []string{"ar", "en", "es", "fr", "uk"}
+	langs := []string{"am", "ar", "bn", "en", "es", "fa", "fr", "ps", "pt", "ru", "so", "ti", "tr", "uk", "ur"}
 	if !slices.Equal(b.Languages(), langs) {
 		t.Errorf("locales: %v, want %v", b.Languages(), langs)
 	}
@@ -200,9 +200,14 @@ func has[T flow.Effect](effects []flow.Effect) bool {
 // agreeing, choosing a language by its name, and how to check in.
 func TestEnrolmentInEveryLanguage(t *testing.T) {
 	set, b := load(t)
-	agree := map[string]string{"en": "Agree", "es": "Sí", "fr": "oui", "ar": "نعم", "uk": "Так"}
-	pick := map[string]string{"en": "español", "es": "Français", "fr": "العربية", "ar": "українська", "uk": "English"}
-	picked := map[string]string{"en": "es", "es": "fr", "fr": "ar", "ar": "uk", "uk": "en"}
+	// Each language agrees in its own words (or the Latin spelling its
+	// speakers type) and picks the next by that language's own name.
+	agree := map[string]string{"en": "Agree", "es": "Sí", "fr": "oui", "ar": "نعم", "uk": "Так",
+		"fa": "بلی", "ps": "هو", "ti": "እወ", "am": "አዎ", "so": "Haa", "pt": "Sim", "ru": "Да", "tr": "Evet", "ur": "haan", "bn": "হ্যাঁ"}
+	pick := map[string]string{"en": "español", "es": "Français", "fr": "العربية", "ar": "українська", "uk": "فارسی",
+		"fa": "پښتو", "ps": "ትግርኛ", "ti": "አማርኛ", "am": "Soomaali", "so": "português", "pt": "русский", "ru": "Türkçe", "tr": "اردو", "ur": "বাংলা", "bn": "English"}
+	picked := map[string]string{"en": "es", "es": "fr", "fr": "ar", "ar": "uk", "uk": "fa",
+		"fa": "ps", "ps": "ti", "ti": "am", "am": "so", "so": "pt", "pt": "ru", "ru": "tr", "tr": "ur", "ur": "bn", "bn": "en"}
 	for _, lang := range b.Languages() {
 		t.Run(lang, func(t *testing.T) {
 			p := flow.Participant{Language: lang, Status: "active"}
@@ -402,6 +407,53 @@ func TestNaturalAnswers(t *testing.T) {
 		{"uk", "enrolment", "Так, погоджуюся", "language.ask"},
 		{"uk", "reminder", "о 8:30", "reminder.confirmed"},
 		{"uk", "reminder", "Я прийду", "reminder.confirmed"},
+		// The newer drafts: own script, the Latin spelling people type,
+		// and the digits of their script.
+		{"fa", "checkin", "اینجا هستم", "checkin.thanks"},
+		{"fa", "checkin", "hazer", "checkin.thanks"},
+		{"fa", "checkin", "۱", "checkin.thanks"},
+		{"fa", "checkin", "نمی‌تونم", "checkin.cant"},
+		{"fa", "enrolment", "bale", "language.ask"},
+		{"fa", "reminder", "ساعت ۸", "reminder.confirmed"},
+		{"ps", "checkin", "زه دلته یم", "checkin.thanks"},
+		{"ps", "checkin", "۳", "checkin.cant"},
+		{"ps", "enrolment", "ho", "language.ask"},
+		{"ti", "checkin", "ኣለኹ", "checkin.thanks"},
+		{"ti", "checkin", "፩", "checkin.thanks"},
+		{"ti", "checkin", "ኣይክእልን", "checkin.cant"},
+		{"ti", "enrolment", "ewe", "language.ask"},
+		{"am", "checkin", "እዚህ ነኝ", "checkin.thanks"},
+		{"am", "checkin", "alehu", "checkin.thanks"},
+		{"am", "checkin", "፫", "checkin.cant"},
+		{"am", "enrolment", "awo", "language.ask"},
+		{"so", "checkin", "Waan joogaa", "checkin.thanks"},
+		{"so", "checkin", "ma imaan karo", "checkin.cant"},
+		{"so", "enrolment", "Haa", "language.ask"},
+		{"so", "reminder", "waan imaan doonaa", "reminder.confirmed"},
+		{"pt", "checkin", "Estou aqui", "checkin.thanks"},
+		{"pt", "checkin", "nao posso", "checkin.cant"},
+		{"pt", "enrolment", "Sim, aceito", "language.ask"},
+		{"pt", "reminder", "Vou estar lá", "reminder.confirmed"},
+		{"ru", "checkin", "Я здесь", "checkin.thanks"},
+		{"ru", "checkin", "tut", "checkin.thanks"},
+		{"ru", "checkin", "не могу", "checkin.cant"},
+		{"ru", "enrolment", "da", "language.ask"},
+		{"ru", "reminder", "в 8:30", "reminder.confirmed"},
+		{"tr", "checkin", "Buradayım", "checkin.thanks"},
+		{"tr", "checkin", "BURADAYIM", "checkin.thanks"},
+		{"tr", "checkin", "gelemiyorum", "checkin.cant"},
+		{"tr", "enrolment", "Evet", "language.ask"},
+		{"tr", "reminder", "saat 8", "reminder.confirmed"},
+		{"ur", "checkin", "میں یہاں ہوں", "checkin.thanks"},
+		{"ur", "checkin", "hazir", "checkin.thanks"},
+		{"ur", "checkin", "۱", "checkin.thanks"},
+		{"ur", "checkin", "nahi aa sakta", "checkin.cant"},
+		{"ur", "enrolment", "ji haan", "language.ask"},
+		{"bn", "checkin", "আমি এখানে", "checkin.thanks"},
+		{"bn", "checkin", "hajir", "checkin.thanks"},
+		{"bn", "checkin", "১", "checkin.thanks"},
+		{"bn", "checkin", "parbo na", "checkin.cant"},
+		{"bn", "enrolment", "হ্যাঁ", "language.ask"},
 	} {
 		p := flow.Participant{Language: o.lang, Status: "active"}
 		vars := map[string]string{"Count": "1", "Date": "Tue 14 April", "Time": "10:30", "Place": "the office"}

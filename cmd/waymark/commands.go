@@ -38,11 +38,15 @@ func contentFlags(env cmdEnv, name string, args []string) (flowsDir, localesDir 
 	return flowsDir, localesDir, fl.Parse(args) == nil
 }
 
-// check validates flows, programme.yaml and locales and prints the SMS cost
-// of every message in every language.
+// check validates flows, programme.yaml and locales and prints what the
+// messages of each language cost as SMS (every message's with --costs).
 func runCheck(env cmdEnv, args []string) int {
-	flowsDir, localesDir, ok := contentFlags(env, "check", args)
-	if !ok {
+	fl := flag.NewFlagSet("check", flag.ContinueOnError)
+	fl.SetOutput(env.stderr)
+	flowsDir := fl.String("flows", env.getenv("WAYMARK_FLOWS_DIR"), "flows directory (default: the built-in flows)")
+	localesDir := fl.String("locales", env.getenv("WAYMARK_LOCALES_DIR"), "locales directory (default: the built-in locales)")
+	costs := fl.Bool("costs", false, "also print what every message costs as SMS, in every language")
+	if err := fl.Parse(args); err != nil {
 		return 2
 	}
 	flowsFS, localesFS := contentFS(*flowsDir, *localesDir)
@@ -57,7 +61,7 @@ func runCheck(env cmdEnv, args []string) int {
 			return b, problems
 		},
 	})
-	if err := report.Write(env.stdout); err != nil {
+	if err := report.Write(env.stdout, check.Output{Costs: *costs}); err != nil {
 		fmt.Fprintln(env.stderr, "waymark check:", err)
 		return 1
 	}

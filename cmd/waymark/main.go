@@ -27,6 +27,7 @@ Usage:
   waymark check [--flows DIR] [--locales DIR]         validate flows, programme.yaml and locales
   waymark whatsapp-templates [--flows DIR] [--locales DIR]
                                                       print the WhatsApp templates to have approved
+  waymark locales export | import | status            what translators need, read back checked
   waymark chat [--lang es]                            talk to the flows in this terminal
   waymark telegram set-webhook | info                register the Telegram webhook, or show its status
   waymark users add | passwd | list                   caseworker accounts (waymark users for help)
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		return runCheck(env, args[2:])
 	case "whatsapp-templates":
 		return whatsappTemplates(env, args[2:])
+	case "locales":
+		return localesCmd(env, args[2:])
 	case "chat":
 		return chat(ctx, env, args[2:])
 	case "telegram":

@@ -137,6 +137,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 			web.Webhook{Path: twilio.StatusRoute, Handler: hooks.HandleStatus},
 			web.Webhook{Path: twilio.VoiceRoute, Handler: voice.HandleCall},
 			web.Webhook{Path: twilio.VoiceMenuRoute, Handler: voice.HandleMenu})
+		deps.Audio = voice.HandleAudio
 	}
 	if cfg.TelegramToken != "" {
 		tg, err := telegram.New(telegram.Options{

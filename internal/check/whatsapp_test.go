@@ -74,7 +74,7 @@ whatsapp:
 		t.Fatalf("errors: %v", diag.Errors(r.Problems))
 	}
 	var out strings.Builder
-	if err := r.Write(&out); err != nil {
+	if err := r.Write(&out, Output{}); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
@@ -122,15 +122,17 @@ whatsapp:
 // said when there is one.
 func TestCheckMeasuresSmartEncoding(t *testing.T) {
 	var s SmartSaving
-	s.count(Cost{Lang: "es", ID: "a", Segments: 2}, []string{strings.Repeat("Responda con un número. ", 5)})
-	s.count(Cost{Lang: "es", ID: "b", Segments: 1}, []string{"¿Sí?"})
-	s.count(Cost{Lang: "uk", ID: "c", Segments: 2}, []string{strings.Repeat("Надішліть номер – ", 5)})
+	s.count(Cost{Lang: "es", ID: "a", Raw: Way{Segments: 2}}, []string{strings.Repeat("Responda con un número. ", 5)})
+	s.count(Cost{Lang: "es", ID: "b", Raw: Way{Segments: 1}}, []string{"¿Sí?"})
+	s.count(Cost{Lang: "uk", ID: "c", Raw: Way{Segments: 2}}, []string{strings.Repeat("Надішліть номер – ", 5)})
 	if s.Messages != 3 || s.Multi != 2 || s.ToOne != 1 || s.Fewer != 1 || len(s.Examples) != 1 || s.Examples[0].ID != "a" {
 		t.Errorf("saving %+v", s)
 	}
 	r := runReal(t, flows.FS)
 	var out strings.Builder
-	r.Write(&out)
+	if err := r.Write(&out, Output{Costs: true}); err != nil { // the saving is a cost: said with --costs
+		t.Fatal(err)
+	}
 	if r.Smart.ToOne == 0 || !strings.Contains(out.String(), "Smart Encoding (WAYMARK_TWILIO_SMART_ENCODED=true) makes") {
 		t.Errorf("no Smart Encoding saving reported for the shipped Spanish: %+v", r.Smart)
 	}

@@ -164,6 +164,7 @@ func (s *Service) confirmation(ctx context.Context, c *Content, p store.Particip
 	}
 	lang := s.language(c, p)
 	text, choices := Render(c, lang, snd)
+	text = ForChannel(c, lang, to.Channel, text)
 	m := store.OutboundMessage{
 		ID: store.NewID("m_"), ParticipantID: p.ID, LinkIndex: to.Index, Channel: to.Channel,
 		Kind: snd.MessageID, Text: text, Choices: choices, Status: store.Pending,

@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/locale"
@@ -591,6 +592,7 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			continue
 		}
 		text, choices := Render(c, lang, snd)
+		text = ForChannel(c, lang, to.Channel, text)
 		if text == "" {
 			continue // in no language: an organisation's locales may predate optout.help
 		}
@@ -632,7 +634,7 @@ func outsideWindow(c *Content, p store.Participant, lang string, snd flow.Send, 
 		return
 	}
 	w := c.Flows.Programme.WhatsApp
-	m.Template = whatsapp.Fill(w, c.Locale, snd.MessageID, lang, TemplateData(c, snd.Vars))
+	m.Template = whatsapp.Fill(w, c.Locale, snd.MessageID, lang, TemplateData(c, lang, snd.Vars))
 	m.FallbackSMS = w.Fallback == flow.FallbackSMS && !p.SMSAgreedAt.IsZero()
 }
 
@@ -738,7 +740,7 @@ func consentVersion(c *Content, lang string, asked flow.State) string {
 	h := sha256.New()
 	for _, id := range []string{"enrol.privacy", c.Flows.QuestionOf(asked)} {
 		if id != "" && c.Locale.Has(lang, id) {
-			h.Write([]byte(c.Locale.Render(lang, id, TemplateData(c, nil))))
+			h.Write([]byte(c.Locale.Render(lang, id, TemplateData(c, lang, nil))))
 			h.Write([]byte{0})
 		}
 	}
@@ -795,7 +797,7 @@ func problemMessage(p Problem) string {
 // numbered line per choice (so any phone can answer with a digit), and the
 // choices as data for channels that show buttons.
 func Render(c *Content, lang string, snd flow.Send) (string, []store.Choice) {
-	data := TemplateData(c, snd.Vars)
+	data := TemplateData(c, lang, snd.Vars)
 	var b strings.Builder
 	b.WriteString(c.Locale.Render(lang, snd.MessageID, data))
 	var choices []store.Choice
@@ -808,16 +810,26 @@ func Render(c *Content, lang string, snd flow.Send) (string, []store.Choice) {
 	return b.String(), choices
 }
 
-// TemplateData is what message templates may use: the programme's contacts,
-// its retention periods (CheckInMonths, AuditMonths, AttentionMonths,
+// ForChannel is text as it goes out on ch: folded to GSM-7 for SMS in a
+// language the programme folds (see flow.Programme.Fold).
+func ForChannel(c *Content, lang string, ch store.Channel, text string) string {
+	if ch == store.SMS && c.Flows.Programme.Folds(lang) {
+		return channel.FoldGSM(text)
+	}
+	return text
+}
+
+// TemplateData is what message templates may use in lang: the programme's
+// contacts (its name and hours in lang's words where programme.yaml gives
+// them), its retention periods (CheckInMonths, AuditMonths, AttentionMonths,
 // SentDays, ExitDays: see flow.Retention.TemplateData), and the flow's
 // variables.
-func TemplateData(c *Content, vars map[string]string) map[string]any {
+func TemplateData(c *Content, lang string, vars map[string]string) map[string]any {
 	pr := c.Flows.Programme
 	data := pr.Retention.TemplateData()
-	data["Org"] = pr.Organisation.Name
+	data["Org"] = pr.Organisation.NameIn(lang)
 	data["HelpPhone"] = pr.Organisation.Phone
-	data["HelpHours"] = pr.Organisation.Hours
+	data["HelpHours"] = pr.Organisation.HoursIn(lang)
 	for k, v := range vars {
 		data[k] = v
 	}

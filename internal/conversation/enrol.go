@@ -46,7 +46,9 @@ func (s *Service) handleUnknown(ctx context.Context, c *Content, in Inbound, ind
 		}
 	}
 	if !isJoin {
-		return s.replyUnknown(ctx, c, "unknown:"+index, unknownRepliesPerDay, c.Flows.Programme.DefaultLanguage, "enrol.unknown_sender", now)
+		// In the languages the text's script points to; the text itself
+		// is not kept.
+		return s.replyUnknown(ctx, c, "unknown:"+index, unknownRepliesPerDay, func() string { return StrangerReply(c, in.Text) }, now)
 	}
 	// One JOIN from an address at a time: a copy delivered at the same
 	// moment waits, then finds the number linked.
@@ -78,7 +80,9 @@ func (s *Service) join(ctx context.Context, c *Content, in Inbound, index, lang,
 		}
 	}
 	if errors.Is(err, store.ErrNotFound) || err == nil && !now.Before(ec.ExpiresAt) {
-		return s.replyUnknown(ctx, c, "badcode:"+index, unknownRepliesPerDay, lang, "enrol.bad_code", now)
+		return s.replyUnknown(ctx, c, "badcode:"+index, unknownRepliesPerDay, func() string {
+			return c.Locale.Render(lang, "enrol.bad_code", TemplateData(c, lang, nil))
+		}, now)
 	}
 	if err != nil {
 		return Outcome{}, fmt.Errorf("conversation: take enrolment code: %w", err)
@@ -154,7 +158,7 @@ func (s *Service) giveBack(ctx context.Context, ec store.EnrolmentCode) {
 	}
 }
 
-func (s *Service) replyUnknown(ctx context.Context, c *Content, counter string, limit int, lang, id string, now time.Time) (Outcome, error) {
+func (s *Service) replyUnknown(ctx context.Context, c *Content, counter string, limit int, reply func() string, now time.Time) (Outcome, error) {
 	n, err := s.store.Increment(ctx, counter, now.Add(24*time.Hour))
 	if err != nil {
 		return Outcome{}, fmt.Errorf("conversation: count replies: %w", err)
@@ -162,7 +166,7 @@ func (s *Service) replyUnknown(ctx context.Context, c *Content, counter string, 
 	if n > limit {
 		return Outcome{}, nil // stay quiet: a loop or a stranger must not cost credit
 	}
-	return Outcome{Direct: []string{c.Locale.Render(lang, id, TemplateData(c, nil))}}, nil
+	return Outcome{Direct: []string{reply()}}, nil
 }
 
 // matchJoin recognises "JOIN CODE" in any offered language and returns the

@@ -167,7 +167,7 @@ func TestNoticeTellsEveryPeriodThisDocumentNames(t *testing.T) {
 
 	// The shipped programme's own figures, which the messages are written for.
 	shipped := shippedContent(t)
-	data := conversation.TemplateData(shipped, nil)
+	data := conversation.TemplateData(shipped, "en", nil)
 	for name, sends := range notices(t, shipped, "en") {
 		for _, r := range rows {
 			if n, _ := data[r.field].(int); !hasNumber(render(shipped, "en", sends), n) {
@@ -235,7 +235,7 @@ func TestEnrolmentTellsOfTheMissedCallWhereItWorks(t *testing.T) {
 			say(conversation.Inbound{JoinCode: code})
 			say(conversation.Inbound{Text: "1"})        // agree
 			got := say(conversation.Inbound{Text: "3"}) // Français
-			want := h.conv.Content().Locale.Render("fr", tc.want, conversation.TemplateData(h.conv.Content(), nil))
+			want := h.conv.Content().Locale.Render("fr", tc.want, conversation.TemplateData(h.conv.Content(), "fr", nil))
 			if len(got) != 1 || got[0] != want {
 				t.Errorf("the last enrolment message is %q, want %s: %q", got, tc.want, want)
 			}

@@ -177,7 +177,7 @@ func TestHelpAndDeleteAfterStopOnTelegram(t *testing.T) {
 	tg("STOP")
 
 	render := func(id string) string {
-		return h.conv.Content().Locale.Render("uk", id, conversation.TemplateData(h.conv.Content(), nil))
+		return h.conv.Content().Locale.Render("uk", id, conversation.TemplateData(h.conv.Content(), "uk", nil))
 	}
 	if got := tg("допомога"); len(got) != 1 || got[0] != render(flow.OptedOutHelpMessage) {
 		t.Errorf("HELP after STOP answered %q, want %q", got, render(flow.OptedOutHelpMessage))

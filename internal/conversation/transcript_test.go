@@ -8,7 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/waymark-atd/waymark/flows"
+	"github.com/waymark-atd/waymark/internal/channel"
+	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/locales"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata/transcripts")
@@ -35,6 +40,16 @@ var scripts = []script{
 	{"checkin_fr", "fr", []string{"JOIN {code}", "1", "3", "/start checkin", "1", "bonjour", "1"}},
 	{"checkin_ar", "ar", []string{"JOIN {code}", "1", "4", "/start checkin", "١", "مرحبا", "١"}},
 	{"checkin_uk", "uk", []string{"JOIN {code}", "1", "5", "/start checkin", "1", "привіт", "1"}},
+	{"checkin_fa", "fa", []string{"JOIN {code}", "۱", "۶", "/start checkin", "۱", "سلام", "حاضرم"}},
+	{"checkin_ps", "ps", []string{"JOIN {code}", "ho", "7", "/start checkin", "۱", "سلام", "حاضر"}},
+	{"checkin_ti", "ti", []string{"JOIN {code}", "ewe", "፰", "/start checkin", "፩", "ሰላም", "ኣለኹ"}},
+	{"checkin_am", "am", []string{"JOIN {code}", "እሺ", "9", "/start checkin", "፩", "ሰላም", "alehu"}},
+	{"checkin_so", "so", []string{"JOIN {code}", "haa", "soomaali", "/start checkin", "1", "salaan", "joogaa"}},
+	{"checkin_pt", "pt", []string{"JOIN {code}", "sim", "português", "/start checkin", "1", "olá", "presente"}},
+	{"checkin_ru", "ru", []string{"JOIN {code}", "da", "русский", "/start checkin", "1", "привет", "tut"}},
+	{"checkin_tr", "tr", []string{"JOIN {code}", "evet", "turkce", "/start checkin", "1", "merhaba", "buradayım"}},
+	{"checkin_ur", "ur", []string{"JOIN {code}", "haan", "urdu", "/start checkin", "۱", "سلام", "hazir"}},
+	{"checkin_bn", "bn", []string{"JOIN {code}", "ha", "bangla", "/start checkin", "১", "হ্যালো", "hajir"}},
 	{"checkin_callback_en", "en", []string{"JOIN {code}", "1", "1", "/start checkin", "2"}},
 	{"checkin_cant_make_it_en", "en", []string{"JOIN {code}", "1", "1", "/start checkin", "3"}},
 	{"checkin_label_en", "en", []string{"JOIN {code}", "1", "1", "/start checkin", "I can't make it"}},
@@ -125,5 +140,29 @@ func checkGolden(t *testing.T, path, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("transcript differs from %s (run go test ./internal/conversation -update and review the diff)\n--- got ---\n%s", path, got)
+	}
+}
+
+// A language the programme folds loses, by SMS only, the accents GSM-7
+// cannot carry: one SMS instead of two for Spanish.
+func TestForChannelFolds(t *testing.T) {
+	c, problems := conversation.LoadContent(flows.FS, locales.FS)
+	if c == nil {
+		t.Fatal(problems)
+	}
+	text, _ := conversation.Render(c, "es", flow.Send{MessageID: "checkin.cant"})
+	if got := conversation.ForChannel(c, "es", store.SMS, text); got != text {
+		t.Errorf("folded with fold off: %q", got)
+	}
+	c.Flows.Programme.Fold = []string{"es"}
+	folded := conversation.ForChannel(c, "es", store.SMS, text)
+	if enc, n := channel.Segments(folded); enc != channel.GSM7 || n != 1 || strings.ContainsRune(folded, 'á') {
+		t.Errorf("folded %q: %v, %d segments", folded, enc, n)
+	}
+	if _, n := channel.Segments(text); n != 2 {
+		t.Errorf("unfolded %q: %d segments, want 2", text, n)
+	}
+	if got := conversation.ForChannel(c, "es", store.Telegram, text); got != text {
+		t.Errorf("Telegram folded: %q", got)
 	}
 }

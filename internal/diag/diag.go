@@ -10,7 +10,14 @@ type Problem struct {
 	Line    int // 0 when the problem concerns the whole file
 	Message string
 	Warning bool // a warning does not fail `waymark check`
+	// Key names the fact behind the problem where two checks find the same
+	// one (a message missing in a language: its locale file lacks it and
+	// each flow that names it), so that `waymark check` reports it once.
+	Key string
 }
+
+// MissingKey is the Key of "message id is missing in lang".
+func MissingKey(lang, id string) string { return "missing " + lang + " " + id }
 
 func (p Problem) String() string {
 	kind := "error"

@@ -77,6 +77,7 @@ func Load(fsys fs.FS) (*Set, []diag.Problem) {
 		}
 	}
 	s.validate(&problems)
+	s.loadAudio(fsys, &problems)
 	sortProblems(problems)
 	return s, problems
 }

@@ -284,8 +284,8 @@ func TestCheckMessages(t *testing.T) {
 	// A language offered by programme.yaml without a locale.
 	delete(msgs, "uk")
 	got := problemLines(s.CheckMessages(msgs))
-	if !strings.Contains(got, "programme.yaml:6: error: language uk is offered but has no locale file\n") {
-		t.Errorf("missing locale for uk not reported at programme.yaml:6:\n%s", got)
+	if !strings.Contains(got, "programme.yaml:10: error: language uk is offered but has no locale file\n") {
+		t.Errorf("missing locale for uk not reported at programme.yaml:10:\n%s", got)
 	}
 }
 

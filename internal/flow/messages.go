@@ -61,6 +61,7 @@ func (s *Set) CheckMessages(msgs Messages) []diag.Problem {
 		default:
 			for _, l := range missing {
 				f.errorf(ref.Line, "message %s (%s) is missing in language %s", ref.ID, ref.What, l)
+				problems[len(problems)-1].Key = diag.MissingKey(l, ref.ID)
 			}
 		}
 	}

@@ -5,6 +5,7 @@
 package flow
 
 import (
+	"io/fs"
 	"sort"
 	"time"
 )
@@ -21,7 +22,9 @@ type Set struct {
 	refs      []MessageRef
 	broken    map[string]bool // flows whose file could not be read: already reported
 	progFile  string
-	progLines map[string]int // dotted field path ("languages[1]") -> line
+	progLines map[string]int               // dotted field path ("languages[1]") -> line
+	audio     map[string]map[string]string // lang -> message ID -> recording (see audio.go)
+	audioFS   fs.FS
 }
 
 // Flow is one flow file.

@@ -30,7 +30,7 @@ const maxMatchBytes = 200
 //     scripts a mark can make another letter (Ukrainian й and ї, Arabic
 //     أ), so those marks stay; Arabic's optional vowel signs (harakat) go,
 //     as most people never type them;
-//   - digits of any script become ASCII digits;
+//   - digits of any script become ASCII digits, and so do the Ge'ez units ፩…፱;
 //   - apostrophes of every shape are dropped, inside words too: cheap
 //     phones and predictive text often leave them out, so "cant" and
 //     "can't" (and "jaccepte", "j’accepte") must meet; no keyword differs
@@ -61,7 +61,7 @@ func normalize(text string) (folded string, ok bool) {
 	text = strings.Map(unseen, norm.NFKC.String(text)) // NFKC makes ′′′ of ‴
 	// A Caser keeps state, so one is made per call rather than shared
 	// between goroutines.
-	text = strings.Map(cherokee, cases.Fold().String(text))
+	text = strings.Map(afterFold, cases.Fold().String(text))
 	text = dropMarks(norm.NFD.String(text))
 	return squeeze(norm.NFKC.String(text)), true
 }
@@ -77,6 +77,17 @@ func unseen(r rune) rune {
 		return '"'
 	}
 	return r
+}
+
+// afterFold finishes case folding: Cherokee (see cherokee), and the
+// Turkish dotless ı, which folding leaves alone but which capitals lose
+// (HAYIR is hayır) and phones without Turkish keys never type: both
+// meet at i.
+func afterFold(r rune) rune {
+	if r == 'ı' {
+		return 'i'
+	}
+	return cherokee(r)
 }
 
 // cherokee folds Cherokee small letters to capitals, as Unicode's case
@@ -141,6 +152,8 @@ func squeeze(s string) string {
 			// A time or an abbreviation: 8:30, a.m
 		case unicode.Is(unicode.Nd, r):
 			r = digitValue(r)
+		case r >= ethiopicOne && r <= ethiopicOne+8:
+			r = '1' + r - ethiopicOne // ፩…፱: a choice's number in Tigrinya or Amharic
 		}
 		if space && b.Len() > 0 {
 			b.WriteByte(' ')
@@ -162,11 +175,16 @@ func nextRune(s string, i int) rune {
 	return r
 }
 
+// ethiopicOne is the Ge'ez numeral one (፩). The Ge'ez numerals have no
+// zero, so they are not decimal digits; the nine units are still what a
+// person who writes Tigrinya or Amharic may type for a choice's number.
+const ethiopicOne = '\u1369'
+
 // digitValue turns a decimal digit of any script into its ASCII digit.
 // Unicode assigns decimal digits only in runs of ten, from 0 to 9, so a
-// digit's value is its distance from the start of its run. Ethiopic and
-// other numerals without a zero are not decimal digits and stay as they
-// are.
+// digit's value is its distance from the start of its run. Numerals
+// without a zero are not decimal digits: squeeze maps the Ge'ez units
+// itself.
 func digitValue(r rune) rune {
 	if r <= '9' {
 		return r

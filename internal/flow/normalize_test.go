@@ -73,13 +73,14 @@ func TestNormalize(t *testing.T) {
 		{"١٢", "12"},
 		{"۳", "3"},
 		{"３", "3"},
-		{"१", "1"}, // Devanagari
+		{"१", "1"},                         // Devanagari
+		{"፩", "1"}, {"፫", "3"}, {"፱", "9"}, // Ge'ez numerals, which have no zero
+		{"HAYIR", "hayir"}, {"hayır", "hayir"}, {"İPTAL", "iptal"}, // Turkish i with and without its dot
 		{"২", "2"}, // Bengali
 		{"੩", "3"}, // Gurmukhi
 		{"၄", "4"}, // Myanmar
 		{"𝟓", "5"}, // mathematical bold
 		{"①", "1"}, // circled
-		{"፩", "፩"}, // Ethiopic has no zero: not a decimal digit
 		{"٨:٣٠", "8:30"},
 
 		// Emoji and what dresses them.

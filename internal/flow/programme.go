@@ -21,6 +21,10 @@ type Programme struct {
 	QuietHours     QuietHours  `yaml:"quiet_hours"`
 	Retention      Retention   `yaml:"retention"`
 	Voice          Voice       `yaml:"voice"`
+	// Fold lists the languages whose SMS lose the accents GSM-7 cannot
+	// carry (channel.FoldGSM), so that one accent does not make a message
+	// UCS-2 and cost twice. Off (empty) by default.
+	Fold []string `yaml:"fold"`
 	WhatsApp       WhatsApp    `yaml:"whatsapp"`
 	Report         Report      `yaml:"report"`
 }
@@ -38,11 +42,41 @@ type Report struct {
 	Currency     string  `yaml:"currency"`
 }
 
+// Folds reports whether SMS in lang are folded to GSM-7.
+func (p Programme) Folds(lang string) bool { return contains(p.Fold, lang) }
+
 // Organisation is who runs the programme and how to reach a human.
 type Organisation struct {
 	Name  string `yaml:"name"`
 	Phone string `yaml:"phone"`
 	Hours string `yaml:"hours"`
+	// In gives the name and hours in other languages, by language code:
+	// hours are words ("Mon-Fri 9am-5pm"), and some organisations are
+	// known by another name in another language. What is left out is
+	// said as written above.
+	In map[string]OrganisationWords `yaml:"in"`
+}
+
+// OrganisationWords are an organisation's name and hours in one language.
+type OrganisationWords struct {
+	Name  string `yaml:"name"`
+	Hours string `yaml:"hours"`
+}
+
+// NameIn is the organisation's name for people reading lang.
+func (o Organisation) NameIn(lang string) string {
+	if w := o.In[lang].Name; w != "" {
+		return w
+	}
+	return o.Name
+}
+
+// HoursIn is when someone answers the phone, in lang's words.
+func (o Organisation) HoursIn(lang string) string {
+	if w := o.In[lang].Hours; w != "" {
+		return w
+	}
+	return o.Hours
 }
 
 // FlowRoles names the flows Waymark starts by itself.
@@ -205,9 +239,34 @@ func (w WhatsApp) Template(id, lang string) (Template, bool) {
 	return t, ok && t.SID != ""
 }
 
-// DefaultSpeech is the text-to-speech setting of each shipped language.
-// Arabic and Ukrainian need a named voice: Twilio's basic voices do not
-// speak them.
+// NoSpeech is the Speech language of a language Twilio cannot speak:
+// written in programme.yaml, it says the organisation knows, so that
+// `waymark check` does not ask for a voice; its callers hear the default
+// language.
+const NoSpeech = "none"
+
+// Speaks reports whether Twilio is told how to speak the language.
+func (s Speech) Speaks() bool { return s.Language != NoSpeech }
+
+// SpokenLanguages are the offered languages Twilio is told how to speak,
+// in the programme's order: the telephone menu offers only these (and
+// those the organisation recorded; see Set.SpokenLanguages), since a
+// language without a voice would be offered in another's words.
+func (p Programme) SpokenLanguages() []string {
+	var out []string
+	for _, l := range p.Languages {
+		if sp, ok := p.Voice.Speech[l]; ok && sp.Speaks() {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// DefaultSpeech is the text-to-speech setting of each shipped language
+// that Twilio can speak (locales/README.md lists the voice of each).
+// Arabic, Ukrainian, Amharic, Bengali and Urdu need a named voice:
+// Twilio's basic voices do not speak them. Farsi/Dari, Pashto, Tigrinya
+// and Somali have no Twilio voice: recorded audio is their way.
 func DefaultSpeech() map[string]Speech {
 	return map[string]Speech{
 		"en": {Language: "en-GB"},
@@ -215,6 +274,12 @@ func DefaultSpeech() map[string]Speech {
 		"fr": {Language: "fr-FR"},
 		"ar": {Language: "arb", Voice: "Polly.Zeina"},
 		"uk": {Language: "uk-UA", Voice: "Google.uk-UA-Standard-A"},
+		"pt": {Language: "pt-BR", Voice: "Polly.Camila"},
+		"ru": {Language: "ru-RU", Voice: "Polly.Tatyana"},
+		"tr": {Language: "tr-TR", Voice: "Polly.Filiz"},
+		"am": {Language: "am-ET", Voice: "Google.am-ET-Standard-A"},
+		"bn": {Language: "bn-IN", Voice: "Google.bn-IN-Standard-A"},
+		"ur": {Language: "ur-IN", Voice: "Google.ur-IN-Standard-A"},
 	}
 }
 

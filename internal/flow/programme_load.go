@@ -71,6 +71,12 @@ func (s *Set) loadProgramme(f *yamlFile, top *yaml.Node) {
 	if line, given := s.progLines["report.short_window"]; given && p.Report.ShortWindow < 0 {
 		f.errorf(line, "report.short_window cannot be below zero")
 	}
+	s.checkOrganisationWords(f)
+	for i, l := range p.Fold {
+		if !contains(p.Languages, l) {
+			f.warnf(s.progLines["fold["+strconv.Itoa(i)+"]"], "fold: %s is not in languages, so nothing is folded for it", l)
+		}
+	}
 	s.checkVoice(f)
 	s.checkWhatsApp(f)
 }
@@ -105,6 +111,34 @@ func isAlnum(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkOrganisationWords warns about hours with no words in a language
+// people read: they would get the default language's inside their own.
+func (s *Set) checkOrganisationWords(f *yamlFile) {
+	o := s.Programme.Organisation
+	for _, lang := range sortedKeys(o.In) {
+		if !contains(s.Programme.Languages, lang) {
+			f.warnf(s.progLines["organisation.in."+lang], "organisation.in.%s: %s is not in languages, so nobody reads it", lang, lang)
+		}
+	}
+	if o.Hours == "" {
+		return
+	}
+	line, given := s.progLines["organisation.hours"]
+	if !given {
+		return
+	}
+	var missing []string
+	for _, lang := range s.Programme.Languages {
+		if lang != s.Programme.DefaultLanguage && o.In[lang].Hours == "" {
+			missing = append(missing, lang)
+		}
+	}
+	if len(missing) > 0 {
+		f.warnf(line, "organisation.hours has no words in %s: people reading them get %q; add organisation.in.<language>.hours",
+			strings.Join(missing, ", "), o.Hours)
+	}
 }
 
 // checkVoice validates the telephone line's policy.
@@ -142,8 +176,9 @@ func (s *Set) checkVoice(f *yamlFile) {
 		}
 	}
 	menu := v.OutsideWindow == VoiceMenu || v.OptedOut == VoiceMenu
-	if menu && len(s.Programme.Languages) > 9 {
-		f.warnf(s.progLines["languages"], "the telephone menu offers only the first 9 of the %d languages: a key press picks one", len(s.Programme.Languages))
+	if spoken := s.Programme.SpokenLanguages(); menu && len(spoken) > 9 {
+		f.warnf(s.progLines["languages"], "the telephone menu offers only the first 9 of the %d languages Twilio speaks (%s): a key press picks one",
+			len(spoken), strings.Join(spoken, ", "))
 	}
 }
 

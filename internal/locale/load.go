@@ -75,7 +75,7 @@ func Load(fsys fs.FS) (*Bundle, []diag.Problem) {
 	for _, key := range b.langs {
 		b.by[key].loc = i18n.NewLocalizer(b.i18n, key)
 	}
-	b.crossCheck(report)
+	b.crossCheck(report, func(p diag.Problem) { problems = append(problems, p) })
 	b.index()
 	sort.SliceStable(problems, func(i, j int) bool {
 		if problems[i].File != problems[j].File {
@@ -171,12 +171,12 @@ func (b *Bundle) loadFile(fsys fs.FS, name string, report reporter) *langFile {
 			}
 		}
 	}
-	return &langFile{key: key, tag: tag, file: name, msgs: w.msgs, bad: w.bad, forms: forms, samples: samples}
+	return &langFile{key: key, tag: tag, file: name, msgs: w.msgs, bad: w.bad, forms: forms, samples: samples, source: data}
 }
 
 // crossCheck compares every language with English: the same message IDs,
 // the plural forms each language needs, and the same template fields.
-func (b *Bundle) crossCheck(report reporter) {
+func (b *Bundle) crossCheck(report reporter, missing func(diag.Problem)) {
 	en := b.by[English]
 	if en == nil {
 		report(English+".yaml", 0, false, "missing: English is the reference language and the last fallback, so every programme needs en.yaml")
@@ -202,7 +202,8 @@ func (b *Bundle) crossCheck(report reporter) {
 		}
 		for _, id := range sortedKeys(en.msgs) {
 			if l.msgs[id] == nil && !l.bad[id] {
-				report(l.file, 0, false, "message %s is missing (%s:%d has it); people reading %s get it in another language", id, en.file, en.msgs[id].line, key)
+				missing(diag.Problem{File: l.file, Key: diag.MissingKey(key, id),
+					Message: fmt.Sprintf("message %s is missing (%s:%d has it); people reading %s get it in another language", id, en.file, en.msgs[id].line, key)})
 			}
 		}
 	}

@@ -50,6 +50,7 @@ type langFile struct {
 	// forms only fractions reach).
 	forms   []string
 	samples map[string]any
+	source  []byte // the file as read, for its review marks (Units)
 }
 
 // message is one message of one language as written in its file.
@@ -78,6 +79,16 @@ func (b *Bundle) SetSampleData(data map[string]any) {
 		cp[k] = v
 	}
 	b.sample.Store(&cp)
+}
+
+// Position says where a language's own file writes a message: its file
+// name and line, or "" when the file lacks it.
+func (b *Bundle) Position(lang, id string) (string, int) {
+	l := b.by[lang]
+	if l == nil || l.msgs[id] == nil {
+		return "", 0
+	}
+	return l.file, l.msgs[id].line
 }
 
 // Languages returns the loaded languages, sorted.

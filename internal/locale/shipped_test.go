@@ -16,8 +16,8 @@ func TestShippedLocales(t *testing.T) {
 		t.Errorf("%s", p)
 	}
 	langs := b.Languages()
-	if len(langs) != 5 {
-		t.Fatalf("languages %v, want ar en es fr uk", langs)
+	if len(langs) != 15 {
+		t.Fatalf("languages %v, want am ar bn en es fa fr ps pt ru so ti tr uk ur", langs)
 	}
 	for _, id := range b.MessageIDs() {
 		for _, l := range langs {
@@ -70,8 +70,15 @@ func TestShippedPlurals(t *testing.T) {
 	if got := len(b.Texts("ar", "reminder.upcoming")); got != 6 {
 		t.Errorf("ar Texts: %d forms, want 6", got)
 	}
-	if got := b.Direction("ar"); got != "rtl" {
-		t.Errorf("Direction(ar) = %s", got)
+	for _, l := range []string{"ar", "fa", "ps", "ur"} {
+		if got := b.Direction(l); got != "rtl" {
+			t.Errorf("Direction(%s) = %s", l, got)
+		}
+	}
+	for n, word := range map[int]string{1: "1 день", 3: "3 дня", 5: "5 дней", 22: "22 дня"} {
+		if s := b.RenderCount("ru", "reminder.upcoming", n, nil); !strings.Contains(s, word) {
+			t.Errorf("ru %d: %q lacks %q", n, s, word)
+		}
 	}
 }
 
@@ -107,7 +114,7 @@ func BenchmarkRender(b *testing.B) {
 	})
 	b.Run("fallback", func(b *testing.B) {
 		for b.Loop() {
-			sink = bundle.Render("ti", "callback.thanks", data)
+			sink = bundle.Render("de", "callback.thanks", data)
 		}
 	})
 	b.Run("words", func(b *testing.B) {

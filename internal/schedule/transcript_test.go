@@ -29,6 +29,16 @@ var wordsOf = map[string]words{
 	"fr": {agree: "oui", language: "3", here: "je suis là", cant: "je ne peux pas", delete: "SUPPRIMER"},
 	"ar": {agree: "نعم", language: "٤", here: "هنا", cant: "لا أستطيع", delete: "حذف"},
 	"uk": {agree: "так", language: "5", here: "я тут", cant: "не можу", delete: "ВИДАЛИТИ"},
+	"fa": {agree: "bale", language: "۶", here: "اینجا هستم", cant: "نمیتونم", delete: "حذف"},
+	"ps": {agree: "هو", language: "۷", here: "دلته یم", cant: "نشم", delete: "ړنګ"},
+	"ti": {agree: "እወ", language: "፰", here: "ኣለኹ", cant: "ኣይክእልን", delete: "ደምስስ"},
+	"am": {agree: "awo", language: "9", here: "አለሁ", cant: "አልችልም", delete: "አጥፋ"},
+	"so": {agree: "haa", language: "10", here: "waan joogaa", cant: "ma imaan karo", delete: "TIRTIR"},
+	"pt": {agree: "sim", language: "11", here: "estou aqui", cant: "não posso", delete: "APAGAR"},
+	"ru": {agree: "da", language: "12", here: "я здесь", cant: "не могу", delete: "УДАЛИТЬ"},
+	"tr": {agree: "evet", language: "13", here: "buradayim", cant: "gelemiyorum", delete: "SİL"},
+	"ur": {agree: "جی ہاں", language: "۱۴", here: "hazir", cant: "nahi aa sakta", delete: "مٹائیں"},
+	"bn": {agree: "হ্যাঁ", language: "১৫", here: "hajir", cant: "পারব না", delete: "মুছুন"},
 }
 
 // The fair-record cases, each in every shipped language. A line is what
@@ -85,9 +95,22 @@ var fairScripts = []struct {
 	{"delete_after_stop", []string{"JOIN {code}", "{agree}", "{language}", "STOP", "{delete}", "{delete}"}},
 }
 
+// shippedLanguages are the languages programme.yaml offers, in its
+// order; each must have its words in wordsOf.
+func shippedLanguages(t *testing.T) []string {
+	t.Helper()
+	langs := shippedContent(t).Flows.Programme.Languages
+	for _, lang := range langs {
+		if _, ok := wordsOf[lang]; !ok {
+			t.Fatalf("wordsOf has no words for %s, which programme.yaml offers", lang)
+		}
+	}
+	return langs
+}
+
 func TestFairRecordTranscripts(t *testing.T) {
 	for _, sc := range fairScripts {
-		for _, lang := range []string{"en", "es", "fr", "ar", "uk"} {
+		for _, lang := range shippedLanguages(t) {
 			t.Run(sc.name+"_"+lang, func(t *testing.T) {
 				got := runFair(t, lang, sc.lines)
 				checkGolden(t, filepath.Join("testdata", "fair", sc.name+"_"+lang+".golden"), got)

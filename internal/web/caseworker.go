@@ -39,12 +39,14 @@ func parseCaseworkerPages() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		base := path.Base(n)
-		if base == "layout.html" || base == "partials.html" {
+		if base == "layout.html" || base == "partials.html" || strings.HasSuffix(base, ".part.html") {
 			continue
 		}
 		t := template.New(base).Funcs(templateFuncs)
-		out[strings.TrimSuffix(base, ".html")] = template.Must(t.ParseFS(caseworkerTemplateFS,
-			"templates/caseworker/layout.html", "templates/caseworker/partials.html", n))
+		// A page's own parts: programme.html and programme.*.part.html.
+		files := []string{"templates/caseworker/layout.html", "templates/caseworker/partials.html", n}
+		parts, _ := fs.Glob(caseworkerTemplateFS, "templates/caseworker/"+strings.TrimSuffix(base, ".html")+".*.part.html")
+		out[strings.TrimSuffix(base, ".html")] = template.Must(t.ParseFS(caseworkerTemplateFS, append(files, parts...)...))
 	}
 	return out
 }

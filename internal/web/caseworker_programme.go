@@ -43,6 +43,7 @@ type programmeView struct {
 	// WhatsApp, and whether programme.yaml gives each (docs/whatsapp.md).
 	WhatsApp        []whatsapp.Need
 	WhatsAppMissing int
+	Translations []check.Translation // programme.translations.part.html
 }
 
 func (s *Server) programmePage(c echo.Context) error {
@@ -60,7 +61,7 @@ func (s *Server) programmePage(c echo.Context) error {
 	}
 	if s.deps.CheckReport != nil {
 		r := s.deps.CheckReport()
-		v.HasReport, v.Problems, v.Costs, v.WhatsApp = true, r.Problems, r.Costs, r.WhatsApp
+		v.HasReport, v.Problems, v.Costs, v.WhatsApp, v.Translations = true, r.Problems, r.Costs, r.WhatsApp, r.Translations
 		for _, n := range r.WhatsApp {
 			if !n.Has {
 				v.WhatsAppMissing++

@@ -40,7 +40,7 @@ func TestPagesRender(t *testing.T) {
 		mustStatus(t, "caseworker "+path, e.signedIn(e.cara).get(path), http.StatusForbidden)
 	}
 	body := admin.get("/programme").Body.String()
-	for _, want := range []string{`<svg class="flow"`, "checkin", "No errors", "WhatsApp templates:", "<code>consent.reask</code>"} {
+	for _, want := range []string{`<svg class="flow"`, "checkin", "No errors", "WhatsApp templates:", "<code>consent.reask</code>", `id="translations-h"`, `<span lang="ti">ትግርኛ</span> (ti)`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("programme page lacks %q", want)
 		}

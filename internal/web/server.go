@@ -33,6 +33,7 @@ type Deps struct {
 	Log          *slog.Logger
 	PublicURL    string
 	Webhooks     []Webhook        // channel webhooks, each mounted under /webhooks
+	Audio        echo.HandlerFunc // GET /audio/:lang/:file, recorded messages for calls; nil: none
 	Metrics      *metrics.Metrics // nil: no /metrics and nothing counted
 
 	// Caseworker pages and the JSON API, served when Auth is set.
@@ -98,6 +99,9 @@ func NewServer(d Deps) *Server {
 		e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
 	}
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", noListing(http.FileServerFS(Assets())))))
+	if d.Audio != nil {
+		e.GET("/audio/:lang/:file", d.Audio)
+	}
 	e.GET("/", s.home)
 
 	hooks := e.Group("/webhooks", s.countWebhooks, middleware.BodyLimit(webhookBodyLimit), s.refuseWhileDraining)

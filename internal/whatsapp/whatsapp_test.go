@@ -55,7 +55,7 @@ func TestFill(t *testing.T) {
 	}}
 	place := "Calle Mayor 1"
 	data := func(count string) map[string]any {
-		return conversation.TemplateData(c, map[string]string{"Count": count, "Date": "mié 9 ene", "Time": "10:00", "Place": place})
+		return conversation.TemplateData(c, "es", map[string]string{"Count": count, "Date": "mié 9 ene", "Time": "10:00", "Place": place})
 	}
 	for _, tc := range []struct {
 		id, lang, count, sid string

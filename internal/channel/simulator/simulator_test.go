@@ -62,7 +62,7 @@ func TestSkipRunsTheSchedule(t *testing.T) {
 	if !sess.Now().Equal(began.Add(7 * 24 * time.Hour)) {
 		t.Errorf("clock at %s after a week's skip from %s", sess.Now(), began)
 	}
-	render := func(id string) string { return c.Locale.Render("en", id, conversation.TemplateData(c, nil)) }
+	render := func(id string) string { return c.Locale.Render("en", id, conversation.TemplateData(c, "en", nil)) }
 	ask, closing, missed := render("checkin.ask"), render("checkin.closing_soon"), render("checkin.missed")
 	var seen []string
 	var last time.Time

@@ -247,7 +247,10 @@ func (r *run) participant(id string) store.Participant {
 
 func TestEndToEnd(t *testing.T) {
 	r := newRun(t)
-	languages := []string{"language.name.en", "language.name.es", "language.name.fr", "language.name.ar", "language.name.uk"}
+	var languages []string // every offered language, by its own name
+	for _, l := range r.content.Flows.Programme.Languages {
+		languages = append(languages, "language.name."+l)
+	}
 	menu := []string{"choice.checkin", "choice.callback", "choice.info", "choice.language"}
 	info := []string{"info.choice.rights", "info.choice.legal", "info.choice.credit", "info.choice.caseworker", "info.choice.data", "info.choice.stop"}
 
@@ -260,7 +263,7 @@ func TestEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(r.write(personFreeText), &direct); err != nil {
 		t.Fatalf("no direct reply to an unknown sender: %v", err)
 	}
-	if direct.Method != "sendMessage" || direct.ChatID != personChatID || direct.Text != r.render("en", "enrol.unknown_sender") {
+	if direct.Method != "sendMessage" || direct.ChatID != personChatID || !strings.HasPrefix(direct.Text, r.render("en", "enrol.unknown_sender")) {
 		t.Errorf("direct reply %+v", direct)
 	}
 

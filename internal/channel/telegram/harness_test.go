@@ -197,7 +197,7 @@ func kinds(msgs []store.OutboundMessage) []string {
 
 // render is a message as the shipped locale words it.
 func (e *env) render(lang, id string) string {
-	return e.content.Locale.Render(lang, id, conversation.TemplateData(e.content, nil))
+	return e.content.Locale.Render(lang, id, conversation.TemplateData(e.content, lang, nil))
 }
 
 func (e *env) index() string { return e.box.Index(string(store.Telegram), chatID) }

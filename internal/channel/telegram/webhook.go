@@ -245,7 +245,7 @@ func (c *Channel) refuseGroup(ec echo.Context, ch *chat) error {
 	}
 	content := c.conv.Content()
 	text := content.Locale.Render(content.Flows.Programme.DefaultLanguage, "group.refused",
-		conversation.TemplateData(content, nil))
+		conversation.TemplateData(content, content.Flows.Programme.DefaultLanguage, nil))
 	return c.reply(ec, ch.ID, []string{text})
 }
 

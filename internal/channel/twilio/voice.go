@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -347,9 +349,22 @@ func (v *Voice) answerUnknown(c echo.Context, content *conversation.Content, who
 	if n > unknownAnswersPerDay {
 		return twimlBlob(c, []byte(RejectTwiML))
 	}
-	sp := v.speaker(content, content.Flows.Programme.DefaultLanguage)
+	// A caller has written nothing to tell their language by: the
+	// greeting is said in the programme's first two languages Twilio can
+	// speak (programme.yaml lists the most used first).
+	langs := content.Flows.SpokenLanguages()
+	if len(langs) > 2 {
+		langs = langs[:2]
+	}
+	if len(langs) == 0 {
+		langs = []string{content.Flows.Programme.DefaultLanguage}
+	}
 	var t twiml
-	t.say(sp.say(spoken("enrol.unknown_sender"), nil))
+	var sp speaker
+	for _, lang := range langs {
+		sp = v.speaker(content, lang)
+		t.say(sp.say(spoken("enrol.unknown_sender"), nil))
+	}
 	t.say(sp.say(msgGoodbye, nil))
 	t.hangup()
 	return twimlBlob(c, t.bytes())
@@ -544,6 +559,10 @@ type speaker struct {
 	content *conversation.Content
 	lang    string
 	speech  flow.Speech
+	public  string // WAYMARK_PUBLIC_URL, for the recordings' URLs
+	// fallback says what lang has no recording of, where Twilio has no
+	// voice for lang.
+	fallback *speaker
 }
 
 // speaker returns the voice for lang: the programme's speech setting for
@@ -551,28 +570,81 @@ type speaker struct {
 // voice reads a script it cannot).
 func (v *Voice) speaker(content *conversation.Content, lang string) speaker {
 	speech := content.Flows.Programme.Voice.Speech
-	if sp, ok := speech[lang]; ok {
-		return speaker{content: content, lang: lang, speech: sp}
+	public := strings.TrimRight(v.Hooks.PublicURL, "/")
+	if sp, ok := speech[lang]; ok && sp.Speaks() {
+		return speaker{content: content, lang: lang, speech: sp, public: public}
+	}
+	if content.Flows.Recorded(lang) && lang != content.Flows.Programme.DefaultLanguage {
+		// Recordings in a language Twilio cannot speak: what is not
+		// recorded is said in the default language.
+		def := v.speaker(content, content.Flows.Programme.DefaultLanguage)
+		return speaker{content: content, lang: lang, public: public, fallback: &def}
 	}
 	def := content.Flows.Programme.DefaultLanguage
-	if sp, ok := speech[def]; ok {
-		return speaker{content: content, lang: def, speech: sp}
+	if sp, ok := speech[def]; ok && sp.Speaks() {
+		return speaker{content: content, lang: def, speech: sp, public: public}
 	}
-	return speaker{content: content, lang: locale.English, speech: speech[locale.English]}
+	return speaker{content: content, lang: locale.English, speech: speech[locale.English], public: public}
 }
 
 func (s speaker) say(id string, vars map[string]any) sayVerb {
-	data := conversation.TemplateData(s.content, nil)
+	data := conversation.TemplateData(s.content, s.lang, nil)
 	for k, v := range vars {
 		data[k] = v
 	}
-	return sayVerb{Language: s.speech.Language, Voice: s.speech.Voice, Text: s.content.Locale.Render(s.lang, id, data)}
+	rec := s.content.Flows.Recording(s.lang, id)
+	if rec == "" || s.public == "" || !recordable(vars) {
+		if s.fallback != nil {
+			return s.fallback.say(id, vars)
+		}
+		return sayVerb{Language: s.speech.Language, Voice: s.speech.Voice, Text: s.content.Locale.Render(s.lang, id, data)}
+	}
+	return sayVerb{Play: s.public + AudioPath + strings.TrimPrefix(rec, flow.AudioDir+"/")}
+}
+
+// recordable reports whether a message said with vars can be a
+// recording made beforehand: not when it carries a date, a time or a
+// place of this call; a menu key is the same on every call.
+func recordable(vars map[string]any) bool {
+	for k := range vars {
+		if k != "Key" {
+			return false
+		}
+	}
+	return true
+}
+
+// AudioRoute serves the organisation's recordings for <Play>: GET
+// AudioRoute/<lang>/<file>, outside /webhooks, as Twilio fetches them.
+const (
+	AudioRoute = "/audio/:lang/:file"
+	AudioPath  = "/audio/"
+)
+
+// HandleAudio serves a recording from the flows directory's audio folder,
+// and only one the loaded flows index: nothing else of the folder can be
+// read through it. Recordings are the organisation's own words, the same
+// for every caller, so they are public like the number itself.
+func (v *Voice) HandleAudio(c echo.Context) error {
+	content := v.Calls.Content()
+	lang, file := c.Param("lang"), c.Param("file")
+	ext := path.Ext(file)
+	ctype, ok := flow.AudioTypes[ext]
+	rec := content.Flows.Recording(lang, strings.TrimSuffix(file, ext))
+	if !ok || rec == "" || path.Base(rec) != file {
+		return echo.ErrNotFound
+	}
+	data, err := fs.ReadFile(content.Flows.AudioFS(), rec)
+	if err != nil {
+		return echo.ErrNotFound
+	}
+	return c.Blob(http.StatusOK, ctype, data)
 }
 
 // offeredLanguages are the languages a key can choose, in the
-// programme's order.
+// programme's order: those Twilio can speak, up to nine.
 func offeredLanguages(c *conversation.Content) []string {
-	langs := c.Flows.Programme.Languages
+	langs := c.Flows.SpokenLanguages()
 	if len(langs) > maxLanguages {
 		langs = langs[:maxLanguages]
 	}

@@ -7,8 +7,9 @@ import (
 
 // The voice answers are TwiML built with encoding/xml, so that every word
 // said is escaped whatever a locale file or an appointment's place holds.
-// Only four verbs are ever used: Reject, Say, Gather (keys only) and
-// Hangup. There is no Record, no speech input and no Dial.
+// Only five verbs are ever used: Reject, Say, Play (an organisation's
+// recording of a message), Gather (keys only) and Hangup. There is no
+// Record, no speech input and no Dial.
 
 type voiceResponse struct {
 	XMLName xml.Name `xml:"Response"`
@@ -20,6 +21,18 @@ type sayVerb struct {
 	Language string   `xml:"language,attr,omitempty"`
 	Voice    string   `xml:"voice,attr,omitempty"`
 	Text     string   `xml:",chardata"`
+	// Play, when set, is the URL of the organisation's recording of the
+	// message: it is played (<Play>) instead of Text being said.
+	Play string `xml:"-"`
+}
+
+// MarshalXML writes <Play>URL</Play> for a recorded message, else <Say>.
+func (s sayVerb) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if s.Play != "" {
+		return e.EncodeElement(s.Play, xml.StartElement{Name: xml.Name{Local: "Play"}})
+	}
+	type say sayVerb // without this method
+	return e.EncodeElement(say(s), xml.StartElement{Name: xml.Name{Local: "Say"}})
 }
 
 // gatherVerb waits for one key. Input is always "dtmf": the caller's
