@@ -24,9 +24,9 @@ type Programme struct {
 	// Fold lists the languages whose SMS lose the accents GSM-7 cannot
 	// carry (channel.FoldGSM), so that one accent does not make a message
 	// UCS-2 and cost twice. Off (empty) by default.
-	Fold []string `yaml:"fold"`
-	WhatsApp       WhatsApp    `yaml:"whatsapp"`
-	Report         Report      `yaml:"report"`
+	Fold     []string `yaml:"fold"`
+	WhatsApp WhatsApp `yaml:"whatsapp"`
+	Report   Report   `yaml:"report"`
 }
 
 // Report is the programme report's settings (docs/report.md).

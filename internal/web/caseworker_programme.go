@@ -43,7 +43,7 @@ type programmeView struct {
 	// WhatsApp, and whether programme.yaml gives each (docs/whatsapp.md).
 	WhatsApp        []whatsapp.Need
 	WhatsAppMissing int
-	Translations []check.Translation // programme.translations.part.html
+	Translations    []check.Translation // programme.translations.part.html
 }
 
 func (s *Server) programmePage(c echo.Context) error {
