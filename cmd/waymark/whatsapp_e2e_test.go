@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -30,6 +31,9 @@ var waTemplates = map[string]string{
 
 // waFlows is the shipped flows with English and Spanish offered, SMS as the
 // fallback, and templates in Spanish only.
+// languagesLine is programme.yaml's list of languages offered.
+var languagesLine = regexp.MustCompile(`(?m)^languages: \[[^\]]*\]`)
+
 func waFlows(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -42,7 +46,7 @@ func waFlows(t *testing.T) string {
 			return err
 		}
 		if path == "programme.yaml" {
-			s := strings.Replace(string(b), "languages: [en, es, fr, ar, uk]", "languages: [en, es]", 1)
+			s := languagesLine.ReplaceAllString(string(b), "languages: [en, es]")
 			s += "\nwhatsapp:\n  fallback: sms\n  templates:\n"
 			for _, id := range []string{"checkin.ask", "checkin.closing_soon", "checkin.missed"} {
 				s += fmt.Sprintf("    %s:\n      es: {sid: %s}\n", id, waTemplates[id])
