@@ -67,7 +67,7 @@ func (b *Bundle) Units(lang string, enSource []byte) ([]Unit, error) {
 		return nil, fmt.Errorf("locale: %q is not a language code", lang)
 	}
 	target := b.by[tag.String()]
-	forms := []string{"other"}
+	var forms []string
 	if target != nil {
 		forms = target.forms
 	} else if f, _, ok := probePlural(tag); ok {

@@ -13,8 +13,6 @@ import (
 // one check-in on Wednesday 8 April 2026. Everything below tries to learn
 // that from reports an administrator can ask for.
 
-const target = "T"
-
 func programme(t *testing.T) []report.Person {
 	t.Helper()
 	var out []report.Person
@@ -191,12 +189,12 @@ func TestDifferencingFindsNoOne(t *testing.T) {
 	// find T.
 	o := options("2026-03-30", "2026-04-19", report.ByWeek)
 	o.MinPeople = 1
-	all, cw1 := report.NewBuilder(o), report.NewBuilder(o)
+	all := report.NewBuilder(o)
 	for _, p := range people {
 		all.Add(p)
 	}
 	o.Caseworker = "cw1"
-	cw1 = report.NewBuilder(o)
+	cw1 := report.NewBuilder(o)
 	for _, p := range people {
 		cw1.Add(p)
 	}

@@ -68,11 +68,9 @@ func outcomeBars(r report.Report, fewer string) template.HTML {
 	}
 	for i, p := range r.Periods {
 		x := left + gap + i*(barW+gap)
-		label := p.Label
+		label := p.From.AddDate(0, 0, 6).Format("Jan 06")
 		if r.By == report.ByWeek {
 			label = p.From.Format("2 Jan")
-		} else {
-			label = p.From.AddDate(0, 0, 6).Format("Jan 06")
 		}
 		fmt.Fprintf(&b, `<text x="%d" y="%d" class="tick" transform="rotate(-60 %d %d)" text-anchor="end">%s</text>`,
 			x+barW/2, top+h+12, x+barW/2, top+h+12, template.HTMLEscapeString(label))
