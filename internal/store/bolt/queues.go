@@ -184,7 +184,7 @@ func (s *Store) ChangeOutbound(_ context.Context, id string, change func(*store.
 		}
 		saved = true
 		if m.Status.Final() {
-			m.Text = ""
+			m.DropWords() // the text and a template's filled values alike
 		}
 		if err := t.deleteOutbound([]byte(id)); err != nil {
 			return err

@@ -164,7 +164,7 @@ func (s *Store) ChangeOutbound(ctx context.Context, id string, change func(*stor
 			return kept, false, fmt.Errorf("redis: %s: %w", op, errors.Join(err, errors.New("a change may not alter the message's ID or participant")))
 		}
 		if m.Status.Final() {
-			m.Text = ""
+			m.DropWords() // the text and a template's filled values alike
 		}
 		doc, err := json.Marshal(m)
 		if err != nil {

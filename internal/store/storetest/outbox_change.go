@@ -33,11 +33,17 @@ var outboxChangeTests = []namedTest{
 		ctx := ctxOf(t)
 		created(t, s, "p_1")
 		m := outbound("o_1", "p_1", at(0))
+		// A WhatsApp template's filled values are words of the message:
+		// they go with the text at a final status.
+		m.Template = &store.Template{SID: "HX1", Variables: map[string]string{"1": "Court 3, Main Street"}}
 		must(t, "enqueue", s.EnqueueOutbound(ctx, m))
-		_, saved, err := s.ChangeOutbound(ctx, "o_1", advance(store.Delivered, at(time.Minute)))
+		changed, saved, err := s.ChangeOutbound(ctx, "o_1", advance(store.Delivered, at(time.Minute)))
 		must(t, "deliver", err)
 		if !saved {
 			t.Fatal("delivered was not saved")
+		}
+		if changed.HasWords() {
+			t.Fatalf("delivered, but the change hands back words: %+v", changed)
 		}
 		got, saved, err := s.ChangeOutbound(ctx, "o_1", advance(store.Sent, at(2*time.Minute)))
 		must(t, "late sent", err)
@@ -46,8 +52,8 @@ var outboxChangeTests = []namedTest{
 		}
 		stored, err := s.GetOutbound(ctx, "o_1")
 		must(t, "get", err)
-		if stored.Status != store.Delivered || stored.Text != "" || !stored.UpdatedAt.Equal(at(time.Minute)) {
-			t.Fatalf("stored %+v, want delivered at 1m with no text", stored)
+		if stored.Status != store.Delivered || stored.HasWords() || !stored.UpdatedAt.Equal(at(time.Minute)) {
+			t.Fatalf("stored %+v, want delivered at 1m with no text and no template", stored)
 		}
 		_, _, err = s.ChangeOutbound(ctx, "o_missing", advance(store.Sent, at(0)))
 		mustBe(t, "missing", err, store.ErrNotFound)
