@@ -609,6 +609,10 @@ func (d *Dispatcher) ApplyStatus(ctx context.Context, id string, st store.Messag
 	// text a final status dropped.
 	now := d.clock.Now()
 	var have store.MessageStatus
+	// withWords is the message as changed, before the store drops its
+	// words at a final status: a refused message's copy by another route
+	// (reroute) needs its text or its template.
+	var withWords store.OutboundMessage
 	m, changed, err := d.store.ChangeOutbound(ctx, id, func(m *store.OutboundMessage) bool {
 		have = m.Status
 		if !Advances(m.Status, st) {
@@ -618,6 +622,7 @@ func (d *Dispatcher) ApplyStatus(ctx context.Context, id string, st store.Messag
 		if errorCode != "" {
 			m.ErrorCode = errorCode
 		}
+		withWords = *m
 		return true
 	})
 	if err != nil {
@@ -631,7 +636,7 @@ func (d *Dispatcher) ApplyStatus(ctx context.Context, id string, st store.Messag
 	d.opts.Observer.Status(m.Channel, st)
 	log.Info("outbox: status", "status", string(st), "code", errorCode)
 	if errorCode != "" && (st == store.Failed || st == store.Undelivered) {
-		if err := d.reroute(ctx, d.senders[m.Channel], m, errorCode, now); err != nil {
+		if err := d.reroute(ctx, d.senders[m.Channel], withWords, errorCode, now); err != nil {
 			return err
 		}
 		if cc, ok := d.senders[m.Channel].(CodeClassifier); ok && cc.UnreachableCode(errorCode) && ownChannel(m) {
