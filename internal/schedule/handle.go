@@ -217,7 +217,7 @@ func (s *Scheduler) handleWindow(ctx context.Context, p store.Participant, it st
 		// person may have checked in or reported meanwhile.
 		return s.askWindow(ctx, p, cal, it, w, "")
 	}
-	f, err := s.windowFacts(ctx, p, cal, w, now)
+	f, _, err := s.windowFacts(ctx, p, cal, w, now)
 	if err != nil {
 		return "", err
 	}
@@ -276,7 +276,7 @@ func (s *Scheduler) askWindow(ctx context.Context, p store.Participant, cal *Cal
 // the person was paused, opted out or not yet consenting in, or reported
 // they could not make.
 func (s *Scheduler) decideWindow(ctx context.Context, p store.Participant, cal *Calendar, it store.DueItem, w Window, now time.Time, tries int) (outcome, error) {
-	f, err := s.windowFacts(ctx, p, cal, w, now)
+	f, _, err := s.windowFacts(ctx, p, cal, w, now)
 	if err != nil {
 		return "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,22 +48,14 @@ func (s *Scheduler) Current(p store.Participant, now time.Time) (conversation.Wi
 	return conversation.WindowNow{Ref: w.Ref(p.ID), OpensAt: w.Start, ClosesAt: w.End, GraceEndsAt: w.End.Add(grace)}, true
 }
 
-// windowFacts reads what is known about window w of p at now.
-func (s *Scheduler) windowFacts(ctx context.Context, p store.Participant, cal *Calendar, w Window, now time.Time) (ledger.Facts, error) {
-	ref := w.Ref(p.ID)
-	rec, err := s.store.GetWindow(ctx, p.ID, ref)
-	switch {
-	case err == nil:
-	case errors.Is(err, store.ErrNotFound):
-		rec = s.newRecord(p, w)
-	default:
-		return ledger.Facts{}, fmt.Errorf("window %s: %w", ref, err)
-	}
+// windowFacts reads what is known about window w of p at now, and the
+// person's attention items, which a move of the outcome may close.
+func (s *Scheduler) windowFacts(ctx context.Context, p store.Participant, cal *Calendar, w Window, now time.Time) (ledger.Facts, []store.AttentionItem, error) {
 	pf, err := s.personFacts(ctx, p, w.Start)
 	if err != nil {
-		return ledger.Facts{}, err
+		return ledger.Facts{}, nil, err
 	}
-	return pf.of(p, cal, rec, w, now), nil
+	return pf.of(p, cal, pf.record(s, p, w), w, now), pf.attention, nil
 }
 
 // newRecord is the ledger's record of a window nothing is known of yet.
@@ -72,29 +65,41 @@ func (s *Scheduler) newRecord(p store.Participant, w Window) store.Window {
 }
 
 // personFacts are the facts about a person that every window draws on:
-// their check-ins since a time, their messages, and whether any channel
-// works. Read once, they serve a whole history.
+// their ledger records and check-ins since a time, their messages and
+// attention items, and whether any channel works. Read at once (one
+// store.HistoryOf and the links), they serve a whole history.
 type personFacts struct {
+	windows     map[string]store.Window // by ref
 	checkIns    []store.CheckIn
 	msgs        []store.OutboundMessage
+	attention   []store.AttentionItem
 	unreachable bool
 }
 
 func (s *Scheduler) personFacts(ctx context.Context, p store.Participant, since time.Time) (personFacts, error) {
-	var pf personFacts
-	var err error
-	if pf.checkIns, err = s.store.CheckInsOf(ctx, p.ID, since); err != nil {
-		return pf, fmt.Errorf("check-ins: %w", err)
-	}
-	if pf.msgs, err = s.store.OutboundOf(ctx, p.ID); err != nil {
-		return pf, fmt.Errorf("messages: %w", err)
+	h, err := s.store.HistoryOf(ctx, p.ID, since)
+	if err != nil {
+		return personFacts{}, fmt.Errorf("history: %w", err)
 	}
 	links, err := s.store.LinksOf(ctx, p.ID)
 	if err != nil {
-		return pf, fmt.Errorf("links: %w", err)
+		return personFacts{}, fmt.Errorf("links: %w", err)
+	}
+	pf := personFacts{windows: make(map[string]store.Window, len(h.Windows)),
+		checkIns: h.CheckIns, msgs: h.Messages, attention: h.Attention}
+	for _, w := range h.Windows {
+		pf.windows[w.Ref] = w
 	}
 	_, pf.unreachable = unreachable(p, links)
 	return pf, nil
+}
+
+// record is the ledger's record of window w, or a new one.
+func (pf personFacts) record(s *Scheduler, p store.Participant, w Window) store.Window {
+	if rec, ok := pf.windows[w.Ref(p.ID)]; ok {
+		return rec
+	}
+	return s.newRecord(p, w)
 }
 
 // of gathers the facts of one window.
@@ -117,26 +122,22 @@ func (pf personFacts) of(p store.Participant, cal *Calendar, rec store.Window, w
 }
 
 // change is what judging a window again changes: its record, the items it
-// closes and the audit entries that say so.
-func (s *Scheduler) change(ctx context.Context, before, after store.Window, actor string, now time.Time) (conversation.LedgerChange, error) {
+// closes (from items, the person's) and the audit entries that say so.
+func change(before, after store.Window, items []store.AttentionItem, actor string, now time.Time) conversation.LedgerChange {
 	var ch conversation.LedgerChange
 	if after == before {
-		return ch, nil
+		return ch
 	}
 	ch.Windows = []store.Window{after}
 	if before.Outcome == after.Outcome || !ledger.Decided(before.Outcome) {
-		return ch, nil
+		return ch
 	}
 	// A decided outcome moved (in the person's favour: Judge allows no
 	// other way). The audit log says who or what moved it.
 	ch.Audit = append(ch.Audit, store.AuditEntry{ID: store.NewID("a_"), At: now, Actor: actor, Action: "window_outcome",
 		ParticipantID: after.ParticipantID, Detail: after.Ref + " " + string(before.Outcome) + " -> " + string(after.Outcome)})
 	if after.AttentionID == "" || (after.Outcome != store.WindowLate && after.Outcome != store.WindowOnTime) {
-		return ch, nil
-	}
-	items, err := s.store.AttentionOf(ctx, after.ParticipantID)
-	if err != nil {
-		return ch, fmt.Errorf("attention: %w", err)
+		return ch
 	}
 	for _, a := range items {
 		if a.ID == after.AttentionID && a.Open() && (a.Kind == store.AttentionMissed || a.Kind == store.AttentionCantReach) {
@@ -144,7 +145,7 @@ func (s *Scheduler) change(ctx context.Context, before, after store.Window, acto
 			ch.Resolved = append(ch.Resolved, a)
 		}
 	}
-	return ch, nil
+	return ch
 }
 
 // CheckIn judges a check-in against the person's windows: on time inside
@@ -170,7 +171,7 @@ func (s *Scheduler) CheckIn(ctx context.Context, p store.Participant, c store.Ch
 		}
 		result = store.Late
 	}
-	f, err := s.windowFacts(ctx, p, cal, w, c.At)
+	f, items, err := s.windowFacts(ctx, p, cal, w, c.At)
 	if err != nil {
 		return result, none, fmt.Errorf("schedule: check-in of %s: %w", p.ID, err)
 	}
@@ -181,8 +182,7 @@ func (s *Scheduler) CheckIn(ctx context.Context, p store.Participant, c store.Ch
 	}
 	f.CheckIns = append(f.CheckIns, c)
 	after := ledger.Judge(f)
-	ch, err := s.change(ctx, f.Window, after, store.ResolvedBySystem, c.At)
-	return result, ch, err
+	return result, change(f.Window, after, items, store.ResolvedBySystem, c.At), nil
 }
 
 // CantMakeIt records, for the window open now or in its grace, that the
@@ -200,7 +200,7 @@ func (s *Scheduler) CantMakeIt(ctx context.Context, p store.Participant, item *s
 	if err != nil {
 		return none, nil
 	}
-	f, err := s.windowFacts(ctx, p, cal, Window{Start: cur.OpensAt, End: cur.ClosesAt}, item.CreatedAt)
+	f, items, err := s.windowFacts(ctx, p, cal, Window{Start: cur.OpensAt, End: cur.ClosesAt}, item.CreatedAt)
 	if err != nil {
 		return none, fmt.Errorf("schedule: can't make it, %s: %w", p.ID, err)
 	}
@@ -215,7 +215,7 @@ func (s *Scheduler) CantMakeIt(ctx context.Context, p store.Participant, item *s
 	before := f.Window
 	before.ReportedUnableAt = time.Time{}
 	after := ledger.Judge(f)
-	return s.change(ctx, before, after, "participant", item.CreatedAt)
+	return change(before, after, items, "participant", item.CreatedAt), nil
 }
 
 // Excuse records that caseworker by excused window ref of the person: the
@@ -246,7 +246,7 @@ func (s *Scheduler) excuse(ctx context.Context, pid, ref, by string) error {
 	if !ok {
 		return fmt.Errorf("schedule: excuse %s: %w", ref, store.ErrNotFound)
 	}
-	f, err := s.windowFacts(ctx, p, cal, w, now)
+	f, items, err := s.windowFacts(ctx, p, cal, w, now)
 	if err != nil {
 		return fmt.Errorf("schedule: excuse %s: %w", ref, err)
 	}
@@ -256,10 +256,7 @@ func (s *Scheduler) excuse(ctx context.Context, pid, ref, by string) error {
 	before := f.Window
 	f.Window.ExcusedAt, f.Window.ExcusedBy = now, by
 	after := ledger.Judge(f)
-	ch, err := s.change(ctx, before, after, by, now)
-	if err != nil {
-		return fmt.Errorf("schedule: excuse %s: %w", ref, err)
-	}
+	ch := change(before, after, items, by, now)
 	if len(ch.Windows) == 0 {
 		ch.Windows = []store.Window{after}
 	}
@@ -292,42 +289,18 @@ const maxListed = 400
 // scheduler has not decided yet), without saving anything. Windows before
 // the person was enrolled are not theirs and are not listed.
 func (s *Scheduler) History(ctx context.Context, p store.Participant, since, now time.Time) ([]store.Window, error) {
-	recs, err := s.store.WindowsOf(ctx, p.ID, since)
-	if err != nil {
-		return nil, fmt.Errorf("schedule: windows of %s: %w", p.ID, err)
-	}
-	byRef := make(map[string]store.Window, len(recs))
-	for _, r := range recs {
-		byRef[r.Ref] = r
-	}
-	var out []store.Window
-	cal, err := CalendarOf(p)
-	if p.Schedule == nil || err != nil {
-		return recs, nil // no calendar to fill in from: what the ledger holds
-	}
-	if since.Before(p.CreatedAt) {
-		since = p.CreatedAt
-	}
 	pf, err := s.personFacts(ctx, p, since)
 	if err != nil {
 		return nil, fmt.Errorf("schedule: windows of %s: %w", p.ID, err)
 	}
-	w, ok := cal.From(since)
-	if ok && w.Start.Before(since) {
-		// since falls inside this window: it opened before since, so its
-		// record was not read above, and judging it afresh would forget
-		// what was reported or excused about it. Like WindowsOf, the
-		// history starts with the first window that opens from since.
-		w, ok = cal.Next(w)
-	}
-	for ; ok && w.Start.Before(now) && len(out) < maxListed; w, ok = cal.Next(w) {
-		ref := w.Ref(p.ID)
-		if rec, found := byRef[ref]; found {
-			out = append(out, rec)
-			delete(byRef, ref)
-			continue
+	byRef := maps.Clone(pf.windows) // the ledger's records, those listed taken out
+	var out []store.Window
+	cal, err := CalendarOf(p)
+	if p.Schedule != nil && err == nil {
+		if since.Before(p.CreatedAt) {
+			since = p.CreatedAt
 		}
-		out = append(out, ledger.Judge(pf.of(p, cal, s.newRecord(p, w), w, now)))
+		out = s.judgedFrom(p, cal, pf, byRef, since, now)
 	}
 	// Records of windows the calendar no longer has (the schedule was
 	// changed) stay in the history: they happened. When the list was cut
@@ -342,6 +315,30 @@ func (s *Scheduler) History(ctx context.Context, p store.Participant, since, now
 	}
 	slices.SortFunc(out, func(a, b store.Window) int { return a.OpensAt.Compare(b.OpensAt) })
 	return out, nil
+}
+
+// judgedFrom lists the calendar's windows from since up to now, at most
+// maxListed: each its record (taken out of byRef), or judged now.
+func (s *Scheduler) judgedFrom(p store.Participant, cal *Calendar, pf personFacts, byRef map[string]store.Window, since, now time.Time) []store.Window {
+	var out []store.Window
+	w, ok := cal.From(since)
+	if ok && w.Start.Before(since) {
+		// since falls inside this window: it opened before since, so its
+		// record was not read, and judging it afresh would forget what was
+		// reported or excused about it. Like WindowsOf, the history starts
+		// with the first window that opens from since.
+		w, ok = cal.Next(w)
+	}
+	for ; ok && w.Start.Before(now) && len(out) < maxListed; w, ok = cal.Next(w) {
+		ref := w.Ref(p.ID)
+		if rec, found := byRef[ref]; found {
+			out = append(out, rec)
+			delete(byRef, ref)
+			continue
+		}
+		out = append(out, ledger.Judge(pf.of(p, cal, s.newRecord(p, w), w, now)))
+	}
+	return out
 }
 
 // Upcoming returns the Date and Time, in the person's language and time
