@@ -140,10 +140,19 @@ func change(before, after store.Window, items []store.AttentionItem, actor strin
 		return ch
 	}
 	for _, a := range items {
-		if a.ID == after.AttentionID && a.Open() && (a.Kind == store.AttentionMissed || a.Kind == store.AttentionCantReach) {
-			a.ResolvedAt, a.ResolvedBy, a.Resolution = now, store.ResolvedBySystem, store.ResolvedCheckedInLate
-			ch.Resolved = append(ch.Resolved, a)
+		if a.ID != after.AttentionID || !a.Open() {
+			continue
 		}
+		switch a.Kind {
+		case store.AttentionMissed, store.AttentionCantReach:
+			a.Resolution = store.ResolvedCheckedInLate
+		case store.AttentionCantMakeIt:
+			a.Resolution = store.ResolvedCheckedIn // they made it after all
+		default:
+			continue
+		}
+		a.ResolvedAt, a.ResolvedBy = now, store.ResolvedBySystem
+		ch.Resolved = append(ch.Resolved, a)
 	}
 	return ch
 }

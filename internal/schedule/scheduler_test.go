@@ -494,3 +494,26 @@ func openBolt(t *testing.T, clk *clock.Fake) *bolt.Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// A person who said "I can't make it" and then checks in after all: the
+// window is on time, and the can't-make-it item closes itself, so the
+// caseworker does not go looking for another way for someone who came.
+func TestCheckInAfterCantMakeItClosesTheItem(t *testing.T) {
+	h := newHarness(t)
+	pid, addrs := h.enrol("Europe/London", mondayToWednesday(), store.SMS)
+	h.run("2026-01-05T09:00:00Z")
+	h.clock.Set(utc("2026-01-05T10:00:00Z"))
+	h.say(store.SMS, addrs[0], "3")
+	if att := h.attention(pid); len(att) != 1 || att[0].Kind != store.AttentionCantMakeIt || !att[0].Open() {
+		t.Fatalf("after can't make it: %+v", att)
+	}
+	h.clock.Set(utc("2026-01-06T10:00:00Z"))
+	h.checkIn(store.SMS, addrs[0])
+	att := h.attention(pid)
+	if len(att) != 1 || att[0].Open() || att[0].ResolvedBy != store.ResolvedBySystem || att[0].Resolution != store.ResolvedCheckedIn {
+		t.Errorf("after checking in: %+v", att)
+	}
+	if ws := h.windows(pid); len(ws) != 1 || ws[0].Outcome != store.WindowOnTime {
+		t.Errorf("the ledger: %+v", ws)
+	}
+}

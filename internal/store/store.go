@@ -295,6 +295,7 @@ type AttentionItem struct {
 // ResolvedBy is then "system".
 const (
 	ResolvedCheckedInLate = "checked_in_late" // a missed check-in, made late
+	ResolvedCheckedIn     = "checked_in"      // "can't make it", and then they checked in
 	ResolvedOptedIn       = "opted_in"        // an opt-out, undone by START
 	ResolvedDelivered     = "delivered"       // can't reach: a message reached the person
 	ResolvedConsented     = "consented"       // not consented: the person agreed

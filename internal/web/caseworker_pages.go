@@ -75,6 +75,7 @@ var kindLabels = map[store.AttentionKind]string{
 var resolutionLabels = map[string]string{
 	"contacted": "Contacted", "excused": "Excused", "rescheduled": "Rescheduled", "paused": "Paused", "resolved": "Resolved",
 	store.ResolvedCheckedInLate: "Checked in late (closed by itself)",
+	store.ResolvedCheckedIn:     "Checked in after all (closed by itself)",
 	store.ResolvedOptedIn:       "Sent START (closed by itself)",
 	store.ResolvedDelivered:     "A message reached them (closed by itself)",
 	store.ResolvedConsented:     "Agreed to messages (closed by itself)",
