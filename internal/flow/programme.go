@@ -13,7 +13,10 @@ type Programme struct {
 	Organisation    Organisation `yaml:"organisation"`
 	Languages       []string     `yaml:"languages"`        // offered, e.g. [en, es, fr, ar, uk]
 	DefaultLanguage string       `yaml:"default_language"` // fallback after the person's own
-	Flows           FlowRoles    `yaml:"flows"`
+	// TimeZone is where the programme's office is (an IANA name): the
+	// enrolment form offers it first, and caseworkers read times in it.
+	TimeZone string    `yaml:"time_zone"`
+	Flows    FlowRoles `yaml:"flows"`
 	// SessionTimeout is how long an unanswered conversation is remembered.
 	SessionTimeout Duration    `yaml:"session_timeout"`
 	CheckIn        CheckInRule `yaml:"checkin"`
@@ -290,6 +293,7 @@ func DefaultProgramme() Programme {
 	return Programme{
 		Languages:       []string{"en"},
 		DefaultLanguage: "en",
+		TimeZone:        "UTC",
 		Flows: FlowRoles{
 			Default:   "menu",
 			Enrolment: "enrolment",

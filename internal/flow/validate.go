@@ -3,6 +3,7 @@ package flow
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/waymark-atd/waymark/internal/diag"
 )
@@ -52,6 +53,9 @@ func (s *Set) validate(problems *[]diag.Problem) {
 			line = s.progLines["languages"]
 		}
 		pf.errorf(line, "default_language %q is not one of languages (%s)", p.DefaultLanguage, strings.Join(p.Languages, ", "))
+	}
+	if _, err := time.LoadLocation(p.TimeZone); err != nil || p.TimeZone == "" || p.TimeZone == "Local" {
+		pf.errorf(s.progLines["time_zone"], "time_zone %q is not a time zone: use an IANA name such as Europe/London or America/Mexico_City", p.TimeZone)
 	}
 }
 

@@ -186,7 +186,10 @@ type page struct {
 	CSRF    string
 	Notice  string // one of a fixed set of confirmations, never user text
 	Error   string
-	Now     time.Time
+	// NoticeInPage: the page shows the notice itself, beside what it is
+	// about, rather than the layout at the top.
+	NoticeInPage bool
+	Now          time.Time
 	// SimulatorOn says whether /simulator is served.
 	SimulatorOn bool
 }
@@ -206,6 +209,7 @@ var notices = map[string]string{
 	"rescheduled":     "Marked as rescheduled. Change the appointment or schedule below.",
 	"paused":          "Paused: no reminders and no missed check-ins until resumed.",
 	"resolved":        "Resolved.",
+	"undone":          "Undone: the item is back in the queue. A pause made with it is lifted; an excused window stays excused.",
 	"saved":           "Saved.",
 	"resumed":         "Resumed: reminders start again with the next window.",
 	"exited":          "Marked as having left the programme.",

@@ -475,6 +475,12 @@ func (s *Server) attentionFor(ctx context.Context, a store.Account, id string) (
 
 // resolve closes an attention item; "paused" also pauses the person.
 func (s *Server) resolve(ctx context.Context, actor store.Account, id, resolution string) (store.AttentionItem, error) {
+	return s.resolveIf(ctx, actor, id, resolution, nil)
+}
+
+// resolveIf is resolve with a check of the item first (the pages offer
+// only the actions that fit its kind).
+func (s *Server) resolveIf(ctx context.Context, actor store.Account, id, resolution string, check func(store.AttentionItem) error) (store.AttentionItem, error) {
 	if !slices.Contains(resolutions, resolution) {
 		return store.AttentionItem{}, invalid("resolution: use one of %s", strings.Join(resolutions, ", "))
 	}
@@ -483,7 +489,12 @@ func (s *Server) resolve(ctx context.Context, actor store.Account, id, resolutio
 		return it, err
 	}
 	if !it.Open() {
-		return it, conflict("this item was already dealt with (" + it.Resolution + ")")
+		return it, conflict("this item was already dealt with (" + resolutionLabel(it.Resolution) + ")")
+	}
+	if check != nil {
+		if err := check(it); err != nil {
+			return it, err
+		}
 	}
 	now := s.now()
 	if resolution == "excused" && strings.HasPrefix(it.Ref, "win:") && s.deps.Excuse != nil {
@@ -506,6 +517,47 @@ func (s *Server) resolve(ctx context.Context, actor store.Account, id, resolutio
 		}
 	}
 	return it, nil
+}
+
+// reopen undoes a caseworker's action on an item: the item is raised
+// again as it was (its kind, reason, what it is about and when it was
+// first raised), and a pause made with it is lifted. An item is changed
+// only by resolving it, so the undo is a new item that the audit log ties
+// to the old one. An excused window stays excused: the record of a window
+// only moves in the person's favour.
+func (s *Server) reopen(ctx context.Context, actor store.Account, id string) (store.AttentionItem, error) {
+	it, p, err := s.attentionFor(ctx, actor, id)
+	if err != nil {
+		return it, err
+	}
+	if it.Open() {
+		return it, conflict("this item is still open")
+	}
+	if it.ResolvedBy == store.ResolvedBySystem {
+		return it, conflict("this item closed by itself because the fact behind it changed; there is nothing to undo")
+	}
+	mine, err := s.deps.Store.AttentionOf(ctx, p.ID)
+	if err != nil {
+		return it, err
+	}
+	for _, o := range mine {
+		if o.Open() && o.Kind == it.Kind && o.Ref == it.Ref {
+			return it, conflict("this item is open again already")
+		}
+	}
+	again := store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: it.Kind, Reason: it.Reason, Ref: it.Ref, CreatedAt: it.CreatedAt}
+	if err := s.deps.Store.AddAttention(ctx, again); err != nil {
+		return it, fmt.Errorf("web: reopen %s: %w", it.ID, err)
+	}
+	if err := s.audit(ctx, actor, "attention_reopened", p.ID, again.ID+" reopens "+it.ID+" "+string(it.Kind)); err != nil {
+		return again, err
+	}
+	if it.Resolution == "paused" && p.Status == store.Paused {
+		if _, err := s.setStatus(ctx, actor, p.ID, store.Active); err != nil {
+			return again, err
+		}
+	}
+	return again, nil
 }
 
 // visibleAttention lists the items of the account's caseload, newest

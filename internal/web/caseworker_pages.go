@@ -57,6 +57,12 @@ var templateFuncs = template.FuncMap{
 		}[r]
 	},
 	"resolutions": func() []string { return resolutions },
+	"kindClass":   kindClass,
+	"hidden":      func(f queueFilter) []option { return hiddenFields(f.values()) },
+	"has":         func(list []string, s string) bool { return slices.Contains(list, s) },
+	"apptKind":    appointmentKindLabel,
+	"apptStatus":  appointmentStatusLabel,
+	"day":         dayLabel,
 }
 
 var kindLabels = map[store.AttentionKind]string{
@@ -219,26 +225,29 @@ func sentence(msg string) string {
 type attentionRow struct {
 	Item        store.AttentionItem
 	Participant store.Participant
-	Caseworker  string
 	About       string
 }
 
 type attentionView struct {
 	page
-	Open        []attentionRow
-	Recent      []attentionRow
+	queue
+	Filter      queueFilter
 	Caseworkers []store.Account
-	Filter      string
 	// Unassigned counts the people whose caseworker is disabled or gone.
 	Unassigned int
+	// Focus is the person whose card takes focus after an action; the
+	// notice, and the undo, are shown at it.
+	Focus    string
+	UndoID   string
+	Kinds    []store.AttentionKind
+	ZoneName string
 }
 
 func (s *Server) attentionPage(c echo.Context) error {
 	ctx := c.Request().Context()
-	v := attentionView{page: s.page(c, "Needs attention", "attention")}
-	if canSeeAll(v.Account) {
-		v.Filter = c.QueryParam("caseworker")
-	}
+	v := attentionView{page: s.page(c, "Needs attention", "attention"), Kinds: kindOrder}
+	v.Filter = queueFilterOf(c.QueryParam, v.Account)
+	v.NoticeInPage, v.ZoneName = true, s.programme().TimeZone
 	names, accts, err := s.accountNames(ctx)
 	if err != nil {
 		return err
@@ -251,30 +260,29 @@ func (s *Server) attentionPage(c echo.Context) error {
 		}
 		v.Unassigned = len(orphans)
 	}
-	items, byID, err := s.visibleAttention(ctx, v.Account, false, v.Filter)
+	items, byID, err := s.visibleAttention(ctx, v.Account, false, v.Filter.Caseworker)
 	if err != nil {
 		return err
 	}
-	for _, it := range items {
-		p := byID[it.ParticipantID]
-		row := attentionRow{Item: it, Participant: p, Caseworker: names[p.CaseworkerID], About: s.about(c, it, p)}
-		if it.Open() {
-			v.Open = append(v.Open, row)
-		} else if len(v.Recent) < 20 {
-			v.Recent = append(v.Recent, row)
+	v.queue = buildQueue(queueInput{Items: items, People: byID, Names: names, Filter: v.Filter, Now: v.Now,
+		Zone: s.caseworkerZone(v.Account), About: func(it store.AttentionItem, p store.Participant) string { return s.about(c, it, p) }})
+	if undo := c.QueryParam("undo"); undo != "" && v.Notice != "" {
+		for _, it := range items {
+			if it.ID == undo && !it.Open() && it.ResolvedBy != store.ResolvedBySystem {
+				v.UndoID = it.ID
+			}
 		}
 	}
-	// Children first among open items: their cases need a trained eye soonest.
-	slices.SortStableFunc(v.Open, func(a, b attentionRow) int {
-		switch {
-		case a.Participant.Child == b.Participant.Child:
-			return 0
-		case a.Participant.Child:
-			return -1
-		}
-		return 1
-	})
+	if f := c.QueryParam("focus"); f != "" && slices.ContainsFunc(v.Cards, func(cd queueCard) bool { return cd.P.ID == f }) {
+		v.Focus = f
+	}
 	return s.render(c, http.StatusOK, "attention", v)
+}
+
+// caseworkerZone is the time zone a caseworker reads times in: the
+// programme's office.
+func (s *Server) caseworkerZone(store.Account) *time.Location {
+	return zoneOf(s.programme().TimeZone)
 }
 
 // about says what an item refers to: a check-in window or an appointment.
@@ -286,27 +294,90 @@ func (s *Server) about(c echo.Context, it store.AttentionItem, p store.Participa
 	}
 	if strings.HasPrefix(it.Ref, "ap_") {
 		if a, err := s.deps.Store.GetAppointment(c.Request().Context(), it.Ref); err == nil && a.ParticipantID == p.ID {
-			return strings.ReplaceAll(a.Kind, "_", " ") + " on " + a.Date + " at " + a.Time
+			return appointmentKindLabel(a.Kind) + " on " + dayLabel(a.Date) + " at " + a.Time
 		}
 	}
 	return ""
 }
 
+// safeAnchor keeps an ID fit for a URL's fragment; anything else is
+// dropped.
+func safeAnchor(id string) string {
+	if id == "" || len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}) {
+		return ""
+	}
+	return id
+}
+
 func (s *Server) attentionAction(c echo.Context) error {
+	ctx := c.Request().Context()
 	me := session(c).Account
 	action := c.FormValue("action")
-	it, err := s.resolve(c.Request().Context(), me, c.Param("id"), action)
+	f := queueFilterOf(c.FormValue, me)
+	if action == "paused" && c.FormValue("confirm") != "yes" {
+		// Pausing stops everything for the person: never in one click.
+		return s.render(c, http.StatusOK, "confirm", confirmView{
+			page: s.page(c, "Pause this person?", "attention"), Heading: "Pause this person?",
+			Text:   "Pausing stops all reminders and check-in windows for the person until you resume them. Nothing is sent to them about it. You can undo it.",
+			Action: "/attention/" + url.PathEscape(c.Param("id")),
+			Fields: append(hiddenFields(f.values()), option{Value: "action", Label: "paused"}, option{Value: "confirm", Label: "yes"}, option{Value: "next", Label: safeAnchor(c.FormValue("next"))}),
+			Button: "Yes, pause", Back: f.href(nil),
+		})
+	}
+	it, err := s.resolveIf(ctx, me, c.Param("id"), action, func(it store.AttentionItem) error {
+		if !actionFits(it.Kind, action) {
+			return invalid("%s does not fit a %s item", strings.ToLower(resolutionLabel(action)), strings.ToLower(kindLabel(it.Kind)))
+		}
+		return nil
+	})
 	if err != nil {
 		return s.pageError(c, err)
 	}
 	if action == "rescheduled" {
-		return c.Redirect(http.StatusSeeOther, "/participants/"+url.PathEscape(it.ParticipantID)+"?done=rescheduled#appointments")
+		target := "/participants/" + url.PathEscape(it.ParticipantID) + "?done=rescheduled"
+		if strings.HasPrefix(it.Ref, "ap_") {
+			target += "&appt=" + url.QueryEscape(it.Ref)
+		}
+		return c.Redirect(http.StatusSeeOther, target+"#appointments")
 	}
-	back := "/attention?done=" + action
-	if f := c.FormValue("caseworker"); f != "" && canSeeAll(me) {
-		back += "&caseworker=" + url.QueryEscape(f)
+	stillOpen := ""
+	if mine, err := s.deps.Store.AttentionOf(ctx, it.ParticipantID); err != nil {
+		return err
+	} else if slices.ContainsFunc(mine, func(o store.AttentionItem) bool { return o.Open() }) {
+		stillOpen = it.ParticipantID
 	}
-	return c.Redirect(http.StatusSeeOther, back)
+	return c.Redirect(http.StatusSeeOther, afterAction(f, action, it.ID, stillOpen, safeAnchor(c.FormValue("next"))))
+}
+
+// attentionReopen undoes an action on an item.
+func (s *Server) attentionReopen(c echo.Context) error {
+	me := session(c).Account
+	it, err := s.reopen(c.Request().Context(), me, c.Param("id"))
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	f := queueFilterOf(c.FormValue, me)
+	return c.Redirect(http.StatusSeeOther, f.href(url.Values{"done": {"undone"}, "focus": {it.ParticipantID}})+"#person-"+safeAnchor(it.ParticipantID))
+}
+
+// confirmView asks before a change that is not made in one click.
+type confirmView struct {
+	page
+	Heading, Text, Action, Button, Back string
+	Fields                              []option // hidden fields: Value is the name, Label the value
+}
+
+func hiddenFields(v url.Values) []option {
+	var out []option
+	for k, vs := range v {
+		for _, x := range vs {
+			out = append(out, option{Value: k, Label: x})
+		}
+	}
+	slices.SortFunc(out, func(a, b option) int { return strings.Compare(a.Value, b.Value) })
+	return out
 }
 
 // Participants.

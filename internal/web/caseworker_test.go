@@ -361,9 +361,9 @@ func TestAttentionActionsAreAudited(t *testing.T) {
 	b := e.signedIn(e.cara)
 	for _, action := range resolutions {
 		it := e.attentionItem(p, store.AttentionCantMakeIt)
-		rec := b.post("/attention/"+it.ID, url.Values{"action": {action}})
+		rec := b.post("/attention/"+it.ID, url.Values{"action": {action}, "confirm": {"yes"}})
 		mustStatus(t, action, rec, http.StatusSeeOther)
-		rec = b.post("/attention/"+it.ID, url.Values{"action": {action}})
+		rec = b.post("/attention/"+it.ID, url.Values{"action": {action}, "confirm": {"yes"}})
 		mustStatus(t, action+" twice", rec, http.StatusConflict)
 	}
 	got, _ := e.st.GetParticipant(t.Context(), p.ID)

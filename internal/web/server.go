@@ -140,6 +140,7 @@ func NewServer(d Deps) *Server {
 		e.POST("/account/password", s.changePassword, cw...)
 		e.GET("/attention", s.attentionPage, cw...)
 		e.POST("/attention/:id", s.attentionAction, cw...)
+		e.POST("/attention/:id/reopen", s.attentionReopen, cw...)
 		e.GET("/participants", s.participantsPage, cw...)
 		e.GET("/participants/new", s.enrolPage, cw...)
 		e.POST("/participants", s.enrol, cw...)

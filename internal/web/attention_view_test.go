@@ -1,0 +1,232 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+func TestCaseworkerTime(t *testing.T) {
+	london, _ := time.LoadLocation("Europe/London")
+	now := time.Date(2026, 3, 5, 15, 0, 0, 0, time.UTC) // Thursday
+	for _, tc := range []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2026, 3, 5, 9, 10, 0, 0, time.UTC), "today 09:10"},
+		{time.Date(2026, 3, 4, 23, 59, 0, 0, time.UTC), "yesterday 23:59"},
+		{time.Date(2026, 3, 3, 8, 0, 0, 0, time.UTC), "Tue 3 Mar"},
+		{time.Date(2025, 12, 30, 8, 0, 0, 0, time.UTC), "Tue 30 Dec 2025"},
+		{time.Date(2026, 3, 6, 8, 0, 0, 0, time.UTC), "tomorrow 08:00"},
+	} {
+		if got := caseworkerTime(tc.at, now, london).Text; got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.at, got, tc.want)
+		}
+	}
+	// In summer London is an hour ahead of UTC: 23:30 UTC is tomorrow.
+	summer := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
+	if got := caseworkerTime(time.Date(2026, 7, 1, 23, 30, 0, 0, time.UTC), summer, london).Text; got != "tomorrow 00:30" {
+		t.Errorf("across midnight in the caseworker's zone: %q", got)
+	}
+}
+
+func TestBuildQueueGroupsCountsAndFilters(t *testing.T) {
+	now := time.Date(2026, 3, 5, 15, 0, 0, 0, time.UTC)
+	amal := store.Participant{ID: "p_amal", Label: "Amal"}
+	bo := store.Participant{ID: "p_bo", Label: "Bo", Child: true}
+	cy := store.Participant{ID: "p_cy", Label: "Cy"}
+	people := map[string]store.Participant{amal.ID: amal, bo.ID: bo, cy.ID: cy}
+	item := func(id string, p store.Participant, k store.AttentionKind, hoursAgo int) store.AttentionItem {
+		return store.AttentionItem{ID: id, ParticipantID: p.ID, Kind: k, CreatedAt: now.Add(-time.Duration(hoursAgo) * time.Hour)}
+	}
+	closed := item("n_old", cy, store.AttentionCallback, 50)
+	closed.ResolvedAt, closed.ResolvedBy, closed.Resolution = now.Add(-time.Hour), "acc_cara", "contacted"
+	items := []store.AttentionItem{
+		item("n_1", amal, store.AttentionCantReach, 1),
+		item("n_2", cy, store.AttentionMissed, 30),
+		item("n_3", amal, store.AttentionMissed, 2), // a second item for Amal: one card
+		item("n_4", amal, store.AttentionCantReach, 3),
+		item("n_5", bo, store.AttentionCallback, 4),
+		closed,
+	}
+	in := queueInput{Items: items, People: people, Names: map[string]string{"acc_cara": "cara"}, Now: now, Zone: time.UTC}
+	q := buildQueue(in)
+	var order []string
+	for _, c := range q.Cards {
+		order = append(order, c.P.ID)
+	}
+	// The child first, then whoever has waited longest.
+	if strings.Join(order, ",") != "p_bo,p_cy,p_amal" {
+		t.Fatalf("cards %v", order)
+	}
+	if q.People != 3 || q.Children != 1 || q.Items != 5 {
+		t.Errorf("people %d, children %d, items %d", q.People, q.Children, q.Items)
+	}
+	amalCard := q.Cards[2]
+	if len(amalCard.Items) != 3 || amalCard.Items[0].Item.ID != "n_4" {
+		t.Errorf("Amal's card: %+v", amalCard.Items)
+	}
+	if len(amalCard.Kinds) != 2 || amalCard.Kinds[0] != store.AttentionMissed || amalCard.Kinds[1] != store.AttentionCantReach {
+		t.Errorf("Amal's kinds %v: each once, the miss first", amalCard.Kinds)
+	}
+	if q.Cards[0].Next != "p_cy" || q.Cards[1].Next != "p_amal" || q.Cards[2].Next != "" {
+		t.Errorf("next cards: %q %q %q", q.Cards[0].Next, q.Cards[1].Next, q.Cards[2].Next)
+	}
+	counts := map[store.AttentionKind]int{}
+	for _, c := range q.Counts {
+		counts[c.Kind] = c.People
+	}
+	if counts[store.AttentionMissed] != 2 || counts[store.AttentionCantReach] != 1 || counts[store.AttentionCallback] != 1 || len(counts) != 3 {
+		t.Errorf("counts of people by kind: %v", counts)
+	}
+	if len(q.Recent) != 1 || q.Recent[0].By != "cara" || q.Recent[0].When.Text != "today 14:00" || !q.Recent[0].CanReopen {
+		t.Errorf("recent: %+v", q.Recent)
+	}
+	for _, it := range amalCard.Items {
+		if it.Item.Kind == store.AttentionCantReach && (actionFits(it.Item.Kind, "excused") || actionFits(it.Item.Kind, "rescheduled")) {
+			t.Errorf("can't reach offers %v", it.Actions)
+		}
+	}
+
+	in.Filter = queueFilter{Kind: store.AttentionMissed}
+	q = buildQueue(in)
+	if len(q.Cards) != 2 || q.People != 3 {
+		t.Errorf("missed only: %d cards of %d people", len(q.Cards), q.People)
+	}
+	in.Filter = queueFilter{Child: true}
+	if q = buildQueue(in); len(q.Cards) != 1 || q.Cards[0].P.ID != "p_bo" {
+		t.Errorf("children only: %+v", q.Cards)
+	}
+}
+
+var cardRe = regexp.MustCompile(`<li class="card[^"]*" id="person-([^"]+)"`)
+
+// TestQueueWorkflow works through the queue as a caseworker: only the
+// actions that fit, pause only when confirmed, focus on the next card
+// after each action, undo of each.
+func TestQueueWorkflow(t *testing.T) {
+	e := newCaseworkerEnv(t, envOptions{})
+	amal := e.participant("Amal", e.cara)
+	bo := e.participant("Bo", e.cara)
+	reach := e.attentionItem(amal, store.AttentionCantReach)
+	e.clock.Advance(time.Minute)
+	miss := e.attentionItem(amal, store.AttentionMissed)
+	e.clock.Advance(time.Minute)
+	call := e.attentionItem(bo, store.AttentionCallback)
+	b := e.signedIn(e.cara)
+
+	page := b.get("/attention").Body.String()
+	if cards := cardRe.FindAllStringSubmatch(page, -1); len(cards) != 2 || cards[0][1] != amal.ID || cards[1][1] != bo.ID {
+		t.Fatalf("cards: %v", cards)
+	}
+	if n := strings.Count(page, `id="person-`+amal.ID+`"`); n != 1 {
+		t.Errorf("Amal has %d cards", n)
+	}
+	// Can't reach has its own class, shape and word, and none of a miss's.
+	reachHTML := between(page, `id="item-`+reach.ID+`"`, `</li>`)
+	if !strings.Contains(reachHTML, "kind-cant_reach") || !strings.Contains(reachHTML, "icon-kind-cant_reach") || !strings.Contains(reachHTML, "Can&#39;t reach") ||
+		strings.Contains(reachHTML, "missed") || strings.Contains(reachHTML, `value="excused"`) || strings.Contains(reachHTML, `value="rescheduled"`) {
+		t.Errorf("can't reach item:\n%s", reachHTML)
+	}
+	if strings.Contains(between(page, `id="item-`+call.ID+`"`, `</li>`), `value="paused"`) {
+		t.Error("a call request offers Pause")
+	}
+
+	// An action that does not fit the kind is refused, and nothing changes.
+	mustStatus(t, "excuse can't reach", b.post("/attention/"+reach.ID, url.Values{"action": {"excused"}}), http.StatusUnprocessableEntity)
+
+	// Pause without confirming asks first, and pauses no one.
+	rec := b.post("/attention/"+miss.ID, url.Values{"action": {"paused"}, "next": {bo.ID}})
+	mustStatus(t, "pause unconfirmed", rec, http.StatusOK)
+	if !strings.Contains(rec.Body.String(), "Yes, pause") {
+		t.Errorf("no confirmation: %.400s", rec.Body.String())
+	}
+	if p, _ := e.st.GetParticipant(t.Context(), amal.ID); p.Status != store.Active {
+		t.Fatalf("paused without confirming: %s", p.Status)
+	}
+	rec = b.post("/attention/"+miss.ID, url.Values{"action": {"paused"}, "confirm": {"yes"}, "next": {bo.ID}})
+	mustStatus(t, "pause", rec, http.StatusSeeOther)
+	// Amal still has an item: focus stays on her card.
+	if loc := rec.Header().Get("Location"); !strings.HasSuffix(loc, "#person-"+amal.ID) || !strings.Contains(loc, "undo="+miss.ID) {
+		t.Errorf("after pausing: %s", loc)
+	}
+	if p, _ := e.st.GetParticipant(t.Context(), amal.ID); p.Status != store.Paused {
+		t.Fatalf("not paused: %s", p.Status)
+	}
+	after := b.get(rec.Header().Get("Location")).Body.String()
+	if !strings.Contains(between(after, `id="head-`+amal.ID+`"`, `>`), "autofocus") {
+		t.Error("Amal's card does not take focus")
+	}
+	if !strings.Contains(after, `action="/attention/`+miss.ID+`/reopen"`) {
+		t.Error("no undo beside the card")
+	}
+
+	// Undo: the miss is open again and the pause lifted.
+	rec = b.post("/attention/"+miss.ID+"/reopen", nil)
+	mustStatus(t, "undo", rec, http.StatusSeeOther)
+	if p, _ := e.st.GetParticipant(t.Context(), amal.ID); p.Status != store.Active {
+		t.Errorf("the pause stands after undo: %s", p.Status)
+	}
+	open, _ := e.st.AttentionOf(t.Context(), amal.ID)
+	reopened := 0
+	for _, it := range open {
+		if it.Open() && it.Kind == store.AttentionMissed && it.CreatedAt.Equal(miss.CreatedAt) {
+			reopened++
+		}
+	}
+	if reopened != 1 {
+		t.Errorf("reopened misses: %d in %+v", reopened, open)
+	}
+	mustStatus(t, "undo twice", b.post("/attention/"+miss.ID+"/reopen", nil), http.StatusConflict)
+
+	// Dealing with Amal's last item sends focus to the next card, Bo's.
+	for _, it := range open {
+		if it.Open() {
+			rec = b.post("/attention/"+it.ID, url.Values{"action": {"contacted"}, "next": {bo.ID}})
+			mustStatus(t, "contacted", rec, http.StatusSeeOther)
+		}
+	}
+	if loc := rec.Header().Get("Location"); !strings.HasSuffix(loc, "#person-"+bo.ID) {
+		t.Errorf("after Amal's last item: %s", loc)
+	}
+	// The resolution says who and when.
+	if recent := between(b.get("/attention").Body.String(), `id="recent"`, `</details>`); !strings.Contains(recent, "Contacted by cara") {
+		t.Errorf("recently dealt with:\n%s", recent)
+	}
+	entries, _ := e.st.ListAudit(t.Context(), amal.ID, 0)
+	if !hasAction(entries, "attention_reopened") {
+		t.Error("the undo is not in the audit log")
+	}
+	// A filter is kept through an action.
+	rec = b.post("/attention/"+call.ID, url.Values{"action": {"contacted"}, "kind": {"callback_request"}})
+	if loc := rec.Header().Get("Location"); !strings.Contains(loc, "kind=callback_request") {
+		t.Errorf("filter lost: %s", loc)
+	}
+}
+
+func hasAction(entries []store.AuditEntry, action string) bool {
+	for _, e := range entries {
+		if e.Action == action {
+			return true
+		}
+	}
+	return false
+}
+
+// between is the text of s from the first from up to the next to.
+func between(s, from, to string) string {
+	i := strings.Index(s, from)
+	if i < 0 {
+		return ""
+	}
+	s = s[i:]
+	if j := strings.Index(s[len(from):], to); j >= 0 {
+		return s[:len(from)+j]
+	}
+	return s
+}
