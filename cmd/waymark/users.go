@@ -387,6 +387,7 @@ func withCaseworkers(ctx context.Context, cfg config.Config, log *slog.Logger, s
 	}
 	au := auth.New(st, clk, auth.Options{SessionTTL: cfg.SessionTTL, CounterKey: counterKey})
 	deps.Auth, deps.Clock, deps.TelegramBot, deps.TrustedProxies = au, clk, cfg.TelegramBotUsername, nets
+	deps.TextNumber = cfg.TwilioFrom
 	if sched != nil {
 		deps.Replan, deps.Excuse, deps.Windows = sched.Replan, sched.Excuse, sched.History
 	}

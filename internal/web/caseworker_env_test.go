@@ -92,7 +92,7 @@ func newCaseworkerEnv(t *testing.T, o envOptions) *cwEnv {
 	au := auth.New(st, clk, o.auth)
 	deps := Deps{
 		Store: st, Conversation: conv, Log: log, PublicURL: o.publicURL,
-		Auth: au, Clock: clk, Replan: sched.Replan, Excuse: sched.Excuse, Windows: sched.History, TelegramBot: "ExampleCheckInBot",
+		Auth: au, Clock: clk, Replan: sched.Replan, Excuse: sched.Excuse, Windows: sched.History, TelegramBot: "ExampleCheckInBot", TextNumber: "+44 7700 900000",
 		CheckReport: func() check.Report {
 			return check.Run(check.Input{Flows: flows.FS, FlowsDir: "flows", Locales: locales.FS, LocalesDir: "locales",
 				LoadLocales: func(fsys fs.FS) (check.Catalog, []diag.Problem) {

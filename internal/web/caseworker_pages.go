@@ -63,6 +63,7 @@ var templateFuncs = template.FuncMap{
 	"apptKind":    appointmentKindLabel,
 	"apptStatus":  appointmentStatusLabel,
 	"day":         dayLabel,
+	"capitalise":  capitalise,
 }
 
 var kindLabels = map[store.AttentionKind]string{
@@ -439,15 +440,17 @@ type participantForm struct {
 	Child                                 bool
 	Schedule                              scheduleForm
 	Languages                             []option
+	Zones                                 []zoneGroup
 	Caseworkers                           []option
 	Days                                  []string
+	Errors                                fieldErrors
 }
 
 var weekDays = []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 
 func (s *Server) participantFormOf(c echo.Context, p store.Participant) (participantForm, error) {
 	f := participantForm{Label: p.Label, Language: p.Language, TimeZone: p.TimeZone, Caseworker: p.CaseworkerID, Child: p.Child,
-		Schedule: scheduleFormOf(p.Schedule), Days: weekDays}
+		Schedule: scheduleFormOf(p.Schedule), Days: weekDays, Zones: zoneOptions(s.programme().TimeZone, p.TimeZone, s.now())}
 	content := s.deps.Conversation.Content()
 	for _, l := range s.programme().Languages {
 		name := l
@@ -488,15 +491,10 @@ func participantInputOf(c echo.Context, me store.Account) (participantInput, err
 	return in, nil
 }
 
-type enrolView struct {
-	page
-	Form participantForm
-}
-
 func (s *Server) enrolPage(c echo.Context) error {
 	me := session(c).Account
 	f, err := s.participantFormOf(c, store.Participant{Language: s.programme().DefaultLanguage, CaseworkerID: me.ID,
-		Schedule: defaultSchedule()})
+		TimeZone: s.programme().TimeZone, Schedule: defaultSchedule()})
 	if err != nil {
 		return err
 	}
@@ -513,48 +511,104 @@ type codeView struct {
 	page
 	P        store.Participant
 	Code     store.EnrolmentCode
+	Expires  shownTime
 	Telegram string
 	QR       template.HTML
+	// Number is where people send JOIN; WhatsApp says it is a WhatsApp
+	// number.
+	Number   string
+	WhatsApp bool
+}
+
+// enrolErrorNames name the form's fields in the summary of problems.
+var enrolErrorNames = []option{{Value: "label", Label: "Label"}, {Value: "language", Label: "Language of messages"},
+	{Value: "time_zone", Label: "Time zone"}, {Value: "child", Label: "Under 18"}, {Value: "schedule", Label: "Check-in schedule"}}
+
+type enrolView struct {
+	page
+	Form     participantForm
+	Problems []option // field id, what is wrong: the summary above the form
 }
 
 func (s *Server) enrol(c echo.Context) error {
+	ctx := c.Request().Context()
 	me := session(c).Account
-	in, err := participantInputOf(c, me)
-	if err == nil {
-		var p store.Participant
-		var code store.EnrolmentCode
-		p, code, err = s.enrolParticipant(c.Request().Context(), me, in)
+	in, schedErr := participantInputOf(c, me)
+	caseworker := me.ID
+	if in.CaseworkerID != nil {
+		caseworker = *in.CaseworkerID
+	}
+	trained := func(id string) bool {
+		a, err := s.deps.Store.GetAccount(ctx, id)
+		return err == nil && a.ChildProtectionTrained
+	}
+	fe := s.checkEnrolForm(in, schedErr, trained, s.now())
+	var general string
+	if len(fe) == 0 {
+		p, code, err := s.enrolParticipant(ctx, me, in)
 		if err == nil {
-			return s.renderCode(c, http.StatusCreated, p, code)
+			// The code page has its own address: a reload, or Back and
+			// forward, shows the code again and enrols no one.
+			return s.redirectToCode(c, p.ID, code)
 		}
+		var oe *opError
+		if !errors.As(err, &oe) {
+			return err
+		}
+		general = sentence(oe.Message)
 	}
-	var oe *opError
-	if !errors.As(err, &oe) {
-		return err
-	}
-	// Show the form again with what was typed and what is wrong.
-	p := store.Participant{Label: *in.Label, Language: *in.Language, TimeZone: *in.TimeZone, CaseworkerID: me.ID, Schedule: in.Schedule}
+	// Show the form again with what was typed and every problem.
+	p := store.Participant{Label: *in.Label, Language: *in.Language, TimeZone: *in.TimeZone, CaseworkerID: caseworker, Schedule: in.Schedule}
 	if in.Child != nil {
 		p.Child = *in.Child
 	}
-	if in.CaseworkerID != nil {
-		p.CaseworkerID = *in.CaseworkerID
-	}
-	f, ferr := s.participantFormOf(c, p)
-	if ferr != nil {
-		return ferr
+	f, err := s.participantFormOf(c, p)
+	if err != nil {
+		return err
 	}
 	f.Schedule = scheduleFormFromRequest(c)
+	f.Errors = fe
 	v := enrolView{page: s.page(c, "Enrol a participant", "participants"), Form: f}
-	v.Error = sentence(oe.Message)
-	return s.render(c, oe.Status, "enrol", v)
+	v.Error = general
+	for _, n := range enrolErrorNames {
+		if msg, ok := fe[n.Value]; ok {
+			v.Problems = append(v.Problems, option{Value: n.Value, Label: n.Label + ": " + msg})
+		}
+	}
+	if len(v.Problems) > 0 {
+		v.Title = "Please check the form: enrol a participant"
+	}
+	return s.render(c, http.StatusUnprocessableEntity, "enrol", v)
 }
 
-// renderCode shows a fresh enrolment code, the words to send and the
-// Telegram link with its QR code. It is shown once, as the answer to the
-// form; the page is not cached.
-func (s *Server) renderCode(c echo.Context, status int, p store.Participant, code store.EnrolmentCode) error {
+func (s *Server) redirectToCode(c echo.Context, pid string, code store.EnrolmentCode) error {
+	ticket, err := sealCodeTicket(session(c).CSRFToken, code)
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/participants/"+url.PathEscape(pid)+"/code/"+ticket)
+}
+
+// participantCodePage shows a fresh enrolment code: the words to send, the
+// number to send them to, and the Telegram link with its QR code. The page
+// is not cached, and works only in the session that made the code.
+func (s *Server) participantCodePage(c echo.Context) error {
+	me := session(c).Account
+	p, err := s.participantFor(c.Request().Context(), me, c.Param("id"))
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	code, err := openCodeTicket(session(c).CSRFToken, c.Param("ticket"))
+	if errors.Is(err, errBadTicket) || err == nil && code.ParticipantID != p.ID {
+		return s.renderMessage(c, http.StatusNotFound, "This code page is closed",
+			"A code is shown only in the session that made it. Make a new code on the person's page if they need one.")
+	}
+	if err != nil {
+		return err
+	}
 	v := codeView{page: s.page(c, "Enrolment code", "participants"), P: p, Code: code}
+	v.Expires = caseworkerTime(code.ExpiresAt, v.Now, s.caseworkerZone(me))
+	v.Number, v.WhatsApp = textNumber(s.deps.TextNumber)
 	if s.deps.TelegramBot != "" {
 		v.Telegram = telegramLink(s.deps.TelegramBot, code.Code)
 		qr, err := qrSVG(v.Telegram, "QR code of the Telegram link for this enrolment code")
@@ -563,7 +617,7 @@ func (s *Server) renderCode(c echo.Context, status int, p store.Participant, cod
 		}
 		v.QR = qr
 	}
-	return s.render(c, status, "code", v)
+	return s.render(c, http.StatusOK, "code", v)
 }
 
 func telegramLink(bot, code string) string {
@@ -581,7 +635,7 @@ func (s *Server) participantCode(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderCode(c, http.StatusCreated, p, code)
+	return s.redirectToCode(c, p.ID, code)
 }
 
 type participantView struct {

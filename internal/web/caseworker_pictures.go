@@ -79,7 +79,7 @@ func scheduleFromForm(c echo.Context) (*store.CheckInSchedule, error) {
 	case "every":
 		days, err := strconv.Atoi(strings.TrimSpace(f.EveryDays))
 		if err != nil {
-			return nil, invalid("schedule: every how many days? give a whole number")
+			return nil, invalid("schedule: say every how many days, as a whole number")
 		}
 		return &store.CheckInSchedule{From: strings.TrimSpace(f.From), Every: &store.EveryDays{
 			Days: days, OpenTime: strings.TrimSpace(f.EveryTime), Length: strings.TrimSpace(f.EveryLength)}}, nil

@@ -301,17 +301,34 @@ func TestEnrolShowsCodeLinkAndQR(t *testing.T) {
 	form := url.Values{"label": {"  سارة  "}, "language": {"ar"}, "time_zone": {"Asia/Beirut"}, "schedule": {"weekly"},
 		"w0_open_day": {"monday"}, "w0_open_time": {"09:00"}, "w0_close_day": {"tuesday"}, "w0_close_time": {"21:00"}}
 	rec := b.post("/participants", form)
-	mustStatus(t, "enrol", rec, http.StatusCreated)
+	// The answer is a redirect to the code page's own address.
+	mustStatus(t, "enrol", rec, http.StatusSeeOther)
+	codePage := rec.Header().Get("Location")
+	if !strings.HasPrefix(codePage, "/participants/p_") || !strings.Contains(codePage, "/code/") {
+		t.Fatalf("enrol redirects to %q", codePage)
+	}
+	rec = b.get(codePage)
+	mustStatus(t, "code page", rec, http.StatusOK)
 	body := rec.Body.String()
 	code := regexp.MustCompile(`id="enrolment-code">([A-Z2-7]{8})<`).FindStringSubmatch(body)
 	if code == nil {
 		t.Fatalf("no code on the page: %s", body)
 	}
-	for _, want := range []string{"JOIN " + code[1], "https://t.me/ExampleCheckInBot?start=" + code[1], `<svg class="qr"`, `<bdi dir="auto">سارة</bdi>`} {
+	if strings.Contains(codePage, code[1]) {
+		t.Error("the code is in the page's address in clear")
+	}
+	for _, want := range []string{"JOIN " + code[1], "https://t.me/ExampleCheckInBot?start=" + code[1], `<svg class="qr"`, `<bdi dir="auto">سارة</bdi>`,
+		`id="text-number"><bdi dir="ltr">&#43;44 7700 900000</bdi>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("code page lacks %q", want)
 		}
 	}
+	// A reload shows the same code and enrols no one.
+	if again := b.get(codePage); again.Code != http.StatusOK || !strings.Contains(again.Body.String(), code[1]) {
+		t.Errorf("reload: %d", again.Code)
+	}
+	// Another session cannot open it, not even the same caseworker's.
+	mustStatus(t, "code page in another session", e.signedIn(e.cara).get(codePage), http.StatusNotFound)
 	ps, _ := e.st.ListParticipants(t.Context())
 	if len(ps) != 1 || ps[0].Label != "سارة" || ps[0].CaseworkerID != e.cara.ID || ps[0].Schedule == nil {
 		t.Fatalf("participants = %+v", ps)
@@ -326,12 +343,45 @@ func TestEnrolShowsCodeLinkAndQR(t *testing.T) {
 	if len(due) == 0 {
 		t.Error("enrolment planned no reminders")
 	}
-	// Bad input shows the form again with the problem, keeping what was typed.
+	if ps, _ := e.st.ListParticipants(t.Context()); len(ps) != 1 {
+		t.Errorf("%d participants after the code page was reloaded", len(ps))
+	}
+	// Bad input shows the form again with every problem beside its field,
+	// keeping what was typed, and enrols no one.
 	form.Set("label", "+44 7700 900123")
+	form.Set("time_zone", "Mars/Olympus")
+	form.Set("schedule", "every")
+	form.Set("every_days", "often")
 	rec = b.post("/participants", form)
-	mustStatus(t, "phone number as label", rec, http.StatusUnprocessableEntity)
-	if !strings.Contains(rec.Body.String(), "looks like a phone number") {
-		t.Error("no explanation for a phone number label")
+	mustStatus(t, "three mistakes", rec, http.StatusUnprocessableEntity)
+	body = rec.Body.String()
+	for _, field := range []string{"label", "time_zone"} {
+		if !regexp.MustCompile(`id="` + field + `"[^>]*aria-invalid="true" aria-describedby="` + field + `-error`).MatchString(body) {
+			t.Errorf("%s is not marked invalid and described by its error", field)
+		}
+	}
+	for _, want := range []string{"looks like a phone number", `id="time_zone-error">Choose the time zone`, `id="schedule-error">Say every how many days, as a whole number.`,
+		"3 things to check", `href="#label"`, `href="#time_zone"`, `href="#schedule"`, `value="often"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the form with its problems lacks %q\n%s", want, between(body, "error-summary", "</fieldset>"))
+		}
+	}
+	for _, leak := range []string{"Time_zone", "time_zone:", "label:", "Schedule:"} {
+		if strings.Contains(body, leak) {
+			t.Errorf("a field's name shows: %q", leak)
+		}
+	}
+	if ps, _ := e.st.ListParticipants(t.Context()); len(ps) != 1 {
+		t.Errorf("%d participants after a refused form", len(ps))
+	}
+}
+
+// The enrol form offers the programme's time zone first, chosen.
+func TestEnrolFormDefaults(t *testing.T) {
+	e := newCaseworkerEnv(t, envOptions{})
+	body := e.signedIn(e.cara).get("/participants/new").Body.String()
+	if !regexp.MustCompile(`<select id="time_zone"[^>]*>\s*<optgroup label="The programme&#39;s"><option value="Europe/London" selected>`).MatchString(body) {
+		t.Errorf("the programme's zone is not first and chosen:\n%s", between(body, `<select id="time_zone"`, `</optgroup>`))
 	}
 }
 
@@ -339,7 +389,7 @@ func TestChildNeedsTrainedCaseworker(t *testing.T) {
 	e := newCaseworkerEnv(t, envOptions{})
 	form := url.Values{"label": {"Y"}, "language": {"en"}, "time_zone": {"Europe/London"}, "schedule": {"none"}, "child": {"on"}}
 	mustStatus(t, "untrained enrols a child", e.signedIn(e.carl).post("/participants", form), http.StatusUnprocessableEntity)
-	mustStatus(t, "trained enrols a child", e.signedIn(e.cara).post("/participants", form), http.StatusCreated)
+	mustStatus(t, "trained enrols a child", e.signedIn(e.cara).post("/participants", form), http.StatusSeeOther)
 	// An admin cannot hand that child to the untrained caseworker either.
 	ps, _ := e.st.ListParticipants(t.Context())
 	admin := e.signedIn(e.admin)

@@ -49,6 +49,9 @@ type Deps struct {
 	Windows        func(ctx context.Context, p store.Participant, since, now time.Time) ([]store.Window, error)
 	CheckReport    func() check.Report // the `waymark check` report for the Programme page
 	TelegramBot    string              // bot username for enrolment links; empty: none shown
+	// TextNumber is the number people send JOIN to (WAYMARK_TWILIO_FROM,
+	// "whatsapp:+…" for a WhatsApp number); empty: none shown.
+	TextNumber     string
 	TrustedProxies []*net.IPNet        // whose X-Forwarded-For is believed; none by default
 }
 
@@ -148,6 +151,7 @@ func NewServer(d Deps) *Server {
 		e.POST("/participants/:id", s.participantUpdate, cw...)
 		e.POST("/participants/:id/status", s.participantStatus, cw...)
 		e.POST("/participants/:id/code", s.participantCode, cw...)
+		e.GET("/participants/:id/code/:ticket", s.participantCodePage, cw...)
 		e.POST("/participants/:id/erase", s.participantErase, cw...)
 		e.POST("/participants/:id/appointments", s.appointmentAdd, cw...)
 		e.POST("/participants/:id/appointments/:aid", s.appointmentChange, cw...)
