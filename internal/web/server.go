@@ -46,13 +46,13 @@ type Deps struct {
 	// Windows lists a person's check-in windows that opened from since up
 	// to now, oldest first, each with its outcome, recorded or judged now
 	// (schedule.Scheduler.History); nil: the ledger's records only.
-	Windows        func(ctx context.Context, p store.Participant, since, now time.Time) ([]store.Window, error)
-	CheckReport    func() check.Report // the `waymark check` report for the Programme page
-	TelegramBot    string              // bot username for enrolment links; empty: none shown
+	Windows     func(ctx context.Context, p store.Participant, since, now time.Time) ([]store.Window, error)
+	CheckReport func() check.Report // the `waymark check` report for the Programme page
+	TelegramBot string              // bot username for enrolment links; empty: none shown
 	// TextNumber is the number people send JOIN to (WAYMARK_TWILIO_FROM,
 	// "whatsapp:+…" for a WhatsApp number); empty: none shown.
 	TextNumber     string
-	TrustedProxies []*net.IPNet        // whose X-Forwarded-For is believed; none by default
+	TrustedProxies []*net.IPNet // whose X-Forwarded-For is believed; none by default
 }
 
 // Webhook is a channel's inbound route. Channels register themselves here so
