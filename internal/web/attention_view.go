@@ -63,10 +63,11 @@ type queueFilter struct {
 	Kind       store.AttentionKind
 	Caseworker string
 	Child      bool
+	Person     string // one person's items (from the Participants list)
 }
 
 func queueFilterOf(get func(string) string, me store.Account) queueFilter {
-	f := queueFilter{Child: get("child") == "1"}
+	f := queueFilter{Child: get("child") == "1", Person: safeAnchor(get("person"))}
 	if k := store.AttentionKind(get("kind")); slices.Contains(kindOrder, k) {
 		f.Kind = k
 	}
@@ -88,6 +89,9 @@ func (f queueFilter) values() url.Values {
 	if f.Child {
 		v.Set("child", "1")
 	}
+	if f.Person != "" {
+		v.Set("person", f.Person)
+	}
 	return v
 }
 
@@ -103,7 +107,7 @@ func (f queueFilter) href(extra url.Values) string {
 	return "/attention?" + v.Encode()
 }
 
-func (f queueFilter) Any() bool { return f.Kind != "" || f.Child }
+func (f queueFilter) Any() bool { return f.Kind != "" || f.Child || f.Person != "" }
 
 // shownTime is an instant as a caseworker reads it: "today 09:10",
 // "yesterday 17:45", "Tue 3 Mar", with the full time for a tooltip and
@@ -276,7 +280,7 @@ func buildQueue(in queueInput) queue {
 		if c.P.Child {
 			q.Children++
 		}
-		if (in.Filter.Child && !c.P.Child) || (in.Filter.Kind != "" && !slices.Contains(c.Kinds, in.Filter.Kind)) {
+		if (in.Filter.Child && !c.P.Child) || (in.Filter.Kind != "" && !slices.Contains(c.Kinds, in.Filter.Kind)) || (in.Filter.Person != "" && c.P.ID != in.Filter.Person) {
 			continue
 		}
 		q.Cards = append(q.Cards, *c)

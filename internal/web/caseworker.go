@@ -190,6 +190,8 @@ type page struct {
 	// about, rather than the layout at the top.
 	NoticeInPage bool
 	Now          time.Time
+	// Zone is the time zone the caseworker reads times in.
+	Zone string
 	// SimulatorOn says whether /simulator is served.
 	SimulatorOn bool
 }
@@ -198,7 +200,7 @@ func (s *Server) page(c echo.Context, title, nav string) page {
 	sess := session(c)
 	return page{
 		Title: title, Nav: nav, Account: sess.Account, CSRF: sess.CSRFToken,
-		Notice: notices[c.QueryParam("done")], Now: s.now(), SimulatorOn: s.deps.Simulator != nil,
+		Notice: notices[c.QueryParam("done")], Now: s.now(), SimulatorOn: s.deps.Simulator != nil, Zone: s.programme().TimeZone,
 	}
 }
 
@@ -206,7 +208,7 @@ func (s *Server) page(c echo.Context, title, nav string) page {
 var notices = map[string]string{
 	"contacted":       "Marked as contacted.",
 	"excused":         "Excused. It will not count as a missed check-in.",
-	"rescheduled":     "Marked as rescheduled. Change the appointment or schedule below.",
+	"rescheduled":     "Marked as rescheduled. Change the appointment here, or the schedule under Details and schedule.",
 	"paused":          "Paused: no reminders and no missed check-ins until resumed.",
 	"resolved":        "Resolved.",
 	"undone":          "Undone: the item is back in the queue. A pause made with it is lifted; an excused window stays excused.",

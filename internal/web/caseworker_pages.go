@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -64,6 +65,13 @@ var templateFuncs = template.FuncMap{
 	"apptStatus":  appointmentStatusLabel,
 	"day":         dayLabel,
 	"capitalise":  capitalise,
+	"itemArgs": func(it queueItem, csrf, label string, hidden []option, extra ...string) itemArgs {
+		for i := 0; i+1 < len(extra); i += 2 {
+			hidden = append(hidden, option{Value: extra[i], Label: extra[i+1]})
+		}
+		return itemArgs{I: it, CSRF: csrf, Label: label, Hidden: hidden}
+	},
+	"appt": func(page participantView, row apptRow) apptArgs { return apptArgs{Page: page, Row: row} },
 }
 
 var kindLabels = map[store.AttentionKind]string{
@@ -238,17 +246,16 @@ type attentionView struct {
 	Unassigned int
 	// Focus is the person whose card takes focus after an action; the
 	// notice, and the undo, are shown at it.
-	Focus    string
-	UndoID   string
-	Kinds    []store.AttentionKind
-	ZoneName string
+	Focus  string
+	UndoID string
+	Kinds  []store.AttentionKind
 }
 
 func (s *Server) attentionPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	v := attentionView{page: s.page(c, "Needs attention", "attention"), Kinds: kindOrder}
 	v.Filter = queueFilterOf(c.QueryParam, v.Account)
-	v.NoticeInPage, v.ZoneName = true, s.programme().TimeZone
+	v.NoticeInPage = true
 	names, accts, err := s.accountNames(ctx)
 	if err != nil {
 		return err
@@ -323,7 +330,8 @@ func (s *Server) attentionAction(c echo.Context) error {
 			page: s.page(c, "Pause this person?", "attention"), Heading: "Pause this person?",
 			Text:   "Pausing stops all reminders and check-in windows for the person until you resume them. Nothing is sent to them about it. You can undo it.",
 			Action: "/attention/" + url.PathEscape(c.Param("id")),
-			Fields: append(hiddenFields(f.values()), option{Value: "action", Label: "paused"}, option{Value: "confirm", Label: "yes"}, option{Value: "next", Label: safeAnchor(c.FormValue("next"))}),
+			Fields: append(hiddenFields(f.values()), option{Value: "action", Label: "paused"}, option{Value: "confirm", Label: "yes"},
+				option{Value: "next", Label: safeAnchor(c.FormValue("next"))}, option{Value: "from", Label: safeAnchor(c.FormValue("from"))}),
 			Button: "Yes, pause", Back: f.href(nil),
 		})
 	}
@@ -343,6 +351,9 @@ func (s *Server) attentionAction(c echo.Context) error {
 		}
 		return c.Redirect(http.StatusSeeOther, target+"#appointments")
 	}
+	if c.FormValue("from") == "participant" {
+		return c.Redirect(http.StatusSeeOther, "/participants/"+url.PathEscape(it.ParticipantID)+"?done="+action+"&undo="+url.QueryEscape(it.ID)+"#open-h")
+	}
 	stillOpen := ""
 	if mine, err := s.deps.Store.AttentionOf(ctx, it.ParticipantID); err != nil {
 		return err
@@ -352,12 +363,55 @@ func (s *Server) attentionAction(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, afterAction(f, action, it.ID, stillOpen, safeAnchor(c.FormValue("next"))))
 }
 
+// itemArgs is what the "attentionItem" template needs.
+type itemArgs struct {
+	I           queueItem
+	CSRF, Label string
+	Hidden      []option // hidden fields: Value is the name, Label the value
+}
+
+// apptArgs is what the "appointment" template needs: the page and one row.
+type apptArgs struct {
+	Page participantView
+	Row  apptRow
+}
+
+// participantStory puts what the participant page read into words.
+func (s *Server) participantStory(c echo.Context, v *participantView) {
+	p := v.P
+	zone := s.caseworkerZone(v.Account)
+	appt := c.QueryParam("appt")
+	v.Upcoming, v.Past = appointmentsApart(v.Appointments, v.Now, p.TimeZone, appt)
+	v.Language = s.languageName(p.Language)
+	v.Enrolled = caseworkerTime(p.CreatedAt, v.Now, zone)
+	items := make([]store.AttentionItem, 0, len(v.Open))
+	for _, r := range v.Open {
+		items = append(items, r.Item)
+	}
+	q := buildQueue(queueInput{Items: items, People: map[string]store.Participant{p.ID: p}, Now: v.Now, Zone: zone,
+		About: func(it store.AttentionItem, p store.Participant) string { return s.about(c, it, p) }})
+	if len(q.Cards) == 1 {
+		v.Items = q.Cards[0].Items
+	}
+	switch done := c.QueryParam("done"); done {
+	case "rescheduled", "appt_added", "appt_changed", "appt_cancel":
+		// Shown where the work goes on, not at the top of a long page.
+		v.ApptNotice, v.NoticeInPage = v.Notice, true
+		v.AddOpen = done == "rescheduled" && !slices.ContainsFunc(v.Upcoming, func(r apptRow) bool { return r.Open })
+	case "contacted", "excused", "paused", "resolved":
+		v.UndoID = safeAnchor(c.QueryParam("undo"))
+	}
+}
+
 // attentionReopen undoes an action on an item.
 func (s *Server) attentionReopen(c echo.Context) error {
 	me := session(c).Account
 	it, err := s.reopen(c.Request().Context(), me, c.Param("id"))
 	if err != nil {
 		return s.pageError(c, err)
+	}
+	if c.FormValue("from") == "participant" {
+		return c.Redirect(http.StatusSeeOther, "/participants/"+url.PathEscape(it.ParticipantID)+"?done=undone#open-h")
 	}
 	f := queueFilterOf(c.FormValue, me)
 	return c.Redirect(http.StatusSeeOther, f.href(url.Values{"done": {"undone"}, "focus": {it.ParticipantID}})+"#person-"+safeAnchor(it.ParticipantID))
@@ -384,9 +438,11 @@ func hiddenFields(v url.Values) []option {
 // Participants.
 
 type participantRow struct {
-	P          store.Participant
-	Caseworker string
-	Open       int
+	P           store.Participant
+	Caseworker  string
+	Open        int
+	LastCheckIn shownTime
+	NextWindow  string
 }
 
 type participantsView struct {
@@ -426,7 +482,26 @@ func (s *Server) participantsPage(c echo.Context) error {
 	slices.SortStableFunc(v.Rows, func(a, b participantRow) int {
 		return strings.Compare(strings.ToLower(a.P.Label), strings.ToLower(b.P.Label))
 	})
+	if err := s.participantRowFacts(ctx, v.Rows, v.Now, s.caseworkerZone(v.Account)); err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, "participants", v)
+}
+
+// participantRowFacts fills each row's last check-in (one read of the
+// person's recent check-ins) and next window (from their schedule).
+func (s *Server) participantRowFacts(ctx context.Context, rows []participantRow, now time.Time, zone *time.Location) error {
+	for i := range rows {
+		cis, err := s.deps.Store.CheckInsOf(ctx, rows[i].P.ID, now.Add(-stripSpan))
+		if err != nil {
+			return err
+		}
+		if len(cis) > 0 {
+			rows[i].LastCheckIn = caseworkerTime(cis[len(cis)-1].At, now, zone)
+		}
+		rows[i].NextWindow = nextWindowOf(rows[i].P, now, zone)
+	}
+	return nil
 }
 
 type option struct {
@@ -649,8 +724,15 @@ type participantView struct {
 	Form         participantForm
 	NextWindows  []string
 	Recent       []store.CheckIn // the latest check-ins, newest first
-	Kinds        []string
+	Kinds        []option
 	CanErase     bool
+	// In words, apart: what is open, what is to come, what is past.
+	Items              []queueItem
+	Upcoming, Past     []apptRow
+	Language           string
+	Enrolled           shownTime
+	AddOpen            bool // the "add an appointment" form starts open
+	UndoID, ApptNotice string
 }
 
 // recentCheckIns is how many check-ins the participant page lists, with the
@@ -666,7 +748,7 @@ func (s *Server) participantPage(c echo.Context) error {
 	if err != nil {
 		return s.pageError(c, err)
 	}
-	v := participantView{page: s.page(c, p.Label, "participants"), P: p, Kinds: appointmentKinds, CanErase: true}
+	v := participantView{page: s.page(c, p.Label, "participants"), P: p, Kinds: appointmentKindOptions(), CanErase: true}
 	names, _, err := s.accountNames(ctx)
 	if err != nil {
 		return err
@@ -701,6 +783,7 @@ func (s *Server) participantPage(c echo.Context) error {
 	if v.Form, err = s.participantFormOf(c, p); err != nil {
 		return err
 	}
+	s.participantStory(c, &v)
 	if err := s.audit(ctx, me, "participant_viewed", p.ID, ""); err != nil {
 		return err
 	}

@@ -107,12 +107,12 @@ func nextWindows(p store.Participant, now time.Time, n int) []string {
 // The check-in strip.
 
 type stripCount struct {
-	Class, Label string
-	N            int
+	Class, Label, Letter string
+	N                    int
 }
 
 // stripRow is one window of the strip in words, for the table beside it.
-type stripRow struct{ When, Class, Label string }
+type stripRow struct{ When, Class, Label, Letter string }
 
 type checkInStrip struct {
 	SVG     template.HTML
@@ -127,18 +127,18 @@ type checkInStrip struct {
 // then the two of a day when the person has no schedule. "Not delivered"
 // says outright that it is not a miss, and its cells are hatched as well
 // as coloured, so that no one takes it for one.
-var stripKinds = []struct{ class, label string }{
-	{string(store.WindowOnTime), "on time"},
-	{string(store.WindowLate), "late"},
-	{string(store.WindowReportedUnable), "reported they could not make it"},
-	{string(store.WindowExcused), "excused"},
-	{string(store.WindowPaused), "paused"},
-	{string(store.WindowNotConsented), "not yet agreed to messages"},
-	{string(store.WindowOptedOut), "opted out of messages"},
-	{string(store.WindowNotDelivered), "not delivered: our messages did not reach them (not a miss)"},
-	{string(store.WindowMissed), "missed"},
-	{string(store.WindowOpen), "open or in grace"},
-	{"checked_in", "checked in"}, {"no_checkin", "no check-in"},
+var stripKinds = []struct{ class, label, letter string }{
+	{string(store.WindowOnTime), "on time", "✓"},
+	{string(store.WindowLate), "late", "L"},
+	{string(store.WindowReportedUnable), "reported they could not make it", "U"},
+	{string(store.WindowExcused), "excused", "E"},
+	{string(store.WindowPaused), "paused", "P"},
+	{string(store.WindowNotConsented), "not yet agreed to messages", "A"},
+	{string(store.WindowOptedOut), "opted out of messages", "S"},
+	{string(store.WindowNotDelivered), "not delivered: our messages did not reach them (not a miss)", "N"},
+	{string(store.WindowMissed), "missed", "M"},
+	{string(store.WindowOpen), "open or in grace", "…"},
+	{"checked_in", "checked in", "✓"}, {"no_checkin", "no check-in", "·"},
 }
 
 func stripLabel(class string) string {
@@ -148,6 +148,17 @@ func stripLabel(class string) string {
 		}
 	}
 	return strings.ReplaceAll(class, "_", " ")
+}
+
+// stripLetter is the mark drawn in a cell, so that no outcome is told
+// from another by colour alone (in greyscale, or with colour blindness).
+func stripLetter(class string) string {
+	for _, k := range stripKinds {
+		if k.class == class {
+			return k.letter
+		}
+	}
+	return "?"
 }
 
 const stripSpan = 12 * 7 * 24 * time.Hour
@@ -170,7 +181,7 @@ func (s *Server) checkInStrip(ctx context.Context, p store.Participant, now time
 	}
 	st := drawStrip(cells, false)
 	for i := len(cells) - 1; i >= 0; i-- {
-		st.Rows = append(st.Rows, stripRow{When: cells[i].title, Class: cells[i].class, Label: stripLabel(cells[i].class)})
+		st.Rows = append(st.Rows, stripRow{When: cells[i].title, Class: cells[i].class, Label: stripLabel(cells[i].class), Letter: stripLetter(cells[i].class)})
 	}
 	return st, nil
 }
@@ -204,7 +215,7 @@ func (s *Server) dailyStrip(ctx context.Context, p store.Participant, now time.T
 type stripCell struct{ class, title string }
 
 func drawStrip(cells []stripCell, byDay bool) checkInStrip {
-	const w, gap, h = 10, 3, 28
+	const w, gap, h = 16, 2, 30
 	width := max(len(cells)*(w+gap), w)
 	what := "Check-in windows"
 	if byDay {
@@ -221,14 +232,15 @@ func drawStrip(cells []stripCell, byDay bool) checkInStrip {
 	counts := map[string]int{}
 	for i, c := range cells {
 		counts[c.class]++
-		fmt.Fprintf(&b, `<rect x="%d" y="2" width="%d" height="%d" rx="2" class="cell %s"><title>%s: %s</title></rect>`,
-			i*(w+gap), w, h-4, c.class, template.HTMLEscapeString(c.title), template.HTMLEscapeString(stripLabel(c.class)))
+		fmt.Fprintf(&b, `<g><title>%s: %s</title><rect x="%d" y="2" width="%d" height="%d" rx="2" class="cell %s"/><text x="%d" y="%d" class="cell-letter %s" text-anchor="middle">%s</text></g>`,
+			template.HTMLEscapeString(c.title), template.HTMLEscapeString(stripLabel(c.class)), i*(w+gap), w, h-4, c.class,
+			i*(w+gap)+w/2, h/2+5, c.class, stripLetter(c.class))
 	}
 	b.WriteString(`</svg>`)
 	st := checkInStrip{SVG: template.HTML(b.String()), ByDay: byDay, Windows: len(cells)}
 	for _, k := range stripKinds {
 		if counts[k.class] > 0 {
-			st.Counts = append(st.Counts, stripCount{Class: k.class, Label: k.label, N: counts[k.class]})
+			st.Counts = append(st.Counts, stripCount{Class: k.class, Label: k.label, Letter: k.letter, N: counts[k.class]})
 		}
 	}
 	return st
