@@ -864,35 +864,80 @@ func (s *Server) appointmentCancel(c echo.Context) error {
 
 // Audit log.
 
-type auditRow struct {
-	E     store.AuditEntry
-	Actor string
-}
-
 type auditView struct {
 	page
-	Rows        []auditRow
-	Participant string
-	Limit       int
+	Rows     []auditRow
+	Filter   auditFilter
+	Actions  []option
+	Actors   []option
+	Next     string // the query for the next page; "" on the last
+	First    string // the query for the first page, when not on it
+	Matching int
+	// Capped: the log has more entries than the page searches.
+	Capped bool
+	Limit  int
 }
+
+// auditScanLimit is how many of the newest entries the page filters and
+// pages through.
+const auditScanLimit = 20000
 
 func (s *Server) auditPage(c echo.Context) error {
 	ctx := c.Request().Context()
-	v := auditView{page: s.page(c, "Audit log", "audit"), Participant: strings.TrimSpace(c.QueryParam("participant")), Limit: 500}
-	names, _, err := s.accountNames(ctx)
+	q := c.QueryParam
+	f := auditFilter{Action: strings.TrimSpace(q("action")), Actor: strings.TrimSpace(q("actor")), Participant: strings.TrimSpace(q("participant")),
+		From: strings.TrimSpace(q("from")), To: strings.TrimSpace(q("to"))}
+	v := auditView{page: s.page(c, "Audit log", "audit"), Filter: f, Actions: auditActions(), Limit: auditScanLimit}
+	names, accts, err := s.accountNames(ctx)
 	if err != nil {
 		return err
 	}
-	entries, err := s.deps.Store.ListAudit(ctx, v.Participant, v.Limit)
+	v.Actors = append(v.Actors, option{Value: "participant", Label: "The person (their own messages)"}, option{Value: "system", Label: "Waymark"})
+	for _, a := range accts {
+		v.Actors = append(v.Actors, option{Value: a.ID, Label: names[a.ID]})
+	}
+	if msg := f.check(); msg != "" {
+		v.Error = msg
+		return s.render(c, http.StatusUnprocessableEntity, "audit", v)
+	}
+	entries, err := s.deps.Store.ListAudit(ctx, f.Participant, auditScanLimit)
 	if err != nil {
 		return err
 	}
-	for _, e := range entries {
-		actor := e.Actor
-		if n, ok := names[e.Actor]; ok {
-			actor = n
+	v.Capped = len(entries) == auditScanLimit
+	zone := s.caseworkerZone(v.Account)
+	matching := filterAudit(entries, f, zone)
+	v.Matching = len(matching)
+	shown, next := pageAfter(matching, q("after"), auditPageSize)
+	if next != "" {
+		nv := f.values()
+		nv.Set("after", next)
+		v.Next = "/audit?" + nv.Encode()
+	}
+	if q("after") != "" {
+		v.First = "/audit"
+		if fv := f.values(); len(fv) > 0 {
+			v.First += "?" + fv.Encode()
 		}
-		v.Rows = append(v.Rows, auditRow{E: e, Actor: actor})
+	}
+	labels := map[string]string{}
+	for _, e := range shown {
+		if e.ParticipantID == "" {
+			continue
+		}
+		if _, seen := labels[e.ParticipantID]; !seen {
+			labels[e.ParticipantID] = ""
+			if p, err := s.deps.Store.GetParticipant(ctx, e.ParticipantID); err == nil {
+				labels[e.ParticipantID] = p.Label
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	for _, e := range shown {
+		when := caseworkerTime(e.At, v.Now, zone)
+		v.Rows = append(v.Rows, auditRow{E: e, Action: auditActionLabel(e.Action), Actor: auditWho(e.Actor, names),
+			Participant: labels[e.ParticipantID], When: when, At: auditAt(when, e.At, zone), Detail: auditDetail(e.Detail, names)})
 	}
 	return s.render(c, http.StatusOK, "audit", v)
 }
