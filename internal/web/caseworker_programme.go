@@ -2,9 +2,9 @@ package web
 
 import (
 	"fmt"
-	"github.com/waymark-atd/waymark/internal/whatsapp"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -12,7 +12,43 @@ import (
 	"github.com/waymark-atd/waymark/internal/check"
 	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/locale"
+	"github.com/waymark-atd/waymark/internal/whatsapp"
 )
+
+// flowWords gives the words a message ID reaches people as, in the
+// language the page shows; with no bundle, the ID itself.
+type flowWords struct {
+	bundle *locale.Bundle
+	lang   string
+}
+
+// text is a message as sent (sample data filled in, the first plural
+// form), on one line.
+func (w flowWords) text(id string) string {
+	if w.bundle == nil || id == "" {
+		return id
+	}
+	texts := w.bundle.Texts(w.lang, id)
+	if len(texts) == 0 {
+		return id
+	}
+	return strings.Join(strings.Fields(texts[0]), " ")
+}
+
+// label is a choice's words, or its message ID when they are filled in
+// from data.
+func (w flowWords) label(id string) string {
+	if w.bundle == nil {
+		return id
+	}
+	if l := w.bundle.Label(w.lang, id); l != "" {
+		return l
+	}
+	return w.text(id)
+}
+
+func (w flowWords) rtl() bool { return w.bundle != nil && locale.Direction(w.lang) == "rtl" }
 
 // The Programme page: each flow drawn from the loaded YAML, the `waymark
 // check` report, and the way to the simulator.
@@ -25,6 +61,7 @@ type flowView struct {
 
 type flowStep struct {
 	ID, What string
+	Words    string // what the person reads, for a step that sends or asks
 	Goes     []string
 }
 
@@ -36,9 +73,14 @@ type programmeView struct {
 	Grace        string
 	Flows        []flowView
 	HasReport    bool
-	Problems     []diag.Problem
+	Problems     []diag.Problem // errors
+	Warnings     []diag.Problem
 	Errors       int
-	Costs        []check.Cost
+	// Lang is the language the flows' words are shown in; LangDir its
+	// direction.
+	Lang, LangDir string
+	LangOptions   []option
+	Costs         []check.Cost
 	// WhatsApp lists the approved templates the scheduled messages need on
 	// WhatsApp, and whether programme.yaml gives each (docs/whatsapp.md).
 	WhatsApp        []whatsapp.Need
@@ -51,17 +93,36 @@ func (s *Server) programmePage(c echo.Context) error {
 	content := s.deps.Conversation.Content()
 	if content != nil {
 		pr := content.Flows.Programme
-		v.Organisation, v.Languages = pr.Organisation.Name, pr.Languages
+		v.Organisation = pr.Organisation.Name
+		for _, l := range pr.Languages {
+			v.Languages = append(v.Languages, s.languageName(l))
+		}
 		v.QuietHours = pr.QuietHours.Start + " to " + pr.QuietHours.End
-		v.Grace = pr.CheckIn.GracePeriod.String()
+		v.Grace = durationWords(pr.CheckIn.GracePeriod.D())
+		v.Lang = pr.DefaultLanguage
+		if l := c.QueryParam("lang"); slices.Contains(pr.Languages, l) {
+			v.Lang = l
+		}
+		v.LangDir = locale.Direction(v.Lang)
+		for _, l := range pr.Languages {
+			v.LangOptions = append(v.LangOptions, option{Value: l, Label: s.languageName(l), Selected: l == v.Lang})
+		}
+		w := flowWords{bundle: content.Locale, lang: v.Lang}
 		for _, id := range content.Flows.FlowIDs() {
 			f := content.Flows.Flows[id]
-			v.Flows = append(v.Flows, flowView{ID: id, File: f.File, SVG: flowSVG(f), Steps: flowSteps(f)})
+			v.Flows = append(v.Flows, flowView{ID: id, File: f.File, SVG: flowSVG(f, w), Steps: flowSteps(f, w)})
 		}
 	}
 	if s.deps.CheckReport != nil {
 		r := s.deps.CheckReport()
-		v.HasReport, v.Problems, v.Costs, v.WhatsApp, v.Translations = true, r.Problems, r.Costs, r.WhatsApp, r.Translations
+		v.HasReport, v.Costs, v.WhatsApp, v.Translations = true, r.Costs, r.WhatsApp, r.Translations
+		for _, p := range r.Problems {
+			if p.Warning {
+				v.Warnings = append(v.Warnings, p)
+			} else {
+				v.Problems = append(v.Problems, p)
+			}
+		}
 		for _, n := range r.WhatsApp {
 			if !n.Has {
 				v.WhatsAppMissing++
@@ -76,7 +137,10 @@ type flowEdge struct{ to, label string }
 
 // edgesOf lists where a node can go within its flow, labelled as a
 // caseworker would read them.
-func edgesOf(n *flow.Node) []flowEdge {
+func edgesOf(n *flow.Node) []flowEdge { return edgesIn(n, flowWords{}) }
+
+// edgesIn is edgesOf with each choice's words after its number.
+func edgesIn(n *flow.Node, w flowWords) []flowEdge {
 	var out []flowEdge
 	add := func(to, label string) {
 		if to != "" {
@@ -88,7 +152,11 @@ func edgesOf(n *flow.Node) []flowEdge {
 		add(n.Next, "")
 	case flow.KindAsk:
 		for i, ch := range n.Choices {
-			add(ch.Next, fmt.Sprint(i+1))
+			label := fmt.Sprint(i + 1)
+			if w.bundle != nil {
+				label += " “" + w.label(ch.Label) + "”"
+			}
+			add(ch.Next, label)
 		}
 		add(n.OnTimeout, "no reply")
 	case flow.KindBranch:
@@ -102,8 +170,10 @@ func edgesOf(n *flow.Node) []flowEdge {
 
 func nodeWhat(n *flow.Node) string {
 	switch n.Kind {
-	case flow.KindSend, flow.KindAsk:
-		return string(n.Kind) + " " + n.Message
+	case flow.KindSend:
+		return "sends " + n.Message
+	case flow.KindAsk:
+		return "asks " + n.Message
 	case flow.KindBranch:
 		return "branch on " + n.Field
 	case flow.KindDo:
@@ -115,12 +185,15 @@ func nodeWhat(n *flow.Node) string {
 	return string(n.Kind)
 }
 
-func flowSteps(f *flow.Flow) []flowStep {
+func flowSteps(f *flow.Flow, w flowWords) []flowStep {
 	var out []flowStep
 	for _, id := range f.Order {
 		n := f.Nodes[id]
 		st := flowStep{ID: id, What: nodeWhat(n)}
-		for _, e := range edgesOf(n) {
+		if n.Kind == flow.KindSend || n.Kind == flow.KindAsk {
+			st.Words = w.text(n.Message)
+		}
+		for _, e := range edgesIn(n, w) {
 			g := "→ " + e.to
 			if e.label != "" {
 				g = e.label + " → " + e.to
@@ -138,8 +211,8 @@ func flowSteps(f *flow.Flow) []flowStep {
 // flowSVG draws a flow top to bottom: each node on the row of its
 // distance from the start, arrows down to later rows and curving round
 // the right for loops back.
-func flowSVG(f *flow.Flow) template.HTML {
-	const boxW, boxH, colGap, rowGap, pad = 176, 46, 20, 54, 12
+func flowSVG(f *flow.Flow, w flowWords) template.HTML {
+	const boxW, boxH, colGap, rowGap, pad = 196, 70, 20, 54, 12
 	depth := map[string]int{}
 	queue := []string{f.Start}
 	if _, ok := f.Nodes[f.Start]; ok {
@@ -192,11 +265,15 @@ func flowSVG(f *flow.Flow) template.HTML {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="flow" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-labelledby="flow-%s-title" xmlns="http://www.w3.org/2000/svg">`,
 		width, height, width, height, esc(f.ID))
+	lang := ""
+	if w.bundle != nil {
+		lang = ` lang="` + esc(w.lang) + `"`
+	}
 	fmt.Fprintf(&b, `<title id="flow-%s-title">Diagram of the flow %s; the same steps are listed as text below it</title>`, esc(f.ID), esc(f.ID))
 	fmt.Fprintf(&b, `<defs><marker id="arrow-%s" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" class="arrowhead"/></marker></defs>`, esc(f.ID))
 	for _, id := range f.Order {
 		n, from := f.Nodes[id], at[id]
-		for _, e := range edgesOf(n) {
+		for _, e := range edgesIn(n, w) {
 			to, ok := at[e.to]
 			if !ok {
 				continue
@@ -218,7 +295,7 @@ func flowSVG(f *flow.Flow) template.HTML {
 				if depth[e.to] <= depth[id] {
 					lx = max(x1, x2) + 30
 				}
-				fmt.Fprintf(&b, `<text x="%d" y="%d" class="edge-label">%s</text>`, lx, ly, esc(clip(e.label, 14)))
+				fmt.Fprintf(&b, `<text x="%d" y="%d" class="edge-label"%s>%s</text>`, lx, ly, lang, esc(clip(e.label, 18)))
 			}
 		}
 	}
@@ -230,7 +307,19 @@ func flowSVG(f *flow.Flow) template.HTML {
 		}
 		fmt.Fprintf(&b, `<g class="%s"><rect x="%d" y="%d" width="%d" height="%d" rx="6"/>`, class, p.x, p.y, boxW, boxH)
 		fmt.Fprintf(&b, `<text x="%d" y="%d" class="node-id">%s</text>`, p.x+8, p.y+18, esc(clip(id, 24)))
-		fmt.Fprintf(&b, `<text x="%d" y="%d" class="node-what">%s</text></g>`, p.x+8, p.y+36, esc(clip(nodeWhat(n), 28)))
+		if (n.Kind == flow.KindSend || n.Kind == flow.KindAsk) && w.bundle != nil {
+			// The words the person reads, on two lines, in their direction.
+			x, anchor := p.x+8, ""
+			if w.rtl() {
+				x, anchor = p.x+boxW-8, ` direction="rtl" text-anchor="start"`
+			}
+			for i, line := range wrapWords(w.text(n.Message), 30, 3) {
+				fmt.Fprintf(&b, `<text x="%d" y="%d" class="node-words"%s%s>%s</text>`, x, p.y+34+i*14, lang, anchor, esc(line))
+			}
+			b.WriteString(`</g>`)
+			continue
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="node-what">%s</text></g>`, p.x+8, p.y+36, esc(clip(nodeWhat(n), 30)))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
@@ -242,4 +331,39 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// wrapWords breaks text into at most lines lines of about width
+// characters, the last one clipped with an ellipsis.
+func wrapWords(text string, width, lines int) []string {
+	var out []string
+	cur := ""
+	for _, word := range strings.Fields(text) {
+		switch {
+		case cur == "":
+			cur = word
+		case len([]rune(cur))+1+len([]rune(word)) <= width:
+			cur += " " + word
+		default:
+			out = append(out, cur)
+			cur = word
+		}
+		if len(out) == lines {
+			break
+		}
+	}
+	if cur != "" && len(out) < lines {
+		out = append(out, cur)
+	}
+	if len(out) == lines && strings.Join(out, " ") != strings.Join(strings.Fields(text), " ") {
+		r := []rune(out[lines-1])
+		if len(r) > width-1 {
+			r = r[:width-1]
+		}
+		out[lines-1] = string(r) + "…"
+	}
+	for i, l := range out {
+		out[i] = clip(l, width) // one word longer than a line
+	}
+	return out
 }
