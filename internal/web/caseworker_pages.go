@@ -65,6 +65,8 @@ var templateFuncs = template.FuncMap{
 	"apptStatus":  appointmentStatusLabel,
 	"day":         dayLabel,
 	"capitalise":  capitalise,
+	"asset":       assetPath,
+	"caseload":    caseloadWords,
 	"itemArgs": func(it queueItem, csrf, label string, hidden []option, extra ...string) itemArgs {
 		for i := 0; i+1 < len(extra); i += 2 {
 			hidden = append(hidden, option{Value: extra[i], Label: extra[i+1]})

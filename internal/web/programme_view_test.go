@@ -4,6 +4,7 @@ import (
 	"html"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waymark-atd/waymark/internal/flow"
 )
@@ -54,5 +55,24 @@ func TestWrapWords(t *testing.T) {
 	}
 	if got := wrapWords("short", 10, 3); len(got) != 1 || got[0] != "short" {
 		t.Errorf("%q", got)
+	}
+}
+
+func TestWords(t *testing.T) {
+	for got, want := range map[string]string{
+		caseloadWords(16, 1):                       "16 people, 1 of them a child",
+		caseloadWords(1, 1):                        "1 person, a child",
+		caseloadWords(3, 2):                        "3 people, 2 of them children",
+		caseloadWords(0, 0):                        "0 people",
+		durationWords(2 * time.Minute):             "2 minutes",
+		durationWords(36 * time.Hour):              "1 day and 12 hours",
+		durationWords(90 * time.Second):            "1 minute and 30 seconds",
+		appointmentKindLabel("caseworker_meeting"): "Meeting with the caseworker",
+		appointmentKindLabel("court_date"):         "Court date",
+		dayLabel("2026-03-03"):                     "Tue 3 Mar 2026",
+	} {
+		if got != want {
+			t.Errorf("%q, want %q", got, want)
+		}
 	}
 }

@@ -48,7 +48,7 @@ func securityHeaders(https bool) echo.MiddlewareFunc {
 			h.Set("Referrer-Policy", "no-referrer")
 			h.Set("Permissions-Policy", "geolocation=(), camera=(), microphone=(), interest-cohort=()")
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
-			if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
+			if p := c.Request().URL.Path; !strings.HasPrefix(p, "/static/") && p != "/favicon.ico" {
 				h.Set("Cache-Control", "no-store")
 			}
 			if https {

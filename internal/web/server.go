@@ -101,7 +101,8 @@ func NewServer(d Deps) *Server {
 	if d.Metrics != nil {
 		e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
 	}
-	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", noListing(http.FileServerFS(Assets())))))
+	e.GET("/static/*", serveStatic)
+	e.GET("/favicon.ico", serveStatic)
 	if d.Audio != nil {
 		e.GET("/audio/:lang/:file", d.Audio)
 	}

@@ -42,8 +42,19 @@ type simulatorView struct {
 	Error      string
 	Session    *simulator.Session
 	Now        string
-	Transcript []simulator.Reply
+	Transcript []simBubble
 	Languages  []languageOption
+	// Lang and Dir are the person's language now, for the page's lang.
+	Lang, Dir string
+	CSS       string
+}
+
+// simBubble is one message in the transcript, with the language and
+// direction of its words; only the last message's choices can be pressed.
+type simBubble struct {
+	simulator.Reply
+	Dir  string
+	Live bool
 }
 
 func (s *Server) simSession(c echo.Context) *simulator.Session {
@@ -65,9 +76,20 @@ func (s *Server) renderSimulator(c echo.Context, status int, errMsg string) erro
 	for _, l := range content.Flows.Programme.Languages {
 		v.Languages = append(v.Languages, languageOption{Code: l, Name: content.Locale.Name(l), Selected: l == content.Flows.Programme.DefaultLanguage})
 	}
+	v.Lang, v.Dir, v.CSS = "en", "ltr", assetPath("style.css")
 	if v.Session != nil {
 		v.Now = v.Session.Now().Format("Mon 2 Jan 2006 15:04 MST")
-		v.Transcript = v.Session.Transcript()
+		if l := v.Session.Language(c.Request().Context()); l != "" {
+			v.Lang, v.Dir = l, content.Locale.Direction(l)
+		}
+		tr := v.Session.Transcript()
+		for i, r := range tr {
+			b := simBubble{Reply: r, Dir: "auto", Live: i == len(tr)-1}
+			if !r.FromPerson && r.Lang != "" {
+				b.Dir = content.Locale.Direction(r.Lang)
+			}
+			v.Transcript = append(v.Transcript, b)
+		}
 	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().Header().Set("Cache-Control", "no-store")

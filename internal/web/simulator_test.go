@@ -176,8 +176,28 @@ func TestSimulatorPageWithForms(t *testing.T) {
 	resp, _ = client.PostForm(srv.URL+"/simulator/send", url.Values{"text": {"JOIN " + code}})
 	page, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(page), `dir="auto"`) || !strings.Contains(string(page), "أوافق") {
-		t.Errorf("Arabic consent question not on the page:\n%s", page)
+	// The page is in the person's language; Waymark's words are set right
+	// to left on the text itself (a Latin heading must not turn them).
+	for _, want := range []string{`<html lang="ar">`, `<span class="text" lang="ar" dir="rtl">`, "أوافق"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the Arabic page lacks %q:\n%s", want, page)
+		}
+	}
+	// Answer the question; the old question's buttons can no longer be
+	// pressed, the new one's can.
+	resp, _ = client.PostForm(srv.URL+"/simulator/send", url.Values{"text": {"1"}})
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	forms := strings.Split(string(page), `class="choices"`)
+	if len(forms) < 3 {
+		t.Fatalf("want two questions with choices on the page:\n%s", page)
+	}
+	for i, f := range forms[1:] {
+		f, _, _ = strings.Cut(f, "</form>")
+		last := i == len(forms)-2
+		if strings.Contains(f, "disabled") == last {
+			t.Errorf("question %d (last %t): disabled wrongly:\n%s", i, last, f)
+		}
 	}
 	resp, _ = client.PostForm(srv.URL+"/simulator/skip", url.Values{"duration": {"1d"}})
 	resp.Body.Close()

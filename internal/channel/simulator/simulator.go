@@ -60,6 +60,9 @@ type Reply struct {
 	Text       string
 	Choices    []store.Choice
 	At         time.Time
+	// Lang is the language Waymark wrote in (the person's when it sent
+	// the message); empty for what the person wrote.
+	Lang string
 }
 
 // Options bound the scratch store; zero values take the defaults.
@@ -237,6 +240,14 @@ func (s *Simulator) dropOldestLocked(ctx context.Context) {
 	}
 }
 
+// Language is the simulated person's language now.
+func (sess *Session) Language(ctx context.Context) string {
+	if p, err := sess.sim.store.GetParticipant(ctx, sess.participantID); err == nil {
+		return p.Language
+	}
+	return ""
+}
+
 // Now is the simulated person's clock.
 func (sess *Session) Now() time.Time { return sess.clock.Now() }
 
@@ -373,11 +384,15 @@ func (sess *Session) drain(ctx context.Context) ([]Reply, error) {
 		return nil, fmt.Errorf("simulator: read replies: %w", err)
 	}
 	var out []Reply
+	lang := ""
+	if p, err := st.GetParticipant(ctx, sess.participantID); err == nil {
+		lang = p.Language
+	}
 	for _, m := range msgs {
 		if m.ParticipantID != sess.participantID {
 			continue // its lease ends at once; its own session will claim it
 		}
-		out = append(out, Reply{Text: m.Text, Choices: m.Choices, At: m.CreatedAt})
+		out = append(out, Reply{Text: m.Text, Choices: m.Choices, At: m.CreatedAt, Lang: lang})
 		m.Status = store.Delivered
 		if err := st.UpdateOutbound(ctx, m); err != nil {
 			return out, fmt.Errorf("simulator: mark delivered: %w", err)
