@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 # Debian's Chromium for the browser tests (installed if missing).
 source .ci/chromium.sh
+# axe-core for the browser tests' accessibility checks (installed from npm
+# if missing, outside the repository); exports WAYMARK_AXE_PATH.
+source .ci/axe.sh
 # Single Redis on 127.0.0.1:6379 (installed and started if missing); exports
 # WAYMARK_TEST_REDIS_URL.
 source .ci/redis.sh

@@ -332,6 +332,8 @@ func afterAction(f queueFilter, done, itemID, stillOpen, next string) string {
 	if focus == "" {
 		return f.href(extra) + "#main"
 	}
+	// No fragment: a browser does not autofocus a page whose address has
+	// one, and the focused card's heading is scrolled into view anyway.
 	extra.Set("focus", focus)
-	return f.href(extra) + "#person-" + focus
+	return f.href(extra)
 }

@@ -152,7 +152,7 @@ func TestQueueWorkflow(t *testing.T) {
 	rec = b.post("/attention/"+miss.ID, url.Values{"action": {"paused"}, "confirm": {"yes"}, "next": {bo.ID}})
 	mustStatus(t, "pause", rec, http.StatusSeeOther)
 	// Amal still has an item: focus stays on her card.
-	if loc := rec.Header().Get("Location"); !strings.HasSuffix(loc, "#person-"+amal.ID) || !strings.Contains(loc, "undo="+miss.ID) {
+	if loc := rec.Header().Get("Location"); !strings.Contains(loc, "focus="+amal.ID) || !strings.Contains(loc, "undo="+miss.ID) {
 		t.Errorf("after pausing: %s", loc)
 	}
 	if p, _ := e.st.GetParticipant(t.Context(), amal.ID); p.Status != store.Paused {
@@ -191,7 +191,7 @@ func TestQueueWorkflow(t *testing.T) {
 			mustStatus(t, "contacted", rec, http.StatusSeeOther)
 		}
 	}
-	if loc := rec.Header().Get("Location"); !strings.HasSuffix(loc, "#person-"+bo.ID) {
+	if loc := rec.Header().Get("Location"); !strings.Contains(loc, "focus="+bo.ID) {
 		t.Errorf("after Amal's last item: %s", loc)
 	}
 	// The resolution says who and when.

@@ -7,11 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/waymark-atd/waymark/internal/auth"
 	"github.com/waymark-atd/waymark/internal/conversation"
@@ -56,84 +59,250 @@ func chromium(t *testing.T) context.Context {
 	return bctx
 }
 
+// The two sizes every page is walked at: a laptop and a phone.
+var browserSizes = []struct {
+	name          string
+	width, height int64
+}{{"desktop", 1280, 900}, {"phone", 390, 844}}
+
+// TestBrowserCaseworkerDay walks a caseworker's day in Chromium at both
+// sizes: enrolment with a reload, the queue worked through with the
+// keyboard, a participant's page by keyboard only, the programme, and the
+// audit log as an administrator. axe-core checks every page on the way
+// and nothing serious or critical may be found.
 func TestBrowserCaseworkerDay(t *testing.T) {
+	axeJS := axeSource(t)
+	for _, size := range browserSizes {
+		t.Run(size.name, func(t *testing.T) {
+			walkCaseworkerDay(t, axeJS, size.name, size.width, size.height)
+		})
+	}
+}
+
+// axeSource reads axe-core, which .ci/test.sh installs from npm (outside
+// the repository) and names in WAYMARK_AXE_PATH.
+func axeSource(t *testing.T) string {
+	t.Helper()
+	path := os.Getenv("WAYMARK_AXE_PATH")
+	if path == "" {
+		t.Skip("WAYMARK_AXE_PATH is unset: the browser walk checks every page with axe-core; run it through .ci/test.sh, which installs axe-core and sets it, " +
+			"or `npm install --prefix ~/.cache/waymark-axe axe-core@4` and WAYMARK_AXE_PATH=~/.cache/waymark-axe/node_modules/axe-core/axe.min.js")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("WAYMARK_AXE_PATH: %v", err)
+	}
+	return string(b)
+}
+
+// pageWalker drives one browser through the pages.
+type pageWalker struct {
+	t       *testing.T
+	ctx     context.Context
+	axeJS   string
+	shotDir string
+	size    string
+	width   int64
+	height  int64
+}
+
+func (w *pageWalker) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	w.t.Helper()
+	if err := chromedp.Do(w.ctx, steps...); err != nil {
+		w.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (w *pageWalker) text(sel string) string {
+	w.t.Helper()
+	s, err := chromedp.Run(w.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		w.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func (w *pageWalker) eval(what, js string) string {
+	w.t.Helper()
+	s, err := chromedp.Run(w.ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		w.t.Fatalf("%s: %v", what, err)
+	}
+	return s
+}
+
+// shot saves a full-page screenshot, named for the size.
+func (w *pageWalker) shot(name string) {
+	w.t.Helper()
+	if w.size == "phone" {
+		name += "-phone"
+	}
+	png, err := chromedp.Run(w.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		w.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(w.shotDir, name+".png"), png, 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any  `json:"target"`
+		HTML   string `json:"html"`
+	} `json:"nodes"`
+}
+
+// check runs axe-core on the page and fails on any serious or critical
+// violation; at phone width it also fails when the page scrolls
+// sideways.
+func (w *pageWalker) check(page string) {
+	w.t.Helper()
+	vs, err := chromedp.Run(w.ctx, chromedp.Evaluate[[]axeViolation](w.axeJS+`;axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v => ({id: v.id, impact: v.impact || "", help: v.help, nodes: v.nodes.slice(0, 3).map(n => ({target: n.target, html: n.html}))})))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		w.t.Fatalf("axe on %s: %v", page, err)
+	}
+	for _, v := range vs {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			w.t.Errorf("axe on %s (%s): %s %s: %s; e.g. %+v", page, w.size, v.Impact, v.ID, v.Help, v.Nodes)
+		} else {
+			w.t.Logf("axe on %s (%s), %s: %s %s", page, w.size, v.Impact, v.ID, v.Help)
+		}
+	}
+	if over := w.eval("sideways", `String(document.documentElement.scrollWidth - document.documentElement.clientWidth)`); over != "0" {
+		wide := w.eval("what is wide", `(cw => [...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > cw + 1 && e.parentElement.getBoundingClientRect().right <= cw + 1).slice(0, 3).map(e => e.outerHTML.slice(0, 160)).join("\n"))(document.documentElement.clientWidth)`)
+		w.t.Errorf("%s scrolls sideways by %spx at %dpx; the widest:\n%s", page, over, w.width, wide)
+	}
+}
+
+// tabTo presses Tab until the focused element matches sel.
+func (w *pageWalker) tabTo(sel string) {
+	w.t.Helper()
+	js := `document.activeElement && document.activeElement.matches(` + strconv.Quote(sel) + `) ? "yes" : ""`
+	for range 200 {
+		if w.eval("focus", js) == "yes" {
+			return
+		}
+		w.do("tab", chromedp.KeyEvent(kb.Tab))
+	}
+	w.t.Fatalf("Tab never reached %s (last: %s)", sel, w.eval("focus", `document.activeElement.outerHTML.slice(0, 200)`))
+}
+
+// submit does act (a click or a key that sends a form) and waits for the
+// next page to show sel: the old page is marked first, so that its own
+// sel is not taken for the new one's.
+func (w *pageWalker) submit(what string, act chromedp.Action[chromedp.Void], sel string) {
+	w.t.Helper()
+	w.eval("mark", `window.__walkerOld = "old"`)
+	w.do(what, act)
+	js := `document.readyState === "complete" && !window.__walkerOld && !!document.querySelector(` + strconv.Quote(sel) + `)`
+	for range 200 {
+		// Asked again after each navigation: a question asked while the
+		// page changes fails, and is not an answer.
+		if ok, err := chromedp.Run(w.ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	w.t.Fatalf("%s: the next page with %s never came (at %s)", what, sel, w.eval("where", `location.href`))
+}
+
+func (w *pageWalker) focused() string {
+	return w.eval("focus", `document.activeElement ? (document.activeElement.id || document.activeElement.tagName) : ""`)
+}
+
+func walkCaseworkerDay(t *testing.T, axeJS, size string, width, height int64) {
 	ctx := chromium(t)
 	e := newCaseworkerEnv(t, envOptions{auth: auth.Options{SessionTTL: 60 * 24 * time.Hour}})
 	ts := httptest.NewServer(e.srv)
 	t.Cleanup(ts.Close)
-	shotDir := t.TempDir()
+	w := &pageWalker{t: t, ctx: ctx, axeJS: axeJS, shotDir: t.TempDir(), size: size, width: width, height: height}
 	if *screenshots {
-		shotDir = filepath.Join("..", "..", "docs", "screenshots")
-		if err := os.MkdirAll(shotDir, 0o755); err != nil {
+		w.shotDir = filepath.Join("..", "..", "docs", "screenshots")
+		if err := os.MkdirAll(w.shotDir, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	shot := func(name string, width, height int64) {
-		t.Helper()
-		do("viewport for "+name, chromedp.EmulateViewport(width, height))
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shotDir, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		do("viewport back", chromedp.EmulateViewport(1280, 900))
-	}
-	do("open", chromedp.EmulateViewport(1280, 900))
+	w.do("open", chromedp.EmulateViewport(width, height))
 
 	// Sign in.
-	do("sign-in page", chromedp.Navigate(ts.URL+"/attention"), chromedp.WaitVisible(chromedp.ID("username")))
-	shot("login", 1280, 640)
-	do("sign in",
+	w.do("sign-in page", chromedp.Navigate(ts.URL+"/attention"), chromedp.WaitVisible(chromedp.ID("username")))
+	w.check("sign in")
+	w.shot("login")
+	w.do("sign in",
 		chromedp.SendKeys(chromedp.ID("username"), "cara"),
 		chromedp.SendKeys(chromedp.ID("password"), testPassword),
 		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS("p.lead")))
-	if h := text("h1"); h != "Needs attention" {
+	if h := w.text("h1"); h != "Needs attention" {
 		t.Fatalf("after sign-in the page is %q", h)
 	}
+	w.check("empty queue")
 
-	// Enrol a participant whose label is written right to left.
+	// Enrol a participant whose label is written right to left. The first
+	// try has two mistakes: both are shown at once, beside their fields.
 	label := "أمينة ك."
-	do("enrol form", chromedp.Navigate(ts.URL+"/participants/new"), chromedp.WaitVisible(chromedp.ID("label")))
-	do("fill the form",
+	w.do("enrol form", chromedp.Navigate(ts.URL+"/participants/new"), chromedp.WaitVisible(chromedp.ID("label")))
+	if tz := w.eval("zone", `document.getElementById("time_zone").value`); tz != "Europe/London" {
+		t.Errorf("the time zone offered first is %q, not the programme's", tz)
+	}
+	if vis := w.eval("every", `getComputedStyle(document.querySelector(".every-only")).display`); vis != "none" {
+		t.Errorf("the every-few-days fields show for a weekly schedule (%s)", vis)
+	}
+	w.do("two mistakes",
+		chromedp.SendKeys(chromedp.ID("label"), "07700 900123"),
+		chromedp.Click(chromedp.CSS(`input[name=schedule][value=every]`)),
+		chromedp.SetValue(chromedp.ID("every_days"), "0"),
+		chromedp.Click(chromedp.CSS(`form[action="/participants"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".error-summary")))
+	for _, id := range []string{"label", "schedule"} {
+		if got := w.eval("invalid", `document.getElementById("`+id+`").getAttribute("aria-invalid") || ""`); got != "true" {
+			t.Errorf("%s is not marked invalid", id)
+		}
+	}
+	if n := w.eval("problems", `String(document.querySelectorAll(".error-summary li").length)`); n != "2" {
+		t.Errorf("%s problems listed, want 2", n)
+	}
+	w.check("enrol form with mistakes")
+	w.eval("clear the label", `document.getElementById("label").value = ""`)
+	w.do("fix them",
 		chromedp.SendKeys(chromedp.ID("label"), label),
 		chromedp.SetValue(chromedp.ID("language"), "ar"),
-		chromedp.SendKeys(chromedp.ID("time_zone"), "Europe/London"))
-	shot("enrol", 1280, 900)
-	do("enrol", chromedp.Click(chromedp.CSS(`form[action="/participants"] button[type=submit]`)), chromedp.WaitVisible(chromedp.ID("enrolment-code")))
-	code := text("#enrolment-code")
+		chromedp.Click(chromedp.CSS(`input[name=schedule][value=weekly]`)))
+	w.check("enrol form")
+	w.shot("enrol")
+	w.do("enrol", chromedp.Click(chromedp.CSS(`form[action="/participants"] button[type=submit]`)), chromedp.WaitVisible(chromedp.ID("enrolment-code")))
+	code := w.text("#enrolment-code")
 	if len(code) != 8 {
 		t.Fatalf("enrolment code %q", code)
 	}
-	if got := text("#sms-instruction"); got != "JOIN "+code {
+	if got := w.text("#sms-instruction"); got != "JOIN "+code {
 		t.Errorf("SMS instruction %q", got)
+	}
+	if got := w.text("#text-number"); got != "+44 7700 900000" {
+		t.Errorf("the number to text is %q", got)
 	}
 	link, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("telegram-link"), "href"))
 	if err != nil || link.Value != "https://t.me/ExampleCheckInBot?start="+code {
 		t.Fatalf("Telegram link %+v, %v", link, err)
 	}
-	do("QR code", chromedp.WaitVisible(chromedp.CSS("figure.qr svg")))
-	shot("enrolment-code", 1280, 900)
-
+	w.do("QR code", chromedp.WaitVisible(chromedp.CSS("figure.qr svg")))
+	w.check("enrolment code")
+	w.shot("enrolment-code")
+	// A reload, or the page's address opened again, shows the same code
+	// and enrols no one.
+	codePage := w.eval("address", `location.href`)
+	w.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("enrolment-code")))
+	if again := w.text("#enrolment-code"); again != code {
+		t.Errorf("after a reload the code is %q, not %q", again, code)
+	}
+	w.do("open it again", chromedp.Navigate(ts.URL+"/participants"), chromedp.Navigate(codePage), chromedp.WaitVisible(chromedp.ID("enrolment-code")))
 	ps, err := e.st.ListParticipants(t.Context())
 	if err != nil || len(ps) != 1 || ps[0].Label != label {
-		t.Fatalf("participants = %+v, %v", ps, err)
+		t.Fatalf("participants after the reload = %+v, %v", ps, err)
 	}
 	p := ps[0]
 
@@ -143,7 +312,6 @@ func TestBrowserCaseworkerDay(t *testing.T) {
 	if out, err := e.conv.Handle(t.Context(), conversation.Inbound{Channel: store.Simulator, Address: "sim-amina", Text: "JOIN " + code}); err != nil || out.ParticipantID != p.ID {
 		t.Fatalf("JOIN: %+v, %v", out, err)
 	}
-	// They agree to get messages: before that no window would count.
 	if _, err := e.conv.Handle(t.Context(), conversation.Inbound{Channel: store.Simulator, Address: "sim-amina", Text: "1"}); err != nil {
 		t.Fatalf("agree: %v", err)
 	}
@@ -154,11 +322,11 @@ func TestBrowserCaseworkerDay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, _ := cal.From(e.clock.Now())
+	win, _ := cal.From(e.clock.Now())
 	var windows []schedule.Window
 	for range 4 {
-		windows = append(windows, w)
-		w, _ = cal.Next(w)
+		windows = append(windows, win)
+		win, _ = cal.Next(win)
 	}
 	for i, at := range []time.Time{windows[0].Start.Add(time.Hour), windows[1].End.Add(2 * time.Hour), windows[2].Start.Add(3 * time.Hour)} {
 		outcome := store.OnTime
@@ -169,8 +337,6 @@ func TestBrowserCaseworkerDay(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Run the scheduler day by day, as it would have run, up to two days
-	// after the fourth window closed.
 	for e.clock.Now().Before(windows[3].End.Add(48 * time.Hour)) {
 		e.clock.Advance(6 * time.Hour)
 		if _, err := e.sched.RunOnce(t.Context(), e.clock.Now()); err != nil {
@@ -183,33 +349,107 @@ func TestBrowserCaseworkerDay(t *testing.T) {
 		t.Fatalf("attention after the scheduler ran = %+v, %v; want one miss of the fourth window", items, err)
 	}
 	missed := items[0]
+	// Two more people need a human: one the service cannot reach (who
+	// also asked for a call), one who asked for a call, waiting longest.
+	bo := e.participant("Bo S.", e.cara)
+	reach := e.attentionItem(bo, store.AttentionCantReach)
+	e.attentionItem(bo, store.AttentionCallback)
+	cy := e.participant("Cy T.", e.cara)
+	cyCall := store.AttentionItem{ID: store.NewID("n_"), ParticipantID: cy.ID, Kind: store.AttentionCallback, CreatedAt: missed.CreatedAt.Add(-time.Hour)}
+	if err := e.st.AddAttention(t.Context(), cyCall); err != nil {
+		t.Fatal(err)
+	}
 
-	// The miss is in the queue; excuse it.
-	do("queue", chromedp.Navigate(ts.URL+"/attention"), chromedp.WaitVisible(chromedp.ID("item-"+missed.ID)))
-	item := text("#item-" + missed.ID)
-	for _, want := range []string{label, "Missed check-in"} {
-		if !strings.Contains(item, want) {
-			t.Errorf("queue item lacks %q: %q", want, item)
+	// The queue: one card a person, can't reach never looking like a miss.
+	w.do("queue", chromedp.Navigate(ts.URL+"/attention"), chromedp.WaitVisible(chromedp.ID("item-"+missed.ID)))
+	if n := w.eval("cards", `String(document.querySelectorAll("ol.queue > li.card").length)`); n != "3" {
+		t.Errorf("%s cards, want one a person (3)", n)
+	}
+	item := w.text("#item-" + missed.ID)
+	if !strings.Contains(item, "Missed check-in") {
+		t.Errorf("queue item lacks its kind: %q", item)
+	}
+	colour := func(id string) string {
+		return w.eval("colour", `(s => s.borderInlineStartColor + " " + s.borderInlineStartStyle)(getComputedStyle(document.getElementById("`+id+`")))`)
+	}
+	if a, b := colour("item-"+missed.ID), colour("item-"+reach.ID); a == b || !strings.Contains(b, "dashed") {
+		t.Errorf("a miss (%s) and can't reach (%s) look alike", a, b)
+	}
+	if strings.Contains(w.text("#item-"+reach.ID), "Excuse") {
+		t.Error("can't reach offers Excuse")
+	}
+	w.check("queue")
+	w.shot("needs-attention")
+
+	// Work through it by keyboard: Excuse the miss; focus goes to the next
+	// card, with the notice and its undo beside it.
+	cards := w.eval("order", `[...document.querySelectorAll("ol.queue > li.card")].map(c => c.id).join(" ")`)
+	order := strings.Fields(cards)
+	mine := slices.Index(order, "person-"+p.ID)
+	if mine < 0 {
+		t.Fatalf("no card for %s in %v", p.ID, order)
+	}
+	w.do("skip link", chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Enter))
+	w.tabTo(`#item-` + missed.ID + ` button[value="excused"]`)
+	w.submit("excuse", chromedp.KeyEvent(kb.Enter), ".notice .undo")
+	if mine+1 < len(order) {
+		want := "head-" + strings.TrimPrefix(order[mine+1], "person-")
+		if f := w.focused(); f != want {
+			t.Errorf("after excusing, focus is on %q, want the next card's heading %q", f, want)
+		}
+		if in := w.eval("in view", `(r => r.top >= 0 && r.top < innerHeight ? "yes" : String(r.top))(document.getElementById("`+want+`").getBoundingClientRect())`); in != "yes" {
+			t.Errorf("after excusing, the next card is not in view (top %s)", in)
 		}
 	}
-	shot("needs-attention", 1280, 800)
-	shot("needs-attention-phone", 390, 844)
-	do("excuse", chromedp.Click(chromedp.CSS(`#item-`+missed.ID+` button[value="excused"]`)), chromedp.WaitVisible(chromedp.CSS("p.notice")))
-	if n := text("p.notice"); !strings.Contains(n, "Excused") {
+	if n := w.text(".notice"); !strings.Contains(n, "Excused") {
 		t.Errorf("notice after excusing: %q", n)
-	}
-	if open, _ := e.st.ListAttention(t.Context(), true); len(open) != 0 {
-		t.Fatalf("still open after excusing: %+v", open)
 	}
 	if w, err := e.st.GetWindow(t.Context(), p.ID, missed.Ref); err != nil || w.Outcome != store.WindowExcused || w.ExcusedBy != e.cara.ID {
 		t.Fatalf("the ledger after excusing: %+v, %v", w, err)
 	}
+	w.check("queue after an action")
+	// Undo, then excuse again: the item comes back, and goes.
+	w.submit("undo", chromedp.Click(chromedp.CSS(".notice .undo")), "#person-"+p.ID)
+	open, _ := e.st.AttentionOf(t.Context(), p.ID)
+	var again store.AttentionItem
+	for _, it := range open {
+		if it.Open() {
+			again = it
+		}
+	}
+	if again.ID == "" || again.Kind != store.AttentionMissed {
+		t.Fatalf("undo left %+v", open)
+	}
+	w.submit("excuse again", chromedp.Click(chromedp.CSS(`#item-`+again.ID+` button[value="excused"]`)), ".notice .undo")
 
-	// The participant's page shows the ledger's outcome of each window in
-	// the strip, counted in its legend: two on time, one late, and the
-	// miss now excused; no miss is left.
-	do("participant", chromedp.Navigate(ts.URL+"/participants/"+p.ID), chromedp.WaitVisible(chromedp.CSS("svg.strip")))
-	legend := text("ul.legend")
+	// Pause asks first.
+	w.do("pause…", chromedp.Click(chromedp.CSS(`#item-`+reach.ID+` details.confirm summary`)), chromedp.WaitVisible(chromedp.CSS(`#item-`+reach.ID+` details.confirm button`)))
+	if got, _ := e.st.GetParticipant(t.Context(), bo.ID); got.Status != store.Active {
+		t.Fatal("opening Pause paused")
+	}
+	w.submit("yes, pause", chromedp.Click(chromedp.CSS(`#item-`+reach.ID+` details.confirm button`)), ".notice .undo")
+	if got, _ := e.st.GetParticipant(t.Context(), bo.ID); got.Status != store.Paused {
+		t.Errorf("not paused: %s", got.Status)
+	}
+	w.submit("undo the pause", chromedp.Click(chromedp.CSS(".notice .undo")), "#person-"+bo.ID)
+	if got, _ := e.st.GetParticipant(t.Context(), bo.ID); got.Status != store.Active {
+		t.Errorf("the pause stands after undo: %s", got.Status)
+	}
+	w.do("recently dealt with", chromedp.Click(chromedp.CSS("details.recent summary")), chromedp.WaitVisible(chromedp.CSS("ul.recent-list")))
+	if r := w.text("ul.recent-list"); !strings.Contains(r, "Excused by cara") {
+		t.Errorf("recently dealt with lacks who: %q", r)
+	}
+	w.check("queue with what was dealt with")
+
+	// The participant's page, by keyboard only: from the list to the
+	// person, the windows in words, and an appointment added.
+	w.do("participants", chromedp.Navigate(ts.URL+"/participants"), chromedp.WaitVisible(chromedp.CSS("table.list")))
+	w.check("participants")
+	w.shot("participants")
+	w.do("skip link", chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Enter))
+	w.tabTo(`a[href="/participants/` + p.ID + `"]`)
+	w.submit("open the person", chromedp.KeyEvent(kb.Enter), "svg.strip")
+	legend := w.text("ul.legend")
 	for _, want := range []string{"2 on time", "1 late", "1 excused"} {
 		if !strings.Contains(legend, want) {
 			t.Errorf("strip legend lacks %q: %q", want, legend)
@@ -218,41 +458,59 @@ func TestBrowserCaseworkerDay(t *testing.T) {
 	if strings.Contains(legend, "missed") {
 		t.Errorf("strip legend counts a miss: %q", legend)
 	}
-	// The same in words, one row a window, for those who cannot see the
-	// strip.
-	do("each window", chromedp.Click(chromedp.CSS("details.windows summary")), chromedp.WaitVisible(chromedp.CSS("details.windows table")))
-	if rows := text("details.windows tbody"); !strings.Contains(rows, "excused") || strings.Count(rows, "on time") != 2 {
+	if letters := w.eval("letters", `[...document.querySelectorAll("svg.strip text")].map(t => t.textContent).join("")`); !strings.Contains(letters, "L") || !strings.Contains(letters, "E") {
+		t.Errorf("the strip's cells carry no letters: %q", letters)
+	}
+	w.do("skip link", chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Enter))
+	w.tabTo("details.windows summary")
+	w.do("open the windows", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("details.windows table")))
+	if rows := w.text("details.windows tbody"); !strings.Contains(rows, "excused") || strings.Count(rows, "on time") != 2 {
 		t.Errorf("the windows in words: %q", rows)
 	}
-	do("add an appointment",
-		chromedp.SetValue(chromedp.ID("new-date"), e.clock.Now().AddDate(0, 0, 10).Format(time.DateOnly)),
-		chromedp.SetValue(chromedp.ID("new-time"), "10:30"),
-		chromedp.SendKeys(chromedp.ID("new-place"), "Office, 2nd floor"),
-		chromedp.Click(chromedp.CSS(`form[action$="/appointments"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS("ul.appointments")))
-	shot("participant", 1280, 900)
-	do("programme", chromedp.Navigate(ts.URL+"/programme"), chromedp.WaitVisible(chromedp.CSS("svg.flow")))
-	shot("programme", 1280, 900)
+	w.tabTo("#new-date")
+	day := e.clock.Now().AddDate(0, 0, 10)
+	// Headless Chromium's date and time fields take the US order:
+	// month, day, year; hours, minutes, AM or PM.
+	w.do("type the date", chromedp.KeyEvent(day.Format("01022006")))
+	w.tabTo("#new-time")
+	w.do("the time", chromedp.KeyEvent("1030AM"))
+	w.tabTo("#new-place")
+	w.do("the place", chromedp.KeyEvent("Office, 2nd floor"))
+	if got := w.eval("typed", `["new-date", "new-time", "new-place"].map(id => document.getElementById(id).value).join(" ")`); got != day.Format(time.DateOnly)+" 10:30 Office, 2nd floor" {
+		t.Fatalf("typed by keyboard: %q", got)
+	}
+	w.submit("add", chromedp.KeyEvent(kb.Enter), "#upcoming-h + ul.appointments")
+	if got := w.text("#upcoming-h + ul.appointments"); !strings.Contains(got, day.Format("Mon 2 Jan 2006")+" at 10:30") || !strings.Contains(got, "Meeting with the caseworker") {
+		t.Errorf("the appointment added by keyboard: %q", got)
+	}
+	w.check("participant")
+	w.shot("participant")
+
+	w.do("programme", chromedp.Navigate(ts.URL+"/programme?lang=ar"), chromedp.WaitVisible(chromedp.CSS("svg.flow")))
+	w.check("programme")
+	w.shot("programme")
+	w.do("account", chromedp.Navigate(ts.URL+"/account"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	w.check("own account")
 
 	// An administrator finds the excuse in the audit log.
-	do("sign out", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.ID("username")))
-	do("sign in as admin",
+	w.do("sign out", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.ID("username")))
+	w.do("sign in as admin",
 		chromedp.SendKeys(chromedp.ID("username"), "ada"),
 		chromedp.SendKeys(chromedp.ID("password"), testPassword),
 		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS("p.lead")))
-	do("audit", chromedp.Navigate(ts.URL+"/audit?participant="+p.ID), chromedp.WaitVisible(chromedp.CSS("table.audit")))
-	audit := text("table.audit tbody")
-	found := false
-	for _, row := range strings.Split(audit, "\n") {
-		if strings.Contains(row, "attention_excused") && strings.Contains(row, "cara") && strings.Contains(row, missed.ID) {
-			found = true
-		}
+	w.check("queue of everyone")
+	w.do("audit", chromedp.Navigate(ts.URL+"/audit?participant="+p.ID+"&action=attention_excused"), chromedp.WaitVisible(chromedp.CSS("table.audit")))
+	audit := w.text("table.audit tbody")
+	if !strings.Contains(audit, "Excused an item") || !strings.Contains(audit, "cara") || !strings.Contains(audit, label) {
+		t.Errorf("the audit log does not show cara excusing %s's miss:\n%s", label, audit)
 	}
-	if !found {
-		t.Errorf("the audit log does not show cara excusing %s:\n%s", missed.ID, audit)
-	}
-	shot("audit-log", 1280, 800)
+	w.check("audit log")
+	w.shot("audit-log")
+	w.do("accounts", chromedp.Navigate(ts.URL+"/accounts"), chromedp.WaitVisible(chromedp.CSS("table.list")))
+	w.check("accounts")
+	w.do("report", chromedp.Navigate(ts.URL+"/report"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	w.check("report")
 }
 
 // deliverAll marks every queued message delivered, as the outbox and the

@@ -416,7 +416,7 @@ func (s *Server) attentionReopen(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/participants/"+url.PathEscape(it.ParticipantID)+"?done=undone#open-h")
 	}
 	f := queueFilterOf(c.FormValue, me)
-	return c.Redirect(http.StatusSeeOther, f.href(url.Values{"done": {"undone"}, "focus": {it.ParticipantID}})+"#person-"+safeAnchor(it.ParticipantID))
+	return c.Redirect(http.StatusSeeOther, f.href(url.Values{"done": {"undone"}, "focus": {it.ParticipantID}}))
 }
 
 // confirmView asks before a change that is not made in one click.
