@@ -805,6 +805,9 @@ type Account struct {
 	// Disabled accounts cannot sign in and no session or token of theirs
 	// works; their participants show as having no active caseworker.
 	Disabled bool `json:"disabled,omitempty"`
+	// TimeZone is where the caseworker reads times (an IANA name); empty:
+	// the programme's office.
+	TimeZone string `json:"time_zone,omitempty"`
 }
 
 // WebSession is a signed-in browser. It is found by the hash of the token

@@ -230,3 +230,30 @@ func between(s, from, to string) string {
 	}
 	return s
 }
+
+// A caseworker reads times in their own zone once they choose one; the
+// office's until then.
+func TestCaseworkerChoosesTheirZone(t *testing.T) {
+	e := newCaseworkerEnv(t, envOptions{})
+	p := e.participant("Amal", e.cara)
+	it := e.attentionItem(p, store.AttentionMissed)
+	b := e.signedIn(e.cara)
+	if page := b.get("/attention").Body.String(); !strings.Contains(page, "Times are in Europe/London") {
+		t.Error("the office's zone is not the default")
+	}
+	mustStatus(t, "choose a zone", b.post("/account/zone", url.Values{"time_zone": {"Asia/Kolkata"}}), http.StatusSeeOther)
+	page := b.get("/attention").Body.String()
+	want := it.CreatedAt.In(zoneOf("Asia/Kolkata")).Format("15:04")
+	if !strings.Contains(page, "Times are in Asia/Kolkata") || !strings.Contains(between(page, `id="item-`+it.ID+`"`, `</time>`), want) {
+		t.Errorf("the queue is not in the caseworker's zone (want %s)", want)
+	}
+	mustStatus(t, "a zone not in the list", b.post("/account/zone", url.Values{"time_zone": {"Mars/Olympus"}}), http.StatusUnprocessableEntity)
+	if a, _ := e.st.GetAccount(t.Context(), e.cara.ID); a.TimeZone != "Asia/Kolkata" {
+		t.Errorf("stored zone %q", a.TimeZone)
+	}
+	// Choosing the office's zone again clears their own.
+	mustStatus(t, "back to the office's", b.post("/account/zone", url.Values{"time_zone": {"Europe/London"}}), http.StatusSeeOther)
+	if a, _ := e.st.GetAccount(t.Context(), e.cara.ID); a.TimeZone != "" {
+		t.Errorf("stored zone %q after choosing the office's", a.TimeZone)
+	}
+}

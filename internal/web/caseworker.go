@@ -200,7 +200,7 @@ func (s *Server) page(c echo.Context, title, nav string) page {
 	sess := session(c)
 	return page{
 		Title: title, Nav: nav, Account: sess.Account, CSRF: sess.CSRFToken,
-		Notice: notices[c.QueryParam("done")], Now: s.now(), SimulatorOn: s.deps.Simulator != nil, Zone: s.programme().TimeZone,
+		Notice: notices[c.QueryParam("done")], Now: s.now(), SimulatorOn: s.deps.Simulator != nil, Zone: s.caseworkerZoneName(sess.Account),
 	}
 }
 
@@ -226,6 +226,7 @@ var notices = map[string]string{
 	"account_enable":  "Account enabled. It needs new API tokens.",
 	"account_delete":  "Account deleted with its sessions and API tokens. The audit log keeps what it did.",
 	"token_revoked":   "API token revoked.",
+	"zone":            "Saved: times are shown in your time zone.",
 }
 
 func (s *Server) render(c echo.Context, status int, name string, data any) error {
@@ -416,10 +417,12 @@ func userMessage(err error) string {
 type accountView struct {
 	page
 	Tokens []auth.TokenInfo
+	Zones  []zoneGroup
 }
 
 func (s *Server) accountPage(c echo.Context) error {
 	v := accountView{page: s.page(c, "Your account", "account")}
+	v.Zones = zoneOptions(s.programme().TimeZone, v.Zone, v.Now)
 	toks, err := s.deps.Auth.ListTokens(c.Request().Context(), v.Account.ID)
 	if err != nil {
 		return err
@@ -458,4 +461,29 @@ func (s *Server) changePassword(c echo.Context) error {
 	}
 	s.setSessionCookie(c, sess)
 	return c.Redirect(http.StatusSeeOther, "/account?done=password")
+}
+
+// changeZone sets the time zone the caseworker reads times in; the
+// programme's zone clears their own.
+func (s *Server) changeZone(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := session(c).Account
+	zone := c.FormValue("time_zone")
+	if !validZone(zone) {
+		return s.renderMessage(c, http.StatusUnprocessableEntity, "Please check the form", "Choose a time zone from the list.")
+	}
+	if zone == s.programme().TimeZone {
+		zone = ""
+	}
+	a, err := s.deps.Store.GetAccount(ctx, me.ID)
+	if err != nil {
+		return err
+	}
+	if a.TimeZone != zone {
+		a.TimeZone = zone
+		if err := s.deps.Store.UpdateAccount(ctx, a); err != nil {
+			return err
+		}
+	}
+	return c.Redirect(http.StatusSeeOther, "/account?done=zone")
 }

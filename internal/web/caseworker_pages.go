@@ -289,10 +289,17 @@ func (s *Server) attentionPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, "attention", v)
 }
 
-// caseworkerZone is the time zone a caseworker reads times in: the
-// programme's office.
-func (s *Server) caseworkerZone(store.Account) *time.Location {
-	return zoneOf(s.programme().TimeZone)
+// caseworkerZone is the time zone a caseworker reads times in: their
+// own, or the programme's office.
+func (s *Server) caseworkerZone(a store.Account) *time.Location {
+	return zoneOf(s.caseworkerZoneName(a))
+}
+
+func (s *Server) caseworkerZoneName(a store.Account) string {
+	if validZone(a.TimeZone) {
+		return a.TimeZone
+	}
+	return s.programme().TimeZone
 }
 
 // about says what an item refers to: a check-in window or an appointment.

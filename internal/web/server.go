@@ -142,6 +142,7 @@ func NewServer(d Deps) *Server {
 		e.POST("/logout", s.logout, cw...)
 		e.GET("/account", s.accountPage, cw...)
 		e.POST("/account/password", s.changePassword, cw...)
+		e.POST("/account/zone", s.changeZone, cw...)
 		e.GET("/attention", s.attentionPage, cw...)
 		e.POST("/attention/:id", s.attentionAction, cw...)
 		e.POST("/attention/:id/reopen", s.attentionReopen, cw...)

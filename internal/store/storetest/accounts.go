@@ -69,6 +69,7 @@ var accountTests = []namedTest{
 		must(t, "create", s.CreateAccount(ctx, account("acct_2", "bo")))
 		a := account("acct_1", "amira.k")
 		a.Role, a.ChildProtectionTrained, a.PasswordChangedAt = store.RoleAdmin, false, at(2*time.Hour)
+		a.TimeZone = "America/Mexico_City"
 		must(t, "rename", s.UpdateAccount(ctx, a))
 		got, err := s.AccountByUsername(ctx, "amira.k")
 		must(t, "new name", err)
