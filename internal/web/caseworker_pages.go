@@ -608,6 +608,18 @@ type codeView struct {
 var enrolErrorNames = []option{{Value: "label", Label: "Label"}, {Value: "language", Label: "Language of messages"},
 	{Value: "time_zone", Label: "Time zone"}, {Value: "child", Label: "Under 18"}, {Value: "schedule", Label: "Check-in schedule"}}
 
+// formProblems lists a form's problems for the summary above it, in the
+// order of the fields.
+func formProblems(fe fieldErrors) []option {
+	var out []option
+	for _, n := range enrolErrorNames {
+		if msg, ok := fe[n.Value]; ok {
+			out = append(out, option{Value: n.Value, Label: n.Label + ": " + msg})
+		}
+	}
+	return out
+}
+
 type enrolView struct {
 	page
 	Form     participantForm
@@ -622,11 +634,7 @@ func (s *Server) enrol(c echo.Context) error {
 	if in.CaseworkerID != nil {
 		caseworker = *in.CaseworkerID
 	}
-	trained := func(id string) bool {
-		a, err := s.deps.Store.GetAccount(ctx, id)
-		return err == nil && a.ChildProtectionTrained
-	}
-	fe := s.checkEnrolForm(in, schedErr, trained, s.now())
+	fe := s.checkEnrolForm(in, schedErr, caseworker, s.trained(ctx), s.now())
 	var general string
 	if len(fe) == 0 {
 		p, code, err := s.enrolParticipant(ctx, me, in)
@@ -654,15 +662,19 @@ func (s *Server) enrol(c echo.Context) error {
 	f.Errors = fe
 	v := enrolView{page: s.page(c, "Enrol a participant", "participants"), Form: f}
 	v.Error = general
-	for _, n := range enrolErrorNames {
-		if msg, ok := fe[n.Value]; ok {
-			v.Problems = append(v.Problems, option{Value: n.Value, Label: n.Label + ": " + msg})
-		}
-	}
+	v.Problems = formProblems(fe)
 	if len(v.Problems) > 0 {
 		v.Title = "Please check the form: enrol a participant"
 	}
 	return s.render(c, http.StatusUnprocessableEntity, "enrol", v)
+}
+
+// trained says whether an account is trained in child protection.
+func (s *Server) trained(ctx context.Context) func(string) bool {
+	return func(id string) bool {
+		a, err := s.deps.Store.GetAccount(ctx, id)
+		return err == nil && a.ChildProtectionTrained
+	}
 }
 
 func (s *Server) redirectToCode(c echo.Context, pid string, code store.EnrolmentCode) error {
@@ -742,6 +754,7 @@ type participantView struct {
 	Enrolled           shownTime
 	AddOpen            bool // the "add an appointment" form starts open
 	UndoID, ApptNotice string
+	Problems           []option // the details form's, as sent
 }
 
 // recentCheckIns is how many check-ins the participant page lists, with the
@@ -751,12 +764,19 @@ const recentCheckIns = 10
 var appointmentKinds = []string{"caseworker_meeting", "hearing", "reporting_event", "legal_advice", "other"}
 
 func (s *Server) participantPage(c echo.Context) error {
-	ctx := c.Request().Context()
-	me := session(c).Account
-	p, err := s.participantFor(ctx, me, c.Param("id"))
+	p, err := s.participantFor(c.Request().Context(), session(c).Account, c.Param("id"))
 	if err != nil {
 		return s.pageError(c, err)
 	}
+	return s.renderParticipant(c, p, http.StatusOK, nil)
+}
+
+// renderParticipant shows a person's page; edit, when set, is the
+// details form as sent, with its problems.
+func (s *Server) renderParticipant(c echo.Context, p store.Participant, status int, edit *participantForm) error {
+	ctx := c.Request().Context()
+	me := session(c).Account
+	var err error
 	v := participantView{page: s.page(c, p.Label, "participants"), P: p, Kinds: appointmentKindOptions(), CanErase: true}
 	names, _, err := s.accountNames(ctx)
 	if err != nil {
@@ -792,20 +812,45 @@ func (s *Server) participantPage(c echo.Context) error {
 	if v.Form, err = s.participantFormOf(c, p); err != nil {
 		return err
 	}
+	if edit != nil {
+		v.Form = *edit
+		v.Problems = formProblems(edit.Errors)
+	}
 	s.participantStory(c, &v)
 	if err := s.audit(ctx, me, "participant_viewed", p.ID, ""); err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, "participant", v)
+	return s.render(c, status, "participant", v)
 }
 
 func (s *Server) participantUpdate(c echo.Context) error {
+	ctx := c.Request().Context()
 	me := session(c).Account
-	in, err := participantInputOf(c, me)
-	if err == nil {
-		_, err = s.update(c.Request().Context(), me, c.Param("id"), in)
-	}
+	p, err := s.participantFor(ctx, me, c.Param("id"))
 	if err != nil {
+		return s.pageError(c, err)
+	}
+	in, schedErr := participantInputOf(c, me)
+	caseworker := p.CaseworkerID
+	if in.CaseworkerID != nil {
+		caseworker = *in.CaseworkerID
+	}
+	if fe := s.checkEnrolForm(in, schedErr, caseworker, s.trained(ctx), s.now()); len(fe) > 0 {
+		// The page again, with what was typed and every problem beside
+		// its field.
+		typed := p
+		typed.Label, typed.Language, typed.TimeZone, typed.CaseworkerID = *in.Label, *in.Language, *in.TimeZone, caseworker
+		if in.Child != nil {
+			typed.Child = *in.Child
+		}
+		f, err := s.participantFormOf(c, typed)
+		if err != nil {
+			return err
+		}
+		f.Schedule, f.Errors = scheduleFormFromRequest(c), fe
+		return s.renderParticipant(c, p, http.StatusUnprocessableEntity, &f)
+	}
+	if _, err = s.update(ctx, me, p.ID, in); err != nil {
 		return s.pageError(c, err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/participants/"+url.PathEscape(c.Param("id"))+"?done=saved")

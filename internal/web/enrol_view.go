@@ -28,7 +28,7 @@ type fieldErrors map[string]string
 // checkEnrolForm finds every problem of the enrol or edit form at once.
 // What it cannot see (the store refusing, say) is left to the operation,
 // which checks everything again.
-func (s *Server) checkEnrolForm(in participantInput, schedErr error, trained func(accountID string) bool, now time.Time) fieldErrors {
+func (s *Server) checkEnrolForm(in participantInput, schedErr error, caseworker string, trained func(accountID string) bool, now time.Time) fieldErrors {
 	fe := fieldErrors{}
 	if in.Label != nil {
 		if _, err := checkLabel(*in.Label); err != nil {
@@ -51,7 +51,7 @@ func (s *Server) checkEnrolForm(in participantInput, schedErr error, trained fun
 			fe["schedule"] = sentence(strings.ReplaceAll(msg, "\n", "; "))
 		}
 	}
-	if in.Child != nil && *in.Child && in.CaseworkerID != nil && !trained(*in.CaseworkerID) {
+	if in.Child != nil && *in.Child && !trained(caseworker) {
 		fe["child"] = "A child's case needs a caseworker trained in child protection: choose one, or ask an administrator."
 	}
 	return fe

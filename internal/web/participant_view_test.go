@@ -106,3 +106,23 @@ func withoutFragment(loc string) string {
 	before, _, _ := strings.Cut(loc, "#")
 	return before
 }
+
+// A mistake in the details form shows the person's page again with the
+// problem beside its field, and changes nothing.
+func TestParticipantEditShowsProblemsBesideFields(t *testing.T) {
+	e := newCaseworkerEnv(t, envOptions{})
+	p := e.participant("Amal", e.cara)
+	b := e.signedIn(e.cara)
+	rec := b.post("/participants/"+p.ID, url.Values{"label": {"+44 7700 900123"}, "language": {"en"}, "time_zone": {"Europe/London"},
+		"schedule": {"none"}, "child": {"on"}})
+	mustStatus(t, "a phone number as label, a child for an untrained caseworker", rec, http.StatusUnprocessableEntity)
+	body := rec.Body.String()
+	for _, want := range []string{`id="label" name="label"`, `aria-invalid="true" aria-describedby="label-error`, "One thing to check", `value="&#43;44 7700 900123"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if got, _ := e.st.GetParticipant(t.Context(), p.ID); got.Label != "Amal" || got.Child {
+		t.Errorf("a refused form changed the person: %+v", got)
+	}
+}
