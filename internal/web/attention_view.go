@@ -107,6 +107,9 @@ func (f queueFilter) href(extra url.Values) string {
 	return "/attention?" + v.Encode()
 }
 
+// Href is the queue's address with this filter.
+func (f queueFilter) Href() string { return f.href(nil) }
+
 func (f queueFilter) Any() bool { return f.Kind != "" || f.Child || f.Person != "" }
 
 // shownTime is an instant as a caseworker reads it: "today 09:10",
@@ -187,16 +190,24 @@ type resolvedRow struct {
 }
 
 type queue struct {
-	Cards    []queueCard
+	Cards    []queueCard // the page of cards shown
 	Counts   []kindCount
 	People   int // people with an open item, before the kind and child filters
 	Children int
-	Items    int
+	Matching int // people the filters keep
+	Items    int // their open items
 	Recent   []resolvedRow
+	// Later is the cursor of the next page of cards ("" on the last);
+	// Earlier says this is not the first page.
+	Later   string
+	Earlier bool
 }
 
 // recentResolved is how many closed items the page lists.
 const recentResolved = 20
+
+// queuePageSize is how many people's cards one page of the queue shows.
+const queuePageSize = 50
 
 // queueInput is what the handler read for the queue.
 type queueInput struct {
@@ -208,89 +219,87 @@ type queueInput struct {
 	Zone   *time.Location
 	// About says what an item refers to (a window, an appointment).
 	About func(store.AttentionItem, store.Participant) string
+	// After starts the page after this person's card; Focus, when that
+	// person's card is further on, starts the page at it.
+	After, Focus string
+}
+
+// cardOf gathers one person's open items before the page is cut: only
+// the cards shown are put into words.
+type cardOf struct {
+	p      store.Participant
+	items  []store.AttentionItem
+	kinds  uint32 // a bit per index in kindOrder; unknown kinds set bit 31
+	oldest time.Time
+}
+
+func kindBit(k store.AttentionKind) uint32 {
+	if i := slices.Index(kindOrder, k); i >= 0 {
+		return 1 << i
+	}
+	return 1 << 31
 }
 
 // buildQueue groups open items into one card per person, counts people by
-// kind, applies the filters and lists the latest closed items with who
-// closed them and when.
+// kind, applies the filters, cuts a page of cards and lists the latest
+// closed items with who closed them and when.
 func buildQueue(in queueInput) queue {
 	var q queue
-	cards := map[string]*queueCard{}
-	var order []string
+	byPerson := make(map[string]*cardOf, len(in.People))
+	var all []*cardOf
 	for _, it := range in.Items {
-		p, ok := in.People[it.ParticipantID]
-		if !ok {
-			continue
-		}
 		if !it.Open() {
-			if len(q.Recent) < recentResolved && (!in.Filter.Child || p.Child) && (in.Filter.Kind == "" || it.Kind == in.Filter.Kind) {
-				by := in.Names[it.ResolvedBy]
-				if it.ResolvedBy == store.ResolvedBySystem {
-					by = "Waymark"
-				} else if by == "" {
-					by = "a deleted account"
-				}
-				q.Recent = append(q.Recent, resolvedRow{Item: it, P: p, By: by, When: caseworkerTime(it.ResolvedAt, in.Now, in.Zone),
-					CanReopen: it.ResolvedBy != store.ResolvedBySystem})
+			if len(q.Recent) >= recentResolved || in.Filter.Kind != "" && it.Kind != in.Filter.Kind || in.Filter.Person != "" && it.ParticipantID != in.Filter.Person {
+				continue
+			}
+			if p, ok := in.People[it.ParticipantID]; ok && (!in.Filter.Child || p.Child) {
+				q.Recent = append(q.Recent, resolvedRowOf(it, p, in))
 			}
 			continue
 		}
-		c := cards[p.ID]
+		c := byPerson[it.ParticipantID]
 		if c == nil {
-			c = &queueCard{P: p, Caseworker: in.Names[p.CaseworkerID]}
-			cards[p.ID] = c
-			order = append(order, p.ID)
+			p, ok := in.People[it.ParticipantID]
+			if !ok {
+				continue
+			}
+			c = &cardOf{p: p}
+			byPerson[p.ID] = c
+			all = append(all, c)
 		}
-		about := ""
-		if in.About != nil {
-			about = in.About(it, p)
-		}
-		c.Items = append(c.Items, queueItem{Item: it, Why: whyLabel(it), About: about,
-			Since: caseworkerTime(it.CreatedAt, in.Now, in.Zone), Ago: ago(in.Now, it.CreatedAt), Actions: actionsFor(it.Kind)})
+		c.items = append(c.items, it)
+		c.kinds |= kindBit(it.Kind)
 		if c.oldest.IsZero() || it.CreatedAt.Before(c.oldest) {
 			c.oldest = it.CreatedAt
 		}
 	}
-	// A reopened item keeps an older item's time but is newer in the list:
-	// the oldest first within a card.
-	counts := map[store.AttentionKind]int{}
-	for _, id := range order {
-		c := cards[id]
-		slices.SortStableFunc(c.Items, func(a, b queueItem) int { return a.Item.CreatedAt.Compare(b.Item.CreatedAt) })
-		for _, k := range kindOrder {
-			if slices.ContainsFunc(c.Items, func(i queueItem) bool { return i.Item.Kind == k }) {
-				c.Kinds = append(c.Kinds, k)
-			}
-		}
-		for _, it := range c.Items {
-			if !slices.Contains(kindOrder, it.Item.Kind) && !slices.Contains(c.Kinds, it.Item.Kind) {
-				c.Kinds = append(c.Kinds, it.Item.Kind)
-			}
-		}
-		if in.Filter.Child && !c.P.Child {
-			continue
-		}
-		for _, k := range c.Kinds {
-			counts[k]++
-		}
-	}
-	for _, id := range order {
-		c := cards[id]
+	counts := make([]int, len(kindOrder))
+	var shown []*cardOf
+	for _, c := range all {
 		q.People++
-		if c.P.Child {
+		if c.p.Child {
 			q.Children++
 		}
-		if (in.Filter.Child && !c.P.Child) || (in.Filter.Kind != "" && !slices.Contains(c.Kinds, in.Filter.Kind)) || (in.Filter.Person != "" && c.P.ID != in.Filter.Person) {
+		if (in.Filter.Child && !c.p.Child) || (in.Filter.Person != "" && c.p.ID != in.Filter.Person) {
 			continue
 		}
-		q.Cards = append(q.Cards, *c)
-		q.Items += len(c.Items)
+		for i := range kindOrder {
+			if c.kinds&(1<<i) != 0 {
+				counts[i]++
+			}
+		}
+		if in.Filter.Kind != "" && c.kinds&kindBit(in.Filter.Kind) == 0 {
+			continue
+		}
+		shown = append(shown, c)
+		q.Items += len(c.items)
 	}
+	q.Matching = len(shown)
 	// Children first: their cases need a trained eye soonest. Then whoever
 	// has waited longest.
-	slices.SortStableFunc(q.Cards, func(a, b queueCard) int {
-		if a.P.Child != b.P.Child {
-			if a.P.Child {
+	slices.SortFunc(shown, func(a, b *cardOf) int {
+		if a.p.Child != b.p.Child {
+			if a.p.Child {
 				return -1
 			}
 			return 1
@@ -298,15 +307,29 @@ func buildQueue(in queueInput) queue {
 		if c := a.oldest.Compare(b.oldest); c != 0 {
 			return c
 		}
-		return strings.Compare(a.P.ID, b.P.ID)
+		return strings.Compare(a.p.ID, b.p.ID)
 	})
-	for i := range q.Cards {
-		if i+1 < len(q.Cards) {
-			q.Cards[i].Next = q.Cards[i+1].P.ID
-		}
+	start := 0
+	if i := slices.IndexFunc(shown, func(c *cardOf) bool { return c.p.ID == in.After }); i >= 0 && in.After != "" {
+		start = i + 1
 	}
-	for _, k := range kindOrder {
-		n := counts[k]
+	if i := slices.IndexFunc(shown, func(c *cardOf) bool { return c.p.ID == in.Focus }); i >= 0 && in.Focus != "" && (i < start || i >= start+queuePageSize) {
+		start = i
+	}
+	end := min(start+queuePageSize, len(shown))
+	q.Earlier = start > 0
+	if end < len(shown) {
+		q.Later = shown[end-1].p.ID
+	}
+	for i := start; i < end; i++ {
+		card := cardWords(shown[i], in)
+		if i+1 < len(shown) {
+			card.Next = shown[i+1].p.ID
+		}
+		q.Cards = append(q.Cards, card)
+	}
+	for i, k := range kindOrder {
+		n := counts[i]
 		if n == 0 && in.Filter.Kind != k {
 			continue
 		}
@@ -318,6 +341,43 @@ func buildQueue(in queueInput) queue {
 		q.Counts = append(q.Counts, kindCount{Kind: k, People: n, Href: f.href(nil), Selected: in.Filter.Kind == k})
 	}
 	return q
+}
+
+// cardWords puts one person's card into words: oldest item first, each
+// kind once.
+func cardWords(c *cardOf, in queueInput) queueCard {
+	card := queueCard{P: c.p, Caseworker: in.Names[c.p.CaseworkerID], oldest: c.oldest}
+	items := slices.Clone(c.items)
+	slices.SortStableFunc(items, func(a, b store.AttentionItem) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	for _, it := range items {
+		about := ""
+		if in.About != nil {
+			about = in.About(it, c.p)
+		}
+		card.Items = append(card.Items, queueItem{Item: it, Why: whyLabel(it), About: about,
+			Since: caseworkerTime(it.CreatedAt, in.Now, in.Zone), Ago: ago(in.Now, it.CreatedAt), Actions: actionsFor(it.Kind)})
+	}
+	for i, k := range kindOrder {
+		if c.kinds&(1<<i) != 0 {
+			card.Kinds = append(card.Kinds, k)
+		}
+	}
+	for _, it := range items {
+		if !slices.Contains(kindOrder, it.Kind) && !slices.Contains(card.Kinds, it.Kind) {
+			card.Kinds = append(card.Kinds, it.Kind)
+		}
+	}
+	return card
+}
+
+func resolvedRowOf(it store.AttentionItem, p store.Participant, in queueInput) resolvedRow {
+	by := in.Names[it.ResolvedBy]
+	if it.ResolvedBy == store.ResolvedBySystem {
+		by = "Waymark"
+	} else if by == "" {
+		by = "a deleted account"
+	}
+	return resolvedRow{Item: it, P: p, By: by, When: caseworkerTime(it.ResolvedAt, in.Now, in.Zone), CanReopen: it.ResolvedBy != store.ResolvedBySystem}
 }
 
 // afterAction is where the queue goes once an item is dealt with: the

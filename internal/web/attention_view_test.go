@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -101,6 +102,34 @@ func TestBuildQueueGroupsCountsAndFilters(t *testing.T) {
 	in.Filter = queueFilter{Child: true}
 	if q = buildQueue(in); len(q.Cards) != 1 || q.Cards[0].P.ID != "p_bo" {
 		t.Errorf("children only: %+v", q.Cards)
+	}
+}
+
+// The queue shows a page of cards at a time; the next page starts after
+// the last card shown, and a card to focus that is further on starts its
+// page.
+func TestBuildQueuePages(t *testing.T) {
+	now := time.Date(2026, 3, 5, 15, 0, 0, 0, time.UTC)
+	people := map[string]store.Participant{}
+	var items []store.AttentionItem
+	for i := range 120 {
+		id := fmt.Sprintf("p_%03d", i)
+		people[id] = store.Participant{ID: id}
+		items = append(items, store.AttentionItem{ID: "n_" + id, ParticipantID: id, Kind: store.AttentionMissed, CreatedAt: now.Add(time.Duration(i) * time.Minute)})
+	}
+	in := queueInput{Items: items, People: people, Now: now, Zone: time.UTC}
+	q := buildQueue(in)
+	if len(q.Cards) != queuePageSize || q.Matching != 120 || q.Later != "p_049" || q.Earlier || q.Cards[49].Next != "p_050" {
+		t.Fatalf("first page: %d cards of %d, later %q, earlier %t", len(q.Cards), q.Matching, q.Later, q.Earlier)
+	}
+	in.After = q.Later
+	q = buildQueue(in)
+	if q.Cards[0].P.ID != "p_050" || !q.Earlier || q.Later != "p_099" {
+		t.Errorf("second page starts %s, later %q", q.Cards[0].P.ID, q.Later)
+	}
+	in.After, in.Focus = "", "p_110"
+	if q = buildQueue(in); q.Cards[0].P.ID != "p_110" || len(q.Cards) != 10 || q.Later != "" {
+		t.Errorf("focus page starts %s with %d cards", q.Cards[0].P.ID, len(q.Cards))
 	}
 }
 

@@ -248,9 +248,10 @@ type attentionView struct {
 	Unassigned int
 	// Focus is the person whose card takes focus after an action; the
 	// notice, and the undo, are shown at it.
-	Focus  string
-	UndoID string
-	Kinds  []store.AttentionKind
+	Focus     string
+	UndoID    string
+	Kinds     []store.AttentionKind
+	LaterHref string // the next page of cards
 }
 
 func (s *Server) attentionPage(c echo.Context) error {
@@ -275,7 +276,11 @@ func (s *Server) attentionPage(c echo.Context) error {
 		return err
 	}
 	v.queue = buildQueue(queueInput{Items: items, People: byID, Names: names, Filter: v.Filter, Now: v.Now,
-		Zone: s.caseworkerZone(v.Account), About: func(it store.AttentionItem, p store.Participant) string { return s.about(c, it, p) }})
+		Zone: s.caseworkerZone(v.Account), About: func(it store.AttentionItem, p store.Participant) string { return s.about(c, it, p) },
+		After: c.QueryParam("after"), Focus: c.QueryParam("focus")})
+	if v.Later != "" {
+		v.LaterHref = v.Filter.href(url.Values{"after": {v.Later}})
+	}
 	if undo := c.QueryParam("undo"); undo != "" && v.Notice != "" {
 		for _, it := range items {
 			if it.ID == undo && !it.Open() && it.ResolvedBy != store.ResolvedBySystem {
