@@ -369,8 +369,8 @@ func walkCaseworkerDay(t *testing.T, axeJS, size string, width, height int64) {
 		t.Errorf("%s cards, want one a person (3)", n)
 	}
 	item := w.text("#item-" + missed.ID)
-	if !strings.Contains(item, "Missed check-in") {
-		t.Errorf("queue item lacks its kind: %q", item)
+	if !strings.Contains(item, "Missed check-in") || !strings.Contains(item, "its record says: missed") {
+		t.Errorf("queue item lacks its kind, or its window's record: %q", item)
 	}
 	colour := func(id string) string {
 		return w.eval("colour", `(s => s.borderInlineStartColor + " " + s.borderInlineStartStyle)(getComputedStyle(document.getElementById("`+id+`")))`)

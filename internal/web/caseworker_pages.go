@@ -307,9 +307,14 @@ func (s *Server) caseworkerZoneName(a store.Account) string {
 	return s.programme().TimeZone
 }
 
-// about says what an item refers to: a check-in window or an appointment.
+// about says what an item refers to: a check-in window, with what its
+// record in the ledger says now, or an appointment. It reads one record an
+// item, and is asked only for the cards a page shows.
 func (s *Server) about(c echo.Context, it store.AttentionItem, p store.Participant) string {
 	if rest, ok := strings.CutPrefix(it.Ref, "win:"+p.ID+":"); ok {
+		if w, err := s.deps.Store.GetWindow(c.Request().Context(), p.ID, it.Ref); err == nil && !w.OpensAt.IsZero() {
+			return windowWords(w, p.TimeZone)
+		}
 		if sec, err := strconv.ParseInt(rest, 10, 64); err == nil {
 			return "check-in window that opened " + localTime(time.Unix(sec, 0), p.TimeZone)
 		}

@@ -96,3 +96,9 @@ var englishLanguageNames = map[string]string{
 	"en": "English", "es": "Spanish", "fr": "French", "ar": "Arabic", "uk": "Ukrainian", "fa": "Farsi/Dari", "ps": "Pashto",
 	"ti": "Tigrinya", "am": "Amharic", "so": "Somali", "pt": "Portuguese", "ru": "Russian", "tr": "Turkish", "ur": "Urdu", "bn": "Bengali",
 }
+
+// windowWords is a window from its record: when it was open, in the
+// person's time zone, and its outcome in the ledger's words.
+func windowWords(w store.Window, tz string) string {
+	return "check-in window " + localTime(w.OpensAt, tz) + " to " + localTime(w.ClosesAt, tz) + "; its record says: " + stripLabel(string(outcomeOf(w)))
+}
