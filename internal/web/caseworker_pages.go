@@ -236,7 +236,6 @@ func sentence(msg string) string {
 type attentionRow struct {
 	Item        store.AttentionItem
 	Participant store.Participant
-	About       string
 }
 
 type attentionView struct {
@@ -805,7 +804,7 @@ func (s *Server) renderParticipant(c echo.Context, p store.Participant, status i
 	}
 	for _, it := range items {
 		if it.ParticipantID == p.ID {
-			v.Open = append(v.Open, attentionRow{Item: it, Participant: p, About: s.about(c, it, p)})
+			v.Open = append(v.Open, attentionRow{Item: it, Participant: p})
 		}
 	}
 	if v.Strip, err = s.checkInStrip(ctx, p, v.Now); err != nil {
