@@ -23,17 +23,17 @@ import (
 // line carries a quarter of the bytes.
 
 type staticFile struct {
-	name, hashed, etag, contentType string
-	plain, gz                       []byte
+	name, stamped, etag, contentType string
+	plain, gz                        []byte
 }
 
 type staticFiles struct {
-	byName map[string]*staticFile // both the plain and the hashed name
-	hashed map[string]string      // plain name → hashed name
+	byName  map[string]*staticFile // both the plain and the stamped name
+	stamped map[string]string      // plain name → stamped name
 }
 
 var loadStatic = sync.OnceValue(func() *staticFiles {
-	sf := &staticFiles{byName: map[string]*staticFile{}, hashed: map[string]string{}}
+	sf := &staticFiles{byName: map[string]*staticFile{}, stamped: map[string]string{}}
 	err := fs.WalkDir(Assets(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -45,7 +45,7 @@ var loadStatic = sync.OnceValue(func() *staticFiles {
 		sum := sha256.Sum256(b)
 		h := hex.EncodeToString(sum[:4])
 		ext := path.Ext(p)
-		f := &staticFile{name: p, hashed: strings.TrimSuffix(p, ext) + "." + h + ext, etag: `"` + h + `"`, plain: b,
+		f := &staticFile{name: p, stamped: strings.TrimSuffix(p, ext) + "." + h + ext, etag: `"` + h + `"`, plain: b,
 			contentType: mime.TypeByExtension(ext)}
 		if f.contentType == "" {
 			f.contentType = http.DetectContentType(b)
@@ -59,7 +59,7 @@ var loadStatic = sync.OnceValue(func() *staticFiles {
 				f.gz = buf.Bytes()
 			}
 		}
-		sf.byName[f.name], sf.byName[f.hashed], sf.hashed[f.name] = f, f, f.hashed
+		sf.byName[f.name], sf.byName[f.stamped], sf.stamped[f.name] = f, f, f.stamped
 		return nil
 	})
 	if err != nil {
@@ -73,10 +73,10 @@ func compressible(contentType string) bool {
 		strings.Contains(contentType, "javascript") || strings.Contains(contentType, "json")
 }
 
-// assetPath is the address a page links a static file by: its hashed
+// assetPath is the address a page links a static file by: its stamped
 // name.
 func assetPath(name string) string {
-	if h, ok := loadStatic().hashed[name]; ok {
+	if h, ok := loadStatic().stamped[name]; ok {
 		return "/static/" + h
 	}
 	return "/static/" + name
@@ -95,7 +95,7 @@ func serveStatic(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set("Vary", "Accept-Encoding")
 	h.Set("ETag", f.etag)
-	if name == f.hashed {
+	if name == f.stamped {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		h.Set("Cache-Control", "public, no-cache")
