@@ -246,7 +246,7 @@ func walkCaseworkerDay(t *testing.T, axeJS, size string, width, height int64) {
 	w.check("empty queue")
 
 	// Enrol a participant whose label is written right to left. The first
-	// try has two mistakes: both are shown at once, beside their fields.
+	// try has mistakes: all are shown at once, beside their fields.
 	label := "أمينة ك."
 	w.do("enrol form", chromedp.Navigate(ts.URL+"/participants/new"), chromedp.WaitVisible(chromedp.ID("label")))
 	if tz := w.eval("zone", `document.getElementById("time_zone").value`); tz != "Europe/London" {
@@ -261,13 +261,18 @@ func walkCaseworkerDay(t *testing.T, axeJS, size string, width, height int64) {
 		chromedp.SetValue(chromedp.ID("every_days"), "0"),
 		chromedp.Click(chromedp.CSS(`form[action="/participants"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(".error-summary")))
-	for _, id := range []string{"label", "schedule"} {
+	// A label like a phone number, "every 0 days" and no first day: three
+	// problems, each beside its field.
+	for _, id := range []string{"label", "every_days", "from"} {
 		if got := w.eval("invalid", `document.getElementById("`+id+`").getAttribute("aria-invalid") || ""`); got != "true" {
 			t.Errorf("%s is not marked invalid", id)
 		}
+		if got := w.eval("described", `(e => document.getElementById(e.getAttribute("aria-describedby").split(" ")[0]).textContent)(document.getElementById("`+id+`"))`); got == "" {
+			t.Errorf("%s is not described by its problem", id)
+		}
 	}
-	if n := w.eval("problems", `String(document.querySelectorAll(".error-summary li").length)`); n != "2" {
-		t.Errorf("%s problems listed, want 2", n)
+	if n := w.eval("problems", `String(document.querySelectorAll(".error-summary li").length)`); n != "3" {
+		t.Errorf("%s problems listed, want 3", n)
 	}
 	w.check("enrol form with mistakes")
 	w.eval("clear the label", `document.getElementById("label").value = ""`)

@@ -65,6 +65,8 @@ var templateFuncs = template.FuncMap{
 	"apptStatus":  appointmentStatusLabel,
 	"day":         dayLabel,
 	"capitalise":  capitalise,
+	"invalid":     invalidAttrs,
+	"fieldError":  fieldError,
 	"asset":       assetPath,
 	"caseload":    caseloadWords,
 	"itemArgs": func(it queueItem, csrf, label string, hidden []option, extra ...string) itemArgs {
@@ -613,15 +615,11 @@ type codeView struct {
 	WhatsApp bool
 }
 
-// enrolErrorNames name the form's fields in the summary of problems.
-var enrolErrorNames = []option{{Value: "label", Label: "Label"}, {Value: "language", Label: "Language of messages"},
-	{Value: "time_zone", Label: "Time zone"}, {Value: "child", Label: "Under 18"}, {Value: "schedule", Label: "Check-in schedule"}}
-
 // formProblems lists a form's problems for the summary above it, in the
 // order of the fields.
 func formProblems(fe fieldErrors) []option {
 	var out []option
-	for _, n := range enrolErrorNames {
+	for _, n := range fieldNames {
 		if msg, ok := fe[n.Value]; ok {
 			out = append(out, option{Value: n.Value, Label: n.Label + ": " + msg})
 		}
@@ -643,7 +641,7 @@ func (s *Server) enrol(c echo.Context) error {
 	if in.CaseworkerID != nil {
 		caseworker = *in.CaseworkerID
 	}
-	fe := s.checkEnrolForm(in, schedErr, caseworker, s.trained(ctx), s.now())
+	fe := s.checkEnrolForm(in, scheduleFormFromRequest(c), schedErr, caseworker, s.trained(ctx), s.now())
 	var general string
 	if len(fe) == 0 {
 		p, code, err := s.enrolParticipant(ctx, me, in)
@@ -844,7 +842,7 @@ func (s *Server) participantUpdate(c echo.Context) error {
 	if in.CaseworkerID != nil {
 		caseworker = *in.CaseworkerID
 	}
-	if fe := s.checkEnrolForm(in, schedErr, caseworker, s.trained(ctx), s.now()); len(fe) > 0 {
+	if fe := s.checkEnrolForm(in, scheduleFormFromRequest(c), schedErr, caseworker, s.trained(ctx), s.now()); len(fe) > 0 {
 		// The page again, with what was typed and every problem beside
 		// its field.
 		typed := p

@@ -352,16 +352,18 @@ func TestEnrolShowsCodeLinkAndQR(t *testing.T) {
 	form.Set("time_zone", "Mars/Olympus")
 	form.Set("schedule", "every")
 	form.Set("every_days", "often")
+	form.Set("every_time", "09:00")
+	form.Set("every_length", "12h")
 	rec = b.post("/participants", form)
 	mustStatus(t, "three mistakes", rec, http.StatusUnprocessableEntity)
 	body = rec.Body.String()
-	for _, field := range []string{"label", "time_zone"} {
+	for _, field := range []string{"label", "time_zone", "every_days", "from"} {
 		if !regexp.MustCompile(`id="` + field + `"[^>]*aria-invalid="true" aria-describedby="` + field + `-error`).MatchString(body) {
 			t.Errorf("%s is not marked invalid and described by its error", field)
 		}
 	}
-	for _, want := range []string{"looks like a phone number", `id="time_zone-error">Choose the time zone`, `id="schedule-error">Say every how many days, as a whole number.`,
-		"3 things to check", `href="#label"`, `href="#time_zone"`, `href="#schedule"`, `value="often"`} {
+	for _, want := range []string{"looks like a phone number", `id="time_zone-error">Choose the time zone`, `id="every_days-error">Give a whole number of days from 1 to 60.`,
+		`id="from-error">Give the first day`, "4 things to check", `href="#label"`, `href="#time_zone"`, `href="#every_days"`, `href="#from"`, `value="often"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the form with its problems lacks %q\n%s", want, between(body, "error-summary", "</fieldset>"))
 		}

@@ -8,10 +8,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"html/template"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/store"
 )
@@ -28,8 +31,8 @@ type fieldErrors map[string]string
 // checkEnrolForm finds every problem of the enrol or edit form at once.
 // What it cannot see (the store refusing, say) is left to the operation,
 // which checks everything again.
-func (s *Server) checkEnrolForm(in participantInput, schedErr error, caseworker string, trained func(accountID string) bool, now time.Time) fieldErrors {
-	fe := fieldErrors{}
+func (s *Server) checkEnrolForm(in participantInput, sf scheduleForm, schedErr error, caseworker string, trained func(accountID string) bool, now time.Time) fieldErrors {
+	fe := scheduleFieldErrors(sf)
 	if in.Label != nil {
 		if _, err := checkLabel(*in.Label); err != nil {
 			fe["label"] = fieldMessage(err)
@@ -43,6 +46,8 @@ func (s *Server) checkEnrolForm(in participantInput, schedErr error, caseworker 
 		fe["time_zone"] = "Choose the time zone where the person lives."
 	}
 	switch {
+	case len(fe) > 0 && sf.Kind != "none":
+		// The schedule's own fields said what is wrong.
 	case schedErr != nil:
 		fe["schedule"] = fieldMessage(schedErr)
 	case zoneOK && in.Schedule != nil:
@@ -55,6 +60,101 @@ func (s *Server) checkEnrolForm(in participantInput, schedErr error, caseworker 
 		fe["child"] = "A child's case needs a caseworker trained in child protection: choose one, or ask an administrator."
 	}
 	return fe
+}
+
+// scheduleFieldErrors checks the schedule's fields one by one, so that
+// each problem is told beside its own field and in the form's words (the
+// schedule's own checks name the API's fields).
+func scheduleFieldErrors(f scheduleForm) fieldErrors {
+	fe := fieldErrors{}
+	clock := func(id, v, what string) {
+		if _, err := flow.ParseClock(strings.TrimSpace(v)); err != nil {
+			fe[id] = "Give the time it " + what + " on a 24-hour clock, such as 09:00 or 21:30."
+		}
+	}
+	switch f.Kind {
+	case "none":
+		return fe
+	case "weekly":
+		for i, w := range f.W {
+			p := "w" + strconv.Itoa(i) + "_"
+			if i > 0 && w.OpenDay == "" && w.CloseDay == "" {
+				continue // the second window is optional
+			}
+			if w.OpenDay == "" {
+				fe[p+"open_day"] = "Choose the day it opens."
+			}
+			if w.CloseDay == "" {
+				fe[p+"close_day"] = "Choose the day it closes."
+			}
+			clock(p+"open_time", w.OpenTime, "opens")
+			clock(p+"close_time", w.CloseTime, "closes")
+			if len(fe) == 0 && w.OpenDay == w.CloseDay && strings.TrimSpace(w.OpenTime) == strings.TrimSpace(w.CloseTime) {
+				fe[p+"close_time"] = "It closes the moment it opens: choose a later time or another day."
+			}
+		}
+	case "every":
+		days, err := strconv.Atoi(strings.TrimSpace(f.EveryDays))
+		if err != nil || days < 1 || days > 60 {
+			fe["every_days"] = "Give a whole number of days from 1 to 60."
+		}
+		clock("every_time", f.EveryTime, "opens")
+		length, err := flow.ParseDuration(strings.TrimSpace(f.EveryLength))
+		switch {
+		case err != nil || length < time.Minute:
+			fe["every_length"] = "Give how long it stays open, such as 12h, 2d or 1d12h."
+		case days >= 1 && length > time.Duration(days)*24*time.Hour:
+			fe["every_length"] = "It would stay open longer than the days between windows: make it shorter."
+		}
+		if strings.TrimSpace(f.From) == "" {
+			fe["from"] = "Give the first day: the windows are counted from it."
+		}
+	default:
+		fe["schedule"] = "Choose how often the person checks in."
+	}
+	if d := strings.TrimSpace(f.From); d != "" && f.Kind != "none" {
+		if _, err := time.Parse(time.DateOnly, d); err != nil {
+			fe["from"] = "Give the first day as a date, such as 2026-03-02."
+		}
+	}
+	return fe
+}
+
+// fieldNames name the form's fields in the summary of problems, in the
+// order they come in the form.
+var fieldNames = []option{{Value: "label", Label: "Label"}, {Value: "language", Label: "Language of messages"},
+	{Value: "time_zone", Label: "Time zone"}, {Value: "child", Label: "Under 18"}, {Value: "schedule", Label: "Check-in schedule"},
+	{Value: "w0_open_day", Label: "Weekly window 1, the day it opens"}, {Value: "w0_open_time", Label: "Weekly window 1, the time it opens"},
+	{Value: "w0_close_day", Label: "Weekly window 1, the day it closes"}, {Value: "w0_close_time", Label: "Weekly window 1, the time it closes"},
+	{Value: "w1_open_day", Label: "Weekly window 2, the day it opens"}, {Value: "w1_open_time", Label: "Weekly window 2, the time it opens"},
+	{Value: "w1_close_day", Label: "Weekly window 2, the day it closes"}, {Value: "w1_close_time", Label: "Weekly window 2, the time it closes"},
+	{Value: "every_days", Label: "Every how many days"}, {Value: "every_time", Label: "The time it opens"},
+	{Value: "every_length", Label: "How long it stays open"}, {Value: "from", Label: "First day"}}
+
+// invalidAttrs marks a field that has a problem and ties its message to
+// it, for screen readers; hint is the id of its hint, if it has one.
+func invalidAttrs(fe fieldErrors, id, hint string) template.HTMLAttr {
+	ids := hint
+	if _, bad := fe[id]; bad {
+		ids = strings.TrimSpace(id + "-error " + hint)
+	}
+	attrs := ""
+	if _, bad := fe[id]; bad {
+		attrs = ` aria-invalid="true"`
+	}
+	if ids != "" {
+		attrs += ` aria-describedby="` + template.HTMLEscapeString(ids) + `"`
+	}
+	return template.HTMLAttr(attrs)
+}
+
+// fieldError is a field's problem, to show beside it.
+func fieldError(fe fieldErrors, id string) template.HTML {
+	msg, bad := fe[id]
+	if !bad {
+		return ""
+	}
+	return template.HTML(`<span class="field-error" id="` + template.HTMLEscapeString(id) + `-error">` + template.HTMLEscapeString(msg) + `</span>`)
 }
 
 // fieldMessage is an operation's refusal without the field name it

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +125,32 @@ func TestParticipantEditShowsProblemsBesideFields(t *testing.T) {
 	}
 	if got, _ := e.st.GetParticipant(t.Context(), p.ID); got.Label != "Amal" || got.Child {
 		t.Errorf("a refused form changed the person: %+v", got)
+	}
+}
+
+func TestScheduleFieldErrors(t *testing.T) {
+	for name, tc := range map[string]struct {
+		f    scheduleForm
+		want []string
+	}{
+		"none needs nothing":     {scheduleForm{Kind: "none", EveryDays: "x"}, nil},
+		"weekly is fine":         {scheduleForm{Kind: "weekly", W: [2]weeklyForm{{"monday", "09:00", "tuesday", "21:00"}}}, nil},
+		"the second is optional": {scheduleForm{Kind: "weekly", W: [2]weeklyForm{{"monday", "09:00", "monday", "17:00"}, {}}}, nil},
+		"a half second window":   {scheduleForm{Kind: "weekly", W: [2]weeklyForm{{"monday", "09:00", "monday", "17:00"}, {OpenDay: "friday"}}}, []string{"w1_close_day", "w1_close_time", "w1_open_time"}},
+		"closes as it opens":     {scheduleForm{Kind: "weekly", W: [2]weeklyForm{{"monday", "09:00", "monday", "09:00"}}}, []string{"w0_close_time"}},
+		"every: all wrong":       {scheduleForm{Kind: "every", EveryDays: "0", EveryTime: "9", EveryLength: "soon"}, []string{"every_days", "every_length", "every_time", "from"}},
+		"every: open too long":   {scheduleForm{Kind: "every", EveryDays: "2", EveryTime: "09:00", EveryLength: "3d", From: "2026-03-02"}, []string{"every_length"}},
+		"every: a bad first day": {scheduleForm{Kind: "every", EveryDays: "2", EveryTime: "09:00", EveryLength: "1d", From: "2 March"}, []string{"from"}},
+		"no choice":              {scheduleForm{Kind: ""}, []string{"schedule"}},
+	} {
+		fe := scheduleFieldErrors(tc.f)
+		var got []string
+		for k := range fe {
+			got = append(got, k)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", name, got, tc.want)
+		}
 	}
 }
