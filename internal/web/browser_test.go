@@ -1,8 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"flag"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -17,9 +19,13 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/waymark-atd/waymark/internal/auth"
+	"github.com/waymark-atd/waymark/internal/channel/simulator"
+	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/schedule"
+	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/bolt"
 )
 
 // The browser test drives Debian's Chromium through the caseworker pages
@@ -547,5 +553,59 @@ func reportAll(t *testing.T, st store.Store, now time.Time, status store.Message
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestBrowserSimulator tries the flows in Arabic in the simulator, at both
+// sizes: the page takes the person's language, Waymark's words run right
+// to left on their own text, an answered question's buttons can no longer
+// be pressed, and axe-core finds nothing serious.
+func TestBrowserSimulator(t *testing.T) {
+	axeJS := axeSource(t)
+	for _, size := range browserSizes {
+		t.Run(size.name, func(t *testing.T) {
+			ctx := chromium(t)
+			dir := t.TempDir()
+			st, err := bolt.Open(filepath.Join(dir, "w.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			scratch, err := bolt.Open(filepath.Join(dir, "sim.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { scratch.Close() })
+			box, _ := seal.New(bytes.Repeat([]byte{1}, seal.KeySize))
+			log := slog.New(slog.DiscardHandler)
+			conv := conversation.New(st, box, shippedContent(t), clock.System{}, log)
+			sim, err := simulator.New(scratch, conv.Content, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := httptest.NewServer(NewServer(Deps{Store: st, Conversation: conv, Simulator: sim, Log: log}))
+			t.Cleanup(ts.Close)
+			w := &pageWalker{t: t, ctx: ctx, axeJS: axeJS, shotDir: t.TempDir(), size: size.name, width: size.width, height: size.height}
+			w.do("open", chromedp.EmulateViewport(size.width, size.height), chromedp.Navigate(ts.URL+"/simulator"), chromedp.WaitVisible(chromedp.ID("lang")))
+			w.check("simulator")
+			w.do("start in Arabic", chromedp.SetValue(chromedp.ID("lang"), "ar"))
+			w.submit("start", chromedp.Click(chromedp.CSS(`form[action="/simulator/start"] button`)), "#text")
+			code := w.eval("code", `document.querySelector("main p strong").textContent`)
+			w.do("join", chromedp.SendKeys(chromedp.ID("text"), "JOIN "+code))
+			w.submit("send", chromedp.KeyEvent(kb.Enter), "ol.chat li.bot .choices")
+			if lang := w.eval("lang", `document.documentElement.lang`); lang != "ar" {
+				t.Errorf("the page's lang is %q", lang)
+			}
+			if d := w.eval("direction", `getComputedStyle(document.querySelector("ol.chat li.bot .text")).direction`); d != "rtl" {
+				t.Errorf("Waymark's Arabic words run %s", d)
+			}
+			w.check("simulator, a conversation in Arabic")
+			w.submit("answer 1", chromedp.Click(chromedp.CSS(`ol.chat li.bot .choices button[value="1"]`)), "ol.chat li.person")
+			states := w.eval("buttons", `[...document.querySelectorAll("ol.chat .choices")].map(f => f.querySelector("button").disabled ? "off" : "on").join(" ")`)
+			if f := strings.Fields(states); len(f) < 2 || f[len(f)-1] != "on" || slices.Contains(f[:len(f)-1], "on") {
+				t.Errorf("choices pressable, oldest first: %s; want only the latest", states)
+			}
+			w.check("simulator after an answer")
+		})
 	}
 }
