@@ -110,6 +110,7 @@ type pageWalker struct {
 	size    string
 	width   int64
 	height  int64
+	step    int // counts submit's steps
 }
 
 func (w *pageWalker) do(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -205,9 +206,13 @@ func (w *pageWalker) tabTo(sel string) {
 // sel is not taken for the new one's.
 func (w *pageWalker) submit(what string, act chromedp.Action[chromedp.Void], sel string) {
 	w.t.Helper()
-	w.eval("mark", `window.__walkerOld = "old"`)
+	// Each step its own mark: a page the browser brings back from its
+	// cache (Back) may carry the mark of an earlier step, never this one.
+	w.step++
+	mark := strconv.Quote("step " + strconv.Itoa(w.step))
+	w.eval("mark", `window.__walkerStep = `+mark)
 	w.do(what, act)
-	js := `document.readyState === "complete" && !window.__walkerOld && !!document.querySelector(` + strconv.Quote(sel) + `)`
+	js := `document.readyState === "complete" && window.__walkerStep !== ` + mark + ` && !!document.querySelector(` + strconv.Quote(sel) + `)`
 	for range 200 {
 		// Asked again after each navigation: a question asked while the
 		// page changes fails, and is not an answer.
@@ -505,6 +510,20 @@ func walkCaseworkerDay(t *testing.T, axeJS, size string, width, height int64) {
 	w.shot("programme")
 	w.do("account", chromedp.Navigate(ts.URL+"/account"), chromedp.WaitVisible(chromedp.CSS("h1")))
 	w.check("own account")
+
+	// Enrolled in one go, then Back: the browser goes back to the form it
+	// was sent from, and sends nothing again.
+	w.do("enrol form again", chromedp.Navigate(ts.URL+"/participants/new"), chromedp.WaitVisible(chromedp.ID("label")))
+	w.do("a second person", chromedp.SendKeys(chromedp.ID("label"), "Dee R."))
+	w.submit("enrol", chromedp.Click(chromedp.CSS(`form[action="/participants"] button[type=submit]`)), "#enrolment-code")
+	w.submit("back", chromedp.Evaluate[chromedp.Void](`history.back()`), "#label")
+	w.submit("forward", chromedp.Evaluate[chromedp.Void](`history.forward()`), "#enrolment-code")
+	if ps, _ := e.st.ListParticipants(t.Context()); len(ps) != 4 {
+		t.Errorf("%d participants after Back and Forward, want 4 (Amina, Bo, Cy, Dee)", len(ps))
+	}
+	// A page brought back from the browser's cache confuses the driver's
+	// view of the document: load one afresh before going on.
+	w.do("programme again", chromedp.Navigate(ts.URL+"/programme"), chromedp.WaitVisible(chromedp.CSS("svg.flow")))
 
 	// An administrator finds the excuse in the audit log.
 	w.do("sign out", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.ID("username")))
