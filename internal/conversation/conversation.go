@@ -259,6 +259,9 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 		// The link's last-seen time is saved with the turn.
 		link.LastSeenAt = now
 		p.LastLink = link.Index
+		if ev == nil {
+			s.countText(&p, now)
+		}
 	} else if p.LastLink == "" {
 		links, err := s.store.LinksOf(ctx, pid)
 		if err != nil {
@@ -498,6 +501,11 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			// entry would keep its time for retention.audit, twice as long.
 			ci, ch, err := s.judgeCheckIn(ctx, p, to.Channel, now)
 			errs = append(errs, err)
+			for i, w := range ch.Windows {
+				if w.CheckInID == ci.ID && w.Ref == p.TextsWindow {
+					ch.Windows[i].Texts = p.TextsInWindow
+				}
+			}
 			ch.AddTo(&t)
 			t.CheckIns = append(t.CheckIns, ci)
 		case flow.RequestCallback:
@@ -695,6 +703,25 @@ func (s *Service) understood(c *Content, p store.Participant, st flow.State, tex
 func (s *Service) answersNow(c *Content, p store.Participant, st flow.State, text string) bool {
 	answers, _ := c.Flows.Answers(st, view(p), text, c.Locale)
 	return answers
+}
+
+// countText counts a text the person sent towards the window a check-in
+// now would count for, starting again at one when that window is a new
+// one. The check-in that a text makes carries the count to the window
+// (Window.Texts): what reporting cost the person, in messages.
+func (s *Service) countText(p *store.Participant, now time.Time) {
+	if s.Windows == nil {
+		return
+	}
+	ref, ok := s.Windows.CountsFor(*p, now)
+	if !ok {
+		p.TextsWindow, p.TextsInWindow = "", 0
+		return
+	}
+	if ref != p.TextsWindow {
+		p.TextsWindow, p.TextsInWindow = ref, 0
+	}
+	p.TextsInWindow++
 }
 
 // judgeCheckIn makes the record of a check-in now and asks the scheduler

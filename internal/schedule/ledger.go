@@ -48,6 +48,32 @@ func (s *Scheduler) Current(p store.Participant, now time.Time) (conversation.Wi
 	return conversation.WindowNow{Ref: w.Ref(p.ID), OpensAt: w.Start, ClosesAt: w.End, GraceEndsAt: w.End.Add(grace)}, true
 }
 
+// CountsFor returns the ref of the window a check-in at now would count
+// for, as CheckIn finds it.
+func (s *Scheduler) CountsFor(p store.Participant, now time.Time) (string, bool) {
+	if p.Schedule == nil {
+		return "", false
+	}
+	cal, err := CalendarOf(p)
+	if err != nil {
+		return "", false
+	}
+	w, _, ok := countsFor(cal, now)
+	return w.Ref(p.ID), ok
+}
+
+// countsFor returns the window a check-in at t counts for, and how: on
+// time inside it; late after it closed, until the next opens.
+func countsFor(cal *Calendar, t time.Time) (Window, store.CheckInOutcome, bool) {
+	if w, ok := cal.At(t); ok {
+		return w, store.OnTime, true
+	}
+	if w, ok := cal.Before(t); ok {
+		return w, store.Late, true
+	}
+	return Window{}, store.Unscheduled, false
+}
+
 // windowFacts reads what is known about window w of p at now, and the
 // person's attention items, which a move of the outcome may close.
 func (s *Scheduler) windowFacts(ctx context.Context, p store.Participant, cal *Calendar, w Window, now time.Time) (ledger.Facts, []store.AttentionItem, error) {
@@ -172,13 +198,9 @@ func (s *Scheduler) CheckIn(ctx context.Context, p store.Participant, c store.Ch
 		s.log.Warn("check-in outcome", "participant", p.ID, "err", err)
 		return store.Unscheduled, none, nil
 	}
-	result := store.OnTime
-	w, ok := cal.At(c.At)
+	w, result, ok := countsFor(cal, c.At)
 	if !ok {
-		if w, ok = cal.Before(c.At); !ok {
-			return store.Unscheduled, none, nil
-		}
-		result = store.Late
+		return store.Unscheduled, none, nil
 	}
 	f, items, err := s.windowFacts(ctx, p, cal, w, c.At)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -515,5 +516,38 @@ func TestCheckInAfterCantMakeItClosesTheItem(t *testing.T) {
 	}
 	if ws := h.windows(pid); len(ws) != 1 || ws[0].Outcome != store.WindowOnTime {
 		t.Errorf("the ledger: %+v", ws)
+	}
+}
+
+// TestTextsPerCheckIn: a window checked in by text keeps how many texts
+// the person sent for it, from its opening up to the check-in; texts
+// before it opened count for the window before, and a second check-in
+// changes nothing.
+func TestTextsPerCheckIn(t *testing.T) {
+	h := newHarness(t)
+	pid, addrs := h.enrol("Europe/London", mondayToWednesday(), store.SMS, store.Telegram)
+	h.run("2026-01-05T09:00:00Z")
+	h.clock.Set(utc("2026-01-05T10:00:00Z"))
+	h.say(store.SMS, addrs[0], "1") // answers the prompt: one text
+	h.clock.Set(utc("2026-01-05T10:05:00Z"))
+	h.checkIn(store.Telegram, addrs[1]) // a repeat: the window keeps its count
+
+	h.clock.Set(utc("2026-01-11T20:00:00Z"))
+	h.say(store.SMS, addrs[0], "hello") // before the next window opens
+	h.run("2026-01-12T09:00:00Z")
+	h.clock.Set(utc("2026-01-12T11:00:00Z"))
+	h.say(store.SMS, addrs[0], "what is this")
+	h.checkIn(store.SMS, addrs[0]) // MENU, then 1
+
+	got := map[string]int{}
+	for _, w := range h.windows(pid) {
+		got[w.OpensAt.Format(time.DateOnly)+" "+string(w.Outcome)] = w.Texts
+	}
+	want := map[string]int{"2026-01-05 on_time": 1, "2026-01-12 on_time": 3}
+	if !maps.Equal(got, want) {
+		t.Errorf("texts per window = %v, want %v", got, want)
+	}
+	if p := h.participant(pid); p.TextsInWindow != 3 {
+		t.Errorf("the person's running count = %d, want 3 (nothing sent since)", p.TextsInWindow)
 	}
 }
