@@ -259,7 +259,7 @@ func (r *Report) checkWhatsApp(dir string, set *flow.Set, b *locale.Bundle) {
 // default language.
 func unvoiced(set *flow.Set, cat Catalog, flowsDir string) []diag.Problem {
 	v := set.Programme.Voice
-	if !v.Enabled || v.OutsideWindow != flow.VoiceMenu && v.OptedOut != flow.VoiceMenu && v.UnknownCaller != flow.VoiceMenu {
+	if !v.Menu() {
 		return nil
 	}
 	var spoken []string

@@ -284,9 +284,19 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 	var effects []flow.Effect
 	var vars map[string]string
 	next := st
+	pin, isPIN := "", false
+	if link != nil && ev == nil && in.Problem == NoProblem && c.Flows.Programme.Voice.PIN() {
+		pin, isPIN = flow.PINCommand(in.Text, c.Locale, joinOrder(c))
+	}
 	switch {
 	case link != nil && in.Problem != NoProblem:
 		effects = []flow.Effect{flow.Send{MessageID: problemMessage(in.Problem)}}
+	case isPIN && pin == "":
+		effects = []flow.Effect{flow.Send{MessageID: msgPINHow}}
+	case isPIN:
+		// Only the digest is kept; the conversation, if any, waits on.
+		p.VoicePIN = PINDigest(s.box.Index, p.ID, pin)
+		effects = []flow.Effect{flow.Send{MessageID: msgPINSaved}}
 	case link != nil && (in.JoinCode != "" || isJoin(c, in.Text)):
 		effects = []flow.Effect{flow.Send{MessageID: "enrol.already"}}
 	case isNotify(ev):
@@ -342,6 +352,9 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 	t, forgotten, err := s.plan(ctx, c, p, to, st, next, effects, now, erasureOpen)
 	if err != nil {
 		return err
+	}
+	if isPIN && pin != "" {
+		t.Audit = append(t.Audit, store.AuditEntry{ID: store.NewID("a_"), At: now, Actor: "participant", Action: "voice_pin_set", ParticipantID: p.ID})
 	}
 	if t.Session != nil {
 		s.holdWindowQuestion(c, p, t.Session, now)
@@ -704,6 +717,12 @@ func (s *Service) answersNow(c *Content, p store.Participant, st flow.State, tex
 	answers, _ := c.Flows.Answers(st, view(p), text, c.Locale)
 	return answers
 }
+
+// The answers to a text that sets the telephone menu's PIN (flow.PINCommand).
+const (
+	msgPINSaved = "pin.saved"
+	msgPINHow   = "pin.how"
+)
 
 // countText counts a text the person sent towards the window a check-in
 // now would count for, starting again at one when that window is a new

@@ -135,6 +135,11 @@ type Participant struct {
 	// the window closed. Only the last MaxPauses are kept.
 	Pauses []Pause `json:"pauses,omitempty"`
 
+	// VoicePIN is a keyed digest (HMAC with the blind-index key) of the
+	// PIN the person chose by text to open the telephone menu; never the
+	// PIN. Empty when they chose none.
+	VoicePIN string `json:"voice_pin,omitempty"`
+
 	// TextsWindow is the ref of the window a check-in would count for
 	// when the person last wrote, and TextsInWindow how many texts they
 	// sent since it opened: copied to the window as Window.Texts when a

@@ -2,12 +2,14 @@ package twilio
 
 import (
 	"context"
+	"crypto/hmac"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -58,6 +60,12 @@ const (
 	// confirmationsPerDay: a person who calls again and again in a window
 	// has each call recorded, but gets this many confirmations a day.
 	confirmationsPerDay = 3
+	// pinTriesPerCall: the PIN is asked this often in one call.
+	pinTriesPerCall = 3
+	// pinTriesPerDay: after this many PINs entered for a person in a day,
+	// right or wrong, no PIN opens their menu until the next day: three
+	// calls of three tries give a guesser 9 in 10,000 a day, at most.
+	pinTriesPerDay = 9
 )
 
 // ErrNotInbound: a voice webhook about a call Waymark did not receive.
@@ -249,6 +257,12 @@ func (v *Voice) HandleCall(c echo.Context) error {
 		}
 		return v.answerKnown(c, content, who, pol.OutsideWindow, "outside_window")
 	}
+	if !call.Verified && pol.UnverifiedCalls == flow.UnverifiedAsk {
+		// Not counted: the person is asked, on their own number, to
+		// check in by a reply, which a faker of the number cannot send.
+		v.tellOnce(ctx, who, call, msgCallUnverified, nil, "voice:unverified:", now)
+		return twimlBlob(c, []byte(RejectTwiML))
+	}
 	return v.checkInByMissedCall(c, content, who, call)
 }
 
@@ -258,21 +272,31 @@ func (v *Voice) HandleCall(c echo.Context) error {
 // calls again and again is not sent text after text.
 func (v *Voice) tellNextWindow(ctx context.Context, who caller, call Call, now time.Time) {
 	vars, ok := v.Calls.Upcoming(who.p, now)
-	if !ok || !who.p.Consented() {
+	if !ok {
+		return
+	}
+	v.tellOnce(ctx, who, call, msgNextWindow, vars, "voice:next:", now)
+}
+
+// tellOnce sends the caller, who agreed to get messages, message id by
+// text, at most once a day for each counter (a prefix): a person who
+// calls again and again is not sent text after text.
+func (v *Voice) tellOnce(ctx context.Context, who caller, call Call, id string, vars map[string]string, counter string, now time.Time) {
+	if !who.p.Consented() {
 		return
 	}
 	key := "twilio:call:" + call.CallSid
 	if seen, err := v.Store.Seen(ctx, key); err != nil || seen {
 		return
 	}
-	n, err := v.Store.Increment(ctx, "voice:next:"+who.p.ID, now.Add(24*time.Hour))
+	n, err := v.Store.Increment(ctx, counter+who.p.ID, now.Add(24*time.Hour))
 	if err != nil || n > 1 {
 		return
 	}
 	res, err := v.Calls.Act(ctx, conversation.Action{ParticipantID: who.p.ID, Kind: conversation.ActTell, Channel: store.MissedCall,
-		Confirm: msgNextWindow, Vars: vars, DedupeKey: key})
+		Confirm: id, Vars: vars, DedupeKey: key})
 	if err != nil {
-		v.Hooks.Log.Warn("voice: could not tell the caller when the next window opens", "participant", who.p.ID, "err", err)
+		v.Hooks.Log.Warn("voice: could not text the caller", "participant", who.p.ID, "message", id, "err", err)
 		return
 	}
 	if res.Queued > 0 && v.Hooks.Wake != nil {
@@ -337,21 +361,44 @@ func (v *Voice) failed(c echo.Context, what string, err error) error {
 }
 
 // answerUnknown rejects a stranger's call, or tells them in a few words how
-// to join (a few times a day at most) and hangs up.
+// to join (a few times a day at most) and hangs up. Where the menu asks
+// for a PIN, a stranger hears exactly what a known caller hears.
 func (v *Voice) answerUnknown(c echo.Context, content *conversation.Content, who caller, policy string) error {
 	if policy != flow.VoiceMenu {
 		return twimlBlob(c, []byte(RejectTwiML))
 	}
-	n, err := v.Store.Increment(c.Request().Context(), "voice:unknown:"+who.index, v.Clock.Now().Add(24*time.Hour))
-	if err != nil {
+	if ok, err := v.mayAnswer(c.Request().Context(), who); err != nil {
 		return v.failed(c, "count unknown caller", err)
-	}
-	if n > unknownAnswersPerDay {
+	} else if !ok {
 		return twimlBlob(c, []byte(RejectTwiML))
 	}
-	// A caller has written nothing to tell their language by: the
-	// greeting is said in the programme's first two languages Twilio can
-	// speak (programme.yaml lists the most used first).
+	var t twiml
+	if content.Flows.Programme.Voice.PIN() {
+		v.askPIN(&t, content, 1)
+		return twimlBlob(c, t.bytes())
+	}
+	sp := v.sayJoin(&t, content)
+	t.say(sp.say(msgGoodbye, nil))
+	t.hangup()
+	return twimlBlob(c, t.bytes())
+}
+
+// mayAnswer counts an answered call against the caller's number: a
+// stranger is answered unknownAnswersPerDay times a day. Where the menu
+// asks for a PIN, every caller is counted alike, so that the answer to
+// a fourth call tells nobody whether the number is enrolled.
+func (v *Voice) mayAnswer(ctx context.Context, who caller) (bool, error) {
+	if who.known && !v.Calls.Content().Flows.Programme.Voice.PIN() {
+		return true, nil
+	}
+	n, err := v.Store.Increment(ctx, "voice:unknown:"+who.index, v.Clock.Now().Add(24*time.Hour))
+	return n <= unknownAnswersPerDay, err
+}
+
+// greetingLanguages are the languages a caller is greeted in before
+// anything says who they are: the programme's first two languages Twilio
+// can speak (programme.yaml lists the most used first).
+func greetingLanguages(content *conversation.Content) []string {
 	langs := content.Flows.SpokenLanguages()
 	if len(langs) > 2 {
 		langs = langs[:2]
@@ -359,28 +406,120 @@ func (v *Voice) answerUnknown(c echo.Context, content *conversation.Content, who
 	if len(langs) == 0 {
 		langs = []string{content.Flows.Programme.DefaultLanguage}
 	}
-	var t twiml
+	return langs
+}
+
+// sayJoin says how to join, in each greeting language, and returns the
+// last one's speaker.
+func (v *Voice) sayJoin(t *twiml, content *conversation.Content) speaker {
 	var sp speaker
-	for _, lang := range langs {
+	for _, lang := range greetingLanguages(content) {
 		sp = v.speaker(content, lang)
 		t.say(sp.say(spoken("enrol.unknown_sender"), nil))
 	}
-	t.say(sp.say(msgGoodbye, nil))
-	t.hangup()
-	return twimlBlob(c, t.bytes())
+	return sp
 }
 
 // answerKnown rejects a known person's call that is not a check-in, or
-// answers it with the menu.
+// answers it with the menu, after the PIN where the programme asks for one.
 func (v *Voice) answerKnown(c echo.Context, content *conversation.Content, who caller, policy, why string) error {
 	v.Hooks.Log.Debug("voice: call not taken as a check-in", "participant", who.p.ID, "why", why, "policy", policy)
 	if policy != flow.VoiceMenu {
 		return twimlBlob(c, []byte(RejectTwiML))
 	}
-	sp := v.speaker(content, v.Calls.Language(who.p))
 	var t twiml
-	v.menu(&t, sp, true)
+	if content.Flows.Programme.Voice.PIN() {
+		if ok, err := v.mayAnswer(c.Request().Context(), who); err != nil {
+			return v.failed(c, "count caller", err)
+		} else if !ok {
+			return twimlBlob(c, []byte(RejectTwiML))
+		}
+		v.askPIN(&t, content, 1)
+		return twimlBlob(c, t.bytes())
+	}
+	sp := v.speaker(content, v.Calls.Language(who.p))
+	v.menu(&t, sp, true, "")
 	return twimlBlob(c, t.bytes())
+}
+
+// askPIN asks for the PIN, try of pinTriesPerCall, in the greeting
+// languages: the same words to every caller, known or not, since nothing
+// about the caller may be said before the PIN. Where strangers are
+// answered too, they first hear how to join.
+func (v *Voice) askPIN(t *twiml, content *conversation.Content, try int) {
+	var says []sayVerb
+	if try == 1 && content.Flows.Programme.Voice.UnknownCaller == flow.VoiceMenu {
+		var join twiml
+		v.sayJoin(&join, content)
+		for _, verb := range join.verbs {
+			says = append(says, verb.(sayVerb))
+		}
+	}
+	var sp speaker
+	for _, lang := range greetingLanguages(content) {
+		sp = v.speaker(content, lang)
+		says = append(says, sp.say(msgPINAsk, nil))
+	}
+	t.gatherPIN(v.menuURL("pin")+"&try="+strconv.Itoa(try), says...)
+	t.say(sp.say(msgGoodbye, nil))
+	t.hangup()
+}
+
+// pinEntered answers the PIN a caller keyed in. The right PIN of a known
+// person opens their menu, in their language, for this call only; any
+// other answer (a stranger, no PIN chosen, a wrong one, too many tries
+// today) is the same "that PIN is not right", so nothing tells a guesser
+// which it was.
+func (v *Voice) pinEntered(c echo.Context, content *conversation.Content, who caller, call Call) error {
+	ctx := c.Request().Context()
+	try, _ := strconv.Atoi(c.QueryParam("try"))
+	right := false
+	if who.known && who.p.VoicePIN != "" && call.Digits != "" {
+		n, err := v.Store.Increment(ctx, "voice:pin:"+who.p.ID, v.Clock.Now().Add(24*time.Hour))
+		if err != nil {
+			return v.sorry(c, v.speaker(content, content.Flows.Programme.DefaultLanguage), "count PIN tries", err)
+		}
+		digest := conversation.PINDigest(v.Index, who.p.ID, call.Digits)
+		right = n <= pinTriesPerDay && hmac.Equal([]byte(digest), []byte(who.p.VoicePIN))
+		if n == pinTriesPerDay+1 {
+			if _, err := v.Calls.Act(ctx, conversation.Action{ParticipantID: who.p.ID, Kind: conversation.ActPINLocked, Channel: store.Keypad,
+				DedupeKey: "twilio:call:" + call.CallSid + ":pin-locked"}); err != nil {
+				v.Hooks.Log.Error("voice: record PIN lock", "participant", who.p.ID, "err", err)
+			}
+			v.Hooks.Log.Warn("voice: PIN tries used up for today", "participant", who.p.ID)
+		}
+	}
+	var t twiml
+	if right {
+		v.menu(&t, v.speaker(content, v.Calls.Language(who.p)), true, v.menuPass(call, who.p.ID))
+		return twimlBlob(c, t.bytes())
+	}
+	def := v.speaker(content, greetingLanguages(content)[0])
+	t.say(def.say(msgPINWrong, nil))
+	if try >= 1 && try < pinTriesPerCall {
+		v.askPIN(&t, content, try+1)
+		return twimlBlob(c, t.bytes())
+	}
+	t.say(def.say(msgGoodbye, nil))
+	t.hangup()
+	return twimlBlob(c, t.bytes())
+}
+
+// menuPass is what the menu's own URLs carry once the PIN was right: a
+// keyed digest of the call and the person, which only Waymark can make
+// and Twilio, signing the URL, hands back unchanged.
+func (v *Voice) menuPass(call Call, participantID string) string {
+	return v.Index("voice-menu", call.CallSid+":"+participantID)
+}
+
+// passed reports whether a key press may act: always where the menu
+// needs no PIN, else only with this call's pass.
+func (v *Voice) passed(c echo.Context, content *conversation.Content, who caller, call Call) bool {
+	if !content.Flows.Programme.Voice.PIN() {
+		return true
+	}
+	pass := c.QueryParam("pass")
+	return pass != "" && hmac.Equal([]byte(pass), []byte(v.menuPass(call, who.p.ID)))
 }
 
 // HandleMenu answers a key pressed in the menu. The caller is found again
@@ -401,7 +540,10 @@ func (v *Voice) HandleMenu(c echo.Context) error {
 	content := v.Calls.Content()
 	var t twiml
 	who, err := v.identify(ctx, call.From)
-	if err != nil || !who.known || !content.Flows.Programme.Voice.Enabled {
+	if err == nil && content.Flows.Programme.Voice.PIN() && c.QueryParam("step") == "pin" {
+		return v.pinEntered(c, content, who, call)
+	}
+	if err != nil || !who.known || !content.Flows.Programme.Voice.Enabled || !v.passed(c, content, who, call) {
 		if err != nil {
 			v.Hooks.Log.Error("voice menu: identify caller", "err", err)
 		}
@@ -410,8 +552,9 @@ func (v *Voice) HandleMenu(c echo.Context) error {
 		t.hangup()
 		return twimlBlob(c, t.bytes())
 	}
+	pass := c.QueryParam("pass")
 	if c.QueryParam("step") == "language" {
-		return v.languageChosen(c, content, who, call)
+		return v.languageChosen(c, content, who, call, pass)
 	}
 	sp := v.speaker(content, v.Calls.Language(who.p))
 	switch call.Digits {
@@ -436,17 +579,17 @@ func (v *Voice) HandleMenu(c echo.Context) error {
 		t.say(sp.say(msgGoodbye, nil))
 		t.hangup()
 	case key(keyLanguage):
-		v.languages(&t, content)
+		v.languages(&t, content, pass)
 	default:
 		t.say(sp.say(spoken("common.not_understood"), nil))
-		v.menu(&t, sp, false)
+		v.menu(&t, sp, false, pass)
 	}
 	return twimlBlob(c, t.bytes())
 }
 
 // languageChosen applies the language picked from the list and reads the
 // menu again in it.
-func (v *Voice) languageChosen(c echo.Context, content *conversation.Content, who caller, call Call) error {
+func (v *Voice) languageChosen(c echo.Context, content *conversation.Content, who caller, call Call, pass string) error {
 	langs := offeredLanguages(content)
 	var t twiml
 	n := 0
@@ -456,7 +599,7 @@ func (v *Voice) languageChosen(c echo.Context, content *conversation.Content, wh
 	if n < 1 || n > len(langs) {
 		sp := v.speaker(content, v.Calls.Language(who.p))
 		t.say(sp.say(spoken("common.not_understood"), nil))
-		v.languages(&t, content)
+		v.languages(&t, content, pass)
 		return twimlBlob(c, t.bytes())
 	}
 	lang := langs[n-1]
@@ -465,7 +608,7 @@ func (v *Voice) languageChosen(c echo.Context, content *conversation.Content, wh
 	}
 	sp := v.speaker(content, lang)
 	t.say(sp.say(spoken("language.done"), nil))
-	v.menu(&t, sp, false)
+	v.menu(&t, sp, false, pass)
 	return twimlBlob(c, t.bytes())
 }
 
@@ -480,8 +623,9 @@ func (v *Voice) sorry(c echo.Context, sp speaker, what string, err error) error 
 }
 
 // menu reads the choices inside a Gather, so a key can be pressed at any
-// moment; if none is, the call ends politely.
-func (v *Voice) menu(t *twiml, sp speaker, hello bool) {
+// moment; if none is, the call ends politely. pass, when set, is carried
+// to the key's answer (menuPass).
+func (v *Voice) menu(t *twiml, sp speaker, hello bool, pass string) {
 	var says []sayVerb
 	if hello {
 		says = append(says, sp.say(msgMenuHello, nil))
@@ -495,18 +639,29 @@ func (v *Voice) menu(t *twiml, sp speaker, hello bool) {
 		}
 		says = append(says, sp.say(o.id, map[string]any{"Key": key(o.key)}))
 	}
-	t.gather(v.menuURL(""), says...)
+	t.gather(withPass(v.menuURL(""), pass), says...)
 	t.say(sp.say(msgGoodbye, nil))
 	t.hangup()
 }
 
+// withPass adds the menu's pass to a URL of it.
+func withPass(u, pass string) string {
+	if pass == "" {
+		return u
+	}
+	if strings.Contains(u, "?") {
+		return u + "&pass=" + url.QueryEscape(pass)
+	}
+	return u + "?pass=" + url.QueryEscape(pass)
+}
+
 // languages reads each offered language's choice in that language.
-func (v *Voice) languages(t *twiml, content *conversation.Content) {
+func (v *Voice) languages(t *twiml, content *conversation.Content, pass string) {
 	var says []sayVerb
 	for i, lang := range offeredLanguages(content) {
 		says = append(says, v.speaker(content, lang).say(msgLanguageChoice, map[string]any{"Key": key(i + 1)}))
 	}
-	t.gather(v.menuURL("language"), says...)
+	t.gather(withPass(v.menuURL("language"), pass), says...)
 	t.say(v.speaker(content, content.Flows.Programme.DefaultLanguage).say(msgGoodbye, nil))
 	t.hangup()
 }
@@ -526,8 +681,11 @@ func (v *Voice) menuURL(step string) string {
 // Message IDs the telephone line uses. voice.X is the spoken form of the
 // written message X, where the written one does not read well aloud.
 const (
-	msgCheckedInByCall = "checkin.by_call"     // written: the confirmation by SMS or Telegram
-	msgNextWindow      = "checkin.next_window" // written: a missed call outside any window
+	msgCheckedInByCall = "checkin.by_call"         // written: the confirmation by SMS or Telegram
+	msgNextWindow      = "checkin.next_window"     // written: a missed call outside any window
+	msgCallUnverified  = "checkin.call_unverified" // written: a missed call not counted, its caller ID unverified
+	msgPINAsk          = "voice.pin.ask"
+	msgPINWrong        = "voice.pin.wrong"
 	msgMenuHello       = "voice.menu.hello"
 	msgMenuCheckIn     = "voice.menu.checkin"
 	msgMenuCallback    = "voice.menu.callback"
