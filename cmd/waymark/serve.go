@@ -151,11 +151,13 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		deps.Webhooks = append(deps.Webhooks, web.Webhook{Path: telegram.WebhookPath, Handler: tg.HandleWebhook})
 	}
 	opener := func(_ context.Context, l store.Link) (string, error) { return box.Open(string(l.Channel), l.Sealed) }
+	scheduler := schedule.New(st, conv, clk, log, schedule.Options{Tick: cfg.SchedulerTick, Observe: m.SchedulerLag})
 	// Eight people's messages at once: rate budgets still pace each sender,
 	// but one slow provider call no longer holds up everyone behind it.
 	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{
 		OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox(), Concurrency: 8, Batch: 50,
 		Segments: func(text string) int { _, n := channel.Segments(text); return n },
+		Ledger:   scheduler,
 	})
 	if hooks != nil {
 		hooks.Statuses, hooks.Wake = dispatcher, dispatcher.Wake
@@ -184,7 +186,6 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		}
 		deps.Simulator = sim
 	}
-	scheduler := schedule.New(st, conv, clk, log, schedule.Options{Tick: cfg.SchedulerTick, Observe: m.SchedulerLag})
 	// The sign-in counters are named by a hash keyed from the secret key,
 	// the same in every process that shares the store.
 	counterKey := []byte(box.Index("auth", "sign-in counters"))

@@ -312,6 +312,7 @@ const (
 	ResolvedOptedIn       = "opted_in"        // an opt-out, undone by START
 	ResolvedDelivered     = "delivered"       // can't reach: a message reached the person
 	ResolvedConsented     = "consented"       // not consented: the person agreed
+	ResolvedNotDelivered  = "not_delivered"   // a missed check-in whose prompt, it turned out, never reached the person
 	ResolvedBySystem      = "system"
 )
 
