@@ -131,7 +131,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		}
 		senders[store.SMS], senders[store.WhatsApp] = sms, sms
 		hooks = &twilio.Webhooks{AuthToken: cfg.TwilioAuthToken, PublicURL: cfg.PublicURL, Conversation: conv, Log: log}
-		voice := &twilio.Voice{Hooks: hooks, Store: st, Index: box.Index, Calls: conv, Clock: clk}
+		voice := &twilio.Voice{Hooks: hooks, Calls: conv}
 		deps.Webhooks = append(deps.Webhooks,
 			web.Webhook{Path: twilio.InboundRoute, Handler: hooks.HandleInbound},
 			web.Webhook{Path: twilio.StatusRoute, Handler: hooks.HandleStatus},

@@ -129,7 +129,7 @@ func TestVoicePINOpensTheMenu(t *testing.T) {
 	}
 }
 
-// A guesser gets pinTriesPerDay PINs a day for a person, whichever calls
+// A guesser gets conversation.PINTriesPerDay PINs a day for a person, whichever calls
 // they come in; after that even the right PIN is "not right" until
 // tomorrow, and the audit log says the menu was shut.
 func TestVoicePINTriesPerDay(t *testing.T) {
@@ -138,11 +138,11 @@ func TestVoicePINTriesPerDay(t *testing.T) {
 	h.policy(func(v *flow.Voice) { v.OutsideWindow = flow.VoiceMenu })
 	h.clock.Set(voiceStart.Add(72 * time.Hour))
 	h.text("PIN 4821", "SMpin")
-	for i := range pinTriesPerDay {
+	for i := range conversation.PINTriesPerDay {
 		h.enterPIN(key(1000+i), "1", map[string]string{"CallSid": "CAguess" + key(i)})
 	}
 	if _, n := h.enterPIN("4821", "1", nil); len(n.all("Gather")) != 1 || n.all("Gather")[0].attr("numDigits") != "8" {
-		t.Errorf("the right PIN after %d wrong ones today opened the menu: %v", pinTriesPerDay, n.verbs())
+		t.Errorf("the right PIN after %d wrong ones today opened the menu: %v", conversation.PINTriesPerDay, n.verbs())
 	}
 	audit, _ := h.store.ListAudit(h.ctx, pid, 50)
 	if !hasAction(audit, "voice_pin_locked") {

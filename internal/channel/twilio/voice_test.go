@@ -114,7 +114,7 @@ func newVoiceHarness(t testing.TB) *voiceHarness {
 
 	h := &voiceHarness{t: t, ctx: context.Background(), store: st, box: box, clock: clk, conv: conv, content: content, logs: logs}
 	hooks := &Webhooks{AuthToken: voiceToken, PublicURL: voicePublic, Conversation: conv, Log: log, Wake: func() { h.woken++ }}
-	v := &Voice{Hooks: hooks, Store: st, Index: box.Index, Calls: conv, Clock: clk}
+	v := &Voice{Hooks: hooks, Calls: conv}
 	h.echo = echo.New()
 	h.echo.POST("/webhooks"+VoiceRoute, v.HandleCall)
 	h.echo.POST("/webhooks"+VoiceMenuRoute, v.HandleMenu)
@@ -357,8 +357,8 @@ func TestVoiceConfirmationsCapped(t *testing.T) {
 	if n := len(h.checkIns(pid)); n != 5 {
 		t.Errorf("%d check-ins, want 5", n)
 	}
-	if n := len(h.sent()); n != confirmationsPerDay {
-		t.Errorf("%d confirmations, want %d", n, confirmationsPerDay)
+	if n := len(h.sent()); n != conversation.ConfirmationsPerDay {
+		t.Errorf("%d confirmations, want %d", n, conversation.ConfirmationsPerDay)
 	}
 	// With confirmation switched off, none at all.
 	h.policy(func(v *flow.Voice) { v.ConfirmByMessage = false })
@@ -409,9 +409,9 @@ func TestVoiceUnknownCaller(t *testing.T) {
 		}
 	}
 	h.policy(func(v *flow.Voice) { v.UnknownCaller = flow.VoiceMenu; v.MenuAccess = flow.MenuAccessCallerID })
-	for i := range unknownAnswersPerDay + 1 {
+	for i := range conversation.UnknownAnswersPerDay + 1 {
 		n := h.call("voice_ringing_unknown.form", map[string]string{"CallSid": "CAu" + string(rune('a'+i))})
-		if i == unknownAnswersPerDay {
+		if i == conversation.UnknownAnswersPerDay {
 			if !isReject(n) {
 				t.Errorf("call %d answered, want rejected once the day's answers are used", i+1)
 			}
