@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/waymark-atd/waymark/internal/channel"
-	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/channel/telegram"
 	"github.com/waymark-atd/waymark/internal/channel/twilio"
 	"github.com/waymark-atd/waymark/internal/clock"
@@ -27,6 +25,8 @@ import (
 	"github.com/waymark-atd/waymark/internal/retention"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/simulator"
+	"github.com/waymark-atd/waymark/internal/sms"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
@@ -156,7 +156,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	// but one slow provider call no longer holds up everyone behind it.
 	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{
 		OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox(), Concurrency: 8, Batch: 50,
-		Segments: func(text string) int { _, n := channel.Segments(text); return n },
+		Segments: func(text string) int { _, n := sms.Segments(text); return n },
 		Ledger:   scheduler,
 	})
 	if hooks != nil {

@@ -19,11 +19,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/sms"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/whatsapp"
 )
@@ -860,7 +860,7 @@ func Render(c *Content, lang string, snd flow.Send) (string, []store.Choice) {
 // language the programme folds (see flow.Programme.Fold).
 func ForChannel(c *Content, lang string, ch store.Channel, text string) string {
 	if ch == store.SMS && c.Flows.Programme.Folds(lang) {
-		return channel.FoldGSM(text)
+		return sms.FoldGSM(text)
 	}
 	return text
 }

@@ -22,7 +22,7 @@ type Programme struct {
 	Retention      Retention   `yaml:"retention"`
 	Voice          Voice       `yaml:"voice"`
 	// Fold lists the languages whose SMS lose the accents GSM-7 cannot
-	// carry (channel.FoldGSM), so that one accent does not make a message
+	// carry (sms.FoldGSM), so that one accent does not make a message
 	// UCS-2 and cost twice. Off (empty) by default.
 	Fold     []string `yaml:"fold"`
 	WhatsApp WhatsApp `yaml:"whatsapp"`

@@ -76,7 +76,7 @@ type Options struct {
 	Jitter func() float64
 	// Observer is told what becomes of each message (metrics); may be nil.
 	Observer Observer
-	// Segments counts the SMS segments a text takes (channel.Segments),
+	// Segments counts the SMS segments a text takes (sms.Segments),
 	// kept on the message for the programme report's cost; nil counts
 	// none.
 	Segments func(text string) int

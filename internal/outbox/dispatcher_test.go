@@ -201,7 +201,7 @@ func TestSendOnce(t *testing.T) {
 	}
 }
 
-// countSegments stands in for channel.Segments: a segment a word.
+// countSegments stands in for sms.Segments: a segment a word.
 func countSegments(o *outbox.Options) {
 	o.Segments = func(text string) int { return len(strings.Fields(text)) }
 }
