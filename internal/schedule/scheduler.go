@@ -81,7 +81,7 @@ func New(st store.Store, conv *conversation.Service, clk clock.Clock, log *slog.
 }
 
 // Run looks for due items every Tick until ctx ends, starting at once.
-func (s *Scheduler) Run(ctx context.Context) error {
+func (s *Scheduler) Run(ctx context.Context) {
 	t := time.NewTicker(s.opts.Tick)
 	defer t.Stop()
 	for {
@@ -93,7 +93,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
 		}
 	}
