@@ -114,7 +114,9 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	m := metrics.New(version)
 	st = metrics.InstrumentStore(st, m)
 
-	conv := conversation.New(st, box, content, clk, log)
+	live := conversation.NewLive(content)
+	windows := schedule.NewLedger(st, live, clk, log)
+	conv := conversation.New(st, box, live, clk, log, windows)
 
 	deps := web.Deps{Store: st, Conversation: conv, Log: log, PublicURL: cfg.PublicURL, Metrics: m}
 	senders := map[store.Channel]outbox.Sender{}
@@ -151,7 +153,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		deps.Webhooks = append(deps.Webhooks, web.Webhook{Path: telegram.WebhookPath, Handler: tg.HandleWebhook})
 	}
 	opener := func(_ context.Context, l store.Link) (string, error) { return box.Open(string(l.Channel), l.Sealed) }
-	scheduler := schedule.New(st, conv, clk, log, schedule.Options{Tick: cfg.SchedulerTick, Observe: m.SchedulerLag})
+	scheduler := schedule.New(conv, windows, schedule.Options{Tick: cfg.SchedulerTick, Observe: m.SchedulerLag})
 	// Eight people's messages at once: rate budgets still pace each sender,
 	// but one slow provider call no longer holds up everyone behind it.
 	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{

@@ -82,7 +82,7 @@ func (s *Service) Act(ctx context.Context, a Action) (ActResult, error) {
 	if a.ParticipantID == "" {
 		return ActResult{}, errors.New("conversation: act: no participant")
 	}
-	c := s.content.Load()
+	c := s.live.Content()
 	var res ActResult
 	err := s.retryStale(ctx, func() error {
 		res = ActResult{}
@@ -190,4 +190,4 @@ func (s *Service) confirmation(ctx context.Context, c *Content, p store.Particip
 
 // Language is the language a participant is spoken and written to in: their
 // own if the programme offers it, else the programme's default.
-func (s *Service) Language(p store.Participant) string { return s.language(s.content.Load(), p) }
+func (s *Service) Language(p store.Participant) string { return s.language(s.live.Content(), p) }

@@ -26,7 +26,7 @@ func TestActCheckInByMissedCall(t *testing.T) {
 	h := newHarness(t)
 	pid := h.joined("es")
 	judge := &onTimeWindows{}
-	h.conv.Windows = judge
+	h.conv = conversation.New(h.store, h.box, h.live, h.clock, h.log, judge)
 	a := conversation.Action{ParticipantID: pid, Kind: conversation.ActCheckIn, Channel: store.MissedCall, Confirm: "checkin.by_call", DedupeKey: "twilio:call:CA1"}
 	res, err := h.conv.Act(h.ctx, a)
 	if err != nil {

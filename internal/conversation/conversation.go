@@ -95,38 +95,54 @@ type Outcome struct {
 // take effect one after the other without a lock, which would cost two
 // more store round trips on every message.
 type Service struct {
-	store   store.Store
-	box     *seal.Box
-	clock   clock.Clock
-	log     *slog.Logger
-	content atomic.Pointer[Content]
-	owner   string
-	turns   atomic.Uint64
+	store store.Store
+	box   *seal.Box
+	clock clock.Clock
+	log   *slog.Logger
+	live  *Live
+	owner string
+	turns atomic.Uint64
 
-	// Windows answers about check-in windows and keeps the ledger; the
-	// scheduler sets it. Without it every check-in is unscheduled and no
+	// windows answers about check-in windows and keeps the ledger
+	// (internal/schedule). Without it every check-in is unscheduled and no
 	// window is ever open.
-	Windows Windows
+	windows Windows
 }
 
-// New returns a Service over st, sealing addresses with box.
-func New(st store.Store, box *seal.Box, c *Content, clk clock.Clock, log *slog.Logger) *Service {
-	s := &Service{store: st, box: box, clock: clk, log: log, owner: store.NewID("proc_")}
-	s.content.Store(c)
-	return s
+// Live holds the flows and messages in use, which every part that reads
+// them shares: swapped whole on a reload or a publish.
+type Live struct{ p atomic.Pointer[Content] }
+
+// NewLive holds c.
+func NewLive(c *Content) *Live {
+	l := &Live{}
+	l.p.Store(c)
+	return l
 }
 
 // Content returns the flows and messages in use.
-func (s *Service) Content() *Content { return s.content.Load() }
+func (l *Live) Content() *Content { return l.p.Load() }
+
+// Set swaps in a new, already validated set of flows and messages.
+func (l *Live) Set(c *Content) { l.p.Store(c) }
+
+// New returns a Service over st, sealing addresses with box, speaking with
+// live's content, and asking windows (nil for none) about check-in windows.
+func New(st store.Store, box *seal.Box, live *Live, clk clock.Clock, log *slog.Logger, windows Windows) *Service {
+	return &Service{store: st, box: box, clock: clk, log: log, live: live, windows: windows, owner: store.NewID("proc_")}
+}
+
+// Content returns the flows and messages in use.
+func (s *Service) Content() *Content { return s.live.Content() }
 
 // SetContent swaps in a new, already validated set of flows and messages.
 // Conversations in progress continue on it; one whose node has gone is
 // restarted politely by the engine.
-func (s *Service) SetContent(c *Content) { s.content.Store(c) }
+func (s *Service) SetContent(c *Content) { s.live.Set(c) }
 
 // Handle deals with one inbound message.
 func (s *Service) Handle(ctx context.Context, in Inbound) (Outcome, error) {
-	c := s.content.Load()
+	c := s.live.Content()
 	index := s.box.Index(string(in.Channel), in.Address)
 	link, err := s.store.GetLink(ctx, index)
 	switch {
@@ -185,7 +201,7 @@ var ErrHandledBefore = errors.New("conversation: handled before")
 
 // StartOnce is Start, at most once for once.Key.
 func (s *Service) StartOnce(ctx context.Context, participantID, flowID string, vars map[string]string, once Once) error {
-	c := s.content.Load()
+	c := s.live.Content()
 	return s.retryStale(ctx, func() error {
 		return s.turn(ctx, c, participantID, nil, once.inbound(), startEvent{flow: flowID, vars: vars})
 	})
@@ -193,7 +209,7 @@ func (s *Service) StartOnce(ctx context.Context, participantID, flowID string, v
 
 // NotifyOnce is Notify, at most once for once.Key.
 func (s *Service) NotifyOnce(ctx context.Context, participantID, messageID string, vars map[string]string, once Once) error {
-	c := s.content.Load()
+	c := s.live.Content()
 	return s.retryStale(ctx, func() error {
 		return s.turn(ctx, c, participantID, nil, once.inbound(), notifyEvent{message: messageID, vars: vars})
 	})
@@ -206,7 +222,7 @@ func (o Once) inbound() Inbound {
 
 // Tick fires a waiting question's timeout once it has passed.
 func (s *Service) Tick(ctx context.Context, participantID string) error {
-	c := s.content.Load()
+	c := s.live.Content()
 	return s.retryStale(ctx, func() error {
 		return s.turn(ctx, c, participantID, nil, Inbound{}, timeoutEvent{})
 	})
@@ -381,11 +397,11 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 		}
 		return fmt.Errorf("conversation: apply turn for %s: %w", pid, err)
 	}
-	if consentMoved && s.Windows != nil {
+	if consentMoved && s.windows != nil {
 		// Prompts begin once the person agrees; the re-ask is planned from
 		// when they were asked. A failure is only logged: the next due
 		// item or caseworker change plans again.
-		if err := s.Windows.Replan(ctx, pid); err != nil {
+		if err := s.windows.Replan(ctx, pid); err != nil {
 			s.log.Warn("replan after consent", "participant", pid, "err", err)
 		}
 	}
@@ -526,8 +542,8 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			audit("callback_requested", "")
 		case flow.CantMakeIt:
 			item := store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: store.AttentionCantMakeIt, CreatedAt: now}
-			if s.Windows != nil {
-				ch, err := s.Windows.CantMakeIt(ctx, p, &item)
+			if s.windows != nil {
+				ch, err := s.windows.CantMakeIt(ctx, p, &item)
 				errs = append(errs, err)
 				ch.AddTo(&t)
 			}
@@ -679,8 +695,8 @@ func (s *Service) understood(c *Content, p store.Participant, st flow.State, tex
 	if p.OptedOut {
 		return st // only keywords are answered (START, DELETE)
 	}
-	if s.Windows != nil {
-		if _, open := s.Windows.Current(p, now); open && st.Flow != pr.Flows.CheckIn {
+	if s.windows != nil {
+		if _, open := s.windows.Current(p, now); open && st.Flow != pr.Flows.CheckIn {
 			if l, ok := c.Flows.Listening(pr.Flows.CheckIn); ok {
 				answers, byNumber := c.Flows.Answers(l, view(p), text, c.Locale)
 				if answers && (!st.Active() || !byNumber && !s.answersNow(c, p, st, text)) {
@@ -729,10 +745,10 @@ const (
 // one. The check-in that a text makes carries the count to the window
 // (Window.Texts): what reporting cost the person, in messages.
 func (s *Service) countText(p *store.Participant, now time.Time) {
-	if s.Windows == nil {
+	if s.windows == nil {
 		return
 	}
-	ref, ok := s.Windows.CountsFor(*p, now)
+	ref, ok := s.windows.CountsFor(*p, now)
 	if !ok {
 		p.TextsWindow, p.TextsInWindow = "", 0
 		return
@@ -747,10 +763,10 @@ func (s *Service) countText(p *store.Participant, now time.Time) {
 // how it counts, and what it changes in the ledger.
 func (s *Service) judgeCheckIn(ctx context.Context, p store.Participant, ch store.Channel, now time.Time) (store.CheckIn, LedgerChange, error) {
 	c := store.CheckIn{ID: store.NewID("c_"), ParticipantID: p.ID, At: now, Channel: ch, Outcome: store.Unscheduled}
-	if s.Windows == nil {
+	if s.windows == nil {
 		return c, LedgerChange{}, nil
 	}
-	outcome, change, err := s.Windows.CheckIn(ctx, p, c)
+	outcome, change, err := s.windows.CheckIn(ctx, p, c)
 	c.Outcome = outcome
 	return c, change, err
 }
@@ -770,10 +786,10 @@ func (s *Service) holdWindowQuestion(c *Content, p store.Participant, sess *stor
 		}
 		return
 	}
-	if s.Windows == nil || sess.Flow != c.Flows.Programme.Flows.CheckIn {
+	if s.windows == nil || sess.Flow != c.Flows.Programme.Flows.CheckIn {
 		return
 	}
-	if w, ok := s.Windows.Current(p, now); ok && w.GraceEndsAt.After(sess.ExpiresAt) {
+	if w, ok := s.windows.Current(p, now); ok && w.GraceEndsAt.After(sess.ExpiresAt) {
 		sess.ExpiresAt = w.GraceEndsAt
 	}
 }

@@ -132,7 +132,7 @@ func (s *Service) identify(ctx context.Context, from string) (caller, error) {
 // cost the caller.
 func (s *Service) Call(ctx context.Context, call PhoneCall) (CallAnswer, error) {
 	reject := CallAnswer{Answer: AnswerReject}
-	pol := s.content.Load().Flows.Programme.Voice
+	pol := s.live.Content().Flows.Programme.Voice
 	if !pol.Enabled {
 		return reject, nil
 	}
@@ -180,7 +180,7 @@ func (s *Service) answer(ctx context.Context, who caller, policy string) (CallAn
 	if policy != flow.VoiceMenu {
 		return reject, nil
 	}
-	pin := s.content.Load().Flows.Programme.Voice.PIN()
+	pin := s.live.Content().Flows.Programme.Voice.PIN()
 	if !who.known || pin {
 		// A stranger is answered a few times a day; where the PIN is asked,
 		// every caller counts alike, so that a fourth call tells nobody
@@ -283,7 +283,7 @@ type PINAnswer struct {
 // wrong one, too many tries today) is the same "not right", so nothing
 // tells a guesser which it was. The pass is good for this call alone.
 func (s *Service) EnterPIN(ctx context.Context, call PhoneCall, digits string) (PINAnswer, error) {
-	c := s.content.Load()
+	c := s.live.Content()
 	if !c.Flows.Programme.Voice.PIN() {
 		return PINAnswer{}, nil
 	}
@@ -320,7 +320,7 @@ func (s *Service) menuPass(call PhoneCall, participantID string) string {
 // caller, if known, the line on, and, where the programme asks for a PIN,
 // pass is this call's. False means the key acts on nothing.
 func (s *Service) MenuCaller(ctx context.Context, call PhoneCall, pass string) (store.Participant, bool, error) {
-	pol := s.content.Load().Flows.Programme.Voice
+	pol := s.live.Content().Flows.Programme.Voice
 	if !pol.Enabled {
 		return store.Participant{}, false, nil
 	}

@@ -57,16 +57,16 @@ func (ch LedgerChange) AddTo(t *store.Turn) {
 
 // Window returns the person's window open at now, or in its grace.
 func (s *Service) Window(p store.Participant, now time.Time) (WindowNow, bool) {
-	if s.Windows == nil {
+	if s.windows == nil {
 		return WindowNow{}, false
 	}
-	return s.Windows.Current(p, now)
+	return s.windows.Current(p, now)
 }
 
 // Upcoming returns the template data of the person's next window opening.
 func (s *Service) Upcoming(p store.Participant, now time.Time) (map[string]string, bool) {
-	if s.Windows == nil {
+	if s.windows == nil {
 		return nil, false
 	}
-	return s.Windows.Upcoming(p, now)
+	return s.windows.Upcoming(p, now)
 }

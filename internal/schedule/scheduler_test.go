@@ -455,12 +455,12 @@ func TestShutdownHandsBackItemsNotBegun(t *testing.T) {
 	h.clock.Set(utc("2026-01-05T09:00:00Z"))
 	ctx, stop := context.WithCancel(h.ctx)
 	stopping.stop = stop
-	first := schedule.New(stopping, h.conv, clk, slog.New(slog.DiscardHandler), schedule.Options{Workers: 1, Owner: "first"})
+	first := schedule.New(h.conv, schedule.NewLedger(stopping, h.live, clk, slog.New(slog.DiscardHandler)), schedule.Options{Workers: 1, Owner: "first"})
 	n, _ := first.RunOnce(ctx, h.clock.Now())
 	if n != 1 {
 		t.Fatalf("the stopping process handled %d, want the one it had begun", n)
 	}
-	other := schedule.New(st, h.conv, clk, slog.New(slog.DiscardHandler), schedule.Options{Owner: "other"})
+	other := schedule.New(h.conv, schedule.NewLedger(st, h.live, clk, slog.New(slog.DiscardHandler)), schedule.Options{Owner: "other"})
 	n, err := other.RunOnce(h.ctx, h.clock.Now()) // the same minute: well inside the lease
 	if err != nil || n != 2 {
 		t.Fatalf("another process handled %d (%v), want the two handed back", n, err)

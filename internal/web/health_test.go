@@ -84,7 +84,7 @@ func newOpsServer(t *testing.T) *opsServer {
 	st := metrics.InstrumentStore(raw, m)
 	box, _ := seal.New(bytes.Repeat([]byte{2}, seal.KeySize))
 	log := slog.New(slog.DiscardHandler)
-	conv := conversation.New(st, box, content, clock.System{}, log)
+	conv := conversation.New(st, box, conversation.NewLive(content), clock.System{}, log, nil)
 	sim, err := simulator.New(scratch, conv.Content, log)
 	if err != nil {
 		t.Fatal(err)

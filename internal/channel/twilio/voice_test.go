@@ -109,8 +109,8 @@ func newVoiceHarness(t testing.TB) *voiceHarness {
 	content := &conversation.Content{Flows: set, Locale: bundle}
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	conv := conversation.New(st, box, content, clk, log)
-	schedule.New(st, conv, clk, log, schedule.Options{}) // judges check-ins on time or late
+	live := conversation.NewLive(content)
+	conv := conversation.New(st, box, live, clk, log, schedule.NewLedger(st, live, clk, log)) // judges check-ins on time or late
 
 	h := &voiceHarness{t: t, ctx: context.Background(), store: st, box: box, clock: clk, conv: conv, content: content, logs: logs}
 	hooks := &Webhooks{AuthToken: voiceToken, PublicURL: voicePublic, Conversation: conv, Log: log, Wake: func() { h.woken++ }}
