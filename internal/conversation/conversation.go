@@ -95,7 +95,7 @@ type Outcome struct {
 // take effect one after the other without a lock, which would cost two
 // more store round trips on every message.
 type Service struct {
-	store store.Store
+	store Store
 	box   *seal.Box
 	clock clock.Clock
 	log   *slog.Logger
@@ -107,6 +107,21 @@ type Service struct {
 	// (internal/schedule). Without it every check-in is unscheduled and no
 	// window is ever open.
 	windows Windows
+}
+
+// Store is what the conversation reads and writes: a person's turn and
+// where it starts from, their links and enrolment codes, dedupe keys,
+// leases, counters, their attention items and the audit log.
+type Store interface {
+	store.Turns
+	store.Links
+	store.Enrolments
+	store.Dedupe
+	store.Leases
+	store.Counters
+	store.Attention
+	store.Audit
+	GetParticipant(ctx context.Context, id string) (store.Participant, error)
 }
 
 // Live holds the flows and messages in use, which every part that reads
@@ -128,7 +143,7 @@ func (l *Live) Set(c *Content) { l.p.Store(c) }
 
 // New returns a Service over st, sealing addresses with box, speaking with
 // live's content, and asking windows (nil for none) about check-in windows.
-func New(st store.Store, box *seal.Box, live *Live, clk clock.Clock, log *slog.Logger, windows Windows) *Service {
+func New(st Store, box *seal.Box, live *Live, clk clock.Clock, log *slog.Logger, windows Windows) *Service {
 	return &Service{store: st, box: box, clock: clk, log: log, live: live, windows: windows, owner: store.NewID("proc_")}
 }
 

@@ -25,9 +25,19 @@ const LeaseName = "retention"
 // DefaultEvery is how often the job runs when Options leave it out.
 const DefaultEvery = time.Hour
 
+// Store is what retention deletes from: the kinds of record it purges,
+// people who left, and the audit log its runs write to, with the lease
+// that lets one process at a time run it.
+type Store interface {
+	store.Purge
+	store.Participants
+	store.Audit
+	store.Leases
+}
+
 // Job enforces the retention policy.
 type Job struct {
-	store  store.Store
+	store  Store
 	clock  clock.Clock
 	policy func() flow.Retention
 	log    *slog.Logger
@@ -46,7 +56,7 @@ type Options struct {
 
 // New returns a Job over st. Policy is read at every run, so that a reload
 // of programme.yaml takes effect at the next one.
-func New(st store.Store, clk clock.Clock, policy func() flow.Retention, log *slog.Logger, opts Options) *Job {
+func New(st Store, clk clock.Clock, policy func() flow.Retention, log *slog.Logger, opts Options) *Job {
 	if opts.Every <= 0 {
 		opts.Every = DefaultEvery
 	}

@@ -66,15 +66,30 @@ func (o Options) withDefaults() Options {
 // again. It sends nothing, so it is made before the conversation service
 // that asks it; the Scheduler, made after, sends through that service.
 type Ledger struct {
-	store store.Store
+	store Store
 	live  *conversation.Live
 	clock clock.Clock
 	log   *slog.Logger
 	owner string // names this process in planning leases
 }
 
+// Store is what the ledger and the scheduler read and write: people and
+// their links, turns, windows and their history, appointments, due items,
+// dedupe keys and leases.
+type Store interface {
+	store.Participants
+	store.Links
+	store.Turns
+	store.Windows
+	store.Histories
+	store.Appointments
+	store.Due
+	store.Dedupe
+	store.Leases
+}
+
 // NewLedger returns a Ledger over st, reading the programme from live.
-func NewLedger(st store.Store, live *conversation.Live, clk clock.Clock, log *slog.Logger) *Ledger {
+func NewLedger(st Store, live *conversation.Live, clk clock.Clock, log *slog.Logger) *Ledger {
 	return &Ledger{store: st, live: live, clock: clk, log: log, owner: store.NewID("plan_")}
 }
 

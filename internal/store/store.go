@@ -922,6 +922,17 @@ type Purge interface {
 	PurgeOutboundText(ctx context.Context, before time.Time) (int, error)
 }
 
+// Turns apply a participant's turn whole, and read what one starts from.
+type Turns interface {
+	ApplyTurn(ctx context.Context, t Turn) error
+	// LoadTurn reads what a turn of a participant starts from: the record
+	// (ErrNotFound if missing), the session in progress and, when
+	// dedupeKey is not empty, whether it is recorded. It is one read where
+	// the backend allows, because every message and reminder needs all
+	// three.
+	LoadTurn(ctx context.Context, participantID, dedupeKey string) (TurnState, error)
+}
+
 // Store is everything Waymark keeps.
 type Store interface {
 	Participants
@@ -942,13 +953,7 @@ type Store interface {
 	Due
 	Accounts
 	Purge
-	ApplyTurn(ctx context.Context, t Turn) error
-	// LoadTurn reads what a turn of a participant starts from: the record
-	// (ErrNotFound if missing), the session in progress and, when
-	// dedupeKey is not empty, whether it is recorded. It is one read where
-	// the backend allows, because every message and reminder needs all
-	// three.
-	LoadTurn(ctx context.Context, participantID, dedupeKey string) (TurnState, error)
+	Turns
 	Ping(ctx context.Context) error
 	Close() error
 }
