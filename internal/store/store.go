@@ -936,6 +936,8 @@ type Store interface {
 	Due
 	Accounts
 	Purge
+	LinkMarks
+	KeyChecks
 	ApplyTurn(ctx context.Context, t Turn) error
 	// LoadTurn reads what a turn of a participant starts from: the record
 	// (ErrNotFound if missing), the session in progress and, when

@@ -66,6 +66,12 @@ func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 	// Step 1, one round trip: the hints, and whether the dedupe key is
 	// recorded already (by FirstSeen: a turn's own is checked by turn.lua).
 	var undo undoList
+	landed := func(context.Context) {}
+	if t.Participant != nil {
+		if landed, err = s.guardChild(ctx, op, "turn", *t.Participant, &undo); err != nil {
+			return err
+		}
+	}
 	if err := s.writeHints(ctx, t, &undo); err != nil {
 		return s.refused(ctx, op, err, &undo)
 	}
@@ -95,6 +101,7 @@ func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 		// harmless either way.
 		return s.fail(op, err)
 	}
+	landed(ctx)
 	if len(cmds) > 1 && cmds[1].Err() != nil {
 		// The turn landed; only a last-seen time is out of date.
 		slog.Warn("redis: a turn landed but its link's last-seen time was not saved", "participant", pid, "err", cmds[1].Err())
@@ -408,6 +415,15 @@ func (u *undoList) add(f func(context.Context) error) { *u = append(*u, f) }
 // (never of one whose outcome is unknown: its records may have landed) and
 // returns err wrapped for op.
 func (s *Store) refused(ctx context.Context, op string, err error, undo *undoList) error {
+	s.takeBack(ctx, op, undo)
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrEmpty) || errors.Is(err, store.ErrStale) {
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	return s.fail(op, err)
+}
+
+// takeBack takes back the hints of a write that did not land.
+func (s *Store) takeBack(ctx context.Context, op string, undo *undoList) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	var undoErr error
@@ -418,10 +434,6 @@ func (s *Store) refused(ctx context.Context, op string, err error, undo *undoLis
 		// Left-over hints point at nothing; readers skip them.
 		slog.Warn("redis: could not take back the index entries of a refused write", "op", op, "err", undoErr)
 	}
-	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrEmpty) || errors.Is(err, store.ErrStale) {
-		return fmt.Errorf("redis: %s: %w", op, err)
-	}
-	return s.fail(op, err)
 }
 
 // hint is one index entry of step 1, with the call that takes it back.
