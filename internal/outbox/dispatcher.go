@@ -572,21 +572,10 @@ func (d *Dispatcher) markUnreachable(ctx context.Context, participantID, linkInd
 	if err != nil {
 		return fmt.Errorf("outbox: mark link unreachable: %w", err)
 	}
-	if link.Unreachable {
-		return nil
+	if link.Unreachable || link.ParticipantID != participantID {
+		return nil // marked already; or the address is someone else's now
 	}
-	reason := string(link.Channel) + ":" + code
-	marked, err := d.store.MarkUnreachable(ctx, store.Unreachable{
-		Index: linkIndex, ParticipantID: participantID, Reason: code,
-		Attention: store.AttentionItem{
-			ID: store.NewID("n_"), ParticipantID: participantID, Kind: store.AttentionCantReach,
-			Reason: reason, CreatedAt: now,
-		},
-		Audit: store.AuditEntry{
-			ID: store.NewID("au_"), At: now, Actor: "system", Action: "link_unreachable",
-			ParticipantID: participantID, Detail: reason,
-		},
-	})
+	marked, err := d.store.MarkUnreachable(ctx, store.CantReach(link, code, "system", now))
 	if err != nil {
 		return fmt.Errorf("outbox: mark link unreachable: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // The writes in this file each check a rule and change what the rule is
@@ -50,6 +51,25 @@ type Unreachable struct {
 	Reason        string // saved as the link's Reason: a provider's error code, "blocked"
 	Attention     AttentionItem
 	Audit         AuditEntry
+}
+
+// CantReach is the Unreachable for link l refused with code (a provider's
+// error code, "blocked") at now, as actor ("system", "participant") saw
+// it: the item and the entry give the reason as "<channel>:<code>".
+func CantReach(l Link, code, actor string, now time.Time) Unreachable {
+	reason := string(l.Channel) + ":" + code
+	pid := l.ParticipantID
+	return Unreachable{
+		Index: l.Index, ParticipantID: pid, Reason: code,
+		Attention: AttentionItem{
+			ID: NewID("n_"), ParticipantID: pid, Kind: AttentionCantReach,
+			Reason: reason, CreatedAt: now,
+		},
+		Audit: AuditEntry{
+			ID: NewID("au_"), At: now, Actor: actor, Action: "link_unreachable",
+			ParticipantID: pid, Detail: reason,
+		},
+	}
 }
 
 // LinkMarks changes a link's state together with what it means to a

@@ -293,18 +293,7 @@ func (c *Channel) setReachable(ctx context.Context, chatID int64, reachable bool
 	if !reachable {
 		// The mark, the item and the entry in one step, as the outbox
 		// marks a link: never a mark without its item.
-		reason := string(store.Telegram) + ":" + ReasonBlocked
-		marked, err := c.store.MarkUnreachable(ctx, store.Unreachable{
-			Index: index, ParticipantID: pid, Reason: ReasonBlocked,
-			Attention: store.AttentionItem{
-				ID: store.NewID("n_"), ParticipantID: pid, Kind: store.AttentionCantReach,
-				Reason: reason, CreatedAt: now,
-			},
-			Audit: store.AuditEntry{
-				ID: store.NewID("au_"), At: now, Actor: "participant", Action: "link_unreachable",
-				ParticipantID: pid, Detail: reason,
-			},
-		})
+		marked, err := c.store.MarkUnreachable(ctx, store.CantReach(link, ReasonBlocked, "participant", now))
 		if err != nil {
 			return fmt.Errorf("telegram: mark a blocked bot's link: %w", err)
 		}
