@@ -338,3 +338,53 @@ func testKeyCheck(t *testing.T, s store.Store) {
 	must(t, "get replaced", err)
 	mustSame(t, "replaced key check", got, v2)
 }
+
+// BenchMarkUnreachable measures MarkUnreachable of a reachable link: the
+// mark, the item and the entry in one step. Each round marks a new link.
+func BenchMarkUnreachable(b *testing.B, newStore func(b *testing.B) store.Store) {
+	s := newStore(b)
+	ctx := b.Context()
+	if err := s.CreateParticipant(ctx, participant("p_a")); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		b.StopTimer()
+		ix := fmt.Sprint("idx_", i)
+		if err := s.PutLink(ctx, link(ix, "p_a")); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if marked, err := s.MarkUnreachable(ctx, unreachable(ix, "p_a", fmt.Sprint(i))); err != nil || !marked {
+			b.Fatalf("mark: %v, %v", marked, err)
+		}
+	}
+}
+
+// BenchChildTurn measures ApplyTurn saving the record of a person, a child
+// when child is set (with a trained caseworker), and a session: the
+// child-protection check is what the two differ by.
+func BenchChildTurn(b *testing.B, newStore func(b *testing.B) store.Store, child bool) {
+	s := newStore(b)
+	ctx := b.Context()
+	if err := s.CreateAccount(ctx, account("cw_1", "amira")); err != nil {
+		b.Fatal(err)
+	}
+	p := participant("p_a")
+	p.Child = child
+	if err := s.CreateParticipant(ctx, p); err != nil {
+		b.Fatal(err)
+	}
+	ss := session("p_a", wallNow().Add(24*time.Hour))
+	p.Revision = 1
+	b.ReportAllocs()
+	for b.Loop() {
+		p.TextsInWindow++
+		if err := s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", Participant: &p, Session: &ss}); err != nil {
+			b.Fatal(err)
+		}
+		p.Revision++
+	}
+}
