@@ -51,7 +51,8 @@ import (
 //
 // Round trips: the hints and the global key's check (one pipeline), the
 // script and the link's last-seen time (one pipeline), and on a cluster
-// the global key.
+// the global key; a turn that saves a child's record reads it first, and
+// one that gives a child a caseworker claims them (childGuard).
 func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 	if err := store.CheckTurn(t); err != nil {
 		return fmt.Errorf("redis: apply turn: %w", err)
@@ -63,8 +64,8 @@ func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
 
-	// Step 1, one round trip: the hints, and whether the dedupe key is
-	// recorded already (by FirstSeen: a turn's own is checked by turn.lua).
+	// Before all, for a turn saving a child's record: the claim on their
+	// caseworker, which the child-protection rule needs (guarded.go).
 	var undo undoList
 	landed := func(context.Context) {}
 	if t.Participant != nil {
@@ -72,6 +73,9 @@ func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 			return err
 		}
 	}
+
+	// Step 1, one round trip: the hints, and whether the dedupe key is
+	// recorded already (by FirstSeen: a turn's own is checked by turn.lua).
 	if err := s.writeHints(ctx, t, &undo); err != nil {
 		return s.refused(ctx, op, err, &undo)
 	}
