@@ -19,11 +19,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/sms"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/whatsapp"
 )
@@ -284,9 +284,19 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 	var effects []flow.Effect
 	var vars map[string]string
 	next := st
+	pin, isPIN := "", false
+	if link != nil && ev == nil && in.Problem == NoProblem && c.Flows.Programme.Voice.PIN() {
+		pin, isPIN = flow.PINCommand(in.Text, c.Locale, joinOrder(c))
+	}
 	switch {
 	case link != nil && in.Problem != NoProblem:
 		effects = []flow.Effect{flow.Send{MessageID: problemMessage(in.Problem)}}
+	case isPIN && pin == "":
+		effects = []flow.Effect{flow.Send{MessageID: msgPINHow}}
+	case isPIN:
+		// Only the digest is kept; the conversation, if any, waits on.
+		p.VoicePIN = PINDigest(s.box.Index, p.ID, pin)
+		effects = []flow.Effect{flow.Send{MessageID: msgPINSaved}}
 	case link != nil && (in.JoinCode != "" || isJoin(c, in.Text)):
 		effects = []flow.Effect{flow.Send{MessageID: "enrol.already"}}
 	case isNotify(ev):
@@ -342,6 +352,9 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 	t, forgotten, err := s.plan(ctx, c, p, to, st, next, effects, now, erasureOpen)
 	if err != nil {
 		return err
+	}
+	if isPIN && pin != "" {
+		t.Audit = append(t.Audit, store.AuditEntry{ID: store.NewID("a_"), At: now, Actor: "participant", Action: "voice_pin_set", ParticipantID: p.ID})
 	}
 	if t.Session != nil {
 		s.holdWindowQuestion(c, p, t.Session, now)
@@ -705,6 +718,12 @@ func (s *Service) answersNow(c *Content, p store.Participant, st flow.State, tex
 	return answers
 }
 
+// The answers to a text that sets the telephone menu's PIN (flow.PINCommand).
+const (
+	msgPINSaved = "pin.saved"
+	msgPINHow   = "pin.how"
+)
+
 // countText counts a text the person sent towards the window a check-in
 // now would count for, starting again at one when that window is a new
 // one. The check-in that a text makes carries the count to the window
@@ -841,7 +860,7 @@ func Render(c *Content, lang string, snd flow.Send) (string, []store.Choice) {
 // language the programme folds (see flow.Programme.Fold).
 func ForChannel(c *Content, lang string, ch store.Channel, text string) string {
 	if ch == store.SMS && c.Flows.Programme.Folds(lang) {
-		return channel.FoldGSM(text)
+		return sms.FoldGSM(text)
 	}
 	return text
 }

@@ -135,6 +135,11 @@ type Participant struct {
 	// the window closed. Only the last MaxPauses are kept.
 	Pauses []Pause `json:"pauses,omitempty"`
 
+	// VoicePIN is a keyed digest (HMAC with the blind-index key) of the
+	// PIN the person chose by text to open the telephone menu; never the
+	// PIN. Empty when they chose none.
+	VoicePIN string `json:"voice_pin,omitempty"`
+
 	// TextsWindow is the ref of the window a check-in would count for
 	// when the person last wrote, and TextsInWindow how many texts they
 	// sent since it opened: copied to the window as Window.Texts when a
@@ -307,6 +312,7 @@ const (
 	ResolvedOptedIn       = "opted_in"        // an opt-out, undone by START
 	ResolvedDelivered     = "delivered"       // can't reach: a message reached the person
 	ResolvedConsented     = "consented"       // not consented: the person agreed
+	ResolvedNotDelivered  = "not_delivered"   // a missed check-in whose prompt, it turned out, never reached the person
 	ResolvedBySystem      = "system"
 )
 
