@@ -263,6 +263,13 @@ func testTrainingKeptWhileChildren(t *testing.T, s store.Store) {
 	must(t, "move the child", s.UpdateParticipant(ctx, p))
 	untrain.Username = "tomas.b"
 	must(t, "take away the training once the child moved", s.UpdateAccount(ctx, untrain))
+
+	// A child erased leaves their caseworker's caseload at once.
+	untrainOther := other
+	untrainOther.ChildProtectionTrained = false
+	mustBe(t, "take away the training of the child's new caseworker", s.UpdateAccount(ctx, untrainOther), store.ErrChildProtection)
+	must(t, "erase the child", s.DeleteParticipant(ctx, "p_child"))
+	must(t, "take away the training once the child is erased", s.UpdateAccount(ctx, untrainOther))
 }
 
 // testTrainingRacingAssignment takes a caseworker's training away while
