@@ -96,6 +96,9 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	if err != nil {
 		return err
 	}
+	if err := checkKey(ctx, st, box, keySource(cfg), generated); err != nil {
+		return err
+	}
 	flowsFS, localesFS := contentFS(cfg.FlowsDir, cfg.LocalesDir)
 	content, problems := loadContent(flowsFS, localesFS)
 	if content == nil {

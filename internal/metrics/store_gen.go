@@ -334,6 +334,20 @@ func (s instrumented) LoadTurn(ctx context.Context, participantID, dedupeKey str
 	return r0, s.count("LoadTurn", err)
 }
 
+func (s instrumented) MarkUnreachable(ctx context.Context, u store.Unreachable) (bool, error) {
+	r0, err := s.Store.MarkUnreachable(ctx, u)
+	return r0, s.count("MarkUnreachable", err)
+}
+
+func (s instrumented) KeyCheck(ctx context.Context) ([]byte, error) {
+	r0, err := s.Store.KeyCheck(ctx)
+	return r0, s.count("KeyCheck", err)
+}
+
+func (s instrumented) PutKeyCheck(ctx context.Context, v []byte) error {
+	return s.count("PutKeyCheck", s.Store.PutKeyCheck(ctx, v))
+}
+
 func (s instrumented) Ping(ctx context.Context) error {
 	return s.count("Ping", s.Store.Ping(ctx))
 }
@@ -379,6 +393,7 @@ var storeOps = []string{
 	"GetWindow",
 	"HistoryOf",
 	"Increment",
+	"KeyCheck",
 	"LinksOf",
 	"ListAccounts",
 	"ListAttention",
@@ -387,6 +402,7 @@ var storeOps = []string{
 	"ListParticipants",
 	"LoadTurn",
 	"MarkSent",
+	"MarkUnreachable",
 	"OutboundOf",
 	"Ping",
 	"PurgeAttention",
@@ -399,6 +415,7 @@ var storeOps = []string{
 	"PutAppointment",
 	"PutDue",
 	"PutEnrolmentCode",
+	"PutKeyCheck",
 	"PutLink",
 	"PutSetupToken",
 	"PutWebSession",

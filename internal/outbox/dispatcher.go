@@ -569,9 +569,12 @@ func (d *Dispatcher) backoff(attempt int) time.Duration {
 	return w/2 + time.Duration(d.opts.Jitter()*float64(w/2))
 }
 
-// markUnreachable records that a link cannot be reached: the caseworker
-// sees "can't reach" in the attention queue, never a missed check-in. It
-// does so once, when the link turns unreachable.
+// markUnreachable records that a link cannot be reached: the link is
+// marked, the caseworker gets a "can't reach" item and the audit log an
+// entry, all in one store step (store.MarkUnreachable), so that no
+// failure can leave the link marked without its item, after which no
+// later refusal would raise one. A link gone, another person's or marked
+// already changes nothing.
 func (d *Dispatcher) markUnreachable(ctx context.Context, participantID, linkIndex, code string, now time.Time) error {
 	link, err := d.store.GetLink(ctx, linkIndex)
 	if errors.Is(err, store.ErrNotFound) {
@@ -580,27 +583,16 @@ func (d *Dispatcher) markUnreachable(ctx context.Context, participantID, linkInd
 	if err != nil {
 		return fmt.Errorf("outbox: mark link unreachable: %w", err)
 	}
-	if link.Unreachable {
-		return nil
+	if link.Unreachable || link.ParticipantID != participantID {
+		return nil // marked already; or the address is someone else's now
 	}
-	link.Unreachable, link.Reason = true, code
-	if err := d.store.PutLink(ctx, link); err != nil {
+	marked, err := d.store.MarkUnreachable(ctx, store.CantReach(link, code, "system", now))
+	if err != nil {
 		return fmt.Errorf("outbox: mark link unreachable: %w", err)
 	}
-	reason := string(link.Channel) + ":" + code
-	if err := d.store.AddAttention(ctx, store.AttentionItem{
-		ID: store.NewID("n_"), ParticipantID: participantID, Kind: store.AttentionCantReach,
-		Reason: reason, CreatedAt: now,
-	}); err != nil {
-		return fmt.Errorf("outbox: attention for unreachable link: %w", err)
+	if marked {
+		d.log.Warn("outbox: link marked unreachable", "participant_id", participantID, "channel", string(link.Channel), "code", code)
 	}
-	if err := d.store.AppendAudit(ctx, store.AuditEntry{
-		ID: store.NewID("au_"), At: now, Actor: "system", Action: "link_unreachable",
-		ParticipantID: participantID, Detail: reason,
-	}); err != nil {
-		return fmt.Errorf("outbox: audit unreachable link: %w", err)
-	}
-	d.log.Warn("outbox: link marked unreachable", "participant_id", participantID, "channel", string(link.Channel), "code", code)
 	return nil
 }
 

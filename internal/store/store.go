@@ -954,6 +954,8 @@ type Store interface {
 	Accounts
 	Purge
 	Turns
+	LinkMarks
+	KeyChecks
 	Ping(ctx context.Context) error
 	Close() error
 }

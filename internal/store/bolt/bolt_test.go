@@ -279,3 +279,15 @@ func BenchmarkSaveSessionAndEnqueue(b *testing.B) {
 func BenchmarkClaimDue(b *testing.B) {
 	storetest.BenchClaimDue(b, func(b *testing.B) store.Store { return openTemp(b) })
 }
+
+func BenchmarkMarkUnreachable(b *testing.B) {
+	storetest.BenchMarkUnreachable(b, func(b *testing.B) store.Store { return openTemp(b) })
+}
+
+func BenchmarkTurnSavingARecord(b *testing.B) {
+	for _, child := range []bool{false, true} {
+		b.Run(map[bool]string{false: "adult", true: "child"}[child], func(b *testing.B) {
+			storetest.BenchChildTurn(b, func(b *testing.B) store.Store { return openTemp(b) }, child)
+		})
+	}
+}

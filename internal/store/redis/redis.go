@@ -292,6 +292,9 @@ var (
 	luaDeleteOwned       = script("delete_owned")
 	luaLinkSeen          = script("link_seen")
 	luaParticipantUpdate = script("participant_update")
+	luaLinkUnreachable   = script("link_unreachable")
+	luaChildClaim        = script("child_claim")
+	luaChildRelease      = script("child_release")
 )
 
 func script(name string) *goredis.Script {
