@@ -184,6 +184,9 @@ func TestSendTransportErrors(t *testing.T) {
 		if !errors.As(err, &te) || te.Code != "network" {
 			t.Fatalf("got %T %v, want temporary network error", err, err)
 		}
+		if te.MaybeSent {
+			t.Error("no connection was made, yet the message may have gone")
+		}
 		assertNoSecrets(t, err)
 	})
 	t.Run("timeout", func(t *testing.T) {
@@ -200,6 +203,9 @@ func TestSendTransportErrors(t *testing.T) {
 		var te *outbox.TemporaryError
 		if !errors.As(err, &te) || te.Code != "timeout" {
 			t.Fatalf("got %T %v, want temporary timeout", err, err)
+		}
+		if !te.MaybeSent {
+			t.Error("the request reached Twilio and no answer came: the message may have gone")
 		}
 	})
 	t.Run("caller gives up", func(t *testing.T) {
