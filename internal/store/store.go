@@ -705,13 +705,13 @@ type Outbox interface {
 	// final status. ErrNotFound if missing.
 	MarkSent(ctx context.Context, m OutboundMessage) error
 	// MarkSending records that attempt m.Attempts of m, a message the
-	// caller claimed, is handed to its provider at m.SendBegan: those two
-	// fields are saved on the stored record, which keeps its claim and
-	// all else. It is written before the provider is called, so that
+	// caller claimed, is handed to its provider at m.SendBegan: m is saved
+	// over the stored record, as UpdateOutbound saves it, except that the
+	// claim stays. It is written before the provider is called, so that
 	// whoever finds the message still Pending later knows it may have
 	// gone. ErrConflict when the stored message is no longer Pending (a
 	// status reported for an earlier send moved it on: it must not be
-	// sent again); ErrNotFound if missing.
+	// sent again), and nothing is saved; ErrNotFound if missing.
 	MarkSending(ctx context.Context, m OutboundMessage) error
 	// BeginSend reads what must be checked before a message is sent to a
 	// participant through a link, their record and the link (nil when

@@ -253,11 +253,11 @@ func (s *Store) MarkSent(_ context.Context, m store.OutboundMessage) error {
 	})
 }
 
-// MarkSending saves m's attempt and the moment its send began on the
-// stored record, keeping the claim: the record keeps its owner, lease end
-// and place in the ready index.
+// MarkSending saves m, with its attempt and the moment its send began,
+// over the stored record while that is Pending, keeping the claim: the
+// record keeps its owner, lease end and place in the ready index.
 func (s *Store) MarkSending(_ context.Context, m store.OutboundMessage) error {
-	if err := errors.Join(store.Need("message ID", m.ID), store.NeedTime("send began", m.SendBegan)); err != nil {
+	if err := errors.Join(store.CheckOutbound(m), store.NeedTime("send began", m.SendBegan)); err != nil {
 		return fmt.Errorf("bolt: mark outbound sending: %w", err)
 	}
 	return s.batch("mark outbound sending "+m.ID, func(t *txn) error {
@@ -270,7 +270,7 @@ func (s *Store) MarkSending(_ context.Context, m store.OutboundMessage) error {
 		case r.Message.Status != store.Pending:
 			return fmt.Errorf("message %s is %s: %w", m.ID, r.Message.Status, store.ErrConflict)
 		}
-		r.Message.Attempts, r.Message.SendBegan = m.Attempts, m.SendBegan
+		r.Message = m
 		return t.putOutbound(r)
 	})
 }

@@ -310,45 +310,29 @@ func (s *Store) saveSent(ctx context.Context, m store.OutboundMessage) (store.Ou
 	return m, fmt.Errorf("redis: %s: the record kept changing; try again", op)
 }
 
-// MarkSending saves m's attempt and the moment its send began on the
-// record in m's participant's slot, swapped in only if the record is
-// still what was read (swap.lua). The shard's queue is not touched, so the
-// claim stands. Two round trips.
+// MarkSending saves m, with its attempt and the moment its send began,
+// over the record in m's participant's slot while that is still pending
+// (outbox_sending.lua): one round trip. The shard's queue is not touched,
+// so the claim stands.
 func (s *Store) MarkSending(ctx context.Context, m store.OutboundMessage) error {
 	op := "mark message sending " + m.ID
-	if err := errors.Join(store.Need("message ID", m.ID), store.Need("participant ID", m.ParticipantID), store.NeedTime("send began", m.SendBegan)); err != nil {
+	if err := errors.Join(store.CheckOutbound(m), store.NeedTime("send began", m.SendBegan)); err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
-	key := s.k.outbox(m.ParticipantID)
-	for range 10 {
-		old, err := s.rdb.HGet(ctx, key, m.ID).Result()
-		if err != nil {
-			return s.wrapGet(op, err)
-		}
-		var cur store.OutboundMessage
-		if err := json.Unmarshal([]byte(old), &cur); err != nil {
-			return fmt.Errorf("redis: %s: %w", op, err)
-		}
-		if cur.Status != store.Pending {
-			return fmt.Errorf("redis: %s: message is %s: %w", op, cur.Status, store.ErrConflict)
-		}
-		cur.Attempts, cur.SendBegan = m.Attempts, m.SendBegan
-		doc, err := json.Marshal(cur)
-		if err != nil {
-			return fmt.Errorf("redis: %s: %w", op, err)
-		}
-		n, err := s.run(ctx, luaSwap, []string{key}, m.ID, old, doc).Int()
-		switch {
-		case err != nil:
-			return s.fail(op, err)
-		case n < 0:
-			return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
-		case n == 1:
-			return nil
-		}
-		// A status landed between the read and the swap: look again.
+	doc, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("redis: %s: %w", op, err)
 	}
-	return fmt.Errorf("redis: %s: the record kept changing; try again", op)
+	n, err := s.run(ctx, luaOutboxSending, []string{s.k.outbox(m.ParticipantID)}, m.ID, doc).Int()
+	switch {
+	case err != nil:
+		return s.fail(op, err)
+	case n == 0:
+		return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+	case n < 0:
+		return fmt.Errorf("redis: %s: the message is no longer pending: %w", op, store.ErrConflict)
+	}
+	return nil
 }
 
 // placeOutbound is the second step of a message's update: its shard's
