@@ -219,7 +219,7 @@ func killedMidSend(t *testing.T, bin string, storeEnv map[string]string, wantLog
 	second.stop(t)
 
 	logs := second.logs.String()
-	for _, want := range append(wantLogs, "answered by the provider's status", "retry in doubt") {
+	for _, want := range append(wantLogs, "status came before its answer to the send was recorded", "retry in doubt") {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log of the restarted process lacks %q\n%s", want, logs)
 		}

@@ -717,13 +717,17 @@ func (d *Dispatcher) ApplyStatus(ctx context.Context, id, providerID string, st 
 	// words at a final status: a refused message's copy by another route
 	// (reroute) needs its text or its template.
 	var withWords store.OutboundMessage
-	var settled bool // a send in doubt: this status answers it
+	// early: the status came for a send whose answer is not recorded: one
+	// in flight (Twilio calls back fast) or one in doubt. Either way the
+	// message is with the provider, and leaves the queue.
+	var early bool
+	var began time.Time
 	m, changed, err := d.store.ChangeOutbound(ctx, id, func(m *store.OutboundMessage) bool {
 		have = m.Status
 		if !Advances(m.Status, st) {
 			return false
 		}
-		settled = m.Status == store.Pending && !m.SendBegan.IsZero()
+		early, began = m.Status == store.Pending && !m.SendBegan.IsZero(), m.SendBegan
 		m.Status, m.UpdatedAt, m.SendBegan = st, now, time.Time{}
 		if m.ProviderID == "" {
 			m.ProviderID = providerID
@@ -744,9 +748,13 @@ func (d *Dispatcher) ApplyStatus(ctx context.Context, id, providerID string, st 
 	}
 	d.opts.Observer.Status(m.Channel, st)
 	log.Info("outbox: status", "status", string(st), "code", errorCode)
-	if settled {
-		log.Info("outbox: a send in doubt was answered by the provider's status; not sent again", "attempt", m.Attempts)
-		d.opts.Observer.InDoubt(m.Channel, false)
+	if early {
+		log.Info("outbox: the provider's status came before its answer to the send was recorded; not sent again", "attempt", m.Attempts)
+		// A send outlived by its timeout is no longer in flight: the
+		// status answers a send in doubt.
+		if now.Sub(began) > d.opts.SendTimeout {
+			d.opts.Observer.InDoubt(m.Channel, false)
+		}
 	}
 	if errorCode != "" && (st == store.Failed || st == store.Undelivered) {
 		if err := d.reroute(ctx, d.senders[m.Channel], withWords, errorCode, now); err != nil {

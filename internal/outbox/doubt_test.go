@@ -9,6 +9,7 @@ import (
 
 	"github.com/waymark-atd/waymark/internal/channel/twilio"
 	"github.com/waymark-atd/waymark/internal/channel/twilio/twiliotest"
+	"github.com/waymark-atd/waymark/internal/metrics"
 	"github.com/waymark-atd/waymark/internal/outbox"
 	"github.com/waymark-atd/waymark/internal/store"
 )
@@ -19,6 +20,30 @@ import (
 // dispatcher over the same store, on both backends.
 
 const doubtWait = 5 * time.Minute
+
+// inDoubtCount reads waymark_outbox_in_doubt_total for one outcome, over
+// every channel.
+func inDoubtCount(t *testing.T, m *metrics.Metrics, outcome string) float64 {
+	t.Helper()
+	fams, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, f := range fams {
+		if f.GetName() != metrics.NameOutboxInDoubt {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			for _, l := range s.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == outcome {
+					total += s.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}
 
 // backends runs test on the embedded store and on Redis.
 func backends(t *testing.T, test func(t *testing.T, h *harness)) {
@@ -92,7 +117,7 @@ func TestSendInDoubtWaitsForItsStatusAndIsNotRepeated(t *testing.T) {
 			t.Fatalf("%d sends, want 1", n)
 		}
 		logs := h.logs.String()
-		for _, want := range []string{"waiting for the provider's status", "answered by the provider's status"} {
+		for _, want := range []string{"waiting for the provider's status", "status came before its answer to the send was recorded"} {
 			if !strings.Contains(logs, want) {
 				t.Errorf("log lacks %q", want)
 			}
@@ -109,7 +134,8 @@ func TestSendInDoubtGoesAgainWhenNoStatusComes(t *testing.T) {
 		m := h.enqueue(l, "checkin.ask", "Time to check in. Reply 1 if you are here.")
 		h.diedMidSend(m, "+447700900123", false) // killed before the request left
 
-		d := h.dispatcher(func(o *outbox.Options) { o.DoubtWait = doubtWait })
+		met := metrics.New("test")
+		d := h.dispatcher(func(o *outbox.Options) { o.DoubtWait = doubtWait; o.Observer = met.Outbox() })
 		h.clk.Advance(2*time.Minute + time.Second)
 		h.once(d)
 		h.clk.Advance(doubtWait - 2*time.Minute - 2*time.Second)
@@ -127,6 +153,9 @@ func TestSendInDoubtGoesAgainWhenNoStatusComes(t *testing.T) {
 		// The attempt that began before the crash counts: this is the second.
 		if rec.Status != store.Queued || rec.ProviderID != got[0].SID || rec.Attempts != 2 || !rec.SendBegan.IsZero() {
 			t.Fatalf("after sending again: %+v", rec)
+		}
+		if n := inDoubtCount(t, met, "resent"); n != 1 {
+			t.Errorf("%v sends in doubt counted as resent, want 1", n)
 		}
 		if logs := h.logs.String(); !strings.Contains(logs, "retry in doubt") || !strings.Contains(logs, `"attempt":1`) {
 			t.Errorf("the send again is not logged as a retry in doubt of attempt 1:\n%s", logs)
@@ -154,7 +183,8 @@ func TestUnansweredSendWaitsForItsStatus(t *testing.T) {
 
 		l := h.person("p_slow", "+447700900123", store.SMS)
 		m := h.enqueue(l, "checkin.ask", "Time to check in. Reply 1 if you are here.")
-		d := h.dispatcher(func(o *outbox.Options) { o.DoubtWait = doubtWait })
+		met := metrics.New("test")
+		d := h.dispatcher(func(o *outbox.Options) { o.DoubtWait = doubtWait; o.Observer = met.Outbox() })
 		began := h.clk.Now()
 		h.once(d)
 		accepted := h.fake.Accepted()
@@ -180,6 +210,9 @@ func TestUnansweredSendWaitsForItsStatus(t *testing.T) {
 		rec = h.get(m.ID)
 		if n := len(h.fake.Accepted()); n != 1 || rec.Status != store.Delivered || rec.ProviderID != accepted[0].SID {
 			t.Fatalf("%d sends; record %+v", n, rec)
+		}
+		if a, r := inDoubtCount(t, met, "answered"), inDoubtCount(t, met, "resent"); a != 1 || r != 0 {
+			t.Errorf("sends in doubt: %v answered, %v resent; want 1 and 0", a, r)
 		}
 	})
 }
