@@ -486,9 +486,11 @@ func (d *Dispatcher) inDoubt(ctx context.Context, s Sender, m *store.OutboundMes
 	log.Warn("outbox: retry in doubt: no answer from the provider to the last send; sending again, so it may arrive twice",
 		"attempt", m.Attempts, "began", m.SendBegan.UTC().Format(time.RFC3339))
 	d.opts.Observer.InDoubt(m.Channel, true)
+	// Settled: whatever becomes of m now (deferred for the rate budget,
+	// sent, failed) is recorded without the old mark, so it is judged once.
+	m.SendBegan = time.Time{}
 	if m.Attempts >= d.opts.MaxAttempts {
 		log.Warn("outbox: giving up after sends without an answer", "attempts", m.Attempts)
-		m.SendBegan = time.Time{}
 		return true, d.fail(ctx, *m, ReasonGaveUp)
 	}
 	return false, nil

@@ -238,3 +238,35 @@ func TestSendInDoubtWithoutCallbacksGoesAgainAtOnce(t *testing.T) {
 		t.Error("the second send is not logged as a retry in doubt")
 	}
 }
+
+// TestSendInDoubtIsJudgedOnce: a message sent again after its wait, but
+// deferred for the rate budget first, is not in doubt any more when it
+// comes back: one retry in doubt, one send.
+func TestSendInDoubtIsJudgedOnce(t *testing.T) {
+	h := newHarness(t, 1) // one segment a second: the second send waits
+	busy := h.person("p_busy", "+447700900124", store.SMS)
+	l := h.person("p_doubt", "+447700900123", store.SMS)
+	m := h.enqueue(l, "checkin.ask", "Time to check in. Reply 1 if you are here.")
+	h.diedMidSend(m, "+447700900123", false)
+	// Queued before the dead process's lease ends, so claimed first.
+	h.clk.Advance(time.Second)
+	h.enqueue(busy, "checkin.ask", "Another message, sent first")
+	h.clk.Advance(doubtWait)
+
+	d := h.dispatcher(func(o *outbox.Options) { o.DoubtWait = doubtWait })
+	h.once(d)
+	rec := h.get(m.ID)
+	if rec.Status != store.Pending || !rec.SendBegan.IsZero() || !rec.NotBefore.After(h.clk.Now()) {
+		t.Fatalf("deferred for the rate budget: %+v", rec)
+	}
+	for range 3 {
+		h.clk.Advance(time.Second)
+		h.once(d)
+	}
+	if sent := h.sentIDs(); sent[m.ID] != 1 || len(sent) != 2 {
+		t.Fatalf("sends: %v", sent)
+	}
+	if n := strings.Count(h.logs.String(), "retry in doubt"); n != 1 {
+		t.Errorf("%d retries in doubt logged, want 1", n)
+	}
+}
