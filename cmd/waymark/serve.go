@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/waymark-atd/waymark/internal/channel"
-	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/channel/telegram"
 	"github.com/waymark-atd/waymark/internal/channel/twilio"
 	"github.com/waymark-atd/waymark/internal/clock"
@@ -27,6 +25,8 @@ import (
 	"github.com/waymark-atd/waymark/internal/retention"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/simulator"
+	"github.com/waymark-atd/waymark/internal/sms"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
@@ -131,7 +131,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		}
 		senders[store.SMS], senders[store.WhatsApp] = sms, sms
 		hooks = &twilio.Webhooks{AuthToken: cfg.TwilioAuthToken, PublicURL: cfg.PublicURL, Conversation: conv, Log: log}
-		voice := &twilio.Voice{Hooks: hooks, Store: st, Index: box.Index, Calls: conv, Clock: clk}
+		voice := &twilio.Voice{Hooks: hooks, Calls: conv}
 		deps.Webhooks = append(deps.Webhooks,
 			web.Webhook{Path: twilio.InboundRoute, Handler: hooks.HandleInbound},
 			web.Webhook{Path: twilio.StatusRoute, Handler: hooks.HandleStatus},
@@ -151,12 +151,14 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		deps.Webhooks = append(deps.Webhooks, web.Webhook{Path: telegram.WebhookPath, Handler: tg.HandleWebhook})
 	}
 	opener := func(_ context.Context, l store.Link) (string, error) { return box.Open(string(l.Channel), l.Sealed) }
+	scheduler := schedule.New(st, conv, clk, log, schedule.Options{Tick: cfg.SchedulerTick, Observe: m.SchedulerLag})
 	// Eight people's messages at once: rate budgets still pace each sender,
 	// but one slow provider call no longer holds up everyone behind it.
 	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{
 		OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox(), Concurrency: 8, Batch: 50,
 		DoubtWait: cfg.OutboxDoubtWait,
-		Segments:  func(text string) int { _, n := channel.Segments(text); return n },
+		Segments:  func(text string) int { _, n := sms.Segments(text); return n },
+		Ledger:    scheduler,
 	})
 	if hooks != nil {
 		hooks.Statuses, hooks.Wake = dispatcher, dispatcher.Wake
@@ -185,7 +187,6 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		}
 		deps.Simulator = sim
 	}
-	scheduler := schedule.New(st, conv, clk, log, schedule.Options{Tick: cfg.SchedulerTick, Observe: m.SchedulerLag})
 	// The sign-in counters are named by a hash keyed from the secret key,
 	// the same in every process that shares the store.
 	counterKey := []byte(box.Index("auth", "sign-in counters"))

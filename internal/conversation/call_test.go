@@ -191,6 +191,8 @@ func (w *onTimeWindows) Current(store.Participant, time.Time) (conversation.Wind
 	return conversation.WindowNow{}, false
 }
 
+func (w *onTimeWindows) CountsFor(store.Participant, time.Time) (string, bool) { return "", false }
+
 func (w *onTimeWindows) CheckIn(context.Context, store.Participant, store.CheckIn) (store.CheckInOutcome, conversation.LedgerChange, error) {
 	w.judged++
 	return store.OnTime, conversation.LedgerChange{}, nil

@@ -19,11 +19,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/sms"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/whatsapp"
 )
@@ -259,6 +259,9 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 		// The link's last-seen time is saved with the turn.
 		link.LastSeenAt = now
 		p.LastLink = link.Index
+		if ev == nil {
+			s.countText(&p, now)
+		}
 	} else if p.LastLink == "" {
 		links, err := s.store.LinksOf(ctx, pid)
 		if err != nil {
@@ -281,9 +284,19 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 	var effects []flow.Effect
 	var vars map[string]string
 	next := st
+	pin, isPIN := "", false
+	if link != nil && ev == nil && in.Problem == NoProblem && c.Flows.Programme.Voice.PIN() {
+		pin, isPIN = flow.PINCommand(in.Text, c.Locale, joinOrder(c))
+	}
 	switch {
 	case link != nil && in.Problem != NoProblem:
 		effects = []flow.Effect{flow.Send{MessageID: problemMessage(in.Problem)}}
+	case isPIN && pin == "":
+		effects = []flow.Effect{flow.Send{MessageID: msgPINHow}}
+	case isPIN:
+		// Only the digest is kept; the conversation, if any, waits on.
+		p.VoicePIN = PINDigest(s.box.Index, p.ID, pin)
+		effects = []flow.Effect{flow.Send{MessageID: msgPINSaved}}
 	case link != nil && (in.JoinCode != "" || isJoin(c, in.Text)):
 		effects = []flow.Effect{flow.Send{MessageID: "enrol.already"}}
 	case isNotify(ev):
@@ -339,6 +352,9 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 	t, forgotten, err := s.plan(ctx, c, p, to, st, next, effects, now, erasureOpen)
 	if err != nil {
 		return err
+	}
+	if isPIN && pin != "" {
+		t.Audit = append(t.Audit, store.AuditEntry{ID: store.NewID("a_"), At: now, Actor: "participant", Action: "voice_pin_set", ParticipantID: p.ID})
 	}
 	if t.Session != nil {
 		s.holdWindowQuestion(c, p, t.Session, now)
@@ -498,6 +514,11 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			// entry would keep its time for retention.audit, twice as long.
 			ci, ch, err := s.judgeCheckIn(ctx, p, to.Channel, now)
 			errs = append(errs, err)
+			for i, w := range ch.Windows {
+				if w.CheckInID == ci.ID && w.Ref == p.TextsWindow {
+					ch.Windows[i].Texts = p.TextsInWindow
+				}
+			}
 			ch.AddTo(&t)
 			t.CheckIns = append(t.CheckIns, ci)
 		case flow.RequestCallback:
@@ -697,6 +718,31 @@ func (s *Service) answersNow(c *Content, p store.Participant, st flow.State, tex
 	return answers
 }
 
+// The answers to a text that sets the telephone menu's PIN (flow.PINCommand).
+const (
+	msgPINSaved = "pin.saved"
+	msgPINHow   = "pin.how"
+)
+
+// countText counts a text the person sent towards the window a check-in
+// now would count for, starting again at one when that window is a new
+// one. The check-in that a text makes carries the count to the window
+// (Window.Texts): what reporting cost the person, in messages.
+func (s *Service) countText(p *store.Participant, now time.Time) {
+	if s.Windows == nil {
+		return
+	}
+	ref, ok := s.Windows.CountsFor(*p, now)
+	if !ok {
+		p.TextsWindow, p.TextsInWindow = "", 0
+		return
+	}
+	if ref != p.TextsWindow {
+		p.TextsWindow, p.TextsInWindow = ref, 0
+	}
+	p.TextsInWindow++
+}
+
 // judgeCheckIn makes the record of a check-in now and asks the scheduler
 // how it counts, and what it changes in the ledger.
 func (s *Service) judgeCheckIn(ctx context.Context, p store.Participant, ch store.Channel, now time.Time) (store.CheckIn, LedgerChange, error) {
@@ -814,7 +860,7 @@ func Render(c *Content, lang string, snd flow.Send) (string, []store.Choice) {
 // language the programme folds (see flow.Programme.Fold).
 func ForChannel(c *Content, lang string, ch store.Channel, text string) string {
 	if ch == store.SMS && c.Flows.Programme.Folds(lang) {
-		return channel.FoldGSM(text)
+		return sms.FoldGSM(text)
 	}
 	return text
 }

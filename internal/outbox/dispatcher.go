@@ -82,10 +82,21 @@ type Options struct {
 	Jitter func() float64
 	// Observer is told what becomes of each message (metrics); may be nil.
 	Observer Observer
-	// Segments counts the SMS segments a text takes (channel.Segments),
+	// Segments counts the SMS segments a text takes (sms.Segments),
 	// kept on the message for the programme report's cost; nil counts
 	// none.
 	Segments func(text string) int
+	// Ledger is told when a window's prompt is reported failed, so that a
+	// window already decided "missed" is judged again (internal/schedule);
+	// nil tells no one.
+	Ledger Ledger
+}
+
+// Ledger keeps the record of check-in windows.
+type Ledger interface {
+	// PromptFailed judges window ref of the person again, now that one
+	// of its prompts failed.
+	PromptFailed(ctx context.Context, participantID, ref string) error
 }
 
 func (o Options) withDefaults() Options {
@@ -763,7 +774,14 @@ func (d *Dispatcher) ApplyStatus(ctx context.Context, id, providerID string, st 
 			return err
 		}
 		if cc, ok := d.senders[m.Channel].(CodeClassifier); ok && cc.UnreachableCode(errorCode) && ownChannel(m) {
-			return d.markUnreachable(ctx, m.ParticipantID, m.LinkIndex, errorCode, now)
+			if err := d.markUnreachable(ctx, m.ParticipantID, m.LinkIndex, errorCode, now); err != nil {
+				return err
+			}
+		}
+	}
+	if (st == store.Failed || st == store.Undelivered) && m.Ref != "" && d.opts.Ledger != nil {
+		if err := d.opts.Ledger.PromptFailed(ctx, m.ParticipantID, m.Ref); err != nil {
+			return fmt.Errorf("outbox: judge the window of %s again: %w", id, err)
 		}
 	}
 	if st == store.Delivered || st == store.Read {

@@ -201,7 +201,7 @@ func TestSendOnce(t *testing.T) {
 	}
 }
 
-// countSegments stands in for channel.Segments: a segment a word.
+// countSegments stands in for sms.Segments: a segment a word.
 func countSegments(o *outbox.Options) {
 	o.Segments = func(text string) int { return len(strings.Fields(text)) }
 }
@@ -977,5 +977,48 @@ func TestConcurrentStatusCallbacksLoseNothing(t *testing.T) {
 		if rec := h.get(id); rec.Status != store.Delivered || rec.Text != "" {
 			t.Fatalf("%s after concurrent callbacks: %s with text %q, want delivered with none", id, rec.Status, rec.Text)
 		}
+	}
+}
+
+// windowsTold records which windows the dispatcher asked to judge again.
+type windowsTold struct {
+	mu   sync.Mutex
+	refs []string
+}
+
+func (w *windowsTold) PromptFailed(_ context.Context, pid, ref string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.refs = append(w.refs, pid+" "+ref)
+	return nil
+}
+
+// A window's prompt reported failed is passed to the ledger, which may
+// move a "missed" decided meanwhile; a reply (no window) or a delivery is
+// not.
+func TestFailedPromptIsToldToTheLedger(t *testing.T) {
+	h := newHarness(t, 1000)
+	l := h.person("p_ledger", "+447700900124", store.SMS)
+	told := &windowsTold{}
+	d := h.dispatcher(func(o *outbox.Options) { o.Ledger = told })
+	prompt := h.enqueue(l, "checkin.window_open", "A check-in is open.")
+	prompt.Ref = "win:p_ledger:1767603600"
+	if err := h.st.UpdateOutbound(h.ctx, prompt); err != nil {
+		t.Fatal(err)
+	}
+	reply := h.enqueue(l, "menu.ask", "Reply 1 to check in.")
+	delivered := h.enqueue(l, "checkin.closing_soon", "Closing soon.")
+	delivered.Ref = prompt.Ref
+	if err := h.st.UpdateOutbound(h.ctx, delivered); err != nil {
+		t.Fatal(err)
+	}
+	h.once(d)
+	for id, st := range map[string]store.MessageStatus{prompt.ID: store.Undelivered, reply.ID: store.Failed, delivered.ID: store.Delivered} {
+		if err := d.ApplyStatus(h.ctx, id, "", st, "30003"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"p_ledger " + prompt.Ref}; !slices.Equal(told.refs, want) {
+		t.Errorf("windows told %v, want %v", told.refs, want)
 	}
 }

@@ -48,6 +48,32 @@ func (s *Scheduler) Current(p store.Participant, now time.Time) (conversation.Wi
 	return conversation.WindowNow{Ref: w.Ref(p.ID), OpensAt: w.Start, ClosesAt: w.End, GraceEndsAt: w.End.Add(grace)}, true
 }
 
+// CountsFor returns the ref of the window a check-in at now would count
+// for, as CheckIn finds it.
+func (s *Scheduler) CountsFor(p store.Participant, now time.Time) (string, bool) {
+	if p.Schedule == nil {
+		return "", false
+	}
+	cal, err := CalendarOf(p)
+	if err != nil {
+		return "", false
+	}
+	w, _, ok := countsFor(cal, now)
+	return w.Ref(p.ID), ok
+}
+
+// countsFor returns the window a check-in at t counts for, and how: on
+// time inside it; late after it closed, until the next opens.
+func countsFor(cal *Calendar, t time.Time) (Window, store.CheckInOutcome, bool) {
+	if w, ok := cal.At(t); ok {
+		return w, store.OnTime, true
+	}
+	if w, ok := cal.Before(t); ok {
+		return w, store.Late, true
+	}
+	return Window{}, store.Unscheduled, false
+}
+
 // windowFacts reads what is known about window w of p at now, and the
 // person's attention items, which a move of the outcome may close.
 func (s *Scheduler) windowFacts(ctx context.Context, p store.Participant, cal *Calendar, w Window, now time.Time) (ledger.Facts, []store.AttentionItem, error) {
@@ -172,13 +198,9 @@ func (s *Scheduler) CheckIn(ctx context.Context, p store.Participant, c store.Ch
 		s.log.Warn("check-in outcome", "participant", p.ID, "err", err)
 		return store.Unscheduled, none, nil
 	}
-	result := store.OnTime
-	w, ok := cal.At(c.At)
+	w, result, ok := countsFor(cal, c.At)
 	if !ok {
-		if w, ok = cal.Before(c.At); !ok {
-			return store.Unscheduled, none, nil
-		}
-		result = store.Late
+		return store.Unscheduled, none, nil
 	}
 	f, items, err := s.windowFacts(ctx, p, cal, w, c.At)
 	if err != nil {
@@ -370,4 +392,79 @@ func (s *Scheduler) Upcoming(p store.Participant, now time.Time) (map[string]str
 	lang := language(s.conv.Content(), p)
 	at := w.Start.In(cal.loc)
 	return map[string]string{"Date": FormatDate(lang, at), "Time": FormatTime(lang, at)}, true
+}
+
+// PromptFailed judges again the window ref of the person, once a prompt
+// of it is reported failed after the window was decided: a delivery
+// failure may come hours late, and someone whose prompt never reached
+// them did not miss the window. The ledger then moves "missed" to "not
+// delivered": the missed item closes itself and a "can't reach" item
+// takes its place, with the failure's code. A window not decided yet is
+// left alone: it is judged with every fact when its grace ends.
+func (s *Scheduler) PromptFailed(ctx context.Context, participantID, ref string) error {
+	for tries := 3; ; tries-- {
+		err := s.promptFailed(ctx, participantID, ref)
+		if !errors.Is(err, store.ErrStale) || tries == 0 {
+			return err
+		}
+	}
+}
+
+func (s *Scheduler) promptFailed(ctx context.Context, pid, ref string) error {
+	rec, err := s.store.GetWindow(ctx, pid, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("schedule: window %s: %w", ref, err)
+	}
+	if !ledger.Decided(rec.Outcome) {
+		return nil
+	}
+	p, err := s.store.GetParticipant(ctx, pid)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("schedule: participant %s: %w", pid, err)
+	}
+	cal, err := CalendarOf(p)
+	if err != nil {
+		return nil // no calendar to judge by: the record stands
+	}
+	now := s.clock.Now()
+	w := Window{Start: rec.OpensAt, End: rec.ClosesAt}
+	f, items, err := s.windowFacts(ctx, p, cal, w, now)
+	if err != nil {
+		return fmt.Errorf("schedule: facts of %s: %w", ref, err)
+	}
+	after := ledger.Judge(f)
+	ch := change(f.Window, after, items, store.ResolvedBySystem, now)
+	if len(ch.Windows) == 0 {
+		return nil
+	}
+	t := store.Turn{ParticipantID: pid, Participant: &p}
+	if f.Window.Outcome == store.WindowMissed && after.Outcome == store.WindowNotDelivered {
+		// The caseworker was told of a miss that was not one: that item
+		// closes, and one saying the person could not be reached opens.
+		for _, a := range items {
+			if a.ID == f.Window.AttentionID && a.Open() {
+				a.ResolvedAt, a.ResolvedBy, a.Resolution = now, store.ResolvedBySystem, store.ResolvedNotDelivered
+				ch.Resolved = append(ch.Resolved, a)
+			}
+		}
+		reason := ReasonNotDelivered
+		if code := lastError(f.Prompts); code != "" {
+			reason = code
+		}
+		item := store.AttentionItem{ID: store.NewID("n_"), ParticipantID: pid, Kind: store.AttentionCantReach, Reason: reason, Ref: ref, CreatedAt: now}
+		ch.Windows[0].AttentionID = item.ID
+		t.Attention = []store.AttentionItem{item}
+	}
+	ch.AddTo(&t)
+	if err := s.store.ApplyTurn(ctx, t); err != nil {
+		return fmt.Errorf("schedule: judge %s again: %w", ref, err)
+	}
+	s.log.Info("window judged again after a delivery failure", "participant", pid, "outcome", string(ch.Windows[0].Outcome))
+	return nil
 }

@@ -134,6 +134,19 @@ type Participant struct {
 	// pause is "paused", never "missed", even when the pause ended before
 	// the window closed. Only the last MaxPauses are kept.
 	Pauses []Pause `json:"pauses,omitempty"`
+
+	// VoicePIN is a keyed digest (HMAC with the blind-index key) of the
+	// PIN the person chose by text to open the telephone menu; never the
+	// PIN. Empty when they chose none.
+	VoicePIN string `json:"voice_pin,omitempty"`
+
+	// TextsWindow is the ref of the window a check-in would count for
+	// when the person last wrote, and TextsInWindow how many texts they
+	// sent since it opened: copied to the window as Window.Texts when a
+	// text checks them in, for the report's "texts per check-in". A
+	// count, never what the texts said.
+	TextsWindow   string `json:"texts_window,omitempty"`
+	TextsInWindow int    `json:"texts_in_window,omitempty"`
 }
 
 // Pause is a time a participant was paused; Until is zero while it lasts.
@@ -299,6 +312,7 @@ const (
 	ResolvedOptedIn       = "opted_in"        // an opt-out, undone by START
 	ResolvedDelivered     = "delivered"       // can't reach: a message reached the person
 	ResolvedConsented     = "consented"       // not consented: the person agreed
+	ResolvedNotDelivered  = "not_delivered"   // a missed check-in whose prompt, it turned out, never reached the person
 	ResolvedBySystem      = "system"
 )
 
@@ -346,6 +360,12 @@ type Window struct {
 	ExcusedAt        time.Time `json:"excused_at,omitzero"`
 	ExcusedBy        string    `json:"excused_by,omitempty"` // a caseworker ID
 	UpdatedAt        time.Time `json:"updated_at"`
+
+	// Texts is how many texts (SMS, WhatsApp, Telegram) the person sent
+	// from the window's opening up to and including the one that checked
+	// them in; zero when the check-in came another way (a missed call),
+	// or before Waymark counted.
+	Texts int `json:"texts,omitempty"`
 }
 
 // AuditEntry records who did what to which participant, and when.

@@ -79,6 +79,7 @@ var resolutionLabels = map[string]string{
 	store.ResolvedOptedIn:       "Sent START (closed by itself)",
 	store.ResolvedDelivered:     "A message reached them (closed by itself)",
 	store.ResolvedConsented:     "Agreed to messages (closed by itself)",
+	store.ResolvedNotDelivered:  "Not a miss: the reminder never reached them (closed by itself)",
 }
 
 func resolutionLabel(r string) string {

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/waymark-atd/waymark/flows"
-	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/channel/twilio"
 	"github.com/waymark-atd/waymark/internal/channel/twilio/twiliotest"
 	"github.com/waymark-atd/waymark/internal/clock"
@@ -26,6 +25,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/metrics"
 	"github.com/waymark-atd/waymark/internal/outbox"
 	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/simulator"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 	"github.com/waymark-atd/waymark/internal/web"

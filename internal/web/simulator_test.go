@@ -14,10 +14,10 @@ import (
 	"testing"
 
 	"github.com/waymark-atd/waymark/flows"
-	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/simulator"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 	"github.com/waymark-atd/waymark/internal/web"
 	"github.com/waymark-atd/waymark/locales"

@@ -18,8 +18,8 @@ import (
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
-	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/outbox"
+	"github.com/waymark-atd/waymark/internal/sms"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -248,9 +248,9 @@ func (s *Sender) Throttles(msg store.OutboundMessage) []outbox.Throttle {
 	if ch == store.SMS {
 		text := msg.Text
 		if s.smartEncoded {
-			text = channel.SmartEncode(text)
+			text = sms.SmartEncode(text)
 		}
-		_, units = channel.Segments(text)
+		_, units = sms.Segments(text)
 	}
 	if units < 1 {
 		units = 1

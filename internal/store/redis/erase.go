@@ -95,7 +95,7 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 			}
 			args = append(args, aid, timeKey(a.CreatedAt))
 		}
-		if err := s.run(ctx, luaAttentionDrop, k.attentionIndex().keys(), args...).Err(); err != nil {
+		if err := s.run(ctx, luaHintDrop, k.attentionIndex().keys(), args...).Err(); err != nil {
 			return s.fail(op, err)
 		}
 	}

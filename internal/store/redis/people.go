@@ -140,30 +140,13 @@ func (s *Store) GetLink(ctx context.Context, index string) (store.Link, error) {
 
 // LinksOf returns a participant's links, ordered by index.
 func (s *Store) LinksOf(ctx context.Context, participantID string) ([]store.Link, error) {
-	indexes, err := s.rdb.SMembers(ctx, s.k.linksOf(participantID)).Result()
+	docs, err := s.hinted(ctx, s.k.linksOf(participantID), s.k.link)
 	if err != nil {
 		return nil, s.fail("links of "+participantID, err)
 	}
-	keys := make([]string, len(indexes))
-	for i, ix := range indexes {
-		keys[i] = s.k.link(ix)
-	}
-	docs, err := s.getMany(ctx, keys)
+	out, err := owned(docs, participantID, jsonRecord[store.Link], func(l store.Link) string { return l.ParticipantID })
 	if err != nil {
-		return nil, s.fail("links of "+participantID, err)
-	}
-	var out []store.Link
-	for _, doc := range docs {
-		if doc == nil {
-			continue
-		}
-		var l store.Link
-		if err := json.Unmarshal([]byte(*doc), &l); err != nil {
-			return nil, fmt.Errorf("redis: links of %s: %w", participantID, err)
-		}
-		if l.ParticipantID == participantID { // else a stale hint: the link moved
-			out = append(out, l)
-		}
+		return nil, fmt.Errorf("redis: links of %s: %w", participantID, err)
 	}
 	slices.SortFunc(out, func(a, b store.Link) int { return cmp.Compare(a.Index, b.Index) })
 	return out, nil

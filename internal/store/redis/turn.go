@@ -449,7 +449,7 @@ func (s *Store) attentionHints(pid string, items []store.AttentionItem) []hint {
 	}
 	return []hint{{what: "attention item",
 		do:   call{sc: luaAttentionHint, keys: ix.keys(), args: args},
-		undo: call{sc: luaAttentionDrop, keys: ix.keys(), args: drop}}}
+		undo: call{sc: luaHintDrop, keys: ix.keys(), args: drop}}}
 }
 
 // auditHints list a turn's audit entries in the audit log's indexes; the
@@ -471,7 +471,7 @@ func (s *Store) auditHints(pid string, entries []store.AuditEntry) []hint {
 	}
 	return []hint{{what: "audit entry",
 		do:   call{sc: luaAuditAdd, keys: []string{ix.rec, ix.where, ix.all, s.k.auditOf(pid)}, args: args},
-		undo: call{sc: luaAuditDrop, keys: []string{ix.where, ix.all, s.k.auditOf(pid)}, args: drop}}}
+		undo: call{sc: luaHintDrop, keys: []string{ix.where, ix.all, s.k.auditOf(pid)}, args: drop}}}
 }
 
 // outboxHints make messages findable in their outbox shards and queue the
