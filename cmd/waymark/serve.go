@@ -216,11 +216,11 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var workers sync.WaitGroup
-	workers.Go(func() { _ = dispatcher.Run(workCtx) })
-	workers.Go(func() { _ = scheduler.Run(workCtx) })
+	workers.Go(func() { dispatcher.Run(workCtx) })
+	workers.Go(func() { scheduler.Run(workCtx) })
 	workers.Go(func() { replanOnRequest(workCtx, st, scheduler, replan, log) })
 	policy := func() flow.Retention { return conv.Content().Flows.Programme.Retention }
-	workers.Go(func() { _ = retention.New(st, clk, policy, log, retention.Options{}).Run(workCtx) })
+	workers.Go(func() { retention.New(st, clk, policy, log, retention.Options{}).Run(workCtx) })
 	log.Info("retention", "keeps", retention.Describe(policy()))
 
 	errc := make(chan error, 1)

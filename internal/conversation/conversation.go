@@ -914,40 +914,16 @@ func (s *Service) withLock(ctx context.Context, pid string, fn func() error) err
 	return s.withLease(ctx, "conv:"+pid, pid, fn)
 }
 
-// withLease runs fn holding the named lease, waiting a little for another
-// holder to finish. what names the lease in errors and logs (a participant
+// withLease runs fn holding the named lease, waiting up to 5 seconds for
+// another holder to finish. what names the lease in errors (a participant
 // ID, never an address or its index).
 func (s *Service) withLease(ctx context.Context, name, what string, fn func() error) error {
 	owner := s.owner + ":" + strconv.FormatUint(s.turns.Add(1), 10)
-	wait := 5 * time.Millisecond
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ok, err := s.store.AcquireLease(ctx, name, owner, 30*time.Second)
-		if err != nil {
-			return fmt.Errorf("conversation: lock %s: %w", what, err)
-		}
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			return ErrBusy
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 200*time.Millisecond)
+	err := store.WithLease(ctx, s.store, name, owner, 5*time.Second, s.log.With("of", what), fn)
+	if errors.Is(err, store.ErrLeaseBusy) {
+		return ErrBusy
 	}
-	defer func() {
-		// A fresh context: the lease must go even when the request's ended.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		if err := s.store.ReleaseLease(ctx, name, owner); err != nil {
-			s.log.Warn("release lock", "of", what, "err", err)
-		}
-	}()
-	return fn()
+	return err
 }
 
 // Normalize prepares a message for keyword matching: trimmed, folded to

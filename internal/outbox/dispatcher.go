@@ -205,7 +205,7 @@ func (d *Dispatcher) Wake() {
 // Run dispatches until ctx is done. A send in progress is finished and
 // recorded (its outcome would otherwise be unknown); messages claimed but
 // not yet started are handed back at once.
-func (d *Dispatcher) Run(ctx context.Context) error {
+func (d *Dispatcher) Run(ctx context.Context) {
 	t := time.NewTimer(d.opts.PollInterval)
 	defer t.Stop()
 	for {
@@ -214,7 +214,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			d.log.Warn("outbox: dispatch pass had errors", "error", err)
 		}
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
 		if n >= d.opts.Batch && err == nil {
 			continue // there may be more
@@ -222,7 +222,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		t.Reset(d.opts.PollInterval)
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-d.wake:
 		case <-t.C:
 		}

@@ -83,7 +83,7 @@ func (r Report) String() string {
 // Run runs the job at once and then every interval until ctx ends. A
 // failed run is logged and tried again at the next interval: what it did
 // not delete is still due then.
-func (j *Job) Run(ctx context.Context) error {
+func (j *Job) Run(ctx context.Context) {
 	tick := time.NewTicker(j.every)
 	defer tick.Stop()
 	for {
@@ -92,7 +92,7 @@ func (j *Job) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-tick.C:
 		}
 	}

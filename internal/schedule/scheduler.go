@@ -81,7 +81,7 @@ func New(st store.Store, conv *conversation.Service, clk clock.Clock, log *slog.
 }
 
 // Run looks for due items every Tick until ctx ends, starting at once.
-func (s *Scheduler) Run(ctx context.Context) error {
+func (s *Scheduler) Run(ctx context.Context) {
 	t := time.NewTicker(s.opts.Tick)
 	defer t.Stop()
 	for {
@@ -93,7 +93,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
 		}
 	}
@@ -361,37 +361,14 @@ func sameItem(a, b store.DueItem) bool {
 		a.DueAt.Equal(b.DueAt) && maps.Equal(a.Data, b.Data)
 }
 
-// withLease runs fn holding the named lease, waiting briefly for another
-// holder to finish.
+// withLease runs fn holding the named lease, waiting a few seconds for
+// another holder to finish.
 func (s *Scheduler) withLease(ctx context.Context, name string, fn func() error) error {
-	owner := s.opts.Owner + ":" + store.NewID("")
-	wait := 5 * time.Millisecond
-	for tries := 0; ; tries++ {
-		ok, err := s.store.AcquireLease(ctx, name, owner, 30*time.Second)
-		if err != nil {
-			return fmt.Errorf("schedule: lease: %w", err)
-		}
-		if ok {
-			break
-		}
-		if tries >= 40 {
-			return fmt.Errorf("schedule: %s is busy, try again", name)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 200*time.Millisecond)
+	err := store.WithLease(ctx, s.store, name, s.opts.Owner+":"+store.NewID(""), 8*time.Second, s.log, fn)
+	if errors.Is(err, store.ErrLeaseBusy) {
+		return fmt.Errorf("schedule: %s is busy, try again", name)
 	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		if err := s.store.ReleaseLease(ctx, name, owner); err != nil {
-			s.log.Warn("schedule: release lease", "err", err)
-		}
-	}()
-	return fn()
+	return err
 }
 
 // dueKey records that an item was acted on, so that an item handled again
