@@ -411,7 +411,11 @@ func classify(ctx context.Context, err error, rt *callTransport) error {
 		}
 		return &outbox.RetryAfterError{Code: c, After: retryAfter}
 	case status >= 500:
-		return &outbox.TemporaryError{Code: strconv.Itoa(status), Err: errors.New("twilio: server error")}
+		// A gateway's 502 or 504 page, not Twilio's own error, says only
+		// that the proxy got no answer: the request may have reached
+		// Twilio and the message may be on its way.
+		gateway := !isRest && (status == http.StatusBadGateway || status == http.StatusGatewayTimeout)
+		return &outbox.TemporaryError{Code: strconv.Itoa(status), Err: errors.New("twilio: server error"), MaybeSent: gateway}
 	case isRest:
 		if unreachable, ok := permanentCodes[code]; ok {
 			return &outbox.PermanentError{Code: strconv.Itoa(code), Unreachable: unreachable}
