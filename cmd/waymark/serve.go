@@ -161,8 +161,9 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	// but one slow provider call no longer holds up everyone behind it.
 	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{
 		OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox(), Concurrency: 8, Batch: 50,
-		Segments: func(text string) int { _, n := sms.Segments(text); return n },
-		Ledger:   scheduler,
+		DoubtWait: cfg.OutboxDoubtWait,
+		Segments:  func(text string) int { _, n := sms.Segments(text); return n },
+		Ledger:    scheduler,
 	})
 	if hooks != nil {
 		hooks.Statuses, hooks.Wake = dispatcher, dispatcher.Wake

@@ -161,6 +161,10 @@ func (s instrumented) MarkSent(ctx context.Context, m store.OutboundMessage) err
 	return s.count("MarkSent", s.Store.MarkSent(ctx, m))
 }
 
+func (s instrumented) MarkSending(ctx context.Context, m store.OutboundMessage) error {
+	return s.count("MarkSending", s.Store.MarkSending(ctx, m))
+}
+
 func (s instrumented) BeginSend(ctx context.Context, participantID, linkIndex, dedupeKey string, expiresAt time.Time) (store.SendCheck, error) {
 	r0, err := s.Store.BeginSend(ctx, participantID, linkIndex, dedupeKey, expiresAt)
 	return r0, s.count("BeginSend", err)
@@ -401,6 +405,7 @@ var storeOps = []string{
 	"ListLinks",
 	"ListParticipants",
 	"LoadTurn",
+	"MarkSending",
 	"MarkSent",
 	"MarkUnreachable",
 	"OutboundOf",

@@ -403,9 +403,9 @@ func (s MessageStatus) Final() bool {
 }
 
 // Accepted is m once its provider has taken it: Queued, with no error
-// code left from an earlier attempt.
+// code left from an earlier attempt and no send in doubt.
 func Accepted(m OutboundMessage) OutboundMessage {
-	m.Status, m.ErrorCode = Queued, ""
+	m.Status, m.ErrorCode, m.SendBegan = Queued, "", time.Time{}
 	return m
 }
 
@@ -428,6 +428,7 @@ func AcceptedOver(cur, m OutboundMessage) OutboundMessage {
 		return Accepted(m)
 	}
 	cur.ProviderID, cur.Attempts, cur.UpdatedAt = m.ProviderID, m.Attempts, m.UpdatedAt
+	cur.SendBegan = time.Time{}
 	if m.Segments > 0 {
 		cur.Segments = m.Segments
 	}
@@ -504,7 +505,14 @@ type OutboundMessage struct {
 	// Route is how the message was last sent when not as free text on its
 	// channel: RouteTemplate or RouteSMS. It is chosen at each send and
 	// kept so that a refusal is answered once, never in a loop.
-	Route      Route         `json:"route,omitempty"`
+	Route Route `json:"route,omitempty"`
+	// SendBegan is when the current attempt was handed to the provider,
+	// recorded (MarkSending) before the call and cleared once the
+	// provider's answer is recorded. A Pending message that still carries
+	// it is in doubt: a process began to send it and never recorded an
+	// answer (it crashed, or the answer was lost), so the provider may
+	// have it already.
+	SendBegan  time.Time     `json:"send_began,omitzero"`
 	Status     MessageStatus `json:"status"`
 	Attempts   int           `json:"attempts"`
 	NotBefore  time.Time     `json:"not_before"`
@@ -716,6 +724,15 @@ type Outbox interface {
 	// recorded at the same moment is never undone. Text is dropped at a
 	// final status. ErrNotFound if missing.
 	MarkSent(ctx context.Context, m OutboundMessage) error
+	// MarkSending records that attempt m.Attempts of m, a message the
+	// caller claimed, is handed to its provider at m.SendBegan: m is saved
+	// over the stored record, as UpdateOutbound saves it, except that the
+	// claim stays. It is written before the provider is called, so that
+	// whoever finds the message still Pending later knows it may have
+	// gone. ErrConflict when the stored message is no longer Pending (a
+	// status reported for an earlier send moved it on: it must not be
+	// sent again), and nothing is saved; ErrNotFound if missing.
+	MarkSending(ctx context.Context, m OutboundMessage) error
 	// BeginSend reads what must be checked before a message is sent to a
 	// participant through a link, their record and the link (nil when
 	// missing; an empty linkIndex is no link), and records dedupeKey until

@@ -274,6 +274,7 @@ var (
 	luaOutboxPlace       = script("outbox_place")
 	luaOutboxReplace     = script("outbox_replace")
 	luaOutboxSent        = script("outbox_sent")
+	luaOutboxSending     = script("outbox_sending")
 	luaOutboxSettle      = script("outbox_settle")
 	luaClaim             = script("claim")
 	luaDuePut            = script("due_put")

@@ -84,6 +84,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Leases", leaseTests},
 		{"Outbox", outboxTests},
 		{"OutboxChange", outboxChangeTests},
+		{"OutboxDoubt", outboxDoubtTests},
 		{"RateLimits", rateTests},
 		{"Counters", counterTests},
 		{"Appointments", appointmentTests},
