@@ -294,6 +294,8 @@ var (
 	luaDeleteOwned       = script("delete_owned")
 	luaLinkSeen          = script("link_seen")
 	luaParticipantUpdate = script("participant_update")
+	luaProgrammePublish  = script("programme_publish")
+	luaProgrammeDraft    = script("programme_draft")
 )
 
 func script(name string) *goredis.Script {
