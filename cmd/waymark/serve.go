@@ -24,6 +24,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/metrics"
 	"github.com/waymark-atd/waymark/internal/outbox"
+	"github.com/waymark-atd/waymark/internal/programme"
 	"github.com/waymark-atd/waymark/internal/retention"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
@@ -96,15 +97,6 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	if err != nil {
 		return err
 	}
-	flowsFS, localesFS := contentFS(cfg.FlowsDir, cfg.LocalesDir)
-	content, problems := loadContent(flowsFS, localesFS)
-	if content == nil {
-		for _, p := range diag.Errors(problems) {
-			log.Error("flows or locales are not valid", "problem", p.String())
-		}
-		return errors.New("flows or locales are not valid; run `waymark check`")
-	}
-
 	// Hot backups of the embedded store for `waymark backup`; offered
 	// before the metrics wrap the store and hide its Backup method.
 	defer offerBackups(cfg.DataDir, st, log)()
@@ -113,6 +105,34 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	// errors, the messages queued and the check-in outcomes.
 	m := metrics.New(version)
 	st = metrics.InstrumentStore(st, m)
+
+	// The programme: the folders, or with the editor the version published
+	// in the store (the folders are its starting version).
+	var content *conversation.Content
+	flowsFS, localesFS := contentFS(cfg.FlowsDir, cfg.LocalesDir)
+	var programmes *programme.Service
+	if cfg.ProgrammeEditor {
+		programmes = programme.New(st, programme.Options{
+			Files: func() (programme.Files, error) {
+				f, l := contentFS(cfg.FlowsDir, cfg.LocalesDir)
+				return programme.ReadFiles(f, l)
+			},
+			FlowsBase: flowsFS, Every: cfg.ProgrammePoll, Clock: clk, Log: log,
+		})
+		if _, err := programmes.Sync(ctx); err != nil {
+			return err
+		}
+		content = programmes.Content()
+	} else {
+		var problems []diag.Problem
+		content, problems = loadContent(flowsFS, localesFS)
+		if content == nil {
+			for _, p := range diag.Errors(problems) {
+				log.Error("flows or locales are not valid", "problem", p.String())
+			}
+			return errors.New("flows or locales are not valid; run `waymark check`")
+		}
+	}
 
 	conv := conversation.New(st, box, content, clk, log)
 
@@ -198,14 +218,31 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	defer signal.Stop(hup)
 	replan := make(chan struct{}, 1)
 	replan <- struct{}{} // once at start: the programme may have changed while stopped
+	// A new programme, from SIGHUP or a published version: conversations
+	// continue on it (one on a node that is gone restarts politely), and
+	// reminders are planned again for new offsets or quiet hours.
+	use := func(c *conversation.Content) {
+		conv.SetContent(c)
+		dispatcher.SetOptOutKinds(c.Flows.OptOutConfirmations())
+		select {
+		case replan <- struct{}{}:
+		default:
+		}
+	}
+	if programmes != nil {
+		programmes.OnSwitch(use)
+	}
 	go func() {
 		for range hup {
-			if c := reload(conv, cfg, log); c != nil {
-				dispatcher.SetOptOutKinds(c.Flows.OptOutConfirmations())
-				select {
-				case replan <- struct{}{}:
-				default:
+			if programmes != nil {
+				// The folders win where they changed; otherwise nothing.
+				if _, err := programmes.Sync(ctx); err != nil {
+					log.Error("reload of the flows and locales folders", "err", err)
 				}
+				continue
+			}
+			if c := reload(conv, cfg, log); c != nil {
+				use(c)
 			}
 		}
 	}()
@@ -217,6 +254,9 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	workers.Go(func() { _ = dispatcher.Run(workCtx) })
 	workers.Go(func() { _ = scheduler.Run(workCtx) })
 	workers.Go(func() { replanOnRequest(workCtx, st, scheduler, replan, log) })
+	if programmes != nil {
+		workers.Go(func() { programmes.Follow(workCtx) })
+	}
 	policy := func() flow.Retention { return conv.Content().Flows.Programme.Retention }
 	workers.Go(func() { _ = retention.New(st, clk, policy, log, retention.Options{}).Run(workCtx) })
 	log.Info("retention", "keeps", retention.Describe(policy()))
