@@ -35,15 +35,8 @@ type DiffLine struct {
 
 // Diff lists what changed from old to new, file by file in name order.
 func Diff(old, new Files) []Change {
-	names := map[string]bool{}
-	for n := range old {
-		names[n] = true
-	}
-	for n := range new {
-		names[n] = true
-	}
 	var out []Change
-	for _, n := range sortedKeys(names) {
+	for _, n := range unionNames(old, new) {
 		a, inOld := old[n]
 		b, inNew := new[n]
 		if inOld && inNew && a == b {
@@ -118,15 +111,8 @@ func messages(src string) map[string]string {
 
 func messageChanges(a, b string) []MessageChange {
 	ma, mb := messages(a), messages(b)
-	ids := map[string]bool{}
-	for id := range ma {
-		ids[id] = true
-	}
-	for id := range mb {
-		ids[id] = true
-	}
 	var out []MessageChange
-	for _, id := range sortedKeys(ids) {
+	for _, id := range unionNames(ma, mb) {
 		if ma[id] != mb[id] {
 			out = append(out, MessageChange{ID: id, Old: ma[id], New: mb[id]})
 		}
