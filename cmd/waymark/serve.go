@@ -211,6 +211,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	if err := withCaseworkers(ctx, cfg, log, st, clk, scheduler, counterKey, &deps); err != nil {
 		return err
 	}
+	deps.Programmes = programmes
 	srv := web.NewServer(deps)
 
 	hup := make(chan os.Signal, 1)

@@ -327,3 +327,46 @@ func setBare(lines []string, s step, mark string) bool {
 	lines[i] = string(line[:start]) + s.key.Value + ":" + mark
 	return true
 }
+
+// DeleteValue removes the key at path (the file is written again whole,
+// comments kept); nothing happens when there is none.
+func DeleteValue(src string, path []string) (string, error) {
+	if len(path) == 0 {
+		return "", fmt.Errorf("%w: empty path", ErrNoValue)
+	}
+	doc, err := parseDoc(src)
+	if err != nil {
+		return "", err
+	}
+	parent := doc.Content[0]
+	if len(path) > 1 {
+		steps, _, err := walk(doc, path[:len(path)-1], false)
+		if errors.Is(err, ErrNoValue) {
+			return src, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		parent = steps[len(steps)-1].value
+	}
+	if parent.Kind != yaml.MappingNode {
+		return "", fmt.Errorf("%w: %s", ErrNoValue, strings.Join(path, "."))
+	}
+	for i := 0; i+1 < len(parent.Content); i += 2 {
+		if parent.Content[i].Value == path[len(path)-1] {
+			parent.Content = append(parent.Content[:i], parent.Content[i+2:]...)
+			return encode(doc)
+		}
+	}
+	return src, nil
+}
+
+// Exists reports whether path names anything in the file.
+func Exists(src string, path ...string) bool {
+	doc, err := parseDoc(src)
+	if err != nil {
+		return false
+	}
+	_, _, err = walk(doc, path, false)
+	return err == nil
+}
