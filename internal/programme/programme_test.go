@@ -21,7 +21,9 @@ import (
 	"github.com/waymark-atd/waymark/locales"
 )
 
-func shipped(t *testing.T) Files {
+func shipped(t *testing.T) Files { return shippedB(t) }
+
+func shippedB(t testing.TB) Files {
 	t.Helper()
 	f, err := ReadFiles(flows.FS, locales.FS)
 	if err != nil {
@@ -32,12 +34,19 @@ func shipped(t *testing.T) Files {
 
 func openStore(t *testing.T) *bolt.Store {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "waymark.db"))
+	st, err := openBench(t)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
 	return st
+}
+
+func openBench(t testing.TB) (*bolt.Store, error) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "waymark.db"))
+	if err == nil {
+		t.Cleanup(func() { st.Close() })
+	}
+	return st, err
 }
 
 // folders stands for the flows and locales folders on disk: tests change

@@ -936,11 +936,10 @@ type ProgrammeDraft struct {
 	Revision int       `json:"revision"`
 	At       time.Time `json:"at"`
 	By       string    `json:"by"`
-	// Files holds every file of the draft, changed or not.
+	// Files holds every file of the draft, changed or not. Whether a
+	// reader of a language checked a message is in its locale file (the
+	// "# reviewed" mark), so it travels with the words.
 	Files map[string]string `json:"files"`
-	// Review lists "<lang>:<message ID>" of words marked as needing a
-	// reviewer's eye, in order.
-	Review []string `json:"review,omitempty"`
 }
 
 // Programmes keeps the published versions of the programme and its draft,

@@ -138,7 +138,7 @@ var programmeTests = []namedTest{
 	}},
 	{"DraftRevisions", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
-		d := store.ProgrammeDraft{Basis: 1, At: at(0), By: "acc_1", Files: map[string]string{"locales/ar.yaml": "a: b\n"}, Review: []string{"ar:a"}}
+		d := store.ProgrammeDraft{Basis: 1, At: at(0), By: "acc_1", Files: map[string]string{"locales/ar.yaml": "a: b\n"}}
 		saved, err := s.SaveProgrammeDraft(ctx, d)
 		must(t, "save new", err)
 		mustSame(t, "revision after first save", saved.Revision, 1)
