@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/channel"
+	"github.com/waymark-atd/waymark/internal/check"
 	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/channel/telegram"
 	"github.com/waymark-atd/waymark/internal/channel/twilio"
@@ -211,7 +212,17 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	if err := withCaseworkers(ctx, cfg, log, st, clk, scheduler, counterKey, &deps); err != nil {
 		return err
 	}
-	deps.Programmes = programmes
+	if programmes != nil {
+		deps.Programmes = programmes
+		// The Programme page checks the version in use, not the folders.
+		deps.CheckReport = func() check.Report {
+			files, err := programmes.LiveFiles(context.Background())
+			if err != nil {
+				return check.Report{Problems: []diag.Problem{{Message: "the live programme version cannot be read: " + err.Error()}}}
+			}
+			return files.Check(flowsFS)
+		}
+	}
 	srv := web.NewServer(deps)
 
 	hup := make(chan os.Signal, 1)

@@ -530,3 +530,12 @@ func Export(files Files) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// LiveFiles returns the files of the version this process runs.
+func (s *Service) LiveFiles(ctx context.Context) (Files, error) {
+	v, err := s.st.GetProgramme(ctx, s.Live().Number)
+	if err != nil {
+		return nil, err
+	}
+	return v.Files, nil
+}
