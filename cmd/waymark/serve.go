@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/channel"
-	"github.com/waymark-atd/waymark/internal/check"
 	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/channel/telegram"
 	"github.com/waymark-atd/waymark/internal/channel/twilio"
+	"github.com/waymark-atd/waymark/internal/check"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/config"
 	"github.com/waymark-atd/waymark/internal/conversation"
