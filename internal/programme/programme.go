@@ -47,6 +47,9 @@ var (
 	// ErrConflict refuses a draft whose files were also changed by a
 	// version published after the draft began.
 	ErrConflict = errors.New("programme: a version published since this draft began changed the same files")
+	// ErrUnchanged means the draft was the live version already; it is
+	// dropped and nothing is published.
+	ErrUnchanged = errors.New("programme: the draft is the same as the live version")
 	// ErrBusy means other publishers kept winning; try again.
 	ErrBusy = errors.New("programme: others are publishing at the same time: try again")
 )
@@ -452,8 +455,10 @@ func (s *Service) Publish(ctx context.Context, by string) (store.ProgrammeVersio
 		}
 		changes := Diff(cur.Files, files)
 		if len(changes) == 0 {
-			_ = s.st.DeleteProgrammeDraft(ctx, d.Revision)
-			return cur, report, nil
+			if err := s.st.DeleteProgrammeDraft(ctx, d.Revision); err != nil && !errors.Is(err, store.ErrStale) {
+				return cur, report, err
+			}
+			return cur, report, ErrUnchanged
 		}
 		v, err := s.st.PublishProgramme(ctx, cur.Number, store.ProgrammeVersion{
 			At: s.o.Clock.Now(), By: by, Source: FromEditor, Note: Summary(changes), FilesDigest: cur.FilesDigest, Files: files,

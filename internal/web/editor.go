@@ -145,8 +145,10 @@ func (s *Server) editorCheck(c echo.Context) error {
 func (s *Server) editorPublish(c echo.Context) error {
 	ctx := c.Request().Context()
 	me := session(c).Account
-	v, report, err := s.deps.Programmes.Publish(ctx, me.ID)
+	_, report, err := s.deps.Programmes.Publish(ctx, me.ID)
 	switch {
+	case errors.Is(err, programme.ErrUnchanged):
+		return c.Redirect(http.StatusSeeOther, "/programme/editor?done=unchanged")
 	case errors.Is(err, programme.ErrBroken):
 		return s.renderEditor(c, http.StatusUnprocessableEntity, &report, "Not published: the check found errors. Correct them below, then publish again.")
 	case errors.Is(err, programme.ErrNoDraft):
@@ -155,9 +157,6 @@ func (s *Server) editorPublish(c echo.Context) error {
 		return s.renderEditor(c, http.StatusConflict, nil, editorWords(err))
 	case err != nil:
 		return err
-	}
-	if v.Number == s.deps.Programmes.Live().Number && v.By != me.ID {
-		return c.Redirect(http.StatusSeeOther, "/programme/editor?done=unchanged")
 	}
 	return c.Redirect(http.StatusSeeOther, "/programme/editor?done=published")
 }

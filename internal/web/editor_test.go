@@ -197,3 +197,31 @@ func TestABrokenDraftIsRefusedByThePage(t *testing.T) {
 		t.Fatalf("a broken draft became version %d", n)
 	}
 }
+
+func TestEditorOffServesNoEditor(t *testing.T) {
+	e := newCaseworkerEnv(t, envOptions{}) // WAYMARK_PROGRAMME_EDITOR=false: no Programmes
+	b := e.signedIn(e.admin)
+	if rec := b.get("/programme/editor"); rec.Code != http.StatusNotFound {
+		t.Fatalf("GET /programme/editor with the editor off: %d", rec.Code)
+	}
+	if page := b.get("/programme").Body.String(); strings.Contains(page, "/programme/editor") {
+		t.Error("the Programme page links to the editor while it is off")
+	}
+}
+
+func TestPublishingAnUnchangedDraftPublishesNothing(t *testing.T) {
+	e := newEditorEnv(t)
+	b := e.signedIn(e.admin)
+	csrf := b.csrf("/programme/editor")
+	text := e.conv.Content().Locale.Render("ar", "common.restarted", nil)
+	rec := b.post("/programme/editor/words", url.Values{"csrf": {csrf}, "lang": {"ar"}, "id": {"common.restarted"}, "text": {text}})
+	mustStatus(t, "same words", rec, http.StatusSeeOther)
+	rec = b.post("/programme/editor/publish", url.Values{"csrf": {csrf}})
+	mustStatus(t, "publish", rec, http.StatusSeeOther)
+	if loc := rec.Header().Get("Location"); !strings.Contains(loc, "unchanged") {
+		t.Errorf("publish of an unchanged draft went to %s", loc)
+	}
+	if n, _ := e.st.CurrentProgramme(t.Context()); n != 1 {
+		t.Errorf("an unchanged draft became version %d", n)
+	}
+}
