@@ -36,6 +36,7 @@ type flowEditorView struct {
 	MessageIDs  []string
 	CanEdit     bool
 	CanAddTopic bool
+	HasSend     bool // a step sends a message, so one can be added after it
 	Problems    []diag.Problem
 	Topic       topicInput
 }
@@ -117,6 +118,7 @@ func (s *Server) renderFlowEditor(c echo.Context, status int, problems []diag.Pr
 			nf.Choices = append(nf.Choices, choiceForm{Index: i, Number: i + 1, Label: ch.Label, Words: words(ch.Label), Next: ch.Next})
 		}
 		v.Nodes = append(v.Nodes, nf)
+		v.HasSend = v.HasSend || n.Kind == flow.KindSend
 	}
 	start := f.Nodes[f.Start]
 	v.CanAddTopic = start != nil && start.Kind == flow.KindAsk
@@ -271,17 +273,10 @@ func (s *Server) flowTopicAdd(c echo.Context) error {
 			return err
 		}
 		f[name] = src
-		for _, file := range f.Names() {
-			if !strings.HasPrefix(file, programme.LocalesDir+"/") {
-				continue
-			}
-			for _, m := range [][2]string{{labelID, in.Label}, {answerID, in.Answer}} {
-				if f[file], err = programme.SetMessage(f[file], m[0], "", m[1], false); err != nil {
-					return err
-				}
-			}
+		if err := addEverywhere(f, labelID, in.Label); err != nil {
+			return err
 		}
-		return nil
+		return addEverywhere(f, answerID, in.Answer)
 	})
 	if err != nil {
 		return err
@@ -290,4 +285,84 @@ func (s *Server) flowTopicAdd(c echo.Context) error {
 		return s.renderFlowEditor(c, http.StatusUnprocessableEntity, problems, in)
 	}
 	return c.Redirect(http.StatusSeeOther, "/programme/editor/flows/"+url.PathEscape(id)+"?done=saved#node-"+url.PathEscape(in.Name))
+}
+
+// addEverywhere adds a message in English to every locale file: the
+// other languages get the English words without the review mark, so the
+// Words page shows them as needing review until a translator changes
+// them.
+func addEverywhere(f programme.Files, id, english string) error {
+	for _, file := range f.Names() {
+		if !strings.HasPrefix(file, programme.LocalesDir+"/") {
+			continue
+		}
+		out, err := programme.SetMessage(f[file], id, "", english, false)
+		if err != nil {
+			return err
+		}
+		f[file] = out
+	}
+	return nil
+}
+
+var messageName = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$`)
+
+// flowStepAdd inserts a step that sends a message after another step:
+// the step before goes to it, and it goes where the step before went. A
+// message ID that is not there yet takes the English words given, in
+// every language, as a new topic's do.
+func (s *Server) flowStepAdd(c echo.Context) error {
+	id := c.Param("id")
+	step, msg, after := strings.TrimSpace(c.FormValue("step")), strings.TrimSpace(c.FormValue("message")), c.FormValue("after")
+	words := strings.TrimSpace(c.FormValue("words"))
+	refuse := func(msg string) error {
+		return s.renderFlowEditor(c, http.StatusUnprocessableEntity, []diag.Problem{{File: programme.Flow(id), Message: msg}}, topicInput{})
+	}
+	switch {
+	case !topicName.MatchString(step):
+		return refuse("name the step with small letters, digits and _, starting with a letter, like housing_more")
+	case !messageName.MatchString(msg):
+		return refuse("give the step's message as an ID like info.housing (small letters, digits, _ and dots)")
+	case len([]rune(words)) > maxWords:
+		return refuse(fmt.Sprintf("the words may have at most %d characters", maxWords))
+	}
+	name := programme.Flow(id)
+	problems, err := s.flowChecked(c, id, name+" step "+step, func(f programme.Files) error {
+		src, ok := f[name]
+		if !ok {
+			return fmt.Errorf("%w: no flow %s", programme.ErrNoValue, id)
+		}
+		if programme.Exists(src, "nodes", step) {
+			return fmt.Errorf("%w: the flow has a step named %s already", programme.ErrNoValue, step)
+		}
+		if _, ok := programme.Value(src, "nodes", after, "send"); !ok {
+			return fmt.Errorf("%w: choose a step that sends a message to put the new one after", programme.ErrNoValue)
+		}
+		next, _ := programme.Value(src, "nodes", after, "next")
+		out, err := programme.SetValue(src, []string{"nodes", step, "send"}, programme.Number(msg))
+		if err == nil && next != "" {
+			out, err = programme.SetValue(out, []string{"nodes", step, "next"}, programme.Number(next))
+		}
+		if err == nil {
+			out, err = programme.SetValue(out, []string{"nodes", after, "next"}, programme.Number(step))
+		}
+		if err != nil {
+			return err
+		}
+		f[name] = out
+		if _, known := programme.Value(f[programme.Locale(locale.English)], msg); !known {
+			if words == "" {
+				return fmt.Errorf("%w: %s is a new message: write its words in English", programme.ErrNoValue, msg)
+			}
+			return addEverywhere(f, msg, words)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if problems != nil {
+		return s.renderFlowEditor(c, http.StatusUnprocessableEntity, problems, topicInput{})
+	}
+	return c.Redirect(http.StatusSeeOther, "/programme/editor/flows/"+url.PathEscape(id)+"?done=saved#node-"+url.PathEscape(step))
 }

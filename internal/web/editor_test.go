@@ -225,3 +225,32 @@ func TestPublishingAnUnchangedDraftPublishesNothing(t *testing.T) {
 		t.Errorf("an unchanged draft became version %d", n)
 	}
 }
+
+func TestAddingAStepAfterAnother(t *testing.T) {
+	e := newEditorEnv(t)
+	b := e.signedIn(e.admin)
+	csrf := b.csrf("/programme/editor")
+	rec := b.post("/programme/editor/flows/info/steps", url.Values{"csrf": {csrf}, "step": {"legal_more"}, "message": {"info.legal_more"}, "after": {"legal"}})
+	mustStatus(t, "a new message without words", rec, http.StatusUnprocessableEntity)
+	mustContain(t, "refusal", rec.Body.String(), "write its words in English")
+	rec = b.post("/programme/editor/flows/info/steps", url.Values{"csrf": {csrf}, "step": {"legal_more"}, "message": {"info.legal_more"}, "words": {"Ask for the free advice line."}, "after": {"legal"}})
+	mustStatus(t, "add a step", rec, http.StatusSeeOther)
+	// Then the data answer's second step: the flow form changes where a
+	// step goes.
+	rec = b.post("/programme/editor/flows/info/nodes/data", url.Values{"csrf": {csrf}, "message": {"info.data"}, "next": {"data_end"}})
+	mustStatus(t, "skip a step", rec, http.StatusUnprocessableEntity) // data_more would be unreachable
+	mustContain(t, "refusal", rec.Body.String(), "data_more")
+	page := b.get("/programme/editor/flows/info").Body.String()
+	mustContain(t, "flow page", page, `id="node-legal_more"`, "Ask for the free advice line.")
+	rec = b.post("/programme/editor/publish", url.Values{"csrf": {csrf}})
+	mustStatus(t, "publish", rec, http.StatusSeeOther)
+	if n := e.conv.Content().Flows.Flows["info"].Nodes["legal"]; n.Next != "legal_more" {
+		t.Fatalf("legal goes to %q after publish", n.Next)
+	}
+	if n := e.conv.Content().Flows.Flows["info"].Nodes["data"]; n.Next != "data_more" {
+		t.Fatalf("a refused change landed: data goes to %q", n.Next)
+	}
+	if got := e.conv.Content().Locale.Render("ar", "info.legal_more", nil); got != "Ask for the free advice line." {
+		t.Errorf("Arabic of the new message = %q, want the English until translated", got)
+	}
+}
