@@ -212,13 +212,7 @@ func (s *Server) flowNodeSave(c echo.Context) error {
 		f[name] = src
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	if problems != nil {
-		return s.renderFlowEditor(c, http.StatusUnprocessableEntity, problems, topicInput{})
-	}
-	return c.Redirect(http.StatusSeeOther, "/programme/editor/flows/"+url.PathEscape(id)+"?done=saved#node-"+url.PathEscape(node))
+	return s.afterFlowEdit(c, problems, err, topicInput{}, node)
 }
 
 var topicName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)
@@ -278,13 +272,7 @@ func (s *Server) flowTopicAdd(c echo.Context) error {
 		}
 		return addEverywhere(f, answerID, in.Answer)
 	})
-	if err != nil {
-		return err
-	}
-	if problems != nil {
-		return s.renderFlowEditor(c, http.StatusUnprocessableEntity, problems, in)
-	}
-	return c.Redirect(http.StatusSeeOther, "/programme/editor/flows/"+url.PathEscape(id)+"?done=saved#node-"+url.PathEscape(in.Name))
+	return s.afterFlowEdit(c, problems, err, in, in.Name)
 }
 
 // addEverywhere adds a message in English to every locale file: the
@@ -358,11 +346,17 @@ func (s *Server) flowStepAdd(c echo.Context) error {
 		}
 		return nil
 	})
+	return s.afterFlowEdit(c, problems, err, topicInput{}, step)
+}
+
+// afterFlowEdit answers a change of a flow: the page again with the
+// check's problems (and what was typed), or back to the changed step.
+func (s *Server) afterFlowEdit(c echo.Context, problems []diag.Problem, err error, typed topicInput, step string) error {
 	if err != nil {
 		return err
 	}
 	if problems != nil {
-		return s.renderFlowEditor(c, http.StatusUnprocessableEntity, problems, topicInput{})
+		return s.renderFlowEditor(c, http.StatusUnprocessableEntity, problems, typed)
 	}
-	return c.Redirect(http.StatusSeeOther, "/programme/editor/flows/"+url.PathEscape(id)+"?done=saved#node-"+url.PathEscape(step))
+	return c.Redirect(http.StatusSeeOther, "/programme/editor/flows/"+url.PathEscape(c.Param("id"))+"?done=saved#node-"+url.PathEscape(step))
 }
