@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -56,6 +57,23 @@ func askUntil(t *testing.T, fake *twiliotest.Server, base, public, phone, text, 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// scrape returns the value of a metric without labels from /metrics.
+func scrape(t *testing.T, base, name string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func browserFor(t *testing.T) context.Context {
@@ -210,6 +228,12 @@ func TestEditorPublishesToEveryProcess(t *testing.T) {
 		reply := askUntil(t, fake, p.base, public, phones[1], "INFO", newAsk)
 		if !strings.Contains(reply, "Housing help") {
 			t.Errorf("%s answers without the new topic:\n%s", p.base, reply)
+		}
+	}
+
+	for _, p := range []*process{a, b} {
+		if got := scrape(t, p.base, "waymark_programme_version"); got != "2" {
+			t.Errorf("%s reports programme version %q, want 2", p.base, got)
 		}
 	}
 

@@ -213,6 +213,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		return err
 	}
 	if programmes != nil {
+		m.ProgrammeVersion(func() int { return programmes.Live().Number })
 		deps.Programmes = programmes
 		// The Programme page checks the version in use, not the folders.
 		deps.CheckReport = func() check.Report {
