@@ -370,3 +370,31 @@ func Exists(src string, path ...string) bool {
 	_, _, err = walk(doc, path, false)
 	return err == nil
 }
+
+// Unreviewed drops the review mark of a message, keeping its words; a
+// message without the mark, or not in the file, is left as it is.
+func Unreviewed(src, id string) (string, error) {
+	doc, err := parseDoc(src)
+	if err != nil {
+		return "", err
+	}
+	steps, _, err := walk(doc, []string{id}, false)
+	if errors.Is(err, ErrNoValue) {
+		return src, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	k, v := steps[0].key, steps[0].value
+	if !strings.Contains(k.LineComment+v.LineComment, strings.TrimPrefix(reviewed, "# ")) {
+		return src, nil
+	}
+	if v.Kind == yaml.ScalarNode {
+		return SetMessage(src, id, "", v.Value, false)
+	}
+	lines := strings.Split(src, "\n")
+	if !setBare(lines, steps[0], "") {
+		return "", fmt.Errorf("programme: message %s is not written as this editor can change it", id)
+	}
+	return strings.Join(lines, "\n"), nil
+}

@@ -113,3 +113,21 @@ func TestSetMessageMarksReviewAndAdds(t *testing.T) {
 		t.Errorf("added message reads %q:\n%s", v, out)
 	}
 }
+
+func TestUnreviewedKeepsTheWords(t *testing.T) {
+	src := "a.b: \"نعم\" # reviewed\nc.d:  # reviewed\n  one: \"x\"\n  other: \"y\"\ne.f: \"z\"\n"
+	out, err := Unreviewed(src, "a.b")
+	if err != nil || !strings.HasPrefix(out, "a.b: \"نعم\"\n") {
+		t.Fatalf("scalar: %v\n%s", err, out)
+	}
+	out, err = Unreviewed(out, "c.d")
+	if err != nil || !strings.Contains(out, "c.d:\n  one: \"x\"") {
+		t.Fatalf("plural: %v\n%s", err, out)
+	}
+	if again, _ := Unreviewed(out, "e.f"); again != out {
+		t.Error("a message without the mark changed")
+	}
+	if again, _ := Unreviewed(out, "missing.id"); again != out {
+		t.Error("a missing message changed the file")
+	}
+}

@@ -254,3 +254,28 @@ func TestAddingAStepAfterAnother(t *testing.T) {
 		t.Errorf("Arabic of the new message = %q, want the English until translated", got)
 	}
 }
+
+func TestChangingTheEnglishAsksForReviewAgain(t *testing.T) {
+	e := newEditorEnv(t)
+	b := e.signedIn(e.admin)
+	csrf := b.csrf("/programme/editor")
+	ar := e.conv.Content().Locale.Render("ar", "common.restarted", nil)
+	rec := b.post("/programme/editor/words", url.Values{"csrf": {csrf}, "lang": {"ar"}, "id": {"common.restarted"}, "text": {ar}, "reviewed": {"on"}})
+	mustStatus(t, "a reviewer checks the Arabic", rec, http.StatusSeeOther)
+	d, err := e.st.GetProgrammeDraft(t.Context())
+	if err != nil || !strings.Contains(d.Files[programme.Locale("ar")], "# reviewed") {
+		t.Fatalf("no review mark: %v", err)
+	}
+	rec = b.post("/programme/editor/words", url.Values{"csrf": {csrf}, "lang": {"en"}, "id": {"common.restarted"}, "text": {"Sorry, our messages changed. Let us start again."}})
+	mustStatus(t, "the English changes", rec, http.StatusSeeOther)
+	d, err = e.st.GetProgrammeDraft(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(d.Files[programme.Locale("ar")], "# reviewed") {
+		t.Error("the Arabic still counts as checked against the old English")
+	}
+	if v, _ := programme.Value(d.Files[programme.Locale("ar")], "common.restarted"); v != ar {
+		t.Errorf("the Arabic words changed: %q", v)
+	}
+}

@@ -226,8 +226,18 @@ func (s *Server) wordsSave(c echo.Context) error {
 	name := programme.Locale(lang)
 	err = s.editDraft(c, name+" "+id, func(f programme.Files) error {
 		out, err := programme.SetMessage(f[name], id, form, text, reviewed)
+		if err != nil {
+			return err
+		}
+		if lang == locale.English && text != units[i].English {
+			// The English changed: every translation checked against the
+			// old words needs a reader's eye again.
+			if err := needReviewAgain(f, id); err != nil {
+				return err
+			}
+		}
 		f[name] = out
-		return err
+		return nil
 	})
 	if err != nil {
 		var oe *opError
@@ -261,4 +271,20 @@ func fieldsDiffer(want, got []string) (missing, extra string) {
 		}
 	}
 	return strings.Join(m, ", "), strings.Join(e, ", ")
+}
+
+// needReviewAgain drops the review mark of message id in every language
+// but English, keeping the words.
+func needReviewAgain(f programme.Files, id string) error {
+	for _, file := range f.Names() {
+		if !strings.HasPrefix(file, programme.LocalesDir+"/") || file == programme.Locale(locale.English) {
+			continue
+		}
+		out, err := programme.Unreviewed(f[file], id)
+		if err != nil {
+			return err
+		}
+		f[file] = out
+	}
+	return nil
 }
