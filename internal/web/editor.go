@@ -328,6 +328,7 @@ func (s *Server) editorRoutes(cw, admin []echo.MiddlewareFunc) {
 	e.GET("/programme/editor", s.editorPage, cw...)
 	e.GET("/programme/editor/settings", s.settingsPage, cw...)
 	e.GET("/programme/editor/words", s.wordsPage, cw...)
+	e.GET("/programme/editor/message/:id", s.messageWordsPage, cw...)
 	e.GET("/programme/editor/flows/:id", s.flowEditorPage, cw...)
 	e.GET("/programme/editor/versions/:n", s.versionPage, cw...)
 	e.GET("/programme/editor/versions/:n/export", s.versionExport, cw...)

@@ -279,3 +279,21 @@ func TestChangingTheEnglishAsksForReviewAgain(t *testing.T) {
 		t.Errorf("the Arabic words changed: %q", v)
 	}
 }
+
+func TestOneMessageInEveryLanguage(t *testing.T) {
+	e := newEditorEnv(t)
+	b := e.signedIn(e.admin)
+	page := b.get("/programme/editor/message/info.ask")
+	mustStatus(t, "message page", page, http.StatusOK)
+	mustContain(t, "message page", page.Body.String(), "What would you like to know?", "ماذا تريد أن تعرف؟", `lang="ti"`, "UCS-2")
+	mustStatus(t, "no such message", b.get("/programme/editor/message/no.such"), http.StatusNotFound)
+	csrf := b.csrf("/programme/editor")
+	rec := b.post("/programme/editor/words", url.Values{"csrf": {csrf}, "lang": {"uk"}, "id": {"info.ask"}, "text": {"Що ви хочете дізнатися? Надішліть номер:"}, "back": {"message"}})
+	mustStatus(t, "save from the message page", rec, http.StatusSeeOther)
+	if loc := rec.Header().Get("Location"); !strings.HasPrefix(loc, "/programme/editor/message/info.ask") {
+		t.Errorf("back to %s", loc)
+	}
+	rec = b.post("/programme/editor/words", url.Values{"csrf": {csrf}, "lang": {"uk"}, "id": {"info.ask"}, "text": {""}, "back": {"message"}})
+	mustStatus(t, "empty words", rec, http.StatusUnprocessableEntity)
+	mustContain(t, "refusal on the message page", rec.Body.String(), "may not be empty", "Words: <code>info.ask</code>")
+}

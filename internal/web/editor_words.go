@@ -39,6 +39,13 @@ type wordsView struct {
 }
 
 type wordRow struct {
+	// The row's language, and the form's hidden fields that bring the
+	// page back after a save.
+	Lang, LangName, Dir, Currency string
+	Back, Group                   string
+	ReviewOnly, CanEdit           bool
+	CSRF                          string
+
 	ID, Form, Anchor string
 	English          []locale.Piece
 	Text             string
@@ -90,7 +97,7 @@ func (s *Server) wordsPage(c echo.Context) error {
 // rowInput is what an administrator typed into one row, kept when it is
 // refused so that nothing is lost.
 type rowInput struct {
-	id, form, text, err string
+	lang, id, form, text, err string
 }
 
 func (s *Server) renderWords(c echo.Context, status int, typed *rowInput) error {
@@ -99,8 +106,15 @@ func (s *Server) renderWords(c echo.Context, status int, typed *rowInput) error 
 		return s.renderEditor(c, http.StatusConflict, nil, sentence(err.Error()))
 	}
 	lang := c.FormValue("lang")
-	if lang == "" {
-		lang = "ar"
+	if lang == "" && set != nil {
+		// The first language offered after English: the one most likely
+		// to be worked on.
+		for _, l := range set.Programme.Languages {
+			if l != locale.English {
+				lang = l
+				break
+			}
+		}
 	}
 	if _, ok := files[programme.Locale(lang)]; !ok {
 		lang = locale.English
@@ -135,6 +149,8 @@ func (s *Server) renderWords(c echo.Context, status int, typed *rowInput) error 
 			continue
 		}
 		r := wordRow{
+			Lang: lang, LangName: v.LangName, Dir: v.Dir, Currency: prog.Report.Currency, Group: v.Group, ReviewOnly: v.ReviewOnly,
+			CanEdit: v.CanEdit, CSRF: v.CSRF,
 			ID: u.ID, Form: u.Form, Anchor: anchorOf(u.ID, u.Form), English: locale.Pieces(u.English), Text: u.Text,
 			Notes: u.Notes, Fields: u.Fields, Reviewed: u.Reviewed, NeedsReview: needs, Sent: u.MaxChars > 0,
 		}
@@ -186,7 +202,11 @@ func (s *Server) wordsSave(c echo.Context) error {
 	text := strings.TrimSpace(strings.ReplaceAll(c.FormValue("text"), "\r\n", "\n"))
 	reviewed := c.FormValue("reviewed") == "on"
 	refuse := func(format string, args ...any) error {
-		return s.renderWords(c, http.StatusUnprocessableEntity, &rowInput{id: id, form: form, text: text, err: fmt.Sprintf(format, args...)})
+		in := &rowInput{lang: lang, id: id, form: form, text: text, err: fmt.Sprintf(format, args...)}
+		if c.FormValue("back") == "message" {
+			return s.renderMessageWords(c, http.StatusUnprocessableEntity, id, in)
+		}
+		return s.renderWords(c, http.StatusUnprocessableEntity, in)
 	}
 	files, b, _, err := s.draftWords(c)
 	if err != nil {
@@ -246,6 +266,9 @@ func (s *Server) wordsSave(c echo.Context) error {
 		}
 		return refuse("%s", sentence(strings.TrimPrefix(err.Error(), "programme: ")))
 	}
+	if c.FormValue("back") == "message" {
+		return c.Redirect(http.StatusSeeOther, "/programme/editor/message/"+url.PathEscape(id)+"?done=saved#"+lang+"-"+anchorOf(id, form))
+	}
 	q := url.Values{"lang": {lang}, "done": {"saved"}}
 	if g := c.FormValue("group"); g != "" {
 		q.Set("group", g)
@@ -287,4 +310,71 @@ func needReviewAgain(f programme.Files, id string) error {
 		f[file] = out
 	}
 	return nil
+}
+
+// The message page: one message in every language, beside the English.
+
+type messageWordsView struct {
+	page
+	ID       string
+	English  []locale.Piece
+	Notes    string
+	Fields   []string
+	Rows     []wordRow
+	CanEdit  bool
+	Currency string
+}
+
+func (s *Server) messageWordsPage(c echo.Context) error {
+	return s.renderMessageWords(c, http.StatusOK, c.Param("id"), nil)
+}
+
+func (s *Server) renderMessageWords(c echo.Context, status int, id string, typed *rowInput) error {
+	files, b, set, err := s.draftWords(c)
+	if err != nil {
+		return s.renderEditor(c, http.StatusConflict, nil, sentence(err.Error()))
+	}
+	en := []byte(files[programme.Locale(locale.English)])
+	v := messageWordsView{page: s.page(c, id+" · Words · Programme editor", "programme"), ID: id, CanEdit: s.canEdit(c)}
+	v.Notice = editorNotices[c.QueryParam("done")]
+	var prog flow.Programme
+	if set != nil {
+		prog = set.Programme
+	}
+	v.Currency = prog.Report.Currency
+	found := false
+	for _, lang := range b.Languages() {
+		units, err := b.Units(lang, en)
+		if err != nil {
+			return err
+		}
+		b.SetSampleData(check.SampleData(prog, lang))
+		for _, u := range units {
+			if u.ID != id {
+				continue
+			}
+			found = true
+			if v.English == nil {
+				v.English, v.Notes, v.Fields = locale.Pieces(u.English), u.Notes, u.Fields
+			}
+			r := wordRow{
+				Lang: lang, LangName: b.Name(lang), Dir: locale.Direction(lang), Currency: v.Currency, Back: "message",
+				CanEdit: v.CanEdit, CSRF: v.CSRF,
+				ID: u.ID, Form: u.Form, Anchor: lang + "-" + anchorOf(u.ID, u.Form), Text: u.Text, Reviewed: u.Reviewed,
+				NeedsReview: lang != locale.English && !u.Reviewed, Sent: u.MaxChars > 0,
+			}
+			if typed != nil && typed.lang == lang && typed.form == u.Form {
+				r.Text, r.Error = typed.text, typed.err
+			}
+			r.Pieces = locale.Pieces(r.Text)
+			if r.Sent {
+				s.measureRow(&r, b, prog, lang)
+			}
+			v.Rows = append(v.Rows, r)
+		}
+	}
+	if !found {
+		return echo.NewHTTPError(http.StatusNotFound, "no such message")
+	}
+	return s.render(c, status, "editor_message", v)
 }
