@@ -36,10 +36,6 @@ func List(vs ...string) *yaml.Node {
 	return n
 }
 
-// Mapping returns a mapping value for SetValue: keys and values in turn.
-func Mapping(kv ...*yaml.Node) *yaml.Node {
-	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: kv}
-}
 
 // step is one place on the way down a path.
 type step struct {
@@ -259,9 +255,6 @@ func SetMessage(src, id, form, text string, isReviewed bool) (string, error) {
 	if errors.Is(err, ErrNoValue) {
 		v := Scalar(text)
 		v.Style = yaml.DoubleQuotedStyle
-		if form != "" {
-			v = Mapping(Scalar(form), v)
-		}
 		line, ok := inline(v)
 		if !ok || form != "" {
 			return SetValue(src, path, Scalar(text))
