@@ -36,7 +36,6 @@ func List(vs ...string) *yaml.Node {
 	return n
 }
 
-
 // step is one place on the way down a path.
 type step struct {
 	key, value *yaml.Node // key nil for a list item
