@@ -145,9 +145,8 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 
 	deps := web.Deps{Store: st, Conversation: conv, Log: log, PublicURL: cfg.PublicURL, Metrics: m}
 	senders := map[store.Channel]outbox.Sender{}
-	var hooks *twilio.Webhooks
 	if cfg.TwilioAccountSID != "" {
-		sms, err := twilio.NewSender(twilio.Config{
+		tw, err := twilio.NewSender(twilio.Config{
 			AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,
 			From: cfg.TwilioFrom, MessagingServiceSID: cfg.TwilioMessagingServiceSID,
 			APIURL: cfg.TwilioAPIURL, PublicURL: cfg.PublicURL, MPS: cfg.TwilioMPS,
@@ -156,15 +155,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		if err != nil {
 			return err
 		}
-		senders[store.SMS], senders[store.WhatsApp] = sms, sms
-		hooks = &twilio.Webhooks{AuthToken: cfg.TwilioAuthToken, PublicURL: cfg.PublicURL, Conversation: conv, Log: log}
-		voice := &twilio.Voice{Hooks: hooks, Calls: conv}
-		deps.Webhooks = append(deps.Webhooks,
-			web.Webhook{Path: twilio.InboundRoute, Handler: hooks.HandleInbound},
-			web.Webhook{Path: twilio.StatusRoute, Handler: hooks.HandleStatus},
-			web.Webhook{Path: twilio.VoiceRoute, Handler: voice.HandleCall},
-			web.Webhook{Path: twilio.VoiceMenuRoute, Handler: voice.HandleMenu})
-		deps.Audio = voice.HandleAudio
+		senders[store.SMS], senders[store.WhatsApp] = tw, tw
 	}
 	if cfg.TelegramToken != "" {
 		tg, err := telegram.New(telegram.Options{
@@ -187,8 +178,18 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		Segments:  func(text string) int { _, n := sms.Segments(text); return n },
 		Ledger:    scheduler,
 	})
-	if hooks != nil {
-		hooks.Statuses, hooks.Wake = dispatcher, dispatcher.Wake
+	if cfg.TwilioAccountSID != "" {
+		// Made after the dispatcher, which records the delivery statuses
+		// they receive and is woken when they queue a reply.
+		hooks := &twilio.Webhooks{AuthToken: cfg.TwilioAuthToken, PublicURL: cfg.PublicURL, Conversation: conv, Log: log,
+			Statuses: dispatcher, Wake: dispatcher.Wake}
+		voice := &twilio.Voice{Hooks: hooks, Calls: conv}
+		deps.Webhooks = append(deps.Webhooks,
+			web.Webhook{Path: twilio.InboundRoute, Handler: hooks.HandleInbound},
+			web.Webhook{Path: twilio.StatusRoute, Handler: hooks.HandleStatus},
+			web.Webhook{Path: twilio.VoiceRoute, Handler: voice.HandleCall},
+			web.Webhook{Path: twilio.VoiceMenuRoute, Handler: voice.HandleMenu})
+		deps.Audio = voice.HandleAudio
 	}
 	if cfg.SimulatorOn() {
 		scratchDir, err := os.MkdirTemp("", "waymark-simulator-")
