@@ -320,8 +320,9 @@ func setBare(lines []string, s step, mark string) bool {
 	return true
 }
 
-// DeleteValue removes the key at path (the file is written again whole,
-// comments kept); nothing happens when there is none.
+// DeleteValue removes the key at path, or the list item when the last of
+// path is an index (the file is written again whole, comments kept);
+// nothing happens when there is none.
 func DeleteValue(src string, path []string) (string, error) {
 	if len(path) == 0 {
 		return "", fmt.Errorf("%w: empty path", ErrNoValue)
@@ -340,6 +341,17 @@ func DeleteValue(src string, path []string) (string, error) {
 			return "", err
 		}
 		parent = steps[len(steps)-1].value
+	}
+	if parent.Kind == yaml.SequenceNode {
+		n, err := strconv.Atoi(path[len(path)-1])
+		if err != nil || n < 0 {
+			return "", fmt.Errorf("%w: %s", ErrNoValue, strings.Join(path, "."))
+		}
+		if n >= len(parent.Content) {
+			return src, nil
+		}
+		parent.Content = append(parent.Content[:n], parent.Content[n+1:]...)
+		return encode(doc)
 	}
 	if parent.Kind != yaml.MappingNode {
 		return "", fmt.Errorf("%w: %s", ErrNoValue, strings.Join(path, "."))
@@ -389,4 +401,120 @@ func Unreviewed(src, id string) (string, error) {
 		return "", fmt.Errorf("programme: message %s is not written as this editor can change it", id)
 	}
 	return strings.Join(lines, "\n"), nil
+}
+
+// Reached returns the steps of a flow file its start leads to, by any
+// way a step can lead on (next, a choice's next, on_timeout, a case's next,
+// default), and every step's name in the file's order.
+func Reached(src string) (reached map[string]bool, order []string, err error) {
+	var doc struct {
+		Start string    `yaml:"start"`
+		Nodes yaml.Node `yaml:"nodes"`
+	}
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		return nil, nil, err
+	}
+	type leads struct {
+		Next      string `yaml:"next"`
+		OnTimeout string `yaml:"on_timeout"`
+		Default   string `yaml:"default"`
+		Choices   []struct {
+			Next string `yaml:"next"`
+		} `yaml:"choices"`
+		Cases []struct {
+			Next string `yaml:"next"`
+		} `yaml:"cases"`
+	}
+	to := map[string][]string{}
+	for i := 0; i+1 < len(doc.Nodes.Content); i += 2 {
+		id := doc.Nodes.Content[i].Value
+		order = append(order, id)
+		var l leads
+		if err := doc.Nodes.Content[i+1].Decode(&l); err != nil {
+			return nil, nil, fmt.Errorf("step %s: %w", id, err)
+		}
+		to[id] = append(to[id], l.Next, l.OnTimeout, l.Default)
+		for _, c := range l.Choices {
+			to[id] = append(to[id], c.Next)
+		}
+		for _, c := range l.Cases {
+			to[id] = append(to[id], c.Next)
+		}
+	}
+	reached = map[string]bool{}
+	queue := []string{doc.Start}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		if id == "" || reached[id] {
+			continue
+		}
+		if _, ok := to[id]; !ok {
+			continue
+		}
+		reached[id] = true
+		queue = append(queue, to[id]...)
+	}
+	return reached, order, nil
+}
+
+// DropStranded removes the steps of a flow file that before reached and
+// after does not: what a removed choice or step alone led to. Steps no
+// longer reached for other reasons are left for the check to report.
+func DropStranded(before, after string) (string, []string, error) {
+	was, _, err := Reached(before)
+	if err != nil {
+		return "", nil, err
+	}
+	now, order, err := Reached(after)
+	if err != nil {
+		return "", nil, err
+	}
+	var dropped []string
+	for _, id := range order {
+		if was[id] && !now[id] {
+			if after, err = DeleteValue(after, []string{"nodes", id}); err != nil {
+				return "", nil, err
+			}
+			dropped = append(dropped, id)
+		}
+	}
+	return after, dropped, nil
+}
+
+// Repoint makes every way a step of a flow file leads to step from lead
+// to step to instead (next, on_timeout, default, a choice's or a case's next); with
+// to empty, those ways end the flow there.
+func Repoint(src, from, to string) (string, error) {
+	_, order, err := Reached(src)
+	if err != nil {
+		return "", err
+	}
+	set := func(path []string) error {
+		if v, ok := Value(src, path...); !ok || v != from {
+			return nil
+		}
+		var err error
+		if to == "" {
+			src, err = DeleteValue(src, path)
+		} else {
+			src, err = SetValue(src, path, Number(to))
+		}
+		return err
+	}
+	for _, id := range order {
+		for _, key := range []string{"next", "on_timeout", "default"} {
+			if err := set([]string{"nodes", id, key}); err != nil {
+				return "", err
+			}
+		}
+		for _, list := range []string{"choices", "cases"} {
+			for i := 0; Exists(src, "nodes", id, list, strconv.Itoa(i)); i++ {
+				if err := set([]string{"nodes", id, list, strconv.Itoa(i), "next"}); err != nil {
+					return "", err
+				}
+			}
+		}
+	}
+	return src, nil
 }

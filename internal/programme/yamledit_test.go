@@ -131,3 +131,63 @@ func TestUnreviewedKeepsTheWords(t *testing.T) {
 		t.Error("a missing message changed the file")
 	}
 }
+
+// Repoint moves every way into a step, and DropStranded takes out what
+// only a removed step led to, leaving steps that were unreached before.
+func TestRepointAndDropStranded(t *testing.T) {
+	src := `id: f
+start: a
+nodes:
+  a:
+    ask: m.a
+    on_timeout: x
+    choices:
+      - label: m.one
+        next: x
+      - label: m.two
+        next: b
+  b:
+    branch: participant.language
+    cases:
+      - value: en
+        next: x
+    default: c
+  x:
+    send: m.x
+    next: y
+  y:
+    send: m.y
+  c:
+    send: m.c
+  lost:
+    send: m.lost
+`
+	out, err := Repoint(src, "x", "y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range [][]string{{"nodes", "a", "on_timeout"}, {"nodes", "a", "choices", "0", "next"}, {"nodes", "b", "cases", "0", "next"}} {
+		if v, _ := Value(out, path...); v != "y" {
+			t.Errorf("%v = %q, want y", path, v)
+		}
+	}
+	if v, _ := Value(out, "nodes", "b", "default"); v != "c" {
+		t.Errorf("default moved to %q", v)
+	}
+	ended, err := Repoint(src, "c", "")
+	if err != nil || Exists(ended, "nodes", "b", "default") {
+		t.Errorf("leading to c did not end: %v", err)
+	}
+
+	noB, err := DeleteValue(src, []string{"nodes", "a", "choices", "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, dropped, err := DropStranded(src, noB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(dropped, ",") != "b,c" || !Exists(kept, "nodes", "lost") || !Exists(kept, "nodes", "x") {
+		t.Errorf("dropped %v; lost kept %v, x kept %v", dropped, Exists(kept, "nodes", "lost"), Exists(kept, "nodes", "x"))
+	}
+}

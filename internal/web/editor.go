@@ -336,6 +336,7 @@ func (s *Server) editorRoutes(cw, admin []echo.MiddlewareFunc) {
 	e.POST("/programme/editor/settings", s.settingsSave, admin...)
 	e.POST("/programme/editor/words", s.wordsSave, admin...)
 	e.POST("/programme/editor/flows/:id/nodes/:node", s.flowNodeSave, admin...)
+	e.POST("/programme/editor/flows/:id/nodes/:node/remove", s.flowNodeRemove, admin...)
 	e.POST("/programme/editor/flows/:id/topics", s.flowTopicAdd, admin...)
 	e.POST("/programme/editor/flows/:id/steps", s.flowStepAdd, admin...)
 	e.POST("/programme/editor/try", s.editorTry, admin...)

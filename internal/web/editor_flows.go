@@ -200,6 +200,23 @@ func (s *Server) flowNodeSave(c echo.Context) error {
 			set(append(slices.Clone(p), "label"), strings.TrimSpace(label[0]))
 			set(append(slices.Clone(p), "next"), c.FormValue("choice_"+strconv.Itoa(i)+"_next"))
 		}
+		// Choices ticked for removal go last, highest first, so that the
+		// indexes of the others stay right; a step only a removed choice
+		// led to goes with it, and what only that step led to.
+		removed := false
+		n := 0
+		for programme.Exists(src, append(slices.Clone(base), "choices", strconv.Itoa(n))...) {
+			n++
+		}
+		for i := n - 1; i >= 0; i-- {
+			if c.FormValue("choice_"+strconv.Itoa(i)+"_remove") != "" && err == nil {
+				src, err = programme.DeleteValue(src, append(slices.Clone(base), "choices", strconv.Itoa(i)))
+				removed = true
+			}
+		}
+		if removed && err == nil {
+			src, _, err = programme.DropStranded(f[name], src)
+		}
 		if label := strings.TrimSpace(c.FormValue("new_label")); label != "" && kind == "ask" {
 			n := 0
 			for programme.Exists(src, append(base, "choices", strconv.Itoa(n))...) {
@@ -213,6 +230,42 @@ func (s *Server) flowNodeSave(c echo.Context) error {
 		return err
 	})
 	return s.afterFlowEdit(c, problems, err, topicInput{}, node)
+}
+
+// flowNodeRemove takes a step out of the flow: what led to it leads where
+// it led (a step that sends or does one thing), and the steps only it led
+// to go too. A question or a branch, which leads several ways, goes only
+// with the choices that lead to it. The full check then runs as for every
+// change, so whatever it finds wrong is refused in its own words and
+// nothing changes.
+func (s *Server) flowNodeRemove(c echo.Context) error {
+	id, node := c.Param("id"), c.Param("node")
+	name := programme.Flow(id)
+	problems, err := s.flowChecked(c, id, name+" remove "+node, func(f programme.Files) error {
+		src, ok := f[name]
+		if !ok || !programme.Exists(src, "nodes", node) {
+			return fmt.Errorf("%w: the flow has no step %s", programme.ErrNoValue, node)
+		}
+		if start, _ := programme.Value(src, "start"); start == node {
+			return fmt.Errorf("%w: %s is where the flow starts; make another step the start in the file first", programme.ErrNoValue, node)
+		}
+		for _, many := range []string{"ask", "branch"} {
+			if programme.Exists(src, "nodes", node, many) {
+				return fmt.Errorf("%w: %s leads several ways; remove the choices that lead to it instead", programme.ErrNoValue, node)
+			}
+		}
+		next, _ := programme.Value(src, "nodes", node, "next")
+		out, err := programme.Repoint(src, node, next)
+		if err == nil {
+			out, err = programme.DeleteValue(out, []string{"nodes", node})
+		}
+		if err == nil {
+			out, _, err = programme.DropStranded(src, out)
+		}
+		f[name] = out
+		return err
+	})
+	return s.afterFlowEdit(c, problems, err, topicInput{}, "")
 }
 
 var topicName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)

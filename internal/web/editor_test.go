@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -296,4 +298,65 @@ func TestOneMessageInEveryLanguage(t *testing.T) {
 	rec = b.post("/programme/editor/words", url.Values{"csrf": {csrf}, "lang": {"uk"}, "id": {"info.ask"}, "text": {""}, "back": {"message"}})
 	mustStatus(t, "empty words", rec, http.StatusUnprocessableEntity)
 	mustContain(t, "refusal on the message page", rec.Body.String(), "may not be empty", "Words: <code>info.ask</code>")
+}
+
+// A step or a choice can be removed from the flow's form. A step that
+// sends is spliced out (what led to it leads where it led); a choice goes
+// with the step only it led to; the start, and a question, are refused
+// with the draft unchanged. The draft then checks.
+func TestEditorRemovesStepsAndChoices(t *testing.T) {
+	e := newEditorEnv(t)
+	b := e.signedIn(e.admin)
+	csrf := b.csrf("/programme/editor")
+	flowOf := func() string {
+		t.Helper()
+		d, err := e.st.GetProgrammeDraft(t.Context())
+		if errors.Is(err, store.ErrNotFound) {
+			return ""
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Files[programme.Flow("info")]
+	}
+
+	rec := b.post("/programme/editor/flows/info/nodes/ask/remove", url.Values{"csrf": {csrf}})
+	mustStatus(t, "removing the start", rec, http.StatusUnprocessableEntity)
+	mustContain(t, "refusal", rec.Body.String(), "where the flow starts")
+	if flowOf() != "" {
+		t.Fatal("a refused removal made a draft")
+	}
+
+	// data sends, then leads to data_more: the data choice now leads there.
+	rec = b.post("/programme/editor/flows/info/nodes/data/remove", url.Values{"csrf": {csrf}})
+	mustStatus(t, "removing a step that sends", rec, http.StatusSeeOther)
+	if programme.Exists(flowOf(), "nodes", "data") {
+		t.Fatal("the data step is still there")
+	}
+	if next, _ := programme.Value(flowOf(), "nodes", "ask", "choices", "4", "next"); next != "data_more" {
+		t.Errorf("the data choice leads to %q, want data_more", next)
+	}
+
+	// The first choice (rights) goes, and the step only it led to.
+	form := url.Values{"csrf": {csrf}, "message": {"info.ask"}, "choice_0_remove": {"1"}}
+	for i, c := range e.conv.Content().Flows.Flows["info"].Nodes["ask"].Choices {
+		form.Set(fmt.Sprintf("choice_%d_label", i), c.Label)
+		form.Set(fmt.Sprintf("choice_%d_next", i), c.Next)
+	}
+	form.Set("choice_4_next", "data_more")
+	rec = b.post("/programme/editor/flows/info/nodes/ask", form)
+	mustStatus(t, "removing a choice", rec, http.StatusSeeOther)
+	if next, _ := programme.Value(flowOf(), "nodes", "ask", "choices", "0", "next"); next != "legal" {
+		t.Fatalf("the first choice now leads to %q, want legal", next)
+	}
+	if programme.Exists(flowOf(), "nodes", "rights") {
+		t.Fatal("the rights step, which only the removed choice led to, is still there")
+	}
+	for _, kept := range []string{"legal", "credit", "data_more"} {
+		if !programme.Exists(flowOf(), "nodes", kept) {
+			t.Errorf("step %s went too", kept)
+		}
+	}
+	rec = b.post("/programme/editor/check", url.Values{"csrf": {csrf}})
+	mustContain(t, "check", rec.Body.String(), "No errors")
 }
