@@ -13,10 +13,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/waymark-atd/waymark/internal/channel"
-	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/channel/telegram"
 	"github.com/waymark-atd/waymark/internal/channel/twilio"
+	"github.com/waymark-atd/waymark/internal/check"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/config"
 	"github.com/waymark-atd/waymark/internal/conversation"
@@ -24,9 +23,12 @@ import (
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/metrics"
 	"github.com/waymark-atd/waymark/internal/outbox"
+	"github.com/waymark-atd/waymark/internal/programme"
 	"github.com/waymark-atd/waymark/internal/retention"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/simulator"
+	"github.com/waymark-atd/waymark/internal/sms"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
@@ -96,13 +98,8 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	if err != nil {
 		return err
 	}
-	flowsFS, localesFS := contentFS(cfg.FlowsDir, cfg.LocalesDir)
-	content, problems := loadContent(flowsFS, localesFS)
-	if content == nil {
-		for _, p := range diag.Errors(problems) {
-			log.Error("flows or locales are not valid", "problem", p.String())
-		}
-		return errors.New("flows or locales are not valid; run `waymark check`")
+	if err := checkKey(ctx, st, box, keySource(cfg), generated); err != nil {
+		return err
 	}
 
 	// Hot backups of the embedded store for `waymark backup`; offered
@@ -114,13 +111,42 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	m := metrics.New(version)
 	st = metrics.InstrumentStore(st, m)
 
-	conv := conversation.New(st, box, content, clk, log)
+	// The programme: the folders, or with the editor the version published
+	// in the store (the folders are its starting version).
+	var content *conversation.Content
+	flowsFS, localesFS := contentFS(cfg.FlowsDir, cfg.LocalesDir)
+	var programmes *programme.Service
+	if cfg.ProgrammeEditor {
+		programmes = programme.New(st, programme.Options{
+			Files: func() (programme.Files, error) {
+				f, l := contentFS(cfg.FlowsDir, cfg.LocalesDir)
+				return programme.ReadFiles(f, l)
+			},
+			FlowsBase: flowsFS, Every: cfg.ProgrammePoll, Clock: clk, Log: log,
+		})
+		if _, err := programmes.Sync(ctx); err != nil {
+			return err
+		}
+		content = programmes.Content()
+	} else {
+		var problems []diag.Problem
+		content, problems = loadContent(flowsFS, localesFS)
+		if content == nil {
+			for _, p := range diag.Errors(problems) {
+				log.Error("flows or locales are not valid", "problem", p.String())
+			}
+			return errors.New("flows or locales are not valid; run `waymark check`")
+		}
+	}
+
+	live := conversation.NewLive(content)
+	windows := schedule.NewLedger(st, live, clk, log)
+	conv := conversation.New(st, box, live, clk, log, windows)
 
 	deps := web.Deps{Store: st, Conversation: conv, Log: log, PublicURL: cfg.PublicURL, Metrics: m}
 	senders := map[store.Channel]outbox.Sender{}
-	var hooks *twilio.Webhooks
 	if cfg.TwilioAccountSID != "" {
-		sms, err := twilio.NewSender(twilio.Config{
+		tw, err := twilio.NewSender(twilio.Config{
 			AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,
 			From: cfg.TwilioFrom, MessagingServiceSID: cfg.TwilioMessagingServiceSID,
 			APIURL: cfg.TwilioAPIURL, PublicURL: cfg.PublicURL, MPS: cfg.TwilioMPS,
@@ -129,15 +155,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		if err != nil {
 			return err
 		}
-		senders[store.SMS], senders[store.WhatsApp] = sms, sms
-		hooks = &twilio.Webhooks{AuthToken: cfg.TwilioAuthToken, PublicURL: cfg.PublicURL, Conversation: conv, Log: log}
-		voice := &twilio.Voice{Hooks: hooks, Store: st, Index: box.Index, Calls: conv, Clock: clk}
-		deps.Webhooks = append(deps.Webhooks,
-			web.Webhook{Path: twilio.InboundRoute, Handler: hooks.HandleInbound},
-			web.Webhook{Path: twilio.StatusRoute, Handler: hooks.HandleStatus},
-			web.Webhook{Path: twilio.VoiceRoute, Handler: voice.HandleCall},
-			web.Webhook{Path: twilio.VoiceMenuRoute, Handler: voice.HandleMenu})
-		deps.Audio = voice.HandleAudio
+		senders[store.SMS], senders[store.WhatsApp] = tw, tw
 	}
 	if cfg.TelegramToken != "" {
 		tg, err := telegram.New(telegram.Options{
@@ -151,14 +169,27 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		deps.Webhooks = append(deps.Webhooks, web.Webhook{Path: telegram.WebhookPath, Handler: tg.HandleWebhook})
 	}
 	opener := func(_ context.Context, l store.Link) (string, error) { return box.Open(string(l.Channel), l.Sealed) }
+	scheduler := schedule.New(conv, windows, schedule.Options{Tick: cfg.SchedulerTick, Observe: m.SchedulerLag})
 	// Eight people's messages at once: rate budgets still pace each sender,
 	// but one slow provider call no longer holds up everyone behind it.
 	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{
 		OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox(), Concurrency: 8, Batch: 50,
-		Segments: func(text string) int { _, n := channel.Segments(text); return n },
+		DoubtWait: cfg.OutboxDoubtWait,
+		Segments:  func(text string) int { _, n := sms.Segments(text); return n },
+		Ledger:    scheduler,
 	})
-	if hooks != nil {
-		hooks.Statuses, hooks.Wake = dispatcher, dispatcher.Wake
+	if cfg.TwilioAccountSID != "" {
+		// Made after the dispatcher, which records the delivery statuses
+		// they receive and is woken when they queue a reply.
+		hooks := &twilio.Webhooks{AuthToken: cfg.TwilioAuthToken, PublicURL: cfg.PublicURL, Conversation: conv, Log: log,
+			Statuses: dispatcher, Wake: dispatcher.Wake}
+		voice := &twilio.Voice{Hooks: hooks, Calls: conv}
+		deps.Webhooks = append(deps.Webhooks,
+			web.Webhook{Path: twilio.InboundRoute, Handler: hooks.HandleInbound},
+			web.Webhook{Path: twilio.StatusRoute, Handler: hooks.HandleStatus},
+			web.Webhook{Path: twilio.VoiceRoute, Handler: voice.HandleCall},
+			web.Webhook{Path: twilio.VoiceMenuRoute, Handler: voice.HandleMenu})
+		deps.Audio = voice.HandleAudio
 	}
 	if cfg.SimulatorOn() {
 		scratchDir, err := os.MkdirTemp("", "waymark-simulator-")
@@ -184,12 +215,23 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		}
 		deps.Simulator = sim
 	}
-	scheduler := schedule.New(st, conv, clk, log, schedule.Options{Tick: cfg.SchedulerTick, Observe: m.SchedulerLag})
 	// The sign-in counters are named by a hash keyed from the secret key,
 	// the same in every process that shares the store.
 	counterKey := []byte(box.Index("auth", "sign-in counters"))
 	if err := withCaseworkers(ctx, cfg, log, st, clk, scheduler, counterKey, &deps); err != nil {
 		return err
+	}
+	if programmes != nil {
+		m.ProgrammeVersion(func() int { return programmes.Live().Number })
+		deps.Programmes = programmes
+		// The Programme page checks the version in use, not the folders.
+		deps.CheckReport = func() check.Report {
+			files, err := programmes.LiveFiles(context.Background())
+			if err != nil {
+				return check.Report{Problems: []diag.Problem{{Message: "the live programme version cannot be read: " + err.Error()}}}
+			}
+			return files.Check(flowsFS)
+		}
 	}
 	srv := web.NewServer(deps)
 
@@ -198,14 +240,31 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	defer signal.Stop(hup)
 	replan := make(chan struct{}, 1)
 	replan <- struct{}{} // once at start: the programme may have changed while stopped
+	// A new programme, from SIGHUP or a published version: conversations
+	// continue on it (one on a node that is gone restarts politely), and
+	// reminders are planned again for new offsets or quiet hours.
+	use := func(c *conversation.Content) {
+		conv.SetContent(c)
+		dispatcher.SetOptOutKinds(c.Flows.OptOutConfirmations())
+		select {
+		case replan <- struct{}{}:
+		default:
+		}
+	}
+	if programmes != nil {
+		programmes.OnSwitch(use)
+	}
 	go func() {
 		for range hup {
-			if c := reload(conv, cfg, log); c != nil {
-				dispatcher.SetOptOutKinds(c.Flows.OptOutConfirmations())
-				select {
-				case replan <- struct{}{}:
-				default:
+			if programmes != nil {
+				// The folders win where they changed; otherwise nothing.
+				if _, err := programmes.Sync(ctx); err != nil {
+					log.Error("reload of the flows and locales folders", "err", err)
 				}
+				continue
+			}
+			if c := reload(conv, cfg, log); c != nil {
+				use(c)
 			}
 		}
 	}()
@@ -214,11 +273,14 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var workers sync.WaitGroup
-	workers.Go(func() { _ = dispatcher.Run(workCtx) })
-	workers.Go(func() { _ = scheduler.Run(workCtx) })
+	workers.Go(func() { dispatcher.Run(workCtx) })
+	workers.Go(func() { scheduler.Run(workCtx) })
 	workers.Go(func() { replanOnRequest(workCtx, st, scheduler, replan, log) })
+	if programmes != nil {
+		workers.Go(func() { programmes.Follow(workCtx) })
+	}
 	policy := func() flow.Retention { return conv.Content().Flows.Programme.Retention }
-	workers.Go(func() { _ = retention.New(st, clk, policy, log, retention.Options{}).Run(workCtx) })
+	workers.Go(func() { retention.New(st, clk, policy, log, retention.Options{}).Run(workCtx) })
 	log.Info("retention", "keeps", retention.Describe(policy()))
 
 	errc := make(chan error, 1)

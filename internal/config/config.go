@@ -29,9 +29,13 @@ type Config struct {
 	SecretKey  string `env:"WAYMARK_SECRET_KEY" secret:"true" help:"base64 of 32 random bytes; seals stored phone numbers and chat IDs (waymark keygen prints one)"`
 	FlowsDir   string `env:"WAYMARK_FLOWS_DIR" help:"directory of flows and programme.yaml to use instead of the built-in ones"`
 	LocalesDir string `env:"WAYMARK_LOCALES_DIR" help:"directory of locale files to use instead of the built-in ones"`
-	LogLevel   string `env:"WAYMARK_LOG_LEVEL" default:"info" help:"debug, info, warn or error"`
-	LogFormat  string `env:"WAYMARK_LOG_FORMAT" default:"text" help:"text or json"`
-	Simulator  Switch `env:"WAYMARK_SIMULATOR" default:"auto" help:"serve the flow simulator at /simulator: true, false, or auto (on only while no real channel, Twilio or Telegram, is configured)"`
+	// ProgrammeEditor keeps the programme's published versions in the
+	// store and serves the editor; off, the folders are the only source.
+	ProgrammeEditor bool          `env:"WAYMARK_PROGRAMME_EDITOR" default:"true" help:"keep the published programme in the store, edited in the browser by administrators and followed by every process; false: the flows and locales folders are the only source, reloaded by SIGHUP"`
+	ProgrammePoll   time.Duration `env:"WAYMARK_PROGRAMME_POLL" default:"2s" help:"how often each process looks for a newly published programme version"`
+	LogLevel        string        `env:"WAYMARK_LOG_LEVEL" default:"info" help:"debug, info, warn or error"`
+	LogFormat       string        `env:"WAYMARK_LOG_FORMAT" default:"text" help:"text or json"`
+	Simulator       Switch        `env:"WAYMARK_SIMULATOR" default:"auto" help:"serve the flow simulator at /simulator: true, false, or auto (on only while no real channel, Twilio or Telegram, is configured)"`
 
 	RedisURL            string `env:"WAYMARK_REDIS_URL" secret:"true" help:"redis:// or rediss:// URL; when set, Redis is the store instead of the embedded file"`
 	RedisPrefix         string `env:"WAYMARK_REDIS_PREFIX" default:"waymark:" help:"prefix of every Redis key"`
@@ -57,6 +61,7 @@ type Config struct {
 	SessionTTL     time.Duration `env:"WAYMARK_SESSION_TTL" default:"12h" help:"how long a caseworker stays signed in"`
 
 	SchedulerTick   time.Duration `env:"WAYMARK_SCHEDULER_TICK" default:"15s" help:"how often the scheduler looks for due reminders"`
+	OutboxDoubtWait time.Duration `env:"WAYMARK_OUTBOX_DOUBT_WAIT" default:"5m" help:"how long after its send began a message in doubt (the process sending it stopped, or Twilio did not answer) waits for Twilio's status callback before it is sent again (1s to 1h); Telegram, which has no such callback, sends it again at once"`
 	ShutdownTimeout time.Duration `env:"WAYMARK_SHUTDOWN_TIMEOUT" default:"15s" help:"how long shutdown waits for requests in flight"`
 }
 
@@ -161,6 +166,9 @@ func (c Config) Validate() error {
 	if c.Addr == "" {
 		bad("WAYMARK_ADDR", "must not be empty")
 	}
+	if c.ProgrammePoll < 100*time.Millisecond || c.ProgrammePoll > time.Hour {
+		bad("WAYMARK_PROGRAMME_POLL", "must be between 100ms and 1h, like 2s")
+	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		switch {
@@ -252,6 +260,9 @@ func (c Config) Validate() error {
 	}
 	if c.SchedulerTick < time.Second {
 		bad("WAYMARK_SCHEDULER_TICK", "must be at least 1s")
+	}
+	if c.OutboxDoubtWait < time.Second || c.OutboxDoubtWait > time.Hour {
+		bad("WAYMARK_OUTBOX_DOUBT_WAIT", "must be between 1s and 1h")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("WAYMARK_SHUTDOWN_TIMEOUT", "must be above 0")

@@ -161,6 +161,10 @@ func (s instrumented) MarkSent(ctx context.Context, m store.OutboundMessage) err
 	return s.count("MarkSent", s.Store.MarkSent(ctx, m))
 }
 
+func (s instrumented) MarkSending(ctx context.Context, m store.OutboundMessage) error {
+	return s.count("MarkSending", s.Store.MarkSending(ctx, m))
+}
+
 func (s instrumented) BeginSend(ctx context.Context, participantID, linkIndex, dedupeKey string, expiresAt time.Time) (store.SendCheck, error) {
 	r0, err := s.Store.BeginSend(ctx, participantID, linkIndex, dedupeKey, expiresAt)
 	return r0, s.count("BeginSend", err)
@@ -334,6 +338,54 @@ func (s instrumented) LoadTurn(ctx context.Context, participantID, dedupeKey str
 	return r0, s.count("LoadTurn", err)
 }
 
+func (s instrumented) MarkUnreachable(ctx context.Context, u store.Unreachable) (bool, error) {
+	r0, err := s.Store.MarkUnreachable(ctx, u)
+	return r0, s.count("MarkUnreachable", err)
+}
+
+func (s instrumented) KeyCheck(ctx context.Context) ([]byte, error) {
+	r0, err := s.Store.KeyCheck(ctx)
+	return r0, s.count("KeyCheck", err)
+}
+
+func (s instrumented) PutKeyCheck(ctx context.Context, v []byte) error {
+	return s.count("PutKeyCheck", s.Store.PutKeyCheck(ctx, v))
+}
+
+func (s instrumented) PublishProgramme(ctx context.Context, basis int, v store.ProgrammeVersion) (store.ProgrammeVersion, error) {
+	r0, err := s.Store.PublishProgramme(ctx, basis, v)
+	return r0, s.count("PublishProgramme", err)
+}
+
+func (s instrumented) CurrentProgramme(ctx context.Context) (int, error) {
+	r0, err := s.Store.CurrentProgramme(ctx)
+	return r0, s.count("CurrentProgramme", err)
+}
+
+func (s instrumented) GetProgramme(ctx context.Context, number int) (store.ProgrammeVersion, error) {
+	r0, err := s.Store.GetProgramme(ctx, number)
+	return r0, s.count("GetProgramme", err)
+}
+
+func (s instrumented) ListProgrammes(ctx context.Context) ([]store.ProgrammeVersion, error) {
+	r0, err := s.Store.ListProgrammes(ctx)
+	return r0, s.count("ListProgrammes", err)
+}
+
+func (s instrumented) SaveProgrammeDraft(ctx context.Context, d store.ProgrammeDraft) (store.ProgrammeDraft, error) {
+	r0, err := s.Store.SaveProgrammeDraft(ctx, d)
+	return r0, s.count("SaveProgrammeDraft", err)
+}
+
+func (s instrumented) GetProgrammeDraft(ctx context.Context) (store.ProgrammeDraft, error) {
+	r0, err := s.Store.GetProgrammeDraft(ctx)
+	return r0, s.count("GetProgrammeDraft", err)
+}
+
+func (s instrumented) DeleteProgrammeDraft(ctx context.Context, revision int) error {
+	return s.count("DeleteProgrammeDraft", s.Store.DeleteProgrammeDraft(ctx, revision))
+}
+
 func (s instrumented) Ping(ctx context.Context) error {
 	return s.count("Ping", s.Store.Ping(ctx))
 }
@@ -356,12 +408,14 @@ var storeOps = []string{
 	"CompleteDue",
 	"CreateAccount",
 	"CreateParticipant",
+	"CurrentProgramme",
 	"DeleteAPIToken",
 	"DeleteAccount",
 	"DeleteAppointment",
 	"DeleteDue",
 	"DeleteLink",
 	"DeleteParticipant",
+	"DeleteProgrammeDraft",
 	"DeleteSession",
 	"DeleteWebSession",
 	"DeleteWebSessionsOf",
@@ -374,21 +428,28 @@ var storeOps = []string{
 	"GetLink",
 	"GetOutbound",
 	"GetParticipant",
+	"GetProgramme",
+	"GetProgrammeDraft",
 	"GetSession",
 	"GetWebSession",
 	"GetWindow",
 	"HistoryOf",
 	"Increment",
+	"KeyCheck",
 	"LinksOf",
 	"ListAccounts",
 	"ListAttention",
 	"ListAudit",
 	"ListLinks",
 	"ListParticipants",
+	"ListProgrammes",
 	"LoadTurn",
+	"MarkSending",
 	"MarkSent",
+	"MarkUnreachable",
 	"OutboundOf",
 	"Ping",
+	"PublishProgramme",
 	"PurgeAttention",
 	"PurgeAudit",
 	"PurgeCheckIns",
@@ -399,6 +460,7 @@ var storeOps = []string{
 	"PutAppointment",
 	"PutDue",
 	"PutEnrolmentCode",
+	"PutKeyCheck",
 	"PutLink",
 	"PutSetupToken",
 	"PutWebSession",
@@ -407,6 +469,7 @@ var storeOps = []string{
 	"ReleaseLease",
 	"ReserveRate",
 	"ResolveAttention",
+	"SaveProgrammeDraft",
 	"SaveSession",
 	"Seen",
 	"TakeEnrolmentCode",

@@ -134,6 +134,19 @@ type Participant struct {
 	// pause is "paused", never "missed", even when the pause ended before
 	// the window closed. Only the last MaxPauses are kept.
 	Pauses []Pause `json:"pauses,omitempty"`
+
+	// VoicePIN is a keyed digest (HMAC with the blind-index key) of the
+	// PIN the person chose by text to open the telephone menu; never the
+	// PIN. Empty when they chose none.
+	VoicePIN string `json:"voice_pin,omitempty"`
+
+	// TextsWindow is the ref of the window a check-in would count for
+	// when the person last wrote, and TextsInWindow how many texts they
+	// sent since it opened: copied to the window as Window.Texts when a
+	// text checks them in, for the report's "texts per check-in". A
+	// count, never what the texts said.
+	TextsWindow   string `json:"texts_window,omitempty"`
+	TextsInWindow int    `json:"texts_in_window,omitempty"`
 }
 
 // Pause is a time a participant was paused; Until is zero while it lasts.
@@ -299,6 +312,7 @@ const (
 	ResolvedOptedIn       = "opted_in"        // an opt-out, undone by START
 	ResolvedDelivered     = "delivered"       // can't reach: a message reached the person
 	ResolvedConsented     = "consented"       // not consented: the person agreed
+	ResolvedNotDelivered  = "not_delivered"   // a missed check-in whose prompt, it turned out, never reached the person
 	ResolvedBySystem      = "system"
 )
 
@@ -346,6 +360,12 @@ type Window struct {
 	ExcusedAt        time.Time `json:"excused_at,omitzero"`
 	ExcusedBy        string    `json:"excused_by,omitempty"` // a caseworker ID
 	UpdatedAt        time.Time `json:"updated_at"`
+
+	// Texts is how many texts (SMS, WhatsApp, Telegram) the person sent
+	// from the window's opening up to and including the one that checked
+	// them in; zero when the check-in came another way (a missed call),
+	// or before Waymark counted.
+	Texts int `json:"texts,omitempty"`
 }
 
 // AuditEntry records who did what to which participant, and when.
@@ -383,9 +403,9 @@ func (s MessageStatus) Final() bool {
 }
 
 // Accepted is m once its provider has taken it: Queued, with no error
-// code left from an earlier attempt.
+// code left from an earlier attempt and no send in doubt.
 func Accepted(m OutboundMessage) OutboundMessage {
-	m.Status, m.ErrorCode = Queued, ""
+	m.Status, m.ErrorCode, m.SendBegan = Queued, "", time.Time{}
 	return m
 }
 
@@ -408,6 +428,7 @@ func AcceptedOver(cur, m OutboundMessage) OutboundMessage {
 		return Accepted(m)
 	}
 	cur.ProviderID, cur.Attempts, cur.UpdatedAt = m.ProviderID, m.Attempts, m.UpdatedAt
+	cur.SendBegan = time.Time{}
 	if m.Segments > 0 {
 		cur.Segments = m.Segments
 	}
@@ -484,7 +505,14 @@ type OutboundMessage struct {
 	// Route is how the message was last sent when not as free text on its
 	// channel: RouteTemplate or RouteSMS. It is chosen at each send and
 	// kept so that a refusal is answered once, never in a loop.
-	Route      Route         `json:"route,omitempty"`
+	Route Route `json:"route,omitempty"`
+	// SendBegan is when the current attempt was handed to the provider,
+	// recorded (MarkSending) before the call and cleared once the
+	// provider's answer is recorded. A Pending message that still carries
+	// it is in doubt: a process began to send it and never recorded an
+	// answer (it crashed, or the answer was lost), so the provider may
+	// have it already.
+	SendBegan  time.Time     `json:"send_began,omitzero"`
 	Status     MessageStatus `json:"status"`
 	Attempts   int           `json:"attempts"`
 	NotBefore  time.Time     `json:"not_before"`
@@ -696,6 +724,15 @@ type Outbox interface {
 	// recorded at the same moment is never undone. Text is dropped at a
 	// final status. ErrNotFound if missing.
 	MarkSent(ctx context.Context, m OutboundMessage) error
+	// MarkSending records that attempt m.Attempts of m, a message the
+	// caller claimed, is handed to its provider at m.SendBegan: m is saved
+	// over the stored record, as UpdateOutbound saves it, except that the
+	// claim stays. It is written before the provider is called, so that
+	// whoever finds the message still Pending later knows it may have
+	// gone. ErrConflict when the stored message is no longer Pending (a
+	// status reported for an earlier send moved it on: it must not be
+	// sent again), and nothing is saved; ErrNotFound if missing.
+	MarkSending(ctx context.Context, m OutboundMessage) error
 	// BeginSend reads what must be checked before a message is sent to a
 	// participant through a link, their record and the link (nil when
 	// missing; an empty linkIndex is no link), and records dedupeKey until
@@ -905,6 +942,83 @@ type Purge interface {
 	PurgeOutboundText(ctx context.Context, before time.Time) (int, error)
 }
 
+// Turns apply a participant's turn whole, and read what one starts from.
+type Turns interface {
+	ApplyTurn(ctx context.Context, t Turn) error
+	// LoadTurn reads what a turn of a participant starts from: the record
+	// (ErrNotFound if missing), the session in progress and, when
+	// dedupeKey is not empty, whether it is recorded. It is one read where
+	// the backend allows, because every message and reminder needs all
+	// three.
+	LoadTurn(ctx context.Context, participantID, dedupeKey string) (TurnState, error)
+}
+
+// ProgrammeVersion is one published programme: the flow files,
+// programme.yaml and the locale files, whole, as the files in flows/ and
+// locales/ hold them. Versions are numbered 1, 2, 3… and never change once
+// published; the highest is the live one. Nothing in it names a person:
+// By is an account ID, or "files" for a version taken from the files.
+type ProgrammeVersion struct {
+	Number int       `json:"number"`
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	// Source says how it came: "files" (the flows and locales folders),
+	// "editor" (published in the browser) or "rollback" (an earlier
+	// version published again).
+	Source string `json:"source"`
+	// Note is a short, readable account of what changed, from the editor.
+	Note string `json:"note,omitempty"`
+	// FilesDigest is the digest of the files in WAYMARK_FLOWS_DIR and
+	// WAYMARK_LOCALES_DIR when it was published, so that a process can
+	// tell whether the files changed since (the files then win).
+	FilesDigest string `json:"files_digest,omitempty"`
+	// Files maps "flows/<name>.yaml" and "locales/<lang>.yaml" to their
+	// text. ListProgrammes leaves it nil.
+	Files map[string]string `json:"files,omitempty"`
+}
+
+// ProgrammeDraft is the one draft of the next version, shared by the
+// administrators who edit it.
+type ProgrammeDraft struct {
+	// Basis is the version the draft was started from.
+	Basis int `json:"basis"`
+	// Revision counts the saves; a save names the revision it read and is
+	// refused (ErrStale) if another save came in between.
+	Revision int       `json:"revision"`
+	At       time.Time `json:"at"`
+	By       string    `json:"by"`
+	// Files holds every file of the draft, changed or not. Whether a
+	// reader of a language checked a message is in its locale file (the
+	// "# reviewed" mark), so it travels with the words.
+	Files map[string]string `json:"files"`
+}
+
+// Programmes keeps the published versions of the programme and its draft,
+// so that every process that shares the store runs the same version.
+type Programmes interface {
+	// PublishProgramme makes v the next version and the live one, in one
+	// step, only if basis is still the latest version (0: none yet);
+	// otherwise nothing changes and it returns ErrStale. v.Number is set
+	// to basis+1 and the stored version returned.
+	PublishProgramme(ctx context.Context, basis int, v ProgrammeVersion) (ProgrammeVersion, error)
+	// CurrentProgramme returns the number of the live version, 0 when none
+	// was ever published. It is one small read: every process polls it.
+	CurrentProgramme(ctx context.Context) (int, error)
+	// GetProgramme returns a version with its files; ErrNotFound if none.
+	GetProgramme(ctx context.Context, number int) (ProgrammeVersion, error)
+	// ListProgrammes returns every version without its files, newest first.
+	ListProgrammes(ctx context.Context) ([]ProgrammeVersion, error)
+	// SaveProgrammeDraft stores d if the stored draft's revision is still
+	// d.Revision (0: there is none), with Revision one higher, and returns
+	// what it stored; ErrStale otherwise.
+	SaveProgrammeDraft(ctx context.Context, d ProgrammeDraft) (ProgrammeDraft, error)
+	// GetProgrammeDraft returns the draft; ErrNotFound if there is none.
+	GetProgrammeDraft(ctx context.Context) (ProgrammeDraft, error)
+	// DeleteProgrammeDraft drops the draft if its revision is still
+	// revision; ErrStale if it changed, nothing if there is none.
+	DeleteProgrammeDraft(ctx context.Context, revision int) error
+}
+
 // Store is everything Waymark keeps.
 type Store interface {
 	Participants
@@ -925,13 +1039,10 @@ type Store interface {
 	Due
 	Accounts
 	Purge
-	ApplyTurn(ctx context.Context, t Turn) error
-	// LoadTurn reads what a turn of a participant starts from: the record
-	// (ErrNotFound if missing), the session in progress and, when
-	// dedupeKey is not empty, whether it is recorded. It is one read where
-	// the backend allows, because every message and reminder needs all
-	// three.
-	LoadTurn(ctx context.Context, participantID, dedupeKey string) (TurnState, error)
+	Turns
+	LinkMarks
+	KeyChecks
+	Programmes
 	Ping(ctx context.Context) error
 	Close() error
 }

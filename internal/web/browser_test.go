@@ -19,7 +19,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/waymark-atd/waymark/internal/auth"
-	"github.com/waymark-atd/waymark/internal/channel/simulator"
+	"github.com/waymark-atd/waymark/internal/simulator"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/schedule"
@@ -597,7 +597,7 @@ func TestBrowserSimulator(t *testing.T) {
 			t.Cleanup(func() { scratch.Close() })
 			box, _ := seal.New(bytes.Repeat([]byte{1}, seal.KeySize))
 			log := slog.New(slog.DiscardHandler)
-			conv := conversation.New(st, box, shippedContent(t), clock.System{}, log)
+			conv := conversation.New(st, box, conversation.NewLive(shippedContent(t)), clock.System{}, log, nil)
 			sim, err := simulator.New(scratch, conv.Content, log)
 			if err != nil {
 				t.Fatal(err)

@@ -56,6 +56,9 @@ type envOptions struct {
 	// wrap, when set, wraps the store the server uses (not e.st), so that
 	// a test can change what the server sees between its reads and writes.
 	wrap func(store.Store) store.Store
+	// deps, when set, completes the server's dependencies (the editor's
+	// tests add the programme versions and the simulator).
+	deps func(*Deps, *cwEnv)
 }
 
 const testPassword = "a long enough passphrase"
@@ -84,8 +87,10 @@ func newCaseworkerEnv(t *testing.T, o envOptions) *cwEnv {
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	content := shippedContent(t)
-	conv := conversation.New(st, box, content, clk, log)
-	sched := schedule.New(st, conv, clk, log, schedule.Options{})
+	live := conversation.NewLive(content)
+	windows := schedule.NewLedger(st, live, clk, log)
+	conv := conversation.New(st, box, live, clk, log, windows)
+	sched := schedule.New(conv, windows, schedule.Options{})
 	if o.auth.Params == (auth.Params{}) {
 		o.auth.Params = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 	}
@@ -116,7 +121,11 @@ func newCaseworkerEnv(t *testing.T, o envOptions) *cwEnv {
 			deps.TrustedProxies = append(deps.TrustedProxies, n)
 		}
 	}
-	e := &cwEnv{t: t, srv: NewServer(deps), st: st, auth: au, conv: conv, sched: sched, clock: clk, logs: logs, tokens: map[string]string{}}
+	e := &cwEnv{t: t, st: st, auth: au, conv: conv, sched: sched, clock: clk, logs: logs, tokens: map[string]string{}}
+	if o.deps != nil {
+		o.deps(&deps, e)
+	}
+	e.srv = NewServer(deps)
 	if !o.noAccount {
 		e.admin = e.account("ada", store.RoleAdmin, true)
 		e.cara = e.account("cara", store.RoleCaseworker, true)

@@ -86,10 +86,11 @@ type programmeView struct {
 	WhatsApp        []whatsapp.Need
 	WhatsAppMissing int
 	Translations    []check.Translation // programme.translations.part.html
+	Editor          bool                // the programme editor is on
 }
 
 func (s *Server) programmePage(c echo.Context) error {
-	v := programmeView{page: s.page(c, "Programme", "programme")}
+	v := programmeView{page: s.page(c, "Programme", "programme"), Editor: s.deps.Programmes != nil}
 	content := s.deps.Conversation.Content()
 	if content != nil {
 		pr := content.Flows.Programme
@@ -211,7 +212,17 @@ func flowSteps(f *flow.Flow, w flowWords) []flowStep {
 // flowSVG draws a flow top to bottom: each node on the row of its
 // distance from the start, arrows down to later rows and curving round
 // the right for loops back.
-func flowSVG(f *flow.Flow, w flowWords) template.HTML {
+func flowSVG(f *flow.Flow, w flowWords) template.HTML { return drawFlow(f, w, nil) }
+
+// flowSVGWith draws a flow as flowSVG does, each node described by what
+// (the editor's words, as they stand in the draft).
+func flowSVGWith(f *flow.Flow, what func(*flow.Node) string) template.HTML {
+	return drawFlow(f, flowWords{}, what)
+}
+
+// drawFlow draws a flow; a step that sends or asks shows the words of w,
+// or what says of it when what is given.
+func drawFlow(f *flow.Flow, w flowWords, what func(*flow.Node) string) template.HTML {
 	const boxW, boxH, colGap, rowGap, pad = 196, 70, 20, 54, 12
 	depth := map[string]int{}
 	queue := []string{f.Start}
@@ -307,6 +318,13 @@ func flowSVG(f *flow.Flow, w flowWords) template.HTML {
 		}
 		fmt.Fprintf(&b, `<g class="%s"><rect x="%d" y="%d" width="%d" height="%d" rx="6"/>`, class, p.x, p.y, boxW, boxH)
 		fmt.Fprintf(&b, `<text x="%d" y="%d" class="node-id">%s</text>`, p.x+8, p.y+18, esc(clip(id, 24)))
+		if what != nil {
+			for i, line := range wrapWords(what(n), 30, 3) {
+				fmt.Fprintf(&b, `<text x="%d" y="%d" class="node-words">%s</text>`, p.x+8, p.y+34+i*14, esc(line))
+			}
+			b.WriteString(`</g>`)
+			continue
+		}
 		if (n.Kind == flow.KindSend || n.Kind == flow.KindAsk) && w.bundle != nil {
 			// The words the person reads, on two lines, in their direction.
 			x, anchor := p.x+8, ""

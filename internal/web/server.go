@@ -17,11 +17,12 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/waymark-atd/waymark/internal/auth"
-	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/check"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/metrics"
+	"github.com/waymark-atd/waymark/internal/programme"
+	"github.com/waymark-atd/waymark/internal/simulator"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -48,7 +49,10 @@ type Deps struct {
 	// (schedule.Scheduler.History); nil: the ledger's records only.
 	Windows     func(ctx context.Context, p store.Participant, since, now time.Time) ([]store.Window, error)
 	CheckReport func() check.Report // the `waymark check` report for the Programme page
-	TelegramBot string              // bot username for enrolment links; empty: none shown
+	// Programmes is the programme's versions and draft; nil: no editor
+	// (WAYMARK_PROGRAMME_EDITOR=false).
+	Programmes  *programme.Service
+	TelegramBot string // bot username for enrolment links; empty: none shown
 	// TextNumber is the number people send JOIN to (WAYMARK_TWILIO_FROM,
 	// "whatsapp:+…" for a WhatsApp number); empty: none shown.
 	TextNumber     string
@@ -159,6 +163,9 @@ func NewServer(d Deps) *Server {
 		e.POST("/participants/:id/appointments/:aid", s.appointmentChange, cw...)
 		e.POST("/participants/:id/appointments/:aid/cancel", s.appointmentCancel, cw...)
 		e.GET("/programme", s.programmePage, cw...)
+		if d.Programmes != nil {
+			s.editorRoutes(cw, admin)
+		}
 		e.GET("/report", s.reportPage, cw...)
 		e.GET("/report.csv", s.reportCSVPage, cw...)
 		e.GET("/export/checkins.csv", s.exportCheckInsPage, cw...)

@@ -94,6 +94,8 @@ type Store struct {
 
 // Open opens or creates the data file at path (mode 0600, its folder 0700)
 // and starts a sweeper that drops expired records every minute until Close.
+// It takes back at once every claim on the outbox and the due queue: the
+// file lock means the process that made them is no longer running.
 // If another process holds the file, Open fails with ErrInUse after a short
 // wait.
 func Open(path string, opts ...Option) (*Store, error) {
@@ -113,7 +115,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
-		return nil
+		return (&txn{Tx: tx}).takeBackClaims()
 	})
 	if err != nil {
 		db.Close()

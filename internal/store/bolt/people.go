@@ -49,6 +49,9 @@ func (s *Store) CreateParticipant(_ context.Context, p store.Participant) error 
 		if b.Get([]byte(p.ID)) != nil {
 			return store.ErrConflict
 		}
+		if err := t.checkChildProtection(nil, p); err != nil {
+			return err
+		}
 		p.Revision = 1
 		return putJSON(b, []byte(p.ID), p)
 	})
@@ -356,6 +359,13 @@ func (t *txn) saveParticipant(p store.Participant) error {
 		return err
 	case found && cur.Revision != p.Revision, !found && p.Revision != 0:
 		return store.ErrStale
+	}
+	var old *store.Participant
+	if found {
+		old = &cur
+	}
+	if err := t.checkChildProtection(old, p); err != nil {
+		return err
 	}
 	p.Revision++
 	return putJSON(b, []byte(p.ID), p)

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -28,6 +29,7 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 	op := "delete participant " + id
 	k := s.k
 	var (
+		record                   *goredis.StringCmd
 		outbox, attention, audit *goredis.MapStringStringCmd
 		links, appts, due, codes *goredis.StringSliceCmd
 	)
@@ -39,9 +41,10 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 		appts = p.SMembers(ctx, k.appointmentsOf(id))
 		due = p.SMembers(ctx, k.dueOf(id))
 		codes = p.SMembers(ctx, k.codesOf(id))
+		record = p.Get(ctx, k.participant(id)) // last: a missing one is no error
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, goredis.Nil) {
 		return s.fail(op, err)
 	}
 
@@ -95,7 +98,7 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 			}
 			args = append(args, aid, timeKey(a.CreatedAt))
 		}
-		if err := s.run(ctx, luaAttentionDrop, k.attentionIndex().keys(), args...).Err(); err != nil {
+		if err := s.run(ctx, luaHintDrop, k.attentionIndex().keys(), args...).Err(); err != nil {
 			return s.fail(op, err)
 		}
 	}
@@ -126,6 +129,14 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 	}
 	if err := s.rdb.ZRem(ctx, k.participants(), id).Err(); err != nil {
 		return s.fail(op, err)
+	}
+	// A child's claim on their caseworker goes with them: with the record
+	// gone, no write that needed the claim can land any more.
+	var p store.Participant
+	if doc, err := record.Bytes(); err == nil && json.Unmarshal(doc, &p) == nil && p.Child && p.CaseworkerID != "" {
+		if err := s.rdb.ZRem(ctx, k.accounts().childrenOf(p.CaseworkerID), id).Err(); err != nil {
+			return s.fail(op, err)
+		}
 	}
 	return nil
 }

@@ -21,19 +21,24 @@ func (s *Store) CreateParticipant(ctx context.Context, p store.Participant) erro
 		return fmt.Errorf("redis: create participant: %w", err)
 	}
 	p.Revision = 1
+	op := "create participant " + p.ID
 	doc, err := json.Marshal(p)
 	if err != nil {
-		return fmt.Errorf("redis: create participant %s: %w", p.ID, err)
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	var undo undoList
+	if _, err := s.guardChild(ctx, op, "create", p, &undo); err != nil {
+		return err
 	}
 	if err := s.rdb.ZAdd(ctx, s.k.participants(), goredis.Z{Member: p.ID}).Err(); err != nil {
-		return s.fail("create participant "+p.ID, err)
+		return s.fail(op, err)
 	}
 	ok, err := s.rdb.SetNX(ctx, s.k.participant(p.ID), doc, 0).Result()
 	if err != nil {
-		return s.fail("create participant "+p.ID, err)
+		return s.fail(op, err)
 	}
 	if !ok {
-		return fmt.Errorf("redis: create participant %s: %w", p.ID, store.ErrConflict)
+		return s.refused(ctx, op, store.ErrConflict, &undo)
 	}
 	return nil
 }
@@ -54,21 +59,30 @@ func (s *Store) UpdateParticipant(ctx context.Context, p store.Participant) erro
 	if err := store.CheckParticipant(p); err != nil {
 		return fmt.Errorf("redis: update participant: %w", err)
 	}
+	op := "update participant " + p.ID
+	var undo undoList
+	landed, err := s.guardChild(ctx, op, "update", p, &undo)
+	if err != nil {
+		return err
+	}
 	read := p.Revision
 	p.Revision++
 	doc, err := json.Marshal(p)
 	if err != nil {
-		return fmt.Errorf("redis: update participant %s: %w", p.ID, err)
+		return fmt.Errorf("redis: %s: %w", op, err)
 	}
 	n, err := s.run(ctx, luaParticipantUpdate, []string{s.k.participant(p.ID)}, read, doc).Int()
 	switch {
 	case err != nil:
-		return s.fail("update participant "+p.ID, err)
+		return s.fail(op, err)
 	case n == 0:
-		return fmt.Errorf("redis: update participant %s: %w", p.ID, store.ErrStale)
+		s.takeBack(ctx, op, &undo)
+		return fmt.Errorf("redis: %s: %w", op, store.ErrStale)
 	case n < 0:
-		return fmt.Errorf("redis: update participant %s: %w", p.ID, store.ErrNotFound)
+		s.takeBack(ctx, op, &undo)
+		return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
 	}
+	landed(ctx)
 	return nil
 }
 
@@ -140,30 +154,13 @@ func (s *Store) GetLink(ctx context.Context, index string) (store.Link, error) {
 
 // LinksOf returns a participant's links, ordered by index.
 func (s *Store) LinksOf(ctx context.Context, participantID string) ([]store.Link, error) {
-	indexes, err := s.rdb.SMembers(ctx, s.k.linksOf(participantID)).Result()
+	docs, err := s.hinted(ctx, s.k.linksOf(participantID), s.k.link)
 	if err != nil {
 		return nil, s.fail("links of "+participantID, err)
 	}
-	keys := make([]string, len(indexes))
-	for i, ix := range indexes {
-		keys[i] = s.k.link(ix)
-	}
-	docs, err := s.getMany(ctx, keys)
+	out, err := owned(docs, participantID, jsonRecord[store.Link], func(l store.Link) string { return l.ParticipantID })
 	if err != nil {
-		return nil, s.fail("links of "+participantID, err)
-	}
-	var out []store.Link
-	for _, doc := range docs {
-		if doc == nil {
-			continue
-		}
-		var l store.Link
-		if err := json.Unmarshal([]byte(*doc), &l); err != nil {
-			return nil, fmt.Errorf("redis: links of %s: %w", participantID, err)
-		}
-		if l.ParticipantID == participantID { // else a stale hint: the link moved
-			out = append(out, l)
-		}
+		return nil, fmt.Errorf("redis: links of %s: %w", participantID, err)
 	}
 	slices.SortFunc(out, func(a, b store.Link) int { return cmp.Compare(a.Index, b.Index) })
 	return out, nil

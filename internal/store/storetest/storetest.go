@@ -84,15 +84,18 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Leases", leaseTests},
 		{"Outbox", outboxTests},
 		{"OutboxChange", outboxChangeTests},
+		{"OutboxDoubt", outboxDoubtTests},
 		{"RateLimits", rateTests},
 		{"Counters", counterTests},
 		{"Appointments", appointmentTests},
 		{"Due", dueTests},
 		{"Accounts", accountTests},
+		{"Programmes", programmeTests},
 		{"ApplyTurn", turnTests},
 		{"Validation", validationTests},
 		{"Concurrency", concurrencyTests},
 		{"Privacy", privacyTests},
+		{"Guarded", guardedTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
