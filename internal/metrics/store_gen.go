@@ -27,6 +27,21 @@ func (s instrumented) ListParticipants(ctx context.Context) ([]store.Participant
 	return r0, s.count("ListParticipants", err)
 }
 
+func (s instrumented) PageParticipants(ctx context.Context, cursor string, limit int) ([]store.Participant, string, error) {
+	r0, r1, err := s.Store.PageParticipants(ctx, cursor, limit)
+	return r0, r1, s.count("PageParticipants", err)
+}
+
+func (s instrumented) ParticipantsOf(ctx context.Context, caseworkerID string) ([]store.Participant, error) {
+	r0, err := s.Store.ParticipantsOf(ctx, caseworkerID)
+	return r0, s.count("ParticipantsOf", err)
+}
+
+func (s instrumented) Caseloads(ctx context.Context) (map[string]store.Caseload, error) {
+	r0, err := s.Store.Caseloads(ctx)
+	return r0, s.count("Caseloads", err)
+}
+
 func (s instrumented) DeleteParticipant(ctx context.Context, id string) error {
 	return s.count("DeleteParticipant", s.Store.DeleteParticipant(ctx, id))
 }
@@ -101,6 +116,21 @@ func (s instrumented) ListAttention(ctx context.Context, openOnly bool) ([]store
 	return r0, s.count("ListAttention", err)
 }
 
+func (s instrumented) GetAttention(ctx context.Context, id string) (store.AttentionItem, error) {
+	r0, err := s.Store.GetAttention(ctx, id)
+	return r0, s.count("GetAttention", err)
+}
+
+func (s instrumented) PageAttention(ctx context.Context, q store.AttentionQuery) ([]store.AttentionItem, string, error) {
+	r0, r1, err := s.Store.PageAttention(ctx, q)
+	return r0, r1, s.count("PageAttention", err)
+}
+
+func (s instrumented) AttentionOfMany(ctx context.Context, participantIDs []string, openOnly bool) ([]store.AttentionItem, error) {
+	r0, err := s.Store.AttentionOfMany(ctx, participantIDs, openOnly)
+	return r0, s.count("AttentionOfMany", err)
+}
+
 func (s instrumented) AttentionOf(ctx context.Context, participantID string) ([]store.AttentionItem, error) {
 	r0, err := s.Store.AttentionOf(ctx, participantID)
 	return r0, s.count("AttentionOf", err)
@@ -117,6 +147,11 @@ func (s instrumented) AppendAudit(ctx context.Context, e store.AuditEntry) error
 func (s instrumented) ListAudit(ctx context.Context, participantID string, limit int) ([]store.AuditEntry, error) {
 	r0, err := s.Store.ListAudit(ctx, participantID, limit)
 	return r0, s.count("ListAudit", err)
+}
+
+func (s instrumented) PageAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, string, error) {
+	r0, r1, err := s.Store.PageAudit(ctx, q)
+	return r0, r1, s.count("PageAudit", err)
 }
 
 func (s instrumented) FirstSeen(ctx context.Context, key string, expiresAt time.Time) (bool, error) {
@@ -348,7 +383,9 @@ var storeOps = []string{
 	"ApplyTurn",
 	"AppointmentsOf",
 	"AttentionOf",
+	"AttentionOfMany",
 	"BeginSend",
+	"Caseloads",
 	"ChangeOutbound",
 	"CheckInsOf",
 	"ClaimDue",
@@ -371,6 +408,7 @@ var storeOps = []string{
 	"GetAPIToken",
 	"GetAccount",
 	"GetAppointment",
+	"GetAttention",
 	"GetLink",
 	"GetOutbound",
 	"GetParticipant",
@@ -388,6 +426,10 @@ var storeOps = []string{
 	"LoadTurn",
 	"MarkSent",
 	"OutboundOf",
+	"PageAttention",
+	"PageAudit",
+	"PageParticipants",
+	"ParticipantsOf",
 	"Ping",
 	"PurgeAttention",
 	"PurgeAudit",

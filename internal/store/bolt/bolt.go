@@ -68,6 +68,13 @@ var (
 	bDueReady        = []byte("due_ready")         // time(claimable), id
 	bDueByP          = []byte("due_by_p")          // pid, time(due), id
 	bExpiry          = []byte("expiry")            // time(expires), kind, key
+
+	// Indexes for caseworker pages and the API (pages.go), built from the
+	// records on the first Open that lacks them (bMeta says which exist).
+	bParticipantsByCW = []byte("participants_by_cw") // caseworker, pid → "c" for a child
+	bCaseloads        = []byte("caseloads")          // caseworker (length-prefixed) → store.Caseload
+	bAttentionOpen    = []byte("attention_open")     // time(created), id; open items only
+	bMeta             = []byte("meta")               // name → value
 )
 
 var allBuckets = [][]byte{
@@ -75,6 +82,7 @@ var allBuckets = [][]byte{
 	bAttention, bAttentionByTime, bAttentionByP, bAudit, bAuditByTime, bAuditByP,
 	bDedupe, bLeases, bRates, bCounters, bOutbox, bOutboxReady, bOutboxByP,
 	bAppointments, bAppointmentsByP, bDue, bDueReady, bDueByP, bExpiry,
+	bParticipantsByCW, bCaseloads, bAttentionOpen, bMeta,
 }
 
 // Store is a bbolt-backed store.Store. Safe for concurrent use.
@@ -113,7 +121,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
-		return nil
+		return buildIndexes(&txn{tx, time.Now()})
 	})
 	if err != nil {
 		db.Close()

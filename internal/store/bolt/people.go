@@ -50,6 +50,9 @@ func (s *Store) CreateParticipant(_ context.Context, p store.Participant) error 
 			return store.ErrConflict
 		}
 		p.Revision = 1
+		if err := t.indexParticipant(nil, &p); err != nil {
+			return err
+		}
 		return putJSON(b, []byte(p.ID), p)
 	})
 }
@@ -100,6 +103,7 @@ func (s *Store) DeleteParticipant(_ context.Context, id string) error {
 	return s.update("delete participant "+id, func(t *txn) error {
 		pfx := idPrefix(id)
 		steps := []func() error{
+			func() error { return t.unindexParticipant(id) },
 			func() error { return t.Bucket(bParticipants).Delete([]byte(id)) },
 			func() error { return t.deleteSession(id) },
 			func() error { return t.deleteLinksOf(pfx) },
@@ -358,5 +362,12 @@ func (t *txn) saveParticipant(p store.Participant) error {
 		return store.ErrStale
 	}
 	p.Revision++
+	var old *store.Participant
+	if found {
+		old = &cur
+	}
+	if err := t.indexParticipant(old, &p); err != nil {
+		return err
+	}
 	return putJSON(b, []byte(p.ID), p)
 }

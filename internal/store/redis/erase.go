@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -30,6 +31,7 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 	var (
 		outbox, attention, audit *goredis.MapStringStringCmd
 		links, appts, due, codes *goredis.StringSliceCmd
+		record                   *goredis.StringCmd
 	)
 	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		outbox = p.HGetAll(ctx, k.outbox(id))
@@ -39,9 +41,10 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 		appts = p.SMembers(ctx, k.appointmentsOf(id))
 		due = p.SMembers(ctx, k.dueOf(id))
 		codes = p.SMembers(ctx, k.codesOf(id))
+		record = p.Get(ctx, k.participant(id))
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, goredis.Nil) { // Nil: the record is gone, an erasure run again
 		return s.fail(op, err)
 	}
 
@@ -126,6 +129,15 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 	}
 	if err := s.rdb.ZRem(ctx, k.participants(), id).Err(); err != nil {
 		return s.fail(op, err)
+	}
+	if doc, err := record.Result(); err == nil {
+		var p store.Participant
+		if err := json.Unmarshal([]byte(doc), &p); err != nil {
+			return fmt.Errorf("redis: %s: %w", op, err)
+		}
+		if err := s.dropFromCaseload(ctx, id, p.CaseworkerID); err != nil {
+			return s.fail(op, err)
+		}
 	}
 	return nil
 }

@@ -28,11 +28,21 @@ func (s *Store) CreateParticipant(ctx context.Context, p store.Participant) erro
 	if err := s.rdb.ZAdd(ctx, s.k.participants(), goredis.Z{Member: p.ID}).Err(); err != nil {
 		return s.fail("create participant "+p.ID, err)
 	}
+	if err := s.addToCaseload(ctx, p); err != nil {
+		return s.fail("create participant "+p.ID, err)
+	}
 	ok, err := s.rdb.SetNX(ctx, s.k.participant(p.ID), doc, 0).Result()
 	if err != nil {
 		return s.fail("create participant "+p.ID, err)
 	}
 	if !ok {
+		// The entry just added may name the wrong caseworker for the
+		// record that is there: put the caseload back as it was.
+		if cur, err := s.GetParticipant(ctx, p.ID); err == nil {
+			if err := s.leaveCaseload(ctx, p.ID, p.CaseworkerID, p.Child, cur.CaseworkerID, cur.Child); err != nil {
+				return s.fail("create participant "+p.ID, err)
+			}
+		}
 		return fmt.Errorf("redis: create participant %s: %w", p.ID, store.ErrConflict)
 	}
 	return nil
@@ -60,14 +70,36 @@ func (s *Store) UpdateParticipant(ctx context.Context, p store.Participant) erro
 	if err != nil {
 		return fmt.Errorf("redis: update participant %s: %w", p.ID, err)
 	}
-	n, err := s.run(ctx, luaParticipantUpdate, []string{s.k.participant(p.ID)}, read, doc).Int()
-	switch {
-	case err != nil:
+	// The caseload entry goes first, as every hint does; the old one
+	// goes once the record no longer names it.
+	if err := s.addToCaseload(ctx, p); err != nil {
 		return s.fail("update participant "+p.ID, err)
-	case n == 0:
-		return fmt.Errorf("redis: update participant %s: %w", p.ID, store.ErrStale)
-	case n < 0:
+	}
+	res, err := s.run(ctx, luaParticipantUpdate, []string{s.k.participant(p.ID)}, read, doc).Slice()
+	if err != nil {
+		return s.fail("update participant "+p.ID, err)
+	}
+	if n, _ := res[0].(int64); n <= 0 {
+		// Refused: take back the entry that the record does not bear out.
+		cur, err := s.GetParticipant(ctx, p.ID)
+		switch {
+		case err == nil:
+			err = s.leaveCaseload(ctx, p.ID, p.CaseworkerID, p.Child, cur.CaseworkerID, cur.Child)
+		case errors.Is(err, store.ErrNotFound):
+			err = s.dropFromCaseload(ctx, p.ID, p.CaseworkerID)
+		}
+		if err != nil {
+			return s.fail("update participant "+p.ID, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("redis: update participant %s: %w", p.ID, store.ErrStale)
+		}
 		return fmt.Errorf("redis: update participant %s: %w", p.ID, store.ErrNotFound)
+	}
+	oldCW, _ := res[1].(string)
+	oldChild := res[2] == "1"
+	if err := s.leaveCaseload(ctx, p.ID, oldCW, oldChild, p.CaseworkerID, p.Child); err != nil {
+		return s.fail("update participant "+p.ID, err)
 	}
 	return nil
 }
