@@ -18,6 +18,11 @@ func (s instrumented) GetParticipant(ctx context.Context, id string) (store.Part
 	return r0, s.count("GetParticipant", err)
 }
 
+func (s instrumented) GetParticipants(ctx context.Context, ids []string) ([]store.Participant, error) {
+	r0, err := s.Store.GetParticipants(ctx, ids)
+	return r0, s.count("GetParticipants", err)
+}
+
 func (s instrumented) UpdateParticipant(ctx context.Context, p store.Participant) error {
 	return s.count("UpdateParticipant", s.Store.UpdateParticipant(ctx, p))
 }
@@ -412,6 +417,7 @@ var storeOps = []string{
 	"GetLink",
 	"GetOutbound",
 	"GetParticipant",
+	"GetParticipants",
 	"GetSession",
 	"GetWebSession",
 	"GetWindow",

@@ -553,6 +553,9 @@ type SendCheck struct {
 type Participants interface {
 	CreateParticipant(ctx context.Context, p Participant) error // ErrConflict if the ID exists
 	GetParticipant(ctx context.Context, id string) (Participant, error)
+	// GetParticipants returns the participants of ids that exist, in the
+	// order of ids: one read for the people on a page.
+	GetParticipants(ctx context.Context, ids []string) ([]Participant, error)
 	// UpdateParticipant saves a record read before: ErrNotFound if it is
 	// missing, ErrStale if its Revision is not the stored one.
 	UpdateParticipant(ctx context.Context, p Participant) error

@@ -269,18 +269,19 @@ func (s *Server) enrolmentJSON(code store.EnrolmentCode) enrolmentJSON {
 
 func (s *Server) apiParticipants(c echo.Context) error {
 	me := apiAccount(c)
-	ps, err := s.caseload(c.Request().Context(), me, "")
+	limit, cursor, err := pageParams(c)
 	if err != nil {
 		return err
 	}
-	q := strings.ToLower(strings.TrimSpace(c.QueryParam("q")))
-	out := []apiParticipantJSON{}
-	for _, p := range ps {
-		if q == "" || strings.Contains(strings.ToLower(p.Label), q) || strings.HasPrefix(strings.ToLower(p.ID), q) {
-			out = append(out, participantJSON(p, nil))
-		}
+	ps, next, err := s.visibleParticipants(c.Request().Context(), me, strings.TrimSpace(c.QueryParam("q")), cursor, limit)
+	if err != nil {
+		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"participants": out})
+	out := make([]apiParticipantJSON, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, participantJSON(p, nil))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"participants": out, "next_cursor": nextCursor(next)})
 }
 
 func (s *Server) apiCreateParticipant(c echo.Context) error {
@@ -573,7 +574,7 @@ func (s *Server) exportCSV(c echo.Context, me store.Account, x csvExport) error 
 			return err
 		}
 		ps = []store.Participant{p}
-	} else if ps, err = s.caseload(ctx, me, ""); err != nil {
+	} else if ps, err = s.allVisible(ctx, me); err != nil {
 		return err
 	}
 	var b bytes.Buffer
@@ -688,7 +689,11 @@ func (s *Server) apiAttention(c echo.Context) error {
 		}
 		openOnly = b
 	}
-	items, byID, err := s.visibleAttention(c.Request().Context(), me, openOnly, cw)
+	limit, cursor, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	items, byID, next, err := s.visibleAttention(c.Request().Context(), me, openOnly, cw, cursor, limit)
 	if err != nil {
 		return err
 	}
@@ -696,7 +701,7 @@ func (s *Server) apiAttention(c echo.Context) error {
 	for _, it := range items {
 		out = append(out, attentionJSON{AttentionItem: it, Child: byID[it.ParticipantID].Child})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": out})
+	return c.JSON(http.StatusOK, map[string]any{"items": out, "next_cursor": nextCursor(next)})
 }
 
 func (s *Server) apiResolveAttention(c echo.Context) error {
@@ -719,20 +724,16 @@ func (s *Server) apiAudit(c echo.Context) error {
 	if !canSeeAll(apiAccount(c)) {
 		return apiFail(http.StatusForbidden, codeForbidden, "the audit log is for administrators")
 	}
-	limit := 500
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 10000 {
-			return apiFail(http.StatusBadRequest, codeBadRequest, "limit: a number from 1 to 10000")
-		}
-		limit = n
-	}
-	entries, err := s.deps.Store.ListAudit(c.Request().Context(), c.QueryParam("participant"), limit)
+	q, err := auditQueryOf(c)
 	if err != nil {
 		return err
+	}
+	entries, next, err := s.deps.Store.PageAudit(c.Request().Context(), q)
+	if err != nil {
+		return badCursor(err)
 	}
 	if entries == nil {
 		entries = []store.AuditEntry{}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"entries": entries})
+	return c.JSON(http.StatusOK, map[string]any{"entries": entries, "next_cursor": nextCursor(next)})
 }

@@ -231,7 +231,13 @@ type attentionView struct {
 	Filter      string
 	// Unassigned counts the people whose caseworker is disabled or gone.
 	Unassigned int
+	// NextURL is the address of the next page of open items; "" on the
+	// last.
+	NextURL string
 }
+
+// queuePageSize is how many open items the queue shows a page.
+const queuePageSize = 100
 
 func (s *Server) attentionPage(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -245,23 +251,26 @@ func (s *Server) attentionPage(c echo.Context) error {
 	}
 	if canSeeAll(v.Account) {
 		v.Caseworkers = accts
-		orphans, err := s.caseload(ctx, v.Account, noActiveCaseworker)
-		if err != nil {
+		if v.Unassigned, err = s.unassignedCount(ctx); err != nil {
 			return err
 		}
-		v.Unassigned = len(orphans)
 	}
-	items, byID, err := s.visibleAttention(ctx, v.Account, false, v.Filter)
+	open, byID, next, err := s.visibleAttention(ctx, v.Account, true, v.Filter, c.QueryParam("cursor"), queuePageSize)
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	v.NextURL = nextPageURL(c, "/attention", next)
+	recent, recentOf, _, err := s.visibleAttention(ctx, v.Account, false, v.Filter, "", recentScan)
 	if err != nil {
 		return err
 	}
-	for _, it := range items {
+	for _, it := range open {
 		p := byID[it.ParticipantID]
-		row := attentionRow{Item: it, Participant: p, Caseworker: names[p.CaseworkerID], About: s.about(c, it, p)}
-		if it.Open() {
-			v.Open = append(v.Open, row)
-		} else if len(v.Recent) < 20 {
-			v.Recent = append(v.Recent, row)
+		v.Open = append(v.Open, attentionRow{Item: it, Participant: p, Caseworker: names[p.CaseworkerID], About: s.about(c, it, p)})
+	}
+	for _, it := range recent {
+		if p := recentOf[it.ParticipantID]; !it.Open() && len(v.Recent) < 20 {
+			v.Recent = append(v.Recent, attentionRow{Item: it, Participant: p, Caseworker: names[p.CaseworkerID], About: s.about(c, it, p)})
 		}
 	}
 	// Children first among open items: their cases need a trained eye soonest.
@@ -322,33 +331,30 @@ type participantsView struct {
 	Query string
 	Rows  []participantRow
 	Total int
+	// NextURL is the address of the next page; "" on the last.
+	NextURL string
 }
 
 func (s *Server) participantsPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	v := participantsView{page: s.page(c, "Participants", "participants"), Query: strings.TrimSpace(c.QueryParam("q"))}
-	ps, err := s.caseload(ctx, v.Account, "")
+	ps, next, err := s.visibleParticipants(ctx, v.Account, v.Query, c.QueryParam("cursor"), participantsPageSize)
 	if err != nil {
+		return s.pageError(c, err)
+	}
+	v.NextURL = nextPageURL(c, "/participants", next)
+	if v.Total, err = s.caseloadSize(ctx, v.Account); err != nil {
 		return err
 	}
-	v.Total = len(ps)
 	names, _, err := s.accountNames(ctx)
 	if err != nil {
 		return err
 	}
-	open := map[string]int{}
-	items, err := s.deps.Store.ListAttention(ctx, true)
+	open, err := s.openCounts(ctx, ps)
 	if err != nil {
 		return err
 	}
-	for _, it := range items {
-		open[it.ParticipantID]++
-	}
-	q := strings.ToLower(v.Query)
 	for _, p := range ps {
-		if q != "" && !strings.Contains(strings.ToLower(p.Label), q) && !strings.HasPrefix(strings.ToLower(p.ID), q) {
-			continue
-		}
 		v.Rows = append(v.Rows, participantRow{P: p, Caseworker: names[p.CaseworkerID], Open: open[p.ID]})
 	}
 	slices.SortStableFunc(v.Rows, func(a, b participantRow) int {
@@ -553,14 +559,12 @@ func (s *Server) participantPage(c echo.Context) error {
 	if v.Appointments, err = s.deps.Store.AppointmentsOf(ctx, p.ID); err != nil {
 		return err
 	}
-	items, err := s.deps.Store.ListAttention(ctx, true)
+	items, err := s.deps.Store.AttentionOfMany(ctx, []string{p.ID}, true)
 	if err != nil {
 		return err
 	}
 	for _, it := range items {
-		if it.ParticipantID == p.ID {
-			v.Open = append(v.Open, attentionRow{Item: it, Participant: p, About: s.about(c, it, p)})
-		}
+		v.Open = append(v.Open, attentionRow{Item: it, Participant: p, About: s.about(c, it, p)})
 	}
 	if v.Strip, err = s.checkInStrip(ctx, p, v.Now); err != nil {
 		return err
@@ -666,19 +670,26 @@ type auditView struct {
 	Rows        []auditRow
 	Participant string
 	Limit       int
+	// NextURL is the address of the next page; "" on the last.
+	NextURL string
 }
 
 func (s *Server) auditPage(c echo.Context) error {
 	ctx := c.Request().Context()
-	v := auditView{page: s.page(c, "Audit log", "audit"), Participant: strings.TrimSpace(c.QueryParam("participant")), Limit: 500}
+	q, err := auditQueryOf(c)
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	v := auditView{page: s.page(c, "Audit log", "audit"), Participant: q.Participant, Limit: q.Limit}
 	names, _, err := s.accountNames(ctx)
 	if err != nil {
 		return err
 	}
-	entries, err := s.deps.Store.ListAudit(ctx, v.Participant, v.Limit)
+	entries, next, err := s.deps.Store.PageAudit(ctx, q)
 	if err != nil {
-		return err
+		return s.pageError(c, badCursor(err))
 	}
+	v.NextURL = nextPageURL(c, "/audit", next)
 	for _, e := range entries {
 		actor := e.Actor
 		if n, ok := names[e.Actor]; ok {
@@ -733,7 +744,7 @@ func (s *Server) renderAccounts(c echo.Context, status int, errMsg string) error
 	if err != nil {
 		return err
 	}
-	ps, err := s.deps.Store.ListParticipants(ctx)
+	loads, err := s.deps.Store.Caseloads(ctx)
 	if err != nil {
 		return err
 	}
@@ -748,14 +759,7 @@ func (s *Server) renderAccounts(c echo.Context, status int, errMsg string) error
 				row.Tokens = append(row.Tokens, t)
 			}
 		}
-		for _, p := range ps {
-			if p.CaseworkerID == a.ID {
-				row.Caseload++
-				if p.Child {
-					row.Children++
-				}
-			}
-		}
+		row.Caseload, row.Children = loads[a.ID].People, loads[a.ID].Children
 		v.Accounts = append(v.Accounts, row)
 	}
 	return s.render(c, status, "accounts", v)
@@ -811,14 +815,12 @@ func (s *Server) accountUpdate(c echo.Context) error {
 		return s.renderAccounts(c, http.StatusConflict, "Waymark needs at least one administrator: make another one first.")
 	}
 	if a.ChildProtectionTrained && !trained {
-		ps, err := s.deps.Store.ListParticipants(ctx)
+		loads, err := s.deps.Store.Caseloads(ctx)
 		if err != nil {
 			return err
 		}
-		for _, p := range ps {
-			if p.CaseworkerID == a.ID && p.Child {
-				return s.renderAccounts(c, http.StatusConflict, a.Username+" has children in their caseload: give those cases to a trained caseworker first.")
-			}
+		if loads[a.ID].Children > 0 {
+			return s.renderAccounts(c, http.StatusConflict, a.Username+" has children in their caseload: give those cases to a trained caseworker first.")
 		}
 	}
 	var changed []string

@@ -127,6 +127,23 @@ func (t *txn) indexOpen(a store.AttentionItem) error {
 	return t.Bucket(bAttentionOpen).Delete(k)
 }
 
+func (s *Store) GetParticipants(_ context.Context, ids []string) ([]store.Participant, error) {
+	var out []store.Participant
+	err := s.view("get participants", func(t *txn) error {
+		b := t.Bucket(bParticipants)
+		for _, id := range ids {
+			var p store.Participant
+			if ok, err := getJSON(b, []byte(id), &p); err != nil {
+				return err
+			} else if ok {
+				out = append(out, p)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 func (s *Store) PageParticipants(_ context.Context, cursor string, limit int) ([]store.Participant, string, error) {
 	if err := store.CheckIDCursor(cursor); err != nil {
 		return nil, "", err

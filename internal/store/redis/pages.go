@@ -144,6 +144,15 @@ func (s *Store) participantsAt(ctx context.Context, ids []string) ([]store.Parti
 	return out, nil
 }
 
+// GetParticipants reads the records in one MGET (per slot on a cluster).
+func (s *Store) GetParticipants(ctx context.Context, ids []string) ([]store.Participant, error) {
+	ps, err := s.participantsAt(ctx, ids)
+	if err != nil {
+		return nil, s.fail("get participants", err)
+	}
+	return ps, nil
+}
+
 // PageParticipants reads the participant list from after cursor, a batch
 // at a time until the page is full (a hint to nothing is skipped).
 func (s *Store) PageParticipants(ctx context.Context, cursor string, limit int) ([]store.Participant, string, error) {

@@ -58,6 +58,9 @@ var pageTests = []namedTest{
 		mustIDs(t, "cw_b", of("cw_b"), []string{"p_b", "p_e"})
 		mustIDs(t, "nobody's", of(""), []string{"p_d"})
 		mustIDs(t, "unknown caseworker", of("cw_x"), nil)
+		some, err := s.GetParticipants(ctx, []string{"p_e", "p_missing", "p_a"})
+		must(t, "get participants", err)
+		mustIDs(t, "get participants", participantIDs(some), []string{"p_e", "p_a"})
 		mustCaseloads(t, s, map[string]store.Caseload{
 			"cw_a": {People: 2, Children: 1}, "cw_b": {People: 2, Children: 1}, "": {People: 1},
 		})

@@ -1,0 +1,400 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// What pages and API calls list, read through the store's indexes: a
+// caseworker's caseload, an administrator's programme a page at a time,
+// and the attention queue of either. No request reads a whole table, so
+// a page costs the same with 30 people or 100,000 (docs/performance.md).
+
+// Page sizes: what a list shows when not asked, and the most it shows.
+const (
+	defaultPageSize = 100
+	maxPageSize     = 1000
+	// searchScan bounds how many participants one search request reads
+	// when an administrator searches the whole programme by label; the
+	// answer's cursor continues the search.
+	searchScan = 5000
+	// recentScan is how many of the newest items the queue reads to show
+	// the ones dealt with lately.
+	recentScan = 200
+)
+
+// errBadCursor answers a cursor the list did not hand out.
+var errBadCursor = &opError{http.StatusBadRequest, codeBadRequest, "cursor: pass the next_cursor of the page before, unchanged"}
+
+// pageParams reads ?limit= and ?cursor=; a bad value is a 400.
+func pageParams(c echo.Context) (limit int, cursor string, err error) {
+	limit = defaultPageSize
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			return 0, "", apiFail(http.StatusBadRequest, codeBadRequest, "limit: a number from 1 to "+strconv.Itoa(maxPageSize))
+		}
+		limit = n
+	}
+	cursor = c.QueryParam("cursor")
+	if len(cursor) > 200 || strings.ContainsAny(cursor, "\x00\n") {
+		return 0, "", errBadCursor
+	}
+	return limit, cursor, nil
+}
+
+// badCursor turns the store's refusal of a cursor into the caller's 400.
+func badCursor(err error) error {
+	if errors.Is(err, store.ErrBadCursor) {
+		return errBadCursor
+	}
+	return err
+}
+
+// pageByID is one page of participants ordered by ID, from after cursor.
+func pageByID(ps []store.Participant, cursor string, limit int) ([]store.Participant, string) {
+	i := 0
+	if cursor != "" {
+		for i < len(ps) && ps[i].ID <= cursor {
+			i++
+		}
+	}
+	ps = ps[i:]
+	if len(ps) > limit {
+		return ps[:limit], ps[limit-1].ID
+	}
+	return ps, ""
+}
+
+// pageByTime is one page of items ordered newest first, from after
+// cursor.
+func pageByTime(items []store.AttentionItem, cursor string, limit int) ([]store.AttentionItem, string, error) {
+	if cursor != "" {
+		at, id, err := store.ParseTimeCursor(cursor)
+		if err != nil {
+			return nil, "", errBadCursor
+		}
+		i := 0
+		for i < len(items) && !store.After(items[i].CreatedAt, items[i].ID, at, id) {
+			i++
+		}
+		items = items[i:]
+	}
+	if len(items) > limit {
+		last := items[limit-1]
+		return items[:limit], store.TimeCursor(last.CreatedAt, last.ID), nil
+	}
+	return items, "", nil
+}
+
+// matchesQuery is the participant search: a label containing q, or an
+// ID starting with it, ignoring case.
+func matchesQuery(p store.Participant, q string) bool {
+	q = strings.ToLower(q)
+	return q == "" || strings.Contains(strings.ToLower(p.Label), q) || strings.HasPrefix(strings.ToLower(p.ID), q)
+}
+
+// visibleParticipants is one page of the participants an account sees
+// that match q, ordered by ID: a caseworker's caseload, or the whole
+// programme for an administrator, read a page at a time (a search reads
+// at most searchScan records a request and continues from its cursor).
+func (s *Server) visibleParticipants(ctx context.Context, a store.Account, q, cursor string, limit int) ([]store.Participant, string, error) {
+	if !canSeeAll(a) {
+		ps, err := s.deps.Store.ParticipantsOf(ctx, a.ID)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := store.CheckIDCursor(cursor); err != nil {
+			return nil, "", errBadCursor
+		}
+		out := ps[:0]
+		for _, p := range ps {
+			if matchesQuery(p, q) {
+				out = append(out, p)
+			}
+		}
+		page, next := pageByID(out, cursor, limit)
+		return page, next, nil
+	}
+	if q == "" {
+		ps, next, err := s.deps.Store.PageParticipants(ctx, cursor, limit)
+		return ps, next, badCursor(err)
+	}
+	var out []store.Participant
+	for scanned := 0; scanned < searchScan; {
+		batch := min(searchScan-scanned, 500)
+		ps, next, err := s.deps.Store.PageParticipants(ctx, cursor, batch)
+		if err != nil {
+			return nil, "", badCursor(err)
+		}
+		scanned += len(ps)
+		for i, p := range ps {
+			if !matchesQuery(p, q) {
+				continue
+			}
+			out = append(out, p)
+			if len(out) == limit {
+				if i == len(ps)-1 && next == "" {
+					return out, "", nil
+				}
+				return out, p.ID, nil
+			}
+		}
+		if next == "" {
+			return out, "", nil
+		}
+		cursor = next
+	}
+	return out, cursor, nil
+}
+
+// caseload lists the participants of one caseworker an account may see,
+// ordered by ID: a caseworker's own, or for an administrator anyone's,
+// or noActiveCaseworker's (people whose caseworker is disabled, deleted
+// or was never set). A caseworker asking for someone else's gets none.
+func (s *Server) caseload(ctx context.Context, a store.Account, caseworkerID string) ([]store.Participant, error) {
+	if !canSeeAll(a) {
+		if caseworkerID != "" && caseworkerID != a.ID {
+			return nil, nil
+		}
+		return s.deps.Store.ParticipantsOf(ctx, a.ID)
+	}
+	if caseworkerID != noActiveCaseworker {
+		return s.deps.Store.ParticipantsOf(ctx, caseworkerID)
+	}
+	orphans, err := s.orphanCaseworkers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Participant
+	for _, cw := range orphans {
+		ps, err := s.deps.Store.ParticipantsOf(ctx, cw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ps...)
+	}
+	sortByID(out)
+	return out, nil
+}
+
+// orphanCaseworkers are the caseworker IDs that have a caseload but no
+// active account: disabled, deleted, or none ("").
+func (s *Server) orphanCaseworkers(ctx context.Context) ([]string, error) {
+	loads, err := s.deps.Store.Caseloads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	active, err := s.activeAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for cw := range loads {
+		if !active[cw] {
+			out = append(out, cw)
+		}
+	}
+	return out, nil
+}
+
+// unassignedCount counts the people whose caseworker is not active.
+func (s *Server) unassignedCount(ctx context.Context) (int, error) {
+	loads, err := s.deps.Store.Caseloads(ctx)
+	if err != nil {
+		return 0, err
+	}
+	active, err := s.activeAccounts(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for cw, l := range loads {
+		if !active[cw] {
+			n += l.People
+		}
+	}
+	return n, nil
+}
+
+// visibleAttention is one page of the attention items of the account's
+// caseload, newest first, narrowed to one caseworker's when an admin
+// asks, with the participants they are about. An administrator's whole
+// queue is read a page at a time through the queue's index; a caseload's
+// through its people's items.
+func (s *Server) visibleAttention(ctx context.Context, a store.Account, openOnly bool, caseworkerID, cursor string, limit int) ([]store.AttentionItem, map[string]store.Participant, string, error) {
+	byID := map[string]store.Participant{}
+	if canSeeAll(a) && caseworkerID == "" {
+		items, next, err := s.deps.Store.PageAttention(ctx, store.AttentionQuery{OpenOnly: openOnly, Cursor: cursor, Limit: limit})
+		if err != nil {
+			return nil, nil, "", badCursor(err)
+		}
+		var pids []string
+		for _, it := range items {
+			if _, ok := byID[it.ParticipantID]; !ok {
+				byID[it.ParticipantID] = store.Participant{}
+				pids = append(pids, it.ParticipantID)
+			}
+		}
+		ps, err := s.deps.Store.GetParticipants(ctx, pids)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		for _, p := range ps {
+			byID[p.ID] = p
+		}
+		out := items[:0]
+		for _, it := range items {
+			if byID[it.ParticipantID].ID != "" { // an item of someone erased meanwhile
+				out = append(out, it)
+			}
+		}
+		return out, byID, next, nil
+	}
+	ps, err := s.caseload(ctx, a, caseworkerID)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	pids := make([]string, len(ps))
+	for i, p := range ps {
+		byID[p.ID], pids[i] = p, p.ID
+	}
+	items, err := s.deps.Store.AttentionOfMany(ctx, pids, openOnly)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	page, next, err := pageByTime(items, cursor, limit)
+	return page, byID, next, err
+}
+
+// openCounts counts the open items of each of ps.
+func (s *Server) openCounts(ctx context.Context, ps []store.Participant) (map[string]int, error) {
+	pids := make([]string, len(ps))
+	for i, p := range ps {
+		pids[i] = p.ID
+	}
+	items, err := s.deps.Store.AttentionOfMany(ctx, pids, true)
+	if err != nil {
+		return nil, err
+	}
+	open := make(map[string]int, len(ps))
+	for _, it := range items {
+		open[it.ParticipantID]++
+	}
+	return open, nil
+}
+
+func sortByID(ps []store.Participant) {
+	slices.SortFunc(ps, func(a, b store.Participant) int { return strings.Compare(a.ID, b.ID) })
+}
+
+// participantsPageSize is how many people the Participants page lists a
+// page: a caseload of up to that many reads as one list, sorted by label.
+const participantsPageSize = 200
+
+// caseloadSize counts the participants an account sees, from the kept
+// counts rather than the records.
+func (s *Server) caseloadSize(ctx context.Context, a store.Account) (int, error) {
+	loads, err := s.deps.Store.Caseloads(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if !canSeeAll(a) {
+		return loads[a.ID].People, nil
+	}
+	n := 0
+	for _, l := range loads {
+		n += l.People
+	}
+	return n, nil
+}
+
+// nextCursor is a page's next_cursor in JSON: null after the last page.
+func nextCursor(next string) *string {
+	if next == "" {
+		return nil
+	}
+	return &next
+}
+
+// allVisible lists every participant an account sees, ordered by ID: for
+// the CSV downloads, which are the whole caseload by nature. An
+// administrator's is read a batch at a time.
+func (s *Server) allVisible(ctx context.Context, a store.Account) ([]store.Participant, error) {
+	if !canSeeAll(a) {
+		return s.deps.Store.ParticipantsOf(ctx, a.ID)
+	}
+	var out []store.Participant
+	for cursor := ""; ; {
+		ps, next, err := s.deps.Store.PageParticipants(ctx, cursor, maxPageSize)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ps...)
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
+	}
+}
+
+// auditQueryOf reads the audit log's filters and page: ?participant=,
+// ?actor=, ?action=, ?from= and ?to= (a date, or an RFC 3339 time; to is
+// exclusive, and a date means the end of that day), ?limit= and ?cursor=.
+func auditQueryOf(c echo.Context) (store.AuditQuery, error) {
+	limit, cursor, err := pageParams(c)
+	if err != nil {
+		return store.AuditQuery{}, err
+	}
+	q := store.AuditQuery{
+		Participant: strings.TrimSpace(c.QueryParam("participant")),
+		Actor:       strings.TrimSpace(c.QueryParam("actor")),
+		Action:      strings.TrimSpace(c.QueryParam("action")),
+		Cursor:      cursor, Limit: limit,
+	}
+	for _, f := range []struct {
+		name  string
+		dst   *time.Time
+		isEnd bool
+	}{{"from", &q.From, false}, {"to", &q.To, true}} {
+		v := strings.TrimSpace(c.QueryParam(f.name))
+		if v == "" {
+			continue
+		}
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			*f.dst = t
+		} else if d, err := time.Parse(time.DateOnly, v); err == nil {
+			if f.isEnd {
+				d = d.AddDate(0, 0, 1)
+			}
+			*f.dst = d
+		} else {
+			return q, apiFail(http.StatusBadRequest, codeBadRequest, f.name+": use a date (2026-03-01) or an RFC 3339 time")
+		}
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		return q, apiFail(http.StatusBadRequest, codeBadRequest, "from must come before to")
+	}
+	return q, nil
+}
+
+// nextPageURL is the address of the next page of the list at path: the
+// request's own filters with the next cursor, or "" on the last page.
+func nextPageURL(c echo.Context, path, next string) string {
+	if next == "" {
+		return ""
+	}
+	q := c.Request().URL.Query()
+	q.Set("cursor", next)
+	q.Del("done")
+	return path + "?" + q.Encode()
+}
