@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -381,14 +383,20 @@ func (s *Server) apiAppointments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	limit, cursor, err := pageParams(c)
+	if err != nil {
+		return err
+	}
 	as, err := s.deps.Store.AppointmentsOf(ctx, p.ID)
 	if err != nil {
 		return err
 	}
+	// Ordered by date and time; the ID breaks ties, so the key is unique.
+	as, next := pageByKey(as, func(a store.Appointment) string { return a.Date + "T" + a.Time + "|" + a.ID }, cursor, limit)
 	if as == nil {
 		as = []store.Appointment{}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"appointments": as})
+	return c.JSON(http.StatusOK, map[string]any{"appointments": as, "next_cursor": nextCursor(next)})
 }
 
 func (s *Server) apiAddAppointment(c echo.Context) error {
@@ -444,6 +452,26 @@ func sinceParam(c echo.Context, def time.Time) (time.Time, error) {
 	return time.Time{}, apiFail(http.StatusBadRequest, codeBadRequest, "since: use a date (2026-03-01) or an RFC 3339 time")
 }
 
+// timePage reads the page of a per-person list ordered by time: since
+// (def when not given), limit and cursor. With a cursor the read starts
+// at the cursor's record, not at since.
+func timePage(c echo.Context, def time.Time) (since time.Time, limit int, cursor string, err error) {
+	if since, err = sinceParam(c, def); err != nil {
+		return since, 0, "", err
+	}
+	if limit, cursor, err = pageParams(c); err != nil {
+		return since, 0, "", err
+	}
+	if cursor != "" {
+		at, _, err := store.ParseTimeCursor(cursor)
+		if err != nil {
+			return since, 0, "", errBadCursor
+		}
+		since = at
+	}
+	return since, limit, cursor, nil
+}
+
 func (s *Server) apiCheckIns(c echo.Context) error {
 	ctx := c.Request().Context()
 	me := apiAccount(c)
@@ -451,7 +479,7 @@ func (s *Server) apiCheckIns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	since, err := sinceParam(c, time.Time{})
+	since, limit, cursor, err := timePage(c, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -459,13 +487,15 @@ func (s *Server) apiCheckIns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	slices.SortStableFunc(cs, func(a, b store.CheckIn) int { return cmp.Or(a.At.Compare(b.At), strings.Compare(a.ID, b.ID)) })
+	cs, next := pageByKey(cs, func(ci store.CheckIn) string { return store.TimeCursor(ci.At, ci.ID) }, cursor, limit)
 	if cs == nil {
 		cs = []store.CheckIn{}
 	}
 	if err := s.audit(ctx, me, "checkins_viewed", p.ID, "api"); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"checkins": cs})
+	return c.JSON(http.StatusOK, map[string]any{"checkins": cs, "next_cursor": nextCursor(next)})
 }
 
 // apiWindowsSpan is how far back the windows call looks by default: the
@@ -516,13 +546,22 @@ func (s *Server) apiWindows(c echo.Context) error {
 		return err
 	}
 	now := s.now()
-	since, err := sinceParam(c, now.Add(-apiWindowsSpan))
+	since, limit, cursor, err := timePage(c, now.Add(-apiWindowsSpan))
 	if err != nil {
 		return err
 	}
 	ws, next, err := s.windowPage(ctx, p, since, now)
 	if err != nil {
 		return err
+	}
+	key := func(w store.Window) string { return store.TimeCursor(w.OpensAt, w.Ref) }
+	if c.QueryParam("limit") == "" {
+		limit = maxWindowPage
+	}
+	ws, nextC := pageByKey(ws, key, cursor, limit)
+	cut := nextC != ""
+	if !cut && !next.IsZero() && len(ws) > 0 {
+		nextC = key(ws[len(ws)-1]) // the read stopped short of now: more follow
 	}
 	out := make([]windowJSON, 0, len(ws))
 	for _, w := range ws {
@@ -531,9 +570,9 @@ func (s *Server) apiWindows(c echo.Context) error {
 	if err := s.audit(ctx, me, "windows_viewed", p.ID, "api"); err != nil {
 		return err
 	}
-	body := map[string]any{"windows": out}
-	if !next.IsZero() {
-		body["next_since"] = next.UTC()
+	body := map[string]any{"windows": out, "next_cursor": nextCursor(nextC)}
+	if !next.IsZero() && !cut {
+		body["next_since"] = next.UTC() // the older way to continue, kept for callers that use it
 	}
 	return c.JSON(http.StatusOK, body)
 }

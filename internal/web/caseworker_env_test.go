@@ -168,19 +168,18 @@ func (e *cwEnv) attentionItem(p store.Participant, kind store.AttentionKind) sto
 // api calls the JSON API as an account ("" sends no token).
 func (e *cwEnv) api(as store.Account, method, path string, body any) *httptest.ResponseRecorder {
 	e.t.Helper()
-	var r io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		r = strings.NewReader(b)
+		raw = []byte(b)
 	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
 			e.t.Fatal(err)
 		}
-		r = bytes.NewReader(raw)
 	}
-	req := httptest.NewRequest(method, path, r)
+	req := httptest.NewRequest(method, path, bytes.NewReader(raw))
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -188,7 +187,8 @@ func (e *cwEnv) api(as store.Account, method, path string, body any) *httptest.R
 		req.Header.Set("Authorization", "Bearer "+e.tokens[as.ID])
 	}
 	rec := httptest.NewRecorder()
-	e.srv.ServeHTTP(rec, req)
+	e.srv.ServeHTTP(rec, req.Clone(req.Context()))
+	checkContract(e.t, req, raw, rec)
 	return rec
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -38,14 +39,18 @@ var errBadCursor = &opError{http.StatusBadRequest, codeBadRequest, "cursor: pass
 // pageParams reads ?limit= and ?cursor=; a bad value is a 400.
 func pageParams(c echo.Context) (limit int, cursor string, err error) {
 	limit = defaultPageSize
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPageSize {
-			return 0, "", apiFail(http.StatusBadRequest, codeBadRequest, "limit: a number from 1 to "+strconv.Itoa(maxPageSize))
+	q := c.QueryParams()
+	if v, ok := q["limit"]; ok {
+		n, err := strconv.Atoi(v[0])
+		if len(v) > 1 || err != nil || n < 1 || n > maxPageSize {
+			return 0, "", apiFail(http.StatusBadRequest, codeBadRequest, "limit: one number from 1 to "+strconv.Itoa(maxPageSize))
 		}
 		limit = n
 	}
-	cursor = c.QueryParam("cursor")
+	if v := q["cursor"]; len(v) > 1 || len(v) == 1 && v[0] == "" {
+		return 0, "", errBadCursor
+	}
+	cursor = q.Get("cursor")
 	if len(cursor) > 200 || strings.ContainsAny(cursor, "\x00\n") {
 		return 0, "", errBadCursor
 	}
@@ -60,19 +65,21 @@ func badCursor(err error) error {
 	return err
 }
 
+// pageByKey is one page of items sorted by key (ascending, keys
+// distinct), starting after the item whose key is cursor.
+func pageByKey[T any](items []T, key func(T) string, cursor string, limit int) ([]T, string) {
+	if cursor != "" {
+		items = items[sort.Search(len(items), func(i int) bool { return key(items[i]) > cursor }):]
+	}
+	if len(items) > limit {
+		return items[:limit], key(items[limit-1])
+	}
+	return items, ""
+}
+
 // pageByID is one page of participants ordered by ID, from after cursor.
 func pageByID(ps []store.Participant, cursor string, limit int) ([]store.Participant, string) {
-	i := 0
-	if cursor != "" {
-		for i < len(ps) && ps[i].ID <= cursor {
-			i++
-		}
-	}
-	ps = ps[i:]
-	if len(ps) > limit {
-		return ps[:limit], ps[limit-1].ID
-	}
-	return ps, ""
+	return pageByKey(ps, func(p store.Participant) string { return p.ID }, cursor, limit)
 }
 
 // pageByTime is one page of items ordered newest first, from after

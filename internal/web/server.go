@@ -163,6 +163,7 @@ func NewServer(d Deps) *Server {
 		e.POST("/accounts/:id/:verb", s.accountAccess, admin...)
 		e.POST("/tokens/:tid/revoke", s.tokenRevoke, cw...)
 
+		e.GET("/api/v1/openapi.json", s.apiOpenAPI)
 		api := e.Group("/api/v1", s.apiErrors, middleware.BodyLimit(apiBodyLimit), strictQuery, s.requireToken)
 		api.GET("/participants", s.apiParticipants)
 		api.POST("/participants", s.apiCreateParticipant)
