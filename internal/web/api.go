@@ -24,9 +24,10 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
-// The JSON API under /api/v1 (docs/api.md). Callers present an API token
-// made with `waymark tokens create`; a token acts as its account, with
-// the same caseload as on the pages.
+// The JSON API under /api/v1 (docs/api.md, and its contract in
+// openapi.json). Callers present an API token made on the Accounts page
+// or with `waymark tokens create`; a token acts as its account, with the
+// same caseload as on the pages.
 //
 // Every error is {"error":{"code":"...","message":"..."}} with one of
 // these stable codes.
@@ -117,7 +118,7 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Request().Header.Get(echo.HeaderAuthorization)
 		scheme, token, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			return apiFail(http.StatusUnauthorized, codeUnauthorized, "send Authorization: Bearer <token> (waymark tokens create makes one)")
+			return apiFail(http.StatusUnauthorized, codeUnauthorized, "send Authorization: Bearer <token> (an administrator makes one on the Accounts page)")
 		}
 		a, err := s.deps.Auth.AuthenticateAPI(c.Request().Context(), strings.TrimSpace(token))
 		if errors.Is(err, auth.ErrBadToken) {

@@ -897,6 +897,49 @@ func (s *Server) accountAccess(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/accounts?done=account_"+verb)
 }
 
+// tokenTTLs are the lifetimes the Accounts page offers a new token; ""
+// is until revoked.
+var tokenTTLs = map[string]time.Duration{"30d": 30 * 24 * time.Hour, "90d": 90 * 24 * time.Hour, "365d": 365 * 24 * time.Hour, "": 0}
+
+type tokenView struct {
+	page
+	For     store.Account
+	Token   string
+	Expires time.Time
+}
+
+// tokenCreate makes an API token for an account and shows it, once, as
+// the answer to the form: it is never stored, so a reload cannot show it
+// again (the browser asks before sending the form twice, and a second
+// send makes a second token, listed and revocable like the first).
+func (s *Server) tokenCreate(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := session(c).Account
+	ttl, ok := tokenTTLs[c.FormValue("ttl")]
+	if !ok {
+		return s.renderAccounts(c, http.StatusUnprocessableEntity, "Choose how long the token works from the list.")
+	}
+	a, err := s.deps.Store.GetAccount(ctx, c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return s.renderMessage(c, http.StatusNotFound, "Not found", "No such account.")
+	}
+	if err != nil {
+		return err
+	}
+	token, err := s.deps.Auth.CreateAPIToken(ctx, me.ID, a.ID, ttl)
+	if errors.Is(err, auth.ErrDisabled) {
+		return s.renderAccounts(c, http.StatusConflict, a.Username+"'s account is disabled: enable it before making a token.")
+	}
+	if err != nil {
+		return err
+	}
+	v := tokenView{page: s.page(c, "API token", "accounts"), For: a, Token: token}
+	if ttl > 0 {
+		v.Expires = s.now().Add(ttl)
+	}
+	return s.render(c, http.StatusCreated, "token", v)
+}
+
 // tokenRevoke revokes an API token: an administrator's any, a
 // caseworker's their own.
 func (s *Server) tokenRevoke(c echo.Context) error {

@@ -160,6 +160,7 @@ func NewServer(d Deps) *Server {
 		e.GET("/accounts", s.accountsPage, admin...)
 		e.POST("/accounts", s.accountCreate, admin...)
 		e.POST("/accounts/:id", s.accountUpdate, admin...)
+		e.POST("/accounts/:id/tokens", s.tokenCreate, admin...)
 		e.POST("/accounts/:id/:verb", s.accountAccess, admin...)
 		e.POST("/tokens/:tid/revoke", s.tokenRevoke, cw...)
 
