@@ -15,8 +15,9 @@ import (
 
 // Access through the API: administrators list, disable, enable and
 // delete accounts and revoke any token; a caseworker lists and revokes
-// their own tokens. Making a token stays on the command line, where the
-// token is printed once to whoever runs it.
+// their own tokens. Tokens are made on the Accounts page (tokenCreate)
+// or on the command line, where the token is shown once to whoever made
+// it; never through the API, so that a leaked token cannot mint others.
 
 type apiAccountView struct {
 	ID                     string     `json:"id"`
