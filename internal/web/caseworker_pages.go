@@ -255,23 +255,18 @@ func (s *Server) attentionPage(c echo.Context) error {
 			return err
 		}
 	}
-	open, byID, next, err := s.visibleAttention(ctx, v.Account, true, v.Filter, c.QueryParam("cursor"), queuePageSize)
+	open, recent, byID, next, err := s.queue(ctx, v.Account, v.Filter, c.QueryParam("cursor"))
 	if err != nil {
 		return s.pageError(c, err)
 	}
 	v.NextURL = nextPageURL(c, "/attention", next)
-	recent, recentOf, _, err := s.visibleAttention(ctx, v.Account, false, v.Filter, "", recentScan)
-	if err != nil {
-		return err
-	}
 	for _, it := range open {
 		p := byID[it.ParticipantID]
 		v.Open = append(v.Open, attentionRow{Item: it, Participant: p, Caseworker: names[p.CaseworkerID], About: s.about(c, it, p)})
 	}
 	for _, it := range recent {
-		if p := recentOf[it.ParticipantID]; !it.Open() && len(v.Recent) < 20 {
-			v.Recent = append(v.Recent, attentionRow{Item: it, Participant: p, Caseworker: names[p.CaseworkerID], About: s.about(c, it, p)})
-		}
+		p := byID[it.ParticipantID]
+		v.Recent = append(v.Recent, attentionRow{Item: it, Participant: p, Caseworker: names[p.CaseworkerID], About: s.about(c, it, p)})
 	}
 	// Children first among open items: their cases need a trained eye soonest.
 	slices.SortStableFunc(v.Open, func(a, b attentionRow) int {

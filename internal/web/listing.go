@@ -239,8 +239,8 @@ func (s *Server) unassignedCount(ctx context.Context) (int, error) {
 // queue is read a page at a time through the queue's index; a caseload's
 // through its people's items.
 func (s *Server) visibleAttention(ctx context.Context, a store.Account, openOnly bool, caseworkerID, cursor string, limit int) ([]store.AttentionItem, map[string]store.Participant, string, error) {
-	byID := map[string]store.Participant{}
-	if canSeeAll(a) && caseworkerID == "" {
+	if isAdminQueue(a, caseworkerID) {
+		byID := map[string]store.Participant{}
 		items, next, err := s.deps.Store.PageAttention(ctx, store.AttentionQuery{OpenOnly: openOnly, Cursor: cursor, Limit: limit})
 		if err != nil {
 			return nil, nil, "", badCursor(err)
@@ -267,20 +267,34 @@ func (s *Server) visibleAttention(ctx context.Context, a store.Account, openOnly
 		}
 		return out, byID, next, nil
 	}
-	ps, err := s.caseload(ctx, a, caseworkerID)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	pids := make([]string, len(ps))
-	for i, p := range ps {
-		byID[p.ID], pids[i] = p, p.ID
-	}
-	items, err := s.deps.Store.AttentionOfMany(ctx, pids, openOnly)
+	items, byID, err := s.caseloadAttention(ctx, a, caseworkerID, openOnly)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	page, next, err := pageByTime(items, cursor, limit)
 	return page, byID, next, err
+}
+
+// isAdminQueue reports whether a queue is an administrator's whole
+// programme, read a page at a time, rather than one caseload's.
+func isAdminQueue(a store.Account, caseworkerID string) bool {
+	return canSeeAll(a) && caseworkerID == ""
+}
+
+// caseloadAttention is every item of one caseload the account may see,
+// newest first, only open ones when openOnly, with the participants.
+func (s *Server) caseloadAttention(ctx context.Context, a store.Account, caseworkerID string, openOnly bool) ([]store.AttentionItem, map[string]store.Participant, error) {
+	ps, err := s.caseload(ctx, a, caseworkerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := make(map[string]store.Participant, len(ps))
+	pids := make([]string, len(ps))
+	for i, p := range ps {
+		byID[p.ID], pids[i] = p, p.ID
+	}
+	items, err := s.deps.Store.AttentionOfMany(ctx, pids, openOnly)
+	return items, byID, err
 }
 
 // openCounts counts the open items of each of ps.
@@ -404,4 +418,52 @@ func nextPageURL(c echo.Context, path, next string) string {
 	q.Set("cursor", next)
 	q.Del("done")
 	return path + "?" + q.Encode()
+}
+
+// recentShown is how many items dealt with lately the queue shows.
+const recentShown = 20
+
+// queue reads the Needs attention page: a page of open items from the
+// cursor, the items dealt with lately (among the recentScan newest for an
+// administrator's whole queue, of the whole caseload otherwise), and the
+// people they are about. A caseload's items are read once for both.
+func (s *Server) queue(ctx context.Context, a store.Account, caseworkerID, cursor string) (open, recent []store.AttentionItem, byID map[string]store.Participant, next string, err error) {
+	if isAdminQueue(a, caseworkerID) {
+		open, byID, next, err = s.visibleAttention(ctx, a, true, "", cursor, queuePageSize)
+		if err != nil {
+			return nil, nil, nil, "", err
+		}
+		latest, latestOf, _, err := s.visibleAttention(ctx, a, false, "", "", recentScan)
+		if err != nil {
+			return nil, nil, nil, "", err
+		}
+		for id, p := range latestOf {
+			byID[id] = p
+		}
+		return open, dealtWith(latest), byID, next, nil
+	}
+	all, byID, err := s.caseloadAttention(ctx, a, caseworkerID, false)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	var opened []store.AttentionItem
+	for _, it := range all {
+		if it.Open() {
+			opened = append(opened, it)
+		}
+	}
+	open, next, err = pageByTime(opened, cursor, queuePageSize)
+	return open, dealtWith(all), byID, next, err
+}
+
+// dealtWith keeps the first recentShown resolved items of a newest-first
+// list.
+func dealtWith(items []store.AttentionItem) []store.AttentionItem {
+	var out []store.AttentionItem
+	for _, it := range items {
+		if !it.Open() && len(out) < recentShown {
+			out = append(out, it)
+		}
+	}
+	return out
 }
