@@ -27,10 +27,10 @@ const (
 	// searchScan bounds how many participants one search request reads
 	// when an administrator searches the whole programme by label; the
 	// answer's cursor continues the search.
-	searchScan = 5000
+	searchScan = 2000
 	// recentScan is how many of the newest items the queue reads to show
 	// the ones dealt with lately.
-	recentScan = 200
+	recentScan = 100
 )
 
 // errBadCursor answers a cursor the list did not hand out.
