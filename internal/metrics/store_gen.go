@@ -42,6 +42,11 @@ func (s instrumented) ParticipantsOf(ctx context.Context, caseworkerID string) (
 	return r0, s.count("ParticipantsOf", err)
 }
 
+func (s instrumented) PageCaseload(ctx context.Context, caseworkerID, cursor string, limit int) ([]store.Participant, string, error) {
+	r0, r1, err := s.Store.PageCaseload(ctx, caseworkerID, cursor, limit)
+	return r0, r1, s.count("PageCaseload", err)
+}
+
 func (s instrumented) Caseloads(ctx context.Context) (map[string]store.Caseload, error) {
 	r0, err := s.Store.Caseloads(ctx)
 	return r0, s.count("Caseloads", err)
@@ -434,6 +439,7 @@ var storeOps = []string{
 	"OutboundOf",
 	"PageAttention",
 	"PageAudit",
+	"PageCaseload",
 	"PageParticipants",
 	"ParticipantsOf",
 	"Ping",

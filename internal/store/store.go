@@ -570,6 +570,9 @@ type Participants interface {
 	// ParticipantsOf returns a caseworker's caseload, ordered by ID; with
 	// an empty caseworkerID, the participants no caseworker was given.
 	ParticipantsOf(ctx context.Context, caseworkerID string) ([]Participant, error)
+	// PageCaseload is ParticipantsOf a page at a time: up to limit after
+	// cursor, and the next page's cursor ("" after the last).
+	PageCaseload(ctx context.Context, caseworkerID, cursor string, limit int) ([]Participant, string, error)
 	// Caseloads counts the participants of every caseworker ID that has
 	// any, the empty ID for those with none.
 	Caseloads(ctx context.Context) (map[string]Caseload, error)

@@ -86,6 +86,11 @@ func (r *readCounter) ParticipantsOf(ctx context.Context, cw string) ([]store.Pa
 	return r.Store.ParticipantsOf(ctx, cw)
 }
 
+func (r *readCounter) PageCaseload(ctx context.Context, cw, cursor string, limit int) ([]store.Participant, string, error) {
+	r.note("PageCaseload")
+	return r.Store.PageCaseload(ctx, cw, cursor, limit)
+}
+
 func (r *readCounter) Caseloads(ctx context.Context) (map[string]store.Caseload, error) {
 	r.note("Caseloads")
 	return r.Store.Caseloads(ctx)

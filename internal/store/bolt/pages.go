@@ -193,6 +193,36 @@ func (s *Store) ParticipantsOf(_ context.Context, caseworkerID string) ([]store.
 	return out, err
 }
 
+func (s *Store) PageCaseload(_ context.Context, caseworkerID, cursor string, limit int) ([]store.Participant, string, error) {
+	if err := store.CheckIDCursor(cursor); err != nil {
+		return nil, "", err
+	}
+	var out []store.Participant
+	next := ""
+	err := s.view("page caseload", func(t *txn) error {
+		pfx := idPrefix(caseworkerID)
+		records := t.Bucket(bParticipants)
+		c := t.Bucket(bParticipantsByCW).Cursor()
+		k, _ := c.Seek(key(pfx, []byte(cursor)))
+		if k != nil && cursor != "" && string(k[len(pfx):]) == cursor {
+			k, _ = c.Next()
+		}
+		for ; k != nil && bytes.HasPrefix(k, pfx); k, _ = c.Next() {
+			if len(out) == limit {
+				next = out[len(out)-1].ID
+				return nil
+			}
+			var p store.Participant
+			if ok, err := getJSON(records, k[len(pfx):], &p); err != nil || !ok {
+				return orMissingIndex(err, ok)
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
 func (s *Store) Caseloads(_ context.Context) (map[string]store.Caseload, error) {
 	out := map[string]store.Caseload{}
 	err := s.view("caseloads", func(t *txn) error {

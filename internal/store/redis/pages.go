@@ -208,6 +208,45 @@ func (s *Store) ParticipantsOf(ctx context.Context, caseworkerID string) ([]stor
 	return out, nil
 }
 
+// PageCaseload reads a caseload's hints from after cursor, a batch at a
+// time until the page is full of records that still name the caseworker.
+func (s *Store) PageCaseload(ctx context.Context, caseworkerID, cursor string, limit int) ([]store.Participant, string, error) {
+	if err := store.CheckIDCursor(cursor); err != nil {
+		return nil, "", err
+	}
+	var out []store.Participant
+	lo := "-"
+	if cursor != "" {
+		lo = "(" + cursor
+	}
+	for {
+		count := int64(limit + 1 - len(out))
+		if limit <= 0 {
+			count = 0
+		}
+		ids, err := s.rdb.ZRangeByLex(ctx, s.k.caseloads().of(caseworkerID), &goredis.ZRangeBy{Min: lo, Max: "+", Count: count}).Result()
+		if err != nil {
+			return nil, "", s.fail("page caseload", err)
+		}
+		ps, err := s.participantsAt(ctx, ids)
+		if err != nil {
+			return nil, "", s.fail("page caseload", err)
+		}
+		for _, p := range ps {
+			if p.CaseworkerID == caseworkerID {
+				out = append(out, p)
+			}
+		}
+		if limit > 0 && len(out) > limit {
+			return out[:limit], out[limit-1].ID, nil
+		}
+		if count == 0 || int64(len(ids)) < count {
+			return out, "", nil
+		}
+		lo = "(" + ids[len(ids)-1]
+	}
+}
+
 // Caseloads counts the hint sets; an entry left by a crash between a
 // hint and its record counts until the caseload changes again.
 func (s *Store) Caseloads(ctx context.Context) (map[string]store.Caseload, error) {

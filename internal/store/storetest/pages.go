@@ -75,6 +75,17 @@ var pageTests = []namedTest{
 		must(t, "get p_e", err)
 		e.Child = false
 		must(t, "p_e grows up", s.UpdateParticipant(ctx, e))
+		var paged []string
+		for cursor := ""; ; {
+			ps, next, err := s.PageCaseload(ctx, "cw_b", cursor, 2)
+			must(t, "page cw_b", err)
+			paged = append(paged, participantIDs(ps)...)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		mustIDs(t, "cw_b by pages of 2", paged, []string{"p_a", "p_b", "p_e"})
 		mustIDs(t, "cw_a after the move", of("cw_a"), []string{"p_c"})
 		mustIDs(t, "cw_b after the move", of("cw_b"), []string{"p_a", "p_b", "p_e"})
 		mustCaseloads(t, s, map[string]store.Caseload{
