@@ -150,6 +150,9 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.swept.Wait()
+		if err := s.stampClose(); err != nil {
+			slog.Warn("bolt: the indexes will be built again at the next start", "err", err)
+		}
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("bolt: close: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -21,11 +22,23 @@ import (
 // transaction that creates their buckets.
 const indexVersion = "1"
 
-var metaIndexes = []byte("indexes")
+var (
+	metaIndexes = []byte("indexes")
+	// metaClosedAt is the transaction that closed the file cleanly. When
+	// the next Open follows it directly, nothing has written the file in
+	// between and the indexes stand; otherwise (a crash, or an earlier
+	// version of Waymark that does not keep them ran on the file) they are
+	// built again.
+	metaClosedAt = []byte("closed_at_tx")
+)
 
 func buildIndexes(t *txn) error {
 	meta := t.Bucket(bMeta)
-	if string(meta.Get(metaIndexes)) == indexVersion {
+	closedAt := string(meta.Get(metaClosedAt))
+	if err := meta.Delete(metaClosedAt); err != nil {
+		return err
+	}
+	if string(meta.Get(metaIndexes)) == indexVersion && closedAt == strconv.Itoa(t.ID()-1) {
 		return nil
 	}
 	for _, name := range [][]byte{bParticipantsByCW, bCaseloads, bAttentionOpen} {
@@ -57,6 +70,17 @@ func buildIndexes(t *txn) error {
 		return fmt.Errorf("build open attention index: %w", err)
 	}
 	return meta.Put(metaIndexes, []byte(indexVersion))
+}
+
+// stampClose records that the indexes are whole as the file closes.
+func (s *Store) stampClose() error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bMeta)
+		if err != nil {
+			return err
+		}
+		return meta.Put(metaClosedAt, []byte(strconv.Itoa(tx.ID())))
+	})
 }
 
 // caseloadKey is a participant's entry in the caseload index.

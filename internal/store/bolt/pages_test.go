@@ -66,3 +66,34 @@ func TestOpenBuildsMissingIndexes(t *testing.T) {
 		t.Fatalf("open items after Open: %v %v", open, err)
 	}
 }
+
+// A file another program wrote after Waymark closed it (an earlier
+// version, which keeps no caseload index) gets its indexes built again.
+func TestOpenRebuildsIndexesAfterAnotherWriter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "waymark.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bParticipants).Put([]byte("p_old"), []byte(`{"id":"p_old","label":"x","language":"en","time_zone":"UTC","caseworker_id":"cw_a","status":"active","rev":1}`))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ps, err := s.ParticipantsOf(t.Context(), "cw_a")
+	if err != nil || len(ps) != 1 || ps[0].ID != "p_old" {
+		t.Fatalf("cw_a's caseload after another writer: %v %v", ps, err)
+	}
+}
