@@ -42,6 +42,11 @@ func (s instrumented) ParticipantsOf(ctx context.Context, caseworkerID string) (
 	return r0, s.count("ParticipantsOf", err)
 }
 
+func (s instrumented) CaseloadIDs(ctx context.Context, caseworkerID string) ([]string, error) {
+	r0, err := s.Store.CaseloadIDs(ctx, caseworkerID)
+	return r0, s.count("CaseloadIDs", err)
+}
+
 func (s instrumented) PageCaseload(ctx context.Context, caseworkerID, cursor string, limit int) ([]store.Participant, string, error) {
 	r0, r1, err := s.Store.PageCaseload(ctx, caseworkerID, cursor, limit)
 	return r0, r1, s.count("PageCaseload", err)
@@ -395,6 +400,7 @@ var storeOps = []string{
 	"AttentionOf",
 	"AttentionOfMany",
 	"BeginSend",
+	"CaseloadIDs",
 	"Caseloads",
 	"ChangeOutbound",
 	"CheckInsOf",

@@ -570,6 +570,10 @@ type Participants interface {
 	// ParticipantsOf returns a caseworker's caseload, ordered by ID; with
 	// an empty caseworkerID, the participants no caseworker was given.
 	ParticipantsOf(ctx context.Context, caseworkerID string) ([]Participant, error)
+	// CaseloadIDs returns the IDs ParticipantsOf would, in order, reading
+	// no more of the records than the backend must: a caseworker's queue
+	// needs only who is in the caseload.
+	CaseloadIDs(ctx context.Context, caseworkerID string) ([]string, error)
 	// PageCaseload is ParticipantsOf a page at a time: up to limit after
 	// cursor, and the next page's cursor ("" after the last).
 	PageCaseload(ctx context.Context, caseworkerID, cursor string, limit int) ([]Participant, string, error)

@@ -168,36 +168,6 @@ func (s *Server) visibleParticipants(ctx context.Context, a store.Account, q, cu
 	return out, cursor, nil
 }
 
-// caseload lists the participants of one caseworker an account may see,
-// ordered by ID: a caseworker's own, or for an administrator anyone's,
-// or noActiveCaseworker's (people whose caseworker is disabled, deleted
-// or was never set). A caseworker asking for someone else's gets none.
-func (s *Server) caseload(ctx context.Context, a store.Account, caseworkerID string) ([]store.Participant, error) {
-	if !canSeeAll(a) {
-		if caseworkerID != "" && caseworkerID != a.ID {
-			return nil, nil
-		}
-		return s.deps.Store.ParticipantsOf(ctx, a.ID)
-	}
-	if caseworkerID != noActiveCaseworker {
-		return s.deps.Store.ParticipantsOf(ctx, caseworkerID)
-	}
-	orphans, err := s.orphanCaseworkers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []store.Participant
-	for _, cw := range orphans {
-		ps, err := s.deps.Store.ParticipantsOf(ctx, cw)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ps...)
-	}
-	sortByID(out)
-	return out, nil
-}
-
 // orphanCaseworkers are the caseworker IDs that have a caseload but no
 // active account: disabled, deleted, or none ("").
 func (s *Server) orphanCaseworkers(ctx context.Context) ([]string, error) {
@@ -243,40 +213,23 @@ func (s *Server) unassignedCount(ctx context.Context) (int, error) {
 // queue is read a page at a time through the queue's index; a caseload's
 // through its people's items.
 func (s *Server) visibleAttention(ctx context.Context, a store.Account, openOnly bool, caseworkerID, cursor string, limit int) ([]store.AttentionItem, map[string]store.Participant, string, error) {
+	var items []store.AttentionItem
+	var next string
+	var err error
 	if isAdminQueue(a, caseworkerID) {
-		byID := map[string]store.Participant{}
-		items, next, err := s.deps.Store.PageAttention(ctx, store.AttentionQuery{OpenOnly: openOnly, Cursor: cursor, Limit: limit})
-		if err != nil {
-			return nil, nil, "", badCursor(err)
-		}
-		var pids []string
-		for _, it := range items {
-			if _, ok := byID[it.ParticipantID]; !ok {
-				byID[it.ParticipantID] = store.Participant{}
-				pids = append(pids, it.ParticipantID)
-			}
-		}
-		ps, err := s.deps.Store.GetParticipants(ctx, pids)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		for _, p := range ps {
-			byID[p.ID] = p
-		}
-		out := items[:0]
-		for _, it := range items {
-			if byID[it.ParticipantID].ID != "" { // an item of someone erased meanwhile
-				out = append(out, it)
-			}
-		}
-		return out, byID, next, nil
+		items, next, err = s.deps.Store.PageAttention(ctx, store.AttentionQuery{OpenOnly: openOnly, Cursor: cursor, Limit: limit})
+		err = badCursor(err)
+	} else if items, err = s.caseloadAttention(ctx, a, caseworkerID, openOnly); err == nil {
+		items, next, err = pageByTime(items, cursor, limit)
 	}
-	items, byID, err := s.caseloadAttention(ctx, a, caseworkerID, openOnly)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	page, next, err := pageByTime(items, cursor, limit)
-	return page, byID, next, err
+	byID, err := s.peopleOf(ctx, items)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return shownItems(items, byID), byID, next, nil
 }
 
 // isAdminQueue reports whether a queue is an administrator's whole
@@ -285,20 +238,75 @@ func isAdminQueue(a store.Account, caseworkerID string) bool {
 	return canSeeAll(a) && caseworkerID == ""
 }
 
-// caseloadAttention is every item of one caseload the account may see,
-// newest first, only open ones when openOnly, with the participants.
-func (s *Server) caseloadAttention(ctx context.Context, a store.Account, caseworkerID string, openOnly bool) ([]store.AttentionItem, map[string]store.Participant, error) {
-	ps, err := s.caseload(ctx, a, caseworkerID)
+// caseloadIDs lists who is in one caseload the account may see, as
+// caseload does, without reading their records.
+func (s *Server) caseloadIDs(ctx context.Context, a store.Account, caseworkerID string) ([]string, error) {
+	if !canSeeAll(a) {
+		if caseworkerID != "" && caseworkerID != a.ID {
+			return nil, nil
+		}
+		return s.deps.Store.CaseloadIDs(ctx, a.ID)
+	}
+	if caseworkerID != noActiveCaseworker {
+		return s.deps.Store.CaseloadIDs(ctx, caseworkerID)
+	}
+	orphans, err := s.orphanCaseworkers(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	byID := make(map[string]store.Participant, len(ps))
-	pids := make([]string, len(ps))
-	for i, p := range ps {
-		byID[p.ID], pids[i] = p, p.ID
+	var out []string
+	for _, cw := range orphans {
+		ids, err := s.deps.Store.CaseloadIDs(ctx, cw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ids...)
 	}
-	items, err := s.deps.Store.AttentionOfMany(ctx, pids, openOnly)
-	return items, byID, err
+	slices.Sort(out)
+	return out, nil
+}
+
+// caseloadAttention is every item of one caseload the account may see,
+// newest first, only open ones when openOnly.
+func (s *Server) caseloadAttention(ctx context.Context, a store.Account, caseworkerID string, openOnly bool) ([]store.AttentionItem, error) {
+	ids, err := s.caseloadIDs(ctx, a, caseworkerID)
+	if err != nil {
+		return nil, err
+	}
+	return s.deps.Store.AttentionOfMany(ctx, ids, openOnly)
+}
+
+// peopleOf reads the participants the items are about, in one read.
+func (s *Server) peopleOf(ctx context.Context, lists ...[]store.AttentionItem) (map[string]store.Participant, error) {
+	byID := map[string]store.Participant{}
+	var pids []string
+	for _, items := range lists {
+		for _, it := range items {
+			if _, ok := byID[it.ParticipantID]; !ok {
+				byID[it.ParticipantID] = store.Participant{}
+				pids = append(pids, it.ParticipantID)
+			}
+		}
+	}
+	ps, err := s.deps.Store.GetParticipants(ctx, pids)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		byID[p.ID] = p
+	}
+	return byID, nil
+}
+
+// shownItems drops the items of people erased since the items were read.
+func shownItems(items []store.AttentionItem, byID map[string]store.Participant) []store.AttentionItem {
+	out := items[:0]
+	for _, it := range items {
+		if byID[it.ParticipantID].ID != "" {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // openCounts counts the open items of each of ps.
@@ -316,10 +324,6 @@ func (s *Server) openCounts(ctx context.Context, ps []store.Participant) (map[st
 		open[it.ParticipantID]++
 	}
 	return open, nil
-}
-
-func sortByID(ps []store.Participant) {
-	slices.SortFunc(ps, func(a, b store.Participant) int { return strings.Compare(a.ID, b.ID) })
 }
 
 // participantsPageSize is how many people the Participants page lists a
@@ -446,7 +450,7 @@ func (s *Server) queue(ctx context.Context, a store.Account, caseworkerID, curso
 		}
 		return open, dealtWith(latest), byID, next, nil
 	}
-	all, byID, err := s.caseloadAttention(ctx, a, caseworkerID, false)
+	all, err := s.caseloadAttention(ctx, a, caseworkerID, false)
 	if err != nil {
 		return nil, nil, nil, "", err
 	}
@@ -456,8 +460,14 @@ func (s *Server) queue(ctx context.Context, a store.Account, caseworkerID, curso
 			opened = append(opened, it)
 		}
 	}
-	open, next, err = pageByTime(opened, cursor, queuePageSize)
-	return open, dealtWith(all), byID, next, err
+	if open, next, err = pageByTime(opened, cursor, queuePageSize); err != nil {
+		return nil, nil, nil, "", err
+	}
+	recent = dealtWith(all)
+	if byID, err = s.peopleOf(ctx, open, recent); err != nil {
+		return nil, nil, nil, "", err
+	}
+	return shownItems(open, byID), shownItems(recent, byID), byID, next, nil
 }
 
 // dealtWith keeps the first recentShown resolved items of a newest-first

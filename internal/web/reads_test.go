@@ -86,6 +86,11 @@ func (r *readCounter) ParticipantsOf(ctx context.Context, cw string) ([]store.Pa
 	return r.Store.ParticipantsOf(ctx, cw)
 }
 
+func (r *readCounter) CaseloadIDs(ctx context.Context, cw string) ([]string, error) {
+	r.note("CaseloadIDs")
+	return r.Store.CaseloadIDs(ctx, cw)
+}
+
 func (r *readCounter) PageCaseload(ctx context.Context, cw, cursor string, limit int) ([]store.Participant, string, error) {
 	r.note("PageCaseload")
 	return r.Store.PageCaseload(ctx, cw, cursor, limit)

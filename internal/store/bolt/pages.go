@@ -217,6 +217,18 @@ func (s *Store) ParticipantsOf(_ context.Context, caseworkerID string) ([]store.
 	return out, err
 }
 
+func (s *Store) CaseloadIDs(_ context.Context, caseworkerID string) ([]string, error) {
+	var out []string
+	err := s.view("caseload IDs", func(t *txn) error {
+		pfx := idPrefix(caseworkerID)
+		for _, k := range prefixKeys(t.Bucket(bParticipantsByCW), pfx) {
+			out = append(out, string(k[len(pfx):]))
+		}
+		return nil
+	})
+	return out, err
+}
+
 func (s *Store) PageCaseload(_ context.Context, caseworkerID, cursor string, limit int) ([]store.Participant, string, error) {
 	if err := store.CheckIDCursor(cursor); err != nil {
 		return nil, "", err

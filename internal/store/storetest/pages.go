@@ -86,6 +86,12 @@ var pageTests = []namedTest{
 			cursor = next
 		}
 		mustIDs(t, "cw_b by pages of 2", paged, []string{"p_a", "p_b", "p_e"})
+		only, err := s.CaseloadIDs(ctx, "cw_b")
+		must(t, "caseload IDs of cw_b", err)
+		mustIDs(t, "caseload IDs of cw_b", only, []string{"p_a", "p_b", "p_e"})
+		only, err = s.CaseloadIDs(ctx, "cw_a")
+		must(t, "caseload IDs of cw_a", err)
+		mustIDs(t, "caseload IDs of cw_a after the move", only, []string{"p_c"})
 		mustIDs(t, "cw_a after the move", of("cw_a"), []string{"p_c"})
 		mustIDs(t, "cw_b after the move", of("cw_b"), []string{"p_a", "p_b", "p_e"})
 		mustCaseloads(t, s, map[string]store.Caseload{
