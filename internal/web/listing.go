@@ -27,7 +27,7 @@ const (
 	// searchScan bounds how many participants one search request reads
 	// when an administrator searches the whole programme by label; the
 	// answer's cursor continues the search.
-	searchScan = 2000
+	searchScan = 1000
 	// recentScan is how many of the newest items the queue reads to show
 	// the ones dealt with lately.
 	recentScan = 100
