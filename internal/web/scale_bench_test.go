@@ -46,7 +46,7 @@ import (
 // under a fresh prefix each run and emptied after.
 func BenchmarkCaseworkerAtScale(b *testing.B) {
 	b.Run("bolt", func(b *testing.B) {
-		path := filepath.Join(os.TempDir(), fmt.Sprintf("waymark-scale-bench-%d-v1.db", scalePeople))
+		path := filepath.Join(os.TempDir(), fmt.Sprintf("waymark-scale-bench-%d-v2.db", scalePeople))
 		_, err := os.Stat(path + ".done")
 		seeded := err == nil
 		st, err := bolt.Open(path)
@@ -84,7 +84,7 @@ const (
 	scalePeople      = 100_000
 	scaleCaseloads   = 100
 	scaleCheckIns    = 10 // a person
-	scaleAttentionOf = 2  // every second person has an item
+	scaleAttentionOf = 2  // every second person of a caseload has an item
 	scalePassword    = "a long enough passphrase"
 )
 
@@ -149,10 +149,12 @@ func scaleTurn(i int, cws, zones []string, now time.Time) store.Turn {
 		t.CheckIns = append(t.CheckIns, store.CheckIn{ID: fmt.Sprintf("c_%06d_%d", i, d), ParticipantID: p.ID,
 			At: created.AddDate(0, 0, d+1).Add(time.Duration(i%600) * time.Second), Channel: store.SMS, Outcome: store.OnTime})
 	}
-	if i%scaleAttentionOf == 0 {
+	// Every caseload gets items: half its people have one, and one in
+	// five of those items is dealt with already.
+	if round := i / scaleCaseloads; round%scaleAttentionOf == 0 {
 		a := store.AttentionItem{ID: fmt.Sprintf("n_%06d", i), ParticipantID: p.ID, Kind: store.AttentionMissed, Reason: "no_reply",
 			CreatedAt: now.Add(-time.Duration(i) * time.Second)}
-		if i%(5*scaleAttentionOf) == 0 {
+		if round%(5*scaleAttentionOf) == 0 {
 			a.ResolvedAt, a.ResolvedBy, a.Resolution = now, p.CaseworkerID, "contacted"
 		}
 		t.Attention = append(t.Attention, a)
