@@ -333,6 +333,11 @@ func (s instrumented) APITokensOf(ctx context.Context, accountID string) ([]stor
 	return r0, s.count("APITokensOf", err)
 }
 
+func (s instrumented) APITokensOfMany(ctx context.Context, accountIDs []string) (map[string][]store.APIToken, error) {
+	r0, err := s.Store.APITokensOfMany(ctx, accountIDs)
+	return r0, s.count("APITokensOfMany", err)
+}
+
 func (s instrumented) DeleteAPIToken(ctx context.Context, tokenHash string) error {
 	return s.count("DeleteAPIToken", s.Store.DeleteAPIToken(ctx, tokenHash))
 }
@@ -391,6 +396,7 @@ func (s instrumented) Ping(ctx context.Context) error {
 // storeOps are the operation names a store error can carry.
 var storeOps = []string{
 	"APITokensOf",
+	"APITokensOfMany",
 	"AccountByUsername",
 	"AcquireLease",
 	"AddAttention",

@@ -570,9 +570,11 @@ type Participants interface {
 	// ParticipantsOf returns a caseworker's caseload, ordered by ID; with
 	// an empty caseworkerID, the participants no caseworker was given.
 	ParticipantsOf(ctx context.Context, caseworkerID string) ([]Participant, error)
-	// CaseloadIDs returns the IDs ParticipantsOf would, in order, reading
-	// no more of the records than the backend must: a caseworker's queue
-	// needs only who is in the caseload.
+	// CaseloadIDs returns the IDs ParticipantsOf would, in order, without
+	// reading the records: a caseworker's queue needs only who is in the
+	// caseload. After a write cut short by a crash it may still name
+	// someone who left the caseload (Redis keeps the list beside the
+	// records), so callers check the records of the people they show.
 	CaseloadIDs(ctx context.Context, caseworkerID string) ([]string, error)
 	// PageCaseload is ParticipantsOf a page at a time: up to limit after
 	// cursor, and the next page's cursor ("" after the last).
@@ -939,6 +941,10 @@ type Accounts interface {
 	PutAPIToken(ctx context.Context, t APIToken) error // ErrConflict if the hash exists
 	GetAPIToken(ctx context.Context, tokenHash string) (APIToken, error)
 	APITokensOf(ctx context.Context, accountID string) ([]APIToken, error) // oldest first
+	// APITokensOfMany returns the tokens of each of the accounts, oldest
+	// first, in one read where the backend allows: the Accounts page and
+	// the API list every account's.
+	APITokensOfMany(ctx context.Context, accountIDs []string) (map[string][]APIToken, error)
 	DeleteAPIToken(ctx context.Context, tokenHash string) error
 	// TouchAPIToken records that a token was used at at. LastUsedAt only
 	// moves forward, and a token deleted meanwhile stays deleted

@@ -229,7 +229,7 @@ func (s *Server) visibleAttention(ctx context.Context, a store.Account, openOnly
 	if err != nil {
 		return nil, nil, "", err
 	}
-	return shownItems(items, byID), byID, next, nil
+	return shownItems(a, items, byID), byID, next, nil
 }
 
 // isAdminQueue reports whether a queue is an administrator's whole
@@ -298,11 +298,13 @@ func (s *Server) peopleOf(ctx context.Context, lists ...[]store.AttentionItem) (
 	return byID, nil
 }
 
-// shownItems drops the items of people erased since the items were read.
-func shownItems(items []store.AttentionItem, byID map[string]store.Participant) []store.AttentionItem {
+// shownItems keeps the items whose person the account may see, as the
+// records say: it drops those of people erased since the items were
+// read, and of anyone a caseload's list still names after they left it.
+func shownItems(a store.Account, items []store.AttentionItem, byID map[string]store.Participant) []store.AttentionItem {
 	out := items[:0]
 	for _, it := range items {
-		if byID[it.ParticipantID].ID != "" {
+		if p := byID[it.ParticipantID]; p.ID != "" && visibleTo(a, p) {
 			out = append(out, it)
 		}
 	}
@@ -467,7 +469,7 @@ func (s *Server) queue(ctx context.Context, a store.Account, caseworkerID, curso
 	if byID, err = s.peopleOf(ctx, open, recent); err != nil {
 		return nil, nil, nil, "", err
 	}
-	return shownItems(open, byID), shownItems(recent, byID), byID, next, nil
+	return shownItems(a, open, byID), shownItems(a, recent, byID), byID, next, nil
 }
 
 // dealtWith keeps the first recentShown resolved items of a newest-first

@@ -216,6 +216,16 @@ func benchScale(b *testing.B, st store.Store) {
 		next, _ := body["next_cursor"].(string)
 		return path + "&cursor=" + next
 	}
+	// The lists timed must hold what a busy caseload has.
+	for i, c := range callers {
+		var body struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		rec := scaleGet(srv, c.cookie, c.token, "/api/v1/attention")
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || len(body.Items) < 100 {
+			b.Fatalf("caller %d's queue holds %d items (%v): seed again", i, len(body.Items), err)
+		}
+	}
 	calls := []struct {
 		who  int // 0 admin, 1 caseworker
 		path string

@@ -277,6 +277,51 @@ func (s *Store) GetAPIToken(ctx context.Context, tokenHash string) (store.APITok
 	return tok, nil
 }
 
+// APITokensOfMany reads every account's token list in one pipeline and
+// the tokens in one MGET (they share the accounts' slot).
+func (s *Store) APITokensOfMany(ctx context.Context, accountIDs []string) (map[string][]store.APIToken, error) {
+	const op = "API tokens of many"
+	ak := s.k.accounts()
+	lists := make([]*goredis.StringSliceCmd, len(accountIDs))
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, id := range accountIDs {
+			lists[i] = p.ZRange(ctx, ak.apiTokensOf(id), 0, -1)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	var keys []string
+	var owners []string
+	for i, l := range lists {
+		for _, m := range l.Val() {
+			keys = append(keys, ak.apiToken(memberID(m)))
+			owners = append(owners, accountIDs[i])
+		}
+	}
+	out := map[string][]store.APIToken{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	docs, err := s.rdb.MGet(ctx, keys...).Result() // one slot
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	for i, d := range docs {
+		doc, ok := d.(string)
+		if !ok {
+			continue // a hint to a deleted token
+		}
+		var tok store.APIToken
+		if err := json.Unmarshal([]byte(doc), &tok); err != nil {
+			return nil, fmt.Errorf("redis: %s: %w", op, err)
+		}
+		out[owners[i]] = append(out[owners[i]], tok)
+	}
+	return out, nil
+}
+
 func (s *Store) APITokensOf(ctx context.Context, accountID string) ([]store.APIToken, error) {
 	op := "API tokens of " + accountID
 	ak := s.k.accounts()
