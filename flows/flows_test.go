@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/waymark-atd/waymark/flows"
-	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/locale"
+	"github.com/waymark-atd/waymark/internal/sms"
 	"github.com/waymark-atd/waymark/locales"
 )
 
@@ -94,11 +94,11 @@ func TestEnglishFitsOneSMS(t *testing.T) {
 			continue // never sent
 		}
 		for _, text := range b.Texts("en", id) {
-			enc, n := channel.Segments(text)
+			enc, n := sms.Segments(text)
 			if n != 1 {
 				t.Errorf("%s takes %d SMS (%s), not one: %q", id, n, enc, text)
 			}
-			if enc != channel.GSM7 && !strings.HasPrefix(id, "language.name.") {
+			if enc != sms.GSM7 && !strings.HasPrefix(id, "language.name.") {
 				t.Errorf("%s has characters outside GSM-7, which more than doubles its cost: %q", id, text)
 			}
 		}
@@ -118,11 +118,11 @@ func TestEnglishQuestionsWithChoicesFitOneSMS(t *testing.T) {
 				continue
 			}
 			for _, text := range composed(b, "en", n) {
-				enc, segs := channel.Segments(text)
-				if enc != channel.GSM7 && strings.HasPrefix(n.Choices[0].Label, "language.name.") {
+				enc, segs := sms.Segments(text)
+				if enc != sms.GSM7 && strings.HasPrefix(n.Choices[0].Label, "language.name.") {
 					continue // Arabic and Cyrillic names: UCS-2 whatever we do
 				}
-				if enc != channel.GSM7 || segs != 1 {
+				if enc != sms.GSM7 || segs != 1 {
 					t.Errorf("%s/%s with its choices takes %d SMS (%s), not one:\n%s", fid, nid, segs, enc, text)
 				}
 			}

@@ -170,6 +170,29 @@ func (s *service) inbound(form url.Values) (int, string) {
 
 // awaitSent waits until the fake has accepted n messages in all and returns
 // those after the first `after`.
+// awaitSettled waits until no message of the people is waiting to be
+// sent: a webhook queues its replies before it answers, so once none is
+// pending, every send there will be has been made and recorded, and a
+// duplicate would be counted rather than missed by waiting too little.
+func awaitSettled(t *testing.T, st store.Store, pids ...string) {
+	t.Helper()
+	ctx := context.Background()
+	waitFor(t, "every queued message to be sent", func() bool {
+		for _, pid := range pids {
+			msgs, err := st.OutboundOf(ctx, pid)
+			if err != nil {
+				return false
+			}
+			for _, m := range msgs {
+				if m.Status == store.Pending {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
 func (s *service) awaitSent(after, n int) []twiliotest.Request {
 	s.t.Helper()
 	waitFor(s.t, "messages at the fake Twilio", func() bool { return len(s.twilio.Accepted()) >= n })
@@ -267,7 +290,7 @@ func TestTwilioEndToEnd(t *testing.T) {
 	waitFor(t, "the 503 attempt", func() bool { return len(fake.Requests()) >= 11 })
 	s.clock.Advance(time.Minute) // past the backoff
 	s.awaitSent(10, 11)
-	time.Sleep(300 * time.Millisecond)
+	awaitSettled(t, st, pid)
 	if n := len(fake.Accepted()); n != 11 {
 		t.Errorf("%d messages accepted after a retried 503, want 11 (delivered once)", n)
 	}

@@ -26,7 +26,7 @@ func TestExportShowsEverythingMasked(t *testing.T) {
 		if content == nil {
 			t.Fatal(problems)
 		}
-		conv := conversation.New(st, box, content, clock.System{}, discardLog())
+		conv := conversation.New(st, box, conversation.NewLive(content), clock.System{}, discardLog(), nil)
 		for _, text := range []string{"JOIN " + code, "1", "1", "MENU", "1", "MENU", "2"} {
 			if _, err := conv.Handle(ctx, conversation.Inbound{Channel: store.SMS, Address: testPhone, Text: text}); err != nil {
 				t.Fatal(err)

@@ -260,7 +260,11 @@ func TestTwoProcessesOneRedis(t *testing.T) {
 
 	want := people * wantReplies
 	waitFor(t, "every reply at the fake Twilio", func() bool { return len(fake.Accepted()) >= want })
-	time.Sleep(time.Second) // a duplicate sent late would show now
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.id
+	}
+	awaitSettled(t, st, ids...) // a duplicate queued would be sent, and counted, by now
 	accepted := fake.Accepted()
 	if len(accepted) != want {
 		t.Errorf("%d replies accepted, want %d", len(accepted), want)

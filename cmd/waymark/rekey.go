@@ -28,8 +28,10 @@ or --old-key-file; the new one from WAYMARK_SECRET_KEY or --new-key-file
 
 Stop every waymark serve first: a running one would still use the old key.
 If rekey is interrupted, run it again with the same keys: it skips what is
-done and finishes the rest. Nothing is lost at any point. Then start serve
-with the new key, and destroy every copy of the old one.
+done and finishes the rest. Nothing is lost at any point. When it is done
+it records the new key's check value, and serve refuses to start with any
+other key. Then start serve with the new key, and destroy every copy of
+the old one.
 `
 
 // oldKeyEnv holds the key being retired. It is read by rekey alone, so
@@ -85,6 +87,11 @@ func rekeyCmd(ctx context.Context, env cmdEnv, args []string) int {
 	}
 	defer st.Close()
 
+	if v, err := st.KeyCheck(ctx); err == nil && oldBox.VerifyKeyCheck(v) != nil && newBox.VerifyKeyCheck(v) != nil {
+		return fail("neither key is the one this store is sealed with: give the key serve last ran with as the old key")
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fail("cannot read the key check value: %v", err)
+	}
 	r, err := rekey(ctx, st, oldBox, newBox)
 	fmt.Fprintf(env.stdout, "links: %d re-sealed, %d already under the new key, %d could not be opened; messages re-pointed: %d\n",
 		r.Resealed, r.Skipped, len(r.Unopened), r.Messages)
@@ -96,6 +103,11 @@ func rekeyCmd(ctx context.Context, env cmdEnv, args []string) int {
 	}
 	if len(r.Unopened) > 0 {
 		return 1
+	}
+	// Only now that every link is under the new key: until then serve
+	// still starts with the old one, and refuses the new.
+	if err := putKeyCheck(ctx, st, newBox); err != nil {
+		return fail("%v (run rekey again with the same keys to finish)", err)
 	}
 	fmt.Fprintln(env.stdout, "done: start waymark serve with the new WAYMARK_SECRET_KEY, and destroy the old key")
 	return 0

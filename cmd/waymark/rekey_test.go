@@ -226,7 +226,7 @@ func TestRekeyResumesAfterAnInterruption(t *testing.T) {
 		if content == nil {
 			t.Fatal(problems)
 		}
-		conv := conversation.New(st, newBox, content, clock.System{}, discardLog())
+		conv := conversation.New(st, newBox, conversation.NewLive(content), clock.System{}, discardLog(), nil)
 		for _, a := range rekeyAddresses {
 			out, err := conv.Handle(ctx, conversation.Inbound{Channel: a.channel, Address: a.addr, Text: "MENU"})
 			if err != nil || out.ParticipantID != a.pid {

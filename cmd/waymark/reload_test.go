@@ -46,7 +46,7 @@ func TestReloadKeepsTheOldSetWhenTheNewOneIsBroken(t *testing.T) {
 		t.Fatalf("copied flows are not valid: %v", problems)
 	}
 	box, _ := seal.New(bytes.Repeat([]byte{3}, seal.KeySize))
-	conv := conversation.New(openBolt(t), box, content, clock.System{}, slog.New(slog.DiscardHandler))
+	conv := conversation.New(openBolt(t), box, conversation.NewLive(content), clock.System{}, slog.New(slog.DiscardHandler), nil)
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 

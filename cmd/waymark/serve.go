@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/waymark-atd/waymark/internal/channel"
-	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/channel/telegram"
 	"github.com/waymark-atd/waymark/internal/channel/twilio"
 	"github.com/waymark-atd/waymark/internal/clock"
@@ -27,6 +25,8 @@ import (
 	"github.com/waymark-atd/waymark/internal/retention"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/simulator"
+	"github.com/waymark-atd/waymark/internal/sms"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
@@ -96,6 +96,9 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	if err != nil {
 		return err
 	}
+	if err := checkKey(ctx, st, box, keySource(cfg), generated); err != nil {
+		return err
+	}
 	flowsFS, localesFS := contentFS(cfg.FlowsDir, cfg.LocalesDir)
 	content, problems := loadContent(flowsFS, localesFS)
 	if content == nil {
@@ -114,7 +117,9 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	m := metrics.New(version)
 	st = metrics.InstrumentStore(st, m)
 
-	conv := conversation.New(st, box, content, clk, log)
+	live := conversation.NewLive(content)
+	windows := schedule.NewLedger(st, live, clk, log)
+	conv := conversation.New(st, box, live, clk, log, windows)
 
 	deps := web.Deps{Store: st, Conversation: conv, Log: log, PublicURL: cfg.PublicURL, Metrics: m}
 	senders := map[store.Channel]outbox.Sender{}
@@ -131,7 +136,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		}
 		senders[store.SMS], senders[store.WhatsApp] = sms, sms
 		hooks = &twilio.Webhooks{AuthToken: cfg.TwilioAuthToken, PublicURL: cfg.PublicURL, Conversation: conv, Log: log}
-		voice := &twilio.Voice{Hooks: hooks, Store: st, Index: box.Index, Calls: conv, Clock: clk}
+		voice := &twilio.Voice{Hooks: hooks, Calls: conv}
 		deps.Webhooks = append(deps.Webhooks,
 			web.Webhook{Path: twilio.InboundRoute, Handler: hooks.HandleInbound},
 			web.Webhook{Path: twilio.StatusRoute, Handler: hooks.HandleStatus},
@@ -151,11 +156,14 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		deps.Webhooks = append(deps.Webhooks, web.Webhook{Path: telegram.WebhookPath, Handler: tg.HandleWebhook})
 	}
 	opener := func(_ context.Context, l store.Link) (string, error) { return box.Open(string(l.Channel), l.Sealed) }
+	scheduler := schedule.New(conv, windows, schedule.Options{Tick: cfg.SchedulerTick, Observe: m.SchedulerLag})
 	// Eight people's messages at once: rate budgets still pace each sender,
 	// but one slow provider call no longer holds up everyone behind it.
 	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{
 		OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox(), Concurrency: 8, Batch: 50,
-		Segments: func(text string) int { _, n := channel.Segments(text); return n },
+		DoubtWait: cfg.OutboxDoubtWait,
+		Segments:  func(text string) int { _, n := sms.Segments(text); return n },
+		Ledger:    scheduler,
 	})
 	if hooks != nil {
 		hooks.Statuses, hooks.Wake = dispatcher, dispatcher.Wake
@@ -184,7 +192,6 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		}
 		deps.Simulator = sim
 	}
-	scheduler := schedule.New(st, conv, clk, log, schedule.Options{Tick: cfg.SchedulerTick, Observe: m.SchedulerLag})
 	// The sign-in counters are named by a hash keyed from the secret key,
 	// the same in every process that shares the store.
 	counterKey := []byte(box.Index("auth", "sign-in counters"))
@@ -214,11 +221,11 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var workers sync.WaitGroup
-	workers.Go(func() { _ = dispatcher.Run(workCtx) })
-	workers.Go(func() { _ = scheduler.Run(workCtx) })
+	workers.Go(func() { dispatcher.Run(workCtx) })
+	workers.Go(func() { scheduler.Run(workCtx) })
 	workers.Go(func() { replanOnRequest(workCtx, st, scheduler, replan, log) })
 	policy := func() flow.Retention { return conv.Content().Flows.Programme.Retention }
-	workers.Go(func() { _ = retention.New(st, clk, policy, log, retention.Options{}).Run(workCtx) })
+	workers.Go(func() { retention.New(st, clk, policy, log, retention.Options{}).Run(workCtx) })
 	log.Info("retention", "keeps", retention.Describe(policy()))
 
 	errc := make(chan error, 1)

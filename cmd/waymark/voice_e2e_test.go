@@ -137,7 +137,7 @@ func TestVoiceMissedCallEndToEnd(t *testing.T) {
 	if !strings.Contains(confirm.Body, "missed call") || !strings.Contains(confirm.Body, "checked in") {
 		t.Errorf("confirmation = %q", confirm.Body)
 	}
-	time.Sleep(300 * time.Millisecond)
+	awaitSettled(t, st, pid)
 	if n := len(fake.Accepted()); n != 8 {
 		t.Errorf("%d messages sent, want 8: retries of the call must not confirm again", n)
 	}

@@ -15,10 +15,10 @@ import (
 	"text/tabwriter"
 	"unicode/utf8"
 
-	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/locale"
+	"github.com/waymark-atd/waymark/internal/sms"
 	"github.com/waymark-atd/waymark/internal/whatsapp"
 )
 
@@ -65,11 +65,11 @@ type Input struct {
 type Cost struct {
 	Lang     string
 	ID       string
-	Encoding channel.Encoding
+	Encoding sms.Encoding
 	Segments int
 	Chars    int // of the costliest form, as sent
 	// Raw is the cost with every character kept, Folded with
-	// channel.FoldGSM applied; Because names (some of) the characters
+	// sms.FoldGSM applied; Because names (some of) the characters
 	// that make the raw text UCS-2.
 	Raw, Folded Way
 	Because     []rune
@@ -80,7 +80,7 @@ type Cost struct {
 
 // Way is a message's cost one way of sending it.
 type Way struct {
-	Encoding channel.Encoding
+	Encoding sms.Encoding
 	Segments int
 }
 
@@ -165,7 +165,7 @@ func Run(in Input) Report {
 			c.Latin = latin
 			r.Costs = append(r.Costs, c)
 			r.Smart.count(c, texts)
-			if latin && c.Segments > 1 && c.Encoding == channel.UCS2 && c.Folded.Encoding == channel.GSM7 && c.Folded.Segments == 1 {
+			if latin && c.Segments > 1 && c.Encoding == sms.UCS2 && c.Folded.Encoding == sms.GSM7 && c.Folded.Segments == 1 {
 				accents = append(accents, c)
 				continue
 			}
@@ -205,7 +205,7 @@ func Run(in Input) Report {
 func (s *SmartSaving) count(c Cost, texts []string) {
 	smart := make([]string, len(texts))
 	for i, t := range texts {
-		smart[i] = channel.SmartEncode(t)
+		smart[i] = sms.SmartEncode(t)
 	}
 	sc := measure(c.Lang, c.ID, smart, false)
 	s.Messages++
@@ -259,7 +259,7 @@ func (r *Report) checkWhatsApp(dir string, set *flow.Set, b *locale.Bundle) {
 // default language.
 func unvoiced(set *flow.Set, cat Catalog, flowsDir string) []diag.Problem {
 	v := set.Programme.Voice
-	if !v.Enabled || v.OutsideWindow != flow.VoiceMenu && v.OptedOut != flow.VoiceMenu && v.UnknownCaller != flow.VoiceMenu {
+	if !v.Menu() {
 		return nil
 	}
 	var spoken []string
@@ -399,9 +399,9 @@ func measure(lang, id string, texts []string, fold bool) Cost {
 	rawChars, foldedChars := 0, 0
 	for _, t := range texts {
 		c.Raw, rawChars = costlier(c.Raw, rawChars, t)
-		f := channel.FoldGSM(t)
+		f := sms.FoldGSM(t)
 		c.Folded, foldedChars = costlier(c.Folded, foldedChars, f)
-		for _, r := range channel.NotGSM(t, 3) {
+		for _, r := range sms.NotGSM(t, 3) {
 			if len(c.Because) < 3 && !slices.Contains(c.Because, r) {
 				c.Because = append(c.Because, r)
 			}
@@ -417,9 +417,9 @@ func measure(lang, id string, texts []string, fold bool) Cost {
 // costlier returns the costlier of w (whose text had chars characters)
 // and text: UCS-2 wins, then more segments.
 func costlier(w Way, chars int, text string) (Way, int) {
-	enc, n := channel.Segments(text)
-	if enc == channel.UCS2 {
-		w.Encoding = channel.UCS2
+	enc, n := sms.Segments(text)
+	if enc == sms.UCS2 {
+		w.Encoding = sms.UCS2
 	}
 	if n > w.Segments {
 		w.Segments, chars = n, utf8.RuneCountInString(text)
@@ -441,15 +441,15 @@ func costProblem(c Cost, fold bool) (diag.Problem, bool) {
 	}
 	var why string
 	switch {
-	case c.Encoding == channel.UCS2 && c.Latin && c.Folded.Encoding == channel.GSM7:
+	case c.Encoding == sms.UCS2 && c.Latin && c.Folded.Encoding == sms.GSM7:
 		why = fmt.Sprintf("UCS-2 because of %s, %d characters; folded (fold in programme.yaml) it takes %d GSM-7", quoteRunes(c.Because), c.Chars, c.Folded.Segments)
-	case c.Encoding == channel.UCS2 && c.Latin:
+	case c.Encoding == sms.UCS2 && c.Latin:
 		why = fmt.Sprintf("UCS-2 because of %s, %d characters: shorten it to 70, or replace them", quoteRunes(c.Because), c.Chars)
-	case c.Encoding == channel.UCS2:
+	case c.Encoding == sms.UCS2:
 		why = fmt.Sprintf("UCS-2, %d characters: shorten it to %d for two", c.Chars, 2*67)
 	default:
 		how := "GSM-7"
-		if fold && c.Raw.Encoding == channel.UCS2 {
+		if fold && c.Raw.Encoding == sms.UCS2 {
 			how = "GSM-7 once folded"
 		}
 		why = fmt.Sprintf("%s, %d characters: shorten it to 160 for one", how, c.Chars)
@@ -591,7 +591,7 @@ func (r Report) writeSummary(b *strings.Builder) {
 		for ; i < len(r.Costs) && r.Costs[i].Lang == lang; i++ {
 			c := r.Costs[i]
 			n++
-			if c.Encoding == channel.UCS2 {
+			if c.Encoding == sms.UCS2 {
 				ucs++
 			} else {
 				gsm++

@@ -14,8 +14,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/diag"
+	"github.com/waymark-atd/waymark/internal/sms"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*/want.txt")
@@ -201,16 +201,16 @@ func TestGoodReport(t *testing.T) {
 	}
 	checks := []struct {
 		key string
-		enc channel.Encoding
+		enc sms.Encoding
 		n   int
 	}{
 		// A question is measured with its numbered choices, as sent.
-		{"en menu.ask", channel.GSM7, 1},
-		{"ar menu.ask", channel.UCS2, 2},
+		{"en menu.ask", sms.GSM7, 1},
+		{"ar menu.ask", sms.UCS2, 2},
 		// Rendered with the organisation's real name and phone number.
-		{"en stop.confirm", channel.GSM7, 1},
-		{"ar menu.later", channel.UCS2, 2},
-		{"ar reminder.days", channel.UCS2, 1},
+		{"en stop.confirm", sms.GSM7, 1},
+		{"ar menu.later", sms.UCS2, 2},
+		{"ar reminder.days", sms.UCS2, 1},
 	}
 	for _, c := range checks {
 		got, ok := cost[c.key]
@@ -260,15 +260,15 @@ func TestFlowsOnly(t *testing.T) {
 
 func TestMeasurePicksCostliestForm(t *testing.T) {
 	c := measure("en", "x", []string{"short", strings.Repeat("a", 150) + "’", "ok"}, false)
-	if c.Encoding != channel.UCS2 || c.Segments != 3 || c.Chars != 151 {
+	if c.Encoding != sms.UCS2 || c.Segments != 3 || c.Chars != 151 {
 		t.Errorf("got %+v", c)
 	}
 	// Folded, the curly apostrophe is straight: one GSM-7 segment, which
 	// the programme pays when it folds the language.
-	if c.Folded != (Way{channel.GSM7, 1}) || c.Because[0] != '’' {
+	if c.Folded != (Way{sms.GSM7, 1}) || c.Because[0] != '’' {
 		t.Errorf("folded %+v because %q", c.Folded, c.Because)
 	}
-	if c := measure("en", "x", []string{strings.Repeat("a", 150) + "’"}, true); c.Encoding != channel.GSM7 || c.Segments != 1 {
+	if c := measure("en", "x", []string{strings.Repeat("a", 150) + "’"}, true); c.Encoding != sms.GSM7 || c.Segments != 1 {
 		t.Errorf("with fold: %+v", c)
 	}
 }

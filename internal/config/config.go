@@ -57,6 +57,7 @@ type Config struct {
 	SessionTTL     time.Duration `env:"WAYMARK_SESSION_TTL" default:"12h" help:"how long a caseworker stays signed in"`
 
 	SchedulerTick   time.Duration `env:"WAYMARK_SCHEDULER_TICK" default:"15s" help:"how often the scheduler looks for due reminders"`
+	OutboxDoubtWait time.Duration `env:"WAYMARK_OUTBOX_DOUBT_WAIT" default:"5m" help:"how long after its send began a message in doubt (the process sending it stopped, or Twilio did not answer) waits for Twilio's status callback before it is sent again (1s to 1h); Telegram, which has no such callback, sends it again at once"`
 	ShutdownTimeout time.Duration `env:"WAYMARK_SHUTDOWN_TIMEOUT" default:"15s" help:"how long shutdown waits for requests in flight"`
 }
 
@@ -252,6 +253,9 @@ func (c Config) Validate() error {
 	}
 	if c.SchedulerTick < time.Second {
 		bad("WAYMARK_SCHEDULER_TICK", "must be at least 1s")
+	}
+	if c.OutboxDoubtWait < time.Second || c.OutboxDoubtWait > time.Hour {
+		bad("WAYMARK_OUTBOX_DOUBT_WAIT", "must be between 1s and 1h")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("WAYMARK_SHUTDOWN_TIMEOUT", "must be above 0")

@@ -18,7 +18,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8080" || c.DataDir != "./data" || c.RedisPrefix != "waymark:" || c.SchedulerTick != 15*time.Second || c.TwilioMPS != 1 || !c.SimulatorOn() {
+	if c.Addr != ":8080" || c.DataDir != "./data" || c.RedisPrefix != "waymark:" || c.SchedulerTick != 15*time.Second || c.OutboxDoubtWait != 5*time.Minute || c.TwilioMPS != 1 || !c.SimulatorOn() {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 	if len(unknown) != 0 {
@@ -49,8 +49,11 @@ func TestEveryBadValueIsReportedByName(t *testing.T) {
 		"WAYMARK_SECRET_KEY": "c2hvcnQ=",
 		"WAYMARK_PUBLIC_URL": "ftp://x",
 		"WAYMARK_TWILIO_MPS": "-1",
+		// A send in doubt that never waits would go twice after every
+		// crash; one that waits for hours would leave a person unanswered.
+		"WAYMARK_OUTBOX_DOUBT_WAIT": "2h",
 	}), nil, nil)
-	for _, name := range []string{"WAYMARK_LOG_LEVEL", "WAYMARK_SECRET_KEY", "WAYMARK_PUBLIC_URL", "WAYMARK_TWILIO_MPS"} {
+	for _, name := range []string{"WAYMARK_LOG_LEVEL", "WAYMARK_SECRET_KEY", "WAYMARK_PUBLIC_URL", "WAYMARK_TWILIO_MPS", "WAYMARK_OUTBOX_DOUBT_WAIT"} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

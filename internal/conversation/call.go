@@ -20,7 +20,19 @@ const (
 	// ActTell only sends the person Confirm, with Vars: a missed call
 	// outside any window is answered with when the next one opens.
 	ActTell ActionKind = "tell"
+	// ActPINLocked records that the telephone menu's PIN was entered
+	// wrong too often today: the menu stays shut to the number until
+	// tomorrow, and the audit log shows the caseworker why.
+	ActPINLocked ActionKind = "pin_locked"
 )
+
+// PINDigest is the keyed digest of a person's telephone PIN, as
+// Participant.VoicePIN keeps it: index is the blind index
+// (seal.Box.Index), under a name of its own for each person, so the same
+// PIN of two people gives two digests and nothing without the key.
+func PINDigest(index func(channel, address string) string, participantID, pin string) string {
+	return index("voice-pin:"+participantID, pin)
+}
 
 // Action is one thing a person did outside any conversation: a call to the
 // programme's number, or a key pressed in its menu. The telephone channel
@@ -63,14 +75,14 @@ type ActResult struct {
 // request or a language, and their audit entry.
 func (s *Service) Act(ctx context.Context, a Action) (ActResult, error) {
 	switch a.Kind {
-	case ActCheckIn, ActCallback, ActLanguage, ActTell:
+	case ActCheckIn, ActCallback, ActLanguage, ActTell, ActPINLocked:
 	default:
 		return ActResult{}, fmt.Errorf("conversation: act for %s: unknown action %q", a.ParticipantID, a.Kind)
 	}
 	if a.ParticipantID == "" {
 		return ActResult{}, errors.New("conversation: act: no participant")
 	}
-	c := s.content.Load()
+	c := s.live.Content()
 	var res ActResult
 	err := s.retryStale(ctx, func() error {
 		res = ActResult{}
@@ -103,6 +115,8 @@ func (s *Service) Act(ctx context.Context, a Action) (ActResult, error) {
 			// they may have no credit to text, so calling suits them.
 			t.Attention = []store.AttentionItem{{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: store.AttentionCallback, Reason: string(a.Channel), CreatedAt: now}}
 			audit("callback_requested", string(a.Channel))
+		case ActPINLocked:
+			audit("voice_pin_locked", "")
 		case ActLanguage:
 			if offered(c, a.Language) && a.Language != p.Language {
 				p.Language, p.UpdatedAt = a.Language, now
@@ -176,4 +190,4 @@ func (s *Service) confirmation(ctx context.Context, c *Content, p store.Particip
 
 // Language is the language a participant is spoken and written to in: their
 // own if the programme offers it, else the programme's default.
-func (s *Service) Language(p store.Participant) string { return s.language(s.content.Load(), p) }
+func (s *Service) Language(p store.Participant) string { return s.language(s.live.Content(), p) }

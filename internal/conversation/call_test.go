@@ -26,7 +26,7 @@ func TestActCheckInByMissedCall(t *testing.T) {
 	h := newHarness(t)
 	pid := h.joined("es")
 	judge := &onTimeWindows{}
-	h.conv.Windows = judge
+	h.conv = conversation.New(h.store, h.box, h.live, h.clock, h.log, judge)
 	a := conversation.Action{ParticipantID: pid, Kind: conversation.ActCheckIn, Channel: store.MissedCall, Confirm: "checkin.by_call", DedupeKey: "twilio:call:CA1"}
 	res, err := h.conv.Act(h.ctx, a)
 	if err != nil {
@@ -190,6 +190,8 @@ type onTimeWindows struct{ judged int }
 func (w *onTimeWindows) Current(store.Participant, time.Time) (conversation.WindowNow, bool) {
 	return conversation.WindowNow{}, false
 }
+
+func (w *onTimeWindows) CountsFor(store.Participant, time.Time) (string, bool) { return "", false }
 
 func (w *onTimeWindows) CheckIn(context.Context, store.Participant, store.CheckIn) (store.CheckInOutcome, conversation.LedgerChange, error) {
 	w.judged++

@@ -19,11 +19,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/sms"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/whatsapp"
 )
@@ -95,38 +95,69 @@ type Outcome struct {
 // take effect one after the other without a lock, which would cost two
 // more store round trips on every message.
 type Service struct {
-	store   store.Store
-	box     *seal.Box
-	clock   clock.Clock
-	log     *slog.Logger
-	content atomic.Pointer[Content]
-	owner   string
-	turns   atomic.Uint64
+	store Store
+	box   *seal.Box
+	clock clock.Clock
+	log   *slog.Logger
+	live  *Live
+	owner string
+	turns atomic.Uint64
 
-	// Windows answers about check-in windows and keeps the ledger; the
-	// scheduler sets it. Without it every check-in is unscheduled and no
+	// windows answers about check-in windows and keeps the ledger
+	// (internal/schedule). Without it every check-in is unscheduled and no
 	// window is ever open.
-	Windows Windows
+	windows Windows
 }
 
-// New returns a Service over st, sealing addresses with box.
-func New(st store.Store, box *seal.Box, c *Content, clk clock.Clock, log *slog.Logger) *Service {
-	s := &Service{store: st, box: box, clock: clk, log: log, owner: store.NewID("proc_")}
-	s.content.Store(c)
-	return s
+// Store is what the conversation reads and writes: a person's turn and
+// where it starts from, their links and enrolment codes, dedupe keys,
+// leases, counters, their attention items and the audit log.
+type Store interface {
+	store.Turns
+	store.Links
+	store.Enrolments
+	store.Dedupe
+	store.Leases
+	store.Counters
+	store.Attention
+	store.Audit
+	GetParticipant(ctx context.Context, id string) (store.Participant, error)
+}
+
+// Live holds the flows and messages in use, which every part that reads
+// them shares: swapped whole on a reload or a publish.
+type Live struct{ p atomic.Pointer[Content] }
+
+// NewLive holds c.
+func NewLive(c *Content) *Live {
+	l := &Live{}
+	l.p.Store(c)
+	return l
 }
 
 // Content returns the flows and messages in use.
-func (s *Service) Content() *Content { return s.content.Load() }
+func (l *Live) Content() *Content { return l.p.Load() }
+
+// Set swaps in a new, already validated set of flows and messages.
+func (l *Live) Set(c *Content) { l.p.Store(c) }
+
+// New returns a Service over st, sealing addresses with box, speaking with
+// live's content, and asking windows (nil for none) about check-in windows.
+func New(st Store, box *seal.Box, live *Live, clk clock.Clock, log *slog.Logger, windows Windows) *Service {
+	return &Service{store: st, box: box, clock: clk, log: log, live: live, windows: windows, owner: store.NewID("proc_")}
+}
+
+// Content returns the flows and messages in use.
+func (s *Service) Content() *Content { return s.live.Content() }
 
 // SetContent swaps in a new, already validated set of flows and messages.
 // Conversations in progress continue on it; one whose node has gone is
 // restarted politely by the engine.
-func (s *Service) SetContent(c *Content) { s.content.Store(c) }
+func (s *Service) SetContent(c *Content) { s.live.Set(c) }
 
 // Handle deals with one inbound message.
 func (s *Service) Handle(ctx context.Context, in Inbound) (Outcome, error) {
-	c := s.content.Load()
+	c := s.live.Content()
 	index := s.box.Index(string(in.Channel), in.Address)
 	link, err := s.store.GetLink(ctx, index)
 	switch {
@@ -185,7 +216,7 @@ var ErrHandledBefore = errors.New("conversation: handled before")
 
 // StartOnce is Start, at most once for once.Key.
 func (s *Service) StartOnce(ctx context.Context, participantID, flowID string, vars map[string]string, once Once) error {
-	c := s.content.Load()
+	c := s.live.Content()
 	return s.retryStale(ctx, func() error {
 		return s.turn(ctx, c, participantID, nil, once.inbound(), startEvent{flow: flowID, vars: vars})
 	})
@@ -193,7 +224,7 @@ func (s *Service) StartOnce(ctx context.Context, participantID, flowID string, v
 
 // NotifyOnce is Notify, at most once for once.Key.
 func (s *Service) NotifyOnce(ctx context.Context, participantID, messageID string, vars map[string]string, once Once) error {
-	c := s.content.Load()
+	c := s.live.Content()
 	return s.retryStale(ctx, func() error {
 		return s.turn(ctx, c, participantID, nil, once.inbound(), notifyEvent{message: messageID, vars: vars})
 	})
@@ -206,7 +237,7 @@ func (o Once) inbound() Inbound {
 
 // Tick fires a waiting question's timeout once it has passed.
 func (s *Service) Tick(ctx context.Context, participantID string) error {
-	c := s.content.Load()
+	c := s.live.Content()
 	return s.retryStale(ctx, func() error {
 		return s.turn(ctx, c, participantID, nil, Inbound{}, timeoutEvent{})
 	})
@@ -259,6 +290,9 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 		// The link's last-seen time is saved with the turn.
 		link.LastSeenAt = now
 		p.LastLink = link.Index
+		if ev == nil {
+			s.countText(&p, now)
+		}
 	} else if p.LastLink == "" {
 		links, err := s.store.LinksOf(ctx, pid)
 		if err != nil {
@@ -281,9 +315,19 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 	var effects []flow.Effect
 	var vars map[string]string
 	next := st
+	pin, isPIN := "", false
+	if link != nil && ev == nil && in.Problem == NoProblem && c.Flows.Programme.Voice.PIN() {
+		pin, isPIN = flow.PINCommand(in.Text, c.Locale, joinOrder(c))
+	}
 	switch {
 	case link != nil && in.Problem != NoProblem:
 		effects = []flow.Effect{flow.Send{MessageID: problemMessage(in.Problem)}}
+	case isPIN && pin == "":
+		effects = []flow.Effect{flow.Send{MessageID: msgPINHow}}
+	case isPIN:
+		// Only the digest is kept; the conversation, if any, waits on.
+		p.VoicePIN = PINDigest(s.box.Index, p.ID, pin)
+		effects = []flow.Effect{flow.Send{MessageID: msgPINSaved}}
 	case link != nil && (in.JoinCode != "" || isJoin(c, in.Text)):
 		effects = []flow.Effect{flow.Send{MessageID: "enrol.already"}}
 	case isNotify(ev):
@@ -340,6 +384,9 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 	if err != nil {
 		return err
 	}
+	if isPIN && pin != "" {
+		t.Audit = append(t.Audit, store.AuditEntry{ID: store.NewID("a_"), At: now, Actor: "participant", Action: "voice_pin_set", ParticipantID: p.ID})
+	}
 	if t.Session != nil {
 		s.holdWindowQuestion(c, p, t.Session, now)
 	}
@@ -365,11 +412,11 @@ func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *
 		}
 		return fmt.Errorf("conversation: apply turn for %s: %w", pid, err)
 	}
-	if consentMoved && s.Windows != nil {
+	if consentMoved && s.windows != nil {
 		// Prompts begin once the person agrees; the re-ask is planned from
 		// when they were asked. A failure is only logged: the next due
 		// item or caseworker change plans again.
-		if err := s.Windows.Replan(ctx, pid); err != nil {
+		if err := s.windows.Replan(ctx, pid); err != nil {
 			s.log.Warn("replan after consent", "participant", pid, "err", err)
 		}
 	}
@@ -498,6 +545,11 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			// entry would keep its time for retention.audit, twice as long.
 			ci, ch, err := s.judgeCheckIn(ctx, p, to.Channel, now)
 			errs = append(errs, err)
+			for i, w := range ch.Windows {
+				if w.CheckInID == ci.ID && w.Ref == p.TextsWindow {
+					ch.Windows[i].Texts = p.TextsInWindow
+				}
+			}
 			ch.AddTo(&t)
 			t.CheckIns = append(t.CheckIns, ci)
 		case flow.RequestCallback:
@@ -505,8 +557,8 @@ func (s *Service) plan(ctx context.Context, c *Content, p store.Participant, to 
 			audit("callback_requested", "")
 		case flow.CantMakeIt:
 			item := store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: store.AttentionCantMakeIt, CreatedAt: now}
-			if s.Windows != nil {
-				ch, err := s.Windows.CantMakeIt(ctx, p, &item)
+			if s.windows != nil {
+				ch, err := s.windows.CantMakeIt(ctx, p, &item)
 				errs = append(errs, err)
 				ch.AddTo(&t)
 			}
@@ -658,8 +710,8 @@ func (s *Service) understood(c *Content, p store.Participant, st flow.State, tex
 	if p.OptedOut {
 		return st // only keywords are answered (START, DELETE)
 	}
-	if s.Windows != nil {
-		if _, open := s.Windows.Current(p, now); open && st.Flow != pr.Flows.CheckIn {
+	if s.windows != nil {
+		if _, open := s.windows.Current(p, now); open && st.Flow != pr.Flows.CheckIn {
 			if l, ok := c.Flows.Listening(pr.Flows.CheckIn); ok {
 				answers, byNumber := c.Flows.Answers(l, view(p), text, c.Locale)
 				if answers && (!st.Active() || !byNumber && !s.answersNow(c, p, st, text)) {
@@ -697,14 +749,39 @@ func (s *Service) answersNow(c *Content, p store.Participant, st flow.State, tex
 	return answers
 }
 
+// The answers to a text that sets the telephone menu's PIN (flow.PINCommand).
+const (
+	msgPINSaved = "pin.saved"
+	msgPINHow   = "pin.how"
+)
+
+// countText counts a text the person sent towards the window a check-in
+// now would count for, starting again at one when that window is a new
+// one. The check-in that a text makes carries the count to the window
+// (Window.Texts): what reporting cost the person, in messages.
+func (s *Service) countText(p *store.Participant, now time.Time) {
+	if s.windows == nil {
+		return
+	}
+	ref, ok := s.windows.CountsFor(*p, now)
+	if !ok {
+		p.TextsWindow, p.TextsInWindow = "", 0
+		return
+	}
+	if ref != p.TextsWindow {
+		p.TextsWindow, p.TextsInWindow = ref, 0
+	}
+	p.TextsInWindow++
+}
+
 // judgeCheckIn makes the record of a check-in now and asks the scheduler
 // how it counts, and what it changes in the ledger.
 func (s *Service) judgeCheckIn(ctx context.Context, p store.Participant, ch store.Channel, now time.Time) (store.CheckIn, LedgerChange, error) {
 	c := store.CheckIn{ID: store.NewID("c_"), ParticipantID: p.ID, At: now, Channel: ch, Outcome: store.Unscheduled}
-	if s.Windows == nil {
+	if s.windows == nil {
 		return c, LedgerChange{}, nil
 	}
-	outcome, change, err := s.Windows.CheckIn(ctx, p, c)
+	outcome, change, err := s.windows.CheckIn(ctx, p, c)
 	c.Outcome = outcome
 	return c, change, err
 }
@@ -724,10 +801,10 @@ func (s *Service) holdWindowQuestion(c *Content, p store.Participant, sess *stor
 		}
 		return
 	}
-	if s.Windows == nil || sess.Flow != c.Flows.Programme.Flows.CheckIn {
+	if s.windows == nil || sess.Flow != c.Flows.Programme.Flows.CheckIn {
 		return
 	}
-	if w, ok := s.Windows.Current(p, now); ok && w.GraceEndsAt.After(sess.ExpiresAt) {
+	if w, ok := s.windows.Current(p, now); ok && w.GraceEndsAt.After(sess.ExpiresAt) {
 		sess.ExpiresAt = w.GraceEndsAt
 	}
 }
@@ -814,7 +891,7 @@ func Render(c *Content, lang string, snd flow.Send) (string, []store.Choice) {
 // language the programme folds (see flow.Programme.Fold).
 func ForChannel(c *Content, lang string, ch store.Channel, text string) string {
 	if ch == store.SMS && c.Flows.Programme.Folds(lang) {
-		return channel.FoldGSM(text)
+		return sms.FoldGSM(text)
 	}
 	return text
 }
@@ -868,40 +945,16 @@ func (s *Service) withLock(ctx context.Context, pid string, fn func() error) err
 	return s.withLease(ctx, "conv:"+pid, pid, fn)
 }
 
-// withLease runs fn holding the named lease, waiting a little for another
-// holder to finish. what names the lease in errors and logs (a participant
+// withLease runs fn holding the named lease, waiting up to 5 seconds for
+// another holder to finish. what names the lease in errors (a participant
 // ID, never an address or its index).
 func (s *Service) withLease(ctx context.Context, name, what string, fn func() error) error {
 	owner := s.owner + ":" + strconv.FormatUint(s.turns.Add(1), 10)
-	wait := 5 * time.Millisecond
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ok, err := s.store.AcquireLease(ctx, name, owner, 30*time.Second)
-		if err != nil {
-			return fmt.Errorf("conversation: lock %s: %w", what, err)
-		}
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			return ErrBusy
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 200*time.Millisecond)
+	err := store.WithLease(ctx, s.store, name, owner, 5*time.Second, s.log.With("of", what), fn)
+	if errors.Is(err, store.ErrLeaseBusy) {
+		return ErrBusy
 	}
-	defer func() {
-		// A fresh context: the lease must go even when the request's ended.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		if err := s.store.ReleaseLease(ctx, name, owner); err != nil {
-			s.log.Warn("release lock", "of", what, "err", err)
-		}
-	}()
-	return fn()
+	return err
 }
 
 // Normalize prepares a message for keyword matching: trimmed, folded to

@@ -31,6 +31,8 @@ type harness struct {
 	ctx   context.Context
 	store *bolt.Store
 	conv  *conversation.Service
+	live  *conversation.Live
+	log   *slog.Logger
 	clock *clock.Fake
 	box   *seal.Box
 	logs  *bytes.Buffer
@@ -59,8 +61,9 @@ func newHarness(t *testing.T) *harness {
 	}
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return &harness{t: t, ctx: context.Background(), store: st, box: box, clock: clk, logs: logs,
-		conv: conversation.New(st, box, shippedContent(t), clk, log)}
+	live := conversation.NewLive(shippedContent(t))
+	return &harness{t: t, ctx: context.Background(), store: st, box: box, clock: clk, logs: logs, live: live, log: log,
+		conv: conversation.New(st, box, live, clk, log, nil)}
 }
 
 // enrol creates a participant the way a caseworker would and returns its

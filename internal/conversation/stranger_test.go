@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/sms"
 )
 
 // A stranger is answered in the language their message's script and
@@ -57,8 +57,8 @@ func TestStrangerReplyFits(t *testing.T) {
 			parts = append(parts, c.Locale.Render(l, "enrol.unknown_sender", conversation.TemplateData(c, l, nil)))
 		}
 		text := strings.Join(parts, "\n")
-		enc, n := channel.Segments(text)
-		if limit := len(p); enc == channel.GSM7 && n > 1 || n > limit {
+		enc, n := sms.Segments(text)
+		if limit := len(p); enc == sms.GSM7 && n > 1 || n > limit {
 			t.Errorf("%v: %d segments (%v): %q", p, n, enc, text)
 		}
 	}

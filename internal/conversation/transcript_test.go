@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/waymark-atd/waymark/flows"
-	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/sms"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/locales"
 )
@@ -156,10 +156,10 @@ func TestForChannelFolds(t *testing.T) {
 	}
 	c.Flows.Programme.Fold = []string{"es"}
 	folded := conversation.ForChannel(c, "es", store.SMS, text)
-	if enc, n := channel.Segments(folded); enc != channel.GSM7 || n != 1 || strings.ContainsRune(folded, 'á') {
+	if enc, n := sms.Segments(folded); enc != sms.GSM7 || n != 1 || strings.ContainsRune(folded, 'á') {
 		t.Errorf("folded %q: %v, %d segments", folded, enc, n)
 	}
-	if _, n := channel.Segments(text); n != 2 {
+	if _, n := sms.Segments(text); n != 2 {
 		t.Errorf("unfolded %q: %d segments, want 2", text, n)
 	}
 	if got := conversation.ForChannel(c, "es", store.Telegram, text); got != text {

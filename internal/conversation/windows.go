@@ -16,6 +16,10 @@ type Windows interface {
 	// Current returns the window open at now, or else the last one whose
 	// grace has not ended; false when there is none.
 	Current(p store.Participant, now time.Time) (WindowNow, bool)
+	// CountsFor returns the ref of the window a check-in at now would
+	// count for: the one open now, or else the last one opened (a
+	// check-in is late until the next opens); false when there is none.
+	CountsFor(p store.Participant, now time.Time) (string, bool)
 	// CheckIn judges check-in c (not yet stored) against the windows.
 	CheckIn(ctx context.Context, p store.Participant, c store.CheckIn) (store.CheckInOutcome, LedgerChange, error)
 	// CantMakeIt ties the attention item of a "can't make it" to the
@@ -53,16 +57,16 @@ func (ch LedgerChange) AddTo(t *store.Turn) {
 
 // Window returns the person's window open at now, or in its grace.
 func (s *Service) Window(p store.Participant, now time.Time) (WindowNow, bool) {
-	if s.Windows == nil {
+	if s.windows == nil {
 		return WindowNow{}, false
 	}
-	return s.Windows.Current(p, now)
+	return s.windows.Current(p, now)
 }
 
 // Upcoming returns the template data of the person's next window opening.
 func (s *Service) Upcoming(p store.Participant, now time.Time) (map[string]string, bool) {
-	if s.Windows == nil {
+	if s.windows == nil {
 		return nil, false
 	}
-	return s.Windows.Upcoming(p, now)
+	return s.windows.Upcoming(p, now)
 }

@@ -22,7 +22,7 @@ type Programme struct {
 	Retention      Retention   `yaml:"retention"`
 	Voice          Voice       `yaml:"voice"`
 	// Fold lists the languages whose SMS lose the accents GSM-7 cannot
-	// carry (channel.FoldGSM), so that one accent does not make a message
+	// carry (sms.FoldGSM), so that one accent does not make a message
 	// UCS-2 and cost twice. Off (empty) by default.
 	Fold     []string `yaml:"fold"`
 	WhatsApp WhatsApp `yaml:"whatsapp"`
@@ -173,6 +173,29 @@ const (
 	VoiceMenu = "menu"
 )
 
+// What a caller must do before the keypad menu acts (Voice.MenuAccess).
+const (
+	// MenuAccessPIN: the caller first enters the PIN the person chose by
+	// text ("PIN 4821"). Caller ID can be faked; a PIN texted from the
+	// person's phone cannot be heard or guessed in a few tries.
+	MenuAccessPIN = "pin"
+	// MenuAccessCallerID: the caller ID alone opens the menu, so anyone who
+	// fakes a person's number can check them in by key, ask for a call
+	// back or change their language.
+	MenuAccessCallerID = "caller_id"
+)
+
+// What becomes of a missed call whose caller ID the network did not vouch
+// for (Voice.UnverifiedCalls).
+const (
+	// UnverifiedCount records it as a check-in, marked "caller ID not
+	// verified" for the caseworker.
+	UnverifiedCount = "count"
+	// UnverifiedAsk records nothing and texts the person (once a day) that
+	// the call could not be confirmed as theirs, and to reply 1 to check in.
+	UnverifiedAsk = "ask"
+)
+
 // Voice is the policy of the telephone line (docs/voice.md). A call from a
 // person's own number while a check-in window is open is rejected
 // unanswered, free to the caller, and counts as their check-in; every
@@ -190,10 +213,25 @@ type Voice struct {
 	// ConfirmByMessage sends a message (SMS, or Telegram where the person
 	// last wrote from) after a missed-call check-in.
 	ConfirmByMessage bool `yaml:"confirm_by_message"`
+	// MenuAccess says what opens the keypad menu: MenuAccessPIN or
+	// MenuAccessCallerID.
+	MenuAccess string `yaml:"menu_access"`
+	// UnverifiedCalls says what a missed call without full caller-ID
+	// attestation does: UnverifiedCount or UnverifiedAsk.
+	UnverifiedCalls string `yaml:"unverified_calls"`
 	// Speech says how Twilio speaks each language, by language code. A
 	// language offered but missing here is spoken in the default language.
 	Speech map[string]Speech `yaml:"speech"`
 }
+
+// Menu reports whether any call can be answered with the keypad menu.
+func (v Voice) Menu() bool {
+	return v.Enabled && (v.OutsideWindow == VoiceMenu || v.OptedOut == VoiceMenu || v.UnknownCaller == VoiceMenu)
+}
+
+// PIN reports whether the keypad menu asks for the person's PIN first,
+// so that people may choose one by text.
+func (v Voice) PIN() bool { return v.Menu() && v.MenuAccess == MenuAccessPIN }
 
 // Speech is a Twilio text-to-speech setting: the <Say> language (e.g.
 // "en-GB") and, where the account's default voice cannot speak it, a voice
@@ -322,6 +360,8 @@ func DefaultProgramme() Programme {
 			UnknownCaller:    VoiceReject,
 			OptedOut:         VoiceReject,
 			ConfirmByMessage: true,
+			MenuAccess:       MenuAccessPIN,
+			UnverifiedCalls:  UnverifiedCount,
 			Speech:           DefaultSpeech(),
 		},
 		WhatsApp: WhatsApp{Fallback: FallbackNone},

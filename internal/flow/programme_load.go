@@ -153,6 +153,17 @@ func (s *Set) checkVoice(f *yamlFile) {
 				pol.path, pol.val, VoiceReject, VoiceMenu)
 		}
 	}
+	if v.MenuAccess != MenuAccessPIN && v.MenuAccess != MenuAccessCallerID {
+		f.errorf(s.progLines["voice.menu_access"], "voice.menu_access: %q is not a choice: write %s (the caller enters the PIN the person chose by text) or %s (the caller ID alone, which anyone can fake)",
+			v.MenuAccess, MenuAccessPIN, MenuAccessCallerID)
+	}
+	if v.UnverifiedCalls != UnverifiedCount && v.UnverifiedCalls != UnverifiedAsk {
+		f.errorf(s.progLines["voice.unverified_calls"], "voice.unverified_calls: %q is not a choice: write %s (a missed call counts, marked unverified) or %s (nothing is recorded; the person is asked by text to reply 1)",
+			v.UnverifiedCalls, UnverifiedCount, UnverifiedAsk)
+	}
+	if v.Menu() && v.MenuAccess == MenuAccessCallerID {
+		f.warnf(s.progLines["voice.menu_access"], "voice.menu_access: caller_id lets anyone who fakes a person's number use the keypad menu as them (check them in, ask for a call back, change their language); pin asks for the PIN the person chose by text")
+	}
 	for _, lang := range sortedKeys(v.Speech) {
 		path := "voice.speech." + lang
 		line, given := s.progLines[path]

@@ -33,7 +33,7 @@ func TestEnrolmentRepliesMatchTheShippedFlows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conv := conversation.New(st, box, content, clock.System{}, slog.New(slog.DiscardHandler))
+	conv := conversation.New(st, box, conversation.NewLive(content), clock.System{}, slog.New(slog.DiscardHandler), nil)
 	now := time.Now()
 	p := store.Participant{ID: "p_load", Language: "en", TimeZone: "UTC", Status: store.Active, CreatedAt: now, UpdatedAt: now}
 	if err := st.CreateParticipant(ctx, p); err != nil {

@@ -7,14 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waymark-atd/waymark/internal/footprint"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
-	"github.com/waymark-atd/waymark/internal/store/storetest"
 )
 
 // BenchmarkBoltFootprint measures the embedded store's file size per
 // participant with the data the Redis store's BenchmarkMemoryPerParticipant
-// puts in Redis (storetest's footprint data):
+// puts in Redis (internal/footprint):
 //
 //   - state: the record, one link, an appointment, a check-in conversation
 //     in progress and the due items the scheduler's Plan makes of a daily
@@ -59,9 +59,9 @@ func BenchmarkBoltFootprint(b *testing.B) {
 }
 
 func fillFootprint(ctx context.Context, s store.Store, people int, history bool) error {
-	day := func(d int) time.Time { return storetest.FootprintNow.Add(-time.Duration(d) * 24 * time.Hour) }
+	day := func(d int) time.Time { return footprint.Now.Add(-time.Duration(d) * 24 * time.Hour) }
 	for i := range people {
-		st, err := storetest.NewFootprintState(i, storetest.Daily)
+		st, err := footprint.NewState(i, footprint.Daily)
 		if err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func fillFootprint(ctx context.Context, s store.Store, people int, history bool)
 		}
 		var msgs []store.OutboundMessage
 		for d := 1; d <= 7; d++ {
-			msgs = append(msgs, storetest.NewFootprintDay(st, day(d)).Messages...)
+			msgs = append(msgs, footprint.NewDay(st, day(d)).Messages...)
 		}
 		if err := s.EnqueueOutbound(ctx, msgs...); err != nil {
 			return err
@@ -82,7 +82,7 @@ func fillFootprint(ctx context.Context, s store.Store, people int, history bool)
 		for from := 730; from > 0; from -= 30 {
 			t := store.Turn{ParticipantID: st.Participant.ID}
 			for d := from; d > max(from-30, 0); d-- {
-				h := storetest.NewFootprintDay(st, day(d))
+				h := footprint.NewDay(st, day(d))
 				t.CheckIns = append(t.CheckIns, h.CheckIn)
 			}
 			if err := s.ApplyTurn(ctx, t); err != nil {
@@ -98,7 +98,7 @@ func fillFootprint(ctx context.Context, s store.Store, people int, history bool)
 	return nil
 }
 
-func putFootprintState(ctx context.Context, s store.Store, st storetest.FootprintState) error {
+func putFootprintState(ctx context.Context, s store.Store, st footprint.State) error {
 	ss := st.Session
 	ss.ExpiresAt = time.Now().Add(time.Hour) // expiry is wall time
 	for _, put := range []func() error{

@@ -115,8 +115,8 @@ func benchServer(b testing.TB, st store.Store) (http.Handler, []Person) {
 	log := slog.New(slog.DiscardHandler)
 	m := metrics.New("bench")
 	st = metrics.InstrumentStore(st, m)
-	conv := conversation.New(st, box, content, clock.System{}, log)
-	schedule.New(st, conv, clock.System{}, log, schedule.Options{})
+	live := conversation.NewLive(content)
+	conv := conversation.New(st, box, live, clock.System{}, log, schedule.NewLedger(st, live, clock.System{}, log))
 	hooks := &twilio.Webhooks{AuthToken: benchToken, PublicURL: benchPublic, Conversation: conv, Log: log}
 	srv := web.NewServer(web.Deps{Store: st, Conversation: conv, Log: log, PublicURL: benchPublic, Metrics: m,
 		Webhooks: []web.Webhook{{Path: twilio.InboundRoute, Handler: hooks.HandleInbound}}})

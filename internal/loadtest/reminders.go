@@ -45,8 +45,9 @@ func ShippedContent() (*conversation.Content, error) {
 func scheduler(st store.Store, box *seal.Box, content *conversation.Content, now time.Time) *schedule.Scheduler {
 	clk := clock.NewFake(now)
 	log := slog.New(slog.DiscardHandler)
-	conv := conversation.New(st, box, content, clk, log)
-	return schedule.New(st, conv, clk, log, schedule.Options{})
+	live := conversation.NewLive(content)
+	windows := schedule.NewLedger(st, live, clk, log)
+	return schedule.New(conversation.New(st, box, live, clk, log, windows), windows, schedule.Options{})
 }
 
 // SeedReminders makes n participants, each with one SMS link and a weekly

@@ -185,3 +185,16 @@ func (o OutboxObserver) Status(ch store.Channel, st store.MessageStatus) {
 	}
 	o.m.outboxStatus.WithLabelValues(oneOf(string(ch), Channels), oneOf(string(st), Statuses)).Inc()
 }
+
+// InDoubt counts a send in doubt settled: resent, or answered by the
+// provider's status.
+func (o OutboxObserver) InDoubt(ch store.Channel, resent bool) {
+	if o.m == nil {
+		return
+	}
+	outcome := "answered"
+	if resent {
+		outcome = "resent"
+	}
+	o.m.outboxInDoubt.WithLabelValues(oneOf(string(ch), Channels), outcome).Inc()
+}

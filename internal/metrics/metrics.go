@@ -31,6 +31,7 @@ const (
 	NameOutboxRetried    = "waymark_outbox_retried_total"
 	NameOutboxFailed     = "waymark_outbox_failed_total"
 	NameOutboxStatus     = "waymark_outbox_status_total"
+	NameOutboxInDoubt    = "waymark_outbox_in_doubt_total"
 	NameSendSeconds      = "waymark_outbox_send_seconds"
 	NameSchedulerLag     = "waymark_scheduler_lag_seconds"
 	NameCheckIns         = "waymark_checkins_total"
@@ -83,6 +84,7 @@ type Metrics struct {
 	outboxRetried    *prometheus.CounterVec // channel
 	outboxFailed     *prometheus.CounterVec // channel, reason
 	outboxStatus     *prometheus.CounterVec // channel, status
+	outboxInDoubt    *prometheus.CounterVec // channel, outcome
 	sendSeconds      *prometheus.HistogramVec
 	schedulerLag     *prometheus.HistogramVec // kind
 	checkIns         *prometheus.CounterVec   // outcome
@@ -109,6 +111,7 @@ func New(version string) *Metrics {
 	m.outboxRetried = counter(NameOutboxRetried, "Temporary send failures that will be retried, by channel.", "channel")
 	m.outboxFailed = counter(NameOutboxFailed, "Messages that will not be sent, by channel and reason.", "channel", "reason")
 	m.outboxStatus = counter(NameOutboxStatus, "Delivery statuses reported by providers, by channel and status.", "channel", "status")
+	m.outboxInDoubt = counter(NameOutboxInDoubt, "Sends in doubt (begun, their answer never recorded: a crash or a lost answer) settled, by channel and outcome: answered (the provider's status came; not sent again) or resent (sent again after the wait; it may arrive twice).", "channel", "outcome")
 	m.checkIns = counter(NameCheckIns, "Check-ins by outcome, and check-in windows that passed without one (missed, cant_reach).", "outcome")
 	m.windowOutcomes = counter(NameWindowOutcomes, "Check-in windows decided by the ledger (when their grace ended), by outcome and by the channel of the check-in that kept them (none when not kept). The programme report has the same counts by week, from the ledger.", "outcome", "channel")
 	m.storeErrors = counter(NameStoreErrors, "Store operations that failed, by operation and kind; not-found and conflict answers are not errors.", "op", "kind")

@@ -133,6 +133,7 @@ func TestNilMetricsCountNothing(t *testing.T) {
 	m.Outbox().Retrying(store.SMS, time.Second)
 	m.Outbox().Failed(store.SMS, "gave_up")
 	m.Outbox().Status(store.SMS, store.Delivered)
+	m.Outbox().InDoubt(store.SMS, true)
 	st := openBolt(t)
 	if InstrumentStore(st, nil) != st {
 		t.Error("InstrumentStore with no metrics must return the store itself")
@@ -302,6 +303,9 @@ func TestOutboxObserver(t *testing.T) {
 	o.Retrying(store.WhatsApp, 2*time.Second)
 	o.Failed(store.WhatsApp, outbox.ReasonGaveUp)
 	o.Status(store.WhatsApp, store.Delivered)
+	o.InDoubt(store.WhatsApp, true)
+	o.InDoubt(store.SMS, false)
+	o.InDoubt(store.SMS, false)
 	for _, tc := range []struct {
 		name   string
 		labels []string
@@ -311,6 +315,8 @@ func TestOutboxObserver(t *testing.T) {
 		{NameOutboxRetried, []string{"channel", "whatsapp"}, 1},
 		{NameOutboxFailed, []string{"channel", "whatsapp", "reason", "gave_up"}, 1},
 		{NameOutboxStatus, []string{"channel", "whatsapp", "status", "delivered"}, 1},
+		{NameOutboxInDoubt, []string{"channel", "whatsapp", "outcome", "resent"}, 1},
+		{NameOutboxInDoubt, []string{"channel", "sms", "outcome", "answered"}, 2},
 		{NameSendSeconds, []string{"channel", "whatsapp"}, 2},
 		{NameBuildInfo, []string{"version", "test"}, 1},
 	} {

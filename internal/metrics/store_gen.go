@@ -211,6 +211,10 @@ func (s instrumented) MarkSent(ctx context.Context, m store.OutboundMessage) err
 	return s.count("MarkSent", s.Store.MarkSent(ctx, m))
 }
 
+func (s instrumented) MarkSending(ctx context.Context, m store.OutboundMessage) error {
+	return s.count("MarkSending", s.Store.MarkSending(ctx, m))
+}
+
 func (s instrumented) BeginSend(ctx context.Context, participantID, linkIndex, dedupeKey string, expiresAt time.Time) (store.SendCheck, error) {
 	r0, err := s.Store.BeginSend(ctx, participantID, linkIndex, dedupeKey, expiresAt)
 	return r0, s.count("BeginSend", err)
@@ -389,6 +393,20 @@ func (s instrumented) LoadTurn(ctx context.Context, participantID, dedupeKey str
 	return r0, s.count("LoadTurn", err)
 }
 
+func (s instrumented) MarkUnreachable(ctx context.Context, u store.Unreachable) (bool, error) {
+	r0, err := s.Store.MarkUnreachable(ctx, u)
+	return r0, s.count("MarkUnreachable", err)
+}
+
+func (s instrumented) KeyCheck(ctx context.Context) ([]byte, error) {
+	r0, err := s.Store.KeyCheck(ctx)
+	return r0, s.count("KeyCheck", err)
+}
+
+func (s instrumented) PutKeyCheck(ctx context.Context, v []byte) error {
+	return s.count("PutKeyCheck", s.Store.PutKeyCheck(ctx, v))
+}
+
 func (s instrumented) Ping(ctx context.Context) error {
 	return s.count("Ping", s.Store.Ping(ctx))
 }
@@ -440,6 +458,7 @@ var storeOps = []string{
 	"GetWindow",
 	"HistoryOf",
 	"Increment",
+	"KeyCheck",
 	"LinksOf",
 	"ListAccounts",
 	"ListAttention",
@@ -447,7 +466,9 @@ var storeOps = []string{
 	"ListLinks",
 	"ListParticipants",
 	"LoadTurn",
+	"MarkSending",
 	"MarkSent",
+	"MarkUnreachable",
 	"OutboundOf",
 	"PageAttention",
 	"PageAudit",
@@ -465,6 +486,7 @@ var storeOps = []string{
 	"PutAppointment",
 	"PutDue",
 	"PutEnrolmentCode",
+	"PutKeyCheck",
 	"PutLink",
 	"PutSetupToken",
 	"PutWebSession",

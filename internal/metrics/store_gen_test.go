@@ -43,17 +43,29 @@ func TestInstrumentedStoreCoversTheStore(t *testing.T) {
 	t.Errorf("store_gen.go does not wrap store.Store as it is now, so some store errors go uncounted; regenerate it with\n\tgo test ./internal/metrics -run TestInstrumentedStoreCoversTheStore -update-store")
 }
 
-// generateStoreWrapper reads the Store interface and writes a counting
+// generateStoreWrapper reads the Store interface (declared in path, the
+// interfaces it embeds in any file of the package) and writes a counting
 // method for each of its methods, and the list of their names.
 func generateStoreWrapper(path string) ([]byte, error) {
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, path, nil, 0)
+	files, err := filepath.Glob(filepath.Join(filepath.Dir(path), "*.go"))
 	if err != nil {
 		return nil, err
 	}
+	var decls []ast.Decl
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			return nil, err
+		}
+		decls = append(decls, f.Decls...)
+	}
 	interfaces := map[string]*ast.InterfaceType{}
 	types := map[string]bool{} // the store package's own type names
-	for _, d := range f.Decls {
+	for _, d := range decls {
 		g, ok := d.(*ast.GenDecl)
 		if !ok || g.Tok != token.TYPE {
 			continue

@@ -60,6 +60,12 @@ type Options struct {
 	SendTimeout time.Duration
 	// MaxAttempts bounds sends of one message; default 6.
 	MaxAttempts int
+	// DoubtWait is how long after a send in doubt began (the process
+	// sending it crashed, or the provider's answer never came) the message
+	// waits for a status callback of the provider before it is sent again;
+	// default 5m. Only for senders whose provider calls back
+	// (StatusReporter); others send again at once (at least once).
+	DoubtWait time.Duration
 	// BackoffBase is the wait after the first temporary failure, doubled on
 	// each later one up to BackoffMax; defaults 10s and 10m. The actual wait
 	// is between half and all of that (jitter), so that processes that failed
@@ -76,10 +82,21 @@ type Options struct {
 	Jitter func() float64
 	// Observer is told what becomes of each message (metrics); may be nil.
 	Observer Observer
-	// Segments counts the SMS segments a text takes (channel.Segments),
+	// Segments counts the SMS segments a text takes (sms.Segments),
 	// kept on the message for the programme report's cost; nil counts
 	// none.
 	Segments func(text string) int
+	// Ledger is told when a window's prompt is reported failed, so that a
+	// window already decided "missed" is judged again (internal/schedule);
+	// nil tells no one.
+	Ledger Ledger
+}
+
+// Ledger keeps the record of check-in windows.
+type Ledger interface {
+	// PromptFailed judges window ref of the person again, now that one
+	// of its prompts failed.
+	PromptFailed(ctx context.Context, participantID, ref string) error
 }
 
 func (o Options) withDefaults() Options {
@@ -106,6 +123,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 6
+	}
+	if o.DoubtWait <= 0 {
+		o.DoubtWait = 5 * time.Minute
 	}
 	if o.BackoffBase <= 0 {
 		o.BackoffBase = 10 * time.Second
@@ -185,7 +205,7 @@ func (d *Dispatcher) Wake() {
 // Run dispatches until ctx is done. A send in progress is finished and
 // recorded (its outcome would otherwise be unknown); messages claimed but
 // not yet started are handed back at once.
-func (d *Dispatcher) Run(ctx context.Context) error {
+func (d *Dispatcher) Run(ctx context.Context) {
 	t := time.NewTimer(d.opts.PollInterval)
 	defer t.Stop()
 	for {
@@ -194,7 +214,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			d.log.Warn("outbox: dispatch pass had errors", "error", err)
 		}
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
 		if n >= d.opts.Batch && err == nil {
 			continue // there may be more
@@ -202,7 +222,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		t.Reset(d.opts.PollInterval)
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-d.wake:
 		case <-t.C:
 		}
@@ -293,6 +313,12 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 		log.Error("outbox: no sender for the channel", "channel", string(m.Channel))
 		return d.fail(ctx, m, ReasonNoSender)
 	}
+	if !m.SendBegan.IsZero() {
+		wait, err := d.inDoubt(ctx, sender, &m, log)
+		if err != nil || wait {
+			return err
+		}
+	}
 	// One step: the person, the link, and the note that this pass looks at
 	// this attempt of m (see passKey).
 	now := d.clock.Now()
@@ -357,17 +383,35 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 	if m.Channel == store.SMS && d.opts.Segments != nil {
 		m.Segments = d.opts.Segments(m.Text)
 	}
+	// The attempt counts from the moment it is marked: should this process
+	// die before the answer is recorded, whoever finds the message next
+	// knows it may have gone (inDoubt).
 	began := d.clock.Now()
+	m.Attempts++
+	m.SendBegan = began
+	if err := d.store.MarkSending(ctx, m); errors.Is(err, store.ErrConflict) {
+		log.Info("outbox: the provider reported on an earlier send meanwhile; not sent again")
+		d.opts.Observer.InDoubt(m.Channel, false)
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("outbox: mark sending of %s: %w", m.ID, err)
+	}
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout)
 	providerID, sendErr := sender.Send(sendCtx, address, m)
 	cancel()
 	// From here on the outcome must be recorded even if we are shutting down.
 	ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	m.Attempts++
 	now = d.clock.Now()
 	m.UpdatedAt = now
 	took := now.Sub(began)
+	var te *TemporaryError
+	if errors.As(sendErr, &te) && te.MaybeSent {
+		// No answer: the provider may have the message. It keeps its mark
+		// and comes back when the wait for a status callback is over.
+		return d.unanswered(ctx, m, te, log)
+	}
+	m.SendBegan = time.Time{} // the provider answered
 
 	if sendErr == nil {
 		d.opts.Observer.Sent(m.Channel, took)
@@ -393,7 +437,6 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 	code := reasonUnknownFailure
 	var wait time.Duration
 	var ra *RetryAfterError
-	var te *TemporaryError
 	switch {
 	case errors.As(sendErr, &ra):
 		code, wait = ra.Code, ra.After
@@ -418,6 +461,77 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 		return fmt.Errorf("outbox: schedule retry of %s: %w", m.ID, err)
 	}
 	return nil
+}
+
+// inDoubt handles m, claimed with the mark of a send that began and whose
+// answer was never recorded: the process sending it died, or the provider
+// did not answer. Where the provider reports each message's status to a
+// callback that carries our ID, m waits for it until DoubtWait after the
+// send began; a status that comes moves it out of the queue (ApplyStatus)
+// and it is never sent again. Once the wait is over, or where no callback
+// will ever come (Telegram), m is sent again, and the log says so. It
+// reports whether m is waiting (and so not to be sent now).
+func (d *Dispatcher) inDoubt(ctx context.Context, s Sender, m *store.OutboundMessage, log *slog.Logger) (bool, error) {
+	now := d.clock.Now()
+	until := m.SendBegan.Add(d.opts.DoubtWait)
+	if r, ok := s.(StatusReporter); ok && r.ReportsStatus() && now.Before(until) {
+		began := m.SendBegan
+		_, changed, err := d.store.ChangeOutbound(ctx, m.ID, func(c *store.OutboundMessage) bool {
+			// Only while it is still the same send in doubt: a status may
+			// have come since the claim.
+			if c.Status != store.Pending || !c.SendBegan.Equal(began) {
+				return false
+			}
+			c.NotBefore, c.UpdatedAt = until, now
+			return true
+		})
+		if err != nil {
+			return true, fmt.Errorf("outbox: wait for the status of %s: %w", m.ID, err)
+		}
+		if changed {
+			log.Info("outbox: send in doubt: waiting for the provider's status before sending again",
+				"attempt", m.Attempts, "until", until.UTC().Format(time.RFC3339))
+		}
+		return true, nil
+	}
+	log.Warn("outbox: retry in doubt: no answer from the provider to the last send; sending again, so it may arrive twice",
+		"attempt", m.Attempts, "began", m.SendBegan.UTC().Format(time.RFC3339))
+	d.opts.Observer.InDoubt(m.Channel, true)
+	// Settled: whatever becomes of m now (deferred for the rate budget,
+	// sent, failed) is recorded without the old mark, so it is judged once.
+	m.SendBegan = time.Time{}
+	if m.Attempts >= d.opts.MaxAttempts {
+		log.Warn("outbox: giving up after sends without an answer", "attempts", m.Attempts)
+		return true, d.fail(ctx, *m, ReasonGaveUp)
+	}
+	return false, nil
+}
+
+// unanswered records a send that got no answer (a timeout, a connection
+// lost after the request went): the provider may have taken the message,
+// so it keeps its mark and is claimable again only once a status callback
+// has had its time (inDoubt decides then), or after its backoff where
+// that is longer.
+func (d *Dispatcher) unanswered(ctx context.Context, m store.OutboundMessage, te *TemporaryError, log *slog.Logger) error {
+	m.ErrorCode = te.Code
+	m.NotBefore = m.UpdatedAt.Add(d.backoff(m.Attempts))
+	if r, ok := d.senders[m.Channel].(StatusReporter); ok && r.ReportsStatus() {
+		m.NotBefore = later(m.NotBefore, m.SendBegan.Add(d.opts.DoubtWait))
+	}
+	d.opts.Observer.Retrying(m.Channel, m.UpdatedAt.Sub(m.SendBegan))
+	log.Info("outbox: no answer from the provider; the message may have gone", "code", te.Code, "attempt", m.Attempts,
+		"next", m.NotBefore.UTC().Format(time.RFC3339))
+	if err := d.store.UpdateOutbound(ctx, m); err != nil {
+		return fmt.Errorf("outbox: record unanswered send of %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // reroute queues a copy of m, refused by its provider with code, to go
@@ -558,9 +672,12 @@ func (d *Dispatcher) backoff(attempt int) time.Duration {
 	return w/2 + time.Duration(d.opts.Jitter()*float64(w/2))
 }
 
-// markUnreachable records that a link cannot be reached: the caseworker
-// sees "can't reach" in the attention queue, never a missed check-in. It
-// does so once, when the link turns unreachable.
+// markUnreachable records that a link cannot be reached: the link is
+// marked, the caseworker gets a "can't reach" item and the audit log an
+// entry, all in one store step (store.MarkUnreachable), so that no
+// failure can leave the link marked without its item, after which no
+// later refusal would raise one. A link gone, another person's or marked
+// already changes nothing.
 func (d *Dispatcher) markUnreachable(ctx context.Context, participantID, linkIndex, code string, now time.Time) error {
 	link, err := d.store.GetLink(ctx, linkIndex)
 	if errors.Is(err, store.ErrNotFound) {
@@ -569,37 +686,29 @@ func (d *Dispatcher) markUnreachable(ctx context.Context, participantID, linkInd
 	if err != nil {
 		return fmt.Errorf("outbox: mark link unreachable: %w", err)
 	}
-	if link.Unreachable {
-		return nil
+	if link.Unreachable || link.ParticipantID != participantID {
+		return nil // marked already; or the address is someone else's now
 	}
-	link.Unreachable, link.Reason = true, code
-	if err := d.store.PutLink(ctx, link); err != nil {
+	marked, err := d.store.MarkUnreachable(ctx, store.CantReach(link, code, "system", now))
+	if err != nil {
 		return fmt.Errorf("outbox: mark link unreachable: %w", err)
 	}
-	reason := string(link.Channel) + ":" + code
-	if err := d.store.AddAttention(ctx, store.AttentionItem{
-		ID: store.NewID("n_"), ParticipantID: participantID, Kind: store.AttentionCantReach,
-		Reason: reason, CreatedAt: now,
-	}); err != nil {
-		return fmt.Errorf("outbox: attention for unreachable link: %w", err)
+	if marked {
+		d.log.Warn("outbox: link marked unreachable", "participant_id", participantID, "channel", string(link.Channel), "code", code)
 	}
-	if err := d.store.AppendAudit(ctx, store.AuditEntry{
-		ID: store.NewID("au_"), At: now, Actor: "system", Action: "link_unreachable",
-		ParticipantID: participantID, Detail: reason,
-	}); err != nil {
-		return fmt.Errorf("outbox: audit unreachable link: %w", err)
-	}
-	d.log.Warn("outbox: link marked unreachable", "participant_id", participantID, "channel", string(link.Channel), "code", code)
 	return nil
 }
 
 // ApplyStatus records a delivery status a provider reported for message id
-// (our ID, from the callback URL). Statuses only move forward: a late or
+// (our ID, from the callback URL) under the provider's own ID, which is
+// kept when the message has none yet: a send whose answer was lost learns
+// it here, and leaves the queue, not to be sent again. Statuses only move
+// forward: a late or
 // repeated one changes nothing and is not an error. A final status drops
 // the text (the store does). An error code that the channel's sender
 // classes as unreachable marks the link, as a synchronous refusal would.
 // ErrNotFound (wrapped) when there is no such message.
-func (d *Dispatcher) ApplyStatus(ctx context.Context, id string, st store.MessageStatus, errorCode string) error {
+func (d *Dispatcher) ApplyStatus(ctx context.Context, id, providerID string, st store.MessageStatus, errorCode string) error {
 	if rank(st) < 0 {
 		return fmt.Errorf("outbox: status %q of %s: unknown status", st, id)
 	}
@@ -613,12 +722,21 @@ func (d *Dispatcher) ApplyStatus(ctx context.Context, id string, st store.Messag
 	// words at a final status: a refused message's copy by another route
 	// (reroute) needs its text or its template.
 	var withWords store.OutboundMessage
+	// early: the status came for a send whose answer is not recorded: one
+	// in flight (Twilio calls back fast) or one in doubt. Either way the
+	// message is with the provider, and leaves the queue.
+	var early bool
+	var began time.Time
 	m, changed, err := d.store.ChangeOutbound(ctx, id, func(m *store.OutboundMessage) bool {
 		have = m.Status
 		if !Advances(m.Status, st) {
 			return false
 		}
-		m.Status, m.UpdatedAt = st, now
+		early, began = m.Status == store.Pending && !m.SendBegan.IsZero(), m.SendBegan
+		m.Status, m.UpdatedAt, m.SendBegan = st, now, time.Time{}
+		if m.ProviderID == "" {
+			m.ProviderID = providerID
+		}
 		if errorCode != "" {
 			m.ErrorCode = errorCode
 		}
@@ -635,12 +753,27 @@ func (d *Dispatcher) ApplyStatus(ctx context.Context, id string, st store.Messag
 	}
 	d.opts.Observer.Status(m.Channel, st)
 	log.Info("outbox: status", "status", string(st), "code", errorCode)
+	if early {
+		log.Info("outbox: the provider's status came before its answer to the send was recorded; not sent again", "attempt", m.Attempts)
+		// A send outlived by its timeout is no longer in flight: the
+		// status answers a send in doubt.
+		if now.Sub(began) > d.opts.SendTimeout {
+			d.opts.Observer.InDoubt(m.Channel, false)
+		}
+	}
 	if errorCode != "" && (st == store.Failed || st == store.Undelivered) {
 		if err := d.reroute(ctx, d.senders[m.Channel], withWords, errorCode, now); err != nil {
 			return err
 		}
 		if cc, ok := d.senders[m.Channel].(CodeClassifier); ok && cc.UnreachableCode(errorCode) && ownChannel(m) {
-			return d.markUnreachable(ctx, m.ParticipantID, m.LinkIndex, errorCode, now)
+			if err := d.markUnreachable(ctx, m.ParticipantID, m.LinkIndex, errorCode, now); err != nil {
+				return err
+			}
+		}
+	}
+	if (st == store.Failed || st == store.Undelivered) && m.Ref != "" && d.opts.Ledger != nil {
+		if err := d.opts.Ledger.PromptFailed(ctx, m.ParticipantID, m.Ref); err != nil {
+			return fmt.Errorf("outbox: judge the window of %s again: %w", id, err)
 		}
 	}
 	if st == store.Delivered || st == store.Read {

@@ -21,6 +21,9 @@ type Observer interface {
 	Retrying(ch store.Channel, took time.Duration) // a temporary failure; it will be retried
 	Failed(ch store.Channel, reason string)        // it will not be sent
 	Status(ch store.Channel, st store.MessageStatus)
+	// InDoubt: a send in doubt (begun, its answer never recorded) was
+	// settled, by sending it again (resent) or by the provider's status.
+	InDoubt(ch store.Channel, resent bool)
 }
 
 // noObserver is the Observer when Options has none.
@@ -30,3 +33,4 @@ func (noObserver) Sent(store.Channel, time.Duration)         {}
 func (noObserver) Retrying(store.Channel, time.Duration)     {}
 func (noObserver) Failed(store.Channel, string)              {}
 func (noObserver) Status(store.Channel, store.MessageStatus) {}
+func (noObserver) InDoubt(store.Channel, bool)               {}

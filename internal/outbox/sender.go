@@ -72,6 +72,11 @@ func (e *RetryAfterError) Error() string {
 type TemporaryError struct {
 	Code string
 	Err  error
+	// MaybeSent means the request may have reached the provider and no
+	// answer came (a timeout, a connection lost once the request was
+	// written): the provider may have taken the message. It is then sent
+	// again only as a send in doubt (Options.DoubtWait).
+	MaybeSent bool
 }
 
 func (e *TemporaryError) Error() string {
@@ -113,6 +118,14 @@ func Advances(from, to store.MessageStatus) bool {
 		return from == store.Delivered && to == store.Read
 	}
 	return rt > rank(from)
+}
+
+// StatusReporter is implemented by senders whose provider reports each
+// message's status to a callback that names the message by our ID (Twilio's
+// StatusCallback URL carries it), so that a send whose answer was lost is
+// recognised when its status comes, and is not sent again.
+type StatusReporter interface {
+	ReportsStatus() bool
 }
 
 // CodeClassifier is implemented by senders whose delivery statuses carry

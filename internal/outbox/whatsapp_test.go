@@ -80,7 +80,7 @@ func TestSynchronous63016IsReroutedOnce(t *testing.T) {
 		t.Errorf("its copy %+v", rec)
 	}
 	// The API's refusal reported again by a callback queues nothing more.
-	if err := d.ApplyStatus(h.ctx, m.ID, store.Failed, "63016"); err != nil {
+	if err := d.ApplyStatus(h.ctx, m.ID, "", store.Failed, "63016"); err != nil {
 		t.Fatal(err)
 	}
 	if n := h.once(d); n != 0 {

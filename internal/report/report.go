@@ -158,7 +158,11 @@ func (b *Builder) Add(p Person) {
 		switch win.Outcome {
 		case store.WindowOnTime, store.WindowLate:
 			count(rowKept, w, 1)
-			count(channelRow(checkIns[win.CheckInID]), w, 1)
+			ch := checkIns[win.CheckInID]
+			count(channelRow(ch), w, 1)
+			if win.Texts > 0 && texted(ch) {
+				value(rowTextsPerCheckIn, w, float64(win.Texts))
+			}
 		}
 		// Follow-through is about the windows a caseworker was told were
 		// missed (their item), whatever the outcome is now: one excused
@@ -251,6 +255,12 @@ func (b *Builder) Add(p Person) {
 			value(rowMessagesPerWeek, w, b.weekMsgs[w])
 		}
 	}
+}
+
+// texted reports whether a check-in by ch was a text the person paid
+// for: the simulator's are tries, and calls are counted as free.
+func texted(ch store.Channel) bool {
+	return ch == store.SMS || ch == store.WhatsApp || ch == store.Telegram
 }
 
 // month is the month unit week w belongs to, in a monthly report.

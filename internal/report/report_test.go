@@ -171,7 +171,7 @@ func fixture() []seed {
 	return []seed{
 		{p: store.Participant{ID: "p_a", TimeZone: "Europe/London", CaseworkerID: "cw1"},
 			wins: []store.Window{
-				{OpensAt: utc("2026-03-29 00:30"), ClosesAt: utc("2026-03-29 12:30"), Outcome: store.WindowOnTime, CheckInID: "c_a1"},
+				{OpensAt: utc("2026-03-29 00:30"), ClosesAt: utc("2026-03-29 12:30"), Outcome: store.WindowOnTime, CheckInID: "c_a1", Texts: 2},
 				{OpensAt: utc("2026-03-29 23:30"), ClosesAt: utc("2026-03-30 07:30"), Outcome: store.WindowMissed, AttentionID: "n_a2"},
 			},
 			cis: []store.CheckIn{{ID: "c_a1", At: utc("2026-03-29 09:00"), Channel: store.SMS, Outcome: store.OnTime}},
@@ -184,7 +184,7 @@ func fixture() []seed {
 			appts: []store.Appointment{{ID: "ap_a", Date: "2026-03-24", Status: store.AppointmentAttended}},
 		},
 		{p: store.Participant{ID: "p_b", TimeZone: "America/New_York", CaseworkerID: "cw1"},
-			wins: []store.Window{{OpensAt: utc("2026-03-30 02:00"), ClosesAt: utc("2026-03-31 02:00"), Outcome: store.WindowLate, CheckInID: "c_b1"}},
+			wins: []store.Window{{OpensAt: utc("2026-03-30 02:00"), ClosesAt: utc("2026-03-31 02:00"), Outcome: store.WindowLate, CheckInID: "c_b1", Texts: 4}},
 			cis:  []store.CheckIn{{ID: "c_b1", At: utc("2026-03-31 03:00"), Channel: store.MissedCall, Outcome: store.Late}},
 			msgs: []store.OutboundMessage{{ID: "m_b1", Channel: store.SMS, Kind: "checkin.by_call", CreatedAt: utc("2026-03-31 03:00"), Status: store.Pending}},
 			items: []store.AttentionItem{{ID: "n_b1", Kind: store.AttentionReschedule, CreatedAt: utc("2026-04-02 12:00"),
@@ -208,7 +208,7 @@ func fixture() []seed {
 		{p: store.Participant{ID: "p_d", TimeZone: "Asia/Tokyo", CaseworkerID: "cw2"},
 			wins: []store.Window{
 				{OpensAt: utc("2026-03-22 22:00"), ClosesAt: utc("2026-03-23 10:00"), Outcome: store.WindowOpen},
-				{OpensAt: utc("2026-03-29 22:00"), ClosesAt: utc("2026-03-30 10:00"), Outcome: store.WindowOnTime, CheckInID: "c_d1"},
+				{OpensAt: utc("2026-03-29 22:00"), ClosesAt: utc("2026-03-30 10:00"), Outcome: store.WindowOnTime, CheckInID: "c_d1", Texts: 1},
 			},
 			cis: []store.CheckIn{{ID: "c_d1", At: utc("2026-03-29 23:00"), Channel: store.Telegram, Outcome: store.OnTime}},
 			msgs: []store.OutboundMessage{{ID: "m_d1", Channel: store.Telegram, Kind: "checkin.window_open", Ref: "r", Status: store.Queued,
@@ -269,6 +269,8 @@ var weekly = map[string][]float64{
 	"appointments_attended": {1, 0}, "appointments_missed": {0, 1}, "appointments_cancelled": {0, 1},
 	// b1's check-in is Monday 23:00 in New York: week 2, though its window is week 1's.
 	"checkins": {1, 2}, "checkins_missed_call": {0, 1},
+	// a1 took two texts, d1 one; b1's four texts ended in a free missed call, not counted.
+	"texts_per_checkin_median": {2, 1}, "texts_per_checkin_p90": {2, 1},
 	// person-weeks: week 1 A 1, B 0, C 1 (D's only window is open); week 2 A 1, C 0, D 1.
 	"messages_per_person_week_median": {1, 1}, "messages_per_person_week_p90": {1, 1},
 	// a2's prompt is 00:30 in London, d1's 07:00 in Tokyo: both quiet.
@@ -324,6 +326,8 @@ func TestFixtureByWeekOnBothStores(t *testing.T) {
 		month["hours_to_action_median"] = []float64{5}
 		month["messages_per_person_week_median"] = []float64{1}
 		month["messages_per_person_week_p90"] = []float64{1}
+		month["texts_per_checkin_median"] = []float64{1} // of [1 2], the lower
+		month["texts_per_checkin_p90"] = []float64{2}
 		expect(t, r, month)
 	})
 }

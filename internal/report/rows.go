@@ -40,6 +40,7 @@ const (
 
 	rowCheckIns
 	rowCheckInsFree
+	rowTextsPerCheckIn
 	rowMessagesPerWeek
 	rowReminders
 	rowRemindersQuiet
@@ -200,6 +201,8 @@ var sections = []sectionDef{
 		rows: []rowDef{
 			count(rowCheckIns, "checkins", "Check-ins", noShare),
 			count(rowCheckInsFree, "checkins_missed_call", "Check-ins made free by a missed call", rowCheckIns),
+			{id: rowTextsPerCheckIn, key: "texts_per_checkin_median", label: "Texts a person sent to check in (median; the goal is 1)", kind: KindMedian, of: noShare, stat: rowTextsPerCheckIn},
+			{id: rowTextsPerCheckIn, key: "texts_per_checkin_p90", label: "Texts a person sent to check in (9 in 10 sent no more)", kind: KindP90, of: noShare, stat: rowTextsPerCheckIn},
 			{id: rowMessagesPerWeek, key: "messages_per_person_week_median", label: "Messages sent to a person in a week (median)", kind: KindMedian, of: noShare, stat: rowMessagesPerWeek},
 			{id: rowMessagesPerWeek, key: "messages_per_person_week_p90", label: "Messages sent to a person in a week (9 in 10 get no more)", kind: KindP90, of: noShare, stat: rowMessagesPerWeek},
 			count(rowReminders, "reminders", "Prompts and reminders sent", noShare),
@@ -248,7 +251,7 @@ var equations = []equation{
 func countRows() []rowID {
 	var out []rowID
 	for r := rowID(0); r < numRows; r++ {
-		if r != rowActionHours && r != rowMessagesPerWeek {
+		if r != rowActionHours && r != rowMessagesPerWeek && r != rowTextsPerCheckIn {
 			out = append(out, r)
 		}
 	}

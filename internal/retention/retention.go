@@ -25,9 +25,19 @@ const LeaseName = "retention"
 // DefaultEvery is how often the job runs when Options leave it out.
 const DefaultEvery = time.Hour
 
+// Store is what retention deletes from: the kinds of record it purges,
+// people who left, and the audit log its runs write to, with the lease
+// that lets one process at a time run it.
+type Store interface {
+	store.Purge
+	store.Participants
+	store.Audit
+	store.Leases
+}
+
 // Job enforces the retention policy.
 type Job struct {
-	store  store.Store
+	store  Store
 	clock  clock.Clock
 	policy func() flow.Retention
 	log    *slog.Logger
@@ -46,7 +56,7 @@ type Options struct {
 
 // New returns a Job over st. Policy is read at every run, so that a reload
 // of programme.yaml takes effect at the next one.
-func New(st store.Store, clk clock.Clock, policy func() flow.Retention, log *slog.Logger, opts Options) *Job {
+func New(st Store, clk clock.Clock, policy func() flow.Retention, log *slog.Logger, opts Options) *Job {
 	if opts.Every <= 0 {
 		opts.Every = DefaultEvery
 	}
@@ -83,7 +93,7 @@ func (r Report) String() string {
 // Run runs the job at once and then every interval until ctx ends. A
 // failed run is logged and tried again at the next interval: what it did
 // not delete is still due then.
-func (j *Job) Run(ctx context.Context) error {
+func (j *Job) Run(ctx context.Context) {
 	tick := time.NewTicker(j.every)
 	defer tick.Stop()
 	for {
@@ -92,7 +102,7 @@ func (j *Job) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-tick.C:
 		}
 	}

@@ -51,6 +51,7 @@ type harness struct {
 	clock settable
 	box   *seal.Box
 	conv  *conversation.Service
+	live  *conversation.Live
 	sched *schedule.Scheduler
 	logs  *syncBuffer
 
@@ -120,10 +121,12 @@ func newHarnessLevel(t testing.TB, st store.Store, clk settable, level slog.Leve
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
-	conv := conversation.New(st, box, shippedContent(t), clk, log)
+	live := conversation.NewLive(shippedContent(t))
+	windows := schedule.NewLedger(st, live, clk, log)
+	conv := conversation.New(st, box, live, clk, log, windows)
 	h := &harness{
-		t: t, ctx: context.Background(), st: st, clock: clk, box: box, conv: conv, logs: logs,
-		sched:  schedule.New(st, conv, clk, log, schedule.Options{}),
+		t: t, ctx: context.Background(), st: st, clock: clk, box: box, conv: conv, logs: logs, live: live,
+		sched:  schedule.New(conv, windows, schedule.Options{}),
 		outbox: map[string][]store.OutboundMessage{},
 	}
 	t.Cleanup(func() {

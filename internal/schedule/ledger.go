@@ -21,16 +21,16 @@ import (
 // conversation service calls it inside a person's turn (check-ins,
 // "can't make it"), so that the ledger moves together with the fact.
 
-var _ conversation.Windows = (*Scheduler)(nil)
+var _ conversation.Windows = (*Ledger)(nil)
 
 // graceOf is the programme's grace period.
-func (s *Scheduler) graceOf() time.Duration {
-	return max(s.conv.Content().Flows.Programme.CheckIn.GracePeriod.D(), 0)
+func (s *Ledger) graceOf() time.Duration {
+	return max(s.live.Content().Flows.Programme.CheckIn.GracePeriod.D(), 0)
 }
 
 // Current returns the person's window open at now, or else the last one
 // whose grace has not ended.
-func (s *Scheduler) Current(p store.Participant, now time.Time) (conversation.WindowNow, bool) {
+func (s *Ledger) Current(p store.Participant, now time.Time) (conversation.WindowNow, bool) {
 	if p.Schedule == nil {
 		return conversation.WindowNow{}, false
 	}
@@ -48,9 +48,35 @@ func (s *Scheduler) Current(p store.Participant, now time.Time) (conversation.Wi
 	return conversation.WindowNow{Ref: w.Ref(p.ID), OpensAt: w.Start, ClosesAt: w.End, GraceEndsAt: w.End.Add(grace)}, true
 }
 
+// CountsFor returns the ref of the window a check-in at now would count
+// for, as CheckIn finds it.
+func (s *Ledger) CountsFor(p store.Participant, now time.Time) (string, bool) {
+	if p.Schedule == nil {
+		return "", false
+	}
+	cal, err := CalendarOf(p)
+	if err != nil {
+		return "", false
+	}
+	w, _, ok := countsFor(cal, now)
+	return w.Ref(p.ID), ok
+}
+
+// countsFor returns the window a check-in at t counts for, and how: on
+// time inside it; late after it closed, until the next opens.
+func countsFor(cal *Calendar, t time.Time) (Window, store.CheckInOutcome, bool) {
+	if w, ok := cal.At(t); ok {
+		return w, store.OnTime, true
+	}
+	if w, ok := cal.Before(t); ok {
+		return w, store.Late, true
+	}
+	return Window{}, store.Unscheduled, false
+}
+
 // windowFacts reads what is known about window w of p at now, and the
 // person's attention items, which a move of the outcome may close.
-func (s *Scheduler) windowFacts(ctx context.Context, p store.Participant, cal *Calendar, w Window, now time.Time) (ledger.Facts, []store.AttentionItem, error) {
+func (s *Ledger) windowFacts(ctx context.Context, p store.Participant, cal *Calendar, w Window, now time.Time) (ledger.Facts, []store.AttentionItem, error) {
 	pf, err := s.personFacts(ctx, p, w.Start)
 	if err != nil {
 		return ledger.Facts{}, nil, err
@@ -59,7 +85,7 @@ func (s *Scheduler) windowFacts(ctx context.Context, p store.Participant, cal *C
 }
 
 // newRecord is the ledger's record of a window nothing is known of yet.
-func (s *Scheduler) newRecord(p store.Participant, w Window) store.Window {
+func (s *Ledger) newRecord(p store.Participant, w Window) store.Window {
 	return store.Window{Ref: w.Ref(p.ID), ParticipantID: p.ID, OpensAt: w.Start, ClosesAt: w.End,
 		GraceEndsAt: w.End.Add(s.graceOf()), Outcome: store.WindowOpen}
 }
@@ -76,7 +102,7 @@ type personFacts struct {
 	unreachable bool
 }
 
-func (s *Scheduler) personFacts(ctx context.Context, p store.Participant, since time.Time) (personFacts, error) {
+func (s *Ledger) personFacts(ctx context.Context, p store.Participant, since time.Time) (personFacts, error) {
 	h, err := s.store.HistoryOf(ctx, p.ID, since)
 	if err != nil {
 		return personFacts{}, fmt.Errorf("history: %w", err)
@@ -95,7 +121,7 @@ func (s *Scheduler) personFacts(ctx context.Context, p store.Participant, since 
 }
 
 // record is the ledger's record of window w, or a new one.
-func (pf personFacts) record(s *Scheduler, p store.Participant, w Window) store.Window {
+func (pf personFacts) record(s *Ledger, p store.Participant, w Window) store.Window {
 	if rec, ok := pf.windows[w.Ref(p.ID)]; ok {
 		return rec
 	}
@@ -162,7 +188,7 @@ func change(before, after store.Window, items []store.AttentionItem, actor strin
 // window that has one already; unscheduled with no schedule or before
 // the first window. The window it counts for is judged again, so that a
 // late check-in moves a "missed" to "late" and closes its item.
-func (s *Scheduler) CheckIn(ctx context.Context, p store.Participant, c store.CheckIn) (store.CheckInOutcome, conversation.LedgerChange, error) {
+func (s *Ledger) CheckIn(ctx context.Context, p store.Participant, c store.CheckIn) (store.CheckInOutcome, conversation.LedgerChange, error) {
 	var none conversation.LedgerChange
 	if p.Schedule == nil {
 		return store.Unscheduled, none, nil
@@ -172,13 +198,9 @@ func (s *Scheduler) CheckIn(ctx context.Context, p store.Participant, c store.Ch
 		s.log.Warn("check-in outcome", "participant", p.ID, "err", err)
 		return store.Unscheduled, none, nil
 	}
-	result := store.OnTime
-	w, ok := cal.At(c.At)
+	w, result, ok := countsFor(cal, c.At)
 	if !ok {
-		if w, ok = cal.Before(c.At); !ok {
-			return store.Unscheduled, none, nil
-		}
-		result = store.Late
+		return store.Unscheduled, none, nil
 	}
 	f, items, err := s.windowFacts(ctx, p, cal, w, c.At)
 	if err != nil {
@@ -199,7 +221,7 @@ func (s *Scheduler) CheckIn(ctx context.Context, p store.Participant, c store.Ch
 // gets no more reminders and never becomes "missed". item, the attention
 // item the report raises, is tied to the window. With no such window the
 // report is about nothing scheduled, and changes no window.
-func (s *Scheduler) CantMakeIt(ctx context.Context, p store.Participant, item *store.AttentionItem) (conversation.LedgerChange, error) {
+func (s *Ledger) CantMakeIt(ctx context.Context, p store.Participant, item *store.AttentionItem) (conversation.LedgerChange, error) {
 	var none conversation.LedgerChange
 	cur, ok := s.Current(p, item.CreatedAt)
 	if !ok {
@@ -232,7 +254,7 @@ func (s *Scheduler) CantMakeIt(ctx context.Context, p store.Participant, item *s
 // them (a check-in), and the audit log says who moved it. A window not
 // yet decided keeps the excuse for when it is. ErrNotFound when ref is not
 // one of the person's windows.
-func (s *Scheduler) Excuse(ctx context.Context, participantID, ref, by string) error {
+func (s *Ledger) Excuse(ctx context.Context, participantID, ref, by string) error {
 	for try := 0; ; try++ {
 		err := s.excuse(ctx, participantID, ref, by)
 		if !errors.Is(err, store.ErrStale) || try == staleTries {
@@ -241,7 +263,7 @@ func (s *Scheduler) Excuse(ctx context.Context, participantID, ref, by string) e
 	}
 }
 
-func (s *Scheduler) excuse(ctx context.Context, pid, ref, by string) error {
+func (s *Ledger) excuse(ctx context.Context, pid, ref, by string) error {
 	now := s.clock.Now()
 	p, err := s.store.GetParticipant(ctx, pid)
 	if err != nil {
@@ -297,7 +319,7 @@ const maxListed = 400
 // one, else judged now from the facts (a window still open, or one the
 // scheduler has not decided yet), without saving anything. Windows before
 // the person was enrolled are not theirs and are not listed.
-func (s *Scheduler) History(ctx context.Context, p store.Participant, since, now time.Time) ([]store.Window, error) {
+func (s *Ledger) History(ctx context.Context, p store.Participant, since, now time.Time) ([]store.Window, error) {
 	pf, err := s.personFacts(ctx, p, since)
 	if err != nil {
 		return nil, fmt.Errorf("schedule: windows of %s: %w", p.ID, err)
@@ -328,7 +350,7 @@ func (s *Scheduler) History(ctx context.Context, p store.Participant, since, now
 
 // judgedFrom lists the calendar's windows from since up to now, at most
 // maxListed: each its record (taken out of byRef), or judged now.
-func (s *Scheduler) judgedFrom(p store.Participant, cal *Calendar, pf personFacts, byRef map[string]store.Window, since, now time.Time) []store.Window {
+func (s *Ledger) judgedFrom(p store.Participant, cal *Calendar, pf personFacts, byRef map[string]store.Window, since, now time.Time) []store.Window {
 	var out []store.Window
 	w, ok := cal.From(since)
 	if ok && w.Start.Before(since) {
@@ -352,7 +374,7 @@ func (s *Scheduler) judgedFrom(p store.Participant, cal *Calendar, pf personFact
 
 // Upcoming returns the Date and Time, in the person's language and time
 // zone, of when their next window opens after now.
-func (s *Scheduler) Upcoming(p store.Participant, now time.Time) (map[string]string, bool) {
+func (s *Ledger) Upcoming(p store.Participant, now time.Time) (map[string]string, bool) {
 	if p.Schedule == nil {
 		return nil, false
 	}
@@ -367,7 +389,82 @@ func (s *Scheduler) Upcoming(p store.Participant, now time.Time) (map[string]str
 	if !ok {
 		return nil, false
 	}
-	lang := language(s.conv.Content(), p)
+	lang := language(s.live.Content(), p)
 	at := w.Start.In(cal.loc)
 	return map[string]string{"Date": FormatDate(lang, at), "Time": FormatTime(lang, at)}, true
+}
+
+// PromptFailed judges again the window ref of the person, once a prompt
+// of it is reported failed after the window was decided: a delivery
+// failure may come hours late, and someone whose prompt never reached
+// them did not miss the window. The ledger then moves "missed" to "not
+// delivered": the missed item closes itself and a "can't reach" item
+// takes its place, with the failure's code. A window not decided yet is
+// left alone: it is judged with every fact when its grace ends.
+func (s *Ledger) PromptFailed(ctx context.Context, participantID, ref string) error {
+	for tries := 3; ; tries-- {
+		err := s.promptFailed(ctx, participantID, ref)
+		if !errors.Is(err, store.ErrStale) || tries == 0 {
+			return err
+		}
+	}
+}
+
+func (s *Ledger) promptFailed(ctx context.Context, pid, ref string) error {
+	rec, err := s.store.GetWindow(ctx, pid, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("schedule: window %s: %w", ref, err)
+	}
+	if !ledger.Decided(rec.Outcome) {
+		return nil
+	}
+	p, err := s.store.GetParticipant(ctx, pid)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("schedule: participant %s: %w", pid, err)
+	}
+	cal, err := CalendarOf(p)
+	if err != nil {
+		return nil // no calendar to judge by: the record stands
+	}
+	now := s.clock.Now()
+	w := Window{Start: rec.OpensAt, End: rec.ClosesAt}
+	f, items, err := s.windowFacts(ctx, p, cal, w, now)
+	if err != nil {
+		return fmt.Errorf("schedule: facts of %s: %w", ref, err)
+	}
+	after := ledger.Judge(f)
+	ch := change(f.Window, after, items, store.ResolvedBySystem, now)
+	if len(ch.Windows) == 0 {
+		return nil
+	}
+	t := store.Turn{ParticipantID: pid, Participant: &p}
+	if f.Window.Outcome == store.WindowMissed && after.Outcome == store.WindowNotDelivered {
+		// The caseworker was told of a miss that was not one: that item
+		// closes, and one saying the person could not be reached opens.
+		for _, a := range items {
+			if a.ID == f.Window.AttentionID && a.Open() {
+				a.ResolvedAt, a.ResolvedBy, a.Resolution = now, store.ResolvedBySystem, store.ResolvedNotDelivered
+				ch.Resolved = append(ch.Resolved, a)
+			}
+		}
+		reason := ReasonNotDelivered
+		if code := lastError(f.Prompts); code != "" {
+			reason = code
+		}
+		item := store.AttentionItem{ID: store.NewID("n_"), ParticipantID: pid, Kind: store.AttentionCantReach, Reason: reason, Ref: ref, CreatedAt: now}
+		ch.Windows[0].AttentionID = item.ID
+		t.Attention = []store.AttentionItem{item}
+	}
+	ch.AddTo(&t)
+	if err := s.store.ApplyTurn(ctx, t); err != nil {
+		return fmt.Errorf("schedule: judge %s again: %w", ref, err)
+	}
+	s.log.Info("window judged again after a delivery failure", "participant", pid, "outcome", string(ch.Windows[0].Outcome))
+	return nil
 }

@@ -94,12 +94,8 @@ func TestThreeSchedulersOneRedis(t *testing.T) {
 	var wg sync.WaitGroup
 	clk.Set(monday9.Add(-time.Second))
 	for i, st := range stores {
-		sched := schedule.New(st, hs[i].conv, clk, slog.New(slog.DiscardHandler), schedule.Options{Tick: 100 * time.Millisecond})
-		wg.Go(func() {
-			if err := sched.Run(ctx); err != nil {
-				t.Error(err)
-			}
-		})
+		sched := schedule.New(hs[i].conv, schedule.NewLedger(st, hs[i].live, clk, slog.New(slog.DiscardHandler)), schedule.Options{Tick: 100 * time.Millisecond})
+		wg.Go(func() { sched.Run(ctx) })
 	}
 
 	// Read the outbox as the dispatcher would, while the schedulers work.

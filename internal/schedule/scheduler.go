@@ -60,28 +60,56 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Scheduler hands due items to the conversation service. It is safe for
-// concurrent use, and several processes may run it on one store.
-type Scheduler struct {
-	store store.Store
-	conv  *conversation.Service
+// Ledger keeps the record of check-in windows and each person's plan: it
+// answers the conversation about windows (conversation.Windows), judges a
+// window when a fact about it changes, and plans a person's due items
+// again. It sends nothing, so it is made before the conversation service
+// that asks it; the Scheduler, made after, sends through that service.
+type Ledger struct {
+	store Store
+	live  *conversation.Live
 	clock clock.Clock
 	log   *slog.Logger
-	opts  Options
+	owner string // names this process in planning leases
 }
 
-// New returns a Scheduler over st that sends through conv, and installs
-// itself as conv's Windows, so that check-ins are judged on time or late
-// by the same windows the reminders follow, and the ledger moves with
-// them.
-func New(st store.Store, conv *conversation.Service, clk clock.Clock, log *slog.Logger, opts Options) *Scheduler {
-	s := &Scheduler{store: st, conv: conv, clock: clk, log: log, opts: opts.withDefaults()}
-	conv.Windows = s
-	return s
+// Store is what the ledger and the scheduler read and write: people and
+// their links, turns, windows and their history, appointments, due items,
+// dedupe keys and leases.
+type Store interface {
+	store.Participants
+	store.Links
+	store.Turns
+	store.Windows
+	store.Histories
+	store.Appointments
+	store.Due
+	store.Dedupe
+	store.Leases
+}
+
+// NewLedger returns a Ledger over st, reading the programme from live.
+func NewLedger(st Store, live *conversation.Live, clk clock.Clock, log *slog.Logger) *Ledger {
+	return &Ledger{store: st, live: live, clock: clk, log: log, owner: store.NewID("plan_")}
+}
+
+// Scheduler hands due items to the conversation service, judging windows
+// with its Ledger, the same one the conversation asks, so that check-ins
+// are judged on time or late by the windows the reminders follow. It is
+// safe for concurrent use, and several processes may run it on one store.
+type Scheduler struct {
+	*Ledger
+	conv *conversation.Service
+	opts Options
+}
+
+// New returns a Scheduler that sends through conv and keeps l's ledger.
+func New(conv *conversation.Service, l *Ledger, opts Options) *Scheduler {
+	return &Scheduler{Ledger: l, conv: conv, opts: opts.withDefaults()}
 }
 
 // Run looks for due items every Tick until ctx ends, starting at once.
-func (s *Scheduler) Run(ctx context.Context) error {
+func (s *Scheduler) Run(ctx context.Context) {
 	t := time.NewTicker(s.opts.Tick)
 	defer t.Stop()
 	for {
@@ -93,7 +121,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
 		}
 	}
@@ -248,13 +276,13 @@ func (s *Scheduler) remove(ctx context.Context, it store.DueItem) error {
 // Replan recomputes a participant's due items now. Call it after enrolment
 // and after any change to their schedule, time zone, status (pause,
 // resume, exit) or appointments. It is idempotent.
-func (s *Scheduler) Replan(ctx context.Context, participantID string) error {
+func (s *Ledger) Replan(ctx context.Context, participantID string) error {
 	return s.replan(ctx, participantID, s.clock.Now())
 }
 
 // ReplanAll replans every participant, e.g. after programme.yaml changed
 // its reminder offsets. Failures are logged and counted, not fatal.
-func (s *Scheduler) ReplanAll(ctx context.Context) (failed int, err error) {
+func (s *Ledger) ReplanAll(ctx context.Context) (failed int, err error) {
 	ps, err := s.store.ListParticipants(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("schedule: list participants: %w", err)
@@ -278,13 +306,13 @@ func (s *Scheduler) ReplanAll(ctx context.Context) (failed int, err error) {
 // one person (a caseworker's edit and the scheduler's own) from
 // interleaving; it is only taken when something is to change, which after
 // most due items nothing is.
-func (s *Scheduler) replan(ctx context.Context, pid string, now time.Time) error {
+func (s *Ledger) replan(ctx context.Context, pid string, now time.Time) error {
 	return s.replanFrom(ctx, pid, nil, now)
 }
 
 // replanFrom is replan with the participant's record when the caller has
 // just read it (nil: read it); under the lease it is read again.
-func (s *Scheduler) replanFrom(ctx context.Context, pid string, p *store.Participant, now time.Time) error {
+func (s *Ledger) replanFrom(ctx context.Context, pid string, p *store.Participant, now time.Time) error {
 	put, drop, err := s.diff(ctx, pid, p, now)
 	if err != nil || len(put) == 0 && len(drop) == 0 {
 		return err
@@ -309,7 +337,7 @@ func (s *Scheduler) replanFrom(ctx context.Context, pid string, p *store.Partici
 // (new or changed) and the IDs to drop (planned, not yet due, no longer
 // wanted). An error from Plan about one bad appointment comes back with
 // the rest of the plan; any other error with nothing.
-func (s *Scheduler) diff(ctx context.Context, pid string, known *store.Participant, now time.Time) (put []store.DueItem, drop []string, err error) {
+func (s *Ledger) diff(ctx context.Context, pid string, known *store.Participant, now time.Time) (put []store.DueItem, drop []string, err error) {
 	var p store.Participant
 	if known != nil {
 		p = *known
@@ -332,7 +360,7 @@ func (s *Scheduler) diff(ctx context.Context, pid string, known *store.Participa
 			followed[a.ID] = seen
 		}
 	}
-	want, planErr := Plan(PlanInput{Participant: p, Appointments: appts, Programme: s.conv.Content().Flows.Programme, Now: now, FollowedUp: followed})
+	want, planErr := Plan(PlanInput{Participant: p, Appointments: appts, Programme: s.live.Content().Flows.Programme, Now: now, FollowedUp: followed})
 	have, err := s.store.DueOf(ctx, pid)
 	if err != nil {
 		return nil, nil, fmt.Errorf("schedule: replan %s: due items: %w", pid, err)
@@ -361,37 +389,14 @@ func sameItem(a, b store.DueItem) bool {
 		a.DueAt.Equal(b.DueAt) && maps.Equal(a.Data, b.Data)
 }
 
-// withLease runs fn holding the named lease, waiting briefly for another
-// holder to finish.
-func (s *Scheduler) withLease(ctx context.Context, name string, fn func() error) error {
-	owner := s.opts.Owner + ":" + store.NewID("")
-	wait := 5 * time.Millisecond
-	for tries := 0; ; tries++ {
-		ok, err := s.store.AcquireLease(ctx, name, owner, 30*time.Second)
-		if err != nil {
-			return fmt.Errorf("schedule: lease: %w", err)
-		}
-		if ok {
-			break
-		}
-		if tries >= 40 {
-			return fmt.Errorf("schedule: %s is busy, try again", name)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 200*time.Millisecond)
+// withLease runs fn holding the named lease, waiting a few seconds for
+// another holder to finish.
+func (s *Ledger) withLease(ctx context.Context, name string, fn func() error) error {
+	err := store.WithLease(ctx, s.store, name, s.owner+":"+store.NewID(""), 8*time.Second, s.log, fn)
+	if errors.Is(err, store.ErrLeaseBusy) {
+		return fmt.Errorf("schedule: %s is busy, try again", name)
 	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		if err := s.store.ReleaseLease(ctx, name, owner); err != nil {
-			s.log.Warn("schedule: release lease", "err", err)
-		}
-	}()
-	return fn()
+	return err
 }
 
 // dueKey records that an item was acted on, so that an item handled again

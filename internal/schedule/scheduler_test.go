@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -454,12 +455,12 @@ func TestShutdownHandsBackItemsNotBegun(t *testing.T) {
 	h.clock.Set(utc("2026-01-05T09:00:00Z"))
 	ctx, stop := context.WithCancel(h.ctx)
 	stopping.stop = stop
-	first := schedule.New(stopping, h.conv, clk, slog.New(slog.DiscardHandler), schedule.Options{Workers: 1, Owner: "first"})
+	first := schedule.New(h.conv, schedule.NewLedger(stopping, h.live, clk, slog.New(slog.DiscardHandler)), schedule.Options{Workers: 1, Owner: "first"})
 	n, _ := first.RunOnce(ctx, h.clock.Now())
 	if n != 1 {
 		t.Fatalf("the stopping process handled %d, want the one it had begun", n)
 	}
-	other := schedule.New(st, h.conv, clk, slog.New(slog.DiscardHandler), schedule.Options{Owner: "other"})
+	other := schedule.New(h.conv, schedule.NewLedger(st, h.live, clk, slog.New(slog.DiscardHandler)), schedule.Options{Owner: "other"})
 	n, err := other.RunOnce(h.ctx, h.clock.Now()) // the same minute: well inside the lease
 	if err != nil || n != 2 {
 		t.Fatalf("another process handled %d (%v), want the two handed back", n, err)
@@ -515,5 +516,102 @@ func TestCheckInAfterCantMakeItClosesTheItem(t *testing.T) {
 	}
 	if ws := h.windows(pid); len(ws) != 1 || ws[0].Outcome != store.WindowOnTime {
 		t.Errorf("the ledger: %+v", ws)
+	}
+}
+
+// TestTextsPerCheckIn: a window checked in by text keeps how many texts
+// the person sent for it, from its opening up to the check-in; texts
+// before it opened count for the window before, and a second check-in
+// changes nothing.
+func TestTextsPerCheckIn(t *testing.T) {
+	h := newHarness(t)
+	pid, addrs := h.enrol("Europe/London", mondayToWednesday(), store.SMS, store.Telegram)
+	h.run("2026-01-05T09:00:00Z")
+	h.clock.Set(utc("2026-01-05T10:00:00Z"))
+	h.say(store.SMS, addrs[0], "1") // answers the prompt: one text
+	h.clock.Set(utc("2026-01-05T10:05:00Z"))
+	h.checkIn(store.Telegram, addrs[1]) // a repeat: the window keeps its count
+
+	h.clock.Set(utc("2026-01-11T20:00:00Z"))
+	h.say(store.SMS, addrs[0], "hello") // before the next window opens
+	h.run("2026-01-12T09:00:00Z")
+	h.clock.Set(utc("2026-01-12T11:00:00Z"))
+	h.say(store.SMS, addrs[0], "what is this")
+	h.checkIn(store.SMS, addrs[0]) // MENU, then 1
+
+	got := map[string]int{}
+	for _, w := range h.windows(pid) {
+		got[w.OpensAt.Format(time.DateOnly)+" "+string(w.Outcome)] = w.Texts
+	}
+	want := map[string]int{"2026-01-05 on_time": 1, "2026-01-12 on_time": 3}
+	if !maps.Equal(got, want) {
+		t.Errorf("texts per window = %v, want %v", got, want)
+	}
+	if p := h.participant(pid); p.TextsInWindow != 3 {
+		t.Errorf("the person's running count = %d, want 3 (nothing sent since)", p.TextsInWindow)
+	}
+}
+
+// TestLateFailureMovesAMissToNotDelivered: the prompts' failure reported
+// after the window was decided missed (a carrier's late word) moves it to
+// "not delivered": the missed item closes itself and a "can't reach" item
+// with the failure's code takes its place. An undecided window is left to
+// its decision.
+func TestLateFailureMovesAMissToNotDelivered(t *testing.T) {
+	h := newHarness(t)
+	pid, _ := h.enrol("Europe/London", mondayToWednesday(), store.SMS)
+	h.run("2026-01-05T09:00:00Z")
+	h.run("2026-01-07T15:00:00Z")
+	if err := h.sched.PromptFailed(h.ctx, pid, ref(pid)); err != nil {
+		t.Fatal(err)
+	}
+	if ws := h.windows(pid); len(ws) != 0 && ws[0].Outcome != store.WindowOpen {
+		t.Fatalf("an open window was decided by a failure: %+v", ws)
+	}
+	h.run("2026-01-09T08:00:00Z")
+	missed := h.attention(pid)
+	if len(missed) != 1 || missed[0].Kind != store.AttentionMissed {
+		t.Fatalf("attention = %+v, want the miss", missed)
+	}
+
+	msgs, err := h.st.OutboundOf(h.ctx, pid)
+	h.must(err)
+	for _, m := range msgs {
+		if m.Ref == ref(pid) {
+			m.Status, m.ErrorCode = store.Undelivered, "30003"
+			h.must(h.st.UpdateOutbound(h.ctx, m))
+		}
+	}
+	h.clock.Set(utc("2026-01-09T11:00:00Z"))
+	h.must(h.sched.PromptFailed(h.ctx, pid, ref(pid)))
+
+	ws := h.windows(pid)
+	if len(ws) != 1 || ws[0].Outcome != store.WindowNotDelivered {
+		t.Fatalf("windows = %+v, want one not delivered", ws)
+	}
+	items := h.attention(pid)
+	var closed, open []store.AttentionItem
+	for _, a := range items {
+		if a.Open() {
+			open = append(open, a)
+		} else {
+			closed = append(closed, a)
+		}
+	}
+	if len(closed) != 1 || closed[0].ID != missed[0].ID || closed[0].Resolution != store.ResolvedNotDelivered {
+		t.Errorf("closed items = %+v, want the miss closed as not delivered", closed)
+	}
+	if len(open) != 1 || open[0].Kind != store.AttentionCantReach || open[0].Reason != "30003" || ws[0].AttentionID != open[0].ID {
+		t.Errorf("open items = %+v, want a can't-reach item for the window, reason 30003", open)
+	}
+	audit, err := h.st.ListAudit(h.ctx, pid, 10)
+	h.must(err)
+	if len(audit) == 0 || audit[0].Action != "window_outcome" || !strings.HasSuffix(audit[0].Detail, "missed -> not_delivered") {
+		t.Errorf("audit = %+v, want the move recorded", audit)
+	}
+	// Told again, nothing changes.
+	h.must(h.sched.PromptFailed(h.ctx, pid, ref(pid)))
+	if n := len(h.attention(pid)); n != 2 {
+		t.Errorf("a second failure report made %d items, want 2", n)
 	}
 }

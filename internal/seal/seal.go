@@ -126,3 +126,28 @@ func Mask(address string) string {
 	}
 	return "+" + digits[:cc] + " " + digits[cc:cc+1] + "*** ***" + digits[len(digits)-3:]
 }
+
+// The key check: a known value sealed under the key, kept with the data,
+// so that a process given another key can tell at once that it cannot
+// open what is stored (after a `waymark rekey` whose new key was not
+// put in place, say) instead of failing on every person it tries to reach.
+const (
+	checkLabel = "waymark/key-check"
+	checkValue = "waymark key check v1"
+)
+
+// ErrWrongKey means the key check value was sealed under another key.
+var ErrWrongKey = errors.New("seal: the key check value was sealed under another key")
+
+// KeyCheck returns a fresh key check value for this box's key.
+func (b *Box) KeyCheck() ([]byte, error) { return b.Seal(checkLabel, checkValue) }
+
+// VerifyKeyCheck reports whether v is a key check value made under this
+// box's key: nil if so, ErrWrongKey if not.
+func (b *Box) VerifyKeyCheck(v []byte) error {
+	got, err := b.Open(checkLabel, v)
+	if err != nil || got != checkValue {
+		return ErrWrongKey
+	}
+	return nil
+}

@@ -91,3 +91,27 @@ func TestMask(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyCheckOpensWithItsKeyAlone(t *testing.T) {
+	b := testBox(t, 1)
+	v, err := b.KeyCheck()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.VerifyKeyCheck(v); err != nil {
+		t.Fatalf("its own key: %v", err)
+	}
+	if err := testBox(t, 2).VerifyKeyCheck(v); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("another key: err = %v, want ErrWrongKey", err)
+	}
+	// A sealed address is no key check value, even under the same key.
+	addr, _ := b.Seal("sms", "+447700900123")
+	if err := b.VerifyKeyCheck(addr); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("a sealed address: err = %v, want ErrWrongKey", err)
+	}
+	damaged := bytes.Clone(v)
+	damaged[len(damaged)-1] ^= 1
+	if err := b.VerifyKeyCheck(damaged); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("damaged: err = %v, want ErrWrongKey", err)
+	}
+}

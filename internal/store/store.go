@@ -136,6 +136,19 @@ type Participant struct {
 	// pause is "paused", never "missed", even when the pause ended before
 	// the window closed. Only the last MaxPauses are kept.
 	Pauses []Pause `json:"pauses,omitempty"`
+
+	// VoicePIN is a keyed digest (HMAC with the blind-index key) of the
+	// PIN the person chose by text to open the telephone menu; never the
+	// PIN. Empty when they chose none.
+	VoicePIN string `json:"voice_pin,omitempty"`
+
+	// TextsWindow is the ref of the window a check-in would count for
+	// when the person last wrote, and TextsInWindow how many texts they
+	// sent since it opened: copied to the window as Window.Texts when a
+	// text checks them in, for the report's "texts per check-in". A
+	// count, never what the texts said.
+	TextsWindow   string `json:"texts_window,omitempty"`
+	TextsInWindow int    `json:"texts_in_window,omitempty"`
 }
 
 // Pause is a time a participant was paused; Until is zero while it lasts.
@@ -301,6 +314,7 @@ const (
 	ResolvedOptedIn       = "opted_in"        // an opt-out, undone by START
 	ResolvedDelivered     = "delivered"       // can't reach: a message reached the person
 	ResolvedConsented     = "consented"       // not consented: the person agreed
+	ResolvedNotDelivered  = "not_delivered"   // a missed check-in whose prompt, it turned out, never reached the person
 	ResolvedBySystem      = "system"
 )
 
@@ -348,6 +362,12 @@ type Window struct {
 	ExcusedAt        time.Time `json:"excused_at,omitzero"`
 	ExcusedBy        string    `json:"excused_by,omitempty"` // a caseworker ID
 	UpdatedAt        time.Time `json:"updated_at"`
+
+	// Texts is how many texts (SMS, WhatsApp, Telegram) the person sent
+	// from the window's opening up to and including the one that checked
+	// them in; zero when the check-in came another way (a missed call),
+	// or before Waymark counted.
+	Texts int `json:"texts,omitempty"`
 }
 
 // AuditEntry records who did what to which participant, and when.
@@ -385,9 +405,9 @@ func (s MessageStatus) Final() bool {
 }
 
 // Accepted is m once its provider has taken it: Queued, with no error
-// code left from an earlier attempt.
+// code left from an earlier attempt and no send in doubt.
 func Accepted(m OutboundMessage) OutboundMessage {
-	m.Status, m.ErrorCode = Queued, ""
+	m.Status, m.ErrorCode, m.SendBegan = Queued, "", time.Time{}
 	return m
 }
 
@@ -410,6 +430,7 @@ func AcceptedOver(cur, m OutboundMessage) OutboundMessage {
 		return Accepted(m)
 	}
 	cur.ProviderID, cur.Attempts, cur.UpdatedAt = m.ProviderID, m.Attempts, m.UpdatedAt
+	cur.SendBegan = time.Time{}
 	if m.Segments > 0 {
 		cur.Segments = m.Segments
 	}
@@ -486,7 +507,14 @@ type OutboundMessage struct {
 	// Route is how the message was last sent when not as free text on its
 	// channel: RouteTemplate or RouteSMS. It is chosen at each send and
 	// kept so that a refusal is answered once, never in a loop.
-	Route      Route         `json:"route,omitempty"`
+	Route Route `json:"route,omitempty"`
+	// SendBegan is when the current attempt was handed to the provider,
+	// recorded (MarkSending) before the call and cleared once the
+	// provider's answer is recorded. A Pending message that still carries
+	// it is in doubt: a process began to send it and never recorded an
+	// answer (it crashed, or the answer was lost), so the provider may
+	// have it already.
+	SendBegan  time.Time     `json:"send_began,omitzero"`
 	Status     MessageStatus `json:"status"`
 	Attempts   int           `json:"attempts"`
 	NotBefore  time.Time     `json:"not_before"`
@@ -776,6 +804,15 @@ type Outbox interface {
 	// recorded at the same moment is never undone. Text is dropped at a
 	// final status. ErrNotFound if missing.
 	MarkSent(ctx context.Context, m OutboundMessage) error
+	// MarkSending records that attempt m.Attempts of m, a message the
+	// caller claimed, is handed to its provider at m.SendBegan: m is saved
+	// over the stored record, as UpdateOutbound saves it, except that the
+	// claim stays. It is written before the provider is called, so that
+	// whoever finds the message still Pending later knows it may have
+	// gone. ErrConflict when the stored message is no longer Pending (a
+	// status reported for an earlier send moved it on: it must not be
+	// sent again), and nothing is saved; ErrNotFound if missing.
+	MarkSending(ctx context.Context, m OutboundMessage) error
 	// BeginSend reads what must be checked before a message is sent to a
 	// participant through a link, their record and the link (nil when
 	// missing; an empty linkIndex is no link), and records dedupeKey until
@@ -986,6 +1023,17 @@ type Purge interface {
 	PurgeOutboundText(ctx context.Context, before time.Time) (int, error)
 }
 
+// Turns apply a participant's turn whole, and read what one starts from.
+type Turns interface {
+	ApplyTurn(ctx context.Context, t Turn) error
+	// LoadTurn reads what a turn of a participant starts from: the record
+	// (ErrNotFound if missing), the session in progress and, when
+	// dedupeKey is not empty, whether it is recorded. It is one read where
+	// the backend allows, because every message and reminder needs all
+	// three.
+	LoadTurn(ctx context.Context, participantID, dedupeKey string) (TurnState, error)
+}
+
 // Store is everything Waymark keeps.
 type Store interface {
 	Participants
@@ -1006,13 +1054,9 @@ type Store interface {
 	Due
 	Accounts
 	Purge
-	ApplyTurn(ctx context.Context, t Turn) error
-	// LoadTurn reads what a turn of a participant starts from: the record
-	// (ErrNotFound if missing), the session in progress and, when
-	// dedupeKey is not empty, whether it is recorded. It is one read where
-	// the backend allows, because every message and reminder needs all
-	// three.
-	LoadTurn(ctx context.Context, participantID, dedupeKey string) (TurnState, error)
+	Turns
+	LinkMarks
+	KeyChecks
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -51,19 +51,20 @@ func ParseTimeKey(s string) (time.Time, bool) {
 //	or "=" and the whole ref>|<ClosesAt - OpensAt>|<GraceEndsAt - ClosesAt>
 //	|<outcome>|<DecidedAt - OpensAt>|<CheckInID>|<AttentionID>
 //	|<ReportedUnableAt - OpensAt>|<ExcusedAt - OpensAt>|<ExcusedBy>
-//	|<UpdatedAt - OpensAt>
+//	|<UpdatedAt - OpensAt>|<Texts, base 36, empty for none>
 //
 // Durations are nanoseconds in base 36, empty for a zero time; text has
 // "%" and "|" escaped. It sorts by opening. Times come back in UTC. A field
 // added to Window must be added here too (the contract suite's round trip
-// fails until it is).
+// fails until it is). Records written before Texts was counted have one
+// field fewer and read as no texts.
 
 var (
 	fieldEscaper   = strings.NewReplacer("%", "%25", "|", "%7C")
 	fieldUnescaper = strings.NewReplacer("%7C", "|", "%25", "%")
 )
 
-const windowFields = 12
+const windowFields = 13
 
 // EncodeWindow writes w in the short form.
 func EncodeWindow(w Window) string {
@@ -82,8 +83,16 @@ func EncodeWindow(w Window) string {
 		since(w.ClosesAt), strconv.FormatInt(int64(w.GraceEndsAt.Sub(w.ClosesAt)), 36), fieldEscaper.Replace(string(w.Outcome)),
 		since(w.DecidedAt), fieldEscaper.Replace(w.CheckInID), fieldEscaper.Replace(w.AttentionID),
 		since(w.ReportedUnableAt), since(w.ExcusedAt), fieldEscaper.Replace(w.ExcusedBy),
-		since(w.UpdatedAt),
+		since(w.UpdatedAt), countField(w.Texts),
 	}, "|")
+}
+
+// countField writes n in base 36, empty for zero.
+func countField(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.FormatInt(int64(n), 36)
 }
 
 // WindowPrefix is what the short form of every window opening at opens
@@ -94,6 +103,9 @@ func WindowPrefix(opens time.Time) string { return TimeKey(opens) + "|" }
 func DecodeWindow(pid, s string) (Window, error) {
 	f := strings.Split(s, "|")
 	opens, ok := ParseTimeKey(f[0])
+	if len(f) == windowFields-1 {
+		f = append(f, "") // written before Texts was counted
+	}
 	if !ok || len(f) != windowFields {
 		return Window{}, errors.New("unreadable window")
 	}
@@ -124,6 +136,9 @@ func DecodeWindow(pid, s string) (Window, error) {
 		Ref: ref, ParticipantID: pid, OpensAt: opens, ClosesAt: closes, GraceEndsAt: closes.Add(dur(f[3])),
 		Outcome: WindowOutcome(text(f[4])), DecidedAt: at(f[5]), CheckInID: text(f[6]), AttentionID: text(f[7]),
 		ReportedUnableAt: at(f[8]), ExcusedAt: at(f[9]), ExcusedBy: text(f[10]), UpdatedAt: at(f[11]),
+	}
+	if f[12] != "" {
+		w.Texts = int(dur(f[12]))
 	}
 	if bad != nil {
 		return Window{}, fmt.Errorf("unreadable window: %w", bad)

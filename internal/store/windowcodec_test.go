@@ -15,7 +15,7 @@ func TestWindowMemberRoundTrip(t *testing.T) {
 		{Ref: "odd|ref%:win", ParticipantID: "p_b", OpensAt: opens, ClosesAt: opens.Add(-time.Hour),
 			GraceEndsAt: opens, Outcome: WindowExcused, DecidedAt: opens.Add(40 * time.Hour), CheckInID: "c_1",
 			AttentionID: "n_1", ReportedUnableAt: opens.Add(time.Minute), ExcusedAt: opens.Add(50 * time.Hour),
-			ExcusedBy: "acct|x", UpdatedAt: opens.Add(50 * time.Hour)},
+			ExcusedBy: "acct|x", UpdatedAt: opens.Add(50 * time.Hour), Texts: 37},
 		{Ref: ":leading", ParticipantID: "p_c", OpensAt: time.Time{}.UTC()},
 	} {
 		got, err := DecodeWindow(w.ParticipantID, EncodeWindow(w))
@@ -25,6 +25,12 @@ func TestWindowMemberRoundTrip(t *testing.T) {
 		if got != w {
 			t.Errorf("round trip of %s:\n got  %+v\n want %+v", w.Ref, got, w)
 		}
+	}
+	// A record written before texts were counted reads as none.
+	old := "000638744292000000000|:1772442000|2d6n8ppk|o3wbqte|on_time||c_1||||||"
+	w, err := DecodeWindow("p_a", old[:len(old)-1])
+	if err != nil || w.Texts != 0 || w.CheckInID != "c_1" || w.Ref != "win:p_a:1772442000" {
+		t.Errorf("the earlier short form read as %+v, %v", w, err)
 	}
 	if _, err := DecodeWindow("p_a", "garbage"); err == nil {
 		t.Error("a member of the wrong shape was read")

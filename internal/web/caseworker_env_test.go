@@ -84,8 +84,10 @@ func newCaseworkerEnv(t *testing.T, o envOptions) *cwEnv {
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	content := shippedContent(t)
-	conv := conversation.New(st, box, content, clk, log)
-	sched := schedule.New(st, conv, clk, log, schedule.Options{})
+	live := conversation.NewLive(content)
+	windows := schedule.NewLedger(st, live, clk, log)
+	conv := conversation.New(st, box, live, clk, log, windows)
+	sched := schedule.New(conv, windows, schedule.Options{})
 	if o.auth.Params == (auth.Params{}) {
 		o.auth.Params = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 	}

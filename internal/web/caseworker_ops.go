@@ -245,6 +245,9 @@ func (s *Server) enrolParticipant(ctx context.Context, actor store.Account, in p
 		return p, store.EnrolmentCode{}, err
 	}
 	if err := s.deps.Store.CreateParticipant(ctx, p); err != nil {
+		if errors.Is(err, store.ErrChildProtection) {
+			return p, store.EnrolmentCode{}, errChildProtection // the caseworker lost their training meanwhile
+		}
 		return p, store.EnrolmentCode{}, fmt.Errorf("web: enrol: %w", err)
 	}
 	detail := fmt.Sprintf("language=%s time_zone=%s caseworker=%s child=%t schedule=%s",
@@ -335,6 +338,9 @@ func (s *Server) saveParticipant(ctx context.Context, actor store.Account, id st
 		err = s.deps.Store.UpdateParticipant(ctx, p)
 		if errors.Is(err, store.ErrStale) && try < saveTries {
 			continue
+		}
+		if errors.Is(err, store.ErrChildProtection) {
+			return p, errChildProtection // the caseworker lost their training meanwhile
 		}
 		if err != nil {
 			return p, fmt.Errorf("web: save %s: %w", p.ID, err)

@@ -79,6 +79,7 @@ var resolutionLabels = map[string]string{
 	store.ResolvedOptedIn:       "Sent START (closed by itself)",
 	store.ResolvedDelivered:     "A message reached them (closed by itself)",
 	store.ResolvedConsented:     "Agreed to messages (closed by itself)",
+	store.ResolvedNotDelivered:  "Not a miss: the reminder never reached them (closed by itself)",
 }
 
 func resolutionLabel(r string) string {
@@ -778,6 +779,10 @@ func (s *Server) accountCreate(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/accounts?done=account")
 }
 
+func childrenInCaseload(a store.Account) string {
+	return a.Username + " has children in their caseload: give those cases to a trained caseworker first."
+}
+
 // accountUpdate changes another account's role, training flag or
 // password. It refuses what would leave a child with an untrained
 // caseworker, or the programme without an administrator.
@@ -809,15 +814,6 @@ func (s *Server) accountUpdate(c echo.Context) error {
 	if a.Role == store.RoleAdmin && !a.Disabled && role != store.RoleAdmin && admins == 1 {
 		return s.renderAccounts(c, http.StatusConflict, "Waymark needs at least one administrator: make another one first.")
 	}
-	if a.ChildProtectionTrained && !trained {
-		loads, err := s.deps.Store.Caseloads(ctx)
-		if err != nil {
-			return err
-		}
-		if loads[a.ID].Children > 0 {
-			return s.renderAccounts(c, http.StatusConflict, a.Username+" has children in their caseload: give those cases to a trained caseworker first.")
-		}
-	}
 	var changed []string
 	roleChanged := role != a.Role
 	if roleChanged {
@@ -829,7 +825,13 @@ func (s *Server) accountUpdate(c echo.Context) error {
 		changed = append(changed, fmt.Sprintf("child_protection_trained=%t", trained))
 	}
 	if len(changed) > 0 {
-		if err := s.deps.Store.UpdateAccount(ctx, a); err != nil {
+		err := s.deps.Store.UpdateAccount(ctx, a)
+		if errors.Is(err, store.ErrChildProtection) {
+			// The store checks the caseload in the same step as the
+			// change, so a child given to them meanwhile is seen.
+			return s.renderAccounts(c, http.StatusConflict, childrenInCaseload(a))
+		}
+		if err != nil {
 			return err
 		}
 		if err := s.audit(ctx, me, "account_updated", "", a.ID+" "+strings.Join(changed, " ")); err != nil {

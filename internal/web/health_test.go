@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/waymark-atd/waymark/flows"
-	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/channel/twilio"
 	"github.com/waymark-atd/waymark/internal/channel/twilio/twiliotest"
 	"github.com/waymark-atd/waymark/internal/clock"
@@ -26,6 +25,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/metrics"
 	"github.com/waymark-atd/waymark/internal/outbox"
 	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/simulator"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 	"github.com/waymark-atd/waymark/internal/web"
@@ -84,7 +84,7 @@ func newOpsServer(t *testing.T) *opsServer {
 	st := metrics.InstrumentStore(raw, m)
 	box, _ := seal.New(bytes.Repeat([]byte{2}, seal.KeySize))
 	log := slog.New(slog.DiscardHandler)
-	conv := conversation.New(st, box, content, clock.System{}, log)
+	conv := conversation.New(st, box, conversation.NewLive(content), clock.System{}, log, nil)
 	sim, err := simulator.New(scratch, conv.Content, log)
 	if err != nil {
 		t.Fatal(err)

@@ -171,8 +171,10 @@ func benchScale(b *testing.B, st store.Store) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clk := clock.System{}
-	conv := conversation.New(st, box, shippedContent(b), clk, log)
-	sched := schedule.New(st, conv, clk, log, schedule.Options{})
+	live := conversation.NewLive(shippedContent(b))
+	windows := schedule.NewLedger(st, live, clk, log)
+	conv := conversation.New(st, box, live, clk, log, windows)
+	sched := schedule.New(conv, windows, schedule.Options{})
 	au := scaleAuth(st)
 	srv := NewServer(Deps{Store: st, Conversation: conv, Log: log, Auth: au, Clock: clk, Replan: sched.Replan, Excuse: sched.Excuse,
 		Windows: sched.History, TelegramBot: "ExampleCheckInBot"})

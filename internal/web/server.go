@@ -17,11 +17,11 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/waymark-atd/waymark/internal/auth"
-	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/check"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/metrics"
+	"github.com/waymark-atd/waymark/internal/simulator"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 

@@ -14,10 +14,10 @@ import (
 	"testing"
 
 	"github.com/waymark-atd/waymark/flows"
-	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/simulator"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 	"github.com/waymark-atd/waymark/internal/web"
 	"github.com/waymark-atd/waymark/locales"
@@ -43,7 +43,7 @@ func simServer(t *testing.T) *httptest.Server {
 	t.Cleanup(func() { scratch.Close() })
 	box, _ := seal.New(bytes.Repeat([]byte{1}, seal.KeySize))
 	log := slog.New(slog.DiscardHandler)
-	conv := conversation.New(st, box, content, clock.System{}, log)
+	conv := conversation.New(st, box, conversation.NewLive(content), clock.System{}, log, nil)
 	sim, err := simulator.New(scratch, conv.Content, log)
 	if err != nil {
 		t.Fatal(err)

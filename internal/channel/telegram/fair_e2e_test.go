@@ -15,7 +15,7 @@ import (
 // sent about it and it never becomes a miss.
 func TestFairRecordOnTelegram(t *testing.T) {
 	r := newRun(t)
-	sched := schedule.New(r.store, r.conv, r.clock, r.log, schedule.Options{})
+	sched := schedule.New(r.conv, r.windows, schedule.Options{})
 	code := "FAIRTGCODE"
 	pid := r.enrolCode(code, "en")
 	r.write("/start " + code)

@@ -19,6 +19,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/diag"
+	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
@@ -66,6 +67,7 @@ type env struct {
 	box     *seal.Box
 	clock   *clock.Fake
 	conv    *conversation.Service
+	windows *schedule.Ledger // the conversation's; a test's scheduler sends by it
 	content *conversation.Content
 	ch      *telegram.Channel
 	api     *telegramtest.Server
@@ -98,7 +100,9 @@ func newEnv(t testing.TB) *env {
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	content := shippedContent(t)
-	conv := conversation.New(st, box, content, clk, log)
+	live := conversation.NewLive(content)
+	windows := schedule.NewLedger(st, live, clk, log)
+	conv := conversation.New(st, box, live, clk, log, windows)
 	api := telegramtest.New(t, testToken)
 	api.Now = clk.Now
 	ch, err := telegram.New(telegram.Options{
@@ -113,7 +117,7 @@ func newEnv(t testing.TB) *env {
 		Store: st, Conversation: conv, Log: log, PublicURL: "https://waymark.example.org",
 		Webhooks: []web.Webhook{{Path: telegram.WebhookPath, Handler: ch.HandleWebhook}},
 	})
-	return &env{t: t, ctx: context.Background(), store: st, box: box, clock: clk, conv: conv,
+	return &env{t: t, ctx: context.Background(), store: st, box: box, clock: clk, conv: conv, windows: windows,
 		content: content, ch: ch, api: api, srv: srv, log: log, logs: logs}
 }
 

@@ -291,32 +291,27 @@ func (c *Channel) setReachable(ctx context.Context, chatID int64, reachable bool
 	now := c.clock.Now()
 	pid := link.ParticipantID
 	if !reachable {
-		reason := string(store.Telegram) + ":" + ReasonBlocked
-		if err := c.store.AddAttention(ctx, store.AttentionItem{
-			ID: store.NewID("n_"), ParticipantID: pid, Kind: store.AttentionCantReach,
-			Reason: reason, CreatedAt: now,
-		}); err != nil {
-			return fmt.Errorf("telegram: attention for a blocked bot: %w", err)
+		// The mark, the item and the entry in one step, as the outbox
+		// marks a link: never a mark without its item.
+		marked, err := c.store.MarkUnreachable(ctx, store.CantReach(link, ReasonBlocked, "participant", now))
+		if err != nil {
+			return fmt.Errorf("telegram: mark a blocked bot's link: %w", err)
 		}
-		if err := c.store.AppendAudit(ctx, store.AuditEntry{
-			ID: store.NewID("au_"), At: now, Actor: "participant", Action: "link_unreachable",
-			ParticipantID: pid, Detail: reason,
-		}); err != nil {
-			return fmt.Errorf("telegram: audit a blocked bot: %w", err)
+		if marked {
+			c.log.Info("telegram: link reachability changed", "participant_id", pid, "reachable", reachable)
 		}
-		link.Unreachable, link.Reason = true, ReasonBlocked
-	} else {
-		if err := c.resolveCantReach(ctx, pid, now); err != nil {
-			return err
-		}
-		if err := c.store.AppendAudit(ctx, store.AuditEntry{
-			ID: store.NewID("au_"), At: now, Actor: "participant", Action: "link_reachable",
-			ParticipantID: pid, Detail: string(store.Telegram),
-		}); err != nil {
-			return fmt.Errorf("telegram: audit an unblocked bot: %w", err)
-		}
-		link.Unreachable, link.Reason = false, ""
+		return nil
 	}
+	if err := c.resolveCantReach(ctx, pid, now); err != nil {
+		return err
+	}
+	if err := c.store.AppendAudit(ctx, store.AuditEntry{
+		ID: store.NewID("au_"), At: now, Actor: "participant", Action: "link_reachable",
+		ParticipantID: pid, Detail: string(store.Telegram),
+	}); err != nil {
+		return fmt.Errorf("telegram: audit an unblocked bot: %w", err)
+	}
+	link.Unreachable, link.Reason = false, ""
 	if err := c.store.PutLink(ctx, link); err != nil {
 		return fmt.Errorf("telegram: update link: %w", err)
 	}

@@ -18,8 +18,8 @@ import (
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
-	"github.com/waymark-atd/waymark/internal/channel"
 	"github.com/waymark-atd/waymark/internal/outbox"
+	"github.com/waymark-atd/waymark/internal/sms"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -86,6 +86,7 @@ var (
 	_ outbox.Throttler      = (*Sender)(nil)
 	_ outbox.CodeClassifier = (*Sender)(nil)
 	_ outbox.Router         = (*Sender)(nil)
+	_ outbox.StatusReporter = (*Sender)(nil)
 )
 
 // NewSender checks cfg and returns a Sender. Its errors never include the
@@ -247,9 +248,9 @@ func (s *Sender) Throttles(msg store.OutboundMessage) []outbox.Throttle {
 	if ch == store.SMS {
 		text := msg.Text
 		if s.smartEncoded {
-			text = channel.SmartEncode(text)
+			text = sms.SmartEncode(text)
 		}
-		_, units = channel.Segments(text)
+		_, units = sms.Segments(text)
 	}
 	if units < 1 {
 		units = 1
@@ -328,6 +329,11 @@ func (s *Sender) Reroute(m store.OutboundMessage, code string) (store.OutboundMe
 	return m, false
 }
 
+// ReportsStatus implements outbox.StatusReporter: every message carries
+// a StatusCallback URL with its ID, and Twilio posts its status there
+// within seconds of taking it.
+func (s *Sender) ReportsStatus() bool { return true }
+
 // UnreachableCode reports whether an error code in a status callback means
 // the address cannot be reached.
 func (s *Sender) UnreachableCode(code string) bool { return unreachableCodes[code] }
@@ -405,7 +411,11 @@ func classify(ctx context.Context, err error, rt *callTransport) error {
 		}
 		return &outbox.RetryAfterError{Code: c, After: retryAfter}
 	case status >= 500:
-		return &outbox.TemporaryError{Code: strconv.Itoa(status), Err: errors.New("twilio: server error")}
+		// A gateway's 502 or 504 page, not Twilio's own error, says only
+		// that the proxy got no answer: the request may have reached
+		// Twilio and the message may be on its way.
+		gateway := !isRest && (status == http.StatusBadGateway || status == http.StatusGatewayTimeout)
+		return &outbox.TemporaryError{Code: strconv.Itoa(status), Err: errors.New("twilio: server error"), MaybeSent: gateway}
 	case isRest:
 		if unreachable, ok := permanentCodes[code]; ok {
 			return &outbox.PermanentError{Code: strconv.Itoa(code), Unreachable: unreachable}
@@ -418,19 +428,35 @@ func classify(ctx context.Context, err error, rt *callTransport) error {
 		return &outbox.PermanentError{Code: strconv.Itoa(code)}
 	case status >= 400:
 		return &outbox.PermanentError{Code: "http_" + strconv.Itoa(status)}
-	case ctx.Err() != nil:
-		return &outbox.TemporaryError{Code: "canceled", Err: ctx.Err()}
+	}
+	// No answer. Unless the connection was never made, the request may
+	// have reached Twilio and the message may be on its way: MaybeSent.
+	maybe := !notConnected(err)
+	if ctx.Err() != nil {
+		return &outbox.TemporaryError{Code: "canceled", Err: ctx.Err(), MaybeSent: maybe}
 	}
 	// A transport error: say which kind without the URL or address.
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return &outbox.TemporaryError{Code: "timeout", Err: errors.New("twilio: request timed out")}
+		return &outbox.TemporaryError{Code: "timeout", Err: errors.New("twilio: request timed out"), MaybeSent: maybe}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return &outbox.TemporaryError{Code: "network", Err: fmt.Errorf("twilio: %s failed: %w", ue.Op, ue.Err)}
+		return &outbox.TemporaryError{Code: "network", Err: fmt.Errorf("twilio: %s failed: %w", ue.Op, ue.Err), MaybeSent: maybe}
 	}
-	return &outbox.TemporaryError{Code: "network", Err: errors.New("twilio: request failed")}
+	return &outbox.TemporaryError{Code: "network", Err: errors.New("twilio: request failed"), MaybeSent: maybe}
+}
+
+// notConnected reports whether err says that no connection to the API was
+// made (the dial failed: refused, no route, a DNS failure), so that no byte
+// of the request can have reached Twilio.
+func notConnected(err error) bool {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return true
+	}
+	var de *net.DNSError
+	return errors.As(err, &de)
 }
 
 // callTransport sends one Send's request: to the configured API host, under

@@ -184,6 +184,9 @@ func TestSendTransportErrors(t *testing.T) {
 		if !errors.As(err, &te) || te.Code != "network" {
 			t.Fatalf("got %T %v, want temporary network error", err, err)
 		}
+		if te.MaybeSent {
+			t.Error("no connection was made, yet the message may have gone")
+		}
 		assertNoSecrets(t, err)
 	})
 	t.Run("timeout", func(t *testing.T) {
@@ -200,6 +203,9 @@ func TestSendTransportErrors(t *testing.T) {
 		var te *outbox.TemporaryError
 		if !errors.As(err, &te) || te.Code != "timeout" {
 			t.Fatalf("got %T %v, want temporary timeout", err, err)
+		}
+		if !te.MaybeSent {
+			t.Error("the request reached Twilio and no answer came: the message may have gone")
 		}
 	})
 	t.Run("caller gives up", func(t *testing.T) {
@@ -219,6 +225,36 @@ func TestSendTransportErrors(t *testing.T) {
 			t.Fatalf("got %T %v, want temporary error", err, err)
 		}
 	})
+}
+
+// TestSendMaybeSent: which failures leave the message perhaps with
+// Twilio (no answer from Twilio itself), and which are Twilio's own
+// refusal or never reached it.
+func TestSendMaybeSent(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		resp  twiliotest.Response
+		maybe bool
+	}{
+		{"Twilio's own server error", twiliotest.Response{Status: 500, Code: 20500}, false},
+		{"Twilio busy", twiliotest.Response{Status: 503, Code: 20503}, false},
+		{"a gateway's bad gateway page", twiliotest.Response{Status: 502, RawBody: "<html>Bad Gateway</html>"}, true},
+		{"a gateway's timeout page", twiliotest.Response{Status: 504, RawBody: "<html>Gateway Timeout</html>"}, true},
+		{"a proxy's service unavailable page", twiliotest.Response{Status: 503, RawBody: "<html>Unavailable</html>"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := twiliotest.New(t, testSID, testToken)
+			fake.Script(tc.resp)
+			_, err := newSender(t, fake).Send(context.Background(), testPerson, msg("m_1", store.SMS, "Hi"))
+			var te *outbox.TemporaryError
+			if !errors.As(err, &te) {
+				t.Fatalf("got %T %v, want a temporary error", err, err)
+			}
+			if te.MaybeSent != tc.maybe {
+				t.Errorf("MaybeSent = %v, want %v", te.MaybeSent, tc.maybe)
+			}
+		})
+	}
 }
 
 func TestSendRefusesLocally(t *testing.T) {

@@ -1,7 +1,8 @@
-// Package twilio is Waymark's SMS and WhatsApp channel through Twilio: it
-// verifies and parses Twilio's webhooks (inbound messages and delivery
-// statuses) and sends messages with twilio-go. It holds no Echo code; the web
-// server calls these functions with the raw request parts.
+// Package twilio is Waymark's SMS, WhatsApp and telephone channel through
+// Twilio: it verifies and parses Twilio's webhooks (inbound messages,
+// delivery statuses, calls and key presses), hands what they say to the
+// conversation, answers them (Echo handlers: webhook.go, voice.go) and
+// sends messages with twilio-go. It decides nothing about a person.
 package twilio
 
 import (

@@ -3,18 +3,16 @@ package twilio
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/locale"
@@ -25,10 +23,11 @@ import (
 // Twilio number from the phone they linked by SMS or WhatsApp. While one
 // of their check-in windows is open the call is rejected unanswered,
 // which costs them nothing on most networks, and counts as their
-// check-in. Every other call is rejected or answered with a keypad menu,
-// as programme.yaml's voice section says. The caller ID, matched through
-// the blind index, is the only identity; keys are pressed, never spoken,
-// and nothing is recorded.
+// check-in. Every other call is rejected or answered with a keypad menu
+// (behind a PIN), as programme.yaml's voice section says. What a call
+// means is the conversation's to decide (conversation.Service.Call); this
+// file verifies and parses the webhooks and says the answer in TwiML.
+// Keys are pressed, never spoken, and nothing is recorded.
 
 // Paths of the voice routes, under /webhooks.
 const (
@@ -50,15 +49,9 @@ const (
 	maxLanguages = 9
 )
 
-// Limits on what callers can cost the programme.
-const (
-	// unknownAnswersPerDay: a number nobody linked hears the short message
-	// this often a day (menu policy); after that its calls are rejected.
-	unknownAnswersPerDay = 3
-	// confirmationsPerDay: a person who calls again and again in a window
-	// has each call recorded, but gets this many confirmations a day.
-	confirmationsPerDay = 3
-)
+// pinTriesPerCall is how often the PIN is asked in one call; how often a
+// day is the conversation's to say (conversation.PINTriesPerDay).
+const pinTriesPerCall = 3
 
 // ErrNotInbound: a voice webhook about a call Waymark did not receive.
 var ErrNotInbound = errors.New("twilio: not an inbound call")
@@ -125,25 +118,16 @@ func ParseCall(rawBody []byte) (Call, error) {
 	return c, nil
 }
 
-// VoiceStore is what the telephone line reads.
-type VoiceStore interface {
-	GetLink(ctx context.Context, index string) (store.Link, error)
-	GetParticipant(ctx context.Context, id string) (store.Participant, error)
-	AppointmentsOf(ctx context.Context, participantID string) ([]store.Appointment, error)
-	Increment(ctx context.Context, key string, expiresAt time.Time) (int, error)
-	Seen(ctx context.Context, key string) (bool, error)
-}
-
-// Calls is what the telephone line records through: the conversation
-// service, which holds the person's lock and writes one turn.
+// Calls is what the telephone line asks and records through: the
+// conversation service, which decides who is calling and what the call
+// does, holds the person's lock and writes one turn.
 type Calls interface {
+	Call(ctx context.Context, call conversation.PhoneCall) (conversation.CallAnswer, error)
+	EnterPIN(ctx context.Context, call conversation.PhoneCall, digits string) (conversation.PINAnswer, error)
+	MenuCaller(ctx context.Context, call conversation.PhoneCall, pass string) (store.Participant, bool, error)
 	Act(ctx context.Context, a conversation.Action) (conversation.ActResult, error)
 	Content() *conversation.Content
 	Language(p store.Participant) string
-	// Window is the person's check-in window open now or in its grace.
-	Window(p store.Participant, now time.Time) (conversation.WindowNow, bool)
-	// Upcoming is the template data of when their next window opens.
-	Upcoming(p store.Participant, now time.Time) (map[string]string, bool)
 }
 
 // Voice answers Twilio's voice webhooks.
@@ -151,61 +135,18 @@ type Voice struct {
 	// Hooks checks signatures (its AuthToken and PublicURL) exactly as for
 	// messages; its Wake and Log are used too.
 	Hooks *Webhooks
-	Store VoiceStore
-	// Index is the blind index of an address (seal.Box.Index).
-	Index func(channel, address string) string
 	Calls Calls
-	Clock clock.Clock
 }
 
-// caller is who is calling, if Waymark knows them.
-type caller struct {
-	index string // blind index of the caller ID as an SMS address
-	known bool
-	link  store.Link
-	p     store.Participant
+// phoneCall is the call as the conversation takes it.
+func phoneCall(call Call) conversation.PhoneCall {
+	return conversation.PhoneCall{DedupeKey: "twilio:call:" + call.CallSid, From: call.From, Verified: call.Verified}
 }
 
-// identify finds the person by their caller ID: the blind index of the
-// number as an SMS address, and failing that as a WhatsApp one (the same
-// phone). A Telegram account has no number to match. An exited person is
-// a stranger now.
-func (v *Voice) identify(ctx context.Context, from string) (caller, error) {
-	who := caller{index: v.Index(string(store.SMS), from)}
-	if from == "" {
-		return who, nil
-	}
-	for _, ch := range []store.Channel{store.SMS, store.WhatsApp} {
-		index := who.index
-		if ch != store.SMS {
-			index = v.Index(string(ch), from)
-		}
-		link, err := v.Store.GetLink(ctx, index)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return who, fmt.Errorf("twilio voice: find link: %w", err)
-		}
-		p, err := v.Store.GetParticipant(ctx, link.ParticipantID)
-		if errors.Is(err, store.ErrNotFound) {
-			return who, nil
-		}
-		if err != nil {
-			return who, fmt.Errorf("twilio voice: participant %s: %w", link.ParticipantID, err)
-		}
-		if p.Status == store.Exited {
-			return who, nil
-		}
-		who.known, who.link, who.p = true, link, p
-		return who, nil
-	}
-	return who, nil
-}
-
-// HandleCall answers "A call comes in". A known person inside an open
-// window is rejected with a busy tone and checked in; anyone else is
-// rejected or answered with the menu, as the programme says.
+// HandleCall answers "A call comes in", as the conversation decides: a
+// known person inside an open window is checked in and rejected with a
+// busy tone; anyone else is rejected, or answered with the menu, the PIN
+// question or how to join.
 func (v *Voice) HandleCall(c echo.Context) error {
 	body, err := v.Hooks.verifiedBody(c)
 	if err != nil {
@@ -220,138 +161,40 @@ func (v *Voice) HandleCall(c echo.Context) error {
 	case callEnded[call.Status]:
 		return twimlBlob(c, (&twiml{}).bytes())
 	}
-	ctx := c.Request().Context()
-	content := v.Calls.Content()
-	pol := content.Flows.Programme.Voice
-	if !pol.Enabled {
-		return twimlBlob(c, []byte(RejectTwiML))
-	}
-	who, err := v.identify(ctx, call.From)
-	if err != nil {
-		return v.failed(c, "identify caller", err)
-	}
-	if !who.known {
-		return v.answerUnknown(c, content, who, pol.UnknownCaller)
-	}
-	p := who.p
-	if p.OptedOut {
-		return v.answerKnown(c, content, who, pol.OptedOut, "opted_out")
-	}
-	now := v.Clock.Now()
-	// Open, or closed but in its grace: a missed call then is a late
-	// check-in, as "you can still check in late" promised.
-	_, open := v.Calls.Window(p, now)
-	if p.Status != store.Active || who.link.Unreachable || !open {
-		// A number whose messages fail may have changed hands: its missed
-		// calls are not taken as the person's check-in.
-		if p.Status == store.Active && !who.link.Unreachable && pol.OutsideWindow != flow.VoiceMenu {
-			v.tellNextWindow(ctx, who, call, now)
-		}
-		return v.answerKnown(c, content, who, pol.OutsideWindow, "outside_window")
-	}
-	return v.checkInByMissedCall(c, content, who, call)
-}
-
-// tellNextWindow answers a missed call outside any window with one short
-// text saying when the next window opens, so that the caller is never
-// left wondering whether it counted. At most once a day: a person who
-// calls again and again is not sent text after text.
-func (v *Voice) tellNextWindow(ctx context.Context, who caller, call Call, now time.Time) {
-	vars, ok := v.Calls.Upcoming(who.p, now)
-	if !ok || !who.p.Consented() {
-		return
-	}
-	key := "twilio:call:" + call.CallSid
-	if seen, err := v.Store.Seen(ctx, key); err != nil || seen {
-		return
-	}
-	n, err := v.Store.Increment(ctx, "voice:next:"+who.p.ID, now.Add(24*time.Hour))
-	if err != nil || n > 1 {
-		return
-	}
-	res, err := v.Calls.Act(ctx, conversation.Action{ParticipantID: who.p.ID, Kind: conversation.ActTell, Channel: store.MissedCall,
-		Confirm: msgNextWindow, Vars: vars, DedupeKey: key})
-	if err != nil {
-		v.Hooks.Log.Warn("voice: could not tell the caller when the next window opens", "participant", who.p.ID, "err", err)
-		return
-	}
-	if res.Queued > 0 && v.Hooks.Wake != nil {
+	ans, err := v.Calls.Call(c.Request().Context(), phoneCall(call))
+	if ans.Queued > 0 && v.Hooks.Wake != nil {
 		v.Hooks.Wake()
 	}
-}
-
-// checkInByMissedCall records the check-in and rejects the call.
-func (v *Voice) checkInByMissedCall(c echo.Context, content *conversation.Content, who caller, call Call) error {
-	ctx := c.Request().Context()
-	key := "twilio:call:" + call.CallSid
-	// A caller ID without full attestation may be spoofed: the check-in
-	// counts, but the caseworker sees that the number was not verified.
-	channel := store.MissedCall
-	if !call.Verified {
-		channel = store.MissedCallUnverified
-	}
-	a := conversation.Action{ParticipantID: who.p.ID, Kind: conversation.ActCheckIn, Channel: channel, DedupeKey: key}
-	if content.Flows.Programme.Voice.ConfirmByMessage {
-		confirm, err := v.mayConfirm(ctx, who.p.ID, key)
-		if err != nil {
-			return v.failed(c, "count confirmations", err)
-		}
-		if confirm {
-			a.Confirm = msgCheckedInByCall
-		}
-	}
-	res, err := v.Calls.Act(ctx, a)
 	if err != nil {
-		return v.failed(c, "record missed-call check-in", err)
-	}
-	if !res.Duplicate {
-		v.Hooks.Log.Info("missed-call check-in", "participant", who.p.ID, "outcome", string(res.Outcome), "confirmation", res.Queued > 0)
-		if res.Queued > 0 && v.Hooks.Wake != nil {
-			v.Hooks.Wake()
-		}
-	}
-	return twimlBlob(c, []byte(RejectTwiML))
-}
-
-// mayConfirm counts a confirmation against the person's daily allowance,
-// unless the call was handled before (a retry changes nothing).
-func (v *Voice) mayConfirm(ctx context.Context, pid, dedupeKey string) (bool, error) {
-	seen, err := v.Store.Seen(ctx, dedupeKey)
-	if err != nil || seen {
-		return false, err
-	}
-	n, err := v.Store.Increment(ctx, "voice:confirm:"+pid, v.Clock.Now().Add(24*time.Hour))
-	if err != nil {
-		return false, err
-	}
-	return n <= confirmationsPerDay, nil
-}
-
-// failed answers a call Waymark could not deal with. Any error answer
-// makes Twilio pick up and play an error, at the caller's cost, so the
-// call is rejected as usual; the person's check-in may be missing, which
-// a caseworker sees as a miss and follows up kindly.
-func (v *Voice) failed(c echo.Context, what string, err error) error {
-	v.Hooks.Log.Error("voice: call rejected after a fault", "step", what, "err", err)
-	return twimlBlob(c, []byte(RejectTwiML))
-}
-
-// answerUnknown rejects a stranger's call, or tells them in a few words how
-// to join (a few times a day at most) and hangs up.
-func (v *Voice) answerUnknown(c echo.Context, content *conversation.Content, who caller, policy string) error {
-	if policy != flow.VoiceMenu {
+		// Any error answer makes Twilio pick up and play an error, at the
+		// caller's cost, so the call is rejected as usual; the person's
+		// check-in may be missing, which a caseworker sees as a miss and
+		// follows up kindly.
+		v.Hooks.Log.Error("voice: call rejected after a fault", "err", err)
 		return twimlBlob(c, []byte(RejectTwiML))
 	}
-	n, err := v.Store.Increment(c.Request().Context(), "voice:unknown:"+who.index, v.Clock.Now().Add(24*time.Hour))
-	if err != nil {
-		return v.failed(c, "count unknown caller", err)
-	}
-	if n > unknownAnswersPerDay {
+	content := v.Calls.Content()
+	var t twiml
+	switch ans.Answer {
+	case conversation.AnswerMenu:
+		v.Hooks.Log.Debug("voice: call answered with the menu", "participant", ans.Participant)
+		v.menu(&t, v.speaker(content, ans.Language), true, "")
+	case conversation.AnswerPIN:
+		v.askPIN(&t, content, 1)
+	case conversation.AnswerJoin:
+		sp := v.sayJoin(&t, content)
+		t.say(sp.say(msgGoodbye, nil))
+		t.hangup()
+	default:
 		return twimlBlob(c, []byte(RejectTwiML))
 	}
-	// A caller has written nothing to tell their language by: the
-	// greeting is said in the programme's first two languages Twilio can
-	// speak (programme.yaml lists the most used first).
+	return twimlBlob(c, t.bytes())
+}
+
+// greetingLanguages are the languages a caller is greeted in before
+// anything says who they are: the programme's first two languages Twilio
+// can speak (programme.yaml lists the most used first).
+func greetingLanguages(content *conversation.Content) []string {
 	langs := content.Flows.SpokenLanguages()
 	if len(langs) > 2 {
 		langs = langs[:2]
@@ -359,32 +202,72 @@ func (v *Voice) answerUnknown(c echo.Context, content *conversation.Content, who
 	if len(langs) == 0 {
 		langs = []string{content.Flows.Programme.DefaultLanguage}
 	}
-	var t twiml
+	return langs
+}
+
+// sayJoin says how to join, in each greeting language, and returns the
+// last one's speaker.
+func (v *Voice) sayJoin(t *twiml, content *conversation.Content) speaker {
 	var sp speaker
-	for _, lang := range langs {
+	for _, lang := range greetingLanguages(content) {
 		sp = v.speaker(content, lang)
 		t.say(sp.say(spoken("enrol.unknown_sender"), nil))
 	}
+	return sp
+}
+
+// askPIN asks for the PIN, try of pinTriesPerCall, in the greeting
+// languages: the same words to every caller, known or not, since nothing
+// about the caller may be said before the PIN. Where strangers are
+// answered too, they first hear how to join.
+func (v *Voice) askPIN(t *twiml, content *conversation.Content, try int) {
+	var says []sayVerb
+	if try == 1 && content.Flows.Programme.Voice.UnknownCaller == flow.VoiceMenu {
+		var join twiml
+		v.sayJoin(&join, content)
+		for _, verb := range join.verbs {
+			says = append(says, verb.(sayVerb))
+		}
+	}
+	var sp speaker
+	for _, lang := range greetingLanguages(content) {
+		sp = v.speaker(content, lang)
+		says = append(says, sp.say(msgPINAsk, nil))
+	}
+	t.gatherPIN(v.menuURL("pin")+"&try="+strconv.Itoa(try), says...)
 	t.say(sp.say(msgGoodbye, nil))
+	t.hangup()
+}
+
+// pinEntered answers the PIN a caller keyed in: the menu, in the person's
+// language, when the conversation says it is right; else "that PIN is
+// not right" and the question again, pinTriesPerCall times a call.
+func (v *Voice) pinEntered(c echo.Context, content *conversation.Content, call Call) error {
+	ans, err := v.Calls.EnterPIN(c.Request().Context(), phoneCall(call), call.Digits)
+	if err != nil {
+		return v.sorry(c, v.speaker(content, content.Flows.Programme.DefaultLanguage), "check the PIN", err)
+	}
+	var t twiml
+	if ans.Right {
+		v.menu(&t, v.speaker(content, ans.Language), true, ans.Pass)
+		return twimlBlob(c, t.bytes())
+	}
+	try, _ := strconv.Atoi(c.QueryParam("try"))
+	def := v.speaker(content, greetingLanguages(content)[0])
+	t.say(def.say(msgPINWrong, nil))
+	if try >= 1 && try < pinTriesPerCall {
+		v.askPIN(&t, content, try+1)
+		return twimlBlob(c, t.bytes())
+	}
+	t.say(def.say(msgGoodbye, nil))
 	t.hangup()
 	return twimlBlob(c, t.bytes())
 }
 
-// answerKnown rejects a known person's call that is not a check-in, or
-// answers it with the menu.
-func (v *Voice) answerKnown(c echo.Context, content *conversation.Content, who caller, policy, why string) error {
-	v.Hooks.Log.Debug("voice: call not taken as a check-in", "participant", who.p.ID, "why", why, "policy", policy)
-	if policy != flow.VoiceMenu {
-		return twimlBlob(c, []byte(RejectTwiML))
-	}
-	sp := v.speaker(content, v.Calls.Language(who.p))
-	var t twiml
-	v.menu(&t, sp, true)
-	return twimlBlob(c, t.bytes())
-}
-
 // HandleMenu answers a key pressed in the menu. The caller is found again
-// by their caller ID: nothing about the call is kept between requests.
+// by their caller ID, and where the programme asks for a PIN, the pass
+// the right PIN gave this call: nothing else about the call is kept
+// between requests.
 func (v *Voice) HandleMenu(c echo.Context) error {
 	body, err := v.Hooks.verifiedBody(c)
 	if err != nil {
@@ -399,9 +282,13 @@ func (v *Voice) HandleMenu(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	content := v.Calls.Content()
+	if c.QueryParam("step") == "pin" && content.Flows.Programme.Voice.PIN() {
+		return v.pinEntered(c, content, call)
+	}
+	pass := c.QueryParam("pass")
+	p, ok, err := v.Calls.MenuCaller(ctx, phoneCall(call), pass)
 	var t twiml
-	who, err := v.identify(ctx, call.From)
-	if err != nil || !who.known || !content.Flows.Programme.Voice.Enabled {
+	if err != nil || !ok {
 		if err != nil {
 			v.Hooks.Log.Error("voice menu: identify caller", "err", err)
 		}
@@ -411,42 +298,41 @@ func (v *Voice) HandleMenu(c echo.Context) error {
 		return twimlBlob(c, t.bytes())
 	}
 	if c.QueryParam("step") == "language" {
-		return v.languageChosen(c, content, who, call)
+		return v.languageChosen(c, content, p, call, pass)
 	}
-	sp := v.speaker(content, v.Calls.Language(who.p))
+	sp := v.speaker(content, v.Calls.Language(p))
+	keyed := "twilio:call:" + call.CallSid + ":" + call.Digits
 	switch call.Digits {
 	case key(keyCheckIn):
-		res, err := v.Calls.Act(ctx, conversation.Action{ParticipantID: who.p.ID, Kind: conversation.ActCheckIn, Channel: store.Keypad,
-			DedupeKey: "twilio:call:" + call.CallSid + ":" + call.Digits})
+		res, err := v.Calls.Act(ctx, conversation.Action{ParticipantID: p.ID, Kind: conversation.ActCheckIn, Channel: store.Keypad, DedupeKey: keyed})
 		if err != nil {
 			return v.sorry(c, sp, "record keypad check-in", err)
 		}
 		if !res.Duplicate {
-			v.Hooks.Log.Info("keypad check-in", "participant", who.p.ID, "outcome", string(res.Outcome))
+			v.Hooks.Log.Info("keypad check-in", "participant", p.ID, "outcome", string(res.Outcome))
 		}
 		t.say(sp.say(spoken("checkin.thanks"), nil))
 		t.say(sp.say(msgGoodbye, nil))
 		t.hangup()
 	case key(keyCallback):
-		if _, err := v.Calls.Act(ctx, conversation.Action{ParticipantID: who.p.ID, Kind: conversation.ActCallback, Channel: store.Keypad,
-			DedupeKey: "twilio:call:" + call.CallSid + ":" + call.Digits}); err != nil {
+		if _, err := v.Calls.Act(ctx, conversation.Action{ParticipantID: p.ID, Kind: conversation.ActCallback, Channel: store.Keypad, DedupeKey: keyed}); err != nil {
 			return v.sorry(c, sp, "record call-back request", err)
 		}
 		t.say(sp.say(spoken("callback.thanks"), nil))
 		t.say(sp.say(msgGoodbye, nil))
 		t.hangup()
 	case key(keyLanguage):
-		v.languages(&t, content)
+		v.languages(&t, content, pass)
 	default:
 		t.say(sp.say(spoken("common.not_understood"), nil))
-		v.menu(&t, sp, false)
+		v.menu(&t, sp, false, pass)
 	}
 	return twimlBlob(c, t.bytes())
 }
 
 // languageChosen applies the language picked from the list and reads the
 // menu again in it.
-func (v *Voice) languageChosen(c echo.Context, content *conversation.Content, who caller, call Call) error {
+func (v *Voice) languageChosen(c echo.Context, content *conversation.Content, p store.Participant, call Call, pass string) error {
 	langs := offeredLanguages(content)
 	var t twiml
 	n := 0
@@ -454,18 +340,18 @@ func (v *Voice) languageChosen(c echo.Context, content *conversation.Content, wh
 		n = int(call.Digits[0] - '0')
 	}
 	if n < 1 || n > len(langs) {
-		sp := v.speaker(content, v.Calls.Language(who.p))
+		sp := v.speaker(content, v.Calls.Language(p))
 		t.say(sp.say(spoken("common.not_understood"), nil))
-		v.languages(&t, content)
+		v.languages(&t, content, pass)
 		return twimlBlob(c, t.bytes())
 	}
 	lang := langs[n-1]
-	if _, err := v.Calls.Act(c.Request().Context(), conversation.Action{ParticipantID: who.p.ID, Kind: conversation.ActLanguage, Channel: store.Keypad, Language: lang}); err != nil {
-		return v.sorry(c, v.speaker(content, v.Calls.Language(who.p)), "set language", err)
+	if _, err := v.Calls.Act(c.Request().Context(), conversation.Action{ParticipantID: p.ID, Kind: conversation.ActLanguage, Channel: store.Keypad, Language: lang}); err != nil {
+		return v.sorry(c, v.speaker(content, v.Calls.Language(p)), "set language", err)
 	}
 	sp := v.speaker(content, lang)
 	t.say(sp.say(spoken("language.done"), nil))
-	v.menu(&t, sp, false)
+	v.menu(&t, sp, false, pass)
 	return twimlBlob(c, t.bytes())
 }
 
@@ -480,8 +366,9 @@ func (v *Voice) sorry(c echo.Context, sp speaker, what string, err error) error 
 }
 
 // menu reads the choices inside a Gather, so a key can be pressed at any
-// moment; if none is, the call ends politely.
-func (v *Voice) menu(t *twiml, sp speaker, hello bool) {
+// moment; if none is, the call ends politely. pass, when set, is carried
+// to the key's answer (menuPass).
+func (v *Voice) menu(t *twiml, sp speaker, hello bool, pass string) {
 	var says []sayVerb
 	if hello {
 		says = append(says, sp.say(msgMenuHello, nil))
@@ -495,18 +382,29 @@ func (v *Voice) menu(t *twiml, sp speaker, hello bool) {
 		}
 		says = append(says, sp.say(o.id, map[string]any{"Key": key(o.key)}))
 	}
-	t.gather(v.menuURL(""), says...)
+	t.gather(withPass(v.menuURL(""), pass), says...)
 	t.say(sp.say(msgGoodbye, nil))
 	t.hangup()
 }
 
+// withPass adds the menu's pass to a URL of it.
+func withPass(u, pass string) string {
+	if pass == "" {
+		return u
+	}
+	if strings.Contains(u, "?") {
+		return u + "&pass=" + url.QueryEscape(pass)
+	}
+	return u + "?pass=" + url.QueryEscape(pass)
+}
+
 // languages reads each offered language's choice in that language.
-func (v *Voice) languages(t *twiml, content *conversation.Content) {
+func (v *Voice) languages(t *twiml, content *conversation.Content, pass string) {
 	var says []sayVerb
 	for i, lang := range offeredLanguages(content) {
 		says = append(says, v.speaker(content, lang).say(msgLanguageChoice, map[string]any{"Key": key(i + 1)}))
 	}
-	t.gather(v.menuURL("language"), says...)
+	t.gather(withPass(v.menuURL("language"), pass), says...)
 	t.say(v.speaker(content, content.Flows.Programme.DefaultLanguage).say(msgGoodbye, nil))
 	t.hangup()
 }
@@ -526,8 +424,11 @@ func (v *Voice) menuURL(step string) string {
 // Message IDs the telephone line uses. voice.X is the spoken form of the
 // written message X, where the written one does not read well aloud.
 const (
-	msgCheckedInByCall = "checkin.by_call"     // written: the confirmation by SMS or Telegram
-	msgNextWindow      = "checkin.next_window" // written: a missed call outside any window
+	msgCheckedInByCall = "checkin.by_call"         // written: the confirmation by SMS or Telegram
+	msgNextWindow      = "checkin.next_window"     // written: a missed call outside any window
+	msgCallUnverified  = "checkin.call_unverified" // written: a missed call not counted, its caller ID unverified
+	msgPINAsk          = "voice.pin.ask"
+	msgPINWrong        = "voice.pin.wrong"
 	msgMenuHello       = "voice.menu.hello"
 	msgMenuCheckIn     = "voice.menu.checkin"
 	msgMenuCallback    = "voice.menu.callback"

@@ -109,12 +109,12 @@ func newVoiceHarness(t testing.TB) *voiceHarness {
 	content := &conversation.Content{Flows: set, Locale: bundle}
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	conv := conversation.New(st, box, content, clk, log)
-	schedule.New(st, conv, clk, log, schedule.Options{}) // judges check-ins on time or late
+	live := conversation.NewLive(content)
+	conv := conversation.New(st, box, live, clk, log, schedule.NewLedger(st, live, clk, log)) // judges check-ins on time or late
 
 	h := &voiceHarness{t: t, ctx: context.Background(), store: st, box: box, clock: clk, conv: conv, content: content, logs: logs}
 	hooks := &Webhooks{AuthToken: voiceToken, PublicURL: voicePublic, Conversation: conv, Log: log, Wake: func() { h.woken++ }}
-	v := &Voice{Hooks: hooks, Store: st, Index: box.Index, Calls: conv, Clock: clk}
+	v := &Voice{Hooks: hooks, Calls: conv}
 	h.echo = echo.New()
 	h.echo.POST("/webhooks"+VoiceRoute, v.HandleCall)
 	h.echo.POST("/webhooks"+VoiceMenuRoute, v.HandleMenu)
@@ -278,8 +278,11 @@ func parseTwiML(t testing.TB, body string) *twimlNode {
 			t.Errorf("TwiML uses <%s>: only Reject, Say, Gather and Hangup are allowed\n%s", n.XMLName.Local, body)
 		}
 		if n.XMLName.Local == "Gather" {
-			if n.attr("input") != "dtmf" || n.attr("numDigits") != "1" {
-				t.Errorf("Gather input=%q numDigits=%q, want dtmf and 1", n.attr("input"), n.attr("numDigits"))
+			key := n.attr("numDigits") == "1" && n.attr("finishOnKey") == ""
+			pin := n.attr("numDigits") == "8" && n.attr("finishOnKey") == "#"
+			if n.attr("input") != "dtmf" || !key && !pin {
+				t.Errorf("Gather input=%q numDigits=%q finishOnKey=%q, want dtmf and one key, or a PIN ended by #",
+					n.attr("input"), n.attr("numDigits"), n.attr("finishOnKey"))
 			}
 			for _, a := range n.Attrs {
 				if strings.HasPrefix(strings.ToLower(a.Name.Local), "speech") || a.Name.Local == "hints" || a.Name.Local == "enhanced" {
@@ -354,8 +357,8 @@ func TestVoiceConfirmationsCapped(t *testing.T) {
 	if n := len(h.checkIns(pid)); n != 5 {
 		t.Errorf("%d check-ins, want 5", n)
 	}
-	if n := len(h.sent()); n != confirmationsPerDay {
-		t.Errorf("%d confirmations, want %d", n, confirmationsPerDay)
+	if n := len(h.sent()); n != conversation.ConfirmationsPerDay {
+		t.Errorf("%d confirmations, want %d", n, conversation.ConfirmationsPerDay)
 	}
 	// With confirmation switched off, none at all.
 	h.policy(func(v *flow.Voice) { v.ConfirmByMessage = false })
@@ -405,10 +408,10 @@ func TestVoiceUnknownCaller(t *testing.T) {
 			t.Errorf("%s: %v, want a silent reject", f, n.verbs())
 		}
 	}
-	h.policy(func(v *flow.Voice) { v.UnknownCaller = flow.VoiceMenu })
-	for i := range unknownAnswersPerDay + 1 {
+	h.policy(func(v *flow.Voice) { v.UnknownCaller = flow.VoiceMenu; v.MenuAccess = flow.MenuAccessCallerID })
+	for i := range conversation.UnknownAnswersPerDay + 1 {
 		n := h.call("voice_ringing_unknown.form", map[string]string{"CallSid": "CAu" + string(rune('a'+i))})
-		if i == unknownAnswersPerDay {
+		if i == conversation.UnknownAnswersPerDay {
 			if !isReject(n) {
 				t.Errorf("call %d answered, want rejected once the day's answers are used", i+1)
 			}
@@ -453,7 +456,7 @@ func TestVoiceOutsideWindow(t *testing.T) {
 		t.Fatalf("texts after the reject = %+v, want when the window opens", msgs)
 	}
 
-	h.policy(func(v *flow.Voice) { v.OutsideWindow = flow.VoiceMenu })
+	h.policy(func(v *flow.Voice) { v.OutsideWindow = flow.VoiceMenu; v.MenuAccess = flow.MenuAccessCallerID })
 	n := h.call("voice_ringing.form", nil)
 	if got := strings.Join(n.verbs(), ","); got != "Gather,Say,Hangup" {
 		t.Fatalf("verbs %s, want the menu in a Gather, then goodbye", got)
@@ -557,7 +560,7 @@ func TestVoiceOptedOutPausedUnreachable(t *testing.T) {
 	if n := h.call("voice_ringing.form", nil); !isReject(n) {
 		t.Errorf("opted out: %v, want a silent reject", n.verbs())
 	}
-	h.policy(func(v *flow.Voice) { v.OptedOut = flow.VoiceMenu })
+	h.policy(func(v *flow.Voice) { v.OptedOut = flow.VoiceMenu; v.MenuAccess = flow.MenuAccessCallerID })
 	if n := h.call("voice_ringing.form", nil); len(n.all("Gather")) != 1 {
 		t.Errorf("opted out with the menu policy: %v, want the menu", n.verbs())
 	}
@@ -587,7 +590,7 @@ func TestVoiceOptedOutPausedUnreachable(t *testing.T) {
 		t.Errorf("check-ins = %+v, want none", cs)
 	}
 	// An exited person is a stranger: no menu, whatever the policy.
-	h.policy(func(v *flow.Voice) { v.OutsideWindow = flow.VoiceMenu })
+	h.policy(func(v *flow.Voice) { v.OutsideWindow = flow.VoiceMenu; v.MenuAccess = flow.MenuAccessCallerID })
 	p, _ = h.store.GetParticipant(h.ctx, pid)
 	p.Status = store.Exited
 	_ = h.store.UpdateParticipant(h.ctx, p)
@@ -602,7 +605,7 @@ func TestVoiceOptedOutPausedUnreachable(t *testing.T) {
 func TestVoiceMenuKeys(t *testing.T) {
 	h := newVoiceHarness(t)
 	pid := h.enrolled("en")
-	h.policy(func(v *flow.Voice) { v.OutsideWindow = flow.VoiceMenu })
+	h.policy(func(v *flow.Voice) { v.OutsideWindow = flow.VoiceMenu; v.MenuAccess = flow.MenuAccessCallerID })
 	h.clock.Set(voiceStart.Add(24 * time.Hour)) // Tuesday: no window
 
 	h.press("2", "")

@@ -3,6 +3,8 @@ package twilio
 import (
 	"encoding/xml"
 	"strconv"
+
+	"github.com/waymark-atd/waymark/internal/flow"
 )
 
 // The voice answers are TwiML built with encoding/xml, so that every word
@@ -41,10 +43,12 @@ type gatherVerb struct {
 	XMLName   xml.Name `xml:"Gather"`
 	Input     string   `xml:"input,attr"`
 	NumDigits int      `xml:"numDigits,attr"`
-	Timeout   int      `xml:"timeout,attr"`
-	Action    string   `xml:"action,attr"`
-	Method    string   `xml:"method,attr"`
-	Says      []sayVerb
+	// FinishOnKey ends a PIN early ("#"); empty for the menu's one key.
+	FinishOnKey string `xml:"finishOnKey,attr,omitempty"`
+	Timeout     int    `xml:"timeout,attr"`
+	Action      string `xml:"action,attr"`
+	Method      string `xml:"method,attr"`
+	Says        []sayVerb
 }
 
 type hangupVerb struct {
@@ -66,6 +70,14 @@ func (t *twiml) hangup()       { t.verbs = append(t.verbs, hangupVerb{}) }
 func (t *twiml) gather(action string, says ...sayVerb) {
 	t.verbs = append(t.verbs, gatherVerb{Input: "dtmf", NumDigits: 1, Timeout: gatherSeconds, Action: action, Method: "POST", Says: says})
 }
+
+// gatherPIN waits for a PIN: up to flow.MaxPIN keys, ended by "#".
+func (t *twiml) gatherPIN(action string, says ...sayVerb) {
+	t.verbs = append(t.verbs, gatherVerb{Input: "dtmf", NumDigits: flow.MaxPIN, FinishOnKey: "#", Timeout: pinSeconds, Action: action, Method: "POST", Says: says})
+}
+
+// pinSeconds is how long Twilio waits between the keys of a PIN.
+const pinSeconds = 8
 
 // bytes is the TwiML document.
 func (t *twiml) bytes() []byte {

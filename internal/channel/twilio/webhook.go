@@ -30,7 +30,7 @@ type Conversation interface {
 // Statuses is what the status webhook records delivery statuses with (the
 // outbox dispatcher).
 type Statuses interface {
-	ApplyStatus(ctx context.Context, id string, st store.MessageStatus, errorCode string) error
+	ApplyStatus(ctx context.Context, id, providerID string, st store.MessageStatus, errorCode string) error
 }
 
 // Webhooks answers Twilio's inbound message and status callbacks. Each
@@ -113,7 +113,9 @@ func (w *Webhooks) HandleInbound(c echo.Context) error {
 }
 
 // HandleStatus records a delivery status. The message is found by our own
-// ID in the callback URL's query, which Twilio signs along with the URL.
+// ID in the callback URL's query, which Twilio signs along with the URL, so
+// that a status finds its message even when the answer to the send that
+// carried it was lost; the status brings Twilio's SID with it.
 func (w *Webhooks) HandleStatus(c echo.Context) error {
 	body, err := w.verifiedBody(c)
 	if err != nil {
@@ -130,7 +132,7 @@ func (w *Webhooks) HandleStatus(c echo.Context) error {
 	if id == "" {
 		return echo.NewHTTPError(http.StatusBadRequest, "status callback without a message id")
 	}
-	err = w.Statuses.ApplyStatus(c.Request().Context(), id, st.Status, st.ErrorCode)
+	err = w.Statuses.ApplyStatus(c.Request().Context(), id, st.MessageSid, st.Status, st.ErrorCode)
 	if errors.Is(err, store.ErrNotFound) {
 		return c.NoContent(http.StatusNoContent) // erased since: nothing to update
 	}

@@ -92,6 +92,11 @@ func (s *Store) UpdateAccount(_ context.Context, a store.Account) error {
 		if !ok {
 			return store.ErrNotFound
 		}
+		if store.LosesTraining(old, a) {
+			if err := t.checkNoChildrenOf(a.ID); err != nil {
+				return err
+			}
+		}
 		if old.Username != a.Username {
 			if names.Get([]byte(a.Username)) != nil {
 				return store.ErrConflict

@@ -70,11 +70,10 @@ var (
 	bExpiry          = []byte("expiry")            // time(expires), kind, key
 
 	// Indexes for caseworker pages and the API (pages.go), built from the
-	// records on the first Open that lacks them (bMeta says which exist).
+	// records on an Open that cannot trust them (bMeta says when it can).
 	bParticipantsByCW = []byte("participants_by_cw") // caseworker, pid → "c" for a child
 	bCaseloads        = []byte("caseloads")          // caseworker (length-prefixed) → store.Caseload
 	bAttentionOpen    = []byte("attention_open")     // time(created), id; open items only
-	bMeta             = []byte("meta")               // name → value
 )
 
 var allBuckets = [][]byte{
@@ -82,7 +81,7 @@ var allBuckets = [][]byte{
 	bAttention, bAttentionByTime, bAttentionByP, bAudit, bAuditByTime, bAuditByP,
 	bDedupe, bLeases, bRates, bCounters, bOutbox, bOutboxReady, bOutboxByP,
 	bAppointments, bAppointmentsByP, bDue, bDueReady, bDueByP, bExpiry,
-	bParticipantsByCW, bCaseloads, bAttentionOpen, bMeta,
+	bParticipantsByCW, bCaseloads, bAttentionOpen,
 }
 
 // Store is a bbolt-backed store.Store. Safe for concurrent use.
@@ -102,6 +101,8 @@ type Store struct {
 
 // Open opens or creates the data file at path (mode 0600, its folder 0700)
 // and starts a sweeper that drops expired records every minute until Close.
+// It takes back at once every claim on the outbox and the due queue: the
+// file lock means the process that made them is no longer running.
 // If another process holds the file, Open fails with ErrInUse after a short
 // wait.
 func Open(path string, opts ...Option) (*Store, error) {
@@ -121,7 +122,11 @@ func Open(path string, opts ...Option) (*Store, error) {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
-		return buildIndexes(&txn{tx, time.Now()})
+		t := &txn{Tx: tx, now: time.Now()}
+		if err := t.takeBackClaims(); err != nil {
+			return err
+		}
+		return buildIndexes(t)
 	})
 	if err != nil {
 		db.Close()

@@ -279,3 +279,82 @@ func BenchmarkSaveSessionAndEnqueue(b *testing.B) {
 func BenchmarkClaimDue(b *testing.B) {
 	storetest.BenchClaimDue(b, func(b *testing.B) store.Store { return openTemp(b) })
 }
+
+func BenchmarkMarkUnreachable(b *testing.B) {
+	storetest.BenchMarkUnreachable(b, func(b *testing.B) store.Store { return openTemp(b) })
+}
+
+func BenchmarkTurnSavingARecord(b *testing.B) {
+	for _, child := range []bool{false, true} {
+		b.Run(map[bool]string{false: "adult", true: "child"}[child], func(b *testing.B) {
+			storetest.BenchChildTurn(b, func(b *testing.B) store.Store { return openTemp(b) }, child)
+		})
+	}
+}
+
+// TestReopenTakesBackClaims: the file lock means a claim found when the
+// file is opened belongs to a process that is gone (killed, or crashed),
+// so its messages and due items come round at once instead of when their
+// leases end. A message whose send it began keeps that mark, for the
+// dispatcher to judge.
+func TestReopenTakesBackClaims(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "waymark.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC)
+	msg := func(id string, notBefore time.Time) store.OutboundMessage {
+		return store.OutboundMessage{ID: id, ParticipantID: "p_1", LinkIndex: "idx", Channel: store.SMS, Kind: "k", Text: "hello",
+			Status: store.Pending, NotBefore: notBefore, CreatedAt: now, UpdatedAt: now}
+	}
+	later := msg("m_later", now.Add(time.Hour))
+	if err := s.EnqueueOutbound(ctx, msg("m_begun", now), msg("m_claimed", now), later); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutDue(ctx, store.DueItem{ID: "d_1", ParticipantID: "p_1", Kind: "appt_reminder", Ref: "a_1", DueAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := s.ClaimOutbound(ctx, "gone", now, 2*time.Minute, 10)
+	if err != nil || len(claimed) != 2 {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	begun := claimed[0]
+	begun.Attempts, begun.SendBegan = 1, now.Add(time.Second)
+	if err := s.MarkSending(ctx, begun); err != nil {
+		t.Fatal(err)
+	}
+	if items, err := s.ClaimDue(ctx, "gone", now, 2*time.Minute, 10); err != nil || len(items) != 1 {
+		t.Fatalf("claim due: %v %v", items, err)
+	}
+	s.Close()
+
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// The same moment: well inside the leases the gone process held.
+	again, err := s.ClaimOutbound(ctx, "new", now.Add(3*time.Second), 2*time.Hour, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again) != 2 || again[0].ID != "m_begun" || again[1].ID != "m_claimed" {
+		t.Fatalf("claimed after reopening: %+v", again)
+	}
+	if !again[0].SendBegan.Equal(begun.SendBegan) || again[0].Attempts != 1 || !again[1].SendBegan.IsZero() {
+		t.Fatalf("the send in doubt lost its mark, or another gained one: %+v", again)
+	}
+	items, err := s.ClaimDue(ctx, "new", now.Add(3*time.Second), 2*time.Minute, 10)
+	if err != nil || len(items) != 1 || items[0].ID != "d_1" {
+		t.Fatalf("due items after reopening: %v %v", items, err)
+	}
+	// A message that was never claimed keeps its time.
+	if got, err := s.ClaimOutbound(ctx, "new", now.Add(59*time.Minute), 2*time.Hour, 10); err != nil || len(got) != 0 {
+		t.Fatalf("a later message came early: %v %v", got, err)
+	}
+	if got, err := s.GetOutbound(ctx, "m_later"); err != nil || !got.NotBefore.Equal(later.NotBefore) {
+		t.Fatalf("later message: %+v %v", got, err)
+	}
+}

@@ -49,6 +49,9 @@ func (s *Store) CreateParticipant(_ context.Context, p store.Participant) error 
 		if b.Get([]byte(p.ID)) != nil {
 			return store.ErrConflict
 		}
+		if err := t.checkChildProtection(nil, p); err != nil {
+			return err
+		}
 		p.Revision = 1
 		if err := t.indexParticipant(nil, &p); err != nil {
 			return err
@@ -361,11 +364,14 @@ func (t *txn) saveParticipant(p store.Participant) error {
 	case found && cur.Revision != p.Revision, !found && p.Revision != 0:
 		return store.ErrStale
 	}
-	p.Revision++
 	var old *store.Participant
 	if found {
 		old = &cur
 	}
+	if err := t.checkChildProtection(old, p); err != nil {
+		return err
+	}
+	p.Revision++
 	if err := t.indexParticipant(old, &p); err != nil {
 		return err
 	}

@@ -253,6 +253,71 @@ func (s *Store) MarkSent(_ context.Context, m store.OutboundMessage) error {
 	})
 }
 
+// MarkSending saves m, with its attempt and the moment its send began,
+// over the stored record while that is Pending, keeping the claim: the
+// record keeps its owner, lease end and place in the ready index.
+func (s *Store) MarkSending(_ context.Context, m store.OutboundMessage) error {
+	if err := errors.Join(store.CheckOutbound(m), store.NeedTime("send began", m.SendBegan)); err != nil {
+		return fmt.Errorf("bolt: mark outbound sending: %w", err)
+	}
+	return s.batch("mark outbound sending "+m.ID, func(t *txn) error {
+		r, ok, err := t.getOutbound([]byte(m.ID))
+		switch {
+		case err != nil:
+			return err
+		case !ok || r.Message.ParticipantID != m.ParticipantID:
+			return store.ErrNotFound
+		case r.Message.Status != store.Pending:
+			return fmt.Errorf("message %s is %s: %w", m.ID, r.Message.Status, store.ErrConflict)
+		}
+		r.Message = m
+		return t.putOutbound(r)
+	})
+}
+
+// takeBackClaims ends every claim on the outbox and the due queue: run
+// when the file is opened, because only one process can hold it, so the
+// process that made them is gone. Its claims come round at once instead
+// of when their leases end; a message whose send it began keeps that mark,
+// and the dispatcher decides what to do with it.
+func (t *txn) takeBackClaims() error {
+	// Every Pending message and every due item is in its ready index, a
+	// claimed one at its lease end: the whole index, not just what is due.
+	for _, k := range prefixKeys(t.Bucket(bOutboxReady), nil) {
+		r, ok, err := t.getOutbound(k[timeKeyLen:])
+		if err != nil || !ok {
+			return orMissingIndex(err, ok)
+		}
+		if r.Owner == "" {
+			continue
+		}
+		if err := t.Bucket(bOutboxReady).Delete(k); err != nil {
+			return err
+		}
+		r.Owner, r.Until, r.Ready = "", time.Time{}, r.Message.NotBefore
+		if err := t.putOutbound(r); err != nil {
+			return err
+		}
+	}
+	for _, k := range prefixKeys(t.Bucket(bDueReady), nil) {
+		r, ok, err := t.getDue(k[timeKeyLen:])
+		if err != nil || !ok {
+			return orMissingIndex(err, ok)
+		}
+		if r.Owner == "" {
+			continue
+		}
+		if err := t.Bucket(bDueReady).Delete(k); err != nil {
+			return err
+		}
+		r.Owner, r.Until, r.Ready = "", time.Time{}, r.Item.DueAt
+		if err := t.putDue(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Due items.
 
 type dueRecord struct {

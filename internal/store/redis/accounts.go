@@ -47,10 +47,17 @@ func (s *Store) putAccount(ctx context.Context, mode string, a store.Account) er
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
 	ak := s.k.accounts()
-	n, err := s.run(ctx, luaAccountPut, []string{ak.records(), ak.byName()}, mode, a.ID, a.Username, doc).Int()
+	if mode == "update" && !a.ChildProtectionTrained {
+		if err := s.settleChildClaims(ctx, a.ID); err != nil {
+			return s.fail(op, err)
+		}
+	}
+	n, err := s.run(ctx, luaAccountPut, []string{ak.records(), ak.byName(), ak.childrenOf(a.ID)}, mode, a.ID, a.Username, doc).Int()
 	switch {
 	case err != nil:
 		return s.fail(op, err)
+	case n == -2:
+		return fmt.Errorf("redis: %s: %w", op, store.ErrChildProtection)
 	case n == 0:
 		return fmt.Errorf("redis: %s: %w", op, store.ErrConflict)
 	case n < 0:
@@ -128,6 +135,7 @@ func (s *Store) DeleteAccount(ctx context.Context, id string) error {
 		for _, m := range tokens {
 			keys = append(keys, ak.apiToken(memberID(m)))
 		}
+		keys = append(keys, ak.childrenOf(id))
 		n, err := s.run(ctx, luaAccountDelete, keys, id, len(sessions), len(tokens)).Int()
 		switch {
 		case err != nil:

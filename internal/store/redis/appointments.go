@@ -56,15 +56,7 @@ func (s *Store) GetAppointment(ctx context.Context, id string) (store.Appointmen
 // AppointmentsOf returns a participant's appointments, ordered by date and
 // time.
 func (s *Store) AppointmentsOf(ctx context.Context, participantID string) ([]store.Appointment, error) {
-	ids, err := s.rdb.SMembers(ctx, s.k.appointmentsOf(participantID)).Result()
-	if err != nil {
-		return nil, s.fail("appointments of "+participantID, err)
-	}
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = s.k.appointment(id)
-	}
-	docs, err := s.getMany(ctx, keys)
+	docs, err := s.hinted(ctx, s.k.appointmentsOf(participantID), s.k.appointment)
 	if err != nil {
 		return nil, s.fail("appointments of "+participantID, err)
 	}
@@ -74,18 +66,9 @@ func (s *Store) AppointmentsOf(ctx context.Context, participantID string) ([]sto
 // decodeAppointments reads the records a person's hint set points at,
 // skipping stale hints, ordered by date and time.
 func decodeAppointments(participantID string, docs []*string) ([]store.Appointment, error) {
-	var out []store.Appointment
-	for _, doc := range docs {
-		if doc == nil {
-			continue
-		}
-		var a store.Appointment
-		if err := json.Unmarshal([]byte(*doc), &a); err != nil {
-			return nil, fmt.Errorf("redis: appointments of %s: %w", participantID, err)
-		}
-		if a.ParticipantID == participantID { // else a stale hint: it moved
-			out = append(out, a)
-		}
+	out, err := owned(docs, participantID, jsonRecord[store.Appointment], func(a store.Appointment) string { return a.ParticipantID })
+	if err != nil {
+		return nil, fmt.Errorf("redis: appointments of %s: %w", participantID, err)
 	}
 	slices.SortFunc(out, func(a, b store.Appointment) int {
 		return cmp.Or(cmp.Compare(a.Date, b.Date), cmp.Compare(a.Time, b.Time), cmp.Compare(a.ID, b.ID))

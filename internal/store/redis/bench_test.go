@@ -24,6 +24,16 @@ func BenchmarkSaveSessionAndEnqueue(b *testing.B) {
 
 func BenchmarkClaimDue(b *testing.B) { storetest.BenchClaimDue(b, benchStore) }
 
+func BenchmarkMarkUnreachable(b *testing.B) { storetest.BenchMarkUnreachable(b, benchStore) }
+
+func BenchmarkTurnSavingARecord(b *testing.B) {
+	for _, child := range []bool{false, true} {
+		b.Run(map[bool]string{false: "adult", true: "child"}[child], func(b *testing.B) {
+			storetest.BenchChildTurn(b, benchStore, child)
+		})
+	}
+}
+
 // TestExpiryIsSetOnEveryExpiringKey checks that what the domain lets expire
 // carries a Redis expiry at the right moment, so nothing lingers.
 func TestExpiryIsSetOnEveryExpiringKey(t *testing.T) {

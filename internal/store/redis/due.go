@@ -150,19 +150,19 @@ func (s *Store) DueOf(ctx context.Context, participantID string) ([]store.DueIte
 	}
 	var out []store.DueItem
 	for n, c := range cmds {
+		docs := make([]*string, len(c.Val()))
 		for i, v := range c.Val() {
-			doc, ok := v.(string)
-			if !ok {
-				continue // a stale hint
-			}
-			d, err := decodeDue(byShard[n][i], doc)
-			if err != nil {
-				return nil, fmt.Errorf("redis: due of %s: %w", participantID, err)
-			}
-			if d.ParticipantID == participantID {
-				out = append(out, d)
+			if doc, ok := v.(string); ok {
+				docs[i] = &doc
 			}
 		}
+		items, err := owned(docs, participantID,
+			func(i int, doc string) (store.DueItem, error) { return decodeDue(byShard[n][i], doc) },
+			func(d store.DueItem) string { return d.ParticipantID })
+		if err != nil {
+			return nil, fmt.Errorf("redis: due of %s: %w", participantID, err)
+		}
+		out = append(out, items...)
 	}
 	slices.SortFunc(out, func(a, b store.DueItem) int {
 		return cmp.Or(a.DueAt.Compare(b.DueAt), cmp.Compare(a.ID, b.ID))
@@ -218,7 +218,7 @@ func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease
 // CompleteDue deletes a claimed item if owner still holds it: ErrNotFound
 // when there is no such item, ErrConflict when owner does not hold it.
 func (s *Store) CompleteDue(ctx context.Context, id, owner string) error {
-	res, err := s.run(ctx, luaDueComplete, s.k.dueShard(shardOf(id)).keys(), id, owner).Result()
+	res, err := s.run(ctx, luaDueSettle, s.k.dueShard(shardOf(id)).keys(), id, owner, "").Result()
 	if err != nil {
 		return s.fail("complete due "+id, err)
 	}
@@ -240,7 +240,7 @@ func (s *Store) CompleteDue(ctx context.Context, id, owner string) error {
 }
 
 // ReleaseDue hands back a claimed item that owner has not begun: it is
-// read for its due time, then released by due_release.lua, which checks
+// read for its due time, then released by due_settle.lua, which checks
 // the owner. Used at shutdown only, so two round trips do not matter.
 func (s *Store) ReleaseDue(ctx context.Context, id, owner string) error {
 	sh := s.k.dueShard(shardOf(id))
@@ -252,7 +252,7 @@ func (s *Store) ReleaseDue(ctx context.Context, id, owner string) error {
 	if err != nil {
 		return fmt.Errorf("redis: release due %s: %w", id, err)
 	}
-	n, err := s.run(ctx, luaDueRelease, sh.keys(), id, owner, timeKey(d.DueAt)).Int()
+	n, err := s.run(ctx, luaDueSettle, sh.keys(), id, owner, timeKey(d.DueAt)).Int()
 	switch {
 	case err != nil:
 		return s.fail("release due "+id, err)

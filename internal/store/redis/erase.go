@@ -29,9 +29,9 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 	op := "delete participant " + id
 	k := s.k
 	var (
+		record                   *goredis.StringCmd
 		outbox, attention, audit *goredis.MapStringStringCmd
 		links, appts, due, codes *goredis.StringSliceCmd
-		record                   *goredis.StringCmd
 	)
 	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		outbox = p.HGetAll(ctx, k.outbox(id))
@@ -41,10 +41,10 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 		appts = p.SMembers(ctx, k.appointmentsOf(id))
 		due = p.SMembers(ctx, k.dueOf(id))
 		codes = p.SMembers(ctx, k.codesOf(id))
-		record = p.Get(ctx, k.participant(id))
+		record = p.Get(ctx, k.participant(id)) // last: a missing one is no error
 		return nil
 	})
-	if err != nil && !errors.Is(err, goredis.Nil) { // Nil: the record is gone, an erasure run again
+	if err != nil && !errors.Is(err, goredis.Nil) {
 		return s.fail(op, err)
 	}
 
@@ -98,7 +98,7 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 			}
 			args = append(args, aid, timeKey(a.CreatedAt))
 		}
-		if err := s.run(ctx, luaAttentionDrop, k.attentionIndex().keys(), args...).Err(); err != nil {
+		if err := s.run(ctx, luaHintDrop, k.attentionIndex().keys(), args...).Err(); err != nil {
 			return s.fail(op, err)
 		}
 	}
@@ -130,11 +130,16 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 	if err := s.rdb.ZRem(ctx, k.participants(), id).Err(); err != nil {
 		return s.fail(op, err)
 	}
-	if doc, err := record.Result(); err == nil {
-		var p store.Participant
-		if err := json.Unmarshal([]byte(doc), &p); err != nil {
-			return fmt.Errorf("redis: %s: %w", op, err)
+	// A child's claim on their caseworker goes with them: with the record
+	// gone, no write that needed the claim can land any more.
+	var p store.Participant
+	if doc, err := record.Bytes(); err == nil && json.Unmarshal(doc, &p) == nil && p.Child && p.CaseworkerID != "" {
+		if err := s.rdb.ZRem(ctx, k.accounts().childrenOf(p.CaseworkerID), id).Err(); err != nil {
+			return s.fail(op, err)
 		}
+	}
+	if p.ID != "" {
+		// Out of the caseload last, as every hint goes after its record.
 		if err := s.dropFromCaseload(ctx, id, p.CaseworkerID); err != nil {
 			return s.fail(op, err)
 		}

@@ -203,6 +203,15 @@ func (a accountKeys) apiToken(hash string) string         { return a.prefix + "t
 func (a accountKeys) apiTokensOf(accountID string) string { return a.prefix + "tokens:" + accountID }   // zset (lex, hint): timeKey(CreatedAt)|hash
 func (a accountKeys) setup() string                       { return a.prefix + "setup" }                 // string: the token's hash, PEXPIREAT its expiry
 
+// childrenOf lists the children a caseworker was given, each claimed (by
+// its score, Redis time in Unix ms) before the child's record names them,
+// so that their training cannot be taken away in between: a participant
+// record lives in another slot (guarded.go).
+func (a accountKeys) childrenOf(accountID string) string { return a.prefix + "children:" + accountID } // zset: participant IDs, score = claimed at (Unix ms)
+
+// keyCheck is the key check value (store.KeyChecks).
+func (k keys) keyCheck() string { return k.prefix + "keycheck" } // string: sealed bytes
+
 // timeKey encodes t as 21 digits that sort as the instants do
 // (store.TimeKey).
 func timeKey(t time.Time) string { return store.TimeKey(t) }

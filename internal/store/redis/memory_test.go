@@ -12,8 +12,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/waymark-atd/waymark/internal/footprint"
 	"github.com/waymark-atd/waymark/internal/store"
-	"github.com/waymark-atd/waymark/internal/store/storetest"
 )
 
 // BenchmarkMemoryPerParticipant measures the Redis memory a participant
@@ -47,7 +47,7 @@ func BenchmarkMemoryPerParticipant(b *testing.B) {
 	for _, c := range []struct {
 		name  string
 		sched store.CheckInSchedule
-	}{{"daily", storetest.Daily}, {"weekly", storetest.Weekly}} {
+	}{{"daily", footprint.Daily}, {"weekly", footprint.Weekly}} {
 		b.Run("state/"+c.name, func(b *testing.B) {
 			for b.Loop() {
 				measureState(b, c.sched)
@@ -78,7 +78,7 @@ func measureState(b *testing.B, sched store.CheckInSchedule) {
 	s := openTest(b, Options{URL: testOptions(b).URL, Prefix: memoryPrefix8()})
 	items := 0
 	for i := range people {
-		st, err := storetest.NewFootprintState(i, sched)
+		st, err := footprint.NewState(i, sched)
 		mustDo(b, err)
 		writeState(b, s, st)
 		items += len(st.Due)
@@ -91,7 +91,7 @@ func measureState(b *testing.B, sched store.CheckInSchedule) {
 	}
 }
 
-func writeState(b *testing.B, s *Store, st storetest.FootprintState) {
+func writeState(b *testing.B, s *Store, st footprint.State) {
 	ctx := b.Context()
 	mustDo(b, s.CreateParticipant(ctx, st.Participant))
 	mustDo(b, s.PutLink(ctx, st.Link))
@@ -106,9 +106,9 @@ func measureHistory(b *testing.B) {
 	const people = 100
 	s := openTest(b, Options{URL: testOptions(b).URL, Prefix: memoryPrefix8()})
 	ctx := b.Context()
-	states := make([]storetest.FootprintState, people)
+	states := make([]footprint.State, people)
 	for i := range states {
-		st, err := storetest.NewFootprintState(i, storetest.Daily)
+		st, err := footprint.NewState(i, footprint.Daily)
 		mustDo(b, err)
 		states[i] = st
 		writeState(b, s, st)
@@ -122,16 +122,16 @@ func measureHistory(b *testing.B) {
 		}
 	}
 	day := func(d int) time.Time { // d days before FootprintNow, at the window's opening
-		return storetest.FootprintNow.Add(-time.Duration(d) * 24 * time.Hour)
+		return footprint.Now.Add(-time.Duration(d) * 24 * time.Hour)
 	}
 
 	// Marks, as they stand after a fortnight of daily check-ins: each
 	// expires as long after the wall clock as it would after FootprintNow.
 	wall := time.Now()
-	shift := func(t time.Time) time.Time { return wall.Add(t.Sub(storetest.FootprintNow)) }
+	shift := func(t time.Time) time.Time { return wall.Add(t.Sub(footprint.Now)) }
 	for _, st := range states {
 		for d := 1; d <= 14; d++ {
-			h := storetest.NewFootprintDay(st, day(d))
+			h := footprint.NewDay(st, day(d))
 			_, err := s.FirstSeen(ctx, h.Marks[0], shift(h.MarkUntil))
 			mustDo(b, err)
 			if d == 1 {
@@ -152,7 +152,7 @@ func measureHistory(b *testing.B) {
 	for _, st := range states {
 		var msgs []store.OutboundMessage
 		for d := 1; d <= 7; d++ {
-			msgs = append(msgs, storetest.NewFootprintDay(st, day(d)).Messages...)
+			msgs = append(msgs, footprint.NewDay(st, day(d)).Messages...)
 		}
 		mustDo(b, s.EnqueueOutbound(ctx, msgs...))
 	}
@@ -166,7 +166,7 @@ func measureHistory(b *testing.B) {
 				var t store.Turn
 				t.ParticipantID = st.Participant.ID
 				for d := from; d < min(from+30, upTo); d++ {
-					h := storetest.NewFootprintDay(st, day(730-d))
+					h := footprint.NewDay(st, day(730-d))
 					t.CheckIns = append(t.CheckIns, h.CheckIn)
 					t.Windows = append(t.Windows, h.Window)
 				}

@@ -310,6 +310,31 @@ func (s *Store) saveSent(ctx context.Context, m store.OutboundMessage) (store.Ou
 	return m, fmt.Errorf("redis: %s: the record kept changing; try again", op)
 }
 
+// MarkSending saves m, with its attempt and the moment its send began,
+// over the record in m's participant's slot while that is still pending
+// (outbox_sending.lua): one round trip. The shard's queue is not touched,
+// so the claim stands.
+func (s *Store) MarkSending(ctx context.Context, m store.OutboundMessage) error {
+	op := "mark message sending " + m.ID
+	if err := errors.Join(store.CheckOutbound(m), store.NeedTime("send began", m.SendBegan)); err != nil {
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	doc, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	n, err := s.run(ctx, luaOutboxSending, []string{s.k.outbox(m.ParticipantID)}, m.ID, doc).Int()
+	switch {
+	case err != nil:
+		return s.fail(op, err)
+	case n == 0:
+		return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+	case n < 0:
+		return fmt.Errorf("redis: %s: the message is no longer pending: %w", op, store.ErrConflict)
+	}
+	return nil
+}
+
 // placeOutbound is the second step of a message's update: its shard's
 // queue follows the record just saved, and any claim on it ends.
 func (s *Store) placeOutbound(ctx context.Context, m store.OutboundMessage) error {

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -52,6 +53,22 @@ func (s *Store) leaveCaseload(ctx context.Context, pid, oldCW string, oldChild b
 		drop = append(drop, c.children(oldCW))
 	}
 	return s.zremAll(ctx, pid, drop)
+}
+
+// caseloadUndo takes back the caseload entry addToCaseload wrote for p
+// when the write of p is refused: whatever the stored record does not
+// bear out goes.
+func (s *Store) caseloadUndo(p store.Participant) func(context.Context) error {
+	return func(ctx context.Context) error {
+		cur, err := s.GetParticipant(ctx, p.ID)
+		switch {
+		case err == nil:
+			return s.leaveCaseload(ctx, p.ID, p.CaseworkerID, p.Child, cur.CaseworkerID, cur.Child)
+		case errors.Is(err, store.ErrNotFound):
+			return s.dropFromCaseload(ctx, p.ID, p.CaseworkerID)
+		}
+		return err
+	}
 }
 
 // dropFromCaseload takes an erased participant out of their caseload,

@@ -21,29 +21,28 @@ func (s *Store) CreateParticipant(ctx context.Context, p store.Participant) erro
 		return fmt.Errorf("redis: create participant: %w", err)
 	}
 	p.Revision = 1
+	op := "create participant " + p.ID
 	doc, err := json.Marshal(p)
 	if err != nil {
-		return fmt.Errorf("redis: create participant %s: %w", p.ID, err)
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	var undo undoList
+	if _, err := s.guardChild(ctx, op, "create", p, &undo); err != nil {
+		return err
 	}
 	if err := s.rdb.ZAdd(ctx, s.k.participants(), goredis.Z{Member: p.ID}).Err(); err != nil {
-		return s.fail("create participant "+p.ID, err)
+		return s.fail(op, err)
 	}
 	if err := s.addToCaseload(ctx, p); err != nil {
-		return s.fail("create participant "+p.ID, err)
+		return s.fail(op, err)
 	}
+	undo.add(s.caseloadUndo(p))
 	ok, err := s.rdb.SetNX(ctx, s.k.participant(p.ID), doc, 0).Result()
 	if err != nil {
-		return s.fail("create participant "+p.ID, err)
+		return s.fail(op, err)
 	}
 	if !ok {
-		// The entry just added may name the wrong caseworker for the
-		// record that is there: put the caseload back as it was.
-		if cur, err := s.GetParticipant(ctx, p.ID); err == nil {
-			if err := s.leaveCaseload(ctx, p.ID, p.CaseworkerID, p.Child, cur.CaseworkerID, cur.Child); err != nil {
-				return s.fail("create participant "+p.ID, err)
-			}
-		}
-		return fmt.Errorf("redis: create participant %s: %w", p.ID, store.ErrConflict)
+		return s.refused(ctx, op, store.ErrConflict, &undo)
 	}
 	return nil
 }
@@ -64,42 +63,40 @@ func (s *Store) UpdateParticipant(ctx context.Context, p store.Participant) erro
 	if err := store.CheckParticipant(p); err != nil {
 		return fmt.Errorf("redis: update participant: %w", err)
 	}
+	op := "update participant " + p.ID
+	var undo undoList
+	landed, err := s.guardChild(ctx, op, "update", p, &undo)
+	if err != nil {
+		return err
+	}
 	read := p.Revision
 	p.Revision++
 	doc, err := json.Marshal(p)
 	if err != nil {
-		return fmt.Errorf("redis: update participant %s: %w", p.ID, err)
+		return fmt.Errorf("redis: %s: %w", op, err)
 	}
 	// The caseload entry goes first, as every hint does; the old one
 	// goes once the record no longer names it.
 	if err := s.addToCaseload(ctx, p); err != nil {
-		return s.fail("update participant "+p.ID, err)
+		return s.fail(op, err)
 	}
+	undo.add(s.caseloadUndo(p))
 	res, err := s.run(ctx, luaParticipantUpdate, []string{s.k.participant(p.ID)}, read, doc).Slice()
 	if err != nil {
-		return s.fail("update participant "+p.ID, err)
+		return s.fail(op, err)
 	}
-	if n, _ := res[0].(int64); n <= 0 {
-		// Refused: take back the entry that the record does not bear out.
-		cur, err := s.GetParticipant(ctx, p.ID)
-		switch {
-		case err == nil:
-			err = s.leaveCaseload(ctx, p.ID, p.CaseworkerID, p.Child, cur.CaseworkerID, cur.Child)
-		case errors.Is(err, store.ErrNotFound):
-			err = s.dropFromCaseload(ctx, p.ID, p.CaseworkerID)
-		}
-		if err != nil {
-			return s.fail("update participant "+p.ID, err)
-		}
-		if n == 0 {
-			return fmt.Errorf("redis: update participant %s: %w", p.ID, store.ErrStale)
-		}
-		return fmt.Errorf("redis: update participant %s: %w", p.ID, store.ErrNotFound)
+	switch n, _ := res[0].(int64); {
+	case n == 0:
+		s.takeBack(ctx, op, &undo)
+		return fmt.Errorf("redis: %s: %w", op, store.ErrStale)
+	case n < 0:
+		s.takeBack(ctx, op, &undo)
+		return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
 	}
+	landed(ctx)
 	oldCW, _ := res[1].(string)
-	oldChild := res[2] == "1"
-	if err := s.leaveCaseload(ctx, p.ID, oldCW, oldChild, p.CaseworkerID, p.Child); err != nil {
-		return s.fail("update participant "+p.ID, err)
+	if err := s.leaveCaseload(ctx, p.ID, oldCW, res[2] == "1", p.CaseworkerID, p.Child); err != nil {
+		return s.fail(op, err)
 	}
 	return nil
 }
@@ -172,30 +169,13 @@ func (s *Store) GetLink(ctx context.Context, index string) (store.Link, error) {
 
 // LinksOf returns a participant's links, ordered by index.
 func (s *Store) LinksOf(ctx context.Context, participantID string) ([]store.Link, error) {
-	indexes, err := s.rdb.SMembers(ctx, s.k.linksOf(participantID)).Result()
+	docs, err := s.hinted(ctx, s.k.linksOf(participantID), s.k.link)
 	if err != nil {
 		return nil, s.fail("links of "+participantID, err)
 	}
-	keys := make([]string, len(indexes))
-	for i, ix := range indexes {
-		keys[i] = s.k.link(ix)
-	}
-	docs, err := s.getMany(ctx, keys)
+	out, err := owned(docs, participantID, jsonRecord[store.Link], func(l store.Link) string { return l.ParticipantID })
 	if err != nil {
-		return nil, s.fail("links of "+participantID, err)
-	}
-	var out []store.Link
-	for _, doc := range docs {
-		if doc == nil {
-			continue
-		}
-		var l store.Link
-		if err := json.Unmarshal([]byte(*doc), &l); err != nil {
-			return nil, fmt.Errorf("redis: links of %s: %w", participantID, err)
-		}
-		if l.ParticipantID == participantID { // else a stale hint: the link moved
-			out = append(out, l)
-		}
+		return nil, fmt.Errorf("redis: links of %s: %w", participantID, err)
 	}
 	slices.SortFunc(out, func(a, b store.Link) int { return cmp.Compare(a.Index, b.Index) })
 	return out, nil

@@ -67,19 +67,10 @@ func (s *Store) ListLinks(ctx context.Context) ([]store.Link, error) {
 		if err != nil {
 			return err
 		}
-		for i, doc := range docs {
-			if doc == nil {
-				continue
-			}
-			var l store.Link
-			if err := json.Unmarshal([]byte(*doc), &l); err != nil {
-				return fmt.Errorf("link of %s: %w", owners[i], err)
-			}
-			if l.ParticipantID == owners[i] { // else a stale hint: the link moved
-				out = append(out, l)
-			}
-		}
-		return nil
+		links, err := fromHints(docs, func(i int) string { return owners[i] }, jsonRecord[store.Link],
+			func(l store.Link) string { return l.ParticipantID })
+		out = append(out, links...)
+		return err
 	})
 	if err != nil {
 		return nil, s.fail("list links", err)
@@ -365,7 +356,7 @@ func (s *Store) PurgeAttention(ctx context.Context, before time.Time) (int, erro
 			if err := s.rdb.HDel(ctx, s.k.attention(pid), ids...).Err(); err != nil {
 				return err
 			}
-			if err := s.run(ctx, luaAttentionDrop, ix.keys(), args...).Err(); err != nil {
+			if err := s.run(ctx, luaHintDrop, ix.keys(), args...).Err(); err != nil {
 				return err
 			}
 			total += len(items)

@@ -49,8 +49,10 @@ func (acceptAll) Throttles(store.OutboundMessage) []outbox.Throttle {
 // TestSendRoundTrips counts the round trips the outbox dispatcher makes to
 // send queued messages: the delivery of replies is bounded by them. A
 // claim of nine messages takes three (peek, claim, read the records); each
-// send five: the checks before it (BeginSend), the loop guard, the rate
-// budget, and MarkSent's record and queue.
+// send six: the checks before it (BeginSend), the loop guard, the rate
+// budget, the mark that the send began (MarkSending: a crash mid-send
+// leaves the message in doubt instead of sending it again blindly), and
+// MarkSent's record and queue.
 func TestSendRoundTrips(t *testing.T) {
 	s := openTest(t, testOptions(t))
 	ctx := t.Context()
@@ -76,7 +78,7 @@ func TestSendRoundTrips(t *testing.T) {
 	if n != len(msgs) {
 		t.Fatalf("handled %d of %d", n, len(msgs))
 	}
-	const claim, perSend = 3, 5
+	const claim, perSend = 3, 6
 	got := rt.n.Load()
 	t.Logf("%d round trips for %d sends", got, n)
 	if want := int64(claim + perSend*len(msgs)); got > want {

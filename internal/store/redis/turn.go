@@ -51,7 +51,8 @@ import (
 //
 // Round trips: the hints and the global key's check (one pipeline), the
 // script and the link's last-seen time (one pipeline), and on a cluster
-// the global key.
+// the global key; a turn that saves a child's record reads it first, and
+// one that gives a child a caseworker claims them (childGuard).
 func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 	if err := store.CheckTurn(t); err != nil {
 		return fmt.Errorf("redis: apply turn: %w", err)
@@ -63,9 +64,18 @@ func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
 
+	// Before all, for a turn saving a child's record: the claim on their
+	// caseworker, which the child-protection rule needs (guarded.go).
+	var undo undoList
+	landed := func(context.Context) {}
+	if t.Participant != nil {
+		if landed, err = s.guardChild(ctx, op, "turn", *t.Participant, &undo); err != nil {
+			return err
+		}
+	}
+
 	// Step 1, one round trip: the hints, and whether the dedupe key is
 	// recorded already (by FirstSeen: a turn's own is checked by turn.lua).
-	var undo undoList
 	if err := s.writeHints(ctx, t, &undo); err != nil {
 		return s.refused(ctx, op, err, &undo)
 	}
@@ -95,6 +105,7 @@ func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 		// harmless either way.
 		return s.fail(op, err)
 	}
+	landed(ctx)
 	if len(cmds) > 1 && cmds[1].Err() != nil {
 		// The turn landed; only a last-seen time is out of date.
 		slog.Warn("redis: a turn landed but its link's last-seen time was not saved", "participant", pid, "err", cmds[1].Err())
@@ -415,6 +426,15 @@ func (u *undoList) add(f func(context.Context) error) { *u = append(*u, f) }
 // (never of one whose outcome is unknown: its records may have landed) and
 // returns err wrapped for op.
 func (s *Store) refused(ctx context.Context, op string, err error, undo *undoList) error {
+	s.takeBack(ctx, op, undo)
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrEmpty) || errors.Is(err, store.ErrStale) {
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	return s.fail(op, err)
+}
+
+// takeBack takes back the hints of a write that did not land.
+func (s *Store) takeBack(ctx context.Context, op string, undo *undoList) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	var undoErr error
@@ -425,10 +445,6 @@ func (s *Store) refused(ctx context.Context, op string, err error, undo *undoLis
 		// Left-over hints point at nothing; readers skip them.
 		slog.Warn("redis: could not take back the index entries of a refused write", "op", op, "err", undoErr)
 	}
-	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrEmpty) || errors.Is(err, store.ErrStale) {
-		return fmt.Errorf("redis: %s: %w", op, err)
-	}
-	return s.fail(op, err)
 }
 
 // hint is one index entry of step 1, with the call that takes it back.
@@ -456,7 +472,7 @@ func (s *Store) attentionHints(pid string, items []store.AttentionItem) []hint {
 	}
 	return []hint{{what: "attention item",
 		do:   call{sc: luaAttentionHint, keys: ix.keys(), args: args},
-		undo: call{sc: luaAttentionDrop, keys: ix.keys(), args: drop}}}
+		undo: call{sc: luaHintDrop, keys: ix.keys(), args: drop}}}
 }
 
 // auditHints list a turn's audit entries in the audit log's indexes; the
@@ -478,7 +494,7 @@ func (s *Store) auditHints(pid string, entries []store.AuditEntry) []hint {
 	}
 	return []hint{{what: "audit entry",
 		do:   call{sc: luaAuditAdd, keys: []string{ix.rec, ix.where, ix.all, s.k.auditOf(pid)}, args: args},
-		undo: call{sc: luaAuditDrop, keys: []string{ix.where, ix.all, s.k.auditOf(pid)}, args: drop}}}
+		undo: call{sc: luaHintDrop, keys: []string{ix.where, ix.all, s.k.auditOf(pid)}, args: drop}}}
 }
 
 // outboxHints make messages findable in their outbox shards and queue the

@@ -14,6 +14,7 @@ var participantTests = []namedTest{
 		p := participant("p_a")
 		p.OptedOut, p.OptedOutAt, p.Status = true, at(2*time.Hour), store.Paused
 		p.SMSAgreedAt = at(3 * time.Minute)
+		p.TextsWindow, p.TextsInWindow = "win:p_a:1772442000", 3
 		must(t, "create", s.CreateParticipant(ctx, p))
 		got, err := s.GetParticipant(ctx, "p_a")
 		must(t, "get", err)

@@ -85,6 +85,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Leases", leaseTests},
 		{"Outbox", outboxTests},
 		{"OutboxChange", outboxChangeTests},
+		{"OutboxDoubt", outboxDoubtTests},
 		{"RateLimits", rateTests},
 		{"Counters", counterTests},
 		{"Appointments", appointmentTests},
@@ -94,6 +95,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Validation", validationTests},
 		{"Concurrency", concurrencyTests},
 		{"Privacy", privacyTests},
+		{"Guarded", guardedTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -36,7 +36,7 @@ var windowTests = []namedTest{
 
 		// Moved in the person's favour: the record of the same ref is replaced.
 		moved := first
-		moved.Outcome, moved.CheckInID = store.WindowLate, "c_9"
+		moved.Outcome, moved.CheckInID, moved.Texts = store.WindowLate, "c_9", 2
 		must(t, "move", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", Windows: []store.Window{moved}}))
 		one, err := s.GetWindow(ctx, "p_a", first.Ref)
 		must(t, "get", err)

@@ -6,7 +6,7 @@
 -- KEYS[3] the account's session index (zset)
 -- KEYS[4] the account's API token index (zset)
 -- KEYS[5..] the session records, then the token records, the caller read
---           from the two indexes
+--           from the two indexes, then the account's child claims (zset)
 -- ARGV[1] account ID   ARGV[2] how many session records the caller read
 -- ARGV[3] how many token records the caller read
 --

@@ -1,4 +1,4 @@
-package channel
+package sms
 
 import "unicode/utf8"
 

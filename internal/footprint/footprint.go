@@ -1,4 +1,6 @@
-package storetest
+// Package footprint builds what one typical participant costs a backend,
+// written the way the programme writes it, for the storage measurements.
+package footprint
 
 import (
 	"crypto/rand"
@@ -16,17 +18,16 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
-// Footprint data: what one typical participant costs a backend, built the
-// way the programme writes it, for the Redis store's
+// Footprint data: what one typical participant costs a backend, for the Redis store's
 // TestMemoryPerParticipant and the bolt store's BenchmarkBoltFootprint.
 // IDs, blind indexes and sealed numbers have their real sizes (store.NewID,
 // internal/seal), and the due items are the ones the scheduler's own Plan
 // makes with the shipped programme.yaml.
 
-// FootprintNow is the moment the footprint describes: a Tuesday, an hour
+// Now is the moment the footprint describes: a Tuesday, an hour
 // after the day's window opened (10:00 in Madrid), while the person is
 // being asked to check in.
-var FootprintNow = time.Date(2026, time.March, 3, 9, 0, 0, 0, time.UTC)
+var Now = time.Date(2026, time.March, 3, 9, 0, 0, 0, time.UTC)
 
 // Daily and Weekly are the schedules the footprint is measured with: a
 // window every day from 09:00 for 12 hours, and one a week from Monday
@@ -36,11 +37,11 @@ var (
 	Weekly = store.CheckInSchedule{Weekly: []store.WeeklyWindow{{OpenDay: "monday", OpenTime: "09:00", CloseDay: "wednesday", CloseTime: "21:00"}}}
 )
 
-// FootprintState is a participant's own state, what the programme needs
+// State is a participant's own state, what the programme needs
 // to run for them: the record, one link, one upcoming appointment, the
 // check-in conversation in progress and the due items Plan makes of the
-// schedule and the appointment at FootprintNow.
-type FootprintState struct {
+// schedule and the appointment at Now.
+type State struct {
 	Participant store.Participant
 	Link        store.Link
 	Appointment store.Appointment
@@ -48,19 +49,19 @@ type FootprintState struct {
 	Due         []store.DueItem
 }
 
-// NewFootprintState builds the state of the i-th participant on sched.
-func NewFootprintState(i int, sched store.CheckInSchedule) (FootprintState, error) {
+// NewState builds the state of the i-th participant on sched.
+func NewState(i int, sched store.CheckInSchedule) (State, error) {
 	box, prog, err := footprintTools()
 	if err != nil {
-		return FootprintState{}, err
+		return State{}, err
 	}
-	now := FootprintNow
+	now := Now
 	enrolled := now.Add(-60 * 24 * time.Hour)
 	number := fmt.Sprintf("+3461%07d", i)
 	pid := store.NewID("p_")
 	sealed, err := box.Seal(string(store.SMS), number)
 	if err != nil {
-		return FootprintState{}, err
+		return State{}, err
 	}
 	link := store.Link{Index: box.Index(string(store.SMS), number), Channel: store.SMS, ParticipantID: pid,
 		Sealed: sealed, Masked: seal.Mask(number), LinkedAt: enrolled, LastSeenAt: now.Add(-24 * time.Hour)}
@@ -72,24 +73,24 @@ func NewFootprintState(i int, sched store.CheckInSchedule) (FootprintState, erro
 		Date: "2026-03-13", Time: "10:30", Status: store.AppointmentScheduled, CreatedAt: enrolled, UpdatedAt: enrolled}
 	due, err := schedule.Plan(schedule.PlanInput{Participant: p, Appointments: []store.Appointment{appt}, Programme: prog, Now: now})
 	if err != nil {
-		return FootprintState{}, err
+		return State{}, err
 	}
 	madrid, err := time.LoadLocation("Europe/Madrid")
 	if err != nil {
-		return FootprintState{}, err
+		return State{}, err
 	}
 	closes := time.Date(2026, time.March, 3, 21, 0, 0, 0, madrid)
 	ss := store.Session{ParticipantID: pid, Flow: "checkin", Node: "ask",
 		Vars:      map[string]string{"Date": schedule.FormatDate(p.Language, closes), "Time": schedule.FormatTime(p.Language, closes)},
 		UpdatedAt: now, ExpiresAt: now.Add(prog.SessionTimeout.D())}
-	return FootprintState{Participant: p, Link: link, Appointment: appt, Session: ss, Due: due}, nil
+	return State{Participant: p, Link: link, Appointment: appt, Session: ss, Due: due}, nil
 }
 
-// FootprintDay is what one day adds to a participant's history: a
+// Day is what one day adds to a participant's history: a
 // check-in (its turn writes no audit entry), and two delivered messages (the question and the thanks). It also names the marks the
 // day leaves for a while: the provider's message ID of the reply, and the
 // keys the scheduler and the dispatcher record that they acted.
-type FootprintDay struct {
+type Day struct {
 	CheckIn   store.CheckIn
 	Window    store.Window // the ledger's record of the day's window
 	Messages  []store.OutboundMessage
@@ -98,12 +99,12 @@ type FootprintDay struct {
 	MarkUntil time.Time // when the window opening's mark expires
 }
 
-// NewFootprintDay builds the history of st's participant for the day that
+// NewDay builds the history of st's participant for the day that
 // starts at day (the window's opening).
-func NewFootprintDay(st FootprintState, day time.Time) FootprintDay {
+func NewDay(st State, day time.Time) Day {
 	pid := st.Participant.ID
 	at := day.Add(37*time.Minute + 12345678*time.Nanosecond)
-	d := FootprintDay{
+	d := Day{
 		CheckIn: store.CheckIn{ID: store.NewID("c_"), ParticipantID: pid, At: at, Channel: store.SMS, Outcome: store.OnTime},
 		// The ledger's record of the day's window, as the scheduler leaves
 		// it once the grace has ended.

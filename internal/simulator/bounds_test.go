@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/conversation"
+	"github.com/waymark-atd/waymark/internal/simulator"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 )
 

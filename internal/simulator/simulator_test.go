@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/waymark-atd/waymark/flows"
-	"github.com/waymark-atd/waymark/internal/channel/simulator"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/locale"
+	"github.com/waymark-atd/waymark/internal/simulator"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 	"github.com/waymark-atd/waymark/locales"
 )

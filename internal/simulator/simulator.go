@@ -151,7 +151,9 @@ func (s *Simulator) NewSession(ctx context.Context, lang string) (*Session, erro
 		started:       s.opts.Now(),
 	}
 	sess.address = "sim:" + sess.ID
-	sess.conv = conversation.New(s.store, s.box, c, sess.clock, s.log)
+	live := conversation.NewLive(c)
+	windows := schedule.NewLedger(s.store, live, sess.clock, s.log)
+	sess.conv = conversation.New(s.store, s.box, live, sess.clock, s.log, windows)
 	err := s.store.CreateParticipant(ctx, store.Participant{
 		ID: sess.participantID, Label: "Simulated person", Language: lang, TimeZone: "UTC",
 		Status: store.Active, Schedule: schedule.DemoSchedule(), CreatedAt: now, UpdatedAt: now,
@@ -159,7 +161,7 @@ func (s *Simulator) NewSession(ctx context.Context, lang string) (*Session, erro
 	if err != nil {
 		return nil, fmt.Errorf("simulator: create participant: %w", err)
 	}
-	sess.sched = schedule.New(s.store, sess.conv, sess.clock, s.log, schedule.Options{Owner: sess.ID})
+	sess.sched = schedule.New(sess.conv, windows, schedule.Options{Owner: sess.ID})
 	if err := sess.sched.Replan(ctx, sess.participantID); err != nil {
 		return nil, fmt.Errorf("simulator: plan schedule: %w", err)
 	}
