@@ -330,37 +330,11 @@ func (s *Store) APITokensOfMany(ctx context.Context, accountIDs []string) (map[s
 	return out, nil
 }
 
+// APITokensOf is APITokensOfMany of one account: its list, then its
+// tokens.
 func (s *Store) APITokensOf(ctx context.Context, accountID string) ([]store.APIToken, error) {
-	op := "API tokens of " + accountID
-	ak := s.k.accounts()
-	members, err := s.rdb.ZRange(ctx, ak.apiTokensOf(accountID), 0, -1).Result()
-	if err != nil {
-		return nil, s.fail(op, err)
-	}
-	if len(members) == 0 {
-		return nil, nil
-	}
-	keys := make([]string, len(members))
-	for i, m := range members {
-		keys[i] = ak.apiToken(memberID(m))
-	}
-	docs, err := s.rdb.MGet(ctx, keys...).Result() // one slot
-	if err != nil {
-		return nil, s.fail(op, err)
-	}
-	var out []store.APIToken
-	for _, d := range docs {
-		doc, ok := d.(string)
-		if !ok {
-			continue // a hint to a deleted token
-		}
-		var tok store.APIToken
-		if err := json.Unmarshal([]byte(doc), &tok); err != nil {
-			return nil, fmt.Errorf("redis: %s: %w", op, err)
-		}
-		out = append(out, tok)
-	}
-	return out, nil
+	all, err := s.APITokensOfMany(ctx, []string{accountID})
+	return all[accountID], err
 }
 
 func (s *Store) DeleteAPIToken(ctx context.Context, tokenHash string) error {

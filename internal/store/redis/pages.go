@@ -170,38 +170,53 @@ func (s *Store) GetParticipants(ctx context.Context, ids []string) ([]store.Part
 	return ps, nil
 }
 
-// PageParticipants reads the participant list from after cursor, a batch
-// at a time until the page is full (a hint to nothing is skipped).
+// PageParticipants reads the participant list from after cursor.
 func (s *Store) PageParticipants(ctx context.Context, cursor string, limit int) ([]store.Participant, string, error) {
+	ps, next, err := s.pageHinted(ctx, s.k.participants(), cursor, limit, func(store.Participant) bool { return true })
+	if err != nil && !errors.Is(err, store.ErrBadCursor) {
+		err = s.fail("page participants", err)
+	}
+	return ps, next, err
+}
+
+// pageHinted reads a sorted set of participant IDs (all scored 0) from
+// after cursor, a batch at a time, until limit records that keep accepts
+// are found (a hint to nothing, or to a record keep refuses, is skipped),
+// and returns them with the cursor of the next page.
+func (s *Store) pageHinted(ctx context.Context, key, cursor string, limit int, keep func(store.Participant) bool) ([]store.Participant, string, error) {
 	if err := store.CheckIDCursor(cursor); err != nil {
 		return nil, "", err
 	}
 	var out []store.Participant
-	min := "-"
+	lo := "-"
 	if cursor != "" {
-		min = "(" + cursor
+		lo = "(" + cursor
 	}
 	for {
 		count := int64(limit + 1 - len(out))
 		if limit <= 0 {
 			count = 0
 		}
-		ids, err := s.rdb.ZRangeByLex(ctx, s.k.participants(), &goredis.ZRangeBy{Min: min, Max: "+", Count: count}).Result()
+		ids, err := s.rdb.ZRangeByLex(ctx, key, &goredis.ZRangeBy{Min: lo, Max: "+", Count: count}).Result()
 		if err != nil {
-			return nil, "", s.fail("page participants", err)
+			return nil, "", err
 		}
 		ps, err := s.participantsAt(ctx, ids)
 		if err != nil {
-			return nil, "", s.fail("page participants", err)
+			return nil, "", err
 		}
-		out = append(out, ps...)
+		for _, p := range ps {
+			if keep(p) {
+				out = append(out, p)
+			}
+		}
 		if limit > 0 && len(out) > limit {
 			return out[:limit], out[limit-1].ID, nil
 		}
 		if count == 0 || int64(len(ids)) < count {
 			return out, "", nil
 		}
-		min = "(" + ids[len(ids)-1]
+		lo = "(" + ids[len(ids)-1]
 	}
 }
 
@@ -225,43 +240,15 @@ func (s *Store) ParticipantsOf(ctx context.Context, caseworkerID string) ([]stor
 	return out, nil
 }
 
-// PageCaseload reads a caseload's hints from after cursor, a batch at a
-// time until the page is full of records that still name the caseworker.
+// PageCaseload reads a caseload's hints from after cursor, keeping the
+// records that still name the caseworker.
 func (s *Store) PageCaseload(ctx context.Context, caseworkerID, cursor string, limit int) ([]store.Participant, string, error) {
-	if err := store.CheckIDCursor(cursor); err != nil {
-		return nil, "", err
+	ps, next, err := s.pageHinted(ctx, s.k.caseloads().of(caseworkerID), cursor, limit,
+		func(p store.Participant) bool { return p.CaseworkerID == caseworkerID })
+	if err != nil && !errors.Is(err, store.ErrBadCursor) {
+		err = s.fail("page caseload", err)
 	}
-	var out []store.Participant
-	lo := "-"
-	if cursor != "" {
-		lo = "(" + cursor
-	}
-	for {
-		count := int64(limit + 1 - len(out))
-		if limit <= 0 {
-			count = 0
-		}
-		ids, err := s.rdb.ZRangeByLex(ctx, s.k.caseloads().of(caseworkerID), &goredis.ZRangeBy{Min: lo, Max: "+", Count: count}).Result()
-		if err != nil {
-			return nil, "", s.fail("page caseload", err)
-		}
-		ps, err := s.participantsAt(ctx, ids)
-		if err != nil {
-			return nil, "", s.fail("page caseload", err)
-		}
-		for _, p := range ps {
-			if p.CaseworkerID == caseworkerID {
-				out = append(out, p)
-			}
-		}
-		if limit > 0 && len(out) > limit {
-			return out[:limit], out[limit-1].ID, nil
-		}
-		if count == 0 || int64(len(ids)) < count {
-			return out, "", nil
-		}
-		lo = "(" + ids[len(ids)-1]
-	}
+	return ps, next, err
 }
 
 // CaseloadIDs reads a caseload's hints alone: a hint left by a write cut
