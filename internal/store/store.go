@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 )
@@ -289,6 +290,13 @@ const (
 	// the caseworker decides about the rest (store.DeleteParticipant).
 	AttentionErasure AttentionKind = "erasure_request"
 )
+
+// AttentionKinds are every kind of item, in the order caseworkers read
+// them.
+var AttentionKinds = []AttentionKind{
+	AttentionMissed, AttentionCantReach, AttentionCallback, AttentionCantMakeIt,
+	AttentionReschedule, AttentionOptedOut, AttentionNotConsented, AttentionErasure,
+}
 
 // AttentionItem is one entry in a caseworker's "needs attention" queue.
 type AttentionItem struct {
@@ -699,7 +707,10 @@ type Attention interface {
 	// CreatedAt, then ID, both descending), only open ones when
 	// q.OpenOnly, starting after q.Cursor, and the next page's cursor (""
 	// after the last). An item resolved between two pages is not shown
-	// again nor skipped over.
+	// again nor skipped over. With q.Kinds it keeps only items of those
+	// kinds and reads at most AttentionScan items a call, so a page may
+	// then hold fewer than q.Limit, or none, while a next cursor says more
+	// may follow.
 	PageAttention(ctx context.Context, q AttentionQuery) ([]AttentionItem, string, error)
 	// AttentionOfMany returns the items of the given participants, newest
 	// first as PageAttention orders them, only open ones when openOnly.
@@ -728,8 +739,18 @@ type Audit interface {
 // AttentionQuery is a page of the attention queue.
 type AttentionQuery struct {
 	OpenOnly bool
+	Kinds    []AttentionKind // any kind when empty
 	Cursor   string
 	Limit    int
+}
+
+// AttentionScan bounds how many items PageAttention reads for one page
+// when it filters by kind.
+const AttentionScan = 2000
+
+// Matches reports whether a is of a kind the query asks for.
+func (q AttentionQuery) Matches(a AttentionItem) bool {
+	return len(q.Kinds) == 0 || slices.Contains(q.Kinds, a.Kind)
 }
 
 // AuditQuery is a page of the audit log: the entries of one participant

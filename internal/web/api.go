@@ -733,7 +733,11 @@ func (s *Server) apiAttention(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items, byID, next, err := s.visibleAttention(c.Request().Context(), me, openOnly, cw, cursor, limit)
+	kinds, err := kindsParam(c)
+	if err != nil {
+		return err
+	}
+	items, byID, next, err := s.visibleAttention(c.Request().Context(), me, openOnly, kinds, cw, cursor, limit)
 	if err != nil {
 		return err
 	}

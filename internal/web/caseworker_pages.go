@@ -256,7 +256,11 @@ func (s *Server) attentionPage(c echo.Context) error {
 			return err
 		}
 	}
-	open, recent, byID, next, err := s.queue(ctx, v.Account, v.Filter, c.QueryParam("cursor"))
+	kinds, err := kindsParam(c)
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	open, recent, byID, next, err := s.queue(ctx, v.Account, v.Filter, kinds, c.QueryParam("cursor"))
 	if err != nil {
 		return s.pageError(c, err)
 	}

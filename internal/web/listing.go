@@ -212,14 +212,16 @@ func (s *Server) unassignedCount(ctx context.Context) (int, error) {
 // asks, with the participants they are about. An administrator's whole
 // queue is read a page at a time through the queue's index; a caseload's
 // through its people's items.
-func (s *Server) visibleAttention(ctx context.Context, a store.Account, openOnly bool, caseworkerID, cursor string, limit int) ([]store.AttentionItem, map[string]store.Participant, string, error) {
+func (s *Server) visibleAttention(ctx context.Context, a store.Account, openOnly bool, kinds []store.AttentionKind, caseworkerID, cursor string, limit int) ([]store.AttentionItem, map[string]store.Participant, string, error) {
 	var items []store.AttentionItem
 	var next string
 	var err error
+	q := store.AttentionQuery{OpenOnly: openOnly, Kinds: kinds, Cursor: cursor, Limit: limit}
 	if isAdminQueue(a, caseworkerID) {
-		items, next, err = s.deps.Store.PageAttention(ctx, store.AttentionQuery{OpenOnly: openOnly, Cursor: cursor, Limit: limit})
+		items, next, err = s.deps.Store.PageAttention(ctx, q)
 		err = badCursor(err)
 	} else if items, err = s.caseloadAttention(ctx, a, caseworkerID, openOnly); err == nil {
+		items = slices.DeleteFunc(items, func(it store.AttentionItem) bool { return !q.Matches(it) })
 		items, next, err = pageByTime(items, cursor, limit)
 	}
 	if err != nil {
@@ -433,17 +435,17 @@ func nextPageURL(c echo.Context, path, next string) string {
 // recentShown is how many items dealt with lately the queue shows.
 const recentShown = 20
 
-// queue reads the Needs attention page: a page of open items from the
-// cursor, the items dealt with lately (among the recentScan newest for an
+// queue reads the Needs attention page: a page of open items of the
+// kinds asked for (any when none) from the cursor, the items dealt with lately (among the recentScan newest for an
 // administrator's whole queue, of the whole caseload otherwise), and the
 // people they are about. A caseload's items are read once for both.
-func (s *Server) queue(ctx context.Context, a store.Account, caseworkerID, cursor string) (open, recent []store.AttentionItem, byID map[string]store.Participant, next string, err error) {
+func (s *Server) queue(ctx context.Context, a store.Account, caseworkerID string, kinds []store.AttentionKind, cursor string) (open, recent []store.AttentionItem, byID map[string]store.Participant, next string, err error) {
 	if isAdminQueue(a, caseworkerID) {
-		open, byID, next, err = s.visibleAttention(ctx, a, true, "", cursor, queuePageSize)
+		open, byID, next, err = s.visibleAttention(ctx, a, true, kinds, "", cursor, queuePageSize)
 		if err != nil {
 			return nil, nil, nil, "", err
 		}
-		latest, latestOf, _, err := s.visibleAttention(ctx, a, false, "", "", recentScan)
+		latest, latestOf, _, err := s.visibleAttention(ctx, a, false, nil, "", "", recentScan)
 		if err != nil {
 			return nil, nil, nil, "", err
 		}
@@ -457,8 +459,9 @@ func (s *Server) queue(ctx context.Context, a store.Account, caseworkerID, curso
 		return nil, nil, nil, "", err
 	}
 	var opened []store.AttentionItem
+	only := store.AttentionQuery{Kinds: kinds}
 	for _, it := range all {
-		if it.Open() {
+		if it.Open() && only.Matches(it) {
 			opened = append(opened, it)
 		}
 	}
@@ -482,4 +485,18 @@ func dealtWith(items []store.AttentionItem) []store.AttentionItem {
 		}
 	}
 	return out
+}
+
+// kindsParam reads ?kind= (repeatable): the kinds of item asked for, any
+// when absent; an unknown kind is a 400.
+func kindsParam(c echo.Context) ([]store.AttentionKind, error) {
+	var out []store.AttentionKind
+	for _, v := range c.QueryParams()["kind"] {
+		k := store.AttentionKind(v)
+		if !slices.Contains(store.AttentionKinds, k) {
+			return nil, apiFail(http.StatusBadRequest, codeBadRequest, "kind: one of missed_checkin, cant_reach, callback_request, cant_make_it, reschedule_request, opted_out, not_consented, erasure_request")
+		}
+		out = append(out, k)
+	}
+	return out, nil
 }

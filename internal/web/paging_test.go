@@ -138,3 +138,23 @@ func TestAPIAuditFilters(t *testing.T) {
 		apiErr(t, "audit?"+q, e.api(e.admin, "GET", "/api/v1/audit?"+q, nil), http.StatusBadRequest, codeBadRequest)
 	}
 }
+
+// The queue filters by kind, over a caseload and over the whole
+// programme, and refuses a kind it does not know.
+func TestAPIAttentionByKind(t *testing.T) {
+	e := newCaseworkerEnv(t, envOptions{})
+	p, q := e.participant("Amal", e.cara), e.participant("Bo", e.carl)
+	e.attentionItem(p, store.AttentionMissed)
+	callback := e.attentionItem(p, store.AttentionCallback)
+	e.attentionItem(q, store.AttentionCantReach)
+	if got := walkAPI(t, e, e.cara, "/api/v1/attention?kind=callback_request", "items", "id"); !slices.Equal(got, []string{callback.ID}) {
+		t.Errorf("cara's callbacks: %v", got)
+	}
+	if got := walkAPI(t, e, e.admin, "/api/v1/attention?kind=callback_request&kind=cant_reach&limit=1", "items", "id"); len(got) != 2 {
+		t.Errorf("callbacks and can't reach, everyone's: %v", got)
+	}
+	if got := walkAPI(t, e, e.admin, "/api/v1/attention?kind=opted_out", "items", "id"); len(got) != 0 {
+		t.Errorf("opt-outs: %v", got)
+	}
+	apiErr(t, "unknown kind", e.api(e.admin, http.MethodGet, "/api/v1/attention?kind=late", nil), http.StatusBadRequest, codeBadRequest)
+}

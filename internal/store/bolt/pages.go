@@ -325,17 +325,21 @@ func (s *Store) PageAttention(_ context.Context, q store.AttentionQuery) ([]stor
 			index = t.Bucket(bAttentionOpen)
 		}
 		items := t.Bucket(bAttention)
+		scanned, last := 0, ""
 		return newestFirst(index, q.Cursor, func(id []byte) (bool, error) {
-			if len(out) == q.Limit {
-				last := out[len(out)-1]
-				next = store.TimeCursor(last.CreatedAt, last.ID)
+			if len(out) == q.Limit || len(q.Kinds) > 0 && scanned == store.AttentionScan {
+				next = last // more may follow: the next page starts after the last item read
 				return false, nil
 			}
+			scanned++
 			var a store.AttentionItem
 			if ok, err := getJSON(items, id, &a); err != nil || !ok {
 				return false, orMissingIndex(err, ok)
 			}
-			out = append(out, a)
+			last = store.TimeCursor(a.CreatedAt, a.ID)
+			if q.Matches(a) {
+				out = append(out, a)
+			}
 			return true, nil
 		})
 	})

@@ -326,10 +326,14 @@ func (s *Store) PageAttention(ctx context.Context, q store.AttentionQuery) ([]st
 		max = "(" + q.Cursor
 	}
 	var out []store.AttentionItem
+	scanned := 0
 	for {
 		count := int64(q.Limit + 1 - len(out))
 		if q.Limit <= 0 {
 			count = 0
+		}
+		if len(q.Kinds) > 0 {
+			count = int64(min(q.Limit+1-len(out), store.AttentionScan-scanned))
 		}
 		members, err := s.rdb.ZRevRangeByLex(ctx, index, &goredis.ZRangeBy{Min: "-", Max: max, Count: count}).Result()
 		if err != nil {
@@ -347,11 +351,12 @@ func (s *Store) PageAttention(ctx context.Context, q store.AttentionQuery) ([]st
 			if err := json.Unmarshal([]byte(doc), &a); err != nil {
 				return nil, "", fmt.Errorf("redis: page attention: %w", err)
 			}
-			if q.OpenOnly && !a.Open() {
-				continue // ListAttention repairs the index; a page only reads
+			if q.OpenOnly && !a.Open() || !q.Matches(a) {
+				continue // ListAttention repairs the open index; a page only reads
 			}
 			out = append(out, a)
 		}
+		scanned += len(members)
 		if q.Limit > 0 && len(out) > q.Limit {
 			last := out[q.Limit-1]
 			return out[:q.Limit], store.TimeCursor(last.CreatedAt, last.ID), nil
@@ -360,6 +365,22 @@ func (s *Store) PageAttention(ctx context.Context, q store.AttentionQuery) ([]st
 			return out, "", nil
 		}
 		max = "(" + members[len(members)-1]
+		if len(q.Kinds) > 0 && (scanned >= store.AttentionScan || len(out) == q.Limit) {
+			// Read as far as a call may: the next page starts after
+			// the last item read, if any follows it.
+			more, err := s.rdb.ZRevRangeByLex(ctx, index, &goredis.ZRangeBy{Min: "-", Max: max, Count: 1}).Result()
+			if err != nil {
+				return nil, "", s.fail("page attention", err)
+			}
+			if len(more) == 0 {
+				return out, "", nil
+			}
+			if len(out) == q.Limit {
+				last := out[q.Limit-1]
+				return out, store.TimeCursor(last.CreatedAt, last.ID), nil
+			}
+			return out, members[len(members)-1], nil
+		}
 	}
 }
 

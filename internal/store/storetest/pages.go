@@ -214,6 +214,47 @@ var pageTests = []namedTest{
 		_, _, err = s.PageAttention(ctx, store.AttentionQuery{OpenOnly: true, Limit: 2, Cursor: "yesterday"})
 		mustBe(t, "a cursor the store did not make", err, store.ErrBadCursor)
 	}},
+	{"PageAttentionByKind", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		created(t, s, "p_a")
+		// The item asked for is the oldest, behind more items of another
+		// kind than a call reads: the first page comes back empty with a
+		// cursor, and following it finds the item.
+		callback := attention("at_cb", "p_a", at(0))
+		callback.Kind = store.AttentionCallback
+		turn := store.Turn{ParticipantID: "p_a", Attention: []store.AttentionItem{callback}}
+		for i := range store.AttentionScan + 100 {
+			turn.Attention = append(turn.Attention, attention(fmt.Sprintf("at_m%05d", i), "p_a", at(time.Duration(i+1)*time.Second)))
+		}
+		must(t, "a turn of many items", s.ApplyTurn(ctx, turn))
+		q := store.AttentionQuery{OpenOnly: true, Kinds: []store.AttentionKind{store.AttentionCallback}, Limit: 10}
+		var found []string
+		pages := 0
+		for {
+			page, next, err := s.PageAttention(ctx, q)
+			must(t, "page by kind", err)
+			pages++
+			found = append(found, attentionIDs(page)...)
+			if next == "" {
+				break
+			}
+			if pages > 5 {
+				t.Fatal("paging by kind does not end")
+			}
+			q.Cursor = next
+		}
+		mustIDs(t, "callbacks", found, []string{"at_cb"})
+		if pages != 2 {
+			t.Fatalf("%d pages, want 2: one call reads at most %d items", pages, store.AttentionScan)
+		}
+		// With items of the kind at hand, a page fills as usual.
+		page, next, err := s.PageAttention(ctx, store.AttentionQuery{OpenOnly: true, Kinds: []store.AttentionKind{store.AttentionMissed}, Limit: 3})
+		must(t, "missed", err)
+		mustIDs(t, "the newest missed", attentionIDs(page), []string{"at_m02099", "at_m02098", "at_m02097"})
+		if next == "" {
+			t.Fatal("no cursor after a full page")
+		}
+	}},
 	{"AttentionOfManyReadsOnlyThoseParticipants", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		for _, id := range []string{"p_a", "p_b", "p_c"} {
