@@ -209,11 +209,12 @@ func TestNoRequestReadsAWholeTable(t *testing.T) {
 	seed(6)
 	watched := e.participant("Watched", e.cara)
 	it := e.attentionItem(watched, store.AttentionCallback)
-	pages := []string{"/attention", "/attention?caseworker=" + e.carl.ID, "/attention?caseworker=none", "/participants", "/participants?q=p00",
+	pages := []string{"/attention", "/attention?kind=callback_request", "/attention?caseworker=" + e.carl.ID, "/attention?caseworker=none", "/participants", "/participants?q=p00",
 		"/participants/" + watched.ID, "/audit", "/audit?participant=" + watched.ID + "&action=participant_viewed", "/accounts", "/account"}
 	apis := []string{"/api/v1/participants", "/api/v1/participants?q=watched", "/api/v1/participants/" + watched.ID,
 		"/api/v1/participants/" + watched.ID + "/appointments", "/api/v1/participants/" + watched.ID + "/checkins",
 		"/api/v1/participants/" + watched.ID + "/windows", "/api/v1/attention", "/api/v1/attention?open=false&caseworker=" + e.cara.ID,
+		"/api/v1/attention?kind=callback_request",
 		"/api/v1/audit?actor=" + e.cara.ID, "/api/v1/accounts", "/api/v1/tokens"}
 	type call struct{ who, path string }
 	measure := func() map[call]map[string]int {

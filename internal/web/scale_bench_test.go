@@ -240,6 +240,7 @@ func benchScale(b *testing.B, st store.Store) {
 		{0, "/api/v1/participants"}, {0, second(callers[0], "/api/v1/participants?limit=100")}, {1, "/api/v1/participants"},
 		{0, "/api/v1/attention"}, {0, second(callers[0], "/api/v1/attention?limit=100")}, {1, "/api/v1/attention"},
 		{0, "/api/v1/attention?open=false&caseworker=" + cw.ID},
+		{0, "/api/v1/attention?kind=callback_request"}, {1, "/api/v1/attention?kind=missed_checkin"},
 		{0, "/api/v1/audit"}, {0, "/api/v1/audit?actor=" + cw.ID},
 		{0, "/api/v1/accounts"}, {0, "/api/v1/tokens"}, {1, "/api/v1/tokens"},
 		{1, "/api/v1/participants/" + person + "/checkins"}, {1, "/api/v1/participants/" + person + "/windows"},
