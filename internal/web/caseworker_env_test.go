@@ -188,9 +188,16 @@ func (e *cwEnv) api(as store.Account, method, path string, body any) *httptest.R
 	if as.ID != "" {
 		req.Header.Set("Authorization", "Bearer "+e.tokens[as.ID])
 	}
+	return e.serveAPI(req, raw)
+}
+
+// serveAPI serves an API request whose body is body, and checks the
+// request and the answer against the API's contract (openapi_test.go).
+func (e *cwEnv) serveAPI(req *http.Request, body []byte) *httptest.ResponseRecorder {
+	e.t.Helper()
 	rec := httptest.NewRecorder()
 	e.srv.ServeHTTP(rec, req.Clone(req.Context()))
-	checkContract(e.t, req, raw, rec)
+	checkContract(e.t, req, body, rec)
 	return rec
 }
 
