@@ -424,7 +424,7 @@ func entryOf(where string, k, v []byte) storedEntry {
 }
 
 // opaque fields hold a map of variables; their keys are data, not fields.
-var opaque = map[string]bool{"vars": true, "data": true}
+var opaque = map[string]bool{"vars": true, "data": true, "files": true}
 
 func fieldPaths(prefix string, doc map[string]any) []string {
 	var out []string
@@ -634,6 +634,8 @@ var storedTypes = []struct {
 	{store.Account{}, []string{"bolt:accounts", "redis:accounts:{accounts}:rec"}, ""},
 	{store.WebSession{}, []string{"bolt:web_sessions", "redis:accounts:{accounts}:session:*"}, ""},
 	{store.APIToken{}, []string{"bolt:api_tokens", "redis:accounts:{accounts}:token:*"}, ""},
+	{store.ProgrammeVersion{}, []string{"bolt:programmes", "bolt:programme_headers", "redis:programme:{programme}:versions", "redis:programme:{programme}:headers"}, ""},
+	{store.ProgrammeDraft{}, []string{"bolt:programme_draft", "redis:programme:{programme}:draft"}, ""},
 }
 
 // jsonPaths lists the JSON field paths of a struct type as entryOf names

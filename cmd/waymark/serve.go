@@ -15,6 +15,7 @@ import (
 
 	"github.com/waymark-atd/waymark/internal/channel/telegram"
 	"github.com/waymark-atd/waymark/internal/channel/twilio"
+	"github.com/waymark-atd/waymark/internal/check"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/config"
 	"github.com/waymark-atd/waymark/internal/conversation"
@@ -22,6 +23,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/metrics"
 	"github.com/waymark-atd/waymark/internal/outbox"
+	"github.com/waymark-atd/waymark/internal/programme"
 	"github.com/waymark-atd/waymark/internal/retention"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
@@ -99,14 +101,6 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	if err := checkKey(ctx, st, box, keySource(cfg), generated); err != nil {
 		return err
 	}
-	flowsFS, localesFS := contentFS(cfg.FlowsDir, cfg.LocalesDir)
-	content, problems := loadContent(flowsFS, localesFS)
-	if content == nil {
-		for _, p := range diag.Errors(problems) {
-			log.Error("flows or locales are not valid", "problem", p.String())
-		}
-		return errors.New("flows or locales are not valid; run `waymark check`")
-	}
 
 	// Hot backups of the embedded store for `waymark backup`; offered
 	// before the metrics wrap the store and hide its Backup method.
@@ -117,15 +111,42 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	m := metrics.New(version)
 	st = metrics.InstrumentStore(st, m)
 
+	// The programme: the folders, or with the editor the version published
+	// in the store (the folders are its starting version).
+	var content *conversation.Content
+	flowsFS, localesFS := contentFS(cfg.FlowsDir, cfg.LocalesDir)
+	var programmes *programme.Service
+	if cfg.ProgrammeEditor {
+		programmes = programme.New(st, programme.Options{
+			Files: func() (programme.Files, error) {
+				f, l := contentFS(cfg.FlowsDir, cfg.LocalesDir)
+				return programme.ReadFiles(f, l)
+			},
+			FlowsBase: flowsFS, Every: cfg.ProgrammePoll, Clock: clk, Log: log,
+		})
+		if _, err := programmes.Sync(ctx); err != nil {
+			return err
+		}
+		content = programmes.Content()
+	} else {
+		var problems []diag.Problem
+		content, problems = loadContent(flowsFS, localesFS)
+		if content == nil {
+			for _, p := range diag.Errors(problems) {
+				log.Error("flows or locales are not valid", "problem", p.String())
+			}
+			return errors.New("flows or locales are not valid; run `waymark check`")
+		}
+	}
+
 	live := conversation.NewLive(content)
 	windows := schedule.NewLedger(st, live, clk, log)
 	conv := conversation.New(st, box, live, clk, log, windows)
 
 	deps := web.Deps{Store: st, Conversation: conv, Log: log, PublicURL: cfg.PublicURL, Metrics: m}
 	senders := map[store.Channel]outbox.Sender{}
-	var hooks *twilio.Webhooks
 	if cfg.TwilioAccountSID != "" {
-		sms, err := twilio.NewSender(twilio.Config{
+		tw, err := twilio.NewSender(twilio.Config{
 			AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,
 			From: cfg.TwilioFrom, MessagingServiceSID: cfg.TwilioMessagingServiceSID,
 			APIURL: cfg.TwilioAPIURL, PublicURL: cfg.PublicURL, MPS: cfg.TwilioMPS,
@@ -134,15 +155,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		if err != nil {
 			return err
 		}
-		senders[store.SMS], senders[store.WhatsApp] = sms, sms
-		hooks = &twilio.Webhooks{AuthToken: cfg.TwilioAuthToken, PublicURL: cfg.PublicURL, Conversation: conv, Log: log}
-		voice := &twilio.Voice{Hooks: hooks, Calls: conv}
-		deps.Webhooks = append(deps.Webhooks,
-			web.Webhook{Path: twilio.InboundRoute, Handler: hooks.HandleInbound},
-			web.Webhook{Path: twilio.StatusRoute, Handler: hooks.HandleStatus},
-			web.Webhook{Path: twilio.VoiceRoute, Handler: voice.HandleCall},
-			web.Webhook{Path: twilio.VoiceMenuRoute, Handler: voice.HandleMenu})
-		deps.Audio = voice.HandleAudio
+		senders[store.SMS], senders[store.WhatsApp] = tw, tw
 	}
 	if cfg.TelegramToken != "" {
 		tg, err := telegram.New(telegram.Options{
@@ -165,8 +178,18 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		Segments:  func(text string) int { _, n := sms.Segments(text); return n },
 		Ledger:    scheduler,
 	})
-	if hooks != nil {
-		hooks.Statuses, hooks.Wake = dispatcher, dispatcher.Wake
+	if cfg.TwilioAccountSID != "" {
+		// Made after the dispatcher, which records the delivery statuses
+		// they receive and is woken when they queue a reply.
+		hooks := &twilio.Webhooks{AuthToken: cfg.TwilioAuthToken, PublicURL: cfg.PublicURL, Conversation: conv, Log: log,
+			Statuses: dispatcher, Wake: dispatcher.Wake}
+		voice := &twilio.Voice{Hooks: hooks, Calls: conv}
+		deps.Webhooks = append(deps.Webhooks,
+			web.Webhook{Path: twilio.InboundRoute, Handler: hooks.HandleInbound},
+			web.Webhook{Path: twilio.StatusRoute, Handler: hooks.HandleStatus},
+			web.Webhook{Path: twilio.VoiceRoute, Handler: voice.HandleCall},
+			web.Webhook{Path: twilio.VoiceMenuRoute, Handler: voice.HandleMenu})
+		deps.Audio = voice.HandleAudio
 	}
 	if cfg.SimulatorOn() {
 		scratchDir, err := os.MkdirTemp("", "waymark-simulator-")
@@ -198,6 +221,18 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	if err := withCaseworkers(ctx, cfg, log, st, clk, scheduler, counterKey, &deps); err != nil {
 		return err
 	}
+	if programmes != nil {
+		m.ProgrammeVersion(func() int { return programmes.Live().Number })
+		deps.Programmes = programmes
+		// The Programme page checks the version in use, not the folders.
+		deps.CheckReport = func() check.Report {
+			files, err := programmes.LiveFiles(context.Background())
+			if err != nil {
+				return check.Report{Problems: []diag.Problem{{Message: "the live programme version cannot be read: " + err.Error()}}}
+			}
+			return files.Check(flowsFS)
+		}
+	}
 	srv := web.NewServer(deps)
 
 	hup := make(chan os.Signal, 1)
@@ -205,14 +240,31 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	defer signal.Stop(hup)
 	replan := make(chan struct{}, 1)
 	replan <- struct{}{} // once at start: the programme may have changed while stopped
+	// A new programme, from SIGHUP or a published version: conversations
+	// continue on it (one on a node that is gone restarts politely), and
+	// reminders are planned again for new offsets or quiet hours.
+	use := func(c *conversation.Content) {
+		conv.SetContent(c)
+		dispatcher.SetOptOutKinds(c.Flows.OptOutConfirmations())
+		select {
+		case replan <- struct{}{}:
+		default:
+		}
+	}
+	if programmes != nil {
+		programmes.OnSwitch(use)
+	}
 	go func() {
 		for range hup {
-			if c := reload(conv, cfg, log); c != nil {
-				dispatcher.SetOptOutKinds(c.Flows.OptOutConfirmations())
-				select {
-				case replan <- struct{}{}:
-				default:
+			if programmes != nil {
+				// The folders win where they changed; otherwise nothing.
+				if _, err := programmes.Sync(ctx); err != nil {
+					log.Error("reload of the flows and locales folders", "err", err)
 				}
+				continue
+			}
+			if c := reload(conv, cfg, log); c != nil {
+				use(c)
 			}
 		}
 	}()
@@ -224,6 +276,9 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	workers.Go(func() { dispatcher.Run(workCtx) })
 	workers.Go(func() { scheduler.Run(workCtx) })
 	workers.Go(func() { replanOnRequest(workCtx, st, scheduler, replan, log) })
+	if programmes != nil {
+		workers.Go(func() { programmes.Follow(workCtx) })
+	}
 	policy := func() flow.Retention { return conv.Content().Flows.Programme.Retention }
 	workers.Go(func() { retention.New(st, clk, policy, log, retention.Options{}).Run(workCtx) })
 	log.Info("retention", "keeps", retention.Describe(policy()))

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -18,9 +17,8 @@ import (
 	"github.com/waymark-atd/waymark/internal/check"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/config"
-	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/flow"
-	"github.com/waymark-atd/waymark/internal/locale"
+	"github.com/waymark-atd/waymark/internal/programme"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
@@ -413,15 +411,5 @@ func withCaseworkers(ctx context.Context, cfg config.Config, log *slog.Logger, s
 // checkReport runs `waymark check` for the Programme page.
 func checkReport(flowsDir, localesDir string) check.Report {
 	flowsFS, localesFS := contentFS(flowsDir, localesDir)
-	return check.Run(check.Input{
-		Flows: flowsFS, FlowsDir: displayDir(flowsDir, "flows"),
-		Locales: localesFS, LocalesDir: displayDir(localesDir, "locales"),
-		LoadLocales: func(fsys fs.FS) (check.Catalog, []diag.Problem) {
-			b, problems := locale.Load(fsys)
-			if b == nil {
-				return nil, problems
-			}
-			return b, problems
-		},
-	})
+	return programme.CheckFolders(flowsFS, displayDir(flowsDir, "flows"), localesFS, displayDir(localesDir, "locales"))
 }

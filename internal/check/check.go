@@ -728,3 +728,8 @@ func mergeMissing(ps []diag.Problem, localesDir string) []diag.Problem {
 	}
 	return out
 }
+
+// SampleData is the template data the organisation's messages in lang
+// will be sent with, as far as the programme says: its name, help phone
+// and hours, and the retention periods people are told.
+func SampleData(p flow.Programme, lang string) map[string]any { return sampleData(p, lang) }

@@ -29,9 +29,13 @@ type Config struct {
 	SecretKey  string `env:"WAYMARK_SECRET_KEY" secret:"true" help:"base64 of 32 random bytes; seals stored phone numbers and chat IDs (waymark keygen prints one)"`
 	FlowsDir   string `env:"WAYMARK_FLOWS_DIR" help:"directory of flows and programme.yaml to use instead of the built-in ones"`
 	LocalesDir string `env:"WAYMARK_LOCALES_DIR" help:"directory of locale files to use instead of the built-in ones"`
-	LogLevel   string `env:"WAYMARK_LOG_LEVEL" default:"info" help:"debug, info, warn or error"`
-	LogFormat  string `env:"WAYMARK_LOG_FORMAT" default:"text" help:"text or json"`
-	Simulator  Switch `env:"WAYMARK_SIMULATOR" default:"auto" help:"serve the flow simulator at /simulator: true, false, or auto (on only while no real channel, Twilio or Telegram, is configured)"`
+	// ProgrammeEditor keeps the programme's published versions in the
+	// store and serves the editor; off, the folders are the only source.
+	ProgrammeEditor bool          `env:"WAYMARK_PROGRAMME_EDITOR" default:"true" help:"keep the published programme in the store, edited in the browser by administrators and followed by every process; false: the flows and locales folders are the only source, reloaded by SIGHUP"`
+	ProgrammePoll   time.Duration `env:"WAYMARK_PROGRAMME_POLL" default:"2s" help:"how often each process looks for a newly published programme version"`
+	LogLevel        string        `env:"WAYMARK_LOG_LEVEL" default:"info" help:"debug, info, warn or error"`
+	LogFormat       string        `env:"WAYMARK_LOG_FORMAT" default:"text" help:"text or json"`
+	Simulator       Switch        `env:"WAYMARK_SIMULATOR" default:"auto" help:"serve the flow simulator at /simulator: true, false, or auto (on only while no real channel, Twilio or Telegram, is configured)"`
 
 	RedisURL            string `env:"WAYMARK_REDIS_URL" secret:"true" help:"redis:// or rediss:// URL; when set, Redis is the store instead of the embedded file"`
 	RedisPrefix         string `env:"WAYMARK_REDIS_PREFIX" default:"waymark:" help:"prefix of every Redis key"`
@@ -161,6 +165,9 @@ func (c Config) Validate() error {
 	}
 	if c.Addr == "" {
 		bad("WAYMARK_ADDR", "must not be empty")
+	}
+	if c.ProgrammePoll < 100*time.Millisecond || c.ProgrammePoll > time.Hour {
+		bad("WAYMARK_PROGRAMME_POLL", "must be between 100ms and 1h, like 2s")
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)

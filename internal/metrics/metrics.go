@@ -38,6 +38,10 @@ const (
 	NameWindowOutcomes   = "waymark_window_outcomes_total"
 	NameStoreErrors      = "waymark_store_errors_total"
 	NameBuildInfo        = "waymark_build_info"
+	// NameProgrammeVersion is the published programme version a process
+	// runs: every process of one store shows the same number within
+	// WAYMARK_PROGRAMME_POLL of a publish.
+	NameProgrammeVersion = "waymark_programme_version"
 )
 
 // Other stands for any label value not on a list: counted, never shown.
@@ -156,6 +160,14 @@ func New(version string) *Metrics {
 		m.windowOutcomes.WithLabelValues(o, "none")
 	}
 	return m
+}
+
+// ProgrammeVersion reports the programme version this process runs, read
+// by live at each scrape.
+func (m *Metrics) ProgrammeVersion(live func() int) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: NameProgrammeVersion, Help: "The published programme version this process runs (the programme editor's history).",
+	}, func() float64 { return float64(live()) }))
 }
 
 // Registry is where the collectors are registered (tests gather from it).

@@ -407,6 +407,40 @@ func (s instrumented) PutKeyCheck(ctx context.Context, v []byte) error {
 	return s.count("PutKeyCheck", s.Store.PutKeyCheck(ctx, v))
 }
 
+func (s instrumented) PublishProgramme(ctx context.Context, basis int, v store.ProgrammeVersion) (store.ProgrammeVersion, error) {
+	r0, err := s.Store.PublishProgramme(ctx, basis, v)
+	return r0, s.count("PublishProgramme", err)
+}
+
+func (s instrumented) CurrentProgramme(ctx context.Context) (int, error) {
+	r0, err := s.Store.CurrentProgramme(ctx)
+	return r0, s.count("CurrentProgramme", err)
+}
+
+func (s instrumented) GetProgramme(ctx context.Context, number int) (store.ProgrammeVersion, error) {
+	r0, err := s.Store.GetProgramme(ctx, number)
+	return r0, s.count("GetProgramme", err)
+}
+
+func (s instrumented) ListProgrammes(ctx context.Context) ([]store.ProgrammeVersion, error) {
+	r0, err := s.Store.ListProgrammes(ctx)
+	return r0, s.count("ListProgrammes", err)
+}
+
+func (s instrumented) SaveProgrammeDraft(ctx context.Context, d store.ProgrammeDraft) (store.ProgrammeDraft, error) {
+	r0, err := s.Store.SaveProgrammeDraft(ctx, d)
+	return r0, s.count("SaveProgrammeDraft", err)
+}
+
+func (s instrumented) GetProgrammeDraft(ctx context.Context) (store.ProgrammeDraft, error) {
+	r0, err := s.Store.GetProgrammeDraft(ctx)
+	return r0, s.count("GetProgrammeDraft", err)
+}
+
+func (s instrumented) DeleteProgrammeDraft(ctx context.Context, revision int) error {
+	return s.count("DeleteProgrammeDraft", s.Store.DeleteProgrammeDraft(ctx, revision))
+}
+
 func (s instrumented) Ping(ctx context.Context) error {
 	return s.count("Ping", s.Store.Ping(ctx))
 }
@@ -433,12 +467,14 @@ var storeOps = []string{
 	"CompleteDue",
 	"CreateAccount",
 	"CreateParticipant",
+	"CurrentProgramme",
 	"DeleteAPIToken",
 	"DeleteAccount",
 	"DeleteAppointment",
 	"DeleteDue",
 	"DeleteLink",
 	"DeleteParticipant",
+	"DeleteProgrammeDraft",
 	"DeleteSession",
 	"DeleteWebSession",
 	"DeleteWebSessionsOf",
@@ -453,6 +489,8 @@ var storeOps = []string{
 	"GetOutbound",
 	"GetParticipant",
 	"GetParticipants",
+	"GetProgramme",
+	"GetProgrammeDraft",
 	"GetSession",
 	"GetWebSession",
 	"GetWindow",
@@ -465,6 +503,7 @@ var storeOps = []string{
 	"ListAudit",
 	"ListLinks",
 	"ListParticipants",
+	"ListProgrammes",
 	"LoadTurn",
 	"MarkSending",
 	"MarkSent",
@@ -476,6 +515,7 @@ var storeOps = []string{
 	"PageParticipants",
 	"ParticipantsOf",
 	"Ping",
+	"PublishProgramme",
 	"PurgeAttention",
 	"PurgeAudit",
 	"PurgeCheckIns",
@@ -495,6 +535,7 @@ var storeOps = []string{
 	"ReleaseLease",
 	"ReserveRate",
 	"ResolveAttention",
+	"SaveProgrammeDraft",
 	"SaveSession",
 	"Seen",
 	"TakeEnrolmentCode",

@@ -122,6 +122,9 @@ type Session struct {
 	address       string
 
 	started time.Time // wall time; the session ends SessionLife after it
+	// content is the flows and messages the person talks to: those in use,
+	// or a draft's.
+	content func() *conversation.Content
 
 	mu         sync.Mutex
 	transcript []Reply
@@ -133,11 +136,17 @@ type Session struct {
 // They have the demo check-in schedule, so that skipping ahead shows a
 // week of reminders and what a missed check-in looks like.
 func (s *Simulator) NewSession(ctx context.Context, lang string) (*Session, error) {
+	return s.NewSessionOn(ctx, lang, s.content)
+}
+
+// NewSessionOn is NewSession on other flows and messages than the ones in
+// use: a draft of the programme, tried before it is published.
+func (s *Simulator) NewSessionOn(ctx context.Context, lang string, content func() *conversation.Content) (*Session, error) {
 	s.dropExpired(ctx)
 	if s.opts.ScratchSize != nil && s.opts.ScratchSize() > s.opts.MaxScratchBytes {
 		return nil, ErrFull
 	}
-	c := s.content()
+	c := content()
 	if !offered(c, lang) {
 		lang = c.Flows.Programme.DefaultLanguage
 	}
@@ -149,6 +158,7 @@ func (s *Simulator) NewSession(ctx context.Context, lang string) (*Session, erro
 		clock:         clock.NewFake(now),
 		participantID: store.NewID("p_"),
 		started:       s.opts.Now(),
+		content:       content,
 	}
 	sess.address = "sim:" + sess.ID
 	live := conversation.NewLive(c)
@@ -256,7 +266,7 @@ func (sess *Session) Send(ctx context.Context, text string) ([]Reply, error) {
 	if err := sess.use(); err != nil {
 		return nil, err
 	}
-	sess.conv.SetContent(sess.sim.content())
+	sess.conv.SetContent(sess.content())
 	in := conversation.Inbound{Channel: store.Simulator, Address: sess.address, Text: text}
 	switch {
 	case len(text) > 4*conversation.MaxText || len([]rune(text)) > conversation.MaxText:
@@ -316,7 +326,7 @@ func (sess *Session) Skip(ctx context.Context, d time.Duration) ([]Reply, error)
 	if err := sess.use(); err != nil {
 		return nil, err
 	}
-	sess.conv.SetContent(sess.sim.content())
+	sess.conv.SetContent(sess.content())
 	target := sess.clock.Now().Add(d)
 	replies, err := sess.runSchedule(ctx, target)
 	if err != nil {

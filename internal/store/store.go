@@ -1055,6 +1055,72 @@ type Turns interface {
 	LoadTurn(ctx context.Context, participantID, dedupeKey string) (TurnState, error)
 }
 
+// ProgrammeVersion is one published programme: the flow files,
+// programme.yaml and the locale files, whole, as the files in flows/ and
+// locales/ hold them. Versions are numbered 1, 2, 3… and never change once
+// published; the highest is the live one. Nothing in it names a person:
+// By is an account ID, or "files" for a version taken from the files.
+type ProgrammeVersion struct {
+	Number int       `json:"number"`
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	// Source says how it came: "files" (the flows and locales folders),
+	// "editor" (published in the browser) or "rollback" (an earlier
+	// version published again).
+	Source string `json:"source"`
+	// Note is a short, readable account of what changed, from the editor.
+	Note string `json:"note,omitempty"`
+	// FilesDigest is the digest of the files in WAYMARK_FLOWS_DIR and
+	// WAYMARK_LOCALES_DIR when it was published, so that a process can
+	// tell whether the files changed since (the files then win).
+	FilesDigest string `json:"files_digest,omitempty"`
+	// Files maps "flows/<name>.yaml" and "locales/<lang>.yaml" to their
+	// text. ListProgrammes leaves it nil.
+	Files map[string]string `json:"files,omitempty"`
+}
+
+// ProgrammeDraft is the one draft of the next version, shared by the
+// administrators who edit it.
+type ProgrammeDraft struct {
+	// Basis is the version the draft was started from.
+	Basis int `json:"basis"`
+	// Revision counts the saves; a save names the revision it read and is
+	// refused (ErrStale) if another save came in between.
+	Revision int       `json:"revision"`
+	At       time.Time `json:"at"`
+	By       string    `json:"by"`
+	// Files holds every file of the draft, changed or not. Whether a
+	// reader of a language checked a message is in its locale file (the
+	// "# reviewed" mark), so it travels with the words.
+	Files map[string]string `json:"files"`
+}
+
+// Programmes keeps the published versions of the programme and its draft,
+// so that every process that shares the store runs the same version.
+type Programmes interface {
+	// PublishProgramme makes v the next version and the live one, in one
+	// step, only if basis is still the latest version (0: none yet);
+	// otherwise nothing changes and it returns ErrStale. v.Number is set
+	// to basis+1 and the stored version returned.
+	PublishProgramme(ctx context.Context, basis int, v ProgrammeVersion) (ProgrammeVersion, error)
+	// CurrentProgramme returns the number of the live version, 0 when none
+	// was ever published. It is one small read: every process polls it.
+	CurrentProgramme(ctx context.Context) (int, error)
+	// GetProgramme returns a version with its files; ErrNotFound if none.
+	GetProgramme(ctx context.Context, number int) (ProgrammeVersion, error)
+	// ListProgrammes returns every version without its files, newest first.
+	ListProgrammes(ctx context.Context) ([]ProgrammeVersion, error)
+	// SaveProgrammeDraft stores d if the stored draft's revision is still
+	// d.Revision (0: there is none), with Revision one higher, and returns
+	// what it stored; ErrStale otherwise.
+	SaveProgrammeDraft(ctx context.Context, d ProgrammeDraft) (ProgrammeDraft, error)
+	// GetProgrammeDraft returns the draft; ErrNotFound if there is none.
+	GetProgrammeDraft(ctx context.Context) (ProgrammeDraft, error)
+	// DeleteProgrammeDraft drops the draft if its revision is still
+	// revision; ErrStale if it changed, nothing if there is none.
+	DeleteProgrammeDraft(ctx context.Context, revision int) error
+}
+
 // Store is everything Waymark keeps.
 type Store interface {
 	Participants
@@ -1078,6 +1144,7 @@ type Store interface {
 	Turns
 	LinkMarks
 	KeyChecks
+	Programmes
 	Ping(ctx context.Context) error
 	Close() error
 }

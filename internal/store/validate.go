@@ -167,3 +167,34 @@ func CheckTurn(t Turn) error {
 		Unique("resolved attention item", reIDs), Unique("window", wIDs))
 	return errors.Join(errs...)
 }
+
+// CheckProgrammeVersion validates a version before it is published.
+func CheckProgrammeVersion(basis int, v ProgrammeVersion) error {
+	var errs []error
+	if basis < 0 {
+		errs = append(errs, errors.New("programme basis: must not be negative"))
+	}
+	if len(v.Files) == 0 {
+		errs = append(errs, fmt.Errorf("programme files: %w", ErrEmpty))
+	}
+	for name := range v.Files {
+		if name == "" {
+			errs = append(errs, fmt.Errorf("programme file name: %w", ErrEmpty))
+		}
+	}
+	errs = append(errs, Need("programme published by", v.By), Need("programme source", v.Source), NeedTime("programme published at", v.At))
+	return errors.Join(errs...)
+}
+
+// CheckProgrammeDraft validates a draft before it is saved.
+func CheckProgrammeDraft(d ProgrammeDraft) error {
+	var errs []error
+	if d.Basis < 0 || d.Revision < 0 {
+		errs = append(errs, errors.New("programme draft: basis and revision must not be negative"))
+	}
+	if len(d.Files) == 0 {
+		errs = append(errs, fmt.Errorf("programme draft files: %w", ErrEmpty))
+	}
+	errs = append(errs, Need("programme draft by", d.By), NeedTime("programme draft at", d.At))
+	return errors.Join(errs...)
+}

@@ -56,6 +56,9 @@ type envOptions struct {
 	// wrap, when set, wraps the store the server uses (not e.st), so that
 	// a test can change what the server sees between its reads and writes.
 	wrap func(store.Store) store.Store
+	// deps, when set, completes the server's dependencies (the editor's
+	// tests add the programme versions and the simulator).
+	deps func(*Deps, *cwEnv)
 }
 
 const testPassword = "a long enough passphrase"
@@ -118,7 +121,11 @@ func newCaseworkerEnv(t *testing.T, o envOptions) *cwEnv {
 			deps.TrustedProxies = append(deps.TrustedProxies, n)
 		}
 	}
-	e := &cwEnv{t: t, srv: NewServer(deps), st: st, auth: au, conv: conv, sched: sched, clock: clk, logs: logs, tokens: map[string]string{}}
+	e := &cwEnv{t: t, st: st, auth: au, conv: conv, sched: sched, clock: clk, logs: logs, tokens: map[string]string{}}
+	if o.deps != nil {
+		o.deps(&deps, e)
+	}
+	e.srv = NewServer(deps)
 	if !o.noAccount {
 		e.admin = e.account("ada", store.RoleAdmin, true)
 		e.cara = e.account("cara", store.RoleCaseworker, true)

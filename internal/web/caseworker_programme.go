@@ -44,10 +44,11 @@ type programmeView struct {
 	WhatsApp        []whatsapp.Need
 	WhatsAppMissing int
 	Translations    []check.Translation // programme.translations.part.html
+	Editor          bool                // the programme editor is on
 }
 
 func (s *Server) programmePage(c echo.Context) error {
-	v := programmeView{page: s.page(c, "Programme", "programme")}
+	v := programmeView{page: s.page(c, "Programme", "programme"), Editor: s.deps.Programmes != nil}
 	content := s.deps.Conversation.Content()
 	if content != nil {
 		pr := content.Flows.Programme
@@ -138,7 +139,10 @@ func flowSteps(f *flow.Flow) []flowStep {
 // flowSVG draws a flow top to bottom: each node on the row of its
 // distance from the start, arrows down to later rows and curving round
 // the right for loops back.
-func flowSVG(f *flow.Flow) template.HTML {
+func flowSVG(f *flow.Flow) template.HTML { return flowSVGWith(f, nodeWhat) }
+
+// flowSVGWith draws a flow as flowSVG does, each node described by what.
+func flowSVGWith(f *flow.Flow, what func(*flow.Node) string) template.HTML {
 	const boxW, boxH, colGap, rowGap, pad = 176, 46, 20, 54, 12
 	depth := map[string]int{}
 	queue := []string{f.Start}
@@ -230,7 +234,7 @@ func flowSVG(f *flow.Flow) template.HTML {
 		}
 		fmt.Fprintf(&b, `<g class="%s"><rect x="%d" y="%d" width="%d" height="%d" rx="6"/>`, class, p.x, p.y, boxW, boxH)
 		fmt.Fprintf(&b, `<text x="%d" y="%d" class="node-id">%s</text>`, p.x+8, p.y+18, esc(clip(id, 24)))
-		fmt.Fprintf(&b, `<text x="%d" y="%d" class="node-what">%s</text></g>`, p.x+8, p.y+36, esc(clip(nodeWhat(n), 28)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="node-what">%s</text></g>`, p.x+8, p.y+36, esc(clip(what(n), 28)))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

@@ -21,6 +21,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/metrics"
+	"github.com/waymark-atd/waymark/internal/programme"
 	"github.com/waymark-atd/waymark/internal/simulator"
 	"github.com/waymark-atd/waymark/internal/store"
 )
@@ -46,10 +47,13 @@ type Deps struct {
 	// Windows lists a person's check-in windows that opened from since up
 	// to now, oldest first, each with its outcome, recorded or judged now
 	// (schedule.Scheduler.History); nil: the ledger's records only.
-	Windows        func(ctx context.Context, p store.Participant, since, now time.Time) ([]store.Window, error)
-	CheckReport    func() check.Report // the `waymark check` report for the Programme page
-	TelegramBot    string              // bot username for enrolment links; empty: none shown
-	TrustedProxies []*net.IPNet        // whose X-Forwarded-For is believed; none by default
+	Windows     func(ctx context.Context, p store.Participant, since, now time.Time) ([]store.Window, error)
+	CheckReport func() check.Report // the `waymark check` report for the Programme page
+	// Programmes is the programme's versions and draft; nil: no editor
+	// (WAYMARK_PROGRAMME_EDITOR=false).
+	Programmes     *programme.Service
+	TelegramBot    string       // bot username for enrolment links; empty: none shown
+	TrustedProxies []*net.IPNet // whose X-Forwarded-For is believed; none by default
 }
 
 // Webhook is a channel's inbound route. Channels register themselves here so
@@ -152,6 +156,9 @@ func NewServer(d Deps) *Server {
 		e.POST("/participants/:id/appointments/:aid", s.appointmentChange, cw...)
 		e.POST("/participants/:id/appointments/:aid/cancel", s.appointmentCancel, cw...)
 		e.GET("/programme", s.programmePage, cw...)
+		if d.Programmes != nil {
+			s.editorRoutes(cw, admin)
+		}
 		e.GET("/report", s.reportPage, cw...)
 		e.GET("/report.csv", s.reportCSVPage, cw...)
 		e.GET("/export/checkins.csv", s.exportCheckInsPage, cw...)

@@ -212,6 +212,19 @@ func (a accountKeys) childrenOf(accountID string) string { return a.prefix + "ch
 // keyCheck is the key check value (store.KeyChecks).
 func (k keys) keyCheck() string { return k.prefix + "keycheck" } // string: sealed bytes
 
+// The programme's versions and draft, one slot {programme}: a publish
+// checks the live number and writes the version in one script.
+
+type programmeKeys struct{ prefix string }
+
+func (k keys) programme() programmeKeys { return programmeKeys{k.prefix + "programme:{programme}:"} }
+
+func (p programmeKeys) current() string       { return p.prefix + "current" }        // string: the live version's number
+func (p programmeKeys) versions() string      { return p.prefix + "versions" }       // hash: number → ProgrammeVersion JSON with files
+func (p programmeKeys) headers() string       { return p.prefix + "headers" }        // hash: number → ProgrammeVersion JSON without files
+func (p programmeKeys) draft() string         { return p.prefix + "draft" }          // string: ProgrammeDraft JSON
+func (p programmeKeys) draftRevision() string { return p.prefix + "draft_revision" } // string: the draft's Revision
+
 // timeKey encodes t as 21 digits that sort as the instants do
 // (store.TimeKey).
 func timeKey(t time.Time) string { return store.TimeKey(t) }

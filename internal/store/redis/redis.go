@@ -300,6 +300,8 @@ var (
 	luaLinkUnreachable   = script("link_unreachable")
 	luaChildClaim        = script("child_claim")
 	luaChildRelease      = script("child_release")
+	luaProgrammePublish  = script("programme_publish")
+	luaProgrammeDraft    = script("programme_draft")
 )
 
 func script(name string) *goredis.Script {

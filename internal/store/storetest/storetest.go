@@ -91,6 +91,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Appointments", appointmentTests},
 		{"Due", dueTests},
 		{"Accounts", accountTests},
+		{"Programmes", programmeTests},
 		{"ApplyTurn", turnTests},
 		{"Validation", validationTests},
 		{"Concurrency", concurrencyTests},
