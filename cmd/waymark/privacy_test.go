@@ -355,6 +355,7 @@ var redisPatterns = []struct {
 	{regexp.MustCompile(`^due:\{d\d+\}:`), "due:{d*}:"},
 	{regexp.MustCompile(`^outbox:\{o\d+\}:`), "outbox:{o*}:"},
 	{regexp.MustCompile(`^audit:\{audit\}:by:.*$`), "audit:{audit}:by:*"},
+	{regexp.MustCompile(`^caseload:\{caseload\}:(by|children):.*$`), "caseload:{caseload}:$1:*"},
 	{regexp.MustCompile(`^accounts:\{accounts\}:(session|sessions|token|tokens|setup):.*$`), "accounts:{accounts}:$1:*"},
 }
 

@@ -108,16 +108,19 @@ func (s *Service) ListTokens(ctx context.Context, accountID string) ([]TokenInfo
 	if err != nil {
 		return nil, fmt.Errorf("auth: list tokens: %w", err)
 	}
+	var ids []string
+	for _, a := range accts {
+		if accountID == "" || a.ID == accountID {
+			ids = append(ids, a.ID)
+		}
+	}
+	all, err := s.store.APITokensOfMany(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("auth: list tokens: %w", err)
+	}
 	var out []TokenInfo
 	for _, a := range accts {
-		if accountID != "" && a.ID != accountID {
-			continue
-		}
-		toks, err := s.store.APITokensOf(ctx, a.ID)
-		if err != nil {
-			return nil, fmt.Errorf("auth: list tokens of %s: %w", a.ID, err)
-		}
-		for _, t := range toks {
+		for _, t := range all[a.ID] {
 			out = append(out, TokenInfo{ID: t.TokenHash[:min(TokenIDLen, len(t.TokenHash))], AccountID: a.ID, Username: a.Username,
 				CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt})
 		}

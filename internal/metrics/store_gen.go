@@ -18,6 +18,11 @@ func (s instrumented) GetParticipant(ctx context.Context, id string) (store.Part
 	return r0, s.count("GetParticipant", err)
 }
 
+func (s instrumented) GetParticipants(ctx context.Context, ids []string) ([]store.Participant, error) {
+	r0, err := s.Store.GetParticipants(ctx, ids)
+	return r0, s.count("GetParticipants", err)
+}
+
 func (s instrumented) UpdateParticipant(ctx context.Context, p store.Participant) error {
 	return s.count("UpdateParticipant", s.Store.UpdateParticipant(ctx, p))
 }
@@ -25,6 +30,31 @@ func (s instrumented) UpdateParticipant(ctx context.Context, p store.Participant
 func (s instrumented) ListParticipants(ctx context.Context) ([]store.Participant, error) {
 	r0, err := s.Store.ListParticipants(ctx)
 	return r0, s.count("ListParticipants", err)
+}
+
+func (s instrumented) PageParticipants(ctx context.Context, cursor string, limit int) ([]store.Participant, string, error) {
+	r0, r1, err := s.Store.PageParticipants(ctx, cursor, limit)
+	return r0, r1, s.count("PageParticipants", err)
+}
+
+func (s instrumented) ParticipantsOf(ctx context.Context, caseworkerID string) ([]store.Participant, error) {
+	r0, err := s.Store.ParticipantsOf(ctx, caseworkerID)
+	return r0, s.count("ParticipantsOf", err)
+}
+
+func (s instrumented) CaseloadIDs(ctx context.Context, caseworkerID string) ([]string, error) {
+	r0, err := s.Store.CaseloadIDs(ctx, caseworkerID)
+	return r0, s.count("CaseloadIDs", err)
+}
+
+func (s instrumented) PageCaseload(ctx context.Context, caseworkerID, cursor string, limit int) ([]store.Participant, string, error) {
+	r0, r1, err := s.Store.PageCaseload(ctx, caseworkerID, cursor, limit)
+	return r0, r1, s.count("PageCaseload", err)
+}
+
+func (s instrumented) Caseloads(ctx context.Context) (map[string]store.Caseload, error) {
+	r0, err := s.Store.Caseloads(ctx)
+	return r0, s.count("Caseloads", err)
 }
 
 func (s instrumented) DeleteParticipant(ctx context.Context, id string) error {
@@ -101,6 +131,21 @@ func (s instrumented) ListAttention(ctx context.Context, openOnly bool) ([]store
 	return r0, s.count("ListAttention", err)
 }
 
+func (s instrumented) GetAttention(ctx context.Context, id string) (store.AttentionItem, error) {
+	r0, err := s.Store.GetAttention(ctx, id)
+	return r0, s.count("GetAttention", err)
+}
+
+func (s instrumented) PageAttention(ctx context.Context, q store.AttentionQuery) ([]store.AttentionItem, string, error) {
+	r0, r1, err := s.Store.PageAttention(ctx, q)
+	return r0, r1, s.count("PageAttention", err)
+}
+
+func (s instrumented) AttentionOfMany(ctx context.Context, participantIDs []string, openOnly bool) ([]store.AttentionItem, error) {
+	r0, err := s.Store.AttentionOfMany(ctx, participantIDs, openOnly)
+	return r0, s.count("AttentionOfMany", err)
+}
+
 func (s instrumented) AttentionOf(ctx context.Context, participantID string) ([]store.AttentionItem, error) {
 	r0, err := s.Store.AttentionOf(ctx, participantID)
 	return r0, s.count("AttentionOf", err)
@@ -117,6 +162,11 @@ func (s instrumented) AppendAudit(ctx context.Context, e store.AuditEntry) error
 func (s instrumented) ListAudit(ctx context.Context, participantID string, limit int) ([]store.AuditEntry, error) {
 	r0, err := s.Store.ListAudit(ctx, participantID, limit)
 	return r0, s.count("ListAudit", err)
+}
+
+func (s instrumented) PageAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, string, error) {
+	r0, r1, err := s.Store.PageAudit(ctx, q)
+	return r0, r1, s.count("PageAudit", err)
 }
 
 func (s instrumented) FirstSeen(ctx context.Context, key string, expiresAt time.Time) (bool, error) {
@@ -287,6 +337,11 @@ func (s instrumented) APITokensOf(ctx context.Context, accountID string) ([]stor
 	return r0, s.count("APITokensOf", err)
 }
 
+func (s instrumented) APITokensOfMany(ctx context.Context, accountIDs []string) (map[string][]store.APIToken, error) {
+	r0, err := s.Store.APITokensOfMany(ctx, accountIDs)
+	return r0, s.count("APITokensOfMany", err)
+}
+
 func (s instrumented) DeleteAPIToken(ctx context.Context, tokenHash string) error {
 	return s.count("DeleteAPIToken", s.Store.DeleteAPIToken(ctx, tokenHash))
 }
@@ -393,6 +448,7 @@ func (s instrumented) Ping(ctx context.Context) error {
 // storeOps are the operation names a store error can carry.
 var storeOps = []string{
 	"APITokensOf",
+	"APITokensOfMany",
 	"AccountByUsername",
 	"AcquireLease",
 	"AddAttention",
@@ -400,7 +456,10 @@ var storeOps = []string{
 	"ApplyTurn",
 	"AppointmentsOf",
 	"AttentionOf",
+	"AttentionOfMany",
 	"BeginSend",
+	"CaseloadIDs",
+	"Caseloads",
 	"ChangeOutbound",
 	"CheckInsOf",
 	"ClaimDue",
@@ -425,9 +484,11 @@ var storeOps = []string{
 	"GetAPIToken",
 	"GetAccount",
 	"GetAppointment",
+	"GetAttention",
 	"GetLink",
 	"GetOutbound",
 	"GetParticipant",
+	"GetParticipants",
 	"GetProgramme",
 	"GetProgrammeDraft",
 	"GetSession",
@@ -448,6 +509,11 @@ var storeOps = []string{
 	"MarkSent",
 	"MarkUnreachable",
 	"OutboundOf",
+	"PageAttention",
+	"PageAudit",
+	"PageCaseload",
+	"PageParticipants",
+	"ParticipantsOf",
 	"Ping",
 	"PublishProgramme",
 	"PurgeAttention",

@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 )
@@ -25,6 +26,8 @@ var (
 	// ErrStale refuses a write of a participant's record that was read
 	// before someone else changed it: read it again and redo the change.
 	ErrStale = errors.New("store: changed since it was read")
+	// ErrBadCursor refuses a page cursor the store did not hand out.
+	ErrBadCursor = errors.New("store: not a cursor of this list")
 )
 
 // Channel names the way a person reaches Waymark.
@@ -287,6 +290,13 @@ const (
 	// the caseworker decides about the rest (store.DeleteParticipant).
 	AttentionErasure AttentionKind = "erasure_request"
 )
+
+// AttentionKinds are every kind of item, in the order caseworkers read
+// them.
+var AttentionKinds = []AttentionKind{
+	AttentionMissed, AttentionCantReach, AttentionCallback, AttentionCantMakeIt,
+	AttentionReschedule, AttentionOptedOut, AttentionNotConsented, AttentionErasure,
+}
 
 // AttentionItem is one entry in a caseworker's "needs attention" queue.
 type AttentionItem struct {
@@ -579,13 +589,45 @@ type SendCheck struct {
 type Participants interface {
 	CreateParticipant(ctx context.Context, p Participant) error // ErrConflict if the ID exists
 	GetParticipant(ctx context.Context, id string) (Participant, error)
+	// GetParticipants returns the participants of ids that exist, in the
+	// order of ids: one read for the people on a page.
+	GetParticipants(ctx context.Context, ids []string) ([]Participant, error)
 	// UpdateParticipant saves a record read before: ErrNotFound if it is
 	// missing, ErrStale if its Revision is not the stored one.
 	UpdateParticipant(ctx context.Context, p Participant) error
-	ListParticipants(ctx context.Context) ([]Participant, error) // ordered by ID
+	// ListParticipants returns every participant, ordered by ID: for work
+	// over the whole programme (the scheduler's start, retention, the
+	// report), never for a request.
+	ListParticipants(ctx context.Context) ([]Participant, error)
+	// PageParticipants returns up to limit participants ordered by ID,
+	// starting after cursor ("" for the first page), and the cursor of the
+	// next page ("" after the last).
+	PageParticipants(ctx context.Context, cursor string, limit int) ([]Participant, string, error)
+	// ParticipantsOf returns a caseworker's caseload, ordered by ID; with
+	// an empty caseworkerID, the participants no caseworker was given.
+	ParticipantsOf(ctx context.Context, caseworkerID string) ([]Participant, error)
+	// CaseloadIDs returns the IDs ParticipantsOf would, in order, without
+	// reading the records: a caseworker's queue needs only who is in the
+	// caseload. After a write cut short by a crash it may still name
+	// someone who left the caseload (Redis keeps the list beside the
+	// records), so callers check the records of the people they show.
+	CaseloadIDs(ctx context.Context, caseworkerID string) ([]string, error)
+	// PageCaseload is ParticipantsOf a page at a time: up to limit after
+	// cursor, and the next page's cursor ("" after the last).
+	PageCaseload(ctx context.Context, caseworkerID, cursor string, limit int) ([]Participant, string, error)
+	// Caseloads counts the participants of every caseworker ID that has
+	// any, the empty ID for those with none.
+	Caseloads(ctx context.Context) (map[string]Caseload, error)
 	// DeleteParticipant erases the participant and everything keyed by it:
 	// links, session, check-ins, attention items, queued messages.
 	DeleteParticipant(ctx context.Context, id string) error
+}
+
+// Caseload is how many participants a caseworker has, and how many of
+// them are children.
+type Caseload struct {
+	People   int `json:"people"`
+	Children int `json:"children"`
 }
 
 // Links finds participants by the blind index of a channel address.
@@ -656,8 +698,23 @@ type Histories interface {
 // Attention keeps the caseworkers' queue.
 type Attention interface {
 	AddAttention(ctx context.Context, a AttentionItem) error
-	// ListAttention returns items, newest first; only open ones when openOnly.
+	// ListAttention returns items, newest first; only open ones when
+	// openOnly. It reads the whole queue: for tools, never for a request.
 	ListAttention(ctx context.Context, openOnly bool) ([]AttentionItem, error)
+	// GetAttention returns one item; ErrNotFound if there is none.
+	GetAttention(ctx context.Context, id string) (AttentionItem, error)
+	// PageAttention returns up to q.Limit items newest first (by
+	// CreatedAt, then ID, both descending), only open ones when
+	// q.OpenOnly, starting after q.Cursor, and the next page's cursor (""
+	// after the last). An item resolved between two pages is not shown
+	// again nor skipped over. With q.Kinds it keeps only items of those
+	// kinds and reads at most AttentionScan items a call, so a page may
+	// then hold fewer than q.Limit, or none, while a next cursor says more
+	// may follow.
+	PageAttention(ctx context.Context, q AttentionQuery) ([]AttentionItem, string, error)
+	// AttentionOfMany returns the items of the given participants, newest
+	// first as PageAttention orders them, only open ones when openOnly.
+	AttentionOfMany(ctx context.Context, participantIDs []string, openOnly bool) ([]AttentionItem, error)
 	// AttentionOf returns one participant's items, open and resolved,
 	// oldest first (by CreatedAt, then ID).
 	AttentionOf(ctx context.Context, participantID string) ([]AttentionItem, error)
@@ -671,6 +728,50 @@ type Audit interface {
 	// ListAudit returns up to limit entries, newest first; all participants
 	// when participantID is empty.
 	ListAudit(ctx context.Context, participantID string, limit int) ([]AuditEntry, error)
+	// PageAudit returns entries matching q, newest first (by At, then ID,
+	// both descending), and the cursor of the next page ("" after the
+	// last). It reads at most AuditScan entries of its index a call, so a
+	// page may hold fewer than q.Limit entries, or none, while a next
+	// cursor says more may follow.
+	PageAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, string, error)
+}
+
+// AttentionQuery is a page of the attention queue.
+type AttentionQuery struct {
+	OpenOnly bool
+	Kinds    []AttentionKind // any kind when empty
+	Cursor   string
+	Limit    int
+}
+
+// AttentionScan bounds how many items PageAttention reads for one page
+// when it filters by kind.
+const AttentionScan = 2000
+
+// Matches reports whether a is of a kind the query asks for.
+func (q AttentionQuery) Matches(a AttentionItem) bool {
+	return len(q.Kinds) == 0 || slices.Contains(q.Kinds, a.Kind)
+}
+
+// AuditQuery is a page of the audit log: the entries of one participant
+// when Participant is set, by one actor, of one action, with At in
+// [From, To) where set.
+type AuditQuery struct {
+	Participant, Actor, Action string
+	From, To                   time.Time
+	Cursor                     string
+	Limit                      int
+}
+
+// AuditScan bounds how many index entries PageAudit reads for one page,
+// so that a filter that matches little never reads the whole log.
+const AuditScan = 2000
+
+// Matches reports whether e is one the query asks for (its participant
+// aside, which the index chooses).
+func (q AuditQuery) Matches(e AuditEntry) bool {
+	return (q.Actor == "" || e.Actor == q.Actor) && (q.Action == "" || e.Action == q.Action) &&
+		(q.From.IsZero() || !e.At.Before(q.From)) && (q.To.IsZero() || e.At.Before(q.To))
 }
 
 // Dedupe remembers provider message IDs so that a retried webhook changes
@@ -901,6 +1002,10 @@ type Accounts interface {
 	PutAPIToken(ctx context.Context, t APIToken) error // ErrConflict if the hash exists
 	GetAPIToken(ctx context.Context, tokenHash string) (APIToken, error)
 	APITokensOf(ctx context.Context, accountID string) ([]APIToken, error) // oldest first
+	// APITokensOfMany returns the tokens of each of the accounts, oldest
+	// first, in one read where the backend allows: the Accounts page and
+	// the API list every account's.
+	APITokensOfMany(ctx context.Context, accountIDs []string) (map[string][]APIToken, error)
 	DeleteAPIToken(ctx context.Context, tokenHash string) error
 	// TouchAPIToken records that a token was used at at. LastUsedAt only
 	// moves forward, and a token deleted meanwhile stays deleted

@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waymark-atd/waymark/internal/auth"
 	"github.com/waymark-atd/waymark/internal/store"
@@ -183,5 +186,47 @@ func TestAnUntrustedProxyIsWarnedAboutOnce(t *testing.T) {
 	b.login("ada", "wrong password!")
 	if n := strings.Count(e.logs.String(), "WAYMARK_TRUSTED_PROXIES is empty"); n != 1 {
 		t.Errorf("%d warnings about the untrusted proxy, want 1:\n%s", n, e.logs.String())
+	}
+}
+
+// An administrator makes a token on the Accounts page: shown once, in
+// the answer only, then listed by its ID and revocable like any other.
+func TestTokenMadeOnTheAccountsPage(t *testing.T) {
+	e := newCaseworkerEnv(t, envOptions{})
+	admin := e.signedIn(e.admin)
+	csrf := admin.csrf("/accounts")
+	rec := admin.post("/accounts/"+e.carl.ID+"/tokens", url.Values{"csrf": {csrf}, "ttl": {"30d"}})
+	mustStatus(t, "make a token", rec, http.StatusCreated)
+	if rec.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("the token page may be cached: %q", rec.Header().Get("Cache-Control"))
+	}
+	m := regexp.MustCompile(`value="(wm_[A-Za-z0-9_-]+)"`).FindStringSubmatch(rec.Body.String())
+	if m == nil {
+		t.Fatalf("no token on the page:\n%s", rec.Body.String())
+	}
+	token := m[1]
+	e.tokens[e.carl.ID] = token
+	mustStatus(t, "the new token works", e.api(e.carl, http.MethodGet, "/api/v1/participants", nil), http.StatusOK)
+	id := auth.HashToken(token)[:auth.TokenIDLen]
+	page := admin.get("/accounts").Body.String()
+	if !strings.Contains(page, id) || strings.Contains(page, token) {
+		t.Fatal("the accounts page should list the token's ID and never the token")
+	}
+	if strings.Contains(e.logs.String(), token) {
+		t.Fatal("the token is in the log")
+	}
+	toks, err := e.st.APITokensOf(t.Context(), e.carl.ID)
+	i := slices.IndexFunc(toks, func(t store.APIToken) bool { return t.TokenHash == auth.HashToken(token) })
+	if err != nil || len(toks) != 2 || i < 0 || toks[i].ExpiresAt.Sub(e.clock.Now()) != 30*24*time.Hour {
+		t.Fatalf("carl's tokens: %+v (%v)", toks, err)
+	}
+	mustStatus(t, "revoke it", admin.post("/tokens/"+id+"/revoke", url.Values{"from": {"accounts"}}), http.StatusSeeOther)
+	mustStatus(t, "the revoked token", e.api(e.carl, http.MethodGet, "/api/v1/participants", nil), http.StatusUnauthorized)
+
+	mustStatus(t, "a lifetime not offered", admin.post("/accounts/"+e.carl.ID+"/tokens", url.Values{"ttl": {"10y"}}), http.StatusUnprocessableEntity)
+	mustStatus(t, "no such account", admin.post("/accounts/acct_missing/tokens", url.Values{"ttl": {""}}), http.StatusNotFound)
+	cara := e.signedIn(e.cara)
+	if rec := cara.post("/accounts/"+e.cara.ID+"/tokens", url.Values{"ttl": {""}}); rec.Code == http.StatusCreated {
+		t.Fatal("a caseworker made a token on the Accounts page")
 	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,9 +24,10 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
-// The JSON API under /api/v1 (docs/api.md). Callers present an API token
-// made with `waymark tokens create`; a token acts as its account, with
-// the same caseload as on the pages.
+// The JSON API under /api/v1 (docs/api.md, and its contract in
+// openapi.json). Callers present an API token made on the Accounts page
+// or with `waymark tokens create`; a token acts as its account, with the
+// same caseload as on the pages.
 //
 // Every error is {"error":{"code":"...","message":"..."}} with one of
 // these stable codes.
@@ -115,7 +118,7 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Request().Header.Get(echo.HeaderAuthorization)
 		scheme, token, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			return apiFail(http.StatusUnauthorized, codeUnauthorized, "send Authorization: Bearer <token> (waymark tokens create makes one)")
+			return apiFail(http.StatusUnauthorized, codeUnauthorized, "send Authorization: Bearer <token> (an administrator makes one on the Accounts page)")
 		}
 		a, err := s.deps.Auth.AuthenticateAPI(c.Request().Context(), strings.TrimSpace(token))
 		if errors.Is(err, auth.ErrBadToken) {
@@ -269,18 +272,19 @@ func (s *Server) enrolmentJSON(code store.EnrolmentCode) enrolmentJSON {
 
 func (s *Server) apiParticipants(c echo.Context) error {
 	me := apiAccount(c)
-	ps, err := s.caseload(c.Request().Context(), me, "")
+	limit, cursor, err := pageParams(c)
 	if err != nil {
 		return err
 	}
-	q := strings.ToLower(strings.TrimSpace(c.QueryParam("q")))
-	out := []apiParticipantJSON{}
-	for _, p := range ps {
-		if q == "" || strings.Contains(strings.ToLower(p.Label), q) || strings.HasPrefix(strings.ToLower(p.ID), q) {
-			out = append(out, participantJSON(p, nil))
-		}
+	ps, next, err := s.visibleParticipants(c.Request().Context(), me, strings.TrimSpace(c.QueryParam("q")), cursor, limit)
+	if err != nil {
+		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"participants": out})
+	out := make([]apiParticipantJSON, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, participantJSON(p, nil))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"participants": out, "next_cursor": nextCursor(next)})
 }
 
 func (s *Server) apiCreateParticipant(c echo.Context) error {
@@ -380,14 +384,20 @@ func (s *Server) apiAppointments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	limit, cursor, err := pageParams(c)
+	if err != nil {
+		return err
+	}
 	as, err := s.deps.Store.AppointmentsOf(ctx, p.ID)
 	if err != nil {
 		return err
 	}
+	// Ordered by date and time; the ID breaks ties, so the key is unique.
+	as, next := pageByKey(as, func(a store.Appointment) string { return a.Date + "T" + a.Time + "|" + a.ID }, cursor, limit)
 	if as == nil {
 		as = []store.Appointment{}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"appointments": as})
+	return c.JSON(http.StatusOK, map[string]any{"appointments": as, "next_cursor": nextCursor(next)})
 }
 
 func (s *Server) apiAddAppointment(c echo.Context) error {
@@ -443,6 +453,26 @@ func sinceParam(c echo.Context, def time.Time) (time.Time, error) {
 	return time.Time{}, apiFail(http.StatusBadRequest, codeBadRequest, "since: use a date (2026-03-01) or an RFC 3339 time")
 }
 
+// timePage reads the page of a per-person list ordered by time: since
+// (def when not given), limit and cursor. With a cursor the read starts
+// at the cursor's record, not at since.
+func timePage(c echo.Context, def time.Time) (since time.Time, limit int, cursor string, err error) {
+	if since, err = sinceParam(c, def); err != nil {
+		return since, 0, "", err
+	}
+	if limit, cursor, err = pageParams(c); err != nil {
+		return since, 0, "", err
+	}
+	if cursor != "" {
+		at, _, err := store.ParseTimeCursor(cursor)
+		if err != nil {
+			return since, 0, "", errBadCursor
+		}
+		since = at
+	}
+	return since, limit, cursor, nil
+}
+
 func (s *Server) apiCheckIns(c echo.Context) error {
 	ctx := c.Request().Context()
 	me := apiAccount(c)
@@ -450,7 +480,7 @@ func (s *Server) apiCheckIns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	since, err := sinceParam(c, time.Time{})
+	since, limit, cursor, err := timePage(c, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -458,13 +488,15 @@ func (s *Server) apiCheckIns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	slices.SortStableFunc(cs, func(a, b store.CheckIn) int { return cmp.Or(a.At.Compare(b.At), strings.Compare(a.ID, b.ID)) })
+	cs, next := pageByKey(cs, func(ci store.CheckIn) string { return store.TimeCursor(ci.At, ci.ID) }, cursor, limit)
 	if cs == nil {
 		cs = []store.CheckIn{}
 	}
 	if err := s.audit(ctx, me, "checkins_viewed", p.ID, "api"); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"checkins": cs})
+	return c.JSON(http.StatusOK, map[string]any{"checkins": cs, "next_cursor": nextCursor(next)})
 }
 
 // apiWindowsSpan is how far back the windows call looks by default: the
@@ -515,13 +547,22 @@ func (s *Server) apiWindows(c echo.Context) error {
 		return err
 	}
 	now := s.now()
-	since, err := sinceParam(c, now.Add(-apiWindowsSpan))
+	since, limit, cursor, err := timePage(c, now.Add(-apiWindowsSpan))
 	if err != nil {
 		return err
 	}
 	ws, next, err := s.windowPage(ctx, p, since, now)
 	if err != nil {
 		return err
+	}
+	key := func(w store.Window) string { return store.TimeCursor(w.OpensAt, w.Ref) }
+	if c.QueryParam("limit") == "" {
+		limit = maxWindowPage
+	}
+	ws, nextC := pageByKey(ws, key, cursor, limit)
+	cut := nextC != ""
+	if !cut && !next.IsZero() && len(ws) > 0 {
+		nextC = key(ws[len(ws)-1]) // the read stopped short of now: more follow
 	}
 	out := make([]windowJSON, 0, len(ws))
 	for _, w := range ws {
@@ -530,9 +571,9 @@ func (s *Server) apiWindows(c echo.Context) error {
 	if err := s.audit(ctx, me, "windows_viewed", p.ID, "api"); err != nil {
 		return err
 	}
-	body := map[string]any{"windows": out}
-	if !next.IsZero() {
-		body["next_since"] = next.UTC()
+	body := map[string]any{"windows": out, "next_cursor": nextCursor(nextC)}
+	if !next.IsZero() && !cut {
+		body["next_since"] = next.UTC() // the older way to continue, kept for callers that use it
 	}
 	return c.JSON(http.StatusOK, body)
 }
@@ -573,7 +614,7 @@ func (s *Server) exportCSV(c echo.Context, me store.Account, x csvExport) error 
 			return err
 		}
 		ps = []store.Participant{p}
-	} else if ps, err = s.caseload(ctx, me, ""); err != nil {
+	} else if ps, err = s.allVisible(ctx, me); err != nil {
 		return err
 	}
 	var b bytes.Buffer
@@ -688,7 +729,15 @@ func (s *Server) apiAttention(c echo.Context) error {
 		}
 		openOnly = b
 	}
-	items, byID, err := s.visibleAttention(c.Request().Context(), me, openOnly, cw)
+	limit, cursor, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	kinds, err := kindsParam(c)
+	if err != nil {
+		return err
+	}
+	items, byID, next, err := s.visibleAttention(c.Request().Context(), me, openOnly, kinds, cw, cursor, limit)
 	if err != nil {
 		return err
 	}
@@ -696,7 +745,7 @@ func (s *Server) apiAttention(c echo.Context) error {
 	for _, it := range items {
 		out = append(out, attentionJSON{AttentionItem: it, Child: byID[it.ParticipantID].Child})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": out})
+	return c.JSON(http.StatusOK, map[string]any{"items": out, "next_cursor": nextCursor(next)})
 }
 
 func (s *Server) apiResolveAttention(c echo.Context) error {
@@ -719,20 +768,16 @@ func (s *Server) apiAudit(c echo.Context) error {
 	if !canSeeAll(apiAccount(c)) {
 		return apiFail(http.StatusForbidden, codeForbidden, "the audit log is for administrators")
 	}
-	limit := 500
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 10000 {
-			return apiFail(http.StatusBadRequest, codeBadRequest, "limit: a number from 1 to 10000")
-		}
-		limit = n
-	}
-	entries, err := s.deps.Store.ListAudit(c.Request().Context(), c.QueryParam("participant"), limit)
+	q, err := auditQueryOf(c)
 	if err != nil {
 		return err
+	}
+	entries, next, err := s.deps.Store.PageAudit(c.Request().Context(), q)
+	if err != nil {
+		return badCursor(err)
 	}
 	if entries == nil {
 		entries = []store.AuditEntry{}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"entries": entries})
+	return c.JSON(http.StatusOK, map[string]any{"entries": entries, "next_cursor": nextCursor(next)})
 }

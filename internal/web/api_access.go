@@ -3,6 +3,8 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -13,8 +15,9 @@ import (
 
 // Access through the API: administrators list, disable, enable and
 // delete accounts and revoke any token; a caseworker lists and revokes
-// their own tokens. Making a token stays on the command line, where the
-// token is printed once to whoever runs it.
+// their own tokens. Tokens are made on the Accounts page (tokenCreate)
+// or on the command line, where the token is shown once to whoever made
+// it; never through the API, so that a leaked token cannot mint others.
 
 type apiAccountView struct {
 	ID                     string     `json:"id"`
@@ -47,16 +50,22 @@ func (s *Server) apiAccounts(c echo.Context) error {
 	if !canSeeAll(apiAccount(c)) {
 		return apiFail(http.StatusForbidden, codeForbidden, "accounts are for administrators")
 	}
+	limit, cursor, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	// Accounts are few (a programme's staff): read whole, paged here.
 	accts, err := s.deps.Store.ListAccounts(c.Request().Context())
 	if err != nil {
 		return err
 	}
+	accts, next := pageByKey(accts, func(a store.Account) string { return a.Username }, cursor, limit)
 	out := make([]apiAccountView, 0, len(accts))
 	for _, a := range accts {
 		out = append(out, apiAccountView{ID: a.ID, Username: a.Username, Role: a.Role, ChildProtectionTrained: a.ChildProtectionTrained,
 			Disabled: a.Disabled, CreatedAt: a.CreatedAt, PasswordChangedAt: a.PasswordChangedAt})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"accounts": out})
+	return c.JSON(http.StatusOK, map[string]any{"accounts": out, "next_cursor": nextCursor(next)})
 }
 
 // apiAccountAccess is POST /accounts/:id/disable, POST /accounts/:id/enable
@@ -111,17 +120,27 @@ func (s *Server) apiTokens(c echo.Context) error {
 	if canSeeAll(me) {
 		scope = ""
 	}
+	limit, cursor, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	if _, _, err := store.ParseTimeCursor(cursor); cursor != "" && err != nil {
+		return errBadCursor
+	}
 	toks, err := s.deps.Auth.ListTokens(c.Request().Context(), scope)
 	if err != nil {
 		return err
 	}
+	key := func(t auth.TokenInfo) string { return store.TimeCursor(t.CreatedAt, t.ID) }
+	slices.SortFunc(toks, func(a, b auth.TokenInfo) int { return strings.Compare(key(a), key(b)) })
+	toks, next := pageByKey(toks, key, cursor, limit)
 	now := s.now()
 	out := make([]apiTokenView, 0, len(toks))
 	for _, t := range toks {
 		out = append(out, apiTokenView{ID: t.ID, AccountID: t.AccountID, Username: t.Username, CreatedAt: t.CreatedAt,
 			ExpiresAt: timeOrNull(t.ExpiresAt), LastUsedAt: timeOrNull(t.LastUsedAt), Expired: t.Expired(now)})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"tokens": out})
+	return c.JSON(http.StatusOK, map[string]any{"tokens": out, "next_cursor": nextCursor(next)})
 }
 
 func (s *Server) apiRevokeToken(c echo.Context) error {

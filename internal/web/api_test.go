@@ -74,8 +74,7 @@ func TestAPIUnauthorized(t *testing.T) {
 		for _, h := range []string{"Bearer wm_madeup", "Basic " + e.tokens[e.cara.ID], e.tokens[e.cara.ID], "Bearer "} {
 			req := httptest.NewRequest(c[0], c[1], strings.NewReader(`{}`))
 			req.Header.Set("Authorization", h)
-			rec := httptest.NewRecorder()
-			e.srv.ServeHTTP(rec, req)
+			rec := e.serveAPI(req, []byte(`{}`))
 			apiErr(t, "bad authorization "+c[1], rec, http.StatusUnauthorized, codeUnauthorized)
 			if rec.Header().Get("WWW-Authenticate") == "" {
 				t.Fatalf("401 without WWW-Authenticate")
@@ -171,8 +170,7 @@ func TestAPIStrictBodies(t *testing.T) {
 		req := httptest.NewRequest(b.method, b.path, strings.NewReader(`{}`))
 		req.Header.Set("Authorization", "Bearer "+e.tokens[e.cara.ID])
 		req.Header.Set("Content-Type", "text/plain")
-		rec := httptest.NewRecorder()
-		e.srv.ServeHTTP(rec, req)
+		rec := e.serveAPI(req, []byte(`{}`))
 		apiErr(t, "not JSON "+b.path, rec, http.StatusUnsupportedMediaType, codeMediaType)
 	}
 	// Oversized without a Content-Length (chunked) is caught while reading.
@@ -180,8 +178,7 @@ func TestAPIStrictBodies(t *testing.T) {
 	req.ContentLength = -1
 	req.Header.Set("Authorization", "Bearer "+e.tokens[e.cara.ID])
 	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	e.srv.ServeHTTP(rec, req)
+	rec := e.serveAPI(req, []byte(big))
 	apiErr(t, "oversized, chunked", rec, http.StatusRequestEntityTooLarge, codeTooLarge)
 	if ps, _ := e.st.ListParticipants(t.Context()); len(ps) != 1 {
 		t.Errorf("refused bodies created participants: %d", len(ps))

@@ -206,8 +206,10 @@ type queue struct {
 // recentResolved is how many closed items the page lists.
 const recentResolved = 20
 
-// queuePageSize is how many people's cards one page of the queue shows.
-const queuePageSize = 50
+// cardsPerPage bounds the cards one page of the queue shows: no fewer
+// than the open items a page reads (queuePageSize), so that every person
+// the store's page names gets their card.
+const cardsPerPage = queuePageSize
 
 // queueInput is what the handler read for the queue.
 type queueInput struct {
@@ -313,10 +315,10 @@ func buildQueue(in queueInput) queue {
 	if i := slices.IndexFunc(shown, func(c *cardOf) bool { return c.p.ID == in.After }); i >= 0 && in.After != "" {
 		start = i + 1
 	}
-	if i := slices.IndexFunc(shown, func(c *cardOf) bool { return c.p.ID == in.Focus }); i >= 0 && in.Focus != "" && (i < start || i >= start+queuePageSize) {
+	if i := slices.IndexFunc(shown, func(c *cardOf) bool { return c.p.ID == in.Focus }); i >= 0 && in.Focus != "" && (i < start || i >= start+cardsPerPage) {
 		start = i
 	}
-	end := min(start+queuePageSize, len(shown))
+	end := min(start+cardsPerPage, len(shown))
 	q.Earlier = start > 0
 	if end < len(shown) {
 		q.Later = shown[end-1].p.ID

@@ -119,12 +119,12 @@ func TestBuildQueuePages(t *testing.T) {
 	}
 	in := queueInput{Items: items, People: people, Now: now, Zone: time.UTC}
 	q := buildQueue(in)
-	if len(q.Cards) != queuePageSize || q.Matching != 120 || q.Later != "p_049" || q.Earlier || q.Cards[49].Next != "p_050" {
+	if len(q.Cards) != cardsPerPage || q.Matching != 120 || q.Later != "p_099" || q.Earlier || q.Cards[99].Next != "p_100" {
 		t.Fatalf("first page: %d cards of %d, later %q, earlier %t", len(q.Cards), q.Matching, q.Later, q.Earlier)
 	}
 	in.After = q.Later
 	q = buildQueue(in)
-	if q.Cards[0].P.ID != "p_050" || !q.Earlier || q.Later != "p_099" {
+	if q.Cards[0].P.ID != "p_100" || !q.Earlier || q.Later != "" || len(q.Cards) != 20 {
 		t.Errorf("second page starts %s, later %q", q.Cards[0].P.ID, q.Later)
 	}
 	in.After, in.Focus = "", "p_110"

@@ -9,10 +9,9 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
-// The audit log's presentation: actions in words, names beside IDs,
-// filters by action, actor, participant and date, and pages of entries.
-// The filtering is one function over the entries read, so that it can
-// move into the store without the page changing.
+// The audit log's presentation: actions in words, names beside IDs, and
+// the filters by action, actor, participant and date as a form (the store
+// filters and pages, store.AuditQuery).
 
 // auditActionLabels say what each recorded action was. An action not
 // listed shows as its code with spaces.
@@ -82,8 +81,8 @@ func auditActionLabel(action string) string {
 	return capitalise(strings.ReplaceAll(action, "_", " "))
 }
 
-// auditFilter narrows the log. From and To are whole days in the
-// caseworker's zone, To included.
+// auditFilter is the log's filter as the form shows it; the store applies
+// it (store.AuditQuery). From and To are whole days, To included.
 type auditFilter struct {
 	Action, Actor, Participant string
 	From, To                   string // YYYY-MM-DD, or empty
@@ -97,68 +96,6 @@ func (f auditFilter) values() url.Values {
 		}
 	}
 	return v
-}
-
-// check says what is wrong with the filter, in words, or "".
-func (f auditFilter) check() string {
-	for _, d := range []string{f.From, f.To} {
-		if d == "" {
-			continue
-		}
-		if _, err := time.Parse(time.DateOnly, d); err != nil {
-			return "Give dates as YYYY-MM-DD, or choose them from the calendar."
-		}
-	}
-	if f.From != "" && f.To != "" && f.To < f.From {
-		return "The last day is before the first: swap them."
-	}
-	return ""
-}
-
-// filterAudit keeps the entries that match f, in the order given.
-func filterAudit(entries []store.AuditEntry, f auditFilter, zone *time.Location) []store.AuditEntry {
-	var from, to time.Time
-	if d, err := time.ParseInLocation(time.DateOnly, f.From, zone); err == nil {
-		from = d
-	}
-	if d, err := time.ParseInLocation(time.DateOnly, f.To, zone); err == nil {
-		to = d.AddDate(0, 0, 1)
-	}
-	out := entries[:0:0]
-	for _, e := range entries {
-		switch {
-		case f.Action != "" && e.Action != f.Action,
-			f.Actor != "" && e.Actor != f.Actor,
-			f.Participant != "" && e.ParticipantID != f.Participant,
-			!from.IsZero() && e.At.Before(from),
-			!to.IsZero() && !e.At.Before(to):
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-// auditPageSize is how many entries one page of the log shows.
-const auditPageSize = 50
-
-// pageAfter returns the page of entries that follows the entry with ID
-// after (the first page when after is empty or gone), and the ID to ask
-// for the page after it ("" on the last page). New entries come first in
-// the log, so a page, once shown, does not shift under the reader.
-func pageAfter(entries []store.AuditEntry, after string, size int) (page []store.AuditEntry, next string) {
-	start := 0
-	if after != "" {
-		if i := slices.IndexFunc(entries, func(e store.AuditEntry) bool { return e.ID == after }); i >= 0 {
-			start = i + 1
-		}
-	}
-	end := min(start+size, len(entries))
-	page = entries[start:end]
-	if end < len(entries) && len(page) > 0 {
-		next = page[len(page)-1].ID
-	}
-	return page, next
 }
 
 type auditRow struct {

@@ -19,11 +19,11 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/waymark-atd/waymark/internal/auth"
-	"github.com/waymark-atd/waymark/internal/simulator"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/simulator"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 )

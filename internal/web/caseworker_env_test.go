@@ -177,27 +177,34 @@ func (e *cwEnv) attentionItem(p store.Participant, kind store.AttentionKind) sto
 // api calls the JSON API as an account ("" sends no token).
 func (e *cwEnv) api(as store.Account, method, path string, body any) *httptest.ResponseRecorder {
 	e.t.Helper()
-	var r io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		r = strings.NewReader(b)
+		raw = []byte(b)
 	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
 			e.t.Fatal(err)
 		}
-		r = bytes.NewReader(raw)
 	}
-	req := httptest.NewRequest(method, path, r)
+	req := httptest.NewRequest(method, path, bytes.NewReader(raw))
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if as.ID != "" {
 		req.Header.Set("Authorization", "Bearer "+e.tokens[as.ID])
 	}
+	return e.serveAPI(req, raw)
+}
+
+// serveAPI serves an API request whose body is body, and checks the
+// request and the answer against the API's contract (openapi_test.go).
+func (e *cwEnv) serveAPI(req *http.Request, body []byte) *httptest.ResponseRecorder {
+	e.t.Helper()
 	rec := httptest.NewRecorder()
-	e.srv.ServeHTTP(rec, req)
+	e.srv.ServeHTTP(rec, req.Clone(req.Context()))
+	checkContract(e.t, req, body, rec)
 	return rec
 }
 

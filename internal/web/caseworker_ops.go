@@ -71,29 +71,6 @@ func (s *Server) participantFor(ctx context.Context, a store.Account, id string)
 // them, so administrators must.
 const noActiveCaseworker = "none"
 
-// caseload lists the participants an account sees, ordered by ID; an
-// admin may narrow it to one caseworker's, or to noActiveCaseworker.
-func (s *Server) caseload(ctx context.Context, a store.Account, caseworkerID string) ([]store.Participant, error) {
-	all, err := s.deps.Store.ListParticipants(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var active map[string]bool
-	if caseworkerID == noActiveCaseworker {
-		if active, err = s.activeAccounts(ctx); err != nil {
-			return nil, err
-		}
-	}
-	out := all[:0]
-	for _, p := range all {
-		match := caseworkerID == "" || p.CaseworkerID == caseworkerID || active != nil && !active[p.CaseworkerID]
-		if visibleTo(a, p) && match {
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
 // activeAccounts is the set of accounts that are not disabled.
 func (s *Server) activeAccounts(ctx context.Context) (map[string]bool, error) {
 	accts, err := s.deps.Store.ListAccounts(ctx)
@@ -462,21 +439,19 @@ var resolutions = []string{"contacted", "excused", "rescheduled", "paused", "res
 
 // attentionFor finds an item whose participant the account may see.
 func (s *Server) attentionFor(ctx context.Context, a store.Account, id string) (store.AttentionItem, store.Participant, error) {
-	items, err := s.deps.Store.ListAttention(ctx, false)
+	it, err := s.deps.Store.GetAttention(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return it, store.Participant{}, notFound("attention item")
+	}
 	if err != nil {
-		return store.AttentionItem{}, store.Participant{}, err
+		return it, store.Participant{}, err
 	}
-	for _, it := range items {
-		if it.ID == id {
-			p, err := s.participantFor(ctx, a, it.ParticipantID)
-			var oe *opError
-			if errors.As(err, &oe) {
-				return it, p, notFound("attention item")
-			}
-			return it, p, err
-		}
+	p, err := s.participantFor(ctx, a, it.ParticipantID)
+	var oe *opError
+	if errors.As(err, &oe) {
+		return it, p, notFound("attention item")
 	}
-	return store.AttentionItem{}, store.Participant{}, notFound("attention item")
+	return it, p, err
 }
 
 // resolve closes an attention item; "paused" also pauses the person.
@@ -564,30 +539,6 @@ func (s *Server) reopen(ctx context.Context, actor store.Account, id string) (st
 		}
 	}
 	return again, nil
-}
-
-// visibleAttention lists the items of the account's caseload, newest
-// first, narrowed to one caseworker's when an admin asks.
-func (s *Server) visibleAttention(ctx context.Context, a store.Account, openOnly bool, caseworkerID string) ([]store.AttentionItem, map[string]store.Participant, error) {
-	ps, err := s.caseload(ctx, a, caseworkerID)
-	if err != nil {
-		return nil, nil, err
-	}
-	byID := make(map[string]store.Participant, len(ps))
-	for _, p := range ps {
-		byID[p.ID] = p
-	}
-	items, err := s.deps.Store.ListAttention(ctx, openOnly)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := items[:0]
-	for _, it := range items {
-		if _, ok := byID[it.ParticipantID]; ok {
-			out = append(out, it)
-		}
-	}
-	return out, byID, nil
 }
 
 // Appointments.

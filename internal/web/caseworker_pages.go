@@ -250,11 +250,16 @@ type attentionView struct {
 	Unassigned int
 	// Focus is the person whose card takes focus after an action; the
 	// notice, and the undo, are shown at it.
-	Focus     string
-	UndoID    string
-	Kinds     []store.AttentionKind
-	LaterHref string // the next page of cards
+	Focus  string
+	UndoID string
+	Kinds  []store.AttentionKind
+	// NextURL is the address of the next page of open items; "" on the
+	// last.
+	NextURL string
 }
+
+// queuePageSize is how many open items the queue shows a page.
+const queuePageSize = 100
 
 func (s *Server) attentionPage(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -267,25 +272,26 @@ func (s *Server) attentionPage(c echo.Context) error {
 	}
 	if canSeeAll(v.Account) {
 		v.Caseworkers = accts
-		orphans, err := s.caseload(ctx, v.Account, noActiveCaseworker)
-		if err != nil {
+		if v.Unassigned, err = s.unassignedCount(ctx); err != nil {
 			return err
 		}
-		v.Unassigned = len(orphans)
 	}
-	items, byID, err := s.visibleAttention(ctx, v.Account, false, v.Filter.Caseworker)
+	var kinds []store.AttentionKind
+	if v.Filter.Kind != "" {
+		kinds = []store.AttentionKind{v.Filter.Kind}
+	}
+	open, recent, byID, next, err := s.queue(ctx, v.Account, v.Filter.Caseworker, kinds, c.QueryParam("cursor"))
 	if err != nil {
-		return err
+		return s.pageError(c, err)
 	}
+	v.NextURL = nextPageURL(c, "/attention", next)
+	items := append(open[:len(open):len(open)], recent...)
 	v.queue = buildQueue(queueInput{Items: items, People: byID, Names: names, Filter: v.Filter, Now: v.Now,
 		Zone: s.caseworkerZone(v.Account), About: func(it store.AttentionItem, p store.Participant) string { return s.about(c, it, p) },
-		After: c.QueryParam("after"), Focus: c.QueryParam("focus")})
-	if v.Later != "" {
-		v.LaterHref = v.Filter.href(url.Values{"after": {v.Later}})
-	}
+		Focus: c.QueryParam("focus")})
 	if undo := c.QueryParam("undo"); undo != "" && v.Notice != "" {
-		for _, it := range items {
-			if it.ID == undo && !it.Open() && it.ResolvedBy != store.ResolvedBySystem {
+		if it, err := s.deps.Store.GetAttention(ctx, undo); err == nil && !it.Open() && it.ResolvedBy != store.ResolvedBySystem {
+			if _, ok := byID[it.ParticipantID]; ok {
 				v.UndoID = it.ID
 			}
 		}
@@ -459,11 +465,10 @@ func hiddenFields(v url.Values) []option {
 // Participants.
 
 type participantRow struct {
-	P           store.Participant
-	Caseworker  string
-	Open        int
-	LastCheckIn shownTime
-	NextWindow  string
+	P          store.Participant
+	Caseworker string
+	Open       int
+	NextWindow string
 }
 
 type participantsView struct {
@@ -471,58 +476,45 @@ type participantsView struct {
 	Query string
 	Rows  []participantRow
 	Total int
+	// NextURL is the address of the next page; "" on the last.
+	NextURL string
 }
 
 func (s *Server) participantsPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	v := participantsView{page: s.page(c, "Participants", "participants"), Query: strings.TrimSpace(c.QueryParam("q"))}
-	ps, err := s.caseload(ctx, v.Account, "")
+	ps, next, err := s.visibleParticipants(ctx, v.Account, v.Query, c.QueryParam("cursor"), participantsPageSize)
 	if err != nil {
+		return s.pageError(c, err)
+	}
+	v.NextURL = nextPageURL(c, "/participants", next)
+	if v.Total, err = s.caseloadSize(ctx, v.Account); err != nil {
 		return err
 	}
-	v.Total = len(ps)
 	names, _, err := s.accountNames(ctx)
 	if err != nil {
 		return err
 	}
-	open := map[string]int{}
-	items, err := s.deps.Store.ListAttention(ctx, true)
+	open, err := s.openCounts(ctx, ps)
 	if err != nil {
 		return err
 	}
-	for _, it := range items {
-		open[it.ParticipantID]++
-	}
-	q := strings.ToLower(v.Query)
 	for _, p := range ps {
-		if q != "" && !strings.Contains(strings.ToLower(p.Label), q) && !strings.HasPrefix(strings.ToLower(p.ID), q) {
-			continue
-		}
 		v.Rows = append(v.Rows, participantRow{P: p, Caseworker: names[p.CaseworkerID], Open: open[p.ID]})
 	}
 	slices.SortStableFunc(v.Rows, func(a, b participantRow) int {
 		return strings.Compare(strings.ToLower(a.P.Label), strings.ToLower(b.P.Label))
 	})
-	if err := s.participantRowFacts(ctx, v.Rows, v.Now, s.caseworkerZone(v.Account)); err != nil {
-		return err
-	}
+	s.participantRowFacts(v.Rows, v.Now, s.caseworkerZone(v.Account))
 	return s.render(c, http.StatusOK, "participants", v)
 }
 
-// participantRowFacts fills each row's last check-in (one read of the
-// person's recent check-ins) and next window (from their schedule).
-func (s *Server) participantRowFacts(ctx context.Context, rows []participantRow, now time.Time, zone *time.Location) error {
+// participantRowFacts fills each row's next window, from the person's
+// schedule: no read.
+func (s *Server) participantRowFacts(rows []participantRow, now time.Time, zone *time.Location) {
 	for i := range rows {
-		cis, err := s.deps.Store.CheckInsOf(ctx, rows[i].P.ID, now.Add(-stripSpan))
-		if err != nil {
-			return err
-		}
-		if len(cis) > 0 {
-			rows[i].LastCheckIn = caseworkerTime(cis[len(cis)-1].At, now, zone)
-		}
 		rows[i].NextWindow = nextWindowOf(rows[i].P, now, zone)
 	}
-	return nil
 }
 
 type option struct {
@@ -797,14 +789,12 @@ func (s *Server) renderParticipant(c echo.Context, p store.Participant, status i
 	if v.Appointments, err = s.deps.Store.AppointmentsOf(ctx, p.ID); err != nil {
 		return err
 	}
-	items, err := s.deps.Store.ListAttention(ctx, true)
+	items, err := s.deps.Store.AttentionOfMany(ctx, []string{p.ID}, true)
 	if err != nil {
 		return err
 	}
 	for _, it := range items {
-		if it.ParticipantID == p.ID {
-			v.Open = append(v.Open, attentionRow{Item: it, Participant: p})
-		}
+		v.Open = append(v.Open, attentionRow{Item: it, Participant: p})
 	}
 	if v.Strip, err = s.checkInStrip(ctx, p, v.Now); err != nil {
 		return err
@@ -928,28 +918,24 @@ func (s *Server) appointmentCancel(c echo.Context) error {
 
 type auditView struct {
 	page
-	Rows     []auditRow
-	Filter   auditFilter
-	Actions  []option
-	Actors   []option
-	Next     string // the query for the next page; "" on the last
-	First    string // the query for the first page, when not on it
-	Matching int
-	// Capped: the log has more entries than the page searches.
-	Capped bool
-	Limit  int
+	Rows    []auditRow
+	Filter  auditFilter
+	Actions []option
+	Actors  []option
+	// NextURL is the address of the next page; "" on the last. First is
+	// the first page's, when this is not it.
+	NextURL, First string
 }
-
-// auditScanLimit is how many of the newest entries the page filters and
-// pages through.
-const auditScanLimit = 20000
 
 func (s *Server) auditPage(c echo.Context) error {
 	ctx := c.Request().Context()
-	q := c.QueryParam
-	f := auditFilter{Action: strings.TrimSpace(q("action")), Actor: strings.TrimSpace(q("actor")), Participant: strings.TrimSpace(q("participant")),
-		From: strings.TrimSpace(q("from")), To: strings.TrimSpace(q("to"))}
-	v := auditView{page: s.page(c, "Audit log", "audit"), Filter: f, Actions: auditActions(), Limit: auditScanLimit}
+	q, err := auditQueryOf(c)
+	if err != nil {
+		return s.pageError(c, err)
+	}
+	get := func(k string) string { return strings.TrimSpace(c.QueryParam(k)) }
+	v := auditView{page: s.page(c, "Audit log", "audit"), Actions: auditActions(),
+		Filter: auditFilter{Action: q.Action, Actor: q.Actor, Participant: q.Participant, From: get("from"), To: get("to")}}
 	names, accts, err := s.accountNames(ctx)
 	if err != nil {
 		return err
@@ -958,45 +944,37 @@ func (s *Server) auditPage(c echo.Context) error {
 	for _, a := range accts {
 		v.Actors = append(v.Actors, option{Value: a.ID, Label: names[a.ID]})
 	}
-	if msg := f.check(); msg != "" {
-		v.Error = msg
-		return s.render(c, http.StatusUnprocessableEntity, "audit", v)
-	}
-	entries, err := s.deps.Store.ListAudit(ctx, f.Participant, auditScanLimit)
+	entries, next, err := s.deps.Store.PageAudit(ctx, q)
 	if err != nil {
-		return err
+		return s.pageError(c, badCursor(err))
 	}
-	v.Capped = len(entries) == auditScanLimit
-	zone := s.caseworkerZone(v.Account)
-	matching := filterAudit(entries, f, zone)
-	v.Matching = len(matching)
-	shown, next := pageAfter(matching, q("after"), auditPageSize)
-	if next != "" {
-		nv := f.values()
-		nv.Set("after", next)
-		v.Next = "/audit?" + nv.Encode()
-	}
-	if q("after") != "" {
+	v.NextURL = nextPageURL(c, "/audit", next)
+	if q.Cursor != "" {
 		v.First = "/audit"
-		if fv := f.values(); len(fv) > 0 {
+		if fv := v.Filter.values(); len(fv) > 0 {
 			v.First += "?" + fv.Encode()
 		}
 	}
-	labels := map[string]string{}
-	for _, e := range shown {
-		if e.ParticipantID == "" {
-			continue
-		}
-		if _, seen := labels[e.ParticipantID]; !seen {
-			labels[e.ParticipantID] = ""
-			if p, err := s.deps.Store.GetParticipant(ctx, e.ParticipantID); err == nil {
-				labels[e.ParticipantID] = p.Label
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
+	// The labels of the people on the page, in one read; an erased
+	// person has none.
+	var ids []string
+	for _, e := range entries {
+		if e.ParticipantID != "" && !slices.Contains(ids, e.ParticipantID) {
+			ids = append(ids, e.ParticipantID)
 		}
 	}
-	for _, e := range shown {
+	labels := map[string]string{}
+	if len(ids) > 0 {
+		ps, err := s.deps.Store.GetParticipants(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			labels[p.ID] = p.Label
+		}
+	}
+	zone := s.caseworkerZone(v.Account)
+	for _, e := range entries {
 		when := caseworkerTime(e.At, v.Now, zone)
 		v.Rows = append(v.Rows, auditRow{E: e, Action: auditActionLabel(e.Action), Actor: auditWho(e.Actor, names),
 			Participant: labels[e.ParticipantID], When: when, At: auditAt(when, e.At, zone), Detail: auditDetail(e.Detail, names)})
@@ -1048,7 +1026,7 @@ func (s *Server) renderAccounts(c echo.Context, status int, errMsg string) error
 	if err != nil {
 		return err
 	}
-	ps, err := s.deps.Store.ListParticipants(ctx)
+	loads, err := s.deps.Store.Caseloads(ctx)
 	if err != nil {
 		return err
 	}
@@ -1063,14 +1041,7 @@ func (s *Server) renderAccounts(c echo.Context, status int, errMsg string) error
 				row.Tokens = append(row.Tokens, t)
 			}
 		}
-		for _, p := range ps {
-			if p.CaseworkerID == a.ID {
-				row.Caseload++
-				if p.Child {
-					row.Children++
-				}
-			}
-		}
+		row.Caseload, row.Children = loads[a.ID].People, loads[a.ID].Children
 		v.Accounts = append(v.Accounts, row)
 	}
 	return s.render(c, status, "accounts", v)
@@ -1207,6 +1178,49 @@ func (s *Server) accountAccess(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/accounts?done=account_"+verb)
+}
+
+// tokenTTLs are the lifetimes the Accounts page offers a new token; ""
+// is until revoked.
+var tokenTTLs = map[string]time.Duration{"30d": 30 * 24 * time.Hour, "90d": 90 * 24 * time.Hour, "365d": 365 * 24 * time.Hour, "": 0}
+
+type tokenView struct {
+	page
+	For     store.Account
+	Token   string
+	Expires time.Time
+}
+
+// tokenCreate makes an API token for an account and shows it, once, as
+// the answer to the form: it is never stored, so a reload cannot show it
+// again (the browser asks before sending the form twice, and a second
+// send makes a second token, listed and revocable like the first).
+func (s *Server) tokenCreate(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := session(c).Account
+	ttl, ok := tokenTTLs[c.FormValue("ttl")]
+	if !ok {
+		return s.renderAccounts(c, http.StatusUnprocessableEntity, "Choose how long the token works from the list.")
+	}
+	a, err := s.deps.Store.GetAccount(ctx, c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return s.renderMessage(c, http.StatusNotFound, "Not found", "No such account.")
+	}
+	if err != nil {
+		return err
+	}
+	token, err := s.deps.Auth.CreateAPIToken(ctx, me.ID, a.ID, ttl)
+	if errors.Is(err, auth.ErrDisabled) {
+		return s.renderAccounts(c, http.StatusConflict, a.Username+"'s account is disabled: enable it before making a token.")
+	}
+	if err != nil {
+		return err
+	}
+	v := tokenView{page: s.page(c, "API token", "accounts"), For: a, Token: token}
+	if ttl > 0 {
+		v.Expires = s.now().Add(ttl)
+	}
+	return s.render(c, http.StatusCreated, "token", v)
 }
 
 // tokenRevoke revokes an API token: an administrator's any, a

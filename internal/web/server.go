@@ -174,9 +174,11 @@ func NewServer(d Deps) *Server {
 		e.GET("/accounts", s.accountsPage, admin...)
 		e.POST("/accounts", s.accountCreate, admin...)
 		e.POST("/accounts/:id", s.accountUpdate, admin...)
+		e.POST("/accounts/:id/tokens", s.tokenCreate, admin...)
 		e.POST("/accounts/:id/:verb", s.accountAccess, admin...)
 		e.POST("/tokens/:tid/revoke", s.tokenRevoke, cw...)
 
+		e.GET("/api/v1/openapi.json", s.apiOpenAPI)
 		api := e.Group("/api/v1", s.apiErrors, middleware.BodyLimit(apiBodyLimit), strictQuery, s.requireToken)
 		api.GET("/participants", s.apiParticipants)
 		api.POST("/participants", s.apiCreateParticipant)

@@ -8,11 +8,10 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
-// What the caseworker pages add on top of their store reads: grouping the
-// queue into cards, and filtering and paging the audit log. Figures in
-// docs/performance.md.
+// What the Needs attention page adds on top of its store reads: grouping
+// the queue into cards. Figures in docs/performance.md.
 //
-//	go test ./internal/web -run '^$' -bench 'BuildQueue|FilterAudit' -benchmem
+//	go test ./internal/web -run '^$' -bench BuildQueue -benchmem
 
 func BenchmarkBuildQueue(b *testing.B) {
 	now := time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
@@ -37,23 +36,6 @@ func BenchmarkBuildQueue(b *testing.B) {
 		q := buildQueue(in)
 		if len(q.Cards) == 0 {
 			b.Fatal("no cards")
-		}
-	}
-}
-
-func BenchmarkFilterAudit(b *testing.B) {
-	now := time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
-	entries := make([]store.AuditEntry, 0, auditScanLimit)
-	for i := range auditScanLimit {
-		entries = append(entries, store.AuditEntry{ID: fmt.Sprintf("a_%05d", i), At: now.Add(-time.Duration(i) * time.Minute),
-			Actor: fmt.Sprintf("acc_%d", i%7), Action: "participant_viewed", ParticipantID: fmt.Sprintf("p_%04d", i%3000)})
-	}
-	f := auditFilter{Actor: "acc_3", From: "2026-02-20", To: "2026-03-04"}
-	b.ReportAllocs()
-	for b.Loop() {
-		page, _ := pageAfter(filterAudit(entries, f, time.UTC), "", auditPageSize)
-		if len(page) == 0 {
-			b.Fatal("nothing matched")
 		}
 	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/csv"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -125,8 +126,9 @@ func newLedgerScene(t *testing.T) *ledgerScene {
 }
 
 type windowsBody struct {
-	Windows   []map[string]any `json:"windows"`
-	NextSince *time.Time       `json:"next_since"`
+	Windows    []map[string]any `json:"windows"`
+	NextSince  *time.Time       `json:"next_since"`
+	NextCursor *string          `json:"next_cursor"`
 }
 
 func outcomesOf(ws []map[string]any) []store.WindowOutcome {
@@ -282,6 +284,26 @@ func TestAPIWindowsPages(t *testing.T) {
 	}
 	if age := e.clock.Now().Sub(mustTime(t, all[len(all)-1]["opens_at"])); age < 0 || age >= 24*time.Hour {
 		t.Errorf("the last window listed opened %v ago, want today's", age)
+	}
+
+	// Smaller pages by cursor walk the same windows.
+	var walked []map[string]any
+	next := base + p.CreatedAt.UTC().Format(time.RFC3339) + "&limit=50"
+	for range 20 {
+		page := decodeJSON[windowsBody](t, e.api(e.cara, "GET", next, nil))
+		walked = append(walked, page.Windows...)
+		if page.NextCursor == nil {
+			break
+		}
+		next = base + p.CreatedAt.UTC().Format(time.RFC3339) + "&limit=50&cursor=" + url.QueryEscape(*page.NextCursor)
+	}
+	if len(walked) != len(all) {
+		t.Fatalf("pages of 50 walked %d windows, pages by since %d", len(walked), len(all))
+	}
+	for i := range all {
+		if walked[i]["ref"] != all[i]["ref"] {
+			t.Fatalf("window %d: %v by cursor, %v by since", i, walked[i]["ref"], all[i]["ref"])
+		}
 	}
 }
 

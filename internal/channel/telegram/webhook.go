@@ -322,13 +322,13 @@ func (c *Channel) setReachable(ctx context.Context, chatID int64, reachable bool
 // resolveCantReach closes the open "can't reach" items that a Telegram
 // failure raised for a person, now that they can be reached again.
 func (c *Channel) resolveCantReach(ctx context.Context, pid string, now time.Time) error {
-	items, err := c.store.ListAttention(ctx, true)
+	items, err := c.store.AttentionOfMany(ctx, []string{pid}, true)
 	if err != nil {
-		return fmt.Errorf("telegram: list attention: %w", err)
+		return fmt.Errorf("telegram: attention of %s: %w", pid, err)
 	}
 	prefix := string(store.Telegram) + ":"
 	for _, it := range items {
-		if it.ParticipantID != pid || it.Kind != store.AttentionCantReach || !strings.HasPrefix(it.Reason, prefix) {
+		if it.Kind != store.AttentionCantReach || !strings.HasPrefix(it.Reason, prefix) {
 			continue
 		}
 		if err := c.store.ResolveAttention(ctx, it.ID, "system", "resolved", now); err != nil && !errors.Is(err, store.ErrNotFound) {

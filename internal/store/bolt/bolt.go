@@ -68,6 +68,12 @@ var (
 	bDueReady        = []byte("due_ready")         // time(claimable), id
 	bDueByP          = []byte("due_by_p")          // pid, time(due), id
 	bExpiry          = []byte("expiry")            // time(expires), kind, key
+
+	// Indexes for caseworker pages and the API (pages.go), built from the
+	// records on an Open that cannot trust them (bMeta says when it can).
+	bParticipantsByCW = []byte("participants_by_cw") // caseworker, pid → "c" for a child
+	bCaseloads        = []byte("caseloads")          // caseworker (length-prefixed) → store.Caseload
+	bAttentionOpen    = []byte("attention_open")     // time(created), id; open items only
 )
 
 var allBuckets = [][]byte{
@@ -75,6 +81,7 @@ var allBuckets = [][]byte{
 	bAttention, bAttentionByTime, bAttentionByP, bAudit, bAuditByTime, bAuditByP,
 	bDedupe, bLeases, bRates, bCounters, bOutbox, bOutboxReady, bOutboxByP,
 	bAppointments, bAppointmentsByP, bDue, bDueReady, bDueByP, bExpiry,
+	bParticipantsByCW, bCaseloads, bAttentionOpen,
 }
 
 // Store is a bbolt-backed store.Store. Safe for concurrent use.
@@ -115,7 +122,11 @@ func Open(path string, opts ...Option) (*Store, error) {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
-		return (&txn{Tx: tx}).takeBackClaims()
+		t := &txn{Tx: tx, now: time.Now()}
+		if err := t.takeBackClaims(); err != nil {
+			return err
+		}
+		return buildIndexes(t)
 	})
 	if err != nil {
 		db.Close()
@@ -144,6 +155,9 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.swept.Wait()
+		if err := s.stampClose(); err != nil {
+			slog.Warn("bolt: the indexes will be built again at the next start", "err", err)
+		}
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("bolt: close: %w", err)
 		}

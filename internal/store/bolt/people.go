@@ -53,6 +53,9 @@ func (s *Store) CreateParticipant(_ context.Context, p store.Participant) error 
 			return err
 		}
 		p.Revision = 1
+		if err := t.indexParticipant(nil, &p); err != nil {
+			return err
+		}
 		return putJSON(b, []byte(p.ID), p)
 	})
 }
@@ -103,6 +106,7 @@ func (s *Store) DeleteParticipant(_ context.Context, id string) error {
 	return s.update("delete participant "+id, func(t *txn) error {
 		pfx := idPrefix(id)
 		steps := []func() error{
+			func() error { return t.unindexParticipant(id) },
 			func() error { return t.Bucket(bParticipants).Delete([]byte(id)) },
 			func() error { return t.deleteSession(id) },
 			func() error { return t.deleteLinksOf(pfx) },
@@ -368,5 +372,8 @@ func (t *txn) saveParticipant(p store.Participant) error {
 		return err
 	}
 	p.Revision++
+	if err := t.indexParticipant(old, &p); err != nil {
+		return err
+	}
 	return putJSON(b, []byte(p.ID), p)
 }

@@ -64,6 +64,9 @@ func (t *txn) addAttention(a store.AttentionItem) error {
 	if err := t.Bucket(bAttentionByTime).Put(key(timeKey(a.CreatedAt), []byte(a.ID)), nil); err != nil {
 		return err
 	}
+	if err := t.indexOpen(a); err != nil {
+		return err
+	}
 	return t.Bucket(bAttentionByP).Put(key(idPrefix(a.ParticipantID), []byte(a.ID)), nil)
 }
 
@@ -75,6 +78,9 @@ func (t *txn) deleteAttention(id []byte) error {
 		return err
 	}
 	if err := t.Bucket(bAttentionByTime).Delete(key(timeKey(old.CreatedAt), id)); err != nil {
+		return err
+	}
+	if err := t.Bucket(bAttentionOpen).Delete(key(timeKey(old.CreatedAt), id)); err != nil {
 		return err
 	}
 	if err := t.Bucket(bAttentionByP).Delete(key(idPrefix(old.ParticipantID), id)); err != nil {
@@ -124,7 +130,11 @@ func (s *Store) ResolveAttention(_ context.Context, id, by, resolution string, a
 			return store.ErrNotFound
 		}
 		a.ResolvedAt, a.ResolvedBy, a.Resolution = at, by, resolution
-		// CreatedAt and ParticipantID are unchanged, so the indexes stand.
+		// CreatedAt and ParticipantID are unchanged, so only the open
+		// index changes.
+		if err := t.indexOpen(a); err != nil {
+			return err
+		}
 		return putJSON(b, []byte(id), a)
 	})
 }

@@ -114,8 +114,15 @@ func (s *Store) AttentionOf(_ context.Context, participantID string) ([]store.At
 // stored.
 func (t *txn) resolveInTurn(a store.AttentionItem) error {
 	b := t.Bucket(bAttention)
-	if b.Get([]byte(a.ID)) == nil {
-		return nil
+	var old store.AttentionItem
+	if ok, err := getJSON(b, []byte(a.ID), &old); err != nil || !ok {
+		return err
+	}
+	if err := t.Bucket(bAttentionOpen).Delete(key(timeKey(old.CreatedAt), []byte(a.ID))); err != nil {
+		return err
+	}
+	if err := t.indexOpen(a); err != nil {
+		return err
 	}
 	return putJSON(b, []byte(a.ID), a)
 }

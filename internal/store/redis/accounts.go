@@ -285,26 +285,38 @@ func (s *Store) GetAPIToken(ctx context.Context, tokenHash string) (store.APITok
 	return tok, nil
 }
 
-func (s *Store) APITokensOf(ctx context.Context, accountID string) ([]store.APIToken, error) {
-	op := "API tokens of " + accountID
+// APITokensOfMany reads every account's token list in one pipeline and
+// the tokens in one MGET (they share the accounts' slot).
+func (s *Store) APITokensOfMany(ctx context.Context, accountIDs []string) (map[string][]store.APIToken, error) {
+	const op = "API tokens of many"
 	ak := s.k.accounts()
-	members, err := s.rdb.ZRange(ctx, ak.apiTokensOf(accountID), 0, -1).Result()
+	lists := make([]*goredis.StringSliceCmd, len(accountIDs))
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, id := range accountIDs {
+			lists[i] = p.ZRange(ctx, ak.apiTokensOf(id), 0, -1)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, s.fail(op, err)
 	}
-	if len(members) == 0 {
-		return nil, nil
+	var keys []string
+	var owners []string
+	for i, l := range lists {
+		for _, m := range l.Val() {
+			keys = append(keys, ak.apiToken(memberID(m)))
+			owners = append(owners, accountIDs[i])
+		}
 	}
-	keys := make([]string, len(members))
-	for i, m := range members {
-		keys[i] = ak.apiToken(memberID(m))
+	out := map[string][]store.APIToken{}
+	if len(keys) == 0 {
+		return out, nil
 	}
 	docs, err := s.rdb.MGet(ctx, keys...).Result() // one slot
 	if err != nil {
 		return nil, s.fail(op, err)
 	}
-	var out []store.APIToken
-	for _, d := range docs {
+	for i, d := range docs {
 		doc, ok := d.(string)
 		if !ok {
 			continue // a hint to a deleted token
@@ -313,9 +325,16 @@ func (s *Store) APITokensOf(ctx context.Context, accountID string) ([]store.APIT
 		if err := json.Unmarshal([]byte(doc), &tok); err != nil {
 			return nil, fmt.Errorf("redis: %s: %w", op, err)
 		}
-		out = append(out, tok)
+		out[owners[i]] = append(out[owners[i]], tok)
 	}
 	return out, nil
+}
+
+// APITokensOf is APITokensOfMany of one account: its list, then its
+// tokens.
+func (s *Store) APITokensOf(ctx context.Context, accountID string) ([]store.APIToken, error) {
+	all, err := s.APITokensOfMany(ctx, []string{accountID})
+	return all[accountID], err
 }
 
 func (s *Store) DeleteAPIToken(ctx context.Context, tokenHash string) error {

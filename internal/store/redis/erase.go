@@ -138,5 +138,11 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 			return s.fail(op, err)
 		}
 	}
+	if p.ID != "" {
+		// Out of the caseload last, as every hint goes after its record.
+		if err := s.dropFromCaseload(ctx, id, p.CaseworkerID); err != nil {
+			return s.fail(op, err)
+		}
+	}
 	return nil
 }

@@ -158,6 +158,19 @@ func (k keys) attentionIndex() attentionIndex {
 
 func (a attentionIndex) keys() []string { return []string{a.where, a.all, a.open} }
 
+// Caseloads, one slot {caseload}: hint sets of participant IDs by
+// caseworker, read by ParticipantsOf (which checks each record) and
+// counted by Caseloads.
+
+type caseloadKeys struct{ prefix string }
+
+func (k keys) caseloads() caseloadKeys { return caseloadKeys{k.prefix + "caseload:{caseload}:"} }
+
+func (c caseloadKeys) of(cw string) string       { return c.prefix + "by:" + cw }       // zset (lex, hint): participant IDs
+func (c caseloadKeys) children(cw string) string { return c.prefix + "children:" + cw } // zset (lex, hint): the children among them
+func (c caseloadKeys) ids() string               { return c.prefix + "ids" }            // set: caseworker IDs that have had a caseload
+func (c caseloadKeys) built() string             { return c.prefix + "built" }          // string: the index version, once built from the records
+
 // Audit log, one slot {audit}.
 
 type auditIndex struct{ rec, where, all string }

@@ -33,6 +33,10 @@ func (s *Store) CreateParticipant(ctx context.Context, p store.Participant) erro
 	if err := s.rdb.ZAdd(ctx, s.k.participants(), goredis.Z{Member: p.ID}).Err(); err != nil {
 		return s.fail(op, err)
 	}
+	if err := s.addToCaseload(ctx, p); err != nil {
+		return s.fail(op, err)
+	}
+	undo.add(s.caseloadUndo(p))
 	ok, err := s.rdb.SetNX(ctx, s.k.participant(p.ID), doc, 0).Result()
 	if err != nil {
 		return s.fail(op, err)
@@ -71,10 +75,17 @@ func (s *Store) UpdateParticipant(ctx context.Context, p store.Participant) erro
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
-	n, err := s.run(ctx, luaParticipantUpdate, []string{s.k.participant(p.ID)}, read, doc).Int()
-	switch {
-	case err != nil:
+	// The caseload entry goes first, as every hint does; the old one
+	// goes once the record no longer names it.
+	if err := s.addToCaseload(ctx, p); err != nil {
 		return s.fail(op, err)
+	}
+	undo.add(s.caseloadUndo(p))
+	res, err := s.run(ctx, luaParticipantUpdate, []string{s.k.participant(p.ID)}, read, doc).Slice()
+	if err != nil {
+		return s.fail(op, err)
+	}
+	switch n, _ := res[0].(int64); {
 	case n == 0:
 		s.takeBack(ctx, op, &undo)
 		return fmt.Errorf("redis: %s: %w", op, store.ErrStale)
@@ -83,6 +94,10 @@ func (s *Store) UpdateParticipant(ctx context.Context, p store.Participant) erro
 		return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
 	}
 	landed(ctx)
+	oldCW, _ := res[1].(string)
+	if err := s.leaveCaseload(ctx, p.ID, oldCW, res[2] == "1", p.CaseworkerID, p.Child); err != nil {
+		return s.fail(op, err)
+	}
 	return nil
 }
 

@@ -114,6 +114,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, s.fail("open: load scripts", err)
 		}
 	}
+	if err := s.ensureCaseloads(ctx); err != nil {
+		s.rdb.Close()
+		return nil, s.fail("open: build the caseload index", err)
+	}
 	return s, nil
 }
 

@@ -145,6 +145,13 @@ func (s *Store) writeHints(ctx context.Context, t store.Turn, undo *undoList) er
 		// Never taken back: an entry for a participant who is there anyway,
 		// or one whose record is missing, which readers skip.
 		pre = append(pre, call{args: []any{"zadd", s.k.participants(), 0, pid}})
+		// A turn never moves a person to another caseload; this entry is
+		// for the turn that creates the record.
+		c, cw := s.k.caseloads(), t.Participant.CaseworkerID
+		pre = append(pre, call{args: []any{"zadd", c.of(cw), 0, pid}}, call{args: []any{"sadd", c.ids(), cw}})
+		if t.Participant.Child {
+			pre = append(pre, call{args: []any{"zadd", c.children(cw), 0, pid}})
+		}
 	}
 	var hints []hint
 	hints = append(hints, s.attentionHints(pid, t.Attention)...)

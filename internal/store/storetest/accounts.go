@@ -178,6 +178,17 @@ var accountTests = []namedTest{
 		list, err = s.APITokensOf(ctx, "acct_1")
 		must(t, "list", err)
 		mustIDs(t, "after delete", ids(list, func(x store.APIToken) string { return x.TokenHash }), []string{"t1"})
+		must(t, "another of acct_1", s.PutAPIToken(ctx, store.APIToken{TokenHash: "t2", AccountID: "acct_1", CreatedAt: at(3 * time.Hour)}))
+		many, err := s.APITokensOfMany(ctx, []string{"acct_1", "acct_2", "acct_none"})
+		must(t, "tokens of many", err)
+		hashes := func(ts []store.APIToken) []string {
+			return ids(ts, func(x store.APIToken) string { return x.TokenHash })
+		}
+		mustIDs(t, "many: acct_1's, oldest first", hashes(many["acct_1"]), []string{"t1", "t2"})
+		mustIDs(t, "many: acct_2's", hashes(many["acct_2"]), []string{"tb"})
+		if len(many["acct_none"]) != 0 || len(many) != 2 {
+			t.Fatalf("tokens of many: %v", many)
+		}
 		mustFail(t, "no hash", s.PutAPIToken(ctx, store.APIToken{AccountID: "acct_1"}))
 	}},
 	{"SetupTokenWorksOnceAndExpires", func(t *testing.T, s store.Store) {

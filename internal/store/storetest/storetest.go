@@ -78,6 +78,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Sessions", sessionTests},
 		{"CheckIns", checkInTests},
 		{"Attention", attentionTests},
+		{"Pages", pageTests},
 		{"Windows", windowTests},
 		{"Audit", auditTests},
 		{"Dedupe", dedupeTests},

@@ -5,15 +5,26 @@
 -- KEYS[1] participant record (string: Participant JSON)
 -- ARGV[1] the revision read     ARGV[2] the new record, one revision higher
 --
--- Returns 1 when saved; 0 when the record has changed since; -1 when it is
--- gone.
+-- Returns {1, caseworker, child} when saved, with the caseworker ID and
+-- child flag ("1" or "0") of the record it replaced, so that the caller
+-- can move the caseload entry; {0} when the record has changed since;
+-- {-1} when it is gone.
 
 local cur = redis.call('GET', KEYS[1])
 if not cur then
-  return -1
+  return {-1}
 end
-if (tonumber(cjson.decode(cur).rev) or 0) ~= tonumber(ARGV[1]) then
-  return 0
+local old = cjson.decode(cur)
+if (tonumber(old.rev) or 0) ~= tonumber(ARGV[1]) then
+  return {0}
 end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
-return 1
+local cw = old.caseworker_id
+if type(cw) ~= 'string' then
+  cw = ''
+end
+local child = '0'
+if old.child == true then
+  child = '1'
+end
+return {1, cw, child}
