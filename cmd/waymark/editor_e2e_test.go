@@ -320,7 +320,11 @@ func TestPublishIsAtomicUnderConcurrentTurns(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
-	// After the switch every process answers with the new words.
+	// Once the process follows version 2 (it polls every 100 ms; loading a
+	// version is slow under the race detector), every answer has the new
+	// words. Asking again and again before that would run into the
+	// outbox's guard against the same words sent over and over.
+	waitFor(t, "the process to follow version 2", func() bool { return scrape(t, svc.public, "waymark_programme_version") == "2" })
 	for i, phone := range phones {
 		waitFor(t, "the switch", func() bool {
 			before := len(repliesTo(fake, phone))
