@@ -111,6 +111,11 @@ func (s instrumented) CheckInsOf(ctx context.Context, participantID string, sinc
 	return r0, s.count("CheckInsOf", err)
 }
 
+func (s instrumented) LastCheckIns(ctx context.Context, participantIDs []string) (map[string]store.CheckIn, error) {
+	r0, err := s.Store.LastCheckIns(ctx, participantIDs)
+	return r0, s.count("LastCheckIns", err)
+}
+
 func (s instrumented) WindowsOf(ctx context.Context, participantID string, since time.Time) ([]store.Window, error) {
 	r0, err := s.Store.WindowsOf(ctx, participantID, since)
 	return r0, s.count("WindowsOf", err)
@@ -497,6 +502,7 @@ var storeOps = []string{
 	"HistoryOf",
 	"Increment",
 	"KeyCheck",
+	"LastCheckIns",
 	"LinksOf",
 	"ListAccounts",
 	"ListAttention",

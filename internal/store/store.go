@@ -662,6 +662,10 @@ type CheckIns interface {
 	RecordCheckIn(ctx context.Context, c CheckIn) error
 	// CheckInsOf returns a participant's check-ins at or after since, oldest first.
 	CheckInsOf(ctx context.Context, participantID string, since time.Time) ([]CheckIn, error)
+	// LastCheckIns returns the latest check-in of each of the people who
+	// have one, by participant ID: one read for a page of people, however
+	// many check-ins each has.
+	LastCheckIns(ctx context.Context, participantIDs []string) (map[string]CheckIn, error)
 }
 
 // Windows keeps the ledger: one record per check-in window a participant

@@ -465,10 +465,12 @@ func hiddenFields(v url.Values) []option {
 // Participants.
 
 type participantRow struct {
-	P          store.Participant
-	Caseworker string
-	Open       int
-	NextWindow string
+	P           store.Participant
+	Caseworker  string
+	Open        int
+	NextWindow  string
+	LastCheckIn shownTime
+	LastChannel string
 }
 
 type participantsView struct {
@@ -499,13 +501,27 @@ func (s *Server) participantsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// One read for the page's people, however many check-ins each has.
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	last, err := s.deps.Store.LastCheckIns(ctx, ids)
+	if err != nil {
+		return err
+	}
+	zone := s.caseworkerZone(v.Account)
 	for _, p := range ps {
-		v.Rows = append(v.Rows, participantRow{P: p, Caseworker: names[p.CaseworkerID], Open: open[p.ID]})
+		row := participantRow{P: p, Caseworker: names[p.CaseworkerID], Open: open[p.ID]}
+		if ci, ok := last[p.ID]; ok {
+			row.LastCheckIn, row.LastChannel = caseworkerTime(ci.At, v.Now, zone), ci.Channel.Label()
+		}
+		v.Rows = append(v.Rows, row)
 	}
 	slices.SortStableFunc(v.Rows, func(a, b participantRow) int {
 		return strings.Compare(strings.ToLower(a.P.Label), strings.ToLower(b.P.Label))
 	})
-	s.participantRowFacts(v.Rows, v.Now, s.caseworkerZone(v.Account))
+	s.participantRowFacts(v.Rows, v.Now, zone)
 	return s.render(c, http.StatusOK, "participants", v)
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -81,17 +82,25 @@ func TestParticipantPageInWords(t *testing.T) {
 		t.Error("no undo on the participant page")
 	}
 
-	// The list: next window, open items linking to a queue of that
-	// person's items only.
+	// The list: last check-in, next window, open items linking to a
+	// queue of that person's items only.
 	e.attentionItem(p, store.AttentionCallback)
 	other := e.participant("Bo", e.cara)
 	e.attentionItem(other, store.AttentionMissed)
+	for i, at := range []time.Time{e.clock.Now().Add(-26 * time.Hour), e.clock.Now().Add(-50 * time.Hour)} {
+		if err := e.st.RecordCheckIn(t.Context(), store.CheckIn{ID: fmt.Sprintf("c_list%d", i), ParticipantID: p.ID, At: at, Channel: store.MissedCall, Outcome: store.OnTime}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	list := b.get("/participants").Body.String()
 	row := between(list, `href="/participants/`+p.ID+`"`, `</tr>`)
-	for _, want := range []string{`data-label="Next window">`, `href="/attention?person=` + p.ID + `"`} {
+	for _, want := range []string{`data-label="Last check-in"><time`, "Missed call", `data-label="Next window">`, `href="/attention?person=` + p.ID + `"`} {
 		if !strings.Contains(row, want) {
 			t.Errorf("list row lacks %q:\n%s", want, row)
 		}
+	}
+	if otherRow := between(list, `href="/participants/`+other.ID+`"`, `</tr>`); !strings.Contains(otherRow, "none yet") {
+		t.Errorf("someone who never checked in:\n%s", otherRow)
 	}
 	queue := b.get("/attention?person=" + p.ID).Body.String()
 	if strings.Contains(queue, `id="person-`+other.ID+`"`) {

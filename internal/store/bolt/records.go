@@ -42,6 +42,34 @@ func (s *Store) CheckInsOf(_ context.Context, participantID string, since time.T
 	return out, err
 }
 
+func (s *Store) LastCheckIns(_ context.Context, participantIDs []string) (map[string]store.CheckIn, error) {
+	out := make(map[string]store.CheckIn, len(participantIDs))
+	err := s.view("last check-ins", func(t *txn) error {
+		c := t.Bucket(bCheckIns).Cursor()
+		for _, pid := range participantIDs {
+			// The person's keys sort by time: the last is the one just
+			// before the first key past their prefix.
+			pfx := idPrefix(pid)
+			k, v := c.Seek(append(bytes.Clone(pfx), 0xff))
+			if k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+			if k == nil || !bytes.HasPrefix(k, pfx) {
+				continue
+			}
+			var ci store.CheckIn
+			if err := unmarshal(v, &ci); err != nil {
+				return err
+			}
+			out[pid] = ci
+		}
+		return nil
+	})
+	return out, err
+}
+
 // Attention: the items by ID, with indexes by creation time (for the
 // newest-first queue) and by participant (for erasure).
 

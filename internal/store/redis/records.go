@@ -45,6 +45,33 @@ func (s *Store) CheckInsOf(ctx context.Context, participantID string, since time
 	return out, nil
 }
 
+func (s *Store) LastCheckIns(ctx context.Context, participantIDs []string) (map[string]store.CheckIn, error) {
+	out := make(map[string]store.CheckIn, len(participantIDs))
+	if len(participantIDs) == 0 {
+		return out, nil
+	}
+	cmds := make([]*goredis.StringSliceCmd, len(participantIDs))
+	if _, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, pid := range participantIDs {
+			cmds[i] = p.ZRevRangeByLex(ctx, s.k.checkIns(pid), &goredis.ZRangeBy{Min: "-", Max: "+", Count: 1})
+		}
+		return nil
+	}); err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, s.fail("last check-ins", err)
+	}
+	for i, c := range cmds {
+		if len(c.Val()) == 0 {
+			continue
+		}
+		ci, err := parseCheckIn(participantIDs[i], c.Val()[0])
+		if err != nil {
+			return nil, fmt.Errorf("redis: last check-in of %s: %w", participantIDs[i], err)
+		}
+		out[participantIDs[i]] = ci
+	}
+	return out, nil
+}
+
 // A check-in is kept whole as one member of its participant's time index:
 // "<time key of At>|<channel>|<outcome>|<ID>", with | and % escaped in the
 // channel and outcome. Short members keep a person's check-ins in Redis's

@@ -50,6 +50,30 @@ var checkInTests = []namedTest{
 		must(t, "list", err)
 		mustIDs(t, "two check-ins at one instant", sortedCopy(ids(got, func(c store.CheckIn) string { return c.ID })), []string{"c_1", "c_2"})
 	}},
+	{"LastCheckInsOfManyPeople", func(t *testing.T, s store.Store) {
+		// The latest of each person's, whatever order they were recorded
+		// in; people with none, or whose IDs only begin alike, are apart.
+		ctx := ctxOf(t)
+		for _, c := range []store.CheckIn{
+			checkIn("c_a2", "p_a", at(2*time.Hour)),
+			checkIn("c_a0", "p_a", at(0)),
+			checkIn("c_ab", "p_ab", at(time.Hour)),
+			checkIn("c_c", "p_c", at(5*time.Hour)),
+		} {
+			must(t, "record", s.RecordCheckIn(ctx, c))
+		}
+		got, err := s.LastCheckIns(ctx, []string{"p_a", "p_ab", "p_none", "p_c"})
+		must(t, "last check-ins", err)
+		if len(got) != 3 || got["p_a"].ID != "c_a2" || got["p_ab"].ID != "c_ab" || got["p_c"].ID != "c_c" {
+			t.Fatalf("last check-ins = %+v", got)
+		}
+		mustSame(t, "stored check-in", got["p_a"], checkIn("c_a2", "p_a", at(2*time.Hour)))
+		none, err := s.LastCheckIns(ctx, nil)
+		must(t, "of nobody", err)
+		if len(none) != 0 {
+			t.Fatalf("of nobody: %+v", none)
+		}
+	}},
 }
 
 var attentionTests = []namedTest{
