@@ -90,8 +90,8 @@ func TestKilledMidSendNeitherRepeatsNorLoses(t *testing.T) {
 		t.Parallel()
 		redisURL, prefix := redisPrefix(t)
 		// Another process may be alive: the killed one's claims come back
-		// when its lease ends, two minutes on, when the wait for a status
-		// is long over.
+		// when its lease ends (12 s here, two minutes by default), when
+		// the wait for a status is long over.
 		killedMidSend(t, bin, map[string]string{"WAYMARK_REDIS_URL": redisURL, "WAYMARK_REDIS_PREFIX": prefix}, nil, func(t *testing.T) (store.Store, func()) {
 			st, err := redisstore.Open(t.Context(), redisstore.Options{URL: redisURL, Prefix: prefix})
 			if err != nil {
@@ -157,8 +157,11 @@ func killedMidSend(t *testing.T, bin string, storeEnv map[string]string, wantLog
 		"WAYMARK_TWILIO_API_URL":     slow.URL,
 		"WAYMARK_TWILIO_MPS":         "1000",
 		"WAYMARK_OUTBOX_DOUBT_WAIT":  "3s",
-		"WAYMARK_SIMULATOR":          "false",
-		"WAYMARK_LOG_LEVEL":          "debug",
+		// A short claim, so that on Redis the killed process's claims come
+		// back in seconds, not the default two minutes.
+		"WAYMARK_OUTBOX_LEASE": "12s",
+		"WAYMARK_SIMULATOR":    "false",
+		"WAYMARK_LOG_LEVEL":    "debug",
 	}
 	for k, v := range storeEnv {
 		env[k] = v
@@ -198,9 +201,9 @@ func killedMidSend(t *testing.T, bin string, storeEnv map[string]string, wantLog
 	}
 
 	// The message that never reached Twilio goes once the wait for its
-	// status is over; on Redis, once the killed process's lease of two
-	// minutes has run out as well.
-	deadline := time.Now().Add(3 * time.Minute)
+	// status is over; on Redis, once the killed process's lease has run
+	// out as well.
+	deadline := time.Now().Add(time.Minute)
 	for len(fake.Accepted()) < 2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the message that never reached Twilio was lost\n%s", second.logs.String())

@@ -175,8 +175,11 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{
 		OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox(), Concurrency: 8, Batch: 50,
 		DoubtWait: cfg.OutboxDoubtWait,
-		Segments:  func(text string) int { _, n := sms.Segments(text); return n },
-		Ledger:    scheduler,
+		// A claim outlasts any send made under it: a send may take a
+		// quarter of the lease, and at most 30 s.
+		Lease: cfg.OutboxLease, SendTimeout: min(30*time.Second, cfg.OutboxLease/4),
+		Segments: func(text string) int { _, n := sms.Segments(text); return n },
+		Ledger:   scheduler,
 	})
 	if cfg.TwilioAccountSID != "" {
 		// Made after the dispatcher, which records the delivery statuses

@@ -61,6 +61,7 @@ type Config struct {
 	SessionTTL     time.Duration `env:"WAYMARK_SESSION_TTL" default:"12h" help:"how long a caseworker stays signed in"`
 
 	SchedulerTick   time.Duration `env:"WAYMARK_SCHEDULER_TICK" default:"15s" help:"how often the scheduler looks for due reminders"`
+	OutboxLease     time.Duration `env:"WAYMARK_OUTBOX_LEASE" default:"2m" help:"how long a process's claim of a message it is about to send lasts (10s to 1h); on Redis, the messages a process that died had claimed wait this long before another sends them, and one provider call may take a quarter of it, at most 30s"`
 	OutboxDoubtWait time.Duration `env:"WAYMARK_OUTBOX_DOUBT_WAIT" default:"5m" help:"how long after its send began a message in doubt (the process sending it stopped, or Twilio did not answer) waits for Twilio's status callback before it is sent again (1s to 1h); Telegram, which has no such callback, sends it again at once"`
 	ShutdownTimeout time.Duration `env:"WAYMARK_SHUTDOWN_TIMEOUT" default:"15s" help:"how long shutdown waits for requests in flight"`
 }
@@ -260,6 +261,9 @@ func (c Config) Validate() error {
 	}
 	if c.SchedulerTick < time.Second {
 		bad("WAYMARK_SCHEDULER_TICK", "must be at least 1s")
+	}
+	if c.OutboxLease < 10*time.Second || c.OutboxLease > time.Hour {
+		bad("WAYMARK_OUTBOX_LEASE", "must be between 10s and 1h")
 	}
 	if c.OutboxDoubtWait < time.Second || c.OutboxDoubtWait > time.Hour {
 		bad("WAYMARK_OUTBOX_DOUBT_WAIT", "must be between 1s and 1h")
