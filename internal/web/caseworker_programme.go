@@ -215,9 +215,9 @@ func flowSteps(f *flow.Flow, w flowWords) []flowStep {
 func flowSVG(f *flow.Flow, w flowWords) template.HTML { return drawFlow(f, w, nil) }
 
 // flowSVGWith draws a flow as flowSVG does, each node described by what
-// (the editor's words, as they stand in the draft).
-func flowSVGWith(f *flow.Flow, what func(*flow.Node) string) template.HTML {
-	return drawFlow(f, flowWords{}, what)
+// (the editor's words in lang, as they stand in the draft).
+func flowSVGWith(f *flow.Flow, lang string, what func(*flow.Node) string) template.HTML {
+	return drawFlow(f, flowWords{lang: lang}, what)
 }
 
 // drawFlow draws a flow; a step that sends or asks shows the words of w,
@@ -319,8 +319,16 @@ func drawFlow(f *flow.Flow, w flowWords, what func(*flow.Node) string) template.
 		fmt.Fprintf(&b, `<g class="%s"><rect x="%d" y="%d" width="%d" height="%d" rx="6"/>`, class, p.x, p.y, boxW, boxH)
 		fmt.Fprintf(&b, `<text x="%d" y="%d" class="node-id">%s</text>`, p.x+8, p.y+18, esc(clip(id, 24)))
 		if what != nil {
+			// In the language's direction, as the Programme page draws it.
+			x, attrs := p.x+8, ""
+			if w.lang != "" {
+				attrs = ` lang="` + esc(w.lang) + `"`
+			}
+			if locale.Direction(w.lang) == "rtl" {
+				x, attrs = p.x+boxW-8, attrs+` direction="rtl" text-anchor="start"`
+			}
 			for i, line := range wrapWords(what(n), 30, 3) {
-				fmt.Fprintf(&b, `<text x="%d" y="%d" class="node-words">%s</text>`, p.x+8, p.y+34+i*14, esc(line))
+				fmt.Fprintf(&b, `<text x="%d" y="%d" class="node-words"%s>%s</text>`, x, p.y+34+i*14, attrs, esc(line))
 			}
 			b.WriteString(`</g>`)
 			continue

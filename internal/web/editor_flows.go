@@ -100,7 +100,7 @@ func (s *Server) renderFlowEditor(c echo.Context, status int, problems []diag.Pr
 	for _, l := range b.Languages() {
 		v.Languages = append(v.Languages, languageOption{Code: l, Name: b.Name(l), Selected: l == lang})
 	}
-	v.SVG = flowSVGWith(f, func(n *flow.Node) string {
+	v.SVG = flowSVGWith(f, lang, func(n *flow.Node) string {
 		if w := words(n.Message); w != "" {
 			return w
 		}

@@ -360,3 +360,17 @@ func TestEditorRemovesStepsAndChoices(t *testing.T) {
 	rec = b.post("/programme/editor/check", url.Values{"csrf": {csrf}})
 	mustContain(t, "check", rec.Body.String(), "No errors")
 }
+
+// The flow's diagram in the editor draws Arabic words right to left, as
+// the Programme page does, and English left to right.
+func TestEditorDiagramInTheLanguagesDirection(t *testing.T) {
+	e := newEditorEnv(t)
+	b := e.signedIn(e.admin)
+	ar := b.get("/programme/editor/flows/info?lang=ar").Body.String()
+	svg := between(ar, `<svg class="flow"`, `</svg>`)
+	mustContain(t, "Arabic diagram", svg, `lang="ar" direction="rtl"`, "ماذا تريد أن تعرف؟")
+	en := between(b.get("/programme/editor/flows/info?lang=en").Body.String(), `<svg class="flow"`, `</svg>`)
+	if strings.Contains(en, `direction="rtl"`) {
+		t.Error("the English diagram is drawn right to left")
+	}
+}
