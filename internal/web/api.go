@@ -768,7 +768,7 @@ func (s *Server) apiAudit(c echo.Context) error {
 	if !canSeeAll(apiAccount(c)) {
 		return apiFail(http.StatusForbidden, codeForbidden, "the audit log is for administrators")
 	}
-	q, err := auditQueryOf(c)
+	q, err := auditQueryOf(c, time.UTC)
 	if err != nil {
 		return err
 	}

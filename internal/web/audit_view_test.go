@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waymark-atd/waymark/internal/store"
 )
@@ -42,5 +43,28 @@ func TestAuditPageInWords(t *testing.T) {
 	}
 	if rec := admin.get("/audit?from=yesterday"); rec.Code < 400 || rec.Code >= 500 {
 		t.Errorf("a bad date: status %d", rec.Code)
+	}
+}
+
+// The audit log's dates are whole days on the caseworker's own clock; the
+// API's are UTC days, as docs/api.md says.
+func TestAuditDatesAreTheCaseworkersDays(t *testing.T) {
+	e := newCaseworkerEnv(t, envOptions{})
+	admin := e.admin
+	admin.TimeZone = "Asia/Tokyo"
+	if err := e.st.UpdateAccount(t.Context(), admin); err != nil {
+		t.Fatal(err)
+	}
+	// 20:00 UTC on 2 March is 05:00 on 3 March in Tokyo.
+	at := time.Date(2026, 3, 2, 20, 0, 0, 0, time.UTC)
+	if err := e.st.AppendAudit(t.Context(), store.AuditEntry{ID: "a_tokyo", At: at, Actor: "system", Action: "checkin_missed", Detail: "tokyo-entry"}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.signedIn(admin)
+	if page := b.get("/audit?from=2026-03-03&to=2026-03-03").Body.String(); !strings.Contains(page, "tokyo-entry") {
+		t.Error("3 March in Tokyo does not hold the entry")
+	}
+	if page := b.get("/audit?from=2026-03-02&to=2026-03-02").Body.String(); strings.Contains(page, "tokyo-entry") {
+		t.Error("2 March in Tokyo holds an entry made on the 3rd there")
 	}
 }

@@ -945,7 +945,7 @@ type auditView struct {
 
 func (s *Server) auditPage(c echo.Context) error {
 	ctx := c.Request().Context()
-	q, err := auditQueryOf(c)
+	q, err := auditQueryOf(c, s.caseworkerZone(session(c).Account))
 	if err != nil {
 		return s.pageError(c, err)
 	}

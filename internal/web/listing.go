@@ -383,7 +383,9 @@ func (s *Server) allVisible(ctx context.Context, a store.Account) ([]store.Parti
 // auditQueryOf reads the audit log's filters and page: ?participant=,
 // ?actor=, ?action=, ?from= and ?to= (a date, or an RFC 3339 time; to is
 // exclusive, and a date means the end of that day), ?limit= and ?cursor=.
-func auditQueryOf(c echo.Context) (store.AuditQuery, error) {
+// auditQueryOf reads the audit log's filters; a date is a whole day in
+// loc (the caseworker's own zone on the page, UTC in the API).
+func auditQueryOf(c echo.Context, loc *time.Location) (store.AuditQuery, error) {
 	limit, cursor, err := pageParams(c)
 	if err != nil {
 		return store.AuditQuery{}, err
@@ -405,7 +407,7 @@ func auditQueryOf(c echo.Context) (store.AuditQuery, error) {
 		}
 		if t, err := time.Parse(time.RFC3339, v); err == nil {
 			*f.dst = t
-		} else if d, err := time.Parse(time.DateOnly, v); err == nil {
+		} else if d, err := time.ParseInLocation(time.DateOnly, v, loc); err == nil {
 			if f.isEnd {
 				d = d.AddDate(0, 0, 1)
 			}
