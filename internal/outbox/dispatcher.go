@@ -92,6 +92,19 @@ type Options struct {
 	Ledger Ledger
 }
 
+// Store is what the dispatcher reads and writes: the outbox, the links it
+// sends to and marks unreachable, rate budgets and counters, and the
+// attention items and audit entries a delivery closes or a failure opens.
+type Store interface {
+	store.Outbox
+	store.LinkMarks
+	store.RateLimits
+	store.Counters
+	store.Attention
+	store.Audit
+	GetLink(ctx context.Context, index string) (store.Link, error)
+}
+
 // Ledger keeps the record of check-in windows.
 type Ledger interface {
 	// PromptFailed judges window ref of the person again, now that one
@@ -151,7 +164,7 @@ func (o Options) withDefaults() Options {
 // Dispatcher sends stored messages. One runs in every process; they share
 // the work through the store.
 type Dispatcher struct {
-	store   store.Store
+	store   Store
 	senders map[store.Channel]Sender
 	open    AddressOpener
 	clock   clock.Clock
@@ -164,7 +177,7 @@ type Dispatcher struct {
 }
 
 // New returns a Dispatcher sending through senders, one per channel.
-func New(st store.Store, senders map[store.Channel]Sender, opener AddressOpener, clk clock.Clock, logger *slog.Logger, opts Options) *Dispatcher {
+func New(st Store, senders map[store.Channel]Sender, opener AddressOpener, clk clock.Clock, logger *slog.Logger, opts Options) *Dispatcher {
 	opts = opts.withDefaults()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

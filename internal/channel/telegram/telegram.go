@@ -57,6 +57,19 @@ const (
 	DefaultBotPerSecond  = 30
 )
 
+// Store is what the Telegram channel reads and writes itself, beside the
+// conversation: the links of chats, a blocked bot's mark and its
+// can't-reach item, and the counters of stranger replies.
+type Store interface {
+	store.LinkMarks
+	store.Counters
+	store.Audit
+	PutLink(ctx context.Context, l store.Link) error
+	GetLink(ctx context.Context, index string) (store.Link, error)
+	AttentionOfMany(ctx context.Context, participantIDs []string, openOnly bool) ([]store.AttentionItem, error)
+	ResolveAttention(ctx context.Context, id, by, resolution string, at time.Time) error
+}
+
 // Options configure a Channel. Token is always needed. Conversation, Store
 // and Box are needed to receive the webhook, and come together; the
 // commands that only talk to Telegram (set-webhook, info) may leave them
@@ -73,7 +86,7 @@ type Options struct {
 	HTTPClient *http.Client
 
 	Conversation *conversation.Service
-	Store        store.Store
+	Store        Store
 	Box          *seal.Box
 	Clock        clock.Clock  // clock.System when nil
 	Log          *slog.Logger // discarded when nil
@@ -98,7 +111,7 @@ type Channel struct {
 	http       *http.Client
 
 	conv  *conversation.Service
-	store store.Store
+	store Store
 	box   *seal.Box
 	clock clock.Clock
 	log   *slog.Logger
