@@ -50,8 +50,8 @@ func (s *Store) LastCheckIns(_ context.Context, participantIDs []string) (map[st
 			// The person's keys sort by time: the last is the one just
 			// before the first key past their prefix.
 			pfx := idPrefix(pid)
-			k, v := c.Seek(append(bytes.Clone(pfx), 0xff))
-			if k == nil {
+			var k, v []byte
+			if past, _ := c.Seek(append(bytes.Clone(pfx), 0xff)); past == nil {
 				k, v = c.Last()
 			} else {
 				k, v = c.Prev()
