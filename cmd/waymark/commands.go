@@ -152,7 +152,7 @@ func chat(ctx context.Context, env cmdEnv, args []string) int {
 			}
 		}
 		for _, r := range replies {
-			for _, l := range strings.Split(r.Text, "\n") {
+			for l := range strings.SplitSeq(r.Text, "\n") {
 				fmt.Fprintln(env.stdout, "  "+l)
 			}
 		}

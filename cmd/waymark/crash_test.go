@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -163,9 +164,7 @@ func killedMidSend(t *testing.T, bin string, storeEnv map[string]string, wantLog
 		"WAYMARK_SIMULATOR":    "false",
 		"WAYMARK_LOG_LEVEL":    "debug",
 	}
-	for k, v := range storeEnv {
-		env[k] = v
-	}
+	maps.Copy(env, storeEnv)
 	first := startProcess(t, bin, env)
 	for range 2 {
 		select {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -96,9 +97,7 @@ func startServiceEnv(t *testing.T, st store.Store, fake *twiliotest.Server, key 
 		"WAYMARK_SIMULATOR":          "false",
 		"WAYMARK_SCHEDULER_TICK":     "1s",
 	}
-	for k, v := range extra {
-		env[k] = v
-	}
+	maps.Copy(env, extra)
 	cfg, _, err := config.Load(func(k string) string { return env[k] }, nil, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -80,9 +80,7 @@ func flood(t *testing.T, base string, n int) map[int]int {
 	statuses := map[int]int{}
 	var wg sync.WaitGroup
 	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := w; i < n; i += 4 {
 				username := fmt.Sprintf("guess.%d", i)
 				if i%2 == 1 {
@@ -103,7 +101,7 @@ func flood(t *testing.T, base string, n int) map[int]int {
 				statuses[resp.StatusCode]++
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return statuses

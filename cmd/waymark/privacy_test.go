@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -82,9 +83,7 @@ func startPrivacyService(t *testing.T, st store.Store, extraEnv map[string]strin
 		"WAYMARK_TELEGRAM_BOT_USERNAME": "ExampleCheckInBot",
 		"WAYMARK_LOG_LEVEL":             "debug", "WAYMARK_SIMULATOR": "false",
 	}
-	for k, v := range extraEnv {
-		env[k] = v
-	}
+	maps.Copy(env, extraEnv)
 	cfg, _, err := config.Load(func(k string) string { return env[k] }, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -156,9 +155,7 @@ func (s *privacyService) telegram(text string, extra map[string]any) {
 	if text != "" {
 		msg["text"] = text
 	}
-	for k, v := range extra {
-		msg[k] = v
-	}
+	maps.Copy(msg, extra)
 	body, _ := json.Marshal(map[string]any{"update_id": s.update, "message": msg})
 	req, _ := http.NewRequest(http.MethodPost, s.public+telegram.PublicWebhookPath, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -574,7 +571,7 @@ func checkLogs(t *testing.T, logs string, secrets []string) {
 	for _, l := range leaks {
 		if l != "" && strings.Contains(logs, l) {
 			t.Errorf("the log holds %q", l)
-			for _, line := range strings.Split(logs, "\n") {
+			for line := range strings.SplitSeq(logs, "\n") {
 				if strings.Contains(line, l) {
 					t.Logf("  %s", line)
 				}
@@ -643,8 +640,7 @@ var storedTypes = []struct {
 // times as leaves.
 func jsonPaths(t reflect.Type, prefix string) []string {
 	var out []string
-	for i := range t.NumField() {
-		f := t.Field(i)
+	for f := range t.Fields() {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" || !f.IsExported() {
 			continue

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,12 +55,8 @@ func backends(t *testing.T, fn func(t *testing.T, b backend)) {
 func (b backend) cli(t *testing.T, extra map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	env := map[string]string{}
-	for k, v := range b.env {
-		env[k] = v
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
+	maps.Copy(env, b.env)
+	maps.Copy(env, extra)
 	var out, errb bytes.Buffer
 	code := run(t.Context(), append([]string{"waymark"}, args...), func(k string) string { return env[k] }, nil, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()

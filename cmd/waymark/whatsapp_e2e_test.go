@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -111,9 +112,7 @@ func whatsappRecord(t *testing.T, st store.Store) {
 			"MessageSid": {fmt.Sprintf("SM%032x", 1000+sid)}, "AccountSid": {testAccount}, "From": {from}, "To": {"whatsapp:" + testFrom},
 			"Body": {body}, "NumMedia": {"0"}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"},
 		}
-		for k, v := range extra {
-			form[k] = v
-		}
+		maps.Copy(form, extra)
 		if code, answer := s.inbound(form); code != http.StatusOK {
 			t.Fatalf("%q answered %d %q", body, code, answer)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -90,9 +91,7 @@ func (c *fakeCatalog) Texts(lang, id string) []string {
 	var out []string
 	for _, src := range c.msgs[lang][id] {
 		data := map[string]any{"Count": 22}
-		for k, v := range c.sample {
-			data[k] = v
-		}
+		maps.Copy(data, c.sample)
 		var b bytes.Buffer
 		if tmpl, err := template.New("").Option("missingkey=zero").Parse(src); err == nil && tmpl.Execute(&b, data) == nil {
 			out = append(out, b.String())
@@ -232,7 +231,7 @@ func TestGoodReport(t *testing.T) {
 		t.Errorf("problems = %v, want none", r.Problems)
 	}
 	found := false
-	for _, line := range strings.Split(out, "\n") {
+	for line := range strings.SplitSeq(out, "\n") {
 		if strings.Join(strings.Fields(line), " ") == "ar menu.later UCS-2 2 -" {
 			found = true
 		}

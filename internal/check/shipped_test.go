@@ -103,7 +103,7 @@ func TestShippedReport(t *testing.T) {
 	}
 	// Keyword and voice messages are never in the table.
 	_, withCosts := checkShipped(t, locales.FS, Output{Costs: true})
-	for _, line := range strings.Split(withCosts, "\n") {
+	for line := range strings.SplitSeq(withCosts, "\n") {
 		if f := strings.Fields(line); len(f) > 2 && (strings.HasPrefix(f[1], "keyword.") || strings.HasPrefix(f[1], "voice.")) {
 			t.Errorf("a row for a message never sent: %s", line)
 		}

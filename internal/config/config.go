@@ -76,8 +76,7 @@ type Field struct {
 func Fields() []Field {
 	t := reflect.TypeFor[Config]()
 	out := make([]Field, 0, t.NumField())
-	for i := range t.NumField() {
-		f := t.Field(i)
+	for f := range t.Fields() {
 		out = append(out, Field{Env: f.Tag.Get("env"), Default: f.Tag.Get("default"), Help: f.Tag.Get("help"), Secret: f.Tag.Get("secret") == "true"})
 	}
 	return out

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -832,12 +833,7 @@ func (s *Service) language(c *Content, p store.Participant) string {
 }
 
 func offered(c *Content, lang string) bool {
-	for _, l := range c.Flows.Programme.Languages {
-		if l == lang {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(c.Flows.Programme.Languages, lang)
 }
 
 func isNotify(e event) bool {
@@ -851,12 +847,8 @@ func view(p store.Participant) flow.Participant {
 
 func mergeVars(a, b map[string]string) map[string]string {
 	out := make(map[string]string, len(a)+len(b))
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
-	}
+	maps.Copy(out, a)
+	maps.Copy(out, b)
 	return out
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -154,14 +155,12 @@ func TestConcurrentMessagesOfOnePersonAreSerialised(t *testing.T) {
 	h.drain()
 	var wg sync.WaitGroup
 	for i := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			_, err := h.conv.Handle(h.ctx, conversation.Inbound{Channel: store.SMS, Address: phone, Text: "MENU", DedupeKey: "sms:SMc" + string(rune('a'+i))})
 			if err != nil {
 				t.Error(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if got := len(h.drain()); got != 8 {
@@ -314,9 +313,7 @@ func TestAConversationOnAVanishedNodeRestartsPolitely(t *testing.T) {
 	old := h.conv.Content()
 	set := *old.Flows
 	set.Flows = map[string]*flow.Flow{}
-	for id, f := range old.Flows.Flows {
-		set.Flows[id] = f
-	}
+	maps.Copy(set.Flows, old.Flows.Flows)
 	enrol := *set.Flows["enrolment"]
 	enrol.Nodes = map[string]*flow.Node{}
 	for id, n := range old.Flows.Flows["enrolment"].Nodes {

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,12 +111,8 @@ func (r *runner) text(st State, raw string) (State, []Effect) {
 			vars := st.Vars
 			if len(c.Set) > 0 {
 				vars = make(map[string]string, len(st.Vars)+len(c.Set))
-				for k, v := range st.Vars {
-					vars[k] = v
-				}
-				for k, v := range c.Set {
-					vars[k] = v
-				}
+				maps.Copy(vars, st.Vars)
+				maps.Copy(vars, c.Set)
 			}
 			if c.Next == "" {
 				return State{}, r.effects
@@ -320,9 +317,7 @@ func copyVars(vars map[string]string) map[string]string {
 		return nil
 	}
 	out := make(map[string]string, len(vars))
-	for k, v := range vars {
-		out[k] = v
-	}
+	maps.Copy(out, vars)
 	return out
 }
 
@@ -510,7 +505,7 @@ func (s *Set) Listening(flowID string) (State, bool) {
 		return State{}, false
 	}
 	id := fl.Start
-	for steps := 0; steps < maxSteps; steps++ {
+	for range maxSteps {
 		n := fl.Nodes[id]
 		switch {
 		case n == nil:

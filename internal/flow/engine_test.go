@@ -315,7 +315,7 @@ func TestLongChainStopsAtMaxSteps(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("id: long\nstart: n0\nnodes:\n")
 	const n = 150
-	for i := 0; i < n; i++ {
+	for i := range n {
 		fmt.Fprintf(&b, "  n%d:\n    do: record_checkin\n", i)
 		if i < n-1 {
 			fmt.Fprintf(&b, "    next: n%d\n", i+1)

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"maps"
 	"reflect"
 	"testing"
 	"testing/fstest"
@@ -83,9 +84,7 @@ nodes:
     send: delete.kept
 `)}}
 	for _, m := range []fstest.MapFS{base, more} {
-		for k, v := range m {
-			fsys[k] = v
-		}
+		maps.Copy(fsys, m)
 	}
 	set, problems := Load(fsys)
 	if set == nil || len(problems) > 0 {

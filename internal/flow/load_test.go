@@ -3,6 +3,7 @@ package flow
 import (
 	"flag"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,9 +27,7 @@ var base = fstest.MapFS{
 func overlay(t *testing.T, dir string) fstest.MapFS {
 	t.Helper()
 	m := fstest.MapFS{}
-	for k, v := range base {
-		m[k] = v
-	}
+	maps.Copy(m, base)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -187,9 +186,7 @@ func TestYmlIsIgnoredWithWarning(t *testing.T) {
 
 func overlayMap(files map[string]string) fstest.MapFS {
 	m := fstest.MapFS{}
-	for k, v := range base {
-		m[k] = v
-	}
+	maps.Copy(m, base)
 	for k, v := range files {
 		m[k] = &fstest.MapFile{Data: []byte(v)}
 	}

@@ -9,7 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var durationType = reflect.TypeOf(Duration(0))
+var durationType = reflect.TypeFor[Duration]()
 
 // loadProgramme decodes programme.yaml over the defaults already in
 // s.Programme: a field left out keeps its default. It walks the struct by

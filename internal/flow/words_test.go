@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -11,17 +12,13 @@ func withWords(changes mapWords) mapWords {
 	out := mapWords{}
 	for lang, msgs := range testWords {
 		out[lang] = map[string][]string{}
-		for id, ws := range msgs {
-			out[lang][id] = ws
-		}
+		maps.Copy(out[lang], msgs)
 	}
 	for lang, msgs := range changes {
 		if out[lang] == nil {
 			out[lang] = map[string][]string{}
 		}
-		for id, ws := range msgs {
-			out[lang][id] = ws
-		}
+		maps.Copy(out[lang], msgs)
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -225,12 +226,7 @@ func (f *yamlFile) duration(n *yaml.Node, where string) (time.Duration, bool) {
 }
 
 func contains[T comparable](list []T, v T) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(list, v)
 }
 
 // suggest returns the known name closest to a misspelt one, if close enough

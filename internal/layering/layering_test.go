@@ -21,7 +21,7 @@ func deps(t *testing.T, pattern string) map[string][]string {
 		t.Fatalf("go list %s: %v", pattern, err)
 	}
 	m := map[string][]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for line := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)
 		pkg := strings.TrimPrefix(fields[0], module)
 		for _, d := range fields[1:] {

@@ -164,7 +164,7 @@ func commentsOf(src []byte) map[string]string {
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		k := top.Content[i]
 		var lines []string
-		for _, l := range strings.Split(k.HeadComment, "\n") {
+		for l := range strings.SplitSeq(k.HeadComment, "\n") {
 			l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "#"))
 			if l == "" || strings.HasPrefix(l, "---") {
 				continue
@@ -386,8 +386,8 @@ func lineAt(data []byte, off int64) int { return bytes.Count(data[:off], []byte(
 // the decoder's offset before a start tag is after the text before it.
 func leadingNewlines(data []byte, off int64) int {
 	rest := data[off:]
-	if i := bytes.IndexByte(rest, '<'); i >= 0 {
-		return bytes.Count(rest[:i], []byte("\n"))
+	if before, _, ok := bytes.Cut(rest, []byte{'<'}); ok {
+		return bytes.Count(before, []byte("\n"))
 	}
 	return 0
 }
@@ -521,7 +521,7 @@ func quote(s string) string {
 // them when the file is written again.
 func Header(src []byte) string {
 	var lines []string
-	for _, l := range strings.Split(string(src), "\n") {
+	for l := range strings.SplitSeq(string(src), "\n") {
 		if !strings.HasPrefix(l, "#") && strings.TrimSpace(l) != "" {
 			break
 		}

@@ -6,6 +6,7 @@ package locale
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -75,9 +76,7 @@ func (b *Bundle) SetDefault(lang string) { b.def.Store(&lang) }
 // real organisation name and phone number, so that lengths are realistic.
 func (b *Bundle) SetSampleData(data map[string]any) {
 	cp := make(map[string]any, len(data))
-	for k, v := range data {
-		cp[k] = v
-	}
+	maps.Copy(cp, data)
 	b.sample.Store(&cp)
 }
 
@@ -122,9 +121,7 @@ func (b *Bundle) Render(lang, id string, data map[string]any) string {
 // {{.Count}} (and {{.PluralCount}}).
 func (b *Bundle) RenderCount(lang, id string, count int, data map[string]any) string {
 	d := make(map[string]any, len(data)+2)
-	for k, v := range data {
-		d[k] = v
-	}
+	maps.Copy(d, data)
 	d["Count"] = count
 	d["PluralCount"] = count
 	return b.render(lang, id, d, count)
@@ -181,8 +178,7 @@ func (l *langFile) exec(m *message, data map[string]any, count any) (string, boo
 		return "", false
 	}
 	if err != nil {
-		var nf *i18n.MessageNotFoundErr
-		if errors.As(err, &nf) {
+		if _, ok := errors.AsType[*i18n.MessageNotFoundErr](err); ok {
 			return "", false
 		}
 		// A missing plural form falls back to "other" with an error; the
@@ -210,9 +206,7 @@ func fillFields(fields []string, data map[string]any) map[string]any {
 		return data
 	}
 	out := make(map[string]any, len(data)+len(fields))
-	for k, v := range data {
-		out[k] = v
-	}
+	maps.Copy(out, data)
 	for _, f := range fields {
 		if _, ok := out[f]; !ok {
 			out[f] = ""
@@ -306,9 +300,7 @@ func (b *Bundle) Texts(lang, id string) []string {
 	out := make([]string, 0, len(l.forms))
 	for _, f := range l.forms {
 		d := make(map[string]any, len(data)+2)
-		for k, v := range data {
-			d[k] = v
-		}
+		maps.Copy(d, data)
 		d["Count"], d["PluralCount"] = l.samples[f], l.samples[f]
 		s, _ := l.exec(m, d, l.samples[f])
 		out = append(out, s)
@@ -337,13 +329,9 @@ var defaultSample = map[string]any{
 
 func (b *Bundle) sampleData() map[string]any {
 	d := make(map[string]any, len(defaultSample)+4)
-	for k, v := range defaultSample {
-		d[k] = v
-	}
+	maps.Copy(d, defaultSample)
 	if p := b.sample.Load(); p != nil {
-		for k, v := range *p {
-			d[k] = v
-		}
+		maps.Copy(d, *p)
 	}
 	return d
 }

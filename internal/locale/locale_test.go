@@ -308,12 +308,12 @@ func joinProblems(ps []diag.Problem) string {
 func TestConcurrentReads(t *testing.T) {
 	b := loadGood(t)
 	var wg sync.WaitGroup
-	for i := 0; i < 8; i++ {
+	for i := range 8 {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
 			langs := []string{"en", "fr", "ar", "uk", "es", "ti"}
-			for j := 0; j < 200; j++ {
+			for j := range 200 {
 				l := langs[(i+j)%len(langs)]
 				if b.Render(l, "greeting", map[string]any{"Org": "x"}) == "" {
 					t.Error("empty render")

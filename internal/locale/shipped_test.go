@@ -1,6 +1,7 @@
 package locale_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,12 +84,7 @@ func TestShippedPlurals(t *testing.T) {
 }
 
 func contains(list []string, w string) bool {
-	for _, x := range list {
-		if x == w {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(list, w)
 }
 
 var sink string

@@ -77,7 +77,7 @@ func TestGrafanaDashboardUsesRealMetrics(t *testing.T) {
 					continue
 				}
 				for _, group := range by.FindAllStringSubmatch(target.Expr, -1) {
-					for _, l := range strings.Split(group[1], ",") {
+					for l := range strings.SplitSeq(group[1], ",") {
 						if l = strings.TrimSpace(l); l != "le" && !slices.Contains(have, l) {
 							t.Errorf("panel %q groups %s by %q, a label it does not have (%v)", p.Title, base, l, have)
 						}

@@ -345,8 +345,7 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 	link := *check.Link
 	if r, ok := sender.(Router); ok {
 		routed, err := r.Route(m, link, now)
-		var perm *PermanentError
-		if errors.As(err, &perm) {
+		if perm, ok := errors.AsType[*PermanentError](err); ok {
 			return d.fail(ctx, m, perm.Code)
 		}
 		if err != nil {
@@ -430,8 +429,7 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 		d.opts.Observer.Sent(m.Channel, took)
 		return d.sent(ctx, m, providerID, log)
 	}
-	var perm *PermanentError
-	if errors.As(sendErr, &perm) {
+	if perm, ok := errors.AsType[*PermanentError](sendErr); ok {
 		log.Warn("outbox: provider refused the message for good", "code", perm.Code, "unreachable", perm.Unreachable, "attempt", m.Attempts)
 		m.Status, m.ErrorCode = store.Failed, perm.Code
 		d.opts.Observer.Failed(m.Channel, ReasonRefused)

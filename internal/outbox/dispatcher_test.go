@@ -963,13 +963,11 @@ func TestConcurrentStatusCallbacksLoseNothing(t *testing.T) {
 	for _, id := range ids {
 		var wg sync.WaitGroup
 		for _, st := range []store.MessageStatus{store.Sent, store.Delivered, store.Sent, store.Sent} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				if err := d.ApplyStatus(h.ctx, id, "", st, ""); err != nil {
 					t.Error(err)
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		if rec := h.get(id); rec.Status != store.Delivered || rec.Text != "" {

@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -118,7 +118,7 @@ func TestProcessesShareQueueAndBudget(t *testing.T) {
 	for _, at := range sentAt {
 		times = append(times, at)
 	}
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	slices.Sort(times)
 	for i := 1; i < len(times); i++ {
 		if gap := times[i] - times[i-1]; gap < time.Second {
 			t.Errorf("sends %d and %d only %s apart: %v", i-1, i, gap, times)

@@ -138,9 +138,9 @@ func lineDiff(a, b string, context int) []DiffLine {
 	for i := range lcs {
 		lcs[i] = make([]int, len(my)+1)
 	}
-	for i := len(mx) - 1; i >= 0; i-- {
+	for i, m := range slices.Backward(mx) {
 		for j := len(my) - 1; j >= 0; j-- {
-			if mx[i] == my[j] {
+			if m == my[j] {
 				lcs[i][j] = lcs[i+1][j+1] + 1
 			} else {
 				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])

@@ -127,7 +127,7 @@ func (c *cells) suppress(eqs []equation, rows []rowID, weeks int, months [][2]in
 		units = append(units, monthUnit+unit(m))
 	}
 	for g := range c.counts {
-		for r := rowID(0); r < numRows; r++ {
+		for r := range numRows {
 			for _, u := range units {
 				k := cellKey{r, u, int32(g)}
 				if a := c.get(k); a.people > 0 && a.people < c.k {

@@ -38,9 +38,7 @@ func Compute(ctx context.Context, src Source, o Options) (Report, error) {
 	done := make(chan Person, 64)
 	var wg sync.WaitGroup
 	for range 2 * runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			zones := map[string]*time.Location{}
 			for p := range work {
 				person, err := read(ctx, src, p, since, zones)
@@ -50,7 +48,7 @@ func Compute(ctx context.Context, src Source, o Options) (Report, error) {
 				}
 				done <- person
 			}
-		}()
+		})
 	}
 	go func() {
 		defer close(work)

@@ -19,7 +19,7 @@ func programme(t *testing.T) []report.Person {
 	day := func(d int) time.Time { return time.Date(2026, 3, 30+d, 9, 0, 0, 0, time.UTC) }
 	person := func(cw string, missOn int) report.Person {
 		p := report.Person{Caseworker: cw, Location: time.UTC}
-		for d := 0; d < 21; d++ {
+		for d := range 21 {
 			w := store.Window{OpensAt: day(d), ClosesAt: day(d).Add(12 * time.Hour), Outcome: store.WindowOnTime}
 			if d == missOn {
 				w.Outcome = store.WindowMissed

@@ -250,7 +250,7 @@ var equations = []equation{
 // countRows are the rows that are sums (every row but medians).
 func countRows() []rowID {
 	var out []rowID
-	for r := rowID(0); r < numRows; r++ {
+	for r := range numRows {
 		if r != rowActionHours && r != rowMessagesPerWeek && r != rowTextsPerCheckIn {
 			out = append(out, r)
 		}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -414,10 +415,5 @@ func (sess *Session) drain(ctx context.Context) ([]Reply, error) {
 }
 
 func offered(c *conversation.Content, lang string) bool {
-	for _, l := range c.Flows.Programme.Languages {
-		if l == lang {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(c.Flows.Programme.Languages, lang)
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -98,9 +99,7 @@ func (f queueFilter) values() url.Values {
 // href is the queue's address with this filter and extra parameters.
 func (f queueFilter) href(extra url.Values) string {
 	v := f.values()
-	for k, vs := range extra {
-		v[k] = vs
-	}
+	maps.Copy(v, extra)
 	if len(v) == 0 {
 		return "/attention"
 	}

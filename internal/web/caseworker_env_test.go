@@ -113,7 +113,7 @@ func newCaseworkerEnv(t *testing.T, o envOptions) *cwEnv {
 		deps.Store = o.wrap(st)
 	}
 	if o.proxies != "" {
-		for _, cidr := range strings.Split(o.proxies, ",") {
+		for cidr := range strings.SplitSeq(o.proxies, ",") {
 			_, n, err := net.ParseCIDR(cidr)
 			if err != nil {
 				t.Fatal(err)

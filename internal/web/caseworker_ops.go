@@ -447,8 +447,7 @@ func (s *Server) attentionFor(ctx context.Context, a store.Account, id string) (
 		return it, store.Participant{}, err
 	}
 	p, err := s.participantFor(ctx, a, it.ParticipantID)
-	var oe *opError
-	if errors.As(err, &oe) {
+	if _, ok := errors.AsType[*opError](err); ok {
 		return it, p, notFound("attention item")
 	}
 	return it, p, err
@@ -589,8 +588,7 @@ func (s *Server) checkAppointment(a *store.Appointment, in appointmentInput) ([]
 		}),
 	)
 	if err != nil {
-		var oe *opError
-		if errors.As(err, &oe) {
+		if oe, ok := errors.AsType[*opError](err); ok {
 			return nil, oe // the first problem is enough to act on
 		}
 		return nil, err

@@ -212,8 +212,7 @@ func plural(n int, word string) string {
 // pageError shows a refusal as a page: a participant outside the caseload
 // is "not found" like one that does not exist.
 func (s *Server) pageError(c echo.Context, err error) error {
-	var oe *opError
-	if errors.As(err, &oe) {
+	if oe, ok := errors.AsType[*opError](err); ok {
 		title := map[int]string{http.StatusNotFound: "Not found", http.StatusForbidden: "Not allowed", http.StatusConflict: "Already done"}[oe.Status]
 		if title == "" {
 			title = "Please check the form"
@@ -285,7 +284,7 @@ func (s *Server) attentionPage(c echo.Context) error {
 		return s.pageError(c, err)
 	}
 	v.NextURL = nextPageURL(c, "/attention", next)
-	items := append(open[:len(open):len(open)], recent...)
+	items := append(slices.Clip(open), recent...)
 	v.queue = buildQueue(queueInput{Items: items, People: byID, Names: names, Filter: v.Filter, Now: v.Now,
 		Zone: s.caseworkerZone(v.Account), About: func(it store.AttentionItem, p store.Participant) string { return s.about(c, it, p) },
 		Focus: c.QueryParam("focus")})

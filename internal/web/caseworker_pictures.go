@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html/template"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -180,8 +181,8 @@ func (s *Server) checkInStrip(ctx context.Context, p store.Participant, now time
 		cells = append(cells, stripCell{string(outcomeOf(w)), localTime(w.OpensAt, p.TimeZone) + " to " + localTime(w.ClosesAt, p.TimeZone)})
 	}
 	st := drawStrip(cells, false)
-	for i := len(cells) - 1; i >= 0; i-- {
-		st.Rows = append(st.Rows, stripRow{When: cells[i].title, Class: cells[i].class, Label: stripLabel(cells[i].class), Letter: stripLetter(cells[i].class)})
+	for _, cell := range slices.Backward(cells) {
+		st.Rows = append(st.Rows, stripRow{When: cell.title, Class: cell.class, Label: stripLabel(cell.class), Letter: stripLetter(cell.class)})
 	}
 	return st, nil
 }
@@ -199,7 +200,7 @@ func (s *Server) dailyStrip(ctx context.Context, p store.Participant, now time.T
 	}
 	day := time.Date(now.In(loc).Year(), now.In(loc).Month(), now.In(loc).Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -83)
 	cells := make([]stripCell, 0, 84)
-	for i := 0; i < 84; i++ {
+	for i := range 84 {
 		start, end := day.AddDate(0, 0, i), day.AddDate(0, 0, i+1)
 		class := "no_checkin"
 		for _, ci := range checkIns {

@@ -364,7 +364,7 @@ func clip(s string, n int) string {
 func wrapWords(text string, width, lines int) []string {
 	var out []string
 	cur := ""
-	for _, word := range strings.Fields(text) {
+	for word := range strings.FieldsSeq(text) {
 		switch {
 		case cur == "":
 			cur = word

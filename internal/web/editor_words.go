@@ -260,8 +260,7 @@ func (s *Server) wordsSave(c echo.Context) error {
 		return nil
 	})
 	if err != nil {
-		var oe *opError
-		if errors.As(err, &oe) {
+		if _, ok := errors.AsType[*opError](err); ok {
 			return err
 		}
 		return refuse("%s", sentence(strings.TrimPrefix(err.Error(), "programme: ")))

@@ -160,9 +160,8 @@ func fieldError(fe fieldErrors, id string) template.HTML {
 // fieldMessage is an operation's refusal without the field name it
 // starts with ("label: give a short…" → "Give a short…").
 func fieldMessage(err error) string {
-	var oe *opError
 	msg := err.Error()
-	if errors.As(err, &oe) {
+	if oe, ok := errors.AsType[*opError](err); ok {
 		msg = oe.Message
 	}
 	if before, rest, ok := strings.Cut(msg, ": "); ok && !strings.Contains(before, " ") {

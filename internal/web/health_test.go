@@ -303,7 +303,7 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	labelValue := regexp.MustCompile(`([a-z_]+)="([^"]*)"`)
-	for _, line := range strings.Split(text, "\n") {
+	for line := range strings.SplitSeq(text, "\n") {
 		if !strings.HasPrefix(line, "waymark_") {
 			continue
 		}
@@ -329,7 +329,7 @@ func itoa(n int) string {
 
 func grepLines(text, prefix string) string {
 	var out []string
-	for _, l := range strings.Split(text, "\n") {
+	for l := range strings.SplitSeq(text, "\n") {
 		if strings.HasPrefix(l, prefix) {
 			out = append(out, l)
 		}

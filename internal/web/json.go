@@ -16,12 +16,10 @@ import (
 func bindJSON(c echo.Context, v any) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "request body too large")
 		}
-		var he *echo.HTTPError
-		if errors.As(err, &he) {
+		if he, ok := errors.AsType[*echo.HTTPError](err); ok {
 			return he
 		}
 		return echo.NewHTTPError(http.StatusBadRequest, "could not read request body")

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -451,9 +452,7 @@ func (s *Server) queue(ctx context.Context, a store.Account, caseworkerID string
 		if err != nil {
 			return nil, nil, nil, "", err
 		}
-		for id, p := range latestOf {
-			byID[id] = p
-		}
+		maps.Copy(byID, latestOf)
 		return open, dealtWith(latest), byID, next, nil
 	}
 	all, err := s.caseloadAttention(ctx, a, caseworkerID, false)

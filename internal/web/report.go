@@ -261,8 +261,7 @@ func (s *Server) reportPage(c echo.Context) error {
 	me := session(c).Account
 	o, err := s.reportOptions(c, me)
 	if err != nil {
-		var oe *opError
-		if errors.As(err, &oe) {
+		if _, ok := errors.AsType[*opError](err); ok {
 			return s.pageError(c, err)
 		}
 		return err

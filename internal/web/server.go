@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -142,7 +143,7 @@ func NewServer(d Deps) *Server {
 		e.GET("/setup", s.setupPage, strictForm)
 		e.POST("/setup", s.setup, middleware.BodyLimit(formBodyLimit), strictForm)
 		cw := []echo.MiddlewareFunc{middleware.BodyLimit(formBodyLimit), strictForm, s.requireSession, s.requireCSRF}
-		admin := append(cw[:len(cw):len(cw)], s.requireAdmin)
+		admin := append(slices.Clip(cw), s.requireAdmin)
 		e.POST("/logout", s.logout, cw...)
 		e.GET("/account", s.accountPage, cw...)
 		e.POST("/account/password", s.changePassword, cw...)

@@ -114,7 +114,7 @@ func serveStatic(c echo.Context) error {
 // acceptsGzip reads Accept-Encoding as browsers send it ("gzip, deflate,
 // br"); a q of 0 refuses.
 func acceptsGzip(header string) bool {
-	for _, part := range strings.Split(header, ",") {
+	for part := range strings.SplitSeq(header, ",") {
 		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.EqualFold(strings.TrimSpace(enc), "gzip") || strings.TrimSpace(enc) == "*" {
 			return strings.ReplaceAll(params, " ", "") != "q=0"

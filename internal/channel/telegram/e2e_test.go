@@ -417,7 +417,7 @@ func TestEndToEnd(t *testing.T) {
 			if strings.Contains(logs, c.Text()) {
 				t.Errorf("the logs contain a message text: %.40q", c.Text())
 			}
-			for _, line := range strings.Split(c.Text(), "\n") {
+			for line := range strings.SplitSeq(c.Text(), "\n") {
 				if len(line) > 12 && strings.Contains(logs, line) {
 					t.Errorf("the logs contain a line of a message: %q", line)
 				}

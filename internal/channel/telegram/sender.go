@@ -120,8 +120,7 @@ func (c *Channel) Throttles(msg store.OutboundMessage) []outbox.Throttle {
 // the HTTP status, which the call recorded for answers that are not JSON
 // (a proxy's error page).
 func classify(ctx context.Context, err error, status int) error {
-	var te *tgbotapi.Error
-	if errors.As(err, &te) {
+	if te, ok := errors.AsType[*tgbotapi.Error](err); ok {
 		return classifyAPI(te)
 	}
 	switch {

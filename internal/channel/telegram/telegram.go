@@ -260,8 +260,7 @@ func (c *Channel) request(ctx context.Context, method string, params tgbotapi.Pa
 // scrub removes the request URL (which holds the token) from a transport
 // error and keeps the rest: the library returns *url.Error as it is.
 func scrub(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
 		return &transportError{op: ue.Op, err: ue.Err}
 	}
 	return err

@@ -366,8 +366,7 @@ var unreachableCodes = map[string]bool{"21610": true, "30004": true, "30005": tr
 // Permanent reports whether err (from Send, or from twilio-go directly) is
 // a permanent refusal, and its code.
 func Permanent(err error) (code string, ok bool) {
-	var pe *outbox.PermanentError
-	if errors.As(err, &pe) {
+	if pe, ok := errors.AsType[*outbox.PermanentError](err); ok {
 		return pe.Code, true
 	}
 	if c, ok := restCode(err); ok {
@@ -380,12 +379,10 @@ func Permanent(err error) (code string, ok bool) {
 
 // restCode extracts Twilio's numeric error code from a twilio-go error.
 func restCode(err error) (int, bool) {
-	var te *client.TwilioRestError
-	if errors.As(err, &te) {
+	if te, ok := errors.AsType[*client.TwilioRestError](err); ok {
 		return te.Code, true
 	}
-	var ve *client.RestErrorV1
-	if errors.As(err, &ve) {
+	if ve, ok := errors.AsType[*client.RestErrorV1](err); ok {
 		return ve.Code, true
 	}
 	return 0, false
@@ -440,8 +437,7 @@ func classify(ctx context.Context, err error, rt *callTransport) error {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return &outbox.TemporaryError{Code: "timeout", Err: errors.New("twilio: request timed out"), MaybeSent: maybe}
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
 		return &outbox.TemporaryError{Code: "network", Err: fmt.Errorf("twilio: %s failed: %w", ue.Op, ue.Err), MaybeSent: maybe}
 	}
 	return &outbox.TemporaryError{Code: "network", Err: errors.New("twilio: request failed"), MaybeSent: maybe}

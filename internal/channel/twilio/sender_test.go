@@ -220,8 +220,7 @@ func TestSendTransportErrors(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 		defer cancel()
 		_, err := newSender(t, slow).Send(ctx, testPerson, msg("m_1", store.SMS, "Hi"))
-		var te *outbox.TemporaryError
-		if !errors.As(err, &te) {
+		if _, ok := errors.AsType[*outbox.TemporaryError](err); !ok {
 			t.Fatalf("got %T %v, want temporary error", err, err)
 		}
 	})

@@ -115,16 +115,12 @@ func TestVerifyRejects(t *testing.T) {
 	sig := sign(token, pub+uri, form)
 
 	tampered := url.Values{}
-	for k, v := range form {
-		tampered[k] = v
-	}
+	maps.Copy(tampered, form)
 	tampered.Set("Body", "JOIN K7QP3")
 
 	// The query parameter t=1 moved into the body and out of the URL.
 	moved := url.Values{}
-	for k, v := range form {
-		moved[k] = v
-	}
+	maps.Copy(moved, form)
 	moved.Set("t", "1")
 	movedSig := sign(token, pub+"/webhooks/twilio/sms", moved)
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
@@ -490,9 +491,7 @@ func (v *Voice) speaker(content *conversation.Content, lang string) speaker {
 
 func (s speaker) say(id string, vars map[string]any) sayVerb {
 	data := conversation.TemplateData(s.content, s.lang, nil)
-	for k, v := range vars {
-		data[k] = v
-	}
+	maps.Copy(data, vars)
 	rec := s.content.Flows.Recording(s.lang, id)
 	if rec == "" || s.public == "" || !recordable(vars) {
 		if s.fallback != nil {

@@ -1,6 +1,7 @@
 package twilio
 
 import (
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -28,9 +29,7 @@ func pinQuery(try string) string { return "?step=pin&try=" + try }
 func (h *voiceHarness) enterPIN(digits, try string, edit map[string]string) (string, *twimlNode) {
 	h.t.Helper()
 	e := map[string]string{"Digits": digits}
-	for k, v := range edit {
-		e[k] = v
-	}
+	maps.Copy(e, edit)
 	_, body := h.post(VoiceMenuRoute, pinQuery(try), "voice_menu_1.form", e)
 	return body, parseTwiML(h.t, body)
 }

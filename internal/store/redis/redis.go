@@ -248,8 +248,7 @@ func unavailable(err error) bool {
 	if errors.Is(err, context.Canceled) {
 		return false // the caller gave up; Redis may be fine
 	}
-	var rerr goredis.Error
-	if errors.As(err, &rerr) {
+	if _, ok := errors.AsType[goredis.Error](err); ok {
 		for _, p := range []string{"LOADING", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "TRYAGAIN", "BUSY ", "NOREPLICAS", "MOVED", "ASK"} {
 			if goredis.HasErrorPrefix(err, p) {
 				return true

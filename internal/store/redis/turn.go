@@ -438,7 +438,7 @@ func (s *Store) takeBack(ctx context.Context, op string, undo *undoList) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	var undoErr error
-	for i := len(*undo) - 1; i >= 0; i-- {
+	for i := range slices.Backward(*undo) {
 		undoErr = errors.Join(undoErr, (*undo)[i](ctx))
 	}
 	if undoErr != nil {

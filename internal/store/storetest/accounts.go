@@ -285,11 +285,9 @@ var accountTests = []namedTest{
 			must(t, "put", s.PutAPIToken(ctx, store.APIToken{TokenHash: h, AccountID: "acct_1", CreatedAt: at(0)}))
 			var wg sync.WaitGroup
 			for j := range 4 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
+				wg.Go(func() {
 					_ = s.TouchAPIToken(ctx, h, at(time.Duration(j+1)*time.Minute))
-				}()
+				})
 			}
 			must(t, "revoke", s.DeleteAPIToken(ctx, h))
 			wg.Wait()

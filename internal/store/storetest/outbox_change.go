@@ -76,13 +76,11 @@ var outboxChangeTests = []namedTest{
 			must(t, "enqueue", s.EnqueueOutbound(ctx, m))
 			var wg sync.WaitGroup
 			for j, st := range statuses {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
+				wg.Go(func() {
 					if _, _, err := s.ChangeOutbound(ctx, id, advance(st, at(time.Duration(j+1)*time.Second))); err != nil {
 						t.Error(err)
 					}
-				}()
+				})
 			}
 			wg.Wait()
 			got, err := s.GetOutbound(ctx, id)
