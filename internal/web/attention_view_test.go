@@ -286,3 +286,19 @@ func TestCaseworkerChoosesTheirZone(t *testing.T) {
 		t.Errorf("stored zone %q after choosing the office's", a.TimeZone)
 	}
 }
+
+// With more open items than a page holds, the queue says its people and
+// counts are this page's, not the whole queue's.
+func TestQueueSaysWhenItShowsOnePage(t *testing.T) {
+	e := newCaseworkerEnv(t, envOptions{})
+	for i := range queuePageSize + 5 {
+		e.attentionItem(e.participant(fmt.Sprintf("Person %03d", i), e.cara), store.AttentionMissed)
+	}
+	page := e.signedIn(e.admin).get("/attention").Body.String()
+	mustContain(t, "first page", page, "On this page, ", "more follow on the next pages", `rel="next"`)
+	small := newCaseworkerEnv(t, envOptions{})
+	small.attentionItem(small.participant("Amal", small.cara), store.AttentionMissed)
+	if p := small.signedIn(small.admin).get("/attention").Body.String(); strings.Contains(p, "On this page") {
+		t.Error("a queue on one page says it shows one page of several")
+	}
+}
