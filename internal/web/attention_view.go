@@ -212,7 +212,11 @@ const cardsPerPage = queuePageSize
 
 // queueInput is what the handler read for the queue.
 type queueInput struct {
-	Items  []store.AttentionItem // the caseload's items, open and closed, newest first
+	Items []store.AttentionItem // the caseload's items, open and closed, newest first
+	// Whole, when set, is every open item of the queue, of every kind:
+	// the people and the counts by kind are of all of them, not only of
+	// the page Items holds.
+	Whole  []store.AttentionItem
 	People map[string]store.Participant
 	Names  map[string]string // account ID → username
 	Filter queueFilter
@@ -274,9 +278,12 @@ func buildQueue(in queueInput) queue {
 			c.oldest = it.CreatedAt
 		}
 	}
+	counted := all
+	if in.Whole != nil {
+		counted = wholeKinds(in.Whole, in.People)
+	}
 	counts := make([]int, len(kindOrder))
-	var shown []*cardOf
-	for _, c := range all {
+	for _, c := range counted {
 		q.People++
 		if c.p.Child {
 			q.Children++
@@ -288,6 +295,12 @@ func buildQueue(in queueInput) queue {
 			if c.kinds&(1<<i) != 0 {
 				counts[i]++
 			}
+		}
+	}
+	var shown []*cardOf
+	for _, c := range all {
+		if (in.Filter.Child && !c.p.Child) || (in.Filter.Person != "" && c.p.ID != in.Filter.Person) {
+			continue
 		}
 		if in.Filter.Kind != "" && c.kinds&kindBit(in.Filter.Kind) == 0 {
 			continue
@@ -342,6 +355,27 @@ func buildQueue(in queueInput) queue {
 		q.Counts = append(q.Counts, kindCount{Kind: k, People: n, Href: f.href(nil), Selected: in.Filter.Kind == k})
 	}
 	return q
+}
+
+// wholeKinds gathers, for each person with an open item, the kinds of
+// their open items: what the counts of a whole queue are made of.
+func wholeKinds(items []store.AttentionItem, people map[string]store.Participant) []*cardOf {
+	byPerson := map[string]*cardOf{}
+	var out []*cardOf
+	for _, it := range items {
+		c := byPerson[it.ParticipantID]
+		if c == nil {
+			p, ok := people[it.ParticipantID]
+			if !ok {
+				continue
+			}
+			c = &cardOf{p: p}
+			byPerson[p.ID] = c
+			out = append(out, c)
+		}
+		c.kinds |= kindBit(it.Kind)
+	}
+	return out
 }
 
 // cardWords puts one person's card into words: oldest item first, each

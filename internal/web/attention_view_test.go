@@ -302,3 +302,22 @@ func TestQueueSaysWhenItShowsOnePage(t *testing.T) {
 		t.Error("a queue on one page says it shows one page of several")
 	}
 }
+
+// A caseworker's queue counts their whole caseload by kind, on every page:
+// the call-back request raised first, on the last page of cards, is in the
+// counts of the first.
+func TestCaseloadQueueCountsTheWholeCaseload(t *testing.T) {
+	e := newCaseworkerEnv(t, envOptions{})
+	e.attentionItem(e.participant("Early", e.cara), store.AttentionCallback)
+	e.clock.Advance(time.Minute)
+	for i := range queuePageSize + 5 {
+		e.attentionItem(e.participant(fmt.Sprintf("Person %03d", i), e.cara), store.AttentionMissed)
+	}
+	page := e.signedIn(e.cara).get("/attention").Body.String()
+	counts := between(page, `class="kind-counts"`, `</nav>`)
+	mustContain(t, "counts", counts, `<span class="count">1</span>`, fmt.Sprintf(`<span class="count">%d</span>`, queuePageSize+5))
+	mustContain(t, "lead", page, fmt.Sprintf("%d people need a human", queuePageSize+6), `rel="next"`)
+	if strings.Contains(page, "On this page") {
+		t.Error("a caseload's counts say they are one page's")
+	}
+}

@@ -252,6 +252,9 @@ type attentionView struct {
 	Focus  string
 	UndoID string
 	Kinds  []store.AttentionKind
+	// WholeCounts: the people and counts are of the whole queue (a
+	// caseload's), not only of the page shown.
+	WholeCounts bool
 	// NextURL is the address of the next page of open items; "" on the
 	// last.
 	NextURL string
@@ -279,13 +282,14 @@ func (s *Server) attentionPage(c echo.Context) error {
 	if v.Filter.Kind != "" {
 		kinds = []store.AttentionKind{v.Filter.Kind}
 	}
-	open, recent, byID, next, err := s.queue(ctx, v.Account, v.Filter.Caseworker, kinds, c.QueryParam("cursor"))
+	open, recent, whole, byID, next, err := s.queue(ctx, v.Account, v.Filter.Caseworker, kinds, c.QueryParam("cursor"))
 	if err != nil {
 		return s.pageError(c, err)
 	}
 	v.NextURL = nextPageURL(c, "/attention", next)
 	items := append(slices.Clip(open), recent...)
-	v.queue = buildQueue(queueInput{Items: items, People: byID, Names: names, Filter: v.Filter, Now: v.Now,
+	v.WholeCounts = whole != nil
+	v.queue = buildQueue(queueInput{Items: items, Whole: whole, People: byID, Names: names, Filter: v.Filter, Now: v.Now,
 		Zone: s.caseworkerZone(v.Account), About: func(it store.AttentionItem, p store.Participant) string { return s.about(c, it, p) },
 		Focus: c.QueryParam("focus")})
 	if undo := c.QueryParam("undo"); undo != "" && v.Notice != "" {

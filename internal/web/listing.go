@@ -439,41 +439,48 @@ func nextPageURL(c echo.Context, path, next string) string {
 const recentShown = 20
 
 // queue reads the Needs attention page: a page of open items of the
-// kinds asked for (any when none) from the cursor, the items dealt with lately (among the recentScan newest for an
-// administrator's whole queue, of the whole caseload otherwise), and the
-// people they are about. A caseload's items are read once for both.
-func (s *Server) queue(ctx context.Context, a store.Account, caseworkerID string, kinds []store.AttentionKind, cursor string) (open, recent []store.AttentionItem, byID map[string]store.Participant, next string, err error) {
+// kinds asked for (any when none) from the cursor, the items dealt with
+// lately (among the recentScan newest for an administrator's whole queue,
+// of the whole caseload otherwise), and the people they are about. A
+// caseload's items are read once for all of it, so its open items of every
+// kind come back too (whole), for counts of the whole caseload; an
+// administrator's whole queue, read a page at a time, has none.
+func (s *Server) queue(ctx context.Context, a store.Account, caseworkerID string, kinds []store.AttentionKind, cursor string) (open, recent, whole []store.AttentionItem, byID map[string]store.Participant, next string, err error) {
 	if isAdminQueue(a, caseworkerID) {
 		open, byID, next, err = s.visibleAttention(ctx, a, true, kinds, "", cursor, queuePageSize)
 		if err != nil {
-			return nil, nil, nil, "", err
+			return nil, nil, nil, nil, "", err
 		}
 		latest, latestOf, _, err := s.visibleAttention(ctx, a, false, nil, "", "", recentScan)
 		if err != nil {
-			return nil, nil, nil, "", err
+			return nil, nil, nil, nil, "", err
 		}
 		maps.Copy(byID, latestOf)
-		return open, dealtWith(latest), byID, next, nil
+		return open, dealtWith(latest), nil, byID, next, nil
 	}
 	all, err := s.caseloadAttention(ctx, a, caseworkerID, false)
 	if err != nil {
-		return nil, nil, nil, "", err
+		return nil, nil, nil, nil, "", err
 	}
-	var opened []store.AttentionItem
+	var opened, allOpen []store.AttentionItem
 	only := store.AttentionQuery{Kinds: kinds}
 	for _, it := range all {
-		if it.Open() && only.Matches(it) {
-			opened = append(opened, it)
+		if it.Open() {
+			allOpen = append(allOpen, it)
+			if only.Matches(it) {
+				opened = append(opened, it)
+			}
 		}
 	}
 	if open, next, err = pageByTime(opened, cursor, queuePageSize); err != nil {
-		return nil, nil, nil, "", err
+		return nil, nil, nil, nil, "", err
 	}
 	recent = dealtWith(all)
-	if byID, err = s.peopleOf(ctx, open, recent); err != nil {
-		return nil, nil, nil, "", err
+	// One read for everyone with an open item in the caseload.
+	if byID, err = s.peopleOf(ctx, allOpen, recent); err != nil {
+		return nil, nil, nil, nil, "", err
 	}
-	return shownItems(a, open, byID), shownItems(a, recent, byID), byID, next, nil
+	return shownItems(a, open, byID), shownItems(a, recent, byID), shownItems(a, allOpen, byID), byID, next, nil
 }
 
 // dealtWith keeps the first recentShown resolved items of a newest-first
