@@ -162,11 +162,11 @@ func change(before, after store.Window, items []store.AttentionItem, actor strin
 	// other way). The audit log says who or what moved it.
 	ch.Audit = append(ch.Audit, store.AuditEntry{ID: store.NewID("a_"), At: now, Actor: actor, Action: "window_outcome",
 		ParticipantID: after.ParticipantID, Detail: after.Ref + " " + string(before.Outcome) + " -> " + string(after.Outcome)})
-	if after.AttentionID == "" || (after.Outcome != store.WindowLate && after.Outcome != store.WindowOnTime) {
+	if after.Outcome != store.WindowLate && after.Outcome != store.WindowOnTime {
 		return ch
 	}
 	for _, a := range items {
-		if a.ID != after.AttentionID || !a.Open() {
+		if !ofWindow(a, after) || !a.Open() {
 			continue
 		}
 		switch a.Kind {
@@ -181,6 +181,13 @@ func change(before, after store.Window, items []store.AttentionItem, actor strin
 		ch.Resolved = append(ch.Resolved, a)
 	}
 	return ch
+}
+
+// ofWindow reports whether item a is about window w: the item raised for
+// it, or one raised again for it since (a caseworker's undo makes a new
+// item with the window's ref), which must close with it as much.
+func ofWindow(a store.AttentionItem, w store.Window) bool {
+	return a.ID == w.AttentionID || a.Ref != "" && a.Ref == w.Ref
 }
 
 // CheckIn judges a check-in against the person's windows: on time inside
@@ -448,7 +455,7 @@ func (s *Ledger) promptFailed(ctx context.Context, pid, ref string) error {
 		// The caseworker was told of a miss that was not one: that item
 		// closes, and one saying the person could not be reached opens.
 		for _, a := range items {
-			if a.ID == f.Window.AttentionID && a.Open() {
+			if ofWindow(a, f.Window) && a.Kind == store.AttentionMissed && a.Open() {
 				a.ResolvedAt, a.ResolvedBy, a.Resolution = now, store.ResolvedBySystem, store.ResolvedNotDelivered
 				ch.Resolved = append(ch.Resolved, a)
 			}

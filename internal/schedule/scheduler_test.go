@@ -615,3 +615,33 @@ func TestLateFailureMovesAMissToNotDelivered(t *testing.T) {
 		t.Errorf("a second failure report made %d items, want 2", n)
 	}
 }
+
+// TestItemRaisedAgainClosesWithItsWindow: a caseworker's undo raises a
+// window's missed item again as a new item with the window's ref; a late
+// check-in then closes it too, as it closes the first.
+func TestItemRaisedAgainClosesWithItsWindow(t *testing.T) {
+	h := newHarness(t)
+	pid, addrs := h.enrol("Europe/London", mondayToWednesday(), store.SMS)
+	h.run("2026-01-05T09:00:00Z")
+	h.run("2026-01-07T15:00:00Z")
+	h.run("2026-01-09T08:00:00Z")
+	missed := h.attention(pid)
+	if len(missed) != 1 || missed[0].Kind != store.AttentionMissed {
+		t.Fatalf("attention = %+v, want the miss", missed)
+	}
+	// Dealt with by a caseworker, then undone: a new item, same window.
+	h.must(h.st.ResolveAttention(h.ctx, missed[0].ID, "acct_cara", "contacted", utc("2026-01-09T09:00:00Z")))
+	again := store.AttentionItem{ID: store.NewID("n_"), ParticipantID: pid, Kind: store.AttentionMissed, Ref: missed[0].Ref, CreatedAt: missed[0].CreatedAt}
+	h.must(h.st.AddAttention(h.ctx, again))
+
+	h.clock.Set(utc("2026-01-09T12:00:00Z"))
+	h.checkIn(store.SMS, addrs[0])
+	for _, a := range h.attention(pid) {
+		if a.Open() {
+			t.Errorf("item %s still open after the late check-in: %+v", a.ID, a)
+		}
+		if a.ID == again.ID && a.Resolution != store.ResolvedCheckedInLate {
+			t.Errorf("the item raised again closed as %q, want %s", a.Resolution, store.ResolvedCheckedInLate)
+		}
+	}
+}
