@@ -59,6 +59,9 @@ type exportedLink struct {
 const exportNote = "Everything Waymark holds about this person. Phone numbers and chat IDs are stored encrypted and shown masked. " +
 	"Message texts are kept only until delivered. Waymark never stores what the person wrote."
 
+// pinChosen stands in the export for the digest of a telephone PIN.
+const pinChosen = "chosen (kept only as a keyed digest, never the PIN)"
+
 func exportCmd(ctx context.Context, env cmdEnv, args []string) int {
 	fl := flag.NewFlagSet("export", flag.ContinueOnError)
 	fl.SetOutput(env.stderr)
@@ -110,6 +113,11 @@ func exportSubject(ctx context.Context, st store.Store, pid string, now time.Tim
 	p, err := st.GetParticipant(ctx, pid)
 	if err != nil {
 		return subjectExport{}, err
+	}
+	if p.VoicePIN != "" {
+		// Like a sealed number's bytes, the PIN's keyed digest means
+		// nothing to the person; that they chose one does.
+		p.VoicePIN = pinChosen
 	}
 	doc := subjectExport{ExportedAt: now.UTC(), Note: exportNote, Participant: p}
 	links, err := st.LinksOf(ctx, pid)

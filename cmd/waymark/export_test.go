@@ -32,6 +32,15 @@ func TestExportShowsEverythingMasked(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// A telephone PIN, as the conversation keeps it.
+		p, err := st.GetParticipant(ctx, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.VoicePIN = conversation.PINDigest(box.Index, pid, "4821")
+		if err := st.UpdateParticipant(ctx, p); err != nil {
+			t.Fatal(err)
+		}
 		// A window of the ledger, as the scheduler records it.
 		opens := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
 		if err := st.ApplyTurn(ctx, store.Turn{ParticipantID: pid, Windows: []store.Window{{Ref: "win:" + pid + ":1", ParticipantID: pid,
@@ -51,6 +60,9 @@ func TestExportShowsEverythingMasked(t *testing.T) {
 		var doc subjectExport
 		if err := json.Unmarshal([]byte(out), &doc); err != nil {
 			t.Fatalf("export is not JSON: %v\n%s", err, out)
+		}
+		if doc.Participant.VoicePIN != pinChosen || strings.Contains(out, p.VoicePIN) {
+			t.Errorf("the export shows the PIN's digest: %q", doc.Participant.VoicePIN)
 		}
 		if doc.Participant.ID != pid || len(doc.Channels) != 1 || doc.Channels[0].Address != seal.Mask(testPhone) {
 			t.Errorf("participant %q channels %+v", doc.Participant.ID, doc.Channels)
