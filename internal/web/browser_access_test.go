@@ -23,20 +23,8 @@ func TestBrowserAdminDisablesACaseworker(t *testing.T) {
 	e.attentionItem(p, store.AttentionMissed)
 	ts := httptest.NewServer(e.srv)
 	t.Cleanup(ts.Close)
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	w := &pageWalker{t: t, ctx: ctx}
+	do, text := w.do, w.text
 	do("open", chromedp.EmulateViewport(1280, 900))
 	do("sign-in page", chromedp.Navigate(ts.URL+"/accounts"), chromedp.WaitVisible(chromedp.ID("username")))
 	do("sign in",

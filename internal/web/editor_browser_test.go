@@ -23,20 +23,8 @@ func TestBrowserEditorWords(t *testing.T) {
 	if *screenshots {
 		shotDir = filepath.Join("..", "..", "docs", "screenshots")
 	}
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	w := &pageWalker{t: t, ctx: ctx}
+	do, text := w.do, w.text
 	shot := func(name string) {
 		t.Helper()
 		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
