@@ -160,6 +160,11 @@ func (s instrumented) ResolveAttention(ctx context.Context, id, by, resolution s
 	return s.count("ResolveAttention", s.Store.ResolveAttention(ctx, id, by, resolution, at))
 }
 
+func (s instrumented) TallyAttention(ctx context.Context) (store.AttentionTally, error) {
+	r0, err := s.Store.TallyAttention(ctx)
+	return r0, s.count("TallyAttention", err)
+}
+
 func (s instrumented) AppendAudit(ctx context.Context, e store.AuditEntry) error {
 	return s.count("AppendAudit", s.Store.AppendAudit(ctx, e))
 }
@@ -546,6 +551,7 @@ var storeOps = []string{
 	"Seen",
 	"TakeEnrolmentCode",
 	"TakeSetupToken",
+	"TallyAttention",
 	"TouchAPIToken",
 	"UpdateAccount",
 	"UpdateOutbound",

@@ -724,6 +724,22 @@ type Attention interface {
 	AttentionOf(ctx context.Context, participantID string) ([]AttentionItem, error)
 	// ResolveAttention closes an item; ErrNotFound if missing.
 	ResolveAttention(ctx context.Context, id, by, resolution string, at time.Time) error
+	// TallyAttention counts the people with open items in the whole
+	// queue, by kind, and the children among them, from counts the store
+	// keeps as items open and close: it reads no item, so the whole
+	// programme's queue is counted as cheaply as one page of it.
+	TallyAttention(ctx context.Context) (AttentionTally, error)
+}
+
+// AttentionTally is who has open items in the whole queue. A person with
+// two open items of one kind counts once for it; a child is counted in
+// People and ByKind too.
+type AttentionTally struct {
+	People   int // with any open item
+	Children int // children among People
+	ByKind   map[AttentionKind]int
+	// ChildrenByKind counts the children among ByKind's people.
+	ChildrenByKind map[AttentionKind]int
 }
 
 // Audit is an append-only log of who did what.

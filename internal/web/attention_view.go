@@ -195,7 +195,10 @@ type queue struct {
 	Children int
 	Matching int // people the filters keep
 	Items    int // their open items
-	Recent   []resolvedRow
+	// ItemsOnPage says Items counts only the page's open items: the
+	// whole queue's people are counted, not its items.
+	ItemsOnPage bool
+	Recent      []resolvedRow
 	// Later is the cursor of the next page of cards ("" on the last);
 	// Earlier says this is not the first page.
 	Later   string
@@ -216,7 +219,10 @@ type queueInput struct {
 	// Whole, when set, is every open item of the queue, of every kind:
 	// the people and the counts by kind are of all of them, not only of
 	// the page Items holds.
-	Whole  []store.AttentionItem
+	Whole []store.AttentionItem
+	// Tally, when set, counts the whole queue instead: an
+	// administrator's, read a page at a time.
+	Tally  *store.AttentionTally
 	People map[string]store.Participant
 	Names  map[string]string // account ID → username
 	Filter queueFilter
@@ -283,6 +289,14 @@ func buildQueue(in queueInput) queue {
 		counted = wholeKinds(in.Whole, in.People)
 	}
 	counts := make([]int, len(kindOrder))
+	tallied := in.Tally != nil && in.Filter.Person == ""
+	if tallied {
+		q.People, q.Children = in.Tally.People, in.Tally.Children
+		for i, k := range kindOrder {
+			counts[i] = tallyOf(*in.Tally, k, in.Filter.Child)
+		}
+		counted = nil
+	}
 	for _, c := range counted {
 		q.People++
 		if c.p.Child {
@@ -309,6 +323,9 @@ func buildQueue(in queueInput) queue {
 		q.Items += len(c.items)
 	}
 	q.Matching = len(shown)
+	if tallied {
+		q.Matching, q.ItemsOnPage = tallyOf(*in.Tally, in.Filter.Kind, in.Filter.Child), true
+	}
 	// Children first: their cases need a trained eye soonest. Then whoever
 	// has waited longest.
 	slices.SortFunc(shown, func(a, b *cardOf) int {
@@ -355,6 +372,20 @@ func buildQueue(in queueInput) queue {
 		q.Counts = append(q.Counts, kindCount{Kind: k, People: n, Href: f.href(nil), Selected: in.Filter.Kind == k})
 	}
 	return q
+}
+
+// tallyOf is how many people of the tally have an open item of kind (any
+// kind when ""), only children when children.
+func tallyOf(t store.AttentionTally, kind store.AttentionKind, children bool) int {
+	switch {
+	case kind == "" && children:
+		return t.Children
+	case kind == "":
+		return t.People
+	case children:
+		return t.ChildrenByKind[kind]
+	}
+	return t.ByKind[kind]
 }
 
 // wholeKinds gathers, for each person with an open item, the kinds of

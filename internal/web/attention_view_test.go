@@ -287,19 +287,46 @@ func TestCaseworkerChoosesTheirZone(t *testing.T) {
 	}
 }
 
-// With more open items than a page holds, the queue says its people and
-// counts are this page's, not the whole queue's.
-func TestQueueSaysWhenItShowsOnePage(t *testing.T) {
+// An administrator's whole queue, read a page at a time, counts every
+// person in it by kind on every page, children apart, from the counts the
+// store keeps: the call-back request raised first, on the last page of
+// cards, and the child in another caseload are in the counts of the first
+// page. One person's items (the Participants list's link) show whatever
+// page their items would fall on.
+func TestWholeQueueCountsTheWholeProgramme(t *testing.T) {
 	e := newCaseworkerEnv(t, envOptions{})
+	early := e.participant("Early", e.carl)
+	e.attentionItem(early, store.AttentionCallback)
+	e.clock.Advance(time.Minute)
+	child := e.participant("Child", e.cara)
+	child.Child = true
+	if err := e.st.UpdateParticipant(t.Context(), child); err != nil {
+		t.Fatal(err)
+	}
+	e.attentionItem(child, store.AttentionMissed)
 	for i := range queuePageSize + 5 {
 		e.attentionItem(e.participant(fmt.Sprintf("Person %03d", i), e.cara), store.AttentionMissed)
 	}
-	page := e.signedIn(e.admin).get("/attention").Body.String()
-	mustContain(t, "first page", page, "On this page, ", "more follow on the next pages", `rel="next"`)
-	small := newCaseworkerEnv(t, envOptions{})
-	small.attentionItem(small.participant("Amal", small.cara), store.AttentionMissed)
-	if p := small.signedIn(small.admin).get("/attention").Body.String(); strings.Contains(p, "On this page") {
-		t.Error("a queue on one page says it shows one page of several")
+	admin := e.signedIn(e.admin)
+	page := admin.get("/attention").Body.String()
+	counts := between(page, `class="kind-counts"`, `</nav>`)
+	mustContain(t, "counts", counts, `<span class="count">1</span>`, fmt.Sprintf(`<span class="count">%d</span>`, queuePageSize+6))
+	mustContain(t, "lead", page, fmt.Sprintf("%d people need a human, 1 of them a child", queuePageSize+7), `rel="next"`, "items on this page")
+	if strings.Contains(page, "On this page") || strings.Contains(page, "more follow on the next pages") {
+		t.Error("the whole queue's counts say they are one page's")
+	}
+	callbacks := admin.get("/attention?kind=" + string(store.AttentionCallback)).Body.String()
+	mustContain(t, "one kind", callbacks, fmt.Sprintf("1 of %d people match", queuePageSize+7), `id="person-`+early.ID+`"`)
+	children := admin.get("/attention?child=1").Body.String()
+	mustContain(t, "children", children, fmt.Sprintf("1 of %d people match", queuePageSize+7), `id="person-`+child.ID+`"`)
+	mine := admin.get("/attention?person=" + early.ID).Body.String()
+	mustContain(t, "one person's", mine, `id="person-`+early.ID+`"`)
+	if strings.Contains(mine, `rel="next"`) {
+		t.Error("one person's items run to a next page")
+	}
+	// A caseworker who may not see a person gets none of their items.
+	if p := e.signedIn(e.carl).get("/attention?person=" + child.ID).Body.String(); strings.Contains(p, `id="person-`+child.ID+`"`) {
+		t.Error("a caseworker sees the items of someone else's caseload")
 	}
 }
 

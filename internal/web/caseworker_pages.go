@@ -278,18 +278,15 @@ func (s *Server) attentionPage(c echo.Context) error {
 			return err
 		}
 	}
-	var kinds []store.AttentionKind
-	if v.Filter.Kind != "" {
-		kinds = []store.AttentionKind{v.Filter.Kind}
-	}
-	open, recent, whole, byID, next, err := s.queue(ctx, v.Account, v.Filter.Caseworker, kinds, c.QueryParam("cursor"))
+	read, err := s.queue(ctx, v.Account, v.Filter, c.QueryParam("cursor"))
 	if err != nil {
 		return s.pageError(c, err)
 	}
-	v.NextURL = nextPageURL(c, "/attention", next)
-	items := append(slices.Clip(open), recent...)
-	v.WholeCounts = whole != nil
-	v.queue = buildQueue(queueInput{Items: items, Whole: whole, People: byID, Names: names, Filter: v.Filter, Now: v.Now,
+	byID := read.People
+	v.NextURL = nextPageURL(c, "/attention", read.Next)
+	v.WholeCounts = read.Whole != nil || read.Tally != nil
+	v.queue = buildQueue(queueInput{Items: append(slices.Clip(read.Open), read.Recent...), Whole: read.Whole, Tally: read.Tally,
+		People: byID, Names: names, Filter: v.Filter, Now: v.Now,
 		Zone: s.caseworkerZone(v.Account), About: func(it store.AttentionItem, p store.Participant) string { return s.about(c, it, p) },
 		Focus: c.QueryParam("focus")})
 	if undo := c.QueryParam("undo"); undo != "" && v.Notice != "" {

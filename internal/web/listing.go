@@ -438,49 +438,106 @@ func nextPageURL(c echo.Context, path, next string) string {
 // recentShown is how many items dealt with lately the queue shows.
 const recentShown = 20
 
+// queueRead is what the Needs attention page reads from the store.
+type queueRead struct {
+	Open   []store.AttentionItem // a page of open items of the kinds asked for, newest first
+	Recent []store.AttentionItem // items dealt with lately, newest first
+	// Whole is every open item of the queue, of every kind, where it is
+	// read whole (a caseload, one person), for counts of all of it. An
+	// administrator's whole queue is read a page at a time; Tally counts
+	// it instead, from the counts the store keeps.
+	Whole  []store.AttentionItem
+	Tally  *store.AttentionTally
+	People map[string]store.Participant
+	Next   string // the next page's cursor; "" on the last
+}
+
 // queue reads the Needs attention page: a page of open items of the
 // kinds asked for (any when none) from the cursor, the items dealt with
 // lately (among the recentScan newest for an administrator's whole queue,
-// of the whole caseload otherwise), and the people they are about. A
-// caseload's items are read once for all of it, so its open items of every
-// kind come back too (whole), for counts of the whole caseload; an
-// administrator's whole queue, read a page at a time, has none.
-func (s *Server) queue(ctx context.Context, a store.Account, caseworkerID string, kinds []store.AttentionKind, cursor string) (open, recent, whole []store.AttentionItem, byID map[string]store.Participant, next string, err error) {
-	if isAdminQueue(a, caseworkerID) {
-		open, byID, next, err = s.visibleAttention(ctx, a, true, kinds, "", cursor, queuePageSize)
-		if err != nil {
-			return nil, nil, nil, nil, "", err
-		}
-		latest, latestOf, _, err := s.visibleAttention(ctx, a, false, nil, "", "", recentScan)
-		if err != nil {
-			return nil, nil, nil, nil, "", err
-		}
-		maps.Copy(byID, latestOf)
-		return open, dealtWith(latest), nil, byID, next, nil
+// of the whole caseload otherwise), the people they are about, and what
+// the counts by kind are made of. One person's items, and a caseload's,
+// are read once for all of them.
+func (s *Server) queue(ctx context.Context, a store.Account, f queueFilter, cursor string) (queueRead, error) {
+	var kinds []store.AttentionKind
+	if f.Kind != "" {
+		kinds = []store.AttentionKind{f.Kind}
 	}
-	all, err := s.caseloadAttention(ctx, a, caseworkerID, false)
+	var all []store.AttentionItem
+	var err error
+	switch {
+	case f.Person != "":
+		all, err = s.personAttention(ctx, a, f.Person)
+	case isAdminQueue(a, f.Caseworker):
+		return s.wholeQueue(ctx, a, kinds, cursor)
+	default:
+		all, err = s.caseloadAttention(ctx, a, f.Caseworker, false)
+	}
 	if err != nil {
-		return nil, nil, nil, nil, "", err
+		return queueRead{}, err
 	}
-	var opened, allOpen []store.AttentionItem
+	var r queueRead
+	var opened []store.AttentionItem
 	only := store.AttentionQuery{Kinds: kinds}
 	for _, it := range all {
 		if it.Open() {
-			allOpen = append(allOpen, it)
+			r.Whole = append(r.Whole, it)
 			if only.Matches(it) {
 				opened = append(opened, it)
 			}
 		}
 	}
-	if open, next, err = pageByTime(opened, cursor, queuePageSize); err != nil {
-		return nil, nil, nil, nil, "", err
+	if r.Open, r.Next, err = pageByTime(opened, cursor, queuePageSize); err != nil {
+		return queueRead{}, err
 	}
-	recent = dealtWith(all)
-	// One read for everyone with an open item in the caseload.
-	if byID, err = s.peopleOf(ctx, allOpen, recent); err != nil {
-		return nil, nil, nil, nil, "", err
+	r.Recent = dealtWith(all)
+	// One read for everyone with an open item.
+	if r.People, err = s.peopleOf(ctx, r.Whole, r.Recent); err != nil {
+		return queueRead{}, err
 	}
-	return shownItems(a, open, byID), shownItems(a, recent, byID), shownItems(a, allOpen, byID), byID, next, nil
+	r.Open, r.Recent, r.Whole = shownItems(a, r.Open, r.People), shownItems(a, r.Recent, r.People), shownItems(a, r.Whole, r.People)
+	return r, nil
+}
+
+// wholeQueue reads an administrator's whole queue: a page of open items
+// through the queue's index, the items dealt with lately among the
+// recentScan newest, and the counts of who has open items the store keeps.
+func (s *Server) wholeQueue(ctx context.Context, a store.Account, kinds []store.AttentionKind, cursor string) (queueRead, error) {
+	var r queueRead
+	var err error
+	if r.Open, r.People, r.Next, err = s.visibleAttention(ctx, a, true, kinds, "", cursor, queuePageSize); err != nil {
+		return queueRead{}, err
+	}
+	latest, latestOf, _, err := s.visibleAttention(ctx, a, false, nil, "", "", recentScan)
+	if err != nil {
+		return queueRead{}, err
+	}
+	maps.Copy(r.People, latestOf)
+	r.Recent = dealtWith(latest)
+	tally, err := s.deps.Store.TallyAttention(ctx)
+	if err != nil {
+		return queueRead{}, err
+	}
+	r.Tally = &tally
+	return r, nil
+}
+
+// personAttention is one person's items, newest first, when the account
+// may see them; none otherwise, as for someone who does not exist.
+func (s *Server) personAttention(ctx context.Context, a store.Account, pid string) ([]store.AttentionItem, error) {
+	p, err := s.deps.Store.GetParticipant(ctx, pid)
+	if errors.Is(err, store.ErrNotFound) || err == nil && !visibleTo(a, p) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	items, err := s.deps.Store.AttentionOf(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
+	store.SortNewestFirst(items)
+	return items, nil
 }
 
 // dealtWith keeps the first recentShown resolved items of a newest-first

@@ -74,6 +74,8 @@ var (
 	bParticipantsByCW = []byte("participants_by_cw") // caseworker, pid → "c" for a child
 	bCaseloads        = []byte("caseloads")          // caseworker (length-prefixed) → store.Caseload
 	bAttentionOpen    = []byte("attention_open")     // time(created), id; open items only
+	bAttentionPeople  = []byte("attention_people")   // pid, kind ("" for any) → child flag, open items
+	bAttentionTally   = []byte("attention_tally")    // "k:" or "c:" (children), kind → people
 )
 
 var allBuckets = [][]byte{
@@ -81,7 +83,7 @@ var allBuckets = [][]byte{
 	bAttention, bAttentionByTime, bAttentionByP, bAudit, bAuditByTime, bAuditByP,
 	bDedupe, bLeases, bRates, bCounters, bOutbox, bOutboxReady, bOutboxByP,
 	bAppointments, bAppointmentsByP, bDue, bDueReady, bDueByP, bExpiry,
-	bParticipantsByCW, bCaseloads, bAttentionOpen,
+	bParticipantsByCW, bCaseloads, bAttentionOpen, bAttentionPeople, bAttentionTally,
 }
 
 // Store is a bbolt-backed store.Store. Safe for concurrent use.

@@ -20,7 +20,7 @@ import (
 // indexVersion names the indexes this file keeps. A data file written
 // before them gets them built on Open, from the records, in the same
 // transaction that creates their buckets.
-const indexVersion = "1"
+const indexVersion = "2"
 
 var (
 	metaIndexes = []byte("indexes")
@@ -41,7 +41,7 @@ func buildIndexes(t *txn) error {
 	if string(meta.Get(metaIndexes)) == indexVersion && closedAt == strconv.Itoa(t.ID()-1) {
 		return nil
 	}
-	for _, name := range [][]byte{bParticipantsByCW, bCaseloads, bAttentionOpen} {
+	for _, name := range [][]byte{bParticipantsByCW, bCaseloads, bAttentionOpen, bAttentionPeople, bAttentionTally} {
 		if err := t.DeleteBucket(name); err != nil {
 			return fmt.Errorf("rebuild %s: %w", name, err)
 		}
@@ -64,7 +64,7 @@ func buildIndexes(t *txn) error {
 		if err := unmarshal(v, &a); err != nil {
 			return err
 		}
-		return t.indexOpen(a)
+		return t.indexOpen(nil, &a)
 	})
 	if err != nil {
 		return fmt.Errorf("build open attention index: %w", err)
@@ -93,6 +93,11 @@ func caseloadKey(caseworker, pid string) []byte {
 func (t *txn) indexParticipant(old, p *store.Participant) error {
 	if old != nil && p != nil && old.CaseworkerID == p.CaseworkerID && old.Child == p.Child {
 		return nil
+	}
+	if old != nil && p != nil && old.Child != p.Child {
+		if err := t.retally(p.ID, p.Child); err != nil {
+			return err
+		}
 	}
 	idx := t.Bucket(bParticipantsByCW)
 	if old != nil {
@@ -141,14 +146,158 @@ func (t *txn) countCaseload(caseworker string, child bool, by int) error {
 	return putJSON(b, k, c)
 }
 
-// indexOpen lists an item in the open index while it is open, and takes
-// it off once it is resolved.
-func (t *txn) indexOpen(a store.AttentionItem) error {
-	k := key(timeKey(a.CreatedAt), []byte(a.ID))
-	if a.Open() {
-		return t.Bucket(bAttentionOpen).Put(k, nil)
+// indexOpen keeps the open index, and the tally of who has open items,
+// in step with an item going from old to a (nil for none: a new item, a
+// deleted one). Items never change kind, participant or creation time.
+func (t *txn) indexOpen(old, a *store.AttentionItem) error {
+	wasOpen, isOpen := old != nil && old.Open(), a != nil && a.Open()
+	if wasOpen == isOpen {
+		return nil
 	}
-	return t.Bucket(bAttentionOpen).Delete(k)
+	it, by := a, 1
+	if wasOpen {
+		it, by = old, -1
+	}
+	k := key(timeKey(it.CreatedAt), []byte(it.ID))
+	var err error
+	if isOpen {
+		err = t.Bucket(bAttentionOpen).Put(k, nil)
+	} else {
+		err = t.Bucket(bAttentionOpen).Delete(k)
+	}
+	if err != nil {
+		return err
+	}
+	return t.tallyOpen(it.ParticipantID, it.Kind, by)
+}
+
+// tallyOpen counts one open item more (by 1) or fewer (by -1) for a
+// person: their own count of open items of the kind and of any kind,
+// and, where that count starts or stops, the people of the whole queue.
+// Each of the person's entries remembers whether they were a child when
+// counted, so that the child count is taken back as it was given even if
+// the record has changed or gone since.
+func (t *txn) tallyOpen(pid string, kind store.AttentionKind, by int) error {
+	people := t.Bucket(bAttentionPeople)
+	child := false
+	if v := people.Get(idPrefix(pid)); len(v) > 0 {
+		child = v[0] == 'c'
+	} else {
+		var p store.Participant
+		if _, err := getJSON(t.Bucket(bParticipants), []byte(pid), &p); err != nil {
+			return err
+		}
+		child = p.Child
+	}
+	for _, k := range []string{string(kind), ""} {
+		pk := key(idPrefix(pid), []byte(k))
+		n := tallyEntryCount(people.Get(pk))
+		after := n + by
+		var err error
+		if after > 0 {
+			err = people.Put(pk, tallyEntry(child, after))
+		} else {
+			err = people.Delete(pk)
+		}
+		if err != nil {
+			return err
+		}
+		if (n > 0) != (after > 0) {
+			if err := t.countTally(k, child, by); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// retally moves a person's counts to or from the children's when their
+// record's child flag changes.
+func (t *txn) retally(pid string, child bool) error {
+	people := t.Bucket(bAttentionPeople)
+	pfx := idPrefix(pid)
+	for _, pk := range prefixKeys(people, pfx) {
+		v := people.Get(pk)
+		if len(v) == 0 || (v[0] == 'c') == child {
+			continue
+		}
+		kind := string(pk[len(pfx):])
+		if err := t.countTally(kind, !child, -1); err != nil {
+			return err
+		}
+		if err := t.countTally(kind, child, 1); err != nil {
+			return err
+		}
+		if err := people.Put(pk, tallyEntry(child, tallyEntryCount(v))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func tallyEntry(child bool, n int) []byte {
+	flag := byte('a')
+	if child {
+		flag = 'c'
+	}
+	return strconv.AppendInt([]byte{flag}, int64(n), 10)
+}
+
+func tallyEntryCount(v []byte) int {
+	if len(v) < 2 {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(v[1:]))
+	return n
+}
+
+// countTally adds by to the people counted for kind ("" for any kind),
+// and to the children's count too for a child.
+func (t *txn) countTally(kind string, child bool, by int) error {
+	b := t.Bucket(bAttentionTally)
+	keys := [][]byte{[]byte("k:" + kind)}
+	if child {
+		keys = append(keys, []byte("c:"+kind))
+	}
+	for _, k := range keys {
+		n, _ := strconv.Atoi(string(b.Get(k)))
+		var err error
+		if n+by > 0 {
+			err = b.Put(k, strconv.AppendInt(nil, int64(n+by), 10))
+		} else {
+			err = b.Delete(k)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TallyAttention reads the counts tallyOpen keeps.
+func (s *Store) TallyAttention(_ context.Context) (store.AttentionTally, error) {
+	tally := store.AttentionTally{ByKind: map[store.AttentionKind]int{}, ChildrenByKind: map[store.AttentionKind]int{}}
+	err := s.view("tally attention", func(t *txn) error {
+		return t.Bucket(bAttentionTally).ForEach(func(k, v []byte) error {
+			n, err := strconv.Atoi(string(v))
+			if err != nil {
+				return fmt.Errorf("tally %q: %w", k, err)
+			}
+			kind := store.AttentionKind(k[2:])
+			switch {
+			case string(k) == "k:":
+				tally.People = n
+			case string(k) == "c:":
+				tally.Children = n
+			case k[0] == 'k':
+				tally.ByKind[kind] = n
+			default:
+				tally.ChildrenByKind[kind] = n
+			}
+			return nil
+		})
+	})
+	return tally, err
 }
 
 func (s *Store) GetParticipants(_ context.Context, ids []string) ([]store.Participant, error) {

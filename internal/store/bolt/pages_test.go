@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ func TestOpenBuildsMissingIndexes(t *testing.T) {
 	}
 	// Make the file look as an earlier version left it.
 	err = s.db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bParticipantsByCW, bCaseloads, bAttentionOpen, bMeta} {
+		for _, b := range [][]byte{bParticipantsByCW, bCaseloads, bAttentionOpen, bAttentionPeople, bAttentionTally, bMeta} {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
 			}
@@ -64,6 +65,12 @@ func TestOpenBuildsMissingIndexes(t *testing.T) {
 	open, _, err := s.PageAttention(ctx, store.AttentionQuery{OpenOnly: true, Limit: 10})
 	if err != nil || len(open) != 2 || open[0].ID != "at_p_c" || open[1].ID != "at_p_a" {
 		t.Fatalf("open items after Open: %v %v", open, err)
+	}
+	tally, err := s.TallyAttention(ctx)
+	want := store.AttentionTally{People: 2, Children: 1,
+		ByKind: map[store.AttentionKind]int{store.AttentionMissed: 2}, ChildrenByKind: map[store.AttentionKind]int{store.AttentionMissed: 1}}
+	if err != nil || !reflect.DeepEqual(tally, want) {
+		t.Fatalf("who has open items after Open: %+v %v, want %+v", tally, err, want)
 	}
 }
 

@@ -92,7 +92,7 @@ func (t *txn) addAttention(a store.AttentionItem) error {
 	if err := t.Bucket(bAttentionByTime).Put(key(timeKey(a.CreatedAt), []byte(a.ID)), nil); err != nil {
 		return err
 	}
-	if err := t.indexOpen(a); err != nil {
+	if err := t.indexOpen(nil, &a); err != nil {
 		return err
 	}
 	return t.Bucket(bAttentionByP).Put(key(idPrefix(a.ParticipantID), []byte(a.ID)), nil)
@@ -108,7 +108,7 @@ func (t *txn) deleteAttention(id []byte) error {
 	if err := t.Bucket(bAttentionByTime).Delete(key(timeKey(old.CreatedAt), id)); err != nil {
 		return err
 	}
-	if err := t.Bucket(bAttentionOpen).Delete(key(timeKey(old.CreatedAt), id)); err != nil {
+	if err := t.indexOpen(&old, nil); err != nil {
 		return err
 	}
 	if err := t.Bucket(bAttentionByP).Delete(key(idPrefix(old.ParticipantID), id)); err != nil {
@@ -157,10 +157,11 @@ func (s *Store) ResolveAttention(_ context.Context, id, by, resolution string, a
 		if !ok {
 			return store.ErrNotFound
 		}
+		old := a
 		a.ResolvedAt, a.ResolvedBy, a.Resolution = at, by, resolution
 		// CreatedAt and ParticipantID are unchanged, so only the open
 		// index changes.
-		if err := t.indexOpen(a); err != nil {
+		if err := t.indexOpen(&old, &a); err != nil {
 			return err
 		}
 		return putJSON(b, []byte(id), a)

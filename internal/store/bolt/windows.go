@@ -118,10 +118,7 @@ func (t *txn) resolveInTurn(a store.AttentionItem) error {
 	if ok, err := getJSON(b, []byte(a.ID), &old); err != nil || !ok {
 		return err
 	}
-	if err := t.Bucket(bAttentionOpen).Delete(key(timeKey(old.CreatedAt), []byte(a.ID))); err != nil {
-		return err
-	}
-	if err := t.indexOpen(a); err != nil {
+	if err := t.indexOpen(&old, &a); err != nil {
 		return err
 	}
 	return putJSON(b, []byte(a.ID), a)

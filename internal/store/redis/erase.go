@@ -96,7 +96,7 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 			if err := json.Unmarshal([]byte(doc), &a); err != nil {
 				return fmt.Errorf("redis: %s: attention item %s: %w", op, aid, err)
 			}
-			args = append(args, aid, timeKey(a.CreatedAt))
+			args = append(args, aid, timeKey(a.CreatedAt), string(a.Kind))
 		}
 		if err := s.run(ctx, luaHintDrop, k.attentionIndex().keys(), args...).Err(); err != nil {
 			return s.fail(op, err)

@@ -145,7 +145,7 @@ func (o outShard) keys() []string { return []string{o.where, o.ready, o.pos, o.o
 
 // Attention queue, one slot {attention}.
 
-type attentionIndex struct{ where, all, open string }
+type attentionIndex struct{ where, all, open, people, tally, built string }
 
 func (k keys) attentionIndex() attentionIndex {
 	b := k.prefix + "attention:{attention}:"
@@ -153,10 +153,18 @@ func (k keys) attentionIndex() attentionIndex {
 		where: b + "where", // hash (hint): item ID → participant ID
 		all:   b + "all",   // zset (lex, hint): timeKey(CreatedAt)|ID
 		open:  b + "open",  // zset (lex, hint): timeKey(CreatedAt)|ID of open items
+		// Who has open items, counted as the open index changes
+		// (lua/lib/tally.lua).
+		people: b + "people",      // hash: kind|participant ID → their open items of it ("" kind: of any)
+		tally:  b + "tally",       // hash: kind → people with an open item of it ("": of any)
+		built:  b + "tally-built", // string: the tally's version, once built from the records
 	}
 }
 
-func (a attentionIndex) keys() []string { return []string{a.where, a.all, a.open} }
+// keys are the keys a script that lists or drops items changes.
+func (a attentionIndex) keys() []string {
+	return []string{a.where, a.all, a.open, a.people, a.tally}
+}
 
 // Caseloads, one slot {caseload}: hint sets of participant IDs by
 // caseworker, read by ParticipantsOf (which checks each record) and

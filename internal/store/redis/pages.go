@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -475,4 +476,120 @@ func (s *Store) PageAudit(ctx context.Context, q store.AuditQuery) ([]store.Audi
 		}
 		hi = "(" + last
 	}
+}
+
+// tallyVersion names the counts of who has open items as this file keeps
+// them (lua/lib/tally.lua). A Redis written before them gets them built on
+// Open from the open items' records (ensureTally).
+const tallyVersion = "1"
+
+// TallyAttention reads the kept counts of who has open items, then which
+// of those people are children: the children of every caseload, from the
+// caseload index, against the people hash.
+func (s *Store) TallyAttention(ctx context.Context) (store.AttentionTally, error) {
+	const op = "tally attention"
+	tally := store.AttentionTally{ByKind: map[store.AttentionKind]int{}, ChildrenByKind: map[store.AttentionKind]int{}}
+	ix, c := s.k.attentionIndex(), s.k.caseloads()
+	counts, err := s.rdb.HGetAll(ctx, ix.tally).Result()
+	if err != nil {
+		return tally, s.fail(op, err)
+	}
+	for kind, v := range counts {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return tally, fmt.Errorf("redis: %s: %q: %w", op, kind, err)
+		}
+		if kind == "" {
+			tally.People = n
+		} else {
+			tally.ByKind[store.AttentionKind(kind)] = n
+		}
+	}
+	if tally.People == 0 {
+		return tally, nil
+	}
+	cws, err := s.rdb.SMembers(ctx, c.ids()).Result()
+	if err != nil {
+		return tally, s.fail(op, err)
+	}
+	lists := make([]*goredis.StringSliceCmd, len(cws))
+	_, err = s.rdb.Pipelined(ctx, func(pl goredis.Pipeliner) error {
+		for i, cw := range cws {
+			lists[i] = pl.ZRange(ctx, c.children(cw), 0, -1)
+		}
+		return nil
+	})
+	if err != nil {
+		return tally, s.fail(op, err)
+	}
+	var children []string
+	for _, l := range lists {
+		children = append(children, l.Val()...)
+	}
+	if len(children) == 0 {
+		return tally, nil
+	}
+	kinds := []string{""}
+	for k := range tally.ByKind {
+		kinds = append(kinds, string(k))
+	}
+	fields := make([]string, 0, len(kinds)*len(children))
+	for _, pid := range children {
+		for _, k := range kinds {
+			fields = append(fields, k+"|"+pid)
+		}
+	}
+	vals, err := s.rdb.HMGet(ctx, ix.people, fields...).Result()
+	if err != nil {
+		return tally, s.fail(op, err)
+	}
+	for i, v := range vals {
+		if v == nil {
+			continue
+		}
+		if k := kinds[i%len(kinds)]; k == "" {
+			tally.Children++
+		} else {
+			tally.ChildrenByKind[store.AttentionKind(k)]++
+		}
+	}
+	return tally, nil
+}
+
+// ensureTally builds the counts of who has open items from the open
+// items' records when this Redis has none yet. Items opened or closed by
+// an earlier version running beside this one are not counted; see
+// docs/operations.md for counting again once every process is upgraded.
+func (s *Store) ensureTally(ctx context.Context) error {
+	ix := s.k.attentionIndex()
+	v, err := s.rdb.Get(ctx, ix.built).Result()
+	if err == nil && v == tallyVersion {
+		return nil
+	}
+	open, err := s.ListAttention(ctx, true)
+	if err != nil {
+		return err
+	}
+	people := map[string]int{}
+	tally := map[string]int{}
+	for _, a := range open {
+		for _, k := range []string{string(a.Kind), ""} {
+			f := k + "|" + a.ParticipantID
+			if people[f]++; people[f] == 1 {
+				tally[k]++
+			}
+		}
+	}
+	args := []any{tallyVersion, len(people)}
+	for f, n := range people {
+		args = append(args, f, n)
+	}
+	for k, n := range tally {
+		args = append(args, k, n)
+	}
+	n, err := s.run(ctx, luaAttentionBuild, []string{ix.people, ix.tally, ix.built}, args...).Int()
+	if err == nil && n == 1 && len(open) > 0 {
+		slog.Info("redis: counted who has open attention items", "items", len(open))
+	}
+	return err
 }

@@ -351,7 +351,7 @@ func (s *Store) PurgeAttention(ctx context.Context, before time.Time) (int, erro
 			args := []any{pid}
 			for i, a := range items {
 				ids[i] = a.ID
-				args = append(args, a.ID, timeKey(a.CreatedAt))
+				args = append(args, a.ID, timeKey(a.CreatedAt), string(a.Kind))
 			}
 			if err := s.rdb.HDel(ctx, s.k.attention(pid), ids...).Err(); err != nil {
 				return err

@@ -148,8 +148,8 @@ func (s *Store) ListAttention(ctx context.Context, openOnly bool) ([]store.Atten
 		return nil, s.fail("list attention", err)
 	}
 	var out []store.AttentionItem
-	var closed []any
-	for i, doc := range docs {
+	var closed []store.AttentionItem
+	for _, doc := range docs {
 		if doc == "" {
 			continue // a hint whose record never landed
 		}
@@ -158,18 +158,30 @@ func (s *Store) ListAttention(ctx context.Context, openOnly bool) ([]store.Atten
 			return nil, fmt.Errorf("redis: list attention: %w", err)
 		}
 		if openOnly && !a.Open() {
-			closed = append(closed, members[i]) // resolved, but the open index was not told
+			closed = append(closed, a) // resolved, but the open index was not told
 			continue
 		}
 		out = append(out, a)
 	}
-	if len(closed) > 0 {
-		// Resolved items never reopen, so this repair is always right.
-		if err := s.rdb.ZRem(ctx, ix.open, closed...).Err(); err != nil {
-			return nil, s.fail("list attention", err)
-		}
+	// Resolved items never reopen, so this repair is always right.
+	if err := s.closeAttention(ctx, closed); err != nil {
+		return nil, s.fail("list attention", err)
 	}
 	return out, nil
+}
+
+// closeAttention takes resolved items out of the open index and the count
+// of who has open items; an item already out is not counted again.
+func (s *Store) closeAttention(ctx context.Context, resolved []store.AttentionItem) error {
+	if len(resolved) == 0 {
+		return nil
+	}
+	ix := s.k.attentionIndex()
+	args := make([]any, 0, 3*len(resolved))
+	for _, a := range resolved {
+		args = append(args, member(a.CreatedAt, a.ID), a.ParticipantID, string(a.Kind))
+	}
+	return s.run(ctx, luaAttentionClose, []string{ix.open, ix.people, ix.tally}, args...).Err()
 }
 
 // ResolveAttention closes an item; ErrNotFound if missing. The record is
@@ -182,7 +194,6 @@ func (s *Store) ResolveAttention(ctx context.Context, id, by, resolution string,
 	if err != nil {
 		return s.wrapGet(op, err)
 	}
-	var created time.Time
 	for range 10 {
 		old, err := s.rdb.HGet(ctx, s.k.attention(pid), id).Result()
 		if err != nil {
@@ -193,7 +204,6 @@ func (s *Store) ResolveAttention(ctx context.Context, id, by, resolution string,
 			return fmt.Errorf("redis: %s: %w", op, err)
 		}
 		a.ResolvedAt, a.ResolvedBy, a.Resolution = at, by, resolution
-		created = a.CreatedAt
 		doc, err := json.Marshal(a)
 		if err != nil {
 			return fmt.Errorf("redis: %s: %w", op, err)
@@ -206,7 +216,7 @@ func (s *Store) ResolveAttention(ctx context.Context, id, by, resolution string,
 			return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
 		}
 		if n == 1 {
-			if err := s.rdb.ZRem(ctx, ix.open, member(created, id)).Err(); err != nil {
+			if err := s.closeAttention(ctx, []store.AttentionItem{a}); err != nil {
 				return s.fail(op, err)
 			}
 			return nil

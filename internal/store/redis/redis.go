@@ -118,6 +118,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.rdb.Close()
 		return nil, s.fail("open: build the caseload index", err)
 	}
+	if err := s.ensureTally(ctx); err != nil {
+		s.rdb.Close()
+		return nil, s.fail("open: count who has open attention items", err)
+	}
 	return s, nil
 }
 
@@ -261,7 +265,7 @@ func unavailable(err error) bool {
 	return true
 }
 
-//go:embed lua/*.lua
+//go:embed lua/*.lua lua/lib/*.lua
 var luaFiles embed.FS
 
 // Scripts, one per file in lua/. Run uses EVALSHA and falls back to EVAL
@@ -283,8 +287,10 @@ var (
 	luaDuePut            = script("due_put")
 	luaDueSettle         = script("due_settle")
 	luaDueDelete         = script("due_delete")
-	luaAttentionHint     = script("attention_hint")
-	luaHintDrop          = script("hint_drop")
+	luaAttentionHint     = script("attention_hint", "tally")
+	luaAttentionClose    = script("attention_close", "tally")
+	luaAttentionBuild    = script("attention_tally_build")
+	luaHintDrop          = script("hint_drop", "tally")
 	luaAuditAdd          = script("audit_add")
 	luaAuditPurge        = script("audit_purge")
 	luaAuditArchive      = script("audit_archive")
@@ -303,10 +309,21 @@ var (
 	luaProgrammeDraft    = script("programme_draft")
 )
 
-func script(name string) *goredis.Script {
-	src, err := luaFiles.ReadFile(path.Join("lua", name+".lua"))
-	if err != nil {
-		panic("redis: missing script " + name)
+// script loads lua/<name>.lua, after the files of lua/lib it names: a
+// Lua script sent to Redis is one chunk, so shared functions are
+// prepended rather than required.
+func script(name string, libs ...string) *goredis.Script {
+	var src []byte
+	for _, lib := range append(libs, "") {
+		file := path.Join("lua", name+".lua")
+		if lib != "" {
+			file = path.Join("lua", "lib", lib+".lua")
+		}
+		b, err := luaFiles.ReadFile(file)
+		if err != nil {
+			panic("redis: missing script " + file)
+		}
+		src = append(src, b...)
 	}
 	sc := goredis.NewScript(string(src))
 	scriptList[name] = sc

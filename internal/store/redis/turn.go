@@ -114,12 +114,7 @@ func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 	// Items the turn resolved leave the open queue's index; if this fails,
 	// ListAttention drops them from it when it meets their records.
 	if len(t.Resolved) > 0 {
-		open := s.k.attentionIndex().open
-		members := make([]any, len(t.Resolved))
-		for i, a := range t.Resolved {
-			members[i] = member(a.CreatedAt, a.ID)
-		}
-		if err := s.rdb.ZRem(ctx, open, members...).Err(); err != nil {
+		if err := s.closeAttention(ctx, t.Resolved); err != nil {
 			slog.Warn("redis: a turn resolved attention items but they stay in the open index until listed", "participant", pid, "err", err)
 		}
 	}
@@ -467,8 +462,8 @@ func (s *Store) attentionHints(pid string, items []store.AttentionItem) []hint {
 		if a.Open() {
 			open = "1"
 		}
-		args = append(args, a.ID, timeKey(a.CreatedAt), open)
-		drop = append(drop, a.ID, timeKey(a.CreatedAt))
+		args = append(args, a.ID, timeKey(a.CreatedAt), open, string(a.Kind))
+		drop = append(drop, a.ID, timeKey(a.CreatedAt), string(a.Kind))
 	}
 	return []hint{{what: "attention item",
 		do:   call{sc: luaAttentionHint, keys: ix.keys(), args: args},

@@ -79,6 +79,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CheckIns", checkInTests},
 		{"Attention", attentionTests},
 		{"Pages", pageTests},
+		{"Tally", tallyTests},
 		{"Windows", windowTests},
 		{"Audit", auditTests},
 		{"Dedupe", dedupeTests},
