@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,7 +68,7 @@ func kindOf(a store.AttentionItem, k store.AttentionKind) store.AttentionItem {
 	return a
 }
 
-var tallyTests = []namedTest{
+var tallyTests = append([]namedTest{
 	{"TallyAttentionFollowsEveryStep", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		mustTally(t, s, "nothing", &store.AttentionTally{ByKind: map[store.AttentionKind]int{}, ChildrenByKind: map[store.AttentionKind]int{}})
@@ -133,5 +135,45 @@ var tallyTests = []namedTest{
 		mustTally(t, s, "erasing and purging", &store.AttentionTally{People: 2,
 			ByKind:         map[store.AttentionKind]int{store.AttentionMissed: 1, store.AttentionCallback: 1},
 			ChildrenByKind: map[store.AttentionKind]int{}})
+	}},
+}, tallyRaceTests...)
+
+// tallyRaceTests run steps on the same people at once: the kept counts
+// still match every open item once they are done.
+var tallyRaceTests = []namedTest{
+	{"TallyAttentionUnderConcurrentSteps", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		people := []string{"p_a", "p_b", "p_c"}
+		for i, id := range people {
+			must(t, "create "+id, s.CreateParticipant(ctx, caseworkerOf(id, "cw_a", i == 0)))
+		}
+		kinds := []store.AttentionKind{store.AttentionMissed, store.AttentionCallback}
+		var wg sync.WaitGroup
+		for w := range 6 {
+			wg.Go(func() {
+				for i := range 10 {
+					id := fmt.Sprintf("at_%d_%02d", w, i)
+					a := kindOf(attention(id, people[(w+i)%len(people)], at(time.Duration(w*100+i)*time.Second)), kinds[i%2])
+					if err := s.AddAttention(ctx, a); err != nil {
+						t.Errorf("add %s: %v", id, err)
+						return
+					}
+					// Every other item is closed at once, twice over, as a
+					// caseworker and a repair might.
+					if i%2 == 0 {
+						for range 2 {
+							if err := s.ResolveAttention(ctx, id, "cw_a", "contacted", at(time.Hour)); err != nil {
+								t.Errorf("resolve %s: %v", id, err)
+							}
+						}
+						if _, err := s.ListAttention(ctx, true); err != nil {
+							t.Errorf("list: %v", err)
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
+		mustTally(t, s, "concurrent steps", nil)
 	}},
 }
