@@ -157,10 +157,14 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		}
 		senders[store.SMS], senders[store.WhatsApp] = tw, tw
 	}
+	// Whatever queues replies rings the bell (the channels' webhooks, when
+	// a turn queued some); the dispatcher answers it between its polls.
+	bell := outbox.NewBell()
 	if cfg.TelegramToken != "" {
 		tg, err := telegram.New(telegram.Options{
 			Token: cfg.TelegramToken, APIURL: cfg.TelegramAPIURL, WebhookSecret: cfg.TelegramWebhookSecret,
 			BotUsername: cfg.TelegramBotUsername, Conversation: conv, Store: st, Box: box, Clock: clk, Log: log,
+			Wake: bell.Ring,
 		})
 		if err != nil {
 			return err
@@ -173,7 +177,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	// Eight people's messages at once: rate budgets still pace each sender,
 	// but one slow provider call no longer holds up everyone behind it.
 	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{
-		OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox(), Concurrency: 8, Batch: 50,
+		OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox(), Concurrency: 8, Batch: 50, Bell: bell,
 		DoubtWait: cfg.OutboxDoubtWait,
 		// A claim outlasts any send made under it: a send may take a
 		// quarter of the lease, and at most 30 s.
@@ -185,7 +189,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		// Made after the dispatcher, which records the delivery statuses
 		// they receive and is woken when they queue a reply.
 		hooks := &twilio.Webhooks{AuthToken: cfg.TwilioAuthToken, PublicURL: cfg.PublicURL, Conversation: conv, Log: log,
-			Statuses: dispatcher, Wake: dispatcher.Wake}
+			Statuses: dispatcher, Wake: bell.Ring}
 		voice := &twilio.Voice{Hooks: hooks, Calls: conv}
 		deps.Webhooks = append(deps.Webhooks,
 			web.Webhook{Path: twilio.InboundRoute, Handler: hooks.HandleInbound},

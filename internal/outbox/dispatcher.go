@@ -53,6 +53,9 @@ type Options struct {
 	// default 1. One person's messages always go one after another, in
 	// order; others need not wait behind a slow provider call.
 	Concurrency int
+	// Bell, rung by whatever queues messages, wakes the dispatcher
+	// between polls (Wake rings it too); one of its own when nil.
+	Bell *Bell
 	// PollInterval is the pause between passes when there is no work;
 	// default 500ms.
 	PollInterval time.Duration
@@ -131,6 +134,9 @@ func (o Options) withDefaults() Options {
 	if o.Batch <= 0 {
 		o.Batch = 10
 	}
+	if o.Bell == nil {
+		o.Bell = NewBell()
+	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 500 * time.Millisecond
 	}
@@ -173,7 +179,6 @@ type Dispatcher struct {
 	// optOut is the set of OptOutKinds, swapped whole when the flows are
 	// reloaded (SetOptOutKinds) while sends read it.
 	optOut atomic.Pointer[map[string]bool]
-	wake   chan struct{}
 }
 
 // New returns a Dispatcher sending through senders, one per channel.
@@ -186,7 +191,6 @@ func New(st Store, senders map[store.Channel]Sender, opener AddressOpener, clk c
 		store: st, senders: senders, open: opener, clock: clk,
 		log:  logger.With("component", "outbox"),
 		opts: opts,
-		wake: make(chan struct{}, 1),
 	}
 	d.SetOptOutKinds(opts.OptOutKinds)
 	return d
@@ -208,12 +212,7 @@ func (d *Dispatcher) Owner() string { return d.opts.Owner }
 
 // Wake asks a running dispatcher to look for work now rather than at its
 // next poll; call it after enqueueing. It never blocks.
-func (d *Dispatcher) Wake() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
-}
+func (d *Dispatcher) Wake() { d.opts.Bell.Ring() }
 
 // Run dispatches until ctx is done. A send in progress is finished and
 // recorded (its outcome would otherwise be unknown); messages claimed but
@@ -236,7 +235,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-d.wake:
+		case <-d.opts.Bell.rung:
 		case <-t.C:
 		}
 	}

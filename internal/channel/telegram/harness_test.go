@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/diag"
+	"github.com/waymark-atd/waymark/internal/outbox"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
@@ -75,6 +77,10 @@ type env struct {
 	srv     *web.Server
 	log     *slog.Logger
 	logs    *lockedBuffer
+	// bell is the outbox's, rung by the webhook when a turn queued
+	// replies; wakes counts the rings.
+	bell  *outbox.Bell
+	wakes *atomic.Int32
 }
 
 func shippedContent(t testing.TB) *conversation.Content {
@@ -106,10 +112,12 @@ func newEnv(t testing.TB) *env {
 	conv := conversation.New(st, box, live, clk, log, windows)
 	api := telegramtest.New(t, testToken)
 	api.Now = clk.Now
+	bell, wakes := outbox.NewBell(), &atomic.Int32{}
 	ch, err := telegram.New(telegram.Options{
 		Token: testToken, APIURL: api.URL, WebhookSecret: testSecret,
 		HTTPClient:   &http.Client{Timeout: 5 * time.Second},
 		Conversation: conv, Store: st, Box: box, Clock: clk, Log: log,
+		Wake: func() { wakes.Add(1); bell.Ring() },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +127,7 @@ func newEnv(t testing.TB) *env {
 		Webhooks: []web.Webhook{{Path: telegram.WebhookPath, Handler: ch.HandleWebhook}},
 	})
 	return &env{t: t, ctx: context.Background(), store: st, box: box, clock: clk, conv: conv, windows: windows,
-		content: content, ch: ch, api: api, srv: srv, log: log, logs: logs}
+		content: content, ch: ch, api: api, srv: srv, log: log, logs: logs, bell: bell, wakes: wakes}
 }
 
 // payload reads a captured update from testdata.

@@ -96,6 +96,9 @@ type Options struct {
 	// CallTimeout bounds one call made while answering a webhook
 	// (answerCallbackQuery, a long reply); default 5s.
 	CallTimeout time.Duration
+	// Wake tells the outbox a turn queued messages, so that replies leave
+	// at once rather than at its next poll; may be nil.
+	Wake func()
 }
 
 // Channel is the Telegram channel. It implements outbox.Sender and
@@ -119,6 +122,7 @@ type Channel struct {
 	chatRate, botRate float64
 	botKey            string
 	callTimeout       time.Duration
+	wake              func()
 
 	mu       sync.Mutex
 	username string
@@ -181,6 +185,7 @@ func New(opts Options) (*Channel, error) {
 		chatRate:    opts.ChatPerSecond,
 		botRate:     opts.BotPerSecond,
 		callTimeout: opts.CallTimeout,
+		wake:        opts.Wake,
 		username:    opts.BotUsername,
 	}
 	if opts.WebhookSecret != "" {

@@ -190,6 +190,11 @@ func (c *Channel) handle(ec echo.Context, chatID int64, in conversation.Inbound,
 	}
 	c.log.Debug("telegram: update handled", "kind", kind, "participant_id", out.ParticipantID,
 		"duplicate", out.Duplicate, "problem", string(in.Problem))
+	// A known person's replies were queued; an unknown sender's come back
+	// in the answer, and a duplicate queued nothing.
+	if c.wake != nil && len(out.Direct) == 0 && !out.Duplicate {
+		c.wake()
+	}
 	return c.reply(ec, chatID, out.Direct)
 }
 

@@ -2,6 +2,7 @@ package telegram_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -9,9 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waymark-atd/waymark/internal/channel/telegram"
 	"github.com/waymark-atd/waymark/internal/channel/telegram/telegramtest"
+	"github.com/waymark-atd/waymark/internal/outbox"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -462,5 +465,51 @@ func TestWebhookRefusesOtherContentTypes(t *testing.T) {
 		if q := e.queued(); len(q) > 0 {
 			t.Errorf("%q: queued %v; want nothing", ct, kinds(q))
 		}
+	}
+}
+
+// A known person's reply leaves as soon as their turn queued it: the
+// webhook rings the outbox's bell, and a dispatcher that would otherwise
+// look only once an hour sends it. A retried update, and an unknown
+// sender's answer given in the webhook's reply, ring nothing.
+func TestWebhookWakesTheOutbox(t *testing.T) {
+	e := newEnv(t)
+	e.known()
+	opener := func(_ context.Context, l store.Link) (string, error) { return e.box.Open(string(l.Channel), l.Sealed) }
+	disp := outbox.New(e.store, map[store.Channel]outbox.Sender{store.Telegram: e.ch}, opener, e.clock, e.log,
+		outbox.Options{Owner: "wake", Bell: e.bell, PollInterval: time.Hour})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); disp.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	before, rung := len(e.api.Calls("sendMessage")), e.wakes.Load()
+	body := payload(t, "text.json")
+	if rec := e.post(body, testSecret); rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if e.wakes.Load() != rung+1 {
+		t.Fatalf("%d rings for one turn that queued a reply", e.wakes.Load()-rung)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(e.api.Calls("sendMessage")) == before {
+		if time.Now().After(deadline) {
+			t.Fatal("the reply did not leave: the dispatcher was not woken")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	rung = e.wakes.Load()
+	if rec := e.post(body, testSecret); rec.Code != http.StatusOK {
+		t.Fatalf("retry: status %d", rec.Code)
+	}
+	if n := e.wakes.Load() - rung; n != 0 {
+		t.Errorf("%d rings for a retried update", n)
+	}
+	stranger := newEnv(t)
+	if rec := stranger.post(body, testSecret); rec.Code != http.StatusOK || rec.Body.Len() == 0 {
+		t.Fatalf("unknown sender: status %d, %q", rec.Code, rec.Body)
+	}
+	if n := stranger.wakes.Load(); n != 0 {
+		t.Errorf("%d rings for an unknown sender's answer in the webhook's reply", n)
 	}
 }
