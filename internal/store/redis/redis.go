@@ -295,6 +295,7 @@ var (
 	luaCounterIncr       = script("counter_incr")
 	luaDeleteOwned       = script("delete_owned")
 	luaLinkSeen          = script("link_seen")
+	luaLinkedTurn        = script("linked_turn")
 	luaParticipantUpdate = script("participant_update")
 	luaLinkUnreachable   = script("link_unreachable")
 	luaChildClaim        = script("child_claim")
