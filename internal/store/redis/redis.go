@@ -83,6 +83,9 @@ type Options struct {
 type Store struct {
 	rdb goredis.UniversalClient
 	k   keys
+	// batches carries the scripts and pipelines of concurrent callers
+	// to Redis together (coalesce.go).
+	batches *coalescer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -103,7 +106,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if !validPrefix(prefix) {
 		return nil, errors.New("redis: the key prefix may not contain { or }")
 	}
-	s := &Store{rdb: goredis.NewUniversalClient(uo), k: keys{prefix: prefix}}
+	rdb := goredis.NewUniversalClient(uo)
+	s := &Store{rdb: rdb, k: keys{prefix: prefix}, batches: newCoalescer(rdb)}
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		s.rdb.Close()
 		return nil, s.fail("open", err)
@@ -330,9 +334,10 @@ func scriptsComplete() error {
 	return nil
 }
 
-// run runs a script; all its keys must share one slot.
+// run runs a script; all its keys must share one slot. It shares a
+// pipeline with other callers' calls (coalesce.go).
 func (s *Store) run(ctx context.Context, sc *goredis.Script, keys []string, args ...any) *goredis.Cmd {
-	return sc.Run(ctx, s.rdb, keys, args...)
+	return s.send(ctx, []call{{sc: sc, keys: keys, args: args}})[0]
 }
 
 // call is one command of a pipeline: a script run (sc set, with keys and
@@ -343,36 +348,32 @@ type call struct {
 	args []any
 }
 
-// pipeline sends calls in one round trip per node, each node's in order.
-// EVALSHA in a pipeline cannot fall back to EVAL, so a script call that
-// Redis answered with NOSCRIPT (it has lost its script cache, and the call
-// did not run) is run again on its own through run, which loads the
-// script. Every call's answer is in its Cmd, in the order of calls; the
-// error is the first failure, a missing key (goredis.Nil) not counted.
+// pipeline sends calls in one round trip per node, each node's in order,
+// shared with other callers' calls (coalesce.go). Every call's answer is in
+// its Cmd, in the order of calls; the error is the first failure, a
+// missing key (goredis.Nil) not counted.
 func (s *Store) pipeline(ctx context.Context, calls []call) ([]*goredis.Cmd, error) {
-	cmds := make([]*goredis.Cmd, len(calls))
-	// Each command's own error is in its Cmd, read below.
-	_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, c := range calls {
-			if c.sc != nil {
-				cmds[i] = p.EvalSha(ctx, c.sc.Hash(), c.keys, c.args...)
-			} else {
-				cmds[i] = p.Do(ctx, c.args...)
-			}
-		}
-		return nil
-	})
-	for i, c := range calls {
-		if c.sc != nil && goredis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
-			cmds[i] = s.run(ctx, c.sc, c.keys, c.args...)
-		}
-	}
+	cmds := s.send(ctx, calls)
 	for _, cmd := range cmds {
 		if err := cmd.Err(); err != nil && !errors.Is(err, goredis.Nil) {
 			return cmds, err
 		}
 	}
 	return cmds, nil
+}
+
+// send sends calls through the coalescer and returns one Cmd per call.
+// EVALSHA in a pipeline cannot fall back to EVAL, so a script call that
+// Redis answered with NOSCRIPT (it has lost its script cache, and the call
+// did not run) is run again on its own, which loads the script.
+func (s *Store) send(ctx context.Context, calls []call) []*goredis.Cmd {
+	cmds := s.batches.do(ctx, calls)
+	for i, c := range calls {
+		if c.sc != nil && goredis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
+			cmds[i] = c.sc.Run(ctx, s.rdb, c.keys, c.args...)
+		}
+	}
+	return cmds
 }
 
 // ms is t in Unix milliseconds, rounded up so that an expiry never comes
