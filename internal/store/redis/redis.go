@@ -42,6 +42,11 @@
 // with AOF and noeviction (deploy/redis.conf): evicting a key would lose a
 // check-in or a queued message.
 //
+// Scripts, pipelines and reads by key of concurrent callers share
+// pipelines to Redis (coalesce.go): under load a round trip carries
+// several webhooks' commands, each caller still getting only its own
+// answers.
+//
 // When Redis cannot be reached every method returns an error that matches
 // store.ErrUnavailable, so that a webhook answers 5xx and the provider
 // retries; the client reconnects by itself once Redis is back.
@@ -270,8 +275,8 @@ var luaFiles embed.FS
 
 // Scripts, one per file in lua/. Run uses EVALSHA and falls back to EVAL
 // when Redis has lost its script cache (a restart, SCRIPT FLUSH), which
-// also caches the script again; pipeline does the same for the scripts it
-// sends.
+// also caches the script again; send does the same for the scripts it
+// sends in a pipeline.
 var (
 	scriptList = map[string]*goredis.Script{}
 
