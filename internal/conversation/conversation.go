@@ -160,23 +160,29 @@ func (s *Service) SetContent(c *Content) { s.live.Set(c) }
 func (s *Service) Handle(ctx context.Context, in Inbound) (Outcome, error) {
 	c := s.live.Content()
 	index := s.box.Index(string(in.Channel), in.Address)
-	link, err := s.store.GetLink(ctx, index)
+	// The link and the turn it starts from are read together (one round
+	// trip on a single Redis); a turn that runs again reads afresh.
+	link, loaded, err := s.store.LoadLinkedTurn(ctx, index, in.DedupeKey)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound) && link.Index == "":
 		return s.handleUnknown(ctx, c, in, index)
 	case err != nil:
-		return Outcome{}, fmt.Errorf("conversation: find link: %w", err)
+		return Outcome{}, fmt.Errorf("conversation: participant %s: %w", link.ParticipantID, err)
 	}
 	out := Outcome{ParticipantID: link.ParticipantID}
+	first := &loaded
 	turn := func() error {
 		return s.retryStale(ctx, func() error {
-			return s.turnDirect(ctx, c, link.ParticipantID, &link, in, &out.Direct, nil)
+			st := first
+			first = nil
+			return s.turnFrom(ctx, c, link.ParticipantID, &link, in, &out.Direct, nil, st)
 		})
 	}
 	if in.JoinCode != "" || isJoin(c, in.Text) {
 		// A copy of the JOIN that linked this address may arrive while the
-		// enrolment still holds the person's lock: it waits, and then finds
-		// its message handled.
+		// enrolment still holds the person's lock: it waits, and then reads
+		// its turn again, finding its message handled.
+		first = nil
 		err = s.withLock(ctx, link.ParticipantID, turn)
 	} else {
 		err = turn()
@@ -271,18 +277,24 @@ func (notifyEvent) isEvent()  {}
 // turn runs one step for a participant and applies it. With link set it is
 // an inbound message from that link; otherwise ev names the event.
 func (s *Service) turn(ctx context.Context, c *Content, pid string, link *store.Link, in Inbound, ev event) error {
-	return s.turnDirect(ctx, c, pid, link, in, nil, ev)
+	return s.turnFrom(ctx, c, pid, link, in, nil, ev, nil)
 }
 
-// turnDirect is turn, with the replies of a turn that forgets the person
-// (forget_me) appended to direct: the channel gives them in its answer to
-// the person's message, since no link is left for the outbox to use.
-func (s *Service) turnDirect(ctx context.Context, c *Content, pid string, link *store.Link, in Inbound, direct *[]string, ev event) error {
+// turnFrom is turn, starting from loaded, the person's turn state read
+// with their link (nil: it is read here), and with the replies of a turn
+// that forgets the person (forget_me) appended to direct: the channel
+// gives them in its answer to the person's message, since no link is left
+// for the outbox to use.
+func (s *Service) turnFrom(ctx context.Context, c *Content, pid string, link *store.Link, in Inbound, direct *[]string, ev event, loaded *store.TurnState) error {
 	now := s.clock.Now()
-	loaded, err := s.store.LoadTurn(ctx, pid, in.DedupeKey)
-	if err != nil {
-		return fmt.Errorf("conversation: participant %s: %w", pid, err)
+	if loaded == nil {
+		st, err := s.store.LoadTurn(ctx, pid, in.DedupeKey)
+		if err != nil {
+			return fmt.Errorf("conversation: participant %s: %w", pid, err)
+		}
+		loaded = &st
 	}
+	var err error
 	if loaded.Seen {
 		return ErrHandledBefore
 	}

@@ -403,6 +403,11 @@ func (s instrumented) LoadTurn(ctx context.Context, participantID, dedupeKey str
 	return r0, s.count("LoadTurn", err)
 }
 
+func (s instrumented) LoadLinkedTurn(ctx context.Context, index, dedupeKey string) (store.Link, store.TurnState, error) {
+	r0, r1, err := s.Store.LoadLinkedTurn(ctx, index, dedupeKey)
+	return r0, r1, s.count("LoadLinkedTurn", err)
+}
+
 func (s instrumented) MarkUnreachable(ctx context.Context, u store.Unreachable) (bool, error) {
 	r0, err := s.Store.MarkUnreachable(ctx, u)
 	return r0, s.count("MarkUnreachable", err)
@@ -515,6 +520,7 @@ var storeOps = []string{
 	"ListLinks",
 	"ListParticipants",
 	"ListProgrammes",
+	"LoadLinkedTurn",
 	"LoadTurn",
 	"MarkSending",
 	"MarkSent",

@@ -1076,6 +1076,13 @@ type Turns interface {
 	// the backend allows, because every message and reminder needs all
 	// three.
 	LoadTurn(ctx context.Context, participantID, dedupeKey string) (TurnState, error)
+	// LoadLinkedTurn is GetLink and then LoadTurn of the link's
+	// participant, what every inbound message starts from, in one read
+	// where the backend allows (a link and its participant may live in
+	// different places). An error matching ErrNotFound comes with a zero
+	// Link when no link has this index, and with the link when the link's
+	// participant has no record.
+	LoadLinkedTurn(ctx context.Context, index, dedupeKey string) (Link, TurnState, error)
 }
 
 // ProgrammeVersion is one published programme: the flow files,

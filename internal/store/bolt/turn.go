@@ -95,27 +95,53 @@ func (t *txn) linkSeen(pid, index string, at time.Time) error {
 // read transaction.
 func (s *Store) LoadTurn(_ context.Context, pid, dedupeKey string) (store.TurnState, error) {
 	var st store.TurnState
-	err := s.view("load turn of "+pid, func(t *txn) error {
-		ok, err := getJSON(t.Bucket(bParticipants), []byte(pid), &st.Participant)
+	err := s.view("load turn of "+pid, func(t *txn) (err error) {
+		st, err = loadTurn(t, pid, dedupeKey)
+		return err
+	})
+	return st, err
+}
+
+// LoadLinkedTurn reads a link and the turn state of its participant in one
+// read transaction.
+func (s *Store) LoadLinkedTurn(_ context.Context, index, dedupeKey string) (store.Link, store.TurnState, error) {
+	var l store.Link
+	var st store.TurnState
+	err := s.view("load linked turn", func(t *txn) error {
+		ok, err := getJSON(t.Bucket(bLinks), []byte(index), &l)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return store.ErrNotFound
 		}
-		var ss store.Session
-		ok, err = getJSON(t.Bucket(bSessions), []byte(pid), &ss)
-		if err != nil {
-			return err
-		}
-		if ok && ss.ExpiresAt.After(t.now) {
-			st.Session = &ss
-		}
-		if dedupeKey != "" {
-			raw := t.Bucket(bDedupe).Get([]byte(dedupeKey))
-			st.Seen = raw != nil && parseTimeKey(raw).After(t.now)
-		}
-		return nil
+		st, err = loadTurn(t, l.ParticipantID, dedupeKey)
+		return err
 	})
-	return st, err
+	return l, st, err
+}
+
+// loadTurn reads what a turn of pid starts from inside t.
+func loadTurn(t *txn, pid, dedupeKey string) (store.TurnState, error) {
+	var st store.TurnState
+	ok, err := getJSON(t.Bucket(bParticipants), []byte(pid), &st.Participant)
+	if err != nil {
+		return st, err
+	}
+	if !ok {
+		return st, store.ErrNotFound
+	}
+	var ss store.Session
+	ok, err = getJSON(t.Bucket(bSessions), []byte(pid), &ss)
+	if err != nil {
+		return st, err
+	}
+	if ok && ss.ExpiresAt.After(t.now) {
+		st.Session = &ss
+	}
+	if dedupeKey != "" {
+		raw := t.Bucket(bDedupe).Get([]byte(dedupeKey))
+		st.Seen = raw != nil && parseTimeKey(raw).After(t.now)
+	}
+	return st, nil
 }

@@ -292,11 +292,12 @@ func (s *Store) DeleteSession(ctx context.Context, participantID string) error {
 
 // getJSON reads and decodes one key; goredis.Nil when it is missing.
 func (s *Store) getJSON(ctx context.Context, key string, v any) error {
-	doc, err := s.rdb.Get(ctx, key).Bytes()
+	// Through the coalescer: a link's read is on a cluster's inbound path.
+	doc, err := s.send(ctx, []call{{args: []any{"get", key}}})[0].Text()
 	if err != nil {
 		return err
 	}
-	return json.Unmarshal(doc, v)
+	return json.Unmarshal([]byte(doc), v)
 }
 
 // wrapGet turns a missing key into ErrNotFound.

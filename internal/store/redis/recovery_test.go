@@ -319,9 +319,7 @@ func TestTwoProcessesShareWork(t *testing.T) {
 // cache, so this also covers the EVALSHA fallback), and what was
 // acknowledged before the stop is still there (the server keeps an AOF).
 func TestRedisRestart(t *testing.T) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("needs redis-server on PATH (source .ci/redis.sh)")
-	}
+	requireRedisServer(t)
 	dir := t.TempDir()
 	port := freePort(t)
 	srv := startRedis(t, dir, port)
@@ -360,6 +358,15 @@ func TestRedisRestart(t *testing.T) {
 	got := claimIDs(t, s, "w", t0)
 	if strings.Join(got, ",") != "m_1" {
 		t.Fatalf("claimed %v after the restart, want the message acknowledged before it", got)
+	}
+}
+
+// requireRedisServer skips a test that starts Redis servers of its own
+// when there is no redis-server to start.
+func requireRedisServer(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("needs redis-server on PATH (source .ci/redis.sh)")
 	}
 }
 

@@ -42,6 +42,11 @@
 // with AOF and noeviction (deploy/redis.conf): evicting a key would lose a
 // check-in or a queued message.
 //
+// Scripts, pipelines and reads by key of concurrent callers share
+// pipelines to Redis (coalesce.go): under load a round trip carries
+// several webhooks' commands, each caller still getting only its own
+// answers.
+//
 // When Redis cannot be reached every method returns an error that matches
 // store.ErrUnavailable, so that a webhook answers 5xx and the provider
 // retries; the client reconnects by itself once Redis is back.
@@ -83,6 +88,9 @@ type Options struct {
 type Store struct {
 	rdb goredis.UniversalClient
 	k   keys
+	// batches carries the scripts and pipelines of concurrent callers
+	// to Redis together (coalesce.go).
+	batches *coalescer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -103,7 +111,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if !validPrefix(prefix) {
 		return nil, errors.New("redis: the key prefix may not contain { or }")
 	}
-	s := &Store{rdb: goredis.NewUniversalClient(uo), k: keys{prefix: prefix}}
+	rdb := goredis.NewUniversalClient(uo)
+	s := &Store{rdb: rdb, k: keys{prefix: prefix}, batches: newCoalescer(rdb)}
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		s.rdb.Close()
 		return nil, s.fail("open", err)
@@ -270,8 +279,8 @@ var luaFiles embed.FS
 
 // Scripts, one per file in lua/. Run uses EVALSHA and falls back to EVAL
 // when Redis has lost its script cache (a restart, SCRIPT FLUSH), which
-// also caches the script again; pipeline does the same for the scripts it
-// sends.
+// also caches the script again; send does the same for the scripts it
+// sends in a pipeline.
 var (
 	scriptList = map[string]*goredis.Script{}
 
@@ -301,6 +310,7 @@ var (
 	luaCounterIncr       = script("counter_incr")
 	luaDeleteOwned       = script("delete_owned")
 	luaLinkSeen          = script("link_seen")
+	luaLinkedTurn        = script("linked_turn")
 	luaParticipantUpdate = script("participant_update")
 	luaLinkUnreachable   = script("link_unreachable")
 	luaChildClaim        = script("child_claim")
@@ -346,9 +356,10 @@ func scriptsComplete() error {
 	return nil
 }
 
-// run runs a script; all its keys must share one slot.
+// run runs a script; all its keys must share one slot. It shares a
+// pipeline with other callers' calls (coalesce.go).
 func (s *Store) run(ctx context.Context, sc *goredis.Script, keys []string, args ...any) *goredis.Cmd {
-	return sc.Run(ctx, s.rdb, keys, args...)
+	return s.send(ctx, []call{{sc: sc, keys: keys, args: args}})[0]
 }
 
 // call is one command of a pipeline: a script run (sc set, with keys and
@@ -359,36 +370,32 @@ type call struct {
 	args []any
 }
 
-// pipeline sends calls in one round trip per node, each node's in order.
-// EVALSHA in a pipeline cannot fall back to EVAL, so a script call that
-// Redis answered with NOSCRIPT (it has lost its script cache, and the call
-// did not run) is run again on its own through run, which loads the
-// script. Every call's answer is in its Cmd, in the order of calls; the
-// error is the first failure, a missing key (goredis.Nil) not counted.
+// pipeline sends calls in one round trip per node, each node's in order,
+// shared with other callers' calls (coalesce.go). Every call's answer is in
+// its Cmd, in the order of calls; the error is the first failure, a
+// missing key (goredis.Nil) not counted.
 func (s *Store) pipeline(ctx context.Context, calls []call) ([]*goredis.Cmd, error) {
-	cmds := make([]*goredis.Cmd, len(calls))
-	// Each command's own error is in its Cmd, read below.
-	_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, c := range calls {
-			if c.sc != nil {
-				cmds[i] = p.EvalSha(ctx, c.sc.Hash(), c.keys, c.args...)
-			} else {
-				cmds[i] = p.Do(ctx, c.args...)
-			}
-		}
-		return nil
-	})
-	for i, c := range calls {
-		if c.sc != nil && goredis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
-			cmds[i] = s.run(ctx, c.sc, c.keys, c.args...)
-		}
-	}
+	cmds := s.send(ctx, calls)
 	for _, cmd := range cmds {
 		if err := cmd.Err(); err != nil && !errors.Is(err, goredis.Nil) {
 			return cmds, err
 		}
 	}
 	return cmds, nil
+}
+
+// send sends calls through the coalescer and returns one Cmd per call.
+// EVALSHA in a pipeline cannot fall back to EVAL, so a script call that
+// Redis answered with NOSCRIPT (it has lost its script cache, and the call
+// did not run) is run again on its own, which loads the script.
+func (s *Store) send(ctx context.Context, calls []call) []*goredis.Cmd {
+	cmds := s.batches.do(ctx, calls)
+	for i, c := range calls {
+		if c.sc != nil && goredis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
+			cmds[i] = c.sc.Run(ctx, s.rdb, c.keys, c.args...)
+		}
+	}
+	return cmds
 }
 
 // ms is t in Unix milliseconds, rounded up so that an expiry never comes

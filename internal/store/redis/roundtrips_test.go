@@ -92,3 +92,30 @@ func TestSendRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// TestInboundRoundTrips counts the round trips of an inbound message's
+// reads and writes on a single Redis: the link and the turn it starts
+// from in one (linked_turn.lua), and the turn with its reply in two.
+func TestInboundRoundTrips(t *testing.T) {
+	s := openTest(t, testOptions(t))
+	ctx := t.Context()
+	now := time.Now()
+	p := store.Participant{ID: "p_a", Label: "a", Language: "en", TimeZone: "UTC", Status: store.Active, CreatedAt: now, UpdatedAt: now}
+	mustDo(t, s.CreateParticipant(ctx, p))
+	mustDo(t, s.PutLink(ctx, store.Link{Index: "ix_a", Channel: store.SMS, ParticipantID: "p_a", Sealed: []byte("x"), Masked: "x", LinkedAt: now}))
+
+	rt := &roundTrips{}
+	s.rdb.AddHook(rt)
+	_, loaded, err := s.LoadLinkedTurn(ctx, "ix_a", "sms:SM1")
+	mustDo(t, err)
+	if got := rt.n.Swap(0); got != 1 {
+		t.Errorf("the link and the turn's state read in %d round trips, want 1", got)
+	}
+	reply := store.OutboundMessage{ID: "m_1", ParticipantID: "p_a", LinkIndex: "ix_a", Channel: store.SMS,
+		Kind: "k", Text: "reply", Status: store.Pending, NotBefore: now, CreatedAt: now, UpdatedAt: now}
+	mustDo(t, s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", Participant: &loaded.Participant, Outbound: []store.OutboundMessage{reply},
+		DedupeKey: "sms:SM1", DedupeUntil: now.Add(time.Hour), SeenOn: "ix_a", SeenAt: now}))
+	if got := rt.n.Load(); got != 2 {
+		t.Errorf("the turn applied in %d round trips, want 2", got)
+	}
+}

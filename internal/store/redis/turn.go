@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -209,9 +211,8 @@ func (s *Store) isCluster() bool {
 // recorded (as the participant's turn marker or as the global key) in one
 // round trip.
 func (s *Store) LoadTurn(ctx context.Context, pid, dedupeKey string) (store.TurnState, error) {
-	var st store.TurnState
 	if err := store.Need("participant ID", pid); err != nil {
-		return st, fmt.Errorf("redis: load turn: %w", err)
+		return store.TurnState{}, fmt.Errorf("redis: load turn: %w", err)
 	}
 	op := "load turn of " + pid
 	calls := []call{{args: []any{"get", s.k.participant(pid)}}, {args: []any{"get", s.k.session(pid)}}}
@@ -222,27 +223,106 @@ func (s *Store) LoadTurn(ctx context.Context, pid, dedupeKey string) (store.Turn
 	}
 	cmds, err := s.pipeline(ctx, calls)
 	if err != nil {
-		return st, s.fail(op, err)
+		return store.TurnState{}, s.fail(op, err)
 	}
-	doc, err := cmds[0].Text()
+	loaded := loadedTurn{participant: cmds[0].Val(), session: cmds[1].Val()}
+	if dedupeKey != "" {
+		loaded.marker, loaded.global = cmds[2].Val(), cmds[3].Val()
+	}
+	return loaded.state(op)
+}
+
+// LoadLinkedTurn reads a link and its participant's turn state. On a
+// single Redis that is one round trip (linked_turn.lua follows the link);
+// on a cluster the link and the participant's slot are on different
+// slots, so the link is read first.
+func (s *Store) LoadLinkedTurn(ctx context.Context, index, dedupeKey string) (store.Link, store.TurnState, error) {
+	if s.isCluster() {
+		l, err := s.GetLink(ctx, index)
+		if err != nil {
+			return l, store.TurnState{}, err
+		}
+		st, err := s.LoadTurn(ctx, l.ParticipantID, dedupeKey)
+		return l, st, err
+	}
+	const op = "load linked turn"
+	keys := []string{s.k.link(index)}
+	if dedupeKey != "" {
+		keys = append(keys, s.k.dedupe(dedupeKey))
+	}
+	before, participant := aroundID(s.k.participant)
+	_, session := aroundID(s.k.session)
+	_, marker := aroundID(s.k.turnDedupe)
+	res, err := s.run(ctx, luaLinkedTurn, keys, dedupeKey, before, participant, session, marker).Slice()
 	if err != nil {
-		return st, s.wrapGet(op, err)
+		return store.Link{}, store.TurnState{}, s.fail(op, err)
+	}
+	if len(res) == 0 {
+		return store.Link{}, store.TurnState{}, fmt.Errorf("redis: %s: link: %w", op, store.ErrNotFound)
+	}
+	if len(res) != 5 {
+		return store.Link{}, store.TurnState{}, fmt.Errorf("redis: %s: unexpected answer from linked_turn.lua: %d values", op, len(res))
+	}
+	var l store.Link
+	doc, _ := res[0].(string)
+	if err := json.Unmarshal([]byte(doc), &l); err != nil {
+		return store.Link{}, store.TurnState{}, fmt.Errorf("redis: %s: link: %w", op, err)
+	}
+	loaded := loadedTurn{participant: res[1], session: res[2]}
+	if dedupeKey != "" {
+		loaded.marker, loaded.global = res[3], res[4]
+	}
+	st, err := loaded.state(op + " of " + l.ParticipantID)
+	return l, st, err
+}
+
+// aroundID splits a participant-slot key name into what comes before and
+// after the participant ID, for a script that learns the ID itself.
+func aroundID(key func(pid string) string) (before, after string) {
+	const id = "\x00"
+	before, after, _ = strings.Cut(key(id), id)
+	return before, after
+}
+
+// loadedTurn is what Redis answered for a turn's state, each value as
+// go-redis reads it: nil for a missing key, a string for a string or a
+// score, an integer for EXISTS.
+type loadedTurn struct {
+	participant, session any
+	marker, global       any // nil unless a dedupe key was asked about
+}
+
+func (r loadedTurn) state(op string) (store.TurnState, error) {
+	var st store.TurnState
+	doc, ok := r.participant.(string)
+	if !ok {
+		return st, fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
 	}
 	if err := json.Unmarshal([]byte(doc), &st.Participant); err != nil {
 		return st, fmt.Errorf("redis: %s: %w", op, err)
 	}
-	if doc, err := cmds[1].Text(); err == nil {
+	if doc, ok := r.session.(string); ok {
 		var ss store.Session
 		if err := json.Unmarshal([]byte(doc), &ss); err != nil {
 			return st, fmt.Errorf("redis: %s: session: %w", op, err)
 		}
 		st.Session = &ss
 	}
-	if dedupeKey != "" {
-		until, err := cmds[2].Float64()
-		marked := err == nil && int64(until) > time.Now().UnixMilli()
-		n, _ := cmds[3].Int()
-		st.Seen = marked || n > 0
+	// The marker is kept in a sorted set past its expiry until a turn
+	// prunes it, so its score is checked; the global key expires by itself.
+	// A score comes as a float over RESP3 and as a string from a script.
+	until := -1.0
+	switch v := r.marker.(type) {
+	case float64:
+		until = v
+	case string:
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			until = f
+		}
+	}
+	st.Seen = int64(until) > time.Now().UnixMilli()
+	if n, ok := r.global.(int64); ok && n > 0 {
+		st.Seen = true
 	}
 	return st, nil
 }

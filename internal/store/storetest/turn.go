@@ -7,6 +7,27 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
+// startedWithKeys gives p_a a record and a session by a turn recording the
+// dedupe key sms:SM1, and records sms:SM2 with FirstSeen: what seenCases
+// ask about.
+func startedWithKeys(t *testing.T, s store.Store) (store.Participant, store.Session) {
+	ctx := ctxOf(t)
+	p := participant("p_a")
+	ss := session("p_a", wallNow().Add(time.Hour))
+	must(t, "apply", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", Participant: &p, Session: &ss,
+		DedupeKey: "sms:SM1", DedupeUntil: wallNow().Add(time.Hour)}))
+	_, err := s.FirstSeen(ctx, "sms:SM2", wallNow().Add(time.Hour))
+	must(t, "first seen", err)
+	return p, ss
+}
+
+// seenCases are the dedupe keys startedWithKeys leaves, and whether a
+// turn's read finds each recorded.
+var seenCases = []struct {
+	key  string
+	seen bool
+}{{"", false}, {"sms:SM1", true}, {"sms:SM2", true}, {"sms:SM3", false}}
+
 // fullTurn is a turn that touches every kind of record.
 func fullTurn(pid string, expires time.Time) store.Turn {
 	p := participant(pid)
@@ -176,16 +197,8 @@ var turnTests = []namedTest{
 		_, err := s.LoadTurn(ctx, "p_a", "")
 		mustBe(t, "load turn of nobody", err, store.ErrNotFound)
 
-		p := participant("p_a")
-		ss := session("p_a", wallNow().Add(time.Hour))
-		must(t, "apply", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", Participant: &p, Session: &ss,
-			DedupeKey: "sms:SM1", DedupeUntil: wallNow().Add(time.Hour)}))
-		_, err = s.FirstSeen(ctx, "sms:SM2", wallNow().Add(time.Hour))
-		must(t, "first seen", err)
-		for _, c := range []struct {
-			key  string
-			seen bool
-		}{{"", false}, {"sms:SM1", true}, {"sms:SM2", true}, {"sms:SM3", false}} {
+		p, ss := startedWithKeys(t, s)
+		for _, c := range seenCases {
 			st, err := s.LoadTurn(ctx, "p_a", c.key)
 			must(t, "load turn", err)
 			mustSame(t, "participant", st.Participant, atRevision(p, 1))
@@ -206,6 +219,42 @@ var turnTests = []namedTest{
 		must(t, "load turn", err)
 		if st.Session != nil {
 			t.Fatalf("expired session loaded: %+v", *st.Session)
+		}
+	}},
+	{"LoadLinkedTurnFollowsTheLink", func(t *testing.T, s store.Store) {
+		// What an inbound message starts from: the link by its index and
+		// the turn of the link's participant, as GetLink and LoadTurn
+		// would read them one after the other.
+		ctx := ctxOf(t)
+		l, _, err := s.LoadLinkedTurn(ctx, "ix_a", "")
+		mustBe(t, "no link", err, store.ErrNotFound)
+		mustSame(t, "link of a missing index", l, store.Link{})
+
+		mine := link("ix_a", "p_a")
+		must(t, "put link", s.PutLink(ctx, mine))
+		must(t, "put link", s.PutLink(ctx, link("ix_b", "p_b")))
+		l, _, err = s.LoadLinkedTurn(ctx, "ix_a", "")
+		mustBe(t, "a link whose participant has no record", err, store.ErrNotFound)
+		mustSame(t, "link whose participant has no record", l, mine)
+
+		startedWithKeys(t, s)
+		must(t, "apply", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_b", Participant: new(participant("p_b"))}))
+		for _, c := range seenCases {
+			l, st, err := s.LoadLinkedTurn(ctx, "ix_a", c.key)
+			must(t, "load linked turn", err)
+			mustSame(t, "link", l, mine)
+			want, werr := s.LoadTurn(ctx, "p_a", c.key)
+			must(t, "load turn", werr)
+			mustSame(t, "turn state beside LoadTurn's", st, want)
+			if st.Session == nil || st.Seen != c.seen {
+				t.Fatalf("load linked turn with key %q: session %v, seen %v, want a session and seen %v", c.key, st.Session, st.Seen, c.seen)
+			}
+		}
+		l, st, err := s.LoadLinkedTurn(ctx, "ix_b", "sms:SM3")
+		must(t, "load linked turn", err)
+		if l.ParticipantID != "p_b" || st.Participant.ID != "p_b" || st.Session != nil || st.Seen {
+			t.Fatalf("another link: link of %s, participant %s, session %v, seen %v; want p_b's, no session, not seen",
+				l.ParticipantID, st.Participant.ID, st.Session, st.Seen)
 		}
 	}},
 	{"SeenOnChangesOnlyTheLinksLastSeenTime", func(t *testing.T, s store.Store) {

@@ -1,0 +1,41 @@
+-- linked_turn.lua: reads a link and what a turn of its participant starts
+-- from (record, session, dedupe marker), in one round trip. For a single
+-- Redis only: which participant's keys to read is known only once the link
+-- is read, so those keys cannot be named in KEYS. Outside a cluster Redis
+-- lets a script read keys it was not given; on a cluster they would lie in
+-- another slot, and the store reads the link and the turn in two steps
+-- there instead (turn.go). The key names are built here from the pieces
+-- keys.go makes, around the participant ID, so that they are named in one
+-- place.
+--
+-- KEYS[1] link (string: Link JSON)
+-- KEYS[2] the global dedupe key Seen reads (string), only when ARGV[1] is
+--         not ""
+--
+-- ARGV[1] dedupe key, or ""
+-- ARGV[2] what every participant-slot key name starts with, before the ID
+-- ARGV[3] what the participant record's key name ends with, after the ID
+-- ARGV[4] the same for the session
+-- ARGV[5] the same for the turn dedupe markers
+--
+-- Returns {} when there is no link; otherwise {link JSON, participant
+-- JSON or nil, session JSON or nil, the dedupe marker's expiry (Unix ms)
+-- or nil, 1 when the global dedupe key exists else 0}.
+
+local link = redis.call('GET', KEYS[1])
+if not link then
+  return {}
+end
+local pid = cjson.decode(link).participant_id
+local function key(suffix)
+  return ARGV[2] .. pid .. suffix
+end
+local participant = redis.call('GET', key(ARGV[3]))
+local session = redis.call('GET', key(ARGV[4]))
+local marker = false
+local global = 0
+if ARGV[1] ~= '' then
+  marker = redis.call('ZSCORE', key(ARGV[5]), ARGV[1])
+  global = redis.call('EXISTS', KEYS[2])
+end
+return {link, participant, session, marker, global}
