@@ -85,6 +85,8 @@ func newLogger(env cmdEnv, cfg config.Config) *slog.Logger {
 
 // runServer runs the service on an open store until ctx is done. The clock
 // is injected so that end-to-end tests can move time (retries, expiry).
+// It takes the whole store.Store, as openStore and the metrics wrapper do,
+// because it is where every part is made and each is handed its own share.
 func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st store.Store, clk clock.Clock) error {
 	key, generated, err := cfg.Key()
 	if err != nil {
@@ -327,7 +329,7 @@ func reload(conv *conversation.Service, cfg config.Config, log *slog.Logger) *co
 // replanOnRequest re-plans every participant's reminders at start and after
 // each reload, so that new offsets or quiet hours apply at once. One process
 // at a time does it (a lease), since the plan is the same whoever makes it.
-func replanOnRequest(ctx context.Context, st store.Store, sch *schedule.Scheduler, requests <-chan struct{}, log *slog.Logger) {
+func replanOnRequest(ctx context.Context, st store.Leases, sch *schedule.Scheduler, requests <-chan struct{}, log *slog.Logger) {
 	owner := store.NewID("replan_")
 	for {
 		select {

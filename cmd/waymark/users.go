@@ -105,7 +105,7 @@ func tokensCreate(ctx context.Context, env cmdEnv, args []string) int {
 		}
 		ttl = d
 	}
-	return withAccounts(ctx, env, "tokens", func(st store.Store, au *auth.Service) error {
+	return withAccounts(ctx, env, "tokens", func(st store.Accounts, au *auth.Service) error {
 		a, err := accountNamed(ctx, st, *username)
 		if err != nil {
 			return err
@@ -127,7 +127,7 @@ func tokensList(ctx context.Context, env cmdEnv, args []string) int {
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
-	return withAccounts(ctx, env, "tokens", func(st store.Store, au *auth.Service) error {
+	return withAccounts(ctx, env, "tokens", func(st store.Accounts, au *auth.Service) error {
 		var id string
 		if *username != "" {
 			a, err := accountNamed(ctx, st, *username)
@@ -180,7 +180,7 @@ func tokensRevoke(ctx context.Context, env cmdEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "waymark tokens revoke: give --id ID, or --username NAME --all")
 		return 2
 	}
-	return withAccounts(ctx, env, "tokens", func(st store.Store, au *auth.Service) error {
+	return withAccounts(ctx, env, "tokens", func(st store.Accounts, au *auth.Service) error {
 		if *all {
 			a, err := accountNamed(ctx, st, *username)
 			if err != nil {
@@ -213,7 +213,7 @@ func usersAccess(ctx context.Context, env cmdEnv, verb string, args []string) in
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
-	return withAccounts(ctx, env, "users", func(st store.Store, au *auth.Service) error {
+	return withAccounts(ctx, env, "users", func(st store.Accounts, au *auth.Service) error {
 		a, err := accountNamed(ctx, st, *username)
 		if err != nil {
 			return err
@@ -253,7 +253,7 @@ func usersAdd(ctx context.Context, env cmdEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "waymark users add: give --username NAME and --role admin or caseworker")
 		return 2
 	}
-	return withAccounts(ctx, env, "users", func(st store.Store, au *auth.Service) error {
+	return withAccounts(ctx, env, "users", func(st store.Accounts, au *auth.Service) error {
 		pw, err := readPassword(env)
 		if err != nil {
 			return err
@@ -274,7 +274,7 @@ func usersPasswd(ctx context.Context, env cmdEnv, args []string) int {
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
-	return withAccounts(ctx, env, "users", func(st store.Store, au *auth.Service) error {
+	return withAccounts(ctx, env, "users", func(st store.Accounts, au *auth.Service) error {
 		a, err := accountNamed(ctx, st, *username)
 		if err != nil {
 			return err
@@ -296,7 +296,7 @@ func usersList(ctx context.Context, env cmdEnv, args []string) int {
 		fmt.Fprint(env.stderr, usersUsage)
 		return 2
 	}
-	return withAccounts(ctx, env, "users", func(st store.Store, _ *auth.Service) error {
+	return withAccounts(ctx, env, "users", func(st store.Accounts, _ *auth.Service) error {
 		accts, err := st.ListAccounts(ctx)
 		if err != nil {
 			return err
@@ -320,7 +320,7 @@ func usersList(ctx context.Context, env cmdEnv, args []string) int {
 
 // withAccounts opens the store as serve does and runs fn, turning errors
 // into a message and an exit code.
-func withAccounts(ctx context.Context, env cmdEnv, cmd string, fn func(store.Store, *auth.Service) error) int {
+func withAccounts(ctx context.Context, env cmdEnv, cmd string, fn func(store.Accounts, *auth.Service) error) int {
 	cfg, _, err := config.Load(env.getenv, env.environ, nil)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "waymark %s: configuration is not valid:\n%v\n", cmd, err)
@@ -343,7 +343,7 @@ func withAccounts(ctx context.Context, env cmdEnv, cmd string, fn func(store.Sto
 	return 0
 }
 
-func accountNamed(ctx context.Context, st store.Store, username string) (store.Account, error) {
+func accountNamed(ctx context.Context, st store.Accounts, username string) (store.Account, error) {
 	u, err := auth.NormalizeUsername(username)
 	if err != nil {
 		return store.Account{}, errors.New("give --username NAME of an existing account")
@@ -378,7 +378,7 @@ func readPassword(env cmdEnv) (string, error) {
 // serve, and on a fresh install logs the one-time link that makes the
 // first administrator. The link holds a token: it works once, for a day,
 // and only while there is no account.
-func withCaseworkers(ctx context.Context, cfg config.Config, log *slog.Logger, st store.Store, clk clock.Clock, sched *schedule.Scheduler, counterKey []byte, deps *web.Deps) error {
+func withCaseworkers(ctx context.Context, cfg config.Config, log *slog.Logger, st auth.Store, clk clock.Clock, sched *schedule.Scheduler, counterKey []byte, deps *web.Deps) error {
 	nets, err := cfg.TrustedProxyNets()
 	if err != nil {
 		return err
