@@ -19,6 +19,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/config"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/programme"
+	"github.com/waymark-atd/waymark/internal/refusal"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
@@ -337,7 +338,13 @@ func withAccounts(ctx context.Context, env cmdEnv, cmd string, fn func(store.Acc
 	}
 	defer st.Close()
 	if err := fn(st, auth.New(st, clock.System{}, auth.Options{SessionTTL: cfg.SessionTTL})); err != nil {
-		fmt.Fprintf(env.stderr, "waymark %s: %s\n", cmd, strings.TrimPrefix(err.Error(), "auth: "))
+		// A refusal is said in its own words; anything else with its
+		// context, for the administrator at the console.
+		msg, ok := refusal.Message(err)
+		if !ok {
+			msg = err.Error()
+		}
+		fmt.Fprintf(env.stderr, "waymark %s: %s\n", cmd, msg)
 		return 1
 	}
 	return 0
