@@ -12,6 +12,7 @@ import (
 
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata/fair")
@@ -99,7 +100,7 @@ var fairScripts = []struct {
 // order; each must have its words in wordsOf.
 func shippedLanguages(t *testing.T) []string {
 	t.Helper()
-	langs := shippedContent(t).Flows.Programme.Languages
+	langs := testkit.Content(t).Flows.Programme.Languages
 	for _, lang := range langs {
 		if _, ok := wordsOf[lang]; !ok {
 			t.Fatalf("wordsOf has no words for %s, which programme.yaml offers", lang)
