@@ -259,25 +259,24 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	if programmes != nil {
 		programmes.OnSwitch(use)
 	}
-	go func() {
-		for range hup {
-			if programmes != nil {
-				// The folders win where they changed; otherwise nothing.
-				if _, err := programmes.Sync(ctx); err != nil {
-					log.Error("reload of the flows and locales folders", "err", err)
-				}
-				continue
+	reloadFolders := func() {
+		if programmes != nil {
+			// The folders win where they changed; otherwise nothing.
+			if _, err := programmes.Sync(ctx); err != nil {
+				log.Error("reload of the flows and locales folders", "err", err)
 			}
-			if c := reload(conv, cfg, log); c != nil {
-				use(c)
-			}
+			return
 		}
-	}()
+		if c := reload(conv, cfg, log); c != nil {
+			use(c)
+		}
+	}
 
 	// Workers stop after the server: webhooks in flight may still enqueue.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var workers sync.WaitGroup
+	workers.Go(func() { reloadOnHangup(workCtx, hup, reloadFolders) })
 	workers.Go(func() { dispatcher.Run(workCtx) })
 	workers.Go(func() { scheduler.Run(workCtx) })
 	workers.Go(func() { replanOnRequest(workCtx, st, scheduler, replan, log) })
@@ -307,6 +306,20 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	stopWork()
 	workers.Wait()
 	return serveErr
+}
+
+// reloadOnHangup reloads the programme's folders at each SIGHUP until ctx
+// ends. It is one of runServer's workers, so that it ends with the server:
+// a reload must never land in a service that has stopped.
+func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, reloadFolders func()) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			reloadFolders()
+		}
+	}
 }
 
 // reload swaps in new flows and locales if, and only if, they pass the same
