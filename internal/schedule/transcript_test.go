@@ -3,7 +3,6 @@ package schedule_test
 import (
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -114,7 +113,7 @@ func TestFairRecordTranscripts(t *testing.T) {
 		for _, lang := range shippedLanguages(t) {
 			t.Run(sc.name+"_"+lang, func(t *testing.T) {
 				got := runFair(t, lang, sc.lines)
-				checkGolden(t, filepath.Join("testdata", "fair", sc.name+"_"+lang+".golden"), got)
+				testkit.Golden(t, filepath.Join("testdata", "fair", sc.name+"_"+lang+".golden"), got, *update, "run go test ./internal/schedule -run TestFairRecordTranscripts -update")
 			})
 		}
 	}
@@ -239,24 +238,4 @@ func (h *harness) ledger(pid string) string {
 		fmt.Fprintf(&b, "%s%s%s, %s\n", it.Kind, reason, about, state)
 	}
 	return b.String()
-}
-
-func checkGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/schedule -run TestFairRecordTranscripts -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("transcript differs from %s (run with -update and review the diff)\n--- got ---\n%s", path, got)
-	}
 }

@@ -206,3 +206,26 @@ func Delivered(tb testing.TB, st store.Outbox, now time.Time) []store.OutboundMe
 	}
 	return msgs
 }
+
+// Golden compares got with the file at path, or writes it there when
+// update is set (the package's -update flag). again says how to write the
+// file anew, for the failure's message.
+func Golden(tb testing.TB, path, got string, update bool, again string) {
+	tb.Helper()
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("%v (%s to create it)", err, again)
+	}
+	if got != string(want) {
+		tb.Errorf("transcript differs from %s (%s and review the diff)\n--- got ---\n%s", path, again, got)
+	}
+}
