@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +22,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/internal/schedule"
+	"github.com/waymark-atd/waymark/internal/schedule/scheduletest"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 	"github.com/waymark-atd/waymark/internal/testkit"
@@ -66,12 +66,8 @@ func newCaseworkerEnv(t *testing.T, o envOptions) *cwEnv {
 	clk := clock.NewFake(time.Now().UTC().Round(time.Second))
 	st := testkit.Bolt(t, clk)
 	box := testkit.Box(t)
-	logs := &testkit.Logs{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	content := testkit.Content(t)
-	live := conversation.NewLive(content)
-	windows := schedule.NewLedger(st, live, clk, log)
-	conv := conversation.New(st, box, live, clk, log, windows)
+	made := scheduletest.New(t, st, box, clk)
+	logs, log, windows, conv := made.Logs, made.Log, made.Ledger, made.Service
 	sched := schedule.New(conv, windows, schedule.Options{})
 	if o.auth.Params == (auth.Params{}) {
 		o.auth.Params = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}

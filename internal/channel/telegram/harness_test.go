@@ -18,6 +18,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/schedule"
+	"github.com/waymark-atd/waymark/internal/schedule/scheduletest"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
@@ -61,12 +62,8 @@ func newEnv(t testing.TB) *env {
 	clk := clock.NewFake(start)
 	st := testkit.Bolt(t, clk)
 	box := testkit.Box(t)
-	logs := &testkit.Logs{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	content := testkit.Content(t)
-	live := conversation.NewLive(content)
-	windows := schedule.NewLedger(st, live, clk, log)
-	conv := conversation.New(st, box, live, clk, log, windows)
+	made := scheduletest.New(t, st, box, clk)
+	logs, log, content, windows, conv := made.Logs, made.Log, made.Content, made.Ledger, made.Service
 	api := telegramtest.New(t, testToken)
 	api.Now = clk.Now
 	ch, err := telegram.New(telegram.Options{
