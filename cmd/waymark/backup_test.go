@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // runBackup runs `waymark backup` with WAYMARK_DATA_DIR set.
@@ -143,25 +143,9 @@ func startServiceIn(t *testing.T, st store.Store, fake *twiliotest.Server, key, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.Logs{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- runServer(ctx, cfg, log, st, clock.System{}) }()
 	s := &service{t: t, public: public, store: st, twilio: fake, logs: logs}
-	s.stop = func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server stopped with %v", err)
-		}
-	}
-	waitFor(t, "server ready", func() bool {
-		resp, err := http.Get(public + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	s.stop = serveInTest(t, cfg, log, st, clock.System{}, public)
 	return s
 }

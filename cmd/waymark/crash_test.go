@@ -19,6 +19,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // slowTwilio stands in front of the fake Twilio as a slow API: while
@@ -89,7 +90,7 @@ func TestKilledMidSendNeitherRepeatsNorLoses(t *testing.T) {
 	})
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
-		redisURL, prefix := redisPrefix(t)
+		redisURL, prefix := testkit.RedisPrefix(t)
 		// Another process may be alive: the killed one's claims come back
 		// when its lease ends (12 s here, two minutes by default), when
 		// the wait for a status is long over.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // Fake credentials: letters and digits only, as twilio-go insists.
@@ -32,24 +31,6 @@ const (
 	testPhone   = "+447700900123"
 )
 
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // service is a running `waymark serve` in this process, on a real port,
 // with a real store and the real twilio-go client talking to a fake Twilio.
 type service struct {
@@ -59,7 +40,7 @@ type service struct {
 	box    *seal.Box
 	clock  *clock.Offset
 	twilio *twiliotest.Server
-	logs   *syncBuffer
+	logs   *testkit.Logs
 	stop   func()
 }
 
@@ -104,28 +85,37 @@ func startServiceEnv(t *testing.T, st store.Store, fake *twiliotest.Server, key 
 	}
 	k, _ := seal.ParseKey(key)
 	box, _ := seal.New(k)
-	logs := &syncBuffer{}
+	logs := &testkit.Logs{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clk := &clock.Offset{}
+	s := &service{t: t, public: public, store: st, box: box, clock: clk, twilio: fake, logs: logs}
+	s.stop = serveInTest(t, cfg, log, st, clk, public)
+	return s
+}
+
+// serveInTest runs the service on st in this process, as `waymark serve`
+// does, and waits until base answers /readyz; stop ends it and waits for
+// it to return.
+func serveInTest(t *testing.T, cfg config.Config, log *slog.Logger, st store.Store, clk clock.Clock, base string) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runServer(ctx, cfg, log, st, clk) }()
-	s := &service{t: t, public: public, store: st, box: box, clock: clk, twilio: fake, logs: logs}
-	s.stop = func() {
+	stop = func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("server stopped with %v", err)
 		}
 	}
 	waitFor(t, "server ready", func() bool {
-		resp, err := http.Get(public + "/readyz")
+		resp, err := http.Get(base + "/readyz")
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	return s
+	return stop
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

@@ -21,6 +21,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // repliesTo returns the bodies the fake Twilio accepted for phone, in order.
@@ -101,7 +102,7 @@ func browserFor(t *testing.T) context.Context {
 // from either process. Then the administrator rolls back, and both
 // processes answer with the old words again. No SIGHUP, no restart.
 func TestEditorPublishesToEveryProcess(t *testing.T) {
-	redisURL, prefix := redisPrefix(t)
+	redisURL, prefix := testkit.RedisPrefix(t)
 	ctx := browserFor(t)
 	bin := buildWaymark(t)
 	fake := twiliotest.New(t, testAccount, testToken)

@@ -107,9 +107,24 @@ func exportCmd(ctx context.Context, env cmdEnv, args []string) int {
 	return 0
 }
 
+// exportStore is what a subject access export reads of one person, and the
+// audit log it records the export in.
+type exportStore interface {
+	store.Sessions
+	store.CheckIns
+	store.Windows
+	store.Appointments
+	store.Audit
+	GetParticipant(ctx context.Context, id string) (store.Participant, error)
+	LinksOf(ctx context.Context, participantID string) ([]store.Link, error)
+	AttentionOf(ctx context.Context, participantID string) ([]store.AttentionItem, error)
+	DueOf(ctx context.Context, participantID string) ([]store.DueItem, error)
+	OutboundOf(ctx context.Context, participantID string) ([]store.OutboundMessage, error)
+}
+
 // exportSubject gathers everything about one participant, then records in
 // the audit log that it was exported.
-func exportSubject(ctx context.Context, st store.Store, pid string, now time.Time) (subjectExport, error) {
+func exportSubject(ctx context.Context, st exportStore, pid string, now time.Time) (subjectExport, error) {
 	p, err := st.GetParticipant(ctx, pid)
 	if err != nil {
 		return subjectExport{}, err

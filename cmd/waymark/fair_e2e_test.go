@@ -12,6 +12,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // The fair record, end to end: a running `waymark serve` with the real
@@ -31,7 +32,7 @@ func TestFairRecordEndToEnd(t *testing.T) { onBothStores(t, fairRecord) }
 func onBothStores(t *testing.T, test func(*testing.T, store.Store)) {
 	t.Run("bolt", func(t *testing.T) { test(t, openBolt(t)) })
 	t.Run("redis", func(t *testing.T) {
-		url, prefix := redisPrefix(t)
+		url, prefix := testkit.RedisPrefix(t)
 		st, err := redisstore.Open(context.Background(), redisstore.Options{URL: url, Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // hostileSignIns is how many sign-ins TestSignInFloodBarelyGrowsTheStore
@@ -35,26 +35,8 @@ func floodServer(t *testing.T, st store.Store, key string) (base string, stop fu
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- runServer(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), st, clock.System{})
-	}()
 	base = "http://" + addr
-	waitFor(t, "server ready", func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return base, func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server stopped with %v", err)
-		}
-	}
+	return base, serveInTest(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), st, clock.System{}, base)
 }
 
 var floodLoginToken = regexp.MustCompile(`name="login_token" value="([^"]+)"`)
@@ -155,7 +137,7 @@ func TestSignInFloodBarelyGrowsTheStore(t *testing.T) {
 		check(t, before, storedBytes(walkBolt(t, path)), statuses)
 	})
 	t.Run("redis", func(t *testing.T) {
-		redisURL, prefix := redisPrefix(t)
+		redisURL, prefix := testkit.RedisPrefix(t)
 		st, err := redisstore.Open(t.Context(), redisstore.Options{URL: redisURL, Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)

@@ -23,13 +23,20 @@ func keySource(cfg config.Config) string {
 	return cfg.KeyFile()
 }
 
+// keyStore is what the key check reads and writes: the check value, and
+// the links it tries to open when there is none yet.
+type keyStore interface {
+	store.KeyChecks
+	ListLinks(ctx context.Context) ([]store.Link, error)
+}
+
 // checkKey makes sure box's key opens the store's data before anything is
 // read or sent: a serve given the wrong key (after a `waymark rekey` whose
 // new key was not put in place, or with a lost key file made anew) would
 // otherwise run as if all were well and reach nobody. The first start
 // writes the key check value; a store from before there was one is judged
 // by its links, of which one must open under the key.
-func checkKey(ctx context.Context, st store.Store, box *seal.Box, source string, generated bool) error {
+func checkKey(ctx context.Context, st keyStore, box *seal.Box, source string, generated bool) error {
 	v, err := st.KeyCheck(ctx)
 	switch {
 	case err == nil:
@@ -52,7 +59,7 @@ func checkKey(ctx context.Context, st store.Store, box *seal.Box, source string,
 
 // opensAnyLink reports whether box opens one of the stored links, or
 // there are none.
-func opensAnyLink(ctx context.Context, st store.Store, box *seal.Box) (bool, error) {
+func opensAnyLink(ctx context.Context, st keyStore, box *seal.Box) (bool, error) {
 	links, err := st.ListLinks(ctx)
 	if err != nil {
 		return false, fmt.Errorf("check the key against the stored links: %w", err)
@@ -66,7 +73,7 @@ func opensAnyLink(ctx context.Context, st store.Store, box *seal.Box) (bool, err
 	return len(links) == 0, nil
 }
 
-func putKeyCheck(ctx context.Context, st store.Store, box *seal.Box) error {
+func putKeyCheck(ctx context.Context, st store.KeyChecks, box *seal.Box) error {
 	v, err := box.KeyCheck()
 	if err != nil {
 		return err

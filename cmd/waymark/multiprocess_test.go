@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,12 +15,11 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/waymark-atd/waymark/internal/channel/twilio/twiliotest"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // buildWaymark builds this command into a temporary directory, once per
@@ -42,7 +38,7 @@ func buildWaymark(t *testing.T) string {
 type process struct {
 	cmd  *exec.Cmd
 	base string // http://127.0.0.1:port
-	logs *syncBuffer
+	logs *testkit.Logs
 	done chan error
 }
 
@@ -59,7 +55,7 @@ func startProcess(t *testing.T, bin string, env map[string]string) *process {
 	for k, v := range env {
 		environ = append(environ, k+"="+v)
 	}
-	p := &process{cmd: exec.Command(bin, "serve"), base: "http://" + env["WAYMARK_ADDR"], logs: &syncBuffer{}, done: make(chan error, 1)}
+	p := &process{cmd: exec.Command(bin, "serve"), base: "http://" + env["WAYMARK_ADDR"], logs: &testkit.Logs{}, done: make(chan error, 1)}
 	p.cmd.Env = environ
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
@@ -108,37 +104,6 @@ func (p *process) stop(t *testing.T) {
 	}
 }
 
-// redisPrefix returns a fresh key prefix on the test Redis and deletes its
-// keys when the test ends; it skips the test when there is no test Redis.
-func redisPrefix(t *testing.T) (redisURL, prefix string) {
-	t.Helper()
-	redisURL = os.Getenv("WAYMARK_TEST_REDIS_URL")
-	if redisURL == "" {
-		t.Skip("needs a Redis: run with WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 (make test sets it)")
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	prefix = "waymarktest:" + t.Name() + ":" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		opt, err := goredis.ParseURL(redisURL)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		c := goredis.NewClient(opt)
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Unlink(ctx, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Error(err)
-		}
-	})
-	return redisURL, prefix
-}
-
 // inboundSMS posts a signed inbound SMS to base, signed for public as a
 // load balancer in front of several processes would pass it on.
 func inboundSMS(base, public, sid, from, body string) (int, error) {
@@ -168,7 +133,7 @@ func inboundSMS(base, public, sid, from, body string) (int, error) {
 // exactly the eleven replies the flows write, each once; each has exactly
 // two check-ins and one link.
 func TestTwoProcessesOneRedis(t *testing.T) {
-	redisURL, prefix := redisPrefix(t)
+	redisURL, prefix := testkit.RedisPrefix(t)
 	bin := buildWaymark(t)
 	fake := twiliotest.New(t, testAccount, testToken)
 	key := seal.NewKey()

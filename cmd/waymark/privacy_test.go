@@ -33,6 +33,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // The privacy suite: an end-to-end run over SMS and Telegram on each
@@ -63,7 +64,7 @@ type privacyService struct {
 	key    string
 	twilio *twiliotest.Server
 	tg     *telegramtest.Server
-	logs   *syncBuffer
+	logs   *testkit.Logs
 	stop   func()
 	update int
 }
@@ -90,26 +91,10 @@ func startPrivacyService(t *testing.T, st store.Store, extraEnv map[string]strin
 	}
 	k, _ := seal.ParseKey(key)
 	box, _ := seal.New(k)
-	logs := &syncBuffer{}
+	logs := &testkit.Logs{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- runServer(ctx, cfg, log, st, clock.System{}) }()
 	s := &privacyService{t: t, public: public, st: st, box: box, key: key, twilio: tw, tg: tg, logs: logs, update: 700000000}
-	s.stop = func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server stopped with %v", err)
-		}
-	}
-	waitFor(t, "server ready", func() bool {
-		resp, err := http.Get(public + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	s.stop = serveInTest(t, cfg, log, st, clock.System{}, public)
 	return s
 }
 
@@ -595,7 +580,7 @@ func TestPrivacyStoreWalkAndLogs(t *testing.T) {
 		checkStore(t, walkBolt(t, path), "bolt")
 	})
 	t.Run("redis", func(t *testing.T) {
-		redisURL, prefix := redisPrefix(t)
+		redisURL, prefix := testkit.RedisPrefix(t)
 		st, err := redisstore.Open(t.Context(), redisstore.Options{URL: redisURL, Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)

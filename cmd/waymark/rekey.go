@@ -143,13 +143,23 @@ type rekeyReport struct {
 	Unopened                    []string
 }
 
+// rekeyStore is what a key rotation rewrites: the links, and the
+// participant records and messages that name a link by its blind index.
+type rekeyStore interface {
+	store.Links
+	GetParticipant(ctx context.Context, id string) (store.Participant, error)
+	UpdateParticipant(ctx context.Context, p store.Participant) error
+	OutboundOf(ctx context.Context, participantID string) ([]store.OutboundMessage, error)
+	UpdateOutbound(ctx context.Context, m store.OutboundMessage) error
+}
+
 // rekey moves every link from oldBox to newBox. For each link still under
 // the old key it writes the new link first, then points the participant's
 // reply link and their messages at it, and only then deletes the old one:
 // at every moment the address is held under one key or the other, so an
 // interruption loses nothing, and running again finishes the job (a link
 // that opens under the new key is recognised and skipped).
-func rekey(ctx context.Context, st store.Store, oldBox, newBox *seal.Box) (rekeyReport, error) {
+func rekey(ctx context.Context, st rekeyStore, oldBox, newBox *seal.Box) (rekeyReport, error) {
 	var r rekeyReport
 	links, err := st.ListLinks(ctx)
 	if err != nil {
@@ -180,7 +190,7 @@ func rekey(ctx context.Context, st store.Store, oldBox, newBox *seal.Box) (rekey
 }
 
 // moveLink re-seals one link under newBox and re-points what names it.
-func moveLink(ctx context.Context, st store.Store, newBox *seal.Box, old store.Link, addr string) (int, error) {
+func moveLink(ctx context.Context, st rekeyStore, newBox *seal.Box, old store.Link, addr string) (int, error) {
 	ch := string(old.Channel)
 	index := newBox.Index(ch, addr)
 	// A run cut short may have written the new link already; keep it as
@@ -225,7 +235,7 @@ func moveLink(ctx context.Context, st store.Store, newBox *seal.Box, old store.L
 // moveLastLink points a participant's replies at the new index if they
 // went to the old one. A message from the person may change the record at
 // the same moment; the store then refuses the save and it is read again.
-func moveLastLink(ctx context.Context, st store.Store, pid, from, to string) error {
+func moveLastLink(ctx context.Context, st rekeyStore, pid, from, to string) error {
 	for try := 1; ; try++ {
 		p, err := st.GetParticipant(ctx, pid)
 		switch {

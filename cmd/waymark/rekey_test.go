@@ -17,6 +17,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
 	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // backend is a store the CLI can open from env, and the test too. Bolt
@@ -39,7 +40,7 @@ func backends(t *testing.T, fn func(t *testing.T, b backend)) {
 		}})
 	})
 	t.Run("redis", func(t *testing.T) {
-		url, prefix := redisPrefix(t)
+		url, prefix := testkit.RedisPrefix(t)
 		fn(t, backend{name: "redis", env: map[string]string{"WAYMARK_REDIS_URL": url, "WAYMARK_REDIS_PREFIX": prefix},
 			open: func(t *testing.T) store.Store {
 				st, err := redisstore.Open(t.Context(), redisstore.Options{URL: url, Prefix: prefix})

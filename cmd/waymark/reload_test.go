@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"testing"
 
 	"github.com/waymark-atd/waymark/flows"
+	"github.com/waymark-atd/waymark/internal/channel/twilio/twiliotest"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/config"
 	"github.com/waymark-atd/waymark/internal/conversation"
@@ -75,4 +77,24 @@ func TestReloadKeepsTheOldSetWhenTheNewOneIsBroken(t *testing.T) {
 	if conv.Content() == content {
 		t.Fatalf("a valid set was not swapped in; log:\n%s", logs.String())
 	}
+}
+
+// TestNoHangupListenerOutlivesTheServer: what waits for SIGHUP is one of
+// the server's workers, gone once runServer has returned, so that a
+// reload never lands in a service that has stopped.
+func TestNoHangupListenerOutlivesTheServer(t *testing.T) {
+	s := startService(t, openBolt(t), twiliotest.New(t, testAccount, testToken), seal.NewKey())
+	waitFor(t, "the SIGHUP listener", func() bool { return goroutinesIn("reloadOnHangup") == 1 })
+	s.stop()
+	if n := goroutinesIn("reloadOnHangup"); n != 0 {
+		t.Errorf("%d goroutines still wait for SIGHUP after the server returned", n)
+	}
+}
+
+// goroutinesIn counts the goroutines with the package's function fn on
+// their stack.
+func goroutinesIn(fn string) int {
+	var b bytes.Buffer
+	_ = pprof.Lookup("goroutine").WriteTo(&b, 2)
+	return strings.Count(b.String(), "cmd/waymark."+fn+"(")
 }

@@ -85,6 +85,8 @@ func newLogger(env cmdEnv, cfg config.Config) *slog.Logger {
 
 // runServer runs the service on an open store until ctx is done. The clock
 // is injected so that end-to-end tests can move time (retries, expiry).
+// It takes the whole store.Store, as openStore and the metrics wrapper do,
+// because it is where every part is made and each is handed its own share.
 func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st store.Store, clk clock.Clock) error {
 	key, generated, err := cfg.Key()
 	if err != nil {
@@ -261,25 +263,24 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	if programmes != nil {
 		programmes.OnSwitch(use)
 	}
-	go func() {
-		for range hup {
-			if programmes != nil {
-				// The folders win where they changed; otherwise nothing.
-				if _, err := programmes.Sync(ctx); err != nil {
-					log.Error("reload of the flows and locales folders", "err", err)
-				}
-				continue
+	reloadFolders := func() {
+		if programmes != nil {
+			// The folders win where they changed; otherwise nothing.
+			if _, err := programmes.Sync(ctx); err != nil {
+				log.Error("reload of the flows and locales folders", "err", err)
 			}
-			if c := reload(conv, cfg, log); c != nil {
-				use(c)
-			}
+			return
 		}
-	}()
+		if c := reload(conv, cfg, log); c != nil {
+			use(c)
+		}
+	}
 
 	// Workers stop after the server: webhooks in flight may still enqueue.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var workers sync.WaitGroup
+	workers.Go(func() { reloadOnHangup(workCtx, hup, reloadFolders) })
 	workers.Go(func() { dispatcher.Run(workCtx) })
 	workers.Go(func() { scheduler.Run(workCtx) })
 	workers.Go(func() { replanOnRequest(workCtx, st, scheduler, replan, log) })
@@ -311,6 +312,20 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	return serveErr
 }
 
+// reloadOnHangup reloads the programme's folders at each SIGHUP until ctx
+// ends. It is one of runServer's workers, so that it ends with the server:
+// a reload must never land in a service that has stopped.
+func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, reloadFolders func()) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			reloadFolders()
+		}
+	}
+}
+
 // reload swaps in new flows and locales if, and only if, they pass the same
 // validation as `waymark check`, and returns them; otherwise the running
 // set stays, and it returns nil.
@@ -331,7 +346,7 @@ func reload(conv *conversation.Service, cfg config.Config, log *slog.Logger) *co
 // replanOnRequest re-plans every participant's reminders at start and after
 // each reload, so that new offsets or quiet hours apply at once. One process
 // at a time does it (a lease), since the plan is the same whoever makes it.
-func replanOnRequest(ctx context.Context, st store.Store, sch *schedule.Scheduler, requests <-chan struct{}, log *slog.Logger) {
+func replanOnRequest(ctx context.Context, st store.Leases, sch *schedule.Scheduler, requests <-chan struct{}, log *slog.Logger) {
 	owner := store.NewID("replan_")
 	for {
 		select {

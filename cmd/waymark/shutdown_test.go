@@ -19,6 +19,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // SIGTERM in the middle of a burst of webhooks: the real binary, on the
@@ -78,7 +79,7 @@ func TestSIGTERMUnderLoadLosesNothingAcknowledged(t *testing.T) {
 		"WAYMARK_SHUTDOWN_TIMEOUT=" + shutdownTimeout.String()}
 	serve := exec.Command(bin, "serve")
 	serve.Env = env
-	logs := &syncBuffer{}
+	logs := &testkit.Logs{}
 	serve.Stdout, serve.Stderr = logs, logs
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)

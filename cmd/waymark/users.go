@@ -19,6 +19,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/config"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/programme"
+	"github.com/waymark-atd/waymark/internal/refusal"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
@@ -105,7 +106,7 @@ func tokensCreate(ctx context.Context, env cmdEnv, args []string) int {
 		}
 		ttl = d
 	}
-	return withAccounts(ctx, env, "tokens", func(st store.Store, au *auth.Service) error {
+	return withAccounts(ctx, env, "tokens", func(st store.Accounts, au *auth.Service) error {
 		a, err := accountNamed(ctx, st, *username)
 		if err != nil {
 			return err
@@ -127,7 +128,7 @@ func tokensList(ctx context.Context, env cmdEnv, args []string) int {
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
-	return withAccounts(ctx, env, "tokens", func(st store.Store, au *auth.Service) error {
+	return withAccounts(ctx, env, "tokens", func(st store.Accounts, au *auth.Service) error {
 		var id string
 		if *username != "" {
 			a, err := accountNamed(ctx, st, *username)
@@ -180,7 +181,7 @@ func tokensRevoke(ctx context.Context, env cmdEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "waymark tokens revoke: give --id ID, or --username NAME --all")
 		return 2
 	}
-	return withAccounts(ctx, env, "tokens", func(st store.Store, au *auth.Service) error {
+	return withAccounts(ctx, env, "tokens", func(st store.Accounts, au *auth.Service) error {
 		if *all {
 			a, err := accountNamed(ctx, st, *username)
 			if err != nil {
@@ -213,7 +214,7 @@ func usersAccess(ctx context.Context, env cmdEnv, verb string, args []string) in
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
-	return withAccounts(ctx, env, "users", func(st store.Store, au *auth.Service) error {
+	return withAccounts(ctx, env, "users", func(st store.Accounts, au *auth.Service) error {
 		a, err := accountNamed(ctx, st, *username)
 		if err != nil {
 			return err
@@ -253,7 +254,7 @@ func usersAdd(ctx context.Context, env cmdEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "waymark users add: give --username NAME and --role admin or caseworker")
 		return 2
 	}
-	return withAccounts(ctx, env, "users", func(st store.Store, au *auth.Service) error {
+	return withAccounts(ctx, env, "users", func(st store.Accounts, au *auth.Service) error {
 		pw, err := readPassword(env)
 		if err != nil {
 			return err
@@ -274,7 +275,7 @@ func usersPasswd(ctx context.Context, env cmdEnv, args []string) int {
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
-	return withAccounts(ctx, env, "users", func(st store.Store, au *auth.Service) error {
+	return withAccounts(ctx, env, "users", func(st store.Accounts, au *auth.Service) error {
 		a, err := accountNamed(ctx, st, *username)
 		if err != nil {
 			return err
@@ -296,7 +297,7 @@ func usersList(ctx context.Context, env cmdEnv, args []string) int {
 		fmt.Fprint(env.stderr, usersUsage)
 		return 2
 	}
-	return withAccounts(ctx, env, "users", func(st store.Store, _ *auth.Service) error {
+	return withAccounts(ctx, env, "users", func(st store.Accounts, _ *auth.Service) error {
 		accts, err := st.ListAccounts(ctx)
 		if err != nil {
 			return err
@@ -320,7 +321,7 @@ func usersList(ctx context.Context, env cmdEnv, args []string) int {
 
 // withAccounts opens the store as serve does and runs fn, turning errors
 // into a message and an exit code.
-func withAccounts(ctx context.Context, env cmdEnv, cmd string, fn func(store.Store, *auth.Service) error) int {
+func withAccounts(ctx context.Context, env cmdEnv, cmd string, fn func(store.Accounts, *auth.Service) error) int {
 	cfg, _, err := config.Load(env.getenv, env.environ, nil)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "waymark %s: configuration is not valid:\n%v\n", cmd, err)
@@ -337,13 +338,19 @@ func withAccounts(ctx context.Context, env cmdEnv, cmd string, fn func(store.Sto
 	}
 	defer st.Close()
 	if err := fn(st, auth.New(st, clock.System{}, auth.Options{SessionTTL: cfg.SessionTTL})); err != nil {
-		fmt.Fprintf(env.stderr, "waymark %s: %s\n", cmd, strings.TrimPrefix(err.Error(), "auth: "))
+		// A refusal is said in its own words; anything else with its
+		// context, for the administrator at the console.
+		msg, ok := refusal.Message(err)
+		if !ok {
+			msg = err.Error()
+		}
+		fmt.Fprintf(env.stderr, "waymark %s: %s\n", cmd, msg)
 		return 1
 	}
 	return 0
 }
 
-func accountNamed(ctx context.Context, st store.Store, username string) (store.Account, error) {
+func accountNamed(ctx context.Context, st store.Accounts, username string) (store.Account, error) {
 	u, err := auth.NormalizeUsername(username)
 	if err != nil {
 		return store.Account{}, errors.New("give --username NAME of an existing account")
@@ -378,7 +385,7 @@ func readPassword(env cmdEnv) (string, error) {
 // serve, and on a fresh install logs the one-time link that makes the
 // first administrator. The link holds a token: it works once, for a day,
 // and only while there is no account.
-func withCaseworkers(ctx context.Context, cfg config.Config, log *slog.Logger, st store.Store, clk clock.Clock, sched *schedule.Scheduler, counterKey []byte, deps *web.Deps) error {
+func withCaseworkers(ctx context.Context, cfg config.Config, log *slog.Logger, st auth.Store, clk clock.Clock, sched *schedule.Scheduler, counterKey []byte, deps *web.Deps) error {
 	nets, err := cfg.TrustedProxyNets()
 	if err != nil {
 		return err

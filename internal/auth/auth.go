@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/refusal"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -32,19 +33,19 @@ type Store interface {
 
 // Errors callers tell apart. Messages are safe to show a person.
 var (
-	ErrBadCredentials = errors.New("auth: wrong username or password")
-	ErrLimited        = errors.New("auth: too many sign-in attempts; wait a quarter of an hour and try again")
-	ErrPaced          = errors.New("auth: many sign-in attempts at this account; wait a few seconds and try again")
-	ErrNoSession      = errors.New("auth: not signed in, or the session has ended")
-	ErrBadToken       = errors.New("auth: unknown API token")
-	ErrBadUsername    = errors.New("auth: username not accepted: use 2 to 64 of a-z 0-9 . _ -")
-	ErrUsernameTaken  = errors.New("auth: that username is taken")
-	ErrBadRole        = errors.New("auth: role must be admin or caseworker")
-	ErrSetupDone      = errors.New("auth: setup is done: an account exists already")
-	ErrBadSetupToken  = errors.New("auth: this setup link has been used or has expired; restart waymark for a new one")
-	ErrDisabled       = errors.New("auth: this account is disabled; ask an administrator")
-	ErrLastAdmin      = errors.New("auth: Waymark needs at least one active administrator: make or enable another one first")
-	ErrNoSuchToken    = errors.New("auth: no API token with that ID (waymark tokens list shows them)")
+	ErrBadCredentials = refusal.New("auth", "wrong username or password")
+	ErrLimited        = refusal.New("auth", "too many sign-in attempts; wait a quarter of an hour and try again")
+	ErrPaced          = refusal.New("auth", "many sign-in attempts at this account; wait a few seconds and try again")
+	ErrNoSession      = refusal.New("auth", "not signed in, or the session has ended")
+	ErrBadToken       = refusal.New("auth", "unknown API token")
+	ErrBadUsername    = refusal.New("auth", "username not accepted: use 2 to 64 of a-z 0-9 . _ -")
+	ErrUsernameTaken  = refusal.New("auth", "that username is taken")
+	ErrBadRole        = refusal.New("auth", "role must be admin or caseworker")
+	ErrSetupDone      = refusal.New("auth", "setup is done: an account exists already")
+	ErrBadSetupToken  = refusal.New("auth", "this setup link has been used or has expired; restart waymark for a new one")
+	ErrDisabled       = refusal.New("auth", "this account is disabled; ask an administrator")
+	ErrLastAdmin      = refusal.New("auth", "Waymark needs at least one active administrator: make or enable another one first")
+	ErrNoSuchToken    = refusal.New("auth", "no API token with that ID (waymark tokens list shows them)")
 )
 
 // Options tune a Service; zero values take the defaults.

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/waymark-atd/waymark/internal/refusal"
 )
 
 // Params are argon2id's cost parameters. The defaults are OWASP's first
@@ -39,19 +41,19 @@ const (
 )
 
 // ErrWeakPassword says a new password breaks the rules; the message says which.
-var ErrWeakPassword = errors.New("auth: password not accepted")
+var ErrWeakPassword = refusal.New("auth", "password not accepted")
 
 // CheckPassword says whether a new password may be used.
 func CheckPassword(password, username string) error {
 	switch {
 	case !utf8.ValidString(password):
-		return fmt.Errorf("%w: it is not valid text", ErrWeakPassword)
+		return ErrWeakPassword.Detail("it is not valid text")
 	case utf8.RuneCountInString(password) < MinPasswordLen:
-		return fmt.Errorf("%w: use at least %d characters (a few words make a good one)", ErrWeakPassword, MinPasswordLen)
+		return ErrWeakPassword.Detail("use at least %d characters (a few words make a good one)", MinPasswordLen)
 	case len(password) > MaxPasswordLen:
-		return fmt.Errorf("%w: use at most %d characters", ErrWeakPassword, MaxPasswordLen)
+		return ErrWeakPassword.Detail("use at most %d characters", MaxPasswordLen)
 	case strings.TrimSpace(password) == "" || strings.EqualFold(strings.TrimSpace(password), username):
-		return fmt.Errorf("%w: it must not be blank or the username", ErrWeakPassword)
+		return ErrWeakPassword.Detail("it must not be blank or the username")
 	}
 	return nil
 }

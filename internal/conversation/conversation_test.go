@@ -15,6 +15,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 const phone = "+447700900123"
@@ -402,7 +403,7 @@ func TestAConcurrentCaseworkerEditIsNotUndone(t *testing.T) {
 		p.Status = store.Paused
 		return st.UpdateParticipant(ctx, p)
 	}}
-	conv := conversation.New(racing, h.box, conversation.NewLive(shippedContent(t)), h.clock, slog.New(slog.DiscardHandler), nil)
+	conv := conversation.New(racing, h.box, conversation.NewLive(testkit.Content(t)), h.clock, slog.New(slog.DiscardHandler), nil)
 	if _, err := conv.Handle(h.ctx, conversation.Inbound{Channel: store.SMS, Address: phone, Text: "STOP"}); err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +448,7 @@ func TestAJoinThatFailsBeforeLinkingKeepsTheCode(t *testing.T) {
 	h := newHarness(t)
 	pid, code := h.enrol("en")
 	flaky := &failFirstPutLink{Store: h.store}
-	conv := conversation.New(flaky, h.box, conversation.NewLive(shippedContent(t)), h.clock, slog.New(slog.DiscardHandler), nil)
+	conv := conversation.New(flaky, h.box, conversation.NewLive(testkit.Content(t)), h.clock, slog.New(slog.DiscardHandler), nil)
 	in := conversation.Inbound{Channel: store.SMS, Address: phone, Text: "JOIN " + code, DedupeKey: "sms:SMjoin"}
 	if _, err := conv.Handle(h.ctx, in); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("JOIN while the store fails: %v, want ErrUnavailable", err)

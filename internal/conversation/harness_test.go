@@ -4,19 +4,16 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/waymark-atd/waymark/flows"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
-	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
-	"github.com/waymark-atd/waymark/locales"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // start is a Monday morning in winter, UTC. The store judges expiry by the
@@ -38,30 +35,14 @@ type harness struct {
 	logs  *bytes.Buffer
 }
 
-func shippedContent(t testing.TB) *conversation.Content {
-	t.Helper()
-	c, problems := conversation.LoadContent(flows.FS, locales.FS)
-	if c == nil {
-		t.Fatalf("shipped flows or locales are not valid: %v", diag.Errors(problems))
-	}
-	return c
-}
-
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	clk := clock.NewFake(start)
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	box, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := testkit.Bolt(t, clk)
+	box := testkit.Box(t)
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	live := conversation.NewLive(shippedContent(t))
+	live := conversation.NewLive(testkit.Content(t))
 	return &harness{t: t, ctx: context.Background(), store: st, box: box, clock: clk, logs: logs, live: live, log: log,
 		conv: conversation.New(st, box, live, clk, log, nil)}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/testkit"
 	"github.com/waymark-atd/waymark/locales"
 )
 
@@ -166,7 +167,7 @@ func TestNoticeTellsEveryPeriodThisDocumentNames(t *testing.T) {
 	}
 
 	// The shipped programme's own figures, which the messages are written for.
-	shipped := shippedContent(t)
+	shipped := testkit.Content(t)
 	data := conversation.TemplateData(shipped, "en", nil)
 	for name, sends := range notices(t, shipped, "en") {
 		for _, r := range rows {
@@ -208,7 +209,7 @@ func TestNoticeTellsEveryPeriodThisDocumentNames(t *testing.T) {
 // A person who joins by SMS while the voice line is on is told of the free
 // missed-call check-in; on Telegram, or with the line off, they are not.
 func TestEnrolmentTellsOfTheMissedCallWhereItWorks(t *testing.T) {
-	voiceOff := *shippedContent(t)
+	voiceOff := *testkit.Content(t)
 	set := *voiceOff.Flows
 	set.Programme.Voice.Enabled = false
 	voiceOff.Flows = &set

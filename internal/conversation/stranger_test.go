@@ -7,13 +7,14 @@ import (
 
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/sms"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // A stranger is answered in the language their message's script and
 // letters point to, among the fifteen shipped; plain Latin letters and
 // scripts no offered language uses get the programme's first two.
 func TestStrangerLanguages(t *testing.T) {
-	c := shippedContent(t)
+	c := testkit.Content(t)
 	for _, tc := range []struct {
 		text string
 		want []string
@@ -46,7 +47,7 @@ func TestStrangerLanguages(t *testing.T) {
 // The reply fits: one language in one SMS, two in at most two (one if
 // both are GSM-7), for every pair StrangerLanguages can give.
 func TestStrangerReplyFits(t *testing.T) {
-	c := shippedContent(t)
+	c := testkit.Content(t)
 	pairs := [][]string{{"en", "es"}, {"uk", "ru"}, {"ar", "fa"}, {"ti", "am"}}
 	for _, l := range c.Flows.Programme.Languages {
 		pairs = append(pairs, []string{l})

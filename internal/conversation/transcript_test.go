@@ -3,7 +3,6 @@ package conversation_test
 import (
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/sms"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/testkit"
 	"github.com/waymark-atd/waymark/locales"
 )
 
@@ -109,7 +109,7 @@ func TestTranscripts(t *testing.T) {
 					fmt.Fprintf(&b, "< %s\n", strings.ReplaceAll(r, "\n", "\n  "))
 				}
 			}
-			checkGolden(t, filepath.Join("testdata", "transcripts", sc.name+".golden"), b.String())
+			testkit.Golden(t, filepath.Join("testdata", "transcripts", sc.name+".golden"), b.String(), *update, "run go test ./internal/conversation -update")
 		})
 	}
 }
@@ -121,26 +121,6 @@ func mustParticipant(t *testing.T, h *harness, address string) string {
 		t.Fatalf("not enrolled: %v", err)
 	}
 	return l.ParticipantID
-}
-
-func checkGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("transcript differs from %s (run go test ./internal/conversation -update and review the diff)\n--- got ---\n%s", path, got)
-	}
 }
 
 // A language the programme folds loses, by SMS only, the accents GSM-7

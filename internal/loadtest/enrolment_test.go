@@ -14,6 +14,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // Enrolment's reply counts are the shipped flows' own: a count that falls
@@ -50,16 +51,7 @@ func TestEnrolmentRepliesMatchTheShippedFlows(t *testing.T) {
 		if _, err := conv.Handle(ctx, in); err != nil {
 			t.Fatal(err)
 		}
-		msgs, err := st.ClaimOutbound(ctx, "test", time.Now().Add(time.Hour), time.Minute, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range msgs {
-			m.Status = store.Delivered
-			if err := st.UpdateOutbound(ctx, m); err != nil {
-				t.Fatal(err)
-			}
-		}
+		msgs := testkit.Delivered(t, st, time.Now())
 		if len(msgs) != step.Replies {
 			t.Errorf("step %d (%q): %d replies, Enrolment says %d", i+1, step.Text, len(msgs), step.Replies)
 		}

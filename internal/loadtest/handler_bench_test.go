@@ -2,19 +2,14 @@ package loadtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/waymark-atd/waymark/internal/channel/twilio"
 	"github.com/waymark-atd/waymark/internal/clock"
@@ -24,7 +19,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
-	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
+	"github.com/waymark-atd/waymark/internal/testkit"
 	"github.com/waymark-atd/waymark/internal/web"
 )
 
@@ -50,7 +45,7 @@ func BenchmarkInboundWebhook(b *testing.B) {
 		benchWebhook(b, h, people)
 	})
 	b.Run("redis", func(b *testing.B) {
-		st := benchRedis(b)
+		st := testkit.Redis(b)
 		h, people := benchServer(b, st)
 		benchWebhook(b, h, people)
 	})
@@ -150,36 +145,4 @@ func newBenchPeople(b testing.TB, st store.Store, box *seal.Box) []Person {
 		}
 	}
 	return people
-}
-
-// benchRedis opens a store under a fresh prefix of the test Redis and
-// deletes its keys afterwards; without WAYMARK_TEST_REDIS_URL it skips.
-func benchRedis(b testing.TB) store.Store {
-	u := os.Getenv("WAYMARK_TEST_REDIS_URL")
-	if u == "" {
-		b.Skip("needs a Redis: set WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 (make test does)")
-	}
-	var r [6]byte
-	_, _ = rand.Read(r[:])
-	prefix := "waymarktest:bench:" + hex.EncodeToString(r[:]) + ":"
-	st, err := redisstore.Open(context.Background(), redisstore.Options{URL: u, Prefix: prefix})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		st.Close()
-		opt, err := goredis.ParseURL(u)
-		if err != nil {
-			b.Error(err)
-			return
-		}
-		c := goredis.NewClient(opt)
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Unlink(ctx, iter.Val())
-		}
-	})
-	return st
 }

@@ -46,12 +46,18 @@ type SeedOptions struct {
 	Now time.Time
 }
 
+// Seeder is what Seed writes: the people and their enrolment codes.
+type Seeder interface {
+	CreateParticipant(ctx context.Context, p store.Participant) error
+	PutEnrolmentCode(ctx context.Context, c store.EnrolmentCode) error
+}
+
 // Seed creates opts.N participants with enrolment codes valid for a week,
 // directly in the store, as a caseworker's enrolment would. Their addresses
 // are fresh for every call, so that a store seeded twice never has two
 // people on one number. Nothing is linked: the people link themselves by
 // sending JOIN and their code (Driver.Link).
-func Seed(ctx context.Context, st store.Store, opts SeedOptions) ([]Person, error) {
+func Seed(ctx context.Context, st Seeder, opts SeedOptions) ([]Person, error) {
 	if opts.N <= 0 || opts.N > 1_000_000 {
 		return nil, errors.New("loadtest: seed between 1 and 1,000,000 people")
 	}
@@ -106,7 +112,7 @@ func Seed(ctx context.Context, st store.Store, opts SeedOptions) ([]Person, erro
 	return people, ctx.Err()
 }
 
-func seedOne(ctx context.Context, st store.Store, p Person, now time.Time) error {
+func seedOne(ctx context.Context, st Seeder, p Person, now time.Time) error {
 	rec := store.Participant{ID: p.ID, Label: "load " + p.ID[len(p.ID)-6:], Language: "en", TimeZone: "Europe/London",
 		Status: store.Active, CreatedAt: now, UpdatedAt: now}
 	if err := st.CreateParticipant(ctx, rec); err != nil {

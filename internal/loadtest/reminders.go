@@ -40,9 +40,18 @@ func ShippedContent() (*conversation.Content, error) {
 	return &conversation.Content{Flows: set, Locale: bundle}, nil
 }
 
+// Store is what the measurements seed and run on: the people and their
+// links, what the conversation and the scheduler use, as `waymark serve`
+// would, and the outbox the reminders are counted in.
+type Store interface {
+	conversation.Store
+	schedule.Store
+	store.Outbox
+}
+
 // scheduler builds a conversation service and a scheduler over st, as
 // `waymark serve` would, on a clock fixed at now.
-func scheduler(st store.Store, box *seal.Box, content *conversation.Content, now time.Time) *schedule.Scheduler {
+func scheduler(st Store, box *seal.Box, content *conversation.Content, now time.Time) *schedule.Scheduler {
 	clk := clock.NewFake(now)
 	log := slog.New(slog.DiscardHandler)
 	live := conversation.NewLive(content)
@@ -53,7 +62,7 @@ func scheduler(st store.Store, box *seal.Box, content *conversation.Content, now
 // SeedReminders makes n participants, each with one SMS link and a weekly
 // check-in window that opens at ReminderMoment, and plans their reminders
 // with the scheduler, workers at once. It returns their IDs.
-func SeedReminders(ctx context.Context, st store.Store, box *seal.Box, content *conversation.Content, n, workers int) ([]string, error) {
+func SeedReminders(ctx context.Context, st Store, box *seal.Box, content *conversation.Content, n, workers int) ([]string, error) {
 	if n <= 0 {
 		return nil, errors.New("loadtest: seed at least one person")
 	}
@@ -114,7 +123,7 @@ func SeedReminders(ctx context.Context, st store.Store, box *seal.Box, content *
 // RunReminders runs one scheduler pass at ReminderMoment over st, as one
 // process's scheduler does when it wakes, and returns how many items it
 // handled and how long the pass took.
-func RunReminders(ctx context.Context, st store.Store, box *seal.Box, content *conversation.Content) (int, time.Duration, error) {
+func RunReminders(ctx context.Context, st Store, box *seal.Box, content *conversation.Content) (int, time.Duration, error) {
 	sched := scheduler(st, box, content, ReminderMoment)
 	began := time.Now()
 	n, err := sched.RunOnce(ctx, ReminderMoment)
@@ -124,7 +133,7 @@ func RunReminders(ctx context.Context, st store.Store, box *seal.Box, content *c
 // CountQueued claims every message in the outbox that is due by an hour
 // after ReminderMoment and counts them by participant, so that a caller
 // can check each reminder was queued exactly once. It leaves them claimed.
-func CountQueued(ctx context.Context, st store.Store) (map[string]int, error) {
+func CountQueued(ctx context.Context, st Store) (map[string]int, error) {
 	out := map[string]int{}
 	owner := store.NewID("count_")
 	for {

@@ -10,6 +10,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/outbox"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // The dispatcher benchmarks send queued messages through a sender that
@@ -28,7 +29,7 @@ const (
 
 func BenchmarkDispatchBolt(b *testing.B) { benchDispatch(b, newTestStore(b)) }
 
-func BenchmarkDispatchRedis(b *testing.B) { benchDispatch(b, redisProcesses(b, 1)[0]) }
+func BenchmarkDispatchRedis(b *testing.B) { benchDispatch(b, testkit.RedisStores(b, 1)[0]) }
 
 // instantSender accepts every message at once and counts them. Its one
 // rate budget is so large that a reservation never has to wait, but it is

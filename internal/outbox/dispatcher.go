@@ -581,14 +581,38 @@ func (d *Dispatcher) reroute(ctx context.Context, s Sender, m store.OutboundMess
 func (d *Dispatcher) sent(ctx context.Context, m store.OutboundMessage, providerID string, log *slog.Logger) error {
 	m.ProviderID = providerID
 	var err error
-	for range 3 { // the message is out: losing this write would send it again
+	for try := 1; ; try++ {
 		if err = d.store.MarkSent(ctx, m); err == nil {
 			log.Info("outbox: sent", "kind", m.Kind, "attempt", m.Attempts)
 			return nil
 		}
+		if try == markSentTries || !pause(ctx, markSentPause<<(try-1)) {
+			break
+		}
 	}
 	log.Error("outbox: sent but not recorded; it may be sent again when its lease ends", "error", err)
 	return fmt.Errorf("outbox: record sending of %s: %w", m.ID, err)
+}
+
+// The message is out, so losing the record of it would send it again: a
+// store that stumbled (a failover, a dropped connection) is given a moment
+// to come back between tries, a quarter, a half and a whole second, well
+// within the ten seconds an outcome has to be recorded in.
+const (
+	markSentTries = 4
+	markSentPause = 250 * time.Millisecond
+)
+
+// pause waits for d, and reports false if ctx ended first.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // fail ends a message that will not be sent.

@@ -1,7 +1,6 @@
 package outbox_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/outbox"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 const (
@@ -30,24 +30,6 @@ const (
 	publicURL  = "https://public.example.org"
 )
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type harness struct {
 	t      *testing.T
 	ctx    context.Context
@@ -56,7 +38,7 @@ type harness struct {
 	fake   *twiliotest.Server
 	sender *twilio.Sender
 	box    *seal.Box
-	logs   *syncBuffer
+	logs   *testkit.Logs
 	logger *slog.Logger
 	opts   outbox.Options
 }
@@ -76,7 +58,7 @@ func newHarness(t *testing.T, mps float64) *harness {
 	}
 	h := &harness{
 		t: t, ctx: context.Background(), st: newTestStore(t), clk: clock.NewFake(time.Now().Truncate(time.Second)),
-		fake: twiliotest.New(t, accountSID, authToken), box: box, logs: &syncBuffer{},
+		fake: twiliotest.New(t, accountSID, authToken), box: box, logs: &testkit.Logs{},
 		opts: outbox.Options{Jitter: func() float64 { return 0.5 }, BackoffBase: 10 * time.Second, BackoffMax: 5 * time.Minute},
 	}
 	h.logger = slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -587,7 +569,7 @@ func TestStatusBeforeSendIsRecorded(t *testing.T) {
 	t.Run("bolt", func(t *testing.T) { statusBeforeSend(t, newHarness(t, 1000)) })
 	t.Run("redis", func(t *testing.T) {
 		h := newHarness(t, 1000)
-		h.st = redisProcesses(t, 1)[0]
+		h.st = testkit.RedisStores(t, 1)[0]
 		statusBeforeSend(t, h)
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/metrics"
 	"github.com/waymark-atd/waymark/internal/outbox"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // A send in doubt: begun, its answer never recorded. These tests leave a
@@ -50,7 +51,7 @@ func backends(t *testing.T, test func(t *testing.T, h *harness)) {
 	t.Run("bolt", func(t *testing.T) { test(t, newHarness(t, 100)) })
 	t.Run("redis", func(t *testing.T) {
 		h := newHarness(t, 100)
-		h.st = redisProcesses(t, 1)[0]
+		h.st = testkit.RedisStores(t, 1)[0]
 		test(t, h)
 	})
 }

@@ -1,72 +1,24 @@
 package outbox_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/waymark-atd/waymark/internal/outbox"
 	"github.com/waymark-atd/waymark/internal/store"
-	"github.com/waymark-atd/waymark/internal/store/redis"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
-
-// redisProcesses opens n stores on one Redis under one fresh key prefix,
-// each with its own connections, as n waymark processes would.
-func redisProcesses(t testing.TB, n int) []store.Store {
-	t.Helper()
-	u := os.Getenv("WAYMARK_TEST_REDIS_URL")
-	if u == "" {
-		t.Skip("needs a Redis: set WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 (make test does)")
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	prefix := "waymarktest:outbox:" + hex.EncodeToString(b[:]) + ":"
-	var out []store.Store
-	for range n {
-		st, err := redis.Open(t.Context(), redis.Options{URL: u, Prefix: prefix})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, st)
-	}
-	t.Cleanup(func() {
-		for _, st := range out {
-			st.Close()
-		}
-		opt, err := goredis.ParseURL(u)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		c := goredis.NewClient(opt)
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Error(err)
-		}
-	})
-	return out
-}
 
 // TestProcessesShareQueueAndBudget runs three dispatchers as three
 // processes on one Redis: each message goes once, and the sender's rate
 // budget is shared, so sends stay a segment a second apart whichever
 // process makes them.
 func TestProcessesShareQueueAndBudget(t *testing.T) {
-	procs := redisProcesses(t, 3)
+	procs := testkit.RedisStores(t, 3)
 	h := newHarness(t, 1)
 	h.st = procs[0]
 	var links []store.Link

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/channel/twilio/twiliotest"
+	"github.com/waymark-atd/waymark/internal/outbox"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -20,6 +21,10 @@ type failingStore struct {
 	piecemeal bool
 	// markFails is how many MarkUnreachable calls fail before one works.
 	markFails int
+	// sentFails is how many MarkSent calls fail before one works, and
+	// sentTries when each came.
+	sentFails int
+	sentTries []time.Time
 }
 
 var errBackendGone = fmt.Errorf("backend went away: %w", store.ErrUnavailable)
@@ -44,6 +49,44 @@ func (f *failingStore) MarkUnreachable(ctx context.Context, u store.Unreachable)
 		return false, errBackendGone
 	}
 	return f.Store.MarkUnreachable(ctx, u)
+}
+
+func (f *failingStore) MarkSent(ctx context.Context, m store.OutboundMessage) error {
+	f.sentTries = append(f.sentTries, time.Now())
+	if f.sentFails > 0 {
+		f.sentFails--
+		return errBackendGone
+	}
+	return f.Store.MarkSent(ctx, m)
+}
+
+// A send the store fails to record at first is recorded on a later try,
+// each after a longer pause than the one before, and the message is not
+// sent again: a store that stumbles is given a moment to come back.
+func TestSentIsRecordedWhenTheStoreComesBack(t *testing.T) {
+	h := newHarness(t, 100)
+	l := h.person("p_1", "+447700900123", store.SMS)
+	fs := &failingStore{Store: h.st, sentFails: 2}
+	h.st = fs
+	m := h.enqueue(l, "checkin.ask", "Check in please.")
+	if _, err := h.dispatcher().DispatchOnce(h.ctx); err != nil {
+		t.Fatalf("dispatch: %v", err)
+	}
+	got, err := h.st.GetOutbound(h.ctx, m.ID)
+	if err != nil || got.Status != store.Queued || got.ProviderID == "" {
+		t.Fatalf("message %+v %v: want it recorded as taken by the provider", got, err)
+	}
+	if n := len(h.fake.Accepted()); n != 1 {
+		t.Errorf("the provider took %d messages, want 1", n)
+	}
+	if len(fs.sentTries) != 3 {
+		t.Fatalf("%d tries to record the send, want 3", len(fs.sentTries))
+	}
+	for i, want := range []time.Duration{outbox.MarkSentPause, 2 * outbox.MarkSentPause} {
+		if gap := fs.sentTries[i+1].Sub(fs.sentTries[i]); gap < want {
+			t.Errorf("try %d came %v after the one before, want a pause of %v", i+2, gap, want)
+		}
+	}
 }
 
 // A refusal that marks a link must raise the caseworker's item with it:

@@ -16,6 +16,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/diag"
+	"github.com/waymark-atd/waymark/internal/refusal"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -41,17 +42,17 @@ const FilesActor = "system"
 var (
 	// ErrBroken refuses to publish a draft that `waymark check` finds an
 	// error in.
-	ErrBroken = errors.New("programme: the draft has errors: Check lists them")
+	ErrBroken = refusal.New("programme", "the draft has errors: Check lists them")
 	// ErrNoDraft means there is nothing to publish.
-	ErrNoDraft = errors.New("programme: there is no draft")
+	ErrNoDraft = refusal.New("programme", "there is no draft")
 	// ErrConflict refuses a draft whose files were also changed by a
 	// version published after the draft began.
-	ErrConflict = errors.New("programme: a version published since this draft began changed the same files")
+	ErrConflict = refusal.New("programme", "a version published since this draft began changed the same files")
 	// ErrUnchanged means the draft was the live version already; it is
 	// dropped and nothing is published.
-	ErrUnchanged = errors.New("programme: the draft is the same as the live version")
+	ErrUnchanged = refusal.New("programme", "the draft is the same as the live version")
 	// ErrBusy means other publishers kept winning; try again.
-	ErrBusy = errors.New("programme: others are publishing at the same time: try again")
+	ErrBusy = refusal.New("programme", "others are publishing at the same time: try again")
 )
 
 // Options are the service's parts.
@@ -402,7 +403,7 @@ func (s *Service) Rebased(ctx context.Context, d store.ProgrammeDraft) (Files, s
 		}
 	}
 	if len(clash) > 0 {
-		return nil, cur, fmt.Errorf("%w: %s", ErrConflict, strings.Join(clash, ", "))
+		return nil, cur, ErrConflict.Detail("%s", strings.Join(clash, ", "))
 	}
 	return merged, cur, nil
 }
@@ -488,7 +489,7 @@ func (s *Service) Rollback(ctx context.Context, by string, number int) (store.Pr
 	}
 	content, problems := Files(old.Files).Load(s.o.FlowsBase)
 	if content == nil {
-		return old, fmt.Errorf("%w: version %d no longer passes the check (%d errors)", ErrBroken, number, len(diag.Errors(problems)))
+		return old, ErrBroken.Detail("version %d no longer passes the check (%d errors)", number, len(diag.Errors(problems)))
 	}
 	for range 5 {
 		n, err := s.st.CurrentProgramme(ctx)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/waymark-atd/waymark/internal/refusal"
 )
 
 // Editing YAML the way a person would: the line that holds a value is
@@ -17,7 +19,7 @@ import (
 // whole (comments kept).
 
 // ErrNoValue means a path names nothing in the file and cannot be made.
-var ErrNoValue = errors.New("programme: no such setting")
+var ErrNoValue = refusal.New("programme", "no such setting")
 
 // Scalar returns a string value for SetValue, quoted as it was in the
 // file when it was quoted there.
@@ -45,7 +47,7 @@ type step struct {
 func parseDoc(src string) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
-		return nil, fmt.Errorf("programme: the file is not valid YAML: %w", err)
+		return nil, refusal.Newf("programme", "the file is not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}}
@@ -71,7 +73,7 @@ func walk(doc *yaml.Node, path []string, makeMissing bool) ([]step, bool, error)
 			}
 			if k == nil {
 				if !makeMissing {
-					return nil, false, fmt.Errorf("%w: %s", ErrNoValue, strings.Join(path[:i+1], "."))
+					return nil, false, ErrNoValue.Detail("%s", strings.Join(path[:i+1], "."))
 				}
 				k = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p}
 				v = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
@@ -86,7 +88,7 @@ func walk(doc *yaml.Node, path []string, makeMissing bool) ([]step, bool, error)
 		case yaml.SequenceNode:
 			n, err := strconv.Atoi(p)
 			if err != nil || n < 0 || n > len(cur.Content) || n == len(cur.Content) && !makeMissing {
-				return nil, false, fmt.Errorf("%w: %s", ErrNoValue, strings.Join(path[:i+1], "."))
+				return nil, false, ErrNoValue.Detail("%s", strings.Join(path[:i+1], "."))
 			}
 			if n == len(cur.Content) {
 				cur.Content = append(cur.Content, &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"})
@@ -96,7 +98,7 @@ func walk(doc *yaml.Node, path []string, makeMissing bool) ([]step, bool, error)
 			steps = append(steps, step{value: v, line: v.Line})
 			cur = v
 		default:
-			return nil, false, fmt.Errorf("%w: %s is not a group of settings", ErrNoValue, strings.Join(path[:i], "."))
+			return nil, false, ErrNoValue.Detail("%s is not a group of settings", strings.Join(path[:i], "."))
 		}
 	}
 	return steps, made, nil
@@ -107,7 +109,7 @@ func walk(doc *yaml.Node, path []string, makeMissing bool) ([]step, bool, error)
 // had. It returns the file's new text.
 func SetValue(src string, path []string, value *yaml.Node) (string, error) {
 	if len(path) == 0 {
-		return "", fmt.Errorf("%w: empty path", ErrNoValue)
+		return "", ErrNoValue.Detail("empty path")
 	}
 	doc, err := parseDoc(src)
 	if err != nil {
@@ -265,12 +267,12 @@ func SetMessage(src, id, form, text string, isReviewed bool) (string, error) {
 	}
 	v := steps[len(steps)-1].value
 	if v.Kind != yaml.ScalarNode {
-		return "", fmt.Errorf("%w: %s has plural forms: give one", ErrNoValue, id)
+		return "", ErrNoValue.Detail("%s has plural forms: give one", id)
 	}
 	v.Value, v.Style = text, yaml.DoubleQuotedStyle
 	words, ok := inline(v)
 	if !ok {
-		return "", fmt.Errorf("programme: message %s cannot be written on one line", id)
+		return "", refusal.Newf("programme", "message %s cannot be written on one line", id)
 	}
 	lines := strings.Split(src, "\n")
 	set := func(s step, value string) bool {
@@ -293,14 +295,14 @@ func SetMessage(src, id, form, text string, isReviewed bool) (string, error) {
 	top := steps[0]
 	if form == "" {
 		if !set(top, words+mark) {
-			return "", fmt.Errorf("programme: message %s is not on one line of its file", id)
+			return "", refusal.Newf("programme", "message %s is not on one line of its file", id)
 		}
 	} else if !set(steps[1], words) || !setBare(lines, top, mark) {
-		return "", fmt.Errorf("programme: message %s is not written as this editor can change it", id)
+		return "", refusal.Newf("programme", "message %s is not written as this editor can change it", id)
 	}
 	out := strings.Join(lines, "\n")
 	if got, ok := Value(out, path...); !ok || got != text {
-		return "", fmt.Errorf("programme: message %s could not be written safely", id)
+		return "", refusal.Newf("programme", "message %s could not be written safely", id)
 	}
 	return out, nil
 }
@@ -325,7 +327,7 @@ func setBare(lines []string, s step, mark string) bool {
 // nothing happens when there is none.
 func DeleteValue(src string, path []string) (string, error) {
 	if len(path) == 0 {
-		return "", fmt.Errorf("%w: empty path", ErrNoValue)
+		return "", ErrNoValue.Detail("empty path")
 	}
 	doc, err := parseDoc(src)
 	if err != nil {
@@ -345,7 +347,7 @@ func DeleteValue(src string, path []string) (string, error) {
 	if parent.Kind == yaml.SequenceNode {
 		n, err := strconv.Atoi(path[len(path)-1])
 		if err != nil || n < 0 {
-			return "", fmt.Errorf("%w: %s", ErrNoValue, strings.Join(path, "."))
+			return "", ErrNoValue.Detail("%s", strings.Join(path, "."))
 		}
 		if n >= len(parent.Content) {
 			return src, nil
@@ -354,7 +356,7 @@ func DeleteValue(src string, path []string) (string, error) {
 		return encode(doc)
 	}
 	if parent.Kind != yaml.MappingNode {
-		return "", fmt.Errorf("%w: %s", ErrNoValue, strings.Join(path, "."))
+		return "", ErrNoValue.Detail("%s", strings.Join(path, "."))
 	}
 	for i := 0; i+1 < len(parent.Content); i += 2 {
 		if parent.Content[i].Value == path[len(path)-1] {
@@ -398,7 +400,7 @@ func Unreviewed(src, id string) (string, error) {
 	}
 	lines := strings.Split(src, "\n")
 	if !setBare(lines, steps[0], "") {
-		return "", fmt.Errorf("programme: message %s is not written as this editor can change it", id)
+		return "", refusal.Newf("programme", "message %s is not written as this editor can change it", id)
 	}
 	return strings.Join(lines, "\n"), nil
 }

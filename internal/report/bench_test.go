@@ -3,15 +3,13 @@ package report_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/report"
 	"github.com/waymark-atd/waymark/internal/store"
-	"github.com/waymark-atd/waymark/internal/store/bolt"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // BenchmarkYearReport computes a year's weekly report for a programme of
@@ -24,35 +22,8 @@ import (
 //	WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 go test -run '^$' -bench YearReport/redis -benchtime 3x ./internal/report/
 func BenchmarkYearReport(b *testing.B) {
 	n := 10000
-	b.Run("bolt", func(b *testing.B) {
-		// Seeding bolt takes minutes (a synced write a person), so the
-		// file is kept in the temporary folder for the next run; the
-		// report only reads it.
-		path := filepath.Join(os.TempDir(), fmt.Sprintf("waymark-report-bench-%d-v2.db", n))
-		_, err := os.Stat(path + ".done")
-		seeded := err == nil
-		st, err := bolt.Open(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer st.Close()
-		if !seeded {
-			seedYear(b, st, n)
-			if err := os.WriteFile(path+".done", nil, 0o600); err != nil {
-				b.Fatal(err)
-			}
-		}
-		benchYear(b, st)
-	})
-	b.Run("redis", func(b *testing.B) {
-		url := os.Getenv("WAYMARK_TEST_REDIS_URL")
-		if url == "" {
-			b.Skip("set WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 to run against Redis")
-		}
-		st := openRedis(b, url)
-		seedYear(b, st, n)
-		benchYear(b, st)
-	})
+	seed := func(b *testing.B, st store.Store) { seedYear(b, st, n) }
+	testkit.SeededStores(b, fmt.Sprintf("waymark-report-bench-%d-v2.db", n), seed, benchYear)
 }
 
 func seedYear(b *testing.B, st store.Store, n int) {

@@ -2,69 +2,19 @@ package report_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/waymark-atd/waymark/internal/report"
 	"github.com/waymark-atd/waymark/internal/store"
-	"github.com/waymark-atd/waymark/internal/store/bolt"
-	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // backends runs fn against bolt and, when WAYMARK_TEST_REDIS_URL is set,
 // against Redis.
 func backends(t *testing.T, fn func(t *testing.T, st store.Store)) {
-	t.Run("bolt", func(t *testing.T) {
-		st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		fn(t, st)
-	})
-	t.Run("redis", func(t *testing.T) {
-		url := os.Getenv("WAYMARK_TEST_REDIS_URL")
-		if url == "" {
-			t.Skip("set WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 to run against Redis")
-		}
-		fn(t, openRedis(t, url))
-	})
-}
-
-func openRedis(tb testing.TB, url string) store.Store {
-	tb.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	prefix := "waymarktest:report:" + hex.EncodeToString(b[:]) + ":"
-	st, err := redisstore.Open(context.Background(), redisstore.Options{URL: url, Prefix: prefix})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		st.Close()
-		opts, _ := goredis.ParseURL(url)
-		c := goredis.NewClient(opts)
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		var batch []string
-		for iter.Next(ctx) {
-			if batch = append(batch, iter.Val()); len(batch) == 500 {
-				c.Unlink(ctx, batch...)
-				batch = batch[:0]
-			}
-		}
-		if len(batch) > 0 {
-			c.Unlink(ctx, batch...)
-		}
-	})
-	return st
+	t.Run("bolt", func(t *testing.T) { fn(t, testkit.Bolt(t, nil)) })
+	t.Run("redis", func(t *testing.T) { fn(t, testkit.Redis(t)) })
 }
 
 func utc(s string) time.Time {

@@ -3,25 +3,20 @@ package retention_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/retention"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
-	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 const day = 24 * time.Hour
@@ -35,43 +30,11 @@ var t0 = time.Date(2031, 6, 2, 3, 0, 0, 0, time.UTC)
 func backends(t *testing.T, fn func(t *testing.T, st store.Store, clk *clock.Fake)) {
 	t.Run("bolt", func(t *testing.T) {
 		clk := clock.NewFake(t0)
-		st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		fn(t, st, clk)
+		fn(t, testkit.Bolt(t, clk), clk)
 	})
 	t.Run("redis", func(t *testing.T) {
-		url := os.Getenv("WAYMARK_TEST_REDIS_URL")
-		if url == "" {
-			t.Skip("set WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 to run against Redis")
-		}
-		fn(t, openRedis(t, url), clock.NewFake(t0))
+		fn(t, testkit.Redis(t), clock.NewFake(t0))
 	})
-}
-
-func openRedis(t *testing.T, url string) store.Store {
-	t.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	prefix := "waymarktest:" + hex.EncodeToString(b[:]) + ":"
-	st, err := redisstore.Open(context.Background(), redisstore.Options{URL: url, Prefix: prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		st.Close()
-		opts, _ := goredis.ParseURL(url)
-		c := goredis.NewClient(opts)
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
-	return st
 }
 
 func newJob(st store.Store, clk clock.Clock, owner string, logs *bytes.Buffer) *retention.Job {

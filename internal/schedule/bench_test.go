@@ -13,6 +13,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // benchReminders is how many reminders BenchmarkClaimAndEnqueue100k makes
@@ -103,7 +104,7 @@ func BenchmarkClaimAndEnqueue100k(b *testing.B) {
 		})
 	})
 	b.Run("redis", func(b *testing.B) {
-		benchClaimAndEnqueue(b, func(b *testing.B, _ *clock.Fake) store.Store { return redisStores(b, 1)[0] })
+		benchClaimAndEnqueue(b, func(b *testing.B, _ *clock.Fake) store.Store { return testkit.RedisStores(b, 1)[0] })
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/refusal"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -97,8 +98,8 @@ func compile(s *store.CheckInSchedule) (*Calendar, error) {
 	if s == nil {
 		return c, nil
 	}
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
 	if s.From != "" {
 		if _, err := parseDate(s.From); err != nil {
 			bad("from: %v", err)
@@ -136,8 +137,9 @@ func compile(s *store.CheckInSchedule) (*Calendar, error) {
 			c.every = &r
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("check-in schedule: %w", err)
+	if len(errs) > 0 {
+		// Every problem at once, so that a caseworker corrects them in one go.
+		return nil, refusal.New("check-in schedule", strings.Join(errs, "; "))
 	}
 	return c, nil
 }

@@ -1,11 +1,9 @@
 package schedule_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -13,15 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/waymark-atd/waymark/flows"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
-	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
-	"github.com/waymark-atd/waymark/internal/store/bolt"
-	"github.com/waymark-atd/waymark/locales"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 func utc(s string) time.Time {
@@ -30,15 +25,6 @@ func utc(s string) time.Time {
 		panic(err)
 	}
 	return t
-}
-
-func shippedContent(t testing.TB) *conversation.Content {
-	t.Helper()
-	c, problems := conversation.LoadContent(flows.FS, locales.FS)
-	if c == nil {
-		t.Fatalf("shipped flows or locales are not valid: %v", diag.Errors(problems))
-	}
-	return c
 }
 
 // harness is a scheduler and a conversation service over a real bolt
@@ -53,29 +39,12 @@ type harness struct {
 	conv  *conversation.Service
 	live  *conversation.Live
 	sched *schedule.Scheduler
-	logs  *syncBuffer
+	logs  *testkit.Logs
 
 	mu      sync.Mutex
 	outbox  map[string][]store.OutboundMessage // queued and not yet read, by participant
 	nextNum int
 	addrs   []string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // start is Sunday 4 January 2026, noon UTC: London is on UTC in winter.
@@ -84,12 +53,7 @@ var start = utc("2026-01-04T12:00:00Z")
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	clk := clock.NewFake(start)
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return newHarnessOn(t, st, clk)
+	return newHarnessOn(t, testkit.Bolt(t, clk), clk)
 }
 
 // settable is a clock tests can move: clock.Fake, or shifted for tests
@@ -115,13 +79,10 @@ func newHarnessOn(t testing.TB, st store.Store, clk settable) *harness {
 // newHarnessLevel logs at level: tests of many thousand people log less.
 func newHarnessLevel(t testing.TB, st store.Store, clk settable, level slog.Level) *harness {
 	t.Helper()
-	box, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
+	box := testkit.Box(t)
+	logs := &testkit.Logs{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
-	live := conversation.NewLive(shippedContent(t))
+	live := conversation.NewLive(testkit.Content(t))
 	windows := schedule.NewLedger(st, live, clk, log)
 	conv := conversation.New(st, box, live, clk, log, windows)
 	h := &harness{

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/waymark-atd/waymark/internal/refusal"
 )
 
 // Local times are what people and caseworkers think in ("Monday at
@@ -141,14 +143,14 @@ var locations sync.Map // name → *time.Location
 // location loads an IANA time zone by name.
 func location(name string) (*time.Location, error) {
 	if name == "" {
-		return nil, fmt.Errorf("no time zone: set the person's IANA time zone, e.g. Europe/London")
+		return nil, refusal.New("schedule", "no time zone: set the person's IANA time zone, e.g. Europe/London")
 	}
 	if l, ok := locations.Load(name); ok {
 		return l.(*time.Location), nil
 	}
 	l, err := time.LoadLocation(name)
 	if err != nil || name == "Local" {
-		return nil, fmt.Errorf("unknown time zone %q: use an IANA name such as Europe/London or America/Mexico_City", name)
+		return nil, refusal.Newf("schedule", "unknown time zone %q: use an IANA name such as Europe/London or America/Mexico_City", name)
 	}
 	locations.Store(name, l)
 	return l, nil

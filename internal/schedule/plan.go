@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/refusal"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -344,15 +345,15 @@ func DemoSchedule() *store.CheckInSchedule {
 // caseworker API to refuse a bad one with a clear message before it is
 // stored: a date (YYYY-MM-DD) and a local time (HH:MM).
 func ValidateAppointment(a store.Appointment) error {
-	var errs []error
+	var errs []string
 	if _, err := parseDate(a.Date); err != nil {
-		errs = append(errs, fmt.Errorf("date: %w", err))
+		errs = append(errs, "date: "+err.Error())
 	}
 	if _, err := flow.ParseClock(a.Time); err != nil {
-		errs = append(errs, fmt.Errorf("time: %w", err))
+		errs = append(errs, "time: "+err.Error())
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("appointment: %w", err)
+	if len(errs) > 0 {
+		return refusal.New("appointment", strings.Join(errs, "; "))
 	}
 	return nil
 }

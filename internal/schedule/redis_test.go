@@ -2,72 +2,16 @@ package schedule_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/store"
-	"github.com/waymark-atd/waymark/internal/store/redis"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
-
-// redisStores opens n stores on the Redis under test, under one fresh key
-// prefix, each with its own connections as n waymark processes would have,
-// and deletes the prefix's keys when the test ends. Without
-// WAYMARK_TEST_REDIS_URL it skips.
-func redisStores(tb testing.TB, n int) []store.Store {
-	tb.Helper()
-	u := os.Getenv("WAYMARK_TEST_REDIS_URL")
-	if u == "" {
-		tb.Skip("needs a Redis: set WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 (make test does)")
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	prefix := "waymarktest:schedule:" + hex.EncodeToString(b[:]) + ":"
-	var out []store.Store
-	for range n {
-		st, err := redis.Open(context.Background(), redis.Options{URL: u, Prefix: prefix})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, st)
-	}
-	tb.Cleanup(func() {
-		for _, st := range out {
-			st.Close()
-		}
-		opt, err := goredis.ParseURL(u)
-		if err != nil {
-			tb.Error(err)
-			return
-		}
-		c := goredis.NewClient(opt)
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		var batch []string
-		for iter.Next(ctx) {
-			if batch = append(batch, iter.Val()); len(batch) == 500 {
-				c.Unlink(ctx, batch...)
-				batch = batch[:0]
-			}
-		}
-		if len(batch) > 0 {
-			c.Unlink(ctx, batch...)
-		}
-		if err := iter.Err(); err != nil {
-			tb.Error(err)
-		}
-	})
-	return out
-}
 
 // TestThreeSchedulersOneRedis: three scheduler loops, as three waymark
 // processes, race over one Redis for 10,000 people whose windows open at
@@ -78,7 +22,7 @@ func TestThreeSchedulersOneRedis(t *testing.T) {
 		t.Skip("10,000 people on Redis: skipped with -short")
 	}
 	const people, processes = 10_000, 3
-	stores := redisStores(t, processes)
+	stores := testkit.RedisStores(t, processes)
 	clk := &shifted{}
 	clk.Set(monday9.Add(-time.Hour))
 	var hs []*harness

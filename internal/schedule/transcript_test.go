@@ -3,7 +3,6 @@ package schedule_test
 import (
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata/fair")
@@ -99,7 +99,7 @@ var fairScripts = []struct {
 // order; each must have its words in wordsOf.
 func shippedLanguages(t *testing.T) []string {
 	t.Helper()
-	langs := shippedContent(t).Flows.Programme.Languages
+	langs := testkit.Content(t).Flows.Programme.Languages
 	for _, lang := range langs {
 		if _, ok := wordsOf[lang]; !ok {
 			t.Fatalf("wordsOf has no words for %s, which programme.yaml offers", lang)
@@ -113,7 +113,7 @@ func TestFairRecordTranscripts(t *testing.T) {
 		for _, lang := range shippedLanguages(t) {
 			t.Run(sc.name+"_"+lang, func(t *testing.T) {
 				got := runFair(t, lang, sc.lines)
-				checkGolden(t, filepath.Join("testdata", "fair", sc.name+"_"+lang+".golden"), got)
+				testkit.Golden(t, filepath.Join("testdata", "fair", sc.name+"_"+lang+".golden"), got, *update, "run go test ./internal/schedule -run TestFairRecordTranscripts -update")
 			})
 		}
 	}
@@ -238,24 +238,4 @@ func (h *harness) ledger(pid string) string {
 		fmt.Fprintf(&b, "%s%s%s, %s\n", it.Kind, reason, about, state)
 	}
 	return b.String()
-}
-
-func checkGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/schedule -run TestFairRecordTranscripts -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("transcript differs from %s (run with -update and review the diff)\n--- got ---\n%s", path, got)
-	}
 }

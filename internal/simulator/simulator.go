@@ -77,9 +77,18 @@ type Options struct {
 	Now func() time.Time
 }
 
+// Store is the scratch store a simulated person's conversation runs on:
+// what the conversation and its ledger use, and the outbox the replies are
+// taken from as a provider would take them.
+type Store interface {
+	conversation.Store
+	schedule.Store
+	store.Outbox
+}
+
 // Simulator holds the simulated people.
 type Simulator struct {
-	store   store.Store
+	store   Store
 	box     *seal.Box
 	content func() *conversation.Content
 	log     *slog.Logger
@@ -91,7 +100,7 @@ type Simulator struct {
 
 // New returns a Simulator over a scratch store, reading the current flows
 // and messages through content on every turn (so a reload shows at once).
-func New(scratch store.Store, content func() *conversation.Content, log *slog.Logger, opts ...Options) (*Simulator, error) {
+func New(scratch Store, content func() *conversation.Content, log *slog.Logger, opts ...Options) (*Simulator, error) {
 	var o Options
 	if len(opts) > 0 {
 		o = opts[0]

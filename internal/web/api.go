@@ -160,8 +160,10 @@ func decode(c echo.Context, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		if strings.HasPrefix(err.Error(), "json: unknown field ") {
-			return apiFail(http.StatusBadRequest, codeUnknownField, strings.TrimPrefix(err.Error(), "json: "))
+		// encoding/json names an unknown field only in its words, and the
+		// name is the caller's own.
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return apiFail(http.StatusBadRequest, codeUnknownField, "unknown field "+field)
 		}
 		return apiFail(http.StatusBadRequest, codeInvalidJSON, "invalid JSON: "+jsonProblem(err))
 	}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"log/slog"
@@ -22,10 +21,9 @@ import (
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/schedule"
-	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/simulator"
 	"github.com/waymark-atd/waymark/internal/store"
-	"github.com/waymark-atd/waymark/internal/store/bolt"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // The browser test drives Debian's Chromium through the caseworker pages
@@ -584,20 +582,9 @@ func TestBrowserSimulator(t *testing.T) {
 	for _, size := range browserSizes {
 		t.Run(size.name, func(t *testing.T) {
 			ctx := chromium(t)
-			dir := t.TempDir()
-			st, err := bolt.Open(filepath.Join(dir, "w.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			scratch, err := bolt.Open(filepath.Join(dir, "sim.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { scratch.Close() })
-			box, _ := seal.New(bytes.Repeat([]byte{1}, seal.KeySize))
+			st, scratch, box := testkit.Bolt(t, nil), testkit.Bolt(t, nil), testkit.Box(t)
 			log := slog.New(slog.DiscardHandler)
-			conv := conversation.New(st, box, conversation.NewLive(shippedContent(t)), clock.System{}, log, nil)
+			conv := conversation.New(st, box, conversation.NewLive(testkit.Content(t)), clock.System{}, log, nil)
 			sim, err := simulator.New(scratch, conv.Content, log)
 			if err != nil {
 				t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/waymark-atd/waymark/internal/auth"
 	"github.com/waymark-atd/waymark/internal/clock"
+	"github.com/waymark-atd/waymark/internal/refusal"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -402,14 +403,14 @@ func (s *Server) setup(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/accounts?done=welcome")
 }
 
-// userMessage is an auth error as a sentence for a person.
+// userMessage is a refusal (a password too short, a draft that clashes)
+// as a sentence for the page. Anything else is the service's own trouble,
+// whose words are for the log, never a page.
 func userMessage(err error) string {
-	msg := strings.TrimPrefix(err.Error(), "auth: ")
-	msg = strings.Replace(msg, "password not accepted: ", "Password not accepted: ", 1)
-	if msg != "" {
-		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	if msg, ok := refusal.Message(err); ok {
+		return sentence(msg)
 	}
-	return msg + "."
+	return "Something went wrong and nothing was changed. Try again, and tell an administrator if it happens again."
 }
 
 // Own account.

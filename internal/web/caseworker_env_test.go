@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,9 +22,10 @@ import (
 	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/internal/schedule"
-	"github.com/waymark-atd/waymark/internal/seal"
+	"github.com/waymark-atd/waymark/internal/schedule/scheduletest"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
+	"github.com/waymark-atd/waymark/internal/testkit"
 	"github.com/waymark-atd/waymark/locales"
 )
 
@@ -42,7 +40,7 @@ type cwEnv struct {
 	conv  *conversation.Service
 	sched *schedule.Scheduler
 	clock *clock.Fake
-	logs  *bytes.Buffer
+	logs  *testkit.Logs
 
 	admin, cara, carl store.Account // carl is not trained in child protection
 	tokens            map[string]string
@@ -63,33 +61,13 @@ type envOptions struct {
 
 const testPassword = "a long enough passphrase"
 
-func shippedContent(t testing.TB) *conversation.Content {
-	t.Helper()
-	c, problems := conversation.LoadContent(flows.FS, locales.FS)
-	if c == nil {
-		t.Fatalf("shipped flows or locales are not valid: %v", diag.Errors(problems))
-	}
-	return c
-}
-
 func newCaseworkerEnv(t *testing.T, o envOptions) *cwEnv {
 	t.Helper()
 	clk := clock.NewFake(time.Now().UTC().Round(time.Second))
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	box, err := seal.New(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	content := shippedContent(t)
-	live := conversation.NewLive(content)
-	windows := schedule.NewLedger(st, live, clk, log)
-	conv := conversation.New(st, box, live, clk, log, windows)
+	st := testkit.Bolt(t, clk)
+	box := testkit.Box(t)
+	made := scheduletest.New(t, st, box, clk)
+	logs, log, windows, conv := made.Logs, made.Log, made.Ledger, made.Service
 	sched := schedule.New(conv, windows, schedule.Options{})
 	if o.auth.Params == (auth.Params{}) {
 		o.auth.Params = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
@@ -301,19 +279,6 @@ func mustStatus(t *testing.T, what string, rec *httptest.ResponseRecorder, want 
 	if rec.Code != want {
 		t.Fatalf("%s: status %d, want %d; body: %.600s", what, rec.Code, want, rec.Body.String())
 	}
-}
-
-// lockedWriter lets the logger write from the server's goroutines while a
-// test reads.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func cloneForm(f url.Values) url.Values {

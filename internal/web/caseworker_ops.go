@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/refusal"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/store"
 )
@@ -185,8 +186,11 @@ func (s *Server) apply(ctx context.Context, actor store.Account, p *store.Partic
 	}
 	if p.Schedule != nil {
 		if _, err := schedule.NewCalendar(p.Schedule, p.TimeZone, p.CreatedAt); err != nil {
-			msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "schedule: "), "check-in schedule: ")
-			return nil, invalid("schedule: %s", strings.ReplaceAll(msg, "\n", "; "))
+			msg, ok := refusal.Message(err)
+			if !ok {
+				return nil, err
+			}
+			return nil, invalid("schedule: %s", msg)
 		}
 	}
 	if p.Child {
@@ -607,7 +611,8 @@ func (s *Server) checkAppointment(a *store.Appointment, in appointmentInput) ([]
 	}
 	// What the planner needs, in its own words.
 	if err := schedule.ValidateAppointment(*a); err != nil {
-		return nil, invalid("%s", strings.TrimPrefix(strings.ReplaceAll(err.Error(), "\n", "; "), "appointment: "))
+		msg, _ := refusal.Message(err)
+		return nil, invalid("%s", msg)
 	}
 	return changed, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/programme"
+	"github.com/waymark-atd/waymark/internal/refusal"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -80,7 +81,7 @@ func (s *Server) renderEditor(c echo.Context, status int, report *check.Report, 
 		v.Draft, v.HasDraft = d, true
 		files, live, err := p.Rebased(ctx, d)
 		if errors.Is(err, programme.ErrConflict) {
-			v.Conflict = strings.TrimPrefix(err.Error(), "programme: ")
+			v.Conflict, _ = refusal.Message(err)
 		} else if err != nil {
 			return err
 		} else {
@@ -134,7 +135,7 @@ func (s *Server) versionAuthors(ctx context.Context) (func(string) string, error
 func (s *Server) editorCheck(c echo.Context) error {
 	report, err := s.deps.Programmes.Check(c.Request().Context())
 	if errors.Is(err, programme.ErrConflict) {
-		return s.renderEditor(c, http.StatusConflict, nil, editorWords(err))
+		return s.renderEditor(c, http.StatusConflict, nil, userMessage(err))
 	}
 	if err != nil {
 		return err
@@ -154,7 +155,7 @@ func (s *Server) editorPublish(c echo.Context) error {
 	case errors.Is(err, programme.ErrNoDraft):
 		return s.renderEditor(c, http.StatusConflict, nil, "There is no draft to publish.")
 	case errors.Is(err, programme.ErrConflict), errors.Is(err, programme.ErrBusy):
-		return s.renderEditor(c, http.StatusConflict, nil, editorWords(err))
+		return s.renderEditor(c, http.StatusConflict, nil, userMessage(err))
 	case err != nil:
 		return err
 	}
@@ -186,7 +187,7 @@ func (s *Server) editorRollback(c echo.Context) error {
 	case errors.Is(err, store.ErrNotFound):
 		return echo.NewHTTPError(http.StatusNotFound, "no such version")
 	case errors.Is(err, programme.ErrBroken), errors.Is(err, programme.ErrBusy):
-		return s.renderEditor(c, http.StatusConflict, nil, editorWords(err))
+		return s.renderEditor(c, http.StatusConflict, nil, userMessage(err))
 	case err != nil:
 		return err
 	}
@@ -203,7 +204,7 @@ func (s *Server) editorTry(c echo.Context) error {
 	ctx := c.Request().Context()
 	content, report, err := s.draftContent(ctx)
 	if errors.Is(err, programme.ErrConflict) {
-		return s.renderEditor(c, http.StatusConflict, nil, editorWords(err))
+		return s.renderEditor(c, http.StatusConflict, nil, userMessage(err))
 	}
 	if err != nil {
 		return err
@@ -313,11 +314,6 @@ func (s *Server) editDraft(c echo.Context, detail string, change func(programme.
 		return err
 	}
 	return s.audit(ctx, me, "programme_draft_edited", "", detail)
-}
-
-// editorWords turns a programme error into a sentence for the page.
-func editorWords(err error) string {
-	return sentence(strings.TrimPrefix(err.Error(), "programme: "))
 }
 
 // editorRoutes registers the editor's pages (called from NewServer, the

@@ -69,7 +69,7 @@ func (s *Server) renderFlowEditor(c echo.Context, status int, problems []diag.Pr
 	id := c.Param("id")
 	_, b, set, err := s.draftWords(c)
 	if err != nil {
-		return s.renderEditor(c, http.StatusConflict, nil, sentence(err.Error()))
+		return s.draftTrouble(c, err)
 	}
 	if set == nil {
 		return s.renderEditor(c, http.StatusConflict, nil, "The draft's flows have errors; Check lists them.")
@@ -147,7 +147,7 @@ func (s *Server) flowChecked(c echo.Context, id, detail string, change func(prog
 	})
 	if errors.Is(err, errRefused) || errors.Is(err, programme.ErrNoValue) {
 		if len(problems) == 0 {
-			problems = []diag.Problem{{File: programme.Flow(id), Message: editorWords(err)}}
+			problems = []diag.Problem{{File: programme.Flow(id), Message: userMessage(err)}}
 		}
 		return problems, nil
 	}
@@ -163,7 +163,7 @@ func (s *Server) flowNodeSave(c echo.Context) error {
 	problems, err := s.flowChecked(c, id, name+" "+node, func(f programme.Files) error {
 		src, ok := f[name]
 		if !ok {
-			return fmt.Errorf("%w: no flow %s", programme.ErrNoValue, id)
+			return programme.ErrNoValue.Detail("no flow %s", id)
 		}
 		kind := ""
 		for _, k := range []string{"send", "ask"} {
@@ -244,14 +244,14 @@ func (s *Server) flowNodeRemove(c echo.Context) error {
 	problems, err := s.flowChecked(c, id, name+" remove "+node, func(f programme.Files) error {
 		src, ok := f[name]
 		if !ok || !programme.Exists(src, "nodes", node) {
-			return fmt.Errorf("%w: the flow has no step %s", programme.ErrNoValue, node)
+			return programme.ErrNoValue.Detail("the flow has no step %s", node)
 		}
 		if start, _ := programme.Value(src, "start"); start == node {
-			return fmt.Errorf("%w: %s is where the flow starts; make another step the start in the file first", programme.ErrNoValue, node)
+			return programme.ErrNoValue.Detail("%s is where the flow starts; make another step the start in the file first", node)
 		}
 		for _, many := range []string{"ask", "branch"} {
 			if programme.Exists(src, "nodes", node, many) {
-				return fmt.Errorf("%w: %s leads several ways; remove the choices that lead to it instead", programme.ErrNoValue, node)
+				return programme.ErrNoValue.Detail("%s leads several ways; remove the choices that lead to it instead", node)
 			}
 		}
 		next, _ := programme.Value(src, "nodes", node, "next")
@@ -296,11 +296,11 @@ func (s *Server) flowTopicAdd(c echo.Context) error {
 	problems, err := s.flowChecked(c, id, name+" topic "+in.Name, func(f programme.Files) error {
 		src, ok := f[name]
 		if !ok {
-			return fmt.Errorf("%w: no flow %s", programme.ErrNoValue, id)
+			return programme.ErrNoValue.Detail("no flow %s", id)
 		}
 		start, _ := programme.Value(src, "start")
 		if programme.Exists(src, "nodes", in.Name) {
-			return fmt.Errorf("%w: the flow has a step named %s already", programme.ErrNoValue, in.Name)
+			return programme.ErrNoValue.Detail("the flow has a step named %s already", in.Name)
 		}
 		n := 0
 		for programme.Exists(src, "nodes", start, "choices", strconv.Itoa(n)) {
@@ -371,13 +371,13 @@ func (s *Server) flowStepAdd(c echo.Context) error {
 	problems, err := s.flowChecked(c, id, name+" step "+step, func(f programme.Files) error {
 		src, ok := f[name]
 		if !ok {
-			return fmt.Errorf("%w: no flow %s", programme.ErrNoValue, id)
+			return programme.ErrNoValue.Detail("no flow %s", id)
 		}
 		if programme.Exists(src, "nodes", step) {
-			return fmt.Errorf("%w: the flow has a step named %s already", programme.ErrNoValue, step)
+			return programme.ErrNoValue.Detail("the flow has a step named %s already", step)
 		}
 		if _, ok := programme.Value(src, "nodes", after, "send"); !ok {
-			return fmt.Errorf("%w: choose a step that sends a message to put the new one after", programme.ErrNoValue)
+			return programme.ErrNoValue.Detail("choose a step that sends a message to put the new one after")
 		}
 		next, _ := programme.Value(src, "nodes", after, "next")
 		out, err := programme.SetValue(src, []string{"nodes", step, "send"}, programme.Number(msg))
@@ -393,7 +393,7 @@ func (s *Server) flowStepAdd(c echo.Context) error {
 		f[name] = out
 		if _, known := programme.Value(f[programme.Locale(locale.English)], msg); !known {
 			if words == "" {
-				return fmt.Errorf("%w: %s is a new message: write its words in English", programme.ErrNoValue, msg)
+				return programme.ErrNoValue.Detail("%s is a new message: write its words in English", msg)
 			}
 			return addEverywhere(f, msg, words)
 		}

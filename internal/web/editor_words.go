@@ -17,6 +17,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/internal/programme"
+	"github.com/waymark-atd/waymark/internal/refusal"
 	"github.com/waymark-atd/waymark/internal/sms"
 )
 
@@ -77,10 +78,20 @@ func (s *Server) draftWords(c echo.Context) (programme.Files, *locale.Bundle, *f
 	fl, lo := files.FS(s.deps.Programmes.FlowsBase())
 	b, problems := locale.Load(lo)
 	if b == nil {
-		return files, nil, nil, fmt.Errorf("the draft's locale files have errors: %s", firstProblem(problems))
+		return files, nil, nil, refusal.Newf("editor", "the draft's locale files have errors: %s", firstProblem(problems))
 	}
 	set, _ := flow.Load(fl)
 	return files, b, set, nil
+}
+
+// draftTrouble answers a page that could not read the draft: a refusal
+// (its words do not load) on the editor's page, anything else as the
+// service's own error.
+func (s *Server) draftTrouble(c echo.Context, err error) error {
+	if _, ok := refusal.Message(err); !ok {
+		return err
+	}
+	return s.renderEditor(c, http.StatusConflict, nil, userMessage(err))
 }
 
 func firstProblem(ps []diag.Problem) string {
@@ -103,7 +114,7 @@ type rowInput struct {
 func (s *Server) renderWords(c echo.Context, status int, typed *rowInput) error {
 	files, b, set, err := s.draftWords(c)
 	if err != nil {
-		return s.renderEditor(c, http.StatusConflict, nil, sentence(err.Error()))
+		return s.draftTrouble(c, err)
 	}
 	lang := c.FormValue("lang")
 	if lang == "" && set != nil {
@@ -210,7 +221,7 @@ func (s *Server) wordsSave(c echo.Context) error {
 	}
 	files, b, _, err := s.draftWords(c)
 	if err != nil {
-		return s.renderEditor(c, http.StatusConflict, nil, sentence(err.Error()))
+		return s.draftTrouble(c, err)
 	}
 	if _, ok := files[programme.Locale(lang)]; !ok {
 		return echo.NewHTTPError(http.StatusNotFound, "no such language in the programme")
@@ -263,7 +274,10 @@ func (s *Server) wordsSave(c echo.Context) error {
 		if _, ok := errors.AsType[*opError](err); ok {
 			return err
 		}
-		return refuse("%s", sentence(strings.TrimPrefix(err.Error(), "programme: ")))
+		if _, ok := refusal.Message(err); !ok {
+			return err
+		}
+		return refuse("%s", userMessage(err))
 	}
 	if c.FormValue("back") == "message" {
 		return c.Redirect(http.StatusSeeOther, "/programme/editor/message/"+url.PathEscape(id)+"?done=saved#"+lang+"-"+anchorOf(id, form))
@@ -331,7 +345,7 @@ func (s *Server) messageWordsPage(c echo.Context) error {
 func (s *Server) renderMessageWords(c echo.Context, status int, id string, typed *rowInput) error {
 	files, b, set, err := s.draftWords(c)
 	if err != nil {
-		return s.renderEditor(c, http.StatusConflict, nil, sentence(err.Error()))
+		return s.draftTrouble(c, err)
 	}
 	en := []byte(files[programme.Locale(locale.English)])
 	v := messageWordsView{page: s.page(c, id+" · Words · Programme editor", "programme"), ID: id, CanEdit: s.canEdit(c)}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/flow"
+	"github.com/waymark-atd/waymark/internal/refusal"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/store"
 )
@@ -52,8 +53,7 @@ func (s *Server) checkEnrolForm(in participantInput, sf scheduleForm, schedErr e
 		fe["schedule"] = fieldMessage(schedErr)
 	case zoneOK && in.Schedule != nil:
 		if _, err := schedule.NewCalendar(in.Schedule, *in.TimeZone, now); err != nil {
-			msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "schedule: "), "check-in schedule: ")
-			fe["schedule"] = sentence(strings.ReplaceAll(msg, "\n", "; "))
+			fe["schedule"] = userMessage(err)
 		}
 	}
 	if in.Child != nil && *in.Child && !trained(caseworker) {
@@ -160,9 +160,12 @@ func fieldError(fe fieldErrors, id string) template.HTML {
 // fieldMessage is an operation's refusal without the field name it
 // starts with ("label: give a short…" → "Give a short…").
 func fieldMessage(err error) string {
-	msg := err.Error()
-	if oe, ok := errors.AsType[*opError](err); ok {
-		msg = oe.Message
+	msg, ok := refusal.Message(err)
+	if oe, isOp := errors.AsType[*opError](err); isOp {
+		msg, ok = oe.Message, true
+	}
+	if !ok {
+		return userMessage(err)
 	}
 	if before, rest, ok := strings.Cut(msg, ": "); ok && !strings.Contains(before, " ") {
 		msg = rest

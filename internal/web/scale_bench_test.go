@@ -2,23 +2,17 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/waymark-atd/waymark/internal/auth"
 	"github.com/waymark-atd/waymark/internal/clock"
@@ -26,8 +20,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
-	"github.com/waymark-atd/waymark/internal/store/bolt"
-	redisstore "github.com/waymark-atd/waymark/internal/store/redis"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // BenchmarkCaseworkerAtScale times every caseworker page and API list
@@ -45,39 +38,7 @@ import (
 // file is kept in the temporary folder for the next run; Redis is seeded
 // under a fresh prefix each run and emptied after.
 func BenchmarkCaseworkerAtScale(b *testing.B) {
-	b.Run("bolt", func(b *testing.B) {
-		path := filepath.Join(os.TempDir(), fmt.Sprintf("waymark-scale-bench-%d-v2.db", scalePeople))
-		_, err := os.Stat(path + ".done")
-		seeded := err == nil
-		st, err := bolt.Open(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer st.Close()
-		if !seeded {
-			seedScale(b, st)
-			if err := os.WriteFile(path+".done", nil, 0o600); err != nil {
-				b.Fatal(err)
-			}
-		}
-		benchScale(b, st)
-	})
-	b.Run("redis", func(b *testing.B) {
-		url := os.Getenv("WAYMARK_TEST_REDIS_URL")
-		if url == "" {
-			b.Skip("set WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 to run against Redis")
-		}
-		var r [6]byte
-		rand.Read(r[:])
-		prefix := "waymarktest:scale:" + hex.EncodeToString(r[:]) + ":"
-		st, err := redisstore.Open(context.Background(), redisstore.Options{URL: url, Prefix: prefix})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer emptyRedis(b, st, url, prefix)
-		seedScale(b, st)
-		benchScale(b, st)
-	})
+	testkit.SeededStores(b, fmt.Sprintf("waymark-scale-bench-%d-v2.db", scalePeople), seedScale, benchScale)
 }
 
 const (
@@ -171,7 +132,7 @@ func benchScale(b *testing.B, st store.Store) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clk := clock.System{}
-	live := conversation.NewLive(shippedContent(b))
+	live := conversation.NewLive(testkit.Content(b))
 	windows := schedule.NewLedger(st, live, clk, log)
 	conv := conversation.New(st, box, live, clk, log, windows)
 	sched := schedule.New(conv, windows, schedule.Options{})
@@ -293,28 +254,4 @@ func scaleGet(srv *Server, cookie, token, path string) *httptest.ResponseRecorde
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, req)
 	return rec
-}
-
-// emptyRedis deletes every key under the benchmark's prefix.
-func emptyRedis(b *testing.B, st store.Store, url, prefix string) {
-	st.Close()
-	opts, err := goredis.ParseURL(url)
-	if err != nil {
-		b.Error(err)
-		return
-	}
-	c := goredis.NewClient(opts)
-	defer c.Close()
-	ctx := context.Background()
-	iter := c.Scan(ctx, 0, prefix+"*", 5000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		if batch = append(batch, iter.Val()); len(batch) == 1000 {
-			c.Unlink(ctx, batch...)
-			batch = batch[:0]
-		}
-	}
-	if len(batch) > 0 {
-		c.Unlink(ctx, batch...)
-	}
 }

@@ -27,9 +27,33 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
+// Store is what the pages, the API and the health check read and write:
+// people and what is kept of them for the caseworker pages, accounts for
+// the administrators' pages, the published programme for the Programme
+// page (the editor writes through programme.Service, never here), every
+// person's history for the report, and Ping for /readyz. Webhooks reach the
+// store through their channel and the conversation, not through this.
+type Store interface {
+	store.Participants
+	store.Enrolments
+	store.CheckIns
+	store.Windows
+	store.Histories
+	store.Attention
+	store.Audit
+	store.Appointments
+	store.Accounts
+	LinksOf(ctx context.Context, participantID string) ([]store.Link, error)
+	CurrentProgramme(ctx context.Context) (int, error)
+	GetProgramme(ctx context.Context, number int) (store.ProgrammeVersion, error)
+	ListProgrammes(ctx context.Context) ([]store.ProgrammeVersion, error)
+	GetProgrammeDraft(ctx context.Context) (store.ProgrammeDraft, error)
+	Ping(ctx context.Context) error
+}
+
 // Deps is what the server needs; optional parts may be nil.
 type Deps struct {
-	Store        store.Store
+	Store        Store
 	Conversation *conversation.Service
 	Simulator    *simulator.Simulator // nil: no /simulator
 	Log          *slog.Logger

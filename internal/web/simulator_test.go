@@ -9,39 +9,21 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/waymark-atd/waymark/flows"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
-	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/simulator"
-	"github.com/waymark-atd/waymark/internal/store/bolt"
+	"github.com/waymark-atd/waymark/internal/testkit"
 	"github.com/waymark-atd/waymark/internal/web"
-	"github.com/waymark-atd/waymark/locales"
 )
 
 // simServer is the web server with only the simulator, on real stores.
 func simServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	content, problems := conversation.LoadContent(flows.FS, locales.FS)
-	if content == nil {
-		t.Fatalf("shipped content: %v", problems)
-	}
-	dir := t.TempDir()
-	st, err := bolt.Open(filepath.Join(dir, "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	scratch, err := bolt.Open(filepath.Join(dir, "sim.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { scratch.Close() })
-	box, _ := seal.New(bytes.Repeat([]byte{1}, seal.KeySize))
+	content := testkit.Content(t)
+	st, scratch, box := testkit.Bolt(t, nil), testkit.Bolt(t, nil), testkit.Box(t)
 	log := slog.New(slog.DiscardHandler)
 	conv := conversation.New(st, box, conversation.NewLive(content), clock.System{}, log, nil)
 	sim, err := simulator.New(scratch, conv.Content, log)

@@ -10,24 +10,22 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/waymark-atd/waymark/flows"
 	"github.com/waymark-atd/waymark/internal/channel/telegram"
 	"github.com/waymark-atd/waymark/internal/channel/telegram/telegramtest"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
-	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/outbox"
 	"github.com/waymark-atd/waymark/internal/schedule"
+	"github.com/waymark-atd/waymark/internal/schedule/scheduletest"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
+	"github.com/waymark-atd/waymark/internal/testkit"
 	"github.com/waymark-atd/waymark/internal/web"
-	"github.com/waymark-atd/waymark/locales"
 )
 
 const (
@@ -41,24 +39,6 @@ const (
 
 // start is a Monday morning in winter, UTC.
 var start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-
-// lockedBuffer collects logs written from the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // env is the Telegram channel mounted in the real web server, over a real
 // conversation service with the shipped flows and a bolt store, and a
@@ -76,40 +56,20 @@ type env struct {
 	api     *telegramtest.Server
 	srv     *web.Server
 	log     *slog.Logger
-	logs    *lockedBuffer
+	logs    *testkit.Logs
 	// bell is the outbox's, rung by the webhook when a turn queued
 	// replies; wakes counts the rings.
 	bell  *outbox.Bell
 	wakes *atomic.Int32
 }
 
-func shippedContent(t testing.TB) *conversation.Content {
-	t.Helper()
-	c, problems := conversation.LoadContent(flows.FS, locales.FS)
-	if c == nil {
-		t.Fatalf("shipped flows or locales are not valid: %v", diag.Errors(problems))
-	}
-	return c
-}
-
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	clk := clock.NewFake(start)
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	box, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	content := shippedContent(t)
-	live := conversation.NewLive(content)
-	windows := schedule.NewLedger(st, live, clk, log)
-	conv := conversation.New(st, box, live, clk, log, windows)
+	st := testkit.Bolt(t, clk)
+	box := testkit.Box(t)
+	made := scheduletest.New(t, st, box, clk)
+	logs, log, content, windows, conv := made.Logs, made.Log, made.Content, made.Ledger, made.Service
 	api := telegramtest.New(t, testToken)
 	api.Now = clk.Now
 	bell, wakes := outbox.NewBell(), &atomic.Int32{}
@@ -187,17 +147,7 @@ func (e *env) known() string {
 // delivered, so that the next call sees only new ones.
 func (e *env) queued() []store.OutboundMessage {
 	e.t.Helper()
-	msgs, err := e.store.ClaimOutbound(e.ctx, "test", e.clock.Now().Add(time.Hour), time.Minute, 1000)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for _, m := range msgs {
-		m.Status = store.Delivered
-		if err := e.store.UpdateOutbound(e.ctx, m); err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	return msgs
+	return testkit.Delivered(e.t, e.store, e.clock.Now())
 }
 
 func kinds(msgs []store.OutboundMessage) []string {

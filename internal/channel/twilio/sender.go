@@ -363,20 +363,6 @@ var permanentCodes = map[int]bool{
 // that is off today is usually back tomorrow.
 var unreachableCodes = map[string]bool{"21610": true, "30004": true, "30005": true, "30006": true}
 
-// Permanent reports whether err (from Send, or from twilio-go directly) is
-// a permanent refusal, and its code.
-func Permanent(err error) (code string, ok bool) {
-	if pe, ok := errors.AsType[*outbox.PermanentError](err); ok {
-		return pe.Code, true
-	}
-	if c, ok := restCode(err); ok {
-		if _, perm := permanentCodes[c]; perm {
-			return strconv.Itoa(c), true
-		}
-	}
-	return "", false
-}
-
 // restCode extracts Twilio's numeric error code from a twilio-go error.
 func restCode(err error) (int, bool) {
 	if te, ok := errors.AsType[*client.TwilioRestError](err); ok {

@@ -138,13 +138,7 @@ func TestSendErrors(t *testing.T) {
 				if pe.Code != c.code || pe.Unreachable != c.unreachable {
 					t.Errorf("got %+v, want code %s unreachable %v", pe, c.code, c.unreachable)
 				}
-				if code, ok := twilio.Permanent(err); !ok || code != c.code {
-					t.Errorf("Permanent = %q %v", code, ok)
-				}
 				return
-			}
-			if _, ok := twilio.Permanent(err); ok {
-				t.Error("Permanent says yes to a retryable error")
 			}
 			var ra *outbox.RetryAfterError
 			var te *outbox.TemporaryError

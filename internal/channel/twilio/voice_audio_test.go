@@ -26,7 +26,7 @@ func TestRecordedMessages(t *testing.T) {
 		data, _ := fs.ReadFile(flows.FS, name)
 		fl[name] = &fstest.MapFile{Data: data}
 	}
-	for _, id := range []string{"voice.menu.hello", "voice.menu.checkin", "voice.language.choice", "voice.appointment"} {
+	for _, id := range []string{"voice.menu.hello", "voice.menu.checkin", "voice.language.choice"} {
 		fl["audio/ti/"+id+".mp3"] = &fstest.MapFile{Data: []byte("ID3 " + id)}
 	}
 	fl["audio/ti/notes.txt"] = &fstest.MapFile{Data: []byte("not audio")}
@@ -48,7 +48,7 @@ func TestRecordedMessages(t *testing.T) {
 	for _, tc := range []struct {
 		id   string
 		vars map[string]any
-	}{{"voice.goodbye", nil}, {"voice.appointment", map[string]any{"Date": "Friday", "Time": "10:00", "Place": "here"}}} {
+	}{{"voice.goodbye", nil}, {"voice.menu.checkin", map[string]any{"Key": "1", "Date": "Friday"}}} {
 		if got := sp.say(tc.id, tc.vars); got.Play != "" || got.Language != en {
 			t.Errorf("%s: %+v, want said in %s", tc.id, got, en)
 		}

@@ -10,24 +10,20 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/waymark-atd/waymark/flows"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/conversation"
-	"github.com/waymark-atd/waymark/internal/diag"
 	"github.com/waymark-atd/waymark/internal/flow"
-	"github.com/waymark-atd/waymark/internal/locale"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
-	"github.com/waymark-atd/waymark/locales"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 func TestParseCall(t *testing.T) {
@@ -90,23 +86,9 @@ type voiceHarness struct {
 func newVoiceHarness(t testing.TB) *voiceHarness {
 	t.Helper()
 	clk := clock.NewFake(voiceStart)
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	box, err := seal.New(bytes.Repeat([]byte{9}, seal.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, problems := flow.Load(flows.FS)
-	bundle, lp := locale.Load(locales.FS)
-	problems = append(problems, lp...)
-	if errs := diag.Errors(problems); len(errs) > 0 {
-		t.Fatalf("shipped content: %v", errs)
-	}
-	bundle.SetDefault(set.Programme.DefaultLanguage)
-	content := &conversation.Content{Flows: set, Locale: bundle}
+	st := testkit.Bolt(t, clk)
+	box := testkit.Box(t)
+	content := testkit.Content(t)
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	live := conversation.NewLive(content)
@@ -153,17 +135,7 @@ func (h *voiceHarness) enrolled(lang string) string {
 // sent takes the messages queued since the last call, as the outbox would.
 func (h *voiceHarness) sent() []store.OutboundMessage {
 	h.t.Helper()
-	msgs, err := h.store.ClaimOutbound(h.ctx, "test", h.clock.Now().Add(time.Hour), time.Minute, 100)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	for _, m := range msgs {
-		m.Status = store.Delivered
-		if err := h.store.UpdateOutbound(h.ctx, m); err != nil {
-			h.t.Fatal(err)
-		}
-	}
-	return msgs
+	return testkit.Delivered(h.t, h.store, h.clock.Now())
 }
 
 // post sends a captured voice webhook, signed as Twilio signs it unless

@@ -258,6 +258,15 @@ func anys(ss []string) []any {
 // its shard. Every message is found through its shard's locations, so a
 // message whose participant is not in the participant list is purged too.
 func (s *Store) PurgeOutbound(ctx context.Context, before time.Time) (int, error) {
+	return s.eachOutboundOf(ctx, "purge outbound", func(n int, pid string, ids []string) (int, error) {
+		return s.purgeOutboundOf(ctx, n, pid, ids, before)
+	})
+}
+
+// eachOutboundOf walks every message through its shard's locations, a
+// batch at a time, and hands fn the IDs of each participant's messages in
+// shard n; it adds up what fn did. what names the work in errors.
+func (s *Store) eachOutboundOf(ctx context.Context, what string, fn func(n int, pid string, ids []string) (int, error)) (int, error) {
 	total := 0
 	for n := range shardCount {
 		sh := s.k.outShard(n)
@@ -265,17 +274,17 @@ func (s *Store) PurgeOutbound(ctx context.Context, before time.Time) (int, error
 		for {
 			kv, next, err := s.rdb.HScan(ctx, sh.where, cursor, "*", purgeBatch).Result()
 			if err != nil {
-				return total, s.fail("purge outbound", err)
+				return total, s.fail(what, err)
 			}
 			byPid := map[string][]string{}
 			for i := 0; i+1 < len(kv); i += 2 {
 				byPid[kv[i+1]] = append(byPid[kv[i+1]], kv[i])
 			}
 			for pid, ids := range byPid {
-				done, err := s.purgeOutboundOf(ctx, n, pid, ids, before)
+				done, err := fn(n, pid, ids)
 				total += done
 				if err != nil {
-					return total, s.fail("purge outbound", err)
+					return total, s.fail(what, err)
 				}
 			}
 			if cursor = next; cursor == 0 {
@@ -374,32 +383,9 @@ func (s *Store) PurgeAttention(ctx context.Context, before time.Time) (int, erro
 // so that a status arriving at the same moment is never overwritten; a
 // record that changed meanwhile is left for the next run.
 func (s *Store) PurgeOutboundText(ctx context.Context, before time.Time) (int, error) {
-	total := 0
-	for n := range shardCount {
-		sh := s.k.outShard(n)
-		var cursor uint64
-		for {
-			kv, next, err := s.rdb.HScan(ctx, sh.where, cursor, "*", purgeBatch).Result()
-			if err != nil {
-				return total, s.fail("purge outbound text", err)
-			}
-			byPid := map[string][]string{}
-			for i := 0; i+1 < len(kv); i += 2 {
-				byPid[kv[i+1]] = append(byPid[kv[i+1]], kv[i])
-			}
-			for pid, ids := range byPid {
-				done, err := s.dropTexts(ctx, pid, ids, before)
-				total += done
-				if err != nil {
-					return total, s.fail("purge outbound text", err)
-				}
-			}
-			if cursor = next; cursor == 0 {
-				break
-			}
-		}
-	}
-	return total, nil
+	return s.eachOutboundOf(ctx, "purge outbound text", func(_ int, pid string, ids []string) (int, error) {
+		return s.dropTexts(ctx, pid, ids, before)
+	})
 }
 
 func (s *Store) dropTexts(ctx context.Context, pid string, ids []string, before time.Time) (int, error) {

@@ -1,0 +1,5 @@
+package outbox
+
+// MarkSentPause is the first pause before recording a send again, for
+// the tests outside the package.
+const MarkSentPause = markSentPause
