@@ -283,6 +283,7 @@ type slotWrite struct {
 	windows     []any // member prefix (the opening), member
 	audit       []any // ID, JSON
 	outbound    []any // ID, JSON
+	queued      []any // IDs of the Pending messages among outbound, in the order made
 }
 
 func (s *Store) slotWriteOf(t store.Turn) (slotWrite, error) {
@@ -360,6 +361,9 @@ func (w *slotWrite) addOutbound(m store.OutboundMessage) error {
 	}
 	doc, err := json.Marshal(m)
 	w.outbound = append(w.outbound, m.ID, doc)
+	if m.Status == store.Pending {
+		w.queued = append(w.queued, m.ID)
+	}
 	return err
 }
 
@@ -371,12 +375,12 @@ func (s *Store) turnCall(w slotWrite, global bool) call {
 	keys := []string{
 		k.participant(w.pid), k.session(w.pid), k.checkIns(w.pid),
 		k.attention(w.pid), k.turnAudit(w.pid), k.outbox(w.pid), k.turnDedupe(w.pid),
-		k.windows(w.pid),
+		k.windows(w.pid), k.sendOrder(w.pid),
 	}
 	if global && w.dedupeKey != "" {
 		keys = append(keys, k.dedupe(w.dedupeKey))
 	}
-	args := make([]any, 0, 13+len(w.checkIns)+len(w.attention)+len(w.resolved)+len(w.windows)+len(w.audit)+len(w.outbound))
+	args := make([]any, 0, 13+len(w.checkIns)+len(w.attention)+len(w.resolved)+len(w.windows)+len(w.audit)+len(w.outbound)+len(w.queued))
 	participant := ""
 	if w.participant != nil {
 		participant = string(w.participant)
@@ -394,6 +398,8 @@ func (s *Store) turnCall(w slotWrite, global bool) call {
 	args = append(args, w.audit...)
 	args = append(args, len(w.outbound)/2)
 	args = append(args, w.outbound...)
+	args = append(args, len(w.queued))
+	args = append(args, w.queued...)
 	return call{sc: luaTurn, keys: keys, args: args}
 }
 
