@@ -659,7 +659,10 @@ func TestConcurrentDispatchersSendEachOnce(t *testing.T) {
 	for i := range 40 {
 		ids = append(ids, h.enqueue(links[i%5], "checkin.ask", fmt.Sprintf("Message number %d", i)).ID)
 	}
-	// Every fifth request fails once, so that retries race too.
+	// Every fifth request fails once, so that retries race too. A person's
+	// messages go one after another, so one message may meet several of
+	// these failures: none gives up before all of them are spent.
+	const attempts = 10
 	for i := range 40 {
 		if i%5 == 0 {
 			h.fake.Script(twiliotest.Response{Status: 503, Code: 20503})
@@ -669,7 +672,7 @@ func TestConcurrentDispatchersSendEachOnce(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for w := range 4 {
-		d := h.dispatcher(func(o *outbox.Options) { o.Owner = fmt.Sprintf("worker%d", w); o.Batch = 3 })
+		d := h.dispatcher(func(o *outbox.Options) { o.Owner = fmt.Sprintf("worker%d", w); o.Batch = 3; o.MaxAttempts = attempts })
 		wg.Go(func() {
 			for range 60 {
 				if _, err := d.DispatchOnce(h.ctx); err != nil {
@@ -686,9 +689,12 @@ func TestConcurrentDispatchersSendEachOnce(t *testing.T) {
 		}
 	})
 	wg.Wait()
-	// Whatever the race left waiting for a retry goes now.
-	d := h.dispatcher()
-	for range 3 {
+	// Whatever the race left waiting goes now: for a retry or the rate
+	// budget, or behind an earlier message of the same person, which waits
+	// for the clock to move as often as it meets a scripted failure or an
+	// exhausted budget.
+	d := h.dispatcher(func(o *outbox.Options) { o.MaxAttempts = attempts })
+	for range 50 {
 		h.clk.Advance(time.Hour)
 		for h.once(d) > 0 {
 		}
