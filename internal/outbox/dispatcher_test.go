@@ -1024,3 +1024,34 @@ func TestFailedPromptIsToldToTheLedger(t *testing.T) {
 		t.Errorf("windows told %v, want %v", told.refs, want)
 	}
 }
+
+// TestHeldBackMessageKeepsLaterOnesBehind: a person's second message meets
+// a temporary failure and waits for its retry; their third, claimed with
+// it, must not overtake it, whichever of two processes claims next.
+func TestHeldBackMessageKeepsLaterOnesBehind(t *testing.T) {
+	h := newHarness(t, 1000)
+	l := h.person("p_order", "+447700900321", store.SMS)
+	texts := []string{"First of three.", "Second of three.", "Third of three."}
+	for _, text := range texts {
+		h.enqueue(l, "checkin.ask", text)
+	}
+	h.fake.Script(twiliotest.Response{}, twiliotest.Response{Status: 503, Code: 20503})
+	a := h.dispatcher(func(o *outbox.Options) { o.Owner = "a" })
+	b := h.dispatcher(func(o *outbox.Options) { o.Owner = "b" })
+	h.once(a)
+	h.once(b)
+	if n := len(h.fake.Accepted()); n != 1 {
+		t.Fatalf("sent %d before the retry, want 1: the second waits for its retry, the third behind it", n)
+	}
+	for i := 0; len(h.fake.Accepted()) < len(texts) && i < 20; i++ {
+		h.clk.Advance(5 * time.Second)
+		h.once([]*outbox.Dispatcher{b, a}[i%2])
+	}
+	var got []string
+	for _, r := range h.fake.Accepted() {
+		got = append(got, r.Body)
+	}
+	if !slices.Equal(got, texts) {
+		t.Fatalf("sent %q, want %q", got, texts)
+	}
+}
