@@ -136,9 +136,10 @@ func (t *txn) deleteOutbound(id []byte) error {
 
 // replaceOutbound saves m over r, its stored record, with no claim: a
 // Pending m is claimable again at its NotBefore and keeps its place in its
-// person's send order. When m has left the queue, the messages of the
-// person parked behind it are woken, unless another claim holds one of the
-// person's messages (its end wakes them).
+// person's send order. When m has just left the queue, the messages parked
+// at the head of the person's send order are woken, unless another claim
+// holds one of the person's messages (its end wakes them); the first one
+// not parked and those after it stay as they are.
 func (t *txn) replaceOutbound(r outboxRecord, m store.OutboundMessage) error {
 	if err := t.deleteOutbound([]byte(m.ID)); err != nil {
 		return err
@@ -146,12 +147,12 @@ func (t *txn) replaceOutbound(r outboxRecord, m store.OutboundMessage) error {
 	if err := t.putOutbound(outboxRecord{Message: m, Ready: m.NotBefore, Seq: r.Seq}); err != nil {
 		return err
 	}
-	if m.Status == store.Pending {
-		return nil // still to go: whatever waits behind it waits on
+	if m.Status == store.Pending || r.Message.Status != store.Pending {
+		return nil // still to go, or gone before: nothing new to wake
 	}
-	pfx := idPrefix(m.ParticipantID)
 	var parked []outboxRecord
-	for _, k := range prefixKeys(t.Bucket(bOutboxOrder), pfx) {
+	waking := true
+	for _, k := range prefixKeys(t.Bucket(bOutboxOrder), idPrefix(m.ParticipantID)) {
 		e, ok, err := t.getOutbound(t.Bucket(bOutboxOrder).Get(k))
 		if err != nil || !ok {
 			return orMissingIndex(err, ok)
@@ -159,7 +160,8 @@ func (t *txn) replaceOutbound(r outboxRecord, m store.OutboundMessage) error {
 		if e.Owner != "" {
 			return nil
 		}
-		if e.Parked {
+		waking = waking && e.Parked
+		if waking {
 			parked = append(parked, e)
 		}
 	}
