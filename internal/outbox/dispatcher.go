@@ -389,7 +389,11 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) (bool,
 		if err != nil {
 			return false, err
 		}
-		if at.After(now) {
+		// Against the clock as the answer came: sends side by side reserve
+		// with moments taken a little apart, and a budget that gave this one
+		// a moment already past would otherwise defer it for nothing, and
+		// the person's later messages behind it.
+		if at.After(d.clock.Now()) {
 			// The reservation stands; the message goes when it falls due, and
 			// its pass key keeps it from reserving a second time.
 			m.NotBefore, m.UpdatedAt = at, now

@@ -39,6 +39,21 @@ const (
 // claimers took what it aimed for.
 const claimRounds = 16
 
+// queueSpread is how far apart, at most, the queue entries of a person's
+// messages queued together are spread (queuedAt); a claim reads the queue
+// that far past now, and hands out only what its record says is due.
+const queueSpread = time.Microsecond
+
+// queuedAt is when the place-th of a person's messages queued together (0
+// for the first) enters its shard's queue: its NotBefore, a nanosecond
+// later for each one before it. Entries due at one moment are claimed in
+// the order of their IDs, and a claim that took a person's later message
+// without the earlier one would have to park it (outbox_gate.lua); spread
+// so, a claim takes a person's messages together or the earlier first.
+func queuedAt(notBefore time.Time, place int) time.Time {
+	return notBefore.Add(min(time.Duration(place), queueSpread))
+}
+
 // EnqueueOutbound stores messages for the dispatcher. Each message's
 // location is recorded in its shard first, then the records are written in
 // their participants' slots, one script per participant. An ID already in
@@ -368,7 +383,7 @@ func (s *Store) placeOutbound(ctx context.Context, m store.OutboundMessage) erro
 			return fmt.Errorf("redis: %s: message %s: %w", op, woken[j], err)
 		}
 		n := shardOf(woken[j])
-		perShard[n] = append(perShard[n], woken[j], timeKey(p.NotBefore))
+		perShard[n] = append(perShard[n], woken[j], timeKey(queuedAt(p.NotBefore, j/2)))
 	}
 	calls := make([]call, 0, len(perShard))
 	for n, args := range perShard {
@@ -459,6 +474,7 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 		return nil, fmt.Errorf("redis: claim messages: %w", err)
 	}
 	nowKey, endKey := timeKey(now), timeKey(now.Add(lease))
+	reachKey := timeKey(now.Add(queueSpread)) // see queuedAt
 	ready := func(n int) string { return s.k.outShard(n).ready }
 	keysOf := func(n int) []string {
 		sh := s.k.outShard(n)
@@ -470,14 +486,14 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 		if need <= 0 {
 			break
 		}
-		cands, err := s.peek(ctx, ready, nowKey, need)
+		cands, err := s.peek(ctx, ready, reachKey, need)
 		if err != nil {
 			return nil, s.fail("claim messages", err)
 		}
 		if len(cands) == 0 {
 			break
 		}
-		cl, err := s.claimShards(ctx, cands, keysOf, nowKey, endKey, owner)
+		cl, err := s.claimShards(ctx, cands, keysOf, reachKey, endKey, owner)
 		if err != nil {
 			return nil, s.fail("claim messages", err)
 		}

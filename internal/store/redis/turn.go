@@ -507,8 +507,12 @@ func (s *Store) auditHints(pid string, entries []store.AuditEntry) []hint {
 // Pending ones: one hint per shard.
 func (s *Store) outboxHints(pid string, msgs []store.OutboundMessage) []hint {
 	byShard := map[int][]store.OutboundMessage{}
+	queued := map[string]time.Time{}
 	var shards []int
 	for _, m := range msgs {
+		if m.Status == store.Pending {
+			queued[m.ID] = queuedAt(m.NotBefore, len(queued))
+		}
 		n := shardOf(m.ID)
 		if byShard[n] == nil {
 			shards = append(shards, n)
@@ -522,8 +526,8 @@ func (s *Store) outboxHints(pid string, msgs []store.OutboundMessage) []hint {
 		drop := []any{pid}
 		for _, m := range byShard[n] {
 			tk := ""
-			if m.Status == store.Pending {
-				tk = timeKey(m.NotBefore)
+			if at, ok := queued[m.ID]; ok {
+				tk = timeKey(at)
 			}
 			args = append(args, m.ID, tk)
 			drop = append(drop, m.ID)
