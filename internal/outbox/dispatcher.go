@@ -229,8 +229,11 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if n >= d.opts.Batch && err == nil {
-			continue // there may be more
+		if n > 0 && err == nil {
+			// There may be more: a full claim left some behind, and a
+			// message sent may have woken the person's next one, parked
+			// behind it by this process or another (store.Outbox).
+			continue
 		}
 		t.Reset(d.opts.PollInterval)
 		select {

@@ -136,19 +136,17 @@ func (t *txn) deleteOutbound(id []byte) error {
 
 // replaceOutbound saves m over r, its stored record, with no claim: a
 // Pending m is claimable again at its NotBefore and keeps its place in its
-// person's send order. When m has just left the queue, the messages parked
-// at the head of the person's send order are woken, unless another claim
-// holds one of the person's messages (its end wakes them); the first one
-// not parked and those after it stay as they are.
+// person's send order. When no claim then holds a message of the person,
+// the messages parked at the head of their send order have nothing left
+// to wait for (the one before them has gone, or a later one whose claim
+// kept them back was handed back) and are woken; the first one not parked
+// and those after it stay as they are.
 func (t *txn) replaceOutbound(r outboxRecord, m store.OutboundMessage) error {
 	if err := t.deleteOutbound([]byte(m.ID)); err != nil {
 		return err
 	}
 	if err := t.putOutbound(outboxRecord{Message: m, Ready: m.NotBefore, Seq: r.Seq}); err != nil {
 		return err
-	}
-	if m.Status == store.Pending || r.Message.Status != store.Pending {
-		return nil // still to go, or gone before: nothing new to wake
 	}
 	var parked []outboxRecord
 	waking := true

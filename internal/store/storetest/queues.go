@@ -380,23 +380,41 @@ var outboxTests = []namedTest{
 		mustIDs(t, "then the later one", ids(got, outboundID), []string{"m_d2"})
 		must(t, "b sends it", markSent(ctx, s, got))
 
-		// A message deferred (the rate budget, a retry) keeps the ones made
-		// after it behind it, however early they are due.
-		e1, e2 := outbound("m_e1", "p_e", at(0)), outbound("m_e2", "p_e", at(0))
-		must(t, "enqueue", s.EnqueueOutbound(ctx, e1, e2))
-		got = claimOut(t, s, "a", at(80*time.Second), time.Hour, 10)
-		mustIDs(t, "both at once", ids(got, outboundID), []string{"m_e1", "m_e2"})
-		e1.NotBefore = at(90 * time.Second)
-		must(t, "a defers the first", s.UpdateOutbound(ctx, e1))
-		must(t, "and hands the second back", s.UpdateOutbound(ctx, e2))
+		// a claims a person's two messages at once and defers the first
+		// (the rate budget, a retry) until then.
+		deferFirst := func(pid string, claimed, then time.Time) (first, second store.OutboundMessage) {
+			first, second = outbound("m_1"+pid, pid, at(0)), outbound("m_2"+pid, pid, at(0))
+			must(t, "enqueue", s.EnqueueOutbound(ctx, first, second))
+			got := claimOut(t, s, "a", claimed, time.Hour, 10)
+			mustIDs(t, "both at once", ids(got, outboundID), []string{first.ID, second.ID})
+			first.NotBefore = then
+			must(t, "a defers the first", s.UpdateOutbound(ctx, first))
+			return first, second
+		}
+
+		// A deferred message keeps the ones made after it behind it,
+		// however early they are due.
+		e1, e2 := deferFirst("p_e", at(80*time.Second), at(90*time.Second))
+		must(t, "a hands the second back", s.UpdateOutbound(ctx, e2))
 		got = claimOut(t, s, "b", at(81*time.Second), time.Hour, 10)
 		mustIDs(t, "the second waits for the first", ids(got, outboundID), nil)
 		got = claimOut(t, s, "b", at(90*time.Second), time.Hour, 10)
-		mustIDs(t, "the first when it is due", ids(got, outboundID), []string{"m_e1"})
+		mustIDs(t, "the first when it is due", ids(got, outboundID), []string{e1.ID})
 		e1.Status = store.Failed
 		must(t, "b fails it for good", s.UpdateOutbound(ctx, e1))
 		got = claimOut(t, s, "a", at(91*time.Second), time.Hour, 10)
-		mustIDs(t, "then the second", ids(got, outboundID), []string{"m_e2"})
+		mustIDs(t, "then the second", ids(got, outboundID), []string{e2.ID})
+		must(t, "a sends it", markSent(ctx, s, got))
+
+		// The first comes due again while a still holds the second, which
+		// it has yet to hand back: once it has, the first is claimable at
+		// once.
+		f1, f2 := deferFirst("p_f", at(100*time.Second), at(101*time.Second))
+		got = claimOut(t, s, "b", at(102*time.Second), time.Hour, 10)
+		mustIDs(t, "b while a holds the second", ids(got, outboundID), nil)
+		must(t, "a hands the second back", s.UpdateOutbound(ctx, f2))
+		got = claimOut(t, s, "b", at(103*time.Second), time.Hour, 10)
+		mustIDs(t, "b then: the first, and the second after it", ids(got, outboundID), []string{f1.ID, f2.ID})
 	}},
 	{"SendOrderUnderConcurrentClaimers", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
