@@ -228,8 +228,11 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if n >= d.opts.Batch && err == nil {
-			continue // there may be more
+		if n > 0 && err == nil {
+			// There may be more: a full claim left some behind, and a
+			// message sent may have woken the person's next one, parked
+			// behind it by this process or another (store.Outbox).
+			continue
 		}
 		t.Reset(d.opts.PollInterval)
 		select {
@@ -268,12 +271,23 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
+			// People whose message stayed in the queue (deferred for the
+			// rate budget or a retry, in doubt, not recorded): their later
+			// messages in this claim go back, to follow it.
+			stopped := map[string]bool{}
+			var behind []store.OutboundMessage
+			defer func() { d.release(ctx, behind) }()
 			for i, m := range group {
 				if ctx.Err() != nil || d.clock.Now().After(startBy) {
-					d.release(ctx, group[i:])
+					behind = append(behind, group[i:]...)
 					return
 				}
-				err := d.handle(ctx, m)
+				if stopped[m.ParticipantID] {
+					behind = append(behind, m)
+					continue
+				}
+				left, err := d.handle(ctx, m)
+				stopped[m.ParticipantID] = !left
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)
@@ -318,17 +332,20 @@ func (d *Dispatcher) release(ctx context.Context, msgs []store.OutboundMessage) 
 	}
 }
 
-func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error {
+// handle sends m, defers it or fails it, and reports whether it has left
+// the queue (sent or failed for good): while it has not, the person's
+// later messages must not go.
+func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) (bool, error) {
 	log := d.log.With("message_id", m.ID, "participant_id", m.ParticipantID)
 	sender, ok := d.senders[m.Channel]
 	if !ok {
 		log.Error("outbox: no sender for the channel", "channel", string(m.Channel))
-		return d.fail(ctx, m, ReasonNoSender)
+		return gone(d.fail(ctx, m, ReasonNoSender))
 	}
 	if !m.SendBegan.IsZero() {
 		wait, err := d.inDoubt(ctx, sender, &m, log)
 		if err != nil || wait {
-			return err
+			return false, err
 		}
 	}
 	// One step: the person, the link, and the note that this pass looks at
@@ -336,19 +353,19 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 	now := d.clock.Now()
 	check, err := d.store.BeginSend(ctx, m.ParticipantID, m.LinkIndex, passKey(m), now.Add(24*time.Hour))
 	if err != nil {
-		return fmt.Errorf("outbox: checks before sending %s: %w", m.ID, err)
+		return false, fmt.Errorf("outbox: checks before sending %s: %w", m.ID, err)
 	}
 	if reason := d.undeliverable(m, check); reason != "" {
-		return d.fail(ctx, m, reason)
+		return gone(d.fail(ctx, m, reason))
 	}
 	link := *check.Link
 	if r, ok := sender.(Router); ok {
 		routed, err := r.Route(m, link, now)
 		if perm, ok := errors.AsType[*PermanentError](err); ok {
-			return d.fail(ctx, m, perm.Code)
+			return gone(d.fail(ctx, m, perm.Code))
 		}
 		if err != nil {
-			return fmt.Errorf("outbox: route %s: %w", m.ID, err)
+			return false, fmt.Errorf("outbox: route %s: %w", m.ID, err)
 		}
 		m = routed
 	}
@@ -362,34 +379,38 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 		if m.Attempts == 0 {
 			looping, err := d.looping(ctx, m, now)
 			if err != nil {
-				return err
+				return false, err
 			}
 			if looping {
 				log.Warn("outbox: loop guard: too many identical messages to one person; not sent",
 					"limit", d.opts.LoopLimit, "window", d.opts.LoopWindow.String())
-				return d.fail(ctx, m, ReasonLoopGuard)
+				return gone(d.fail(ctx, m, ReasonLoopGuard))
 			}
 		}
 		at, err := d.reserve(ctx, sender, m, now)
 		if err != nil {
-			return err
+			return false, err
 		}
-		if at.After(now) {
+		// Against the clock as the answer came: sends side by side reserve
+		// with moments taken a little apart, and a budget that gave this one
+		// a moment already past would otherwise defer it for nothing, and
+		// the person's later messages behind it.
+		if at.After(d.clock.Now()) {
 			// The reservation stands; the message goes when it falls due, and
 			// its pass key keeps it from reserving a second time.
 			m.NotBefore, m.UpdatedAt = at, now
 			if err := d.store.UpdateOutbound(ctx, m); err != nil {
-				return fmt.Errorf("outbox: defer %s: %w", m.ID, err)
+				return false, fmt.Errorf("outbox: defer %s: %w", m.ID, err)
 			}
 			log.Debug("outbox: waiting for the rate budget", "wait", at.Sub(now).String())
-			return nil
+			return false, nil
 		}
 	}
 
 	address, err := d.open(ctx, link)
 	if err != nil {
 		log.Error("outbox: cannot open the link's address", "error", err)
-		return d.fail(ctx, m, ReasonSealed)
+		return gone(d.fail(ctx, m, ReasonSealed))
 	}
 	if m.Channel == store.SMS && d.opts.Segments != nil {
 		m.Segments = d.opts.Segments(m.Text)
@@ -403,9 +424,9 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 	if err := d.store.MarkSending(ctx, m); errors.Is(err, store.ErrConflict) {
 		log.Info("outbox: the provider reported on an earlier send meanwhile; not sent again")
 		d.opts.Observer.InDoubt(m.Channel, false)
-		return nil
+		return true, nil
 	} else if err != nil {
-		return fmt.Errorf("outbox: mark sending of %s: %w", m.ID, err)
+		return false, fmt.Errorf("outbox: mark sending of %s: %w", m.ID, err)
 	}
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout)
 	providerID, sendErr := sender.Send(sendCtx, address, m)
@@ -420,28 +441,28 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 	if errors.As(sendErr, &te) && te.MaybeSent {
 		// No answer: the provider may have the message. It keeps its mark
 		// and comes back when the wait for a status callback is over.
-		return d.unanswered(ctx, m, te, log)
+		return false, d.unanswered(ctx, m, te, log)
 	}
 	m.SendBegan = time.Time{} // the provider answered
 
 	if sendErr == nil {
 		d.opts.Observer.Sent(m.Channel, took)
-		return d.sent(ctx, m, providerID, log)
+		return gone(d.sent(ctx, m, providerID, log))
 	}
 	if perm, ok := errors.AsType[*PermanentError](sendErr); ok {
 		log.Warn("outbox: provider refused the message for good", "code", perm.Code, "unreachable", perm.Unreachable, "attempt", m.Attempts)
 		m.Status, m.ErrorCode = store.Failed, perm.Code
 		d.opts.Observer.Failed(m.Channel, ReasonRefused)
 		if err := d.reroute(ctx, sender, m, perm.Code, now); err != nil {
-			return err
+			return false, err
 		}
 		if err := d.store.UpdateOutbound(ctx, m); err != nil {
-			return fmt.Errorf("outbox: record failure of %s: %w", m.ID, err)
+			return false, fmt.Errorf("outbox: record failure of %s: %w", m.ID, err)
 		}
 		if perm.Unreachable && ownChannel(m) {
-			return d.markUnreachable(ctx, m.ParticipantID, m.LinkIndex, perm.Code, now)
+			return true, d.markUnreachable(ctx, m.ParticipantID, m.LinkIndex, perm.Code, now)
 		}
-		return nil
+		return true, nil
 	}
 
 	code := reasonUnknownFailure
@@ -459,18 +480,18 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) error 
 		m.Status = store.Failed
 		d.opts.Observer.Failed(m.Channel, ReasonGaveUp)
 		if err := d.store.UpdateOutbound(ctx, m); err != nil {
-			return fmt.Errorf("outbox: record failure of %s: %w", m.ID, err)
+			return false, fmt.Errorf("outbox: record failure of %s: %w", m.ID, err)
 		}
-		return nil
+		return true, nil
 	}
 	wait = max(wait, d.backoff(m.Attempts))
 	m.NotBefore = now.Add(wait)
 	d.opts.Observer.Retrying(m.Channel, took)
 	log.Info("outbox: temporary failure, will retry", "code", code, "attempt", m.Attempts, "wait", wait.String(), "error", sendErr)
 	if err := d.store.UpdateOutbound(ctx, m); err != nil {
-		return fmt.Errorf("outbox: schedule retry of %s: %w", m.ID, err)
+		return false, fmt.Errorf("outbox: schedule retry of %s: %w", m.ID, err)
 	}
-	return nil
+	return false, nil
 }
 
 // inDoubt handles m, claimed with the mark of a send that began and whose
@@ -578,6 +599,10 @@ func (d *Dispatcher) reroute(ctx context.Context, s Sender, m store.OutboundMess
 // sent records a provider's acceptance. A status callback may have come in
 // between the send and now (Twilio calls back fast); MarkSent keeps its
 // status, in one step with the write.
+// gone is the answer of handle for a message whose end was recorded if
+// err is nil.
+func gone(err error) (bool, error) { return err == nil, err }
+
 func (d *Dispatcher) sent(ctx context.Context, m store.OutboundMessage, providerID string, log *slog.Logger) error {
 	m.ProviderID = providerID
 	var err error

@@ -641,7 +641,10 @@ func TestConcurrentDispatchersSendEachOnce(t *testing.T) {
 	for i := range 40 {
 		ids = append(ids, h.enqueue(links[i%5], "checkin.ask", fmt.Sprintf("Message number %d", i)).ID)
 	}
-	// Every fifth request fails once, so that retries race too.
+	// Every fifth request fails once, so that retries race too. A person's
+	// messages go one after another, so one message may meet several of
+	// these failures: none gives up before all of them are spent.
+	const attempts = 10
 	for i := range 40 {
 		if i%5 == 0 {
 			h.fake.Script(twiliotest.Response{Status: 503, Code: 20503})
@@ -651,7 +654,7 @@ func TestConcurrentDispatchersSendEachOnce(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for w := range 4 {
-		d := h.dispatcher(func(o *outbox.Options) { o.Owner = fmt.Sprintf("worker%d", w); o.Batch = 3 })
+		d := h.dispatcher(func(o *outbox.Options) { o.Owner = fmt.Sprintf("worker%d", w); o.Batch = 3; o.MaxAttempts = attempts })
 		wg.Go(func() {
 			for range 60 {
 				if _, err := d.DispatchOnce(h.ctx); err != nil {
@@ -668,9 +671,12 @@ func TestConcurrentDispatchersSendEachOnce(t *testing.T) {
 		}
 	})
 	wg.Wait()
-	// Whatever the race left waiting for a retry goes now.
-	d := h.dispatcher()
-	for range 3 {
+	// Whatever the race left waiting goes now: for a retry or the rate
+	// budget, or behind an earlier message of the same person, which waits
+	// for the clock to move as often as it meets a scripted failure or an
+	// exhausted budget.
+	d := h.dispatcher(func(o *outbox.Options) { o.MaxAttempts = attempts })
+	for range 50 {
 		h.clk.Advance(time.Hour)
 		for h.once(d) > 0 {
 		}
@@ -998,5 +1004,36 @@ func TestFailedPromptIsToldToTheLedger(t *testing.T) {
 	}
 	if want := []string{"p_ledger " + prompt.Ref}; !slices.Equal(told.refs, want) {
 		t.Errorf("windows told %v, want %v", told.refs, want)
+	}
+}
+
+// TestHeldBackMessageKeepsLaterOnesBehind: a person's second message meets
+// a temporary failure and waits for its retry; their third, claimed with
+// it, must not overtake it, whichever of two processes claims next.
+func TestHeldBackMessageKeepsLaterOnesBehind(t *testing.T) {
+	h := newHarness(t, 1000)
+	l := h.person("p_order", "+447700900321", store.SMS)
+	texts := []string{"First of three.", "Second of three.", "Third of three."}
+	for _, text := range texts {
+		h.enqueue(l, "checkin.ask", text)
+	}
+	h.fake.Script(twiliotest.Response{}, twiliotest.Response{Status: 503, Code: 20503})
+	a := h.dispatcher(func(o *outbox.Options) { o.Owner = "a" })
+	b := h.dispatcher(func(o *outbox.Options) { o.Owner = "b" })
+	h.once(a)
+	h.once(b)
+	if n := len(h.fake.Accepted()); n != 1 {
+		t.Fatalf("sent %d before the retry, want 1: the second waits for its retry, the third behind it", n)
+	}
+	for i := 0; len(h.fake.Accepted()) < len(texts) && i < 20; i++ {
+		h.clk.Advance(5 * time.Second)
+		h.once([]*outbox.Dispatcher{b, a}[i%2])
+	}
+	var got []string
+	for _, r := range h.fake.Accepted() {
+		got = append(got, r.Body)
+	}
+	if !slices.Equal(got, texts) {
+		t.Fatalf("sent %q, want %q", got, texts)
 	}
 }

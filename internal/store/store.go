@@ -821,6 +821,16 @@ type Outbox interface {
 	// ClaimOutbound leases up to limit Pending messages with NotBefore <= now
 	// to owner for lease, oldest first. A message leased to an owner that
 	// did not finish is claimable again once the lease ends.
+	//
+	// One person's messages go in the order they were enqueued (made),
+	// whichever owner sends them: a message is handed out only together
+	// with every Pending message of its person made before it, and not
+	// while another owner's lease holds one of the person's; each person's
+	// are returned in that order. A message that must wait is set aside,
+	// not looked at again claim after claim, and becomes claimable as soon
+	// as the message it waits for leaves the queue (sent, failed, deleted)
+	// or its lease ends. So a message deferred or waiting for a retry keeps
+	// the person's later ones behind it.
 	ClaimOutbound(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]OutboundMessage, error)
 	GetOutbound(ctx context.Context, id string) (OutboundMessage, error)
 	// UpdateOutbound saves m and ends any lease on it. Text is dropped when

@@ -62,6 +62,7 @@ var (
 	bOutbox          = []byte("outbox")            // id → outboxRecord
 	bOutboxReady     = []byte("outbox_ready")      // time(claimable), id; Pending only
 	bOutboxByP       = []byte("outbox_by_p")       // pid, id
+	bOutboxOrder     = []byte("outbox_order")      // pid, seq → id; Pending only, in the order made
 	bAppointments    = []byte("appointments")      // id → Appointment
 	bAppointmentsByP = []byte("appointments_by_p") // pid, date, time, id
 	bDue             = []byte("due")               // id → dueRecord
@@ -81,7 +82,7 @@ var (
 var allBuckets = [][]byte{
 	bParticipants, bLinks, bLinksByP, bCodes, bSessions, bCheckIns, bWindows,
 	bAttention, bAttentionByTime, bAttentionByP, bAudit, bAuditByTime, bAuditByP,
-	bDedupe, bLeases, bRates, bCounters, bOutbox, bOutboxReady, bOutboxByP,
+	bDedupe, bLeases, bRates, bCounters, bOutbox, bOutboxReady, bOutboxByP, bOutboxOrder,
 	bAppointments, bAppointmentsByP, bDue, bDueReady, bDueByP, bExpiry,
 	bParticipantsByCW, bCaseloads, bAttentionOpen, bAttentionPeople, bAttentionTally,
 }

@@ -1,7 +1,9 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -22,10 +24,20 @@ type outboxRecord struct {
 	Owner   string                `json:"owner,omitempty"`
 	Until   time.Time             `json:"until,omitzero"`
 	Ready   time.Time             `json:"ready"` // index time; meaningful only while Pending
+	// Seq is the message's place in its person's send order (bOutboxOrder),
+	// 0 for one queued before there was one.
+	Seq uint64 `json:"seq,omitempty"`
+	// Parked is set on a message waiting behind an earlier one of its
+	// person (ClaimOutbound); it is woken when that one has gone.
+	Parked bool `json:"parked,omitempty"`
 }
 
 func (r outboxRecord) readyKey() []byte {
 	return key(timeKey(r.Ready), []byte(r.Message.ID))
+}
+
+func (r outboxRecord) orderKey() []byte {
+	return key(idPrefix(r.Message.ParticipantID), binary.BigEndian.AppendUint64(nil, r.Seq))
 }
 
 func (s *Store) EnqueueOutbound(_ context.Context, msgs ...store.OutboundMessage) error {
@@ -44,11 +56,34 @@ func (t *txn) enqueue(msgs []store.OutboundMessage) error {
 		if b.Get([]byte(m.ID)) != nil {
 			return fmt.Errorf("message %s: %w", m.ID, store.ErrConflict)
 		}
-		if err := t.putOutbound(outboxRecord{Message: m, Ready: m.NotBefore}); err != nil {
+		r := outboxRecord{Message: m, Ready: m.NotBefore}
+		if m.Status == store.Pending {
+			r.Seq = t.nextSeq(m.ParticipantID)
+		}
+		if err := t.putOutbound(r); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// nextSeq is the place in pid's send order after their last Pending
+// message.
+func (t *txn) nextSeq(pid string) uint64 {
+	pfx := idPrefix(pid)
+	c := t.Bucket(bOutboxOrder).Cursor()
+	// The first key after every key of pid's: the prefix with its last
+	// byte raised would do, but a prefix of 0xff bytes has none.
+	k, _ := c.Seek(append(bytes.Clone(pfx), bytes.Repeat([]byte{0xff}, 9)...))
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, pfx) || len(k) != len(pfx)+8 {
+		return 1
+	}
+	return binary.BigEndian.Uint64(k[len(pfx):]) + 1
 }
 
 // putOutbound writes r with its indexes, after any old version is removed.
@@ -65,6 +100,11 @@ func (t *txn) putOutbound(r outboxRecord) error {
 	}
 	if m.Status != store.Pending {
 		return nil
+	}
+	if r.Seq > 0 {
+		if err := t.Bucket(bOutboxOrder).Put(r.orderKey(), []byte(m.ID)); err != nil {
+			return err
+		}
 	}
 	return t.Bucket(bOutboxReady).Put(r.readyKey(), nil)
 }
@@ -84,11 +124,55 @@ func (t *txn) deleteOutbound(id []byte) error {
 		if err := t.Bucket(bOutboxReady).Delete(r.readyKey()); err != nil {
 			return err
 		}
+		if err := t.Bucket(bOutboxOrder).Delete(r.orderKey()); err != nil {
+			return err
+		}
 	}
 	if err := t.Bucket(bOutboxByP).Delete(key(idPrefix(r.Message.ParticipantID), id)); err != nil {
 		return err
 	}
 	return t.Bucket(bOutbox).Delete(id)
+}
+
+// replaceOutbound saves m over r, its stored record, with no claim: a
+// Pending m is claimable again at its NotBefore and keeps its place in its
+// person's send order. When no claim then holds a message of the person,
+// the messages parked at the head of their send order have nothing left
+// to wait for (the one before them has gone, or a later one whose claim
+// kept them back was handed back) and are woken; the first one not parked
+// and those after it stay as they are.
+func (t *txn) replaceOutbound(r outboxRecord, m store.OutboundMessage) error {
+	if err := t.deleteOutbound([]byte(m.ID)); err != nil {
+		return err
+	}
+	if err := t.putOutbound(outboxRecord{Message: m, Ready: m.NotBefore, Seq: r.Seq}); err != nil {
+		return err
+	}
+	var parked []outboxRecord
+	waking := true
+	for _, k := range prefixKeys(t.Bucket(bOutboxOrder), idPrefix(m.ParticipantID)) {
+		e, ok, err := t.getOutbound(t.Bucket(bOutboxOrder).Get(k))
+		if err != nil || !ok {
+			return orMissingIndex(err, ok)
+		}
+		if e.Owner != "" {
+			return nil
+		}
+		waking = waking && e.Parked
+		if waking {
+			parked = append(parked, e)
+		}
+	}
+	for _, e := range parked {
+		if err := t.Bucket(bOutboxReady).Delete(e.readyKey()); err != nil {
+			return err
+		}
+		e.Parked, e.Ready = false, e.Message.NotBefore
+		if err := t.putOutbound(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *txn) deleteOutboundOf(pfx []byte) error {
@@ -100,26 +184,56 @@ func (t *txn) deleteOutboundOf(pfx []byte) error {
 	return nil
 }
 
+// ClaimOutbound leases due messages to owner, earliest due first, each
+// person's in the order they were made. A message goes only with every
+// Pending message of its person made before it, and not while another
+// claim holds one of the person's; otherwise it is parked (out of the
+// ready index but for a look when this claim's lease would end, in case)
+// until the message it waits for has gone (replaceOutbound wakes it). The
+// claim reads on past parked messages until it has limit or nothing due
+// is left.
 func (s *Store) ClaimOutbound(_ context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboundMessage, error) {
 	if err := store.CheckClaim(owner, lease); err != nil {
 		return nil, fmt.Errorf("bolt: claim outbound: %w", err)
 	}
 	var out []store.OutboundMessage
 	err := s.update("claim outbound", func(t *txn) error {
-		for _, k := range readyKeys(t.Bucket(bOutboxReady), now, limit) {
-			r, ok, err := t.getOutbound(k[timeKeyLen:])
-			if err != nil || !ok {
-				return orMissingIndex(err, ok)
+		inClaim := map[string]bool{}
+		for len(out) < limit {
+			keys := readyKeys(t.Bucket(bOutboxReady), now, limit-len(out))
+			if len(keys) == 0 {
+				return nil
 			}
-			if err := t.Bucket(bOutboxReady).Delete(k); err != nil {
-				return err
+			cands := make([]outboxRecord, len(keys))
+			for i, k := range keys {
+				r, ok, err := t.getOutbound(k[timeKeyLen:])
+				if err != nil || !ok {
+					return orMissingIndex(err, ok)
+				}
+				cands[i] = r
 			}
-			r.Owner, r.Until = owner, now.Add(lease)
-			r.Ready = r.Until
-			if err := t.putOutbound(r); err != nil {
-				return err
+			// Each person's earliest made first, so that a later message
+			// finds the earlier one already in this claim.
+			inSeqOrder(cands)
+			for _, r := range cands {
+				goes, err := t.mayGo(&r, owner, now, inClaim)
+				if err != nil {
+					return err
+				}
+				if err := t.Bucket(bOutboxReady).Delete(r.readyKey()); err != nil {
+					return err
+				}
+				r.Owner, r.Until, r.Parked = "", time.Time{}, !goes
+				r.Ready = now.Add(lease)
+				if goes {
+					r.Owner, r.Until = owner, r.Ready
+					inClaim[r.Message.ID] = true
+					out = append(out, r.Message)
+				}
+				if err := t.putOutbound(r); err != nil {
+					return err
+				}
 			}
-			out = append(out, r.Message)
 		}
 		return nil
 	})
@@ -127,6 +241,54 @@ func (s *Store) ClaimOutbound(_ context.Context, owner string, now time.Time, le
 		return nil, err
 	}
 	return out, nil
+}
+
+// inSeqOrder puts each person's records among recs in their send order, in
+// the places that person's records already hold.
+func inSeqOrder(recs []outboxRecord) {
+	msgs := make([]store.OutboundMessage, len(recs))
+	byID := make(map[string]outboxRecord, len(recs))
+	for i, r := range recs {
+		msgs[i] = r.Message
+		byID[r.Message.ID] = r
+	}
+	store.InSendOrder(msgs, func(m store.OutboundMessage) int { return int(byID[m.ID].Seq) })
+	for i, m := range msgs {
+		recs[i] = byID[m.ID]
+	}
+}
+
+// mayGo reports whether r may be handed out now to owner, with the
+// messages already in this claim (inClaim): every Pending message of its
+// person made before it is in the claim, and no other claim holds one of
+// the person's messages. A record queued before there was a send order
+// joins the end of its person's first.
+func (t *txn) mayGo(r *outboxRecord, owner string, now time.Time, inClaim map[string]bool) (bool, error) {
+	if r.Seq == 0 {
+		r.Seq = t.nextSeq(r.Message.ParticipantID)
+		if err := t.Bucket(bOutboxOrder).Put(r.orderKey(), []byte(r.Message.ID)); err != nil {
+			return false, err
+		}
+	}
+	goes := true
+	pfx := idPrefix(r.Message.ParticipantID)
+	c := t.Bucket(bOutboxOrder).Cursor()
+	for k, v := c.Seek(pfx); k != nil && bytes.HasPrefix(k, pfx); k, v = c.Next() {
+		id := string(v)
+		if id == r.Message.ID || inClaim[id] {
+			continue
+		}
+		e, ok, err := t.getOutbound(v)
+		if err != nil || !ok {
+			return false, orMissingIndex(err, ok)
+		}
+		earlier := binary.BigEndian.Uint64(k[len(pfx):]) < r.Seq
+		held := e.Owner != "" && e.Until.After(now)
+		if earlier || held {
+			goes = false
+		}
+	}
+	return goes, nil
 }
 
 func (s *Store) GetOutbound(_ context.Context, id string) (store.OutboundMessage, error) {
@@ -149,17 +311,14 @@ func (s *Store) UpdateOutbound(_ context.Context, m store.OutboundMessage) error
 		return fmt.Errorf("bolt: update outbound: %w", err)
 	}
 	return s.batch("update outbound "+m.ID, func(t *txn) error {
-		_, ok, err := t.getOutbound([]byte(m.ID))
+		r, ok, err := t.getOutbound([]byte(m.ID))
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return store.ErrNotFound
 		}
-		if err := t.deleteOutbound([]byte(m.ID)); err != nil {
-			return err
-		}
-		return t.putOutbound(outboxRecord{Message: m, Ready: m.NotBefore})
+		return t.replaceOutbound(r, m)
 	})
 }
 
@@ -186,10 +345,7 @@ func (s *Store) ChangeOutbound(_ context.Context, id string, change func(*store.
 		if m.Status.Final() {
 			m.DropWords() // the text and a template's filled values alike
 		}
-		if err := t.deleteOutbound([]byte(id)); err != nil {
-			return err
-		}
-		return t.putOutbound(outboxRecord{Message: m, Ready: m.NotBefore})
+		return t.replaceOutbound(r, m)
 	})
 	return m, saved, err
 }
@@ -245,11 +401,7 @@ func (s *Store) MarkSent(_ context.Context, m store.OutboundMessage) error {
 		if !ok || r.Message.ParticipantID != m.ParticipantID {
 			return store.ErrNotFound // not m's: IDs are unique over all participants
 		}
-		rec := store.AcceptedOver(r.Message, m)
-		if err := t.deleteOutbound([]byte(m.ID)); err != nil {
-			return err
-		}
-		return t.putOutbound(outboxRecord{Message: rec, Ready: rec.NotBefore})
+		return t.replaceOutbound(r, store.AcceptedOver(r.Message, m))
 	})
 }
 

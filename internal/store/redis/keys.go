@@ -85,6 +85,8 @@ func (k keys) turnAudit(pid string) string      { return k.p(pid, "audit") }    
 func (k keys) outbox(pid string) string         { return k.p(pid, "outbox") }       // hash: message ID → OutboundMessage JSON
 func (k keys) turnDedupe(pid string) string     { return k.p(pid, "dedupe") }       // zset: dedupe key, score = expiry (Unix ms)
 func (k keys) windows(pid string) string        { return k.p(pid, "windows") }      // zset (lex): whole windows, see windowMember
+func (k keys) sendOrder(pid string) string      { return k.p(pid, "sendorder") }    // zset: IDs of Pending messages, score = order made (outbox_gate.lua)
+func (k keys) sendGate(pid string) string       { return k.p(pid, "sendgate") }     // hash: message ID → "h|<lease end time key>|<owner>" (held) or "p" (parked)
 func (k keys) linksOf(pid string) string        { return k.p(pid, "links") }        // set (hint): link indexes
 func (k keys) appointmentsOf(pid string) string { return k.p(pid, "appointments") } // set (hint): appointment IDs
 func (k keys) dueOf(pid string) string          { return k.p(pid, "due") }          // set (hint): due item IDs
@@ -95,6 +97,7 @@ func (k keys) participantSlot(pid string) []string {
 	return []string{
 		k.participant(pid), k.session(pid), k.checkIns(pid),
 		k.attention(pid), k.turnAudit(pid), k.outbox(pid), k.turnDedupe(pid), k.windows(pid),
+		k.sendOrder(pid), k.sendGate(pid),
 		k.linksOf(pid), k.appointmentsOf(pid), k.dueOf(pid), k.codesOf(pid),
 	}
 }

@@ -39,6 +39,21 @@ const (
 // claimers took what it aimed for.
 const claimRounds = 16
 
+// queueSpread is how far apart, at most, the queue entries of a person's
+// messages queued together are spread (queuedAt); a claim reads the queue
+// that far past now, and hands out only what its record says is due.
+const queueSpread = time.Microsecond
+
+// queuedAt is when the place-th of a person's messages queued together (0
+// for the first) enters its shard's queue: its NotBefore, a nanosecond
+// later for each one before it. Entries due at one moment are claimed in
+// the order of their IDs, and a claim that took a person's later message
+// without the earlier one would have to park it (outbox_gate.lua); spread
+// so, a claim takes a person's messages together or the earlier first.
+func queuedAt(notBefore time.Time, place int) time.Time {
+	return notBefore.Add(min(time.Duration(place), queueSpread))
+}
+
 // EnqueueOutbound stores messages for the dispatcher. Each message's
 // location is recorded in its shard first, then the records are written in
 // their participants' slots, one script per participant. An ID already in
@@ -336,15 +351,47 @@ func (s *Store) MarkSending(ctx context.Context, m store.OutboundMessage) error 
 }
 
 // placeOutbound is the second step of a message's update: its shard's
-// queue follows the record just saved, and any claim on it ends.
+// queue follows the record just saved, and any claim on it ends, in its
+// shard and in its person's send gate, in one round trip. When the message
+// has left the queue, the messages of the person parked behind it are put
+// back in their shards' queues: a second round trip, only then.
 func (s *Store) placeOutbound(ctx context.Context, m store.OutboundMessage) error {
+	op := "update message " + m.ID
 	sh := s.k.outShard(shardOf(m.ID))
 	tk := ""
 	if m.Status == store.Pending {
 		tk = timeKey(m.NotBefore)
 	}
-	if err := s.run(ctx, luaOutboxPlace, []string{sh.ready, sh.pos, sh.owner, sh.orphan}, m.ID, tk).Err(); err != nil {
-		return s.fail("update message "+m.ID, err)
+	cmds, err := s.pipeline(ctx, []call{
+		{sc: luaOutboxPlace, keys: []string{sh.ready, sh.pos, sh.owner, sh.orphan}, args: []any{m.ID, tk}},
+		{sc: luaOutboxLeave, keys: s.sendGateKeys(m.ParticipantID), args: []any{m.ID}},
+	})
+	if err != nil {
+		return s.fail(op, err)
+	}
+	woken, err := cmds[1].StringSlice()
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return s.fail(op, err)
+	}
+	if len(woken) == 0 {
+		return nil
+	}
+	perShard := map[int][]any{}
+	for j := 0; j+1 < len(woken); j += 2 {
+		var p store.OutboundMessage
+		if err := json.Unmarshal([]byte(woken[j+1]), &p); err != nil {
+			return fmt.Errorf("redis: %s: message %s: %w", op, woken[j], err)
+		}
+		n := shardOf(woken[j])
+		perShard[n] = append(perShard[n], woken[j], timeKey(queuedAt(p.NotBefore, j/2)))
+	}
+	calls := make([]call, 0, len(perShard))
+	for n, args := range perShard {
+		w := s.k.outShard(n)
+		calls = append(calls, call{sc: luaOutboxWake, keys: []string{w.ready, w.pos, w.owner}, args: args})
+	}
+	if _, err := s.pipeline(ctx, calls); err != nil {
+		return s.fail(op+": wake the messages after it", err)
 	}
 	return nil
 }
@@ -427,14 +474,11 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 		return nil, fmt.Errorf("redis: claim messages: %w", err)
 	}
 	nowKey, endKey := timeKey(now), timeKey(now.Add(lease))
+	reachKey := timeKey(now.Add(queueSpread)) // see queuedAt
 	ready := func(n int) string { return s.k.outShard(n).ready }
 	keysOf := func(n int) []string {
 		sh := s.k.outShard(n)
 		return []string{sh.ready, sh.pos, sh.owner, sh.where}
-	}
-	type got struct {
-		member string
-		msg    store.OutboundMessage
 	}
 	var out []got
 	for range claimRounds {
@@ -442,14 +486,14 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 		if need <= 0 {
 			break
 		}
-		cands, err := s.peek(ctx, ready, nowKey, need)
+		cands, err := s.peek(ctx, ready, reachKey, need)
 		if err != nil {
 			return nil, s.fail("claim messages", err)
 		}
 		if len(cands) == 0 {
 			break
 		}
-		cl, err := s.claimShards(ctx, cands, keysOf, nowKey, endKey, owner)
+		cl, err := s.claimShards(ctx, cands, keysOf, reachKey, endKey, owner)
 		if err != nil {
 			return nil, s.fail("claim messages", err)
 		}
@@ -458,6 +502,7 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 			return nil, s.fail("claim messages", err)
 		}
 		verdicts := map[int][]any{}
+		var sendable []got
 		for i, c := range cl {
 			id := memberID(c.member)
 			verdict := ""
@@ -476,7 +521,22 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 				verdicts[c.shard] = append(verdicts[c.shard], id, verdict)
 				continue
 			}
-			out = append(out, got{member: c.member, msg: m})
+			sendable = append(sendable, got{member: c.member, msg: m, shard: c.shard})
+		}
+		going, err := s.passGates(ctx, sendable, owner, nowKey, endKey)
+		if err != nil {
+			return nil, s.fail("claim messages", err)
+		}
+		for _, g := range sendable {
+			if rank, ok := going[g.msg.ID]; ok {
+				g.rank = rank
+				out = append(out, g)
+				continue
+			}
+			// Parked behind an earlier message of the person: woken when
+			// that has gone (outbox_leave.lua), and looked at again when
+			// this claim would have ended in case the wake never comes.
+			verdicts[g.shard] = append(verdicts[g.shard], g.msg.ID, "at:"+endKey)
 		}
 		for n, v := range verdicts {
 			sh := s.k.outShard(n)
@@ -488,10 +548,65 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 	}
 	slices.SortFunc(out, func(a, b got) int { return cmp.Compare(a.member, b.member) })
 	msgs := make([]store.OutboundMessage, len(out))
+	rank := make(map[string]int, len(out))
 	for i, g := range out {
 		msgs[i] = g.msg
+		rank[g.msg.ID] = g.rank
 	}
+	store.InSendOrder(msgs, func(m store.OutboundMessage) int { return rank[m.ID] })
 	return msgs, nil
+}
+
+// got is a message a claim hands out: its shard's queue entry, and its
+// rank among its person's messages in the claim (the order they were made).
+type got struct {
+	member string
+	msg    store.OutboundMessage
+	shard  int
+	rank   int
+}
+
+// passGates asks each person's send gate (outbox_gate.lua) which of their
+// claimed messages may go now, in one pipeline, and returns those with
+// their rank in the order the person's messages were made.
+func (s *Store) passGates(ctx context.Context, msgs []got, owner, nowKey, endKey string) (map[string]int, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	byPerson := map[string][]any{}
+	var people []string
+	for _, g := range msgs {
+		pid := g.msg.ParticipantID
+		if _, ok := byPerson[pid]; !ok {
+			people = append(people, pid)
+			byPerson[pid] = []any{owner, nowKey, endKey}
+		}
+		byPerson[pid] = append(byPerson[pid], g.msg.ID)
+	}
+	calls := make([]call, len(people))
+	for i, pid := range people {
+		calls[i] = call{sc: luaOutboxGate, keys: s.sendGateKeys(pid), args: byPerson[pid]}
+	}
+	cmds, err := s.pipeline(ctx, calls)
+	if err != nil {
+		return nil, err
+	}
+	going := map[string]int{}
+	for _, cmd := range cmds {
+		ids, err := cmd.StringSlice()
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			return nil, err
+		}
+		for rank, id := range ids {
+			going[id] = rank
+		}
+	}
+	return going, nil
+}
+
+// sendGateKeys are the keys of a person's slot that order their sends.
+func (s *Store) sendGateKeys(pid string) []string {
+	return []string{s.k.outbox(pid), s.k.sendOrder(pid), s.k.sendGate(pid)}
 }
 
 // outboundRecords reads the records of claimed messages from their

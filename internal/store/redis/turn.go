@@ -358,6 +358,7 @@ type slotWrite struct {
 	windows     []any // member prefix (the opening), member
 	audit       []any // ID, JSON
 	outbound    []any // ID, JSON
+	queued      []any // IDs of the Pending messages among outbound, in the order made
 }
 
 func (s *Store) slotWriteOf(t store.Turn) (slotWrite, error) {
@@ -435,6 +436,9 @@ func (w *slotWrite) addOutbound(m store.OutboundMessage) error {
 	}
 	doc, err := json.Marshal(m)
 	w.outbound = append(w.outbound, m.ID, doc)
+	if m.Status == store.Pending {
+		w.queued = append(w.queued, m.ID)
+	}
 	return err
 }
 
@@ -446,12 +450,12 @@ func (s *Store) turnCall(w slotWrite, global bool) call {
 	keys := []string{
 		k.participant(w.pid), k.session(w.pid), k.checkIns(w.pid),
 		k.attention(w.pid), k.turnAudit(w.pid), k.outbox(w.pid), k.turnDedupe(w.pid),
-		k.windows(w.pid),
+		k.windows(w.pid), k.sendOrder(w.pid),
 	}
 	if global && w.dedupeKey != "" {
 		keys = append(keys, k.dedupe(w.dedupeKey))
 	}
-	args := make([]any, 0, 13+len(w.checkIns)+len(w.attention)+len(w.resolved)+len(w.windows)+len(w.audit)+len(w.outbound))
+	args := make([]any, 0, 13+len(w.checkIns)+len(w.attention)+len(w.resolved)+len(w.windows)+len(w.audit)+len(w.outbound)+len(w.queued))
 	participant := ""
 	if w.participant != nil {
 		participant = string(w.participant)
@@ -469,6 +473,8 @@ func (s *Store) turnCall(w slotWrite, global bool) call {
 	args = append(args, w.audit...)
 	args = append(args, len(w.outbound)/2)
 	args = append(args, w.outbound...)
+	args = append(args, len(w.queued))
+	args = append(args, w.queued...)
 	return call{sc: luaTurn, keys: keys, args: args}
 }
 
@@ -576,8 +582,12 @@ func (s *Store) auditHints(pid string, entries []store.AuditEntry) []hint {
 // Pending ones: one hint per shard.
 func (s *Store) outboxHints(pid string, msgs []store.OutboundMessage) []hint {
 	byShard := map[int][]store.OutboundMessage{}
+	queued := map[string]time.Time{}
 	var shards []int
 	for _, m := range msgs {
+		if m.Status == store.Pending {
+			queued[m.ID] = queuedAt(m.NotBefore, len(queued))
+		}
 		n := shardOf(m.ID)
 		if byShard[n] == nil {
 			shards = append(shards, n)
@@ -591,8 +601,8 @@ func (s *Store) outboxHints(pid string, msgs []store.OutboundMessage) []hint {
 		drop := []any{pid}
 		for _, m := range byShard[n] {
 			tk := ""
-			if m.Status == store.Pending {
-				tk = timeKey(m.NotBefore)
+			if at, ok := queued[m.ID]; ok {
+				tk = timeKey(at)
 			}
 			args = append(args, m.ID, tk)
 			drop = append(drop, m.ID)

@@ -1,7 +1,12 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
+	"maps"
+	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -54,11 +59,12 @@ var outboxTests = []namedTest{
 	}},
 	{"ClaimRespectsNotBeforeOrderAndLimit", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
-		// Enqueued out of order; claims come oldest first.
+		// Enqueued out of order; claims come oldest first. Each is another
+		// person's: one person's go in the order made (SendOrder below).
 		must(t, "enqueue", s.EnqueueOutbound(ctx,
-			outbound("m_2", "p_a", at(2*time.Minute)),
+			outbound("m_2", "p_c", at(2*time.Minute)),
 			outbound("m_0", "p_a", at(0)),
-			outbound("m_3", "p_b", at(3*time.Minute)),
+			outbound("m_3", "p_d", at(3*time.Minute)),
 			outbound("m_1", "p_b", at(time.Minute)),
 		))
 		got := claimOut(t, s, "a", at(2*time.Minute), time.Hour, 2)
@@ -327,12 +333,158 @@ var outboxTests = []namedTest{
 			msgs[i] = outbound(id, fmt.Sprint("p_", i%7), at(time.Duration(i)*time.Millisecond))
 		}
 		must(t, "enqueue", s.EnqueueOutbound(ctx, msgs...))
+		// Each claimer sends what it claims, as a dispatcher does: a
+		// person's next message goes only once the one before has.
 		got := claimConcurrently(t, 8, func(owner string) ([]string, error) {
 			ms, err := s.ClaimOutbound(ctx, owner, at(time.Hour), time.Hour, 7)
+			if err == nil {
+				err = markSent(ctx, s, ms)
+			}
 			return ids(ms, outboundID), err
 		})
 		mustIDs(t, "every message claimed once", got, all)
 	}},
+	{"SendOrderOnePersonAtATime", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		// Made in this order, in one turn; their IDs sort the other way,
+		// so a claim meets the consent question first.
+		welcome, consent := outbound("m_welcome", "p_a", at(0)), outbound("m_consent", "p_a", at(0))
+		must(t, "enqueue", s.EnqueueOutbound(ctx, welcome, consent, outbound("m_other", "p_b", at(time.Millisecond))))
+
+		got := claimOut(t, s, "a", at(time.Second), time.Hour, 1)
+		mustIDs(t, "a: the earliest made, not the earliest ID", ids(got, outboundID), []string{"m_welcome"})
+		got = claimOut(t, s, "b", at(2*time.Second), time.Hour, 10)
+		mustIDs(t, "b while a holds the welcome: another person's, not the consent question", ids(got, outboundID), []string{"m_other"})
+		must(t, "a sends the welcome", markSent(ctx, s, []store.OutboundMessage{welcome}))
+		got = claimOut(t, s, "b", at(3*time.Second), time.Hour, 10)
+		mustIDs(t, "b once the welcome has gone: at once, not when a's claim would have ended", ids(got, outboundID), []string{"m_consent"})
+
+		// Claimed together, they are handed out together, in the order made.
+		must(t, "enqueue", s.EnqueueOutbound(ctx, outbound("m_z1", "p_c", at(0)), outbound("m_a2", "p_c", at(0))))
+		must(t, "enqueue", s.EnqueueOutbound(ctx, outbound("m_b3", "p_c", at(0))))
+		got = claimOut(t, s, "a", at(4*time.Second), time.Hour, 10)
+		mustIDs(t, "one claim", ids(got, outboundID), []string{"m_z1", "m_a2", "m_b3"})
+		must(t, "a sends them", markSent(ctx, s, got))
+
+		// An owner that dies holds the person until its lease ends.
+		d1, d2 := outbound("m_d1", "p_d", at(0)), outbound("m_d2", "p_d", at(0))
+		must(t, "enqueue", s.EnqueueOutbound(ctx, d1, d2))
+		got = claimOut(t, s, "dead", at(10*time.Second), time.Minute, 1)
+		mustIDs(t, "the owner that will die", ids(got, outboundID), []string{"m_d1"})
+		got = claimOut(t, s, "b", at(20*time.Second), time.Hour, 10)
+		mustIDs(t, "b during the dead owner's lease", ids(got, outboundID), nil)
+		got = claimOut(t, s, "b", at(71*time.Second), time.Hour, 10)
+		mustIDs(t, "b once its lease has ended: the earlier first", ids(got, outboundID), []string{"m_d1"})
+		must(t, "b sends it", markSent(ctx, s, got))
+		got = claimOut(t, s, "b", at(72*time.Second), time.Hour, 10)
+		mustIDs(t, "then the later one", ids(got, outboundID), []string{"m_d2"})
+		must(t, "b sends it", markSent(ctx, s, got))
+
+		// a claims a person's two messages at once and defers the first
+		// (the rate budget, a retry) until then.
+		deferFirst := func(pid string, claimed, then time.Time) (first, second store.OutboundMessage) {
+			first, second = outbound("m_1"+pid, pid, at(0)), outbound("m_2"+pid, pid, at(0))
+			must(t, "enqueue", s.EnqueueOutbound(ctx, first, second))
+			got := claimOut(t, s, "a", claimed, time.Hour, 10)
+			mustIDs(t, "both at once", ids(got, outboundID), []string{first.ID, second.ID})
+			first.NotBefore = then
+			must(t, "a defers the first", s.UpdateOutbound(ctx, first))
+			return first, second
+		}
+
+		// A deferred message keeps the ones made after it behind it,
+		// however early they are due.
+		e1, e2 := deferFirst("p_e", at(80*time.Second), at(90*time.Second))
+		must(t, "a hands the second back", s.UpdateOutbound(ctx, e2))
+		got = claimOut(t, s, "b", at(81*time.Second), time.Hour, 10)
+		mustIDs(t, "the second waits for the first", ids(got, outboundID), nil)
+		got = claimOut(t, s, "b", at(90*time.Second), time.Hour, 10)
+		mustIDs(t, "the first when it is due", ids(got, outboundID), []string{e1.ID})
+		e1.Status = store.Failed
+		must(t, "b fails it for good", s.UpdateOutbound(ctx, e1))
+		got = claimOut(t, s, "a", at(91*time.Second), time.Hour, 10)
+		mustIDs(t, "then the second", ids(got, outboundID), []string{e2.ID})
+		must(t, "a sends it", markSent(ctx, s, got))
+
+		// The first comes due again while a still holds the second, which
+		// it has yet to hand back: once it has, the first is claimable at
+		// once.
+		f1, f2 := deferFirst("p_f", at(100*time.Second), at(101*time.Second))
+		got = claimOut(t, s, "b", at(102*time.Second), time.Hour, 10)
+		mustIDs(t, "b while a holds the second", ids(got, outboundID), nil)
+		must(t, "a hands the second back", s.UpdateOutbound(ctx, f2))
+		got = claimOut(t, s, "b", at(103*time.Second), time.Hour, 10)
+		mustIDs(t, "b then: the first, and the second after it", ids(got, outboundID), []string{f1.ID, f2.ID})
+	}},
+	{"SendOrderUnderConcurrentClaimers", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		// Six people's messages, made over three turns each.
+		const people, turns, perTurn = 6, 3, 3
+		var made = map[string][]string{} // person → message IDs in the order made
+		for turn := range turns {
+			var msgs []store.OutboundMessage
+			for p := range people {
+				pid := fmt.Sprint("p_", p)
+				for j := range perTurn {
+					// IDs that sort against the order made within a turn.
+					id := fmt.Sprintf("m_%d_%d_%d", p, turn, perTurn-j)
+					msgs = append(msgs, outbound(id, pid, at(time.Duration(turn)*time.Millisecond)))
+					made[pid] = append(made[pid], id)
+				}
+			}
+			must(t, "enqueue", s.EnqueueOutbound(ctx, msgs...))
+		}
+		var (
+			mu      sync.Mutex
+			holder  = map[string]string{} // person → owner holding one of theirs
+			next    = map[string]int{}    // person → index in made of their next message
+			trouble []string
+		)
+		got := claimConcurrently(t, 4, func(owner string) ([]string, error) {
+			ms, err := s.ClaimOutbound(ctx, owner, at(time.Hour), time.Hour, 4)
+			if err != nil {
+				return nil, err
+			}
+			mu.Lock()
+			for _, m := range ms {
+				pid := m.ParticipantID
+				if h, ok := holder[pid]; ok && h != owner {
+					trouble = append(trouble, fmt.Sprintf("%s claimed %s while %s held one of %s's", owner, m.ID, h, pid))
+				}
+				holder[pid] = owner
+				if want := made[pid][next[pid]]; m.ID != want {
+					trouble = append(trouble, fmt.Sprintf("%s claimed %s before %s", owner, m.ID, want))
+				}
+				next[pid]++
+			}
+			mu.Unlock()
+			runtime.Gosched() // as if sending: others claim meanwhile
+			// Let go of the people before the store does, so that whoever
+			// claims them next finds them free here.
+			mu.Lock()
+			for _, m := range ms {
+				delete(holder, m.ParticipantID)
+			}
+			mu.Unlock()
+			return ids(ms, outboundID), markSent(ctx, s, ms)
+		})
+		if len(trouble) > 0 {
+			t.Fatalf("out of order or held twice:\n%s", strings.Join(trouble, "\n"))
+		}
+		mustIDs(t, "every message claimed once", got, sortedCopy(slices.Concat(slices.Collect(maps.Values(made))...)))
+	}},
+}
+
+// markSent records msgs as a dispatcher does once their provider has
+// taken them.
+func markSent(ctx context.Context, s store.Store, msgs []store.OutboundMessage) error {
+	for _, m := range msgs {
+		m.Status = store.Sent
+		if err := s.UpdateOutbound(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // claimConcurrently runs workers that claim until nothing is left, and returns

@@ -6,7 +6,8 @@
 -- KEYS[3] check-ins (zset, lex)           KEYS[4] attention items (hash)
 -- KEYS[5] turn audit entries (hash)       KEYS[6] outbound messages (hash)
 -- KEYS[7] turn dedupe markers (zset)    KEYS[8] ledger windows (zset, lex)
--- KEYS[9] the global dedupe key Seen reads (string), only on a single
+-- KEYS[9] send order (zset: Pending message IDs, score = order made)
+-- KEYS[10] the global dedupe key Seen reads (string), only on a single
 --         Redis, where a script may touch keys of any slot: the key is
 --         then checked and written with the turn
 --
@@ -16,7 +17,7 @@
 -- ARGV[5] dedupe key, or ""         ARGV[6] dedupe expiry, Unix ms
 -- ARGV[7] the revision the participant was read at (ARGV[1] is one
 --         higher): the record must still be at it, or be missing at 0
--- then six sections, each a count followed by that many groups:
+-- then seven sections, each a count followed by that many groups:
 --   check-ins: the whole check-in as a member (a check-in recorded twice
 --              is kept once)
 --   attention items: ID, JSON
@@ -26,6 +27,8 @@
 --              member, replacing any member with that prefix
 --   audit entries: ID, JSON
 --   outbound messages: ID, JSON
+--   queued messages: the IDs of the Pending ones among them, in the order
+--              made: each joins the end of the send order
 --
 -- Returns {"ok"}; {"dedupe"} when the dedupe key is already recorded;
 -- {"stale"} when the participant changed since it was read; or
@@ -45,6 +48,7 @@ local reFirst, reN = section(2)
 local wiFirst, wiN = section(2)
 local auFirst, auN = section(2)
 local obFirst, obN = section(2)
+local quFirst, quN = section(1)
 
 local t = redis.call('TIME')
 local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -54,7 +58,7 @@ if ARGV[5] ~= '' then
   if exp and tonumber(exp) > nowMs then
     return {'dedupe'}
   end
-  if KEYS[9] and redis.call('EXISTS', KEYS[9]) == 1 then
+  if KEYS[10] and redis.call('EXISTS', KEYS[10]) == 1 then
     return {'dedupe'}
   end
 end
@@ -122,6 +126,14 @@ for j = 0, obN - 1 do
   local at = obFirst + j * 2
   redis.call('HSET', KEYS[6], ARGV[at], ARGV[at + 1])
 end
+if quN > 0 then
+  local last = redis.call('ZRANGE', KEYS[9], -1, -1, 'WITHSCORES')
+  local seq = tonumber(last[2] or 0)
+  for j = 0, quN - 1 do
+    seq = seq + 1
+    redis.call('ZADD', KEYS[9], seq, ARGV[quFirst + j])
+  end
+end
 
 if ARGV[5] ~= '' then
   redis.call('ZADD', KEYS[7], ARGV[6], ARGV[5])
@@ -130,8 +142,8 @@ if ARGV[5] ~= '' then
   if last[2] then
     redis.call('PEXPIREAT', KEYS[7], last[2])
   end
-  if KEYS[9] then
-    redis.call('SET', KEYS[9], '1', 'PXAT', ARGV[6])
+  if KEYS[10] then
+    redis.call('SET', KEYS[10], '1', 'PXAT', ARGV[6])
   end
 end
 return {'ok'}
