@@ -398,6 +398,15 @@ func (s instrumented) LoadTurn(ctx context.Context, participantID, dedupeKey str
 	return r0, s.count("LoadTurn", err)
 }
 
+func (s instrumented) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.TurnInputs, error) {
+	r0, err := s.Store.LoadTurns(ctx, asks)
+	return r0, s.count("LoadTurns", err)
+}
+
+func (s instrumented) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []error {
+	return s.Store.ApplyDueSteps(ctx, steps)
+}
+
 func (s instrumented) MarkUnreachable(ctx context.Context, u store.Unreachable) (bool, error) {
 	r0, err := s.Store.MarkUnreachable(ctx, u)
 	return r0, s.count("MarkUnreachable", err)
@@ -458,6 +467,7 @@ var storeOps = []string{
 	"AcquireLease",
 	"AddAttention",
 	"AppendAudit",
+	"ApplyDueSteps",
 	"ApplyTurn",
 	"AppointmentsOf",
 	"AttentionOf",
@@ -511,6 +521,7 @@ var storeOps = []string{
 	"ListParticipants",
 	"ListProgrammes",
 	"LoadTurn",
+	"LoadTurns",
 	"MarkSending",
 	"MarkSent",
 	"MarkUnreachable",
