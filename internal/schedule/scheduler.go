@@ -74,7 +74,8 @@ type Ledger struct {
 }
 
 // Store is what the ledger and the scheduler read and write: people and
-// their links, turns, windows and their history, appointments, due items,
+// their links, turns, windows and their history, appointments, due items
+// (one at a time and a batch at once),
 // dedupe keys and leases.
 type Store interface {
 	store.Participants
@@ -84,6 +85,7 @@ type Store interface {
 	store.Histories
 	store.Appointments
 	store.Due
+	store.DueBatches
 	store.Dedupe
 	store.Leases
 }
@@ -160,7 +162,8 @@ func (s *Scheduler) RunOnce(ctx context.Context, now time.Time) (handled int, er
 	return handled, errors.Join(errs...)
 }
 
-// handleAll handles claimed items with up to Workers at once.
+// handleAll handles claimed items: what it can in one batch, then the
+// rest with up to Workers at once.
 func (s *Scheduler) handleAll(ctx context.Context, items []store.DueItem, now time.Time) (int, []error) {
 	var (
 		mu      sync.Mutex
@@ -170,6 +173,13 @@ func (s *Scheduler) handleAll(ctx context.Context, items []store.DueItem, now ti
 		wg      sync.WaitGroup
 		next    = make(chan store.DueItem)
 	)
+	if ctx.Err() == nil {
+		n, rest, err := s.handleBatch(ctx, items, now)
+		handled, items = n, rest
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	// Work already begun finishes even when ctx ends (a reminder half sent
 	// would otherwise wait for its lease and be judged again); items not
 	// begun are handed back, so that another process takes them at once.
@@ -360,11 +370,20 @@ func (s *Ledger) diff(ctx context.Context, pid string, known *store.Participant,
 			followed[a.ID] = seen
 		}
 	}
-	want, planErr := Plan(PlanInput{Participant: p, Appointments: appts, Programme: s.live.Content().Flows.Programme, Now: now, FollowedUp: followed})
 	have, err := s.store.DueOf(ctx, pid)
 	if err != nil {
 		return nil, nil, fmt.Errorf("schedule: replan %s: due items: %w", pid, err)
 	}
+	put, drop, err = s.change(p, appts, followed, have, now)
+	return put, drop, err
+}
+
+// change compares what Plan wants for p now with have, the items stored:
+// the items to put (new or changed) and the IDs to drop (planned, not yet
+// due, no longer wanted). An error from Plan about one bad appointment
+// comes back with the rest of the plan.
+func (s *Ledger) change(p store.Participant, appts []store.Appointment, followed map[string]bool, have []store.DueItem, now time.Time) (put []store.DueItem, drop []string, err error) {
+	want, planErr := Plan(PlanInput{Participant: p, Appointments: appts, Programme: s.live.Content().Flows.Programme, Now: now, FollowedUp: followed})
 	current := make(map[string]store.DueItem, len(have))
 	for _, it := range have {
 		current[it.ID] = it
