@@ -75,7 +75,7 @@ func batchable(kind string) bool { return kind == KindWindowOpen || kind == Kind
 
 // handleBatch handles what it can of items in one batch, and returns how
 // many it dealt with and the items left to handle one at a time.
-func (s *Scheduler) handleBatch(ctx context.Context, items []store.DueItem, now time.Time) (handled int, rest []store.DueItem, err error) {
+func (s *Scheduler) handleBatch(ctx context.Context, owner string, items []store.DueItem, now time.Time) (handled int, rest []store.DueItem, err error) {
 	var batch []store.DueItem
 	people := map[string]bool{}
 	for _, it := range items {
@@ -89,9 +89,8 @@ func (s *Scheduler) handleBatch(ctx context.Context, items []store.DueItem, now 
 	if len(batch) == 0 {
 		return 0, rest, nil
 	}
-	// The claim's owner holds the leases too: a process runs one batch at
-	// a time, and a step ends its item and gives its lease up as one.
-	owner := s.opts.Owner
+	// The claim's owner holds the leases too: no other batch has it, and a
+	// step ends its item and gives its lease up as one.
 	asks := make([]store.TurnAsk, len(batch))
 	for i, it := range batch {
 		asks[i] = store.TurnAsk{ParticipantID: it.ParticipantID, DedupeKey: dueKey(it),
