@@ -243,6 +243,15 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 		}
 	}
 	a1, err1 := s.pipeline(ctx, r1)
+	if err1 != nil {
+		// Unknown which hints were written: no step goes on (a step with a
+		// turn takes its hints back below).
+		for i, st := range steps {
+			if plans[i].going && st.Turn == nil {
+				errs[i] = s.fail("apply due step", err1)
+			}
+		}
+	}
 
 	// Round 2: the turns.
 	cluster := s.isCluster()
