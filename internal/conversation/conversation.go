@@ -237,6 +237,51 @@ func (s *Service) NotifyOnce(ctx context.Context, participantID, messageID strin
 	})
 }
 
+// ErrOwnTurn means a prepared turn needs what only a turn of its own
+// does: it plans the person again (their consent moved) or forgets their
+// links, or the link it would reply on is not among those read. Run the
+// event with StartOnce or NotifyOnce instead.
+var ErrOwnTurn = errors.New("conversation: the event needs a turn of its own")
+
+// PrepareStart makes the turn StartOnce would apply, from what was read
+// before (store.LoadTurns, with once.Key as the dedupe key), without
+// applying it, so that a batch of scheduled events lands at once. A nil
+// turn and no error: nobody to talk to yet (no link). ErrHandledBefore
+// when once.Key is recorded; ErrOwnTurn as it says.
+func (s *Service) PrepareStart(ctx context.Context, from store.TurnInputs, flowID string, vars map[string]string, once Once) (*store.Turn, error) {
+	return s.prepare(ctx, from, once, startEvent{flow: flowID, vars: vars})
+}
+
+// PrepareNotify is PrepareStart for NotifyOnce.
+func (s *Service) PrepareNotify(ctx context.Context, from store.TurnInputs, messageID string, vars map[string]string, once Once) (*store.Turn, error) {
+	return s.prepare(ctx, from, once, notifyEvent{message: messageID, vars: vars})
+}
+
+func (s *Service) prepare(ctx context.Context, from store.TurnInputs, once Once, ev event) (*store.Turn, error) {
+	if from.Seen {
+		return nil, ErrHandledBefore
+	}
+	p := from.Participant
+	if p.LastLink == "" {
+		if len(from.Links) == 0 {
+			return nil, nil // nobody to talk to yet: not enrolled on any channel
+		}
+		p.LastLink = from.Links[0].Index
+	}
+	i := slices.IndexFunc(from.Links, func(l store.Link) bool { return l.Index == p.LastLink })
+	if i < 0 {
+		return nil, ErrOwnTurn
+	}
+	m, err := s.makeTurn(ctx, s.live.Content(), from.TurnState, p, from.Links[i], nil, once.inbound(), ev, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	if m.forgotten != nil || m.consentMoved {
+		return nil, ErrOwnTurn
+	}
+	return &m.turn, nil
+}
+
 // inbound carries the key the way a message's dedupe key is carried.
 func (o Once) inbound() Inbound {
 	return Inbound{DedupeKey: o.Key, dedupeUntil: o.Until, ref: o.Ref}
@@ -298,7 +343,7 @@ func (s *Service) turnFrom(ctx context.Context, c *Content, pid string, link *st
 	if loaded.Seen {
 		return ErrHandledBefore
 	}
-	p, st := loaded.Participant, stateOf(loaded.Session, now)
+	p := loaded.Participant
 	if link != nil {
 		// The link's last-seen time is saved with the turn.
 		link.LastSeenAt = now
@@ -324,7 +369,56 @@ func (s *Service) turnFrom(ctx context.Context, c *Content, pid string, link *st
 	} else if to, err = s.store.GetLink(ctx, p.LastLink); err != nil {
 		return fmt.Errorf("conversation: reply link of %s: %w", pid, err)
 	}
+	m, err := s.makeTurn(ctx, c, *loaded, p, to, link, in, ev, now)
+	if err != nil {
+		return err
+	}
+	t := m.turn
+	if err := s.store.ApplyTurn(ctx, t); err != nil {
+		if errors.Is(err, store.ErrConflict) && s.handledMeanwhile(ctx, pid, t.DedupeKey) {
+			// Another copy of the message (a provider's retry, delivered
+			// to another process) landed between our read and our write.
+			return ErrHandledBefore
+		}
+		return fmt.Errorf("conversation: apply turn for %s: %w", pid, err)
+	}
+	if m.consentMoved && s.windows != nil {
+		// Prompts begin once the person agrees; the re-ask is planned from
+		// when they were asked. A failure is only logged: the next due
+		// item or caseworker change plans again.
+		if err := s.windows.Replan(ctx, pid); err != nil {
+			s.log.Warn("replan after consent", "participant", pid, "err", err)
+		}
+	}
+	if m.forgotten != nil {
+		// The erasure request is recorded; now the links go, so that
+		// nothing more reaches the person from this moment.
+		if err := s.forgetLinks(ctx, pid); err != nil {
+			return err
+		}
+		if direct != nil {
+			*direct = append(*direct, m.forgotten.last...)
+		}
+	}
+	s.log.Debug("turn", "participant", pid, "effects", m.effects, "replies", len(t.Outbound), "forgotten", m.forgotten != nil)
+	return nil
+}
 
+// madeTurn is a turn made and not yet applied, with what must follow it.
+type madeTurn struct {
+	turn         store.Turn
+	forgotten    *farewell // the person asked to be forgotten: their links go next
+	consentMoved bool      // their consent changed: their items are planned again
+	effects      int
+}
+
+// makeTurn runs the engine for a turn of p from loaded, replying to to,
+// and makes the store.Turn its effects ask for. With link set it is an
+// inbound message from that link; otherwise ev names the event.
+func (s *Service) makeTurn(ctx context.Context, c *Content, loaded store.TurnState, p store.Participant, to store.Link, link *store.Link, in Inbound, ev event, now time.Time) (madeTurn, error) {
+	pid := p.ID
+	st := stateOf(loaded.Session, now)
+	var err error
 	var effects []flow.Effect
 	var vars map[string]string
 	next := st
@@ -385,7 +479,7 @@ func (s *Service) turnFrom(ctx context.Context, c *Content, pid string, link *st
 	erasureOpen := false
 	if slices.ContainsFunc(effects, isErasureRequest) {
 		if erasureOpen, err = s.erasureOpen(ctx, pid); err != nil {
-			return err
+			return madeTurn{}, err
 		}
 	}
 	if link != nil && !p.Consented() && c.Flows.AsksConsent(next) && !c.Flows.AsksConsent(st) {
@@ -395,7 +489,7 @@ func (s *Service) turnFrom(ctx context.Context, c *Content, pid string, link *st
 	}
 	t, forgotten, err := s.plan(ctx, c, p, to, st, next, effects, now, erasureOpen)
 	if err != nil {
-		return err
+		return madeTurn{}, err
 	}
 	if isPIN && pin != "" {
 		t.Audit = append(t.Audit, store.AuditEntry{ID: store.NewID("a_"), At: now, Actor: "participant", Action: "voice_pin_set", ParticipantID: p.ID})
@@ -417,34 +511,7 @@ func (s *Service) turnFrom(ctx context.Context, c *Content, pid string, link *st
 	if link != nil {
 		t.SeenOn, t.SeenAt = link.Index, now
 	}
-	if err := s.store.ApplyTurn(ctx, t); err != nil {
-		if errors.Is(err, store.ErrConflict) && s.handledMeanwhile(ctx, pid, t.DedupeKey) {
-			// Another copy of the message (a provider's retry, delivered
-			// to another process) landed between our read and our write.
-			return ErrHandledBefore
-		}
-		return fmt.Errorf("conversation: apply turn for %s: %w", pid, err)
-	}
-	if consentMoved && s.windows != nil {
-		// Prompts begin once the person agrees; the re-ask is planned from
-		// when they were asked. A failure is only logged: the next due
-		// item or caseworker change plans again.
-		if err := s.windows.Replan(ctx, pid); err != nil {
-			s.log.Warn("replan after consent", "participant", pid, "err", err)
-		}
-	}
-	if forgotten != nil {
-		// The erasure request is recorded; now the links go, so that
-		// nothing more reaches the person from this moment.
-		if err := s.forgetLinks(ctx, pid); err != nil {
-			return err
-		}
-		if direct != nil {
-			*direct = append(*direct, forgotten.last...)
-		}
-	}
-	s.log.Debug("turn", "participant", pid, "effects", len(effects), "replies", len(t.Outbound), "forgotten", forgotten != nil)
-	return nil
+	return madeTurn{turn: t, forgotten: forgotten, consentMoved: consentMoved, effects: len(effects)}, nil
 }
 
 // handledMeanwhile reports whether a turn refused as a conflict was

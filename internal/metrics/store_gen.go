@@ -408,6 +408,15 @@ func (s instrumented) LoadLinkedTurn(ctx context.Context, index, dedupeKey strin
 	return r0, r1, s.count("LoadLinkedTurn", err)
 }
 
+func (s instrumented) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.TurnInputs, error) {
+	r0, err := s.Store.LoadTurns(ctx, asks)
+	return r0, s.count("LoadTurns", err)
+}
+
+func (s instrumented) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []error {
+	return s.Store.ApplyDueSteps(ctx, steps)
+}
+
 func (s instrumented) MarkUnreachable(ctx context.Context, u store.Unreachable) (bool, error) {
 	r0, err := s.Store.MarkUnreachable(ctx, u)
 	return r0, s.count("MarkUnreachable", err)
@@ -468,6 +477,7 @@ var storeOps = []string{
 	"AcquireLease",
 	"AddAttention",
 	"AppendAudit",
+	"ApplyDueSteps",
 	"ApplyTurn",
 	"AppointmentsOf",
 	"AttentionOf",
@@ -522,6 +532,7 @@ var storeOps = []string{
 	"ListProgrammes",
 	"LoadLinkedTurn",
 	"LoadTurn",
+	"LoadTurns",
 	"MarkSending",
 	"MarkSent",
 	"MarkUnreachable",

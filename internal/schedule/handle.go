@@ -82,9 +82,9 @@ func (s *Scheduler) handle(ctx context.Context, it store.DueItem, now time.Time,
 	var out outcome
 	switch it.Kind {
 	case KindWindowOpen, KindClosingSoon, KindMissCheck:
-		out, err = s.handleWindow(ctx, p, it, now)
+		out, err = s.handleWindow(ctx, oneByOne{s}, p, it, now)
 	case KindAppointment, KindFollowUp:
-		out, err = s.handleAppointment(ctx, p, it, now)
+		out, err = s.handleAppointment(ctx, oneByOne{s}, p, it, now)
 	case KindConsentAsk, KindConsentLapse:
 		out, err = s.handleConsent(ctx, p, it, now)
 	default:
@@ -93,10 +93,7 @@ func (s *Scheduler) handle(ctx context.Context, it store.DueItem, now time.Time,
 	if err != nil {
 		return fmt.Errorf("schedule: %s: %w", it.ID, err)
 	}
-	s.log.Debug("due item", "participant", p.ID, "kind", it.Kind, "outcome", string(out), "late_by", now.Sub(it.DueAt))
-	if s.opts.Observe != nil && (out == sent || out == missed || out == cantReach) {
-		s.opts.Observe(it.Kind, s.clock.Now().Sub(it.DueAt))
-	}
+	s.acted(p, it, out, now)
 	if err := s.replanFrom(ctx, p.ID, &p, now); err != nil {
 		// The item is done; planning is tried again with the next item or
 		// the caseworker's next change.
@@ -104,6 +101,46 @@ func (s *Scheduler) handle(ctx context.Context, it store.DueItem, now time.Time,
 	}
 	return finish(ctx, it)
 }
+
+// acted logs what became of an item, and tells Observe of a message handed
+// on or a miss recorded.
+func (s *Scheduler) acted(p store.Participant, it store.DueItem, out outcome, now time.Time) {
+	s.log.Debug("due item", "participant", p.ID, "kind", it.Kind, "outcome", string(out), "late_by", now.Sub(it.DueAt))
+	if s.opts.Observe != nil && (out == sent || out == missed || out == cantReach) {
+		s.opts.Observe(it.Kind, s.clock.Now().Sub(it.DueAt))
+	}
+}
+
+// access is how handling an item reads what it needs beyond the person's
+// record and hands the conversation its event: one item at a time
+// (oneByOne), or inside a batch (inBatch), from what the batch read and
+// into the turn the batch applies.
+type access interface {
+	appointment(ctx context.Context, id string) (store.Appointment, error)
+	start(ctx context.Context, pid, flowID string, vars map[string]string, once conversation.Once) error
+	notify(ctx context.Context, pid, messageID string, vars map[string]string, once conversation.Once) error
+	// mayRead reports whether the item may read more of the store (a
+	// window's facts) and write to it directly; a batch may not.
+	mayRead() bool
+}
+
+// oneByOne reaches the store and the conversation service as an item is
+// handled.
+type oneByOne struct{ s *Scheduler }
+
+func (o oneByOne) appointment(ctx context.Context, id string) (store.Appointment, error) {
+	return o.s.store.GetAppointment(ctx, id)
+}
+
+func (o oneByOne) start(ctx context.Context, pid, flowID string, vars map[string]string, once conversation.Once) error {
+	return o.s.conv.StartOnce(ctx, pid, flowID, vars, once)
+}
+
+func (o oneByOne) notify(ctx context.Context, pid, messageID string, vars map[string]string, once conversation.Once) error {
+	return o.s.conv.NotifyOnce(ctx, pid, messageID, vars, once)
+}
+
+func (oneByOne) mayRead() bool { return true }
 
 // quietNow reports whether now falls in the participant's quiet hours: the
 // programme's, and a child's night whatever the programme says.
@@ -181,7 +218,7 @@ func sendOnce(key string, keep time.Time, ref string, send func(conversation.Onc
 	return sent, nil
 }
 
-func (s *Scheduler) handleWindow(ctx context.Context, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
+func (s *Scheduler) handleWindow(ctx context.Context, via access, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
 	if p.Status == store.Exited {
 		return exited, nil
 	}
@@ -197,6 +234,9 @@ func (s *Scheduler) handleWindow(ctx context.Context, p store.Participant, it st
 		return stale, nil
 	}
 	if it.Kind == KindMissCheck {
+		if !via.mayRead() {
+			return "", errOwnHandling
+		}
 		return s.decideWindow(ctx, p, cal, it, w, now, staleTries)
 	}
 	// A paused, opted-out or not yet consenting person is sent nothing;
@@ -215,7 +255,10 @@ func (s *Scheduler) handleWindow(ctx context.Context, p store.Participant, it st
 		// the prompt goes without reading the window's facts. One held
 		// for quiet hours, or caught up after a stop, reads them: the
 		// person may have checked in or reported meanwhile.
-		return s.askWindow(ctx, p, cal, it, w, "")
+		return s.askWindow(ctx, via, p, cal, it, w, "")
+	}
+	if !via.mayRead() {
+		return "", errOwnHandling
 	}
 	f, _, err := s.windowFacts(ctx, p, cal, w, now)
 	if err != nil {
@@ -231,7 +274,7 @@ func (s *Scheduler) handleWindow(ctx context.Context, p store.Participant, it st
 	if it.Kind == KindClosingSoon {
 		stage = stageClosing
 	}
-	return s.askWindow(ctx, p, cal, it, w, stage)
+	return s.askWindow(ctx, via, p, cal, it, w, stage)
 }
 
 // staleTries is how often a window's decision is judged again when a turn
@@ -250,7 +293,7 @@ const (
 // askWindow starts the check-in flow for a window at stage, once per due
 // item. Its messages carry the window's ref, so that the ledger knows
 // whether any reached the person.
-func (s *Scheduler) askWindow(ctx context.Context, p store.Participant, cal *Calendar, it store.DueItem, w Window, stage string) (outcome, error) {
+func (s *Scheduler) askWindow(ctx context.Context, via access, p store.Participant, cal *Calendar, it store.DueItem, w Window, stage string) (outcome, error) {
 	c := s.conv.Content()
 	vars := s.windowVars(c, p, w, cal.loc)
 	if stage != "" {
@@ -262,10 +305,10 @@ func (s *Scheduler) askWindow(ctx context.Context, p store.Participant, cal *Cal
 	}
 	return sendOnce(key, keep, w.Ref(p.ID), func(once conversation.Once) error {
 		if id := c.Flows.Programme.Flows.CheckIn; id != "" && c.Flows.Flows[id] != nil {
-			return s.conv.StartOnce(ctx, p.ID, id, vars, once)
+			return via.start(ctx, p.ID, id, vars, once)
 		}
 		msg := map[string]string{"": msgWindowOpen, stageClosing: msgClosingSoon, stageMissed: msgMissed}[stage]
-		return s.conv.NotifyOnce(ctx, p.ID, msg, vars, once)
+		return via.notify(ctx, p.ID, msg, vars, once)
 	})
 }
 
@@ -340,7 +383,7 @@ func (s *Scheduler) decideWindow(ctx context.Context, p store.Participant, cal *
 		return result, nil
 	}
 	// One kind message, a question: check in late, or ask for a call.
-	if _, err := s.askWindow(ctx, p, cal, it, w, stageMissed); err != nil {
+	if _, err := s.askWindow(ctx, oneByOne{s}, p, cal, it, w, stageMissed); err != nil {
 		return "", err
 	}
 	return result, nil
@@ -431,11 +474,11 @@ func windowOf(it store.DueItem) (Window, bool) {
 	return Window{Start: start, End: end}, err1 == nil && err2 == nil
 }
 
-func (s *Scheduler) handleAppointment(ctx context.Context, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
+func (s *Scheduler) handleAppointment(ctx context.Context, via access, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
 	if o, skip := why(p); skip {
 		return o, nil
 	}
-	a, err := s.store.GetAppointment(ctx, it.Ref)
+	a, err := via.appointment(ctx, it.Ref)
 	if errors.Is(err, store.ErrNotFound) || err == nil && a.ParticipantID != p.ID {
 		return stale, nil
 	}
@@ -461,9 +504,9 @@ func (s *Scheduler) handleAppointment(ctx context.Context, p store.Participant, 
 		return sendOnce(followUpKey(a.ID), at.Add(followUpWithin+keepMarks), "", func(once conversation.Once) error {
 			if id := c.Flows.Programme.Flows.Reminder; id != "" && c.Flows.Flows[id] != nil {
 				vars["Stage"] = "followup" // a question: a new time, or a call
-				return s.conv.StartOnce(ctx, p.ID, id, vars, once)
+				return via.start(ctx, p.ID, id, vars, once)
 			}
-			return s.conv.NotifyOnce(ctx, p.ID, msgFollowUp, vars, once)
+			return via.notify(ctx, p.ID, msgFollowUp, vars, once)
 		})
 	}
 	if !s.stillPlanned(p, []store.Appointment{a}, it, now) || !now.Before(at) {
@@ -472,13 +515,13 @@ func (s *Scheduler) handleAppointment(ctx context.Context, p store.Participant, 
 	vars["Count"] = it.Data["count"]
 	return sendOnce(dueKey(it), it.DueAt.Add(keepMarks), "", func(once conversation.Once) error {
 		if id := c.Flows.Programme.Flows.Reminder; id != "" && c.Flows.Flows[id] != nil {
-			return s.conv.StartOnce(ctx, p.ID, id, vars, once)
+			return via.start(ctx, p.ID, id, vars, once)
 		}
 		msg := "reminder.upcoming"
 		if vars["Count"] == "0" {
 			msg = "reminder.today"
 		}
-		return s.conv.NotifyOnce(ctx, p.ID, msg, vars, once)
+		return via.notify(ctx, p.ID, msg, vars, once)
 	})
 }
 

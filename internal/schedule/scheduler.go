@@ -17,6 +17,7 @@ import (
 	"maps"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/clock"
@@ -32,7 +33,8 @@ type Options struct {
 	// Workers is how many items are handled at once; 16. Each is a string
 	// of store round trips, so more in flight use the store better.
 	Workers int
-	// Owner names this process in claims; a fresh random ID by default.
+	// Owner names this process in claims (each batch claims as
+	// "<Owner>/<n>"); a fresh random ID by default.
 	// Two processes must never share one.
 	Owner string
 	// Observe, when set, is told of each item acted on (a message handed
@@ -74,7 +76,8 @@ type Ledger struct {
 }
 
 // Store is what the ledger and the scheduler read and write: people and
-// their links, turns, windows and their history, appointments, due items,
+// their links, turns, windows and their history, appointments, due items
+// (one at a time and a batch at once),
 // dedupe keys and leases.
 type Store interface {
 	store.Participants
@@ -84,6 +87,7 @@ type Store interface {
 	store.Histories
 	store.Appointments
 	store.Due
+	store.DueBatches
 	store.Dedupe
 	store.Leases
 }
@@ -99,8 +103,9 @@ func NewLedger(st Store, live *conversation.Live, clk clock.Clock, log *slog.Log
 // safe for concurrent use, and several processes may run it on one store.
 type Scheduler struct {
 	*Ledger
-	conv *conversation.Service
-	opts Options
+	conv    *conversation.Service
+	opts    Options
+	batches atomic.Uint64 // numbers each batch's claims
 }
 
 // New returns a Scheduler that sends through conv and keeps l's ledger.
@@ -131,28 +136,50 @@ func (s *Scheduler) Run(ctx context.Context) {
 // cannot hold it for ever; the rest waits for the next tick.
 const maxPerRun = 1_000_000
 
+// batchesAtOnce is how many claimed batches RunOnce handles at once: while
+// one waits for the store, another is worked on in memory, so that
+// neither the process nor the store sits idle.
+const batchesAtOnce = 4
+
 // RunOnce claims and handles every item due at now, batch after batch, and
 // returns how many it dealt with (sent, recorded or found no longer
 // wanted). An item that failed is left to its lease, after which any
 // process takes it again; the failures are returned together.
 func (s *Scheduler) RunOnce(ctx context.Context, now time.Time) (handled int, err error) {
-	var errs []error
-	for handled < maxPerRun {
-		items, err := s.store.ClaimDue(ctx, s.opts.Owner, now, s.opts.Lease, s.opts.Batch)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("schedule: claim due items: %w", err))
+	var (
+		mu      sync.Mutex
+		errs    []error
+		wg      sync.WaitGroup
+		claimed int
+		slots   = make(chan struct{}, batchesAtOnce)
+	)
+	for claimed < maxPerRun && ctx.Err() == nil {
+		slots <- struct{}{}
+		// Each batch claims under an owner of its own (the process's name
+		// and a number), so that two batches in flight never take each
+		// other's items or planning leases for their own.
+		owner := s.opts.Owner + "/" + strconv.FormatUint(s.batches.Add(1), 10)
+		items, err := s.store.ClaimDue(ctx, owner, now, s.opts.Lease, s.opts.Batch)
+		if err != nil || len(items) == 0 {
+			<-slots
+			if err != nil {
+				errs = append(errs, fmt.Errorf("schedule: claim due items: %w", err))
+			}
 			break
 		}
-		if len(items) == 0 {
-			break
-		}
-		n, batchErrs := s.handleAll(ctx, items, now)
-		handled += n
-		errs = append(errs, batchErrs...)
-		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
-			break
-		}
+		claimed += len(items)
+		wg.Go(func() {
+			defer func() { <-slots }()
+			n, batchErrs := s.handleAll(ctx, owner, items, now)
+			mu.Lock()
+			defer mu.Unlock()
+			handled += n
+			errs = append(errs, batchErrs...)
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		errs = append(errs, ctx.Err())
 	}
 	if len(errs) > 10 {
 		errs = append(errs[:10], fmt.Errorf("schedule: and %d more failures", len(errs)-10))
@@ -160,8 +187,9 @@ func (s *Scheduler) RunOnce(ctx context.Context, now time.Time) (handled int, er
 	return handled, errors.Join(errs...)
 }
 
-// handleAll handles claimed items with up to Workers at once.
-func (s *Scheduler) handleAll(ctx context.Context, items []store.DueItem, now time.Time) (int, []error) {
+// handleAll handles claimed items: what it can in one batch, then the
+// rest with up to Workers at once.
+func (s *Scheduler) handleAll(ctx context.Context, owner string, items []store.DueItem, now time.Time) (int, []error) {
 	var (
 		mu      sync.Mutex
 		handled int
@@ -170,11 +198,19 @@ func (s *Scheduler) handleAll(ctx context.Context, items []store.DueItem, now ti
 		wg      sync.WaitGroup
 		next    = make(chan store.DueItem)
 	)
+	if ctx.Err() == nil {
+		n, rest, err := s.handleBatch(ctx, owner, items, now)
+		handled, items = n, rest
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	// Work already begun finishes even when ctx ends (a reminder half sent
 	// would otherwise wait for its lease and be judged again); items not
 	// begun are handed back, so that another process takes them at once.
 	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Lease)
 	defer cancel()
+	complete := func(ctx context.Context, it store.DueItem) error { return s.complete(ctx, owner, it) }
 	for range min(s.opts.Workers, len(items)) {
 		wg.Go(func() {
 			for it := range next {
@@ -184,7 +220,7 @@ func (s *Scheduler) handleAll(ctx context.Context, items []store.DueItem, now ti
 					mu.Unlock()
 					continue
 				}
-				err := s.handle(work, it, now, s.complete)
+				err := s.handle(work, it, now, complete)
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)
@@ -200,15 +236,15 @@ func (s *Scheduler) handleAll(ctx context.Context, items []store.DueItem, now ti
 	}
 	close(next)
 	wg.Wait()
-	s.release(work, unbegun)
+	s.release(work, owner, unbegun)
 	return handled, errs
 }
 
 // release hands back claimed items that were not begun. One that cannot
 // be handed back (the store is away) returns when its lease ends.
-func (s *Scheduler) release(ctx context.Context, items []store.DueItem) {
+func (s *Scheduler) release(ctx context.Context, owner string, items []store.DueItem) {
 	for _, it := range items {
-		if err := s.store.ReleaseDue(ctx, it.ID, s.opts.Owner); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := s.store.ReleaseDue(ctx, it.ID, owner); err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.log.Warn("schedule: could not hand back an item not begun; it returns when its lease ends", "item", it.ID, "err", err)
 		}
 	}
@@ -217,8 +253,8 @@ func (s *Scheduler) release(ctx context.Context, items []store.DueItem) {
 // complete ends a claimed item. Another owner holding it (its lease ran out
 // and it was taken over) or the item gone (re-planning replaced or removed
 // it) both mean there is nothing left to end.
-func (s *Scheduler) complete(ctx context.Context, it store.DueItem) error {
-	err := s.store.CompleteDue(ctx, it.ID, s.opts.Owner)
+func (s *Scheduler) complete(ctx context.Context, owner string, it store.DueItem) error {
+	err := s.store.CompleteDue(ctx, it.ID, owner)
 	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
 		return nil
 	}
@@ -360,11 +396,20 @@ func (s *Ledger) diff(ctx context.Context, pid string, known *store.Participant,
 			followed[a.ID] = seen
 		}
 	}
-	want, planErr := Plan(PlanInput{Participant: p, Appointments: appts, Programme: s.live.Content().Flows.Programme, Now: now, FollowedUp: followed})
 	have, err := s.store.DueOf(ctx, pid)
 	if err != nil {
 		return nil, nil, fmt.Errorf("schedule: replan %s: due items: %w", pid, err)
 	}
+	put, drop, err = s.change(p, appts, followed, have, now)
+	return put, drop, err
+}
+
+// change compares what Plan wants for p now with have, the items stored:
+// the items to put (new or changed) and the IDs to drop (planned, not yet
+// due, no longer wanted). An error from Plan about one bad appointment
+// comes back with the rest of the plan.
+func (s *Ledger) change(p store.Participant, appts []store.Appointment, followed map[string]bool, have []store.DueItem, now time.Time) (put []store.DueItem, drop []string, err error) {
+	want, planErr := Plan(PlanInput{Participant: p, Appointments: appts, Programme: s.live.Content().Flows.Programme, Now: now, FollowedUp: followed})
 	current := make(map[string]store.DueItem, len(have))
 	for _, it := range have {
 		current[it.ID] = it

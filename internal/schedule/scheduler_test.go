@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,7 +16,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/schedule"
 	"github.com/waymark-atd/waymark/internal/store"
-	"github.com/waymark-atd/waymark/internal/store/bolt"
+	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
 // Monday 5 January 2026 09:00 in London (UTC in winter).
@@ -405,7 +404,7 @@ func TestCheckInOutcome(t *testing.T) {
 // out once.
 func TestFailedSendIsRetried(t *testing.T) {
 	clk := clock.NewFake(start)
-	st := openBolt(t, clk)
+	st := testkit.Bolt(t, clk)
 	flaky := &refusingTurns{Store: st}
 	h := newHarnessOn(t, flaky, clk)
 	pid, _ := h.enrol("Europe/London", mondayToWednesday(), store.SMS)
@@ -426,7 +425,80 @@ func TestFailedSendIsRetried(t *testing.T) {
 	h.expectKinds(pid, "after it went out")
 }
 
-// refusingTurns is a store whose ApplyTurn fails while refuse is set.
+// TestBatchWithAStaleItemLandsTheRestAndRetriesIt: the reminders of three
+// people are handled in one batch, and one person's record changes
+// between the batch's read and its write (a caseworker's edit). Their
+// step is refused, the two others land, and the refused one is handled
+// again on its own at once, from the record as it is now: each person
+// gets one reminder, and the edit stays.
+func TestBatchWithAStaleItemLandsTheRestAndRetriesIt(t *testing.T) {
+	for name, open := range map[string]func(*testing.T, *clock.Fake) store.Store{
+		"bolt":  func(t *testing.T, clk *clock.Fake) store.Store { return testkit.Bolt(t, clk) },
+		"redis": func(t *testing.T, _ *clock.Fake) store.Store { return testkit.Redis(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			clk := clock.NewFake(start)
+			editing := &editBeforeSteps{Store: open(t, clk)}
+			h := newHarnessOn(t, editing, clk)
+			var people []string
+			for range 3 {
+				pid, _ := h.enrol("Europe/London", mondayToWednesday(), store.SMS)
+				people = append(people, pid)
+			}
+			editing.edit = people[1]
+			if n := h.run("2026-01-05T09:00:00Z"); n != 3 {
+				t.Fatalf("handled %d of 3", n)
+			}
+			h.must(editing.err)
+			if editing.refused != 1 {
+				t.Fatalf("%d steps refused as stale, want the edited person's", editing.refused)
+			}
+			for _, pid := range people {
+				h.expectKinds(pid, "after the batch", "checkin.ask")
+			}
+			p, err := editing.GetParticipant(h.ctx, people[1])
+			h.must(err)
+			if p.Label != "edited" {
+				t.Fatalf("the edit was lost: label %q", p.Label)
+			}
+			if n := h.run("2026-01-05T09:05:00Z"); n != 0 {
+				t.Fatalf("handled %d more, want none", n)
+			}
+		})
+	}
+}
+
+// editBeforeSteps changes the record of person edit just before the
+// first ApplyDueSteps, as a caseworker's edit landing between a batch's
+// read and its write, and counts the steps the store refused as stale.
+type editBeforeSteps struct {
+	store.Store
+	edit    string
+	once    sync.Once
+	err     error // of the edit
+	refused int
+}
+
+func (e *editBeforeSteps) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []error {
+	e.once.Do(func() {
+		p, err := e.GetParticipant(ctx, e.edit)
+		if err == nil {
+			p.Label = "edited"
+			err = e.UpdateParticipant(ctx, p)
+		}
+		e.err = err
+	})
+	errs := e.Store.ApplyDueSteps(ctx, steps)
+	for _, err := range errs {
+		if errors.Is(err, store.ErrStale) {
+			e.refused++
+		}
+	}
+	return errs
+}
+
+// refusingTurns is a store whose ApplyTurn fails while refuse is set, and
+// so does every step of ApplyDueSteps with a turn (its lease is given up).
 type refusingTurns struct {
 	store.Store
 	refuse atomic.Bool
@@ -439,12 +511,32 @@ func (r *refusingTurns) ApplyTurn(ctx context.Context, t store.Turn) error {
 	return r.Store.ApplyTurn(ctx, t)
 }
 
+func (r *refusingTurns) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []error {
+	if !r.refuse.Load() {
+		return r.Store.ApplyDueSteps(ctx, steps)
+	}
+	leasesOnly := make([]store.DueStep, len(steps))
+	for i, st := range steps {
+		leasesOnly[i] = store.DueStep{Owner: st.Owner, Lease: st.Lease}
+	}
+	errs := r.Store.ApplyDueSteps(ctx, leasesOnly)
+	for i, st := range steps {
+		if st.Turn != nil {
+			errs[i] = fmt.Errorf("test: %w", store.ErrUnavailable)
+		}
+	}
+	return errs
+}
+
 // TestShutdownHandsBackItemsNotBegun: a process told to stop while it
-// handles a batch finishes the reminder it has begun and hands back the
-// rest, which another process sends at once, not after the lease.
+// handles items one at a time finishes the reminder it has begun and
+// hands back the rest, which another process sends at once, not after the
+// lease. The reminders are five minutes late, so that each reads its
+// window's facts, which a batch leaves to be handled one at a time (a
+// batch is begun and finished whole).
 func TestShutdownHandsBackItemsNotBegun(t *testing.T) {
 	clk := clock.NewFake(start)
-	st := openBolt(t, clk)
+	st := testkit.Bolt(t, clk)
 	stopping := &stopAtFirstTurn{Store: st}
 	h := newHarnessOn(t, stopping, clk)
 	var people []string
@@ -452,7 +544,7 @@ func TestShutdownHandsBackItemsNotBegun(t *testing.T) {
 		pid, _ := h.enrol("Europe/London", mondayToWednesday(), store.SMS)
 		people = append(people, pid)
 	}
-	h.clock.Set(utc("2026-01-05T09:00:00Z"))
+	h.clock.Set(utc("2026-01-05T09:05:00Z"))
 	ctx, stop := context.WithCancel(h.ctx)
 	stopping.stop = stop
 	first := schedule.New(h.conv, schedule.NewLedger(stopping, h.live, clk, slog.New(slog.DiscardHandler)), schedule.Options{Workers: 1, Owner: "first"})
@@ -483,17 +575,6 @@ func (s *stopAtFirstTurn) ApplyTurn(ctx context.Context, t store.Turn) error {
 		s.once.Do(s.stop)
 	}
 	return s.Store.ApplyTurn(ctx, t)
-}
-
-// openBolt opens an embedded store in a temporary directory on clk.
-func openBolt(t *testing.T, clk *clock.Fake) *bolt.Store {
-	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "w.db"), bolt.WithClock(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
 }
 
 // A person who said "I can't make it" and then checks in after all: the

@@ -1095,6 +1095,60 @@ type Turns interface {
 	LoadLinkedTurn(ctx context.Context, index, dedupeKey string) (Link, TurnState, error)
 }
 
+// TurnAsk asks LoadTurns for what one scheduled turn starts from.
+type TurnAsk struct {
+	ParticipantID string
+	DedupeKey     string // "": nothing to ask
+	// Lease, when set, is taken for Owner for LeaseTTL before anything of
+	// the participant is read, so that nothing planned from what is read
+	// interleaves with another planning of the person; ApplyDueSteps gives
+	// it up. Held by another owner, the answer is ErrLeaseBusy.
+	Lease    string
+	Owner    string
+	LeaseTTL time.Duration
+}
+
+// TurnInputs is what LoadTurns read for one ask: the turn's starting
+// point and what planning the person's next items reads.
+type TurnInputs struct {
+	TurnState
+	// Err is ErrNotFound when the participant is missing and ErrLeaseBusy
+	// when the ask's lease is held by another; nothing else is read then.
+	Err          error
+	Links        []Link        // ordered by index, as LinksOf
+	Appointments []Appointment // as AppointmentsOf
+	Due          []DueItem     // as DueOf
+}
+
+// DueStep is everything handling one due item changes, applied by
+// ApplyDueSteps in this order: the turn, the person's next items planned
+// and dropped, the item ended, the lease given up.
+type DueStep struct {
+	Turn *Turn // applied as ApplyTurn applies it; nil for none
+	Put  []DueItem
+	Drop []string
+	// Complete is the ID of the claimed item the step ends, as
+	// CompleteDue ends it for Owner; gone or held by another is no error
+	// (re-planning replaced it, or its lease ran out and it was taken).
+	Complete string
+	Owner    string
+	Lease    string // given up for Owner whether the step landed or not
+}
+
+// DueBatches read and write the work of many due items at once: the
+// scheduler's batch, in a few round trips (Redis) or transactions (bolt)
+// instead of a dozen an item.
+type DueBatches interface {
+	// LoadTurns answers each ask, in order. An error is for the whole
+	// batch; one ask's is in its TurnInputs.Err.
+	LoadTurns(ctx context.Context, asks []TurnAsk) ([]TurnInputs, error)
+	// ApplyDueSteps applies each step on its own terms: one refused (its
+	// turn stale or a duplicate) or failed changes nothing of its own and
+	// nothing of the others, which land. The answer holds one error a
+	// step, nil for each that landed.
+	ApplyDueSteps(ctx context.Context, steps []DueStep) []error
+}
+
 // ProgrammeVersion is one published programme: the flow files,
 // programme.yaml and the locale files, whole, as the files in flows/ and
 // locales/ hold them. Versions are numbered 1, 2, 3… and never change once
@@ -1182,6 +1236,7 @@ type Store interface {
 	Accounts
 	Purge
 	Turns
+	DueBatches
 	LinkMarks
 	KeyChecks
 	Programmes

@@ -106,6 +106,35 @@ func Unique(what string, ids []string) error {
 	return nil
 }
 
+// CheckDueStep refuses a step whose turn or items CheckTurn or CheckDue
+// refuse, or that ends an item or gives up a lease for no owner.
+func CheckDueStep(st DueStep) error {
+	var errs []error
+	if st.Turn != nil {
+		errs = append(errs, CheckTurn(*st.Turn))
+	}
+	for _, d := range st.Put {
+		errs = append(errs, CheckDue(d))
+	}
+	if st.Complete != "" || st.Lease != "" {
+		errs = append(errs, Need("owner", st.Owner))
+	}
+	return errors.Join(errs...)
+}
+
+// CheckTurnAsks refuses asks with no participant, or a lease with no
+// owner or time.
+func CheckTurnAsks(asks []TurnAsk) error {
+	var errs []error
+	for _, a := range asks {
+		errs = append(errs, Need("participant ID", a.ParticipantID))
+		if a.Lease != "" {
+			errs = append(errs, Need("lease owner", a.Owner), NeedPositive("lease TTL", a.LeaseTTL))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // CheckTurn refuses a turn whose records belong to someone other than
 // Turn.ParticipantID: a turn is one person's, and this backend writes it in
 // that person's slot (Redis) or transaction (bolt).

@@ -43,20 +43,26 @@ func (s *Store) GetAppointment(_ context.Context, id string) (store.Appointment,
 
 func (s *Store) AppointmentsOf(_ context.Context, participantID string) ([]store.Appointment, error) {
 	var out []store.Appointment
-	err := s.view("appointments of "+participantID, func(t *txn) error {
-		index, appts := t.Bucket(bAppointmentsByP), t.Bucket(bAppointments)
-		for _, k := range prefixKeys(index, idPrefix(participantID)) {
-			var a store.Appointment
-			// The index value is the ID: Date and Time are free text, so
-			// the key cannot be split reliably.
-			if ok, err := getJSON(appts, index.Get(k), &a); err != nil || !ok {
-				return orMissingIndex(err, ok)
-			}
-			out = append(out, a)
-		}
-		return nil
+	err := s.view("appointments of "+participantID, func(t *txn) (err error) {
+		out, err = t.appointmentsOf(participantID)
+		return err
 	})
 	return out, err
+}
+
+func (t *txn) appointmentsOf(participantID string) ([]store.Appointment, error) {
+	var out []store.Appointment
+	index, appts := t.Bucket(bAppointmentsByP), t.Bucket(bAppointments)
+	for _, k := range prefixKeys(index, idPrefix(participantID)) {
+		var a store.Appointment
+		// The index value is the ID: Date and Time are free text, so
+		// the key cannot be split reliably.
+		if ok, err := getJSON(appts, index.Get(k), &a); err != nil || !ok {
+			return nil, orMissingIndex(err, ok)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 func (s *Store) DeleteAppointment(_ context.Context, id string) error {

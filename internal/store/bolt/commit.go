@@ -46,19 +46,32 @@ func (p panicked) Error() string { return fmt.Sprintf("panic in a write transact
 // update runs fn in a write transaction shared with whatever else is
 // waiting, and returns fn's error or the commit's.
 func (c *committer) update(fn func(*bbolt.Tx) error) error {
-	r := &commitReq{fn: fn, done: make(chan error, 1)}
+	return c.updateEach([]func(*bbolt.Tx) error{fn})[0]
+}
+
+// updateEach runs every fn of fns in the transactions update would, queued
+// together so that they share one (fns that fail are answered alone), and
+// returns each one's error.
+func (c *committer) updateEach(fns []func(*bbolt.Tx) error) []error {
+	reqs := make([]*commitReq, len(fns))
 	c.mu.Lock()
-	c.queue = append(c.queue, r)
+	for i, fn := range fns {
+		reqs[i] = &commitReq{fn: fn, done: make(chan error, 1)}
+	}
+	c.queue = append(c.queue, reqs...)
 	if !c.busy {
 		c.busy = true
 		go c.loop()
 	}
 	c.mu.Unlock()
-	err := <-r.done
-	if p, ok := err.(panicked); ok {
-		panic(p.value)
+	errs := make([]error, len(reqs))
+	for i, r := range reqs {
+		errs[i] = <-r.done
+		if p, ok := errs[i].(panicked); ok {
+			panic(p.value)
+		}
 	}
-	return err
+	return errs
 }
 
 // loop commits batches until nothing is waiting.

@@ -75,32 +75,40 @@ func (s *Store) AcquireLease(_ context.Context, name, owner string, ttl time.Dur
 		return false, fmt.Errorf("bolt: acquire lease: %w", err)
 	}
 	var got bool
-	err := s.update("acquire lease "+name, func(t *txn) error {
-		b := t.Bucket(bLeases)
-		var l leaseRecord
-		ok, err := getJSON(b, []byte(name), &l)
-		if err != nil {
-			return err
-		}
-		if ok && l.Owner != owner && l.Until.After(t.now) {
-			return nil
-		}
-		got = true
-		return putJSON(b, []byte(name), leaseRecord{Owner: owner, Until: t.now.Add(ttl)})
+	err := s.update("acquire lease "+name, func(t *txn) (err error) {
+		got, err = t.acquireLease(name, owner, ttl)
+		return err
 	})
 	return got, err
 }
 
+// acquireLease takes or renews name for owner; false if another holds it.
+func (t *txn) acquireLease(name, owner string, ttl time.Duration) (bool, error) {
+	b := t.Bucket(bLeases)
+	var l leaseRecord
+	ok, err := getJSON(b, []byte(name), &l)
+	if err != nil {
+		return false, err
+	}
+	if ok && l.Owner != owner && l.Until.After(t.now) {
+		return false, nil
+	}
+	return true, putJSON(b, []byte(name), leaseRecord{Owner: owner, Until: t.now.Add(ttl)})
+}
+
 func (s *Store) ReleaseLease(_ context.Context, name, owner string) error {
-	return s.update("release lease "+name, func(t *txn) error {
-		b := t.Bucket(bLeases)
-		var l leaseRecord
-		ok, err := getJSON(b, []byte(name), &l)
-		if err != nil || !ok || l.Owner != owner {
-			return err
-		}
-		return b.Delete([]byte(name))
-	})
+	return s.update("release lease "+name, func(t *txn) error { return t.releaseLease(name, owner) })
+}
+
+// releaseLease gives name up if owner holds it.
+func (t *txn) releaseLease(name, owner string) error {
+	b := t.Bucket(bLeases)
+	var l leaseRecord
+	ok, err := getJSON(b, []byte(name), &l)
+	if err != nil || !ok || l.Owner != owner {
+		return err
+	}
+	return b.Delete([]byte(name))
 }
 
 // rateRecord is a budget's next free moment, in the caller's time, and the

@@ -170,19 +170,25 @@ func (s *Store) GetLink(_ context.Context, index string) (store.Link, error) {
 
 func (s *Store) LinksOf(_ context.Context, participantID string) ([]store.Link, error) {
 	var out []store.Link
-	err := s.view("links of "+participantID, func(t *txn) error {
-		pfx := idPrefix(participantID)
-		links := t.Bucket(bLinks)
-		for _, k := range prefixKeys(t.Bucket(bLinksByP), pfx) {
-			var l store.Link
-			if ok, err := getJSON(links, k[len(pfx):], &l); err != nil || !ok {
-				return orMissingIndex(err, ok)
-			}
-			out = append(out, l)
-		}
-		return nil
+	err := s.view("links of "+participantID, func(t *txn) (err error) {
+		out, err = t.linksOf(participantID)
+		return err
 	})
 	return out, err
+}
+
+func (t *txn) linksOf(participantID string) ([]store.Link, error) {
+	var out []store.Link
+	pfx := idPrefix(participantID)
+	links := t.Bucket(bLinks)
+	for _, k := range prefixKeys(t.Bucket(bLinksByP), pfx) {
+		var l store.Link
+		if ok, err := getJSON(links, k[len(pfx):], &l); err != nil || !ok {
+			return nil, orMissingIndex(err, ok)
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 func (s *Store) DeleteLink(_ context.Context, index string) error {

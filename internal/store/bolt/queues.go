@@ -534,44 +534,55 @@ func (s *Store) PutDue(_ context.Context, items ...store.DueItem) error {
 			return fmt.Errorf("bolt: put due: %w", err)
 		}
 	}
-	return s.update("put due", func(t *txn) error {
-		for _, d := range items {
-			if err := t.deleteDue([]byte(d.ID)); err != nil {
-				return err
-			}
-			if err := t.putDue(dueRecord{Item: d, Ready: d.DueAt}); err != nil {
-				return err
-			}
+	return s.update("put due", func(t *txn) error { return t.replaceDue(items) })
+}
+
+// replaceDue inserts or replaces items by ID, as new work: unclaimed.
+func (t *txn) replaceDue(items []store.DueItem) error {
+	for _, d := range items {
+		if err := t.deleteDue([]byte(d.ID)); err != nil {
+			return err
 		}
-		return nil
-	})
+		if err := t.putDue(dueRecord{Item: d, Ready: d.DueAt}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) DeleteDue(_ context.Context, ids ...string) error {
-	return s.update("delete due", func(t *txn) error {
-		for _, id := range ids {
-			if err := t.deleteDue([]byte(id)); err != nil {
-				return err
-			}
+	return s.update("delete due", func(t *txn) error { return t.deleteDueIDs(ids) })
+}
+
+func (t *txn) deleteDueIDs(ids []string) error {
+	for _, id := range ids {
+		if err := t.deleteDue([]byte(id)); err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func (s *Store) DueOf(_ context.Context, participantID string) ([]store.DueItem, error) {
 	var out []store.DueItem
-	err := s.view("due of "+participantID, func(t *txn) error {
-		pfx := idPrefix(participantID)
-		for _, k := range prefixKeys(t.Bucket(bDueByP), pfx) {
-			r, ok, err := t.getDue(k[len(pfx)+timeKeyLen:])
-			if err != nil || !ok {
-				return orMissingIndex(err, ok)
-			}
-			out = append(out, r.Item)
-		}
-		return nil
+	err := s.view("due of "+participantID, func(t *txn) (err error) {
+		out, err = t.dueOf(participantID)
+		return err
 	})
 	return out, err
+}
+
+func (t *txn) dueOf(participantID string) ([]store.DueItem, error) {
+	var out []store.DueItem
+	pfx := idPrefix(participantID)
+	for _, k := range prefixKeys(t.Bucket(bDueByP), pfx) {
+		r, ok, err := t.getDue(k[len(pfx)+timeKeyLen:])
+		if err != nil || !ok {
+			return nil, orMissingIndex(err, ok)
+		}
+		out = append(out, r.Item)
+	}
+	return out, nil
 }
 
 func (s *Store) ClaimDue(_ context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.DueItem, error) {
@@ -607,12 +618,16 @@ func (s *Store) ClaimDue(_ context.Context, owner string, now time.Time, lease t
 // still counts as held until someone else claims the item: the work is done
 // either way.
 func (s *Store) CompleteDue(_ context.Context, id, owner string) error {
-	return s.update("complete due "+id, func(t *txn) error {
-		if _, err := t.heldDue(id, owner); err != nil {
-			return err
-		}
-		return t.deleteDue([]byte(id))
-	})
+	return s.update("complete due "+id, func(t *txn) error { return t.completeDue(id, owner) })
+}
+
+// completeDue deletes item id if owner holds it: ErrNotFound if it is
+// gone, ErrConflict if it is not owner's.
+func (t *txn) completeDue(id, owner string) error {
+	if _, err := t.heldDue(id, owner); err != nil {
+		return err
+	}
+	return t.deleteDue([]byte(id))
 }
 
 // heldDue returns the item if owner holds its claim: ErrNotFound if it

@@ -15,65 +15,69 @@ func (s *Store) ApplyTurn(_ context.Context, turn store.Turn) error {
 	if err := store.CheckTurn(turn); err != nil {
 		return fmt.Errorf("bolt: apply turn: %w", err)
 	}
-	return s.batch("apply turn of "+turn.ParticipantID, func(t *txn) error {
-		if p := turn.Participant; p != nil {
-			if err := t.saveParticipant(*p); err != nil {
-				return err
-			}
-		}
-		switch {
-		case turn.Session != nil:
-			if err := t.saveSession(*turn.Session); err != nil {
-				return err
-			}
-		case turn.EndSession:
-			if err := t.deleteSession(turn.ParticipantID); err != nil {
-				return err
-			}
-		}
-		for _, c := range turn.CheckIns {
-			if err := t.recordCheckIn(c); err != nil {
-				return err
-			}
-		}
-		for _, a := range turn.Attention {
-			if err := t.addAttention(a); err != nil {
-				return err
-			}
-		}
-		for _, a := range turn.Resolved {
-			if err := t.resolveInTurn(a); err != nil {
-				return err
-			}
-		}
-		for _, w := range turn.Windows {
-			if err := t.putWindow(w); err != nil {
-				return err
-			}
-		}
-		for _, e := range turn.Audit {
-			if err := t.appendAudit(e); err != nil {
-				return err
-			}
-		}
-		if err := t.enqueue(turn.Outbound); err != nil {
+	return s.batch("apply turn of "+turn.ParticipantID, func(t *txn) error { return t.applyTurn(turn) })
+}
+
+// applyTurn writes everything in turn, or returns the error that refuses
+// it; the caller's transaction then takes none of it.
+func (t *txn) applyTurn(turn store.Turn) error {
+	if p := turn.Participant; p != nil {
+		if err := t.saveParticipant(*p); err != nil {
 			return err
 		}
-		if err := t.linkSeen(turn.ParticipantID, turn.SeenOn, turn.SeenAt); err != nil {
+	}
+	switch {
+	case turn.Session != nil:
+		if err := t.saveSession(*turn.Session); err != nil {
 			return err
 		}
-		if turn.DedupeKey == "" {
-			return nil
+	case turn.EndSession:
+		if err := t.deleteSession(turn.ParticipantID); err != nil {
+			return err
 		}
-		// The key lands with the turn: a retry of a message whose turn
-		// failed is handled again, and a concurrent duplicate of one whose
-		// turn lands first is refused whole.
-		recorded, err := t.recordDedupe(turn.DedupeKey, turn.DedupeUntil)
-		if err == nil && !recorded {
-			err = fmt.Errorf("dedupe key: %w", store.ErrConflict)
+	}
+	for _, c := range turn.CheckIns {
+		if err := t.recordCheckIn(c); err != nil {
+			return err
 		}
+	}
+	for _, a := range turn.Attention {
+		if err := t.addAttention(a); err != nil {
+			return err
+		}
+	}
+	for _, a := range turn.Resolved {
+		if err := t.resolveInTurn(a); err != nil {
+			return err
+		}
+	}
+	for _, w := range turn.Windows {
+		if err := t.putWindow(w); err != nil {
+			return err
+		}
+	}
+	for _, e := range turn.Audit {
+		if err := t.appendAudit(e); err != nil {
+			return err
+		}
+	}
+	if err := t.enqueue(turn.Outbound); err != nil {
 		return err
-	})
+	}
+	if err := t.linkSeen(turn.ParticipantID, turn.SeenOn, turn.SeenAt); err != nil {
+		return err
+	}
+	if turn.DedupeKey == "" {
+		return nil
+	}
+	// The key lands with the turn: a retry of a message whose turn
+	// failed is handled again, and a concurrent duplicate of one whose
+	// turn lands first is refused whole.
+	recorded, err := t.recordDedupe(turn.DedupeKey, turn.DedupeUntil)
+	if err == nil && !recorded {
+		err = fmt.Errorf("dedupe key: %w", store.ErrConflict)
+	}
+	return err
 }
 
 // linkSeen sets a link's LastSeenAt, if the link is still the
@@ -96,7 +100,7 @@ func (t *txn) linkSeen(pid, index string, at time.Time) error {
 func (s *Store) LoadTurn(_ context.Context, pid, dedupeKey string) (store.TurnState, error) {
 	var st store.TurnState
 	err := s.view("load turn of "+pid, func(t *txn) (err error) {
-		st, err = loadTurn(t, pid, dedupeKey)
+		st, err = t.loadTurn(pid, dedupeKey)
 		return err
 	})
 	return st, err
@@ -115,14 +119,14 @@ func (s *Store) LoadLinkedTurn(_ context.Context, index, dedupeKey string) (stor
 		if !ok {
 			return store.ErrNotFound
 		}
-		st, err = loadTurn(t, l.ParticipantID, dedupeKey)
+		st, err = t.loadTurn(l.ParticipantID, dedupeKey)
 		return err
 	})
 	return l, st, err
 }
 
-// loadTurn reads what a turn of pid starts from inside t.
-func loadTurn(t *txn, pid, dedupeKey string) (store.TurnState, error) {
+// loadTurn reads what LoadTurn reads; ErrNotFound with no participant.
+func (t *txn) loadTurn(pid, dedupeKey string) (store.TurnState, error) {
 	var st store.TurnState
 	ok, err := getJSON(t.Bucket(bParticipants), []byte(pid), &st.Participant)
 	if err != nil {

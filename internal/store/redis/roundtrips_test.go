@@ -120,3 +120,58 @@ func TestInboundRoundTrips(t *testing.T) {
 		t.Errorf("the turn applied in %d round trips, want 2", got)
 	}
 }
+
+// TestDueBatchRoundTrips counts the round trips of the scheduler's batch:
+// LoadTurns takes three (the leases; each person's record, session,
+// dedupe key and hint sets; the records those name) and ApplyDueSteps
+// four (hints, turns, plans and ends, hint clean-up and leases), however
+// many items the batch holds.
+func TestDueBatchRoundTrips(t *testing.T) {
+	s := openTest(t, testOptions(t))
+	ctx := t.Context()
+	now := time.Now().Round(0)
+	for _, n := range []int{1, 50} {
+		var asks []store.TurnAsk
+		var ids []string
+		for i := range n {
+			pid := fmt.Sprintf("p_%d_%d", n, i)
+			mustDo(t, s.CreateParticipant(ctx, store.Participant{ID: pid, Label: pid, Language: "en", TimeZone: "UTC", Status: store.Active, CreatedAt: now, UpdatedAt: now}))
+			mustDo(t, s.PutLink(ctx, store.Link{Index: "ix_" + pid, Channel: store.SMS, ParticipantID: pid, Sealed: []byte("x"), Masked: "x", LinkedAt: now}))
+			mustDo(t, s.PutDue(ctx, store.DueItem{ID: "open:" + pid, ParticipantID: pid, Kind: "k", DueAt: now}))
+			asks = append(asks, store.TurnAsk{ParticipantID: pid, DedupeKey: "once:" + pid, Lease: "plan:" + pid, Owner: "batch", LeaseTTL: time.Minute})
+			ids = append(ids, "open:"+pid)
+		}
+		claimed, err := s.ClaimDue(ctx, "batch", now, time.Minute, n)
+		mustDo(t, err)
+		if len(claimed) != n {
+			t.Fatalf("claimed %d of %d", len(claimed), n)
+		}
+
+		rt := &roundTrips{}
+		s.rdb.AddHook(rt)
+		in, err := s.LoadTurns(ctx, asks)
+		mustDo(t, err)
+		loaded := rt.n.Swap(0)
+		steps := make([]store.DueStep, n)
+		for i, a := range asks {
+			mustDo(t, in[i].Err)
+			p := in[i].Participant
+			m := store.OutboundMessage{ID: "m_" + a.ParticipantID, ParticipantID: p.ID, LinkIndex: "ix_" + p.ID, Channel: store.SMS,
+				Kind: "k", Text: "text", Status: store.Pending, NotBefore: now, CreatedAt: now, UpdatedAt: now}
+			steps[i] = store.DueStep{
+				Turn:     &store.Turn{ParticipantID: p.ID, Participant: &p, Outbound: []store.OutboundMessage{m}, DedupeKey: a.DedupeKey, DedupeUntil: now.Add(time.Hour)},
+				Put:      []store.DueItem{{ID: "next:" + p.ID, ParticipantID: p.ID, Kind: "k", DueAt: now.Add(time.Hour)}},
+				Complete: ids[i], Owner: "batch", Lease: a.Lease,
+			}
+		}
+		for i, err := range s.ApplyDueSteps(ctx, steps) {
+			if err != nil {
+				t.Fatalf("step %d of %d: %v", i, n, err)
+			}
+		}
+		applied := rt.n.Load()
+		if loaded != 3 || applied != 4 {
+			t.Errorf("a batch of %d: LoadTurns in %d round trips, ApplyDueSteps in %d; want 3 and 4", n, loaded, applied)
+		}
+	}
+}

@@ -133,8 +133,29 @@ func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 // global dedupe key. A dedupe key already recorded takes back the hints
 // and is ErrConflict.
 func (s *Store) writeHints(ctx context.Context, t store.Turn, undo *undoList) error {
+	pre, hints := s.hintsOf(t)
+	cmds, err := s.writeHintsWith(ctx, pre, hints, undo)
+	if err != nil {
+		return err
+	}
+	return dedupeFree(t, cmds)
+}
+
+// dedupeFree reads the first answer of a turn's step 1 (hintsOf): a
+// dedupe key recorded already is ErrConflict.
+func dedupeFree(t store.Turn, pre []*goredis.Cmd) error {
+	if t.DedupeKey != "" {
+		if n, _ := pre[0].Int(); n > 0 {
+			return fmt.Errorf("dedupe key already recorded: %w", store.ErrConflict)
+		}
+	}
+	return nil
+}
+
+// hintsOf lists step 1 of a turn: the check of its dedupe key first (when
+// it has one), then the participant-list entries, then its hints.
+func (s *Store) hintsOf(t store.Turn) (pre []call, hints []hint) {
 	pid := t.ParticipantID
-	var pre []call
 	if t.DedupeKey != "" {
 		pre = append(pre, call{args: []any{"exists", s.k.dedupe(t.DedupeKey)}})
 	}
@@ -150,20 +171,10 @@ func (s *Store) writeHints(ctx context.Context, t store.Turn, undo *undoList) er
 			pre = append(pre, call{args: []any{"zadd", c.children(cw), 0, pid}})
 		}
 	}
-	var hints []hint
 	hints = append(hints, s.attentionHints(pid, t.Attention)...)
 	hints = append(hints, s.auditHints(pid, t.Audit)...)
 	hints = append(hints, s.outboxHints(pid, t.Outbound)...)
-	cmds, err := s.writeHintsWith(ctx, pre, hints, undo)
-	if err != nil {
-		return err
-	}
-	if t.DedupeKey != "" {
-		if n, _ := cmds[0].Int(); n > 0 {
-			return fmt.Errorf("dedupe key already recorded: %w", store.ErrConflict)
-		}
-	}
-	return nil
+	return pre, hints
 }
 
 // writeHintsWith sends the calls pre and then hints in one pipeline, and
@@ -175,9 +186,19 @@ func (s *Store) writeHintsWith(ctx context.Context, pre []call, hints []hint, un
 		calls = append(calls, h.do)
 	}
 	cmds, err := s.pipeline(ctx, calls)
+	clash := s.hintsWritten(hints, cmds[len(pre):], undo)
+	if err != nil {
+		return cmds[:len(pre)], err
+	}
+	return cmds[:len(pre)], clash
+}
+
+// hintsWritten reads the answers to hints: the undo of each one written
+// joins undo, and one refused for an ID in use is ErrConflict.
+func (s *Store) hintsWritten(hints []hint, cmds []*goredis.Cmd, undo *undoList) error {
 	var clash error
 	for i, h := range hints {
-		id, herr := cmds[len(pre)+i].Text()
+		id, herr := cmds[i].Text()
 		switch {
 		case herr != nil:
 			// Unknown whether it landed: left, and harmless.
@@ -187,10 +208,7 @@ func (s *Store) writeHintsWith(ctx context.Context, pre []call, hints []hint, un
 			undo.add(func(ctx context.Context) error { return s.run(ctx, h.undo.sc, h.undo.keys, h.undo.args...).Err() })
 		}
 	}
-	if err != nil {
-		return cmds[:len(pre)], err
-	}
-	return cmds[:len(pre)], clash
+	return clash
 }
 
 // writeSlot runs turn.lua on its own, for writes that are not a whole turn

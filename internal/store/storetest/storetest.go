@@ -94,6 +94,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Accounts", accountTests},
 		{"Programmes", programmeTests},
 		{"ApplyTurn", turnTests},
+		{"DueBatches", batchTests},
 		{"Validation", validationTests},
 		{"Concurrency", concurrencyTests},
 		{"Privacy", privacyTests},
