@@ -334,11 +334,7 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 		}
 		if t := st.Turn; t != nil {
 			if len(t.Resolved) > 0 {
-				members := []any{"zrem", s.k.attentionIndex().open}
-				for _, a := range t.Resolved {
-					members = append(members, member(a.CreatedAt, a.ID))
-				}
-				r3 = append(r3, call{args: members})
+				r3 = append(r3, s.closeAttentionCall(t.Resolved))
 				answers = append(answers, answer{step: i})
 			}
 			if cluster && t.DedupeKey != "" {

@@ -176,12 +176,18 @@ func (s *Store) closeAttention(ctx context.Context, resolved []store.AttentionIt
 	if len(resolved) == 0 {
 		return nil
 	}
+	c := s.closeAttentionCall(resolved)
+	return s.run(ctx, c.sc, c.keys, c.args...).Err()
+}
+
+// closeAttentionCall is the script run of closeAttention, for a pipeline.
+func (s *Store) closeAttentionCall(resolved []store.AttentionItem) call {
 	ix := s.k.attentionIndex()
 	args := make([]any, 0, 3*len(resolved))
 	for _, a := range resolved {
 		args = append(args, member(a.CreatedAt, a.ID), a.ParticipantID, string(a.Kind))
 	}
-	return s.run(ctx, luaAttentionClose, []string{ix.open, ix.people, ix.tally}, args...).Err()
+	return call{sc: luaAttentionClose, keys: []string{ix.open, ix.people, ix.tally}, args: args}
 }
 
 // ResolveAttention closes an item; ErrNotFound if missing. The record is

@@ -107,7 +107,22 @@ var tallyTests = append([]namedTest{
 		done := callback
 		done.ResolvedAt, done.ResolvedBy, done.Resolution = at(time.Hour), store.ResolvedBySystem, store.ResolvedDelivered
 		must(t, "a turn resolving at_6", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_b", Resolved: []store.AttentionItem{done}}))
-		_, err := s.ListAttention(ctx, true)
+		// The scheduler's batch raises and closes items as a turn does.
+		a, err := s.GetParticipant(ctx, "p_a")
+		must(t, "get p_a", err)
+		raised := kindOf(attention("at_8", "p_a", at(10*time.Minute)), store.AttentionCantMakeIt)
+		for _, err := range s.ApplyDueSteps(ctx, []store.DueStep{{Turn: &store.Turn{ParticipantID: "p_a", Participant: &a, Attention: []store.AttentionItem{raised}}}}) {
+			must(t, "a due step raising at_8", err)
+		}
+		mustTally(t, s, "a due step raising an item", nil)
+		a, err = s.GetParticipant(ctx, "p_a")
+		must(t, "get p_a", err)
+		raised.ResolvedAt, raised.ResolvedBy, raised.Resolution = at(time.Hour), store.ResolvedBySystem, store.ResolvedDelivered
+		for _, err := range s.ApplyDueSteps(ctx, []store.DueStep{{Turn: &store.Turn{ParticipantID: "p_a", Participant: &a, Resolved: []store.AttentionItem{raised}}}}) {
+			must(t, "a due step closing at_8", err)
+		}
+		mustTally(t, s, "a due step closing an item", nil)
+		_, err = s.ListAttention(ctx, true)
 		must(t, "list the open items", err)
 		mustTally(t, s, "resolving", &store.AttentionTally{People: 3, Children: 1,
 			ByKind:         map[store.AttentionKind]int{store.AttentionMissed: 1, store.AttentionCallback: 1, store.AttentionCantReach: 1},
