@@ -184,24 +184,12 @@ func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease
 		return []string{sh.ready, sh.pos, sh.owner, sh.items}
 	}
 	var all []claimed
-	for range claimRounds {
-		need := limit - len(all)
-		if need <= 0 {
-			break
-		}
-		cands, err := s.peek(ctx, ready, nowKey, need)
-		if err != nil {
-			return nil, s.fail("claim due", err)
-		}
-		if len(cands) == 0 {
-			break
-		}
-		cl, err := s.claimShards(ctx, cands, keysOf, nowKey, endKey, owner)
+	err := s.claimInRounds(ctx, "claim due", limit, ready, keysOf, nowKey, endKey, owner, func(cl []claimed) (int, error) {
 		all = append(all, cl...)
-		if err != nil {
-			// What was claimed stays leased and comes back after the lease.
-			return nil, s.fail("claim due", err)
-		}
+		return len(cl), nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(all, func(a, b claimed) int { return cmp.Compare(a.member, b.member) })
 	out := make([]store.DueItem, 0, len(all))

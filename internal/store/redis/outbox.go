@@ -434,6 +434,40 @@ type claimed struct {
 	shard  int
 }
 
+// claimInRounds claims up to limit entries from the shards ready names,
+// earliest first, in at most claimRounds rounds: each round peeks at as
+// many as are still wanted, claims them with claim.lua on keysOf's keys
+// from fromKey to endKey, and hands them to take, which answers how many
+// it kept (the others it put back, or will never hand out). What was
+// claimed before an error stays leased and comes back after the lease.
+func (s *Store) claimInRounds(ctx context.Context, op string, limit int, ready func(int) string, keysOf func(int) []string,
+	fromKey, endKey, owner string, take func([]claimed) (int, error)) error {
+	kept := 0
+	for range claimRounds {
+		need := limit - kept
+		if need <= 0 {
+			return nil
+		}
+		cands, err := s.peek(ctx, ready, fromKey, need)
+		if err != nil {
+			return s.fail(op, err)
+		}
+		if len(cands) == 0 {
+			return nil
+		}
+		cl, err := s.claimShards(ctx, cands, keysOf, fromKey, endKey, owner)
+		if err != nil {
+			return s.fail(op, err)
+		}
+		n, err := take(cl)
+		if err != nil {
+			return err
+		}
+		kept += n
+	}
+	return nil
+}
+
 // claimShards claims, in each shard, as many entries as the candidates
 // name there.
 func (s *Store) claimShards(ctx context.Context, cands []candidate, keysOf func(int) []string, nowKey, endKey, owner string) ([]claimed, error) {
@@ -481,25 +515,10 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 		return []string{sh.ready, sh.pos, sh.owner, sh.where}
 	}
 	var out []got
-	for range claimRounds {
-		need := limit - len(out)
-		if need <= 0 {
-			break
-		}
-		cands, err := s.peek(ctx, ready, reachKey, need)
-		if err != nil {
-			return nil, s.fail("claim messages", err)
-		}
-		if len(cands) == 0 {
-			break
-		}
-		cl, err := s.claimShards(ctx, cands, keysOf, reachKey, endKey, owner)
-		if err != nil {
-			return nil, s.fail("claim messages", err)
-		}
+	err := s.claimInRounds(ctx, "claim messages", limit, ready, keysOf, reachKey, endKey, owner, func(cl []claimed) (int, error) {
 		docs, err := s.outboundRecords(ctx, cl)
 		if err != nil {
-			return nil, s.fail("claim messages", err)
+			return 0, s.fail("claim messages", err)
 		}
 		verdicts := map[int][]any{}
 		var sendable []got
@@ -511,7 +530,7 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 			case docs[i] == nil:
 				verdict = "missing"
 			case json.Unmarshal([]byte(*docs[i]), &m) != nil:
-				return nil, fmt.Errorf("redis: claim messages: message %s: unreadable record", id)
+				return 0, fmt.Errorf("redis: claim messages: message %s: unreadable record", id)
 			case m.Status != store.Pending:
 				verdict = "final"
 			case m.NotBefore.After(now):
@@ -525,12 +544,14 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 		}
 		going, err := s.passGates(ctx, sendable, owner, nowKey, endKey)
 		if err != nil {
-			return nil, s.fail("claim messages", err)
+			return 0, s.fail("claim messages", err)
 		}
+		kept := 0
 		for _, g := range sendable {
 			if rank, ok := going[g.msg.ID]; ok {
 				g.rank = rank
 				out = append(out, g)
+				kept++
 				continue
 			}
 			// Parked behind an earlier message of the person: woken when
@@ -542,9 +563,13 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 			sh := s.k.outShard(n)
 			args := append([]any{owner, endKey, nowKey, timeKey(now.Add(-orphanGrace)), timeKey(now.Add(orphanRetry)), timeKey(now.Add(orphanFirstRetry))}, v...)
 			if err := s.run(ctx, luaOutboxSettle, []string{sh.ready, sh.pos, sh.owner, sh.where, sh.orphan}, args...).Err(); err != nil {
-				return nil, s.fail("claim messages", err)
+				return 0, s.fail("claim messages", err)
 			}
 		}
+		return kept, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b got) int { return cmp.Compare(a.member, b.member) })
 	msgs := make([]store.OutboundMessage, len(out))
@@ -629,16 +654,5 @@ func (s *Store) outboundRecords(ctx context.Context, cl []claimed) ([]*string, e
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, err
 	}
-	out := make([]*string, len(cl))
-	for i, c := range cmds {
-		v, err := c.Result()
-		switch {
-		case errors.Is(err, goredis.Nil):
-		case err != nil:
-			return nil, err
-		default:
-			out[i] = &v
-		}
-	}
-	return out, nil
+	return optionalStrings(cmds)
 }

@@ -329,7 +329,13 @@ func (s *Store) getMany(ctx context.Context, keys []string) ([]*string, error) {
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, err
 	}
-	out := make([]*string, len(keys))
+	return optionalStrings(cmds)
+}
+
+// optionalStrings reads the answers of a pipeline of GETs or HGETs: nil
+// where the key or field is missing.
+func optionalStrings(cmds []*goredis.StringCmd) ([]*string, error) {
+	out := make([]*string, len(cmds))
 	for i, c := range cmds {
 		v, err := c.Result()
 		switch {
