@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,7 +39,7 @@ type service struct {
 	public string
 	store  store.Store
 	box    *seal.Box
-	clock  *clock.Offset
+	clock  *offsetClock
 	twilio *twiliotest.Server
 	logs   *testkit.Logs
 	stop   func()
@@ -87,7 +88,7 @@ func startServiceEnv(t *testing.T, st store.Store, fake *twiliotest.Server, key 
 	box, _ := seal.New(k)
 	logs := &testkit.Logs{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	clk := &clock.Offset{}
+	clk := &offsetClock{}
 	s := &service{t: t, public: public, store: st, box: box, clock: clk, twilio: fake, logs: logs}
 	s.stop = serveInTest(t, cfg, log, st, clk, public)
 	return s
@@ -372,4 +373,26 @@ func TestTwilioWebhookRefusals(t *testing.T) {
 	if _, err := st.GetLink(context.Background(), s.box.Index("sms", testPhone)); err == nil {
 		t.Error("a refused webhook linked an address")
 	}
+}
+
+// offsetClock is the real clock moved ahead by a settable amount: time passes as
+// usual, and a test can jump over a backoff or an expiry. Safe for
+// concurrent use.
+type offsetClock struct {
+	mu sync.Mutex
+	by time.Duration
+}
+
+// Now returns the real time plus the offset.
+func (o *offsetClock) Now() time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return time.Now().Add(o.by)
+}
+
+// Advance moves the clock ahead by d.
+func (o *offsetClock) Advance(d time.Duration) {
+	o.mu.Lock()
+	o.by += d
+	o.mu.Unlock()
 }

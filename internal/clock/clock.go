@@ -45,25 +45,3 @@ func (f *Fake) Set(t time.Time) {
 	f.now = t
 	f.mu.Unlock()
 }
-
-// Offset is the real clock moved ahead by a settable amount: time passes as
-// usual, and a test can jump over a backoff or an expiry. Safe for
-// concurrent use.
-type Offset struct {
-	mu sync.Mutex
-	by time.Duration
-}
-
-// Now returns the real time plus the offset.
-func (o *Offset) Now() time.Time {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return time.Now().Add(o.by)
-}
-
-// Advance moves the clock ahead by d.
-func (o *Offset) Advance(d time.Duration) {
-	o.mu.Lock()
-	o.by += d
-	o.mu.Unlock()
-}

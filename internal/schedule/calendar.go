@@ -54,13 +54,6 @@ type everyRule struct {
 	lenClock time.Duration
 }
 
-// Validate checks a schedule and says, in words a caseworker can act on,
-// everything wrong with it at once.
-func Validate(s *store.CheckInSchedule) error {
-	_, err := compile(s)
-	return err
-}
-
 // NewCalendar makes a schedule concrete in the time zone tz. No window
 // opens before notBefore (use the participant's creation time: a person is
 // never asked about a window that opened before they were enrolled), nor

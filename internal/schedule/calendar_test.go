@@ -229,7 +229,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Validate(tt.sched)
+			_, err := compile(tt.sched)
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("valid schedule refused: %v", err)

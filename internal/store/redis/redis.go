@@ -57,7 +57,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/url"
 	"path"
@@ -341,22 +340,6 @@ func script(name string, libs ...string) *goredis.Script {
 	sc := goredis.NewScript(string(src))
 	scriptList[name] = sc
 	return sc
-}
-
-// scriptsComplete reports whether every embedded file has a Script, so a
-// new file cannot be forgotten.
-func scriptsComplete() error {
-	names, err := fs.Glob(luaFiles, "lua/*.lua")
-	if err != nil {
-		return err
-	}
-	for _, n := range names {
-		base := strings.TrimSuffix(path.Base(n), ".lua")
-		if _, ok := scriptList[base]; !ok {
-			return fmt.Errorf("script %s is embedded but not used", base)
-		}
-	}
-	return nil
 }
 
 // run runs a script; all its keys must share one slot. It shares a
