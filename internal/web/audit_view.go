@@ -74,12 +74,7 @@ var auditActionLabels = map[string]string{
 	"retention_run":           "Deleted what is kept no longer",
 }
 
-func auditActionLabel(action string) string {
-	if l, ok := auditActionLabels[action]; ok {
-		return l
-	}
-	return capitalise(strings.ReplaceAll(action, "_", " "))
-}
+func auditActionLabel(action string) string { return wordsFor(auditActionLabels, action) }
 
 // auditFilter is the log's filter as the form shows it; the store applies
 // it (store.AuditQuery). From and To are whole days, To included.

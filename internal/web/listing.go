@@ -464,10 +464,11 @@ func (s *Server) queue(ctx context.Context, a store.Account, f queueFilter, curs
 		kinds = []store.AttentionKind{f.Kind}
 	}
 	var all []store.AttentionItem
+	var people map[string]store.Participant // read already, when known
 	var err error
 	switch {
 	case f.Person != "":
-		all, err = s.personAttention(ctx, a, f.Person)
+		all, people, err = s.personAttention(ctx, a, f.Person)
 	case isAdminQueue(a, f.Caseworker):
 		return s.wholeQueue(ctx, a, kinds, cursor)
 	default:
@@ -491,9 +492,11 @@ func (s *Server) queue(ctx context.Context, a store.Account, f queueFilter, curs
 		return queueRead{}, err
 	}
 	r.Recent = dealtWith(all)
-	// One read for everyone with an open item.
-	if r.People, err = s.peopleOf(ctx, r.Whole, r.Recent); err != nil {
-		return queueRead{}, err
+	// One read for everyone with an open item, unless they are known.
+	if r.People = people; r.People == nil {
+		if r.People, err = s.peopleOf(ctx, r.Whole, r.Recent); err != nil {
+			return queueRead{}, err
+		}
 	}
 	r.Open, r.Recent, r.Whole = shownItems(a, r.Open, r.People), shownItems(a, r.Recent, r.People), shownItems(a, r.Whole, r.People)
 	return r, nil
@@ -522,22 +525,23 @@ func (s *Server) wholeQueue(ctx context.Context, a store.Account, kinds []store.
 	return r, nil
 }
 
-// personAttention is one person's items, newest first, when the account
-// may see them; none otherwise, as for someone who does not exist.
-func (s *Server) personAttention(ctx context.Context, a store.Account, pid string) ([]store.AttentionItem, error) {
+// personAttention is one person's items, newest first, and the person,
+// when the account may see them; none otherwise, as for someone who does
+// not exist.
+func (s *Server) personAttention(ctx context.Context, a store.Account, pid string) ([]store.AttentionItem, map[string]store.Participant, error) {
 	p, err := s.deps.Store.GetParticipant(ctx, pid)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !visibleTo(a, p) {
-		return nil, nil
+		return nil, map[string]store.Participant{}, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	items, err := s.deps.Store.AttentionOf(ctx, pid)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	store.SortNewestFirst(items)
-	return items, nil
+	return items, map[string]store.Participant{p.ID: p}, nil
 }
 
 // dealtWith keeps the first recentShown resolved items of a newest-first

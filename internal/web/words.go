@@ -20,15 +20,17 @@ var appointmentKindLabels = map[string]string{
 	"other":              "Other appointment",
 }
 
-// appointmentKindLabel is a kind in words; a kind made through the API
-// that has no words here is shown with spaces for underscores and a
-// capital.
-func appointmentKindLabel(kind string) string {
-	if l, ok := appointmentKindLabels[kind]; ok {
+// wordsFor is code in words from labels; a code that has none there (a
+// kind made through the API, an action of a later version) is shown with
+// spaces for underscores and a capital.
+func wordsFor[K ~string](labels map[K]string, code K) string {
+	if l, ok := labels[code]; ok {
 		return l
 	}
-	return capitalise(strings.ReplaceAll(kind, "_", " "))
+	return capitalise(strings.ReplaceAll(string(code), "_", " "))
 }
+
+func appointmentKindLabel(kind string) string { return wordsFor(appointmentKindLabels, kind) }
 
 var appointmentStatusLabels = map[store.AppointmentStatus]string{
 	store.AppointmentScheduled: "Planned",
@@ -39,10 +41,7 @@ var appointmentStatusLabels = map[store.AppointmentStatus]string{
 }
 
 func appointmentStatusLabel(s store.AppointmentStatus) string {
-	if l, ok := appointmentStatusLabels[s]; ok {
-		return l
-	}
-	return capitalise(strings.ReplaceAll(string(s), "_", " "))
+	return wordsFor(appointmentStatusLabels, s)
 }
 
 // dayLabel is a YYYY-MM-DD date as "Wed 16 Dec 2026"; anything else as
