@@ -291,19 +291,20 @@ func TestCaseworkerChoosesTheirZone(t *testing.T) {
 // person in it by kind on every page, children apart, from the counts the
 // store keeps: the call-back request raised first, on the last page of
 // cards, and the child in another caseload are in the counts of the first
-// page. One person's items (the Participants list's link) show whatever
-// page their items would fall on.
+// page. "Children only" shows the child on its first page, though their
+// item is older than a page of everyone's. One person's items (the
+// Participants list's link) show whatever page their items would fall on.
 func TestWholeQueueCountsTheWholeProgramme(t *testing.T) {
 	e := newCaseworkerEnv(t, envOptions{})
 	early := e.participant("Early", e.carl)
 	e.attentionItem(early, store.AttentionCallback)
-	e.clock.Advance(time.Minute)
 	child := e.participant("Child", e.cara)
 	child.Child = true
 	if err := e.st.UpdateParticipant(t.Context(), child); err != nil {
 		t.Fatal(err)
 	}
 	e.attentionItem(child, store.AttentionMissed)
+	e.clock.Advance(time.Minute)
 	for i := range queuePageSize + 5 {
 		e.attentionItem(e.participant(fmt.Sprintf("Person %03d", i), e.cara), store.AttentionMissed)
 	}

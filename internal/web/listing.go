@@ -470,7 +470,7 @@ func (s *Server) queue(ctx context.Context, a store.Account, f queueFilter, curs
 	case f.Person != "":
 		all, people, err = s.personAttention(ctx, a, f.Person)
 	case isAdminQueue(a, f.Caseworker):
-		return s.wholeQueue(ctx, a, kinds, cursor)
+		return s.wholeQueue(ctx, a, kinds, f.Child, cursor)
 	default:
 		all, err = s.caseloadAttention(ctx, a, f.Caseworker, false)
 	}
@@ -505,10 +505,15 @@ func (s *Server) queue(ctx context.Context, a store.Account, f queueFilter, curs
 // wholeQueue reads an administrator's whole queue: a page of open items
 // through the queue's index, the items dealt with lately among the
 // recentScan newest, and the counts of who has open items the store keeps.
-func (s *Server) wholeQueue(ctx context.Context, a store.Account, kinds []store.AttentionKind, cursor string) (queueRead, error) {
+func (s *Server) wholeQueue(ctx context.Context, a store.Account, kinds []store.AttentionKind, children bool, cursor string) (queueRead, error) {
 	var r queueRead
 	var err error
-	if r.Open, r.People, r.Next, err = s.visibleAttention(ctx, a, true, kinds, "", cursor, queuePageSize); err != nil {
+	if children {
+		r.Open, r.People, r.Next, err = s.childrensAttention(ctx, a, kinds, cursor)
+	} else {
+		r.Open, r.People, r.Next, err = s.visibleAttention(ctx, a, true, kinds, "", cursor, queuePageSize)
+	}
+	if err != nil {
 		return queueRead{}, err
 	}
 	latest, latestOf, _, err := s.visibleAttention(ctx, a, false, nil, "", "", recentScan)
@@ -523,6 +528,39 @@ func (s *Server) wholeQueue(ctx context.Context, a store.Account, kinds []store.
 	}
 	r.Tally = &tally
 	return r, nil
+}
+
+// childrensAttention is a page of the whole queue's open items about
+// children: the queue's index read on from the cursor until a page of
+// them is found or store.AttentionScan items were read, the next page
+// starting where the reading stopped. Filtering one page of everyone's
+// items instead would show "nobody matches" while children wait further
+// down the queue.
+func (s *Server) childrensAttention(ctx context.Context, a store.Account, kinds []store.AttentionKind, cursor string) ([]store.AttentionItem, map[string]store.Participant, string, error) {
+	var out []store.AttentionItem
+	people := map[string]store.Participant{}
+	last := ""
+	for range store.AttentionScan / queuePageSize {
+		items, byID, next, err := s.visibleAttention(ctx, a, true, kinds, "", cursor, queuePageSize)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		for _, it := range items {
+			p := byID[it.ParticipantID]
+			if !p.Child {
+				continue
+			}
+			if len(out) == queuePageSize {
+				return out, people, last, nil // more children follow
+			}
+			out, people[p.ID], last = append(out, it), p, store.TimeCursor(it.CreatedAt, it.ID)
+		}
+		if next == "" {
+			return out, people, "", nil
+		}
+		cursor = next
+	}
+	return out, people, cursor, nil
 }
 
 // personAttention is one person's items, newest first, and the person,
