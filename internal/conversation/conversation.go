@@ -822,7 +822,7 @@ func (s *Service) understood(c *Content, p store.Participant, st flow.State, tex
 	if s.windows != nil {
 		if _, open := s.windows.Current(p, now); open && st.Flow != pr.Flows.CheckIn {
 			if l, ok := c.Flows.Listening(pr.Flows.CheckIn); ok {
-				answers, byNumber := c.Flows.Answers(l, view(p), text, c.Locale)
+				answers, byNumber := c.Flows.Answers(l, view(p), text, c.matchWords())
 				if answers && (!st.Active() || !byNumber && !s.answersNow(c, p, st, text)) {
 					return l
 				}
@@ -839,13 +839,13 @@ func (s *Service) understood(c *Content, p store.Participant, st flow.State, tex
 		// Asked whether they agree, and the question has lapsed: "yes" is
 		// still the answer to it, not the START keyword.
 		if l, ok := c.Flows.Listening(pr.Flows.Consent); ok {
-			if answers, _ := c.Flows.Answers(l, view(p), text, c.Locale); answers {
+			if answers, _ := c.Flows.Answers(l, view(p), text, c.matchWords()); answers {
 				return l
 			}
 		}
 	}
 	if l, ok := c.Flows.Listening(pr.Flows.Default); ok {
-		if answers, _ := c.Flows.Answers(l, view(p), text, c.Locale); answers {
+		if answers, _ := c.Flows.Answers(l, view(p), text, c.matchWords()); answers {
 			return l
 		}
 	}
@@ -854,7 +854,7 @@ func (s *Service) understood(c *Content, p store.Participant, st flow.State, tex
 
 // answersNow reports whether text answers the question st waits on.
 func (s *Service) answersNow(c *Content, p store.Participant, st flow.State, text string) bool {
-	answers, _ := c.Flows.Answers(st, view(p), text, c.Locale)
+	answers, _ := c.Flows.Answers(st, view(p), text, c.matchWords())
 	return answers
 }
 

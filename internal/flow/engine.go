@@ -411,7 +411,7 @@ func (r *runner) matchChoice(n *Node, text string) *Choice {
 func (r *runner) timeWords(langs []string) []string {
 	var out []string
 	for _, lang := range langs {
-		for _, nw := range r.lang(lang).messages[TimeWords].normal {
+		for _, nw := range r.lang(lang).message(TimeWords).normal {
 			if !contains(out, nw) {
 				out = append(out, nw)
 			}
@@ -425,7 +425,7 @@ func (r *runner) labelIs(lang, id, text string) bool {
 	if id == "" || text == "" {
 		return false
 	}
-	l := r.lang(lang).messages[id].label
+	l := r.lang(lang).message(id).label
 	return l != "" && l == text
 }
 
@@ -433,7 +433,7 @@ func (r *runner) anyWordIs(lang, id, text string) bool {
 	if id == "" || text == "" {
 		return false // an empty word in a locale must not turn silence into an answer
 	}
-	return contains(r.lang(lang).messages[id].match, text)
+	return contains(r.lang(lang).message(id).match, text)
 }
 
 // Keyword words and labels come from the locale files, a small fixed set,

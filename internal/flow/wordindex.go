@@ -15,7 +15,7 @@ import "slices"
 func (s *Set) Indexed(words Words) Words {
 	ix := &indexedWords{base: words, set: s, langs: map[string]*langWords{}}
 	for _, lang := range s.offeredLanguages() {
-		ix.langs[lang] = s.langWords(words, lang)
+		ix.langs[lang] = s.langWords(words, lang, false)
 	}
 	return ix
 }
@@ -38,12 +38,27 @@ type langWords struct {
 	// keyword that has it.
 	keyword  map[string]int
 	messages map[string]messageWords
+	// lazy, when set, is where messages not yet in messages are read
+	// from: a runner's own langWords, filled as its Step needs them. An
+	// index's are complete and never change.
+	lazy Words
+	lang string
 }
 
 type messageWords struct {
 	match  []string // the words as written and in normal form
 	normal []string // the words in normal form only
 	label  string   // the whole text in normal form, when it can be a label
+}
+
+// message returns the words of message id.
+func (lw *langWords) message(id string) messageWords {
+	mw, ok := lw.messages[id]
+	if !ok && lw.lazy != nil {
+		mw = wordsOf(lw.lazy, lw.lang, id)
+		lw.messages[id] = mw
+	}
+	return mw
 }
 
 // offeredLanguages are the languages a Step reads words in for nearly
@@ -58,17 +73,23 @@ func (s *Set) offeredLanguages() []string {
 	return langs
 }
 
-// langWords works out the words of lang that a Step compares text with.
-func (s *Set) langWords(words Words, lang string) *langWords {
-	lw := &langWords{keyword: map[string]int{}, messages: map[string]messageWords{}}
-	for _, id := range s.wordMessages() {
-		lw.messages[id] = wordsOf(words, lang, id)
+// langWords works out the words of lang that a Step compares text with:
+// all of them, or with lazy only the keywords', the rest as they are asked
+// for.
+func (s *Set) langWords(words Words, lang string, lazy bool) *langWords {
+	lw := &langWords{keyword: map[string]int{}, messages: map[string]messageWords{}, lang: lang}
+	if lazy {
+		lw.lazy = words
+	} else {
+		for _, id := range s.wordMessages() {
+			lw.messages[id] = wordsOf(words, lang, id)
+		}
 	}
 	for i, kw := range s.Keywords {
 		if kw.MessageID == "" {
 			continue
 		}
-		for _, w := range lw.messages[kw.MessageID].match {
+		for _, w := range lw.message(kw.MessageID).match {
 			if _, taken := lw.keyword[w]; !taken {
 				lw.keyword[w] = i
 			}
@@ -122,8 +143,8 @@ func wordsOf(words Words, lang, id string) messageWords {
 }
 
 // lang returns the words of lang: the index's, or for words not indexed
-// for this Set or a language it does not hold, worked out now and kept
-// for the rest of the Step.
+// for this Set or a language it does not hold, worked out as the Step
+// asks for them (no more than it did before there was an index).
 func (r *runner) lang(lang string) *langWords {
 	if ix, ok := r.words.(*indexedWords); ok && ix.set == r.set {
 		if lw := ix.langs[lang]; lw != nil {
@@ -135,7 +156,7 @@ func (r *runner) lang(lang string) *langWords {
 	}
 	lw := r.worked[lang]
 	if lw == nil {
-		lw = r.set.langWords(r.words, lang)
+		lw = r.set.langWords(r.words, lang, true)
 		r.worked[lang] = lw
 	}
 	return lw
