@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -43,6 +44,34 @@ var ErrBusy = errors.New("conversation: participant is busy, try again")
 type Content struct {
 	Flows  *flow.Set
 	Locale *locale.Bundle
+
+	// What every message is compared with, worked out once (see prepare).
+	prepared sync.Once
+	words    flow.Words  // Locale, indexed for Flows
+	join     []joinWords // the words of JOIN, in joinOrder
+}
+
+type joinWords struct {
+	lang  string
+	words []string
+}
+
+// prepare works out, on first use, the words every message is compared
+// with, so that a message costs lookups rather than the locale's fallback
+// and a normal form for each keyword of each language.
+func (c *Content) prepare() {
+	c.prepared.Do(func() {
+		c.words = c.Flows.Indexed(c.Locale)
+		for _, l := range joinOrder(c) {
+			c.join = append(c.join, joinWords{lang: l, words: c.Locale.Words(l, "keyword.join")})
+		}
+	})
+}
+
+// matchWords is what the flow engine matches a person's text against.
+func (c *Content) matchWords() flow.Words {
+	c.prepare()
+	return c.words
 }
 
 // Problem is what the channel found wrong with an inbound message before it
@@ -460,7 +489,7 @@ func (s *Service) makeTurn(ctx context.Context, c *Content, loaded store.TurnSta
 		if fe.Kind == flow.EventText && link != nil {
 			st = s.understood(c, p, st, in.Text, now)
 		}
-		next, effects = c.Flows.Step(st, view(p), fe, c.Locale)
+		next, effects = c.Flows.Step(st, view(p), fe, c.matchWords())
 		if fe.Kind == flow.EventStart && len(vars) > 0 {
 			// The event's data (an appointment's date and place) is the
 			// template data of every message of the flow it starts.
@@ -793,7 +822,7 @@ func (s *Service) understood(c *Content, p store.Participant, st flow.State, tex
 	if s.windows != nil {
 		if _, open := s.windows.Current(p, now); open && st.Flow != pr.Flows.CheckIn {
 			if l, ok := c.Flows.Listening(pr.Flows.CheckIn); ok {
-				answers, byNumber := c.Flows.Answers(l, view(p), text, c.Locale)
+				answers, byNumber := c.Flows.Answers(l, view(p), text, c.matchWords())
 				if answers && (!st.Active() || !byNumber && !s.answersNow(c, p, st, text)) {
 					return l
 				}
@@ -810,13 +839,13 @@ func (s *Service) understood(c *Content, p store.Participant, st flow.State, tex
 		// Asked whether they agree, and the question has lapsed: "yes" is
 		// still the answer to it, not the START keyword.
 		if l, ok := c.Flows.Listening(pr.Flows.Consent); ok {
-			if answers, _ := c.Flows.Answers(l, view(p), text, c.Locale); answers {
+			if answers, _ := c.Flows.Answers(l, view(p), text, c.matchWords()); answers {
 				return l
 			}
 		}
 	}
 	if l, ok := c.Flows.Listening(pr.Flows.Default); ok {
-		if answers, _ := c.Flows.Answers(l, view(p), text, c.Locale); answers {
+		if answers, _ := c.Flows.Answers(l, view(p), text, c.matchWords()); answers {
 			return l
 		}
 	}
@@ -825,7 +854,7 @@ func (s *Service) understood(c *Content, p store.Participant, st flow.State, tex
 
 // answersNow reports whether text answers the question st waits on.
 func (s *Service) answersNow(c *Content, p store.Participant, st flow.State, text string) bool {
-	answers, _ := c.Flows.Answers(st, view(p), text, c.Locale)
+	answers, _ := c.Flows.Answers(st, view(p), text, c.matchWords())
 	return answers
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -177,14 +178,13 @@ func matchJoin(c *Content, text string) (lang, code string, ok bool) {
 		return "", "", false
 	}
 	word := fields[0]
-	for _, l := range joinOrder(c) {
-		for _, w := range c.Locale.Words(l, "keyword.join") {
-			if word == w {
-				if len(fields) < 2 {
-					return l, "", true
-				}
-				return l, strings.Join(fields[1:], ""), true
+	c.prepare()
+	for _, j := range c.join {
+		if slices.Contains(j.words, word) {
+			if len(fields) < 2 {
+				return j.lang, "", true
 			}
+			return j.lang, strings.Join(fields[1:], ""), true
 		}
 	}
 	return "", "", false

@@ -67,6 +67,7 @@ type runner struct {
 	p       Participant
 	now     time.Time
 	words   Words
+	worked  map[string]*langWords // words of languages words does not index (see lang)
 	effects []Effect
 }
 
@@ -356,14 +357,16 @@ func (r *runner) matchKeyword(text string) string {
 	if r.p.Language != "" && !contains(langs, r.p.Language) {
 		langs = append(append([]string(nil), langs...), r.p.Language)
 	}
-	for _, kw := range r.set.Keywords {
-		for _, lang := range langs {
-			if r.anyWordIs(lang, kw.MessageID, text) {
-				return kw.Flow
-			}
+	first := -1
+	for _, lang := range langs {
+		if i, ok := r.lang(lang).keyword[text]; ok && (first < 0 || i < first) {
+			first = i
 		}
 	}
-	return ""
+	if first < 0 {
+		return ""
+	}
+	return r.set.Keywords[first].Flow
 }
 
 // matchChoice picks a choice by its number, or by its keywords or its own
@@ -408,8 +411,8 @@ func (r *runner) matchChoice(n *Node, text string) *Choice {
 func (r *runner) timeWords(langs []string) []string {
 	var out []string
 	for _, lang := range langs {
-		for _, w := range r.words.Words(lang, TimeWords) {
-			if nw := normalizedWord(w); nw != "" && nw != "\x00" && !contains(out, nw) {
+		for _, nw := range r.lang(lang).message(TimeWords).normal {
+			if !contains(out, nw) {
 				out = append(out, nw)
 			}
 		}
@@ -422,20 +425,15 @@ func (r *runner) labelIs(lang, id, text string) bool {
 	if id == "" || text == "" {
 		return false
 	}
-	l := r.words.Label(lang, id)
-	return l != "" && normalizedWord(l) == text
+	l := r.lang(lang).message(id).label
+	return l != "" && l == text
 }
 
 func (r *runner) anyWordIs(lang, id, text string) bool {
 	if id == "" || text == "" {
 		return false // an empty word in a locale must not turn silence into an answer
 	}
-	for _, w := range r.words.Words(lang, id) {
-		if w == text || normalizedWord(w) == text {
-			return true
-		}
-	}
-	return false
+	return contains(r.lang(lang).message(id).match, text)
 }
 
 // Keyword words and labels come from the locale files, a small fixed set,

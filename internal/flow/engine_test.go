@@ -60,6 +60,11 @@ var testWords = mapWords{
 		"checkin.choice.here": {"Я тут"}, "checkin.choice.cant": {"Не можу прийти"},
 		"keyword.time": {"о", "об"},
 	},
+	// A language the test programme does not offer: a person may keep it
+	// from before the programme changed.
+	"pt": {
+		"checkin.kw.here": {"presente"}, "keyword.help": {"socorro"},
+	},
 }
 
 func loadTestSet(t testing.TB) *Set {
@@ -180,6 +185,12 @@ func TestStep(t *testing.T) {
 
 		// No conversation: the default flow.
 		{"hello starts the menu", State{}, en, text("hello", later), menuWait, []Effect{menuAsk}},
+
+		// A language the programme no longer offers keeps its words.
+		{"keyword of a language not offered", checkinWait, Participant{Language: "pt"}, text("Presente", later), State{}, recorded},
+		{"global keyword of a language not offered", State{}, Participant{Language: "pt"}, text("socorro", later), State{},
+			[]Effect{Send{MessageID: "help.info"}}},
+		{"another's language not offered is not theirs", checkinWait, en, text("presente", later), checkinWait, reAskCheckin},
 		{"a reply after the conversation ended", State{Flow: "checkin"}, en, text("1", later), menuWait, []Effect{menuAsk}},
 
 		// Opted out: only keywords.
@@ -246,16 +257,31 @@ func TestStep(t *testing.T) {
 		{"invalid UTF-8 next to a keyword", checkinWait, en, text("stop\xc3", later), checkinWait, reAskCheckin},
 		{"unknown event kind", checkinWait, en, Event{Kind: EventKind(42), Now: later}, checkinWait, nil},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, effects := s.Step(tc.st, tc.p, tc.ev, testWords)
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("state = %+v, want %+v", got, tc.want)
-			}
-			if !reflect.DeepEqual(effects, tc.wantEffect) {
-				t.Errorf("effects:\n got  %s\n want %s", show(effects), show(tc.wantEffect))
-			}
-		})
+	// The same answers from the words as given and from the words indexed
+	// once for the Set (what the conversation passes).
+	words := map[string]Words{"as given": testWords, "indexed": s.Indexed(testWords)}
+	for name, w := range words {
+		for _, tc := range tests {
+			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				got, effects := s.Step(tc.st, tc.p, tc.ev, w)
+				if !reflect.DeepEqual(got, tc.want) {
+					t.Errorf("state = %+v, want %+v", got, tc.want)
+				}
+				if !reflect.DeepEqual(effects, tc.wantEffect) {
+					t.Errorf("effects:\n got  %s\n want %s", show(effects), show(tc.wantEffect))
+				}
+			})
+		}
+	}
+}
+
+// TestIndexedWordsAreOfTheirSet: words indexed for one Set are not taken
+// for another's (a reload makes a new Set), whose choices they may lack.
+func TestIndexedWordsAreOfTheirSet(t *testing.T) {
+	s, other := loadTestSet(t), loadTestSet(t)
+	got, effects := s.Step(checkinWait, en, text("I am here", t0), other.Indexed(testWords))
+	if !reflect.DeepEqual(got, State{}) || !reflect.DeepEqual(effects, recorded) {
+		t.Errorf("Step with another Set's index = %+v, %s; want the check-in recorded", got, show(effects))
 	}
 }
 

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -138,4 +139,72 @@ func sameAudit(got, want []store.AuditEntry) bool {
 		}
 	}
 	return true
+}
+
+// TestReadsRecordsNotPlainlyWritten checks the records that the webhook's
+// scripts read one field of without decoding them (linked_turn.lua the
+// link's participant ID, turn.lua the participant's revision) when they
+// are not written as encoding/json writes them: a link encoded again by
+// cjson (fields in another order, "/" escaped as "\/"), a link whose
+// participant ID is escaped, and a participant record whose revision is
+// not its first field. Each is still followed, checked and updated right,
+// through the scripts' decoding path.
+func TestReadsRecordsNotPlainlyWritten(t *testing.T) {
+	s := openTest(t, testOptions(t))
+	ctx := t.Context()
+	linkedAt := time.Date(2026, time.March, 3, 9, 0, 0, 0, time.UTC)
+	p := store.Participant{Revision: 3, ID: "p_a", Label: "a", Language: "en", TimeZone: "UTC", Status: "active",
+		CreatedAt: linkedAt, UpdatedAt: linkedAt}
+	// The record as a map: encoding/json writes its fields sorted, so
+	// "rev" is not first.
+	var fields map[string]any
+	doc, err := json.Marshal(p)
+	mustDo(t, err)
+	mustDo(t, json.Unmarshal(doc, &fields))
+	doc, err = json.Marshal(fields)
+	mustDo(t, err)
+	mustDo(t, s.rdb.Set(ctx, s.k.participant("p_a"), doc, 0).Err())
+
+	links := map[string]string{
+		"ix_cjson": `{"last_seen_at":"2026-03-03T09:00:00Z","sealed":"\/\/\/\/","index":"ix_cjson","channel":"sms",` +
+			`"linked_at":"2026-03-03T09:00:00Z","participant_id":"p_a","unreachable":false,"masked":"+44 7*** ***123"}`,
+		"ix_escaped": `{"index":"ix_escaped","channel":"sms","participant_id":"p\u005fa","sealed":"////","masked":"",` +
+			`"unreachable":false,"linked_at":"2026-03-03T09:00:00Z"}`,
+	}
+	for ix, doc := range links {
+		mustDo(t, s.rdb.Set(ctx, s.k.link(ix), doc, 0).Err())
+	}
+
+	for ix := range links {
+		l, st, err := s.LoadLinkedTurn(ctx, ix, "sms:SM1")
+		mustDo(t, err)
+		if l.ParticipantID != "p_a" || st.Participant.ID != "p_a" || st.Participant.Revision != 3 {
+			t.Fatalf("%s: linked turn of %q, participant %q at revision %d; want p_a at 3", ix, l.ParticipantID, st.Participant.ID, st.Participant.Revision)
+		}
+	}
+
+	stale := atRev(p, 2)
+	if err := s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", Participant: &stale}); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("a turn read at revision 2 of a record at 3: %v, want ErrStale", err)
+	}
+	for i, ix := range []string{"ix_cjson", "ix_escaped"} {
+		read := atRev(p, int64(3+i))
+		seen := linkedAt.Add(time.Duration(i+1)*time.Hour + 5)
+		mustDo(t, s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", Participant: &read, SeenOn: ix, SeenAt: seen}))
+		l, err := s.GetLink(ctx, ix)
+		mustDo(t, err)
+		if !l.LastSeenAt.Equal(seen) || l.ParticipantID != "p_a" || string(l.Sealed) != "\xff\xff\xff" || !l.LinkedAt.Equal(linkedAt) {
+			t.Fatalf("%s after a turn seen on it: %+v, want last seen %v and the rest as it was", ix, l, seen)
+		}
+	}
+	// Someone else's turn does not touch the escaped link.
+	mustDo(t, s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_b", SeenOn: "ix_escaped", SeenAt: linkedAt.Add(9 * time.Hour)}))
+	if l, _ := s.GetLink(ctx, "ix_escaped"); !l.LastSeenAt.Equal(linkedAt.Add(2*time.Hour + 5)) {
+		t.Fatalf("another participant's turn moved the link's last-seen time to %v", l.LastSeenAt)
+	}
+}
+
+func atRev(p store.Participant, n int64) store.Participant {
+	p.Revision = n
+	return p
 }

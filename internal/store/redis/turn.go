@@ -159,12 +159,14 @@ func (s *Store) hintsOf(t store.Turn) (pre []call, hints []hint) {
 	if t.DedupeKey != "" {
 		pre = append(pre, call{args: []any{"exists", s.k.dedupe(t.DedupeKey)}})
 	}
-	if t.Participant != nil {
+	if t.Participant != nil && t.Participant.Revision == 0 {
+		// Only the turn that creates the record lists it (a record read at
+		// revision 0 is missing): one already there was listed when it was
+		// made, by CreateParticipant or such a turn, or by the index built
+		// on Open, and a turn never moves a person to another caseload.
 		// Never taken back: an entry for a participant who is there anyway,
 		// or one whose record is missing, which readers skip.
 		pre = append(pre, call{args: []any{"zadd", s.k.participants(), 0, pid}})
-		// A turn never moves a person to another caseload; this entry is
-		// for the turn that creates the record.
 		c, cw := s.k.caseloads(), t.Participant.CaseworkerID
 		pre = append(pre, call{args: []any{"zadd", c.of(cw), 0, pid}}, call{args: []any{"sadd", c.ids(), cw}})
 		if t.Participant.Child {

@@ -48,6 +48,12 @@ var pageTests = []namedTest{
 		born := caseworkerOf("p_e", "cw_b", true)
 		born.Revision = 0
 		must(t, "turn creating p_e", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_e", Participant: &born}))
+		// Later turns of people already there leave them where they are.
+		for _, id := range []string{"p_e", "p_a"} {
+			p, err := s.GetParticipant(ctx, id)
+			must(t, "get "+id, err)
+			must(t, "a later turn of "+id, s.ApplyTurn(ctx, store.Turn{ParticipantID: id, Participant: &p}))
+		}
 
 		of := func(cw string) []string {
 			ps, err := s.ParticipantsOf(ctx, cw)

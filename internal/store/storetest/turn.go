@@ -272,6 +272,13 @@ var turnTests = []namedTest{
 		want := mine
 		want.LastSeenAt = seen
 		mustSame(t, "link after a turn seen on it", got, want)
+		// Seen again: the time moves on, the rest stays.
+		later := seen.Add(time.Minute + 7)
+		must(t, "apply", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", SeenOn: "ix_a", SeenAt: later}))
+		got, err = s.GetLink(ctx, "ix_a")
+		must(t, "get link", err)
+		want.LastSeenAt = later
+		mustSame(t, "link after a second turn seen on it", got, want)
 
 		// Another participant's link, or a link that is gone, is left alone.
 		must(t, "apply", s.ApplyTurn(ctx, store.Turn{ParticipantID: "p_a", SeenOn: "ix_b", SeenAt: seen}))

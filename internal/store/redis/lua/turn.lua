@@ -67,7 +67,10 @@ if ARGV[1] ~= '' then
   local cur = redis.call('GET', KEYS[1])
   local rev = 0
   if cur then
-    rev = tonumber(cjson.decode(cur).rev) or 0
+    -- Go writes the revision first ({"rev":N,...}); reading it there
+    -- spares decoding the record. A record without it there (revision 0
+    -- has none) is decoded.
+    rev = tonumber(string.match(cur, '^{"rev":(%d+)[,}]')) or tonumber(cjson.decode(cur).rev) or 0
   end
   if rev ~= tonumber(ARGV[7]) then
     return {'stale'}
