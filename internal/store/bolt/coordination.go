@@ -121,7 +121,10 @@ type rateRecord struct {
 
 // ReserveRate spaces reservations out at perSecond with no burst: n units
 // start at the later of now and the budget's next free moment, and move the
-// next free moment n/perSecond on.
+// next free moment n/perSecond on. Every send reserves, so the write is
+// shared with the others waiting (group commit), as the send's other
+// writes are; a batch's writes see each other's, so the reservations in
+// one still follow one another.
 func (s *Store) ReserveRate(_ context.Context, k string, n int, perSecond float64, now time.Time) (time.Time, error) {
 	switch {
 	case k == "":
@@ -132,7 +135,7 @@ func (s *Store) ReserveRate(_ context.Context, k string, n int, perSecond float6
 		return time.Time{}, fmt.Errorf("bolt: reserve rate: units must not be negative")
 	}
 	var start time.Time
-	err := s.update("reserve rate", func(t *txn) error {
+	err := s.batch("reserve rate", func(t *txn) error {
 		b := t.Bucket(bRates)
 		var r rateRecord
 		if _, err := getJSON(b, []byte(k), &r); err != nil {
