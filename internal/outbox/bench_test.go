@@ -46,8 +46,9 @@ func (s *instantSender) Throttles(store.OutboundMessage) []outbox.Throttle {
 }
 
 // benchDispatch queues benchMessages messages for benchPeople people in
-// each round and dispatches them as `waymark serve` does (eight people at
-// a time, fifty a claim) until every one has been sent.
+// each round and dispatches them as `waymark serve` does (up to 64 people
+// at a time, claims of 50 growing to 400 while they come back full) until
+// every one has been sent.
 func benchDispatch(b *testing.B, st store.Store) {
 	ctx := context.Background()
 	now := time.Now()
@@ -66,7 +67,7 @@ func benchDispatch(b *testing.B, st store.Store) {
 	sender := &instantSender{}
 	open := func(context.Context, store.Link) (string, error) { return "address", nil }
 	d := outbox.New(st, map[store.Channel]outbox.Sender{store.SMS: sender}, open, clock.System{}, nil,
-		outbox.Options{Concurrency: 8, Batch: 50})
+		outbox.Options{Concurrency: 64, Batch: 50, MaxBatch: 400})
 
 	round := 0
 	var sending time.Duration
