@@ -18,6 +18,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/channel/twilio/twiliotest"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/outbox"
+	"github.com/waymark-atd/waymark/internal/outbox/outboxtest"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/testkit"
@@ -1059,7 +1060,7 @@ func TestClaimsGrowWithTheBacklog(t *testing.T) {
 		h.enqueue(h.person(fmt.Sprintf("p_g%02d", i), fmt.Sprintf("+4477009003%02d", i), store.SMS), "checkin.ask", "hello")
 	}
 	st := &claimLimits{Store: h.st}
-	sender := &instantSender{} // no budget to wait for: every claim is sent whole
+	sender := &outboxtest.AcceptAll{} // no budget to wait for: every claim is sent whole
 	open := func(context.Context, store.Link) (string, error) { return "address", nil }
 	opts := h.opts
 	opts.Batch, opts.MaxBatch, opts.Concurrency = 4, 16, 8
@@ -1070,7 +1071,7 @@ func TestClaimsGrowWithTheBacklog(t *testing.T) {
 	if want := []int{4, 8, 16, 16, 4}; !slices.Equal(st.limits, want) {
 		t.Errorf("claims of %v, want %v", st.limits, want)
 	}
-	if n := sender.sent.Load(); n != 30 {
+	if n := sender.Sent.Load(); n != 30 {
 		t.Errorf("sent %d, want 30", n)
 	}
 }

@@ -9,8 +9,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/waymark-atd/waymark/internal/clock"
-	"github.com/waymark-atd/waymark/internal/outbox"
+	"github.com/waymark-atd/waymark/internal/outbox/outboxtest"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -34,18 +33,6 @@ func (r *roundTrips) ProcessPipelineHook(next goredis.ProcessPipelineHook) gored
 	}
 }
 
-// acceptAll is a sender that takes every message at once and has one rate
-// budget, so large that no message waits for it.
-type acceptAll struct{}
-
-func (acceptAll) Send(_ context.Context, _ string, m store.OutboundMessage) (string, error) {
-	return "P" + m.ID, nil
-}
-
-func (acceptAll) Throttles(store.OutboundMessage) []outbox.Throttle {
-	return []outbox.Throttle{{Key: "roundtrips", Units: 1, PerSecond: 1e12}}
-}
-
 // TestSendRoundTrips counts the round trips the outbox dispatcher makes to
 // send queued messages: the delivery of replies is bounded by them. A
 // claim of nine messages takes four (peek, claim, read the records, pass
@@ -57,28 +44,12 @@ func (acceptAll) Throttles(store.OutboundMessage) []outbox.Throttle {
 func TestSendRoundTrips(t *testing.T) {
 	s := openTest(t, testOptions(t))
 	ctx := t.Context()
-	now := time.Now()
-	var msgs []store.OutboundMessage
-	for i := range 3 {
-		pid := fmt.Sprint("p_", i)
-		mustDo(t, s.CreateParticipant(ctx, store.Participant{ID: pid, Label: pid, Language: "en", TimeZone: "UTC", Status: store.Active, CreatedAt: now, UpdatedAt: now}))
-		mustDo(t, s.PutLink(ctx, store.Link{Index: "ix_" + pid, Channel: store.SMS, ParticipantID: pid, Sealed: []byte("x"), Masked: "x", LinkedAt: now}))
-		for j := range 3 {
-			msgs = append(msgs, store.OutboundMessage{ID: fmt.Sprintf("m_%d_%d", i, j), ParticipantID: pid, LinkIndex: "ix_" + pid, Channel: store.SMS,
-				Kind: "k", Text: fmt.Sprint("text ", j), Status: store.Pending, NotBefore: now, CreatedAt: now, UpdatedAt: now})
-		}
-	}
-	mustDo(t, s.EnqueueOutbound(ctx, msgs...))
+	msgs := outboxtest.QueueSends(t, s, 3, 3)
 
 	rt := &roundTrips{}
 	s.rdb.AddHook(rt)
-	open := func(context.Context, store.Link) (string, error) { return "address", nil }
-	d := outbox.New(s, map[store.Channel]outbox.Sender{store.SMS: acceptAll{}}, open, clock.System{}, nil, outbox.Options{Batch: len(msgs)})
-	n, err := d.DispatchOnce(ctx)
-	mustDo(t, err)
-	if n != len(msgs) {
-		t.Fatalf("handled %d of %d", n, len(msgs))
-	}
+	outboxtest.SendQueued(t, s, msgs, 1)
+	n := len(msgs)
 	const claim, perSend = 4, 5
 	got := rt.n.Load()
 	t.Logf("%d round trips for %d sends", got, n)
