@@ -31,7 +31,7 @@ else
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 end
 local out = {1, kept}
-for _, v in ipairs(leave(KEYS[1], KEYS[2], KEYS[3], ARGV[1])) do
+for _, v in ipairs(leave(KEYS[1], KEYS[2], KEYS[3], ARGV[1], true)) do
   out[#out + 1] = v
 end
 return out

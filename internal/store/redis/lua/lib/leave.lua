@@ -13,11 +13,13 @@
 --
 -- outbox: outbound messages (hash)   order: send order (zset)
 -- gate: send gate (hash)
+-- gone: true when the caller knows the message is no longer Pending (it
+-- has just recorded so), which spares reading and decoding its record
 --
 -- Returns pairs: ID, record JSON of each message woken.
-local function leave(outbox, order, gate, id)
+local function leave(outbox, order, gate, id, gone)
   redis.call('HDEL', gate, id)
-  local doc = redis.call('HGET', outbox, id)
+  local doc = not gone and redis.call('HGET', outbox, id)
   if not (doc and cjson.decode(doc).status == 'pending') then
     -- It may have left the send order before (a status reported after the
     -- send), or a claim may have dropped it from there between this
