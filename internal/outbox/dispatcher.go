@@ -370,10 +370,15 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) (bool,
 			return false, err
 		}
 	}
-	// One step: the person, the link, and the note that this pass looks at
-	// this attempt of m (see passKey).
+	// One step: the person, the link, the note that this pass looks at
+	// this attempt of m (see passKey) and, on the first look at m, its
+	// count for the loop guard (once per message).
 	now := d.clock.Now()
-	check, err := d.store.BeginSend(ctx, m.ParticipantID, m.LinkIndex, passKey(m), now.Add(24*time.Hour))
+	var count store.SendCount
+	if m.Attempts == 0 {
+		count = d.loopCount(m, now)
+	}
+	check, err := d.store.BeginSend(ctx, m.ParticipantID, m.LinkIndex, passKey(m), now.Add(24*time.Hour), count)
 	if err != nil {
 		return false, fmt.Errorf("outbox: checks before sending %s: %w", m.ID, err)
 	}
@@ -396,18 +401,13 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) (bool,
 	// budget) has counted it and holds its reservation.
 	held := !check.FirstSeen
 	if !held {
-		// First look at this attempt of the message: count it for the loop
-		// guard (once per message) and reserve its rate budget.
-		if m.Attempts == 0 {
-			looping, err := d.looping(ctx, m, now)
-			if err != nil {
-				return false, err
-			}
-			if looping {
-				log.Warn("outbox: loop guard: too many identical messages to one person; not sent",
-					"limit", d.opts.LoopLimit, "window", d.opts.LoopWindow.String())
-				return gone(d.fail(ctx, m, ReasonLoopGuard))
-			}
+		// First look at this attempt of the message: BeginSend counted it
+		// for the loop guard if it is the first attempt; reserve its rate
+		// budget.
+		if check.Count > d.opts.LoopLimit {
+			log.Warn("outbox: loop guard: too many identical messages to one person; not sent",
+				"limit", d.opts.LoopLimit, "window", d.opts.LoopWindow.String())
+			return gone(d.fail(ctx, m, ReasonLoopGuard))
 		}
 		at, err := d.reserve(ctx, sender, m, now)
 		if err != nil {
@@ -729,17 +729,12 @@ func (d *Dispatcher) reserve(ctx context.Context, s Sender, m store.OutboundMess
 	return at, nil
 }
 
-// looping counts m among identical messages to the same person and reports
-// whether it is one too many. The key holds a hash of the text, never the
-// text.
-func (d *Dispatcher) looping(ctx context.Context, m store.OutboundMessage, now time.Time) (bool, error) {
+// loopCount is the counter of messages identical to m sent to the same
+// person, which the loop guard holds to LoopLimit in LoopWindow. The key
+// holds a hash of the text, never the text.
+func (d *Dispatcher) loopCount(m store.OutboundMessage, now time.Time) store.SendCount {
 	h := sha256.Sum256([]byte(m.Text))
-	key := "outbox:loop:" + m.ParticipantID + ":" + hex.EncodeToString(h[:12])
-	n, err := d.store.Increment(ctx, key, now.Add(d.opts.LoopWindow))
-	if err != nil {
-		return false, fmt.Errorf("outbox: loop guard for %s: %w", m.ID, err)
-	}
-	return n > d.opts.LoopLimit, nil
+	return store.SendCount{Key: "outbox:loop:" + m.ParticipantID + ":" + hex.EncodeToString(h[:12]), ExpiresAt: now.Add(d.opts.LoopWindow)}
 }
 
 // backoff is the wait after the attempt-th temporary failure: exponential,

@@ -162,29 +162,34 @@ func (s *Store) Increment(_ context.Context, k string, expiresAt time.Time) (int
 		return 0, fmt.Errorf("bolt: increment: %w", err)
 	}
 	var count int
-	err := s.batch("increment", func(t *txn) error {
-		b := t.Bucket(bCounters)
-		var c counterRecord
-		ok, err := getJSON(b, []byte(k), &c)
-		if err != nil {
-			return err
-		}
-		if ok && c.ExpiresAt.After(t.now) {
-			c.Count++
-			count = c.Count
-			return putJSON(b, []byte(k), c)
-		}
-		var prev *time.Time
-		if ok {
-			prev = &c.ExpiresAt
-		}
-		count = 1
-		if err := putJSON(b, []byte(k), counterRecord{Count: 1, ExpiresAt: expiresAt}); err != nil {
-			return err
-		}
-		return t.expireAt(expCounter, k, prev, expiresAt)
+	err := s.batch("increment", func(t *txn) (err error) {
+		count, err = t.increment(k, expiresAt)
+		return err
 	})
 	return count, err
+}
+
+// increment adds one to counter k, which is forgotten at expiresAt if
+// this starts its window, and returns the new count.
+func (t *txn) increment(k string, expiresAt time.Time) (int, error) {
+	b := t.Bucket(bCounters)
+	var c counterRecord
+	ok, err := getJSON(b, []byte(k), &c)
+	if err != nil {
+		return 0, err
+	}
+	if ok && c.ExpiresAt.After(t.now) {
+		c.Count++
+		return c.Count, putJSON(b, []byte(k), c)
+	}
+	var prev *time.Time
+	if ok {
+		prev = &c.ExpiresAt
+	}
+	if err := putJSON(b, []byte(k), counterRecord{Count: 1, ExpiresAt: expiresAt}); err != nil {
+		return 0, err
+	}
+	return 1, t.expireAt(expCounter, k, prev, expiresAt)
 }
 
 // Sweep deletes the sessions, enrolment codes, dedupe keys and counters

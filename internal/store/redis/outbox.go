@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -218,44 +219,82 @@ func (s *Store) saveOutbound(ctx context.Context, m store.OutboundMessage) error
 	return nil
 }
 
-// BeginSend reads the participant and the link and records the dedupe key
-// (SET NX PXAT, as FirstSeen) in one pipeline: one round trip, split per
-// node on a cluster. The reads and the write are independent, so their
-// order does not matter; if the call fails, the key may or may not have
-// been recorded, as when FirstSeen fails.
-func (s *Store) BeginSend(ctx context.Context, pid, linkIndex, dedupeKey string, expiresAt time.Time) (store.SendCheck, error) {
-	var c store.SendCheck
-	if err := errors.Join(store.Need("participant ID", pid), store.Need("dedupe key", dedupeKey), store.NeedTime("dedupe expiry", expiresAt)); err != nil {
-		return c, fmt.Errorf("redis: begin send: %w", err)
+// BeginSend reads the participant and the link, records the dedupe key
+// (SET NX PXAT, as FirstSeen) and, when it was new, counts count. On a
+// single Redis that is one script (begin_send.lua), one round trip; on a
+// cluster, where the keys lie in different slots, the reads and the key
+// go in one pipeline (split per node) and the count, when there is one,
+// follows. If the call fails, the key may or may not have been recorded,
+// as when FirstSeen fails.
+func (s *Store) BeginSend(ctx context.Context, pid, linkIndex, dedupeKey string, expiresAt time.Time, count store.SendCount) (store.SendCheck, error) {
+	if err := store.CheckBeginSend(pid, dedupeKey, expiresAt, count); err != nil {
+		return store.SendCheck{}, fmt.Errorf("redis: begin send: %w", err)
 	}
 	op := "begin send to " + pid
-	calls := []call{
+	linkKey := s.k.link("\x00") // no link index: a key that cannot exist
+	if linkIndex != "" {
+		linkKey = s.k.link(linkIndex)
+	}
+	if s.isCluster() {
+		return s.beginSendInSteps(ctx, op, pid, linkKey, dedupeKey, expiresAt, count)
+	}
+	keys := []string{s.k.participant(pid), s.k.dedupe(dedupeKey), linkKey}
+	until := ""
+	if count.Key != "" {
+		keys = append(keys, s.k.counter(count.Key))
+		until = strconv.FormatInt(ms(count.ExpiresAt), 10)
+	}
+	res, err := s.run(ctx, luaBeginSend, keys, ms(expiresAt), until).Slice()
+	if err != nil {
+		return store.SendCheck{}, s.fail(op, err)
+	}
+	first, _ := res[1].(int64)
+	n, _ := res[3].(int64)
+	person, _ := res[0].(string)
+	link, _ := res[2].(string)
+	return sendCheck(op, person, link, first == 1, int(n))
+}
+
+// beginSendInSteps is BeginSend on a cluster: the reads and the dedupe key
+// in one pipeline, then the count when the key was new.
+func (s *Store) beginSendInSteps(ctx context.Context, op, pid, linkKey, dedupeKey string, expiresAt time.Time, count store.SendCount) (store.SendCheck, error) {
+	cmds, err := s.pipeline(ctx, []call{
 		{args: []any{"get", s.k.participant(pid)}},
 		{args: []any{"set", s.k.dedupe(dedupeKey), "1", "pxat", ms(expiresAt), "nx"}},
-	}
-	if linkIndex != "" {
-		calls = append(calls, call{args: []any{"get", s.k.link(linkIndex)}})
-	}
-	cmds, err := s.pipeline(ctx, calls)
+		{args: []any{"get", linkKey}},
+	})
 	if err != nil {
-		return c, s.fail(op, err)
+		return store.SendCheck{}, s.fail(op, err)
 	}
-	c.FirstSeen = cmds[1].Err() == nil // SET NX answers nil when the key is there
-	if doc, err := cmds[0].Text(); err == nil {
+	first := cmds[1].Err() == nil // SET NX answers nil when the key is there
+	n := 0
+	if first && count.Key != "" {
+		if n, err = s.Increment(ctx, count.Key, count.ExpiresAt); err != nil {
+			return store.SendCheck{}, err
+		}
+	}
+	person, _ := cmds[0].Text()
+	link, _ := cmds[2].Text()
+	return sendCheck(op, person, link, first, n)
+}
+
+// sendCheck decodes what BeginSend read: the participant's and the link's
+// JSON, "" where there is none.
+func sendCheck(op, person, link string, first bool, count int) (store.SendCheck, error) {
+	c := store.SendCheck{FirstSeen: first, Count: count}
+	if person != "" {
 		var p store.Participant
-		if err := json.Unmarshal([]byte(doc), &p); err != nil {
+		if err := json.Unmarshal([]byte(person), &p); err != nil {
 			return store.SendCheck{}, fmt.Errorf("redis: %s: %w", op, err)
 		}
 		c.Participant = &p
 	}
-	if len(cmds) > 2 {
-		if doc, err := cmds[2].Text(); err == nil {
-			var l store.Link
-			if err := json.Unmarshal([]byte(doc), &l); err != nil {
-				return store.SendCheck{}, fmt.Errorf("redis: %s: link: %w", op, err)
-			}
-			c.Link = &l
+	if link != "" {
+		var l store.Link
+		if err := json.Unmarshal([]byte(link), &l); err != nil {
+			return store.SendCheck{}, fmt.Errorf("redis: %s: link: %w", op, err)
 		}
+		c.Link = &l
 	}
 	return c, nil
 }
