@@ -100,14 +100,14 @@ type Options struct {
 	Ledger Ledger
 }
 
-// Store is what the dispatcher reads and writes: the outbox, the links it
-// sends to and marks unreachable, rate budgets and counters, and the
-// attention items and audit entries a delivery closes or a failure opens.
+// Store is what the dispatcher reads and writes: the outbox (whose
+// BeginSend also counts for the loop guard), the links it sends to and
+// marks unreachable, rate budgets, and the attention items and audit
+// entries a delivery closes or a failure opens.
 type Store interface {
 	store.Outbox
 	store.LinkMarks
 	store.RateLimits
-	store.Counters
 	store.Attention
 	store.Audit
 	GetLink(ctx context.Context, index string) (store.Link, error)
