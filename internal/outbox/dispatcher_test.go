@@ -1075,3 +1075,64 @@ func TestClaimsGrowWithTheBacklog(t *testing.T) {
 		t.Errorf("sent %d, want 30", n)
 	}
 }
+
+// slowRecorder is a sender that takes a moment over each message and
+// records, in the order they reached it, what each person was sent.
+type slowRecorder struct {
+	mu   sync.Mutex
+	got  map[string][]string // participant -> texts
+	sent int
+}
+
+func (r *slowRecorder) Send(_ context.Context, _ string, m store.OutboundMessage) (string, error) {
+	time.Sleep(5 * time.Millisecond)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got[m.ParticipantID] = append(r.got[m.ParticipantID], m.Text)
+	r.sent++
+	return "P" + m.ID, nil
+}
+
+func (r *slowRecorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sent
+}
+
+// TestRunOverlapsPassesAndKeepsEachPersonsOrder: Run claims again as soon
+// as the last claim's people have all started, while some of them are
+// still sending; a later claim that meets a person whose earlier message
+// is still going hands out none of theirs until it has gone. Each person
+// gets every message once, in the order made.
+func TestRunOverlapsPassesAndKeepsEachPersonsOrder(t *testing.T) {
+	h := newHarness(t, 1e9)
+	want := map[string][]string{}
+	for i := range 6 {
+		l := h.person(fmt.Sprintf("p_o%d", i), fmt.Sprintf("+4477009004%02d", i), store.SMS)
+		for j := range 3 {
+			text := fmt.Sprintf("message %d for person %d", j, i)
+			h.enqueue(l, "checkin.ask", text)
+			want[l.ParticipantID] = append(want[l.ParticipantID], text)
+			h.clk.Advance(time.Millisecond)
+		}
+	}
+	sender := &slowRecorder{got: map[string][]string{}}
+	open := func(context.Context, store.Link) (string, error) { return "address", nil }
+	opts := h.opts
+	opts.Concurrency, opts.Batch, opts.MaxBatch, opts.PollInterval = 4, 2, 4, 10*time.Millisecond
+	d := outbox.New(h.st, map[store.Channel]outbox.Sender{store.SMS: sender}, open, h.clk, h.logger, opts)
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for sender.count() < 18 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	for pid, texts := range want {
+		if !slices.Equal(sender.got[pid], texts) {
+			t.Errorf("%s received %q, want %q in that order, once each", pid, sender.got[pid], texts)
+		}
+	}
+}
