@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -228,28 +227,21 @@ func (d *Dispatcher) Wake() { d.opts.Bell.Ring() }
 // Run dispatches until ctx is done. A send in progress is finished and
 // recorded (its outcome would otherwise be unknown); messages claimed but
 // not yet started are handed back at once.
-//
-// Passes overlap: a claim is made as soon as every person's messages of
-// the last one have started, so that sends free to go need not wait for
-// the longest of the last claim's people to finish (a person's messages go
-// one after another). Order holds all the same: the store hands out no
-// message while an earlier one of the person is still to go
-// (store.Outbox).
 func (d *Dispatcher) Run(ctx context.Context) {
-	s := d.newSends()
-	defer s.wg.Wait()
 	t := time.NewTimer(d.opts.PollInterval)
 	defer t.Stop()
 	for {
-		n, err := d.start(ctx, s)
-		if err = errors.Join(append(s.takeErrs(), err)...); err != nil && ctx.Err() == nil {
+		n, err := d.DispatchOnce(ctx)
+		if err != nil && ctx.Err() == nil {
 			d.log.Warn("outbox: dispatch pass had errors", "error", err)
 		}
 		if ctx.Err() != nil {
 			return
 		}
 		if n > 0 && err == nil {
-			// There may be more: a full claim left some behind.
+			// There may be more: a full claim left some behind, and a
+			// message sent may have woken the person's next one, parked
+			// behind it by this process or another (store.Outbox).
 			continue
 		}
 		t.Reset(d.opts.PollInterval)
@@ -257,9 +249,6 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-d.opts.Bell.rung:
-		case <-s.finished:
-			// A person's messages have gone, and may have woken their
-			// next one, parked behind them by this process or another.
 		case <-t.C:
 		}
 	}
@@ -267,54 +256,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 
 // DispatchOnce claims the messages that are due and handles each: sends
 // it, defers it for the rate budget or a retry, or fails it. It returns how
-// many it handled once all are; errors are store errors (the message
-// concerned is retried once its lease ends).
+// many it handled; errors are store errors (the message concerned is
+// retried once its lease ends).
 func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
-	s := d.newSends()
-	_, err := d.start(ctx, s)
-	s.wg.Wait()
-	return s.handled, errors.Join(append(s.takeErrs(), err)...)
-}
-
-// sends are the people's messages a dispatcher is sending, each person's
-// on a slot of its own, up to Options.Concurrency at once, across passes.
-type sends struct {
-	slots    chan struct{}
-	finished chan struct{} // rung, never blocking, when a person's messages of a claim are done
-	wg       sync.WaitGroup
-
-	mu      sync.Mutex
-	errs    []error
-	handled int
-}
-
-func (d *Dispatcher) newSends() *sends {
-	return &sends{slots: make(chan struct{}, d.opts.Concurrency), finished: make(chan struct{}, 1)}
-}
-
-// done records the outcome of one message.
-func (s *sends) done(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.handled++
-	if err != nil {
-		s.errs = append(s.errs, err)
-	}
-}
-
-// takeErrs returns the errors recorded since it was last called.
-func (s *sends) takeErrs() []error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	errs := s.errs
-	s.errs = nil
-	return errs
-}
-
-// start claims the messages that are due and starts sending each person's
-// on a slot of s, and returns how many it claimed once all have started
-// (or, when ctx ends first, the others were handed back).
-func (d *Dispatcher) start(ctx context.Context, s *sends) (int, error) {
 	claimedAt := d.clock.Now()
 	limit := int(d.batch.Load())
 	msgs, err := d.store.ClaimOutbound(ctx, d.opts.Owner, claimedAt, d.opts.Lease, limit)
@@ -324,53 +268,49 @@ func (d *Dispatcher) start(ctx context.Context, s *sends) (int, error) {
 	d.batch.Store(int64(d.nextBatch(limit, len(msgs))))
 	// A message may only be started while its lease will outlast the send.
 	startBy := claimedAt.Add(d.opts.Lease - d.opts.SendTimeout - d.opts.SendTimeout/2)
+	var (
+		mu   sync.Mutex
+		errs []error
+		n    int
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, d.opts.Concurrency)
+	)
 	groups := [][]store.OutboundMessage{msgs} // strictly oldest first
 	if d.opts.Concurrency > 1 {
 		groups = byParticipant(msgs)
 	}
-	for i, group := range groups {
-		select {
-		case s.slots <- struct{}{}:
-		case <-ctx.Done():
-			d.release(ctx, slices.Concat(groups[i:]...))
-			return len(msgs), nil
-		}
-		s.wg.Go(func() {
-			defer func() {
-				<-s.slots
-				select {
-				case s.finished <- struct{}{}:
-				default:
+	for _, group := range groups {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			// People whose message stayed in the queue (deferred for the
+			// rate budget or a retry, in doubt, not recorded): their later
+			// messages in this claim go back, to follow it.
+			stopped := map[string]bool{}
+			var behind []store.OutboundMessage
+			defer func() { d.release(ctx, behind) }()
+			for i, m := range group {
+				if ctx.Err() != nil || d.clock.Now().After(startBy) {
+					behind = append(behind, group[i:]...)
+					return
 				}
-			}()
-			d.sendGroup(ctx, s, group, startBy)
+				if stopped[m.ParticipantID] {
+					behind = append(behind, m)
+					continue
+				}
+				left, err := d.handle(ctx, m)
+				stopped[m.ParticipantID] = !left
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				}
+				n++
+				mu.Unlock()
+			}
 		})
 	}
-	return len(msgs), nil
-}
-
-// sendGroup sends one person's messages of a claim (with Concurrency 1,
-// the whole claim) one after another, in order. People whose message
-// stayed in the queue (deferred for the rate budget or a retry, in doubt,
-// not recorded): their later messages go back, to follow it; so do those
-// not started by startBy, or when ctx ends.
-func (d *Dispatcher) sendGroup(ctx context.Context, s *sends, group []store.OutboundMessage, startBy time.Time) {
-	stopped := map[string]bool{}
-	var behind []store.OutboundMessage
-	defer func() { d.release(ctx, behind) }()
-	for i, m := range group {
-		if ctx.Err() != nil || d.clock.Now().After(startBy) {
-			behind = append(behind, group[i:]...)
-			return
-		}
-		if stopped[m.ParticipantID] {
-			behind = append(behind, m)
-			continue
-		}
-		left, err := d.handle(ctx, m)
-		stopped[m.ParticipantID] = !left
-		s.done(err)
-	}
+	wg.Wait()
+	return n, errors.Join(errs...)
 }
 
 // nextBatch is the size of the claim after one of limit that found n
