@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -147,12 +148,14 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 
 	deps := web.Deps{Store: st, Conversation: conv, Log: log, PublicURL: cfg.PublicURL, Metrics: m}
 	senders := map[store.Channel]outbox.Sender{}
+	providers := providerTransport()
 	if cfg.TwilioAccountSID != "" {
 		tw, err := twilio.NewSender(twilio.Config{
 			AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,
 			From: cfg.TwilioFrom, MessagingServiceSID: cfg.TwilioMessagingServiceSID,
 			APIURL: cfg.TwilioAPIURL, PublicURL: cfg.PublicURL, MPS: cfg.TwilioMPS,
 			SmartEncoded: cfg.TwilioSmartEncoded, ContentRetention: cfg.TwilioContentRetention,
+			Transport: providers,
 		})
 		if err != nil {
 			return err
@@ -166,7 +169,7 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 		tg, err := telegram.New(telegram.Options{
 			Token: cfg.TelegramToken, APIURL: cfg.TelegramAPIURL, WebhookSecret: cfg.TelegramWebhookSecret,
 			BotUsername: cfg.TelegramBotUsername, Conversation: conv, Store: st, Box: box, Clock: clk, Log: log,
-			Wake: bell.Ring,
+			Wake: bell.Ring, HTTPClient: &http.Client{Transport: providers},
 		})
 		if err != nil {
 			return err
@@ -176,10 +179,14 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	}
 	opener := func(_ context.Context, l store.Link) (string, error) { return box.Open(string(l.Channel), l.Sealed) }
 	scheduler := schedule.New(conv, windows, schedule.Options{Tick: cfg.SchedulerTick, Observe: m.SchedulerLag})
-	// Eight people's messages at once: rate budgets still pace each sender,
-	// but one slow provider call no longer holds up everyone behind it.
+	// Up to sendsInFlight people's messages at once, in claims that grow
+	// from 50 to 400 while the queue is deep: rate budgets still pace each
+	// sender, but one slow provider call no longer holds up everyone
+	// behind it, and a backlog is sent by many sends side by side, which
+	// share the store's round trips and commits.
 	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{
-		OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox(), Concurrency: 8, Batch: 50, Bell: bell,
+		OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox(), Bell: bell,
+		Concurrency: sendsInFlight, Batch: 50, MaxBatch: 400,
 		DoubtWait: cfg.OutboxDoubtWait,
 		// A claim outlasts any send made under it: a send may take a
 		// quarter of the lease, and at most 30 s.
@@ -384,4 +391,17 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	return bolt.Open(filepath.Join(cfg.DataDir, "waymark.db"))
+}
+
+// sendsInFlight is how many provider calls the outbox makes at once at
+// most.
+const sendsInFlight = 64
+
+// providerTransport carries the outbox's calls to the providers. It keeps
+// a connection open for each send in flight: the default keeps two a
+// host, and would open and close the others call after call.
+func providerTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = sendsInFlight
+	return t
 }

@@ -225,8 +225,8 @@ func (s instrumented) MarkSending(ctx context.Context, m store.OutboundMessage) 
 	return s.count("MarkSending", s.Store.MarkSending(ctx, m))
 }
 
-func (s instrumented) BeginSend(ctx context.Context, participantID, linkIndex, dedupeKey string, expiresAt time.Time) (store.SendCheck, error) {
-	r0, err := s.Store.BeginSend(ctx, participantID, linkIndex, dedupeKey, expiresAt)
+func (s instrumented) BeginSend(ctx context.Context, participantID, linkIndex, dedupeKey string, expiresAt time.Time, count store.SendCount) (store.SendCheck, error) {
+	r0, err := s.Store.BeginSend(ctx, participantID, linkIndex, dedupeKey, expiresAt, count)
 	return r0, s.count("BeginSend", err)
 }
 

@@ -47,11 +47,16 @@ type Options struct {
 	// Lease is how long a claimed message is ours; default 2m. It is kept
 	// well above SendTimeout so that no lease runs out mid-send.
 	Lease time.Duration
-	// Batch is how many messages one pass claims; default 10.
-	Batch int
-	// Concurrency is how many people's messages are sent side by side;
-	// default 1. One person's messages always go one after another, in
-	// order; others need not wait behind a slow provider call.
+	// Batch is how many messages one pass claims while the queue is
+	// short; default 10. A claim that comes back full means more are
+	// waiting, and the next one takes twice as many, up to MaxBatch
+	// (default Batch): every send waits on the store a few times, and
+	// only sends side by side share those waits (a pipeline, a commit).
+	Batch, MaxBatch int
+	// Concurrency is how many people's messages are sent side by side at
+	// most; default 1. A pass sends as many people's at once as its claim
+	// holds, up to this. One person's messages always go one after
+	// another, in order; others need not wait behind a slow provider call.
 	Concurrency int
 	// Bell, rung by whatever queues messages, wakes the dispatcher
 	// between polls (Wake rings it too); one of its own when nil.
@@ -95,14 +100,14 @@ type Options struct {
 	Ledger Ledger
 }
 
-// Store is what the dispatcher reads and writes: the outbox, the links it
-// sends to and marks unreachable, rate budgets and counters, and the
-// attention items and audit entries a delivery closes or a failure opens.
+// Store is what the dispatcher reads and writes: the outbox (whose
+// BeginSend also counts for the loop guard), the links it sends to and
+// marks unreachable, rate budgets, and the attention items and audit
+// entries a delivery closes or a failure opens.
 type Store interface {
 	store.Outbox
 	store.LinkMarks
 	store.RateLimits
-	store.Counters
 	store.Attention
 	store.Audit
 	GetLink(ctx context.Context, index string) (store.Link, error)
@@ -134,6 +139,7 @@ func (o Options) withDefaults() Options {
 	if o.Batch <= 0 {
 		o.Batch = 10
 	}
+	o.MaxBatch = max(o.MaxBatch, o.Batch)
 	if o.Bell == nil {
 		o.Bell = NewBell()
 	}
@@ -179,6 +185,9 @@ type Dispatcher struct {
 	// optOut is the set of OptOutKinds, swapped whole when the flows are
 	// reloaded (SetOptOutKinds) while sends read it.
 	optOut atomic.Pointer[map[string]bool]
+	// batch is how many messages the next pass claims, between
+	// Options.Batch and Options.MaxBatch (nextBatch).
+	batch atomic.Int64
 }
 
 // New returns a Dispatcher sending through senders, one per channel.
@@ -193,6 +202,7 @@ func New(st Store, senders map[store.Channel]Sender, opener AddressOpener, clk c
 		opts: opts,
 	}
 	d.SetOptOutKinds(opts.OptOutKinds)
+	d.batch.Store(int64(opts.Batch))
 	return d
 }
 
@@ -250,10 +260,12 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // retried once its lease ends).
 func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 	claimedAt := d.clock.Now()
-	msgs, err := d.store.ClaimOutbound(ctx, d.opts.Owner, claimedAt, d.opts.Lease, d.opts.Batch)
+	limit := int(d.batch.Load())
+	msgs, err := d.store.ClaimOutbound(ctx, d.opts.Owner, claimedAt, d.opts.Lease, limit)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: claim: %w", err)
 	}
+	d.batch.Store(int64(d.nextBatch(limit, len(msgs))))
 	// A message may only be started while its lease will outlast the send.
 	startBy := claimedAt.Add(d.opts.Lease - d.opts.SendTimeout - d.opts.SendTimeout/2)
 	var (
@@ -299,6 +311,16 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 	}
 	wg.Wait()
 	return n, errors.Join(errs...)
+}
+
+// nextBatch is the size of the claim after one of limit that found n
+// messages: twice as large when it was full, as the queue holds more, and
+// back to Options.Batch when it was not, as the queue is short again.
+func (d *Dispatcher) nextBatch(limit, n int) int {
+	if n < limit {
+		return d.opts.Batch
+	}
+	return min(2*limit, d.opts.MaxBatch)
 }
 
 // byParticipant splits claimed messages by person, keeping each person's in
@@ -348,10 +370,15 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) (bool,
 			return false, err
 		}
 	}
-	// One step: the person, the link, and the note that this pass looks at
-	// this attempt of m (see passKey).
+	// One step: the person, the link, the note that this pass looks at
+	// this attempt of m (see passKey) and, on the first look at m, its
+	// count for the loop guard (once per message).
 	now := d.clock.Now()
-	check, err := d.store.BeginSend(ctx, m.ParticipantID, m.LinkIndex, passKey(m), now.Add(24*time.Hour))
+	var count store.SendCount
+	if m.Attempts == 0 {
+		count = d.loopCount(m, now)
+	}
+	check, err := d.store.BeginSend(ctx, m.ParticipantID, m.LinkIndex, passKey(m), now.Add(24*time.Hour), count)
 	if err != nil {
 		return false, fmt.Errorf("outbox: checks before sending %s: %w", m.ID, err)
 	}
@@ -374,18 +401,13 @@ func (d *Dispatcher) handle(ctx context.Context, m store.OutboundMessage) (bool,
 	// budget) has counted it and holds its reservation.
 	held := !check.FirstSeen
 	if !held {
-		// First look at this attempt of the message: count it for the loop
-		// guard (once per message) and reserve its rate budget.
-		if m.Attempts == 0 {
-			looping, err := d.looping(ctx, m, now)
-			if err != nil {
-				return false, err
-			}
-			if looping {
-				log.Warn("outbox: loop guard: too many identical messages to one person; not sent",
-					"limit", d.opts.LoopLimit, "window", d.opts.LoopWindow.String())
-				return gone(d.fail(ctx, m, ReasonLoopGuard))
-			}
+		// First look at this attempt of the message: BeginSend counted it
+		// for the loop guard if it is the first attempt; reserve its rate
+		// budget.
+		if check.Count > d.opts.LoopLimit {
+			log.Warn("outbox: loop guard: too many identical messages to one person; not sent",
+				"limit", d.opts.LoopLimit, "window", d.opts.LoopWindow.String())
+			return gone(d.fail(ctx, m, ReasonLoopGuard))
 		}
 		at, err := d.reserve(ctx, sender, m, now)
 		if err != nil {
@@ -707,17 +729,12 @@ func (d *Dispatcher) reserve(ctx context.Context, s Sender, m store.OutboundMess
 	return at, nil
 }
 
-// looping counts m among identical messages to the same person and reports
-// whether it is one too many. The key holds a hash of the text, never the
-// text.
-func (d *Dispatcher) looping(ctx context.Context, m store.OutboundMessage, now time.Time) (bool, error) {
+// loopCount is the counter of messages identical to m sent to the same
+// person, which the loop guard holds to LoopLimit in LoopWindow. The key
+// holds a hash of the text, never the text.
+func (d *Dispatcher) loopCount(m store.OutboundMessage, now time.Time) store.SendCount {
 	h := sha256.Sum256([]byte(m.Text))
-	key := "outbox:loop:" + m.ParticipantID + ":" + hex.EncodeToString(h[:12])
-	n, err := d.store.Increment(ctx, key, now.Add(d.opts.LoopWindow))
-	if err != nil {
-		return false, fmt.Errorf("outbox: loop guard for %s: %w", m.ID, err)
-	}
-	return n > d.opts.LoopLimit, nil
+	return store.SendCount{Key: "outbox:loop:" + m.ParticipantID + ":" + hex.EncodeToString(h[:12]), ExpiresAt: now.Add(d.opts.LoopWindow)}
 }
 
 // backoff is the wait after the attempt-th temporary failure: exponential,

@@ -18,6 +18,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/channel/twilio/twiliotest"
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/outbox"
+	"github.com/waymark-atd/waymark/internal/outbox/outboxtest"
 	"github.com/waymark-atd/waymark/internal/seal"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/testkit"
@@ -1035,5 +1036,42 @@ func TestHeldBackMessageKeepsLaterOnesBehind(t *testing.T) {
 	}
 	if !slices.Equal(got, texts) {
 		t.Fatalf("sent %q, want %q", got, texts)
+	}
+}
+
+// claimLimits records the size of every claim a dispatcher makes.
+type claimLimits struct {
+	store.Store
+	limits []int
+}
+
+func (c *claimLimits) ClaimOutbound(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboundMessage, error) {
+	c.limits = append(c.limits, limit)
+	return c.Store.ClaimOutbound(ctx, owner, now, lease, limit)
+}
+
+// TestClaimsGrowWithTheBacklog: a claim that comes back full is followed by
+// one twice as large, up to MaxBatch, so that a deep queue is sent by many
+// sends side by side; once a claim is not full, the next is Batch again.
+// Every message goes once.
+func TestClaimsGrowWithTheBacklog(t *testing.T) {
+	h := newHarness(t, 1e9)
+	for i := range 30 {
+		h.enqueue(h.person(fmt.Sprintf("p_g%02d", i), fmt.Sprintf("+4477009003%02d", i), store.SMS), "checkin.ask", "hello")
+	}
+	st := &claimLimits{Store: h.st}
+	sender := &outboxtest.AcceptAll{} // no budget to wait for: every claim is sent whole
+	open := func(context.Context, store.Link) (string, error) { return "address", nil }
+	opts := h.opts
+	opts.Batch, opts.MaxBatch, opts.Concurrency = 4, 16, 8
+	d := outbox.New(st, map[store.Channel]outbox.Sender{store.SMS: sender}, open, h.clk, h.logger, opts)
+	for range 5 {
+		h.once(d)
+	}
+	if want := []int{4, 8, 16, 16, 4}; !slices.Equal(st.limits, want) {
+		t.Errorf("claims of %v, want %v", st.limits, want)
+	}
+	if n := sender.Sent.Load(); n != 30 {
+		t.Errorf("sent %d, want 30", n)
 	}
 }

@@ -583,6 +583,18 @@ type SendCheck struct {
 	Link        *Link        // nil when there is none
 	// FirstSeen reports whether the dedupe key was new, as FirstSeen does.
 	FirstSeen bool
+	// Count is the new count of the SendCount's counter when BeginSend
+	// counted (the key was new); 0 when it did not.
+	Count int
+}
+
+// SendCount is a counter BeginSend adds one to, as Counters.Increment
+// does, when its dedupe key is new: the outbox's loop guard counts a
+// message on its first look in the same step. A zero SendCount counts
+// nothing.
+type SendCount struct {
+	Key       string
+	ExpiresAt time.Time
 }
 
 // Participants keeps participant records.
@@ -867,9 +879,10 @@ type Outbox interface {
 	// BeginSend reads what must be checked before a message is sent to a
 	// participant through a link, their record and the link (nil when
 	// missing; an empty linkIndex is no link), and records dedupeKey until
-	// expiresAt as FirstSeen does, reporting whether it was new. It is one
-	// step where the backend allows, because every send needs all three.
-	BeginSend(ctx context.Context, participantID, linkIndex, dedupeKey string, expiresAt time.Time) (SendCheck, error)
+	// expiresAt as FirstSeen does, reporting whether it was new; when it
+	// was, it also counts count (SendCount). It is one step where the
+	// backend allows, because every send needs all of them.
+	BeginSend(ctx context.Context, participantID, linkIndex, dedupeKey string, expiresAt time.Time, count SendCount) (SendCheck, error)
 	// OutboundOf returns a participant's messages whatever their status,
 	// oldest first (by CreatedAt, then ID): for a subject access request,
 	// and to re-point pending messages at a re-sealed link.

@@ -29,6 +29,16 @@ func NeedTime(field string, t time.Time) error {
 	return nil
 }
 
+// CheckBeginSend validates what BeginSend is asked: the participant, the
+// dedupe key and its expiry, and a counter's window end when it counts.
+func CheckBeginSend(participantID, dedupeKey string, expiresAt time.Time, count SendCount) error {
+	errs := []error{Need("participant ID", participantID), Need("dedupe key", dedupeKey), NeedTime("dedupe expiry", expiresAt)}
+	if count.Key != "" {
+		errs = append(errs, NeedTime("counter expiry", count.ExpiresAt))
+	}
+	return errors.Join(errs...)
+}
+
 // NeedPositive refuses a duration that is not above zero.
 func NeedPositive(field string, d time.Duration) error {
 	if d <= 0 {

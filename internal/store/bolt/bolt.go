@@ -202,6 +202,7 @@ func (s *Store) view(op string, fn func(*txn) error) error {
 
 func (s *Store) update(op string, fn func(*txn) error) error {
 	now := s.now()
+	s.commits.txs.Add(1)
 	return s.wrap(op, s.db.Update(func(tx *bbolt.Tx) error { return fn(&txn{tx, now}) }))
 }
 

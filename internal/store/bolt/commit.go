@@ -3,6 +3,7 @@ package bolt
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	bbolt "go.etcd.io/bbolt"
 )
@@ -25,6 +26,9 @@ import (
 // than once, so it must set, not add to, whatever it hands back.
 type committer struct {
 	db *bbolt.DB
+	// txs counts the write transactions of the store, each one fsync:
+	// this committer's and Store.update's (tests count a send's).
+	txs atomic.Int64
 
 	mu    sync.Mutex
 	queue []*commitReq
@@ -95,6 +99,7 @@ func (c *committer) loop() {
 func (c *committer) commit(batch []*commitReq) {
 	for len(batch) > 0 {
 		failed := -1
+		c.txs.Add(1)
 		err := c.db.Update(func(tx *bbolt.Tx) error {
 			for i, r := range batch {
 				if err := call(r.fn, tx); err != nil {
@@ -112,6 +117,7 @@ func (c *committer) commit(batch []*commitReq) {
 		}
 		alone := batch[failed]
 		batch = append(batch[:failed:failed], batch[failed+1:]...)
+		c.txs.Add(1)
 		alone.done <- c.db.Update(func(tx *bbolt.Tx) error { return call(alone.fn, tx) })
 	}
 }

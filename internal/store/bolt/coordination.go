@@ -121,7 +121,10 @@ type rateRecord struct {
 
 // ReserveRate spaces reservations out at perSecond with no burst: n units
 // start at the later of now and the budget's next free moment, and move the
-// next free moment n/perSecond on.
+// next free moment n/perSecond on. Every send reserves, so the write is
+// shared with the others waiting (group commit), as the send's other
+// writes are; a batch's writes see each other's, so the reservations in
+// one still follow one another.
 func (s *Store) ReserveRate(_ context.Context, k string, n int, perSecond float64, now time.Time) (time.Time, error) {
 	switch {
 	case k == "":
@@ -132,7 +135,7 @@ func (s *Store) ReserveRate(_ context.Context, k string, n int, perSecond float6
 		return time.Time{}, fmt.Errorf("bolt: reserve rate: units must not be negative")
 	}
 	var start time.Time
-	err := s.update("reserve rate", func(t *txn) error {
+	err := s.batch("reserve rate", func(t *txn) error {
 		b := t.Bucket(bRates)
 		var r rateRecord
 		if _, err := getJSON(b, []byte(k), &r); err != nil {
@@ -159,29 +162,34 @@ func (s *Store) Increment(_ context.Context, k string, expiresAt time.Time) (int
 		return 0, fmt.Errorf("bolt: increment: %w", err)
 	}
 	var count int
-	err := s.batch("increment", func(t *txn) error {
-		b := t.Bucket(bCounters)
-		var c counterRecord
-		ok, err := getJSON(b, []byte(k), &c)
-		if err != nil {
-			return err
-		}
-		if ok && c.ExpiresAt.After(t.now) {
-			c.Count++
-			count = c.Count
-			return putJSON(b, []byte(k), c)
-		}
-		var prev *time.Time
-		if ok {
-			prev = &c.ExpiresAt
-		}
-		count = 1
-		if err := putJSON(b, []byte(k), counterRecord{Count: 1, ExpiresAt: expiresAt}); err != nil {
-			return err
-		}
-		return t.expireAt(expCounter, k, prev, expiresAt)
+	err := s.batch("increment", func(t *txn) (err error) {
+		count, err = t.increment(k, expiresAt)
+		return err
 	})
 	return count, err
+}
+
+// increment adds one to counter k, which is forgotten at expiresAt if
+// this starts its window, and returns the new count.
+func (t *txn) increment(k string, expiresAt time.Time) (int, error) {
+	b := t.Bucket(bCounters)
+	var c counterRecord
+	ok, err := getJSON(b, []byte(k), &c)
+	if err != nil {
+		return 0, err
+	}
+	if ok && c.ExpiresAt.After(t.now) {
+		c.Count++
+		return c.Count, putJSON(b, []byte(k), c)
+	}
+	var prev *time.Time
+	if ok {
+		prev = &c.ExpiresAt
+	}
+	if err := putJSON(b, []byte(k), counterRecord{Count: 1, ExpiresAt: expiresAt}); err != nil {
+		return 0, err
+	}
+	return 1, t.expireAt(expCounter, k, prev, expiresAt)
 }
 
 // Sweep deletes the sessions, enrolment codes, dedupe keys and counters

@@ -350,11 +350,11 @@ func (s *Store) ChangeOutbound(_ context.Context, id string, change func(*store.
 	return m, saved, err
 }
 
-// BeginSend reads the participant and the link and records the dedupe key
-// in one transaction.
-func (s *Store) BeginSend(_ context.Context, pid, linkIndex, dedupeKey string, expiresAt time.Time) (store.SendCheck, error) {
+// BeginSend reads the participant and the link, records the dedupe key
+// and, when it was new, counts count, in one transaction.
+func (s *Store) BeginSend(_ context.Context, pid, linkIndex, dedupeKey string, expiresAt time.Time, count store.SendCount) (store.SendCheck, error) {
 	var c store.SendCheck
-	if err := errors.Join(store.Need("participant ID", pid), store.Need("dedupe key", dedupeKey), store.NeedTime("dedupe expiry", expiresAt)); err != nil {
+	if err := store.CheckBeginSend(pid, dedupeKey, expiresAt, count); err != nil {
 		return c, fmt.Errorf("bolt: begin send: %w", err)
 	}
 	err := s.batch("begin send to "+pid, func(t *txn) error {
@@ -362,6 +362,11 @@ func (s *Store) BeginSend(_ context.Context, pid, linkIndex, dedupeKey string, e
 		var err error
 		if c.FirstSeen, err = t.recordDedupe(dedupeKey, expiresAt); err != nil {
 			return err
+		}
+		if c.FirstSeen && count.Key != "" {
+			if c.Count, err = t.increment(count.Key, count.ExpiresAt); err != nil {
+				return err
+			}
 		}
 		var p store.Participant
 		if ok, err := getJSON(t.Bucket(bParticipants), []byte(pid), &p); err != nil {

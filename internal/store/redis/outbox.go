@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -218,90 +219,149 @@ func (s *Store) saveOutbound(ctx context.Context, m store.OutboundMessage) error
 	return nil
 }
 
-// BeginSend reads the participant and the link and records the dedupe key
-// (SET NX PXAT, as FirstSeen) in one pipeline: one round trip, split per
-// node on a cluster. The reads and the write are independent, so their
-// order does not matter; if the call fails, the key may or may not have
-// been recorded, as when FirstSeen fails.
-func (s *Store) BeginSend(ctx context.Context, pid, linkIndex, dedupeKey string, expiresAt time.Time) (store.SendCheck, error) {
-	var c store.SendCheck
-	if err := errors.Join(store.Need("participant ID", pid), store.Need("dedupe key", dedupeKey), store.NeedTime("dedupe expiry", expiresAt)); err != nil {
-		return c, fmt.Errorf("redis: begin send: %w", err)
+// BeginSend reads the participant and the link, records the dedupe key
+// (SET NX PXAT, as FirstSeen) and, when it was new, counts count. On a
+// single Redis that is one script (begin_send.lua), one round trip; on a
+// cluster, where the keys lie in different slots, the reads and the key
+// go in one pipeline (split per node) and the count, when there is one,
+// follows. If the call fails, the key may or may not have been recorded,
+// as when FirstSeen fails.
+func (s *Store) BeginSend(ctx context.Context, pid, linkIndex, dedupeKey string, expiresAt time.Time, count store.SendCount) (store.SendCheck, error) {
+	if err := store.CheckBeginSend(pid, dedupeKey, expiresAt, count); err != nil {
+		return store.SendCheck{}, fmt.Errorf("redis: begin send: %w", err)
 	}
 	op := "begin send to " + pid
-	calls := []call{
+	linkKey := s.k.link("\x00") // no link index: a key that cannot exist
+	if linkIndex != "" {
+		linkKey = s.k.link(linkIndex)
+	}
+	if s.isCluster() {
+		return s.beginSendInSteps(ctx, op, pid, linkKey, dedupeKey, expiresAt, count)
+	}
+	keys := []string{s.k.participant(pid), s.k.dedupe(dedupeKey), linkKey}
+	until := ""
+	if count.Key != "" {
+		keys = append(keys, s.k.counter(count.Key))
+		until = strconv.FormatInt(ms(count.ExpiresAt), 10)
+	}
+	res, err := s.run(ctx, luaBeginSend, keys, ms(expiresAt), until).Slice()
+	if err != nil {
+		return store.SendCheck{}, s.fail(op, err)
+	}
+	first, _ := res[1].(int64)
+	n, _ := res[3].(int64)
+	person, _ := res[0].(string)
+	link, _ := res[2].(string)
+	return sendCheck(op, person, link, first == 1, int(n))
+}
+
+// beginSendInSteps is BeginSend on a cluster: the reads and the dedupe key
+// in one pipeline, then the count when the key was new.
+func (s *Store) beginSendInSteps(ctx context.Context, op, pid, linkKey, dedupeKey string, expiresAt time.Time, count store.SendCount) (store.SendCheck, error) {
+	cmds, err := s.pipeline(ctx, []call{
 		{args: []any{"get", s.k.participant(pid)}},
 		{args: []any{"set", s.k.dedupe(dedupeKey), "1", "pxat", ms(expiresAt), "nx"}},
-	}
-	if linkIndex != "" {
-		calls = append(calls, call{args: []any{"get", s.k.link(linkIndex)}})
-	}
-	cmds, err := s.pipeline(ctx, calls)
+		{args: []any{"get", linkKey}},
+	})
 	if err != nil {
-		return c, s.fail(op, err)
+		return store.SendCheck{}, s.fail(op, err)
 	}
-	c.FirstSeen = cmds[1].Err() == nil // SET NX answers nil when the key is there
-	if doc, err := cmds[0].Text(); err == nil {
+	first := cmds[1].Err() == nil // SET NX answers nil when the key is there
+	n := 0
+	if first && count.Key != "" {
+		if n, err = s.Increment(ctx, count.Key, count.ExpiresAt); err != nil {
+			return store.SendCheck{}, err
+		}
+	}
+	person, _ := cmds[0].Text()
+	link, _ := cmds[2].Text()
+	return sendCheck(op, person, link, first, n)
+}
+
+// sendCheck decodes what BeginSend read: the participant's and the link's
+// JSON, "" where there is none.
+func sendCheck(op, person, link string, first bool, count int) (store.SendCheck, error) {
+	c := store.SendCheck{FirstSeen: first, Count: count}
+	if person != "" {
 		var p store.Participant
-		if err := json.Unmarshal([]byte(doc), &p); err != nil {
+		if err := json.Unmarshal([]byte(person), &p); err != nil {
 			return store.SendCheck{}, fmt.Errorf("redis: %s: %w", op, err)
 		}
 		c.Participant = &p
 	}
-	if len(cmds) > 2 {
-		if doc, err := cmds[2].Text(); err == nil {
-			var l store.Link
-			if err := json.Unmarshal([]byte(doc), &l); err != nil {
-				return store.SendCheck{}, fmt.Errorf("redis: %s: link: %w", op, err)
-			}
-			c.Link = &l
+	if link != "" {
+		var l store.Link
+		if err := json.Unmarshal([]byte(link), &l); err != nil {
+			return store.SendCheck{}, fmt.Errorf("redis: %s: link: %w", op, err)
 		}
+		c.Link = &l
 	}
 	return c, nil
 }
 
-// MarkSent records a provider's acceptance of m and ends its claim, in
-// two round trips in the common case: the record (outbox_sent.lua, which
-// keeps a later status reported meanwhile), then the queue, which the
-// message leaves. As in UpdateOutbound, the record goes first.
+// MarkSent records a provider's acceptance of m and ends its claim. The
+// record and the person's hold on the message go in one script
+// (outbox_sent.lua, which keeps a later status reported meanwhile), then
+// the shard's queue, which the message leaves: as in UpdateOutbound, the
+// record first. On a single Redis both are sent in one pipeline, which
+// Redis runs in order, so a send is recorded in one round trip; on a
+// cluster they may lie on two nodes, and go one after the other.
 func (s *Store) MarkSent(ctx context.Context, m store.OutboundMessage) error {
 	if err := store.CheckOutbound(m); err != nil {
 		return fmt.Errorf("redis: mark message sent: %w", err)
 	}
-	rec, err := s.saveSent(ctx, m)
-	if err != nil {
-		return err
-	}
-	return s.placeOutbound(ctx, rec)
-}
-
-// saveSent saves the record of a message its provider accepted and
-// returns it. When a later status came first, the stored record is read
-// back, given m's send details and swapped in only if it has not changed
-// again meanwhile.
-func (s *Store) saveSent(ctx context.Context, m store.OutboundMessage) (store.OutboundMessage, error) {
 	op := "mark message sent " + m.ID
-	key := s.k.outbox(m.ParticipantID)
 	queued := store.Accepted(m)
 	doc, err := json.Marshal(queued)
 	if err != nil {
-		return m, fmt.Errorf("redis: %s: %w", op, err)
+		return fmt.Errorf("redis: %s: %w", op, err)
 	}
+	sent := call{sc: luaOutboxSent, keys: s.sendGateKeys(m.ParticipantID), args: []any{m.ID, doc}}
+	sh := s.k.outShard(shardOf(m.ID))
+	leaveQueue := call{sc: luaOutboxPlace, keys: []string{sh.ready, sh.pos, sh.owner, sh.orphan, sh.where}, args: []any{m.ID, "", m.ParticipantID}}
+	calls := []call{sent}
+	if !s.isCluster() {
+		calls = append(calls, leaveQueue)
+	}
+	cmds, err := s.pipeline(ctx, calls)
+	if err != nil {
+		return s.fail(op, err)
+	}
+	res, err := cmds[0].Slice()
+	if err != nil {
+		return s.fail(op, err)
+	}
+	if n, _ := res[0].(int64); n == 0 {
+		return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+	}
+	if s.isCluster() {
+		if err := s.run(ctx, leaveQueue.sc, leaveQueue.keys, leaveQueue.args...).Err(); err != nil {
+			return s.fail(op, err)
+		}
+	}
+	if stored, _ := res[1].(string); stored != "" {
+		if err := s.keepLaterStatus(ctx, m, stored); err != nil {
+			return err
+		}
+	}
+	woken := make([]string, 0, len(res)-2)
+	for _, v := range res[2:] {
+		w, _ := v.(string)
+		woken = append(woken, w)
+	}
+	return s.wake(ctx, op, woken)
+}
+
+// keepLaterStatus saves the record of a message its provider accepted
+// after a later status came first: the stored record, given m's send
+// details, swapped in only if it has not changed again meanwhile.
+func (s *Store) keepLaterStatus(ctx context.Context, m store.OutboundMessage, stored string) error {
+	op := "mark message sent " + m.ID
+	key := s.k.outbox(m.ParticipantID)
 	for range 10 {
-		res, err := s.run(ctx, luaOutboxSent, []string{key}, m.ID, doc).Result()
-		if err != nil {
-			return m, s.fail(op, err)
-		}
-		stored, later := res.(string)
-		if !later {
-			if n, _ := res.(int64); n == 0 {
-				return m, fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
-			}
-			return queued, nil
-		}
 		var cur store.OutboundMessage
 		if err := json.Unmarshal([]byte(stored), &cur); err != nil {
-			return m, fmt.Errorf("redis: %s: %w", op, err)
+			return fmt.Errorf("redis: %s: %w", op, err)
 		}
 		rec := store.AcceptedOver(cur, m)
 		if rec.Status.Final() {
@@ -309,20 +369,23 @@ func (s *Store) saveSent(ctx context.Context, m store.OutboundMessage) (store.Ou
 		}
 		merged, err := json.Marshal(rec)
 		if err != nil {
-			return m, fmt.Errorf("redis: %s: %w", op, err)
+			return fmt.Errorf("redis: %s: %w", op, err)
 		}
 		n, err := s.run(ctx, luaSwap, []string{key}, m.ID, stored, merged).Int()
 		switch {
 		case err != nil:
-			return m, s.fail(op, err)
+			return s.fail(op, err)
 		case n == 1:
-			return rec, nil
+			return nil
 		case n == -1:
-			return m, fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+			return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
 		}
-		// Another status landed between the two scripts: look again.
+		// Another status landed meanwhile: look again.
+		if stored, err = s.rdb.HGet(ctx, key, m.ID).Result(); err != nil {
+			return s.wrapGet(op, err)
+		}
 	}
-	return m, fmt.Errorf("redis: %s: the record kept changing; try again", op)
+	return fmt.Errorf("redis: %s: the record kept changing; try again", op)
 }
 
 // MarkSending saves m, with its attempt and the moment its send began,
@@ -373,6 +436,13 @@ func (s *Store) placeOutbound(ctx context.Context, m store.OutboundMessage) erro
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		return s.fail(op, err)
 	}
+	return s.wake(ctx, op, woken)
+}
+
+// wake puts the messages a leave step woke (pairs of ID and record) back
+// in their shards' queues, in the order they were made: one round trip,
+// none when there are none.
+func (s *Store) wake(ctx context.Context, op string, woken []string) error {
 	if len(woken) == 0 {
 		return nil
 	}

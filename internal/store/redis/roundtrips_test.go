@@ -9,8 +9,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/waymark-atd/waymark/internal/clock"
-	"github.com/waymark-atd/waymark/internal/outbox"
+	"github.com/waymark-atd/waymark/internal/outbox/outboxtest"
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
@@ -34,52 +33,25 @@ func (r *roundTrips) ProcessPipelineHook(next goredis.ProcessPipelineHook) gored
 	}
 }
 
-// acceptAll is a sender that takes every message at once and has one rate
-// budget, so large that no message waits for it.
-type acceptAll struct{}
-
-func (acceptAll) Send(_ context.Context, _ string, m store.OutboundMessage) (string, error) {
-	return "P" + m.ID, nil
-}
-
-func (acceptAll) Throttles(store.OutboundMessage) []outbox.Throttle {
-	return []outbox.Throttle{{Key: "roundtrips", Units: 1, PerSecond: 1e12}}
-}
-
 // TestSendRoundTrips counts the round trips the outbox dispatcher makes to
 // send queued messages: the delivery of replies is bounded by them. A
 // claim of nine messages takes four (peek, claim, read the records, pass
 // each person's send gate, which keeps their messages in order); each
-// send six: the checks before it (BeginSend), the loop guard, the rate
-// budget, the mark that the send began (MarkSending: a crash mid-send
-// leaves the message in doubt instead of sending it again blindly), and
-// MarkSent's record and queue.
+// send four: the checks before it with the loop guard's count
+// (BeginSend, one script on a single Redis), the rate budget, the mark
+// that the send began (MarkSending: a crash mid-send leaves the message in
+// doubt instead of sending it again blindly), and MarkSent (the record,
+// the person's hold and the queue in one pipeline).
 func TestSendRoundTrips(t *testing.T) {
 	s := openTest(t, testOptions(t))
 	ctx := t.Context()
-	now := time.Now()
-	var msgs []store.OutboundMessage
-	for i := range 3 {
-		pid := fmt.Sprint("p_", i)
-		mustDo(t, s.CreateParticipant(ctx, store.Participant{ID: pid, Label: pid, Language: "en", TimeZone: "UTC", Status: store.Active, CreatedAt: now, UpdatedAt: now}))
-		mustDo(t, s.PutLink(ctx, store.Link{Index: "ix_" + pid, Channel: store.SMS, ParticipantID: pid, Sealed: []byte("x"), Masked: "x", LinkedAt: now}))
-		for j := range 3 {
-			msgs = append(msgs, store.OutboundMessage{ID: fmt.Sprintf("m_%d_%d", i, j), ParticipantID: pid, LinkIndex: "ix_" + pid, Channel: store.SMS,
-				Kind: "k", Text: fmt.Sprint("text ", j), Status: store.Pending, NotBefore: now, CreatedAt: now, UpdatedAt: now})
-		}
-	}
-	mustDo(t, s.EnqueueOutbound(ctx, msgs...))
+	msgs := outboxtest.QueueSends(t, s, 3, 3)
 
 	rt := &roundTrips{}
 	s.rdb.AddHook(rt)
-	open := func(context.Context, store.Link) (string, error) { return "address", nil }
-	d := outbox.New(s, map[store.Channel]outbox.Sender{store.SMS: acceptAll{}}, open, clock.System{}, nil, outbox.Options{Batch: len(msgs)})
-	n, err := d.DispatchOnce(ctx)
-	mustDo(t, err)
-	if n != len(msgs) {
-		t.Fatalf("handled %d of %d", n, len(msgs))
-	}
-	const claim, perSend = 4, 6
+	outboxtest.SendQueued(t, s, msgs, 1)
+	n := len(msgs)
+	const claim, perSend = 4, 4
 	got := rt.n.Load()
 	t.Logf("%d round trips for %d sends", got, n)
 	if want := int64(claim + perSend*len(msgs)); got > want {

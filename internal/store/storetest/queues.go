@@ -282,10 +282,10 @@ var outboxTests = []namedTest{
 		p := created(t, s, "p_a")
 		l := link("idx_1", "p_a")
 		must(t, "put link", s.PutLink(ctx, l))
-		c, err := s.BeginSend(ctx, "p_a", "idx_1", "outbox:pass:m_0:0", exp)
+		c, err := s.BeginSend(ctx, "p_a", "idx_1", "outbox:pass:m_0:0", exp, store.SendCount{})
 		must(t, "begin send", err)
 		mustSame(t, "first look", c, store.SendCheck{Participant: &p, Link: &l, FirstSeen: true})
-		c, err = s.BeginSend(ctx, "p_a", "idx_1", "outbox:pass:m_0:0", exp)
+		c, err = s.BeginSend(ctx, "p_a", "idx_1", "outbox:pass:m_0:0", exp, store.SendCount{})
 		must(t, "begin send again", err)
 		mustSame(t, "second look: the key is recorded", c, store.SendCheck{Participant: &p, Link: &l})
 		seen, err := s.Seen(ctx, "outbox:pass:m_0:0")
@@ -298,10 +298,49 @@ var outboxTests = []namedTest{
 		// A key FirstSeen recorded is recorded for BeginSend too.
 		_, err = s.FirstSeen(ctx, "outbox:pass:m_1:0", exp)
 		must(t, "first seen of another key", err)
-		c, err = s.BeginSend(ctx, "p_a", "idx_1", "outbox:pass:m_1:0", exp)
+		c, err = s.BeginSend(ctx, "p_a", "idx_1", "outbox:pass:m_1:0", exp, store.SendCount{})
 		must(t, "begin send after FirstSeen", err)
 		if c.FirstSeen {
 			t.Fatalf("a key FirstSeen recorded was new to BeginSend")
+		}
+	}},
+	{"BeginSendCountsOnlyTheFirstLook", func(t *testing.T, s store.Store) {
+		// The loop guard's count of a message: taken with the dedupe key
+		// when that is new, in the counter Increment counts.
+		ctx := ctxOf(t)
+		exp := wallNow().Add(time.Hour)
+		created(t, s, "p_a")
+		count := store.SendCount{Key: "loop:p_a:same", ExpiresAt: exp}
+		c, err := s.BeginSend(ctx, "p_a", "", "pass:m_0:0", exp, count)
+		must(t, "begin send", err)
+		if !c.FirstSeen || c.Count != 1 {
+			t.Fatalf("first look: first seen %v, count %d; want true, 1", c.FirstSeen, c.Count)
+		}
+		c, err = s.BeginSend(ctx, "p_a", "", "pass:m_0:0", exp, count)
+		must(t, "begin send again", err)
+		if c.FirstSeen || c.Count != 0 {
+			t.Fatalf("second look: first seen %v, count %d; want false, 0 (not counted)", c.FirstSeen, c.Count)
+		}
+		n, err := s.Increment(ctx, count.Key, exp)
+		must(t, "increment", err)
+		if n != 2 {
+			t.Fatalf("Increment after one counted look: %d, want 2", n)
+		}
+		c, err = s.BeginSend(ctx, "p_a", "", "pass:m_1:0", exp, count)
+		must(t, "begin send of another message", err)
+		if c.Count != 3 {
+			t.Fatalf("another message's first look: count %d, want 3", c.Count)
+		}
+		c, err = s.BeginSend(ctx, "p_a", "", "pass:m_2:0", exp, store.SendCount{})
+		must(t, "begin send counting nothing", err)
+		if !c.FirstSeen || c.Count != 0 {
+			t.Fatalf("nothing to count: first seen %v, count %d; want true, 0", c.FirstSeen, c.Count)
+		}
+		// The counter's window is the one its first count set.
+		n, err = s.Increment(ctx, count.Key, exp.Add(time.Hour))
+		must(t, "increment", err)
+		if n != 4 {
+			t.Fatalf("Increment after three counts: %d, want 4", n)
 		}
 	}},
 	{"BeginSendWithoutPersonOrLink", func(t *testing.T, s store.Store) {
@@ -309,16 +348,16 @@ var outboxTests = []namedTest{
 		// fails the message, and the key is recorded all the same.
 		ctx := ctxOf(t)
 		exp := wallNow().Add(time.Hour)
-		c, err := s.BeginSend(ctx, "p_gone", "idx_gone", "k1", exp)
+		c, err := s.BeginSend(ctx, "p_gone", "idx_gone", "k1", exp, store.SendCount{})
 		must(t, "begin send to no one", err)
 		mustSame(t, "no one", c, store.SendCheck{FirstSeen: true})
 		p := created(t, s, "p_a")
-		c, err = s.BeginSend(ctx, "p_a", "", "k2", exp)
+		c, err = s.BeginSend(ctx, "p_a", "", "k2", exp, store.SendCount{})
 		must(t, "begin send without a link index", err)
 		mustSame(t, "no link index", c, store.SendCheck{Participant: &p, FirstSeen: true})
 		l := link("idx_b", "p_b") // someone else's link comes back as it is
 		must(t, "put link", s.PutLink(ctx, l))
-		c, err = s.BeginSend(ctx, "p_a", "idx_b", "k3", exp)
+		c, err = s.BeginSend(ctx, "p_a", "idx_b", "k3", exp, store.SendCount{})
 		must(t, "begin send through another's link", err)
 		mustSame(t, "another's link", c, store.SendCheck{Participant: &p, Link: &l, FirstSeen: true})
 		if seen, err := s.Seen(ctx, "k1"); err != nil || !seen {

@@ -42,9 +42,16 @@ var validationTests = []namedTest{
 			}},
 			{"outbound without participant", func() error { return s.EnqueueOutbound(ctx, noParticipantOut) }},
 			{"sent message without ID", func() error { return s.MarkSent(ctx, badOut) }},
-			{"send begun without participant", func() error { _, err := s.BeginSend(ctx, "", "idx_1", "k_v1", later); return err }},
-			{"send begun without key", func() error { _, err := s.BeginSend(ctx, "p_a", "idx_1", "", later); return err }},
-			{"send begun without expiry", func() error { _, err := s.BeginSend(ctx, "p_a", "idx_1", "k_v2", time.Time{}); return err }},
+			{"send begun without participant", func() error { _, err := s.BeginSend(ctx, "", "idx_1", "k_v1", later, store.SendCount{}); return err }},
+			{"send begun without key", func() error { _, err := s.BeginSend(ctx, "p_a", "idx_1", "", later, store.SendCount{}); return err }},
+			{"send begun without expiry", func() error {
+				_, err := s.BeginSend(ctx, "p_a", "idx_1", "k_v2", time.Time{}, store.SendCount{})
+				return err
+			}},
+			{"send counted without the window's end", func() error {
+				_, err := s.BeginSend(ctx, "p_a", "idx_1", "k_v3", later, store.SendCount{Key: "c_v3"})
+				return err
+			}},
 			{"sent message without participant", func() error { return s.MarkSent(ctx, noParticipantOut) }},
 			{"appointment without ID", func() error { return s.PutAppointment(ctx, appointment("", "p_a", "2026-03-10", "09:00")) }},
 			{"appointment without participant", func() error {
