@@ -155,13 +155,14 @@ func (s *Scheduler) prepareStep(ctx context.Context, in store.TurnInputs, it sto
 		return "", errOwnHandling // planning reads whether the follow-up went
 	}
 	via := &inBatch{conv: s.conv, in: in, key: dueKey(it)}
+	pl := s.plannerFor(it, now)
 	var out outcome
 	var err error
 	switch it.Kind {
 	case KindWindowOpen:
-		out, err = s.handleWindow(ctx, via, p, it, now)
+		out, err = s.handleWindow(ctx, via, pl, p, it, now)
 	case KindAppointment:
-		out, err = s.handleAppointment(ctx, via, p, it, now)
+		out, err = s.handleAppointment(ctx, via, pl, p, it, now)
 	default:
 		return "", errOwnHandling
 	}
@@ -172,7 +173,7 @@ func (s *Scheduler) prepareStep(ctx context.Context, in store.TurnInputs, it sto
 		step.Turn = via.turn
 		p = *via.turn.Participant // the plan is made from the record the turn saves
 	}
-	put, drop, planErr := s.change(p, in.Appointments, nil, in.Due, now)
+	put, drop, planErr := s.change(pl, p, in.Appointments, nil, in.Due, now)
 	if planErr != nil {
 		// As after an item handled alone: the rest of the plan is written,
 		// and planning is tried again with the next item or change.

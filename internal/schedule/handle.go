@@ -80,11 +80,12 @@ func (s *Scheduler) handle(ctx context.Context, it store.DueItem, now time.Time,
 		return nil
 	}
 	var out outcome
+	pl := s.plannerFor(it, now)
 	switch it.Kind {
 	case KindWindowOpen, KindClosingSoon, KindMissCheck:
-		out, err = s.handleWindow(ctx, oneByOne{s}, p, it, now)
+		out, err = s.handleWindow(ctx, oneByOne{s}, pl, p, it, now)
 	case KindAppointment, KindFollowUp:
-		out, err = s.handleAppointment(ctx, oneByOne{s}, p, it, now)
+		out, err = s.handleAppointment(ctx, oneByOne{s}, pl, p, it, now)
 	case KindConsentAsk, KindConsentLapse:
 		out, err = s.handleConsent(ctx, p, it, now)
 	default:
@@ -94,7 +95,7 @@ func (s *Scheduler) handle(ctx context.Context, it store.DueItem, now time.Time,
 		return fmt.Errorf("schedule: %s: %w", it.ID, err)
 	}
 	s.acted(p, it, out, now)
-	if err := s.replanFrom(ctx, p.ID, &p, now); err != nil {
+	if err := s.replanFrom(ctx, p.ID, &p, pl, now); err != nil {
 		// The item is done; planning is tried again with the next item or
 		// the caseworker's next change.
 		s.log.Warn("replan after due item", "participant", p.ID, "err", err)
@@ -175,6 +176,12 @@ func why(p store.Participant) (outcome, bool) {
 	return "", false
 }
 
+// plannerFor is the planner of handling it at now: judging it and
+// planning the person's next items walk their calendar once.
+func (s *Scheduler) plannerFor(it store.DueItem, now time.Time) *planner {
+	return forItem(s.live.Content().Flows.Programme, it, now)
+}
+
 // stillPlanned reports whether Plan, asked just before the item fell due
 // with today's facts, would plan the same item at the same time. This one
 // check makes every edit safe: a changed schedule or time zone, a moved or
@@ -184,8 +191,8 @@ func why(p store.Participant) (outcome, bool) {
 // An item is also stale when a later one about the same thing is due by
 // now too: after the scheduler was stopped for a while, the person gets
 // the latest reminder, not every one they would have had.
-func (s *Scheduler) stillPlanned(p store.Participant, appts []store.Appointment, it store.DueItem, now time.Time) bool {
-	want, _ := Plan(PlanInput{Participant: p, Appointments: appts, Programme: s.conv.Content().Flows.Programme, Now: it.DueAt.Add(-time.Nanosecond)})
+func stillPlanned(pl *planner, p store.Participant, appts []store.Appointment, it store.DueItem, now time.Time) bool {
+	want, _ := pl.plan(PlanInput{Participant: p, Appointments: appts, Now: judgedAt(it)})
 	found := false
 	for _, w := range want {
 		switch {
@@ -218,11 +225,11 @@ func sendOnce(key string, keep time.Time, ref string, send func(conversation.Onc
 	return sent, nil
 }
 
-func (s *Scheduler) handleWindow(ctx context.Context, via access, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
+func (s *Scheduler) handleWindow(ctx context.Context, via access, pl *planner, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
 	if p.Status == store.Exited {
 		return exited, nil
 	}
-	if !s.stillPlanned(p, nil, it, now) {
+	if !stillPlanned(pl, p, nil, it, now) {
 		return stale, nil
 	}
 	cal, err := CalendarOf(p)
@@ -474,7 +481,7 @@ func windowOf(it store.DueItem) (Window, bool) {
 	return Window{Start: start, End: end}, err1 == nil && err2 == nil
 }
 
-func (s *Scheduler) handleAppointment(ctx context.Context, via access, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
+func (s *Scheduler) handleAppointment(ctx context.Context, via access, pl *planner, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
 	if o, skip := why(p); skip {
 		return o, nil
 	}
@@ -509,7 +516,7 @@ func (s *Scheduler) handleAppointment(ctx context.Context, via access, p store.P
 			return via.notify(ctx, p.ID, msgFollowUp, vars, once)
 		})
 	}
-	if !s.stillPlanned(p, []store.Appointment{a}, it, now) || !now.Before(at) {
+	if !stillPlanned(pl, p, []store.Appointment{a}, it, now) || !now.Before(at) {
 		return stale, nil // changed, superseded, or the appointment has begun
 	}
 	vars["Count"] = it.Data["count"]
