@@ -285,14 +285,15 @@ func rulesOf(p flow.Programme) (rules, error) {
 // calendar. The windows a moment plans are a run of the calendar's
 // windows in order: from the first that closes after its horizon, up to
 // the first to open after it, a hundred at most. A later moment's run
-// begins and ends no earlier, so one walk from the earliest horizon
-// serves every moment, and each window's items are made once.
+// begins and ends no earlier, so one run from the earliest horizon to
+// the latest moment serves every moment, and each window's items are
+// made once.
 func (r rules) windowItemsAt(pid string, cal *Calendar, moments []time.Time) [][]store.DueItem {
 	out := make([][]store.DueItem, len(moments))
 	planned := make([]int, len(moments)) // windows planned so far, by moment
 	done := make([]bool, len(moments))
-	w, ok := cal.From(r.horizon(slices.MinFunc(moments, time.Time.Compare)))
-	for ok {
+	first, last := slices.MinFunc(moments, time.Time.Compare), slices.MaxFunc(moments, time.Time.Compare)
+	for _, w := range cal.Run(r.horizon(first), last) {
 		var items []store.DueItem // w's, made when a moment first plans it
 		walking := false
 		for i, now := range moments {
@@ -317,7 +318,6 @@ func (r rules) windowItemsAt(pid string, cal *Calendar, moments []time.Time) [][
 		if !walking {
 			break
 		}
-		w, ok = cal.Next(w)
 	}
 	return out
 }

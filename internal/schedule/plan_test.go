@@ -285,6 +285,7 @@ func TestOneWalkPlansAsTwo(t *testing.T) {
 					now := it.DueAt.Add(after)
 					pl := forItem(pr, it, now)
 					for _, moment := range []time.Time{judgedAt(it), now} {
+						checkWalk(t, pr, p, moment)
 						in := PlanInput{Participant: p, Appointments: appts, Programme: pr, Now: moment}
 						want, wantErr := Plan(in)
 						got, gotErr := pl.plan(in)
@@ -295,5 +296,38 @@ func TestOneWalkPlansAsTwo(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// checkWalk checks the window items of p's one walk at moment against a
+// walk window by window with From and Next, as Plan once walked.
+func checkWalk(t *testing.T, pr flow.Programme, p store.Participant, moment time.Time) {
+	t.Helper()
+	r, err := rulesOf(pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Child {
+		r.quiet = r.quiet.withChildNight()
+	}
+	cal, err := CalendarOf(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []store.DueItem
+	w, ok := cal.From(r.horizon(moment))
+	for i := 0; ok && i < 100; i++ {
+		for _, it := range r.itemsOf(p.ID, w, cal.loc) {
+			if it.DueAt.After(moment) {
+				want = append(want, it)
+			}
+		}
+		if w.Start.After(moment) {
+			break
+		}
+		w, ok = cal.Next(w)
+	}
+	if got := r.windowItemsAt(p.ID, cal, []time.Time{moment})[0]; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("%s at %s: one walk %v, window by window %v", p.ID, moment, got, want)
 	}
 }
