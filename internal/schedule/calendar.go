@@ -261,10 +261,10 @@ func (c *Calendar) candidates(from, to date) []Window {
 		}
 	}
 	for _, r := range c.weekly {
-		for d := from; !to.before(d); d = d.add(1) {
-			if d.weekday() == r.openDay {
-				keep(r.occurrence(d, c.loc))
-			}
+		// Straight to the rule's weekday, then a week at a time.
+		first := from.add((int(r.openDay) - int(from.weekday()) + 7) % 7)
+		for d := first; !to.before(d); d = d.add(7) {
+			keep(r.occurrence(d, c.loc))
 		}
 	}
 	if r := c.every; r != nil {

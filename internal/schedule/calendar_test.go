@@ -353,3 +353,30 @@ func TestRunIsFromThenNext(t *testing.T) {
 }
 
 func sameWindow(a, b Window) bool { return a.Start.Equal(b.Start) && a.End.Equal(b.End) }
+
+// TestCandidatesAreEveryOpeningDay: the weekly windows listed for a span
+// of days are those of every day in it that is a rule's opening day.
+func TestCandidatesAreEveryOpeningDay(t *testing.T) {
+	cal, err := NewCalendar(weeklySchedule(ww("monday", "09:00", "wednesday", "21:00"), ww("friday", "22:00", "saturday", "02:00"),
+		ww("sunday", "01:30", "sunday", "02:15")), "Europe/London", utc("2026-01-01T00:00:00Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := dateOf(utc("2026-01-01T00:00:00Z"))
+	for start := 0; start < 9; start++ {
+		for days := 0; days < 40; days += 3 {
+			lo, hi := from.add(start*37), from.add(start*37+days)
+			var want []Window
+			for _, r := range cal.weekly {
+				for d := lo; !hi.before(d); d = d.add(1) {
+					if w, ok := r.occurrence(d, cal.loc); ok && d.weekday() == r.openDay && !w.Start.Before(cal.first) {
+						want = append(want, w)
+					}
+				}
+			}
+			if got := cal.candidates(lo, hi); !slices.EqualFunc(got, want, sameWindow) {
+				t.Fatalf("%s to %s: %v, want %v", lo, hi, got, want)
+			}
+		}
+	}
+}
