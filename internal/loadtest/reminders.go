@@ -84,8 +84,10 @@ func SeedReminders(ctx context.Context, st Store, box *seal.Box, content *conver
 			for i := range next {
 				pid := ids[i]
 				err := func() error {
+					// Agreed to get messages at enrolment: without it nothing
+					// but each window's decision is planned.
 					p := store.Participant{ID: pid, Label: "reminder " + pid[len(pid)-6:], Language: "en", TimeZone: "UTC",
-						Status: store.Active, Schedule: weekly, CreatedAt: created, UpdatedAt: created}
+						Status: store.Active, Schedule: weekly, CreatedAt: created, UpdatedAt: created, ConsentedAt: created}
 					if err := st.CreateParticipant(ctx, p); err != nil {
 						return err
 					}

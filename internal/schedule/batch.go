@@ -13,12 +13,14 @@ import (
 
 // A batch handles many claimed items in a few store round trips instead
 // of a dozen an item: it reads every item's person at once
-// (store.LoadTurns, which also takes each person's planning lease), runs
-// the flow for each in memory, and writes every turn, plan and item's end
-// at once (store.ApplyDueSteps). What a batch cannot read for up front
-// (a window's facts, a missed appointment's follow-up mark, a consent
-// question, a second item of one person) is handled one at a time, as
-// is an item whose step the store refused (its person changed since the
+// (store.LoadTurns, which also takes each person's planning lease, and
+// reads the person's history where the item judges a window), runs the
+// flow or judges the window for each in memory, and writes every turn,
+// plan and item's end at once (store.ApplyDueSteps). What a batch cannot
+// read for up front (a missed appointment's follow-up mark, a consent
+// question, a second item of one person) or do in one turn (a miss
+// recorded and then told to the person) is handled one at a time, as is
+// an item whose step the store refused (its person changed since the
 // batch read them): it is tried again on its own at once.
 
 // errOwnHandling means an item needs reads or writes a batch does not
@@ -32,10 +34,11 @@ const batchLease = 30 * time.Second
 // inBatch answers from what the batch read for one item, and keeps the
 // turn the item's handling makes for the batch to apply.
 type inBatch struct {
-	conv *conversation.Service
-	in   store.TurnInputs
-	key  string // the dedupe key the batch asked about
-	turn *store.Turn
+	conv  *conversation.Service
+	in    store.TurnInputs
+	key   string    // the dedupe key the batch asked about
+	since time.Time // when the history the batch asked for begins
+	turn  *store.Turn
 }
 
 func (b *inBatch) appointment(_ context.Context, id string) (store.Appointment, error) {
@@ -66,12 +69,45 @@ func (b *inBatch) prepared(once conversation.Once, prepare func() (*store.Turn, 
 	return err
 }
 
-func (*inBatch) mayRead() bool { return false }
+// facts are what the batch read, when it read the history from since.
+func (b *inBatch) facts(_ context.Context, p store.Participant, since time.Time) (personFacts, error) {
+	if b.in.History == nil || !since.Equal(b.since) {
+		return personFacts{}, errOwnHandling
+	}
+	return factsOf(p, *b.in.History, b.in.Links), nil
+}
+
+// record keeps t for the batch to apply, refusing it as ApplyTurn would
+// when its dedupe key is recorded already.
+func (b *inBatch) record(_ context.Context, t store.Turn) error {
+	if t.DedupeKey != b.key {
+		return errOwnHandling
+	}
+	if b.in.Seen {
+		return store.ErrConflict
+	}
+	b.turn = &t
+	return nil
+}
 
 // batchable reports whether an item of kind can be handled in a batch:
-// a window's opening (when it is fresh, which only the person's record
-// tells) and an appointment's reminder.
-func batchable(kind string) bool { return kind == KindWindowOpen || kind == KindAppointment }
+// a window's items and an appointment's reminder.
+func batchable(kind string) bool {
+	switch kind {
+	case KindWindowOpen, KindClosingSoon, KindMissCheck, KindAppointment:
+		return true
+	}
+	return false
+}
+
+// askKey is the dedupe key a batch asks about for it: the one its turn
+// records.
+func askKey(it store.DueItem) string {
+	if it.Kind == KindMissCheck {
+		return recordedKey(it)
+	}
+	return dueKey(it)
+}
 
 // handleBatch handles what it can of items in one batch, and returns how
 // many it dealt with and the items left to handle one at a time.
@@ -93,8 +129,8 @@ func (s *Scheduler) handleBatch(ctx context.Context, owner string, items []store
 	// step ends its item and gives its lease up as one.
 	asks := make([]store.TurnAsk, len(batch))
 	for i, it := range batch {
-		asks[i] = store.TurnAsk{ParticipantID: it.ParticipantID, DedupeKey: dueKey(it),
-			Lease: "plan:" + it.ParticipantID, Owner: owner, LeaseTTL: batchLease}
+		asks[i] = store.TurnAsk{ParticipantID: it.ParticipantID, DedupeKey: askKey(it),
+			Lease: "plan:" + it.ParticipantID, Owner: owner, LeaseTTL: batchLease, HistorySince: factsSince(it, now)}
 	}
 	ins, err := s.store.LoadTurns(ctx, asks)
 	if err != nil {
@@ -154,14 +190,15 @@ func (s *Scheduler) prepareStep(ctx context.Context, in store.TurnInputs, it sto
 	if slices.ContainsFunc(in.Appointments, func(a store.Appointment) bool { return a.Status == store.AppointmentMissed }) {
 		return "", errOwnHandling // planning reads whether the follow-up went
 	}
-	via := &inBatch{conv: s.conv, in: in, key: dueKey(it)}
+	via := &inBatch{conv: s.conv, in: in, key: askKey(it), since: factsSince(it, now)}
+	pl := s.plannerFor(it, now)
 	var out outcome
 	var err error
 	switch it.Kind {
-	case KindWindowOpen:
-		out, err = s.handleWindow(ctx, via, p, it, now)
+	case KindWindowOpen, KindClosingSoon, KindMissCheck:
+		out, err = s.handleWindow(ctx, via, pl, p, it, now)
 	case KindAppointment:
-		out, err = s.handleAppointment(ctx, via, p, it, now)
+		out, err = s.handleAppointment(ctx, via, pl, p, it, now)
 	default:
 		return "", errOwnHandling
 	}
@@ -172,7 +209,7 @@ func (s *Scheduler) prepareStep(ctx context.Context, in store.TurnInputs, it sto
 		step.Turn = via.turn
 		p = *via.turn.Participant // the plan is made from the record the turn saves
 	}
-	put, drop, planErr := s.change(p, in.Appointments, nil, in.Due, now)
+	put, drop, planErr := s.change(pl, p, in.Appointments, nil, in.Due, now)
 	if planErr != nil {
 		// As after an item handled alone: the rest of the plan is written,
 		// and planning is tried again with the next item or change.

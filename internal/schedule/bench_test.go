@@ -5,7 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -93,8 +96,24 @@ func enrolOne(h *harness, pid string, created time.Time) error {
 //	go test -run '^$' -bench ClaimAndEnqueue -benchtime 1x ./internal/schedule/
 //	WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 go test -run '^$' -bench ClaimAndEnqueue -benchtime 1x ./internal/schedule/
 func BenchmarkClaimAndEnqueue100k(b *testing.B) {
+	onBothStores(b, func(b *testing.B, open opener) { benchDue(b, open, nil, monday9) })
+}
+
+// BenchmarkClosingReminders measures one scheduler handling as many
+// closing-soon reminders (-reminders) due at the same moment, each of
+// which reads its window's facts (has the person checked in, or said
+// they cannot make it?) before it sends. The openings before are not
+// timed.
+func BenchmarkClosingReminders(b *testing.B) {
+	closing := monday9.Add(2*24*time.Hour + 6*time.Hour) // Wednesday 15:00, six hours before the close
+	onBothStores(b, func(b *testing.B, open opener) { benchDue(b, open, []time.Time{monday9}, closing) })
+}
+
+type opener func(*testing.B, *clock.Fake) store.Store
+
+func onBothStores(b *testing.B, bench func(*testing.B, opener)) {
 	b.Run("bolt", func(b *testing.B) {
-		benchClaimAndEnqueue(b, func(b *testing.B, clk *clock.Fake) store.Store {
+		bench(b, func(b *testing.B, clk *clock.Fake) store.Store {
 			st, err := bolt.Open(filepath.Join(b.TempDir(), "w.db"), bolt.WithClock(clk))
 			if err != nil {
 				b.Fatal(err)
@@ -104,25 +123,39 @@ func BenchmarkClaimAndEnqueue100k(b *testing.B) {
 		})
 	})
 	b.Run("redis", func(b *testing.B) {
-		benchClaimAndEnqueue(b, func(b *testing.B, _ *clock.Fake) store.Store { return testkit.RedisStores(b, 1)[0] })
+		bench(b, func(b *testing.B, _ *clock.Fake) store.Store { return testkit.RedisStores(b, 1)[0] })
 	})
 }
 
-func benchClaimAndEnqueue(b *testing.B, open func(*testing.B, *clock.Fake) store.Store) {
+// benchDue times one RunOnce at at over the population, after untimed
+// runs at each of before, and checks that it queued one message a person.
+// Besides the rate it reports the process's write system calls per item:
+// on Redis, about the store round trips an item costs.
+func benchDue(b *testing.B, open opener, before []time.Time, at time.Time) {
 	n := *benchReminders
 	var total time.Duration
+	var writes int64
 	for b.Loop() {
 		b.StopTimer()
 		clk := clock.NewFake(monday9.Add(-time.Hour))
 		h := newHarnessLevel(b, open(b, clk), clk, slog.LevelWarn)
 		population(b, h, n, 8)
-		clk.Set(monday9)
+		for _, t := range before {
+			clk.Set(t)
+			if _, err := h.sched.RunOnce(context.Background(), t); err != nil {
+				b.Fatal(err)
+			}
+			h.deliver() // delivered, as a provider would: the next message waits behind one still out
+		}
+		clk.Set(at)
+		w0 := writeCalls()
 		b.StartTimer()
 		began := time.Now()
-		handled, err := h.sched.RunOnce(context.Background(), monday9)
+		handled, err := h.sched.RunOnce(context.Background(), at)
 		took := time.Since(began)
 		b.StopTimer()
 		total += took
+		writes += writeCalls() - w0
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -135,4 +168,21 @@ func benchClaimAndEnqueue(b *testing.B, open func(*testing.B, *clock.Fake) store
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/total.Seconds(), "reminders/s")
+	b.ReportMetric(float64(writes)/float64(n*b.N), "writes/item")
+}
+
+// writeCalls is how many write system calls the process has made
+// (/proc/self/io); 0 where that is not to be read.
+func writeCalls() int64 {
+	io, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(io)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "syscw: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }

@@ -3,6 +3,7 @@ package schedule
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -260,10 +261,10 @@ func (c *Calendar) candidates(from, to date) []Window {
 		}
 	}
 	for _, r := range c.weekly {
-		for d := from; !to.before(d); d = d.add(1) {
-			if d.weekday() == r.openDay {
-				keep(r.occurrence(d, c.loc))
-			}
+		// Straight to the rule's weekday, then a week at a time.
+		first := from.add((int(r.openDay) - int(from.weekday()) + 7) % 7)
+		for d := first; !to.before(d); d = d.add(7) {
+			keep(r.occurrence(d, c.loc))
 		}
 	}
 	if r := c.every; r != nil {
@@ -295,6 +296,17 @@ func (c *Calendar) reach() int {
 	return n
 }
 
+// ahead is how many days after a time From looks for the next window:
+// two periods always find it, even when one occurrence was lost to a
+// clock change.
+func (c *Calendar) ahead() int {
+	n := 16
+	if c.every != nil {
+		n = max(n, 2*c.every.days+2)
+	}
+	return n
+}
+
 // From returns the window that contains t, or else the first one that
 // opens after t. ok is false when there is none (no schedule).
 func (c *Calendar) From(t time.Time) (w Window, ok bool) {
@@ -306,18 +318,51 @@ func (c *Calendar) From(t time.Time) (w Window, ok bool) {
 		base = c.first
 	}
 	d := dateOf(base.In(c.loc))
-	// Searching up to two periods ahead always finds the next window, even
-	// when one occurrence was lost to a clock change.
-	ahead := 16
-	if c.every != nil {
-		ahead = max(ahead, 2*c.every.days+2)
-	}
-	for _, cand := range c.candidates(d.add(-c.reach()), d.add(ahead)) {
+	for _, cand := range c.candidates(d.add(-c.reach()), d.add(c.ahead())) {
 		if cand.End.After(t) && (!ok || cand.Start.Before(w.Start)) {
 			w, ok = cand, true
 		}
 	}
 	return w, ok
+}
+
+// Run returns the windows From(t) and Next give one after another, up to
+// and including the first that opens after until. It makes the windows
+// of the whole span at once, where From and Next would each make those
+// of some three weeks around their own instant.
+func (c *Calendar) Run(t, until time.Time) []Window {
+	if c == nil || c.loc == nil {
+		return nil
+	}
+	base := t
+	if base.Before(c.first) {
+		base = c.first
+	}
+	cands := c.candidates(dateOf(base.In(c.loc)).add(-c.reach()), dateOf(until.In(c.loc)).add(c.ahead()))
+	slices.SortFunc(cands, func(a, b Window) int { return a.Start.Compare(b.Start) })
+	// A window that opens on a later day opens later: the first in order
+	// that ends after an instant is the one From finds for it.
+	var run []Window
+	after := t
+	for _, w := range cands {
+		if !w.End.After(after) {
+			continue
+		}
+		run = append(run, w)
+		if w.Start.After(until) {
+			return run
+		}
+		after = w.End
+	}
+	// The span ran out before a window opened after until (none of its
+	// windows could be made, a clock change lost one): the rest one by one.
+	for w, ok := c.From(after); ok; w, ok = c.Next(w) {
+		run = append(run, w)
+		if w.Start.After(until) {
+			break
+		}
+	}
+	return run
 }
 
 // At returns the window that contains t, if any.

@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -310,5 +311,72 @@ func TestFormat(t *testing.T) {
 	}
 	if got := FormatTime("en", time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)); got != "12pm" {
 		t.Errorf("noon = %q", got)
+	}
+}
+
+// TestRunIsFromThenNext: a run of windows is what From and Next give one
+// by one, in zones that change their clocks, for weekly and every-few-days
+// schedules, windows short enough to fall in a clock change among them.
+func TestRunIsFromThenNext(t *testing.T) {
+	schedules := []*store.CheckInSchedule{
+		weeklySchedule(ww("monday", "09:00", "wednesday", "21:00"), ww("friday", "22:00", "saturday", "02:00")),
+		weeklySchedule(ww("sunday", "01:30", "sunday", "02:15")),
+		weeklySchedule(ww("sunday", "02:30", "sunday", "01:00")),
+		{From: "2026-03-02", Every: &store.EveryDays{Days: 3, OpenTime: "07:30", Length: "36h"}},
+		{From: "2026-09-01", Every: &store.EveryDays{Days: 1, OpenTime: "02:00", Length: "30m"}},
+		{From: "2026-01-05", Every: &store.EveryDays{Days: 14, OpenTime: "09:00", Length: "2d"}},
+	}
+	spans := []time.Duration{0, time.Nanosecond, 26 * time.Hour, 9 * 24 * time.Hour, 45 * 24 * time.Hour}
+	for _, zone := range []string{"UTC", "Europe/London", "America/New_York", "Australia/Sydney"} {
+		for _, s := range schedules {
+			cal, err := NewCalendar(s, zone, utc("2026-01-10T13:00:00Z"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for from := utc("2026-01-01T00:00:00Z"); from.Before(utc("2027-01-01T00:00:00Z")); from = from.Add(61 * time.Hour) {
+				for _, span := range spans {
+					until := from.Add(span)
+					var want []Window
+					for w, ok := cal.From(from); ok; w, ok = cal.Next(w) {
+						want = append(want, w)
+						if w.Start.After(until) {
+							break
+						}
+					}
+					if got := cal.Run(from, until); !slices.EqualFunc(got, want, sameWindow) {
+						t.Fatalf("%s %v from %s to %s:\nrun        %v\nfrom, next %v", zone, s, from, until, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func sameWindow(a, b Window) bool { return a.Start.Equal(b.Start) && a.End.Equal(b.End) }
+
+// TestCandidatesAreEveryOpeningDay: the weekly windows listed for a span
+// of days are those of every day in it that is a rule's opening day.
+func TestCandidatesAreEveryOpeningDay(t *testing.T) {
+	cal, err := NewCalendar(weeklySchedule(ww("monday", "09:00", "wednesday", "21:00"), ww("friday", "22:00", "saturday", "02:00"),
+		ww("sunday", "01:30", "sunday", "02:15")), "Europe/London", utc("2026-01-01T00:00:00Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := dateOf(utc("2026-01-01T00:00:00Z"))
+	for start := 0; start < 9; start++ {
+		for days := 0; days < 40; days += 3 {
+			lo, hi := from.add(start*37), from.add(start*37+days)
+			var want []Window
+			for _, r := range cal.weekly {
+				for d := lo; !hi.before(d); d = d.add(1) {
+					if w, ok := r.occurrence(d, cal.loc); ok && d.weekday() == r.openDay && !w.Start.Before(cal.first) {
+						want = append(want, w)
+					}
+				}
+			}
+			if got := cal.candidates(lo, hi); !slices.EqualFunc(got, want, sameWindow) {
+				t.Fatalf("%s to %s: %v, want %v", lo, hi, got, want)
+			}
+		}
 	}
 }

@@ -80,11 +80,12 @@ func (s *Scheduler) handle(ctx context.Context, it store.DueItem, now time.Time,
 		return nil
 	}
 	var out outcome
+	pl := s.plannerFor(it, now)
 	switch it.Kind {
 	case KindWindowOpen, KindClosingSoon, KindMissCheck:
-		out, err = s.handleWindow(ctx, oneByOne{s}, p, it, now)
+		out, err = s.handleWindow(ctx, oneByOne{s}, pl, p, it, now)
 	case KindAppointment, KindFollowUp:
-		out, err = s.handleAppointment(ctx, oneByOne{s}, p, it, now)
+		out, err = s.handleAppointment(ctx, oneByOne{s}, pl, p, it, now)
 	case KindConsentAsk, KindConsentLapse:
 		out, err = s.handleConsent(ctx, p, it, now)
 	default:
@@ -94,7 +95,7 @@ func (s *Scheduler) handle(ctx context.Context, it store.DueItem, now time.Time,
 		return fmt.Errorf("schedule: %s: %w", it.ID, err)
 	}
 	s.acted(p, it, out, now)
-	if err := s.replanFrom(ctx, p.ID, &p, now); err != nil {
+	if err := s.replanFrom(ctx, p.ID, &p, pl, now); err != nil {
 		// The item is done; planning is tried again with the next item or
 		// the caseworker's next change.
 		s.log.Warn("replan after due item", "participant", p.ID, "err", err)
@@ -112,16 +113,19 @@ func (s *Scheduler) acted(p store.Participant, it store.DueItem, out outcome, no
 }
 
 // access is how handling an item reads what it needs beyond the person's
-// record and hands the conversation its event: one item at a time
-// (oneByOne), or inside a batch (inBatch), from what the batch read and
-// into the turn the batch applies.
+// record and hands on what it does: one item at a time (oneByOne), or
+// inside a batch (inBatch), from what the batch read and into the turn
+// the batch applies.
 type access interface {
 	appointment(ctx context.Context, id string) (store.Appointment, error)
 	start(ctx context.Context, pid, flowID string, vars map[string]string, once conversation.Once) error
 	notify(ctx context.Context, pid, messageID string, vars map[string]string, once conversation.Once) error
-	// mayRead reports whether the item may read more of the store (a
-	// window's facts) and write to it directly; a batch may not.
-	mayRead() bool
+	// facts are the person's facts from since, which judging a window
+	// that opened then reads.
+	facts(ctx context.Context, p store.Participant, since time.Time) (personFacts, error)
+	// record applies a turn that records a window's outcome, as
+	// store.ApplyTurn does.
+	record(ctx context.Context, t store.Turn) error
 }
 
 // oneByOne reaches the store and the conversation service as an item is
@@ -140,7 +144,11 @@ func (o oneByOne) notify(ctx context.Context, pid, messageID string, vars map[st
 	return o.s.conv.NotifyOnce(ctx, pid, messageID, vars, once)
 }
 
-func (oneByOne) mayRead() bool { return true }
+func (o oneByOne) facts(ctx context.Context, p store.Participant, since time.Time) (personFacts, error) {
+	return o.s.personFacts(ctx, p, since)
+}
+
+func (o oneByOne) record(ctx context.Context, t store.Turn) error { return o.s.store.ApplyTurn(ctx, t) }
 
 // quietNow reports whether now falls in the participant's quiet hours: the
 // programme's, and a child's night whatever the programme says.
@@ -175,6 +183,12 @@ func why(p store.Participant) (outcome, bool) {
 	return "", false
 }
 
+// plannerFor is the planner of handling it at now: judging it and
+// planning the person's next items walk their calendar once.
+func (s *Scheduler) plannerFor(it store.DueItem, now time.Time) *planner {
+	return forItem(s.live.Content().Flows.Programme, it, now)
+}
+
 // stillPlanned reports whether Plan, asked just before the item fell due
 // with today's facts, would plan the same item at the same time. This one
 // check makes every edit safe: a changed schedule or time zone, a moved or
@@ -184,8 +198,8 @@ func why(p store.Participant) (outcome, bool) {
 // An item is also stale when a later one about the same thing is due by
 // now too: after the scheduler was stopped for a while, the person gets
 // the latest reminder, not every one they would have had.
-func (s *Scheduler) stillPlanned(p store.Participant, appts []store.Appointment, it store.DueItem, now time.Time) bool {
-	want, _ := Plan(PlanInput{Participant: p, Appointments: appts, Programme: s.conv.Content().Flows.Programme, Now: it.DueAt.Add(-time.Nanosecond)})
+func stillPlanned(pl *planner, p store.Participant, appts []store.Appointment, it store.DueItem, now time.Time) bool {
+	want, _ := pl.plan(PlanInput{Participant: p, Appointments: appts, Now: judgedAt(it)})
 	found := false
 	for _, w := range want {
 		switch {
@@ -218,11 +232,11 @@ func sendOnce(key string, keep time.Time, ref string, send func(conversation.Onc
 	return sent, nil
 }
 
-func (s *Scheduler) handleWindow(ctx context.Context, via access, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
+func (s *Scheduler) handleWindow(ctx context.Context, via access, pl *planner, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
 	if p.Status == store.Exited {
 		return exited, nil
 	}
-	if !s.stillPlanned(p, nil, it, now) {
+	if !stillPlanned(pl, p, nil, it, now) {
 		return stale, nil
 	}
 	cal, err := CalendarOf(p)
@@ -234,10 +248,7 @@ func (s *Scheduler) handleWindow(ctx context.Context, via access, p store.Partic
 		return stale, nil
 	}
 	if it.Kind == KindMissCheck {
-		if !via.mayRead() {
-			return "", errOwnHandling
-		}
-		return s.decideWindow(ctx, p, cal, it, w, now, staleTries)
+		return s.decideWindow(ctx, via, p, cal, it, w, now, staleTries)
 	}
 	// A paused, opted-out or not yet consenting person is sent nothing;
 	// their window is still decided, and never as missed.
@@ -250,21 +261,18 @@ func (s *Scheduler) handleWindow(ctx context.Context, via access, p store.Partic
 	if !now.Before(w.End) {
 		return stale, nil // a reminder for a window that has closed
 	}
-	if it.Kind == KindWindowOpen && now.Sub(w.Start) < time.Minute {
+	if it.Kind == KindWindowOpen && justOpened(w, now) {
 		// Nothing can have happened yet in a window opening this minute:
 		// the prompt goes without reading the window's facts. One held
 		// for quiet hours, or caught up after a stop, reads them: the
 		// person may have checked in or reported meanwhile.
 		return s.askWindow(ctx, via, p, cal, it, w, "")
 	}
-	if !via.mayRead() {
-		return "", errOwnHandling
-	}
-	f, _, err := s.windowFacts(ctx, p, cal, w, now)
+	pf, err := via.facts(ctx, p, w.Start)
 	if err != nil {
 		return "", err
 	}
-	switch ledger.Judge(f).Outcome {
+	switch ledger.Judge(pf.window(s.Ledger, p, cal, w, now)).Outcome {
 	case store.WindowOnTime, store.WindowLate:
 		return checkedIn, nil
 	case store.WindowReportedUnable, store.WindowExcused:
@@ -276,6 +284,28 @@ func (s *Scheduler) handleWindow(ctx context.Context, via access, p store.Partic
 	}
 	return s.askWindow(ctx, via, p, cal, it, w, stage)
 }
+
+// justOpened reports whether window w opened less than a minute before
+// now, too soon for anything to have happened in it.
+func justOpened(w Window, now time.Time) bool { return now.Sub(w.Start) < time.Minute }
+
+// factsSince is when the facts that handling it reads at now begin: the
+// opening of its window, for an item that judges its window; zero for one
+// that reads none.
+func factsSince(it store.DueItem, now time.Time) time.Time {
+	w, ok := windowOf(it)
+	if !ok || it.Kind == KindWindowOpen && justOpened(w, now) {
+		return time.Time{}
+	}
+	switch it.Kind {
+	case KindWindowOpen, KindClosingSoon, KindMissCheck:
+		return w.Start
+	}
+	return time.Time{}
+}
+
+// recordedKey marks a window's outcome as recorded by its miss check.
+func recordedKey(it store.DueItem) string { return dueKey(it) + ":recorded" }
 
 // staleTries is how often a window's decision is judged again when a turn
 // of the person's lands in between.
@@ -318,11 +348,12 @@ func (s *Scheduler) askWindow(ctx context.Context, via access, p store.Participa
 // person. A delivery failure is never a miss, and neither is a window
 // the person was paused, opted out or not yet consenting in, or reported
 // they could not make.
-func (s *Scheduler) decideWindow(ctx context.Context, p store.Participant, cal *Calendar, it store.DueItem, w Window, now time.Time, tries int) (outcome, error) {
-	f, _, err := s.windowFacts(ctx, p, cal, w, now)
+func (s *Scheduler) decideWindow(ctx context.Context, via access, p store.Participant, cal *Calendar, it store.DueItem, w Window, now time.Time, tries int) (outcome, error) {
+	pf, err := via.facts(ctx, p, w.Start)
 	if err != nil {
 		return "", err
 	}
+	f := pf.window(s.Ledger, p, cal, w, now)
 	rec := ledger.Judge(f)
 	var item *store.AttentionItem
 	action, result := "checkin_"+string(rec.Outcome), outcome(rec.Outcome)
@@ -331,11 +362,7 @@ func (s *Scheduler) decideWindow(ctx context.Context, p store.Participant, cal *
 		item = &store.AttentionItem{ID: store.NewID("n_"), ParticipantID: p.ID, Kind: store.AttentionMissed, Ref: it.Ref, CreatedAt: now}
 		action, result = "checkin_missed", missed
 	case store.WindowNotDelivered:
-		links, err := s.store.LinksOf(ctx, p.ID)
-		if err != nil {
-			return "", fmt.Errorf("links: %w", err)
-		}
-		reason, ok := unreachable(p, links)
+		reason, ok := pf.why, pf.unreachable
 		if !ok {
 			reason = ReasonNotDelivered
 			if len(f.Prompts) == 0 {
@@ -351,7 +378,7 @@ func (s *Scheduler) decideWindow(ctx context.Context, p store.Participant, cal *
 		rec.AttentionID = item.ID
 	}
 	t := store.Turn{ParticipantID: p.ID, Participant: &p, Windows: []store.Window{rec},
-		DedupeKey: dueKey(it) + ":recorded", DedupeUntil: it.DueAt.Add(keepMarks)}
+		DedupeKey: recordedKey(it), DedupeUntil: it.DueAt.Add(keepMarks)}
 	if item != nil {
 		t.Attention = []store.AttentionItem{*item}
 		// Only what needs a human goes in the audit log; every outcome is
@@ -361,7 +388,7 @@ func (s *Scheduler) decideWindow(ctx context.Context, p store.Participant, cal *
 	// Recorded once: the turn's dedupe key refuses a second recording, and
 	// the record's revision a turn of the person's at the same moment (a
 	// late check-in), which then runs again and moves the outcome up.
-	err = s.store.ApplyTurn(ctx, t)
+	err = via.record(ctx, t)
 	if errors.Is(err, store.ErrStale) && tries > 0 {
 		// A turn of the person's landed in between (a late check-in, a
 		// prompt): judge again on what is there now.
@@ -369,7 +396,7 @@ func (s *Scheduler) decideWindow(ctx context.Context, p store.Participant, cal *
 		if gerr != nil {
 			return "", fmt.Errorf("decide window: %w", gerr)
 		}
-		return s.decideWindow(ctx, fresh, cal, it, w, now, tries-1)
+		return s.decideWindow(ctx, via, fresh, cal, it, w, now, tries-1)
 	}
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return "", fmt.Errorf("record outcome: %w", err)
@@ -382,8 +409,9 @@ func (s *Scheduler) decideWindow(ctx context.Context, p store.Participant, cal *
 		// caseworker sees each miss, the person hears once, about the last.
 		return result, nil
 	}
-	// One kind message, a question: check in late, or ask for a call.
-	if _, err := s.askWindow(ctx, oneByOne{s}, p, cal, it, w, stageMissed); err != nil {
+	// One kind message, a question: check in late, or ask for a call. In
+	// a batch it is an event of its own, and the item is handled alone.
+	if _, err := s.askWindow(ctx, via, p, cal, it, w, stageMissed); err != nil {
 		return "", err
 	}
 	return result, nil
@@ -474,7 +502,7 @@ func windowOf(it store.DueItem) (Window, bool) {
 	return Window{Start: start, End: end}, err1 == nil && err2 == nil
 }
 
-func (s *Scheduler) handleAppointment(ctx context.Context, via access, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
+func (s *Scheduler) handleAppointment(ctx context.Context, via access, pl *planner, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {
 	if o, skip := why(p); skip {
 		return o, nil
 	}
@@ -509,7 +537,7 @@ func (s *Scheduler) handleAppointment(ctx context.Context, via access, p store.P
 			return via.notify(ctx, p.ID, msgFollowUp, vars, once)
 		})
 	}
-	if !s.stillPlanned(p, []store.Appointment{a}, it, now) || !now.Before(at) {
+	if !stillPlanned(pl, p, []store.Appointment{a}, it, now) || !now.Before(at) {
 		return stale, nil // changed, superseded, or the appointment has begun
 	}
 	vars["Count"] = it.Data["count"]

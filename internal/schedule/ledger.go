@@ -81,7 +81,7 @@ func (s *Ledger) windowFacts(ctx context.Context, p store.Participant, cal *Cale
 	if err != nil {
 		return ledger.Facts{}, nil, err
 	}
-	return pf.of(p, cal, pf.record(s, p, w), w, now), pf.attention, nil
+	return pf.window(s, p, cal, w, now), pf.attention, nil
 }
 
 // newRecord is the ledger's record of a window nothing is known of yet.
@@ -100,6 +100,7 @@ type personFacts struct {
 	msgs        []store.OutboundMessage
 	attention   []store.AttentionItem
 	unreachable bool
+	why         string // why no message reaches them, when unreachable
 }
 
 func (s *Ledger) personFacts(ctx context.Context, p store.Participant, since time.Time) (personFacts, error) {
@@ -111,13 +112,23 @@ func (s *Ledger) personFacts(ctx context.Context, p store.Participant, since tim
 	if err != nil {
 		return personFacts{}, fmt.Errorf("links: %w", err)
 	}
+	return factsOf(p, h, links), nil
+}
+
+// factsOf gathers the person's facts from their history and links.
+func factsOf(p store.Participant, h store.History, links []store.Link) personFacts {
 	pf := personFacts{windows: make(map[string]store.Window, len(h.Windows)),
 		checkIns: h.CheckIns, msgs: h.Messages, attention: h.Attention}
 	for _, w := range h.Windows {
 		pf.windows[w.Ref] = w
 	}
-	_, pf.unreachable = unreachable(p, links)
-	return pf, nil
+	pf.why, pf.unreachable = unreachable(p, links)
+	return pf
+}
+
+// window gathers the facts of window w of p at now.
+func (pf personFacts) window(s *Ledger, p store.Participant, cal *Calendar, w Window, now time.Time) ledger.Facts {
+	return pf.of(p, cal, pf.record(s, p, w), w, now)
 }
 
 // record is the ledger's record of window w, or a new one.

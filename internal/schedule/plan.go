@@ -67,15 +67,69 @@ type PlanInput struct {
 // Plan returns every item it could plan; err says what it could not (a bad
 // time zone, schedule or appointment).
 func Plan(in PlanInput) ([]store.DueItem, error) {
+	return newPlanner(in.Programme).plan(in)
+}
+
+// A planner plans with one programme, its rules parsed once. Handling a
+// due item plans its person twice: as of just before the item fell due,
+// to judge whether it is still wanted, and from now, for their next
+// items. Told those moments (forItem), the planner walks the person's
+// calendar once for both, which is most of a plan's work; a plan at any
+// other moment, or of a person whose calendar differs from the one
+// walked, walks on its own.
+type planner struct {
+	programme flow.Programme
+	rules     rules
+	err       error       // the programme's rules do not parse: nothing can be planned
+	moments   []time.Time // the moments one walk serves
+	walked    *walk
+}
+
+// walk is the window items of one calendar at each of a planner's moments.
+type walk struct {
+	of    calendarInputs
+	err   error // the calendar does not compile
+	items [][]store.DueItem
+}
+
+// calendarInputs is what a walk of a person's calendar reads of them: two
+// people (or one person before and after a turn) with equal inputs have
+// the same windows and window items.
+type calendarInputs struct {
+	id       string
+	schedule *store.CheckInSchedule
+	zone     string
+	created  time.Time
+	child    bool
+}
+
+func newPlanner(pr flow.Programme) *planner {
+	r, err := rulesOf(pr)
+	return &planner{programme: pr, rules: r, err: err}
+}
+
+// forItem returns a planner for handling it at now: judging it (Plan as
+// of just before it fell due) and planning from now share one walk.
+func forItem(pr flow.Programme, it store.DueItem, now time.Time) *planner {
+	pl := newPlanner(pr)
+	pl.moments = []time.Time{judgedAt(it), now}
+	return pl
+}
+
+// judgedAt is the moment an item is judged at: just before it fell due.
+func judgedAt(it store.DueItem) time.Time { return it.DueAt.Add(-time.Nanosecond) }
+
+// plan is Plan with the planner's programme (in.Programme is not read).
+func (pl *planner) plan(in PlanInput) ([]store.DueItem, error) {
 	p := in.Participant
 	if p.Status == store.Exited {
 		return nil, nil
 	}
 	silent := p.Status == store.Paused || !p.Consented()
-	r, err := rulesOf(in.Programme)
-	if err != nil {
-		return nil, err
+	if pl.err != nil {
+		return nil, pl.err
 	}
+	r := pl.rules
 	if p.Child {
 		r.quiet = r.quiet.withChildNight()
 	}
@@ -86,14 +140,13 @@ func Plan(in PlanInput) ([]store.DueItem, error) {
 	var items []store.DueItem
 	var errs []error
 	if p.Schedule != nil {
-		cal, err := CalendarOf(p)
+		windows, err := pl.windowItems(r, p, in.Now)
 		if err != nil {
 			errs = append(errs, err)
-		} else {
-			for _, it := range r.windowItems(p.ID, cal, in.Now) {
-				if !silent || it.Kind == KindMissCheck {
-					items = append(items, it)
-				}
+		}
+		for _, it := range windows {
+			if !silent || it.Kind == KindMissCheck {
+				items = append(items, it)
 			}
 		}
 	}
@@ -122,6 +175,37 @@ func Plan(in PlanInput) ([]store.DueItem, error) {
 		return items, fmt.Errorf("schedule: plan %s: %w", p.ID, err)
 	}
 	return items, nil
+}
+
+// windowItems are p's window items planned at now (r being the rules with
+// p's quiet hours): from the planner's walk when now is one of its
+// moments, else from a walk of their own.
+func (pl *planner) windowItems(r rules, p store.Participant, now time.Time) ([]store.DueItem, error) {
+	of := calendarInputs{id: p.ID, schedule: p.Schedule, zone: p.TimeZone, created: p.CreatedAt, child: p.Child}
+	at := slices.IndexFunc(pl.moments, now.Equal)
+	if at < 0 {
+		return walkOf(r, p, of, []time.Time{now}).at(0)
+	}
+	if pl.walked == nil || pl.walked.of != of {
+		pl.walked = walkOf(r, p, of, pl.moments)
+	}
+	return pl.walked.at(at)
+}
+
+func walkOf(r rules, p store.Participant, of calendarInputs, moments []time.Time) *walk {
+	cal, err := CalendarOf(p)
+	if err != nil {
+		return &walk{of: of, err: err}
+	}
+	return &walk{of: of, items: r.windowItemsAt(p.ID, cal, moments)}
+}
+
+// at is the walk's window items at its i-th moment.
+func (w *walk) at(i int) ([]store.DueItem, error) {
+	if w.err != nil {
+		return nil, w.err
+	}
+	return w.items[i], nil
 }
 
 // consentItems plan the re-ask and then the caseworker's item for a
@@ -196,26 +280,52 @@ func rulesOf(p flow.Programme) (rules, error) {
 	return r, nil
 }
 
-// windowItems plans the windows whose miss check is still ahead and the
-// next window to open.
-func (r rules) windowItems(pid string, cal *Calendar, now time.Time) []store.DueItem {
-	var out []store.DueItem
-	// A miss check lies at most grace plus a day of quiet hours after the
-	// window closes.
-	w, ok := cal.From(now.Add(-r.grace - 25*time.Hour))
-	for i := 0; ok && i < 100; i++ {
-		for _, it := range r.itemsOf(pid, w, cal.loc) {
-			if it.DueAt.After(now) {
-				out = append(out, it)
+// windowItemsAt plans, for each of moments, the windows whose miss check
+// is still ahead and the next window to open, in one walk of the
+// calendar. The windows a moment plans are a run of the calendar's
+// windows in order: from the first that closes after its horizon, up to
+// the first to open after it, a hundred at most. A later moment's run
+// begins and ends no earlier, so one run from the earliest horizon to
+// the latest moment serves every moment, and each window's items are
+// made once.
+func (r rules) windowItemsAt(pid string, cal *Calendar, moments []time.Time) [][]store.DueItem {
+	out := make([][]store.DueItem, len(moments))
+	planned := make([]int, len(moments)) // windows planned so far, by moment
+	done := make([]bool, len(moments))
+	first, last := slices.MinFunc(moments, time.Time.Compare), slices.MaxFunc(moments, time.Time.Compare)
+	for _, w := range cal.Run(r.horizon(first), last) {
+		var items []store.DueItem // w's, made when a moment first plans it
+		walking := false
+		for i, now := range moments {
+			if done[i] {
+				continue
 			}
+			walking = true
+			if planned[i] == 0 && !w.End.After(r.horizon(now)) {
+				continue // this moment's run begins further on
+			}
+			if items == nil {
+				items = r.itemsOf(pid, w, cal.loc)
+			}
+			for _, it := range items {
+				if it.DueAt.After(now) {
+					out[i] = append(out[i], it)
+				}
+			}
+			planned[i]++
+			done[i] = w.Start.After(now) || planned[i] == 100
 		}
-		if w.Start.After(now) {
+		if !walking {
 			break
 		}
-		w, ok = cal.Next(w)
 	}
 	return out
 }
+
+// horizon is how far back from now a window may be still to decide: a
+// miss check lies at most grace plus a day of quiet hours after the
+// window closes.
+func (r rules) horizon(now time.Time) time.Time { return now.Add(-r.grace - 25*time.Hour) }
 
 // itemsOf lists every item of one window, past ones too.
 func (r rules) itemsOf(pid string, w Window, loc *time.Location) []store.DueItem {

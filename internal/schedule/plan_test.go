@@ -256,3 +256,78 @@ func TestValidateAppointment(t *testing.T) {
 		t.Errorf("bad appointment: %v", err)
 	}
 }
+
+// TestOneWalkPlansAsTwo: a planner told an item's two moments (just
+// before it fell due, and now) plans at each exactly as Plan does alone,
+// for items of every kind, handled at once or long after, across clock
+// changes, quiet hours and a child's night.
+func TestOneWalkPlansAsTwo(t *testing.T) {
+	pr := shipped()
+	pr.QuietHours.Start, pr.QuietHours.End = "21:00", "08:00"
+	every := &store.CheckInSchedule{From: "2026-03-02", Every: &store.EveryDays{Days: 3, OpenTime: "07:30", Length: "36h"}}
+	people := []store.Participant{
+		person("Europe/London", weeklySchedule(ww("monday", "09:00", "wednesday", "21:00"), ww("friday", "22:00", "saturday", "02:00"))),
+		person("America/Mexico_City", weeklySchedule(ww("sunday", "01:30", "sunday", "03:00"))),
+		person("Europe/London", every),
+	}
+	child := person("Europe/London", weeklySchedule(ww("tuesday", "06:00", "tuesday", "23:00")))
+	child.Child = true
+	paused := person("Europe/London", every)
+	paused.Status = store.Paused
+	people = append(people, child, paused)
+	appts := []store.Appointment{appt("a1", "2026-03-30", "10:30", store.AppointmentScheduled), appt("a2", "2026-03-31", "08:15", store.AppointmentConfirmed)}
+	later := []time.Duration{0, time.Second, time.Hour, 30 * time.Hour, 4 * 24 * time.Hour, 40 * 24 * time.Hour}
+	for _, p := range people {
+		for at := utc("2026-03-20T00:00:00Z"); at.Before(utc("2026-04-05T00:00:00Z")); at = at.Add(17 * time.Hour) {
+			items, _ := Plan(PlanInput{Participant: p, Appointments: appts, Programme: pr, Now: at})
+			for _, it := range items {
+				for _, after := range later {
+					now := it.DueAt.Add(after)
+					pl := forItem(pr, it, now)
+					for _, moment := range []time.Time{judgedAt(it), now} {
+						checkWalk(t, pr, p, moment)
+						in := PlanInput{Participant: p, Appointments: appts, Programme: pr, Now: moment}
+						want, wantErr := Plan(in)
+						got, gotErr := pl.plan(in)
+						if fmt.Sprint(got) != fmt.Sprint(want) || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+							t.Fatalf("%s handled %s after: plan at %s differs:\ngot  %v %v\nwant %v %v", it.ID, after, moment, got, gotErr, want, wantErr)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// checkWalk checks the window items of p's one walk at moment against a
+// walk window by window with From and Next, as Plan once walked.
+func checkWalk(t *testing.T, pr flow.Programme, p store.Participant, moment time.Time) {
+	t.Helper()
+	r, err := rulesOf(pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Child {
+		r.quiet = r.quiet.withChildNight()
+	}
+	cal, err := CalendarOf(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []store.DueItem
+	w, ok := cal.From(r.horizon(moment))
+	for i := 0; ok && i < 100; i++ {
+		for _, it := range r.itemsOf(p.ID, w, cal.loc) {
+			if it.DueAt.After(moment) {
+				want = append(want, it)
+			}
+		}
+		if w.Start.After(moment) {
+			break
+		}
+		w, ok = cal.Next(w)
+	}
+	if got := r.windowItemsAt(p.ID, cal, []time.Time{moment})[0]; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("%s at %s: one walk %v, window by window %v", p.ID, moment, got, want)
+	}
+}

@@ -343,18 +343,19 @@ func (s *Ledger) ReplanAll(ctx context.Context) (failed int, err error) {
 // interleaving; it is only taken when something is to change, which after
 // most due items nothing is.
 func (s *Ledger) replan(ctx context.Context, pid string, now time.Time) error {
-	return s.replanFrom(ctx, pid, nil, now)
+	return s.replanFrom(ctx, pid, nil, newPlanner(s.live.Content().Flows.Programme), now)
 }
 
 // replanFrom is replan with the participant's record when the caller has
-// just read it (nil: read it); under the lease it is read again.
-func (s *Ledger) replanFrom(ctx context.Context, pid string, p *store.Participant, now time.Time) error {
-	put, drop, err := s.diff(ctx, pid, p, now)
+// just read it (nil: read it), planning with pl; under the lease it is
+// read again.
+func (s *Ledger) replanFrom(ctx context.Context, pid string, p *store.Participant, pl *planner, now time.Time) error {
+	put, drop, err := s.diff(ctx, pid, p, pl, now)
 	if err != nil || len(put) == 0 && len(drop) == 0 {
 		return err
 	}
 	return s.withLease(ctx, "plan:"+pid, func() error {
-		put, drop, planErr := s.diff(ctx, pid, nil, now)
+		put, drop, planErr := s.diff(ctx, pid, nil, pl, now)
 		if len(put) > 0 {
 			if err := s.store.PutDue(ctx, put...); err != nil {
 				return fmt.Errorf("schedule: replan %s: put: %w", pid, err)
@@ -373,7 +374,7 @@ func (s *Ledger) replanFrom(ctx context.Context, pid string, p *store.Participan
 // (new or changed) and the IDs to drop (planned, not yet due, no longer
 // wanted). An error from Plan about one bad appointment comes back with
 // the rest of the plan; any other error with nothing.
-func (s *Ledger) diff(ctx context.Context, pid string, known *store.Participant, now time.Time) (put []store.DueItem, drop []string, err error) {
+func (s *Ledger) diff(ctx context.Context, pid string, known *store.Participant, pl *planner, now time.Time) (put []store.DueItem, drop []string, err error) {
 	var p store.Participant
 	if known != nil {
 		p = *known
@@ -400,7 +401,7 @@ func (s *Ledger) diff(ctx context.Context, pid string, known *store.Participant,
 	if err != nil {
 		return nil, nil, fmt.Errorf("schedule: replan %s: due items: %w", pid, err)
 	}
-	put, drop, err = s.change(p, appts, followed, have, now)
+	put, drop, err = s.change(pl, p, appts, followed, have, now)
 	return put, drop, err
 }
 
@@ -408,8 +409,8 @@ func (s *Ledger) diff(ctx context.Context, pid string, known *store.Participant,
 // the items to put (new or changed) and the IDs to drop (planned, not yet
 // due, no longer wanted). An error from Plan about one bad appointment
 // comes back with the rest of the plan.
-func (s *Ledger) change(p store.Participant, appts []store.Appointment, followed map[string]bool, have []store.DueItem, now time.Time) (put []store.DueItem, drop []string, err error) {
-	want, planErr := Plan(PlanInput{Participant: p, Appointments: appts, Programme: s.live.Content().Flows.Programme, Now: now, FollowedUp: followed})
+func (s *Ledger) change(pl *planner, p store.Participant, appts []store.Appointment, followed map[string]bool, have []store.DueItem, now time.Time) (put []store.DueItem, drop []string, err error) {
+	want, planErr := pl.plan(PlanInput{Participant: p, Appointments: appts, Now: now, FollowedUp: followed})
 	current := make(map[string]store.DueItem, len(have))
 	for _, it := range have {
 		current[it.ID] = it

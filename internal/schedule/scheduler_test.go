@@ -529,11 +529,11 @@ func (r *refusingTurns) ApplyDueSteps(ctx context.Context, steps []store.DueStep
 }
 
 // TestShutdownHandsBackItemsNotBegun: a process told to stop while it
-// handles items one at a time finishes the reminder it has begun and
-// hands back the rest, which another process sends at once, not after the
-// lease. The reminders are five minutes late, so that each reads its
-// window's facts, which a batch leaves to be handled one at a time (a
-// batch is begun and finished whole).
+// handles items one at a time finishes the item it has begun and hands
+// back the rest, which another process handles at once, not after the
+// lease. The items are the miss checks of windows nobody checked in for,
+// which a batch leaves to be handled one at a time (the miss is recorded,
+// then told to the person: two turns, where a batch's step is one).
 func TestShutdownHandsBackItemsNotBegun(t *testing.T) {
 	clk := clock.NewFake(start)
 	st := testkit.Bolt(t, clk)
@@ -544,7 +544,12 @@ func TestShutdownHandsBackItemsNotBegun(t *testing.T) {
 		pid, _ := h.enrol("Europe/London", mondayToWednesday(), store.SMS)
 		people = append(people, pid)
 	}
-	h.clock.Set(utc("2026-01-05T09:05:00Z"))
+	h.run("2026-01-05T09:00:00Z")
+	h.run("2026-01-07T15:00:00Z")
+	for _, pid := range people {
+		h.expectKinds(pid, "before the miss", "checkin.ask", "checkin.closing_soon")
+	}
+	h.clock.Set(utc("2026-01-09T08:00:00Z"))
 	ctx, stop := context.WithCancel(h.ctx)
 	stopping.stop = stop
 	first := schedule.New(h.conv, schedule.NewLedger(stopping, h.live, clk, slog.New(slog.DiscardHandler)), schedule.Options{Workers: 1, Owner: "first"})
@@ -558,7 +563,7 @@ func TestShutdownHandsBackItemsNotBegun(t *testing.T) {
 		t.Fatalf("another process handled %d (%v), want the two handed back", n, err)
 	}
 	for _, pid := range people {
-		h.expectKinds(pid, "after the hand-back", "checkin.ask")
+		h.expectKinds(pid, "after the hand-back", "checkin.missed")
 	}
 }
 

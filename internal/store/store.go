@@ -1119,6 +1119,9 @@ type TurnAsk struct {
 	Lease    string
 	Owner    string
 	LeaseTTL time.Duration
+	// HistorySince, when not zero, asks for the person's history from
+	// then as well (TurnInputs.History): what judging a window reads.
+	HistorySince time.Time
 }
 
 // TurnInputs is what LoadTurns read for one ask: the turn's starting
@@ -1131,6 +1134,9 @@ type TurnInputs struct {
 	Links        []Link        // ordered by index, as LinksOf
 	Appointments []Appointment // as AppointmentsOf
 	Due          []DueItem     // as DueOf
+	// History is what HistoryOf(participant, HistorySince) returns, when
+	// the ask had a HistorySince; nil otherwise.
+	History *History
 }
 
 // DueStep is everything handling one due item changes, applied by

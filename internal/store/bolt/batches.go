@@ -66,6 +66,13 @@ func (t *txn) loadInputs(a store.TurnAsk, in *store.TurnInputs) error {
 	if in.Appointments, err = t.appointmentsOf(a.ParticipantID); err != nil {
 		return err
 	}
+	if !a.HistorySince.IsZero() {
+		h, err := t.historyOf(a.ParticipantID, a.HistorySince)
+		if err != nil {
+			return err
+		}
+		in.History = &h
+	}
 	in.Due, err = t.dueOf(a.ParticipantID)
 	return err
 }

@@ -32,19 +32,25 @@ func (s *Store) ListLinks(_ context.Context) ([]store.Link, error) {
 // OutboundOf returns a participant's messages, oldest first.
 func (s *Store) OutboundOf(_ context.Context, participantID string) ([]store.OutboundMessage, error) {
 	var out []store.OutboundMessage
-	err := s.view("outbound of "+participantID, func(t *txn) error {
-		pfx := idPrefix(participantID)
-		for _, k := range prefixKeys(t.Bucket(bOutboxByP), pfx) {
-			r, ok, err := t.getOutbound(k[len(pfx):])
-			if err != nil || !ok {
-				return orMissingIndex(err, ok)
-			}
-			out = append(out, r.Message)
-		}
-		return nil
+	err := s.view("outbound of "+participantID, func(t *txn) (err error) {
+		out, err = t.outboundOf(participantID)
+		return err
 	})
-	sortOutbound(out)
 	return out, err
+}
+
+func (t *txn) outboundOf(participantID string) ([]store.OutboundMessage, error) {
+	var out []store.OutboundMessage
+	pfx := idPrefix(participantID)
+	for _, k := range prefixKeys(t.Bucket(bOutboxByP), pfx) {
+		r, ok, err := t.getOutbound(k[len(pfx):])
+		if err != nil || !ok {
+			return nil, orMissingIndex(err, ok)
+		}
+		out = append(out, r.Message)
+	}
+	sortOutbound(out)
+	return out, nil
 }
 
 func sortOutbound(ms []store.OutboundMessage) {

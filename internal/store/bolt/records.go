@@ -27,19 +27,25 @@ func (t *txn) recordCheckIn(c store.CheckIn) error {
 
 func (s *Store) CheckInsOf(_ context.Context, participantID string, since time.Time) ([]store.CheckIn, error) {
 	var out []store.CheckIn
-	err := s.view("check-ins of "+participantID, func(t *txn) error {
-		pfx := idPrefix(participantID)
-		c := t.Bucket(bCheckIns).Cursor()
-		for k, v := c.Seek(key(pfx, timeKey(since))); k != nil && bytes.HasPrefix(k, pfx); k, v = c.Next() {
-			var ci store.CheckIn
-			if err := unmarshal(v, &ci); err != nil {
-				return err
-			}
-			out = append(out, ci)
-		}
-		return nil
+	err := s.view("check-ins of "+participantID, func(t *txn) (err error) {
+		out, err = t.checkInsOf(participantID, since)
+		return err
 	})
 	return out, err
+}
+
+func (t *txn) checkInsOf(participantID string, since time.Time) ([]store.CheckIn, error) {
+	var out []store.CheckIn
+	pfx := idPrefix(participantID)
+	c := t.Bucket(bCheckIns).Cursor()
+	for k, v := c.Seek(key(pfx, timeKey(since))); k != nil && bytes.HasPrefix(k, pfx); k, v = c.Next() {
+		var ci store.CheckIn
+		if err := unmarshal(v, &ci); err != nil {
+			return nil, err
+		}
+		out = append(out, ci)
+	}
+	return out, nil
 }
 
 func (s *Store) LastCheckIns(_ context.Context, participantIDs []string) (map[string]store.CheckIn, error) {

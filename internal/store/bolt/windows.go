@@ -31,29 +31,35 @@ func decodeWindow(pid string, v []byte) (store.Window, error) {
 
 func (s *Store) WindowsOf(_ context.Context, participantID string, since time.Time) ([]store.Window, error) {
 	var out []store.Window
-	err := s.view("windows of "+participantID, func(t *txn) error {
-		pfx := idPrefix(participantID)
-		c := t.Bucket(bWindows).Cursor()
-		for k, v := c.Seek(pfx); k != nil && bytes.HasPrefix(k, pfx); k, v = c.Next() {
-			// The short form starts with the opening: windows before since
-			// are passed over without being decoded.
-			if opens, ok := store.ParseTimeKey(string(v)); ok && opens.Before(since) {
-				continue
-			}
-			w, err := decodeWindow(participantID, v)
-			if err != nil {
-				return err
-			}
-			if !w.OpensAt.Before(since) {
-				out = append(out, w)
-			}
-		}
-		return nil
+	err := s.view("windows of "+participantID, func(t *txn) (err error) {
+		out, err = t.windowsOf(participantID, since)
+		return err
 	})
+	return out, err
+}
+
+func (t *txn) windowsOf(participantID string, since time.Time) ([]store.Window, error) {
+	var out []store.Window
+	pfx := idPrefix(participantID)
+	c := t.Bucket(bWindows).Cursor()
+	for k, v := c.Seek(pfx); k != nil && bytes.HasPrefix(k, pfx); k, v = c.Next() {
+		// The short form starts with the opening: windows before since
+		// are passed over without being decoded.
+		if opens, ok := store.ParseTimeKey(string(v)); ok && opens.Before(since) {
+			continue
+		}
+		w, err := decodeWindow(participantID, v)
+		if err != nil {
+			return nil, err
+		}
+		if !w.OpensAt.Before(since) {
+			out = append(out, w)
+		}
+	}
 	slices.SortFunc(out, func(a, b store.Window) int {
 		return cmp.Or(a.OpensAt.Compare(b.OpensAt), cmp.Compare(a.Ref, b.Ref))
 	})
-	return out, err
+	return out, nil
 }
 
 func (s *Store) GetWindow(_ context.Context, participantID, ref string) (store.Window, error) {
@@ -92,22 +98,28 @@ func (s *Store) PurgeWindows(_ context.Context, before time.Time) (int, error) {
 // index.
 func (s *Store) AttentionOf(_ context.Context, participantID string) ([]store.AttentionItem, error) {
 	var out []store.AttentionItem
-	err := s.view("attention of "+participantID, func(t *txn) error {
-		pfx := idPrefix(participantID)
-		items := t.Bucket(bAttention)
-		for _, k := range prefixKeys(t.Bucket(bAttentionByP), pfx) {
-			var a store.AttentionItem
-			if ok, err := getJSON(items, k[len(pfx):], &a); err != nil || !ok {
-				return orMissingIndex(err, ok)
-			}
-			out = append(out, a)
-		}
-		return nil
+	err := s.view("attention of "+participantID, func(t *txn) (err error) {
+		out, err = t.attentionOf(participantID)
+		return err
 	})
+	return out, err
+}
+
+func (t *txn) attentionOf(participantID string) ([]store.AttentionItem, error) {
+	var out []store.AttentionItem
+	pfx := idPrefix(participantID)
+	items := t.Bucket(bAttention)
+	for _, k := range prefixKeys(t.Bucket(bAttentionByP), pfx) {
+		var a store.AttentionItem
+		if ok, err := getJSON(items, k[len(pfx):], &a); err != nil || !ok {
+			return nil, orMissingIndex(err, ok)
+		}
+		out = append(out, a)
+	}
 	slices.SortFunc(out, func(a, b store.AttentionItem) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
-	return out, err
+	return out, nil
 }
 
 // resolveInTurn saves a resolved item over the stored one, if it is still
@@ -134,23 +146,32 @@ func keyParticipant(k []byte) string {
 	return string(k[w : w+int(n)])
 }
 
-// HistoryOf reads each part with its own method: bolt's reads are local
-// and cheap, so one transaction would save nothing worth the copy.
-func (s *Store) HistoryOf(ctx context.Context, pid string, since time.Time) (store.History, error) {
+// HistoryOf reads every part in one transaction, as the scheduler's batch
+// reads it beside a person's turn (LoadTurns).
+func (s *Store) HistoryOf(_ context.Context, pid string, since time.Time) (store.History, error) {
+	var h store.History
+	err := s.view("history of "+pid, func(t *txn) (err error) {
+		h, err = t.historyOf(pid, since)
+		return err
+	})
+	return h, err
+}
+
+func (t *txn) historyOf(pid string, since time.Time) (store.History, error) {
 	var h store.History
 	var err error
-	if h.Windows, err = s.WindowsOf(ctx, pid, since); err != nil {
+	if h.Windows, err = t.windowsOf(pid, since); err != nil {
 		return h, err
 	}
-	if h.CheckIns, err = s.CheckInsOf(ctx, pid, since); err != nil {
+	if h.CheckIns, err = t.checkInsOf(pid, since); err != nil {
 		return h, err
 	}
-	if h.Messages, err = s.OutboundOf(ctx, pid); err != nil {
+	if h.Messages, err = t.outboundOf(pid); err != nil {
 		return h, err
 	}
-	if h.Attention, err = s.AttentionOf(ctx, pid); err != nil {
+	if h.Attention, err = t.attentionOf(pid); err != nil {
 		return h, err
 	}
-	h.Appointments, err = s.AppointmentsOf(ctx, pid)
+	h.Appointments, err = t.appointmentsOf(pid)
 	return h, err
 }

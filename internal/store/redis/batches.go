@@ -17,8 +17,8 @@ import (
 var _ store.DueBatches = (*Store)(nil)
 
 // LoadTurns answers every ask in three round trips whatever their number:
-// the leases; each person's record, session, dedupe key and hint sets; the
-// records the hint sets name. The leases go first and alone, so that on a
+// the leases; each person's record, session, dedupe key, hint sets and
+// history when asked; the records the hint sets name. The leases go first and alone, so that on a
 // cluster, where a pipeline's nodes answer in any order, nothing of a
 // person is read before their lease is held.
 func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.TurnInputs, error) {
@@ -31,7 +31,7 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 	}
 
 	// Round 2: what lives in each person's slot.
-	const perAsk = 7 // participant, session, marker, dedupe key, links, appointments, due
+	const perAsk = 7 // participant, session, marker, dedupe key, links, appointments, due; then the history asked for
 	var calls []call
 	for i, a := range asks {
 		if out[i].Err != nil {
@@ -47,6 +47,9 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 			call{args: []any{"get", s.k.participant(pid)}}, call{args: []any{"get", s.k.session(pid)}}, marker, global,
 			call{args: []any{"smembers", s.k.linksOf(pid)}}, call{args: []any{"smembers", s.k.appointmentsOf(pid)}},
 			call{args: []any{"smembers", s.k.dueOf(pid)}})
+		if !a.HistorySince.IsZero() {
+			calls = append(calls, s.historyCalls(pid, a.HistorySince)...)
+		}
 	}
 	cmds, err := s.pipeline(ctx, calls)
 	if err != nil {
@@ -67,6 +70,16 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 		j += perAsk
 		if err := s.readTurnState(c, a, now, &out[i]); err != nil {
 			return nil, fmt.Errorf("redis: load turns: %s: %w", a.ParticipantID, err)
+		}
+		if !a.HistorySince.IsZero() {
+			if out[i].Err == nil {
+				h, err := decodeHistory(a.ParticipantID, cmds[j:j+historyReads])
+				if err != nil {
+					return nil, fmt.Errorf("redis: load turns: %w", err)
+				}
+				out[i].History = &h
+			}
+			j += historyReads
 		}
 		if out[i].Err != nil {
 			continue
@@ -98,6 +111,9 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 		j += len(n.links) + len(n.appts) + len(n.due)
 		if err := readHinted(a.ParticipantID, n.due, links, appts, due, &out[i]); err != nil {
 			return nil, fmt.Errorf("redis: load turns: %s: %w", a.ParticipantID, err)
+		}
+		if h := out[i].History; h != nil {
+			h.Appointments = out[i].Appointments
 		}
 	}
 	return out, nil

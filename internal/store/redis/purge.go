@@ -81,15 +81,15 @@ func (s *Store) ListLinks(ctx context.Context) ([]store.Link, error) {
 
 // OutboundOf returns a participant's messages, oldest first.
 func (s *Store) OutboundOf(ctx context.Context, participantID string) ([]store.OutboundMessage, error) {
-	docs, err := s.rdb.HGetAll(ctx, s.k.outbox(participantID)).Result()
+	docs, err := s.rdb.HVals(ctx, s.k.outbox(participantID)).Result()
 	if err != nil {
 		return nil, s.fail("outbound of "+participantID, err)
 	}
 	return decodeOutbound(participantID, docs)
 }
 
-// decodeOutbound reads a person's outbox hash, oldest first.
-func decodeOutbound(participantID string, docs map[string]string) ([]store.OutboundMessage, error) {
+// decodeOutbound reads the records of a person's outbox hash, oldest first.
+func decodeOutbound(participantID string, docs []string) ([]store.OutboundMessage, error) {
 	out := make([]store.OutboundMessage, 0, len(docs))
 	for _, doc := range docs {
 		var m store.OutboundMessage

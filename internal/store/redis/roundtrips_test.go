@@ -110,7 +110,11 @@ func TestDueBatchRoundTrips(t *testing.T) {
 			mustDo(t, s.CreateParticipant(ctx, store.Participant{ID: pid, Label: pid, Language: "en", TimeZone: "UTC", Status: store.Active, CreatedAt: now, UpdatedAt: now}))
 			mustDo(t, s.PutLink(ctx, store.Link{Index: "ix_" + pid, Channel: store.SMS, ParticipantID: pid, Sealed: []byte("x"), Masked: "x", LinkedAt: now}))
 			mustDo(t, s.PutDue(ctx, store.DueItem{ID: "open:" + pid, ParticipantID: pid, Kind: "k", DueAt: now}))
-			asks = append(asks, store.TurnAsk{ParticipantID: pid, DedupeKey: "once:" + pid, Lease: "plan:" + pid, Owner: "batch", LeaseTTL: time.Minute})
+			ask := store.TurnAsk{ParticipantID: pid, DedupeKey: "once:" + pid, Lease: "plan:" + pid, Owner: "batch", LeaseTTL: time.Minute}
+			if i%2 == 1 {
+				ask.HistorySince = now.Add(-time.Hour) // a window's facts: read in the same round trips
+			}
+			asks = append(asks, ask)
 			ids = append(ids, "open:"+pid)
 		}
 		claimed, err := s.ClaimDue(ctx, "batch", now, time.Minute, n)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -116,15 +117,16 @@ func parseWindow(pid, m string) (store.Window, error) { return store.DecodeWindo
 // AttentionOf reads the participant's items from their slot.
 func (s *Store) AttentionOf(ctx context.Context, participantID string) ([]store.AttentionItem, error) {
 	op := "attention of " + participantID
-	all, err := s.rdb.HGetAll(ctx, s.k.attention(participantID)).Result()
+	all, err := s.rdb.HVals(ctx, s.k.attention(participantID)).Result()
 	if err != nil {
 		return nil, s.fail(op, err)
 	}
 	return decodeAttention(participantID, all)
 }
 
-// decodeAttention reads a person's attention hash, oldest first.
-func decodeAttention(participantID string, all map[string]string) ([]store.AttentionItem, error) {
+// decodeAttention reads the records of a person's attention hash, oldest
+// first.
+func decodeAttention(participantID string, all []string) ([]store.AttentionItem, error) {
 	out := make([]store.AttentionItem, 0, len(all))
 	for _, doc := range all {
 		var a store.AttentionItem
@@ -139,44 +141,66 @@ func decodeAttention(participantID string, all map[string]string) ([]store.Atten
 	return out, nil
 }
 
+// historyReads is how many calls historyCalls makes.
+const historyReads = 4
+
+// historyCalls read a person's windows and check-ins from since, their
+// messages and attention items; decodeHistory reads the answers.
+func (s *Store) historyCalls(pid string, since time.Time) []call {
+	from := "[" + timeKey(since)
+	return []call{
+		{args: []any{"zrangebylex", s.k.windows(pid), from, "+"}},
+		{args: []any{"zrangebylex", s.k.checkIns(pid), from, "+"}},
+		{args: []any{"hvals", s.k.outbox(pid)}},
+		{args: []any{"hvals", s.k.attention(pid)}},
+	}
+}
+
+// decodeHistory reads the answers to historyCalls (the first
+// historyReads of cmds); the appointments are the caller's.
+func decodeHistory(pid string, cmds []*goredis.Cmd) (store.History, error) {
+	var h store.History
+	docs := make([][]string, historyReads)
+	for i := range docs {
+		var err error
+		if docs[i], err = cmds[i].StringSlice(); err != nil && !errors.Is(err, goredis.Nil) {
+			return h, fmt.Errorf("redis: history of %s: %w", pid, err)
+		}
+	}
+	var err error
+	if h.Windows, err = decodeWindows(pid, docs[0]); err != nil {
+		return h, err
+	}
+	for _, m := range docs[1] {
+		c, err := parseCheckIn(pid, m)
+		if err != nil {
+			return h, fmt.Errorf("redis: history of %s: %w", pid, err)
+		}
+		h.CheckIns = append(h.CheckIns, c)
+	}
+	if h.Messages, err = decodeOutbound(pid, docs[2]); err != nil {
+		return h, err
+	}
+	h.Attention, err = decodeAttention(pid, docs[3])
+	return h, err
+}
+
 // HistoryOf reads the person's windows, check-ins, messages, attention
 // items and appointment hints in one pipeline, and the appointments the
 // hints point at in a second round trip: two instead of six, for the
 // report, which reads everyone's.
 func (s *Store) HistoryOf(ctx context.Context, pid string, since time.Time) (store.History, error) {
 	op := "history of " + pid
-	var h store.History
-	var windows, checkIns *goredis.StringSliceCmd
-	var outbox, attention *goredis.MapStringStringCmd
-	var hints *goredis.StringSliceCmd
-	if _, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		windows = p.ZRangeByLex(ctx, s.k.windows(pid), &goredis.ZRangeBy{Min: "[" + timeKey(since), Max: "+"})
-		checkIns = p.ZRangeByLex(ctx, s.k.checkIns(pid), &goredis.ZRangeBy{Min: "[" + timeKey(since), Max: "+"})
-		outbox = p.HGetAll(ctx, s.k.outbox(pid))
-		attention = p.HGetAll(ctx, s.k.attention(pid))
-		hints = p.SMembers(ctx, s.k.appointmentsOf(pid))
-		return nil
-	}); err != nil {
-		return h, s.fail(op, err)
+	calls := append(s.historyCalls(pid, since), call{args: []any{"smembers", s.k.appointmentsOf(pid)}})
+	cmds, err := s.pipeline(ctx, calls)
+	if err != nil {
+		return store.History{}, s.fail(op, err)
 	}
-	var err error
-	if h.Windows, err = decodeWindows(pid, windows.Val()); err != nil {
+	h, err := decodeHistory(pid, cmds)
+	if err != nil {
 		return h, err
 	}
-	for _, m := range checkIns.Val() {
-		c, err := parseCheckIn(pid, m)
-		if err != nil {
-			return h, fmt.Errorf("redis: %s: %w", op, err)
-		}
-		h.CheckIns = append(h.CheckIns, c)
-	}
-	if h.Messages, err = decodeOutbound(pid, outbox.Val()); err != nil {
-		return h, err
-	}
-	if h.Attention, err = decodeAttention(pid, attention.Val()); err != nil {
-		return h, err
-	}
-	if ids := hints.Val(); len(ids) > 0 {
+	if ids, _ := cmds[historyReads].StringSlice(); len(ids) > 0 {
 		keys := make([]string, len(ids))
 		for i, id := range ids {
 			keys[i] = s.k.appointment(id)

@@ -77,6 +77,36 @@ var batchTests = []namedTest{
 			t.Fatalf("seen %v %v, sessions %v %v: want only b's key recorded and only b's session", got[0].Seen, got[2].Seen, got[0].Session, got[2].Session)
 		}
 	}},
+	{"LoadTurnsReadsTheHistoryAskedFor", func(t *testing.T, s store.Store) {
+		// What a window's decision reads, beside the turn: as HistoryOf
+		// reads it, and only for the asks that want it.
+		ctx := ctxOf(t)
+		for _, pid := range []string{"p_a", "p_b"} {
+			adult(t, s, pid)
+			withHistory(t, s, pid)
+		}
+		since := at(-time.Hour)
+		ask := func(pid string, since time.Time) store.TurnAsk {
+			a := batchAsk(pid, "sched")
+			a.HistorySince = since
+			return a
+		}
+		got, err := s.LoadTurns(ctx, []store.TurnAsk{ask("p_a", since), ask("p_gone", since), ask("p_b", time.Time{})})
+		must(t, "load turns", err)
+		mustBe(t, "a person never created", got[1].Err, store.ErrNotFound)
+		if got[1].History != nil || got[2].History != nil {
+			t.Fatalf("history read unasked, or of nobody: %+v, %+v", got[1].History, got[2].History)
+		}
+		want, err := s.HistoryOf(ctx, "p_a", since)
+		must(t, "history of a", err)
+		if got[0].History == nil {
+			t.Fatal("the history asked for was not read")
+		}
+		mustSame(t, "history of a", *got[0].History, want)
+		if len(want.Windows) != 1 || len(want.CheckIns) != 1 || len(want.Messages) != 1 || len(want.Attention) != 1 || len(want.Appointments) != 2 {
+			t.Fatalf("history of p_a: %+v", want)
+		}
+	}},
 	{"LoadTurnsTakesLeasesAndApplyDueStepsGivesThemUp", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		a, _ := adult(t, s, "p_a"), adult(t, s, "p_b")

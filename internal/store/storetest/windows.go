@@ -147,16 +147,7 @@ var windowTests = []namedTest{
 		ctx := ctxOf(t)
 		for _, pid := range []string{"p_a", "p_b"} {
 			must(t, "create", s.CreateParticipant(ctx, participant(pid)))
-			item := attention("n_"+pid, pid, at(time.Hour))
-			must(t, "turn", s.ApplyTurn(ctx, store.Turn{ParticipantID: pid,
-				Windows:   []store.Window{window(pid, -48*time.Hour, store.WindowMissed), window(pid, 0, store.WindowOnTime)},
-				CheckIns:  []store.CheckIn{checkIn("c_old_"+pid, pid, at(-47*time.Hour)), checkIn("c_"+pid, pid, at(time.Hour))},
-				Attention: []store.AttentionItem{item},
-				Outbound: []store.OutboundMessage{{ID: "m_" + pid, ParticipantID: pid, LinkIndex: "l_" + pid, Channel: store.SMS,
-					Kind: "checkin.ask", Text: "Check in", Status: store.Pending, NotBefore: at(0), CreatedAt: at(0), UpdatedAt: at(0)}},
-			}))
-			must(t, "appointment", s.PutAppointment(ctx, store.Appointment{ID: "ap_" + pid, ParticipantID: pid, Kind: "hearing",
-				Place: "Court", Date: "2026-03-10", Time: "10:00", Status: store.AppointmentScheduled, CreatedAt: at(0), UpdatedAt: at(0)}))
+			withHistory(t, s, pid)
 		}
 		since := at(-time.Hour)
 		h, err := s.HistoryOf(ctx, "p_a", since)
@@ -188,4 +179,22 @@ var windowTests = []namedTest{
 			t.Fatal("a turn of p_a saved a window of p_b")
 		}
 	}},
+}
+
+// withHistory gives participant pid a history: two windows, two
+// check-ins (one of each before at(-time.Hour)), a message, an attention
+// item and an appointment.
+func withHistory(t *testing.T, s store.Store, pid string) {
+	t.Helper()
+	ctx := ctxOf(t)
+	item := attention("n_"+pid, pid, at(time.Hour))
+	must(t, "turn", s.ApplyTurn(ctx, store.Turn{ParticipantID: pid,
+		Windows:   []store.Window{window(pid, -48*time.Hour, store.WindowMissed), window(pid, 0, store.WindowOnTime)},
+		CheckIns:  []store.CheckIn{checkIn("c_old_"+pid, pid, at(-47*time.Hour)), checkIn("c_"+pid, pid, at(time.Hour))},
+		Attention: []store.AttentionItem{item},
+		Outbound: []store.OutboundMessage{{ID: "m_" + pid, ParticipantID: pid, LinkIndex: "l_" + pid, Channel: store.SMS,
+			Kind: "checkin.ask", Text: "Check in", Status: store.Pending, NotBefore: at(0), CreatedAt: at(0), UpdatedAt: at(0)}},
+	}))
+	must(t, "appointment", s.PutAppointment(ctx, store.Appointment{ID: "ap_" + pid, ParticipantID: pid, Kind: "hearing",
+		Place: "Court", Date: "2026-03-10", Time: "10:00", Status: store.AppointmentScheduled, CreatedAt: at(0), UpdatedAt: at(0)}))
 }
