@@ -93,7 +93,10 @@ func TestBatchDecidesAsOneAtATime(t *testing.T) {
 	}
 	for backend, open := range backends {
 		for _, s := range stories {
-			t.Run(backend+"/"+s.name, func(t *testing.T) { batchAndOneByOne(t, open, s.offline, s.before, s.at, s.alone) })
+			t.Run(backend+"/"+s.name, func(t *testing.T) {
+				t.Parallel() // each on stores and clocks of its own
+				batchAndOneByOne(t, open, s.offline, s.before, s.at, s.alone)
+			})
 		}
 	}
 }

@@ -112,6 +112,7 @@ func TestFairRecordTranscripts(t *testing.T) {
 	for _, sc := range fairScripts {
 		for _, lang := range shippedLanguages(t) {
 			t.Run(sc.name+"_"+lang, func(t *testing.T) {
+				t.Parallel() // each on a store and clock of its own
 				got := runFair(t, lang, sc.lines)
 				testkit.Golden(t, filepath.Join("testdata", "fair", sc.name+"_"+lang+".golden"), got, *update, "run go test ./internal/schedule -run TestFairRecordTranscripts -update")
 			})
