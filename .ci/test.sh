@@ -30,15 +30,16 @@ go test -race -count=1 -timeout 30m ./...
 
 # --- Fuzzing --------------------------------------------------------------------
 # Every fuzz target in the module (func Fuzz... in a _test.go file) runs for
-# WAYMARK_FUZZTIME inputs each (100000x by default: a few seconds to twenty
+# WAYMARK_FUZZTIME inputs each (50000x by default: a few seconds to forty
 # on two cores), after the tests above have replayed its committed corpus in
 # testdata/fuzz/<Target>/. A count, not a duration: Go 1.26's fuzzer can
 # report "context deadline exceeded" as a failure when a duration runs out
 # while a worker is busy (go.dev/issue/75804, fixed in Go 1.27), and a count
 # has no deadline. A failure writes the input there: fix the bug and commit
 # the file as a regression case. (deploy/ is a module of its own, checked by
-# its own tests.)
-fuzztime="${WAYMARK_FUZZTIME:-100000x}"
+# its own tests.) Set WAYMARK_FUZZTIME=1000000x for a longer look; the
+# default keeps make test under ten minutes on two cores.
+fuzztime="${WAYMARK_FUZZTIME:-50000x}"
 grep -rEo --include='*_test.go' --exclude-dir=deploy --exclude-dir=.git '^func Fuzz[A-Za-z0-9_]*' . |
   sed 's/func //' | sort |
   while IFS=: read -r file target; do
