@@ -289,6 +289,23 @@ func readyKeys(b *bbolt.Bucket, now time.Time, limit int) [][]byte {
 
 // JSON values.
 
+// recordsOf reads one person's records of a kind through its
+// per-participant index (keys: the person's ID prefix, then the record's
+// key in records).
+func recordsOf[T any](t *txn, index, records []byte, participantID string) ([]T, error) {
+	var out []T
+	pfx := idPrefix(participantID)
+	b := t.Bucket(records)
+	for _, k := range prefixKeys(t.Bucket(index), pfx) {
+		var v T
+		if ok, err := getJSON(b, k[len(pfx):], &v); err != nil || !ok {
+			return nil, orMissingIndex(err, ok)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 func getJSON(b *bbolt.Bucket, k []byte, v any) (bool, error) {
 	raw := b.Get(k)
 	if raw == nil {

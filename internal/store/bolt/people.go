@@ -178,17 +178,7 @@ func (s *Store) LinksOf(_ context.Context, participantID string) ([]store.Link, 
 }
 
 func (t *txn) linksOf(participantID string) ([]store.Link, error) {
-	var out []store.Link
-	pfx := idPrefix(participantID)
-	links := t.Bucket(bLinks)
-	for _, k := range prefixKeys(t.Bucket(bLinksByP), pfx) {
-		var l store.Link
-		if ok, err := getJSON(links, k[len(pfx):], &l); err != nil || !ok {
-			return nil, orMissingIndex(err, ok)
-		}
-		out = append(out, l)
-	}
-	return out, nil
+	return recordsOf[store.Link](t, bLinksByP, bLinks, participantID)
 }
 
 func (s *Store) DeleteLink(_ context.Context, index string) error {

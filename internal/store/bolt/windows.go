@@ -106,15 +106,9 @@ func (s *Store) AttentionOf(_ context.Context, participantID string) ([]store.At
 }
 
 func (t *txn) attentionOf(participantID string) ([]store.AttentionItem, error) {
-	var out []store.AttentionItem
-	pfx := idPrefix(participantID)
-	items := t.Bucket(bAttention)
-	for _, k := range prefixKeys(t.Bucket(bAttentionByP), pfx) {
-		var a store.AttentionItem
-		if ok, err := getJSON(items, k[len(pfx):], &a); err != nil || !ok {
-			return nil, orMissingIndex(err, ok)
-		}
-		out = append(out, a)
+	out, err := recordsOf[store.AttentionItem](t, bAttentionByP, bAttention, participantID)
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b store.AttentionItem) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
