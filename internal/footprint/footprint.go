@@ -66,8 +66,12 @@ func NewState(i int, sched store.CheckInSchedule) (State, error) {
 	link := store.Link{Index: box.Index(string(store.SMS), number), Channel: store.SMS, ParticipantID: pid,
 		Sealed: sealed, Masked: seal.Mask(number), LinkedAt: enrolled, LastSeenAt: now.Add(-24 * time.Hour)}
 	s := sched
+	// The person agreed to messages when they enrolled (without it Plan
+	// plans only each window's decision), and shares their caseworker with
+	// CaseloadSize-1 others, so that the caseload index has its real shape.
 	p := store.Participant{ID: pid, Label: fmt.Sprintf("case %04d", i), Language: "es", TimeZone: "Europe/Madrid",
-		CaseworkerID: store.NewID("acct_"), Status: store.Active, LastLink: link.Index,
+		CaseworkerID: caseworkerOf(i), Status: store.Active, LastLink: link.Index,
+		ConsentedAt: enrolled, ConsentVersion: "es:" + randomHex(6),
 		CreatedAt: enrolled, UpdatedAt: now, Schedule: &s}
 	appt := store.Appointment{ID: store.NewID("ap_"), ParticipantID: pid, Kind: "caseworker_meeting", Place: "Room 2",
 		Date: "2026-03-13", Time: "10:30", Status: store.AppointmentScheduled, CreatedAt: enrolled, UpdatedAt: enrolled}
@@ -84,6 +88,17 @@ func NewState(i int, sched store.CheckInSchedule) (State, error) {
 		Vars:      map[string]string{"Date": schedule.FormatDate(p.Language, closes), "Time": schedule.FormatTime(p.Language, closes)},
 		UpdatedAt: now, ExpiresAt: now.Add(prog.SessionTimeout.D())}
 	return State{Participant: p, Link: link, Appointment: appt, Session: ss, Due: due}, nil
+}
+
+// CaseloadSize is how many participants share a caseworker in the
+// footprint. It shapes only the caseload index, whose entries are per
+// participant and whose keys per caseworker.
+const CaseloadSize = 50
+
+// caseworkerOf is the account ID of the i-th participant's caseworker, of
+// an ID's real length.
+func caseworkerOf(i int) string {
+	return fmt.Sprintf("acct_%016d", i/CaseloadSize) // as long as store.NewID("acct_")
 }
 
 // Day is what one day adds to a participant's history: a

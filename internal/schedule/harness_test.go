@@ -38,6 +38,7 @@ type harness struct {
 	box   *seal.Box
 	conv  *conversation.Service
 	live  *conversation.Live
+	led   *schedule.Ledger
 	sched *schedule.Scheduler
 	logs  *testkit.Logs
 
@@ -86,7 +87,7 @@ func newHarnessLevel(t testing.TB, st store.Store, clk settable, level slog.Leve
 	windows := schedule.NewLedger(st, live, clk, log)
 	conv := conversation.New(st, box, live, clk, log, windows)
 	h := &harness{
-		t: t, ctx: context.Background(), st: st, clock: clk, box: box, conv: conv, logs: logs, live: live,
+		t: t, ctx: context.Background(), st: st, clock: clk, box: box, conv: conv, logs: logs, live: live, led: windows,
 		sched:  schedule.New(conv, windows, schedule.Options{}),
 		outbox: map[string][]store.OutboundMessage{},
 	}

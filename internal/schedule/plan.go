@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -175,6 +176,76 @@ func (pl *planner) plan(in PlanInput) ([]store.DueItem, error) {
 		return items, fmt.Errorf("schedule: plan %s: %w", p.ID, err)
 	}
 	return items, nil
+}
+
+// kept is what of a plan is stored: every item due by now (a follow-up,
+// or one caught up on), and of the rest only the first of each kind, of
+// each appointment's for its reminders. Handling an item plans its person
+// again, and that plan's first item of the kind is the one after it, so a
+// person's running state is a handful of items, not every reminder of the
+// next days: about four where Plan lists ten.
+func kept(items []store.DueItem, now time.Time) []store.DueItem {
+	items = slices.Clone(items)
+	slices.SortFunc(items, func(a, b store.DueItem) int {
+		return cmp.Or(a.DueAt.Compare(b.DueAt), strings.Compare(a.ID, b.ID))
+	})
+	items = slices.CompactFunc(items, func(a, b store.DueItem) bool { return a.ID == b.ID })
+	out := items[:0]
+	first := map[string]bool{}
+	for _, it := range items {
+		if it.DueAt.After(now) {
+			kind := it.Kind
+			if kind == KindAppointment || kind == KindFollowUp {
+				kind += " " + it.Ref
+			}
+			if first[kind] {
+				continue
+			}
+			first[kind] = true
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+// catchUp lists what a scheduler that was stopped would lose, now that
+// only the next item of each kind is stored. For each stored item already
+// due (the one being handled, or one waiting), the plan it was made from
+// held more that has fallen due since: the latest reminder about the same
+// window or appointment, which supersedes it (stillPlanned drops it for
+// that one), and the next window's miss check, which decides that window.
+// They are planned as they were, due at once. A long stop is caught up on
+// a window at a time, as each caught-up miss check is handled, so every
+// window gets its outcome however long the stop was, and no person has
+// many decisions in flight at once.
+func (pl *planner) catchUp(in PlanInput, have []store.DueItem) []store.DueItem {
+	var out []store.DueItem
+	for _, h := range have {
+		if h.DueAt.After(in.Now) {
+			continue
+		}
+		then := in
+		then.Now = judgedAt(h)
+		was, _ := pl.plan(then) // sorted by DueAt
+		var latest, nextMiss *store.DueItem
+		for i, w := range was {
+			if !w.DueAt.After(h.DueAt) || w.DueAt.After(in.Now) {
+				continue
+			}
+			switch {
+			case w.Kind == KindMissCheck && h.Kind == KindMissCheck && nextMiss == nil:
+				nextMiss = &was[i]
+			case w.Ref == h.Ref && w.Kind != KindMissCheck:
+				latest = &was[i]
+			}
+		}
+		for _, it := range []*store.DueItem{latest, nextMiss} {
+			if it != nil {
+				out = append(out, *it)
+			}
+		}
+	}
+	return out
 }
 
 // windowItems are p's window items planned at now (r being the rules with

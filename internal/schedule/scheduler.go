@@ -73,6 +73,9 @@ type Ledger struct {
 	clock clock.Clock
 	log   *slog.Logger
 	owner string // names this process in planning leases
+	// keepAll stores every planned item, not only the next of each kind:
+	// the reference the tests hold kept to (export_test.go).
+	keepAll bool
 }
 
 // Store is what the ledger and the scheduler read and write: people and
@@ -145,15 +148,51 @@ const batchesAtOnce = 4
 // returns how many it dealt with (sent, recorded or found no longer
 // wanted). An item that failed is left to its lease, after which any
 // process takes it again; the failures are returned together.
+//
+// Handling an item can plan another that is already due: what a stopped
+// scheduler catches up on (catchUp). So once a pass has handled what it
+// claimed, RunOnce looks again, until a pass finds nothing due.
 func (s *Scheduler) RunOnce(ctx context.Context, now time.Time) (handled int, err error) {
-	var (
-		mu      sync.Mutex
-		errs    []error
-		wg      sync.WaitGroup
-		claimed int
-		slots   = make(chan struct{}, batchesAtOnce)
-	)
-	for claimed < maxPerRun && ctx.Err() == nil {
+	var t tally
+	for claimed := 0; claimed < maxPerRun && ctx.Err() == nil; {
+		n := s.pass(ctx, now, maxPerRun-claimed, &t)
+		if n == 0 {
+			break
+		}
+		claimed += n
+	}
+	errs := t.errs
+	if ctx.Err() != nil {
+		errs = append(errs, ctx.Err())
+	}
+	if len(errs) > 10 {
+		errs = append(errs[:10], fmt.Errorf("schedule: and %d more failures", len(errs)-10))
+	}
+	return t.handled, errors.Join(errs...)
+}
+
+// tally adds up what the batches of a run handled and the failures.
+type tally struct {
+	mu      sync.Mutex
+	handled int
+	errs    []error
+}
+
+func (t *tally) add(handled int, errs ...error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.handled += handled
+	t.errs = append(t.errs, errs...)
+}
+
+// pass claims due items a batch at a time, batchesAtOnce batches in
+// flight, until a claim finds none or limit are claimed, and returns how
+// many it claimed once every batch is handled.
+func (s *Scheduler) pass(ctx context.Context, now time.Time, limit int, t *tally) int {
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, batchesAtOnce)
+	claimed := 0
+	for claimed < limit && ctx.Err() == nil {
 		slots <- struct{}{}
 		// Each batch claims under an owner of its own (the process's name
 		// and a number), so that two batches in flight never take each
@@ -163,7 +202,7 @@ func (s *Scheduler) RunOnce(ctx context.Context, now time.Time) (handled int, er
 		if err != nil || len(items) == 0 {
 			<-slots
 			if err != nil {
-				errs = append(errs, fmt.Errorf("schedule: claim due items: %w", err))
+				t.add(0, fmt.Errorf("schedule: claim due items: %w", err))
 			}
 			break
 		}
@@ -171,20 +210,11 @@ func (s *Scheduler) RunOnce(ctx context.Context, now time.Time) (handled int, er
 		wg.Go(func() {
 			defer func() { <-slots }()
 			n, batchErrs := s.handleAll(ctx, owner, items, now)
-			mu.Lock()
-			defer mu.Unlock()
-			handled += n
-			errs = append(errs, batchErrs...)
+			t.add(n, batchErrs...)
 		})
 	}
 	wg.Wait()
-	if ctx.Err() != nil {
-		errs = append(errs, ctx.Err())
-	}
-	if len(errs) > 10 {
-		errs = append(errs[:10], fmt.Errorf("schedule: and %d more failures", len(errs)-10))
-	}
-	return handled, errors.Join(errs...)
+	return claimed
 }
 
 // handleAll handles claimed items: what it can in one batch, then the
@@ -407,10 +437,15 @@ func (s *Ledger) diff(ctx context.Context, pid string, known *store.Participant,
 
 // change compares what Plan wants for p now with have, the items stored:
 // the items to put (new or changed) and the IDs to drop (planned, not yet
-// due, no longer wanted). An error from Plan about one bad appointment
+// due, no longer wanted). Only the next item of each kind is stored (see
+// kept), with what a stopped scheduler must still catch up on. An error from Plan about one bad appointment
 // comes back with the rest of the plan.
 func (s *Ledger) change(pl *planner, p store.Participant, appts []store.Appointment, followed map[string]bool, have []store.DueItem, now time.Time) (put []store.DueItem, drop []string, err error) {
-	want, planErr := pl.plan(PlanInput{Participant: p, Appointments: appts, Now: now, FollowedUp: followed})
+	in := PlanInput{Participant: p, Appointments: appts, Now: now, FollowedUp: followed}
+	want, planErr := pl.plan(in)
+	if !s.keepAll {
+		want = kept(append(want, pl.catchUp(in, have)...), now)
+	}
 	current := make(map[string]store.DueItem, len(have))
 	for _, it := range have {
 		current[it.ID] = it

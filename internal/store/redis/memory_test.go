@@ -64,7 +64,8 @@ func BenchmarkMemoryPerParticipant(b *testing.B) {
 // Kinds of key (see kindOf) in each part.
 var (
 	stateKinds = []string{"participant", "participants", "link", "links", "appointment", "appointments",
-		"session", "due", "due:items", "due:pos", "due:ready", "due:owner"}
+		"session", "due", "due:items", "due:pos", "due:ready", "due:owner",
+		"caseload:by", "caseload:children", "caseload:ids", "caseload:built", "attention:tally-built"}
 	markKinds     = []string{"dedupe"}
 	messageKinds  = []string{"outbox", "outbox:where", "outbox:ready", "outbox:pos"}
 	checkInKinds  = []string{"checkins"}
