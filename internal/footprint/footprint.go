@@ -21,8 +21,8 @@ import (
 // Footprint data: what one typical participant costs a backend, for the Redis store's
 // TestMemoryPerParticipant and the bolt store's BenchmarkBoltFootprint.
 // IDs, blind indexes and sealed numbers have their real sizes (store.NewID,
-// internal/seal), and the due items are the ones the scheduler's own Plan
-// makes with the shipped programme.yaml.
+// internal/seal), and the due items are the ones the scheduler itself stores
+// of a plan made with the shipped programme.yaml.
 
 // Now is the moment the footprint describes: a Tuesday, an hour
 // after the day's window opened (10:00 in Madrid), while the person is
@@ -39,8 +39,8 @@ var (
 
 // State is a participant's own state, what the programme needs
 // to run for them: the record, one link, one upcoming appointment, the
-// check-in conversation in progress and the due items Plan makes of the
-// schedule and the appointment at Now.
+// check-in conversation in progress and the due items the scheduler
+// stores of the plan of the schedule and the appointment at Now.
 type State struct {
 	Participant store.Participant
 	Link        store.Link
@@ -75,7 +75,7 @@ func NewState(i int, sched store.CheckInSchedule) (State, error) {
 		CreatedAt: enrolled, UpdatedAt: now, Schedule: &s}
 	appt := store.Appointment{ID: store.NewID("ap_"), ParticipantID: pid, Kind: "caseworker_meeting", Place: "Room 2",
 		Date: "2026-03-13", Time: "10:30", Status: store.AppointmentScheduled, CreatedAt: enrolled, UpdatedAt: enrolled}
-	due, err := schedule.Plan(schedule.PlanInput{Participant: p, Appointments: []store.Appointment{appt}, Programme: prog, Now: now})
+	due, err := schedule.Stored(schedule.PlanInput{Participant: p, Appointments: []store.Appointment{appt}, Programme: prog, Now: now})
 	if err != nil {
 		return State{}, err
 	}

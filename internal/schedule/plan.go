@@ -178,6 +178,13 @@ func (pl *planner) plan(in PlanInput) ([]store.DueItem, error) {
 	return items, nil
 }
 
+// Stored is what the scheduler stores of a plan made at in.Now for a
+// person with nothing stored yet: the next item of each kind (see kept).
+func Stored(in PlanInput) ([]store.DueItem, error) {
+	items, err := Plan(in)
+	return kept(items, in.Now), err
+}
+
 // kept is what of a plan is stored: every item due by now (a follow-up,
 // or one caught up on), and of the rest only the first of each kind, of
 // each appointment's for its reminders. Handling an item plans its person
