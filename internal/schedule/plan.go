@@ -234,6 +234,13 @@ func (pl *planner) catchUp(in PlanInput, have []store.DueItem) []store.DueItem {
 		then := in
 		then.Now = judgedAt(h)
 		was, _ := pl.plan(then) // sorted by DueAt
+		if !slices.ContainsFunc(was, func(w store.DueItem) bool { return w.ID == h.ID && w.DueAt.Equal(h.DueAt) }) {
+			// h is stale (a schedule, appointment or programme edit): what
+			// today's plan held then never was the person's, and a window
+			// of a new schedule from before it was set is not theirs to
+			// answer for.
+			continue
+		}
 		var latest, nextMiss *store.DueItem
 		for i, w := range was {
 			if !w.DueAt.After(h.DueAt) || w.DueAt.After(in.Now) {
