@@ -438,8 +438,9 @@ func (s *Ledger) diff(ctx context.Context, pid string, known *store.Participant,
 // change compares what Plan wants for p now with have, the items stored:
 // the items to put (new or changed) and the IDs to drop (planned, not yet
 // due, no longer wanted). Only the next item of each kind is stored (see
-// kept), with what a stopped scheduler must still catch up on. An error from Plan about one bad appointment
-// comes back with the rest of the plan.
+// kept), with what a stopped scheduler must still catch up on. An error
+// from Plan about one bad appointment comes back with the rest of the
+// plan.
 func (s *Ledger) change(pl *planner, p store.Participant, appts []store.Appointment, followed map[string]bool, have []store.DueItem, now time.Time) (put []store.DueItem, drop []string, err error) {
 	in := PlanInput{Participant: p, Appointments: appts, Now: now, FollowedUp: followed}
 	want, planErr := pl.plan(in)
