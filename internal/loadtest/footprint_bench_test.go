@@ -22,8 +22,9 @@ import (
 //     in progress and the due items the scheduler stores of the plan of a
 //     daily schedule and the appointment, for 1,000 people;
 //   - history: the same for 200 people, with the delivered messages of the
-//     last 7 days (two a day), and two years of daily check-ins and their
-//     audit entries, check-ins then purged to the year retention keeps.
+//     last 7 days (two a day), and two years of daily check-ins and the
+//     ledger's record of each day's window, both then purged to the year
+//     retention keeps.
 //
 // The figures are the file's size, which bbolt grows in steps and never
 // shrinks, and the part of it the data reaches (pagesUsed), each divided
@@ -111,6 +112,7 @@ func fillFootprint(ctx context.Context, s store.Store, people int, history bool)
 			for d := from; d > max(from-30, 0); d-- {
 				h := footprint.NewDay(st, day(d))
 				t.CheckIns = append(t.CheckIns, h.CheckIn)
+				t.Windows = append(t.Windows, h.Window)
 			}
 			if err := s.ApplyTurn(ctx, t); err != nil {
 				return err
@@ -118,7 +120,11 @@ func fillFootprint(ctx context.Context, s store.Store, people int, history bool)
 		}
 	}
 	if history {
+		// As the retention job does with retention.checkins.
 		if _, err := s.PurgeCheckIns(ctx, day(365)); err != nil {
+			return err
+		}
+		if _, err := s.PurgeWindows(ctx, day(365)); err != nil {
 			return err
 		}
 	}

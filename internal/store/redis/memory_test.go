@@ -41,7 +41,8 @@ import (
 //	WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 go test -run '^$' -bench MemoryPerParticipant -benchtime 1x -v ./internal/store/redis/
 //
 // The figures depend on the server's version and on its listpack limits,
-// which it logs; deploy/redis.conf raises zset-max-listpack-entries.
+// which it logs; deploy/redis.conf raises zset-max-listpack-entries and
+// zset-max-listpack-value.
 func BenchmarkMemoryPerParticipant(b *testing.B) {
 	logServer(b)
 	for _, c := range []struct {
@@ -184,9 +185,14 @@ func measureHistory(b *testing.B) {
 	report("365 days of check-ins", checkInKinds, "checkins_365d_B/participant")
 	report("365 days of the ledger's windows", windowKinds, "windows_365d_B/participant")
 	history(730)
+	// What the retention job does with retention.checkins: check-ins and
+	// the ledger's windows go after a year.
 	_, err := s.PurgeCheckIns(ctx, day(365))
 	mustDo(b, err)
+	_, err = s.PurgeWindows(ctx, day(365))
+	mustDo(b, err)
 	report("the year of check-ins retention keeps", checkInKinds, "")
+	report("the year of the ledger's windows retention keeps", windowKinds, "")
 	report("audit entries (check-ins write none)", auditKinds, "")
 	m := usage(b, s)
 	b.ReportMetric(float64(m.total)/people, "all_B/participant")
@@ -203,7 +209,7 @@ func logServer(b *testing.B) {
 			b.Logf("Redis %s", v)
 		}
 	}
-	for _, name := range []string{"zset-max-listpack-entries", "hash-max-listpack-entries", "hash-max-listpack-value"} {
+	for _, name := range []string{"zset-max-listpack-entries", "zset-max-listpack-value", "hash-max-listpack-entries", "hash-max-listpack-value"} {
 		if v, err := s.rdb.ConfigGet(ctx, name).Result(); err == nil {
 			b.Logf("%s %s", name, v[name])
 		}
