@@ -22,16 +22,44 @@ import (
 	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
-// buildWaymark builds this command into a temporary directory, once per
-// test that needs real processes.
+// builtDir is where buildWaymark puts the command, removed by TestMain
+// when every test has run.
+var builtDir string
+
+// built is the one build of this command that every test of real
+// processes runs: each build links a binary of some 40 MB, four seconds
+// on two busy cores, and it is the same binary for all.
+var built = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "waymark-bin-")
+	if err != nil {
+		return "", err
+	}
+	builtDir = dir
+	bin := filepath.Join(dir, "waymark")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// buildWaymark builds this command, once for all the tests of the package
+// that need real processes, and returns the binary.
 func buildWaymark(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "waymark")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := built()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
+}
+
+// TestMain runs the tests, then removes the built command.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
+	}
+	os.Exit(code)
 }
 
 // process is a `waymark serve` running as a process of its own.

@@ -35,10 +35,7 @@ func TestSIGTERMUnderLoadLosesNothingAcknowledged(t *testing.T) {
 		termAfter       = people * perHead / 2
 		shutdownTimeout = 10 * time.Second
 	)
-	bin := filepath.Join(t.TempDir(), "waymark")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildWaymark(t)
 
 	// Enrol everyone in the store before the server opens it.
 	dataDir := t.TempDir()
