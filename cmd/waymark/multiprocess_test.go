@@ -54,6 +54,14 @@ func buildWaymark(t *testing.T) string {
 }
 
 // TestMain runs the tests, then removes the built command.
+//
+// A test that runs `waymark serve` in this process (serveInTest) runs
+// alone: the service makes its redacting logger the process's default
+// (slog's, which the stores use, and go-redis's), and the tests read
+// their service's log for what must not be there, or for a line written
+// through that default. The tests that run real processes, or no service
+// at all, run in parallel with each other (t.Parallel), after those: they
+// spend most of their time waiting on processes, timers and Chromium.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if builtDir != "" {
@@ -161,6 +169,7 @@ func inboundSMS(base, public, sid, from, body string) (int, error) {
 // exactly the eleven replies the flows write, each once; each has exactly
 // two check-ins and one link.
 func TestTwoProcessesOneRedis(t *testing.T) {
+	t.Parallel() // real processes only: see TestMain
 	redisURL, prefix := testkit.RedisPrefix(t)
 	bin := buildWaymark(t)
 	fake := twiliotest.New(t, testAccount, testToken)

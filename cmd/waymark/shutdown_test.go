@@ -28,6 +28,7 @@ import (
 // acknowledged may be lost, and the process must exit 0 well within the
 // time an orchestrator gives it.
 func TestSIGTERMUnderLoadLosesNothingAcknowledged(t *testing.T) {
+	t.Parallel() // real processes only: see TestMain
 	const (
 		people  = 16
 		perHead = 5 // JOIN, agree, keep English, hello (menu), 1 (check in)

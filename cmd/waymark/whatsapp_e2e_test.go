@@ -316,6 +316,7 @@ func whatsappRecord(t *testing.T, st store.Store) {
 // waymark whatsapp-templates prints the templates of the programme's own
 // files: with --flows, the organisation's languages only.
 func TestWhatsAppTemplatesCommand(t *testing.T) {
+	t.Parallel() // no service in this process: see TestMain
 	var out, errb strings.Builder
 	dir := waFlows(t)
 	code := run(context.Background(), []string{"waymark", "whatsapp-templates", "--flows", dir}, func(string) string { return "" }, nil, strings.NewReader(""), &out, &errb)
