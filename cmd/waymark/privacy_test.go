@@ -699,6 +699,9 @@ func TestSecretsAreComparedInConstantTime(t *testing.T) {
 			checked++
 			for i, line := range strings.Split(string(b), "\n") {
 				code, _, _ := strings.Cut(line, "//")
+				if !strings.Contains(code, "==") && !strings.Contains(code, "!=") {
+					continue // every match holds one: the regexp need not search the rest
+				}
 				for _, m := range secretCompare.FindAllString(code, -1) {
 					rhs := strings.TrimSpace(m[strings.LastIndexAny(m, "=")+1:])
 					if rhs == `""` || rhs == "nil" || rhs == "0" {
