@@ -24,6 +24,7 @@ func FuzzShippedKeywords(f *testing.F) {
 		f.Fatalf("shipped content does not load: %v %v", problems, lp)
 	}
 	b.SetDefault(set.Programme.DefaultLanguage)
+	words := set.Indexed(b) // as the conversation passes them: see indexed in flows_test.go
 	var stops []string
 	for _, w := range b.AllWords("keyword.stop") {
 		stops = append(stops, w)
@@ -61,7 +62,7 @@ func FuzzShippedKeywords(f *testing.F) {
 		}
 		for _, st := range states {
 			for _, p := range two {
-				next, effects := set.Step(st, p, flow.Event{Kind: flow.EventText, Text: text, Now: now}, b)
+				next, effects := set.Step(st, p, flow.Event{Kind: flow.EventText, Text: text, Now: now}, words)
 				if next.Active() {
 					if n := set.Flows[next.Flow].Nodes[next.Node]; n == nil || n.Kind != flow.KindAsk {
 						t.Fatalf("after %q the state %+v waits on no question", text, next)

@@ -72,6 +72,7 @@ func (s *slowTwilio) serve(w http.ResponseWriter, r *http.Request) {
 // message is never sent again. For the second no status ever comes: it is
 // sent again once the wait for one is over. Each reaches Twilio once.
 func TestKilledMidSendNeitherRepeatsNorLoses(t *testing.T) {
+	t.Parallel() // real processes only: see TestMain
 	bin := buildWaymark(t)
 	t.Run("bolt", func(t *testing.T) {
 		t.Parallel()

@@ -183,6 +183,31 @@ func awaitSettled(t *testing.T, st store.Store, pids ...string) {
 	})
 }
 
+// awaitQuiet waits until the service has done all it had to do by now
+// for the people: none of their scheduled items is due any more (the
+// scheduler ends an item and queues what it sends in one step, and plans
+// what follows in that step too), and none of their messages is waiting
+// to be sent. It is what a pause of a scheduler tick and an outbox pass
+// hoped for, made sure of whatever the load on the machine.
+func awaitQuiet(t *testing.T, st store.Store, clk clock.Clock, pids ...string) {
+	t.Helper()
+	ctx := context.Background()
+	waitFor(t, "every item due by now to be handled", func() bool {
+		now := clk.Now()
+		for _, pid := range pids {
+			due, err := st.DueOf(ctx, pid)
+			if err != nil {
+				return false
+			}
+			if len(due) > 0 && !due[0].DueAt.After(now) { // ordered by DueAt
+				return false
+			}
+		}
+		return true
+	})
+	awaitSettled(t, st, pids...)
+}
+
 func (s *service) awaitSent(after, n int) []twiliotest.Request {
 	s.t.Helper()
 	waitFor(s.t, "messages at the fake Twilio", func() bool { return len(s.twilio.Accepted()) >= n })

@@ -102,6 +102,7 @@ func browserFor(t *testing.T) context.Context {
 // from either process. Then the administrator rolls back, and both
 // processes answer with the old words again. No SIGHUP, no restart.
 func TestEditorPublishesToEveryProcess(t *testing.T) {
+	t.Parallel() // real processes only: see TestMain
 	redisURL, prefix := testkit.RedisPrefix(t)
 	ctx := browserFor(t)
 	bin := buildWaymark(t)

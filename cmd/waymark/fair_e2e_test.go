@@ -169,7 +169,7 @@ func fairRecord(t *testing.T, st store.Store) {
 	if !slices.Contains(kinds, bilal.id+" cant_reach whatsapp:no_template") {
 		t.Errorf("open items %q, want Bilal's can't reach (WhatsApp: no approved template)", kinds)
 	}
-	time.Sleep(1500 * time.Millisecond) // a scheduler tick: nothing more goes out
+	awaitQuiet(t, st, s.clock, asha.id, bilal.id, chen.id) // then nothing more goes out
 	for _, r := range fake.Accepted()[sent:] {
 		t.Errorf("sent after the windows were decided: %q to %s", r.Body, r.To)
 	}

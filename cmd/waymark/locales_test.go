@@ -34,10 +34,12 @@ func copyLocales(t *testing.T) string {
 // A language exported and imported back, as CSV and as XLIFF, is the
 // same file in every message and plural form, review marks included.
 func TestLocalesRoundTrip(t *testing.T) {
+	t.Parallel() // no service in this process: see TestMain
 	for _, tc := range []struct{ lang, format, ext string }{
 		{"ti", "csv", ".csv"}, {"ar", "xliff", ".xlf"}, {"ru", "csv", ".csv"}, {"fa", "xliff", ".xlf"}, {"es", "csv", ".csv"},
 	} {
 		t.Run(tc.lang+"_"+tc.format, func(t *testing.T) {
+			t.Parallel() // each on a copy of its own
 			dir := copyLocales(t)
 			// Mark one message reviewed, as a reviewer's import would.
 			src := filepath.Join(dir, tc.lang+".yaml")
@@ -96,6 +98,7 @@ func TestLocalesRoundTrip(t *testing.T) {
 // The export gives a translator the English, the placeholders to keep,
 // how many characters fit one SMS and the notes of en.yaml.
 func TestLocalesExportSaysWhatTranslatorsNeed(t *testing.T) {
+	t.Parallel() // no service in this process: see TestMain
 	dir := copyLocales(t)
 	code, out := waymarkLocales(t, dir, "export", "--lang", "ti")
 	if code != 0 {
@@ -126,6 +129,7 @@ func TestLocalesExportSaysWhatTranslatorsNeed(t *testing.T) {
 // A translation with broken placeholders is refused, each at its line of
 // the translator's file, and nothing is written.
 func TestLocalesImportRefusesBrokenPlaceholders(t *testing.T) {
+	t.Parallel() // no service in this process: see TestMain
 	dir := copyLocales(t)
 	before, _ := os.ReadFile(filepath.Join(dir, "ti.yaml"))
 	fixture := filepath.Join("testdata", "ti_broken_placeholders.csv")
@@ -151,6 +155,7 @@ func TestLocalesImportRefusesBrokenPlaceholders(t *testing.T) {
 // The status table counts, per language, translated, reviewed and over
 // the SMS limit.
 func TestLocalesStatus(t *testing.T) {
+	t.Parallel() // no service in this process: see TestMain
 	code, out := waymarkLocales(t, "", "status")
 	if code != 0 {
 		t.Fatal(out)

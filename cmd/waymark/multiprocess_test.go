@@ -22,16 +22,52 @@ import (
 	"github.com/waymark-atd/waymark/internal/testkit"
 )
 
-// buildWaymark builds this command into a temporary directory, once per
-// test that needs real processes.
+// builtDir is where buildWaymark puts the command, removed by TestMain
+// when every test has run.
+var builtDir string
+
+// built is the one build of this command that every test of real
+// processes runs: each build links a binary of some 40 MB, four seconds
+// on two busy cores, and it is the same binary for all.
+var built = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "waymark-bin-")
+	if err != nil {
+		return "", err
+	}
+	builtDir = dir
+	bin := filepath.Join(dir, "waymark")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// buildWaymark builds this command, once for all the tests of the package
+// that need real processes, and returns the binary.
 func buildWaymark(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "waymark")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := built()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
+}
+
+// TestMain runs the tests, then removes the built command.
+//
+// A test that runs `waymark serve` in this process (serveInTest) runs
+// alone: the service makes its redacting logger the process's default
+// (slog's, which the stores use, and go-redis's), and the tests read
+// their service's log for what must not be there, or for a line written
+// through that default. The tests that run real processes, or no service
+// at all, run in parallel with each other (t.Parallel), after those: they
+// spend most of their time waiting on processes, timers and Chromium.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
+	}
+	os.Exit(code)
 }
 
 // process is a `waymark serve` running as a process of its own.
@@ -133,6 +169,7 @@ func inboundSMS(base, public, sid, from, body string) (int, error) {
 // exactly the eleven replies the flows write, each once; each has exactly
 // two check-ins and one link.
 func TestTwoProcessesOneRedis(t *testing.T) {
+	t.Parallel() // real processes only: see TestMain
 	redisURL, prefix := testkit.RedisPrefix(t)
 	bin := buildWaymark(t)
 	fake := twiliotest.New(t, testAccount, testToken)

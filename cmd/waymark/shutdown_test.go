@@ -28,6 +28,7 @@ import (
 // acknowledged may be lost, and the process must exit 0 well within the
 // time an orchestrator gives it.
 func TestSIGTERMUnderLoadLosesNothingAcknowledged(t *testing.T) {
+	t.Parallel() // real processes only: see TestMain
 	const (
 		people  = 16
 		perHead = 5 // JOIN, agree, keep English, hello (menu), 1 (check in)
@@ -35,10 +36,7 @@ func TestSIGTERMUnderLoadLosesNothingAcknowledged(t *testing.T) {
 		termAfter       = people * perHead / 2
 		shutdownTimeout = 10 * time.Second
 	)
-	bin := filepath.Join(t.TempDir(), "waymark")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildWaymark(t)
 
 	// Enrol everyone in the store before the server opens it.
 	dataDir := t.TempDir()

@@ -166,12 +166,19 @@ func whatsappRecord(t *testing.T, st store.Store) {
 	// fails with 63016; everything else is delivered.
 	var mu sync.Mutex
 	settled := sent()
+	var pids []string
+	for _, p := range people {
+		pids = append(pids, p.id)
+	}
 	settle := func() {
 		t.Helper()
-		time.Sleep(1500 * time.Millisecond) // a scheduler tick and an outbox pass
 		mu.Lock()
 		defer mu.Unlock()
 		for {
+			// Everything due by now handled and sent; and, after a
+			// refusal, its copy by another route, queued before the
+			// refusal's status was answered.
+			awaitQuiet(t, st, s.clock, pids...)
 			reqs := fake.Accepted()
 			if len(reqs) == settled {
 				return
@@ -186,7 +193,6 @@ func whatsappRecord(t *testing.T, st store.Store) {
 				}
 			}
 			settled = len(reqs)
-			time.Sleep(500 * time.Millisecond) // a rerouted copy goes out
 		}
 	}
 	settle()
@@ -316,6 +322,7 @@ func whatsappRecord(t *testing.T, st store.Store) {
 // waymark whatsapp-templates prints the templates of the programme's own
 // files: with --flows, the organisation's languages only.
 func TestWhatsAppTemplatesCommand(t *testing.T) {
+	t.Parallel() // no service in this process: see TestMain
 	var out, errb strings.Builder
 	dir := waFlows(t)
 	code := run(context.Background(), []string{"waymark", "whatsapp-templates", "--flows", dir}, func(string) string { return "" }, nil, strings.NewReader(""), &out, &errb)

@@ -42,7 +42,7 @@ func newHarness(t *testing.T) *harness {
 	box := testkit.Box(t)
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	live := conversation.NewLive(testkit.Content(t))
+	live := conversation.NewLive(testkit.Shipped(t))
 	return &harness{t: t, ctx: context.Background(), store: st, box: box, clock: clk, logs: logs, live: live, log: log,
 		conv: conversation.New(st, box, live, clk, log, nil)}
 }

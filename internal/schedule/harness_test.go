@@ -83,7 +83,7 @@ func newHarnessLevel(t testing.TB, st store.Store, clk settable, level slog.Leve
 	box := testkit.Box(t)
 	logs := &testkit.Logs{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
-	live := conversation.NewLive(testkit.Content(t))
+	live := conversation.NewLive(testkit.Shipped(t))
 	windows := schedule.NewLedger(st, live, clk, log)
 	conv := conversation.New(st, box, live, clk, log, windows)
 	h := &harness{

@@ -99,7 +99,7 @@ var fairScripts = []struct {
 // order; each must have its words in wordsOf.
 func shippedLanguages(t *testing.T) []string {
 	t.Helper()
-	langs := testkit.Content(t).Flows.Programme.Languages
+	langs := testkit.Shipped(t).Flows.Programme.Languages
 	for _, lang := range langs {
 		if _, ok := wordsOf[lang]; !ok {
 			t.Fatalf("wordsOf has no words for %s, which programme.yaml offers", lang)

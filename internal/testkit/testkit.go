@@ -139,6 +139,27 @@ func Content(tb testing.TB) *conversation.Content {
 	return c
 }
 
+// shipped is the shipped content, loaded on first use by Shipped.
+var shipped = sync.OnceValues(func() (*conversation.Content, []diag.Problem) {
+	return conversation.LoadContent(flows.FS, locales.FS)
+})
+
+// Shipped is Content loaded once per test binary and shared by every test
+// that asks for it, at once or in parallel: for tests that run the shipped
+// programme as it is. Reading the flows and fifteen languages costs a
+// tenth of a second under the race detector, which a package of many
+// small tests pays hundreds of times over. A test that changes its
+// content (its flows, its programme settings) must take its own from
+// Content, never change this one.
+func Shipped(tb testing.TB) *conversation.Content {
+	tb.Helper()
+	c, problems := shipped()
+	if c == nil {
+		tb.Fatalf("shipped flows or locales are not valid: %v", diag.Errors(problems))
+	}
+	return c
+}
+
 // SeededStores runs bench on an embedded store and on Redis, each seeded
 // by seed first. The embedded store's file is kept in the temporary
 // folder under name, marked once it is seeded, so that later runs only

@@ -16,6 +16,7 @@ import (
 )
 
 func TestAccountsPageDisablesEnablesAndDeletes(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("P-17", e.cara)
 	e.attentionItem(p, store.AttentionMissed)
@@ -59,6 +60,7 @@ func TestAccountsPageDisablesEnablesAndDeletes(t *testing.T) {
 }
 
 func TestTokensShownAndRevokedOnPages(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	id := auth.HashToken(e.tokens[e.cara.ID])[:auth.TokenIDLen]
 	mustStatus(t, "the token works", e.api(e.cara, http.MethodGet, "/api/v1/participants", nil), http.StatusOK)
@@ -81,6 +83,7 @@ func TestTokensShownAndRevokedOnPages(t *testing.T) {
 }
 
 func TestRoleChangeEndsSessionsAndTokens(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	other := e.account("ola", store.RoleAdmin, true)
 	ola := e.signedIn(other)
@@ -91,6 +94,7 @@ func TestRoleChangeEndsSessionsAndTokens(t *testing.T) {
 }
 
 func TestAPIAccountsAndTokens(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	mustStatus(t, "accounts as a caseworker", e.api(e.cara, http.MethodGet, "/api/v1/accounts", nil), http.StatusForbidden)
 	rec := e.api(e.admin, http.MethodGet, "/api/v1/accounts", nil)
@@ -128,6 +132,7 @@ func TestAPIAccountsAndTokens(t *testing.T) {
 }
 
 func TestMalformedInputIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	admin := e.signedIn(e.admin)
 	before, _ := e.st.ListAccounts(t.Context())
@@ -167,6 +172,7 @@ func TestMalformedInputIsRefused(t *testing.T) {
 }
 
 func TestSignInNeverRedirectsOffSite(t *testing.T) {
+	t.Parallel()
 	for _, next := range []string{"/\t/evil.example", "/%09/evil.example", "//evil.example", "/\\evil.example", "https://evil.example", "/ /evil.example", "/\x00/x"} {
 		n, _ := url.QueryUnescape(next)
 		if got := safeNext(n); got != "/attention" {
@@ -179,6 +185,7 @@ func TestSignInNeverRedirectsOffSite(t *testing.T) {
 }
 
 func TestAnUntrustedProxyIsWarnedAboutOnce(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	b := e.browser()
 	b.addr, b.xff = "127.0.0.1:40000", "203.0.113.5"
@@ -192,6 +199,7 @@ func TestAnUntrustedProxyIsWarnedAboutOnce(t *testing.T) {
 // An administrator makes a token on the Accounts page: shown once, in
 // the answer only, then listed by its ID and revocable like any other.
 func TestTokenMadeOnTheAccountsPage(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	admin := e.signedIn(e.admin)
 	csrf := admin.csrf("/accounts")

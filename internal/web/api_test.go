@@ -59,6 +59,7 @@ var newParticipant = map[string]any{
 
 // Every call, without a token or with a bad one, is 401 with a JSON error.
 func TestAPIUnauthorized(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	calls := [][2]string{
 		{"GET", "/api/v1/participants"}, {"POST", "/api/v1/participants"}, {"GET", "/api/v1/participants/p_x"},
@@ -87,6 +88,7 @@ func TestAPIUnauthorized(t *testing.T) {
 }
 
 func TestAPIParticipantsCRUD(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	rec := e.api(e.cara, "POST", "/api/v1/participants", newParticipant)
 	mustStatus(t, "create", rec, http.StatusCreated)
@@ -150,6 +152,7 @@ func TestAPIParticipantsCRUD(t *testing.T) {
 }
 
 func TestAPIStrictBodies(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("Amal", e.cara)
 	it := e.attentionItem(p, store.AttentionMissed)
@@ -187,6 +190,7 @@ func TestAPIStrictBodies(t *testing.T) {
 }
 
 func TestAPIValidationAndChildRule(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	bad := []map[string]any{
 		{"time_zone": "Europe/London"},
@@ -212,6 +216,7 @@ func TestAPIValidationAndChildRule(t *testing.T) {
 }
 
 func TestAPIAppointments(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("Amal", e.cara)
 	base := "/api/v1/participants/" + p.ID + "/appointments"
@@ -253,6 +258,7 @@ func TestAPIAppointments(t *testing.T) {
 }
 
 func TestAPICheckInsAndExport(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	mine, theirs := e.participant("Mine", e.cara), e.participant("Theirs", e.carl)
 	now := e.clock.Now()
@@ -311,6 +317,7 @@ func TestAPICheckInsAndExport(t *testing.T) {
 }
 
 func TestAPIAttention(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	mine, theirs := e.participant("Mine", e.cara), e.participant("Theirs", e.carl)
 	if err := e.st.UpdateParticipant(t.Context(), func() store.Participant { mine.Child = true; return mine }()); err != nil {
@@ -351,6 +358,7 @@ func TestAPIAttention(t *testing.T) {
 // The audit log is read-only through the API: admins read it, nobody
 // changes it.
 func TestAPIAuditReadOnly(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("Amal", e.cara)
 	mustStatus(t, "view", e.api(e.cara, "GET", "/api/v1/participants/"+p.ID, nil), http.StatusOK)
@@ -380,6 +388,7 @@ func TestAPIAuditReadOnly(t *testing.T) {
 // The caseload boundary through the API: every call on another
 // caseworker's participant is 404, as for an ID that does not exist.
 func TestAPICaseloadBoundary(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	theirs := e.participant("Theirs", e.carl)
 	appt := store.Appointment{ID: "ap_t", ParticipantID: theirs.ID, Kind: "hearing", Place: "Court", Date: "2031-01-02", Time: "10:00", Status: store.AppointmentScheduled}
@@ -434,6 +443,7 @@ func TestAPICaseloadBoundary(t *testing.T) {
 // refuses the stale save, the server redoes the change on a fresh read,
 // and both hold: the pause, and the opt-out.
 func TestAPIUpdateRedoneWhenTheRecordChangedMeanwhile(t *testing.T) {
+	t.Parallel()
 	var racing *stopBeforeFirstUpdate
 	e := newCaseworkerEnv(t, envOptions{wrap: func(st store.Store) store.Store {
 		racing = &stopBeforeFirstUpdate{Store: st}

@@ -13,6 +13,7 @@ import (
 )
 
 func TestCaseworkerTime(t *testing.T) {
+	t.Parallel()
 	london, _ := time.LoadLocation("Europe/London")
 	now := time.Date(2026, 3, 5, 15, 0, 0, 0, time.UTC) // Thursday
 	for _, tc := range []struct {
@@ -37,6 +38,7 @@ func TestCaseworkerTime(t *testing.T) {
 }
 
 func TestBuildQueueGroupsCountsAndFilters(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 5, 15, 0, 0, 0, time.UTC)
 	amal := store.Participant{ID: "p_amal", Label: "Amal"}
 	bo := store.Participant{ID: "p_bo", Label: "Bo", Child: true}
@@ -109,6 +111,7 @@ func TestBuildQueueGroupsCountsAndFilters(t *testing.T) {
 // the last card shown, and a card to focus that is further on starts its
 // page.
 func TestBuildQueuePages(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 5, 15, 0, 0, 0, time.UTC)
 	people := map[string]store.Participant{}
 	var items []store.AttentionItem
@@ -139,6 +142,7 @@ var cardRe = regexp.MustCompile(`<li class="card[^"]*" id="person-([^"]+)"`)
 // actions that fit, pause only when confirmed, focus on the next card
 // after each action, undo of each.
 func TestQueueWorkflow(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	amal := e.participant("Amal", e.cara)
 	bo := e.participant("Bo", e.cara)
@@ -263,6 +267,7 @@ func between(s, from, to string) string {
 // A caseworker reads times in their own zone once they choose one; the
 // office's until then.
 func TestCaseworkerChoosesTheirZone(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("Amal", e.cara)
 	it := e.attentionItem(p, store.AttentionMissed)
@@ -295,6 +300,7 @@ func TestCaseworkerChoosesTheirZone(t *testing.T) {
 // item is older than a page of everyone's. One person's items (the
 // Participants list's link) show whatever page their items would fall on.
 func TestWholeQueueCountsTheWholeProgramme(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	early := e.participant("Early", e.carl)
 	e.attentionItem(early, store.AttentionCallback)
@@ -335,6 +341,7 @@ func TestWholeQueueCountsTheWholeProgramme(t *testing.T) {
 // the call-back request raised first, on the last page of cards, is in the
 // counts of the first.
 func TestCaseloadQueueCountsTheWholeCaseload(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	e.attentionItem(e.participant("Early", e.cara), store.AttentionCallback)
 	e.clock.Advance(time.Minute)

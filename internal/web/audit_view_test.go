@@ -13,6 +13,7 @@ import (
 // The audit log page speaks in words: names and labels beside IDs,
 // actions as sentences, and its filters and pages work.
 func TestAuditPageInWords(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("Amal", e.cara)
 	it := e.attentionItem(p, store.AttentionMissed)
@@ -49,6 +50,7 @@ func TestAuditPageInWords(t *testing.T) {
 // The audit log's dates are whole days on the caseworker's own clock; the
 // API's are UTC days, as docs/api.md says.
 func TestAuditDatesAreTheCaseworkersDays(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	admin := e.admin
 	admin.TimeZone = "Asia/Tokyo"

@@ -17,6 +17,7 @@ import (
 // disabled and the caseworker's person listed as having no active
 // caseworker, and revokes a token.
 func TestBrowserAdminDisablesACaseworker(t *testing.T) {
+	t.Parallel()
 	ctx := chromium(t)
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("P-42", e.carl)

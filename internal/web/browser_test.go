@@ -75,9 +75,11 @@ var browserSizes = []struct {
 // audit log as an administrator. axe-core checks every page on the way
 // and nothing serious or critical may be found.
 func TestBrowserCaseworkerDay(t *testing.T) {
+	t.Parallel()
 	axeJS := axeSource(t)
 	for _, size := range browserSizes {
 		t.Run(size.name, func(t *testing.T) {
+			t.Parallel() // each size has its own browser, store and server
 			walkCaseworkerDay(t, axeJS, size.name, size.width, size.height)
 		})
 	}
@@ -578,13 +580,15 @@ func reportAll(t *testing.T, st store.Store, now time.Time, status store.Message
 // to left on their own text, an answered question's buttons can no longer
 // be pressed, and axe-core finds nothing serious.
 func TestBrowserSimulator(t *testing.T) {
+	t.Parallel()
 	axeJS := axeSource(t)
 	for _, size := range browserSizes {
 		t.Run(size.name, func(t *testing.T) {
+			t.Parallel() // each size has its own browser, store and server
 			ctx := chromium(t)
 			st, scratch, box := testkit.Bolt(t, nil), testkit.Bolt(t, nil), testkit.Box(t)
 			log := slog.New(slog.DiscardHandler)
-			conv := conversation.New(st, box, conversation.NewLive(testkit.Content(t)), clock.System{}, log, nil)
+			conv := conversation.New(st, box, conversation.NewLive(testkit.Shipped(t)), clock.System{}, log, nil)
 			sim, err := simulator.New(scratch, conv.Content, log)
 			if err != nil {
 				t.Fatal(err)

@@ -32,6 +32,11 @@ import (
 // cwEnv is the whole caseworker side on a real bolt store: auth, the
 // conversation service with the shipped flows, the scheduler's replanning
 // and the Echo server, driven through ServeHTTP.
+//
+// Every test of the package runs in parallel with the others
+// (t.Parallel): each makes its own store, clock, server and browser, and
+// none changes anything the package shares, so one core waits for
+// nothing while the other works.
 type cwEnv struct {
 	t     *testing.T
 	srv   *Server

@@ -17,6 +17,7 @@ import (
 // Every page renders for an admin and a caseworker, with the security
 // headers and no caching.
 func TestPagesRender(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("Amal H.", e.cara)
 	e.attentionItem(p, store.AttentionMissed)
@@ -48,6 +49,7 @@ func TestPagesRender(t *testing.T) {
 }
 
 func TestSignInRedirectsAndCookie(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	b := e.browser()
 	rec := b.get("/participants?q=x")
@@ -80,6 +82,7 @@ func TestSignInRedirectsAndCookie(t *testing.T) {
 }
 
 func TestLoginFormNeedsItsToken(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	b := e.browser()
 	b.get("/login")
@@ -93,6 +96,7 @@ func TestLoginFormNeedsItsToken(t *testing.T) {
 }
 
 func TestCSRFRejected(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("Amal", e.cara)
 	it := e.attentionItem(p, store.AttentionMissed)
@@ -132,6 +136,7 @@ func TestCSRFRejected(t *testing.T) {
 }
 
 func TestSessionExpiry(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{auth: auth.Options{SessionTTL: time.Hour}})
 	b := e.signedIn(e.cara)
 	e.clock.Advance(59 * time.Minute)
@@ -148,6 +153,7 @@ func TestSessionExpiry(t *testing.T) {
 }
 
 func TestLoginLimiting(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{auth: auth.Options{PairAttempts: 3, AddressAttempts: 6}})
 	b := e.browser()
 	for i := range 3 {
@@ -173,6 +179,7 @@ func TestLoginLimiting(t *testing.T) {
 }
 
 func TestTrustedProxyAddresses(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{auth: auth.Options{AddressAttempts: 2, AccountAttempts: 100}, proxies: "10.0.0.0/8"})
 	// Through the trusted proxy, each client is counted by its own address.
 	b := e.browser()
@@ -195,6 +202,7 @@ func TestTrustedProxyAddresses(t *testing.T) {
 }
 
 func TestPasswordChangeSignsOutOtherSessions(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	phone, laptop := e.signedIn(e.cara), e.signedIn(e.cara)
 	e.clock.Advance(time.Second)
@@ -205,6 +213,7 @@ func TestPasswordChangeSignsOutOtherSessions(t *testing.T) {
 }
 
 func TestSetupMakesTheFirstAdminOnce(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{noAccount: true})
 	token, needed, err := e.auth.SetupLink(t.Context())
 	if err != nil || !needed {
@@ -233,6 +242,7 @@ func TestSetupMakesTheFirstAdminOnce(t *testing.T) {
 // The caseload boundary on pages: another caseworker's participant is
 // "not found" however it is reached.
 func TestCaseloadBoundaryPages(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	mine := e.participant("Mine", e.cara)
 	theirs := e.participant("Theirs", e.carl)
@@ -296,6 +306,7 @@ func TestCaseloadBoundaryPages(t *testing.T) {
 }
 
 func TestEnrolShowsCodeLinkAndQR(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	b := e.signedIn(e.cara)
 	form := url.Values{"label": {"  سارة  "}, "language": {"ar"}, "time_zone": {"Asia/Beirut"}, "schedule": {"weekly"},
@@ -380,6 +391,7 @@ func TestEnrolShowsCodeLinkAndQR(t *testing.T) {
 
 // The enrol form offers the programme's time zone first, chosen.
 func TestEnrolFormDefaults(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	body := e.signedIn(e.cara).get("/participants/new").Body.String()
 	if !regexp.MustCompile(`<select id="time_zone"[^>]*>\s*<optgroup label="The programme&#39;s"><option value="Europe/London" selected>`).MatchString(body) {
@@ -388,6 +400,7 @@ func TestEnrolFormDefaults(t *testing.T) {
 }
 
 func TestChildNeedsTrainedCaseworker(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	form := url.Values{"label": {"Y"}, "language": {"en"}, "time_zone": {"Europe/London"}, "schedule": {"none"}, "child": {"on"}}
 	mustStatus(t, "untrained enrols a child", e.signedIn(e.carl).post("/participants", form), http.StatusUnprocessableEntity)
@@ -408,6 +421,7 @@ func TestChildNeedsTrainedCaseworker(t *testing.T) {
 }
 
 func TestAttentionActionsAreAudited(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("Amal", e.cara)
 	b := e.signedIn(e.cara)
@@ -438,6 +452,7 @@ func TestAttentionActionsAreAudited(t *testing.T) {
 }
 
 func TestParticipantPageChangesAndAppointments(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("Amal", e.cara)
 	b := e.signedIn(e.cara)
@@ -491,6 +506,7 @@ func hasDueFor(items []store.DueItem, ref string) bool {
 }
 
 func TestReasonLabels(t *testing.T) {
+	t.Parallel()
 	for code, want := range map[string]string{
 		"sms:21610":        "SMS: they sent STOP to the number (provider code 21610)",
 		"telegram:blocked": "Telegram: they blocked the bot",
@@ -512,6 +528,7 @@ func TestReasonLabels(t *testing.T) {
 // The participant page says which channel each check-in came through,
 // including a missed call and the phone keypad.
 func TestParticipantPageShowsCheckInChannels(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("Amina K.", e.cara)
 	for i, ch := range []store.Channel{store.SMS, store.MissedCall, store.Keypad, store.Telegram} {
@@ -532,6 +549,7 @@ func TestParticipantPageShowsCheckInChannels(t *testing.T) {
 // Items the system closed because the fact behind them changed show under
 // "recently dealt with", in words a caseworker reads at a glance.
 func TestSystemClosedItemsShowInWords(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("Amal", e.cara)
 	for kind, resolution := range map[store.AttentionKind]string{

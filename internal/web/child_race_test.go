@@ -17,6 +17,7 @@ import (
 // refused every time, and no child is ever left with an untrained
 // caseworker.
 func TestTrainingRemovedWhileAChildIsAssigned(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	untrainer, assigner := e.signedIn(e.admin), e.signedIn(e.admin)
 	const rounds = 40

@@ -15,6 +15,7 @@ import (
 // message is refused with the words kept, and the flow page draws the
 // new words. With -screenshots it rewrites docs/screenshots/editor-*.png.
 func TestBrowserEditorWords(t *testing.T) {
+	t.Parallel()
 	ctx := chromium(t)
 	e := newEditorEnv(t)
 	ts := httptest.NewServer(e.srv)

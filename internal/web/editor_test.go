@@ -60,6 +60,7 @@ func mustContain(t *testing.T, what, body string, wants ...string) {
 }
 
 func TestEditorPagesRenderForEveryone(t *testing.T) {
+	t.Parallel()
 	e := newEditorEnv(t)
 	for _, a := range []store.Account{e.admin, e.cara} {
 		b := e.signedIn(a)
@@ -77,6 +78,7 @@ func TestEditorPagesRenderForEveryone(t *testing.T) {
 }
 
 func TestCaseworkersCannotChangeTheProgramme(t *testing.T) {
+	t.Parallel()
 	e := newEditorEnv(t)
 	b := e.signedIn(e.cara)
 	for path, form := range map[string]url.Values{
@@ -100,6 +102,7 @@ func TestCaseworkersCannotChangeTheProgramme(t *testing.T) {
 }
 
 func TestEditorWordsSettingsTopicPublish(t *testing.T) {
+	t.Parallel()
 	e := newEditorEnv(t)
 	ctx := t.Context()
 	b := e.signedIn(e.admin)
@@ -176,6 +179,7 @@ func conversationText(c *conversation.Content, lang, id string) string {
 }
 
 func TestABrokenDraftIsRefusedByThePage(t *testing.T) {
+	t.Parallel()
 	e := newEditorEnv(t)
 	b := e.signedIn(e.admin)
 	csrf := b.csrf("/programme/editor")
@@ -201,6 +205,7 @@ func TestABrokenDraftIsRefusedByThePage(t *testing.T) {
 }
 
 func TestEditorOffServesNoEditor(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{}) // WAYMARK_PROGRAMME_EDITOR=false: no Programmes
 	b := e.signedIn(e.admin)
 	if rec := b.get("/programme/editor"); rec.Code != http.StatusNotFound {
@@ -212,6 +217,7 @@ func TestEditorOffServesNoEditor(t *testing.T) {
 }
 
 func TestPublishingAnUnchangedDraftPublishesNothing(t *testing.T) {
+	t.Parallel()
 	e := newEditorEnv(t)
 	b := e.signedIn(e.admin)
 	csrf := b.csrf("/programme/editor")
@@ -229,6 +235,7 @@ func TestPublishingAnUnchangedDraftPublishesNothing(t *testing.T) {
 }
 
 func TestAddingAStepAfterAnother(t *testing.T) {
+	t.Parallel()
 	e := newEditorEnv(t)
 	b := e.signedIn(e.admin)
 	csrf := b.csrf("/programme/editor")
@@ -258,6 +265,7 @@ func TestAddingAStepAfterAnother(t *testing.T) {
 }
 
 func TestChangingTheEnglishAsksForReviewAgain(t *testing.T) {
+	t.Parallel()
 	e := newEditorEnv(t)
 	b := e.signedIn(e.admin)
 	csrf := b.csrf("/programme/editor")
@@ -283,6 +291,7 @@ func TestChangingTheEnglishAsksForReviewAgain(t *testing.T) {
 }
 
 func TestOneMessageInEveryLanguage(t *testing.T) {
+	t.Parallel()
 	e := newEditorEnv(t)
 	b := e.signedIn(e.admin)
 	page := b.get("/programme/editor/message/info.ask")
@@ -305,6 +314,7 @@ func TestOneMessageInEveryLanguage(t *testing.T) {
 // with the step only it led to; the start, and a question, are refused
 // with the draft unchanged. The draft then checks.
 func TestEditorRemovesStepsAndChoices(t *testing.T) {
+	t.Parallel()
 	e := newEditorEnv(t)
 	b := e.signedIn(e.admin)
 	csrf := b.csrf("/programme/editor")
@@ -364,6 +374,7 @@ func TestEditorRemovesStepsAndChoices(t *testing.T) {
 // The flow's diagram in the editor draws Arabic words right to left, as
 // the Programme page does, and English left to right.
 func TestEditorDiagramInTheLanguagesDirection(t *testing.T) {
+	t.Parallel()
 	e := newEditorEnv(t)
 	b := e.signedIn(e.admin)
 	ar := b.get("/programme/editor/flows/info?lang=ar").Body.String()

@@ -158,6 +158,7 @@ func (s *opsServer) enrol(label string) (id, code string) {
 }
 
 func TestHealthz(t *testing.T) {
+	t.Parallel()
 	s := newOpsServer(t)
 	if code, body := s.get("/healthz"); code != http.StatusOK || body != "ok\n" {
 		t.Errorf("/healthz = %d %q", code, body)
@@ -171,6 +172,7 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestReadyz(t *testing.T) {
+	t.Parallel()
 	t.Run("ready", func(t *testing.T) {
 		s := newOpsServer(t)
 		if code, body := s.get("/readyz"); code != http.StatusOK || body != "ready\n" {
@@ -216,6 +218,7 @@ func TestReadyz(t *testing.T) {
 // every Waymark metric with the counts that traffic makes, and no label
 // value that could identify a person.
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	s := newOpsServer(t)
 	ctx := context.Background()
 	const label = "Amina Q"

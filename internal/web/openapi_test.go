@@ -142,6 +142,7 @@ func unexercised() []string {
 // The document is served, whole and without a token, and is the one the
 // tests check against.
 func TestOpenAPIServed(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	rec := e.api(store.Account{}, http.MethodGet, "/api/v1/openapi.json", nil)
 	mustStatus(t, "openapi.json", rec, http.StatusOK)

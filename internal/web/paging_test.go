@@ -45,6 +45,7 @@ func walkAPI(t *testing.T, e *cwEnv, as store.Account, path, key, idField string
 // Every list call pages by limit and cursor, and a walk through the
 // pages sees every record once.
 func TestAPIPaging(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	var mine, all []string
 	for i := range 5 {
@@ -106,6 +107,7 @@ func TestAPIPaging(t *testing.T) {
 // The audit log filters by participant, actor, action and time, a page
 // at a time.
 func TestAPIAuditFilters(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	a, b := e.participant("Amal", e.cara), e.participant("Bo", e.cara)
 	start := e.clock.Now()
@@ -142,6 +144,7 @@ func TestAPIAuditFilters(t *testing.T) {
 // The queue filters by kind, over a caseload and over the whole
 // programme, and refuses a kind it does not know.
 func TestAPIAttentionByKind(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p, q := e.participant("Amal", e.cara), e.participant("Bo", e.carl)
 	e.attentionItem(p, store.AttentionMissed)

@@ -17,6 +17,7 @@ import (
 // apart from what is past, and the queue's items with only the actions
 // that fit.
 func TestParticipantPageInWords(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("Amal", e.cara)
 	b := e.signedIn(e.cara)
@@ -117,6 +118,7 @@ func withoutFragment(loc string) string {
 // A mistake in the details form shows the person's page again with the
 // problem beside its field, and changes nothing.
 func TestParticipantEditShowsProblemsBesideFields(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("Amal", e.cara)
 	b := e.signedIn(e.cara)
@@ -135,6 +137,7 @@ func TestParticipantEditShowsProblemsBesideFields(t *testing.T) {
 }
 
 func TestScheduleFieldErrors(t *testing.T) {
+	t.Parallel()
 	for name, tc := range map[string]struct {
 		f    scheduleForm
 		want []string

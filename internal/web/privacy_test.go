@@ -22,6 +22,7 @@ import (
 // Leaving the programme records when, so that retention can erase the
 // person retention.exited_participants later; coming back clears it.
 func TestExitRecordsWhenForRetention(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("Exit test", e.cara)
 	e.clock.Advance(time.Hour)
@@ -46,6 +47,7 @@ func TestExitRecordsWhenForRetention(t *testing.T) {
 // A caseworker's erasure takes everything about the person; the audit log
 // keeps one entry: that the erasure happened, by whom and when.
 func TestErasureKeepsOnlyWhoAndWhen(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	ctx := t.Context()
 	p := e.participant("Erase test", e.cara)
@@ -98,6 +100,7 @@ func TestErasureKeepsOnlyWhoAndWhen(t *testing.T) {
 // headers; HSTS only when the public URL is https; nothing but static files
 // may be cached.
 func TestSecurityHeadersOnEveryRoute(t *testing.T) {
+	t.Parallel()
 	for _, public := range []string{"https://waymark.example.org", "http://localhost:8080"} {
 		e := newCaseworkerEnv(t, envOptions{publicURL: public})
 		for _, r := range []struct{ method, path string }{
@@ -132,6 +135,7 @@ func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 
 // No page carries an inline script or style the CSP would have to allow.
 func TestTemplatesHaveNoInlineScript(t *testing.T) {
+	t.Parallel()
 	var files []string
 	err := filepath.WalkDir("templates", func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -157,6 +161,7 @@ func TestTemplatesHaveNoInlineScript(t *testing.T) {
 // Every route refuses a body over its limit, GET routes and unknown ones
 // included, before any handler reads it.
 func TestBodyLimitOnEveryRoute(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	huge := strings.Repeat("a", 600<<10)
 	big := strings.Repeat("a", 100<<10)
@@ -181,6 +186,7 @@ func TestBodyLimitOnEveryRoute(t *testing.T) {
 // no stack, no error text, no data from the request. The panic is logged
 // through the server's logger, with the stack.
 func TestPanicsAndInternalErrorsStayInside(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	srv := NewServer(Deps{
 		Log: slog.New(slog.NewTextHandler(&logs, nil)),
@@ -205,6 +211,7 @@ func TestPanicsAndInternalErrorsStayInside(t *testing.T) {
 }
 
 func TestServerTimeoutsAreSet(t *testing.T) {
+	t.Parallel()
 	srv := NewServer(Deps{Log: slog.New(slog.DiscardHandler)})
 	hs := srv.httpServer(":0")
 	if hs.ReadHeaderTimeout <= 0 || hs.ReadTimeout <= 0 || hs.WriteTimeout <= 0 || hs.IdleTimeout <= 0 || hs.MaxHeaderBytes <= 0 || hs.ErrorLog == nil {

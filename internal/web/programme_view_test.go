@@ -12,6 +12,7 @@ import (
 // The Programme page draws the flows with the words people read, in the
 // language chosen, folds the warnings, and says lengths of time in words.
 func TestProgrammePageShowsWords(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	b := e.signedIn(e.cara)
 	content := e.conv.Content()
@@ -49,6 +50,7 @@ func TestProgrammePageShowsWords(t *testing.T) {
 }
 
 func TestWrapWords(t *testing.T) {
+	t.Parallel()
 	got := wrapWords("one two three four five six seven eight nine ten eleven twelve", 10, 2)
 	if len(got) != 2 || got[0] != "one two" || got[1] != "three fou…" {
 		t.Errorf("%q", got)
@@ -59,6 +61,7 @@ func TestWrapWords(t *testing.T) {
 }
 
 func TestWords(t *testing.T) {
+	t.Parallel()
 	for got, want := range map[string]string{
 		caseloadWords(16, 1):                       "16 people, 1 of them a child",
 		caseloadWords(1, 1):                        "1 person, a child",

@@ -191,6 +191,7 @@ func totalReads(reads map[string]int) int {
 // times. The report and the CSV downloads are left out: they are over
 // the whole caseload by nature (docs/performance.md).
 func TestNoRequestReadsAWholeTable(t *testing.T) {
+	t.Parallel()
 	counter := &readCounter{reads: map[string]int{}}
 	e := newCaseworkerEnv(t, envOptions{wrap: func(st store.Store) store.Store { counter.Store = st; return counter }})
 	seed := func(n int) {

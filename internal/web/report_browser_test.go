@@ -22,6 +22,7 @@ import (
 // go test ./internal/web -run TestBrowserProgrammeReport -screenshots
 // rewrites docs/screenshots/report.png.
 func TestBrowserProgrammeReport(t *testing.T) {
+	t.Parallel()
 	ctx := chromium(t)
 	e := newCaseworkerEnv(t, envOptions{})
 	now := e.clock.Now()

@@ -52,6 +52,7 @@ func reportScene(t *testing.T) (*cwEnv, []store.Participant) {
 }
 
 func TestAPIReport(t *testing.T) {
+	t.Parallel()
 	e, people := reportScene(t)
 	from := e.clock.Now().AddDate(0, 0, -21).Format(time.DateOnly)
 	to := e.clock.Now().Format(time.DateOnly)
@@ -140,6 +141,7 @@ func TestAPIReport(t *testing.T) {
 }
 
 func TestReportPage(t *testing.T) {
+	t.Parallel()
 	e, people := reportScene(t)
 	for _, who := range []store.Account{e.admin, e.cara} {
 		b := e.signedIn(who)

@@ -22,7 +22,7 @@ import (
 // simServer is the web server with only the simulator, on real stores.
 func simServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	content := testkit.Content(t)
+	content := testkit.Shipped(t)
 	st, scratch, box := testkit.Bolt(t, nil), testkit.Bolt(t, nil), testkit.Box(t)
 	log := slog.New(slog.DiscardHandler)
 	conv := conversation.New(st, box, conversation.NewLive(content), clock.System{}, log, nil)
@@ -70,6 +70,7 @@ func (a *simAPI) say(text string) string {
 // In every shipped language a person can enrol, check in, ask for
 // information and switch language, through the simulator's HTTP API.
 func TestSimulatorEveryLanguage(t *testing.T) {
+	t.Parallel()
 	srv := simServer(t)
 	langChoice := map[string]string{"en": "1", "es": "2", "fr": "3", "ar": "4", "uk": "5"}
 	for lang, choice := range langChoice {
@@ -104,6 +105,7 @@ func TestSimulatorEveryLanguage(t *testing.T) {
 }
 
 func TestSimulatorBadInputGetsAPoliteReply(t *testing.T) {
+	t.Parallel()
 	srv := simServer(t)
 	a := &simAPI{t: t, url: srv.URL}
 	_, out := a.post("/simulator/api/sessions", map[string]string{"language": "en"})
@@ -140,6 +142,7 @@ func TestSimulatorBadInputGetsAPoliteReply(t *testing.T) {
 
 // The page works with plain forms, no JavaScript: start, send, skip.
 func TestSimulatorPageWithForms(t *testing.T) {
+	t.Parallel()
 	srv := simServer(t)
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar}
@@ -194,6 +197,7 @@ func TestSimulatorPageWithForms(t *testing.T) {
 // TestSimulatorIsLimitedPerAddress: one address cannot start people or
 // post messages faster than a person trying flows would.
 func TestSimulatorIsLimitedPerAddress(t *testing.T) {
+	t.Parallel()
 	a := &simAPI{t: t, url: simServer(t).URL}
 	starts := map[int]int{}
 	for range 15 {

@@ -15,6 +15,7 @@ import (
 // for browsers that take it and revalidated by ETag; the favicon is
 // served.
 func TestStaticFilesAreCacheableAndCompressed(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	page := e.browser().get("/login").Body.String()
 	m := regexp.MustCompile(`href="(/static/caseworker\.[0-9a-f]{8}\.css)"`).FindStringSubmatch(page)

@@ -142,6 +142,7 @@ func outcomesOf(ws []map[string]any) []store.WindowOutcome {
 // The windows call gives each window the ledger's outcome, with the facts
 // behind it, to those who may see the person.
 func TestAPIWindows(t *testing.T) {
+	t.Parallel()
 	sc := newLedgerScene(t)
 	e, amal := sc.e, sc.amal
 	path := "/api/v1/participants/" + amal.ID + "/windows"
@@ -259,6 +260,7 @@ func TestAPIWindows(t *testing.T) {
 // A long history comes in pages: next_since says where the next starts,
 // and the pages neither overlap nor leave a window out.
 func TestAPIWindowsPages(t *testing.T) {
+	t.Parallel()
 	e := newCaseworkerEnv(t, envOptions{})
 	p := e.participant("Daily", e.cara)
 	p.CreatedAt = e.clock.Now().AddDate(-1, -2, 0)
@@ -320,6 +322,7 @@ func mustTime(t *testing.T, v any) time.Time {
 // The windows CSV has the same rows as the call, for the caller's
 // caseload only, and every download is in the audit log.
 func TestWindowsExport(t *testing.T) {
+	t.Parallel()
 	sc := newLedgerScene(t)
 	e := sc.e
 	theirs := e.participant("Theirs", e.carl)
@@ -389,6 +392,7 @@ func TestWindowsExport(t *testing.T) {
 // The participant page's strip shows the ledger's outcome of each window,
 // in words, and never draws "not delivered" like a miss.
 func TestStripShowsTheLedger(t *testing.T) {
+	t.Parallel()
 	sc := newLedgerScene(t)
 	b := sc.e.signedIn(sc.e.cara)
 	rec := b.get("/participants/" + sc.amal.ID)

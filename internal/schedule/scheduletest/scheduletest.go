@@ -23,7 +23,7 @@ type Store interface {
 
 // Conversation is the conversation service and what it was made of.
 type Conversation struct {
-	Content *conversation.Content
+	Content *conversation.Content // testkit.Shipped: shared, never to be changed
 	Live    *conversation.Live
 	Ledger  *schedule.Ledger
 	Service *conversation.Service
@@ -34,7 +34,7 @@ type Conversation struct {
 // New makes the conversation service over st on clk, sealing with box.
 func New(tb testing.TB, st Store, box *seal.Box, clk clock.Clock) Conversation {
 	tb.Helper()
-	c := Conversation{Content: testkit.Content(tb), Logs: &testkit.Logs{}}
+	c := Conversation{Content: testkit.Shipped(tb), Logs: &testkit.Logs{}}
 	c.Log = slog.New(slog.NewTextHandler(c.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c.Live = conversation.NewLive(c.Content)
 	c.Ledger = schedule.NewLedger(st, c.Live, clk, c.Log)
