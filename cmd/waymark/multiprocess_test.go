@@ -55,13 +55,15 @@ func buildWaymark(t *testing.T) string {
 
 // TestMain runs the tests, then removes the built command.
 //
-// A test that runs `waymark serve` in this process (serveInTest) runs
-// alone: the service makes its redacting logger the process's default
-// (slog's, which the stores use, and go-redis's), and the tests read
-// their service's log for what must not be there, or for a line written
-// through that default. The tests that run real processes, or no service
-// at all, run in parallel with each other (t.Parallel), after those: they
-// spend most of their time waiting on processes, timers and Chromium.
+// No two tests run `waymark serve` in this process (serveInTest) at once:
+// the service makes its redacting logger the process's default (slog's,
+// which the stores use, and go-redis's), and the tests read their
+// service's log for what must not be there, or for a line written through
+// that default. So those tests run one at a time, except the privacy
+// run, which waits most of its half minute on Telegram's rate for one
+// chat. It runs in parallel (t.Parallel) with the tests that run real
+// processes, or no service at all, after all the others: they too spend
+// most of their time waiting, on processes, leases and Chromium.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if builtDir != "" {

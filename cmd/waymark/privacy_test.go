@@ -570,6 +570,7 @@ func checkLogs(t *testing.T, logs string, secrets []string) {
 // TestPrivacyStoreWalkAndLogs runs the whole day on each backend, then
 // walks every stored key and checks the log.
 func TestPrivacyStoreWalkAndLogs(t *testing.T) {
+	t.Parallel() // the one service in this process that runs beside others: see TestMain
 	t.Run("bolt", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "waymark.db")
 		st, err := bolt.Open(path)
