@@ -68,7 +68,7 @@ func NewState(i int, sched store.CheckInSchedule) (State, error) {
 	s := sched
 	// The person agreed to messages when they enrolled (without it Plan
 	// plans only each window's decision), and shares their caseworker with
-	// CaseloadSize-1 others, so that the caseload index has its real shape.
+	// caseloadSize-1 others, so that the caseload index has its real shape.
 	p := store.Participant{ID: pid, Label: fmt.Sprintf("case %04d", i), Language: "es", TimeZone: "Europe/Madrid",
 		CaseworkerID: caseworkerOf(i), Status: store.Active, LastLink: link.Index,
 		ConsentedAt: enrolled, ConsentVersion: "es:" + randomHex(6),
@@ -90,15 +90,15 @@ func NewState(i int, sched store.CheckInSchedule) (State, error) {
 	return State{Participant: p, Link: link, Appointment: appt, Session: ss, Due: due}, nil
 }
 
-// CaseloadSize is how many participants share a caseworker in the
+// caseloadSize is how many participants share a caseworker in the
 // footprint. It shapes only the caseload index, whose entries are per
 // participant and whose keys per caseworker.
-const CaseloadSize = 50
+const caseloadSize = 50
 
 // caseworkerOf is the account ID of the i-th participant's caseworker, of
 // an ID's real length.
 func caseworkerOf(i int) string {
-	return fmt.Sprintf("acct_%016d", i/CaseloadSize) // as long as store.NewID("acct_")
+	return fmt.Sprintf("acct_%016d", i/caseloadSize) // as long as store.NewID("acct_")
 }
 
 // Day is what one day adds to a participant's history: a

@@ -132,11 +132,18 @@ func Box(tb testing.TB) *seal.Box {
 // folders runs them.
 func Content(tb testing.TB) *conversation.Content {
 	tb.Helper()
-	c, problems := conversation.LoadContent(flows.FS, locales.FS)
-	if c == nil {
-		tb.Fatalf("shipped flows or locales are not valid: %v", diag.Errors(problems))
+	return loaded(tb)(conversation.LoadContent(flows.FS, locales.FS))
+}
+
+// loaded returns the content of a load, failing tb when there is none.
+func loaded(tb testing.TB) func(*conversation.Content, []diag.Problem) *conversation.Content {
+	return func(c *conversation.Content, problems []diag.Problem) *conversation.Content {
+		tb.Helper()
+		if c == nil {
+			tb.Fatalf("shipped flows or locales are not valid: %v", diag.Errors(problems))
+		}
+		return c
 	}
-	return c
 }
 
 // shipped is the shipped content, loaded on first use by Shipped.
@@ -153,11 +160,7 @@ var shipped = sync.OnceValues(func() (*conversation.Content, []diag.Problem) {
 // Content, never change this one.
 func Shipped(tb testing.TB) *conversation.Content {
 	tb.Helper()
-	c, problems := shipped()
-	if c == nil {
-		tb.Fatalf("shipped flows or locales are not valid: %v", diag.Errors(problems))
-	}
-	return c
+	return loaded(tb)(shipped())
 }
 
 // SeededStores runs bench on an embedded store and on Redis, each seeded
