@@ -13,44 +13,61 @@ import (
 
 var _ store.DueBatches = (*Store)(nil)
 
-// LoadTurns answers every ask in one transaction. It is a write
-// transaction when an ask takes a lease, which must be held before the
-// person is read; a lease another holds fails only its own ask.
+// LoadTurns answers every ask in at most two transactions: the leases
+// first, in a write the committer groups with others, then the reads in a
+// read-only transaction of their own. Reading there keeps the decoding of
+// a whole batch of people out of the single writer's turn, where every
+// other write would wait for it. A lease another holds fails only its own
+// ask, and its person is not read.
 func (s *Store) LoadTurns(_ context.Context, asks []store.TurnAsk) ([]store.TurnInputs, error) {
 	if err := store.CheckTurnAsks(asks); err != nil {
 		return nil, fmt.Errorf("bolt: load turns: %w", err)
 	}
-	leases := slices.ContainsFunc(asks, func(a store.TurnAsk) bool { return a.Lease != "" })
-	var out []store.TurnInputs
-	read := func(t *txn) error {
-		out = make([]store.TurnInputs, len(asks)) // set afresh: the committer may run this twice
+	out := make([]store.TurnInputs, len(asks))
+	if slices.ContainsFunc(asks, func(a store.TurnAsk) bool { return a.Lease != "" }) {
+		err := s.batch("load turns", func(t *txn) error {
+			for i, a := range asks {
+				out[i].Err = nil // set afresh: the committer may run this twice
+				if a.Lease == "" {
+					continue
+				}
+				got, err := t.acquireLease(a.Lease, a.Owner, a.LeaseTTL)
+				if err != nil {
+					return err
+				}
+				if !got {
+					out[i].Err = store.ErrLeaseBusy
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	err := s.view("load turns", func(t *txn) error {
 		for i, a := range asks {
-			if err := t.loadInputs(a, &out[i]); err != nil {
+			if out[i].Err != nil {
+				continue
+			}
+			in := store.TurnInputs{}
+			if err := t.loadInputs(a, &in); err != nil {
 				return err
 			}
+			out[i] = in
 		}
 		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if leases {
-		return out, s.batch("load turns", read)
-	}
-	return out, s.view("load turns", read)
+	return out, nil
 }
 
-// loadInputs answers one ask into in: an error of the ask's own (a lease
-// held by another, a missing person) goes in in.Err; one returned is the
+// loadInputs reads what one ask asks for into in: an error of the ask's
+// own (a missing person) goes in in.Err; one returned is the
 // transaction's.
 func (t *txn) loadInputs(a store.TurnAsk, in *store.TurnInputs) error {
-	if a.Lease != "" {
-		got, err := t.acquireLease(a.Lease, a.Owner, a.LeaseTTL)
-		if err != nil {
-			return err
-		}
-		if !got {
-			in.Err = store.ErrLeaseBusy
-			return nil
-		}
-	}
 	st, err := t.loadTurn(a.ParticipantID, a.DedupeKey)
 	if errors.Is(err, store.ErrNotFound) {
 		in.Err = err
