@@ -491,9 +491,12 @@ func (r dueRecord) byPKey() []byte {
 }
 
 func (t *txn) getDue(id []byte) (dueRecord, bool, error) {
-	var r dueRecord
-	ok, err := getJSON(t.Bucket(bDue), id, &r)
-	return r, ok, err
+	raw := t.Bucket(bDue).Get(id)
+	if raw == nil {
+		return dueRecord{}, false, nil
+	}
+	r, err := decodeDueRecord(raw)
+	return r, true, err
 }
 
 func (t *txn) putDue(r dueRecord) error {
@@ -511,6 +514,11 @@ func (t *txn) deleteDue(id []byte) error {
 	if err != nil || !ok {
 		return err
 	}
+	return t.deleteDueRecord(id, r)
+}
+
+// deleteDueRecord deletes item id, read as r, and its index entries.
+func (t *txn) deleteDueRecord(id []byte, r dueRecord) error {
 	for _, del := range []struct {
 		b *bbolt.Bucket
 		k []byte
@@ -629,10 +637,11 @@ func (s *Store) CompleteDue(_ context.Context, id, owner string) error {
 // completeDue deletes item id if owner holds it: ErrNotFound if it is
 // gone, ErrConflict if it is not owner's.
 func (t *txn) completeDue(id, owner string) error {
-	if _, err := t.heldDue(id, owner); err != nil {
+	r, err := t.heldDue(id, owner)
+	if err != nil {
 		return err
 	}
-	return t.deleteDue([]byte(id))
+	return t.deleteDueRecord([]byte(id), r)
 }
 
 // heldDue returns the item if owner holds its claim: ErrNotFound if it
