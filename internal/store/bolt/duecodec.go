@@ -42,7 +42,7 @@ func readDueRecord(raw []byte, r *dueRecord) bool {
 func readDueItem(raw []byte, d *store.DueItem) bool {
 	return flatjson.Members(raw, func(key string, v []byte, isObject bool) bool {
 		if isObject {
-			return key == "data" && readData(v, &d.Data)
+			return key == "data" && flatjson.Strings(v, &d.Data)
 		}
 		switch key {
 		case "id":
@@ -58,21 +58,6 @@ func readDueItem(raw []byte, d *store.DueItem) bool {
 		default:
 			return false
 		}
-		return true
-	})
-}
-
-// readData reads an object of strings into *m, adding to it as
-// encoding/json does when it is already made.
-func readData(raw []byte, m *map[string]string) bool {
-	if *m == nil {
-		*m = map[string]string{}
-	}
-	return flatjson.Members(raw, func(key string, v []byte, isObject bool) bool {
-		if isObject {
-			return false
-		}
-		(*m)[key] = string(v)
 		return true
 	})
 }

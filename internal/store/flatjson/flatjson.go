@@ -112,3 +112,19 @@ func objectEnd(raw []byte, i int) (int, bool) {
 	}
 	return 0, false
 }
+
+// Strings reads an object whose members are all strings into *m, making
+// the map when it is nil and adding to it otherwise, as encoding/json
+// does. It returns false as Members does, or when a member is an object.
+func Strings(raw []byte, m *map[string]string) bool {
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	return Members(raw, func(key string, value []byte, isObject bool) bool {
+		if isObject {
+			return false
+		}
+		(*m)[key] = string(value)
+		return true
+	})
+}

@@ -56,3 +56,17 @@ func TestMembersStopsWhenTold(t *testing.T) {
 		t.Errorf("ok %v after %d members, want false after 1", ok, n)
 	}
 }
+
+func TestStrings(t *testing.T) {
+	m := map[string]string{"kept": "1"}
+	if !Strings([]byte(`{"a":"x","a":"y"}`), &m) || len(m) != 2 || m["a"] != "y" || m["kept"] != "1" {
+		t.Errorf("got %v, want a=y added to kept=1 (the last of a repeated key, as encoding/json)", m)
+	}
+	var made map[string]string
+	if !Strings([]byte(`{}`), &made) || made == nil {
+		t.Error("an empty object gives an empty map, not nil")
+	}
+	if Strings([]byte(`{"a":{}}`), &made) {
+		t.Error("a member that is an object is refused")
+	}
+}

@@ -35,21 +35,6 @@ func encodeDue(d store.DueItem) ([]byte, error) {
 	return json.Marshal(dueRecord{ParticipantID: d.ParticipantID, Kind: d.Kind, Ref: d.Ref, DueAt: d.DueAt.UTC(), Data: d.Data})
 }
 
-// decodeDue reads the record of item id. A record written before the
-// short names (the whole store.DueItem as JSON, with its ID) reads too.
-func decodeDue(id, doc string) (store.DueItem, error) {
-	var r dueRecord
-	if err := json.Unmarshal([]byte(doc), &r); err != nil {
-		return store.DueItem{}, err
-	}
-	if r.ParticipantID == "" {
-		var d store.DueItem
-		err := json.Unmarshal([]byte(doc), &d)
-		return d, err
-	}
-	return store.DueItem{ID: id, ParticipantID: r.ParticipantID, Kind: r.Kind, Ref: r.Ref, DueAt: r.DueAt, Data: r.Data}, nil
-}
-
 // PutDue inserts or replaces items by ID. A replaced item is new work: any
 // claim on it ends, and it is claimable from its new DueAt.
 func (s *Store) PutDue(ctx context.Context, items ...store.DueItem) error {

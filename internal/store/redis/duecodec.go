@@ -1,0 +1,61 @@
+package redis
+
+import (
+	"encoding/json"
+
+	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/flatjson"
+)
+
+// decodeDue reads the record of item id. The plain form json.Marshal
+// writes is read by flatjson, without reflection: a person's items are
+// read with every turn and every item handled. Anything else goes to
+// encoding/json, as does a record written before the short names (the
+// whole store.DueItem as JSON, with its ID). FuzzDueRecord holds the two
+// paths to the same result.
+func decodeDue(id, doc string) (store.DueItem, error) {
+	var r dueRecord
+	if readDueRecord([]byte(doc), &r) && r.ParticipantID != "" {
+		return r.item(id), nil
+	}
+	return decodeDueSlowly(id, doc)
+}
+
+// decodeDueSlowly is decodeDue by encoding/json alone.
+func decodeDueSlowly(id, doc string) (store.DueItem, error) {
+	var r dueRecord
+	if err := json.Unmarshal([]byte(doc), &r); err != nil {
+		return store.DueItem{}, err
+	}
+	if r.ParticipantID == "" {
+		var d store.DueItem
+		err := json.Unmarshal([]byte(doc), &d)
+		return d, err
+	}
+	return r.item(id), nil
+}
+
+func (r dueRecord) item(id string) store.DueItem {
+	return store.DueItem{ID: id, ParticipantID: r.ParticipantID, Kind: r.Kind, Ref: r.Ref, DueAt: r.DueAt, Data: r.Data}
+}
+
+func readDueRecord(raw []byte, r *dueRecord) bool {
+	return flatjson.Members(raw, func(key string, v []byte, isObject bool) bool {
+		if isObject {
+			return key == "data" && flatjson.Strings(v, &r.Data)
+		}
+		switch key {
+		case "p":
+			r.ParticipantID = string(v)
+		case "k":
+			r.Kind = string(v)
+		case "r":
+			r.Ref = string(v)
+		case "t":
+			return r.DueAt.UnmarshalText(v) == nil
+		default:
+			return false
+		}
+		return true
+	})
+}
