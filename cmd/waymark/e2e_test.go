@@ -303,6 +303,20 @@ func TestTwilioEndToEnd(t *testing.T) {
 	fake.Script(twiliotest.Response{Status: http.StatusServiceUnavailable})
 	s.sms("SM00000000000000000000000000000007", testPhone, "MENU")
 	waitFor(t, "the 503 attempt", func() bool { return len(fake.Requests()) >= 11 })
+	// The clock moves past the backoff only once the outbox has recorded
+	// it: moved before, the retry would wait a minute from the new time.
+	waitFor(t, "the retry to be planned", func() bool {
+		msgs, err := st.OutboundOf(ctx, pid)
+		if err != nil {
+			return false
+		}
+		for _, m := range msgs {
+			if m.Status == store.Pending && m.Attempts > 0 && m.NotBefore.After(s.clock.Now()) {
+				return true
+			}
+		}
+		return false
+	})
 	s.clock.Advance(time.Minute) // past the backoff
 	s.awaitSent(10, 11)
 	awaitSettled(t, st, pid)
