@@ -2,7 +2,9 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,21 +16,31 @@ import (
 )
 
 // roundTrips counts what a client sends to Redis: a command sent alone or
-// a whole pipeline is one round trip.
-type roundTrips struct{ n atomic.Int64 }
+// a whole pipeline is one round trip (n). It counts the scripts run in
+// them too.
+type roundTrips struct{ n, scripts atomic.Int64 }
+
+func (r *roundTrips) count(cmds ...goredis.Cmder) {
+	r.n.Add(1)
+	for _, c := range cmds {
+		if name := c.Name(); name == "evalsha" || name == "eval" {
+			r.scripts.Add(1)
+		}
+	}
+}
 
 func (r *roundTrips) DialHook(next goredis.DialHook) goredis.DialHook { return next }
 
 func (r *roundTrips) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
-		r.n.Add(1)
+		r.count(cmd)
 		return next(ctx, cmd)
 	}
 }
 
 func (r *roundTrips) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		r.n.Add(1)
+		r.count(cmds...)
 		return next(ctx, cmds)
 	}
 }
@@ -97,7 +109,9 @@ func TestInboundRoundTrips(t *testing.T) {
 // LoadTurns takes three (the leases; each person's record, session,
 // dedupe key and hint sets; the records those name) and ApplyDueSteps
 // four (hints, turns, plans and ends, hint clean-up and leases), however
-// many items the batch holds.
+// many items the batch holds. It counts the scripts a step runs too: the
+// outbox hint of its message, its turn, its next item put, its item ended
+// and its lease given up.
 func TestDueBatchRoundTrips(t *testing.T) {
 	s := openTest(t, testOptions(t))
 	ctx := t.Context()
@@ -128,6 +142,7 @@ func TestDueBatchRoundTrips(t *testing.T) {
 		in, err := s.LoadTurns(ctx, asks)
 		mustDo(t, err)
 		loaded := rt.n.Swap(0)
+		rt.scripts.Store(0)
 		steps := make([]store.DueStep, n)
 		for i, a := range asks {
 			mustDo(t, in[i].Err)
@@ -145,9 +160,20 @@ func TestDueBatchRoundTrips(t *testing.T) {
 				t.Fatalf("step %d of %d: %v", i, n, err)
 			}
 		}
-		applied := rt.n.Load()
+		applied, scripts := rt.n.Load(), rt.scripts.Load()
 		if loaded != 3 || applied != 4 {
 			t.Errorf("a batch of %d: LoadTurns in %d round trips, ApplyDueSteps in %d; want 3 and 4", n, loaded, applied)
+		}
+		if scripts != int64(5*n) {
+			t.Errorf("a batch of %d: ApplyDueSteps ran %d scripts; want 5 a step", n, scripts)
+		}
+		for i, id := range ids {
+			if _, err := s.rdb.Get(ctx, s.k.lease(asks[i].Lease)).Result(); !errors.Is(err, goredis.Nil) {
+				t.Errorf("a batch of %d: lease %s still held after its step (%v)", n, asks[i].Lease, err)
+			}
+			if got := s.rdb.SMembers(ctx, s.k.dueOf(asks[i].ParticipantID)).Val(); !slices.Equal(got, []string{"next:" + asks[i].ParticipantID}) {
+				t.Errorf("a batch of %d: after %s, the due hint set holds %q; want only the next item", n, id, got)
+			}
 		}
 	}
 }

@@ -1,0 +1,55 @@
+package redis
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// TestDueStepKeepsHintSets checks what the contract suite cannot see:
+// DueOf skips a hint whose item is gone or another person's, so a hint
+// left behind costs only memory. After a step drops one of its person's
+// items, takes over an item that was another person's and ends its own,
+// each person's hint set names exactly their items, and the step's lease
+// is given up, on a single Redis and on a cluster.
+func TestDueStepKeepsHintSets(t *testing.T) {
+	for name, opts := range map[string]func(testing.TB) Options{"single": testOptions, "cluster": clusterOptions} {
+		t.Run(name, func(t *testing.T) {
+			s := openTest(t, opts(t))
+			ctx := t.Context()
+			now := time.Now().Round(0)
+			item := func(id, pid string, after time.Duration) store.DueItem {
+				return store.DueItem{ID: id, ParticipantID: pid, Kind: "k", DueAt: now.Add(after)}
+			}
+			mustDo(t, s.PutDue(ctx, item("open:a", "p_a", 0), item("later:a", "p_a", time.Hour),
+				item("open:b", "p_b", time.Hour), item("later:b", "p_b", 2*time.Hour)))
+			claimed, err := s.ClaimDue(ctx, "sched", now, time.Minute, 10)
+			mustDo(t, err)
+			if len(claimed) != 1 || claimed[0].ID != "open:a" {
+				t.Fatalf("claimed %v; want open:a", claimed)
+			}
+			held, err := s.AcquireLease(ctx, "plan:p_a", "sched", time.Minute)
+			mustDo(t, err)
+			if !held {
+				t.Fatal("a free lease was refused")
+			}
+
+			step := store.DueStep{Put: []store.DueItem{item("later:b", "p_a", 3*time.Hour)}, Drop: []string{"later:a"},
+				Complete: "open:a", Owner: "sched", Lease: "plan:p_a"}
+			mustDo(t, s.ApplyDueSteps(ctx, []store.DueStep{step})[0])
+
+			for pid, want := range map[string][]string{"p_a": {"later:b"}, "p_b": {"open:b"}} {
+				got := s.rdb.SMembers(ctx, s.k.dueOf(pid)).Val()
+				slices.Sort(got)
+				if !slices.Equal(got, want) {
+					t.Errorf("%s's due hints are %q; want %q", pid, got, want)
+				}
+			}
+			if free, err := s.AcquireLease(ctx, "plan:p_a", "another", time.Minute); err != nil || !free {
+				t.Errorf("the step's lease is still held: %v, %v", free, err)
+			}
+		})
+	}
+}
