@@ -2,11 +2,13 @@ package loadtest
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,9 +31,12 @@ import (
 // its reply queued), on each backend, beside the ok ceiling. People
 // alternate MENU and 1, as in waymark-load's runs; nothing is sent (no
 // dispatcher runs), so this is "webhook to reply enqueued". The parallel
-// variants keep 8 requests in flight per core.
+// variants keep 8 requests in flight per core, or as many as -inflight
+// asks: group commit (both stores) shares a commit or a round trip among
+// the webhooks waiting, so the rate depends on how many there are.
 //
 //	go test -run '^$' -bench InboundWebhook ./internal/loadtest/
+//	go test -run '^$' -bench 'InboundWebhook/bolt/parallel' ./internal/loadtest/ -args -inflight=256
 //	WAYMARK_TEST_REDIS_URL=redis://127.0.0.1:6379/0 go test -run '^$' -bench InboundWebhook ./internal/loadtest/
 func BenchmarkInboundWebhook(b *testing.B) {
 	b.Run("ceiling", func(b *testing.B) { benchWebhook(b, Ceiling(), newBenchPeople(b, nil, nil)) })
@@ -56,6 +61,10 @@ const (
 	benchPublic = "https://waymark.example.org"
 	benchPeople = 2000
 )
+
+// benchInFlight is how many webhooks the parallel variants keep in flight
+// (rounded up to a multiple of the cores); 0: 8 per core.
+var benchInFlight = flag.Int("inflight", 0, "webhooks in flight in BenchmarkInboundWebhook/*/parallel (0: 8 per core)")
 
 func benchWebhook(b *testing.B, h http.Handler, people []Person) {
 	t := Target{BaseURL: benchPublic, PublicURL: benchPublic, TwilioAccountSID: "ACbench", TwilioAuthToken: benchToken, TwilioTo: "+15005550006"}
@@ -84,7 +93,11 @@ func benchWebhook(b *testing.B, h http.Handler, people []Person) {
 	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
-		b.SetParallelism(8)
+		perCore := 8
+		if *benchInFlight > 0 {
+			perCore = (*benchInFlight + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0)
+		}
+		b.SetParallelism(perCore)
 		began := time.Now()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -92,6 +105,7 @@ func benchWebhook(b *testing.B, h http.Handler, people []Person) {
 			}
 		})
 		b.ReportMetric(float64(b.N)/time.Since(began).Seconds(), "webhooks/s")
+		b.ReportMetric(float64(perCore*runtime.GOMAXPROCS(0)), "in-flight")
 	})
 }
 
