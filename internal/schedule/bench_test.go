@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/bolt"
@@ -149,11 +151,13 @@ func benchDue(b *testing.B, open opener, before []time.Time, at time.Time) {
 		}
 		clk.Set(at)
 		w0 := writeCalls()
+		rs := startRedisStats(b)
 		b.StartTimer()
 		began := time.Now()
 		handled, err := h.sched.RunOnce(context.Background(), at)
 		took := time.Since(began)
 		b.StopTimer()
+		rs.report(b, n)
 		total += took
 		writes += writeCalls() - w0
 		if err != nil {
@@ -169,6 +173,76 @@ func benchDue(b *testing.B, open opener, before []time.Time, at time.Time) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/total.Seconds(), "reminders/s")
 	b.ReportMetric(float64(writes)/float64(n*b.N), "writes/item")
+}
+
+// benchRedisStats asks the Redis runs for what Redis itself did in the
+// timed pass (docs/performance.md, "Ninth sitting").
+var benchRedisStats = flag.Bool("redisstats", false, "report Redis's processor time, commands and scripts an item (Redis runs; resets the server's command statistics)")
+
+// redisStats reads the test Redis's own figures around a timed pass.
+type redisStats struct {
+	c    *goredis.Client
+	cpu0 float64
+}
+
+// startRedisStats resets the command statistics of the test Redis and
+// notes its processor time, when -redisstats asks and b runs on Redis.
+func startRedisStats(b *testing.B) *redisStats {
+	if !*benchRedisStats || !strings.HasSuffix(b.Name(), "/redis") {
+		return nil
+	}
+	opts, err := goredis.ParseURL(os.Getenv("WAYMARK_TEST_REDIS_URL"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &redisStats{c: goredis.NewClient(opts)}
+	if err := r.c.ConfigResetStat(b.Context()).Err(); err != nil {
+		b.Fatal(err)
+	}
+	r.cpu0 = r.cpu(b)
+	return r
+}
+
+// report reports Redis's processor time, its commands (those scripts run
+// included) and its scripts, each an item of n.
+func (r *redisStats) report(b *testing.B, n int) {
+	if r == nil {
+		return
+	}
+	defer r.c.Close()
+	cpu := r.cpu(b) - r.cpu0
+	var commands, scripts int64
+	for line := range strings.Lines(r.c.Info(b.Context(), "commandstats").Val()) {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
+		calls, _, _ := strings.Cut(rest, ",")
+		k, _ := strconv.ParseInt(calls, 10, 64)
+		switch {
+		case !ok:
+		case name == "cmdstat_evalsha" || name == "cmdstat_eval":
+			scripts += k
+		case name != "cmdstat_info" && name != "cmdstat_config|resetstat":
+			commands += k
+		}
+	}
+	b.ReportMetric(cpu*1e6/float64(n), "redis-us/item")
+	b.ReportMetric(float64(commands)/float64(n), "redis-commands/item")
+	b.ReportMetric(float64(scripts)/float64(n), "scripts/item")
+}
+
+// cpu is Redis's processor time so far, in seconds.
+func (r *redisStats) cpu(b *testing.B) float64 {
+	var sum float64
+	for line := range strings.Lines(r.c.Info(b.Context(), "cpu").Val()) {
+		name, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if name == "used_cpu_user" || name == "used_cpu_sys" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sum += f
+		}
+	}
+	return sum
 }
 
 // writeCalls is how many write system calls the process has made
