@@ -1,8 +1,6 @@
 package bolt
 
 import (
-	"time"
-
 	"github.com/waymark-atd/waymark/internal/store"
 	"github.com/waymark-atd/waymark/internal/store/flatjson"
 )
@@ -30,9 +28,9 @@ func readDueRecord(raw []byte, r *dueRecord) bool {
 			r.Owner = string(v)
 			return true
 		case key == "until" && !isObject:
-			return readTime(v, &r.Until)
+			return r.Until.UnmarshalText(v) == nil
 		case key == "ready" && !isObject:
-			return readTime(v, &r.Ready)
+			return r.Ready.UnmarshalText(v) == nil
 		}
 		return false
 	})
@@ -54,15 +52,10 @@ func readDueItem(raw []byte, d *store.DueItem) bool {
 		case "ref":
 			d.Ref = string(v)
 		case "due_at":
-			return readTime(v, &d.DueAt)
+			return d.DueAt.UnmarshalText(v) == nil
 		default:
 			return false
 		}
 		return true
 	})
-}
-
-// readTime parses as time.Time's UnmarshalJSON does, quotes aside.
-func readTime(v []byte, t *time.Time) bool {
-	return t.UnmarshalText(v) == nil
 }
