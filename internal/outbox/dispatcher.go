@@ -185,9 +185,14 @@ type Dispatcher struct {
 	// optOut is the set of OptOutKinds, swapped whole when the flows are
 	// reloaded (SetOptOutKinds) while sends read it.
 	optOut atomic.Pointer[map[string]bool]
-	// batch is how many messages the next pass claims, between
+	// batch is how many messages the next claim takes, between
 	// Options.Batch and Options.MaxBatch (nextBatch).
 	batch atomic.Int64
+	// stuckPeople holds the people one of whose messages may still be
+	// claimed by this dispatcher after its handling failed, until that
+	// claim's lease ends (stuck).
+	stuckMu     sync.Mutex
+	stuckPeople map[string]time.Time
 }
 
 // New returns a Dispatcher sending through senders, one per channel.
@@ -224,121 +229,86 @@ func (d *Dispatcher) Owner() string { return d.opts.Owner }
 // next poll; call it after enqueueing. It never blocks.
 func (d *Dispatcher) Wake() { d.opts.Bell.Ring() }
 
-// Run dispatches until ctx is done. A send in progress is finished and
+// Run dispatches until ctx is done. It keeps up to Options.Concurrency
+// people's messages going at once and claims more as sends end, never
+// waiting for a whole claim to be sent first: a send that takes long holds
+// up only the person it is for. A send in progress is finished and
 // recorded (its outcome would otherwise be unknown); messages claimed but
 // not yet started are handed back at once.
 func (d *Dispatcher) Run(ctx context.Context) {
-	t := time.NewTimer(d.opts.PollInterval)
-	defer t.Stop()
+	p := d.startPump(ctx)
+	p.onErr = func(err error) {
+		if ctx.Err() == nil {
+			d.log.Warn("outbox: a send had errors", "error", err)
+		}
+	}
+	defer p.close()
+	poll := time.NewTimer(d.opts.PollInterval)
+	defer poll.Stop()
 	for {
-		n, err := d.DispatchOnce(ctx)
-		if err != nil && ctx.Err() == nil {
-			d.log.Warn("outbox: dispatch pass had errors", "error", err)
+		if room := p.room(); room > 0 {
+			_, full, err := p.claim(ctx, room)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				d.log.Warn("outbox: claim failed", "error", err)
+			} else if full {
+				// More are waiting: claim again as soon as there is room.
+				continue
+			}
 		}
-		if ctx.Err() != nil {
-			return
-		}
-		if n > 0 && err == nil {
-			// There may be more: a full claim left some behind, and a
-			// message sent may have woken the person's next one, parked
-			// behind it by this process or another (store.Outbox).
-			continue
-		}
-		t.Reset(d.opts.PollInterval)
+		poll.Reset(d.opts.PollInterval)
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.opts.Bell.rung:
-		case <-t.C:
+		case <-p.freed:
+			// Room for more, and a message sent may have woken the
+			// person's next one, parked behind it by this process or
+			// another (store.Outbox).
+		case <-poll.C:
+		}
+		// Messages queued and sends ending close together share one claim
+		// rather than each making its own.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(claimPause):
 		}
 	}
 }
+
+// claimPause is the least time between claims that come back short: at
+// thousands of replies a second, rings and ends of sends come every
+// fraction of a millisecond, and a claim costs the store a few round
+// trips whatever it holds, so they are gathered into one claim a pause
+// apart. It adds at most the pause to a reply's wait.
+const claimPause = 5 * time.Millisecond
 
 // DispatchOnce claims the messages that are due and handles each: sends
 // it, defers it for the rate budget or a retry, or fails it. It returns how
 // many it handled; errors are store errors (the message concerned is
 // retried once its lease ends).
 func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
-	claimedAt := d.clock.Now()
-	limit := int(d.batch.Load())
-	msgs, err := d.store.ClaimOutbound(ctx, d.opts.Owner, claimedAt, d.opts.Lease, limit)
+	p := d.startPump(ctx)
+	_, _, err := p.claim(ctx, int(d.batch.Load()))
+	p.close()
 	if err != nil {
 		return 0, fmt.Errorf("outbox: claim: %w", err)
 	}
-	d.batch.Store(int64(d.nextBatch(limit, len(msgs))))
-	// A message may only be started while its lease will outlast the send.
-	startBy := claimedAt.Add(d.opts.Lease - d.opts.SendTimeout - d.opts.SendTimeout/2)
-	var (
-		mu   sync.Mutex
-		errs []error
-		n    int
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, d.opts.Concurrency)
-	)
-	groups := [][]store.OutboundMessage{msgs} // strictly oldest first
-	if d.opts.Concurrency > 1 {
-		groups = byParticipant(msgs)
-	}
-	for _, group := range groups {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			// People whose message stayed in the queue (deferred for the
-			// rate budget or a retry, in doubt, not recorded): their later
-			// messages in this claim go back, to follow it.
-			stopped := map[string]bool{}
-			var behind []store.OutboundMessage
-			defer func() { d.release(ctx, behind) }()
-			for i, m := range group {
-				if ctx.Err() != nil || d.clock.Now().After(startBy) {
-					behind = append(behind, group[i:]...)
-					return
-				}
-				if stopped[m.ParticipantID] {
-					behind = append(behind, m)
-					continue
-				}
-				left, err := d.handle(ctx, m)
-				stopped[m.ParticipantID] = !left
-				mu.Lock()
-				if err != nil {
-					errs = append(errs, err)
-				}
-				n++
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return n, errors.Join(errs...)
+	return p.handled, errors.Join(p.errs...)
 }
 
-// nextBatch is the size of the claim after one of limit that found n
-// messages: twice as large when it was full, as the queue holds more, and
-// back to Options.Batch when it was not, as the queue is short again.
-func (d *Dispatcher) nextBatch(limit, n int) int {
-	if n < limit {
+// nextBatch is the size of the claim after one of want, asked when the
+// batch was batch, that found n messages: twice the batch when it was
+// full, as the queue holds more, and back to Options.Batch when it was
+// not, as the queue is short again.
+func (d *Dispatcher) nextBatch(batch, n, want int) int {
+	if n < want {
 		return d.opts.Batch
 	}
-	return min(2*limit, d.opts.MaxBatch)
-}
-
-// byParticipant splits claimed messages by person, keeping each person's in
-// the order they were claimed (oldest first) and the people in the order of
-// their first message.
-func byParticipant(msgs []store.OutboundMessage) [][]store.OutboundMessage {
-	index := map[string]int{}
-	var groups [][]store.OutboundMessage
-	for _, m := range msgs {
-		i, ok := index[m.ParticipantID]
-		if !ok {
-			i = len(groups)
-			index[m.ParticipantID] = i
-			groups = append(groups, nil)
-		}
-		groups[i] = append(groups[i], m)
-	}
-	return groups
+	return min(2*batch, d.opts.MaxBatch)
 }
 
 // release hands claimed, unstarted messages back to the queue at once

@@ -74,13 +74,27 @@ func newHarness(t *testing.T, mps float64) *harness {
 }
 
 func (h *harness) dispatcher(mutate ...func(*outbox.Options)) *outbox.Dispatcher {
+	return h.dispatcherOn(h.st, mutate...)
+}
+
+// dispatcherOn is a dispatcher like h.dispatcher's over st, a wrapper of
+// h.st.
+func (h *harness) dispatcherOn(st outbox.Store, mutate ...func(*outbox.Options)) *outbox.Dispatcher {
 	opts := h.opts
 	for _, m := range mutate {
 		m(&opts)
 	}
 	senders := map[store.Channel]outbox.Sender{store.SMS: h.sender, store.WhatsApp: h.sender}
 	open := func(_ context.Context, l store.Link) (string, error) { return h.box.Open(string(l.Channel), l.Sealed) }
-	return outbox.New(h.st, senders, open, h.clk, h.logger, opts)
+	return outbox.New(st, senders, open, h.clk, h.logger, opts)
+}
+
+// twoMessages queues two messages for a new person, in that order.
+func (h *harness) twoMessages(pid, phone, first, second string) (store.OutboundMessage, store.OutboundMessage) {
+	l := h.person(pid, phone, store.SMS)
+	m1 := h.enqueue(l, "checkin.ask", first)
+	h.clk.Advance(time.Millisecond)
+	return m1, h.enqueue(l, "checkin.ask", second)
 }
 
 // person enrols a participant with one linked phone.
@@ -1073,5 +1087,207 @@ func TestClaimsGrowWithTheBacklog(t *testing.T) {
 	}
 	if n := sender.Sent.Load(); n != 30 {
 		t.Errorf("sent %d, want 30", n)
+	}
+}
+
+// TestSlowSendHoldsUpOnlyItsPerson: while one person's send hangs at the
+// provider, Run goes on claiming and sends another person's message queued
+// after it; the hung person's next message waits for theirs, in order.
+// (A dispatcher that claimed, sent the whole claim and only then claimed
+// again held everyone's messages behind the slowest send.)
+func TestSlowSendHoldsUpOnlyItsPerson(t *testing.T) {
+	h := newHarness(t, 1e9)
+	slow := h.person("p_slow", "+447700900401", store.SMS)
+	other := h.person("p_other", "+447700900402", store.SMS)
+	hung, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h.fake.BeforeReply = func(r twiliotest.Request) {
+		if r.Body == "First for the slow one." {
+			once.Do(func() { close(hung) })
+			<-release
+		}
+	}
+	// A client that waits longer than the test does, so that the hung send
+	// stays hung rather than ending in doubt.
+	var err error
+	h.sender, err = twilio.NewSender(twilio.Config{
+		AccountSID: accountSID, AuthToken: authToken, From: ourNumber,
+		APIURL: h.fake.URL, PublicURL: publicURL, MPS: 1e9, Timeout: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := h.dispatcher(func(o *outbox.Options) { o.Concurrency = 4; o.PollInterval = 20 * time.Millisecond })
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	first := h.enqueue(slow, "checkin.ask", "First for the slow one.")
+	d.Wake()
+	select {
+	case <-hung:
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("the first send never reached the provider")
+	}
+	second := h.enqueue(slow, "checkin.ask", "Second for the slow one.")
+	h.clk.Advance(time.Millisecond)
+	theirs := h.enqueue(other, "checkin.ask", "For someone else.")
+	d.Wake()
+	deadline := time.Now().Add(10 * time.Second)
+	for h.sentIDs()[theirs.ID] == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	sent := h.sentIDs()
+	if sent[theirs.ID] != 1 {
+		close(release)
+		t.Fatalf("another person's message waited behind a hung send: sent %v", sent)
+	}
+	if sent[second.ID] != 0 {
+		t.Errorf("the hung person's second message went before their first")
+	}
+	close(release)
+	for h.sentIDs()[second.ID] == 0 && time.Now().Before(deadline) {
+		// The fake clock stands still: let the rate budget's next moment,
+		// a nanosecond on, come.
+		h.clk.Advance(time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
+	}
+	var got []string
+	for _, r := range h.fake.Accepted() {
+		if r.To == "+447700900401" {
+			got = append(got, r.Body)
+		}
+	}
+	if want := []string{"First for the slow one.", "Second for the slow one."}; !slices.Equal(got, want) {
+		t.Errorf("the slow person received %q, want %q", got, want)
+	}
+	if h.sentIDs()[first.ID] != 1 {
+		t.Errorf("first message sent %d times", h.sentIDs()[first.ID])
+	}
+}
+
+// failSendingOnce is a store whose MarkSending fails once for one message,
+// as when the store is briefly unreachable: the message's claim stays.
+type failSendingOnce struct {
+	store.Store
+	id     string
+	failed atomic.Bool
+}
+
+func (f *failSendingOnce) MarkSending(ctx context.Context, m store.OutboundMessage) error {
+	if m.ID == f.id && f.failed.CompareAndSwap(false, true) {
+		return errors.New("store unavailable")
+	}
+	return f.Store.MarkSending(ctx, m)
+}
+
+// TestFailedHandlingKeepsLaterOnesBehind: the store hands a dispatcher a
+// person's next message while it still holds their earlier one; when the
+// earlier one's handling failed and left it claimed, unrecorded, the next
+// waits for that claim to end and goes after it, not before.
+func TestFailedHandlingKeepsLaterOnesBehind(t *testing.T) {
+	h := newHarness(t, 1e9)
+	first, second := h.twoMessages("p_fail", "+447700900501", "First, failed once.", "Second.")
+	d := h.dispatcherOn(&failSendingOnce{Store: h.st, id: first.ID}, func(o *outbox.Options) { o.Concurrency, o.Batch = 4, 1 })
+
+	if _, err := d.DispatchOnce(h.ctx); err == nil {
+		t.Fatal("the failed handling reported no error")
+	}
+	if n := h.once(d); n != 0 {
+		t.Fatalf("handled %d while the first message is still claimed", n)
+	}
+	if sent := h.sentIDs(); len(sent) != 0 {
+		t.Fatalf("sent %v before the first message's claim ended", sent)
+	}
+	for i := 0; i < 10 && h.sentIDs()[second.ID] == 0; i++ {
+		h.clk.Advance(time.Minute)
+		h.once(d)
+	}
+	var got []string
+	for _, r := range h.fake.Accepted() {
+		got = append(got, r.Body)
+	}
+	if want := []string{"First, failed once.", "Second."}; !slices.Equal(got, want) {
+		t.Fatalf("sent %q, want %q", got, want)
+	}
+}
+
+// claimDuringRetry is a store that holds up a person's first send at its
+// first check until the dispatcher's next claim has its answer, then holds
+// that answer back until the first message has been put off for a retry:
+// the claim was answered while the store saw the first message held by
+// this owner, so it hands out the person's second one.
+type claimDuringRetry struct {
+	store.Store
+	firstID            string
+	claims             atomic.Int32
+	answered, deferred chan struct{}
+	deferOnce          sync.Once
+}
+
+func (c *claimDuringRetry) BeginSend(ctx context.Context, pid, link, key string, until time.Time, count store.SendCount) (store.SendCheck, error) {
+	if strings.Contains(key, c.firstID+":0") {
+		select {
+		case <-c.answered:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	return c.Store.BeginSend(ctx, pid, link, key, until, count)
+}
+
+func (c *claimDuringRetry) ClaimOutbound(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboundMessage, error) {
+	msgs, err := c.Store.ClaimOutbound(ctx, owner, now, lease, limit)
+	if c.claims.Add(1) == 2 {
+		close(c.answered)
+		select {
+		case <-c.deferred:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	return msgs, err
+}
+
+func (c *claimDuringRetry) UpdateOutbound(ctx context.Context, m store.OutboundMessage) error {
+	err := c.Store.UpdateOutbound(ctx, m)
+	if m.ID == c.firstID && m.Status == store.Pending {
+		c.deferOnce.Do(func() { close(c.deferred) })
+	}
+	return err
+}
+
+// TestClaimAnsweredBeforeARetryDoesNotOvertake: a person's second message,
+// handed out by a claim answered while their first was still being sent,
+// goes back once the first is put off for a retry, and follows it.
+func TestClaimAnsweredBeforeARetryDoesNotOvertake(t *testing.T) {
+	h := newHarness(t, 1e9)
+	first, second := h.twoMessages("p_retry", "+447700900601", "First, retried.", "Second.")
+	h.fake.Script(twiliotest.Response{Status: 503, Code: 20503})
+	st := &claimDuringRetry{Store: h.st, firstID: first.ID, answered: make(chan struct{}), deferred: make(chan struct{})}
+	d := h.dispatcherOn(st, func(o *outbox.Options) {
+		o.Concurrency, o.Batch, o.MaxBatch, o.PollInterval = 4, 1, 4, 10*time.Millisecond
+	})
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	select {
+	case <-st.deferred:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first message was never put off for a retry")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for h.sentIDs()[second.ID] == 0 && time.Now().Before(deadline) {
+		h.clk.Advance(time.Second) // through the retry's backoff
+		time.Sleep(5 * time.Millisecond)
+	}
+	var got []string
+	for _, r := range h.fake.Accepted() {
+		got = append(got, r.Body)
+	}
+	if want := []string{"First, retried.", "Second."}; !slices.Equal(got, want) {
+		t.Fatalf("accepted %q, want %q", got, want)
 	}
 }

@@ -836,9 +836,12 @@ type Outbox interface {
 	//
 	// One person's messages go in the order they were enqueued (made),
 	// whichever owner sends them: a message is handed out only together
-	// with every Pending message of its person made before it, and not
-	// while another owner's lease holds one of the person's; each person's
-	// are returned in that order. A message that must wait is set aside,
+	// with every Pending message of its person made before it, or once
+	// owner itself holds those from an earlier claim, and not while another
+	// owner's lease holds one of the person's; each person's are returned
+	// in that order. An owner that claims again while it holds some of a
+	// person's messages must send the later ones after those (the
+	// dispatcher queues them behind, per person). A message that must wait is set aside,
 	// not looked at again claim after claim, and becomes claimable as soon
 	// as the message it waits for leaves the queue (sent, failed, deleted)
 	// or its lease ends. So a message deferred or waiting for a retry keeps

@@ -186,8 +186,9 @@ func (t *txn) deleteOutboundOf(pfx []byte) error {
 
 // ClaimOutbound leases due messages to owner, earliest due first, each
 // person's in the order they were made. A message goes only with every
-// Pending message of its person made before it, and not while another
-// claim holds one of the person's; otherwise it is parked (out of the
+// Pending message of its person made before it (in this claim, or held by
+// owner from an earlier one), and not while another owner holds one of the
+// person's; otherwise it is parked (out of the
 // ready index but for a look when this claim's lease would end, in case)
 // until the message it waits for has gone (replaceOutbound wakes it). The
 // claim reads on past parked messages until it has limit or nothing due
@@ -282,8 +283,13 @@ func (t *txn) mayGo(r *outboxRecord, owner string, now time.Time, inClaim map[st
 		if err != nil || !ok {
 			return false, orMissingIndex(err, ok)
 		}
-		earlier := binary.BigEndian.Uint64(k[len(pfx):]) < r.Seq
 		held := e.Owner != "" && e.Until.After(now)
+		if held && e.Owner == owner {
+			// This owner's from an earlier claim: its dispatcher sends the
+			// person's messages one after another, in the order claimed.
+			continue
+		}
+		earlier := binary.BigEndian.Uint64(k[len(pfx):]) < r.Seq
 		if earlier || held {
 			goes = false
 		}

@@ -653,7 +653,7 @@ func (s *Store) ClaimOutbound(ctx context.Context, owner string, now time.Time, 
 }
 
 // got is a message a claim hands out: its shard's queue entry, and its
-// rank among its person's messages in the claim (the order they were made).
+// place in its person's send order, by which a claim hands them out.
 type got struct {
 	member string
 	msg    store.OutboundMessage
@@ -663,7 +663,7 @@ type got struct {
 
 // passGates asks each person's send gate (outbox_gate.lua) which of their
 // claimed messages may go now, in one pipeline, and returns those with
-// their rank in the order the person's messages were made.
+// their place in the person's send order.
 func (s *Store) passGates(ctx context.Context, msgs []got, owner, nowKey, endKey string) (map[string]int, error) {
 	if len(msgs) == 0 {
 		return nil, nil
@@ -692,8 +692,12 @@ func (s *Store) passGates(ctx context.Context, msgs []got, owner, nowKey, endKey
 		if err != nil && !errors.Is(err, goredis.Nil) {
 			return nil, err
 		}
-		for rank, id := range ids {
-			going[id] = rank
+		for j := 0; j+1 < len(ids); j += 2 {
+			seq, err := strconv.ParseFloat(ids[j+1], 64) // a sorted set's score
+			if err != nil {
+				return nil, fmt.Errorf("send gate: place of %s: %w", ids[j], err)
+			}
+			going[ids[j]] = int(seq)
 		}
 	}
 	return going, nil

@@ -455,6 +455,50 @@ var outboxTests = []namedTest{
 		got = claimOut(t, s, "b", at(103*time.Second), time.Hour, 10)
 		mustIDs(t, "b then: the first, and the second after it", ids(got, outboundID), []string{f1.ID, f2.ID})
 	}},
+	{"SendOrderSameOwnerClaimsOnWhileItHolds", func(t *testing.T, s store.Store) {
+		ctx := ctxOf(t)
+		// A dispatcher that claims again while it still sends the person's
+		// first message gets the next, to queue behind the first; another
+		// owner gets nothing of the person meanwhile.
+		m1, m2, m3 := outbound("m_s1", "p_s", at(0)), outbound("m_s2", "p_s", at(0)), outbound("m_s3", "p_s", at(0))
+		must(t, "enqueue", s.EnqueueOutbound(ctx, m1, m2, m3))
+		got := claimOut(t, s, "a", at(time.Second), time.Minute, 1)
+		mustIDs(t, "a: the first", ids(got, outboundID), []string{"m_s1"})
+		got = claimOut(t, s, "a", at(2*time.Second), time.Minute, 1)
+		mustIDs(t, "a again while it holds the first: the second", ids(got, outboundID), []string{"m_s2"})
+		got = claimOut(t, s, "a", at(3*time.Second), time.Minute, 10)
+		mustIDs(t, "a again: the third, behind the two it holds", ids(got, outboundID), []string{"m_s3"})
+		got = claimOut(t, s, "b", at(4*time.Second), time.Hour, 10)
+		mustIDs(t, "b while a holds the person's", ids(got, outboundID), nil)
+		must(t, "a sends the first", markSent(ctx, s, []store.OutboundMessage{m1}))
+		must(t, "a sends them in order", markSent(ctx, s, []store.OutboundMessage{m2, m3}))
+
+		// What a hands back holds the later ones again: once the first is
+		// deferred, a's next claim parks the second rather than hand it out.
+		n1, n2 := outbound("m_n1", "p_n", at(0)), outbound("m_n2", "p_n", at(0))
+		must(t, "enqueue", s.EnqueueOutbound(ctx, n1, n2))
+		got = claimOut(t, s, "a", at(10*time.Second), time.Minute, 1)
+		mustIDs(t, "a: the first", ids(got, outboundID), []string{"m_n1"})
+		n1.NotBefore = at(30 * time.Second)
+		must(t, "a defers the first", s.UpdateOutbound(ctx, n1))
+		got = claimOut(t, s, "a", at(11*time.Second), time.Minute, 10)
+		mustIDs(t, "a while the first waits, held by nobody", ids(got, outboundID), nil)
+		got = claimOut(t, s, "a", at(30*time.Second), time.Minute, 10)
+		mustIDs(t, "a when the first is due", ids(got, outboundID), []string{"m_n1"})
+		must(t, "a sends it", markSent(ctx, s, got))
+		got = claimOut(t, s, "a", at(31*time.Second), time.Minute, 10)
+		mustIDs(t, "then the second, woken", ids(got, outboundID), []string{"m_n2"})
+		must(t, "a sends it", markSent(ctx, s, got))
+
+		// A lease of a's that ran out holds nothing: the first goes to b,
+		// with the second, which a's expired claim no longer covers.
+		o1, o2 := outbound("m_o1", "p_o", at(0)), outbound("m_o2", "p_o", at(0))
+		must(t, "enqueue", s.EnqueueOutbound(ctx, o1, o2))
+		got = claimOut(t, s, "a", at(40*time.Second), time.Minute, 1)
+		mustIDs(t, "a: the first", ids(got, outboundID), []string{"m_o1"})
+		got = claimOut(t, s, "b", at(101*time.Second), time.Hour, 10)
+		mustIDs(t, "b after a's lease", ids(got, outboundID), []string{"m_o1", "m_o2"})
+	}},
 	{"SendOrderUnderConcurrentClaimers", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		// Six people's messages, made over three turns each.

@@ -2,10 +2,12 @@
 -- claimer may send now, so that the person's messages leave in the order
 -- they were made, whichever process sends them. A message may go only when
 -- every Pending message of the person made before it goes in the same
--- claim, and no other owner holds one of the person's messages. What may
--- go is marked held by the owner until its lease ends; the rest is marked
--- parked, to be woken when the message it waits for has left the queue
--- (outbox_leave.lua), not looked at again round after round.
+-- claim or is held by the same owner (whose dispatcher sends a person's
+-- messages one after another, in the order it claimed them), and no other
+-- owner holds one of the person's messages. What may go is marked held by
+-- the owner until its lease ends; the rest is marked parked, to be woken
+-- when the message it waits for has left the queue (outbox_leave.lua), not
+-- looked at again round after round.
 --
 -- KEYS[1] outbound messages (hash: ID -> JSON)
 -- KEYS[2] send order (zset: Pending message IDs, score = order made)
@@ -18,7 +20,9 @@
 -- claimed message missing from the send order (queued before it existed)
 -- joins its end.
 --
--- Returns the IDs that may go, in the order made.
+-- Returns the IDs that may go, in the order made, each followed by its
+-- place in the send order: a person's messages an owner claims over
+-- several rounds of one claim are put in order by it.
 
 local owner, now, leaseEnd = ARGV[1], ARGV[2], ARGV[3]
 local claimed = {}
@@ -28,8 +32,8 @@ end
 
 -- Held messages: by another owner, the person waits for them; by this
 -- owner, from an earlier claim it is still working on, they are not
--- handed out twice.
-local held, blocked = {}, false
+-- handed out twice, and the person's later ones may follow them.
+local held, mine, blocked = {}, {}, false
 local gate = redis.call('HGETALL', KEYS[3])
 for j = 1, #gate, 2 do
   local until_, who = string.match(gate[j + 1], '^h|([^|]*)|(.*)$')
@@ -38,20 +42,24 @@ for j = 1, #gate, 2 do
       redis.call('HDEL', KEYS[3], gate[j]) -- a lease that ran out holds nothing
     else
       held[gate[j]] = true
+      mine[gate[j]] = who == owner
       blocked = blocked or who ~= owner
     end
   end
 end
 
-local go = {}
-for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+local go, seqOf = {}, {}
+local order = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+for k = 1, #order, 2 do
+  local id = order[k]
   if claimed[id] then
     claimed[id] = nil
     blocked = blocked or held[id]
     if not blocked then
       go[#go + 1] = id
+      seqOf[id] = order[k + 1]
     end
-  elseif not blocked then
+  elseif not blocked and not mine[id] then
     local doc = redis.call('HGET', KEYS[1], id)
     if doc and cjson.decode(doc).status == 'pending' then
       blocked = true -- an earlier message is still to go
@@ -70,14 +78,17 @@ for j = 4, #ARGV do
     redis.call('ZADD', KEYS[2], seq, id)
     if not blocked then
       go[#go + 1] = id
+      seqOf[id] = tostring(seq)
     end
   end
 end
 
-local going = {}
+local going, out = {}, {}
 for _, id in ipairs(go) do
   going[id] = true
   redis.call('HSET', KEYS[3], id, 'h|' .. leaseEnd .. '|' .. owner)
+  out[#out + 1] = id
+  out[#out + 1] = seqOf[id]
 end
 for j = 4, #ARGV do
   local id = ARGV[j]
@@ -87,4 +98,4 @@ for j = 4, #ARGV do
     redis.call('HSET', KEYS[3], id, 'p')
   end
 end
-return go
+return out
