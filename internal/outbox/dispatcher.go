@@ -245,9 +245,12 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	defer p.close()
 	poll := time.NewTimer(d.opts.PollInterval)
 	defer poll.Stop()
+	var took time.Duration // the last claim's
 	for {
-		if room := p.room(); room > 0 {
+		if room, worth := p.room(); worth {
+			began := time.Now()
 			_, full, err := p.claim(ctx, room)
+			took = time.Since(began)
 			if ctx.Err() != nil {
 				return
 			}
@@ -270,11 +273,14 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		case <-poll.C:
 		}
 		// Messages queued and sends ending close together share one claim
-		// rather than each making its own.
+		// rather than each making its own, and claims take at most about
+		// half of the time: a claim is a write (on bolt, one the sends'
+		// writes wait behind), so while the store is slow they come
+		// further apart and larger.
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(claimPause):
+		case <-time.After(max(claimPause, took)):
 		}
 	}
 }

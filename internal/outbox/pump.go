@@ -81,13 +81,19 @@ func (d *Dispatcher) startPump(ctx context.Context) *pump {
 	return p
 }
 
-// room is how many more messages the pump takes: enough for every worker
-// to have its next message waiting when its send ends, so that workers
-// never wait on a claim; no fewer than Batch.
-func (p *pump) room() int {
+// room is how many more messages the pump takes, and whether a claim is
+// worth making now. It takes enough for every worker to have its next
+// message waiting when its send ends, so that workers never wait on a
+// claim, and no fewer than Batch. A claim is worth making when the pump
+// is empty, or has room for half of that: a claim costs the store about
+// the same whatever it holds, and the workers still have messages to go
+// on with.
+func (p *pump) room() (int, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return max(2*p.d.opts.Concurrency, p.d.opts.Batch) - p.held
+	most := max(2*p.d.opts.Concurrency, p.d.opts.Batch)
+	room := most - p.held
+	return room, room > 0 && (p.held == 0 || room >= most/2)
 }
 
 // claim claims up to limit messages, or the adaptive batch if smaller, and
