@@ -179,14 +179,14 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	}
 	opener := func(_ context.Context, l store.Link) (string, error) { return box.Open(string(l.Channel), l.Sealed) }
 	scheduler := schedule.New(conv, windows, schedule.Options{Tick: cfg.SchedulerTick, Observe: m.SchedulerLag})
-	// Up to sendsInFlight people's messages at once, in claims that grow
-	// from 50 to 400 while the queue is deep: rate budgets still pace each
-	// sender, but one slow provider call no longer holds up everyone
-	// behind it, and a backlog is sent by many sends side by side, which
+	// Up to sendsInFlight people's messages at once, claimed 50 or more at
+	// a time as sends end (at most twice sendsInFlight held): rate budgets
+	// still pace each sender, but one slow provider call holds up only its
+	// person, and a backlog is sent by many sends side by side, which
 	// share the store's round trips and commits.
 	dispatcher := outbox.New(st, senders, opener, clk, log, outbox.Options{
 		OptOutKinds: content.Flows.OptOutConfirmations(), Observer: m.Outbox(), Bell: bell,
-		Concurrency: sendsInFlight, Batch: 50, MaxBatch: 400,
+		Concurrency: sendsInFlight, Batch: 50, MaxBatch: 2 * sendsInFlight,
 		DoubtWait: cfg.OutboxDoubtWait,
 		// A claim outlasts any send made under it: a send may take a
 		// quarter of the lease, and at most 30 s.

@@ -47,16 +47,18 @@ type Options struct {
 	// Lease is how long a claimed message is ours; default 2m. It is kept
 	// well above SendTimeout so that no lease runs out mid-send.
 	Lease time.Duration
-	// Batch is how many messages one pass claims while the queue is
-	// short; default 10. A claim that comes back full means more are
-	// waiting, and the next one takes twice as many, up to MaxBatch
-	// (default Batch): every send waits on the store a few times, and
-	// only sends side by side share those waits (a pipeline, a commit).
+	// Batch is how many messages a claim takes while the queue is short;
+	// default 10. A claim that comes back full means more are waiting,
+	// and the next one takes twice as many, up to MaxBatch (default
+	// Batch): every send waits on the store a few times, and only sends
+	// side by side share those waits (a pipeline, a commit). Run holds
+	// at most twice Concurrency claimed messages (Batch if more), so its
+	// claims take no more than that.
 	Batch, MaxBatch int
 	// Concurrency is how many people's messages are sent side by side at
-	// most; default 1. A pass sends as many people's at once as its claim
-	// holds, up to this. One person's messages always go one after
-	// another, in order; others need not wait behind a slow provider call.
+	// most; default 1. One person's messages always go one after
+	// another, in order; others need not wait behind a slow provider
+	// call.
 	Concurrency int
 	// Bell, rung by whatever queues messages, wakes the dispatcher
 	// between polls (Wake rings it too); one of its own when nil.
