@@ -238,12 +238,11 @@ func (d *Dispatcher) Wake() { d.opts.Bell.Ring() }
 // recorded (its outcome would otherwise be unknown); messages claimed but
 // not yet started are handed back at once.
 func (d *Dispatcher) Run(ctx context.Context) {
-	p := d.startPump(ctx)
-	p.onErr = func(err error) {
+	p := d.startPump(ctx, func(err error) {
 		if ctx.Err() == nil {
 			d.log.Warn("outbox: a send had errors", "error", err)
 		}
-	}
+	})
 	defer p.close()
 	poll := time.NewTimer(d.opts.PollInterval)
 	defer poll.Stop()
@@ -291,7 +290,8 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // thousands of replies a second, rings and ends of sends come every
 // fraction of a millisecond, and a claim costs the store a few round
 // trips whatever it holds, so they are gathered into one claim a pause
-// apart. It adds at most the pause to a reply's wait.
+// apart. It adds at most the pause (or, while claims are slow, a claim's
+// time) to a reply's wait.
 const claimPause = 5 * time.Millisecond
 
 // DispatchOnce claims the messages that are due and handles each: sends
@@ -299,7 +299,7 @@ const claimPause = 5 * time.Millisecond
 // many it handled; errors are store errors (the message concerned is
 // retried once its lease ends).
 func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
-	p := d.startPump(ctx)
+	p := d.startPump(ctx, nil)
 	_, _, err := p.claim(ctx, int(d.batch.Load()))
 	p.close()
 	if err != nil {

@@ -43,7 +43,7 @@ type pump struct {
 	// messages (store.Outbox), which must go back, not out.
 	staysIn map[string]int
 	errs    []error
-	onErr   func(error) // when set, errors go here as they happen instead of into errs
+	onErr   func(error) // when set, errors go here as they happen instead of into errs (startPump)
 
 	workers sync.WaitGroup
 	// freed is rung whenever a message leaves the pump: there is room for
@@ -71,9 +71,10 @@ type pumped struct {
 }
 
 // startPump starts Options.Concurrency workers that handle messages until
-// the pump is closed and empty.
-func (d *Dispatcher) startPump(ctx context.Context) *pump {
-	p := &pump{d: d, queues: map[string]*personQueue{}, staysIn: map[string]int{}, freed: make(chan struct{}, 1)}
+// the pump is closed and empty. Errors go to onErr as they happen, or,
+// when it is nil, into the pump's errs.
+func (d *Dispatcher) startPump(ctx context.Context, onErr func(error)) *pump {
+	p := &pump{d: d, queues: map[string]*personQueue{}, staysIn: map[string]int{}, freed: make(chan struct{}, 1), onErr: onErr}
 	p.cond = sync.NewCond(&p.mu)
 	for range d.opts.Concurrency {
 		p.workers.Go(func() { p.work(ctx) })
