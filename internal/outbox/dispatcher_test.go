@@ -89,6 +89,32 @@ func (h *harness) dispatcherOn(st outbox.Store, mutate ...func(*outbox.Options))
 	return outbox.New(st, senders, open, h.clk, h.logger, opts)
 }
 
+// waitLonger gives h's dispatchers a Twilio client that waits a minute
+// for an answer, longer than a test runs, so that a send held at the fake
+// stays held rather than ending in doubt.
+func (h *harness) waitLonger() {
+	h.t.Helper()
+	s, err := twilio.NewSender(twilio.Config{
+		AccountSID: accountSID, AuthToken: authToken, From: ourNumber,
+		APIURL: h.fake.URL, PublicURL: publicURL, MPS: 1e9, Timeout: time.Minute,
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.sender = s
+}
+
+// received is what the fake accepted for phone, in order.
+func (h *harness) received(phone string) []string {
+	var got []string
+	for _, r := range h.fake.Accepted() {
+		if r.To == phone {
+			got = append(got, r.Body)
+		}
+	}
+	return got
+}
+
 // twoMessages queues two messages for a new person, in that order.
 func (h *harness) twoMessages(pid, phone, first, second string) (store.OutboundMessage, store.OutboundMessage) {
 	l := h.person(pid, phone, store.SMS)
@@ -1107,16 +1133,7 @@ func TestSlowSendHoldsUpOnlyItsPerson(t *testing.T) {
 			<-release
 		}
 	}
-	// A client that waits longer than the test does, so that the hung send
-	// stays hung rather than ending in doubt.
-	var err error
-	h.sender, err = twilio.NewSender(twilio.Config{
-		AccountSID: accountSID, AuthToken: authToken, From: ourNumber,
-		APIURL: h.fake.URL, PublicURL: publicURL, MPS: 1e9, Timeout: time.Minute,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h.waitLonger()
 	d := h.dispatcher(func(o *outbox.Options) { o.Concurrency = 4; o.PollInterval = 20 * time.Millisecond })
 	ctx, cancel := context.WithCancel(h.ctx)
 	done := make(chan struct{})
@@ -1154,12 +1171,7 @@ func TestSlowSendHoldsUpOnlyItsPerson(t *testing.T) {
 		h.clk.Advance(time.Millisecond)
 		time.Sleep(5 * time.Millisecond)
 	}
-	var got []string
-	for _, r := range h.fake.Accepted() {
-		if r.To == "+447700900401" {
-			got = append(got, r.Body)
-		}
-	}
+	got := h.received("+447700900401")
 	if want := []string{"First for the slow one.", "Second for the slow one."}; !slices.Equal(got, want) {
 		t.Errorf("the slow person received %q, want %q", got, want)
 	}
@@ -1289,5 +1301,92 @@ func TestClaimAnsweredBeforeARetryDoesNotOvertake(t *testing.T) {
 	}
 	if want := []string{"First, retried.", "Second."}; !slices.Equal(got, want) {
 		t.Fatalf("accepted %q, want %q", got, want)
+	}
+}
+
+// claimsSeen is a store that tells which messages its claims handed out.
+type claimsSeen struct {
+	store.Store
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (c *claimsSeen) ClaimOutbound(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboundMessage, error) {
+	msgs, err := c.Store.ClaimOutbound(ctx, owner, now, lease, limit)
+	c.mu.Lock()
+	for _, m := range msgs {
+		c.ids[m.ID] = true
+	}
+	c.mu.Unlock()
+	return msgs, err
+}
+
+func (c *claimsSeen) claimed(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ids[id]
+}
+
+// TestHandedBackMessageKeepsLaterOnesBehind: a person's message claimed
+// long enough ago that its lease might end mid-send is handed back, not
+// sent; their next one, claimed later with a longer lease, goes back too
+// and follows it.
+func TestHandedBackMessageKeepsLaterOnesBehind(t *testing.T) {
+	h := newHarness(t, 1e9)
+	h.waitLonger()
+	other := h.person("p_busy", "+447700900701", store.SMS)
+	hung, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h.fake.BeforeReply = func(r twiliotest.Request) {
+		if r.Body == "Holds the one worker." {
+			once.Do(func() { close(hung) })
+			<-release
+		}
+	}
+	st := &claimsSeen{Store: h.st, ids: map[string]bool{}}
+	d := h.dispatcherOn(st, func(o *outbox.Options) { o.Batch, o.PollInterval = 4, 10*time.Millisecond })
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				close(release)
+				t.Fatalf("never: %s", what)
+			}
+		}
+	}
+
+	h.enqueue(other, "checkin.ask", "Holds the one worker.")
+	d.Wake()
+	waitFor("the first send hung", func() bool {
+		select {
+		case <-hung:
+			return true
+		default:
+			return false
+		}
+	})
+	l := h.person("p_late", "+447700900702", store.SMS)
+	first := h.enqueue(l, "checkin.ask", "First.")
+	d.Wake()
+	waitFor("the first claimed", func() bool { return st.claimed(first.ID) })
+	// Past the moment the first may still be started (its lease less a
+	// send and a half), not past its lease.
+	h.clk.Advance(90 * time.Second)
+	second := h.enqueue(l, "checkin.ask", "Second.")
+	d.Wake()
+	waitFor("the second claimed, behind the first", func() bool { return st.claimed(second.ID) })
+	close(release)
+	waitFor("both sent", func() bool {
+		h.clk.Advance(time.Second)
+		sent := h.sentIDs()
+		return sent[first.ID] == 1 && sent[second.ID] == 1
+	})
+	got := h.received("+447700900702")
+	if want := []string{"First.", "Second."}; !slices.Equal(got, want) {
+		t.Fatalf("the person received %q, want %q", got, want)
 	}
 }

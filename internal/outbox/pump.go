@@ -36,9 +36,9 @@ type pump struct {
 	// claims counts the claims begun, and added those whose messages have
 	// been queued here; a claim is in flight while added < claims.
 	claims, added int
-	// staysIn holds, for each person one of whose messages has just
-	// stayed in the store's queue (deferred, in doubt), the last claim in
-	// flight then: it may have been answered while the store still saw
+	// staysIn holds, for each person one of whose messages has just gone
+	// back or stayed in the store's queue (deferred, in doubt), the claim
+	// in flight then: it may have been answered while the store still saw
 	// the message held by this owner, and so hold the person's later
 	// messages (store.Outbox), which must go back, not out.
 	staysIn map[string]int
@@ -55,10 +55,6 @@ type pump struct {
 type personQueue struct {
 	msgs    []pumped
 	working bool // a worker is handling this queue
-	// stopped holds the people one of whose messages stayed in the store's
-	// queue (deferred for the rate budget or a retry, in doubt): their
-	// later ones go back to follow it.
-	stopped map[string]bool
 }
 
 // pumped is a claimed message, the moment after which it may no longer be
@@ -137,7 +133,7 @@ func (p *pump) add(claim int, msgs []store.OutboundMessage, startBy, leaseBy tim
 		key := p.queueOf(m)
 		q := p.queues[key]
 		if q == nil {
-			q = &personQueue{stopped: map[string]bool{}}
+			q = &personQueue{}
 			p.queues[key] = q
 		}
 		if len(q.msgs) == 0 && !q.working {
@@ -191,10 +187,11 @@ func (p *pump) work(ctx context.Context) {
 }
 
 // handleQueue handles a queue's messages in order, including any claimed
-// while it does, until none is left. Once one of a person's stays in the
-// store's queue, their later ones go back to follow it. A message is not started once the
+// while it does, until none is left. A message is not started once the
 // context is done or its lease is too short to outlast a send: it is
-// handed back at once, for this process or another to take.
+// handed back at once, for this process or another to take. Once one of
+// a person's is handed back or stays in the store's queue, their later
+// ones go back to follow it (sendBack).
 func (p *pump) handleQueue(ctx context.Context, key string, q *personQueue) {
 	d := p.d
 	for {
@@ -217,17 +214,13 @@ func (p *pump) handleQueue(ctx context.Context, key string, q *personQueue) {
 			later := next.msg
 			later.NotBefore = until
 			d.release(ctx, []store.OutboundMessage{later})
-		} else if next.back || q.stopped[pid] || ctx.Err() != nil || now.After(next.startBy) {
+		} else if next.back || ctx.Err() != nil || now.After(next.startBy) {
 			d.release(ctx, []store.OutboundMessage{next.msg})
+			p.sendBack(q, pid)
 		} else {
 			left, err := d.handle(ctx, next.msg)
-			q.stopped[pid] = !left
 			if !left {
-				p.mu.Lock()
-				if p.added < p.claims {
-					p.staysIn[pid] = p.claims
-				}
-				p.mu.Unlock()
+				p.sendBack(q, pid)
 			}
 			if err != nil {
 				p.fail(err)
@@ -244,6 +237,22 @@ func (p *pump) handleQueue(ctx context.Context, key string, q *personQueue) {
 		case p.freed <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// sendBack marks pid's messages still in q, and those a claim in flight
+// may bring, to go back unsent: one of theirs before them has not left
+// the store's queue, and they must follow it.
+func (p *pump) sendBack(q *personQueue, pid string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range q.msgs {
+		if q.msgs[i].msg.ParticipantID == pid {
+			q.msgs[i].back = true
+		}
+	}
+	if p.added < p.claims {
+		p.staysIn[pid] = p.claims
 	}
 }
 
