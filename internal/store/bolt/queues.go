@@ -187,12 +187,11 @@ func (t *txn) deleteOutboundOf(pfx []byte) error {
 // ClaimOutbound leases due messages to owner, earliest due first, each
 // person's in the order they were made. A message goes only with every
 // Pending message of its person made before it (in this claim, or held by
-// owner from an earlier one), and not while another owner holds one of the
-// person's; otherwise it is parked (out of the
-// ready index but for a look when this claim's lease would end, in case)
-// until the message it waits for has gone (replaceOutbound wakes it). The
-// claim reads on past parked messages until it has limit or nothing due
-// is left.
+// owner from an earlier one), and not while another owner holds one of
+// the person's; otherwise it is parked (out of the ready index but for a
+// look when this claim's lease would end, in case) until the message it
+// waits for has gone (replaceOutbound wakes it). The claim reads on past
+// parked messages until it has limit or nothing due is left.
 func (s *Store) ClaimOutbound(_ context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboundMessage, error) {
 	if err := store.CheckClaim(owner, lease); err != nil {
 		return nil, fmt.Errorf("bolt: claim outbound: %w", err)
