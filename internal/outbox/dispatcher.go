@@ -246,27 +246,42 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	defer p.close()
 	poll := time.NewTimer(d.opts.PollInterval)
 	defer poll.Stop()
-	var took time.Duration // the last claim's
+	var took time.Duration  // the last claim's
+	var rung bool           // the wait before this claim ended with a ring
+	var again time.Duration // how soon to look again after a ring found nothing
 	for {
+		wait := d.opts.PollInterval
 		if room, worth := p.room(); worth {
 			began := time.Now()
-			_, full, err := p.claim(ctx, room)
+			n, full, err := p.claim(ctx, room)
 			took = time.Since(began)
 			if ctx.Err() != nil {
 				return
 			}
-			if err != nil {
+			switch {
+			case err != nil:
 				d.log.Warn("outbox: claim failed", "error", err)
-			} else if full {
+			case full:
 				// More are waiting: claim again as soon as there is room.
+				again = 0
 				continue
+			case n > 0:
+				again = 0
+			case rung || again > 0:
+				if again = lookAgain(again); again < wait {
+					wait = again
+				} else {
+					again = 0 // back to the poll
+				}
 			}
 		}
-		poll.Reset(d.opts.PollInterval)
+		rung = false
+		poll.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.opts.Bell.rung:
+			rung = true
 		case <-p.freed:
 			// Room for more, and a message sent may have woken the
 			// person's next one, parked behind it by this process or
@@ -284,6 +299,22 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		case <-time.After(max(claimPause, took)):
 		}
 	}
+}
+
+// lookAgain is how long to wait before looking again after a ring whose
+// claim found nothing, given the wait after the previous such ring (zero
+// when there was none). Something was queued, but not yet claimably: on
+// Redis a claim that meets a message whose enqueue is still in flight puts
+// it off for a moment (a tenth of a second), and another process may have
+// taken it. Looking again after 50, 100, 200 ms and so on, while each
+// look finds nothing, until the wait reaches the poll's, costs a few
+// claims; waiting for the poll instead would hold the reply for up to
+// PollInterval unless someone else's message rang the bell.
+func lookAgain(prev time.Duration) time.Duration {
+	if prev == 0 {
+		return 50 * time.Millisecond
+	}
+	return 2 * prev
 }
 
 // claimPause is the least time between claims that come back short: at

@@ -1390,3 +1390,61 @@ func TestHandedBackMessageKeepsLaterOnesBehind(t *testing.T) {
 		t.Fatalf("the person received %q, want %q", got, want)
 	}
 }
+
+// notYetClaimable is a store whose claims find nothing while hidden is
+// set, as a Redis claim does when it meets a message whose enqueue is still
+// in flight and puts its entry off for a moment. claimed is told of each
+// claim made while hidden.
+type notYetClaimable struct {
+	store.Store
+	hidden  atomic.Bool
+	claimed chan struct{}
+}
+
+func (s *notYetClaimable) ClaimOutbound(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboundMessage, error) {
+	if s.hidden.Load() {
+		select {
+		case s.claimed <- struct{}{}:
+		default:
+		}
+		return nil, nil
+	}
+	return s.Store.ClaimOutbound(ctx, owner, now, lease, limit)
+}
+
+// TestRingThatFindsNothingIsLookedAtAgain: a message was queued and the
+// bell rung, but the claim that followed did not find it yet. The
+// dispatcher looks again soon, and again a little later while it still
+// finds nothing, rather than at its next poll, which here is an hour away:
+// one person's reply must not wait on someone else's message to ring the
+// bell again.
+func TestRingThatFindsNothingIsLookedAtAgain(t *testing.T) {
+	h := newHarness(t, 1e9)
+	l := h.person("p_ring", "+447700900601", store.SMS)
+	st := &notYetClaimable{Store: h.st, claimed: make(chan struct{}, 1)}
+	st.hidden.Store(true)
+	d := h.dispatcherOn(st, func(o *outbox.Options) { o.PollInterval = time.Hour })
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	<-st.claimed // Run's first claim, before anything was queued
+
+	m := h.enqueue(l, "checkin.ask", "Queued while the claim could not see it.")
+	d.Wake()
+	for _, what := range []string{"the ring", "the first look again"} {
+		select {
+		case <-st.claimed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s led to no claim", what)
+		}
+	}
+	st.hidden.Store(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for h.sentIDs()[m.ID] == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := h.sentIDs()[m.ID]; n != 1 {
+		t.Fatalf("the message was sent %d times in 10 s; it waited for the next poll", n)
+	}
+}
