@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -298,6 +299,11 @@ func runServer(ctx context.Context, cfg config.Config, log *slog.Logger, st stor
 	workers.Go(func() { retention.New(st, clk, policy, log, retention.Options{}).Run(workCtx) })
 	log.Info("retention", "keeps", retention.Describe(policy()))
 
+	// Start-up parses the programme's files and versions into a heap about
+	// twice what is kept; the collector would hold that garbage's pages
+	// while the process idles, which for a small programme is most of the
+	// time. Hand them back once, now.
+	debug.FreeOSMemory()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Start(cfg.Addr) }()
 	log.Info("waymark serving", "addr", cfg.Addr, "store", storeKind(cfg), "simulator", cfg.SimulatorOn(), "channels", len(senders))
