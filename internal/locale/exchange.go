@@ -92,9 +92,9 @@ func (b *Bundle) Units(lang string, enSource []byte) ([]Unit, error) {
 		}
 		for _, f := range fs {
 			u := Unit{ID: id, Form: f, Notes: notes[id], Reviewed: reviewed[id]}
-			src := m.forms["other"]
-			if f != "" && m.forms[f] != "" {
-				src = m.forms[f]
+			src := m.forms.get("other")
+			if f != "" && m.forms.get(f) != "" {
+				src = m.forms.get(f)
 			}
 			u.English = src
 			for _, name := range m.fields {
@@ -105,7 +105,7 @@ func (b *Bundle) Units(lang string, enSource []byte) ([]Unit, error) {
 				if key == "" {
 					key = "other"
 				}
-				u.Text = target.msgs[id].forms[key]
+				u.Text = target.msgs[id].forms.get(key)
 			}
 			if sent(id) {
 				u.MaxChars = capacity - placeholderLength(src, data)

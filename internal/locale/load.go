@@ -219,7 +219,7 @@ func checkPlural(l *langFile, m, ref *message, en *langFile, report reporter) {
 	}
 	var missing []string
 	for _, f := range l.forms {
-		if m.forms[f] == "" {
+		if m.forms.get(f) == "" {
 			missing = append(missing, f)
 		}
 	}
@@ -228,8 +228,8 @@ func checkPlural(l *langFile, m, ref *message, en *langFile, report reporter) {
 			m.id, strings.Join(missing, ", "), l.key, strings.Join(l.forms, ", "))
 	}
 	for _, f := range pluralForms {
-		if m.forms[f] != "" && !slices.Contains(l.forms, f) {
-			report(l.file, m.lines[f], true, "message %s: %s never uses the plural form %q (it uses %s)", m.id, l.key, f, strings.Join(l.forms, ", "))
+		if m.forms.get(f) != "" && !slices.Contains(l.forms, f) {
+			report(l.file, m.forms.line(f), true, "message %s: %s never uses the plural form %q (it uses %s)", m.id, l.key, f, strings.Join(l.forms, ", "))
 		}
 	}
 }
@@ -260,7 +260,7 @@ func (b *Bundle) index() {
 			ids[id] = true
 			text, ok := l.exec(m, nil, nil)
 			if !ok {
-				text = m.forms["other"]
+				text = m.forms.get("other")
 			}
 			m.words = splitWords(text)
 			if !m.plural && len(m.fields) == 0 {
@@ -336,7 +336,7 @@ func (w *walker) walk(n *yaml.Node, prefix string) {
 				w.errorf(v.Line, "message %s: %q is read as %s, not text: put it in quotes", id, v.Value, strings.TrimPrefix(v.Tag, "!!"))
 				continue
 			}
-			w.add(&message{id: id, line: k.Line, forms: map[string]string{"other": v.Value}, lines: map[string]int{"other": v.Line}}, nil)
+			w.add(&message{id: id, line: k.Line, forms: formSet{{"other", v.Value, v.Line}}}, nil)
 		case yaml.MappingNode:
 			if isMessageMap(v) {
 				w.message(id, k.Line, v)
@@ -401,21 +401,19 @@ func (w *walker) mixed(id string, v *yaml.Node) {
 
 // message reads a message written as a map of plural forms.
 func (w *walker) message(id string, line int, v *yaml.Node) {
-	m := &message{id: id, line: line, forms: map[string]string{}, lines: map[string]int{}}
+	m := &message{id: id, line: line}
 	var ldelim, rdelim string
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		k, val := v.Content[i], v.Content[i+1]
 		switch key := strings.ToLower(k.Value); key {
 		case "zero", "one", "two", "few", "many", "other":
-			m.forms[key] = val.Value
-			m.lines[key] = val.Line
+			m.forms.set(key, val.Value, val.Line)
 			if key != "other" {
 				m.plural = true
 			}
 		case "translation":
 			if val.Kind == yaml.ScalarNode {
-				m.forms["other"] = val.Value
-				m.lines["other"] = val.Line
+				m.forms.set("other", val.Value, val.Line)
 			}
 		case "leftdelim":
 			ldelim = val.Value
@@ -429,10 +427,10 @@ func (w *walker) message(id string, line int, v *yaml.Node) {
 			}
 		}
 	}
-	if m.plural && m.forms["other"] == "" {
+	if m.plural && m.forms.get("other") == "" {
 		// Reported with the language's other missing forms in crossCheck,
 		// which knows the language.
-	} else if !m.plural && strings.TrimSpace(m.forms["other"]) == "" {
+	} else if !m.plural && strings.TrimSpace(m.forms.get("other")) == "" {
 		w.reject(id)
 		w.errorf(line, "message %s has no text", id)
 		return
@@ -461,14 +459,14 @@ func (w *walker) add(m *message, delims *[2]string) {
 	}
 	fields := map[string]bool{}
 	for _, f := range pluralForms {
-		src, ok := m.forms[f]
+		src, ok := m.forms.lookup(f)
 		if !ok || !strings.Contains(src, l) {
 			continue
 		}
 		t, err := template.New(m.id).Delims(l, r).Parse(src)
 		if err != nil {
 			w.reject(m.id)
-			w.errorf(m.lines[f], "message %s: the template does not parse: %s", m.id, templateError(err))
+			w.errorf(m.forms.line(f), "message %s: the template does not parse: %s", m.id, templateError(err))
 			return
 		}
 		collectFields(t.Tree.Root, fields)
@@ -483,8 +481,8 @@ func (w *walker) add(m *message, delims *[2]string) {
 // i18n returns the message as go-i18n's type.
 func (m *message) i18n() *i18n.Message {
 	return &i18n.Message{
-		ID: m.id, Zero: m.forms["zero"], One: m.forms["one"], Two: m.forms["two"],
-		Few: m.forms["few"], Many: m.forms["many"], Other: m.forms["other"],
+		ID: m.id, Zero: m.forms.get("zero"), One: m.forms.get("one"), Two: m.forms.get("two"),
+		Few: m.forms.get("few"), Many: m.forms.get("many"), Other: m.forms.get("other"),
 		LeftDelim: m.ldelim, RightDelim: m.rdelim,
 	}
 }

@@ -58,14 +58,63 @@ type langFile struct {
 type message struct {
 	id     string
 	line   int
-	plural bool              // written with plural forms
-	forms  map[string]string // plural form ("other" for plain text) -> template source
-	lines  map[string]int    // plural form -> line of its text
-	ldelim string            // template delimiters when not {{ }}
+	plural bool    // written with plural forms
+	forms  formSet // template sources by plural form ("other" for plain text)
+	ldelim string  // template delimiters when not {{ }}
 	rdelim string
 	fields []string // top-level template fields ({{.Org}} -> "Org"), sorted
 	words  []string // the text as keywords; see Words
 	label  string   // the text as a choice's label; see Label
+}
+
+// formSet is a message's text in each plural form it is written with,
+// and the line each is on. Most messages have one form, and every
+// language's messages stay in memory for the life of the process, so it
+// is a short list rather than two maps (which held 1.5 MB for the
+// shipped languages).
+type formSet []form
+
+type form struct {
+	name, text string
+	line       int
+}
+
+// lookup returns the text of plural form name, and whether the message
+// is written with it.
+func (fs formSet) lookup(name string) (string, bool) {
+	for _, f := range fs {
+		if f.name == name {
+			return f.text, true
+		}
+	}
+	return "", false
+}
+
+// get returns the text of plural form name, "" when there is none.
+func (fs formSet) get(name string) string {
+	text, _ := fs.lookup(name)
+	return text
+}
+
+// line returns the line of plural form name's text, 0 when there is none.
+func (fs formSet) line(name string) int {
+	for _, f := range fs {
+		if f.name == name {
+			return f.line
+		}
+	}
+	return 0
+}
+
+// set writes plural form name's text and line, replacing any before.
+func (fs *formSet) set(name, text string, line int) {
+	for i := range *fs {
+		if (*fs)[i].name == name {
+			(*fs)[i] = form{name, text, line}
+			return
+		}
+	}
+	*fs = append(*fs, form{name, text, line})
 }
 
 // SetDefault sets the programme's default language, tried after the
@@ -151,11 +200,11 @@ func (b *Bundle) render(lang, id string, data map[string]any, count any) string 
 	}
 	for _, key := range b.langs {
 		if m := b.by[key].msgs[id]; m != nil {
-			if s := strings.TrimSpace(m.forms["other"]); s != "" {
+			if s := strings.TrimSpace(m.forms.get("other")); s != "" {
 				return s
 			}
 			for _, f := range pluralForms {
-				if s := strings.TrimSpace(m.forms[f]); s != "" {
+				if s := strings.TrimSpace(m.forms.get(f)); s != "" {
 					return s
 				}
 			}
@@ -460,7 +509,7 @@ func (b *Bundle) Forms(lang, id string) ([]string, bool) {
 	}
 	var out []string
 	for _, f := range l.forms {
-		if _, ok := m.forms[f]; ok {
+		if _, ok := m.forms.lookup(f); ok {
 			out = append(out, f)
 		}
 	}
