@@ -9,55 +9,118 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
-// dueRecordSeeds are records as the store writes them, and near misses
-// that flatjson must leave to encoding/json.
-func dueRecordSeeds(t testing.TB) [][]byte {
-	opens := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
-	records := []dueRecord{
+var dueOpens = time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
+
+// dueRecords are records as the store makes them: unclaimed, claimed,
+// released after a claim, and with an item of another time zone.
+func dueRecords() []dueRecord {
+	return []dueRecord{
 		{Item: store.DueItem{ID: "win:p_1:1799053200:open", ParticipantID: "p_1", Kind: "checkin_open", Ref: "win:p_1:1799053200",
-			DueAt: opens, Data: map[string]string{"opens": "2027-01-04T09:00:00Z", "closes": "2027-01-06T21:00:00Z"}}, Ready: opens},
-		{Item: store.DueItem{ID: "appt:a_1:1d", ParticipantID: "p_2", Kind: "appointment", DueAt: opens.Add(time.Nanosecond)},
-			Owner: "sched_x/3", Until: opens.Add(2 * time.Minute), Ready: opens.Add(2 * time.Minute)},
-		{Item: store.DueItem{ID: "x", ParticipantID: "p_3", Kind: "k", DueAt: opens.In(time.FixedZone("", 3600)),
-			Data: map[string]string{"place": "Centre d'accueil, Bâtiment B"}}, Ready: opens},
-		{Item: store.DueItem{ID: "y", Data: map[string]string{}}},
-		// escaped by json.Marshal: left to encoding/json
-		{Item: store.DueItem{ID: "z", Data: map[string]string{"note": `a "quoted" <tag> & \ back`}}},
+			DueAt: dueOpens, Data: map[string]string{"opens": "2027-01-04T09:00:00Z", "closes": "2027-01-06T21:00:00Z"}}, Ready: dueOpens},
+		{Item: store.DueItem{ID: "appt:a_1:1d", ParticipantID: "p_2", Kind: "appointment", DueAt: dueOpens.Add(time.Nanosecond)},
+			Owner: "sched_x/3", Until: dueOpens.Add(2 * time.Minute), Ready: dueOpens.Add(2 * time.Minute)},
+		{Item: store.DueItem{ID: "appt:a_1:7d", ParticipantID: "p_2", Kind: "appointment", DueAt: dueOpens},
+			Owner: "sched_x/3", Ready: dueOpens},
+		{Item: store.DueItem{ID: "x", ParticipantID: "p_3", Kind: "k", DueAt: dueOpens.In(time.FixedZone("", 3600)),
+			Data: map[string]string{"place": "Centre d'accueil, Bâtiment B"}}, Ready: dueOpens},
 	}
-	var seeds [][]byte
-	for _, r := range records {
-		raw, err := json.Marshal(r)
+}
+
+// dueRecordSeeds are records in the short form the store writes, in the
+// long form it wrote before, and near misses of both that flatjson must
+// leave to encoding/json. The first 2×len(dueRecords()) are the records
+// of dueRecords in each form.
+func dueRecordSeeds(t testing.TB) [][]byte {
+	var short, long [][]byte
+	for _, r := range dueRecords() {
+		raw, err := encodeDueRecord(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		seeds = append(seeds, raw)
+		short = append(short, raw)
+		if raw, err = json.Marshal(r); err != nil {
+			t.Fatal(err)
+		}
+		long = append(long, raw)
 	}
-	return append(seeds,
+	return append(append(short, long...),
+		// escaped by json.Marshal: left to encoding/json
+		[]byte(`{"p":"p_1","k":"k","t":"2027-01-04T09:00:00Z","data":{"note":"a \"quoted\" \u003ctag\u003e \u0026 \\ back"}}`),
+		[]byte(`{"item":{"id":"z","data":{"note":"a \"quoted\""}}}`),
+		[]byte(`{"p":"a","P":"b","t":"2027-01-04T09:00:00Z"}`),
+		[]byte(`{"p":"a","data":{"a":"1"},"data":{"b":"2"}}`),
+		[]byte(`{"p":"a","t":""}`),
+		[]byte(`{"p":"a","y":"0001-01-01T00:00:00Z","t":"2027-01-04T09:00:00Z"}`),
+		[]byte(`{"p":"a","u":"2027-01-04T09:00:00+0100"}`),
+		[]byte(`{"p":"a","item":{"id":"b"}}`),
+		[]byte(`{"item":null,"p":"a"}`),
+		[]byte(`{"p":null}`),
+		[]byte(`{"p":"\u0061"}`),
+		[]byte("{\"p\":\"\xff\"}"),
 		[]byte(`{"item":{"id":"a","ID":"b"},"ready":"2027-01-04T09:00:00Z"}`),
 		[]byte(`{"item":{"id":"a"},"item":{"kind":"k","data":{"a":"1"}},"item":{"data":{"b":"2"}}}`),
 		[]byte(`{ "item":{"id":"a"}}`),
 		[]byte(`{"item":{"id":"a","data":null}}`),
 		[]byte(`{"item":{"id":"a","due_at":""}}`),
-		[]byte(`{"item":{"id":"a","due_at":"2027-01-04T09:00:00+0100"}}`),
-		[]byte(`{"item":{"id":"\u0061"}}`),
-		[]byte("{\"item\":{\"id\":\"\xff\"}}"),
 		[]byte(`{"owner":"o","item":{}}`),
 		[]byte(`{}`),
 		[]byte(`{"item":{"data":{"a":{"b":"c"}}}}`),
 		[]byte(`{"item":{"id":"a"}}}`),
-		[]byte(`{"item":{"id":"a"},}`),
+		[]byte(`{"p":"a",}`),
 	)
 }
 
-// TestDueRecordsReadAsEncodingJSONReadsThem: the records the store writes
-// are read by the fast path unless json.Marshal escaped something in
-// them, and every seed reads as encoding/json reads it.
+// TestDueRecordsKeepWhatTheyHold: a record written short reads back as
+// it was (its times in UTC), and one of the long form the store wrote
+// before reads as it did.
+func TestDueRecordsKeepWhatTheyHold(t *testing.T) {
+	for _, r := range dueRecords() {
+		id := []byte(r.Item.ID)
+		raw, err := encodeDueRecord(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeDueRecord(id, raw)
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		want := r
+		want.Item.DueAt, want.Until, want.Ready = r.Item.DueAt.UTC(), r.Until.UTC(), r.Ready.UTC()
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\nread  %#v\nwrote %#v", raw, got, want)
+		}
+		long, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err = decodeDueRecord(id, long); err != nil || !got.Item.DueAt.Equal(r.Item.DueAt) || got.Item.ID != r.Item.ID || got.Owner != r.Owner || !got.Ready.Equal(r.Ready) {
+			t.Errorf("the long form %s read as %#v, %v", long, got, err)
+		}
+	}
+	// The short form leaves out the ID (the key) and the claimable moment
+	// while it is the due time.
+	raw, _ := encodeDueRecord(dueRecords()[0])
+	if want := `{"p":"p_1","k":"checkin_open","r":"win:p_1:1799053200","t":"2027-01-04T09:00:00Z","data":{"closes":"2027-01-06T21:00:00Z","opens":"2027-01-04T09:00:00Z"}}`; string(raw) != want {
+		t.Errorf("short form %s, want %s", raw, want)
+	}
+}
+
+// TestDueRecordsReadAsEncodingJSONReadsThem: the records the store writes,
+// and those it wrote before, are read by the fast paths, and every seed
+// reads as encoding/json reads it.
 func TestDueRecordsReadAsEncodingJSONReadsThem(t *testing.T) {
 	seeds := dueRecordSeeds(t)
-	for _, raw := range seeds[:4] {
+	n := len(dueRecords())
+	for _, raw := range seeds[:n] {
+		var d dueDoc
+		if !readDueDoc(raw, &d) {
+			t.Errorf("the fast path refused a record the store writes: %s", raw)
+		}
+	}
+	for _, raw := range seeds[n : 2*n] {
 		var r dueRecord
 		if !readDueRecord(raw, &r) {
-			t.Errorf("the fast path refused a record the store writes: %s", raw)
+			t.Errorf("the fast path refused a record the store wrote before: %s", raw)
 		}
 	}
 	for _, raw := range seeds {
@@ -72,12 +135,13 @@ func FuzzDueRecord(f *testing.F) {
 	f.Fuzz(checkDueRecord)
 }
 
-// checkDueRecord: decodeDueRecord answers as encoding/json does, an error
-// for an error and the same record otherwise.
+// checkDueRecord: decodeDueRecord answers as encoding/json does
+// (decodeDueRecordJSON), an error for an error and the same record
+// otherwise.
 func checkDueRecord(t *testing.T, raw []byte) {
-	var want dueRecord
-	wantErr := json.Unmarshal(raw, &want)
-	got, err := decodeDueRecord(raw)
+	id := []byte("the_key")
+	want, wantErr := decodeDueRecordJSON(id, raw)
+	got, err := decodeDueRecord(id, raw)
 	switch {
 	case (err != nil) != (wantErr != nil):
 		t.Fatalf("%q: error %v, encoding/json's %v", raw, err, wantErr)

@@ -500,12 +500,16 @@ func (t *txn) getDue(id []byte) (dueRecord, bool, error) {
 	if raw == nil {
 		return dueRecord{}, false, nil
 	}
-	r, err := decodeDueRecord(raw)
+	r, err := decodeDueRecord(id, raw)
 	return r, true, err
 }
 
 func (t *txn) putDue(r dueRecord) error {
-	if err := putJSON(t.Bucket(bDue), []byte(r.Item.ID), r); err != nil {
+	raw, err := encodeDueRecord(r)
+	if err != nil {
+		return err
+	}
+	if err := t.Bucket(bDue).Put([]byte(r.Item.ID), raw); err != nil {
 		return err
 	}
 	if err := t.Bucket(bDueReady).Put(r.readyKey(), nil); err != nil {
