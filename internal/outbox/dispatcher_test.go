@@ -115,6 +115,14 @@ func (h *harness) received(phone string) []string {
 	return got
 }
 
+// run starts d.Run and returns what stops it and waits for it to return.
+func (h *harness) run(d *outbox.Dispatcher) (stop func()) {
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
+}
+
 // twoMessages queues two messages for a new person, in that order.
 func (h *harness) twoMessages(pid, phone, first, second string) (store.OutboundMessage, store.OutboundMessage) {
 	l := h.person(pid, phone, store.SMS)
@@ -655,9 +663,7 @@ func TestRun(t *testing.T) {
 	h := newHarness(t, 1000)
 	l := h.person("p_run", "+447700900123", store.SMS)
 	d := h.dispatcher(func(o *outbox.Options) { o.PollInterval = 20 * time.Millisecond })
-	ctx, cancel := context.WithCancel(h.ctx)
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }()
+	stop := h.run(d)
 
 	m := h.enqueue(l, "checkin.ask", "Check in please.")
 	d.Wake()
@@ -665,8 +671,7 @@ func TestRun(t *testing.T) {
 	for h.sentIDs()[m.ID] == 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	cancel()
-	<-done
+	stop()
 	if h.sentIDs()[m.ID] != 1 || h.get(m.ID).Status != store.Queued {
 		t.Fatalf("sent %v, record %+v", h.sentIDs(), h.get(m.ID))
 	}
@@ -1135,10 +1140,7 @@ func TestSlowSendHoldsUpOnlyItsPerson(t *testing.T) {
 	}
 	h.waitLonger()
 	d := h.dispatcher(func(o *outbox.Options) { o.Concurrency = 4; o.PollInterval = 20 * time.Millisecond })
-	ctx, cancel := context.WithCancel(h.ctx)
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	defer h.run(d)()
 
 	first := h.enqueue(slow, "checkin.ask", "First for the slow one.")
 	d.Wake()
@@ -1217,11 +1219,7 @@ func TestFailedHandlingKeepsLaterOnesBehind(t *testing.T) {
 		h.clk.Advance(time.Minute)
 		h.once(d)
 	}
-	var got []string
-	for _, r := range h.fake.Accepted() {
-		got = append(got, r.Body)
-	}
-	if want := []string{"First, failed once.", "Second."}; !slices.Equal(got, want) {
+	if got, want := h.received("+447700900501"), []string{"First, failed once.", "Second."}; !slices.Equal(got, want) {
 		t.Fatalf("sent %q, want %q", got, want)
 	}
 }
@@ -1280,10 +1278,7 @@ func TestClaimAnsweredBeforeARetryDoesNotOvertake(t *testing.T) {
 	d := h.dispatcherOn(st, func(o *outbox.Options) {
 		o.Concurrency, o.Batch, o.MaxBatch, o.PollInterval = 4, 1, 4, 10*time.Millisecond
 	})
-	ctx, cancel := context.WithCancel(h.ctx)
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	defer h.run(d)()
 
 	select {
 	case <-st.deferred:
@@ -1295,11 +1290,7 @@ func TestClaimAnsweredBeforeARetryDoesNotOvertake(t *testing.T) {
 		h.clk.Advance(time.Second) // through the retry's backoff
 		time.Sleep(5 * time.Millisecond)
 	}
-	var got []string
-	for _, r := range h.fake.Accepted() {
-		got = append(got, r.Body)
-	}
-	if want := []string{"First, retried.", "Second."}; !slices.Equal(got, want) {
+	if got, want := h.received("+447700900601"), []string{"First, retried.", "Second."}; !slices.Equal(got, want) {
 		t.Fatalf("accepted %q, want %q", got, want)
 	}
 }
@@ -1345,10 +1336,7 @@ func TestHandedBackMessageKeepsLaterOnesBehind(t *testing.T) {
 	}
 	st := &claimsSeen{Store: h.st, ids: map[string]bool{}}
 	d := h.dispatcherOn(st, func(o *outbox.Options) { o.Batch, o.PollInterval = 4, 10*time.Millisecond })
-	ctx, cancel := context.WithCancel(h.ctx)
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	defer h.run(d)()
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
 		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
@@ -1424,10 +1412,7 @@ func TestRingThatFindsNothingIsLookedAtAgain(t *testing.T) {
 	st := &notYetClaimable{Store: h.st, claimed: make(chan struct{}, 1)}
 	st.hidden.Store(true)
 	d := h.dispatcherOn(st, func(o *outbox.Options) { o.PollInterval = time.Hour })
-	ctx, cancel := context.WithCancel(h.ctx)
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	defer h.run(d)()
 	<-st.claimed // Run's first claim, before anything was queued
 
 	m := h.enqueue(l, "checkin.ask", "Queued while the claim could not see it.")

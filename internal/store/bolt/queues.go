@@ -482,6 +482,9 @@ func (t *txn) takeBackClaims() error {
 
 // Due items.
 
+// dueRecord is a due item with its claim state. The store writes it in
+// the short form (dueDoc, duecodec.go); the JSON names here are the long
+// form it wrote before, which is still read.
 type dueRecord struct {
 	Item  store.DueItem `json:"item"`
 	Owner string        `json:"owner,omitempty"`
