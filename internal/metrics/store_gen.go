@@ -267,8 +267,8 @@ func (s instrumented) PutDue(ctx context.Context, items ...store.DueItem) error 
 	return s.count("PutDue", s.Store.PutDue(ctx, items...))
 }
 
-func (s instrumented) DeleteDue(ctx context.Context, ids ...string) error {
-	return s.count("DeleteDue", s.Store.DeleteDue(ctx, ids...))
+func (s instrumented) DeleteDue(ctx context.Context, participantID string, ids ...string) error {
+	return s.count("DeleteDue", s.Store.DeleteDue(ctx, participantID, ids...))
 }
 
 func (s instrumented) DueOf(ctx context.Context, participantID string) ([]store.DueItem, error) {
@@ -281,12 +281,12 @@ func (s instrumented) ClaimDue(ctx context.Context, owner string, now time.Time,
 	return r0, s.count("ClaimDue", err)
 }
 
-func (s instrumented) CompleteDue(ctx context.Context, id, owner string) error {
-	return s.count("CompleteDue", s.Store.CompleteDue(ctx, id, owner))
+func (s instrumented) CompleteDue(ctx context.Context, participantID, id, owner string) error {
+	return s.count("CompleteDue", s.Store.CompleteDue(ctx, participantID, id, owner))
 }
 
-func (s instrumented) ReleaseDue(ctx context.Context, id, owner string) error {
-	return s.count("ReleaseDue", s.Store.ReleaseDue(ctx, id, owner))
+func (s instrumented) ReleaseDue(ctx context.Context, participantID, id, owner string) error {
+	return s.count("ReleaseDue", s.Store.ReleaseDue(ctx, participantID, id, owner))
 }
 
 func (s instrumented) CreateAccount(ctx context.Context, a store.Account) error {

@@ -142,7 +142,7 @@ func (s *Scheduler) handleBatch(ctx context.Context, owner string, items []store
 	outs := make([]outcome, len(batch))
 	alone := make([]bool, len(batch))
 	for i, it := range batch {
-		steps[i] = store.DueStep{Owner: owner, Lease: asks[i].Lease}
+		steps[i] = store.DueStep{ParticipantID: it.ParticipantID, Owner: owner, Lease: asks[i].Lease}
 		if errors.Is(ins[i].Err, store.ErrLeaseBusy) {
 			steps[i].Lease = "" // another's: someone is planning the person now
 			alone[i] = true
@@ -152,7 +152,7 @@ func (s *Scheduler) handleBatch(ctx context.Context, owner string, items []store
 		if err != nil {
 			// Handled on its own next, where a real failure is reported;
 			// the step only gives the lease up.
-			steps[i] = store.DueStep{Owner: owner, Lease: asks[i].Lease}
+			steps[i] = store.DueStep{ParticipantID: it.ParticipantID, Owner: owner, Lease: asks[i].Lease}
 			alone[i] = true
 		}
 	}

@@ -274,7 +274,7 @@ func (s *Scheduler) handleAll(ctx context.Context, owner string, items []store.D
 // be handed back (the store is away) returns when its lease ends.
 func (s *Scheduler) release(ctx context.Context, owner string, items []store.DueItem) {
 	for _, it := range items {
-		if err := s.store.ReleaseDue(ctx, it.ID, owner); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := s.store.ReleaseDue(ctx, it.ParticipantID, it.ID, owner); err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.log.Warn("schedule: could not hand back an item not begun; it returns when its lease ends", "item", it.ID, "err", err)
 		}
 	}
@@ -284,7 +284,7 @@ func (s *Scheduler) release(ctx context.Context, owner string, items []store.Due
 // and it was taken over) or the item gone (re-planning replaced or removed
 // it) both mean there is nothing left to end.
 func (s *Scheduler) complete(ctx context.Context, owner string, it store.DueItem) error {
-	err := s.store.CompleteDue(ctx, it.ID, owner)
+	err := s.store.CompleteDue(ctx, it.ParticipantID, it.ID, owner)
 	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
 		return nil
 	}
@@ -331,7 +331,7 @@ func (s *Scheduler) remove(ctx context.Context, it store.DueItem) error {
 	}
 	for _, cur := range items {
 		if cur.ID == it.ID && cur.DueAt.Equal(it.DueAt) {
-			if err := s.store.DeleteDue(ctx, it.ID); err != nil {
+			if err := s.store.DeleteDue(ctx, it.ParticipantID, it.ID); err != nil {
 				return fmt.Errorf("schedule: delete %s: %w", it.ID, err)
 			}
 		}
@@ -392,7 +392,7 @@ func (s *Ledger) replanFrom(ctx context.Context, pid string, p *store.Participan
 			}
 		}
 		if len(drop) > 0 {
-			if err := s.store.DeleteDue(ctx, drop...); err != nil {
+			if err := s.store.DeleteDue(ctx, pid, drop...); err != nil {
 				return fmt.Errorf("schedule: replan %s: delete: %w", pid, err)
 			}
 		}

@@ -517,7 +517,7 @@ func (r *refusingTurns) ApplyDueSteps(ctx context.Context, steps []store.DueStep
 	}
 	leasesOnly := make([]store.DueStep, len(steps))
 	for i, st := range steps {
-		leasesOnly[i] = store.DueStep{Owner: st.Owner, Lease: st.Lease}
+		leasesOnly[i] = store.DueStep{ParticipantID: st.ParticipantID, Owner: st.Owner, Lease: st.Lease}
 	}
 	errs := r.Store.ApplyDueSteps(ctx, leasesOnly)
 	for i, st := range steps {

@@ -953,19 +953,27 @@ type DueItem struct {
 
 // Due keeps scheduled work, claimed with leases so that many processes can
 // run the scheduler and each item is handled once.
+//
+// Every call that ends or removes items names the person whose items they
+// are, as the scheduler always knows it: an item is found through its
+// person, so that a store may keep a person's items with the rest of
+// them, and an ID held by another person is not there for the call
+// (DeleteDue ignores it; CompleteDue and ReleaseDue answer ErrNotFound).
 type Due interface {
-	PutDue(ctx context.Context, items ...DueItem) error                 // insert or replace by ID
-	DeleteDue(ctx context.Context, ids ...string) error                 // missing IDs are ignored
+	PutDue(ctx context.Context, items ...DueItem) error // insert or replace by ID
+	// DeleteDue deletes the person's items by ID, claimed or not; missing
+	// IDs, and IDs another person's items hold, are ignored.
+	DeleteDue(ctx context.Context, participantID string, ids ...string) error
 	DueOf(ctx context.Context, participantID string) ([]DueItem, error) // ordered by DueAt
 	// ClaimDue leases up to limit items with DueAt <= now to owner, earliest
 	// first. An item whose lease ended without CompleteDue is claimable again.
 	ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]DueItem, error)
-	// CompleteDue deletes a claimed item if owner still holds it.
-	CompleteDue(ctx context.Context, id, owner string) error
-	// ReleaseDue hands back a claimed item owner has not begun (a process
-	// shutting down): claimable again at once, unchanged. ErrNotFound if it
-	// is gone, ErrConflict if owner does not hold it.
-	ReleaseDue(ctx context.Context, id, owner string) error
+	// CompleteDue deletes the person's claimed item if owner still holds it.
+	CompleteDue(ctx context.Context, participantID, id, owner string) error
+	// ReleaseDue hands back the person's claimed item owner has not begun (a
+	// process shutting down): claimable again at once, unchanged.
+	// ErrNotFound if it is gone, ErrConflict if owner does not hold it.
+	ReleaseDue(ctx context.Context, participantID, id, owner string) error
 }
 
 // Role is what a caseworker account may do.
@@ -1144,11 +1152,14 @@ type TurnInputs struct {
 
 // DueStep is everything handling one due item changes, applied by
 // ApplyDueSteps in this order: the turn, the person's next items planned
-// and dropped, the item ended, the lease given up.
+// and dropped, the item ended, the lease given up. A step is one
+// person's: its turn, the items it puts, drops and ends are all
+// ParticipantID's.
 type DueStep struct {
-	Turn *Turn // applied as ApplyTurn applies it; nil for none
-	Put  []DueItem
-	Drop []string
+	ParticipantID string
+	Turn          *Turn // applied as ApplyTurn applies it; nil for none
+	Put           []DueItem
+	Drop          []string // as DeleteDue drops them
 	// Complete is the ID of the claimed item the step ends, as
 	// CompleteDue ends it for Owner; gone or held by another is no error
 	// (re-planning replaced it, or its lease ran out and it was taken).

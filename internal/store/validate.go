@@ -117,14 +117,21 @@ func Unique(what string, ids []string) error {
 }
 
 // CheckDueStep refuses a step whose turn or items CheckTurn or CheckDue
-// refuse, or that ends an item or gives up a lease for no owner.
+// refuse, that names no person or whose turn or items are another's, or
+// that ends an item or gives up a lease for no owner.
 func CheckDueStep(st DueStep) error {
-	var errs []error
+	errs := []error{Need("step's participant ID", st.ParticipantID)}
 	if st.Turn != nil {
 		errs = append(errs, CheckTurn(*st.Turn))
+		if st.Turn.ParticipantID != st.ParticipantID {
+			errs = append(errs, fmt.Errorf("the step of %s has a turn of %s", st.ParticipantID, st.Turn.ParticipantID))
+		}
 	}
 	for _, d := range st.Put {
 		errs = append(errs, CheckDue(d))
+		if d.ParticipantID != st.ParticipantID {
+			errs = append(errs, fmt.Errorf("the step of %s puts item %s of %s", st.ParticipantID, d.ID, d.ParticipantID))
+		}
 	}
 	if st.Complete != "" || st.Lease != "" {
 		errs = append(errs, Need("owner", st.Owner))

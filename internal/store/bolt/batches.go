@@ -138,11 +138,11 @@ func (t *txn) applyStep(st store.DueStep) error {
 	if err := t.replaceDue(st.Put); err != nil {
 		return err
 	}
-	if err := t.deleteDueIDs(st.Drop); err != nil {
+	if err := t.deleteDueIDs(st.ParticipantID, st.Drop); err != nil {
 		return err
 	}
 	if st.Complete != "" {
-		err := t.completeDue(st.Complete, st.Owner)
+		err := t.completeDue(st.ParticipantID, st.Complete, st.Owner)
 		if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) {
 			return err
 		}

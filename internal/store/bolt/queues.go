@@ -575,13 +575,24 @@ func (t *txn) replaceDue(items []store.DueItem) error {
 	return nil
 }
 
-func (s *Store) DeleteDue(_ context.Context, ids ...string) error {
-	return s.update("delete due", func(t *txn) error { return t.deleteDueIDs(ids) })
+func (s *Store) DeleteDue(_ context.Context, participantID string, ids ...string) error {
+	if err := store.Need("participant ID", participantID); err != nil {
+		return fmt.Errorf("bolt: delete due: %w", err)
+	}
+	return s.update("delete due", func(t *txn) error { return t.deleteDueIDs(participantID, ids) })
 }
 
-func (t *txn) deleteDueIDs(ids []string) error {
+// deleteDueIDs deletes the items of ids that are participantID's.
+func (t *txn) deleteDueIDs(participantID string, ids []string) error {
 	for _, id := range ids {
-		if err := t.deleteDue([]byte(id)); err != nil {
+		r, ok, err := t.getDue([]byte(id))
+		if err != nil {
+			return err
+		}
+		if !ok || r.Item.ParticipantID != participantID {
+			continue
+		}
+		if err := t.deleteDueRecord([]byte(id), r); err != nil {
 			return err
 		}
 	}
@@ -639,31 +650,32 @@ func (s *Store) ClaimDue(_ context.Context, owner string, now time.Time, lease t
 	return out, nil
 }
 
-// CompleteDue deletes id if owner holds its claim. A lease that ran out
-// still counts as held until someone else claims the item: the work is done
-// either way.
-func (s *Store) CompleteDue(_ context.Context, id, owner string) error {
-	return s.update("complete due "+id, func(t *txn) error { return t.completeDue(id, owner) })
+// CompleteDue deletes the person's item id if owner holds its claim. A
+// lease that ran out still counts as held until someone else claims the
+// item: the work is done either way.
+func (s *Store) CompleteDue(_ context.Context, participantID, id, owner string) error {
+	return s.update("complete due "+id, func(t *txn) error { return t.completeDue(participantID, id, owner) })
 }
 
-// completeDue deletes item id if owner holds it: ErrNotFound if it is
-// gone, ErrConflict if it is not owner's.
-func (t *txn) completeDue(id, owner string) error {
-	r, err := t.heldDue(id, owner)
+// completeDue deletes the person's item id if owner holds it: ErrNotFound
+// if it is gone, ErrConflict if it is not owner's.
+func (t *txn) completeDue(participantID, id, owner string) error {
+	r, err := t.heldDue(participantID, id, owner)
 	if err != nil {
 		return err
 	}
 	return t.deleteDueRecord([]byte(id), r)
 }
 
-// heldDue returns the item if owner holds its claim: ErrNotFound if it
-// is gone, ErrConflict if it is unclaimed or another owner's.
-func (t *txn) heldDue(id, owner string) (dueRecord, error) {
+// heldDue returns the person's item if owner holds its claim: ErrNotFound
+// if it is gone (or another person's), ErrConflict if it is unclaimed or
+// another owner's.
+func (t *txn) heldDue(participantID, id, owner string) (dueRecord, error) {
 	r, ok, err := t.getDue([]byte(id))
 	switch {
 	case err != nil:
 		return r, err
-	case !ok:
+	case !ok || r.Item.ParticipantID != participantID:
 		return r, store.ErrNotFound
 	case r.Owner == "" || r.Owner != owner:
 		return r, store.ErrConflict
@@ -673,9 +685,9 @@ func (t *txn) heldDue(id, owner string) (dueRecord, error) {
 
 // ReleaseDue ends owner's claim on id; the item is claimable again at its
 // DueAt.
-func (s *Store) ReleaseDue(_ context.Context, id, owner string) error {
+func (s *Store) ReleaseDue(_ context.Context, participantID, id, owner string) error {
 	return s.update("release due "+id, func(t *txn) error {
-		r, err := t.heldDue(id, owner)
+		r, err := t.heldDue(participantID, id, owner)
 		if err != nil {
 			return err
 		}

@@ -341,11 +341,11 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 			byShard[shardOf(id)] = append(byShard[shardOf(id)], id)
 		}
 		for n, ids := range byShard {
-			r3 = append(r3, call{sc: luaDueDelete, keys: s.k.dueShard(n).keys(), args: append([]any{""}, ids...)})
+			r3 = append(r3, call{sc: luaDueDelete, keys: s.k.dueShard(n).keys(), args: append([]any{st.ParticipantID}, ids...)})
 			answers = append(answers, answer{step: i, kind: "drop"})
 		}
 		if st.Complete != "" {
-			r3 = append(r3, call{sc: luaDueSettle, keys: s.k.dueShard(shardOf(st.Complete)).keys(), args: []any{st.Complete, st.Owner, ""}})
+			r3 = append(r3, call{sc: luaDueSettle, keys: s.k.dueShard(shardOf(st.Complete)).keys(), args: []any{st.Complete, st.Owner, "", st.ParticipantID}})
 			answers = append(answers, answer{step: i, kind: "settle", ids: []string{st.Complete}})
 		}
 		if t := st.Turn; t != nil {
@@ -387,10 +387,9 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 				gone[res[k+1]] = append(gone[res[k+1]], res[k])
 			}
 		case "settle":
-			if doc, err := cmd.Text(); err == nil {
-				if d, err := decodeDue(an.ids[0], doc); err == nil && d.ParticipantID != "" {
-					gone[d.ParticipantID] = append(gone[d.ParticipantID], an.ids[0])
-				}
+			if n, err := cmd.Int(); err == nil && n > 0 {
+				pid := steps[an.step].ParticipantID
+				gone[pid] = append(gone[pid], an.ids[0])
 			}
 		}
 		for pid, ids := range gone {
@@ -434,13 +433,13 @@ func (s *Store) applyStepAlone(ctx context.Context, st store.DueStep) (err error
 	if err := s.PutDue(ctx, st.Put...); err != nil {
 		return err
 	}
-	if err := s.DeleteDue(ctx, st.Drop...); err != nil {
+	if err := s.DeleteDue(ctx, st.ParticipantID, st.Drop...); err != nil {
 		return err
 	}
 	if st.Complete == "" {
 		return nil
 	}
-	if err := s.CompleteDue(ctx, st.Complete, st.Owner); err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) {
+	if err := s.CompleteDue(ctx, st.ParticipantID, st.Complete, st.Owner); err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) {
 		return err
 	}
 	return nil

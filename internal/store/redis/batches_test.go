@@ -36,7 +36,7 @@ func TestDueStepKeepsHintSets(t *testing.T) {
 				t.Fatal("a free lease was refused")
 			}
 
-			step := store.DueStep{Put: []store.DueItem{item("later:b", "p_a", 3*time.Hour)}, Drop: []string{"later:a"},
+			step := store.DueStep{ParticipantID: "p_a", Put: []store.DueItem{item("later:b", "p_a", 3*time.Hour)}, Drop: []string{"later:a"},
 				Complete: "open:a", Owner: "sched", Lease: "plan:p_a"}
 			mustDo(t, s.ApplyDueSteps(ctx, []store.DueStep{step})[0])
 

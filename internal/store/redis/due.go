@@ -83,16 +83,20 @@ func (s *Store) PutDue(ctx context.Context, items ...store.DueItem) error {
 	return nil
 }
 
-// DeleteDue deletes items by ID, claimed or not; missing IDs are ignored.
-func (s *Store) DeleteDue(ctx context.Context, ids ...string) error {
-	if err := s.deleteDue(ctx, "", ids); err != nil {
+// DeleteDue deletes the person's items by ID, claimed or not; missing
+// IDs, and another person's, are ignored.
+func (s *Store) DeleteDue(ctx context.Context, participantID string, ids ...string) error {
+	if err := store.Need("participant ID", participantID); err != nil {
+		return fmt.Errorf("redis: delete due: %w", err)
+	}
+	if err := s.deleteDue(ctx, participantID, ids); err != nil {
 		return s.fail("delete due", err)
 	}
 	return nil
 }
 
-// deleteDue deletes the items of ids that belong to pid (any when pid is
-// empty), then their hints.
+// deleteDue deletes the items of ids that belong to pid, then their
+// hints.
 func (s *Store) deleteDue(ctx context.Context, pid string, ids []string) error {
 	byShard := map[int][]any{}
 	for _, id := range ids {
@@ -188,34 +192,30 @@ func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease
 	return out, nil
 }
 
-// CompleteDue deletes a claimed item if owner still holds it: ErrNotFound
-// when there is no such item, ErrConflict when owner does not hold it.
-func (s *Store) CompleteDue(ctx context.Context, id, owner string) error {
-	res, err := s.run(ctx, luaDueSettle, s.k.dueShard(shardOf(id)).keys(), id, owner, "").Result()
-	if err != nil {
+// CompleteDue deletes the person's claimed item if owner still holds it:
+// ErrNotFound when they have no such item, ErrConflict when owner does not
+// hold it.
+func (s *Store) CompleteDue(ctx context.Context, participantID, id, owner string) error {
+	n, err := s.run(ctx, luaDueSettle, s.k.dueShard(shardOf(id)).keys(), id, owner, "", participantID).Int()
+	switch {
+	case err != nil:
+		return s.fail("complete due "+id, err)
+	case n < 0:
+		return fmt.Errorf("redis: complete due %s: %w", id, store.ErrNotFound)
+	case n == 0:
+		return fmt.Errorf("redis: complete due %s: not held by this owner: %w", id, store.ErrConflict)
+	}
+	if err := s.rdb.SRem(ctx, s.k.dueOf(participantID), id).Err(); err != nil {
 		return s.fail("complete due "+id, err)
 	}
-	switch v := res.(type) {
-	case int64:
-		if v < 0 {
-			return fmt.Errorf("redis: complete due %s: %w", id, store.ErrNotFound)
-		}
-		return fmt.Errorf("redis: complete due %s: not held by this owner: %w", id, store.ErrConflict)
-	case string:
-		if d, err := decodeDue(id, v); err == nil && d.ParticipantID != "" {
-			if err := s.rdb.SRem(ctx, s.k.dueOf(d.ParticipantID), id).Err(); err != nil {
-				return s.fail("complete due "+id, err)
-			}
-		}
-		return nil
-	}
-	return fmt.Errorf("redis: complete due %s: unexpected answer %v", id, res)
+	return nil
 }
 
-// ReleaseDue hands back a claimed item that owner has not begun: it is
-// read for its due time, then released by due_settle.lua, which checks
-// the owner. Used at shutdown only, so two round trips do not matter.
-func (s *Store) ReleaseDue(ctx context.Context, id, owner string) error {
+// ReleaseDue hands back the person's claimed item that owner has not
+// begun: it is read for its due time, then released by due_settle.lua,
+// which checks the person and the owner. Used at shutdown only, so two
+// round trips do not matter.
+func (s *Store) ReleaseDue(ctx context.Context, participantID, id, owner string) error {
 	sh := s.k.dueShard(shardOf(id))
 	doc, err := s.rdb.HGet(ctx, sh.items, id).Result()
 	if err != nil {
@@ -225,7 +225,7 @@ func (s *Store) ReleaseDue(ctx context.Context, id, owner string) error {
 	if err != nil {
 		return fmt.Errorf("redis: release due %s: %w", id, err)
 	}
-	n, err := s.run(ctx, luaDueSettle, sh.keys(), id, owner, timeKey(d.DueAt)).Int()
+	n, err := s.run(ctx, luaDueSettle, sh.keys(), id, owner, timeKey(d.DueAt), participantID).Int()
 	switch {
 	case err != nil:
 		return s.fail("release due "+id, err)

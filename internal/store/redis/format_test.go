@@ -46,7 +46,7 @@ func TestReadsDueItemsOfTheEarlierFormat(t *testing.T) {
 	if len(claimed) != 1 || !sameDue(claimed[0], a) {
 		t.Fatalf("ClaimDue = %+v", claimed)
 	}
-	mustDo(t, s.CompleteDue(ctx, a.ID, "w1"))
+	mustDo(t, s.CompleteDue(ctx, a.ParticipantID, a.ID, "w1"))
 
 	// Replaced by another participant's item: the old owner's hint goes.
 	moved := b

@@ -307,7 +307,7 @@ func TestTwoProcessesShareWork(t *testing.T) {
 		t.Fatalf("after the leases ended b claimed %d, want all %d (a held %d)", len(got), len(items), mine)
 	}
 	for _, d := range got {
-		if err := b.CompleteDue(ctx, d.ID, "b"); err != nil {
+		if err := b.CompleteDue(ctx, d.ParticipantID, d.ID, "b"); err != nil {
 			t.Fatalf("complete %s: %v", d.ID, err)
 		}
 	}

@@ -150,9 +150,10 @@ func TestDueBatchRoundTrips(t *testing.T) {
 			m := store.OutboundMessage{ID: "m_" + a.ParticipantID, ParticipantID: p.ID, LinkIndex: "ix_" + p.ID, Channel: store.SMS,
 				Kind: "k", Text: "text", Status: store.Pending, NotBefore: now, CreatedAt: now, UpdatedAt: now}
 			steps[i] = store.DueStep{
-				Turn:     &store.Turn{ParticipantID: p.ID, Participant: &p, Outbound: []store.OutboundMessage{m}, DedupeKey: a.DedupeKey, DedupeUntil: now.Add(time.Hour)},
-				Put:      []store.DueItem{{ID: "next:" + p.ID, ParticipantID: p.ID, Kind: "k", DueAt: now.Add(time.Hour)}},
-				Complete: ids[i], Owner: "batch", Lease: a.Lease,
+				ParticipantID: p.ID,
+				Turn:          &store.Turn{ParticipantID: p.ID, Participant: &p, Outbound: []store.OutboundMessage{m}, DedupeKey: a.DedupeKey, DedupeUntil: now.Add(time.Hour)},
+				Put:           []store.DueItem{{ID: "next:" + p.ID, ParticipantID: p.ID, Kind: "k", DueAt: now.Add(time.Hour)}},
+				Complete:      ids[i], Owner: "batch", Lease: a.Lease,
 			}
 		}
 		for i, err := range s.ApplyDueSteps(ctx, steps) {

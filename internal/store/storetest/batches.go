@@ -32,6 +32,7 @@ func dueStep(p store.Participant, owner string) store.DueStep {
 	pid := p.ID
 	moved := due("later:"+pid, pid, at(7*24*time.Hour))
 	return store.DueStep{
+		ParticipantID: pid,
 		Turn: &store.Turn{ParticipantID: pid, Participant: &p, EndSession: true,
 			Outbound:  []store.OutboundMessage{outbound("m_"+pid, pid, at(0))},
 			DedupeKey: "sched:" + pid, DedupeUntil: wallNow().Add(time.Hour)},
@@ -221,7 +222,7 @@ var batchTests = []namedTest{
 		_, err := s.ClaimDue(ctx, "sched", at(time.Minute), time.Hour, 10)
 		must(t, "claim", err)
 		moved := due("later:p_b", "p_a", at(9*24*time.Hour))
-		step := store.DueStep{Put: []store.DueItem{moved}, Drop: []string{"later:p_a"}, Complete: "open:p_a", Owner: "sched"}
+		step := store.DueStep{ParticipantID: "p_a", Put: []store.DueItem{moved}, Drop: []string{"later:p_a"}, Complete: "open:p_a", Owner: "sched"}
 		must(t, "step", s.ApplyDueSteps(ctx, []store.DueStep{step})[0])
 		a, err := s.DueOf(ctx, "p_a")
 		must(t, "due of a", err)
@@ -230,6 +231,32 @@ var batchTests = []namedTest{
 		b, err := s.DueOf(ctx, "p_b")
 		must(t, "due of b", err)
 		mustIDs(t, "items of b", ids(b, dueID), []string{"open:p_b"})
+	}},
+	{"ApplyDueStepsRefusesAStepNotOfOnePerson", func(t *testing.T, s store.Store) {
+		// A step is one person's: one naming nobody, or putting another
+		// person's item or applying their turn, is refused whole, and the
+		// steps beside it land.
+		ctx := ctxOf(t)
+		a := adult(t, s, "p_a")
+		adult(t, s, "p_b")
+		_, err := s.ClaimDue(ctx, "sched", at(time.Minute), time.Hour, 10)
+		must(t, "claim", err)
+		nobody := dueStep(a, "sched")
+		nobody.ParticipantID = ""
+		theirItem := store.DueStep{ParticipantID: "p_a", Put: []store.DueItem{due("x:p_b", "p_b", at(time.Hour))}, Owner: "sched"}
+		theirTurn := dueStep(a, "sched")
+		theirTurn.ParticipantID = "p_b"
+		theirTurn.Put, theirTurn.Complete = nil, "open:p_b"
+		errs := s.ApplyDueSteps(ctx, []store.DueStep{nobody, theirItem, theirTurn, dueStep(a, "sched")})
+		for i, what := range []string{"a step of nobody", "a step putting another's item", "a step with another's turn"} {
+			mustFail(t, what, errs[i])
+		}
+		must(t, "the step of one person beside them", errs[3])
+		for pid, want := range map[string][]string{"p_a": {"later:p_a", "next:p_a"}, "p_b": {"later:p_b", "open:p_b"}} {
+			left, err := s.DueOf(ctx, pid)
+			must(t, "due of", err)
+			mustIDs(t, "items of "+pid, sortedCopy(ids(left, dueID)), want)
+		}
 	}},
 	{"ApplyDueStepsOfANewItemTakenOverEndsNothing", func(t *testing.T, s store.Store) {
 		// The item's claim ran out and another scheduler took it: the step
@@ -243,6 +270,6 @@ var batchTests = []namedTest{
 		must(t, "take over", err)
 		mustIDs(t, "taken over", ids(taken, dueID), []string{"open:p_a"})
 		must(t, "step", s.ApplyDueSteps(ctx, []store.DueStep{dueStep(a, "first")})[0])
-		must(t, "the new owner ends it", s.CompleteDue(ctx, "open:p_a", "second"))
+		must(t, "the new owner ends it", s.CompleteDue(ctx, "p_a", "open:p_a", "second"))
 	}},
 }

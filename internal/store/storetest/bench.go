@@ -81,8 +81,10 @@ func BenchClaimDue(b *testing.B, newStore func(b *testing.B) store.Store) {
 			claimed += len(got)
 		}
 		b.StopTimer()
-		if err := s.DeleteDue(ctx, idList...); err != nil {
-			b.Fatal(err)
+		for _, d := range items {
+			if err := s.DeleteDue(ctx, d.ParticipantID, d.ID); err != nil {
+				b.Fatal(err)
+			}
 		}
 		b.StartTimer()
 	}

@@ -58,7 +58,7 @@ func testMixedOperations(t *testing.T, s store.Store) {
 				claimed, err := s.ClaimDue(ctx, pid, at(time.Minute), time.Hour, 3)
 				fail("claim due", err)
 				for _, d := range claimed {
-					fail("complete due", s.CompleteDue(ctx, d.ID, pid))
+					fail("complete due", s.CompleteDue(ctx, d.ParticipantID, d.ID, pid))
 				}
 				_, err = s.FirstSeen(ctx, "shared-dedupe", far)
 				fail("dedupe", err)

@@ -643,11 +643,11 @@ var dueTests = []namedTest{
 		mustIDs(t, "after replace", ids(got, dueID), []string{"d_1", "d_2", "d_0"})
 		mustSame(t, "replaced item", got[2], moved)
 
-		must(t, "delete (missing IDs ignored)", s.DeleteDue(ctx, "d_1", "d_missing"))
+		must(t, "delete (missing IDs ignored)", s.DeleteDue(ctx, "p_a", "d_1", "d_missing"))
 		got, err = s.DueOf(ctx, "p_a")
 		must(t, "due of", err)
 		mustIDs(t, "after delete", ids(got, dueID), []string{"d_2", "d_0"})
-		must(t, "delete nothing", s.DeleteDue(ctx))
+		must(t, "delete nothing", s.DeleteDue(ctx, "p_a"))
 	}},
 	{"ReplaceMovesItemToNewParticipant", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
@@ -659,6 +659,29 @@ var dueTests = []namedTest{
 		now, err := s.DueOf(ctx, "p_b")
 		must(t, "due of new", err)
 		mustIDs(t, "new participant", ids(now, dueID), []string{"d_0"})
+	}},
+	{"ItemsAreFoundThroughTheirPerson", func(t *testing.T, s store.Store) {
+		// Ending or removing an item names its person: an ID that is
+		// another person's is not there for the call, which changes
+		// nothing of theirs.
+		ctx := ctxOf(t)
+		must(t, "put", s.PutDue(ctx, due("d_0", "p_a", at(0)), due("d_1", "p_b", at(0))))
+		claimDue(t, s, "a", at(0), time.Hour, 10)
+		mustBe(t, "complete naming another person", s.CompleteDue(ctx, "p_b", "d_0", "a"), store.ErrNotFound)
+		mustBe(t, "release naming another person", s.ReleaseDue(ctx, "p_b", "d_0", "a"), store.ErrNotFound)
+		must(t, "delete naming another person", s.DeleteDue(ctx, "p_b", "d_0"))
+		mustFail(t, "delete naming nobody", s.DeleteDue(ctx, "", "d_0"))
+		listed, err := s.DueOf(ctx, "p_a")
+		must(t, "due of", err)
+		mustIDs(t, "the item is still its person's", ids(listed, dueID), []string{"d_0"})
+		mustBe(t, "still held: another owner cannot end it", s.CompleteDue(ctx, "p_a", "d_0", "b"), store.ErrConflict)
+		must(t, "complete naming its person", s.CompleteDue(ctx, "p_a", "d_0", "a"))
+		must(t, "delete naming its person", s.DeleteDue(ctx, "p_b", "d_1"))
+		for _, pid := range []string{"p_a", "p_b"} {
+			left, err := s.DueOf(ctx, pid)
+			must(t, "due of", err)
+			mustIDs(t, "nothing left of "+pid, ids(left, dueID), nil)
+		}
 	}},
 	{"ClaimEarliestFirstOnlyDueAndLimit", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
@@ -685,25 +708,25 @@ var dueTests = []namedTest{
 		mustIDs(t, "b during a's lease", ids(claimDue(t, s, "b", at(59*time.Second), time.Minute, 10), dueID), nil)
 		mustIDs(t, "b after a's lease", ids(claimDue(t, s, "b", at(time.Minute), time.Minute, 10), dueID), []string{"d_0"})
 		// a comes back late: the item is b's now.
-		mustBe(t, "complete by a after takeover", s.CompleteDue(ctx, "d_0", "a"), store.ErrConflict)
-		must(t, "complete by b", s.CompleteDue(ctx, "d_0", "b"))
+		mustBe(t, "complete by a after takeover", s.CompleteDue(ctx, "p_a", "d_0", "a"), store.ErrConflict)
+		must(t, "complete by b", s.CompleteDue(ctx, "p_a", "d_0", "b"))
 		listed, err := s.DueOf(ctx, "p_a")
 		must(t, "due of", err)
 		mustIDs(t, "completed item gone", ids(listed, dueID), nil)
-		mustBe(t, "complete again", s.CompleteDue(ctx, "d_0", "b"), store.ErrNotFound)
+		mustBe(t, "complete again", s.CompleteDue(ctx, "p_a", "d_0", "b"), store.ErrNotFound)
 		mustIDs(t, "completed item not claimable", ids(claimDue(t, s, "c", at(time.Hour), time.Minute, 10), dueID), nil)
 	}},
 	{"CompleteOnlyByHolder", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		must(t, "put", s.PutDue(ctx, due("d_0", "p_a", at(0)), due("d_free", "p_a", at(0))))
 		claimDue(t, s, "a", at(0), time.Hour, 1)
-		mustBe(t, "complete by non-owner", s.CompleteDue(ctx, "d_0", "b"), store.ErrConflict)
-		mustBe(t, "complete of an unclaimed item", s.CompleteDue(ctx, "d_free", "a"), store.ErrConflict)
-		mustBe(t, "complete missing", s.CompleteDue(ctx, "d_missing", "a"), store.ErrNotFound)
+		mustBe(t, "complete by non-owner", s.CompleteDue(ctx, "p_a", "d_0", "b"), store.ErrConflict)
+		mustBe(t, "complete of an unclaimed item", s.CompleteDue(ctx, "p_a", "d_free", "a"), store.ErrConflict)
+		mustBe(t, "complete missing", s.CompleteDue(ctx, "p_a", "d_missing", "a"), store.ErrNotFound)
 		listed, err := s.DueOf(ctx, "p_a")
 		must(t, "due of", err)
 		mustIDs(t, "refused completions change nothing", sortedCopy(ids(listed, dueID)), []string{"d_0", "d_free"})
-		must(t, "complete by owner", s.CompleteDue(ctx, "d_0", "a"))
+		must(t, "complete by owner", s.CompleteDue(ctx, "p_a", "d_0", "a"))
 	}},
 	{"ReleaseHandsAnUnbegunItemBack", func(t *testing.T, s store.Store) {
 		// A process shutting down hands back what it claimed and had not
@@ -712,15 +735,15 @@ var dueTests = []namedTest{
 		ctx := ctxOf(t)
 		must(t, "put", s.PutDue(ctx, due("d_0", "p_a", at(0)), due("d_free", "p_a", at(0))))
 		claimDue(t, s, "a", at(time.Minute), time.Hour, 1)
-		mustBe(t, "release by non-owner", s.ReleaseDue(ctx, "d_0", "b"), store.ErrConflict)
-		mustBe(t, "release of an unclaimed item", s.ReleaseDue(ctx, "d_free", "a"), store.ErrConflict)
-		mustBe(t, "release missing", s.ReleaseDue(ctx, "d_missing", "a"), store.ErrNotFound)
-		must(t, "release by owner", s.ReleaseDue(ctx, "d_0", "a"))
+		mustBe(t, "release by non-owner", s.ReleaseDue(ctx, "p_a", "d_0", "b"), store.ErrConflict)
+		mustBe(t, "release of an unclaimed item", s.ReleaseDue(ctx, "p_a", "d_free", "a"), store.ErrConflict)
+		mustBe(t, "release missing", s.ReleaseDue(ctx, "p_a", "d_missing", "a"), store.ErrNotFound)
+		must(t, "release by owner", s.ReleaseDue(ctx, "p_a", "d_0", "a"))
 		got := claimDue(t, s, "b", at(2*time.Minute), time.Hour, 10)
 		mustIDs(t, "released item claimable at once, earliest first", ids(got, dueID), []string{"d_0", "d_free"})
 		mustSame(t, "released item unchanged", got[0], due("d_0", "p_a", at(0)))
-		mustBe(t, "the old owner cannot complete it", s.CompleteDue(ctx, "d_0", "a"), store.ErrConflict)
-		must(t, "the new owner completes it", s.CompleteDue(ctx, "d_0", "b"))
+		mustBe(t, "the old owner cannot complete it", s.CompleteDue(ctx, "p_a", "d_0", "a"), store.ErrConflict)
+		must(t, "the new owner completes it", s.CompleteDue(ctx, "p_a", "d_0", "b"))
 	}},
 	{"PutClearsClaim", func(t *testing.T, s store.Store) {
 		// Re-planning an item that is being handled makes it new work: it is
@@ -730,7 +753,7 @@ var dueTests = []namedTest{
 		claimDue(t, s, "a", at(0), time.Hour, 10)
 		must(t, "replan", s.PutDue(ctx, due("d_0", "p_a", at(5*time.Minute))))
 		mustIDs(t, "before new DueAt", ids(claimDue(t, s, "b", at(time.Minute), time.Hour, 10), dueID), nil)
-		mustBe(t, "old claimer completes replanned item", s.CompleteDue(ctx, "d_0", "a"), store.ErrConflict)
+		mustBe(t, "old claimer completes replanned item", s.CompleteDue(ctx, "p_a", "d_0", "a"), store.ErrConflict)
 		got := claimDue(t, s, "b", at(5*time.Minute), time.Hour, 10)
 		mustIDs(t, "replanned item claimable at its new time", ids(got, dueID), []string{"d_0"})
 		mustSame(t, "replanned item", got[0], due("d_0", "p_a", at(5*time.Minute)))
@@ -739,9 +762,9 @@ var dueTests = []namedTest{
 		ctx := ctxOf(t)
 		must(t, "put", s.PutDue(ctx, due("d_0", "p_a", at(0))))
 		claimDue(t, s, "a", at(0), time.Minute, 10)
-		must(t, "delete", s.DeleteDue(ctx, "d_0"))
+		must(t, "delete", s.DeleteDue(ctx, "p_a", "d_0"))
 		mustIDs(t, "deleted item not claimable after lease", ids(claimDue(t, s, "b", at(time.Hour), time.Minute, 10), dueID), nil)
-		mustBe(t, "complete deleted", s.CompleteDue(ctx, "d_0", "a"), store.ErrNotFound)
+		mustBe(t, "complete deleted", s.CompleteDue(ctx, "p_a", "d_0", "a"), store.ErrNotFound)
 	}},
 	{"ConcurrentClaimersEachItemOnce", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)

@@ -111,14 +111,14 @@ var tallyTests = append([]namedTest{
 		a, err := s.GetParticipant(ctx, "p_a")
 		must(t, "get p_a", err)
 		raised := kindOf(attention("at_8", "p_a", at(10*time.Minute)), store.AttentionCantMakeIt)
-		for _, err := range s.ApplyDueSteps(ctx, []store.DueStep{{Turn: &store.Turn{ParticipantID: "p_a", Participant: &a, Attention: []store.AttentionItem{raised}}}}) {
+		for _, err := range s.ApplyDueSteps(ctx, []store.DueStep{{ParticipantID: "p_a", Turn: &store.Turn{ParticipantID: "p_a", Participant: &a, Attention: []store.AttentionItem{raised}}}}) {
 			must(t, "a due step raising at_8", err)
 		}
 		mustTally(t, s, "a due step raising an item", nil)
 		a, err = s.GetParticipant(ctx, "p_a")
 		must(t, "get p_a", err)
 		raised.ResolvedAt, raised.ResolvedBy, raised.Resolution = at(time.Hour), store.ResolvedBySystem, store.ResolvedDelivered
-		for _, err := range s.ApplyDueSteps(ctx, []store.DueStep{{Turn: &store.Turn{ParticipantID: "p_a", Participant: &a, Resolved: []store.AttentionItem{raised}}}}) {
+		for _, err := range s.ApplyDueSteps(ctx, []store.DueStep{{ParticipantID: "p_a", Turn: &store.Turn{ParticipantID: "p_a", Participant: &a, Resolved: []store.AttentionItem{raised}}}}) {
 			must(t, "a due step closing at_8", err)
 		}
 		mustTally(t, s, "a due step closing an item", nil)

@@ -2,8 +2,7 @@
 -- IDs are ignored.
 --
 -- KEYS[1] items   KEYS[2] ready   KEYS[3] pos   KEYS[4] owner
--- ARGV[1] participant ID: only that participant's items are deleted; ""
---         deletes whatever the IDs name
+-- ARGV[1] participant ID: only that participant's items are deleted
 -- ARGV[2..] item IDs
 --
 -- Returns pairs for the deleted items: ID, participant ID, so that the

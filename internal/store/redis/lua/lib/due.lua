@@ -13,6 +13,19 @@ local function due_owner(doc)
   return o.p or o.participant_id or ''
 end
 
+-- due_of reports whether a due record is pid's: at a glance when the
+-- record starts with its participant, as the store writes it, and pid
+-- needs no escaping in JSON; else by reading it.
+local function due_of(doc, pid)
+  if string.find(pid, '^[%w_%-:]+$') then
+    local head = '{"p":"' .. pid .. '",'
+    if string.sub(doc, 1, #head) == head then
+      return true
+    end
+  end
+  return due_owner(doc) == pid
+end
+
 -- due_unready takes an item out of its shard's ready index.
 local function due_unready(sh, id)
   local p = redis.call('HGET', sh.pos, id)
@@ -38,36 +51,30 @@ local function due_put(sh, id, tk, doc)
   return was
 end
 
--- due_delete deletes an item, claimed or not, if it belongs to pid ('':
--- whoever it belongs to). Returns the participant ID it belonged to, or
--- nil when nothing was deleted.
+-- due_delete deletes an item, claimed or not, if it belongs to pid.
+-- Returns pid, or nil when nothing was deleted.
 local function due_delete(sh, id, pid)
   local doc = redis.call('HGET', sh.items, id)
-  if not doc then
-    return nil
-  end
-  local was = due_owner(doc)
-  if pid ~= '' and pid ~= was then
+  if not (doc and due_of(doc, pid)) then
     return nil
   end
   due_unready(sh, id)
   redis.call('HDEL', sh.items, id)
   redis.call('HDEL', sh.pos, id)
   redis.call('HDEL', sh.owner, id)
-  return was
+  return pid
 end
 
--- due_settle ends a claimed item's claim if owner still holds it (it was
+-- due_settle ends a claim on pid's item if owner still holds it (it was
 -- the last to claim it and nobody has replaced it since): completed
 -- (release ''), the item is deleted; released (release: the time key of
 -- its due time), it is claimable again from then, unchanged.
 --
--- Returns, completed, the deleted item's JSON, and released, 1; -1 when
--- there is no such item; 0 when owner does not hold it (then nothing
--- changes).
-local function due_settle(sh, id, owner, release)
+-- Returns 1 when it is done; -1 when pid has no such item; 0 when owner
+-- does not hold it (then nothing changes).
+local function due_settle(sh, id, owner, release, pid)
   local doc = redis.call('HGET', sh.items, id)
-  if not doc then
+  if not (doc and due_of(doc, pid)) then
     return -1
   end
   if redis.call('HGET', sh.owner, id) ~= owner then
@@ -82,7 +89,7 @@ local function due_settle(sh, id, owner, release)
   end
   redis.call('HDEL', sh.items, id)
   redis.call('HDEL', sh.pos, id)
-  return doc
+  return 1
 end
 
 -- due_shard is the shard whose four keys start at KEYS[i].
