@@ -65,9 +65,8 @@ var (
 	bOutboxOrder     = []byte("outbox_order")      // pid, seq → id; Pending only, in the order made
 	bAppointments    = []byte("appointments")      // id → Appointment
 	bAppointmentsByP = []byte("appointments_by_p") // pid, date, time, id
-	bDue             = []byte("due")               // id → dueRecord
-	bDueReady        = []byte("due_ready")         // time(claimable), id
-	bDueByP          = []byte("due_by_p")          // pid, time(due), id
+	bDue             = []byte("due")               // pid, id → dueRecord
+	bDueReady        = []byte("due_ready")         // time(claimable), pid, id
 	bExpiry          = []byte("expiry")            // time(expires), kind, key
 
 	// Indexes for caseworker pages and the API (pages.go), built from the
@@ -83,7 +82,7 @@ var allBuckets = [][]byte{
 	bParticipants, bLinks, bLinksByP, bCodes, bSessions, bCheckIns, bWindows,
 	bAttention, bAttentionByTime, bAttentionByP, bAudit, bAuditByTime, bAuditByP,
 	bDedupe, bLeases, bRates, bCounters, bOutbox, bOutboxReady, bOutboxByP, bOutboxOrder,
-	bAppointments, bAppointmentsByP, bDue, bDueReady, bDueByP, bExpiry,
+	bAppointments, bAppointmentsByP, bDue, bDueReady, bExpiry,
 	bParticipantsByCW, bCaseloads, bAttentionOpen, bAttentionPeople, bAttentionTally,
 }
 
@@ -128,6 +127,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
+		if err := rekeyDue(tx); err != nil {
+			return fmt.Errorf("name due items by their person: %w", err)
+		}
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)

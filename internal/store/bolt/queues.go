@@ -2,13 +2,16 @@ package bolt
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/waymark-atd/waymark/internal/store"
 )
@@ -492,18 +495,34 @@ type dueRecord struct {
 	Ready time.Time     `json:"ready"`
 }
 
-func (r dueRecord) readyKey() []byte { return key(timeKey(r.Ready), []byte(r.Item.ID)) }
+// dueKey names a person's item: their ID, length-prefixed, then the
+// item's, so that a person's items are one range of the bucket and the
+// same ID of two people is two items.
+func dueKey(pid, id string) []byte { return key(idPrefix(pid), []byte(id)) }
 
-func (r dueRecord) byPKey() []byte {
-	return key(idPrefix(r.Item.ParticipantID), timeKey(r.Item.DueAt), []byte(r.Item.ID))
+// splitDueKey is dueKey's participant and item IDs.
+func splitDueKey(k []byte) (pid, id string, ok bool) {
+	n, w := binary.Uvarint(k)
+	if w <= 0 || uint64(len(k)-w) < n {
+		return "", "", false
+	}
+	return string(k[w : w+int(n)]), string(k[w+int(n):]), true
 }
 
-func (t *txn) getDue(id []byte) (dueRecord, bool, error) {
-	raw := t.Bucket(bDue).Get(id)
+func (r dueRecord) key() []byte      { return dueKey(r.Item.ParticipantID, r.Item.ID) }
+func (r dueRecord) readyKey() []byte { return key(timeKey(r.Ready), r.key()) }
+
+func (t *txn) getDue(k []byte) (dueRecord, bool, error) {
+	raw := t.Bucket(bDue).Get(k)
 	if raw == nil {
 		return dueRecord{}, false, nil
 	}
-	r, err := decodeDueRecord(id, raw)
+	pid, id, ok := splitDueKey(k)
+	if !ok {
+		return dueRecord{}, true, fmt.Errorf("due item key %q: unreadable", k)
+	}
+	r, err := decodeDueRecord([]byte(id), raw)
+	r.Item.ParticipantID = pid
 	return r, true, err
 }
 
@@ -512,47 +531,40 @@ func (t *txn) putDue(r dueRecord) error {
 	if err != nil {
 		return err
 	}
-	if err := t.Bucket(bDue).Put([]byte(r.Item.ID), raw); err != nil {
+	if err := t.Bucket(bDue).Put(r.key(), raw); err != nil {
 		return err
 	}
-	if err := t.Bucket(bDueReady).Put(r.readyKey(), nil); err != nil {
-		return err
-	}
-	return t.Bucket(bDueByP).Put(r.byPKey(), nil)
+	return t.Bucket(bDueReady).Put(r.readyKey(), nil)
 }
 
-func (t *txn) deleteDue(id []byte) error {
-	r, ok, err := t.getDue(id)
+func (t *txn) deleteDue(k []byte) error {
+	r, ok, err := t.getDue(k)
 	if err != nil || !ok {
 		return err
 	}
-	return t.deleteDueRecord(id, r)
+	return t.deleteDueRecord(r)
 }
 
-// deleteDueRecord deletes item id, read as r, and its index entries.
-func (t *txn) deleteDueRecord(id []byte, r dueRecord) error {
-	for _, del := range []struct {
-		b *bbolt.Bucket
-		k []byte
-	}{{t.Bucket(bDueReady), r.readyKey()}, {t.Bucket(bDueByP), r.byPKey()}, {t.Bucket(bDue), id}} {
-		if err := del.b.Delete(del.k); err != nil {
-			return err
-		}
+// deleteDueRecord deletes the item read as r and its ready entry.
+func (t *txn) deleteDueRecord(r dueRecord) error {
+	if err := t.Bucket(bDueReady).Delete(r.readyKey()); err != nil {
+		return err
 	}
-	return nil
+	return t.Bucket(bDue).Delete(r.key())
 }
 
+// deleteDueOf deletes every item of the person whose dueKey prefix is pfx.
 func (t *txn) deleteDueOf(pfx []byte) error {
-	for _, k := range prefixKeys(t.Bucket(bDueByP), pfx) {
-		if err := t.deleteDue(k[len(pfx)+timeKeyLen:]); err != nil {
+	for _, k := range prefixKeys(t.Bucket(bDue), pfx) {
+		if err := t.deleteDue(k); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// PutDue inserts or replaces items by ID. A replaced item loses any claim:
-// re-planning makes it new work.
+// PutDue inserts or replaces items by their person and ID. A replaced item
+// loses any claim: re-planning makes it new work.
 func (s *Store) PutDue(_ context.Context, items ...store.DueItem) error {
 	for _, d := range items {
 		if err := store.CheckDue(d); err != nil {
@@ -562,10 +574,11 @@ func (s *Store) PutDue(_ context.Context, items ...store.DueItem) error {
 	return s.update("put due", func(t *txn) error { return t.replaceDue(items) })
 }
 
-// replaceDue inserts or replaces items by ID, as new work: unclaimed.
+// replaceDue inserts or replaces items by their person and ID, as new
+// work: unclaimed.
 func (t *txn) replaceDue(items []store.DueItem) error {
 	for _, d := range items {
-		if err := t.deleteDue([]byte(d.ID)); err != nil {
+		if err := t.deleteDue(dueKey(d.ParticipantID, d.ID)); err != nil {
 			return err
 		}
 		if err := t.putDue(dueRecord{Item: d, Ready: d.DueAt}); err != nil {
@@ -585,14 +598,7 @@ func (s *Store) DeleteDue(_ context.Context, participantID string, ids ...string
 // deleteDueIDs deletes the items of ids that are participantID's.
 func (t *txn) deleteDueIDs(participantID string, ids []string) error {
 	for _, id := range ids {
-		r, ok, err := t.getDue([]byte(id))
-		if err != nil {
-			return err
-		}
-		if !ok || r.Item.ParticipantID != participantID {
-			continue
-		}
-		if err := t.deleteDueRecord([]byte(id), r); err != nil {
+		if err := t.deleteDue(dueKey(participantID, id)); err != nil {
 			return err
 		}
 	}
@@ -610,14 +616,16 @@ func (s *Store) DueOf(_ context.Context, participantID string) ([]store.DueItem,
 
 func (t *txn) dueOf(participantID string) ([]store.DueItem, error) {
 	var out []store.DueItem
-	pfx := idPrefix(participantID)
-	for _, k := range prefixKeys(t.Bucket(bDueByP), pfx) {
-		r, ok, err := t.getDue(k[len(pfx)+timeKeyLen:])
+	for _, k := range prefixKeys(t.Bucket(bDue), idPrefix(participantID)) {
+		r, ok, err := t.getDue(k)
 		if err != nil || !ok {
 			return nil, orMissingIndex(err, ok)
 		}
 		out = append(out, r.Item)
 	}
+	slices.SortFunc(out, func(a, b store.DueItem) int {
+		return cmp.Or(a.DueAt.Compare(b.DueAt), cmp.Compare(a.ID, b.ID))
+	})
 	return out, nil
 }
 
@@ -664,18 +672,18 @@ func (t *txn) completeDue(participantID, id, owner string) error {
 	if err != nil {
 		return err
 	}
-	return t.deleteDueRecord([]byte(id), r)
+	return t.deleteDueRecord(r)
 }
 
 // heldDue returns the person's item if owner holds its claim: ErrNotFound
 // if it is gone (or another person's), ErrConflict if it is unclaimed or
 // another owner's.
 func (t *txn) heldDue(participantID, id, owner string) (dueRecord, error) {
-	r, ok, err := t.getDue([]byte(id))
+	r, ok, err := t.getDue(dueKey(participantID, id))
 	switch {
 	case err != nil:
 		return r, err
-	case !ok || r.Item.ParticipantID != participantID:
+	case !ok:
 		return r, store.ErrNotFound
 	case r.Owner == "" || r.Owner != owner:
 		return r, store.ErrConflict
@@ -697,4 +705,48 @@ func (s *Store) ReleaseDue(_ context.Context, participantID, id, owner string) e
 		r.Owner, r.Until, r.Ready = "", time.Time{}, r.Item.DueAt
 		return t.putDue(r)
 	})
+}
+
+// legacyDueByP is the bucket of the layout before, which named due items
+// by their ID alone and found a person's through it (pid, time, id). A
+// file that has it is rekeyed once, when it is opened.
+var legacyDueByP = []byte("due_by_p")
+
+// rekeyDue rewrites the due items of a file of the layout before under
+// their person and ID, in the transaction that opens it: all or nothing.
+func rekeyDue(tx *bbolt.Tx) error {
+	if tx.Bucket(legacyDueByP) == nil {
+		return nil
+	}
+	var records []dueRecord
+	if old := tx.Bucket(bDue); old != nil {
+		err := old.ForEach(func(id, raw []byte) error {
+			r, err := decodeDueRecord(id, raw)
+			if err != nil {
+				return fmt.Errorf("due item %s: %w", id, err)
+			}
+			records = append(records, r)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, name := range [][]byte{bDue, bDueReady, legacyDueByP} {
+		if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+			return err
+		}
+	}
+	for _, name := range [][]byte{bDue, bDueReady} {
+		if _, err := tx.CreateBucket(name); err != nil {
+			return err
+		}
+	}
+	t := &txn{Tx: tx, now: time.Now()}
+	for _, r := range records {
+		if err := t.putDue(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }

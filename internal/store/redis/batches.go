@@ -17,8 +17,8 @@ import (
 var _ store.DueBatches = (*Store)(nil)
 
 // LoadTurns answers every ask in three round trips whatever their number:
-// the leases; each person's record, session, dedupe key, hint sets and
-// history when asked; the records the hint sets name. The leases go first and alone, so that on a
+// the leases; each person's record, session, dedupe key, hint sets, due
+// items and history when asked; the records the hint sets name. The leases go first and alone, so that on a
 // cluster, where a pipeline's nodes answer in any order, nothing of a
 // person is read before their lease is held.
 func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.TurnInputs, error) {
@@ -46,7 +46,7 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 		calls = append(calls,
 			call{args: []any{"get", s.k.participant(pid)}}, call{args: []any{"get", s.k.session(pid)}}, marker, global,
 			call{args: []any{"smembers", s.k.linksOf(pid)}}, call{args: []any{"smembers", s.k.appointmentsOf(pid)}},
-			call{args: []any{"smembers", s.k.dueOf(pid)}})
+			call{args: []any{"hgetall", s.k.dueItems(pid)}})
 		if !a.HistorySince.IsZero() {
 			calls = append(calls, s.historyCalls(pid, a.HistorySince)...)
 		}
@@ -56,9 +56,12 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 		return nil, s.fail("load turns", err)
 	}
 
-	// Round 3: the links, appointments and due items the hint sets name.
+	// Round 3: the links and appointments the hint sets name.
 	var more []call
-	type named struct{ links, appts, due []string }
+	type named struct {
+		links, appts []string
+		due          map[string]string
+	}
 	names := make([]named, len(asks))
 	now := time.Now().UnixMilli()
 	j := 0
@@ -86,15 +89,14 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 		}
 		names[i].links, _ = c[4].StringSlice()
 		names[i].appts, _ = c[5].StringSlice()
-		names[i].due, _ = c[6].StringSlice()
+		if names[i].due, err = stringMap(c[6]); err != nil {
+			return nil, s.fail("load turns", err)
+		}
 		for _, l := range names[i].links {
 			more = append(more, call{args: []any{"get", s.k.link(l)}})
 		}
 		for _, id := range names[i].appts {
 			more = append(more, call{args: []any{"get", s.k.appointment(id)}})
-		}
-		for _, id := range names[i].due {
-			more = append(more, call{args: []any{"hget", s.k.dueShard(shardOf(id)).items, id}})
 		}
 	}
 	recs, err := s.pipeline(ctx, more)
@@ -107,9 +109,9 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 			continue
 		}
 		n := names[i]
-		links, appts, due := docsOf(recs[j:j+len(n.links)]), docsOf(recs[j+len(n.links):j+len(n.links)+len(n.appts)]), docsOf(recs[j+len(n.links)+len(n.appts):j+len(n.links)+len(n.appts)+len(n.due)])
-		j += len(n.links) + len(n.appts) + len(n.due)
-		if err := readHinted(a.ParticipantID, n.due, links, appts, due, &out[i]); err != nil {
+		links, appts := docsOf(recs[j:j+len(n.links)]), docsOf(recs[j+len(n.links):j+len(n.links)+len(n.appts)])
+		j += len(n.links) + len(n.appts)
+		if err := readHinted(a.ParticipantID, n.due, links, appts, &out[i]); err != nil {
 			return nil, fmt.Errorf("redis: load turns: %s: %w", a.ParticipantID, err)
 		}
 		if h := out[i].History; h != nil {
@@ -183,10 +185,10 @@ func docsOf(cmds []*goredis.Cmd) []*string {
 	return docs
 }
 
-// readHinted decodes one person's links, appointments and due items (due
-// holding the records of dueIDs), ordered as LinksOf, AppointmentsOf and
-// DueOf order them.
-func readHinted(pid string, dueIDs []string, links, appts, due []*string, in *store.TurnInputs) error {
+// readHinted decodes one person's links, appointments and due items (their
+// hash's fields and values), ordered as LinksOf, AppointmentsOf and DueOf
+// order them.
+func readHinted(pid string, due map[string]string, links, appts []*string, in *store.TurnInputs) error {
 	var err error
 	if in.Links, err = owned(links, pid, jsonRecord[store.Link], func(l store.Link) string { return l.ParticipantID }); err != nil {
 		return err
@@ -195,24 +197,21 @@ func readHinted(pid string, dueIDs []string, links, appts, due []*string, in *st
 	if in.Appointments, err = decodeAppointments(pid, appts); err != nil {
 		return err
 	}
-	in.Due, err = owned(due, pid,
-		func(i int, doc string) (store.DueItem, error) { return decodeDue(dueIDs[i], doc) },
-		func(d store.DueItem) string { return d.ParticipantID })
-	slices.SortFunc(in.Due, func(a, b store.DueItem) int {
-		return cmp.Or(a.DueAt.Compare(b.DueAt), cmp.Compare(a.ID, b.ID))
-	})
+	in.Due, err = dueItemsOf(pid, due)
 	return err
 }
 
 // ApplyDueSteps applies many steps in four round trips whatever their
 // number, each turn as ApplyTurn applies it:
 //
-//  1. every turn's hints and dedupe check, and the due items' hints;
+//  1. every turn's hints and dedupe check;
 //  2. every turn's script (turn.lua), each in its person's slot;
 //  3. for each step whose turn landed or that has none: its items planned,
-//     dropped and ended (one script a shard), the resolved items out of
-//     the open index, and on a cluster the global dedupe keys;
-//  4. the hints of items that moved or ended, and every step's lease.
+//     dropped and ended (pdue_step.lua, in the person's slot), the
+//     resolved items out of the open index, and on a cluster the global
+//     dedupe keys;
+//  4. the due shard's entry of each person whose items were planned, and
+//     every step's lease.
 //
 // A refused turn takes its own hints back, and its step goes no further.
 // A step whose turn saves a child's record goes alone, through ApplyTurn
@@ -251,11 +250,6 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 			for _, h := range hints {
 				r1 = append(r1, h.do)
 			}
-		}
-		// Hints first, as PutDue writes them: one naming an item its step
-		// never wrote is skipped by DueOf.
-		for _, d := range st.Put {
-			r1 = append(r1, call{args: []any{"sadd", s.k.dueOf(d.ParticipantID), d.ID}})
 		}
 	}
 	a1, err1 := s.pipeline(ctx, r1)
@@ -306,95 +300,69 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 		}
 	}
 
-	// Round 3: the plans and the items' ends, for the steps still going.
+	// Round 3: the plans and the items' ends, for the steps still going,
+	// each step's in one script in its person's slot.
 	var r3 []call
-	type answer struct {
-		step int
-		kind string // "put", "drop", "settle" or "" (nothing to read)
-		ids  []string
-	}
-	var answers []answer
+	var of3 []int
+	lower := make([]map[string]string, len(steps))
 	for i, st := range steps {
 		if !plans[i].going || errs[i] != nil {
 			continue
 		}
-		puts, putIDs := map[int][]any{}, map[int][]string{}
-		for _, d := range st.Put {
-			doc, err := encodeDue(d)
-			if err != nil {
-				errs[i] = fmt.Errorf("redis: apply due step: put %s: %w", d.ID, err)
-				break
+		if len(st.Put) > 0 || len(st.Drop) > 0 || st.Complete != "" {
+			args := []any{st.Owner, st.Complete, len(st.Drop)}
+			for _, id := range st.Drop {
+				args = append(args, id)
 			}
-			n := shardOf(d.ID)
-			puts[n] = append(puts[n], d.ID, timeKey(d.DueAt), doc)
-			putIDs[n] = append(putIDs[n], d.ID)
-		}
-		if errs[i] != nil {
-			continue
-		}
-		for n, args := range puts {
-			r3 = append(r3, call{sc: luaDuePut, keys: s.k.dueShard(n).keys(), args: args})
-			answers = append(answers, answer{step: i, kind: "put", ids: putIDs[n]})
-		}
-		byShard := map[int][]any{}
-		for _, id := range st.Drop {
-			byShard[shardOf(id)] = append(byShard[shardOf(id)], id)
-		}
-		for n, ids := range byShard {
-			r3 = append(r3, call{sc: luaDueDelete, keys: s.k.dueShard(n).keys(), args: append([]any{st.ParticipantID}, ids...)})
-			answers = append(answers, answer{step: i, kind: "drop"})
-		}
-		if st.Complete != "" {
-			r3 = append(r3, call{sc: luaDueSettle, keys: s.k.dueShard(shardOf(st.Complete)).keys(), args: []any{st.Complete, st.Owner, "", st.ParticipantID}})
-			answers = append(answers, answer{step: i, kind: "settle", ids: []string{st.Complete}})
+			for _, d := range st.Put {
+				rec, err := encodeDue(d)
+				if err != nil {
+					errs[i] = fmt.Errorf("redis: apply due step: put %s: %w", d.ID, err)
+					break
+				}
+				k := timeKey(d.DueAt)
+				args = append(args, d.ID, dueValue(k, "", rec))
+				if lower[i] == nil {
+					lower[i] = map[string]string{}
+				}
+				earliest(lower[i], st.ParticipantID, k)
+			}
+			if errs[i] != nil {
+				continue
+			}
+			r3 = append(r3, call{sc: luaPdueStep, keys: []string{s.k.dueItems(st.ParticipantID)}, args: args})
+			of3 = append(of3, i)
 		}
 		if t := st.Turn; t != nil {
 			if len(t.Resolved) > 0 {
 				r3 = append(r3, s.closeAttentionCall(t.Resolved))
-				answers = append(answers, answer{step: i})
+				of3 = append(of3, i)
 			}
 			if cluster && t.DedupeKey != "" {
 				r3 = append(r3, call{args: []any{"set", s.k.dedupe(t.DedupeKey), "1", "pxat", ms(t.DedupeUntil)}})
-				answers = append(answers, answer{step: i})
+				of3 = append(of3, i)
 			}
 		}
 	}
 	a3, _ := s.pipeline(ctx, r3)
 
-	// Round 4: hints of items moved to another person, deleted or ended,
-	// and every lease.
+	// Round 4: the entries of the people whose items were planned, after
+	// the items (PutDue says why), and every lease.
 	var r4 []call
 	var of4 []int
-	for j, an := range answers {
-		cmd := a3[j]
-		if err := cmd.Err(); err != nil && !errors.Is(err, goredis.Nil) {
-			errs[an.step] = s.fail("apply due step", err)
-			continue
+	for j, i := range of3 {
+		if err := a3[j].Err(); err != nil && !errors.Is(err, goredis.Nil) && errs[i] == nil {
+			errs[i] = s.fail("apply due step", err)
 		}
-		gone := map[string][]any{}
-		switch an.kind {
-		case "put":
-			was, _ := cmd.StringSlice()
-			// An item that was another person's leaves their hint set.
-			for k, pid := range was {
-				if pid != "" && k < len(an.ids) && pid != ownerOf(steps[an.step].Put, an.ids[k]) {
-					gone[pid] = append(gone[pid], an.ids[k])
-				}
+	}
+	for i := range steps {
+		// Even after an error: the items may have landed, and an entry
+		// lowered for nothing costs only a claim that finds nothing.
+		if lower[i] != nil {
+			for _, c := range s.lowerCalls(lower[i]) {
+				r4 = append(r4, c)
+				of4 = append(of4, i)
 			}
-		case "drop":
-			res, _ := cmd.StringSlice()
-			for k := 0; k+1 < len(res); k += 2 {
-				gone[res[k+1]] = append(gone[res[k+1]], res[k])
-			}
-		case "settle":
-			if n, err := cmd.Int(); err == nil && n > 0 {
-				pid := steps[an.step].ParticipantID
-				gone[pid] = append(gone[pid], an.ids[0])
-			}
-		}
-		for pid, ids := range gone {
-			r4 = append(r4, call{args: append([]any{"srem", s.k.dueOf(pid)}, ids...)})
-			of4 = append(of4, an.step)
 		}
 	}
 	for i, st := range steps {
@@ -410,16 +378,6 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 		}
 	}
 	return errs
-}
-
-// ownerOf is the person the item of items with ID id is for.
-func ownerOf(items []store.DueItem, id string) string {
-	for _, d := range items {
-		if d.ID == id {
-			return d.ParticipantID
-		}
-	}
-	return ""
 }
 
 // applyStepAlone applies one step a write at a time.

@@ -8,13 +8,13 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
-// TestDueStepKeepsHintSets checks what the contract suite cannot see:
-// DueOf skips a hint whose item is gone or another person's, so a hint
-// left behind costs only memory. After a step drops one of its person's
-// items, takes over an item that was another person's and ends its own,
-// each person's hint set names exactly their items, and the step's lease
-// is given up, on a single Redis and on a cluster.
-func TestDueStepKeepsHintSets(t *testing.T) {
+// TestDueStepKeepsEachPersonsItems checks what the contract suite cannot
+// see: after a step drops one of its person's items, plans one under an ID
+// another person's item has too, and ends its own, each person's hash
+// holds exactly their items, the person's entry in their due shard is no
+// later than the item planned, and the step's lease is given up, on a
+// single Redis and on a cluster.
+func TestDueStepKeepsEachPersonsItems(t *testing.T) {
 	for name, opts := range map[string]func(testing.TB) Options{"single": testOptions, "cluster": clusterOptions} {
 		t.Run(name, func(t *testing.T) {
 			s := openTest(t, opts(t))
@@ -36,16 +36,22 @@ func TestDueStepKeepsHintSets(t *testing.T) {
 				t.Fatal("a free lease was refused")
 			}
 
-			step := store.DueStep{ParticipantID: "p_a", Put: []store.DueItem{item("later:b", "p_a", 3*time.Hour)}, Drop: []string{"later:a"},
+			planned := item("later:b", "p_a", 30*time.Second)
+			step := store.DueStep{ParticipantID: "p_a", Put: []store.DueItem{planned}, Drop: []string{"later:a"},
 				Complete: "open:a", Owner: "sched", Lease: "plan:p_a"}
 			mustDo(t, s.ApplyDueSteps(ctx, []store.DueStep{step})[0])
 
-			for pid, want := range map[string][]string{"p_a": {"later:b"}, "p_b": {"open:b"}} {
-				got := s.rdb.SMembers(ctx, s.k.dueOf(pid)).Val()
+			for pid, want := range map[string][]string{"p_a": {"later:b"}, "p_b": {"later:b", "open:b"}} {
+				got := s.rdb.HKeys(ctx, s.k.dueItems(pid)).Val()
 				slices.Sort(got)
 				if !slices.Equal(got, want) {
-					t.Errorf("%s's due hints are %q; want %q", pid, got, want)
+					t.Errorf("%s's due items are %q; want %q", pid, got, want)
 				}
+			}
+			score, err := s.rdb.ZScore(ctx, s.k.dueIndex(shardOf("p_a")), personEntry("p_a")).Result()
+			mustDo(t, err)
+			if int64(score) > planned.DueAt.UnixMilli() {
+				t.Errorf("p_a's entry is at %d ms, after the item planned at %d", int64(score), planned.DueAt.UnixMilli())
 			}
 			if free, err := s.AcquireLease(ctx, "plan:p_a", "another", time.Minute); err != nil || !free {
 				t.Errorf("the step's lease is still held: %v, %v", free, err)

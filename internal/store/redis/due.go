@@ -3,10 +3,14 @@ package redis
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -14,17 +18,31 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
-// A due item lives whole in its shard ({d<n>}, by item ID), next to its
-// claim state, so that claiming, completing and replacing it are each one
-// script. Its participant's slot holds a hint set for DueOf.
+// A person's due items live in one hash in their slot (keys.dueItems),
+// each with its claim state, so that planning, ending and reading a
+// person's items are each one command or script there, beside the rest of
+// them. A due shard's index (keys.dueIndex) holds one entry a person,
+// scored at or before their earliest claimable item, so that a claimer
+// finds who has work without an entry for every item.
+//
+// Every writer of an entry only lowers it (ZADD LT), after writing the
+// items it is for. A claim takes the people whose entry is due out of the
+// index, leaving a guard that falls due when its lease ends; claims their
+// items in their slot, which answers their earliest claimable time after
+// it; then puts the entry back at that time, again only lowering, and
+// drops its guard. So a put that lands while a claim is in flight is
+// never hidden by it: the claim can only keep the earlier of the two. A
+// claim that dies half-way leaves its guard, which a later claim takes as
+// it would the entry. An entry earlier than needed (its item was
+// completed or deleted) costs one claim that finds nothing and puts it
+// right.
 
-// dueRecord is a due item as its shard's items hash keeps it: the ID is
-// the field it is kept under, so it is not repeated, and the names are
-// short because a participant has about ten items at any time and a
-// programme many thousands of participants. due_put.lua and due_delete.lua
-// read "p".
+// dueRecord is a due item as its person's hash keeps it: the ID is the
+// field and the participant the key, so neither is repeated, and the names
+// are short because a programme has many thousands of participants. The
+// shards of the layout before held it with "p" (migrate.go).
 type dueRecord struct {
-	ParticipantID string            `json:"p"`
+	ParticipantID string            `json:"p,omitempty"`
 	Kind          string            `json:"k"`
 	Ref           string            `json:"r,omitempty"`
 	DueAt         time.Time         `json:"t"`              // in UTC: "Z" is shorter than an offset
@@ -32,126 +50,51 @@ type dueRecord struct {
 }
 
 func encodeDue(d store.DueItem) ([]byte, error) {
-	return json.Marshal(dueRecord{ParticipantID: d.ParticipantID, Kind: d.Kind, Ref: d.Ref, DueAt: d.DueAt.UTC(), Data: d.Data})
+	return json.Marshal(dueRecord{Kind: d.Kind, Ref: d.Ref, DueAt: d.DueAt.UTC(), Data: d.Data})
 }
 
-// PutDue inserts or replaces items by ID. A replaced item is new work: any
-// claim on it ends, and it is claimable from its new DueAt.
-func (s *Store) PutDue(ctx context.Context, items ...store.DueItem) error {
-	var errs []error
-	ids := make([]string, len(items))
-	for i, d := range items {
-		errs = append(errs, store.CheckDue(d))
-		ids[i] = d.ID
-	}
-	errs = append(errs, store.Unique("due item", ids))
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("redis: put due: %w", err)
-	}
-	byShard := map[int][]any{}
-	newOwner := map[string]string{}
-	hints := map[string][]any{}
-	for _, d := range items {
-		doc, err := encodeDue(d)
-		if err != nil {
-			return fmt.Errorf("redis: put due %s: %w", d.ID, err)
-		}
-		n := shardOf(d.ID)
-		byShard[n] = append(byShard[n], d.ID, timeKey(d.DueAt), doc)
-		newOwner[d.ID] = d.ParticipantID
-		hints[d.ParticipantID] = append(hints[d.ParticipantID], d.ID)
-	}
-	if err := s.addToSets(ctx, hints, s.k.dueOf); err != nil {
-		return s.fail("put due", err)
-	}
-	stale := map[string][]any{}
-	for n, args := range byShard {
-		was, err := s.run(ctx, luaDuePut, s.k.dueShard(n).keys(), args...).StringSlice()
-		if err != nil {
-			return s.fail("put due", err)
-		}
-		for i, pid := range was {
-			id := args[i*3].(string)
-			if pid != "" && pid != newOwner[id] {
-				stale[pid] = append(stale[pid], id)
-			}
-		}
-	}
-	if err := s.removeFromSets(ctx, stale, s.k.dueOf); err != nil {
-		return s.fail("put due", err)
-	}
-	return nil
+// A value in a person's hash is "<time key it is claimable at><the
+// owner's length, three digits><owner of the current or last claim><the
+// record>" (lua/lib/pdue.lua reads it too).
+const maxOwnerLen = 999
+
+func dueValue(readyKey, owner string, rec []byte) string {
+	return readyKey + fmt.Sprintf("%03d", len(owner)) + owner + string(rec)
 }
 
-// DeleteDue deletes the person's items by ID, claimed or not; missing
-// IDs, and another person's, are ignored.
-func (s *Store) DeleteDue(ctx context.Context, participantID string, ids ...string) error {
-	if err := store.Need("participant ID", participantID); err != nil {
-		return fmt.Errorf("redis: delete due: %w", err)
+// parseDueValue splits a value into its claimable time key, owner and
+// record.
+func parseDueValue(v string) (readyKey, owner, rec string, ok bool) {
+	if len(v) < timeKeyLen+3 {
+		return "", "", "", false
 	}
-	if err := s.deleteDue(ctx, participantID, ids); err != nil {
-		return s.fail("delete due", err)
+	n, err := strconv.Atoi(v[timeKeyLen : timeKeyLen+3])
+	if err != nil || n < 0 || len(v) < timeKeyLen+3+n {
+		return "", "", "", false
 	}
-	return nil
+	return v[:timeKeyLen], v[timeKeyLen+3 : timeKeyLen+3+n], v[timeKeyLen+3+n:], true
 }
 
-// deleteDue deletes the items of ids that belong to pid, then their
-// hints.
-func (s *Store) deleteDue(ctx context.Context, pid string, ids []string) error {
-	byShard := map[int][]any{}
-	for _, id := range ids {
-		byShard[shardOf(id)] = append(byShard[shardOf(id)], id)
+// decodeDueValue reads item id of pid from its value.
+func decodeDueValue(pid, id, v string) (store.DueItem, error) {
+	_, _, rec, ok := parseDueValue(v)
+	if !ok {
+		return store.DueItem{}, fmt.Errorf("due item %s: unreadable value", id)
 	}
-	hints := map[string][]any{}
-	for n, shardIDs := range byShard {
-		gone, err := s.run(ctx, luaDueDelete, s.k.dueShard(n).keys(), append([]any{pid}, shardIDs...)...).StringSlice()
-		if err != nil {
-			return err
-		}
-		for i := 0; i+1 < len(gone); i += 2 {
-			hints[gone[i+1]] = append(hints[gone[i+1]], gone[i])
-		}
-	}
-	return s.removeFromSets(ctx, hints, s.k.dueOf)
+	d, err := decodeDue(id, rec)
+	d.ParticipantID = pid
+	return d, err
 }
 
-// DueOf returns a participant's items, ordered by DueAt.
-func (s *Store) DueOf(ctx context.Context, participantID string) ([]store.DueItem, error) {
-	ids, err := s.rdb.SMembers(ctx, s.k.dueOf(participantID)).Result()
-	if err != nil {
-		return nil, s.fail("due of "+participantID, err)
-	}
-	byShard := map[int][]string{}
-	for _, id := range ids {
-		byShard[shardOf(id)] = append(byShard[shardOf(id)], id)
-	}
-	cmds := map[int]*goredis.SliceCmd{}
-	if len(byShard) > 0 {
-		_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			for n, shardIDs := range byShard {
-				cmds[n] = p.HMGet(ctx, s.k.dueShard(n).items, shardIDs...)
-			}
-			return nil
-		})
+// dueItemsOf decodes a person's hash, ordered as DueOf orders them.
+func dueItemsOf(pid string, values map[string]string) ([]store.DueItem, error) {
+	out := make([]store.DueItem, 0, len(values))
+	for id, v := range values {
+		d, err := decodeDueValue(pid, id, v)
 		if err != nil {
-			return nil, s.fail("due of "+participantID, err)
+			return nil, err
 		}
-	}
-	var out []store.DueItem
-	for n, c := range cmds {
-		docs := make([]*string, len(c.Val()))
-		for i, v := range c.Val() {
-			if doc, ok := v.(string); ok {
-				docs[i] = &doc
-			}
-		}
-		items, err := owned(docs, participantID,
-			func(i int, doc string) (store.DueItem, error) { return decodeDue(byShard[n][i], doc) },
-			func(d store.DueItem) string { return d.ParticipantID })
-		if err != nil {
-			return nil, fmt.Errorf("redis: due of %s: %w", participantID, err)
-		}
-		out = append(out, items...)
+		out = append(out, d)
 	}
 	slices.SortFunc(out, func(a, b store.DueItem) int {
 		return cmp.Or(a.DueAt.Compare(b.DueAt), cmp.Compare(a.ID, b.ID))
@@ -159,108 +102,394 @@ func (s *Store) DueOf(ctx context.Context, participantID string) ([]store.DueIte
 	return out, nil
 }
 
+// An entry in a due shard's index is "P<participant ID>", or a claim's
+// guard "G<the ID's length>:<participant ID><the claim's own name>".
+func personEntry(pid string) string { return "P" + pid }
+
+func guardEntry(pid, claim string) string {
+	return "G" + strconv.Itoa(len(pid)) + ":" + pid + claim
+}
+
+// entryPerson is the participant an entry names.
+func entryPerson(m string) (string, bool) {
+	switch {
+	case strings.HasPrefix(m, "P"):
+		return m[1:], len(m) > 1
+	case strings.HasPrefix(m, "G"):
+		n, rest, ok := strings.Cut(m[1:], ":")
+		l, err := strconv.Atoi(n)
+		if !ok || err != nil || l <= 0 || l > len(rest) {
+			return "", false
+		}
+		return rest[:l], true
+	}
+	return "", false
+}
+
+// readyMs is the score of an entry for time key k: its millisecond,
+// rounded down, so that the entry is never due after the item.
+func readyMs(k string) (int64, bool) {
+	t, ok := parseTimeKey(k)
+	return t.UnixMilli(), ok
+}
+
+// lowerCalls lower each person's entry to their time key in at (only
+// lowering: see above).
+func (s *Store) lowerCalls(at map[string]string) []call {
+	calls := make([]call, 0, len(at))
+	for pid, k := range at {
+		if score, ok := readyMs(k); ok {
+			calls = append(calls, call{args: []any{"zadd", s.k.dueIndex(shardOf(pid)), "lt", score, personEntry(pid)}})
+		}
+	}
+	return calls
+}
+
+// earliest keeps, for each person, the earliest time key given.
+func earliest(at map[string]string, pid, k string) {
+	if cur, ok := at[pid]; !ok || k < cur {
+		at[pid] = k
+	}
+}
+
+// PutDue inserts or replaces items by their person and ID. A replaced item
+// is new work: any claim on it ends, and it is claimable from its new
+// DueAt.
+func (s *Store) PutDue(ctx context.Context, items ...store.DueItem) error {
+	var errs []error
+	names := make([]string, len(items))
+	for i, d := range items {
+		errs = append(errs, store.CheckDue(d))
+		names[i] = d.ParticipantID + " " + d.ID
+	}
+	errs = append(errs, store.Unique("due item of a person", names))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("redis: put due: %w", err)
+	}
+	fields := map[string][]any{}
+	first := map[string]string{}
+	for _, d := range items {
+		rec, err := encodeDue(d)
+		if err != nil {
+			return fmt.Errorf("redis: put due %s: %w", d.ID, err)
+		}
+		k := timeKey(d.DueAt)
+		fields[d.ParticipantID] = append(fields[d.ParticipantID], d.ID, dueValue(k, "", rec))
+		earliest(first, d.ParticipantID, k)
+	}
+	var writes []call
+	for pid, f := range fields {
+		writes = append(writes, call{args: append([]any{"hset", s.k.dueItems(pid)}, f...)})
+	}
+	// The items first, their entries after: on a cluster a pipeline's
+	// nodes answer in any order.
+	if _, err := s.pipeline(ctx, writes); err != nil {
+		return s.fail("put due", err)
+	}
+	if _, err := s.pipeline(ctx, s.lowerCalls(first)); err != nil {
+		return s.fail("put due", err)
+	}
+	return nil
+}
+
+// DeleteDue deletes the person's items by ID, claimed or not; missing
+// IDs are ignored. Their entry is left: a claim that finds nothing puts
+// it right.
+func (s *Store) DeleteDue(ctx context.Context, participantID string, ids ...string) error {
+	if err := store.Need("participant ID", participantID); err != nil {
+		return fmt.Errorf("redis: delete due: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := s.rdb.HDel(ctx, s.k.dueItems(participantID), ids...).Err(); err != nil {
+		return s.fail("delete due", err)
+	}
+	return nil
+}
+
+// DueOf returns a participant's items, ordered by DueAt.
+func (s *Store) DueOf(ctx context.Context, participantID string) ([]store.DueItem, error) {
+	values, err := s.rdb.HGetAll(ctx, s.k.dueItems(participantID)).Result()
+	if err != nil {
+		return nil, s.fail("due of "+participantID, err)
+	}
+	out, err := dueItemsOf(participantID, values)
+	if err != nil {
+		return nil, fmt.Errorf("redis: due of %s: %w", participantID, err)
+	}
+	return out, nil
+}
+
+// claimedDue is an item a claim took, with the time key it was claimable
+// at (the order claims go in).
+type claimedDue struct {
+	pid, id, at, rec string
+}
+
 // ClaimDue leases up to limit items whose DueAt has come to owner,
 // earliest first; an item whose lease ended without CompleteDue is
-// claimable again from the end of that lease.
+// claimable again from the end of that lease. Each round peeks at the
+// shards' indexes for the people due earliest, takes them (pdue_take.lua),
+// claims their items (pdue_claim.lua), gives back what a person had beyond
+// the round's need (pdue_unclaim.lua), and puts their entries back.
 func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.DueItem, error) {
 	if err := store.CheckClaim(owner, lease); err != nil {
 		return nil, fmt.Errorf("redis: claim due: %w", err)
 	}
-	nowKey, endKey := timeKey(now), timeKey(now.Add(lease))
-	ready := func(n int) string { return s.k.dueShard(n).ready }
-	keysOf := func(n int) []string {
-		sh := s.k.dueShard(n)
-		return []string{sh.ready, sh.pos, sh.owner, sh.items}
+	if len(owner) > maxOwnerLen {
+		return nil, fmt.Errorf("redis: claim due: owner's name longer than %d bytes", maxOwnerLen)
 	}
-	var all []claimed
-	err := s.claimInRounds(ctx, "claim due", limit, ready, keysOf, nowKey, endKey, owner, func(cl []claimed) (int, error) {
-		all = append(all, cl...)
-		return len(cl), nil
+	nonce := make([]byte, 6)
+	rand.Read(nonce)
+	guard := owner + "|" + hex.EncodeToString(nonce)
+	r := claimRound{s: s, owner: owner, guard: guard, nowKey: timeKey(now), endKey: timeKey(now.Add(lease)),
+		nowMs: now.UnixMilli(), endMs: now.Add(lease).UnixMilli()}
+	var all []claimedDue
+	for range claimRounds {
+		need := limit - len(all)
+		if need <= 0 {
+			break
+		}
+		got, more, err := r.run(ctx, need)
+		all = append(all, got...)
+		if err != nil {
+			return nil, s.fail("claim due", err)
+		}
+		if !more {
+			break
+		}
+	}
+	slices.SortFunc(all, func(a, b claimedDue) int {
+		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.pid, b.pid), cmp.Compare(a.id, b.id))
 	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(all, func(a, b claimed) int { return cmp.Compare(a.member, b.member) })
 	out := make([]store.DueItem, 0, len(all))
 	for _, c := range all {
-		d, err := decodeDue(memberID(c.member), c.data)
+		d, err := decodeDue(c.id, c.rec)
 		if err != nil {
-			return nil, fmt.Errorf("redis: claim due: item %s: unreadable record", memberID(c.member))
+			return nil, fmt.Errorf("redis: claim due: item %s: unreadable record", c.id)
 		}
+		d.ParticipantID = c.pid
 		out = append(out, d)
 	}
 	return out, nil
 }
 
+// claimRound is one ClaimDue's rounds.
+type claimRound struct {
+	s              *Store
+	owner, guard   string
+	nowKey, endKey string
+	nowMs, endMs   int64
+}
+
+// run claims up to need items. more says whether entries were due, so
+// that another round may find what this one did not.
+func (r claimRound) run(ctx context.Context, need int) (kept []claimedDue, more bool, err error) {
+	s := r.s
+	// Peek: the earliest due entries of every shard.
+	peeks := make([]*goredis.ZSliceCmd, shardCount)
+	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for n := range shardCount {
+			peeks[n] = p.ZRangeByScoreWithScores(ctx, s.k.dueIndex(n), &goredis.ZRangeBy{
+				Min: "-inf", Max: strconv.FormatInt(r.nowMs, 10), Count: int64(need),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	type entry struct {
+		member string
+		score  float64
+		shard  int
+	}
+	var due []entry
+	for n, c := range peeks {
+		for _, z := range c.Val() {
+			due = append(due, entry{z.Member.(string), z.Score, n})
+		}
+	}
+	if len(due) == 0 {
+		return nil, false, nil
+	}
+	slices.SortFunc(due, func(a, b entry) int { return cmp.Or(cmp.Compare(a.score, b.score), cmp.Compare(a.member, b.member)) })
+	due = due[:min(need, len(due))]
+
+	// Take: the people out of the index, a guard in their place.
+	byShard := map[int][]any{}
+	for _, e := range due {
+		pid, ok := entryPerson(e.member)
+		if !ok {
+			// Not an entry this store writes: drop it rather than
+			// meet it at every claim.
+			byShard[e.shard] = append(byShard[e.shard], e.member, "", "")
+			continue
+		}
+		byShard[e.shard] = append(byShard[e.shard], e.member, pid, guardEntry(pid, r.guard))
+	}
+	var takes []call
+	for n, args := range byShard {
+		takes = append(takes, call{sc: luaPdueTake, keys: []string{s.k.dueIndex(n)}, args: append([]any{r.nowMs, r.endMs}, args...)})
+	}
+	answers, err := s.pipeline(ctx, takes)
+	var people []string
+	for _, a := range answers {
+		taken, _ := a.StringSlice()
+		for _, pid := range taken {
+			if pid != "" {
+				people = append(people, pid)
+			}
+		}
+	}
+	if err != nil || len(people) == 0 {
+		return nil, true, err
+	}
+
+	// Claim: each person's items in their slot.
+	claims := make([]call, len(people))
+	for i, pid := range people {
+		claims[i] = call{sc: luaPdueClaim, keys: []string{s.k.dueItems(pid)}, args: []any{r.nowKey, r.endKey, r.owner, need}}
+	}
+	answers, err = s.pipeline(ctx, claims)
+	next := map[string]string{}
+	var got []claimedDue
+	for i, a := range answers {
+		res, aerr := a.StringSlice()
+		if aerr != nil || len(res) == 0 {
+			continue // unknown: the guard brings the person back when the lease ends
+		}
+		for j := 0; j+2 < len(res)-1; j += 3 {
+			got = append(got, claimedDue{pid: people[i], id: res[j], at: res[j+1], rec: res[j+2]})
+		}
+		next[people[i]] = res[len(res)-1]
+	}
+	if err != nil {
+		// What was claimed stays leased and comes back after the lease,
+		// through the guards.
+		return nil, true, err
+	}
+
+	// Keep the earliest need; give the rest back.
+	slices.SortFunc(got, func(a, b claimedDue) int {
+		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.pid, b.pid), cmp.Compare(a.id, b.id))
+	})
+	kept = got[:min(need, len(got))]
+	back := map[string][]any{}
+	for _, c := range got[len(kept):] {
+		back[c.pid] = append(back[c.pid], c.id, c.at)
+	}
+	if len(back) > 0 {
+		var unclaims []call
+		var whose []string
+		for pid, args := range back {
+			unclaims = append(unclaims, call{sc: luaPdueUnclaim, keys: []string{s.k.dueItems(pid)}, args: append([]any{r.endKey, r.owner}, args...)})
+			whose = append(whose, pid)
+		}
+		answers, err = s.pipeline(ctx, unclaims)
+		for i, a := range answers {
+			if k, aerr := a.Text(); aerr == nil {
+				next[whose[i]] = k
+			}
+		}
+		if err != nil {
+			return kept, true, err
+		}
+	}
+
+	// Put back: each person's entry at their earliest claimable time, then
+	// the guard goes. A person with no items left has no entry.
+	at := map[string]string{}
+	for pid, k := range next {
+		if k != "" {
+			at[pid] = k
+		}
+	}
+	puts := s.lowerCalls(at)
+	for _, pid := range people {
+		puts = append(puts, call{args: []any{"zrem", s.k.dueIndex(shardOf(pid)), guardEntry(pid, r.guard)}})
+	}
+	if _, err := s.pipeline(ctx, puts); err != nil {
+		return kept, true, err
+	}
+	return kept, true, nil
+}
+
 // CompleteDue deletes the person's claimed item if owner still holds it:
 // ErrNotFound when they have no such item, ErrConflict when owner does not
-// hold it.
+// hold it. Their entry is left: a claim that finds nothing puts it right.
 func (s *Store) CompleteDue(ctx context.Context, participantID, id, owner string) error {
-	n, err := s.run(ctx, luaDueSettle, s.k.dueShard(shardOf(id)).keys(), id, owner, "", participantID).Int()
-	switch {
-	case err != nil:
-		return s.fail("complete due "+id, err)
-	case n < 0:
-		return fmt.Errorf("redis: complete due %s: %w", id, store.ErrNotFound)
-	case n == 0:
-		return fmt.Errorf("redis: complete due %s: not held by this owner: %w", id, store.ErrConflict)
-	}
-	if err := s.rdb.SRem(ctx, s.k.dueOf(participantID), id).Err(); err != nil {
-		return s.fail("complete due "+id, err)
-	}
-	return nil
+	return s.settleDue(ctx, "complete due "+id, participantID, id, owner, "")
 }
 
 // ReleaseDue hands back the person's claimed item that owner has not
-// begun: it is read for its due time, then released by due_settle.lua,
-// which checks the person and the owner. Used at shutdown only, so two
-// round trips do not matter.
+// begun: it is read for its due time, released by pdue_settle.lua, which
+// checks the owner, and the person's entry lowered to it. Used at shutdown
+// only, so three round trips do not matter.
 func (s *Store) ReleaseDue(ctx context.Context, participantID, id, owner string) error {
-	sh := s.k.dueShard(shardOf(id))
-	doc, err := s.rdb.HGet(ctx, sh.items, id).Result()
+	op := "release due " + id
+	v, err := s.rdb.HGet(ctx, s.k.dueItems(participantID), id).Result()
 	if err != nil {
-		return s.wrapGet("release due "+id, err)
+		return s.wrapGet(op, err)
 	}
-	d, err := decodeDue(id, doc)
+	d, err := decodeDueValue(participantID, id, v)
 	if err != nil {
-		return fmt.Errorf("redis: release due %s: %w", id, err)
+		return fmt.Errorf("redis: %s: %w", op, err)
 	}
-	n, err := s.run(ctx, luaDueSettle, sh.keys(), id, owner, timeKey(d.DueAt), participantID).Int()
-	switch {
-	case err != nil:
-		return s.fail("release due "+id, err)
-	case n < 0:
-		return fmt.Errorf("redis: release due %s: %w", id, store.ErrNotFound)
-	case n == 0:
-		return fmt.Errorf("redis: release due %s: not held by this owner: %w", id, store.ErrConflict)
+	k := timeKey(d.DueAt)
+	if err := s.settleDue(ctx, op, participantID, id, owner, k); err != nil {
+		return err
+	}
+	if _, err := s.pipeline(ctx, s.lowerCalls(map[string]string{participantID: k})); err != nil {
+		return s.fail(op, err)
 	}
 	return nil
 }
 
-// addToSets adds members to sets named by participant, one pipeline.
-func (s *Store) addToSets(ctx context.Context, members map[string][]any, key func(string) string) error {
-	if len(members) == 0 {
-		return nil
+// settleDue runs pdue_settle.lua: to complete the item (releaseKey "") or
+// release it to releaseKey.
+func (s *Store) settleDue(ctx context.Context, op, pid, id, owner, releaseKey string) error {
+	n, err := s.run(ctx, luaPdueSettle, []string{s.k.dueItems(pid)}, id, owner, releaseKey).Int()
+	switch {
+	case err != nil:
+		return s.fail(op, err)
+	case n < 0:
+		return fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
+	case n == 0:
+		return fmt.Errorf("redis: %s: not held by this owner: %w", op, store.ErrConflict)
 	}
-	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for pid, ms := range members {
-			p.SAdd(ctx, key(pid), ms...)
-		}
-		return nil
-	})
-	return err
+	return nil
 }
 
-// removeFromSets removes members from sets named by participant.
-func (s *Store) removeFromSets(ctx context.Context, members map[string][]any, key func(string) string) error {
-	if len(members) == 0 {
-		return nil
-	}
-	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for pid, ms := range members {
-			p.SRem(ctx, key(pid), ms...)
+// stringMap reads a hash's fields and values from an answer to HGETALL,
+// in either protocol's form.
+func stringMap(c *goredis.Cmd) (map[string]string, error) {
+	switch v := c.Val().(type) {
+	case nil:
+		return nil, c.Err()
+	case map[any]any:
+		out := make(map[string]string, len(v))
+		for f, x := range v {
+			fs, ok1 := f.(string)
+			xs, ok2 := x.(string)
+			if !ok1 || !ok2 {
+				return nil, errors.New("redis: a hash answered with other than strings")
+			}
+			out[fs] = xs
 		}
-		return nil
-	})
-	return err
+		return out, nil
+	case []any:
+		out := make(map[string]string, len(v)/2)
+		for i := 0; i+1 < len(v); i += 2 {
+			fs, ok1 := v[i].(string)
+			xs, ok2 := v[i+1].(string)
+			if !ok1 || !ok2 {
+				return nil, errors.New("redis: a hash answered with other than strings")
+			}
+			out[fs] = xs
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("redis: a hash answered %T", c.Val())
 }

@@ -7,15 +7,14 @@ import (
 	"github.com/waymark-atd/waymark/internal/store/flatjson"
 )
 
-// decodeDue reads the record of item id. The plain form json.Marshal
-// writes is read by flatjson, without reflection: a person's items are
-// read with every turn and every item handled. Anything else goes to
-// encoding/json, as does a record written before the short names (the
-// whole store.DueItem as JSON, with its ID). FuzzDueRecord holds the two
-// paths to the same result.
+// decodeDue reads the record of item id; the caller knows whose it is.
+// The plain form json.Marshal writes is read by flatjson, without
+// reflection: a person's items are read with every turn and every item
+// handled. Anything else goes to encoding/json. FuzzDueRecord holds the
+// two paths to the same result.
 func decodeDue(id, doc string) (store.DueItem, error) {
 	var r dueRecord
-	if readDueRecord([]byte(doc), &r) && r.ParticipantID != "" {
+	if readDueRecord([]byte(doc), &r) {
 		return r.item(id), nil
 	}
 	return decodeDueSlowly(id, doc)
@@ -26,11 +25,6 @@ func decodeDueSlowly(id, doc string) (store.DueItem, error) {
 	var r dueRecord
 	if err := json.Unmarshal([]byte(doc), &r); err != nil {
 		return store.DueItem{}, err
-	}
-	if r.ParticipantID == "" {
-		var d store.DueItem
-		err := json.Unmarshal([]byte(doc), &d)
-		return d, err
 	}
 	return r.item(id), nil
 }

@@ -8,8 +8,9 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
-// dueSeeds are records as PutDue writes them, one of the format before the
-// short names, and near misses that must go to encoding/json.
+// dueSeeds are records as PutDue writes them, records of the shards
+// before (with "p", and one of the format before the short names), and
+// near misses that must go to encoding/json.
 func dueSeeds(t testing.TB) []string {
 	opens := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
 	items := []store.DueItem{
@@ -28,6 +29,7 @@ func dueSeeds(t testing.TB) []string {
 		seeds = append(seeds, string(doc))
 	}
 	return append(seeds,
+		`{"p":"p_0","k":"k","t":"2027-01-04T09:00:00Z"}`,
 		`{"id":"old","participant_id":"p_4","kind":"k","due_at":"2027-01-04T09:00:00Z"}`,
 		`{"P":"p_5","k":"k","t":"2027-01-04T09:00:00Z"}`,
 		`{"p":"","k":"k"}`,

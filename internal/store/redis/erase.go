@@ -31,7 +31,7 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 	var (
 		record                   *goredis.StringCmd
 		outbox, attention, audit *goredis.MapStringStringCmd
-		links, appts, due, codes *goredis.StringSliceCmd
+		links, appts, codes      *goredis.StringSliceCmd
 	)
 	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		outbox = p.HGetAll(ctx, k.outbox(id))
@@ -39,7 +39,6 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 		audit = p.HGetAll(ctx, k.turnAudit(id))
 		links = p.SMembers(ctx, k.linksOf(id))
 		appts = p.SMembers(ctx, k.appointmentsOf(id))
-		due = p.SMembers(ctx, k.dueOf(id))
 		codes = p.SMembers(ctx, k.codesOf(id))
 		record = p.Get(ctx, k.participant(id)) // last: a missing one is no error
 		return nil
@@ -118,16 +117,15 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 			return s.fail(op, err)
 		}
 	}
-	if ids := due.Val(); len(ids) > 0 {
-		if err := s.deleteDue(ctx, id, ids); err != nil {
-			return s.fail(op, err)
-		}
-	}
-
 	if err := s.rdb.Del(ctx, k.participantSlot(id)...).Err(); err != nil {
 		return s.fail(op, err)
 	}
 	if err := s.rdb.ZRem(ctx, k.participants(), id).Err(); err != nil {
+		return s.fail(op, err)
+	}
+	// Their due items went with the slot; a guard of a claim in flight
+	// finds nothing when it falls due, and goes then.
+	if err := s.rdb.ZRem(ctx, k.dueIndex(shardOf(id)), personEntry(id)).Err(); err != nil {
 		return s.fail(op, err)
 	}
 	// A child's claim on their caseworker goes with them: with the record

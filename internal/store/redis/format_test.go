@@ -11,56 +11,75 @@ import (
 	"github.com/waymark-atd/waymark/internal/store"
 )
 
-// TestReadsDueItemsOfTheEarlierFormat checks that due items stored whole
-// (store.DueItem as JSON, before dueRecord) are still read, claimed,
-// completed, replaced and deleted.
-func TestReadsDueItemsOfTheEarlierFormat(t *testing.T) {
-	s := openTest(t, testOptions(t))
-	ctx := t.Context()
-	at := time.Date(2026, time.March, 3, 9, 0, 0, 0, time.UTC)
-	putOld := func(d store.DueItem) {
-		t.Helper()
-		doc, err := json.Marshal(d)
-		mustDo(t, err)
-		sh := s.k.dueShard(shardOf(d.ID))
-		mustDo(t, s.rdb.SAdd(ctx, s.k.dueOf(d.ParticipantID), d.ID).Err())
-		mustDo(t, s.rdb.HSet(ctx, sh.items, d.ID, doc).Err())
-		mustDo(t, s.rdb.ZAdd(ctx, sh.ready, goredis.Z{Member: member(d.DueAt, d.ID)}).Err())
-		mustDo(t, s.rdb.HSet(ctx, sh.pos, d.ID, timeKey(d.DueAt)).Err())
-	}
-	a := store.DueItem{ID: "win:p_a:1:open", ParticipantID: "p_a", Kind: "checkin_open", Ref: "win:p_a:1", DueAt: at,
-		Data: map[string]string{"opens": "x"}}
-	b := store.DueItem{ID: "win:p_a:2:open", ParticipantID: "p_a", Kind: "checkin_open", DueAt: at.Add(time.Hour)}
-	c := store.DueItem{ID: "win:p_a:3:open", ParticipantID: "p_a", Kind: "checkin_open", DueAt: at.Add(2 * time.Hour)}
-	for _, d := range []store.DueItem{a, b, c} {
-		putOld(d)
-	}
+// TestMovesDueItemsOfTheLayoutBefore writes due items as the shards of
+// the layout before held them (whole store.DueItem JSON, and the short
+// form with its participant; claimed and not), opens the store again,
+// and checks that every item is its person's, claimable when it was,
+// still held by its claim's owner, and that nothing of the old layout is
+// left. On a single Redis and on a cluster.
+func TestMovesDueItemsOfTheLayoutBefore(t *testing.T) {
+	for name, opts := range map[string]func(testing.TB) Options{"single": testOptions, "cluster": clusterOptions} {
+		t.Run(name, func(t *testing.T) {
+			o := opts(t)
+			o.Prefix = uniquePrefix()
+			s := openTest(t, o)
+			ctx := t.Context()
+			at := time.Date(2026, time.March, 3, 9, 0, 0, 0, time.UTC)
+			putOld := func(d store.DueItem, doc any, ready time.Time, owner string) {
+				t.Helper()
+				raw, err := json.Marshal(doc)
+				mustDo(t, err)
+				sh := s.k.legacyDueShard(shardOf(d.ID))
+				mustDo(t, s.rdb.SAdd(ctx, s.k.legacyDueOf(d.ParticipantID), d.ID).Err())
+				mustDo(t, s.rdb.HSet(ctx, sh.items, d.ID, raw).Err())
+				mustDo(t, s.rdb.ZAdd(ctx, sh.ready, goredis.Z{Member: member(ready, d.ID)}).Err())
+				mustDo(t, s.rdb.HSet(ctx, sh.pos, d.ID, timeKey(ready)).Err())
+				if owner != "" {
+					mustDo(t, s.rdb.HSet(ctx, sh.owner, d.ID, owner).Err())
+				}
+			}
+			short := func(d store.DueItem) dueRecord {
+				return dueRecord{ParticipantID: d.ParticipantID, Kind: d.Kind, Ref: d.Ref, DueAt: d.DueAt, Data: d.Data}
+			}
+			a := store.DueItem{ID: "win:p_a:1:open", ParticipantID: "p_a", Kind: "checkin_open", Ref: "win:p_a:1", DueAt: at,
+				Data: map[string]string{"opens": "x"}}
+			b := store.DueItem{ID: "win:p_a:2:open", ParticipantID: "p_a", Kind: "checkin_open", DueAt: at.Add(-time.Hour)}
+			c := store.DueItem{ID: "win:p_a:3:open", ParticipantID: "p_a", Kind: "checkin_open", DueAt: at.Add(2 * time.Hour)}
+			d := store.DueItem{ID: "appt:a_1:1d", ParticipantID: "p_b", Kind: "appointment", Ref: "a_1", DueAt: at}
+			putOld(a, a, a.DueAt, "")
+			putOld(b, short(b), at.Add(time.Hour), "w0") // claimed by w0 until at+1h
+			putOld(c, short(c), c.DueAt, "")
+			putOld(d, short(d), d.DueAt, "")
 
-	got, err := s.DueOf(ctx, "p_a")
-	mustDo(t, err)
-	if len(got) != 3 || !sameDue(got[0], a) || !sameDue(got[1], b) || !sameDue(got[2], c) {
-		t.Fatalf("DueOf = %+v", got)
-	}
-	claimed, err := s.ClaimDue(ctx, "w1", at, time.Minute, 10)
-	mustDo(t, err)
-	if len(claimed) != 1 || !sameDue(claimed[0], a) {
-		t.Fatalf("ClaimDue = %+v", claimed)
-	}
-	mustDo(t, s.CompleteDue(ctx, a.ParticipantID, a.ID, "w1"))
+			moved := openTest(t, o) // the next start moves them
+			got, err := moved.DueOf(ctx, "p_a")
+			mustDo(t, err)
+			if len(got) != 3 || !sameDue(got[0], b) || !sameDue(got[1], a) || !sameDue(got[2], c) {
+				t.Fatalf("DueOf(p_a) = %+v", got)
+			}
+			for n := range shardCount {
+				sh := s.k.legacyDueShard(n)
+				if left := s.rdb.Exists(ctx, sh.items, sh.ready, sh.pos, sh.owner).Val(); left != 0 {
+					t.Errorf("shard %d of the layout before still has %d keys", n, left)
+				}
+			}
+			for _, pid := range []string{"p_a", "p_b"} {
+				if s.rdb.Exists(ctx, s.k.legacyDueOf(pid)).Val() != 0 {
+					t.Errorf("%s's hint set of the layout before is left", pid)
+				}
+			}
 
-	// Replaced by another participant's item: the old owner's hint goes.
-	moved := b
-	moved.ParticipantID = "p_b"
-	mustDo(t, s.PutDue(ctx, moved))
-	if hints, _ := s.rdb.SMembers(ctx, s.k.dueOf("p_a")).Result(); len(hints) != 1 || hints[0] != c.ID {
-		t.Fatalf("p_a's hints after the move: %v", hints)
-	}
-	mustDo(t, s.deleteDue(ctx, "p_a", []string{c.ID}))
-	if got, _ := s.DueOf(ctx, "p_a"); len(got) != 0 {
-		t.Fatalf("DueOf after delete = %+v", got)
-	}
-	if got, _ := s.DueOf(ctx, "p_b"); len(got) != 1 || !sameDue(got[0], moved) {
-		t.Fatalf("DueOf(p_b) = %+v", got)
+			claimed, err := moved.ClaimDue(ctx, "w1", at, time.Minute, 10)
+			mustDo(t, err)
+			if len(claimed) != 2 || !sameDue(claimed[0], a) || !sameDue(claimed[1], d) {
+				t.Fatalf("ClaimDue at the first due time = %+v; want %s and %s, and %s still w0's", claimed, a.ID, d.ID, b.ID)
+			}
+			mustDo(t, moved.CompleteDue(ctx, "p_a", b.ID, "w0"))
+			mustDo(t, moved.CompleteDue(ctx, "p_b", d.ID, "w1"))
+			if got, _ := moved.DueOf(ctx, "p_b"); len(got) != 0 {
+				t.Fatalf("DueOf(p_b) after completing = %+v", got)
+			}
+		})
 	}
 }
 

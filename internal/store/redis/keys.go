@@ -27,17 +27,23 @@ import (
 //     a counter) are one key each and need no other key to change
 //     atomically.
 //
-//   - Work queues are sharded by a hash of the item's ID into shardCount
-//     slots, tagged {d<n>} for due items and {o<n>} for the outbox. Each
-//     shard holds its items' claim state together (ready index, position,
-//     owner), so that a claim is one script on one shard and an item is
-//     leased to exactly one owner however many processes claim at once. A
-//     claim moves the item's entry to the time its lease ends, so if the
-//     owner dies the item becomes claimable again then, and is taken over.
-//     A claimer peeks at every shard, merges by time and claims from the
-//     shards holding the earliest items, so claims come earliest first.
-//     Shards spread a large backlog over the nodes of a cluster; the count
-//     is fixed because it decides where an ID lives.
+//   - A person's due items are one hash in their slot, each with its claim
+//     state, so that an item is leased to exactly one owner however many
+//     processes claim at once. Who has work is found through due shards,
+//     tagged {d<n>} by a hash of the participant ID: one entry a person,
+//     at or before their earliest claimable item (due.go says how claims
+//     keep it so).
+//
+//   - The outbox's queue is sharded by a hash of the message ID into
+//     shardCount slots, tagged {o<n>}. Each shard holds its messages'
+//     claim state together (ready index, position, owner), so that a claim
+//     is one script on one shard. A claim moves the message's entry to the
+//     time its lease ends, so if the owner dies it becomes claimable again
+//     then, and is taken over. A claimer peeks at every shard, merges by
+//     time and claims from the shards holding the earliest entries, so
+//     claims come earliest first. Shards spread a large backlog over the
+//     nodes of a cluster; the count is fixed because it decides where an
+//     ID lives.
 //
 //   - Global lists that point into participant slots (the participant list,
 //     the attention queue, the audit log, the outbox shards' message
@@ -50,7 +56,7 @@ import (
 //     by a claimer once it has pointed at nothing for orphanGrace.
 //
 //   - The reverse pointers from a participant to things kept by their own
-//     ID (links, appointments, due items) are hint sets in the participant
+//     ID (links, appointments) are hint sets in the participant
 //     slot, kept the same way: added before the record is written, removed
 //     after it is gone or moved, and checked against the record on read.
 //
@@ -89,7 +95,7 @@ func (k keys) sendOrder(pid string) string      { return k.p(pid, "sendorder") }
 func (k keys) sendGate(pid string) string       { return k.p(pid, "sendgate") }     // hash: message ID → "h|<lease end time key>|<owner>" (held) or "p" (parked)
 func (k keys) linksOf(pid string) string        { return k.p(pid, "links") }        // set (hint): link indexes
 func (k keys) appointmentsOf(pid string) string { return k.p(pid, "appointments") } // set (hint): appointment IDs
-func (k keys) dueOf(pid string) string          { return k.p(pid, "due") }          // set (hint): due item IDs
+func (k keys) dueItems(pid string) string       { return k.p(pid, "dueitems") }     // hash: item ID → its claim state and record (due.go)
 func (k keys) codesOf(pid string) string        { return k.p(pid, "codes") }        // set (hint): enrolment codes, PEXPIREAT the latest code's expiry
 
 // participantSlot lists every key of a participant's slot, for erasure.
@@ -98,7 +104,8 @@ func (k keys) participantSlot(pid string) []string {
 		k.participant(pid), k.session(pid), k.checkIns(pid),
 		k.attention(pid), k.turnAudit(pid), k.outbox(pid), k.turnDedupe(pid), k.windows(pid),
 		k.sendOrder(pid), k.sendGate(pid),
-		k.linksOf(pid), k.appointmentsOf(pid), k.dueOf(pid), k.codesOf(pid),
+		k.linksOf(pid), k.appointmentsOf(pid), k.dueItems(pid), k.codesOf(pid),
+		k.legacyDueOf(pid), // left only by a migration cut short (migrate.go)
 	}
 }
 
@@ -113,21 +120,12 @@ func (k keys) lease(name string) string      { return k.prefix + "lease:" + name
 func (k keys) rate(key string) string        { return k.prefix + "rate:" + key }       // string: next free moment "sec:nsec", PX until it has passed
 func (k keys) counter(key string) string     { return k.prefix + "counter:" + key }    // string: integer, PEXPIREAT the window's end
 
-// Due shard {d<n>}.
+// Due shard {d<n>}, by participant ID.
 
-type dueShard struct{ items, ready, pos, owner string }
-
-func (k keys) dueShard(n int) dueShard {
-	b := fmt.Sprintf("%sdue:{d%d}:", k.prefix, n)
-	return dueShard{
-		items: b + "items", // hash: item ID → dueRecord JSON (due.go)
-		ready: b + "ready", // zset (lex): timeKey(claimable at)|ID, every item
-		pos:   b + "pos",   // hash: item ID → its timeKey in ready
-		owner: b + "owner", // hash: item ID → owner of the current or last claim
-	}
-}
-
-func (d dueShard) keys() []string { return []string{d.items, d.ready, d.pos, d.owner} }
+// dueIndex is a due shard's index of people: zset, score = Unix ms, of
+// "P<participant ID>" at or before their earliest claimable item, and of
+// the guards of claims in flight (due.go).
+func (k keys) dueIndex(n int) string { return fmt.Sprintf("%sdue:{d%d}:people", k.prefix, n) }
 
 // Outbox shard {o<n>}.
 

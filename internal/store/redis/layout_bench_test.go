@@ -84,7 +84,7 @@ func measureOneKey(b *testing.B, encode func(doc []byte, known ...string) []byte
 			p.HSet(ctx, s.k.p(pid, "state"), fields...)
 			p.Set(ctx, s.k.link(st.Link.Index), pid, 0)
 			p.Set(ctx, s.k.appointment(st.Appointment.ID), pid, 0)
-			p.ZAdd(ctx, s.k.dueShard(shardOf(pid)).ready, goredis.Z{Member: member(first.DueAt, pid)})
+			p.ZAdd(ctx, s.k.dueIndex(shardOf(pid)), goredis.Z{Score: float64(first.DueAt.UnixMilli()), Member: personEntry(pid)})
 			p.ZAdd(ctx, s.k.participants(), goredis.Z{Member: pid})
 			p.ZAdd(ctx, s.k.caseloads().of(st.Participant.CaseworkerID), goredis.Z{Member: pid})
 			return nil

@@ -106,7 +106,8 @@ func TestKeyLayout(t *testing.T) {
 	}
 	sameTag("participant slot", "p:p_abc", k.participantSlot("p_abc")...)
 	for n := range shardCount {
-		sameTag("due shard", "d"+strconv.Itoa(n), k.dueShard(n).keys()...)
+		old := k.legacyDueShard(n)
+		sameTag("due shard", "d"+strconv.Itoa(n), k.dueIndex(n), old.items, old.ready, old.pos, old.owner)
 		sameTag("outbox shard", "o"+strconv.Itoa(n), k.outShard(n).keys()...)
 	}
 	sameTag("attention", "attention", k.attentionIndex().keys()...)

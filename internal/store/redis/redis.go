@@ -130,6 +130,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.rdb.Close()
 		return nil, s.fail("open: count who has open attention items", err)
 	}
+	if err := s.migrateDue(ctx); err != nil {
+		s.rdb.Close()
+		return nil, s.fail("open: move due items into their people's slots", err)
+	}
 	return s, nil
 }
 
@@ -295,9 +299,11 @@ var (
 	luaOutboxLeave       = script("outbox_leave", "leave")
 	luaOutboxWake        = script("outbox_wake")
 	luaClaim             = script("claim")
-	luaDuePut            = script("due_put", "due")
-	luaDueSettle         = script("due_settle", "due")
-	luaDueDelete         = script("due_delete", "due")
+	luaPdueTake          = script("pdue_take")
+	luaPdueClaim         = script("pdue_claim", "pdue")
+	luaPdueUnclaim       = script("pdue_unclaim", "pdue")
+	luaPdueSettle        = script("pdue_settle", "pdue")
+	luaPdueStep          = script("pdue_step", "pdue")
 	luaAttentionHint     = script("attention_hint", "tally")
 	luaAttentionClose    = script("attention_close", "tally")
 	luaAttentionBuild    = script("attention_tally_build")

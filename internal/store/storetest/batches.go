@@ -212,25 +212,25 @@ var batchTests = []namedTest{
 		must(t, "claim after the lease", err)
 		mustIDs(t, "items claimable again", sortedCopy(ids(again, dueID)), []string{"open:p_1", "open:p_2"})
 	}},
-	{"ApplyDueStepsDropsAndMovesItems", func(t *testing.T, s store.Store) {
-		// A step with no turn that drops one of its person's items, takes
-		// over an item ID that was another person's, and ends its item:
-		// each person then has exactly their own items.
+	{"ApplyDueStepsDropsPlansAndEnds", func(t *testing.T, s store.Store) {
+		// A step with no turn that drops one of its person's items, plans
+		// one under an ID another person's item has too, and ends its
+		// item: each person then has exactly their own items.
 		ctx := ctxOf(t)
 		adult(t, s, "p_a")
 		adult(t, s, "p_b")
 		_, err := s.ClaimDue(ctx, "sched", at(time.Minute), time.Hour, 10)
 		must(t, "claim", err)
-		moved := due("later:p_b", "p_a", at(9*24*time.Hour))
-		step := store.DueStep{ParticipantID: "p_a", Put: []store.DueItem{moved}, Drop: []string{"later:p_a"}, Complete: "open:p_a", Owner: "sched"}
+		planned := due("later:p_b", "p_a", at(9*24*time.Hour))
+		step := store.DueStep{ParticipantID: "p_a", Put: []store.DueItem{planned}, Drop: []string{"later:p_a"}, Complete: "open:p_a", Owner: "sched"}
 		must(t, "step", s.ApplyDueSteps(ctx, []store.DueStep{step})[0])
 		a, err := s.DueOf(ctx, "p_a")
 		must(t, "due of a", err)
 		mustIDs(t, "items of a", ids(a, dueID), []string{"later:p_b"})
-		mustSame(t, "the item a took over", a[0], moved)
+		mustSame(t, "the item a was planned", a[0], planned)
 		b, err := s.DueOf(ctx, "p_b")
 		must(t, "due of b", err)
-		mustIDs(t, "items of b", ids(b, dueID), []string{"open:p_b"})
+		mustIDs(t, "items of b", ids(b, dueID), []string{"open:p_b", "later:p_b"})
 	}},
 	{"ApplyDueStepsRefusesAStepNotOfOnePerson", func(t *testing.T, s store.Store) {
 		// A step is one person's: one naming nobody, or putting another

@@ -649,16 +649,29 @@ var dueTests = []namedTest{
 		mustIDs(t, "after delete", ids(got, dueID), []string{"d_2", "d_0"})
 		must(t, "delete nothing", s.DeleteDue(ctx, "p_a"))
 	}},
-	{"ReplaceMovesItemToNewParticipant", func(t *testing.T, s store.Store) {
+	{"TheSameIDOfTwoPeopleIsTwoItems", func(t *testing.T, s store.Store) {
+		// An item is named by its person and its ID: putting an ID for
+		// another person plans them an item of their own, and leaves the
+		// first person's as it was.
 		ctx := ctxOf(t)
 		must(t, "put", s.PutDue(ctx, due("d_0", "p_a", at(0))))
-		must(t, "move", s.PutDue(ctx, due("d_0", "p_b", at(0))))
-		old, err := s.DueOf(ctx, "p_a")
-		must(t, "due of old", err)
-		mustIDs(t, "old participant", ids(old, dueID), nil)
-		now, err := s.DueOf(ctx, "p_b")
-		must(t, "due of new", err)
-		mustIDs(t, "new participant", ids(now, dueID), []string{"d_0"})
+		must(t, "put the ID for another", s.PutDue(ctx, due("d_0", "p_b", at(time.Minute))))
+		a, err := s.DueOf(ctx, "p_a")
+		must(t, "due of a", err)
+		mustSame(t, "a's item", a, []store.DueItem{due("d_0", "p_a", at(0))})
+		b, err := s.DueOf(ctx, "p_b")
+		must(t, "due of b", err)
+		mustSame(t, "b's item", b, []store.DueItem{due("d_0", "p_b", at(time.Minute))})
+		got := claimDue(t, s, "a", at(time.Minute), time.Hour, 10)
+		mustSame(t, "both claimed, earliest first", got, []store.DueItem{due("d_0", "p_a", at(0)), due("d_0", "p_b", at(time.Minute))})
+		must(t, "complete a's", s.CompleteDue(ctx, "p_a", "d_0", "a"))
+		b, err = s.DueOf(ctx, "p_b")
+		must(t, "due of b", err)
+		mustIDs(t, "b's item after a's ended", ids(b, dueID), []string{"d_0"})
+		must(t, "delete b's", s.DeleteDue(ctx, "p_b", "d_0"))
+		b, err = s.DueOf(ctx, "p_b")
+		must(t, "due of b", err)
+		mustIDs(t, "b's items after the delete", ids(b, dueID), nil)
 	}},
 	{"ItemsAreFoundThroughTheirPerson", func(t *testing.T, s store.Store) {
 		// Ending or removing an item names its person: an ID that is

@@ -1,0 +1,33 @@
+-- pdue_claim.lua: leases up to a number of one person's claimable due
+-- items to an owner, earliest first (lib/pdue.lua).
+--
+-- KEYS[1] the person's due items (hash)
+-- ARGV[1] time key of now   ARGV[2] time key at which the lease ends
+-- ARGV[3] owner             ARGV[4] how many at most
+--
+-- Returns triples for the items claimed, earliest first: ID, the time key
+-- it was claimable at, its record; then the person's earliest claimable
+-- time key after the claim ('' when they have no items).
+
+local all = redis.call('HGETALL', KEYS[1])
+local ready = {}
+for i = 1, #all, 2 do
+  local at = string.sub(all[i + 1], 1, 21)
+  if at <= ARGV[1] then
+    ready[#ready + 1] = { at = at, id = all[i], v = all[i + 1] }
+  end
+end
+table.sort(ready, function(a, b)
+  return a.at < b.at or (a.at == b.at and a.id < b.id)
+end)
+local out = {}
+for j = 1, math.min(#ready, tonumber(ARGV[4])) do
+  local r = ready[j]
+  local _, _, rec = pdue_parse(r.v)
+  redis.call('HSET', KEYS[1], r.id, pdue_value(ARGV[2], ARGV[3], rec))
+  out[#out + 1] = r.id
+  out[#out + 1] = r.at
+  out[#out + 1] = rec
+end
+out[#out + 1] = pdue_next(KEYS[1])
+return out
