@@ -65,7 +65,7 @@ func BenchmarkMemoryPerParticipant(b *testing.B) {
 // Kinds of key (see kindOf) in each part.
 var (
 	stateKinds = []string{"participant", "participants", "link", "links", "appointment", "appointments",
-		"session", "due", "due:items", "due:pos", "due:ready", "due:owner",
+		"session", "dueitems", "due:people",
 		"caseload:by", "caseload:children", "caseload:ids", "caseload:built", "attention:tally-built"}
 	markKinds     = []string{"dedupe"}
 	messageKinds  = []string{"outbox", "outbox:where", "outbox:ready", "outbox:pos"}
@@ -269,7 +269,7 @@ func usage(tb testing.TB, s *Store) memoryUse {
 }
 
 // kindOf names a key by its kind: "{p:…}:checkins" → "checkins",
-// "link:…" → "link", "due:{d3}:items" → "due:items",
+// "link:…" → "link", "due:{d3}:people" → "due:people",
 // "audit:{audit}:by:…" → "audit:by".
 func kindOf(key string) string {
 	if strings.HasPrefix(key, "{p:") {
