@@ -222,9 +222,9 @@ func (s *Store) DueOf(ctx context.Context, participantID string) ([]store.DueIte
 }
 
 // claimedDue is an item a claim took, with the time key it was claimable
-// at (the order claims go in).
+// at (the order claims go in) and the owner it had.
 type claimedDue struct {
-	pid, id, at, rec string
+	pid, id, at, was, rec string
 }
 
 // ClaimDue leases up to limit items whose DueAt has come to owner,
@@ -360,8 +360,8 @@ func (r claimRound) run(ctx context.Context, need int) (kept []claimedDue, more 
 		if aerr != nil || len(res) == 0 {
 			continue // unknown: the guard brings the person back when the lease ends
 		}
-		for j := 0; j+2 < len(res)-1; j += 3 {
-			got = append(got, claimedDue{pid: people[i], id: res[j], at: res[j+1], rec: res[j+2]})
+		for j := 0; j+3 < len(res)-1; j += 4 {
+			got = append(got, claimedDue{pid: people[i], id: res[j], at: res[j+1], was: res[j+2], rec: res[j+3]})
 		}
 		next[people[i]] = res[len(res)-1]
 	}
@@ -378,7 +378,7 @@ func (r claimRound) run(ctx context.Context, need int) (kept []claimedDue, more 
 	kept = got[:min(need, len(got))]
 	back := map[string][]any{}
 	for _, c := range got[len(kept):] {
-		back[c.pid] = append(back[c.pid], c.id, c.at)
+		back[c.pid] = append(back[c.pid], c.id, c.at, c.was)
 	}
 	if len(back) > 0 {
 		var unclaims []call

@@ -714,6 +714,17 @@ var dueTests = []namedTest{
 		must(t, "due of", err)
 		mustIDs(t, "claimed items still listed", ids(listed, dueID), []string{"d_0", "d_2", "d_late"})
 	}},
+	{"ALimitedClaimLeavesWhatItDidNotTakeAsItWas", func(t *testing.T, s store.Store) {
+		// b's claim, limited to two, takes p_a's two items and not p_b's,
+		// whose lease from a ended later: that one is still a's to end.
+		ctx := ctxOf(t)
+		must(t, "put", s.PutDue(ctx, due("d_x", "p_b", at(0))))
+		mustIDs(t, "a claims", ids(claimDue(t, s, "a", at(0), 90*time.Second, 10), dueID), []string{"d_x"})
+		must(t, "put", s.PutDue(ctx, due("d_0", "p_a", at(time.Minute)), due("d_1", "p_a", at(time.Minute))))
+		got := claimDue(t, s, "b", at(2*time.Minute), time.Hour, 2)
+		mustIDs(t, "b's claim, earliest first", ids(got, dueID), []string{"d_0", "d_1"})
+		must(t, "a ends the item b's claim did not take", s.CompleteDue(ctx, "p_b", "d_x", "a"))
+	}},
 	{"LeaseHoldsUntilItEndsThenAnotherOwnerClaims", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		must(t, "put", s.PutDue(ctx, due("d_0", "p_a", at(0))))

@@ -5,9 +5,10 @@
 -- ARGV[1] time key of now   ARGV[2] time key at which the lease ends
 -- ARGV[3] owner             ARGV[4] how many at most
 --
--- Returns triples for the items claimed, earliest first: ID, the time key
--- it was claimable at, its record; then the person's earliest claimable
--- time key after the claim ('' when they have no items).
+-- Returns four values for each item claimed, earliest first: ID, the time
+-- key it was claimable at, the owner it had, its record; then the
+-- person's earliest claimable time key after the claim ('' when they have
+-- no items).
 
 local all = redis.call('HGETALL', KEYS[1])
 local ready = {}
@@ -23,10 +24,11 @@ end)
 local out = {}
 for j = 1, math.min(#ready, tonumber(ARGV[4])) do
   local r = ready[j]
-  local _, _, rec = pdue_parse(r.v)
+  local _, owner, rec = pdue_parse(r.v)
   redis.call('HSET', KEYS[1], r.id, pdue_value(ARGV[2], ARGV[3], rec))
   out[#out + 1] = r.id
   out[#out + 1] = r.at
+  out[#out + 1] = owner
   out[#out + 1] = rec
 end
 out[#out + 1] = pdue_next(KEYS[1])

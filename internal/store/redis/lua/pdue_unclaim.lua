@@ -1,19 +1,21 @@
 -- pdue_unclaim.lua: gives back items a claim took beyond what it could
--- keep, claimable again from where they were (lib/pdue.lua). An item
--- replaced or taken over since is left alone.
+-- keep, as they were before it: claimable from the same time, held by the
+-- same owner (lib/pdue.lua). An item replaced or taken over since is left
+-- alone.
 --
 -- KEYS[1] the person's due items (hash)
 -- ARGV[1] time key at which the claim's lease ends   ARGV[2] owner
--- ARGV[3..] pairs: item ID, the time key it was claimable at before
+-- ARGV[3..] triples: item ID, the time key it was claimable at before,
+--           the owner it had before
 --
 -- Returns the person's earliest claimable time key ('' when none).
 
-for j = 3, #ARGV, 2 do
+for j = 3, #ARGV, 3 do
   local v = redis.call('HGET', KEYS[1], ARGV[j])
   if v then
     local at, owner, rec = pdue_parse(v)
     if at == ARGV[1] and owner == ARGV[2] then
-      redis.call('HSET', KEYS[1], ARGV[j], pdue_value(ARGV[j + 1], '', rec))
+      redis.call('HSET', KEYS[1], ARGV[j], pdue_value(ARGV[j + 1], ARGV[j + 2], rec))
     end
   end
 end
