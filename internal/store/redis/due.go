@@ -3,8 +3,6 @@ package redis
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -240,9 +238,7 @@ func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease
 	if len(owner) > maxOwnerLen {
 		return nil, fmt.Errorf("redis: claim due: owner's name longer than %d bytes", maxOwnerLen)
 	}
-	nonce := make([]byte, 6)
-	rand.Read(nonce)
-	guard := owner + "|" + hex.EncodeToString(nonce)
+	guard := owner + "|" + randomName()
 	r := claimRound{s: s, owner: owner, guard: guard, nowKey: timeKey(now), endKey: timeKey(now.Add(lease)),
 		nowMs: now.UnixMilli(), endMs: now.Add(lease).UnixMilli()}
 	var all []claimedDue

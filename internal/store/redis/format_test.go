@@ -3,6 +3,7 @@ package redis
 import (
 	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,7 +52,20 @@ func TestMovesDueItemsOfTheLayoutBefore(t *testing.T) {
 			putOld(c, short(c), c.DueAt, "")
 			putOld(d, short(d), d.DueAt, "")
 
-			moved := openTest(t, o) // the next start moves them
+			// The next start moves them: two processes starting at once
+			// take turns.
+			var both [2]*Store
+			var errs [2]error
+			var wg sync.WaitGroup
+			for i := range both {
+				wg.Go(func() { both[i], errs[i] = Open(ctx, o) })
+			}
+			wg.Wait()
+			for i, err := range errs {
+				mustDo(t, err)
+				t.Cleanup(func() { both[i].Close() })
+			}
+			moved := both[0]
 			got, err := moved.DueOf(ctx, "p_a")
 			mustDo(t, err)
 			if len(got) != 3 || !sameDue(got[0], b) || !sameDue(got[1], a) || !sameDue(got[2], c) {

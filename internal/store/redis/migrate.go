@@ -2,9 +2,12 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -33,7 +36,36 @@ func (k keys) legacyDueOf(pid string) string { return k.p(pid, "due") }
 // migrateBatch is how many items one step of the migration moves.
 const migrateBatch = 500
 
+// migrateLease is held by the process moving the items, renewed at each
+// batch: processes started together take turns, and none serves before
+// the move is done, so none can end an item that another, still moving,
+// would then write again.
+const (
+	migrateLease    = "migrate-due"
+	migrateLeaseTTL = time.Minute
+)
+
 func (s *Store) migrateDue(ctx context.Context) error {
+	left, err := s.legacyDueLeft(ctx)
+	if err != nil || !left {
+		return err
+	}
+	owner := "open-" + randomName()
+	for {
+		held, err := s.AcquireLease(ctx, migrateLease, owner, migrateLeaseTTL)
+		if err != nil {
+			return err
+		}
+		if held {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	defer s.ReleaseLease(context.WithoutCancel(ctx), migrateLease, owner)
 	for n := range shardCount {
 		sh := s.k.legacyDueShard(n)
 		for {
@@ -55,6 +87,9 @@ func (s *Store) migrateDue(ctx context.Context) error {
 					if err := s.migrateDueBatch(ctx, sh, docs); err != nil {
 						return err
 					}
+					if _, err := s.AcquireLease(ctx, migrateLease, owner, migrateLeaseTTL); err != nil {
+						return err
+					}
 				}
 				if cursor = next; cursor == 0 {
 					break
@@ -66,6 +101,34 @@ func (s *Store) migrateDue(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// legacyDueLeft reports whether any shard of the layout before is left.
+func (s *Store) legacyDueLeft(ctx context.Context) (bool, error) {
+	cmds := make([]*goredis.IntCmd, shardCount)
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for n := range shardCount {
+			sh := s.k.legacyDueShard(n)
+			cmds[n] = p.Exists(ctx, sh.items, sh.ready, sh.pos, sh.owner)
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	for _, c := range cmds {
+		if c.Val() > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// randomName is 12 random hex digits.
+func randomName() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // migrateDueBatch moves the items of docs (field, value, field, value…).
