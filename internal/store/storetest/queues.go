@@ -790,6 +790,78 @@ var dueTests = []namedTest{
 		mustIDs(t, "deleted item not claimable after lease", ids(claimDue(t, s, "b", at(time.Hour), time.Minute, 10), dueID), nil)
 		mustBe(t, "complete deleted", s.CompleteDue(ctx, "p_a", "d_0", "a"), store.ErrNotFound)
 	}},
+	{"PutsRacingClaimsAreNeverHidden", func(t *testing.T, s store.Store) {
+		// Items are put, already due, while claimers claim and end what
+		// they get: each is claimed exactly once, and when the puts stop
+		// a claim finds every item left. A put that lands while a claim
+		// of its person is in flight must not be hidden by it.
+		ctx := ctxOf(t)
+		const people, items = 5, 200
+		now := at(time.Hour)
+		var (
+			mu      sync.Mutex
+			claimed = map[string]string{}
+			dup     []string
+			wg      sync.WaitGroup
+		)
+		take := func(owner string, got []store.DueItem) {
+			for _, d := range got {
+				name := d.ParticipantID + " " + d.ID
+				mu.Lock()
+				if prev, ok := claimed[name]; ok {
+					dup = append(dup, fmt.Sprintf("%s (%s and %s)", name, prev, owner))
+				}
+				claimed[name] = owner
+				mu.Unlock()
+				if err := s.CompleteDue(ctx, d.ParticipantID, d.ID, owner); err != nil {
+					t.Errorf("%s ends %s: %v", owner, name, err)
+				}
+			}
+		}
+		done := make(chan struct{})
+		for w := range 4 {
+			owner := fmt.Sprint("claimer", w)
+			wg.Go(func() {
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					got, err := s.ClaimDue(ctx, owner, now, time.Hour, 3)
+					if err != nil {
+						t.Errorf("claim by %s: %v", owner, err)
+						return
+					}
+					take(owner, got)
+				}
+			})
+		}
+		for i := range items {
+			must(t, "put", s.PutDue(ctx, due(fmt.Sprint("d_", i), fmt.Sprint("p_", i%people), at(time.Duration(i)*time.Second))))
+		}
+		close(done)
+		wg.Wait()
+		for {
+			got, err := s.ClaimDue(ctx, "after", now, time.Hour, 50)
+			must(t, "claim what is left", err)
+			if len(got) == 0 {
+				break
+			}
+			take("after", got)
+		}
+		if len(dup) > 0 {
+			t.Fatalf("claimed twice: %v", dup)
+		}
+		if len(claimed) != items {
+			t.Errorf("claimed %d items of the %d put", len(claimed), items)
+		}
+		for p := range people {
+			left, err := s.DueOf(ctx, fmt.Sprint("p_", p))
+			must(t, "due of", err)
+			mustIDs(t, fmt.Sprint("items of p_", p, " never claimed"), ids(left, dueID), nil)
+		}
+	}},
 	{"ConcurrentClaimersEachItemOnce", func(t *testing.T, s store.Store) {
 		ctx := ctxOf(t)
 		all := seq("d_", 300)
