@@ -100,8 +100,16 @@ func CheckDue(d DueItem) error {
 
 // CheckClaim validates a record before it is stored.
 func CheckClaim(owner string, lease time.Duration) error {
-	return errors.Join(Need("claim owner", owner), NeedPositive("claim lease", lease))
+	errs := []error{Need("claim owner", owner), NeedPositive("claim lease", lease)}
+	if len(owner) > MaxOwnerLen {
+		errs = append(errs, fmt.Errorf("claim owner: longer than %d bytes", MaxOwnerLen))
+	}
+	return errors.Join(errs...)
 }
+
+// MaxOwnerLen is the longest name a claim's owner may have: a process's
+// name, kept with every item it claims.
+const MaxOwnerLen = 200
 
 // Unique refuses a batch that names one ID twice: the second would
 // silently replace the first.

@@ -53,7 +53,8 @@ func encodeDue(d store.DueItem) ([]byte, error) {
 
 // A value in a person's hash is "<time key it is claimable at><the
 // owner's length, three digits><owner of the current or last claim><the
-// record>" (lua/lib/pdue.lua reads it too).
+// record>" (lua/lib/pdue.lua reads it too); store.CheckClaim keeps an
+// owner's name shorter than three digits can count.
 const maxOwnerLen = 999
 
 func dueValue(readyKey, owner string, rec []byte) string {
@@ -234,9 +235,6 @@ type claimedDue struct {
 func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.DueItem, error) {
 	if err := store.CheckClaim(owner, lease); err != nil {
 		return nil, fmt.Errorf("redis: claim due: %w", err)
-	}
-	if len(owner) > maxOwnerLen {
-		return nil, fmt.Errorf("redis: claim due: owner's name longer than %d bytes", maxOwnerLen)
 	}
 	guard := owner + "|" + randomName()
 	r := claimRound{s: s, owner: owner, guard: guard, nowKey: timeKey(now), endKey: timeKey(now.Add(lease)),

@@ -713,6 +713,8 @@ var dueTests = []namedTest{
 		listed, err := s.DueOf(ctx, "p_a")
 		must(t, "due of", err)
 		mustIDs(t, "claimed items still listed", ids(listed, dueID), []string{"d_0", "d_2", "d_late"})
+		_, err = s.ClaimDue(ctx, strings.Repeat("o", store.MaxOwnerLen+1), at(time.Hour), time.Hour, 10)
+		mustFail(t, "a claim by an owner whose name is too long", err)
 	}},
 	{"ALimitedClaimLeavesWhatItDidNotTakeAsItWas", func(t *testing.T, s store.Store) {
 		// b's claim, limited to two, takes p_a's two items and not p_b's,
