@@ -210,8 +210,8 @@ func readHinted(pid string, due map[string]string, links, appts []*string, in *s
 //     dropped and ended (pdue_step.lua, in the person's slot), the
 //     resolved items out of the open index, and on a cluster the global
 //     dedupe keys;
-//  4. the due shard's entry of each person whose items were planned, and
-//     every step's lease.
+//  4. the due shard's entry of each person whose items were planned, the
+//     entry of each item a step ended, and every step's lease.
 //
 // A refused turn takes its own hints back, and its step goes no further.
 // A step whose turn saves a child's record goes alone, through ApplyTurn
@@ -305,6 +305,10 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 	var r3 []call
 	var of3 []int
 	lower := make([]map[string]string, len(steps))
+	stepAt := make([]int, len(steps)) // the answer of each step's pdue_step.lua in r3, -1 for none
+	for i := range stepAt {
+		stepAt[i] = -1
+	}
 	for i, st := range steps {
 		if !plans[i].going || errs[i] != nil {
 			continue
@@ -330,6 +334,7 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 			if errs[i] != nil {
 				continue
 			}
+			stepAt[i] = len(r3)
 			r3 = append(r3, call{sc: luaPdueStep, keys: []string{s.k.dueItems(st.ParticipantID)}, args: args})
 			of3 = append(of3, i)
 		}
@@ -355,12 +360,20 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 			errs[i] = s.fail("apply due step", err)
 		}
 	}
-	for i := range steps {
+	for i, st := range steps {
 		// Even after an error: the items may have landed, and an entry
 		// lowered for nothing costs only a claim that finds nothing.
 		if lower[i] != nil {
 			for _, c := range s.lowerCalls(lower[i]) {
 				r4 = append(r4, c)
+				of4 = append(of4, i)
+			}
+		}
+		// The ended item's entry goes only when this step ended it: one
+		// taken over is another claim's to end.
+		if j := stepAt[i]; j >= 0 {
+			if n, err := a3[j].Int(); err == nil && n == 1 {
+				r4 = append(r4, call{args: []any{"zrem", s.k.dueIndex(shardOf(st.ParticipantID)), itemEntry(st.ParticipantID, st.Complete)}})
 				of4 = append(of4, i)
 			}
 		}

@@ -2,8 +2,11 @@ package redis
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/waymark-atd/waymark/internal/store"
 )
@@ -12,8 +15,8 @@ import (
 // see: after a step drops one of its person's items, plans one under an ID
 // another person's item has too, and ends its own, each person's hash
 // holds exactly their items, the person's entry in their due shard is no
-// later than the item planned, and the step's lease is given up, on a
-// single Redis and on a cluster.
+// later than the item planned, the ended item has no entry left, and the
+// step's lease is given up, on a single Redis and on a cluster.
 func TestDueStepKeepsEachPersonsItems(t *testing.T) {
 	for name, opts := range map[string]func(testing.TB) Options{"single": testOptions, "cluster": clusterOptions} {
 		t.Run(name, func(t *testing.T) {
@@ -36,7 +39,7 @@ func TestDueStepKeepsEachPersonsItems(t *testing.T) {
 				t.Fatal("a free lease was refused")
 			}
 
-			planned := item("later:b", "p_a", 30*time.Second)
+			planned := item("later:b", "p_a", 48*time.Hour)
 			step := store.DueStep{ParticipantID: "p_a", Put: []store.DueItem{planned}, Drop: []string{"later:a"},
 				Complete: "open:a", Owner: "sched", Lease: "plan:p_a"}
 			mustDo(t, s.ApplyDueSteps(ctx, []store.DueStep{step})[0])
@@ -46,6 +49,16 @@ func TestDueStepKeepsEachPersonsItems(t *testing.T) {
 				slices.Sort(got)
 				if !slices.Equal(got, want) {
 					t.Errorf("%s's due items are %q; want %q", pid, got, want)
+				}
+			}
+			// Nothing of p_a falls due when the ended item's lease ends (a
+			// claim then would find nothing): their entry is at the item
+			// the step dropped (in an hour) or later.
+			soon := s.rdb.ZRangeByScore(ctx, s.k.dueIndex(shardOf("p_a")), &goredis.ZRangeBy{
+				Min: "-inf", Max: strconv.FormatInt(now.Add(2*time.Minute).UnixMilli(), 10)}).Val()
+			for _, m := range soon {
+				if pid, _ := entryPerson(m); pid == "p_a" {
+					t.Errorf("p_a's index entry %q falls due when the ended item's lease does", m)
 				}
 			}
 			score, err := s.rdb.ZScore(ctx, s.k.dueIndex(shardOf("p_a")), personEntry("p_a")).Result()

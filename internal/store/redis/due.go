@@ -20,20 +20,24 @@ import (
 // each with its claim state, so that planning, ending and reading a
 // person's items are each one command or script there, beside the rest of
 // them. A due shard's index (keys.dueIndex) holds one entry a person,
-// scored at or before their earliest claimable item, so that a claimer
-// finds who has work without an entry for every item.
+// scored at or before their earliest item no claim holds, so that a
+// claimer finds who has work without an entry for every item; and one an
+// item a claim holds, at its lease's end, until it is ended, so that a
+// claimer that dies is taken over then.
 //
-// Every writer of an entry only lowers it (ZADD LT), after writing the
-// items it is for. A claim takes the people whose entry is due out of the
-// index, leaving a guard that falls due when its lease ends; claims their
-// items in their slot, which answers their earliest claimable time after
-// it; then puts the entry back at that time, again only lowering, and
-// drops its guard. So a put that lands while a claim is in flight is
-// never hidden by it: the claim can only keep the earlier of the two. A
-// claim that dies half-way leaves its guard, which a later claim takes as
-// it would the entry. An entry earlier than needed (its item was
-// completed or deleted) costs one claim that finds nothing and puts it
-// right.
+// Every writer of a person's entry only lowers it (ZADD LT), after
+// writing the items it is for. A claim takes the people whose entry (or
+// held item's entry) is due out of the index, leaving a guard that falls
+// due when its lease ends; claims their items in their slot, which
+// answers the earliest time of those no claim holds; then puts each
+// person's entry back at that time, again only lowering, the entries of
+// the items it holds at its lease's end, and drops its guard. So a put
+// that lands while a claim is in flight is never hidden by it: the claim
+// can only keep the earlier of the two. A claim that dies half-way leaves
+// its guard, which a later claim takes as it would the entry. Ending an
+// item drops its entry, so a person's handled items cost no claim later;
+// an entry earlier than needed (its item deleted or replanned) costs one
+// claim that finds nothing and puts it right.
 
 // dueRecord is a due item as its person's hash keeps it: the ID is the
 // field and the participant the key, so neither is repeated, and the names
@@ -101,9 +105,15 @@ func dueItemsOf(pid string, values map[string]string) ([]store.DueItem, error) {
 	return out, nil
 }
 
-// An entry in a due shard's index is "P<participant ID>", or a claim's
-// guard "G<the ID's length>:<participant ID><the claim's own name>".
+// An entry in a due shard's index is "P<participant ID>", a held item's
+// "I<the participant ID's length>:<participant ID><item ID>", or a claim's
+// guard "G<the participant ID's length>:<participant ID><the claim's own
+// name>".
 func personEntry(pid string) string { return "P" + pid }
+
+func itemEntry(pid, id string) string {
+	return "I" + strconv.Itoa(len(pid)) + ":" + pid + id
+}
 
 func guardEntry(pid, claim string) string {
 	return "G" + strconv.Itoa(len(pid)) + ":" + pid + claim
@@ -114,7 +124,7 @@ func entryPerson(m string) (string, bool) {
 	switch {
 	case strings.HasPrefix(m, "P"):
 		return m[1:], len(m) > 1
-	case strings.HasPrefix(m, "G"):
+	case strings.HasPrefix(m, "I"), strings.HasPrefix(m, "G"):
 		n, rest, ok := strings.Cut(m[1:], ":")
 		l, err := strconv.Atoi(n)
 		if !ok || err != nil || l <= 0 || l > len(rest) {
@@ -394,8 +404,11 @@ func (r claimRound) run(ctx context.Context, need int) (kept []claimedDue, more 
 		}
 	}
 
-	// Put back: each person's entry at their earliest claimable time, then
-	// the guard goes. A person with no items left has no entry.
+	// Put back: each person's entry at the earliest time of their items no
+	// claim holds, the entries of the items it holds at the lease's end
+	// (the same entry a claim before left for an item, moved later), and
+	// of an item given back to another claim's owner where it was; then
+	// the guard goes. A person with nothing to claim has no entry.
 	at := map[string]string{}
 	for pid, k := range next {
 		if k != "" {
@@ -403,6 +416,14 @@ func (r claimRound) run(ctx context.Context, need int) (kept []claimedDue, more 
 		}
 	}
 	puts := s.lowerCalls(at)
+	for _, c := range kept {
+		puts = append(puts, call{args: []any{"zadd", s.k.dueIndex(shardOf(c.pid)), r.endMs, itemEntry(c.pid, c.id)}})
+	}
+	for _, c := range got[len(kept):] {
+		if ms, ok := readyMs(c.at); ok && c.was != "" {
+			puts = append(puts, call{args: []any{"zadd", s.k.dueIndex(shardOf(c.pid)), "lt", ms, itemEntry(c.pid, c.id)}})
+		}
+	}
 	for _, pid := range people {
 		puts = append(puts, call{args: []any{"zrem", s.k.dueIndex(shardOf(pid)), guardEntry(pid, r.guard)}})
 	}
@@ -412,11 +433,18 @@ func (r claimRound) run(ctx context.Context, need int) (kept []claimedDue, more 
 	return kept, true, nil
 }
 
-// CompleteDue deletes the person's claimed item if owner still holds it:
-// ErrNotFound when they have no such item, ErrConflict when owner does not
-// hold it. Their entry is left: a claim that finds nothing puts it right.
+// CompleteDue deletes the person's claimed item if owner still holds it,
+// and its index entry: ErrNotFound when they have no such item,
+// ErrConflict when owner does not hold it.
 func (s *Store) CompleteDue(ctx context.Context, participantID, id, owner string) error {
-	return s.settleDue(ctx, "complete due "+id, participantID, id, owner, "")
+	op := "complete due " + id
+	if err := s.settleDue(ctx, op, participantID, id, owner, ""); err != nil {
+		return err
+	}
+	if err := s.rdb.ZRem(ctx, s.k.dueIndex(shardOf(participantID)), itemEntry(participantID, id)).Err(); err != nil {
+		return s.fail(op, err)
+	}
+	return nil
 }
 
 // ReleaseDue hands back the person's claimed item that owner has not
@@ -437,7 +465,9 @@ func (s *Store) ReleaseDue(ctx context.Context, participantID, id, owner string)
 	if err := s.settleDue(ctx, op, participantID, id, owner, k); err != nil {
 		return err
 	}
-	if _, err := s.pipeline(ctx, s.lowerCalls(map[string]string{participantID: k})); err != nil {
+	calls := append(s.lowerCalls(map[string]string{participantID: k}),
+		call{args: []any{"zrem", s.k.dueIndex(shardOf(participantID)), itemEntry(participantID, id)}})
+	if _, err := s.pipeline(ctx, calls); err != nil {
 		return s.fail(op, err)
 	}
 	return nil

@@ -147,7 +147,7 @@ func (s *Store) migrateDueBatch(ctx context.Context, sh legacyDueShard, docs []s
 		return err
 	}
 	pos, owners := posCmd.Val(), ownerCmd.Val()
-	var writes, cleanup []call
+	var writes, held, cleanup []call
 	first := map[string]string{}
 	for i, id := range ids {
 		d, err := decodeLegacyDue(id, docs[2*i+1])
@@ -166,7 +166,11 @@ func (s *Store) migrateDueBatch(ctx context.Context, sh legacyDueShard, docs []s
 			owner = o
 		}
 		writes = append(writes, call{args: []any{"hsetnx", s.k.dueItems(d.ParticipantID), id, dueValue(ready, owner, rec)}})
-		earliest(first, d.ParticipantID, ready)
+		if owner == "" {
+			earliest(first, d.ParticipantID, ready)
+		} else if ms, ok := readyMs(ready); ok {
+			held = append(held, call{args: []any{"zadd", s.k.dueIndex(shardOf(d.ParticipantID)), "lt", ms, itemEntry(d.ParticipantID, id)}})
+		}
 		cleanup = append(cleanup,
 			call{args: []any{"zrem", sh.ready, ready + "|" + id}},
 			call{args: []any{"srem", s.k.legacyDueOf(d.ParticipantID), id}})
@@ -174,7 +178,7 @@ func (s *Store) migrateDueBatch(ctx context.Context, sh legacyDueShard, docs []s
 	if _, err := s.pipeline(ctx, writes); err != nil {
 		return err
 	}
-	if _, err := s.pipeline(ctx, s.lowerCalls(first)); err != nil {
+	if _, err := s.pipeline(ctx, append(s.lowerCalls(first), held...)); err != nil {
 		return err
 	}
 	fields := make([]any, len(ids))

@@ -7,8 +7,8 @@
 --
 -- Returns four values for each item claimed, earliest first: ID, the time
 -- key it was claimable at, the owner it had, its record; then the
--- person's earliest claimable time key after the claim ('' when they have
--- no items).
+-- earliest claimable time key of the person's items no claim holds after
+-- it ('' when there are none).
 
 local all = redis.call('HGETALL', KEYS[1])
 local ready = {}

@@ -7,7 +7,7 @@
 -- ARGV[1] owner   ARGV[2] the ID of the item to end ('' for none)
 -- ARGV[3] how many IDs to drop, then those IDs, then pairs: ID, value
 --
--- Returns nothing.
+-- Returns 1 when it ended the item, 0 otherwise.
 
 local drops = tonumber(ARGV[3])
 for j = 4 + drops, #ARGV, 2 do
@@ -22,6 +22,7 @@ if ARGV[2] ~= '' then
     local _, owner = pdue_parse(v)
     if owner ~= '' and owner == ARGV[1] then
       redis.call('HDEL', KEYS[1], ARGV[2])
+      return 1
     end
   end
 end

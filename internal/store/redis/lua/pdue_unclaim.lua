@@ -8,7 +8,8 @@
 -- ARGV[3..] triples: item ID, the time key it was claimable at before,
 --           the owner it had before
 --
--- Returns the person's earliest claimable time key ('' when none).
+-- Returns the earliest claimable time key of the person's items no claim
+-- holds ('' when none).
 
 for j = 3, #ARGV, 3 do
   local v = redis.call('HGET', KEYS[1], ARGV[j])

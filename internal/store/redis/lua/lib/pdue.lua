@@ -19,13 +19,14 @@ local function pdue_value(ready, owner, rec)
   return ready .. string.format('%03d', #owner) .. owner .. rec
 end
 
--- pdue_next is the earliest claimable time key among the values of the
--- hash at key, '' when it is empty.
+-- pdue_next is the earliest claimable time key among the items of the
+-- hash at key that no claim holds, '' when there are none: a held item
+-- has an index entry of its own until it is ended (see due.go).
 local function pdue_next(key)
   local first = ''
   for _, v in ipairs(redis.call('HVALS', key)) do
     local r = string.sub(v, 1, 21)
-    if first == '' or r < first then
+    if string.sub(v, 22, 24) == '000' and (first == '' or r < first) then
       first = r
     end
   end
