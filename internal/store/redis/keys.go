@@ -31,8 +31,8 @@ import (
 //     state, so that an item is leased to exactly one owner however many
 //     processes claim at once. Who has work is found through due shards,
 //     tagged {d<n>} by a hash of the participant ID: one entry a person,
-//     at or before their earliest claimable item (due.go says how claims
-//     keep it so).
+//     at or before their earliest item no claim holds, and one a held
+//     item, at its lease's end (due.go says how claims keep them so).
 //
 //   - The outbox's queue is sharded by a hash of the message ID into
 //     shardCount slots, tagged {o<n>}. Each shard holds its messages'
@@ -123,8 +123,9 @@ func (k keys) counter(key string) string     { return k.prefix + "counter:" + ke
 // Due shard {d<n>}, by participant ID.
 
 // dueIndex is a due shard's index of people: zset, score = Unix ms, of
-// "P<participant ID>" at or before their earliest claimable item, and of
-// the guards of claims in flight (due.go).
+// each person at or before their earliest item no claim holds, of each
+// held item at its lease's end, and of the guards of claims in flight
+// (due.go).
 func (k keys) dueIndex(n int) string { return fmt.Sprintf("%sdue:{d%d}:people", k.prefix, n) }
 
 // Outbox shard {o<n>}.
