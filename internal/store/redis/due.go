@@ -248,7 +248,7 @@ func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease
 	if err := store.CheckClaim(owner, lease); err != nil {
 		return nil, fmt.Errorf("redis: claim due: %w", err)
 	}
-	guard := owner + "|" + randomName()
+	guard := owner + "|" + store.NewID("")
 	r := claimRound{s: s, owner: owner, guard: guard, nowKey: timeKey(now), endKey: timeKey(now.Add(lease)),
 		nowMs: now.UnixMilli(), endMs: now.Add(lease).UnixMilli()}
 	var all []claimedDue

@@ -2,11 +2,10 @@ package redis
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -39,10 +38,12 @@ const migrateBatch = 500
 // migrateLease is held by the process moving the items, renewed at each
 // batch: processes started together take turns, and none serves before
 // the move is done, so none can end an item that another, still moving,
-// would then write again.
+// would then write again. A process waits for another's move at most
+// migrateWait, then fails to open (and is started again).
 const (
 	migrateLease    = "migrate-due"
-	migrateLeaseTTL = time.Minute
+	migrateLeaseTTL = 30 * time.Second
+	migrateWait     = 10 * time.Minute
 )
 
 func (s *Store) migrateDue(ctx context.Context) error {
@@ -50,22 +51,15 @@ func (s *Store) migrateDue(ctx context.Context) error {
 	if err != nil || !left {
 		return err
 	}
-	owner := "open-" + randomName()
-	for {
-		held, err := s.AcquireLease(ctx, migrateLease, owner, migrateLeaseTTL)
-		if err != nil {
-			return err
-		}
-		if held {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-	defer s.ReleaseLease(context.WithoutCancel(ctx), migrateLease, owner)
+	owner := store.NewID("open_")
+	return store.WithLease(ctx, s, migrateLease, owner, migrateWait, slog.Default(), func() error {
+		return s.moveLegacyDue(ctx, owner)
+	})
+}
+
+// moveLegacyDue moves every item of the shards before, a batch at a time,
+// renewing owner's lease.
+func (s *Store) moveLegacyDue(ctx context.Context, owner string) error {
 	for n := range shardCount {
 		sh := s.k.legacyDueShard(n)
 		for {
@@ -122,13 +116,6 @@ func (s *Store) legacyDueLeft(ctx context.Context) (bool, error) {
 		}
 	}
 	return false, nil
-}
-
-// randomName is 12 random hex digits.
-func randomName() string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // migrateDueBatch moves the items of docs (field, value, field, value…).
