@@ -22,14 +22,26 @@ table.sort(ready, function(a, b)
   return a.at < b.at or (a.at == b.at and a.id < b.id)
 end)
 local out = {}
+local taken = {}
 for j = 1, math.min(#ready, tonumber(ARGV[4])) do
   local r = ready[j]
   local _, owner, rec = pdue_parse(r.v)
   redis.call('HSET', KEYS[1], r.id, pdue_value(ARGV[2], ARGV[3], rec))
+  taken[r.id] = true
   out[#out + 1] = r.id
   out[#out + 1] = r.at
   out[#out + 1] = owner
   out[#out + 1] = rec
 end
-out[#out + 1] = pdue_next(KEYS[1])
+-- The earliest of the items no claim holds, from what was read: those
+-- just claimed are held now.
+local first = ''
+for i = 1, #all, 2 do
+  local v = all[i + 1]
+  local at = string.sub(v, 1, 21)
+  if not taken[all[i]] and string.sub(v, 22, 24) == '000' and (first == '' or at < first) then
+    first = at
+  end
+end
+out[#out + 1] = first
 return out
