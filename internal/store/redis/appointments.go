@@ -25,7 +25,7 @@ func (s *Store) PutAppointment(ctx context.Context, a store.Appointment) error {
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
-	if err := s.rdb.SAdd(ctx, s.k.appointmentsOf(a.ParticipantID), a.ID).Err(); err != nil {
+	if err := s.rdb.HSet(ctx, s.k.refs(a.ParticipantID), refAppointment+a.ID, "").Err(); err != nil {
 		return s.fail(op, err)
 	}
 	old, err := s.rdb.SetArgs(ctx, s.k.appointment(a.ID), doc, goredis.SetArgs{Get: true}).Result()
@@ -37,7 +37,7 @@ func (s *Store) PutAppointment(ctx context.Context, a store.Appointment) error {
 	}
 	var was store.Appointment
 	if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != a.ParticipantID {
-		if err := s.rdb.SRem(ctx, s.k.appointmentsOf(was.ParticipantID), a.ID).Err(); err != nil {
+		if err := s.rdb.HDel(ctx, s.k.refs(was.ParticipantID), refAppointment+a.ID).Err(); err != nil {
 			return s.fail(op, err)
 		}
 	}
@@ -56,14 +56,14 @@ func (s *Store) GetAppointment(ctx context.Context, id string) (store.Appointmen
 // AppointmentsOf returns a participant's appointments, ordered by date and
 // time.
 func (s *Store) AppointmentsOf(ctx context.Context, participantID string) ([]store.Appointment, error) {
-	docs, err := s.hinted(ctx, s.k.appointmentsOf(participantID), s.k.appointment)
+	docs, err := s.hinted(ctx, participantID, refAppointment, s.k.appointment)
 	if err != nil {
 		return nil, s.fail("appointments of "+participantID, err)
 	}
 	return decodeAppointments(participantID, docs)
 }
 
-// decodeAppointments reads the records a person's hint set points at,
+// decodeAppointments reads the records a person's refs point at,
 // skipping stale hints, ordered by date and time.
 func decodeAppointments(participantID string, docs []*string) ([]store.Appointment, error) {
 	out, err := owned(docs, participantID, jsonRecord[store.Appointment], func(a store.Appointment) string { return a.ParticipantID })
@@ -87,7 +87,7 @@ func (s *Store) DeleteAppointment(ctx context.Context, id string) error {
 	}
 	var was store.Appointment
 	if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != "" {
-		if err := s.rdb.SRem(ctx, s.k.appointmentsOf(was.ParticipantID), id).Err(); err != nil {
+		if err := s.rdb.HDel(ctx, s.k.refs(was.ParticipantID), refAppointment+id).Err(); err != nil {
 			return s.fail("delete appointment "+id, err)
 		}
 	}

@@ -17,8 +17,8 @@ import (
 var _ store.DueBatches = (*Store)(nil)
 
 // LoadTurns answers every ask in three round trips whatever their number:
-// the leases; each person's record, session, dedupe key, hint sets, due
-// items and history when asked; the records the hint sets name. The leases go first and alone, so that on a
+// the leases; each person's record, session, dedupe key, refs, due
+// items and history when asked; the records the refs name. The leases go first and alone, so that on a
 // cluster, where a pipeline's nodes answer in any order, nothing of a
 // person is read before their lease is held.
 func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.TurnInputs, error) {
@@ -31,7 +31,7 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 	}
 
 	// Round 2: what lives in each person's slot.
-	const perAsk = 7 // participant, session, marker, dedupe key, links, appointments, due; then the history asked for
+	const perAsk = 6 // participant, session, marker, dedupe key, refs, due; then the history asked for
 	var calls []call
 	for i, a := range asks {
 		if out[i].Err != nil {
@@ -45,8 +45,7 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 		}
 		calls = append(calls,
 			call{args: []any{"get", s.k.participant(pid)}}, call{args: []any{"get", s.k.session(pid)}}, marker, global,
-			call{args: []any{"smembers", s.k.linksOf(pid)}}, call{args: []any{"smembers", s.k.appointmentsOf(pid)}},
-			call{args: []any{"hgetall", s.k.dueItems(pid)}})
+			call{args: []any{"hkeys", s.k.refs(pid)}}, call{args: []any{"hgetall", s.k.dueItems(pid)}})
 		if !a.HistorySince.IsZero() {
 			calls = append(calls, s.historyCalls(pid, a.HistorySince)...)
 		}
@@ -56,7 +55,7 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 		return nil, s.fail("load turns", err)
 	}
 
-	// Round 3: the links and appointments the hint sets name.
+	// Round 3: the links and appointments the refs name.
 	var more []call
 	type named struct {
 		links, appts []string
@@ -87,9 +86,9 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 		if out[i].Err != nil {
 			continue
 		}
-		names[i].links, _ = c[4].StringSlice()
-		names[i].appts, _ = c[5].StringSlice()
-		if names[i].due, err = stringMap(c[6]); err != nil {
+		refs, _ := c[4].StringSlice()
+		names[i].links, names[i].appts = refsOf(refs, refLink), refsOf(refs, refAppointment)
+		if names[i].due, err = stringMap(c[5]); err != nil {
 			return nil, s.fail("load turns", err)
 		}
 		for _, l := range names[i].links {

@@ -31,14 +31,13 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 	var (
 		record                   *goredis.StringCmd
 		outbox, attention, audit *goredis.MapStringStringCmd
-		links, appts, codes      *goredis.StringSliceCmd
+		refs, codes              *goredis.StringSliceCmd
 	)
 	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		outbox = p.HGetAll(ctx, k.outbox(id))
 		attention = p.HGetAll(ctx, k.attention(id))
 		audit = p.HGetAll(ctx, k.turnAudit(id))
-		links = p.SMembers(ctx, k.linksOf(id))
-		appts = p.SMembers(ctx, k.appointmentsOf(id))
+		refs = p.HKeys(ctx, k.refs(id))
 		codes = p.SMembers(ctx, k.codesOf(id))
 		record = p.Get(ctx, k.participant(id)) // last: a missing one is no error
 		return nil
@@ -102,12 +101,12 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 		}
 	}
 
-	for _, ix := range links.Val() {
+	for _, ix := range refsOf(refs.Val(), refLink) {
 		if err := s.run(ctx, luaDeleteOwned, []string{k.link(ix)}, id).Err(); err != nil {
 			return s.fail(op, err)
 		}
 	}
-	for _, aid := range appts.Val() {
+	for _, aid := range refsOf(refs.Val(), refAppointment) {
 		if err := s.run(ctx, luaDeleteOwned, []string{k.appointment(aid)}, id).Err(); err != nil {
 			return s.fail(op, err)
 		}

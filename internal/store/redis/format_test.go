@@ -54,18 +54,7 @@ func TestMovesDueItemsOfTheLayoutBefore(t *testing.T) {
 
 			// The next start moves them: two processes starting at once
 			// take turns.
-			var both [2]*Store
-			var errs [2]error
-			var wg sync.WaitGroup
-			for i := range both {
-				wg.Go(func() { both[i], errs[i] = Open(ctx, o) })
-			}
-			wg.Wait()
-			for i, err := range errs {
-				mustDo(t, err)
-				t.Cleanup(func() { both[i].Close() })
-			}
-			moved := both[0]
+			moved := openTogether(t, o)[0]
 			got, err := moved.DueOf(ctx, "p_a")
 			mustDo(t, err)
 			if len(got) != 3 || !sameDue(got[0], b) || !sameDue(got[1], a) || !sameDue(got[2], c) {
@@ -95,6 +84,101 @@ func TestMovesDueItemsOfTheLayoutBefore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMovesLinkAndAppointmentHintsOfTheLayoutBefore writes a person's
+// link and appointment hints as the two sets of the layout before held
+// them, a stale one among them, opens the store again from two processes
+// at once, and checks that the records are found through the person, that
+// the sets are gone, and that erasure still reaches the records. On a
+// single Redis and on a cluster.
+func TestMovesLinkAndAppointmentHintsOfTheLayoutBefore(t *testing.T) {
+	for name, opts := range map[string]func(testing.TB) Options{"single": testOptions, "cluster": clusterOptions} {
+		t.Run(name, func(t *testing.T) {
+			o := opts(t)
+			o.Prefix = uniquePrefix()
+			s := openTest(t, o)
+			ctx := t.Context()
+			now := time.Date(2026, time.March, 3, 9, 0, 0, 0, time.UTC)
+			for _, pid := range []string{"p_a", "p_b"} {
+				mustDo(t, s.CreateParticipant(ctx, store.Participant{ID: pid, Label: pid, Language: "en", TimeZone: "UTC", Status: store.Active, CreatedAt: now, UpdatedAt: now}))
+			}
+			links := []store.Link{
+				{Index: "ix_a1", Channel: store.SMS, ParticipantID: "p_a", Sealed: []byte("x"), Masked: "x", LinkedAt: now},
+				{Index: "ix_a2", Channel: store.Telegram, ParticipantID: "p_a", Sealed: []byte("y"), Masked: "y", LinkedAt: now},
+				{Index: "ix_b", Channel: store.SMS, ParticipantID: "p_b", Sealed: []byte("z"), Masked: "z", LinkedAt: now},
+			}
+			for _, l := range links {
+				mustDo(t, s.PutLink(ctx, l))
+			}
+			appt := store.Appointment{ID: "ap_1", ParticipantID: "p_a", Kind: "hearing", Place: "Court", Date: "2026-03-10", Time: "10:00",
+				Status: store.AppointmentScheduled, CreatedAt: now, UpdatedAt: now}
+			mustDo(t, s.PutAppointment(ctx, appt))
+
+			// Back to the layout before: the hints in sets, one of them
+			// stale (ix_b is p_b's), and no mark.
+			for _, key := range []string{s.k.refs("p_a"), s.k.refs("p_b"), s.k.layout()} {
+				mustDo(t, s.rdb.Del(ctx, key).Err())
+			}
+			mustDo(t, s.rdb.SAdd(ctx, s.k.legacyLinksOf("p_a"), "ix_a1", "ix_a2", "ix_b").Err())
+			mustDo(t, s.rdb.SAdd(ctx, s.k.legacyLinksOf("p_b"), "ix_b").Err())
+			mustDo(t, s.rdb.SAdd(ctx, s.k.legacyAppointmentsOf("p_a"), "ap_1").Err())
+
+			moved := openTogether(t, o)[1]
+			got, err := moved.LinksOf(ctx, "p_a")
+			mustDo(t, err)
+			if len(got) != 2 || got[0].Index != "ix_a1" || got[1].Index != "ix_a2" {
+				t.Fatalf("LinksOf(p_a) = %+v; want ix_a1 and ix_a2", got)
+			}
+			if got, err := moved.LinksOf(ctx, "p_b"); err != nil || len(got) != 1 || got[0].Index != "ix_b" {
+				t.Fatalf("LinksOf(p_b) = %+v, %v; want ix_b", got, err)
+			}
+			if got, err := moved.AppointmentsOf(ctx, "p_a"); err != nil || len(got) != 1 || got[0].ID != appt.ID {
+				t.Fatalf("AppointmentsOf(p_a) = %+v, %v", got, err)
+			}
+			ins, err := moved.LoadTurns(ctx, []store.TurnAsk{{ParticipantID: "p_a"}})
+			mustDo(t, err)
+			if in := ins[0]; in.Err != nil || len(in.Links) != 2 || len(in.Appointments) != 1 {
+				t.Fatalf("LoadTurns(p_a) = %d links, %d appointments, %v; want 2, 1", len(in.Links), len(in.Appointments), in.Err)
+			}
+			for _, pid := range []string{"p_a", "p_b"} {
+				if n := s.rdb.Exists(ctx, s.k.legacyLinksOf(pid), s.k.legacyAppointmentsOf(pid)).Val(); n != 0 {
+					t.Errorf("%s keeps %d hint sets of the layout before", pid, n)
+				}
+			}
+			if v := s.rdb.Get(ctx, s.k.layout()).Val(); v != refsLayout {
+				t.Errorf("the layout mark reads %q; want %q", v, refsLayout)
+			}
+
+			mustDo(t, moved.DeleteParticipant(ctx, "p_a"))
+			for _, key := range []string{s.k.link("ix_a1"), s.k.link("ix_a2"), s.k.appointment("ap_1")} {
+				if s.rdb.Exists(ctx, key).Val() != 0 {
+					t.Errorf("%s outlived its person's erasure", key)
+				}
+			}
+			if _, err := moved.GetLink(ctx, "ix_b"); err != nil {
+				t.Errorf("p_b's link went with p_a: %v", err)
+			}
+		})
+	}
+}
+
+// openTogether opens two stores at once, as two processes started
+// together would.
+func openTogether(t *testing.T, o Options) [2]*Store {
+	t.Helper()
+	var both [2]*Store
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range both {
+		wg.Go(func() { both[i], errs[i] = Open(t.Context(), o) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		mustDo(t, err)
+		t.Cleanup(func() { both[i].Close() })
+	}
+	return both
 }
 
 func sameDue(a, b store.DueItem) bool {

@@ -56,7 +56,7 @@ import (
 //     by a claimer once it has pointed at nothing for orphanGrace.
 //
 //   - The reverse pointers from a participant to things kept by their own
-//     ID (links, appointments) are hint sets in the participant
+//     ID (links, appointments) are hints in one hash in the participant
 //     slot, kept the same way: added before the record is written, removed
 //     after it is gone or moved, and checked against the record on read.
 //
@@ -83,20 +83,19 @@ func (k keys) p(pid, name string) string { return k.prefix + "{p:" + pid + "}:" 
 
 // Participant slot: {p:<pid>}.
 
-func (k keys) participant(pid string) string    { return k.p(pid, "participant") }  // string: Participant JSON
-func (k keys) session(pid string) string        { return k.p(pid, "session") }      // string: Session JSON, PEXPIREAT ExpiresAt
-func (k keys) checkIns(pid string) string       { return k.p(pid, "checkins") }     // zset (lex): whole check-ins, see checkInMember
-func (k keys) attention(pid string) string      { return k.p(pid, "attention") }    // hash: item ID → AttentionItem JSON
-func (k keys) turnAudit(pid string) string      { return k.p(pid, "audit") }        // hash: entry ID → auditRecord JSON (written by turns, records.go)
-func (k keys) outbox(pid string) string         { return k.p(pid, "outbox") }       // hash: message ID → OutboundMessage JSON
-func (k keys) turnDedupe(pid string) string     { return k.p(pid, "dedupe") }       // zset: dedupe key, score = expiry (Unix ms)
-func (k keys) windows(pid string) string        { return k.p(pid, "windows") }      // zset (lex): whole windows, see windowMember
-func (k keys) sendOrder(pid string) string      { return k.p(pid, "sendorder") }    // zset: IDs of Pending messages, score = order made (outbox_gate.lua)
-func (k keys) sendGate(pid string) string       { return k.p(pid, "sendgate") }     // hash: message ID → "h|<lease end time key>|<owner>" (held) or "p" (parked)
-func (k keys) linksOf(pid string) string        { return k.p(pid, "links") }        // set (hint): link indexes
-func (k keys) appointmentsOf(pid string) string { return k.p(pid, "appointments") } // set (hint): appointment IDs
-func (k keys) dueItems(pid string) string       { return k.p(pid, "dueitems") }     // hash: item ID → its claim state and record (due.go)
-func (k keys) codesOf(pid string) string        { return k.p(pid, "codes") }        // set (hint): enrolment codes, PEXPIREAT the latest code's expiry
+func (k keys) participant(pid string) string { return k.p(pid, "participant") } // string: Participant JSON
+func (k keys) session(pid string) string     { return k.p(pid, "session") }     // string: Session JSON, PEXPIREAT ExpiresAt
+func (k keys) checkIns(pid string) string    { return k.p(pid, "checkins") }    // zset (lex): whole check-ins, see checkInMember
+func (k keys) attention(pid string) string   { return k.p(pid, "attention") }   // hash: item ID → AttentionItem JSON
+func (k keys) turnAudit(pid string) string   { return k.p(pid, "audit") }       // hash: entry ID → auditRecord JSON (written by turns, records.go)
+func (k keys) outbox(pid string) string      { return k.p(pid, "outbox") }      // hash: message ID → OutboundMessage JSON
+func (k keys) turnDedupe(pid string) string  { return k.p(pid, "dedupe") }      // zset: dedupe key, score = expiry (Unix ms)
+func (k keys) windows(pid string) string     { return k.p(pid, "windows") }     // zset (lex): whole windows, see windowMember
+func (k keys) sendOrder(pid string) string   { return k.p(pid, "sendorder") }   // zset: IDs of Pending messages, score = order made (outbox_gate.lua)
+func (k keys) sendGate(pid string) string    { return k.p(pid, "sendgate") }    // hash: message ID → "h|<lease end time key>|<owner>" (held) or "p" (parked)
+func (k keys) refs(pid string) string        { return k.p(pid, "refs") }        // hash (hint): "l:<link index>", "a:<appointment ID>" → "" (hints.go)
+func (k keys) dueItems(pid string) string    { return k.p(pid, "dueitems") }    // hash: item ID → its claim state and record (due.go)
+func (k keys) codesOf(pid string) string     { return k.p(pid, "codes") }       // set (hint): enrolment codes, PEXPIREAT the latest code's expiry
 
 // participantSlot lists every key of a participant's slot, for erasure.
 func (k keys) participantSlot(pid string) []string {
@@ -104,8 +103,9 @@ func (k keys) participantSlot(pid string) []string {
 		k.participant(pid), k.session(pid), k.checkIns(pid),
 		k.attention(pid), k.turnAudit(pid), k.outbox(pid), k.turnDedupe(pid), k.windows(pid),
 		k.sendOrder(pid), k.sendGate(pid),
-		k.linksOf(pid), k.appointmentsOf(pid), k.dueItems(pid), k.codesOf(pid),
-		k.legacyDueOf(pid), // left only by a migration cut short (migrate.go)
+		k.refs(pid), k.dueItems(pid), k.codesOf(pid),
+		// Left only by a migration cut short (migrate.go).
+		k.legacyDueOf(pid), k.legacyLinksOf(pid), k.legacyAppointmentsOf(pid),
 	}
 }
 

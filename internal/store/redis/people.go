@@ -140,7 +140,7 @@ func (s *Store) PutLink(ctx context.Context, l store.Link) error {
 	if err != nil {
 		return fmt.Errorf("redis: put link of %s: %w", l.ParticipantID, err)
 	}
-	if err := s.rdb.SAdd(ctx, s.k.linksOf(l.ParticipantID), l.Index).Err(); err != nil {
+	if err := s.rdb.HSet(ctx, s.k.refs(l.ParticipantID), refLink+l.Index, "").Err(); err != nil {
 		return s.fail("put link of "+l.ParticipantID, err)
 	}
 	old, err := s.rdb.SetArgs(ctx, s.k.link(l.Index), doc, goredis.SetArgs{Get: true}).Result()
@@ -150,7 +150,7 @@ func (s *Store) PutLink(ctx context.Context, l store.Link) error {
 	if err == nil {
 		var was store.Link
 		if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != l.ParticipantID {
-			if err := s.rdb.SRem(ctx, s.k.linksOf(was.ParticipantID), l.Index).Err(); err != nil {
+			if err := s.rdb.HDel(ctx, s.k.refs(was.ParticipantID), refLink+l.Index).Err(); err != nil {
 				return s.fail("put link of "+l.ParticipantID, err)
 			}
 		}
@@ -169,7 +169,7 @@ func (s *Store) GetLink(ctx context.Context, index string) (store.Link, error) {
 
 // LinksOf returns a participant's links, ordered by index.
 func (s *Store) LinksOf(ctx context.Context, participantID string) ([]store.Link, error) {
-	docs, err := s.hinted(ctx, s.k.linksOf(participantID), s.k.link)
+	docs, err := s.hinted(ctx, participantID, refLink, s.k.link)
 	if err != nil {
 		return nil, s.fail("links of "+participantID, err)
 	}
@@ -192,7 +192,7 @@ func (s *Store) DeleteLink(ctx context.Context, index string) error {
 	}
 	var was store.Link
 	if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != "" {
-		if err := s.rdb.SRem(ctx, s.k.linksOf(was.ParticipantID), index).Err(); err != nil {
+		if err := s.rdb.HDel(ctx, s.k.refs(was.ParticipantID), refLink+index).Err(); err != nil {
 			return s.fail("delete link", err)
 		}
 	}

@@ -37,7 +37,7 @@ func inBatches(ids []string, fn func([]string) error) error {
 }
 
 // ListLinks returns every link, ordered by index. Links are kept under
-// their own keys; the participants' hint sets name them all, so this
+// their own keys; the participants' refs name them all, so this
 // reads no keyspace scan.
 func (s *Store) ListLinks(ctx context.Context) ([]store.Link, error) {
 	pids, err := s.participantIDs(ctx)
@@ -49,7 +49,7 @@ func (s *Store) ListLinks(ctx context.Context) ([]store.Link, error) {
 		sets := make([]*goredis.StringSliceCmd, len(batch))
 		_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			for i, pid := range batch {
-				sets[i] = p.SMembers(ctx, s.k.linksOf(pid))
+				sets[i] = p.HKeys(ctx, s.k.refs(pid))
 			}
 			return nil
 		})
@@ -58,7 +58,7 @@ func (s *Store) ListLinks(ctx context.Context) ([]store.Link, error) {
 		}
 		var keys, owners []string
 		for i, c := range sets {
-			for _, ix := range c.Val() {
+			for _, ix := range refsOf(c.Val(), refLink) {
 				keys = append(keys, s.k.link(ix))
 				owners = append(owners, batch[i])
 			}

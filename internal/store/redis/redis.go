@@ -134,6 +134,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.rdb.Close()
 		return nil, s.fail("open: move due items into their people's slots", err)
 	}
+	if err := s.migrateRefs(ctx); err != nil {
+		s.rdb.Close()
+		return nil, s.fail("open: move link and appointment hints into each person's refs", err)
+	}
 	return s, nil
 }
 
@@ -319,6 +323,7 @@ var (
 	luaBeginSend         = script("begin_send", "count")
 	luaDeleteOwned       = script("delete_owned")
 	luaLinkSeen          = script("link_seen")
+	luaRefsMove          = script("refs_move")
 	luaLinkedTurn        = script("linked_turn")
 	luaParticipantUpdate = script("participant_update")
 	luaLinkUnreachable   = script("link_unreachable")

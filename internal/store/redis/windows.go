@@ -186,12 +186,12 @@ func decodeHistory(pid string, cmds []*goredis.Cmd) (store.History, error) {
 }
 
 // HistoryOf reads the person's windows, check-ins, messages, attention
-// items and appointment hints in one pipeline, and the appointments the
-// hints point at in a second round trip: two instead of six, for the
+// items and refs in one pipeline, and the appointments the refs point at
+// in a second round trip: two instead of six, for the
 // report, which reads everyone's.
 func (s *Store) HistoryOf(ctx context.Context, pid string, since time.Time) (store.History, error) {
 	op := "history of " + pid
-	calls := append(s.historyCalls(pid, since), call{args: []any{"smembers", s.k.appointmentsOf(pid)}})
+	calls := append(s.historyCalls(pid, since), call{args: []any{"hkeys", s.k.refs(pid)}})
 	cmds, err := s.pipeline(ctx, calls)
 	if err != nil {
 		return store.History{}, s.fail(op, err)
@@ -200,7 +200,8 @@ func (s *Store) HistoryOf(ctx context.Context, pid string, since time.Time) (sto
 	if err != nil {
 		return h, err
 	}
-	if ids, _ := cmds[historyReads].StringSlice(); len(ids) > 0 {
+	refs, _ := cmds[historyReads].StringSlice()
+	if ids := refsOf(refs, refAppointment); len(ids) > 0 {
 		keys := make([]string, len(ids))
 		for i, id := range ids {
 			keys[i] = s.k.appointment(id)
