@@ -21,7 +21,7 @@ func (s *Store) PutAppointment(ctx context.Context, a store.Appointment) error {
 		return fmt.Errorf("redis: put appointment: %w", err)
 	}
 	op := "put appointment " + a.ID
-	doc, err := json.Marshal(a)
+	doc, err := encodeAppointment(a)
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
@@ -46,8 +46,8 @@ func (s *Store) PutAppointment(ctx context.Context, a store.Appointment) error {
 
 // GetAppointment returns an appointment; ErrNotFound if there is none.
 func (s *Store) GetAppointment(ctx context.Context, id string) (store.Appointment, error) {
-	var a store.Appointment
-	if err := s.getJSON(ctx, s.k.appointment(id), &a); err != nil {
+	a, err := getRecord(ctx, s, s.k.appointment(id), id, decodeAppointment)
+	if err != nil {
 		return a, s.wrapGet("get appointment "+id, err)
 	}
 	return a, nil
@@ -56,17 +56,17 @@ func (s *Store) GetAppointment(ctx context.Context, id string) (store.Appointmen
 // AppointmentsOf returns a participant's appointments, ordered by date and
 // time.
 func (s *Store) AppointmentsOf(ctx context.Context, participantID string) ([]store.Appointment, error) {
-	docs, err := s.hinted(ctx, participantID, refAppointment, s.k.appointment)
+	ids, docs, err := s.hinted(ctx, participantID, refAppointment, s.k.appointment)
 	if err != nil {
 		return nil, s.fail("appointments of "+participantID, err)
 	}
-	return decodeAppointments(participantID, docs)
+	return decodeAppointments(participantID, ids, docs)
 }
 
-// decodeAppointments reads the records a person's refs point at,
-// skipping stale hints, ordered by date and time.
-func decodeAppointments(participantID string, docs []*string) ([]store.Appointment, error) {
-	out, err := owned(docs, participantID, jsonRecord[store.Appointment], func(a store.Appointment) string { return a.ParticipantID })
+// decodeAppointments reads the records a person's refs point at (docs[i]
+// that of ids[i]), skipping stale hints, ordered by date and time.
+func decodeAppointments(participantID string, ids []string, docs []*string) ([]store.Appointment, error) {
+	out, err := owned(docs, participantID, keyedBy(ids, decodeAppointment), func(a store.Appointment) string { return a.ParticipantID })
 	if err != nil {
 		return nil, fmt.Errorf("redis: appointments of %s: %w", participantID, err)
 	}

@@ -3,7 +3,6 @@ package redis
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -57,10 +56,6 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 
 	// Round 3: the links and appointments the refs name.
 	var more []call
-	type named struct {
-		links, appts []string
-		due          map[string]string
-	}
 	names := make([]named, len(asks))
 	now := time.Now().UnixMilli()
 	j := 0
@@ -110,7 +105,7 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 		n := names[i]
 		links, appts := docsOf(recs[j:j+len(n.links)]), docsOf(recs[j+len(n.links):j+len(n.links)+len(n.appts)])
 		j += len(n.links) + len(n.appts)
-		if err := readHinted(a.ParticipantID, n.due, links, appts, &out[i]); err != nil {
+		if err := readHinted(a.ParticipantID, n.due, n, links, appts, &out[i]); err != nil {
 			return nil, fmt.Errorf("redis: load turns: %s: %w", a.ParticipantID, err)
 		}
 		if h := out[i].History; h != nil {
@@ -155,12 +150,12 @@ func (s *Store) readTurnState(c []*goredis.Cmd, a store.TurnAsk, now int64, in *
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal([]byte(doc), &in.Participant); err != nil {
+	if in.Participant, err = decodeParticipant(a.ParticipantID, doc); err != nil {
 		return err
 	}
 	if doc, err := c[1].Text(); err == nil {
-		var ss store.Session
-		if err := json.Unmarshal([]byte(doc), &ss); err != nil {
+		ss, err := decodeSession(a.ParticipantID, doc)
+		if err != nil {
 			return fmt.Errorf("session: %w", err)
 		}
 		in.Session = &ss
@@ -184,16 +179,22 @@ func docsOf(cmds []*goredis.Cmd) []*string {
 	return docs
 }
 
+// named is what a person's refs and due items name, read in round 2.
+type named struct {
+	links, appts []string
+	due          map[string]string
+}
+
 // readHinted decodes one person's links, appointments and due items (their
 // hash's fields and values), ordered as LinksOf, AppointmentsOf and DueOf
 // order them.
-func readHinted(pid string, due map[string]string, links, appts []*string, in *store.TurnInputs) error {
+func readHinted(pid string, due map[string]string, n named, links, appts []*string, in *store.TurnInputs) error {
 	var err error
-	if in.Links, err = owned(links, pid, jsonRecord[store.Link], func(l store.Link) string { return l.ParticipantID }); err != nil {
+	if in.Links, err = owned(links, pid, keyedBy(n.links, decodeLink), func(l store.Link) string { return l.ParticipantID }); err != nil {
 		return err
 	}
 	slices.SortFunc(in.Links, func(a, b store.Link) int { return cmp.Compare(a.Index, b.Index) })
-	if in.Appointments, err = decodeAppointments(pid, appts); err != nil {
+	if in.Appointments, err = decodeAppointments(pid, n.appts, appts); err != nil {
 		return err
 	}
 	in.Due, err = dueItemsOf(pid, due)

@@ -130,7 +130,10 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 	// A child's claim on their caseworker goes with them: with the record
 	// gone, no write that needed the claim can land any more.
 	var p store.Participant
-	if doc, err := record.Bytes(); err == nil && json.Unmarshal(doc, &p) == nil && p.Child && p.CaseworkerID != "" {
+	if doc, err := record.Result(); err == nil {
+		p, _ = decodeParticipant(id, doc) // unreadable: no child claim or caseload entry to drop
+	}
+	if p.Child && p.CaseworkerID != "" {
 		if err := s.rdb.ZRem(ctx, k.accounts().childrenOf(p.CaseworkerID), id).Err(); err != nil {
 			return s.fail(op, err)
 		}

@@ -128,8 +128,7 @@ func (s *Store) childGuard(ctx context.Context, mode string, p store.Participant
 	}
 	var old *store.Participant
 	if mode != "create" {
-		var cur store.Participant
-		err := s.getJSON(ctx, s.k.participant(p.ID), &cur)
+		cur, err := getRecord(ctx, s, s.k.participant(p.ID), p.ID, decodeParticipant)
 		switch {
 		case errors.Is(err, goredis.Nil):
 			if mode == "update" {

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 )
 
@@ -52,26 +51,26 @@ func fromHints[T any](docs []*string, owner func(i int) string, decode func(i in
 	return out, nil
 }
 
-// jsonRecord decodes a record kept as JSON.
-func jsonRecord[T any](_ int, doc string) (T, error) {
-	var r T
-	err := json.Unmarshal([]byte(doc), &r)
-	return r, err
+// keyedBy decodes docs[i] as the record whose key names ids[i].
+func keyedBy[T any](ids []string, decode func(id, doc string) (T, error)) func(i int, doc string) (T, error) {
+	return func(i int, doc string) (T, error) { return decode(ids[i], doc) }
 }
 
-// hinted reads the records of one kind a participant's refs name, each
-// record's key made by key, fetched in one pipeline (nil where gone).
-func (s *Store) hinted(ctx context.Context, pid, kind string, key func(id string) string) ([]*string, error) {
+// hinted reads the records of one kind a participant's refs name: their
+// IDs, and each record from the key made by key, fetched in one pipeline
+// (nil where gone).
+func (s *Store) hinted(ctx context.Context, pid, kind string, key func(id string) string) ([]string, []*string, error) {
 	fields, err := s.rdb.HKeys(ctx, s.k.refs(pid)).Result()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ids := refsOf(fields, kind)
 	keys := make([]string, len(ids))
 	for i, id := range ids {
 		keys[i] = key(id)
 	}
-	return s.getMany(ctx, keys)
+	docs, err := s.getMany(ctx, keys)
+	return ids, docs, err
 }
 
 // owned is fromHints for one owner's records.

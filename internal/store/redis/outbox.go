@@ -236,7 +236,7 @@ func (s *Store) BeginSend(ctx context.Context, pid, linkIndex, dedupeKey string,
 		linkKey = s.k.link(linkIndex)
 	}
 	if s.isCluster() {
-		return s.beginSendInSteps(ctx, op, pid, linkKey, dedupeKey, expiresAt, count)
+		return s.beginSendInSteps(ctx, op, pid, linkIndex, linkKey, dedupeKey, expiresAt, count)
 	}
 	keys := []string{s.k.participant(pid), s.k.dedupe(dedupeKey), linkKey}
 	until := ""
@@ -252,12 +252,12 @@ func (s *Store) BeginSend(ctx context.Context, pid, linkIndex, dedupeKey string,
 	n, _ := res[3].(int64)
 	person, _ := res[0].(string)
 	link, _ := res[2].(string)
-	return sendCheck(op, person, link, first == 1, int(n))
+	return sendCheck(op, pid, linkIndex, person, link, first == 1, int(n))
 }
 
 // beginSendInSteps is BeginSend on a cluster: the reads and the dedupe key
 // in one pipeline, then the count when the key was new.
-func (s *Store) beginSendInSteps(ctx context.Context, op, pid, linkKey, dedupeKey string, expiresAt time.Time, count store.SendCount) (store.SendCheck, error) {
+func (s *Store) beginSendInSteps(ctx context.Context, op, pid, linkIndex, linkKey, dedupeKey string, expiresAt time.Time, count store.SendCount) (store.SendCheck, error) {
 	cmds, err := s.pipeline(ctx, []call{
 		{args: []any{"get", s.k.participant(pid)}},
 		{args: []any{"set", s.k.dedupe(dedupeKey), "1", "pxat", ms(expiresAt), "nx"}},
@@ -275,23 +275,23 @@ func (s *Store) beginSendInSteps(ctx context.Context, op, pid, linkKey, dedupeKe
 	}
 	person, _ := cmds[0].Text()
 	link, _ := cmds[2].Text()
-	return sendCheck(op, person, link, first, n)
+	return sendCheck(op, pid, linkIndex, person, link, first, n)
 }
 
 // sendCheck decodes what BeginSend read: the participant's and the link's
 // JSON, "" where there is none.
-func sendCheck(op, person, link string, first bool, count int) (store.SendCheck, error) {
+func sendCheck(op, pid, linkIndex, person, link string, first bool, count int) (store.SendCheck, error) {
 	c := store.SendCheck{FirstSeen: first, Count: count}
 	if person != "" {
-		var p store.Participant
-		if err := json.Unmarshal([]byte(person), &p); err != nil {
+		p, err := decodeParticipant(pid, person)
+		if err != nil {
 			return store.SendCheck{}, fmt.Errorf("redis: %s: %w", op, err)
 		}
 		c.Participant = &p
 	}
 	if link != "" {
-		var l store.Link
-		if err := json.Unmarshal([]byte(link), &l); err != nil {
+		l, err := decodeLink(linkIndex, link)
+		if err != nil {
 			return store.SendCheck{}, fmt.Errorf("redis: %s: link: %w", op, err)
 		}
 		c.Link = &l

@@ -149,12 +149,12 @@ func (s *Store) participantsAt(ctx context.Context, ids []string) ([]store.Parti
 		return nil, err
 	}
 	out := make([]store.Participant, 0, len(docs))
-	for _, doc := range docs {
+	for i, doc := range docs {
 		if doc == nil {
 			continue
 		}
-		var p store.Participant
-		if err := json.Unmarshal([]byte(*doc), &p); err != nil {
+		p, err := decodeParticipant(ids[i], *doc)
+		if err != nil {
 			return nil, fmt.Errorf("decode participant: %w", err)
 		}
 		out = append(out, p)

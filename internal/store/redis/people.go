@@ -22,7 +22,7 @@ func (s *Store) CreateParticipant(ctx context.Context, p store.Participant) erro
 	}
 	p.Revision = 1
 	op := "create participant " + p.ID
-	doc, err := json.Marshal(p)
+	doc, err := encodeParticipant(p)
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
@@ -49,8 +49,7 @@ func (s *Store) CreateParticipant(ctx context.Context, p store.Participant) erro
 
 // GetParticipant returns a participant; ErrNotFound if there is none.
 func (s *Store) GetParticipant(ctx context.Context, id string) (store.Participant, error) {
-	var p store.Participant
-	err := s.getJSON(ctx, s.k.participant(id), &p)
+	p, err := getRecord(ctx, s, s.k.participant(id), id, decodeParticipant)
 	if err != nil {
 		return p, s.wrapGet("get participant "+id, err)
 	}
@@ -71,7 +70,7 @@ func (s *Store) UpdateParticipant(ctx context.Context, p store.Participant) erro
 	}
 	read := p.Revision
 	p.Revision++
-	doc, err := json.Marshal(p)
+	doc, err := encodeParticipant(p)
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
@@ -116,12 +115,12 @@ func (s *Store) ListParticipants(ctx context.Context) ([]store.Participant, erro
 		return nil, s.fail("list participants", err)
 	}
 	out := make([]store.Participant, 0, len(docs))
-	for _, doc := range docs {
+	for i, doc := range docs {
 		if doc == nil {
 			continue // a hint whose record never landed or is erased
 		}
-		var p store.Participant
-		if err := json.Unmarshal([]byte(*doc), &p); err != nil {
+		p, err := decodeParticipant(ids[i], *doc)
+		if err != nil {
 			return nil, fmt.Errorf("redis: list participants: %w", err)
 		}
 		out = append(out, p)
@@ -136,7 +135,7 @@ func (s *Store) PutLink(ctx context.Context, l store.Link) error {
 	if err := store.CheckLink(l); err != nil {
 		return fmt.Errorf("redis: put link: %w", err)
 	}
-	doc, err := json.Marshal(l)
+	doc, err := encodeLink(l)
 	if err != nil {
 		return fmt.Errorf("redis: put link of %s: %w", l.ParticipantID, err)
 	}
@@ -160,8 +159,8 @@ func (s *Store) PutLink(ctx context.Context, l store.Link) error {
 
 // GetLink returns the link with this blind index; ErrNotFound if none.
 func (s *Store) GetLink(ctx context.Context, index string) (store.Link, error) {
-	var l store.Link
-	if err := s.getJSON(ctx, s.k.link(index), &l); err != nil {
+	l, err := getRecord(ctx, s, s.k.link(index), index, decodeLink)
+	if err != nil {
 		return l, s.wrapGet("get link", err)
 	}
 	return l, nil
@@ -169,11 +168,11 @@ func (s *Store) GetLink(ctx context.Context, index string) (store.Link, error) {
 
 // LinksOf returns a participant's links, ordered by index.
 func (s *Store) LinksOf(ctx context.Context, participantID string) ([]store.Link, error) {
-	docs, err := s.hinted(ctx, participantID, refLink, s.k.link)
+	ids, docs, err := s.hinted(ctx, participantID, refLink, s.k.link)
 	if err != nil {
 		return nil, s.fail("links of "+participantID, err)
 	}
-	out, err := owned(docs, participantID, jsonRecord[store.Link], func(l store.Link) string { return l.ParticipantID })
+	out, err := owned(docs, participantID, keyedBy(ids, decodeLink), func(l store.Link) string { return l.ParticipantID })
 	if err != nil {
 		return nil, fmt.Errorf("redis: links of %s: %w", participantID, err)
 	}
@@ -251,8 +250,8 @@ func (s *Store) TakeEnrolmentCode(ctx context.Context, code string) (store.Enrol
 // GetSession returns a participant's conversation in progress; ErrNotFound
 // if there is none or it has expired (Redis drops it at ExpiresAt).
 func (s *Store) GetSession(ctx context.Context, participantID string) (store.Session, error) {
-	var ss store.Session
-	if err := s.getJSON(ctx, s.k.session(participantID), &ss); err != nil {
+	ss, err := getRecord(ctx, s, s.k.session(participantID), participantID, decodeSession)
+	if err != nil {
 		return ss, s.wrapGet("get session of "+participantID, err)
 	}
 	return ss, nil
@@ -271,7 +270,7 @@ func (s *Store) SaveSession(ctx context.Context, ss store.Session) error {
 		err = s.rdb.Del(ctx, key).Err()
 	} else {
 		var doc []byte
-		if doc, err = json.Marshal(ss); err != nil {
+		if doc, err = encodeSession(ss); err != nil {
 			return fmt.Errorf("redis: save session of %s: %w", ss.ParticipantID, err)
 		}
 		err = s.rdb.Do(ctx, "set", key, doc, "pxat", at).Err()
@@ -292,12 +291,28 @@ func (s *Store) DeleteSession(ctx context.Context, participantID string) error {
 
 // getJSON reads and decodes one key; goredis.Nil when it is missing.
 func (s *Store) getJSON(ctx context.Context, key string, v any) error {
-	// Through the coalescer: a link's read is on a cluster's inbound path.
-	doc, err := s.send(ctx, []call{{args: []any{"get", key}}})[0].Text()
+	doc, err := s.getOne(ctx, key)
 	if err != nil {
 		return err
 	}
 	return json.Unmarshal([]byte(doc), v)
+}
+
+// getRecord reads one record kept without its ID (docs.go) and decodes it
+// with the ID its key names; goredis.Nil when it is missing.
+func getRecord[T any](ctx context.Context, s *Store, key, id string, decode func(id, doc string) (T, error)) (T, error) {
+	doc, err := s.getOne(ctx, key)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return decode(id, doc)
+}
+
+// getOne reads one string key through the coalescer: a link's read is on
+// a cluster's inbound path.
+func (s *Store) getOne(ctx context.Context, key string) (string, error) {
+	return s.send(ctx, []call{{args: []any{"get", key}}})[0].Text()
 }
 
 // wrapGet turns a missing key into ErrNotFound.

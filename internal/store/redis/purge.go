@@ -56,10 +56,11 @@ func (s *Store) ListLinks(ctx context.Context) ([]store.Link, error) {
 		if err != nil {
 			return err
 		}
-		var keys, owners []string
+		var keys, indexes, owners []string
 		for i, c := range sets {
 			for _, ix := range refsOf(c.Val(), refLink) {
 				keys = append(keys, s.k.link(ix))
+				indexes = append(indexes, ix)
 				owners = append(owners, batch[i])
 			}
 		}
@@ -67,7 +68,7 @@ func (s *Store) ListLinks(ctx context.Context) ([]store.Link, error) {
 		if err != nil {
 			return err
 		}
-		links, err := fromHints(docs, func(i int) string { return owners[i] }, jsonRecord[store.Link],
+		links, err := fromHints(docs, func(i int) string { return owners[i] }, keyedBy(indexes, decodeLink),
 			func(l store.Link) string { return l.ParticipantID })
 		out = append(out, links...)
 		return err

@@ -249,7 +249,7 @@ func (s *Store) LoadTurn(ctx context.Context, pid, dedupeKey string) (store.Turn
 	if dedupeKey != "" {
 		loaded.marker, loaded.global = cmds[2].Val(), cmds[3].Val()
 	}
-	return loaded.state(op)
+	return loaded.state(op, pid)
 }
 
 // LoadLinkedTurn reads a link and its participant's turn state. On a
@@ -283,16 +283,16 @@ func (s *Store) LoadLinkedTurn(ctx context.Context, index, dedupeKey string) (st
 	if len(res) != 5 {
 		return store.Link{}, store.TurnState{}, fmt.Errorf("redis: %s: unexpected answer from linked_turn.lua: %d values", op, len(res))
 	}
-	var l store.Link
 	doc, _ := res[0].(string)
-	if err := json.Unmarshal([]byte(doc), &l); err != nil {
+	l, err := decodeLink(index, doc)
+	if err != nil {
 		return store.Link{}, store.TurnState{}, fmt.Errorf("redis: %s: link: %w", op, err)
 	}
 	loaded := loadedTurn{participant: res[1], session: res[2]}
 	if dedupeKey != "" {
 		loaded.marker, loaded.global = res[3], res[4]
 	}
-	st, err := loaded.state(op + " of " + l.ParticipantID)
+	st, err := loaded.state(op+" of "+l.ParticipantID, l.ParticipantID)
 	return l, st, err
 }
 
@@ -312,18 +312,19 @@ type loadedTurn struct {
 	marker, global       any // nil unless a dedupe key was asked about
 }
 
-func (r loadedTurn) state(op string) (store.TurnState, error) {
+func (r loadedTurn) state(op, pid string) (store.TurnState, error) {
 	var st store.TurnState
 	doc, ok := r.participant.(string)
 	if !ok {
 		return st, fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
 	}
-	if err := json.Unmarshal([]byte(doc), &st.Participant); err != nil {
+	var err error
+	if st.Participant, err = decodeParticipant(pid, doc); err != nil {
 		return st, fmt.Errorf("redis: %s: %w", op, err)
 	}
 	if doc, ok := r.session.(string); ok {
-		var ss store.Session
-		if err := json.Unmarshal([]byte(doc), &ss); err != nil {
+		ss, err := decodeSession(pid, doc)
+		if err != nil {
 			return st, fmt.Errorf("redis: %s: session: %w", op, err)
 		}
 		st.Session = &ss
@@ -388,14 +389,14 @@ func (s *Store) slotWriteOf(t store.Turn) (slotWrite, error) {
 		p := *t.Participant
 		w.revision = p.Revision
 		p.Revision++
-		if w.participant, err = json.Marshal(p); err != nil {
+		if w.participant, err = encodeParticipant(p); err != nil {
 			return w, err
 		}
 	}
 	switch {
 	case t.Session != nil && ms(t.Session.ExpiresAt) > 0:
 		w.sessionMode, w.sessionAt = "set", ms(t.Session.ExpiresAt)
-		if w.session, err = json.Marshal(t.Session); err != nil {
+		if w.session, err = encodeSession(*t.Session); err != nil {
 			return w, err
 		}
 	case t.Session != nil || t.EndSession:

@@ -210,7 +210,7 @@ func (s *Store) HistoryOf(ctx context.Context, pid string, since time.Time) (sto
 		if err != nil {
 			return h, s.fail(op, err)
 		}
-		if h.Appointments, err = decodeAppointments(pid, docs); err != nil {
+		if h.Appointments, err = decodeAppointments(pid, ids, docs); err != nil {
 			return h, err
 		}
 	}
