@@ -26,6 +26,7 @@ import (
 
 	"github.com/waymark-atd/waymark/internal/clock"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -316,26 +317,67 @@ func recordsOf[T any](t *txn, index, records []byte, participantID string) ([]T,
 	return out, nil
 }
 
+// getJSON reads the record under k into v, reporting whether there is one.
 func getJSON(b *bbolt.Bucket, k []byte, v any) (bool, error) {
 	raw := b.Get(k)
 	if raw == nil {
 		return false, nil
 	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return true, fmt.Errorf("decode record: %w", err)
-	}
-	return true, nil
+	return true, decodeAt(k, raw, v)
 }
 
+// putJSON writes v under k: the records of a person's state in their
+// compact form (internal/store/compact), which leaves out the ID that k
+// is, everything else as JSON.
 func putJSON(b *bbolt.Bucket, k []byte, v any) error {
-	raw, err := json.Marshal(v)
+	var raw []byte
+	var err error
+	switch r := v.(type) {
+	case store.Participant:
+		raw, err = compact.EncodeParticipant(r)
+	case store.Link:
+		raw, err = compact.EncodeLink(r)
+	case store.Appointment:
+		raw, err = compact.EncodeAppointment(r)
+	case store.Session:
+		raw, err = compact.EncodeSession(r)
+	default:
+		raw, err = json.Marshal(v)
+	}
 	if err != nil {
 		return fmt.Errorf("encode record: %w", err)
 	}
 	return b.Put(k, raw)
 }
 
+// decodeAt reads raw, the record kept under k, into v.
+func decodeAt(k, raw []byte, v any) error {
+	var err error
+	switch r := v.(type) {
+	case *store.Participant:
+		*r, err = compact.DecodeParticipant(string(k), raw)
+	case *store.Link:
+		*r, err = compact.DecodeLink(string(k), raw)
+	case *store.Appointment:
+		*r, err = compact.DecodeAppointment(string(k), raw)
+	case *store.Session:
+		*r, err = compact.DecodeSession(string(k), raw)
+	default:
+		err = json.Unmarshal(raw, v)
+	}
+	if err != nil {
+		return fmt.Errorf("decode record: %w", err)
+	}
+	return nil
+}
+
+// unmarshal reads a record whose key says nothing it leaves out; the
+// records of a person's state are read with their key, by decodeAt.
 func unmarshal(raw []byte, v any) error {
+	switch v.(type) {
+	case *store.Participant, *store.Link, *store.Appointment, *store.Session:
+		return fmt.Errorf("decode record: %T is read with its key", v)
+	}
 	if err := json.Unmarshal(raw, v); err != nil {
 		return fmt.Errorf("decode record: %w", err)
 	}

@@ -67,9 +67,9 @@ func (t *txn) checkChildProtection(old *store.Participant, p store.Participant) 
 // taken away rarely, and a caseload index would be one more thing to keep
 // true.
 func (t *txn) checkNoChildrenOf(accountID string) error {
-	return t.Bucket(bParticipants).ForEach(func(_, raw []byte) error {
+	return t.Bucket(bParticipants).ForEach(func(k, raw []byte) error {
 		var p store.Participant
-		if err := unmarshal(raw, &p); err != nil {
+		if err := decodeAt(k, raw, &p); err != nil {
 			return err
 		}
 		if p.Child && p.CaseworkerID == accountID {

@@ -49,9 +49,9 @@ func buildIndexes(t *txn) error {
 			return fmt.Errorf("rebuild %s: %w", name, err)
 		}
 	}
-	err := t.Bucket(bParticipants).ForEach(func(_, v []byte) error {
+	err := t.Bucket(bParticipants).ForEach(func(k, v []byte) error {
 		var p store.Participant
-		if err := unmarshal(v, &p); err != nil {
+		if err := decodeAt(k, v, &p); err != nil {
 			return err
 		}
 		return t.indexParticipant(nil, &p)
@@ -338,7 +338,7 @@ func (s *Store) PageParticipants(_ context.Context, cursor string, limit int) ([
 				break
 			}
 			var p store.Participant
-			if err := unmarshal(v, &p); err != nil {
+			if err := decodeAt(k, v, &p); err != nil {
 				return err
 			}
 			out = append(out, p)

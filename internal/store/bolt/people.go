@@ -87,9 +87,9 @@ func (s *Store) UpdateParticipant(_ context.Context, p store.Participant) error 
 func (s *Store) ListParticipants(_ context.Context) ([]store.Participant, error) {
 	var out []store.Participant
 	err := s.view("list participants", func(t *txn) error {
-		return t.Bucket(bParticipants).ForEach(func(_, v []byte) error {
+		return t.Bucket(bParticipants).ForEach(func(k, v []byte) error {
 			var p store.Participant
-			if err := unmarshal(v, &p); err != nil {
+			if err := decodeAt(k, v, &p); err != nil {
 				return err
 			}
 			out = append(out, p)

@@ -17,9 +17,9 @@ import (
 func (s *Store) ListLinks(_ context.Context) ([]store.Link, error) {
 	var out []store.Link
 	err := s.view("list links", func(t *txn) error {
-		return t.Bucket(bLinks).ForEach(func(_, v []byte) error {
+		return t.Bucket(bLinks).ForEach(func(k, v []byte) error {
 			var l store.Link
-			if err := unmarshal(v, &l); err != nil {
+			if err := decodeAt(k, v, &l); err != nil {
 				return err
 			}
 			out = append(out, l)

@@ -11,6 +11,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 // PutAppointment inserts or replaces an appointment by ID. Like a link, the
@@ -21,7 +22,7 @@ func (s *Store) PutAppointment(ctx context.Context, a store.Appointment) error {
 		return fmt.Errorf("redis: put appointment: %w", err)
 	}
 	op := "put appointment " + a.ID
-	doc, err := encodeAppointment(a)
+	doc, err := compact.EncodeAppointment(a)
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
@@ -46,7 +47,7 @@ func (s *Store) PutAppointment(ctx context.Context, a store.Appointment) error {
 
 // GetAppointment returns an appointment; ErrNotFound if there is none.
 func (s *Store) GetAppointment(ctx context.Context, id string) (store.Appointment, error) {
-	a, err := getRecord(ctx, s, s.k.appointment(id), id, decodeAppointment)
+	a, err := getRecord(ctx, s, s.k.appointment(id), id, compact.DecodeAppointment)
 	if err != nil {
 		return a, s.wrapGet("get appointment "+id, err)
 	}
@@ -66,7 +67,7 @@ func (s *Store) AppointmentsOf(ctx context.Context, participantID string) ([]sto
 // decodeAppointments reads the records a person's refs point at (docs[i]
 // that of ids[i]), skipping stale hints, ordered by date and time.
 func decodeAppointments(participantID string, ids []string, docs []*string) ([]store.Appointment, error) {
-	out, err := owned(docs, participantID, keyedBy(ids, decodeAppointment), func(a store.Appointment) string { return a.ParticipantID })
+	out, err := owned(docs, participantID, keyedBy(ids, compact.DecodeAppointment), func(a store.Appointment) string { return a.ParticipantID })
 	if err != nil {
 		return nil, fmt.Errorf("redis: appointments of %s: %w", participantID, err)
 	}

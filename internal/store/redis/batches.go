@@ -11,6 +11,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 var _ store.DueBatches = (*Store)(nil)
@@ -150,11 +151,11 @@ func (s *Store) readTurnState(c []*goredis.Cmd, a store.TurnAsk, now int64, in *
 	if err != nil {
 		return err
 	}
-	if in.Participant, err = decodeParticipant(a.ParticipantID, doc); err != nil {
+	if in.Participant, err = compact.DecodeParticipant(a.ParticipantID, []byte(doc)); err != nil {
 		return err
 	}
 	if doc, err := c[1].Text(); err == nil {
-		ss, err := decodeSession(a.ParticipantID, doc)
+		ss, err := compact.DecodeSession(a.ParticipantID, []byte(doc))
 		if err != nil {
 			return fmt.Errorf("session: %w", err)
 		}
@@ -190,7 +191,7 @@ type named struct {
 // order them.
 func readHinted(pid string, due map[string]string, n named, links, appts []*string, in *store.TurnInputs) error {
 	var err error
-	if in.Links, err = owned(links, pid, keyedBy(n.links, decodeLink), func(l store.Link) string { return l.ParticipantID }); err != nil {
+	if in.Links, err = owned(links, pid, keyedBy(n.links, compact.DecodeLink), func(l store.Link) string { return l.ParticipantID }); err != nil {
 		return err
 	}
 	slices.SortFunc(in.Links, func(a, b store.Link) int { return cmp.Compare(a.Index, b.Index) })

@@ -9,6 +9,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 // DeleteParticipant erases a participant and everything keyed by them:
@@ -131,7 +132,7 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 	// gone, no write that needed the claim can land any more.
 	var p store.Participant
 	if doc, err := record.Result(); err == nil {
-		p, _ = decodeParticipant(id, doc) // unreadable: no child claim or caseload entry to drop
+		p, _ = compact.DecodeParticipant(id, []byte(doc)) // unreadable: no child claim or caseload entry to drop
 	}
 	if p.Child && p.CaseworkerID != "" {
 		if err := s.rdb.ZRem(ctx, k.accounts().childrenOf(p.CaseworkerID), id).Err(); err != nil {

@@ -19,71 +19,67 @@ import (
 // still held by its claim's owner, and that nothing of the old layout is
 // left. On a single Redis and on a cluster.
 func TestMovesDueItemsOfTheLayoutBefore(t *testing.T) {
-	for name, opts := range map[string]func(testing.TB) Options{"single": testOptions, "cluster": clusterOptions} {
-		t.Run(name, func(t *testing.T) {
-			o := opts(t)
-			o.Prefix = uniquePrefix()
-			s := openTest(t, o)
-			ctx := t.Context()
-			at := time.Date(2026, time.March, 3, 9, 0, 0, 0, time.UTC)
-			putOld := func(d store.DueItem, doc any, ready time.Time, owner string) {
-				t.Helper()
-				raw, err := json.Marshal(doc)
-				mustDo(t, err)
-				sh := s.k.legacyDueShard(shardOf(d.ID))
-				mustDo(t, s.rdb.SAdd(ctx, s.k.legacyDueOf(d.ParticipantID), d.ID).Err())
-				mustDo(t, s.rdb.HSet(ctx, sh.items, d.ID, raw).Err())
-				mustDo(t, s.rdb.ZAdd(ctx, sh.ready, goredis.Z{Member: member(ready, d.ID)}).Err())
-				mustDo(t, s.rdb.HSet(ctx, sh.pos, d.ID, timeKey(ready)).Err())
-				if owner != "" {
-					mustDo(t, s.rdb.HSet(ctx, sh.owner, d.ID, owner).Err())
-				}
-			}
-			short := func(d store.DueItem) dueRecord {
-				return dueRecord{ParticipantID: d.ParticipantID, Kind: d.Kind, Ref: d.Ref, DueAt: d.DueAt, Data: d.Data}
-			}
-			a := store.DueItem{ID: "win:p_a:1:open", ParticipantID: "p_a", Kind: "checkin_open", Ref: "win:p_a:1", DueAt: at,
-				Data: map[string]string{"opens": "x"}}
-			b := store.DueItem{ID: "win:p_a:2:open", ParticipantID: "p_a", Kind: "checkin_open", DueAt: at.Add(-time.Hour)}
-			c := store.DueItem{ID: "win:p_a:3:open", ParticipantID: "p_a", Kind: "checkin_open", DueAt: at.Add(2 * time.Hour)}
-			d := store.DueItem{ID: "appt:a_1:1d", ParticipantID: "p_b", Kind: "appointment", Ref: "a_1", DueAt: at}
-			putOld(a, a, a.DueAt, "")
-			putOld(b, short(b), at.Add(time.Hour), "w0") // claimed by w0 until at+1h
-			putOld(c, short(c), c.DueAt, "")
-			putOld(d, short(d), d.DueAt, "")
-
-			// The next start moves them: two processes starting at once
-			// take turns.
-			moved := openTogether(t, o)[0]
-			got, err := moved.DueOf(ctx, "p_a")
+	onSingleAndCluster(t, func(t *testing.T, o Options) {
+		s := openTest(t, o)
+		ctx := t.Context()
+		at := time.Date(2026, time.March, 3, 9, 0, 0, 0, time.UTC)
+		putOld := func(d store.DueItem, doc any, ready time.Time, owner string) {
+			t.Helper()
+			raw, err := json.Marshal(doc)
 			mustDo(t, err)
-			if len(got) != 3 || !sameDue(got[0], b) || !sameDue(got[1], a) || !sameDue(got[2], c) {
-				t.Fatalf("DueOf(p_a) = %+v", got)
+			sh := s.k.legacyDueShard(shardOf(d.ID))
+			mustDo(t, s.rdb.SAdd(ctx, s.k.legacyDueOf(d.ParticipantID), d.ID).Err())
+			mustDo(t, s.rdb.HSet(ctx, sh.items, d.ID, raw).Err())
+			mustDo(t, s.rdb.ZAdd(ctx, sh.ready, goredis.Z{Member: member(ready, d.ID)}).Err())
+			mustDo(t, s.rdb.HSet(ctx, sh.pos, d.ID, timeKey(ready)).Err())
+			if owner != "" {
+				mustDo(t, s.rdb.HSet(ctx, sh.owner, d.ID, owner).Err())
 			}
-			for n := range shardCount {
-				sh := s.k.legacyDueShard(n)
-				if left := s.rdb.Exists(ctx, sh.items, sh.ready, sh.pos, sh.owner).Val(); left != 0 {
-					t.Errorf("shard %d of the layout before still has %d keys", n, left)
-				}
-			}
-			for _, pid := range []string{"p_a", "p_b"} {
-				if s.rdb.Exists(ctx, s.k.legacyDueOf(pid)).Val() != 0 {
-					t.Errorf("%s's hint set of the layout before is left", pid)
-				}
-			}
+		}
+		short := func(d store.DueItem) dueRecord {
+			return dueRecord{ParticipantID: d.ParticipantID, Kind: d.Kind, Ref: d.Ref, DueAt: d.DueAt, Data: d.Data}
+		}
+		a := store.DueItem{ID: "win:p_a:1:open", ParticipantID: "p_a", Kind: "checkin_open", Ref: "win:p_a:1", DueAt: at,
+			Data: map[string]string{"opens": "x"}}
+		b := store.DueItem{ID: "win:p_a:2:open", ParticipantID: "p_a", Kind: "checkin_open", DueAt: at.Add(-time.Hour)}
+		c := store.DueItem{ID: "win:p_a:3:open", ParticipantID: "p_a", Kind: "checkin_open", DueAt: at.Add(2 * time.Hour)}
+		d := store.DueItem{ID: "appt:a_1:1d", ParticipantID: "p_b", Kind: "appointment", Ref: "a_1", DueAt: at}
+		putOld(a, a, a.DueAt, "")
+		putOld(b, short(b), at.Add(time.Hour), "w0") // claimed by w0 until at+1h
+		putOld(c, short(c), c.DueAt, "")
+		putOld(d, short(d), d.DueAt, "")
 
-			claimed, err := moved.ClaimDue(ctx, "w1", at, time.Minute, 10)
-			mustDo(t, err)
-			if len(claimed) != 2 || !sameDue(claimed[0], a) || !sameDue(claimed[1], d) {
-				t.Fatalf("ClaimDue at the first due time = %+v; want %s and %s, and %s still w0's", claimed, a.ID, d.ID, b.ID)
+		// The next start moves them: two processes starting at once
+		// take turns.
+		moved := openTogether(t, o)[0]
+		got, err := moved.DueOf(ctx, "p_a")
+		mustDo(t, err)
+		if len(got) != 3 || !sameDue(got[0], b) || !sameDue(got[1], a) || !sameDue(got[2], c) {
+			t.Fatalf("DueOf(p_a) = %+v", got)
+		}
+		for n := range shardCount {
+			sh := s.k.legacyDueShard(n)
+			if left := s.rdb.Exists(ctx, sh.items, sh.ready, sh.pos, sh.owner).Val(); left != 0 {
+				t.Errorf("shard %d of the layout before still has %d keys", n, left)
 			}
-			mustDo(t, moved.CompleteDue(ctx, "p_a", b.ID, "w0"))
-			mustDo(t, moved.CompleteDue(ctx, "p_b", d.ID, "w1"))
-			if got, _ := moved.DueOf(ctx, "p_b"); len(got) != 0 {
-				t.Fatalf("DueOf(p_b) after completing = %+v", got)
+		}
+		for _, pid := range []string{"p_a", "p_b"} {
+			if s.rdb.Exists(ctx, s.k.legacyDueOf(pid)).Val() != 0 {
+				t.Errorf("%s's hint set of the layout before is left", pid)
 			}
-		})
-	}
+		}
+
+		claimed, err := moved.ClaimDue(ctx, "w1", at, time.Minute, 10)
+		mustDo(t, err)
+		if len(claimed) != 2 || !sameDue(claimed[0], a) || !sameDue(claimed[1], d) {
+			t.Fatalf("ClaimDue at the first due time = %+v; want %s and %s, and %s still w0's", claimed, a.ID, d.ID, b.ID)
+		}
+		mustDo(t, moved.CompleteDue(ctx, "p_a", b.ID, "w0"))
+		mustDo(t, moved.CompleteDue(ctx, "p_b", d.ID, "w1"))
+		if got, _ := moved.DueOf(ctx, "p_b"); len(got) != 0 {
+			t.Fatalf("DueOf(p_b) after completing = %+v", got)
+		}
+	})
 }
 
 // TestMovesLinkAndAppointmentHintsOfTheLayoutBefore writes a person's
@@ -93,74 +89,70 @@ func TestMovesDueItemsOfTheLayoutBefore(t *testing.T) {
 // the sets are gone, and that erasure still reaches the records. On a
 // single Redis and on a cluster.
 func TestMovesLinkAndAppointmentHintsOfTheLayoutBefore(t *testing.T) {
-	for name, opts := range map[string]func(testing.TB) Options{"single": testOptions, "cluster": clusterOptions} {
-		t.Run(name, func(t *testing.T) {
-			o := opts(t)
-			o.Prefix = uniquePrefix()
-			s := openTest(t, o)
-			ctx := t.Context()
-			now := time.Date(2026, time.March, 3, 9, 0, 0, 0, time.UTC)
-			for _, pid := range []string{"p_a", "p_b"} {
-				mustDo(t, s.CreateParticipant(ctx, store.Participant{ID: pid, Label: pid, Language: "en", TimeZone: "UTC", Status: store.Active, CreatedAt: now, UpdatedAt: now}))
-			}
-			links := []store.Link{
-				{Index: "ix_a1", Channel: store.SMS, ParticipantID: "p_a", Sealed: []byte("x"), Masked: "x", LinkedAt: now},
-				{Index: "ix_a2", Channel: store.Telegram, ParticipantID: "p_a", Sealed: []byte("y"), Masked: "y", LinkedAt: now},
-				{Index: "ix_b", Channel: store.SMS, ParticipantID: "p_b", Sealed: []byte("z"), Masked: "z", LinkedAt: now},
-			}
-			for _, l := range links {
-				mustDo(t, s.PutLink(ctx, l))
-			}
-			appt := store.Appointment{ID: "ap_1", ParticipantID: "p_a", Kind: "hearing", Place: "Court", Date: "2026-03-10", Time: "10:00",
-				Status: store.AppointmentScheduled, CreatedAt: now, UpdatedAt: now}
-			mustDo(t, s.PutAppointment(ctx, appt))
+	onSingleAndCluster(t, func(t *testing.T, o Options) {
+		s := openTest(t, o)
+		ctx := t.Context()
+		now := time.Date(2026, time.March, 3, 9, 0, 0, 0, time.UTC)
+		for _, pid := range []string{"p_a", "p_b"} {
+			mustDo(t, s.CreateParticipant(ctx, store.Participant{ID: pid, Label: pid, Language: "en", TimeZone: "UTC", Status: store.Active, CreatedAt: now, UpdatedAt: now}))
+		}
+		links := []store.Link{
+			{Index: "ix_a1", Channel: store.SMS, ParticipantID: "p_a", Sealed: []byte("x"), Masked: "x", LinkedAt: now},
+			{Index: "ix_a2", Channel: store.Telegram, ParticipantID: "p_a", Sealed: []byte("y"), Masked: "y", LinkedAt: now},
+			{Index: "ix_b", Channel: store.SMS, ParticipantID: "p_b", Sealed: []byte("z"), Masked: "z", LinkedAt: now},
+		}
+		for _, l := range links {
+			mustDo(t, s.PutLink(ctx, l))
+		}
+		appt := store.Appointment{ID: "ap_1", ParticipantID: "p_a", Kind: "hearing", Place: "Court", Date: "2026-03-10", Time: "10:00",
+			Status: store.AppointmentScheduled, CreatedAt: now, UpdatedAt: now}
+		mustDo(t, s.PutAppointment(ctx, appt))
 
-			// Back to the layout before: the hints in sets, one of them
-			// stale (ix_b is p_b's), and no mark.
-			for _, key := range []string{s.k.refs("p_a"), s.k.refs("p_b"), s.k.layout()} {
-				mustDo(t, s.rdb.Del(ctx, key).Err())
-			}
-			mustDo(t, s.rdb.SAdd(ctx, s.k.legacyLinksOf("p_a"), "ix_a1", "ix_a2", "ix_b").Err())
-			mustDo(t, s.rdb.SAdd(ctx, s.k.legacyLinksOf("p_b"), "ix_b").Err())
-			mustDo(t, s.rdb.SAdd(ctx, s.k.legacyAppointmentsOf("p_a"), "ap_1").Err())
+		// Back to the layout before: the hints in sets, one of them
+		// stale (ix_b is p_b's), and no mark.
+		for _, key := range []string{s.k.refs("p_a"), s.k.refs("p_b"), s.k.layout()} {
+			mustDo(t, s.rdb.Del(ctx, key).Err())
+		}
+		mustDo(t, s.rdb.SAdd(ctx, s.k.legacyLinksOf("p_a"), "ix_a1", "ix_a2", "ix_b").Err())
+		mustDo(t, s.rdb.SAdd(ctx, s.k.legacyLinksOf("p_b"), "ix_b").Err())
+		mustDo(t, s.rdb.SAdd(ctx, s.k.legacyAppointmentsOf("p_a"), "ap_1").Err())
 
-			moved := openTogether(t, o)[1]
-			got, err := moved.LinksOf(ctx, "p_a")
-			mustDo(t, err)
-			if len(got) != 2 || got[0].Index != "ix_a1" || got[1].Index != "ix_a2" {
-				t.Fatalf("LinksOf(p_a) = %+v; want ix_a1 and ix_a2", got)
+		moved := openTogether(t, o)[1]
+		got, err := moved.LinksOf(ctx, "p_a")
+		mustDo(t, err)
+		if len(got) != 2 || got[0].Index != "ix_a1" || got[1].Index != "ix_a2" {
+			t.Fatalf("LinksOf(p_a) = %+v; want ix_a1 and ix_a2", got)
+		}
+		if got, err := moved.LinksOf(ctx, "p_b"); err != nil || len(got) != 1 || got[0].Index != "ix_b" {
+			t.Fatalf("LinksOf(p_b) = %+v, %v; want ix_b", got, err)
+		}
+		if got, err := moved.AppointmentsOf(ctx, "p_a"); err != nil || len(got) != 1 || got[0].ID != appt.ID {
+			t.Fatalf("AppointmentsOf(p_a) = %+v, %v", got, err)
+		}
+		ins, err := moved.LoadTurns(ctx, []store.TurnAsk{{ParticipantID: "p_a"}})
+		mustDo(t, err)
+		if in := ins[0]; in.Err != nil || len(in.Links) != 2 || len(in.Appointments) != 1 {
+			t.Fatalf("LoadTurns(p_a) = %d links, %d appointments, %v; want 2, 1", len(in.Links), len(in.Appointments), in.Err)
+		}
+		for _, pid := range []string{"p_a", "p_b"} {
+			if n := s.rdb.Exists(ctx, s.k.legacyLinksOf(pid), s.k.legacyAppointmentsOf(pid)).Val(); n != 0 {
+				t.Errorf("%s keeps %d hint sets of the layout before", pid, n)
 			}
-			if got, err := moved.LinksOf(ctx, "p_b"); err != nil || len(got) != 1 || got[0].Index != "ix_b" {
-				t.Fatalf("LinksOf(p_b) = %+v, %v; want ix_b", got, err)
-			}
-			if got, err := moved.AppointmentsOf(ctx, "p_a"); err != nil || len(got) != 1 || got[0].ID != appt.ID {
-				t.Fatalf("AppointmentsOf(p_a) = %+v, %v", got, err)
-			}
-			ins, err := moved.LoadTurns(ctx, []store.TurnAsk{{ParticipantID: "p_a"}})
-			mustDo(t, err)
-			if in := ins[0]; in.Err != nil || len(in.Links) != 2 || len(in.Appointments) != 1 {
-				t.Fatalf("LoadTurns(p_a) = %d links, %d appointments, %v; want 2, 1", len(in.Links), len(in.Appointments), in.Err)
-			}
-			for _, pid := range []string{"p_a", "p_b"} {
-				if n := s.rdb.Exists(ctx, s.k.legacyLinksOf(pid), s.k.legacyAppointmentsOf(pid)).Val(); n != 0 {
-					t.Errorf("%s keeps %d hint sets of the layout before", pid, n)
-				}
-			}
-			if v := s.rdb.Get(ctx, s.k.layout()).Val(); v != refsLayout {
-				t.Errorf("the layout mark reads %q; want %q", v, refsLayout)
-			}
+		}
+		if v := s.rdb.Get(ctx, s.k.layout()).Val(); v != refsLayout {
+			t.Errorf("the layout mark reads %q; want %q", v, refsLayout)
+		}
 
-			mustDo(t, moved.DeleteParticipant(ctx, "p_a"))
-			for _, key := range []string{s.k.link("ix_a1"), s.k.link("ix_a2"), s.k.appointment("ap_1")} {
-				if s.rdb.Exists(ctx, key).Val() != 0 {
-					t.Errorf("%s outlived its person's erasure", key)
-				}
+		mustDo(t, moved.DeleteParticipant(ctx, "p_a"))
+		for _, key := range []string{s.k.link("ix_a1"), s.k.link("ix_a2"), s.k.appointment("ap_1")} {
+			if s.rdb.Exists(ctx, key).Val() != 0 {
+				t.Errorf("%s outlived its person's erasure", key)
 			}
-			if _, err := moved.GetLink(ctx, "ix_b"); err != nil {
-				t.Errorf("p_b's link went with p_a: %v", err)
-			}
-		})
-	}
+		}
+		if _, err := moved.GetLink(ctx, "ix_b"); err != nil {
+			t.Errorf("p_b's link went with p_a: %v", err)
+		}
+	})
 }
 
 // openTogether opens two stores at once, as two processes started

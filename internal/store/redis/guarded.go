@@ -11,6 +11,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 // MarkUnreachable marks a link unreachable together with the caseworker's
@@ -128,7 +129,7 @@ func (s *Store) childGuard(ctx context.Context, mode string, p store.Participant
 	}
 	var old *store.Participant
 	if mode != "create" {
-		cur, err := getRecord(ctx, s, s.k.participant(p.ID), p.ID, decodeParticipant)
+		cur, err := getRecord(ctx, s, s.k.participant(p.ID), p.ID, compact.DecodeParticipant)
 		switch {
 		case errors.Is(err, goredis.Nil):
 			if mode == "update" {

@@ -52,8 +52,8 @@ func fromHints[T any](docs []*string, owner func(i int) string, decode func(i in
 }
 
 // keyedBy decodes docs[i] as the record whose key names ids[i].
-func keyedBy[T any](ids []string, decode func(id, doc string) (T, error)) func(i int, doc string) (T, error) {
-	return func(i int, doc string) (T, error) { return decode(ids[i], doc) }
+func keyedBy[T any](ids []string, decode func(id string, doc []byte) (T, error)) func(i int, doc string) (T, error) {
+	return func(i int, doc string) (T, error) { return decode(ids[i], []byte(doc)) }
 }
 
 // hinted reads the records of one kind a participant's refs name: their

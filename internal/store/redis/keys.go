@@ -83,8 +83,8 @@ func (k keys) p(pid, name string) string { return k.prefix + "{p:" + pid + "}:" 
 
 // Participant slot: {p:<pid>}.
 
-func (k keys) participant(pid string) string { return k.p(pid, "participant") } // string: Participant JSON without its ID (docs.go)
-func (k keys) session(pid string) string     { return k.p(pid, "session") }     // string: Session JSON without its participant (docs.go), PEXPIREAT ExpiresAt
+func (k keys) participant(pid string) string { return k.p(pid, "participant") } // string: Participant JSON without its ID (internal/store/compact)
+func (k keys) session(pid string) string     { return k.p(pid, "session") }     // string: Session JSON without its participant (internal/store/compact), PEXPIREAT ExpiresAt
 func (k keys) checkIns(pid string) string    { return k.p(pid, "checkins") }    // zset (lex): whole check-ins, see checkInMember
 func (k keys) attention(pid string) string   { return k.p(pid, "attention") }   // hash: item ID → AttentionItem JSON
 func (k keys) turnAudit(pid string) string   { return k.p(pid, "audit") }       // hash: entry ID → auditRecord JSON (written by turns, records.go)
@@ -112,8 +112,8 @@ func (k keys) participantSlot(pid string) []string {
 // One key per thing, found by its own ID.
 
 func (k keys) participants() string          { return k.prefix + "participants" }      // zset (lex, hint): participant IDs
-func (k keys) link(index string) string      { return k.prefix + "link:" + index }     // string: Link JSON without its index (docs.go)
-func (k keys) appointment(id string) string  { return k.prefix + "appointment:" + id } // string: Appointment JSON without its ID (docs.go)
+func (k keys) link(index string) string      { return k.prefix + "link:" + index }     // string: Link JSON without its index (internal/store/compact)
+func (k keys) appointment(id string) string  { return k.prefix + "appointment:" + id } // string: Appointment JSON without its ID (internal/store/compact)
 func (k keys) enrolmentCode(c string) string { return k.prefix + "code:" + c }         // string: EnrolmentCode JSON, PEXPIREAT ExpiresAt
 func (k keys) dedupe(key string) string      { return k.prefix + "dedupe:" + key }     // string: "1", PEXPIREAT the key's expiry
 func (k keys) lease(name string) string      { return k.prefix + "lease:" + name }     // string: owner, PX ttl

@@ -13,6 +13,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 // An outbound message's record lives in its participant's slot, where a
@@ -283,14 +284,14 @@ func (s *Store) beginSendInSteps(ctx context.Context, op, pid, linkIndex, linkKe
 func sendCheck(op, pid, linkIndex, person, link string, first bool, count int) (store.SendCheck, error) {
 	c := store.SendCheck{FirstSeen: first, Count: count}
 	if person != "" {
-		p, err := decodeParticipant(pid, person)
+		p, err := compact.DecodeParticipant(pid, []byte(person))
 		if err != nil {
 			return store.SendCheck{}, fmt.Errorf("redis: %s: %w", op, err)
 		}
 		c.Participant = &p
 	}
 	if link != "" {
-		l, err := decodeLink(linkIndex, link)
+		l, err := compact.DecodeLink(linkIndex, []byte(link))
 		if err != nil {
 			return store.SendCheck{}, fmt.Errorf("redis: %s: link: %w", op, err)
 		}

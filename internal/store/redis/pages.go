@@ -11,6 +11,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 // Reads for caseworker pages and the API, each through an index, so that
@@ -153,7 +154,7 @@ func (s *Store) participantsAt(ctx context.Context, ids []string) ([]store.Parti
 		if doc == nil {
 			continue
 		}
-		p, err := decodeParticipant(ids[i], *doc)
+		p, err := compact.DecodeParticipant(ids[i], []byte(*doc))
 		if err != nil {
 			return nil, fmt.Errorf("decode participant: %w", err)
 		}

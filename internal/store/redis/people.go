@@ -11,6 +11,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 // CreateParticipant stores a new participant; ErrConflict if the ID exists.
@@ -22,7 +23,7 @@ func (s *Store) CreateParticipant(ctx context.Context, p store.Participant) erro
 	}
 	p.Revision = 1
 	op := "create participant " + p.ID
-	doc, err := encodeParticipant(p)
+	doc, err := compact.EncodeParticipant(p)
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
@@ -49,7 +50,7 @@ func (s *Store) CreateParticipant(ctx context.Context, p store.Participant) erro
 
 // GetParticipant returns a participant; ErrNotFound if there is none.
 func (s *Store) GetParticipant(ctx context.Context, id string) (store.Participant, error) {
-	p, err := getRecord(ctx, s, s.k.participant(id), id, decodeParticipant)
+	p, err := getRecord(ctx, s, s.k.participant(id), id, compact.DecodeParticipant)
 	if err != nil {
 		return p, s.wrapGet("get participant "+id, err)
 	}
@@ -70,7 +71,7 @@ func (s *Store) UpdateParticipant(ctx context.Context, p store.Participant) erro
 	}
 	read := p.Revision
 	p.Revision++
-	doc, err := encodeParticipant(p)
+	doc, err := compact.EncodeParticipant(p)
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
@@ -119,7 +120,7 @@ func (s *Store) ListParticipants(ctx context.Context) ([]store.Participant, erro
 		if doc == nil {
 			continue // a hint whose record never landed or is erased
 		}
-		p, err := decodeParticipant(ids[i], *doc)
+		p, err := compact.DecodeParticipant(ids[i], []byte(*doc))
 		if err != nil {
 			return nil, fmt.Errorf("redis: list participants: %w", err)
 		}
@@ -135,7 +136,7 @@ func (s *Store) PutLink(ctx context.Context, l store.Link) error {
 	if err := store.CheckLink(l); err != nil {
 		return fmt.Errorf("redis: put link: %w", err)
 	}
-	doc, err := encodeLink(l)
+	doc, err := compact.EncodeLink(l)
 	if err != nil {
 		return fmt.Errorf("redis: put link of %s: %w", l.ParticipantID, err)
 	}
@@ -159,7 +160,7 @@ func (s *Store) PutLink(ctx context.Context, l store.Link) error {
 
 // GetLink returns the link with this blind index; ErrNotFound if none.
 func (s *Store) GetLink(ctx context.Context, index string) (store.Link, error) {
-	l, err := getRecord(ctx, s, s.k.link(index), index, decodeLink)
+	l, err := getRecord(ctx, s, s.k.link(index), index, compact.DecodeLink)
 	if err != nil {
 		return l, s.wrapGet("get link", err)
 	}
@@ -172,7 +173,7 @@ func (s *Store) LinksOf(ctx context.Context, participantID string) ([]store.Link
 	if err != nil {
 		return nil, s.fail("links of "+participantID, err)
 	}
-	out, err := owned(docs, participantID, keyedBy(ids, decodeLink), func(l store.Link) string { return l.ParticipantID })
+	out, err := owned(docs, participantID, keyedBy(ids, compact.DecodeLink), func(l store.Link) string { return l.ParticipantID })
 	if err != nil {
 		return nil, fmt.Errorf("redis: links of %s: %w", participantID, err)
 	}
@@ -250,7 +251,7 @@ func (s *Store) TakeEnrolmentCode(ctx context.Context, code string) (store.Enrol
 // GetSession returns a participant's conversation in progress; ErrNotFound
 // if there is none or it has expired (Redis drops it at ExpiresAt).
 func (s *Store) GetSession(ctx context.Context, participantID string) (store.Session, error) {
-	ss, err := getRecord(ctx, s, s.k.session(participantID), participantID, decodeSession)
+	ss, err := getRecord(ctx, s, s.k.session(participantID), participantID, compact.DecodeSession)
 	if err != nil {
 		return ss, s.wrapGet("get session of "+participantID, err)
 	}
@@ -270,7 +271,7 @@ func (s *Store) SaveSession(ctx context.Context, ss store.Session) error {
 		err = s.rdb.Del(ctx, key).Err()
 	} else {
 		var doc []byte
-		if doc, err = encodeSession(ss); err != nil {
+		if doc, err = compact.EncodeSession(ss); err != nil {
 			return fmt.Errorf("redis: save session of %s: %w", ss.ParticipantID, err)
 		}
 		err = s.rdb.Do(ctx, "set", key, doc, "pxat", at).Err()
@@ -298,15 +299,16 @@ func (s *Store) getJSON(ctx context.Context, key string, v any) error {
 	return json.Unmarshal([]byte(doc), v)
 }
 
-// getRecord reads one record kept without its ID (docs.go) and decodes it
-// with the ID its key names; goredis.Nil when it is missing.
-func getRecord[T any](ctx context.Context, s *Store, key, id string, decode func(id, doc string) (T, error)) (T, error) {
+// getRecord reads one record kept without its ID (internal/store/compact)
+// and decodes it with the ID its key names; goredis.Nil when it is
+// missing.
+func getRecord[T any](ctx context.Context, s *Store, key, id string, decode func(id string, doc []byte) (T, error)) (T, error) {
 	doc, err := s.getOne(ctx, key)
 	if err != nil {
 		var zero T
 		return zero, err
 	}
-	return decode(id, doc)
+	return decode(id, []byte(doc))
 }
 
 // getOne reads one string key through the coalescer: a link's read is on

@@ -12,6 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 // purgeBatch bounds how many participants or entries one purge step reads,
@@ -68,7 +69,7 @@ func (s *Store) ListLinks(ctx context.Context) ([]store.Link, error) {
 		if err != nil {
 			return err
 		}
-		links, err := fromHints(docs, func(i int) string { return owners[i] }, keyedBy(indexes, decodeLink),
+		links, err := fromHints(docs, func(i int) string { return owners[i] }, keyedBy(indexes, compact.DecodeLink),
 			func(l store.Link) string { return l.ParticipantID })
 		out = append(out, links...)
 		return err

@@ -42,6 +42,18 @@ func clusterOptions(tb testing.TB) Options {
 	return Options{URL: "redis://" + addrs, Cluster: true}
 }
 
+// onSingleAndCluster runs test on a single Redis and on a cluster, each
+// with options of a key space of its own, which the test may open again.
+func onSingleAndCluster(t *testing.T, test func(t *testing.T, o Options)) {
+	for name, opts := range map[string]func(testing.TB) Options{"single": testOptions, "cluster": clusterOptions} {
+		t.Run(name, func(t *testing.T) {
+			o := opts(t)
+			o.Prefix = uniquePrefix()
+			test(t, o)
+		})
+	}
+}
+
 // uniquePrefix gives each store its own key space in the shared Redis.
 func uniquePrefix() string {
 	var b [6]byte

@@ -14,6 +14,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 // ApplyTurn applies everything one inbound message or scheduled event
@@ -89,7 +90,7 @@ func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 	calls := []call{s.turnCall(w, !cluster)}
 	if t.SeenOn != "" {
 		calls = append(calls, call{sc: luaLinkSeen, keys: []string{s.k.link(t.SeenOn)},
-			args: []any{pid, t.SeenAt.Format(time.RFC3339Nano)}})
+			args: []any{pid, compact.SeenAt(t.SeenAt)}})
 	}
 	cmds, _ := s.pipeline(ctx, calls)
 	err = turnResult(cmds[0])
@@ -284,7 +285,7 @@ func (s *Store) LoadLinkedTurn(ctx context.Context, index, dedupeKey string) (st
 		return store.Link{}, store.TurnState{}, fmt.Errorf("redis: %s: unexpected answer from linked_turn.lua: %d values", op, len(res))
 	}
 	doc, _ := res[0].(string)
-	l, err := decodeLink(index, doc)
+	l, err := compact.DecodeLink(index, []byte(doc))
 	if err != nil {
 		return store.Link{}, store.TurnState{}, fmt.Errorf("redis: %s: link: %w", op, err)
 	}
@@ -319,11 +320,11 @@ func (r loadedTurn) state(op, pid string) (store.TurnState, error) {
 		return st, fmt.Errorf("redis: %s: %w", op, store.ErrNotFound)
 	}
 	var err error
-	if st.Participant, err = decodeParticipant(pid, doc); err != nil {
+	if st.Participant, err = compact.DecodeParticipant(pid, []byte(doc)); err != nil {
 		return st, fmt.Errorf("redis: %s: %w", op, err)
 	}
 	if doc, ok := r.session.(string); ok {
-		ss, err := decodeSession(pid, doc)
+		ss, err := compact.DecodeSession(pid, []byte(doc))
 		if err != nil {
 			return st, fmt.Errorf("redis: %s: session: %w", op, err)
 		}
@@ -389,14 +390,14 @@ func (s *Store) slotWriteOf(t store.Turn) (slotWrite, error) {
 		p := *t.Participant
 		w.revision = p.Revision
 		p.Revision++
-		if w.participant, err = encodeParticipant(p); err != nil {
+		if w.participant, err = compact.EncodeParticipant(p); err != nil {
 			return w, err
 		}
 	}
 	switch {
 	case t.Session != nil && ms(t.Session.ExpiresAt) > 0:
 		w.sessionMode, w.sessionAt = "set", ms(t.Session.ExpiresAt)
-		if w.session, err = encodeSession(*t.Session); err != nil {
+		if w.session, err = compact.EncodeSession(*t.Session); err != nil {
 			return w, err
 		}
 	case t.Session != nil || t.EndSession:

@@ -1,0 +1,154 @@
+package compact
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waymark-atd/waymark/internal/store"
+)
+
+// TestRecordsKeepEveryFieldButTheKeys fills every field of each record
+// kept without its ID (so that a field added to the store's type is
+// covered without a change here), and checks that the stored form leaves
+// out what the key says, that it reads back whole, flags true and false,
+// and that a record of the format before, which carried its ID, reads
+// back the same.
+func TestRecordsKeepEveryFieldButTheKeys(t *testing.T) {
+	var p store.Participant
+	fill(reflect.ValueOf(&p).Elem(), "p")
+	var l store.Link
+	fill(reflect.ValueOf(&l).Elem(), "l")
+	var a store.Appointment
+	fill(reflect.ValueOf(&a).Elem(), "a")
+	var ss store.Session
+	fill(reflect.ValueOf(&ss).Elem(), "ss")
+
+	checkRecord(t, "participant", p, p.ID, `"id"`, EncodeParticipant, DecodeParticipant)
+	p.OptedOut = false
+	checkRecord(t, "participant, not opted out", p, p.ID, `"opted_out"`, EncodeParticipant, DecodeParticipant)
+	checkRecord(t, "link", l, l.Index, `"index"`, EncodeLink, DecodeLink)
+	l.Unreachable = false
+	checkRecord(t, "link, reachable", l, l.Index, `"unreachable"`, EncodeLink, DecodeLink)
+	checkRecord(t, "appointment", a, a.ID, `"id"`, EncodeAppointment, DecodeAppointment)
+	checkRecord(t, "session", ss, ss.ParticipantID, `"participant_id"`, EncodeSession, DecodeSession)
+}
+
+func checkRecord[T any](t *testing.T, what string, want T, id, left string, encode func(T) ([]byte, error), decode func(id string, doc []byte) (T, error)) {
+	t.Helper()
+	doc, err := encode(want)
+	must(t, err)
+	if strings.Contains(string(doc), id) {
+		t.Errorf("%s: the stored form holds the key's ID: %s", what, doc)
+	}
+	if strings.Contains(string(doc), left+":") {
+		t.Errorf("%s: the stored form holds %s: %s", what, left, doc)
+	}
+	got, err := decode(id, doc)
+	must(t, err)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: read back\n%+v\nwant\n%+v", what, got, want)
+	}
+	before, err := json.Marshal(want)
+	must(t, err)
+	if got, err := decode(id, before); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("%s of the format before: read back\n%+v, %v\nwant\n%+v", what, got, err, want)
+	}
+}
+
+// fill sets every exported field of v to a value that is not its zero,
+// each string its own, made from name and the fields' names.
+func fill(v reflect.Value, name string) {
+	switch v.Kind() {
+	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			v.Set(reflect.ValueOf(time.Date(2026, time.March, 3, 9, 0, 0, 123456789, time.UTC)))
+			return
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i), name+"."+v.Type().Field(i).Name)
+			}
+		}
+	case reflect.String:
+		v.SetString(name)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(7)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem(), name)
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fill(v.Index(0), name+"[0]")
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		fill(k, name+".key")
+		fill(e, name+".value")
+		v.SetMapIndex(k, e)
+	case reflect.Uint8:
+		v.SetUint(1)
+	default:
+		panic("fill: no value for " + v.Type().String())
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUnixTimeKeepsEveryInstant writes times as the records hold them and
+// reads them back: to the nanosecond, UTC as UTC, an offset kept, the zero
+// time, before 1970; and reads RFC 3339 as records written before hold
+// it. What is not a time is an error, not a zero.
+func TestUnixTimeKeepsEveryInstant(t *testing.T) {
+	madrid := time.FixedZone("CET", 3600)
+	for _, c := range []struct {
+		in   time.Time
+		want string
+	}{
+		{time.Date(2026, time.March, 3, 8, 0, 0, 0, time.UTC), `"1772524800"`},
+		{time.Date(2026, time.March, 3, 8, 0, 0, 250_000_000, time.UTC), `"1772524800.25"`},
+		{time.Date(2026, time.March, 3, 8, 0, 0, 1, time.UTC), `"1772524800.000000001"`},
+		{time.Date(2026, time.March, 3, 8, 0, 0, 123456789, time.UTC), `"1772524800.123456789"`},
+		{time.Date(1969, time.December, 31, 23, 59, 59, 500_000_000, time.UTC), `"-1.5"`},
+		{time.Time{}, `"-62135596800"`},
+		{time.Date(2026, time.March, 3, 9, 0, 0, 7, madrid), `"2026-03-03T09:00:00.000000007+01:00"`},
+	} {
+		raw, err := json.Marshal(unixTime(c.in))
+		must(t, err)
+		if string(raw) != c.want {
+			t.Errorf("%v written as %s; want %s", c.in, raw, c.want)
+		}
+		var got unixTime
+		must(t, json.Unmarshal(raw, &got))
+		if !time.Time(got).Equal(c.in) {
+			t.Errorf("%s read as %v; want %v", raw, time.Time(got), c.in)
+		}
+		if _, off := c.in.Zone(); off == 0 && time.Time(got) != c.in.UTC() {
+			t.Errorf("%s read as %#v; want the UTC time %#v", raw, time.Time(got), c.in.UTC())
+		}
+		if _, off := time.Time(got).Zone(); off != func() int { _, o := c.in.Zone(); return o }() {
+			t.Errorf("%s lost its offset", raw)
+		}
+		before, err := json.Marshal(c.in) // as records written before hold it
+		must(t, err)
+		var old unixTime
+		if err := json.Unmarshal(before, &old); err != nil || !time.Time(old).Equal(c.in) {
+			t.Errorf("RFC 3339 %s read as %v, %v", before, time.Time(old), err)
+		}
+	}
+	for _, bad := range []string{`1772524800`, `""`, `"soon"`, `"1772524800.1234567890"`, `"1772524800.-5"`, `"17725x"`, `null`} {
+		var got unixTime
+		if err := json.Unmarshal([]byte(bad), &got); err == nil {
+			t.Errorf("%s read as %v; want an error", bad, time.Time(got))
+		}
+	}
+}
