@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 	"github.com/waymark-atd/waymark/internal/store/flatjson"
 )
 
@@ -24,18 +25,20 @@ type dueDoc struct {
 	P    string            `json:"p"`
 	K    string            `json:"k"`
 	R    string            `json:"r,omitempty"`
-	T    time.Time         `json:"t"`              // due, in UTC: "Z" is shorter than an offset
+	RN   string            `json:"rn,omitempty"`   // R as the length of the ID it begins (compact.RefLen)
+	T    compact.Time      `json:"t"`              // due, in UTC, as Unix seconds
 	Data map[string]string `json:"data,omitempty"` // named as docs/privacy.md's walk expects of a map of variables
 	O    string            `json:"o,omitempty"`    // the owner of the current or last claim
-	U    time.Time         `json:"u,omitzero"`     // that claim's lease end
-	Y    time.Time         `json:"y,omitzero"`     // claimable from, when not T
+	U    compact.Time      `json:"u,omitzero"`     // that claim's lease end
+	Y    compact.Time      `json:"y,omitzero"`     // claimable from, when not T
 }
 
 func encodeDueRecord(r dueRecord) ([]byte, error) {
-	d := dueDoc{P: r.Item.ParticipantID, K: r.Item.Kind, R: r.Item.Ref, T: r.Item.DueAt.UTC(), Data: r.Item.Data,
-		O: r.Owner, U: r.Until.UTC()}
+	ref, n := compact.RefLen(r.Item.ID, r.Item.Ref)
+	d := dueDoc{P: r.Item.ParticipantID, K: r.Item.Kind, R: ref, RN: n, T: compact.Time(r.Item.DueAt.UTC()), Data: r.Item.Data,
+		O: r.Owner, U: compact.Time(r.Until.UTC())}
 	if !r.Ready.Equal(r.Item.DueAt) {
-		d.Y = r.Ready.UTC()
+		d.Y = compact.Time(r.Ready.UTC())
 	}
 	raw, err := json.Marshal(d)
 	if err != nil {
@@ -45,15 +48,16 @@ func encodeDueRecord(r dueRecord) ([]byte, error) {
 }
 
 // record is the due record d keeps for the item with ID id.
-func (d dueDoc) record(id []byte) dueRecord {
+func (d dueDoc) record(id []byte) (dueRecord, error) {
+	ref, err := compact.Ref(string(id), d.R, d.RN)
 	r := dueRecord{
-		Item:  store.DueItem{ID: string(id), ParticipantID: d.P, Kind: d.K, Ref: d.R, DueAt: d.T, Data: d.Data},
-		Owner: d.O, Until: d.U, Ready: d.Y,
+		Item:  store.DueItem{ID: string(id), ParticipantID: d.P, Kind: d.K, Ref: ref, DueAt: time.Time(d.T), Data: d.Data},
+		Owner: d.O, Until: time.Time(d.U), Ready: time.Time(d.Y),
 	}
 	if d.Y.IsZero() {
-		r.Ready = d.T
+		r.Ready = time.Time(d.T)
 	}
-	return r
+	return r, err
 }
 
 // decodeDueRecord reads the record of the item with ID id, in either
@@ -64,7 +68,7 @@ func (d dueDoc) record(id []byte) dueRecord {
 func decodeDueRecord(id, raw []byte) (dueRecord, error) {
 	var d dueDoc
 	if readDueDoc(raw, &d) {
-		return d.record(id), nil
+		return d.record(id)
 	}
 	var r dueRecord
 	if readDueRecord(raw, &r) {
@@ -88,7 +92,7 @@ func decodeDueRecordJSON(id, raw []byte) (dueRecord, error) {
 		return dueRecord{}, err
 	}
 	if either.Item == nil && either.Owner == nil && either.Until == nil && either.Ready == nil {
-		return either.dueDoc.record(id), nil
+		return either.dueDoc.record(id)
 	}
 	var r dueRecord
 	if either.Item != nil {
@@ -119,6 +123,8 @@ func readDueDoc(raw []byte, d *dueDoc) bool {
 			d.K = string(v)
 		case "r":
 			d.R = string(v)
+		case "rn":
+			d.RN = string(v)
 		case "o":
 			d.O = string(v)
 		case "t":

@@ -50,6 +50,9 @@ func dueRecordSeeds(t testing.TB) [][]byte {
 		[]byte(`{"p":"a","P":"b","t":"2027-01-04T09:00:00Z"}`),
 		[]byte(`{"p":"a","data":{"a":"1"},"data":{"b":"2"}}`),
 		[]byte(`{"p":"a","t":""}`),
+		[]byte(`{"p":"a","k":"k","rn":"1","t":"1799053200"}`),
+		[]byte(`{"p":"a","k":"k","rn":"99","t":"1799053200"}`),
+		[]byte(`{"p":"a","k":"k","r":"x","rn":"1","t":"1799053200.5"}`),
 		[]byte(`{"p":"a","y":"0001-01-01T00:00:00Z","t":"2027-01-04T09:00:00Z"}`),
 		[]byte(`{"p":"a","u":"2027-01-04T09:00:00+0100"}`),
 		[]byte(`{"p":"a","item":{"id":"b"}}`),
@@ -98,10 +101,17 @@ func TestDueRecordsKeepWhatTheyHold(t *testing.T) {
 		}
 	}
 	// The short form leaves out the ID (the key) and the claimable moment
-	// while it is the due time.
+	// while it is the due time, writes times as Unix seconds, and a
+	// reference that begins the ID as its length.
 	raw, _ := encodeDueRecord(dueRecords()[0])
-	if want := `{"p":"p_1","k":"checkin_open","r":"win:p_1:1799053200","t":"2027-01-04T09:00:00Z","data":{"closes":"2027-01-06T21:00:00Z","opens":"2027-01-04T09:00:00Z"}}`; string(raw) != want {
+	if want := `{"p":"p_1","k":"checkin_open","rn":"18","t":"1799053200","data":{"closes":"2027-01-06T21:00:00Z","opens":"2027-01-04T09:00:00Z"}}`; string(raw) != want {
 		t.Errorf("short form %s, want %s", raw, want)
+	}
+	// As the version before wrote it, with its times in RFC 3339.
+	before := `{"p":"p_1","k":"checkin_open","r":"win:p_1:1799053200","t":"2027-01-04T09:00:00Z","y":"2027-01-04T09:02:00.5Z","o":"w1","u":"2027-01-04T09:02:00.5Z"}`
+	got, err := decodeDueRecord([]byte("win:p_1:1799053200:open"), []byte(before))
+	if err != nil || !got.Item.DueAt.Equal(dueOpens) || !got.Ready.Equal(dueOpens.Add(2*time.Minute+time.Second/2)) || !got.Until.Equal(got.Ready) || got.Owner != "w1" {
+		t.Errorf("the short form as written before reads as %+v, %v", got, err)
 	}
 }
 

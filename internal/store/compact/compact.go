@@ -27,24 +27,24 @@ import (
 
 type participantDoc struct {
 	store.Participant
-	ID             string   `json:"id,omitempty"`
-	OptedOut       bool     `json:"opted_out,omitempty"`
-	OptedOutAt     unixTime `json:"opted_out_at,omitzero"`
-	ExitedAt       unixTime `json:"exited_at,omitzero"`
-	CreatedAt      unixTime `json:"created_at"`
-	UpdatedAt      unixTime `json:"updated_at"`
-	ConsentedAt    unixTime `json:"consented_at,omitzero"`
-	ConsentAskedAt unixTime `json:"consent_asked_at,omitzero"`
-	SMSAgreedAt    unixTime `json:"sms_agreed_at,omitzero"`
+	ID             string `json:"id,omitempty"`
+	OptedOut       bool   `json:"opted_out,omitempty"`
+	OptedOutAt     Time   `json:"opted_out_at,omitzero"`
+	ExitedAt       Time   `json:"exited_at,omitzero"`
+	CreatedAt      Time   `json:"created_at"`
+	UpdatedAt      Time   `json:"updated_at"`
+	ConsentedAt    Time   `json:"consented_at,omitzero"`
+	ConsentAskedAt Time   `json:"consent_asked_at,omitzero"`
+	SMSAgreedAt    Time   `json:"sms_agreed_at,omitzero"`
 }
 
 // EncodeParticipant is the stored form of p, kept under its ID.
 func EncodeParticipant(p store.Participant) ([]byte, error) {
 	return json.Marshal(participantDoc{Participant: p, OptedOut: p.OptedOut,
-		OptedOutAt: unixTime(p.OptedOutAt), ExitedAt: unixTime(p.ExitedAt),
-		CreatedAt: unixTime(p.CreatedAt), UpdatedAt: unixTime(p.UpdatedAt),
-		ConsentedAt: unixTime(p.ConsentedAt), ConsentAskedAt: unixTime(p.ConsentAskedAt),
-		SMSAgreedAt: unixTime(p.SMSAgreedAt)})
+		OptedOutAt: Time(p.OptedOutAt), ExitedAt: Time(p.ExitedAt),
+		CreatedAt: Time(p.CreatedAt), UpdatedAt: Time(p.UpdatedAt),
+		ConsentedAt: Time(p.ConsentedAt), ConsentAskedAt: Time(p.ConsentAskedAt),
+		SMSAgreedAt: Time(p.SMSAgreedAt)})
 }
 
 // DecodeParticipant reads the record kept under id.
@@ -64,16 +64,16 @@ func DecodeParticipant(id string, doc []byte) (store.Participant, error) {
 
 type linkDoc struct {
 	store.Link
-	Index       string   `json:"index,omitempty"`
-	Unreachable bool     `json:"unreachable,omitempty"`
-	LinkedAt    unixTime `json:"linked_at"`
-	LastSeenAt  unixTime `json:"last_seen_at,omitzero"`
+	Index       string `json:"index,omitempty"`
+	Unreachable bool   `json:"unreachable,omitempty"`
+	LinkedAt    Time   `json:"linked_at"`
+	LastSeenAt  Time   `json:"last_seen_at,omitzero"`
 }
 
 // EncodeLink is the stored form of l, kept under its index.
 func EncodeLink(l store.Link) ([]byte, error) {
 	return json.Marshal(linkDoc{Link: l, Unreachable: l.Unreachable,
-		LinkedAt: unixTime(l.LinkedAt), LastSeenAt: unixTime(l.LastSeenAt)})
+		LinkedAt: Time(l.LinkedAt), LastSeenAt: Time(l.LastSeenAt)})
 }
 
 // DecodeLink reads the record kept under index.
@@ -91,19 +91,19 @@ func DecodeLink(index string, doc []byte) (store.Link, error) {
 // SeenAt is a link's last_seen_at as EncodeLink writes it, for a store
 // that sets it alone.
 func SeenAt(t time.Time) string {
-	return string(unixTime(t).append(nil))
+	return string(Time(t).append(nil))
 }
 
 type appointmentDoc struct {
 	store.Appointment
-	ID        string   `json:"id,omitempty"`
-	CreatedAt unixTime `json:"created_at"`
-	UpdatedAt unixTime `json:"updated_at"`
+	ID        string `json:"id,omitempty"`
+	CreatedAt Time   `json:"created_at"`
+	UpdatedAt Time   `json:"updated_at"`
 }
 
 // EncodeAppointment is the stored form of a, kept under its ID.
 func EncodeAppointment(a store.Appointment) ([]byte, error) {
-	return json.Marshal(appointmentDoc{Appointment: a, CreatedAt: unixTime(a.CreatedAt), UpdatedAt: unixTime(a.UpdatedAt)})
+	return json.Marshal(appointmentDoc{Appointment: a, CreatedAt: Time(a.CreatedAt), UpdatedAt: Time(a.UpdatedAt)})
 }
 
 // DecodeAppointment reads the record kept under id.
@@ -119,16 +119,16 @@ func DecodeAppointment(id string, doc []byte) (store.Appointment, error) {
 
 type sessionDoc struct {
 	store.Session
-	ParticipantID string   `json:"participant_id,omitempty"`
-	WaitUntil     unixTime `json:"wait_until,omitzero"`
-	UpdatedAt     unixTime `json:"updated_at"`
-	ExpiresAt     unixTime `json:"expires_at"`
+	ParticipantID string `json:"participant_id,omitempty"`
+	WaitUntil     Time   `json:"wait_until,omitzero"`
+	UpdatedAt     Time   `json:"updated_at"`
+	ExpiresAt     Time   `json:"expires_at"`
 }
 
 // EncodeSession is the stored form of ss, kept under its participant's ID.
 func EncodeSession(ss store.Session) ([]byte, error) {
-	return json.Marshal(sessionDoc{Session: ss, WaitUntil: unixTime(ss.WaitUntil),
-		UpdatedAt: unixTime(ss.UpdatedAt), ExpiresAt: unixTime(ss.ExpiresAt)})
+	return json.Marshal(sessionDoc{Session: ss, WaitUntil: Time(ss.WaitUntil),
+		UpdatedAt: Time(ss.UpdatedAt), ExpiresAt: Time(ss.ExpiresAt)})
 }
 
 // DecodeSession reads the session kept under pid.

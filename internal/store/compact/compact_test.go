@@ -122,12 +122,12 @@ func TestUnixTimeKeepsEveryInstant(t *testing.T) {
 		{time.Time{}, `"-62135596800"`},
 		{time.Date(2026, time.March, 3, 9, 0, 0, 7, madrid), `"2026-03-03T09:00:00.000000007+01:00"`},
 	} {
-		raw, err := json.Marshal(unixTime(c.in))
+		raw, err := json.Marshal(Time(c.in))
 		must(t, err)
 		if string(raw) != c.want {
 			t.Errorf("%v written as %s; want %s", c.in, raw, c.want)
 		}
-		var got unixTime
+		var got Time
 		must(t, json.Unmarshal(raw, &got))
 		if !time.Time(got).Equal(c.in) {
 			t.Errorf("%s read as %v; want %v", raw, time.Time(got), c.in)
@@ -140,15 +140,47 @@ func TestUnixTimeKeepsEveryInstant(t *testing.T) {
 		}
 		before, err := json.Marshal(c.in) // as records written before hold it
 		must(t, err)
-		var old unixTime
+		var old Time
 		if err := json.Unmarshal(before, &old); err != nil || !time.Time(old).Equal(c.in) {
 			t.Errorf("RFC 3339 %s read as %v, %v", before, time.Time(old), err)
 		}
 	}
-	for _, bad := range []string{`1772524800`, `""`, `"soon"`, `"1772524800.1234567890"`, `"1772524800.-5"`, `"17725x"`, `null`} {
-		var got unixTime
+	for _, bad := range []string{`1772524800`, `""`, `"soon"`, `"1772524800.1234567890"`, `"1772524800.-5"`, `"1772524800.+5"`, `"1772524800."`, `"17725x"`, `null`} {
+		var got Time
 		if err := json.Unmarshal([]byte(bad), &got); err == nil {
 			t.Errorf("%s read as %v; want an error", bad, time.Time(got))
+		}
+	}
+}
+
+// TestRefLenKeepsEveryReference: a reference that begins its item's ID is
+// written as its length, any other as it is, and both read back; a length
+// that does not fit the ID is an error.
+func TestRefLenKeepsEveryReference(t *testing.T) {
+	for _, c := range []struct {
+		id, ref string
+		short   bool
+	}{
+		{"win:p_a:1772524800:open", "win:p_a:1772524800", true},
+		{"appt:ap_1:7d", "ap_1", false},
+		{"x", "", false},
+		{"win:p_a:1", "win:p_a:1", false}, // the whole ID: written as it is
+		{"ab", "a", true},
+	} {
+		text, n := RefLen(c.id, c.ref)
+		if (n != "") != c.short || n != "" && text != "" {
+			t.Errorf("RefLen(%q, %q) = %q, %q", c.id, c.ref, text, n)
+		}
+		got, err := Ref(c.id, text, n)
+		if err != nil || got != c.ref {
+			t.Errorf("Ref(%q, %q, %q) = %q, %v; want %q", c.id, text, n, got, err, c.ref)
+		}
+	}
+	for _, bad := range []struct{ id, text, n string }{
+		{"abc", "", "3"}, {"abc", "", "9"}, {"abc", "", "-1"}, {"abc", "", "0"}, {"abc", "", "01"}, {"abc", "", "+1"}, {"abc", "", "x"}, {"abc", "a", "1"},
+	} {
+		if got, err := Ref(bad.id, bad.text, bad.n); err == nil {
+			t.Errorf("Ref(%q, %q, %q) = %q; want an error", bad.id, bad.text, bad.n, got)
 		}
 	}
 }

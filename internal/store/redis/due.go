@@ -14,6 +14,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 // A person's due items live in one hash in their slot (keys.dueItems),
@@ -47,12 +48,14 @@ type dueRecord struct {
 	ParticipantID string            `json:"p,omitempty"`
 	Kind          string            `json:"k"`
 	Ref           string            `json:"r,omitempty"`
-	DueAt         time.Time         `json:"t"`              // in UTC: "Z" is shorter than an offset
+	RefLen        string            `json:"rn,omitempty"`   // the reference as the length of the ID it begins (compact.RefLen)
+	DueAt         compact.Time      `json:"t"`              // in UTC, as Unix seconds
 	Data          map[string]string `json:"data,omitempty"` // named as docs/privacy.md's walk expects of a map of variables
 }
 
 func encodeDue(d store.DueItem) ([]byte, error) {
-	return json.Marshal(dueRecord{Kind: d.Kind, Ref: d.Ref, DueAt: d.DueAt.UTC(), Data: d.Data})
+	ref, n := compact.RefLen(d.ID, d.Ref)
+	return json.Marshal(dueRecord{Kind: d.Kind, Ref: ref, RefLen: n, DueAt: compact.Time(d.DueAt.UTC()), Data: d.Data})
 }
 
 // A value in a person's hash is "<time key it is claimable at><the

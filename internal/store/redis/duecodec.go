@@ -2,8 +2,10 @@ package redis
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 	"github.com/waymark-atd/waymark/internal/store/flatjson"
 )
 
@@ -15,7 +17,7 @@ import (
 func decodeDue(id, doc string) (store.DueItem, error) {
 	var r dueRecord
 	if readDueRecord([]byte(doc), &r) {
-		return r.item(id), nil
+		return r.item(id)
 	}
 	return decodeDueSlowly(id, doc)
 }
@@ -26,11 +28,12 @@ func decodeDueSlowly(id, doc string) (store.DueItem, error) {
 	if err := json.Unmarshal([]byte(doc), &r); err != nil {
 		return store.DueItem{}, err
 	}
-	return r.item(id), nil
+	return r.item(id)
 }
 
-func (r dueRecord) item(id string) store.DueItem {
-	return store.DueItem{ID: id, ParticipantID: r.ParticipantID, Kind: r.Kind, Ref: r.Ref, DueAt: r.DueAt, Data: r.Data}
+func (r dueRecord) item(id string) (store.DueItem, error) {
+	ref, err := compact.Ref(id, r.Ref, r.RefLen)
+	return store.DueItem{ID: id, ParticipantID: r.ParticipantID, Kind: r.Kind, Ref: ref, DueAt: time.Time(r.DueAt), Data: r.Data}, err
 }
 
 func readDueRecord(raw []byte, r *dueRecord) bool {
@@ -45,6 +48,8 @@ func readDueRecord(raw []byte, r *dueRecord) bool {
 			r.Kind = string(v)
 		case "r":
 			r.Ref = string(v)
+		case "rn":
+			r.RefLen = string(v)
 		case "t":
 			return r.DueAt.UnmarshalText(v) == nil
 		default:

@@ -36,8 +36,16 @@ func TestMovesDueItemsOfTheLayoutBefore(t *testing.T) {
 				mustDo(t, s.rdb.HSet(ctx, sh.owner, d.ID, owner).Err())
 			}
 		}
-		short := func(d store.DueItem) dueRecord {
-			return dueRecord{ParticipantID: d.ParticipantID, Kind: d.Kind, Ref: d.Ref, DueAt: d.DueAt, Data: d.Data}
+		// The short form as the layout before wrote it, times in RFC 3339.
+		type shortBefore struct {
+			P    string            `json:"p"`
+			K    string            `json:"k"`
+			R    string            `json:"r,omitempty"`
+			T    time.Time         `json:"t"`
+			Data map[string]string `json:"data,omitempty"`
+		}
+		short := func(d store.DueItem) shortBefore {
+			return shortBefore{P: d.ParticipantID, K: d.Kind, R: d.Ref, T: d.DueAt, Data: d.Data}
 		}
 		a := store.DueItem{ID: "win:p_a:1:open", ParticipantID: "p_a", Kind: "checkin_open", Ref: "win:p_a:1", DueAt: at,
 			Data: map[string]string{"opens": "x"}}

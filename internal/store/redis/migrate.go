@@ -188,7 +188,7 @@ func decodeLegacyDue(id, doc string) (store.DueItem, error) {
 		return store.DueItem{}, err
 	}
 	if r.ParticipantID != "" {
-		return r.item(id), nil
+		return r.item(id)
 	}
 	var d store.DueItem
 	if err := json.Unmarshal([]byte(doc), &d); err != nil {
