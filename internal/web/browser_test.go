@@ -224,8 +224,19 @@ func (w *pageWalker) submit(what string, act chromedp.Action[chromedp.Void], sel
 	w.t.Fatalf("%s: the next page with %s never came (at %s)", what, sel, w.eval("where", `location.href`))
 }
 
-func (w *pageWalker) focused() string {
-	return w.eval("focus", `document.activeElement ? (document.activeElement.id || document.activeElement.tagName) : ""`)
+// focusedOn waits for focus to reach the element with ID want and
+// answers where it is. A page's autofocus is applied at the browser's next
+// rendering step, which on a busy machine can come after the page reports
+// itself loaded, so focus is asked for again for up to two seconds.
+func (w *pageWalker) focusedOn(want string) string {
+	var at string
+	for range 40 {
+		if at = w.eval("focus", `document.activeElement ? (document.activeElement.id || document.activeElement.tagName) : ""`); at == want {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return at
 }
 
 func walkCaseworkerDay(t *testing.T, axeJS, size string, width, height int64) {
@@ -413,7 +424,7 @@ func walkCaseworkerDay(t *testing.T, axeJS, size string, width, height int64) {
 	w.submit("excuse", chromedp.KeyEvent(kb.Enter), ".notice .undo")
 	if mine+1 < len(order) {
 		want := "head-" + strings.TrimPrefix(order[mine+1], "person-")
-		if f := w.focused(); f != want {
+		if f := w.focusedOn(want); f != want {
 			t.Errorf("after excusing, focus is on %q, want the next card's heading %q", f, want)
 		}
 		if in := w.eval("in view", `(r => r.top >= 0 && r.top < innerHeight ? "yes" : String(r.top))(document.getElementById("`+want+`").getBoundingClientRect())`); in != "yes" {
