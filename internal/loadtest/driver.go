@@ -327,6 +327,12 @@ func (d *Driver) Run(ctx context.Context, people []Person, opts RunOptions) (*Re
 			due := time.Now()
 			if opts.Rate > 0 {
 				due = began.Add(time.Duration(float64(i) / opts.Rate * float64(time.Second)))
+				if due.Sub(began) > opts.Duration {
+					// Past the run's end, whichever of the two timers a
+					// busy machine fires first: a paced run sends
+					// Rate × Duration messages, and one for time zero.
+					return
+				}
 				if wait := time.Until(due); wait > 0 {
 					select {
 					case <-ctx.Done():
