@@ -3,7 +3,8 @@
 // keep them: JSON without what the record's key already says (the
 // participant's ID, the link's blind index, the appointment's ID, the
 // session's participant), without flags that are almost always false when
-// they are false, and with times as Unix seconds. That is 40 to 120 bytes
+// they are false, and with their own times as Unix seconds (a
+// participant's pauses, kept as a list, keep RFC 3339). That is 40 to 120 bytes
 // a record, on records of 150 to 450. The decoders put the ID back from
 // the key, and read records written before, which carry the ID and RFC
 // 3339 times, to the same values.
@@ -88,10 +89,14 @@ func DecodeLink(index string, doc []byte) (store.Link, error) {
 	return l, nil
 }
 
-// SeenAt is a link's last_seen_at as EncodeLink writes it, for a store
-// that sets it alone.
+// SeenAt is a link's last_seen_at as EncodeLink writes it (without the
+// quotes), for a store that sets it alone.
 func SeenAt(t time.Time) string {
-	return string(Time(t).append(nil))
+	raw, err := Time(t).MarshalJSON()
+	if err != nil { // a year RFC 3339 cannot write, at an offset
+		return string(Time(t).append(nil))
+	}
+	return string(raw[1 : len(raw)-1])
 }
 
 type appointmentDoc struct {

@@ -145,6 +145,14 @@ func TestUnixTimeKeepsEveryInstant(t *testing.T) {
 			t.Errorf("RFC 3339 %s read as %v, %v", before, time.Time(old), err)
 		}
 	}
+	// A link's last_seen_at, set alone, is written as EncodeLink writes it.
+	for _, at := range []time.Time{time.Date(2026, time.March, 3, 8, 0, 0, 5, time.UTC), time.Date(2026, time.March, 3, 9, 0, 0, 0, madrid)} {
+		raw, err := json.Marshal(Time(at))
+		must(t, err)
+		if got := `"` + SeenAt(at) + `"`; got != string(raw) {
+			t.Errorf("SeenAt(%v) = %s; EncodeLink writes %s", at, got, raw)
+		}
+	}
 	for _, bad := range []string{`1772524800`, `""`, `"soon"`, `"1772524800.1234567890"`, `"1772524800.-5"`, `"1772524800.+5"`, `"1772524800."`, `"17725x"`, `null`} {
 		var got Time
 		if err := json.Unmarshal([]byte(bad), &got); err == nil {

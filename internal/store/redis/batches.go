@@ -106,7 +106,7 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 		n := names[i]
 		links, appts := docsOf(recs[j:j+len(n.links)]), docsOf(recs[j+len(n.links):j+len(n.links)+len(n.appts)])
 		j += len(n.links) + len(n.appts)
-		if err := readHinted(a.ParticipantID, n.due, n, links, appts, &out[i]); err != nil {
+		if err := readHinted(a.ParticipantID, n, links, appts, &out[i]); err != nil {
 			return nil, fmt.Errorf("redis: load turns: %s: %w", a.ParticipantID, err)
 		}
 		if h := out[i].History; h != nil {
@@ -189,7 +189,7 @@ type named struct {
 // readHinted decodes one person's links, appointments and due items (their
 // hash's fields and values), ordered as LinksOf, AppointmentsOf and DueOf
 // order them.
-func readHinted(pid string, due map[string]string, n named, links, appts []*string, in *store.TurnInputs) error {
+func readHinted(pid string, n named, links, appts []*string, in *store.TurnInputs) error {
 	var err error
 	if in.Links, err = owned(links, pid, keyedBy(n.links, compact.DecodeLink), func(l store.Link) string { return l.ParticipantID }); err != nil {
 		return err
@@ -198,7 +198,7 @@ func readHinted(pid string, due map[string]string, n named, links, appts []*stri
 	if in.Appointments, err = decodeAppointments(pid, n.appts, appts); err != nil {
 		return err
 	}
-	in.Due, err = dueItemsOf(pid, due)
+	in.Due, err = dueItemsOf(pid, n.due)
 	return err
 }
 
