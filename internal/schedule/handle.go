@@ -10,6 +10,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/conversation"
 	"github.com/waymark-atd/waymark/internal/ledger"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 // Message IDs the scheduler sends outside flows.
@@ -495,10 +496,12 @@ func unreachable(p store.Participant, links []store.Link) (string, bool) {
 	return ReasonUnreachable, true
 }
 
-// windowOf reads the window a window item is about.
+// windowOf reads the window a window item is about. Its times are Unix
+// seconds, as itemsOf writes them, or RFC 3339, as items planned before
+// were written.
 func windowOf(it store.DueItem) (Window, bool) {
-	start, err1 := time.Parse(time.RFC3339, it.Data["opens"])
-	end, err2 := time.Parse(time.RFC3339, it.Data["closes"])
+	start, err1 := compact.ParseTimeText(it.Data["opens"])
+	end, err2 := compact.ParseTimeText(it.Data["closes"])
 	return Window{Start: start, End: end}, err1 == nil && err2 == nil
 }
 

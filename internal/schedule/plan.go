@@ -12,6 +12,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/refusal"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 // Kinds of due item.
@@ -415,7 +416,7 @@ func (r rules) horizon(now time.Time) time.Time { return now.Add(-r.grace - 25*t
 // itemsOf lists every item of one window, past ones too.
 func (r rules) itemsOf(pid string, w Window, loc *time.Location) []store.DueItem {
 	ref := w.Ref(pid)
-	data := map[string]string{"opens": w.Start.UTC().Format(time.RFC3339), "closes": w.End.UTC().Format(time.RFC3339)}
+	data := map[string]string{"opens": compact.TimeText(w.Start.UTC()), "closes": compact.TimeText(w.End.UTC())}
 	item := func(suffix, kind string, at time.Time) store.DueItem {
 		return store.DueItem{ID: ref + ":" + suffix, ParticipantID: pid, Kind: kind, Ref: ref, DueAt: at, Data: data}
 	}

@@ -331,3 +331,37 @@ func checkWalk(t *testing.T, pr flow.Programme, p store.Participant, moment time
 		t.Fatalf("%s at %s: one walk %v, window by window %v", p.ID, moment, got, want)
 	}
 }
+
+// TestWindowItemsReadTheirWindow: a window item carries the window's
+// opening and closing as Unix seconds, and an item planned before, which
+// carries them as RFC 3339, reads to the same window; an item whose times
+// are unreadable is not taken for any window.
+func TestWindowItemsReadTheirWindow(t *testing.T) {
+	items, err := Plan(PlanInput{Participant: person("Europe/Madrid", &store.CheckInSchedule{From: "2026-01-05", Every: &store.EveryDays{Days: 1, OpenTime: "09:00", Length: "12h"}}), Programme: shipped(), Now: utc("2026-03-03T06:00:00Z")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var it store.DueItem
+	for _, x := range items {
+		if x.Kind == KindWindowOpen {
+			it = x
+			break
+		}
+	}
+	want := Window{Start: utc("2026-03-03T08:00:00Z"), End: utc("2026-03-03T20:00:00Z")}
+	if it.Data["opens"] != "1772524800" || it.Data["closes"] != "1772568000" {
+		t.Errorf("window item's data %v, want Unix seconds", it.Data)
+	}
+	if w, ok := windowOf(it); !ok || !w.Start.Equal(want.Start) || !w.End.Equal(want.End) {
+		t.Errorf("windowOf = %v, %v; want %v", w, ok, want)
+	}
+	before := it
+	before.Data = map[string]string{"opens": "2026-03-03T08:00:00Z", "closes": "2026-03-03T20:00:00Z"}
+	if w, ok := windowOf(before); !ok || !w.Start.Equal(want.Start) || !w.End.Equal(want.End) {
+		t.Errorf("windowOf an item planned before = %v, %v; want %v", w, ok, want)
+	}
+	before.Data["closes"] = "soon"
+	if _, ok := windowOf(before); ok {
+		t.Error("an item with an unreadable closing was taken for a window")
+	}
+}

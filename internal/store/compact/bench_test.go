@@ -1,4 +1,4 @@
-package compact
+package compact_test
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/waymark-atd/waymark/internal/footprint"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 // BenchmarkParticipant is the cost a turn pays to read and write a
@@ -19,7 +20,7 @@ func BenchmarkParticipant(b *testing.B) {
 		b.Fatal(err)
 	}
 	p := st.Participant
-	compactDoc, err := EncodeParticipant(p)
+	compactDoc, err := compact.EncodeParticipant(p)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -29,7 +30,7 @@ func BenchmarkParticipant(b *testing.B) {
 	}
 	b.Run("encode/compact", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := EncodeParticipant(p); err != nil {
+			if _, err := compact.EncodeParticipant(p); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -43,7 +44,7 @@ func BenchmarkParticipant(b *testing.B) {
 	})
 	b.Run("decode/compact", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := DecodeParticipant(p.ID, compactDoc); err != nil {
+			if _, err := compact.DecodeParticipant(p.ID, compactDoc); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -20,6 +20,7 @@
 package compact
 
 import (
+	"cmp"
 	"encoding/json"
 	"time"
 
@@ -28,24 +29,63 @@ import (
 
 type participantDoc struct {
 	store.Participant
-	ID             string `json:"id,omitempty"`
-	OptedOut       bool   `json:"opted_out,omitempty"`
-	OptedOutAt     Time   `json:"opted_out_at,omitzero"`
-	ExitedAt       Time   `json:"exited_at,omitzero"`
-	CreatedAt      Time   `json:"created_at"`
-	UpdatedAt      Time   `json:"updated_at"`
-	ConsentedAt    Time   `json:"consented_at,omitzero"`
-	ConsentAskedAt Time   `json:"consent_asked_at,omitzero"`
-	SMSAgreedAt    Time   `json:"sms_agreed_at,omitzero"`
+	ID             string                  `json:"id,omitempty"`
+	Label          string                  `json:"lb,omitempty"`
+	Language       string                  `json:"lg,omitempty"`
+	TimeZone       string                  `json:"tz,omitempty"`
+	Status         store.ParticipantStatus `json:"st,omitempty"`
+	OptedOut       bool                    `json:"oo,omitempty"`
+	OptedOutAt     Time                    `json:"ooa,omitzero"`
+	ExitedAt       Time                    `json:"xa,omitzero"`
+	LastLink       string                  `json:"ll,omitempty"`
+	CreatedAt      Time                    `json:"ca,omitzero"`
+	UpdatedAt      Time                    `json:"ua,omitzero"`
+	Schedule       *scheduleDoc            `json:"sc,omitempty"`
+	ConsentedAt    Time                    `json:"co,omitzero"`
+	ConsentVersion string                  `json:"cv,omitempty"`
+	ConsentAskedAt Time                    `json:"cq,omitzero"`
+	ConsentAsks    int                     `json:"cn,omitempty"`
+	SMSAgreedAt    Time                    `json:"sa,omitzero"`
+	Pauses         []pauseDoc              `json:"ps,omitempty"`
+	VoicePIN       string                  `json:"vp,omitempty"`
+	TextsWindow    string                  `json:"tw,omitempty"`
+	TextsInWindow  int                     `json:"tn,omitempty"`
+
+	// Read only: the long names, as records written before have them.
+	// Encoding leaves them zero, so they are never written.
+	WasLabel          string                  `json:"label,omitempty"`
+	WasLanguage       string                  `json:"language,omitempty"`
+	WasTimeZone       string                  `json:"time_zone,omitempty"`
+	WasStatus         store.ParticipantStatus `json:"status,omitempty"`
+	WasOptedOut       bool                    `json:"opted_out,omitempty"`
+	WasOptedOutAt     Time                    `json:"opted_out_at,omitzero"`
+	WasExitedAt       Time                    `json:"exited_at,omitzero"`
+	WasLastLink       string                  `json:"last_link,omitempty"`
+	WasCreatedAt      Time                    `json:"created_at,omitzero"`
+	WasUpdatedAt      Time                    `json:"updated_at,omitzero"`
+	WasSchedule       *store.CheckInSchedule  `json:"schedule,omitempty"`
+	WasConsentedAt    Time                    `json:"consented_at,omitzero"`
+	WasConsentVersion string                  `json:"consent_version,omitempty"`
+	WasConsentAskedAt Time                    `json:"consent_asked_at,omitzero"`
+	WasConsentAsks    int                     `json:"consent_asks,omitempty"`
+	WasSMSAgreedAt    Time                    `json:"sms_agreed_at,omitzero"`
+	WasPauses         []store.Pause           `json:"pauses,omitempty"`
+	WasVoicePIN       string                  `json:"voice_pin,omitempty"`
+	WasTextsWindow    string                  `json:"texts_window,omitempty"`
+	WasTextsInWindow  int                     `json:"texts_in_window,omitempty"`
 }
 
 // EncodeParticipant is the stored form of p, kept under its ID.
 func EncodeParticipant(p store.Participant) ([]byte, error) {
-	return json.Marshal(participantDoc{Participant: p, OptedOut: p.OptedOut,
-		OptedOutAt: Time(p.OptedOutAt), ExitedAt: Time(p.ExitedAt),
-		CreatedAt: Time(p.CreatedAt), UpdatedAt: Time(p.UpdatedAt),
-		ConsentedAt: Time(p.ConsentedAt), ConsentAskedAt: Time(p.ConsentAskedAt),
-		SMSAgreedAt: Time(p.SMSAgreedAt)})
+	return json.Marshal(participantDoc{Participant: p,
+		Label: p.Label, Language: p.Language, TimeZone: p.TimeZone, Status: p.Status,
+		OptedOut: p.OptedOut, OptedOutAt: Time(p.OptedOutAt), ExitedAt: Time(p.ExitedAt),
+		LastLink: p.LastLink, CreatedAt: Time(p.CreatedAt), UpdatedAt: Time(p.UpdatedAt),
+		Schedule:    encodeSchedule(p.Schedule),
+		ConsentedAt: Time(p.ConsentedAt), ConsentVersion: p.ConsentVersion,
+		ConsentAskedAt: Time(p.ConsentAskedAt), ConsentAsks: p.ConsentAsks,
+		SMSAgreedAt: Time(p.SMSAgreedAt), Pauses: encodePauses(p.Pauses), VoicePIN: p.VoicePIN,
+		TextsWindow: p.TextsWindow, TextsInWindow: p.TextsInWindow})
 }
 
 // DecodeParticipant reads the record kept under id.
@@ -55,26 +95,127 @@ func DecodeParticipant(id string, doc []byte) (store.Participant, error) {
 		return store.Participant{}, err
 	}
 	p := d.Participant
-	p.ID, p.OptedOut = id, d.OptedOut
-	p.OptedOutAt, p.ExitedAt = time.Time(d.OptedOutAt), time.Time(d.ExitedAt)
-	p.CreatedAt, p.UpdatedAt = time.Time(d.CreatedAt), time.Time(d.UpdatedAt)
-	p.ConsentedAt, p.ConsentAskedAt = time.Time(d.ConsentedAt), time.Time(d.ConsentAskedAt)
-	p.SMSAgreedAt = time.Time(d.SMSAgreedAt)
+	p.ID = id
+	p.Label, p.Language = cmp.Or(d.Label, d.WasLabel), cmp.Or(d.Language, d.WasLanguage)
+	p.TimeZone, p.Status = cmp.Or(d.TimeZone, d.WasTimeZone), cmp.Or(d.Status, d.WasStatus)
+	p.OptedOut, p.OptedOutAt = d.OptedOut || d.WasOptedOut, either(d.OptedOutAt, d.WasOptedOutAt)
+	p.ExitedAt, p.LastLink = either(d.ExitedAt, d.WasExitedAt), cmp.Or(d.LastLink, d.WasLastLink)
+	p.CreatedAt, p.UpdatedAt = either(d.CreatedAt, d.WasCreatedAt), either(d.UpdatedAt, d.WasUpdatedAt)
+	p.Schedule = d.WasSchedule
+	if d.Schedule != nil {
+		p.Schedule = d.Schedule.decode()
+	}
+	p.ConsentedAt, p.ConsentVersion = either(d.ConsentedAt, d.WasConsentedAt), cmp.Or(d.ConsentVersion, d.WasConsentVersion)
+	p.ConsentAskedAt, p.ConsentAsks = either(d.ConsentAskedAt, d.WasConsentAskedAt), cmp.Or(d.ConsentAsks, d.WasConsentAsks)
+	p.SMSAgreedAt, p.VoicePIN = either(d.SMSAgreedAt, d.WasSMSAgreedAt), cmp.Or(d.VoicePIN, d.WasVoicePIN)
+	p.Pauses = d.WasPauses
+	if d.Pauses != nil {
+		p.Pauses = decodePauses(d.Pauses)
+	}
+	p.TextsWindow, p.TextsInWindow = cmp.Or(d.TextsWindow, d.WasTextsWindow), cmp.Or(d.TextsInWindow, d.WasTextsInWindow)
 	return p, nil
+}
+
+// either is the time written under the short name, or else the one under
+// the long name.
+func either(short, long Time) time.Time {
+	if !short.IsZero() {
+		return time.Time(short)
+	}
+	return time.Time(long)
+}
+
+type scheduleDoc struct {
+	From   string      `json:"f,omitempty"`
+	Weekly []weeklyDoc `json:"w,omitempty"`
+	Every  *everyDoc   `json:"e,omitempty"`
+}
+
+type weeklyDoc struct {
+	OpenDay   string `json:"od"`
+	OpenTime  string `json:"ot"`
+	CloseDay  string `json:"cd"`
+	CloseTime string `json:"ct"`
+}
+
+type everyDoc struct {
+	Days     int    `json:"d"`
+	OpenTime string `json:"o"`
+	Length   string `json:"l"`
+}
+
+func encodeSchedule(s *store.CheckInSchedule) *scheduleDoc {
+	if s == nil {
+		return nil
+	}
+	d := &scheduleDoc{From: s.From}
+	for _, w := range s.Weekly {
+		d.Weekly = append(d.Weekly, weeklyDoc(w))
+	}
+	if s.Every != nil {
+		e := everyDoc(*s.Every)
+		d.Every = &e
+	}
+	return d
+}
+
+func (d *scheduleDoc) decode() *store.CheckInSchedule {
+	s := &store.CheckInSchedule{From: d.From}
+	for _, w := range d.Weekly {
+		s.Weekly = append(s.Weekly, store.WeeklyWindow(w))
+	}
+	if d.Every != nil {
+		e := store.EveryDays(*d.Every)
+		s.Every = &e
+	}
+	return s
+}
+
+type pauseDoc struct {
+	From  Time `json:"f"`
+	Until Time `json:"u,omitzero"`
+}
+
+func encodePauses(ps []store.Pause) []pauseDoc {
+	if ps == nil {
+		return nil
+	}
+	out := make([]pauseDoc, len(ps))
+	for i, p := range ps {
+		out[i] = pauseDoc{From: Time(p.From), Until: Time(p.Until)}
+	}
+	return out
+}
+
+func decodePauses(ds []pauseDoc) []store.Pause {
+	out := make([]store.Pause, len(ds))
+	for i, d := range ds {
+		out[i] = store.Pause{From: time.Time(d.From), Until: time.Time(d.Until)}
+	}
+	return out
 }
 
 type linkDoc struct {
 	store.Link
-	Index       string `json:"index,omitempty"`
-	Unreachable bool   `json:"unreachable,omitempty"`
-	LinkedAt    Time   `json:"linked_at"`
-	LastSeenAt  Time   `json:"last_seen_at,omitzero"`
+	Index       string        `json:"index,omitempty"`
+	Channel     store.Channel `json:"c,omitempty"`
+	Sealed      []byte        `json:"s,omitempty"`
+	Masked      string        `json:"m,omitempty"`
+	Unreachable bool          `json:"unreachable,omitempty"`
+	LinkedAt    Time          `json:"la,omitzero"`
+	LastSeenAt  Time          `json:"last_seen_at,omitzero"`
+
+	// Read only, as in participantDoc.
+	WasChannel  store.Channel `json:"channel,omitempty"`
+	WasSealed   []byte        `json:"sealed,omitempty"`
+	WasMasked   string        `json:"masked,omitempty"`
+	WasLinkedAt Time          `json:"linked_at,omitzero"`
 }
 
 // EncodeLink is the stored form of l, kept under its index.
 func EncodeLink(l store.Link) ([]byte, error) {
-	return json.Marshal(linkDoc{Link: l, Unreachable: l.Unreachable,
-		LinkedAt: Time(l.LinkedAt), LastSeenAt: Time(l.LastSeenAt)})
+	return json.Marshal(linkDoc{Link: l, Channel: l.Channel, Sealed: l.Sealed, Masked: l.Masked,
+		Unreachable: l.Unreachable, LinkedAt: Time(l.LinkedAt), LastSeenAt: Time(l.LastSeenAt)})
 }
 
 // DecodeLink reads the record kept under index.
@@ -85,13 +226,22 @@ func DecodeLink(index string, doc []byte) (store.Link, error) {
 	}
 	l := d.Link
 	l.Index, l.Unreachable = index, d.Unreachable
-	l.LinkedAt, l.LastSeenAt = time.Time(d.LinkedAt), time.Time(d.LastSeenAt)
+	l.Channel, l.Masked = cmp.Or(d.Channel, d.WasChannel), cmp.Or(d.Masked, d.WasMasked)
+	l.Sealed = d.Sealed
+	if l.Sealed == nil {
+		l.Sealed = d.WasSealed
+	}
+	l.LinkedAt, l.LastSeenAt = either(d.LinkedAt, d.WasLinkedAt), time.Time(d.LastSeenAt)
 	return l, nil
 }
 
 // SeenAt is a link's last_seen_at as EncodeLink writes it (without the
 // quotes), for a store that sets it alone.
-func SeenAt(t time.Time) string {
+func SeenAt(t time.Time) string { return TimeText(t) }
+
+// TimeText is t as a Time writes it, without the quotes: for a time kept
+// in a string of its own, such as a due item's data.
+func TimeText(t time.Time) string {
 	raw, err := Time(t).MarshalJSON()
 	if err != nil { // a year RFC 3339 cannot write, at an offset
 		return string(Time(t).append(nil))
@@ -99,16 +249,38 @@ func SeenAt(t time.Time) string {
 	return string(raw[1 : len(raw)-1])
 }
 
+// ParseTimeText reads what TimeText writes, or RFC 3339.
+func ParseTimeText(s string) (time.Time, error) {
+	var t Time
+	err := t.UnmarshalText([]byte(s))
+	return time.Time(t), err
+}
+
 type appointmentDoc struct {
 	store.Appointment
-	ID        string `json:"id,omitempty"`
-	CreatedAt Time   `json:"created_at"`
-	UpdatedAt Time   `json:"updated_at"`
+	ID        string                  `json:"id,omitempty"`
+	Kind      string                  `json:"k,omitempty"`
+	Place     string                  `json:"pl,omitempty"`
+	Date      string                  `json:"d,omitempty"`
+	Time      string                  `json:"tm,omitempty"`
+	Status    store.AppointmentStatus `json:"st,omitempty"`
+	CreatedAt Time                    `json:"ca,omitzero"`
+	UpdatedAt Time                    `json:"ua,omitzero"`
+
+	// Read only, as in participantDoc.
+	WasKind      string                  `json:"kind,omitempty"`
+	WasPlace     string                  `json:"place,omitempty"`
+	WasDate      string                  `json:"date,omitempty"`
+	WasTime      string                  `json:"time,omitempty"`
+	WasStatus    store.AppointmentStatus `json:"status,omitempty"`
+	WasCreatedAt Time                    `json:"created_at,omitzero"`
+	WasUpdatedAt Time                    `json:"updated_at,omitzero"`
 }
 
 // EncodeAppointment is the stored form of a, kept under its ID.
 func EncodeAppointment(a store.Appointment) ([]byte, error) {
-	return json.Marshal(appointmentDoc{Appointment: a, CreatedAt: Time(a.CreatedAt), UpdatedAt: Time(a.UpdatedAt)})
+	return json.Marshal(appointmentDoc{Appointment: a, Kind: a.Kind, Place: a.Place, Date: a.Date, Time: a.Time,
+		Status: a.Status, CreatedAt: Time(a.CreatedAt), UpdatedAt: Time(a.UpdatedAt)})
 }
 
 // DecodeAppointment reads the record kept under id.
@@ -118,22 +290,35 @@ func DecodeAppointment(id string, doc []byte) (store.Appointment, error) {
 		return store.Appointment{}, err
 	}
 	a := d.Appointment
-	a.ID, a.CreatedAt, a.UpdatedAt = id, time.Time(d.CreatedAt), time.Time(d.UpdatedAt)
+	a.ID, a.Kind, a.Place = id, cmp.Or(d.Kind, d.WasKind), cmp.Or(d.Place, d.WasPlace)
+	a.Date, a.Time, a.Status = cmp.Or(d.Date, d.WasDate), cmp.Or(d.Time, d.WasTime), cmp.Or(d.Status, d.WasStatus)
+	a.CreatedAt, a.UpdatedAt = either(d.CreatedAt, d.WasCreatedAt), either(d.UpdatedAt, d.WasUpdatedAt)
 	return a, nil
 }
 
 type sessionDoc struct {
 	store.Session
-	ParticipantID string `json:"participant_id,omitempty"`
-	WaitUntil     Time   `json:"wait_until,omitzero"`
-	UpdatedAt     Time   `json:"updated_at"`
-	ExpiresAt     Time   `json:"expires_at"`
+	ParticipantID string            `json:"participant_id,omitempty"`
+	Flow          string            `json:"f,omitempty"`
+	Node          string            `json:"n,omitempty"`
+	Vars          map[string]string `json:"v,omitempty"`
+	WaitUntil     Time              `json:"wu,omitzero"`
+	UpdatedAt     Time              `json:"ua,omitzero"`
+	ExpiresAt     Time              `json:"ex,omitzero"`
+
+	// Read only, as in participantDoc.
+	WasFlow      string            `json:"flow,omitempty"`
+	WasNode      string            `json:"node,omitempty"`
+	WasVars      map[string]string `json:"vars,omitempty"`
+	WasWaitUntil Time              `json:"wait_until,omitzero"`
+	WasUpdatedAt Time              `json:"updated_at,omitzero"`
+	WasExpiresAt Time              `json:"expires_at,omitzero"`
 }
 
 // EncodeSession is the stored form of ss, kept under its participant's ID.
 func EncodeSession(ss store.Session) ([]byte, error) {
-	return json.Marshal(sessionDoc{Session: ss, WaitUntil: Time(ss.WaitUntil),
-		UpdatedAt: Time(ss.UpdatedAt), ExpiresAt: Time(ss.ExpiresAt)})
+	return json.Marshal(sessionDoc{Session: ss, Flow: ss.Flow, Node: ss.Node, Vars: ss.Vars,
+		WaitUntil: Time(ss.WaitUntil), UpdatedAt: Time(ss.UpdatedAt), ExpiresAt: Time(ss.ExpiresAt)})
 }
 
 // DecodeSession reads the session kept under pid.
@@ -144,6 +329,12 @@ func DecodeSession(pid string, doc []byte) (store.Session, error) {
 	}
 	ss := d.Session
 	ss.ParticipantID = pid
-	ss.WaitUntil, ss.UpdatedAt, ss.ExpiresAt = time.Time(d.WaitUntil), time.Time(d.UpdatedAt), time.Time(d.ExpiresAt)
+	ss.Flow, ss.Node = cmp.Or(d.Flow, d.WasFlow), cmp.Or(d.Node, d.WasNode)
+	ss.Vars = d.Vars
+	if ss.Vars == nil {
+		ss.Vars = d.WasVars
+	}
+	ss.WaitUntil, ss.UpdatedAt = either(d.WaitUntil, d.WasWaitUntil), either(d.UpdatedAt, d.WasUpdatedAt)
+	ss.ExpiresAt = either(d.ExpiresAt, d.WasExpiresAt)
 	return ss, nil
 }

@@ -36,6 +36,11 @@ func TestRecordsKeepEveryFieldButTheKeys(t *testing.T) {
 	checkRecord(t, "session", ss, ss.ParticipantID, `"participant_id"`, EncodeSession, DecodeSession)
 }
 
+// readByScripts are the names the Redis store's Lua scripts read or write
+// in these records, which keep their long form.
+var readByScripts = map[string]bool{"rev": true, "caseworker_id": true, "child": true,
+	"participant_id": true, "unreachable": true, "reason": true, "last_seen_at": true}
+
 func checkRecord[T any](t *testing.T, what string, want T, id, left string, encode func(T) ([]byte, error), decode func(id string, doc []byte) (T, error)) {
 	t.Helper()
 	doc, err := encode(want)
@@ -46,6 +51,13 @@ func checkRecord[T any](t *testing.T, what string, want T, id, left string, enco
 	if strings.Contains(string(doc), left+":") {
 		t.Errorf("%s: the stored form holds %s: %s", what, left, doc)
 	}
+	var names map[string]json.RawMessage
+	must(t, json.Unmarshal(doc, &names))
+	for name := range names {
+		if len(name) > 3 && !readByScripts[name] {
+			t.Errorf("%s: the stored form writes the long name %q: %s", what, name, doc)
+		}
+	}
 	got, err := decode(id, doc)
 	must(t, err)
 	if !reflect.DeepEqual(got, want) {
@@ -55,6 +67,38 @@ func checkRecord[T any](t *testing.T, what string, want T, id, left string, enco
 	must(t, err)
 	if got, err := decode(id, before); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("%s of the format before: read back\n%+v, %v\nwant\n%+v", what, got, err, want)
+	}
+}
+
+// TestRecordsWithLongNamesRead: records as the store wrote them with long
+// names and Unix times (before the names were shortened) read to the same
+// values.
+func TestRecordsWithLongNamesRead(t *testing.T) {
+	at := func(unix int64) time.Time { return time.Unix(unix, 0).UTC() }
+	p, err := DecodeParticipant("p_1", []byte(`{"rev":3,"label":"case 0007","language":"es","time_zone":"Europe/Madrid","caseworker_id":"acct_1","status":"paused","opted_out":true,"last_link":"ix_1","schedule":{"from":"2026-01-05","every":{"days":1,"open_time":"09:00","length":"12h"}},"consent_version":"es:5675","created_at":"1767344400","updated_at":"1772528400","consented_at":"1767344400","pauses":[{"from":"2026-03-01T10:00:00Z"}],"texts_in_window":2}`))
+	must(t, err)
+	want := store.Participant{Revision: 3, ID: "p_1", Label: "case 0007", Language: "es", TimeZone: "Europe/Madrid", CaseworkerID: "acct_1",
+		Status: store.Paused, OptedOut: true, LastLink: "ix_1",
+		Schedule:       &store.CheckInSchedule{From: "2026-01-05", Every: &store.EveryDays{Days: 1, OpenTime: "09:00", Length: "12h"}},
+		ConsentVersion: "es:5675", CreatedAt: at(1767344400), UpdatedAt: at(1772528400), ConsentedAt: at(1767344400),
+		Pauses: []store.Pause{{From: at(1772359200)}}, TextsInWindow: 2}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("participant read as\n%+v\nwant\n%+v", p, want)
+	}
+	l, err := DecodeLink("ix_1", []byte(`{"channel":"sms","participant_id":"p_1","sealed":"AQI=","masked":"+34 6***","linked_at":"1767344400","last_seen_at":"1772442000"}`))
+	must(t, err)
+	if wantL := (store.Link{Index: "ix_1", Channel: store.SMS, ParticipantID: "p_1", Sealed: []byte{1, 2}, Masked: "+34 6***", LinkedAt: at(1767344400), LastSeenAt: at(1772442000)}); !reflect.DeepEqual(l, wantL) {
+		t.Errorf("link read as\n%+v\nwant\n%+v", l, wantL)
+	}
+	a, err := DecodeAppointment("ap_1", []byte(`{"participant_id":"p_1","kind":"hearing","place":"Room 2","date":"2026-03-13","time":"10:30","status":"scheduled","created_at":"1767344400","updated_at":"1767344400"}`))
+	must(t, err)
+	if wantA := (store.Appointment{ID: "ap_1", ParticipantID: "p_1", Kind: "hearing", Place: "Room 2", Date: "2026-03-13", Time: "10:30", Status: store.AppointmentScheduled, CreatedAt: at(1767344400), UpdatedAt: at(1767344400)}); !reflect.DeepEqual(a, wantA) {
+		t.Errorf("appointment read as\n%+v\nwant\n%+v", a, wantA)
+	}
+	ss, err := DecodeSession("p_1", []byte(`{"flow":"checkin","node":"ask","vars":{"Time":"21:00"},"updated_at":"1772528400","expires_at":"1796663443.5"}`))
+	must(t, err)
+	if wantS := (store.Session{ParticipantID: "p_1", Flow: "checkin", Node: "ask", Vars: map[string]string{"Time": "21:00"}, UpdatedAt: at(1772528400), ExpiresAt: time.Unix(1796663443, 5e8).UTC()}); !reflect.DeepEqual(ss, wantS) {
+		t.Errorf("session read as\n%+v\nwant\n%+v", ss, wantS)
 	}
 }
 
