@@ -12,8 +12,8 @@ import (
 
 // A due item's record, as the due bucket keeps it under the item's ID.
 //
-// The store writes it short (dueDoc): the ID is the key, so it is not
-// repeated, the names are a letter, and the moment it may be claimed is
+// The store writes it short (dueDoc): the person's and the item's IDs are
+// the key, so they are not repeated, the names are a letter, and the moment it may be claimed is
 // written only when it is not the due time (while a claim holds it). A
 // person has about four items at any time and every handling rewrites
 // one, so the bytes count twice: in the file, and in each commit. Records
@@ -22,7 +22,7 @@ import (
 
 // dueDoc is the short form.
 type dueDoc struct {
-	P    string            `json:"p"`
+	P    string            `json:"p,omitempty"` // read only: the key holds it, and records written before repeat it
 	K    string            `json:"k"`
 	R    string            `json:"r,omitempty"`
 	RN   string            `json:"rn,omitempty"`   // R as the length of the ID it begins (compact.RefLen)
@@ -35,7 +35,7 @@ type dueDoc struct {
 
 func encodeDueRecord(r dueRecord) ([]byte, error) {
 	ref, n := compact.RefLen(r.Item.ID, r.Item.Ref)
-	d := dueDoc{P: r.Item.ParticipantID, K: r.Item.Kind, R: ref, RN: n, T: compact.Time(r.Item.DueAt.UTC()), Data: r.Item.Data,
+	d := dueDoc{K: r.Item.Kind, R: ref, RN: n, T: compact.Time(r.Item.DueAt.UTC()), Data: r.Item.Data,
 		O: r.Owner, U: compact.Time(r.Until.UTC())}
 	if !r.Ready.Equal(r.Item.DueAt) {
 		d.Y = compact.Time(r.Ready.UTC())

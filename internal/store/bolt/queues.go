@@ -725,6 +725,9 @@ func rekeyDue(tx *bbolt.Tx) error {
 			if err != nil {
 				return fmt.Errorf("due item %s: %w", id, err)
 			}
+			if r.Item.ParticipantID == "" { // that layout's records always name their person
+				return fmt.Errorf("due item %s: no participant", id)
+			}
 			records = append(records, r)
 			return nil
 		})

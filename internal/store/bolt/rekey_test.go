@@ -48,14 +48,18 @@ func TestRekeysDueItemsOfTheLayoutBefore(t *testing.T) {
 			}
 			return byP.Put(key(idPrefix(d.ParticipantID), timeKey(d.DueAt), []byte(d.ID)), nil)
 		}
+		// The short form as that layout wrote it: with the person's ID,
+		// which its key did not hold.
 		short, err := encodeDueRecord(dueRecord{Item: a, Ready: a.DueAt})
 		if err != nil {
 			return err
 		}
+		short = append([]byte(`{"p":"p_a",`), short[1:]...)
 		claimed, err := encodeDueRecord(dueRecord{Item: b, Owner: "gone", Until: at.Add(2 * time.Hour), Ready: at.Add(2 * time.Hour)})
 		if err != nil {
 			return err
 		}
+		claimed = append([]byte(`{"p":"p_a",`), claimed[1:]...)
 		long, err := json.Marshal(dueRecord{Item: c, Ready: c.DueAt})
 		if err != nil {
 			return err
