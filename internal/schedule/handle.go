@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -496,13 +497,25 @@ func unreachable(p store.Participant, links []store.Link) (string, bool) {
 	return ReasonUnreachable, true
 }
 
-// windowOf reads the window a window item is about. Its times are Unix
-// seconds, as itemsOf writes them, or RFC 3339, as items planned before
-// were written.
+// windowOf reads the window a window item is about: its opening from
+// the item's ref ("win:<participant>:<opening, Unix seconds>", Window.Ref),
+// its closing from the item's data, as Unix seconds. Items planned before
+// carry both in the data, as RFC 3339.
 func windowOf(it store.DueItem) (Window, bool) {
-	start, err1 := compact.ParseTimeText(it.Data["opens"])
-	end, err2 := compact.ParseTimeText(it.Data["closes"])
-	return Window{Start: start, End: end}, err1 == nil && err2 == nil
+	end, err := compact.ParseTimeText(it.Data["closes"])
+	if err != nil {
+		return Window{}, false
+	}
+	if opens, ok := it.Data["opens"]; ok {
+		start, err := compact.ParseTimeText(opens)
+		return Window{Start: start, End: end}, err == nil
+	}
+	rest, ok := strings.CutPrefix(it.Ref, "win:"+it.ParticipantID+":")
+	secs, err := strconv.ParseInt(rest, 10, 64)
+	if !ok || err != nil {
+		return Window{}, false
+	}
+	return Window{Start: time.Unix(secs, 0).UTC(), End: end}, true
 }
 
 func (s *Scheduler) handleAppointment(ctx context.Context, via access, pl *planner, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {

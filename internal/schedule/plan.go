@@ -416,7 +416,8 @@ func (r rules) horizon(now time.Time) time.Time { return now.Add(-r.grace - 25*t
 // itemsOf lists every item of one window, past ones too.
 func (r rules) itemsOf(pid string, w Window, loc *time.Location) []store.DueItem {
 	ref := w.Ref(pid)
-	data := map[string]string{"opens": compact.TimeText(w.Start.UTC()), "closes": compact.TimeText(w.End.UTC())}
+	// The opening is in the ref (windowOf): the item carries the closing.
+	data := map[string]string{"closes": compact.TimeText(w.End.UTC())}
 	item := func(suffix, kind string, at time.Time) store.DueItem {
 		return store.DueItem{ID: ref + ":" + suffix, ParticipantID: pid, Kind: kind, Ref: ref, DueAt: at, Data: data}
 	}

@@ -333,9 +333,9 @@ func checkWalk(t *testing.T, pr flow.Programme, p store.Participant, moment time
 }
 
 // TestWindowItemsReadTheirWindow: a window item carries the window's
-// opening and closing as Unix seconds, and an item planned before, which
-// carries them as RFC 3339, reads to the same window; an item whose times
-// are unreadable is not taken for any window.
+// closing as Unix seconds and its opening in its ref, and an item planned
+// before, which carries both as RFC 3339, reads to the same window; an item
+// whose closing or ref is unreadable is not taken for any window.
 func TestWindowItemsReadTheirWindow(t *testing.T) {
 	items, err := Plan(PlanInput{Participant: person("Europe/Madrid", &store.CheckInSchedule{From: "2026-01-05", Every: &store.EveryDays{Days: 1, OpenTime: "09:00", Length: "12h"}}), Programme: shipped(), Now: utc("2026-03-03T06:00:00Z")})
 	if err != nil {
@@ -349,19 +349,27 @@ func TestWindowItemsReadTheirWindow(t *testing.T) {
 		}
 	}
 	want := Window{Start: utc("2026-03-03T08:00:00Z"), End: utc("2026-03-03T20:00:00Z")}
-	if it.Data["opens"] != "1772524800" || it.Data["closes"] != "1772568000" {
-		t.Errorf("window item's data %v, want Unix seconds", it.Data)
+	if len(it.Data) != 1 || it.Data["closes"] != "1772568000" || it.Ref != "win:p_1:1772524800" {
+		t.Errorf("window item's ref %q and data %v, want the opening in the ref and the closing in Unix seconds", it.Ref, it.Data)
 	}
-	if w, ok := windowOf(it); !ok || !w.Start.Equal(want.Start) || !w.End.Equal(want.End) {
+	same := func(w Window) bool { return w.Start.Equal(want.Start) && w.End.Equal(want.End) }
+	if w, ok := windowOf(it); !ok || !same(w) {
 		t.Errorf("windowOf = %v, %v; want %v", w, ok, want)
 	}
 	before := it
 	before.Data = map[string]string{"opens": "2026-03-03T08:00:00Z", "closes": "2026-03-03T20:00:00Z"}
-	if w, ok := windowOf(before); !ok || !w.Start.Equal(want.Start) || !w.End.Equal(want.End) {
+	if w, ok := windowOf(before); !ok || !same(w) {
 		t.Errorf("windowOf an item planned before = %v, %v; want %v", w, ok, want)
 	}
-	before.Data["closes"] = "soon"
-	if _, ok := windowOf(before); ok {
-		t.Error("an item with an unreadable closing was taken for a window")
+	for name, bad := range map[string]store.DueItem{
+		"closing unreadable":   {Ref: it.Ref, ParticipantID: "p_1", Data: map[string]string{"closes": "soon"}},
+		"no closing":           {Ref: it.Ref, ParticipantID: "p_1"},
+		"opening unreadable":   {Ref: it.Ref, ParticipantID: "p_1", Data: map[string]string{"opens": "soon", "closes": "1772568000"}},
+		"another person's ref": {Ref: it.Ref, ParticipantID: "p_2", Data: it.Data},
+		"ref without opening":  {Ref: "win:p_1:", ParticipantID: "p_1", Data: it.Data},
+	} {
+		if w, ok := windowOf(bad); ok {
+			t.Errorf("%s: taken for the window %v", name, w)
+		}
 	}
 }
