@@ -245,7 +245,7 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 				errs[i] = fmt.Errorf("redis: apply due step: %w", err)
 				continue
 			}
-			pre, hints := s.hintsOf(*st.Turn)
+			pre, hints := s.hintsOf(*st.Turn, !s.isCluster())
 			plans[i] = plan{write: w, hints: hints, pre: len(r1), npre: len(pre), going: true}
 			r1 = append(r1, pre...)
 			for _, h := range hints {
@@ -253,7 +253,11 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 			}
 		}
 	}
-	a1, err1 := s.pipeline(ctx, r1)
+	var a1 []*goredis.Cmd
+	var err1 error
+	if len(r1) > 0 { // on a single Redis, most steps' turns write their own hints
+		a1, err1 = s.pipeline(ctx, r1)
+	}
 	if err1 != nil {
 		// Unknown which hints were written: no step goes on (a step with a
 		// turn takes its hints back below).
@@ -277,7 +281,7 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 		switch {
 		case err1 != nil:
 			errs[i] = s.refused(ctx, "apply due step", err1, &p.undo)
-		case dedupeFree(*st.Turn, a1[p.pre:]) != nil:
+		case dedupeFree(*st.Turn, a1[p.pre:p.pre+p.npre]) != nil:
 			errs[i] = s.refused(ctx, "apply due step", fmt.Errorf("dedupe key already recorded: %w", store.ErrConflict), &p.undo)
 		case clash != nil:
 			errs[i] = s.refused(ctx, "apply due step", clash, &p.undo)

@@ -134,7 +134,10 @@ func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 // global dedupe key. A dedupe key already recorded takes back the hints
 // and is ErrConflict.
 func (s *Store) writeHints(ctx context.Context, t store.Turn, undo *undoList) error {
-	pre, hints := s.hintsOf(t)
+	pre, hints := s.hintsOf(t, !s.isCluster())
+	if len(pre) == 0 && len(hints) == 0 {
+		return nil
+	}
 	cmds, err := s.writeHintsWith(ctx, pre, hints, undo)
 	if err != nil {
 		return err
@@ -142,10 +145,11 @@ func (s *Store) writeHints(ctx context.Context, t store.Turn, undo *undoList) er
 	return dedupeFree(t, cmds)
 }
 
-// dedupeFree reads the first answer of a turn's step 1 (hintsOf): a
-// dedupe key recorded already is ErrConflict.
+// dedupeFree reads the answers to a turn's step 1 before its hints
+// (hintsOf), whose first is the check of its dedupe key when there is one:
+// a dedupe key recorded already is ErrConflict.
 func dedupeFree(t store.Turn, pre []*goredis.Cmd) error {
-	if t.DedupeKey != "" {
+	if t.DedupeKey != "" && len(pre) > 0 {
 		if n, _ := pre[0].Int(); n > 0 {
 			return fmt.Errorf("dedupe key already recorded: %w", store.ErrConflict)
 		}
@@ -154,12 +158,12 @@ func dedupeFree(t store.Turn, pre []*goredis.Cmd) error {
 }
 
 // hintsOf lists step 1 of a turn: the check of its dedupe key first (when
-// it has one), then the participant-list entries, then its hints.
-func (s *Store) hintsOf(t store.Turn) (pre []call, hints []hint) {
+// it has one), then the participant-list entries, then its hints. With
+// inTurn (a single Redis) the messages' hints are left to the turn's own
+// script (turnCall), and when nothing else is left step 1 is empty: the
+// turn's script checks the dedupe key itself.
+func (s *Store) hintsOf(t store.Turn, inTurn bool) (pre []call, hints []hint) {
 	pid := t.ParticipantID
-	if t.DedupeKey != "" {
-		pre = append(pre, call{args: []any{"exists", s.k.dedupe(t.DedupeKey)}})
-	}
 	if t.Participant != nil && t.Participant.Revision == 0 {
 		// Only the turn that creates the record lists it (a record read at
 		// revision 0 is missing): one already there was listed when it was
@@ -176,7 +180,16 @@ func (s *Store) hintsOf(t store.Turn) (pre []call, hints []hint) {
 	}
 	hints = append(hints, s.attentionHints(pid, t.Attention)...)
 	hints = append(hints, s.auditHints(pid, t.Audit)...)
-	hints = append(hints, s.outboxHints(pid, t.Outbound)...)
+	if !inTurn {
+		hints = append(hints, s.outboxHints(pid, t.Outbound)...)
+	}
+	// The dedupe key's check comes first, so that a turn applied already
+	// writes no hint. A cluster's turn script cannot read that key, so
+	// there it is checked whatever else step 1 holds; a single Redis's
+	// checks it in the turn, and leaves out a step 1 with nothing else.
+	if t.DedupeKey != "" && (!inTurn || len(pre) > 0 || len(hints) > 0) {
+		pre = append([]call{{args: []any{"exists", s.k.dedupe(t.DedupeKey)}}}, pre...)
+	}
 	return pre, hints
 }
 
@@ -381,6 +394,16 @@ type slotWrite struct {
 	audit       []any // ID, JSON
 	outbound    []any // ID, JSON
 	queued      []any // IDs of the Pending messages among outbound, in the order made
+	hints       []messageHint
+}
+
+// messageHint is a message's entry in its outbox shard, as outboxHints
+// writes it before a turn on a cluster and turn.lua writes it with the
+// turn on a single Redis.
+type messageHint struct {
+	shard   int
+	id      string
+	timeKey string // of when it may be claimed; "" when it is not Pending
 }
 
 func (s *Store) slotWriteOf(t store.Turn) (slotWrite, error) {
@@ -438,7 +461,25 @@ func (s *Store) slotWriteOf(t store.Turn) (slotWrite, error) {
 			return w, err
 		}
 	}
+	w.hints = messageHints(t.Outbound)
 	return w, nil
+}
+
+// messageHints are the outbox shard entries of msgs: each message's
+// participant, and for a Pending one its place in the queue, spread a
+// little so that messages made together are claimed in the order made.
+func messageHints(msgs []store.OutboundMessage) []messageHint {
+	hints := make([]messageHint, 0, len(msgs))
+	queued := 0
+	for _, m := range msgs {
+		h := messageHint{shard: shardOf(m.ID), id: m.ID}
+		if m.Status == store.Pending {
+			h.timeKey = timeKey(queuedAt(m.NotBefore, queued))
+			queued++
+		}
+		hints = append(hints, h)
+	}
+	return hints
 }
 
 func (w *slotWrite) addCheckIn(c store.CheckIn) error {
@@ -466,7 +507,8 @@ func (w *slotWrite) addOutbound(m store.OutboundMessage) error {
 
 // turnCall is the run of turn.lua that writes w. With global set (a
 // single Redis, where a script may touch any key) it also writes the global
-// dedupe key Seen reads, and refuses a turn whose key FirstSeen recorded.
+// dedupe key Seen reads, and refuses a turn whose key FirstSeen recorded,
+// and it writes the messages' outbox hints, which hintsOf then leaves out.
 func (s *Store) turnCall(w slotWrite, global bool) call {
 	k := s.k
 	keys := []string{
@@ -497,6 +539,19 @@ func (s *Store) turnCall(w slotWrite, global bool) call {
 	args = append(args, w.outbound...)
 	args = append(args, len(w.queued))
 	args = append(args, w.queued...)
+	if !global || len(w.hints) == 0 {
+		return call{sc: luaTurn, keys: keys, args: append(args, 0)}
+	}
+	args = append(args, len(w.hints), w.pid)
+	where := map[int]int{} // shard: the index of its "where" key in KEYS, from 1
+	for _, h := range w.hints {
+		if where[h.shard] == 0 {
+			sh := s.k.outShard(h.shard)
+			keys = append(keys, sh.where, sh.ready, sh.pos)
+			where[h.shard] = len(keys) - 2
+		}
+		args = append(args, where[h.shard], h.id, h.timeKey)
+	}
 	return call{sc: luaTurn, keys: keys, args: args}
 }
 
@@ -603,31 +658,22 @@ func (s *Store) auditHints(pid string, entries []store.AuditEntry) []hint {
 // outboxHints make messages findable in their outbox shards and queue the
 // Pending ones: one hint per shard.
 func (s *Store) outboxHints(pid string, msgs []store.OutboundMessage) []hint {
-	byShard := map[int][]store.OutboundMessage{}
-	queued := map[string]time.Time{}
+	byShard := map[int][]messageHint{}
 	var shards []int
-	for _, m := range msgs {
-		if m.Status == store.Pending {
-			queued[m.ID] = queuedAt(m.NotBefore, len(queued))
+	for _, h := range messageHints(msgs) {
+		if byShard[h.shard] == nil {
+			shards = append(shards, h.shard)
 		}
-		n := shardOf(m.ID)
-		if byShard[n] == nil {
-			shards = append(shards, n)
-		}
-		byShard[n] = append(byShard[n], m)
+		byShard[h.shard] = append(byShard[h.shard], h)
 	}
 	var hints []hint
 	for _, n := range shards {
 		sh := s.k.outShard(n)
 		args := []any{pid}
 		drop := []any{pid}
-		for _, m := range byShard[n] {
-			tk := ""
-			if at, ok := queued[m.ID]; ok {
-				tk = timeKey(at)
-			}
-			args = append(args, m.ID, tk)
-			drop = append(drop, m.ID)
+		for _, h := range byShard[n] {
+			args = append(args, h.id, h.timeKey)
+			drop = append(drop, h.id)
 		}
 		hints = append(hints, hint{what: "message",
 			do:   call{sc: luaOutboxHint, keys: []string{sh.where, sh.ready, sh.pos}, args: args},

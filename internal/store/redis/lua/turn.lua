@@ -8,8 +8,11 @@
 -- KEYS[7] turn dedupe markers (zset)    KEYS[8] ledger windows (zset, lex)
 -- KEYS[9] send order (zset: Pending message IDs, score = order made)
 -- KEYS[10] the global dedupe key Seen reads (string), only on a single
---         Redis, where a script may touch keys of any slot: the key is
---         then checked and written with the turn
+--         Redis, where a script may touch keys of any slot, and only when
+--         ARGV[5] names one: the key is then checked and written with the
+--         turn
+-- KEYS[10 or 11...] on a single Redis, the outbox shards' keys of the
+--         messages' hints (below)
 --
 -- ARGV[1] participant JSON, or "" to leave the record as it is
 -- ARGV[2] "set" to save the session, "end" to delete it, "" to leave it
@@ -29,6 +32,12 @@
 --   outbound messages: ID, JSON
 --   queued messages: the IDs of the Pending ones among them, in the order
 --              made: each joins the end of the send order
+-- then, only on a single Redis, the outbound messages' hints (keys.go),
+-- written here with the records instead of before them, since one script
+-- may touch every key there: a count, the participant's ID, and for each
+-- message the index in KEYS of its outbox shard's "where" hash (its
+-- "ready" and "pos" follow it in KEYS), its ID and the time key of its
+-- NotBefore ("" when it is not Pending), as outbox_hint.lua writes them
 --
 -- Returns {"ok"}; {"dedupe"} when the dedupe key is already recorded;
 -- {"stale"} when the participant changed since it was read; or
@@ -49,6 +58,8 @@ local wiFirst, wiN = section(2)
 local auFirst, auN = section(2)
 local obFirst, obN = section(2)
 local quFirst, quN = section(1)
+local hintN = tonumber(ARGV[i] or 0)
+local hintPID, hintFirst = ARGV[i + 1], i + 2
 
 local t = redis.call('TIME')
 local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -92,6 +103,12 @@ local clash = taken(KEYS[4], atFirst, atN, 2, 'attention item')
 if clash then
   return clash
 end
+for j = 0, hintN - 1 do
+  local at = hintFirst + j * 3
+  if redis.call('HEXISTS', KEYS[tonumber(ARGV[at])], ARGV[at + 1]) == 1 then
+    return {'exists', 'message', ARGV[at + 1]}
+  end
+end
 
 if ARGV[1] ~= '' then
   redis.call('SET', KEYS[1], ARGV[1])
@@ -128,6 +145,15 @@ end
 for j = 0, obN - 1 do
   local at = obFirst + j * 2
   redis.call('HSET', KEYS[6], ARGV[at], ARGV[at + 1])
+end
+for j = 0, hintN - 1 do
+  local at = hintFirst + j * 3
+  local where, id, tk = tonumber(ARGV[at]), ARGV[at + 1], ARGV[at + 2]
+  redis.call('HSET', KEYS[where], id, hintPID)
+  if tk ~= '' then
+    redis.call('ZADD', KEYS[where + 1], 0, tk .. '|' .. id)
+    redis.call('HSET', KEYS[where + 2], id, tk)
+  end
 end
 if quN > 0 then
   local last = redis.call('ZRANGE', KEYS[9], -1, -1, 'WITHSCORES')
