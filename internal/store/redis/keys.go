@@ -53,7 +53,9 @@ import (
 //     whose record is missing. A crash between the two steps therefore
 //     leaves at worst a hint to nothing, never a record nobody can find: a
 //     queued message is never lost, and an orphaned outbox hint is dropped
-//     by a claimer once it has pointed at nothing for orphanGrace.
+//     by a claimer once it has pointed at nothing for orphanGrace. On a
+//     single Redis a turn's script writes its messages' outbox hints with
+//     their records, since one script may touch every key there.
 //
 //   - The reverse pointers from a participant to things kept by their own
 //     ID (links, appointments) are hints in one hash in the participant

@@ -52,7 +52,14 @@ import (
 // cluster, a key recorded by FirstSeen is checked before the turn starts,
 // not atomically with it, since it has no participant slot to share.
 //
-// Round trips: the hints and the global key's check (one pipeline), the
+// On a single Redis, where one script may touch keys of any slot, the
+// script writes the messages' outbox hints with the records, and checks
+// and writes the global dedupe key: a step 1 is needed only for the
+// other hints (attention items, audit entries, a new person's list
+// entries), which most turns have none of.
+//
+// Round trips: the hints and the global key's check (one pipeline; on a
+// single Redis, only when there are hints other than the messages'), the
 // script and the link's last-seen time (one pipeline), and on a cluster
 // the global key; a turn that saves a child's record reads it first, and
 // one that gives a child a caseworker claims them (childGuard).
