@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -310,7 +311,8 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 	var r3 []call
 	var of3 []int
 	lower := make([]map[string]string, len(steps))
-	stepAt := make([]int, len(steps)) // the answer of each step's pdue_step.lua in r3, -1 for none
+	stepAt := make([]int, len(steps))  // the answer of each step's pdue_step.lua in r3, -1 for none
+	inStep := make([]bool, len(steps)) // its entries and lease are in that script (a single Redis)
 	for i := range stepAt {
 		stepAt[i] = -1
 	}
@@ -319,9 +321,9 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 			continue
 		}
 		if len(st.Put) > 0 || len(st.Drop) > 0 || st.Complete != "" {
-			args := []any{st.Owner, st.Complete, len(st.Drop)}
+			var items []any
 			for _, id := range st.Drop {
-				args = append(args, id)
+				items = append(items, id)
 			}
 			for _, d := range st.Put {
 				rec, err := encodeDue(d)
@@ -330,7 +332,7 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 					break
 				}
 				k := timeKey(d.DueAt)
-				args = append(args, d.ID, dueValue(k, "", rec))
+				items = append(items, d.ID, dueValue(k, "", rec))
 				if lower[i] == nil {
 					lower[i] = map[string]string{}
 				}
@@ -340,8 +342,9 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 				continue
 			}
 			stepAt[i] = len(r3)
-			r3 = append(r3, call{sc: luaPdueStep, keys: []string{s.k.dueItems(st.ParticipantID)}, args: args})
+			r3 = append(r3, s.stepCall(st, lower[i], !cluster, items))
 			of3 = append(of3, i)
+			inStep[i] = !cluster
 		}
 		if t := st.Turn; t != nil {
 			if len(t.Resolved) > 0 {
@@ -366,6 +369,9 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 		}
 	}
 	for i, st := range steps {
+		if inStep[i] && a3[stepAt[i]].Err() == nil {
+			continue // pdue_step.lua did all of it
+		}
 		// Even after an error: the items may have landed, and an entry
 		// lowered for nothing costs only a claim that finds nothing.
 		if lower[i] != nil {
@@ -382,12 +388,13 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 				of4 = append(of4, i)
 			}
 		}
-	}
-	for i, st := range steps {
 		if st.Lease != "" && plans[i].going {
 			r4 = append(r4, call{sc: luaLeaseRelease, keys: []string{s.k.lease(st.Lease)}, args: []any{st.Owner}})
 			of4 = append(of4, i)
 		}
+	}
+	if len(r4) == 0 {
+		return errs
 	}
 	a4, _ := s.pipeline(ctx, r4)
 	for j, i := range of4 {
@@ -396,6 +403,28 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 		}
 	}
 	return errs
+}
+
+// stepCall is the run of pdue_step.lua for st, given its items (the IDs
+// to drop, then ID and value pairs to put) and the earliest time key of
+// those put (lower). With single (a single Redis) the script also lowers
+// the person's entry, takes the ended item's entry out and gives the
+// step's lease up, which ApplyDueSteps otherwise does after it.
+func (s *Store) stepCall(st store.DueStep, lower map[string]string, single bool, items []any) call {
+	pid := st.ParticipantID
+	keys := []string{s.k.dueItems(pid)}
+	score := ""
+	if single {
+		keys = append(keys, s.k.dueIndex(shardOf(pid)))
+		if ms, ok := readyMs(lower[pid]); ok {
+			score = strconv.FormatInt(ms, 10)
+		}
+		if st.Lease != "" {
+			keys = append(keys, s.k.lease(st.Lease))
+		}
+	}
+	args := append([]any{st.Owner, st.Complete, score, personEntry(pid), itemEntry(pid, st.Complete), len(st.Drop)}, items...)
+	return call{sc: luaPdueStep, keys: keys, args: args}
 }
 
 // applyStepAlone applies one step a write at a time.

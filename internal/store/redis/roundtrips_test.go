@@ -113,11 +113,11 @@ func TestInboundRoundTrips(t *testing.T) {
 // TestDueBatchRoundTrips counts the round trips of the scheduler's batch
 // on a single Redis: LoadTurns takes three (the leases; each person's
 // record, session, dedupe key and hints; the records those name) and
-// ApplyDueSteps three (turns, plans and ends, hint clean-up and leases),
-// however many items the batch holds. It counts the scripts a step runs
-// too: its turn (which writes its message's outbox hint too), its items
-// planned and ended (one script in the person's slot), and its lease
-// given up.
+// ApplyDueSteps two (turns; items planned and ended), however many items
+// the batch holds. It counts the scripts a step runs too: its turn (which
+// writes its message's outbox hint too) and its items planned and ended
+// (which also lowers the person's entry in the due shard, takes the ended
+// item's entry out, and gives the step's lease up).
 func TestDueBatchRoundTrips(t *testing.T) {
 	s := openTest(t, testOptions(t))
 	ctx := t.Context()
@@ -168,18 +168,28 @@ func TestDueBatchRoundTrips(t *testing.T) {
 			}
 		}
 		applied, scripts := rt.n.Load(), rt.scripts.Load()
-		if loaded != 3 || applied != 3 {
-			t.Errorf("a batch of %d: LoadTurns in %d round trips, ApplyDueSteps in %d; want 3 and 3", n, loaded, applied)
+		if loaded != 3 || applied != 2 {
+			t.Errorf("a batch of %d: LoadTurns in %d round trips, ApplyDueSteps in %d; want 3 and 2", n, loaded, applied)
 		}
-		if scripts != int64(3*n) {
-			t.Errorf("a batch of %d: ApplyDueSteps ran %d scripts; want 3 a step", n, scripts)
+		if scripts != int64(2*n) {
+			t.Errorf("a batch of %d: ApplyDueSteps ran %d scripts; want 2 a step", n, scripts)
 		}
 		for i, id := range ids {
 			if _, err := s.rdb.Get(ctx, s.k.lease(asks[i].Lease)).Result(); !errors.Is(err, goredis.Nil) {
 				t.Errorf("a batch of %d: lease %s still held after its step (%v)", n, asks[i].Lease, err)
 			}
-			if got := s.rdb.HKeys(ctx, s.k.dueItems(asks[i].ParticipantID)).Val(); !slices.Equal(got, []string{"next:" + asks[i].ParticipantID}) {
+			pid := asks[i].ParticipantID
+			if got := s.rdb.HKeys(ctx, s.k.dueItems(pid)).Val(); !slices.Equal(got, []string{"next:" + pid}) {
 				t.Errorf("a batch of %d: after %s, the person's due items are %q; want only the next item", n, id, got)
+			}
+			// The person's entry is at the next item at the latest, and the
+			// ended item's own entry is gone.
+			index := s.k.dueIndex(shardOf(pid))
+			if score, err := s.rdb.ZScore(ctx, index, personEntry(pid)).Result(); err != nil || int64(score) > now.Add(time.Hour).UnixMilli() {
+				t.Errorf("a batch of %d: %s's entry at %v (%v); want at or before the next item", n, pid, score, err)
+			}
+			if _, err := s.rdb.ZScore(ctx, index, itemEntry(pid, id)).Result(); !errors.Is(err, goredis.Nil) {
+				t.Errorf("a batch of %d: the ended item %s keeps its entry (%v)", n, id, err)
 			}
 		}
 	}
