@@ -215,6 +215,11 @@ func readHinted(pid string, n named, links, appts []*string, in *store.TurnInput
 //  4. the due shard's entry of each person whose items were planned, the
 //     entry of each item a step ended, and every step's lease.
 //
+// On a single Redis, where one script may touch any key, round 1 holds
+// only the hints other than the messages' (turn.lua writes those), and
+// pdue_step.lua does round 4's work for its step: a batch of reminders
+// takes rounds 2 and 3 alone.
+//
 // A refused turn takes its own hints back, and its step goes no further.
 // A step whose turn saves a child's record goes alone, through ApplyTurn
 // and the rest, since the child-protection claim must come first.
