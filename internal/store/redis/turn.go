@@ -472,9 +472,9 @@ func (s *Store) slotWriteOf(t store.Turn) (slotWrite, error) {
 	return w, nil
 }
 
-// messageHints are the outbox shard entries of msgs: each message's
-// participant, and for a Pending one its place in the queue, spread a
-// little so that messages made together are claimed in the order made.
+// messageHints are the outbox shard entries of msgs: each message's shard
+// and, for a Pending one, its place in the queue, spread a little so that
+// messages made together are claimed in the order made.
 func messageHints(msgs []store.OutboundMessage) []messageHint {
 	hints := make([]messageHint, 0, len(msgs))
 	queued := 0
