@@ -3,20 +3,22 @@
 // keep them: JSON without what the record's key already says (the
 // participant's ID, the link's blind index, the appointment's ID, the
 // session's participant), without flags that are almost always false when
-// they are false, and with their own times as Unix seconds (a
-// participant's pauses, kept as a list, keep RFC 3339). That is 40 to 120 bytes
-// a record, on records of 150 to 450. The decoders put the ID back from
-// the key, and read records written before, which carry the ID and RFC
-// 3339 times, to the same values.
+// they are false, with times as Unix seconds, and with names of one to
+// three letters. That is about a third of each record. The decoders put
+// the ID back from the key, and read records of every earlier form (the
+// ID, RFC 3339 times, long names) to the same values.
 //
-// Each doc type embeds the store's type and shadows only the fields it
-// writes differently (encoding/json prefers the shallower of two fields
-// of a name), so that a field added to the store's type is kept without a
-// change here; a test fills every field by reflection to hold that. The
-// Redis store's Lua scripts read only fields kept as they were: a
-// participant's rev, caseworker_id and child; a link's participant_id,
-// unreachable and reason (and they write last_seen_at and those two); an
-// appointment's participant_id.
+// Each doc type embeds the store's type and shadows the fields it writes
+// differently (encoding/json prefers the shallower of two fields of a
+// name), so that a field added to the store's type is kept, under its
+// long name, without a change here; a test fills every field by
+// reflection to hold that. Each shadowed name also has a read-only field
+// of its long name ("Was..."), left zero when writing, so that a record
+// of the form before is read in the same pass. The Redis store's Lua
+// scripts read only fields that keep their long names: a participant's
+// rev, caseworker_id and child; a link's participant_id, unreachable and
+// reason (and they write last_seen_at and those two); an appointment's
+// participant_id.
 package compact
 
 import (
