@@ -28,6 +28,14 @@ func (w Window) Ref(participantID string) string {
 	return "win:" + participantID + ":" + strconv.FormatInt(w.Start.Unix(), 10)
 }
 
+// openingOf is the opening a window's ref names (Ref's inverse), when ref
+// is a ref of participantID's.
+func openingOf(participantID, ref string) (time.Time, bool) {
+	rest, ok := strings.CutPrefix(ref, "win:"+participantID+":")
+	secs, err := strconv.ParseInt(rest, 10, 64)
+	return time.Unix(secs, 0).UTC(), ok && err == nil
+}
+
 // Calendar is a participant's check-in schedule made concrete in their
 // time zone: it finds the windows around any instant. The zero value has
 // no windows.

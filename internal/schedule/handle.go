@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -510,12 +509,8 @@ func windowOf(it store.DueItem) (Window, bool) {
 		start, err := compact.ParseTimeText(opens)
 		return Window{Start: start, End: end}, err == nil
 	}
-	rest, ok := strings.CutPrefix(it.Ref, "win:"+it.ParticipantID+":")
-	secs, err := strconv.ParseInt(rest, 10, 64)
-	if !ok || err != nil {
-		return Window{}, false
-	}
-	return Window{Start: time.Unix(secs, 0).UTC(), End: end}, true
+	start, ok := openingOf(it.ParticipantID, it.Ref)
+	return Window{Start: start, End: end}, ok
 }
 
 func (s *Scheduler) handleAppointment(ctx context.Context, via access, pl *planner, p store.Participant, it store.DueItem, now time.Time) (outcome, error) {

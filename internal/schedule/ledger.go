@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/conversation"
@@ -317,16 +315,12 @@ func (s *Ledger) excuse(ctx context.Context, pid, ref, by string) error {
 // windowOfRef finds the window a ref names ("win:<participant>:<opening,
 // Unix seconds>") in the person's calendar.
 func windowOfRef(cal *Calendar, pid, ref string) (Window, bool) {
-	rest, ok := strings.CutPrefix(ref, "win:"+pid+":")
+	opens, ok := openingOf(pid, ref)
 	if !ok {
 		return Window{}, false
 	}
-	secs, err := strconv.ParseInt(rest, 10, 64)
-	if err != nil {
-		return Window{}, false
-	}
-	w, ok := cal.From(time.Unix(secs, 0))
-	return w, ok && w.Start.Unix() == secs
+	w, ok := cal.From(opens)
+	return w, ok && w.Start.Unix() == opens.Unix()
 }
 
 // maxListed bounds the windows History returns: a year of daily windows.

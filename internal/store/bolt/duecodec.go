@@ -13,8 +13,9 @@ import (
 // A due item's record, as the due bucket keeps it under the item's ID.
 //
 // The store writes it short (dueDoc): the person's and the item's IDs are
-// the key, so they are not repeated, the names are a letter, and the moment it may be claimed is
-// written only when it is not the due time (while a claim holds it). A
+// the key, so they are not repeated, the names are a letter, and the
+// moment it may be claimed is written only when it is not the due time
+// (while a claim holds it). A
 // person has about four items at any time and every handling rewrites
 // one, so the bytes count twice: in the file, and in each commit. Records
 // of the earlier, long form ({"item": {...}, "owner", "until", "ready"})

@@ -237,12 +237,9 @@ func DecodeLink(index string, doc []byte) (store.Link, error) {
 	return l, nil
 }
 
-// SeenAt is a link's last_seen_at as EncodeLink writes it (without the
-// quotes), for a store that sets it alone.
-func SeenAt(t time.Time) string { return TimeText(t) }
-
-// TimeText is t as a Time writes it, without the quotes: for a time kept
-// in a string of its own, such as a due item's data.
+// TimeText is t as a Time writes it, without the quotes: for a time a
+// store sets alone (a link's last_seen_at, by a Lua script) or keeps in a
+// string of its own (a window item's closing).
 func TimeText(t time.Time) string {
 	raw, err := Time(t).MarshalJSON()
 	if err != nil { // a year RFC 3339 cannot write, at an offset

@@ -193,8 +193,8 @@ func TestUnixTimeKeepsEveryInstant(t *testing.T) {
 	for _, at := range []time.Time{time.Date(2026, time.March, 3, 8, 0, 0, 5, time.UTC), time.Date(2026, time.March, 3, 9, 0, 0, 0, madrid)} {
 		raw, err := json.Marshal(Time(at))
 		must(t, err)
-		if got := `"` + SeenAt(at) + `"`; got != string(raw) {
-			t.Errorf("SeenAt(%v) = %s; EncodeLink writes %s", at, got, raw)
+		if got := `"` + TimeText(at) + `"`; got != string(raw) {
+			t.Errorf("TimeText(%v) = %s; EncodeLink writes %s", at, got, raw)
 		}
 	}
 	for _, bad := range []string{`1772524800`, `""`, `"soon"`, `"1772524800.1234567890"`, `"1772524800.-5"`, `"1772524800.+5"`, `"1772524800."`, `"17725x"`, `null`} {

@@ -234,6 +234,7 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 		going bool // checked, and not gone alone
 	}
 	plans := make([]plan, len(steps))
+	cluster := s.isCluster()
 	var r1 []call
 	for i, st := range steps {
 		if err := store.CheckDueStep(st); err != nil {
@@ -251,7 +252,7 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 				errs[i] = fmt.Errorf("redis: apply due step: %w", err)
 				continue
 			}
-			pre, hints := s.hintsOf(*st.Turn, !s.isCluster())
+			pre, hints := s.hintsOf(*st.Turn, !cluster)
 			plans[i] = plan{write: w, hints: hints, pre: len(r1), npre: len(pre), going: true}
 			r1 = append(r1, pre...)
 			for _, h := range hints {
@@ -275,7 +276,6 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 	}
 
 	// Round 2: the turns.
-	cluster := s.isCluster()
 	var r2 []call
 	var turnOf []int
 	for i, st := range steps {

@@ -97,7 +97,7 @@ func (s *Store) ApplyTurn(ctx context.Context, t store.Turn) error {
 	calls := []call{s.turnCall(w, !cluster)}
 	if t.SeenOn != "" {
 		calls = append(calls, call{sc: luaLinkSeen, keys: []string{s.k.link(t.SeenOn)},
-			args: []any{pid, compact.SeenAt(t.SeenAt)}})
+			args: []any{pid, compact.TimeText(t.SeenAt)}})
 	}
 	cmds, _ := s.pipeline(ctx, calls)
 	err = turnResult(cmds[0])
