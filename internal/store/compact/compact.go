@@ -15,15 +15,20 @@
 // reflection to hold that. Each shadowed name also has a read-only field
 // of its long name ("Was..."), left zero when writing, so that a record
 // of the form before is read in the same pass. The Redis store's Lua
-// scripts read only fields that keep their long names: a participant's
-// rev, caseworker_id and child; a link's participant_id, unreachable and
-// reason (and they write last_seen_at and those two); an appointment's
-// participant_id.
+// scripts read a participant's rev, cw (its caseworker) and child, a
+// link's p (its participant), unreachable and reason, and an
+// appointment's p, and write a link's ls (last seen), unreachable and
+// reason; they read the long names too, as records written before hold
+// them. rev, child, unreachable and reason keep their long names: the
+// last three are written only when set, and turn.lua finds rev at the
+// record's start.
 package compact
 
 import (
 	"cmp"
+	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/store"
@@ -35,6 +40,7 @@ type participantDoc struct {
 	Label          string                  `json:"lb,omitempty"`
 	Language       string                  `json:"lg,omitempty"`
 	TimeZone       string                  `json:"tz,omitempty"`
+	CaseworkerID   string                  `json:"cw,omitempty"`
 	Status         store.ParticipantStatus `json:"st,omitempty"`
 	OptedOut       bool                    `json:"oo,omitempty"`
 	OptedOutAt     Time                    `json:"ooa,omitzero"`
@@ -58,6 +64,7 @@ type participantDoc struct {
 	WasLabel          string                  `json:"label,omitempty"`
 	WasLanguage       string                  `json:"language,omitempty"`
 	WasTimeZone       string                  `json:"time_zone,omitempty"`
+	WasCaseworkerID   string                  `json:"caseworker_id,omitempty"`
 	WasStatus         store.ParticipantStatus `json:"status,omitempty"`
 	WasOptedOut       bool                    `json:"opted_out,omitempty"`
 	WasOptedOutAt     Time                    `json:"opted_out_at,omitzero"`
@@ -80,7 +87,7 @@ type participantDoc struct {
 // EncodeParticipant is the stored form of p, kept under its ID.
 func EncodeParticipant(p store.Participant) ([]byte, error) {
 	return json.Marshal(participantDoc{Participant: p,
-		Label: p.Label, Language: p.Language, TimeZone: p.TimeZone, Status: p.Status,
+		Label: p.Label, Language: p.Language, TimeZone: p.TimeZone, CaseworkerID: p.CaseworkerID, Status: p.Status,
 		OptedOut: p.OptedOut, OptedOutAt: Time(p.OptedOutAt), ExitedAt: Time(p.ExitedAt),
 		LastLink: p.LastLink, CreatedAt: Time(p.CreatedAt), UpdatedAt: Time(p.UpdatedAt),
 		Schedule:    encodeSchedule(p.Schedule),
@@ -100,6 +107,7 @@ func DecodeParticipant(id string, doc []byte) (store.Participant, error) {
 	p.ID = id
 	p.Label, p.Language = cmp.Or(d.Label, d.WasLabel), cmp.Or(d.Language, d.WasLanguage)
 	p.TimeZone, p.Status = cmp.Or(d.TimeZone, d.WasTimeZone), cmp.Or(d.Status, d.WasStatus)
+	p.CaseworkerID = cmp.Or(d.CaseworkerID, d.WasCaseworkerID)
 	p.OptedOut, p.OptedOutAt = d.OptedOut || d.WasOptedOut, either(d.OptedOutAt, d.WasOptedOutAt)
 	p.ExitedAt, p.LastLink = either(d.ExitedAt, d.WasExitedAt), cmp.Or(d.LastLink, d.WasLastLink)
 	p.CreatedAt, p.UpdatedAt = either(d.CreatedAt, d.WasCreatedAt), either(d.UpdatedAt, d.WasUpdatedAt)
@@ -199,24 +207,52 @@ func decodePauses(ds []pauseDoc) []store.Pause {
 
 type linkDoc struct {
 	store.Link
-	Index       string        `json:"index,omitempty"`
-	Channel     store.Channel `json:"c,omitempty"`
-	Sealed      []byte        `json:"s,omitempty"`
-	Masked      string        `json:"m,omitempty"`
-	Unreachable bool          `json:"unreachable,omitempty"`
-	LinkedAt    Time          `json:"la,omitzero"`
-	LastSeenAt  Time          `json:"last_seen_at,omitzero"`
+	Index         string        `json:"index,omitempty"`
+	Channel       store.Channel `json:"c,omitempty"`
+	ParticipantID string        `json:"p,omitempty"`
+	Sealed        sealed        `json:"s,omitempty"`
+	Masked        string        `json:"m,omitempty"`
+	Unreachable   bool          `json:"unreachable,omitempty"`
+	LinkedAt      Time          `json:"la,omitzero"`
+	LastSeenAt    Time          `json:"ls,omitzero"`
 
 	// Read only, as in participantDoc.
-	WasChannel  store.Channel `json:"channel,omitempty"`
-	WasSealed   []byte        `json:"sealed,omitempty"`
-	WasMasked   string        `json:"masked,omitempty"`
-	WasLinkedAt Time          `json:"linked_at,omitzero"`
+	WasChannel       store.Channel `json:"channel,omitempty"`
+	WasParticipantID string        `json:"participant_id,omitempty"`
+	WasSealed        []byte        `json:"sealed,omitempty"`
+	WasMasked        string        `json:"masked,omitempty"`
+	WasLinkedAt      Time          `json:"linked_at,omitzero"`
+	WasLastSeenAt    Time          `json:"last_seen_at,omitzero"`
+}
+
+// sealed is a sealed phone number, written in base64 without the padding
+// that carries nothing; it reads padded base64 too, as json.Marshal wrote
+// a []byte before.
+type sealed []byte
+
+func (b sealed) MarshalJSON() ([]byte, error) {
+	out := make([]byte, 0, base64.RawStdEncoding.EncodedLen(len(b))+2)
+	out = append(out, '"')
+	out = base64.RawStdEncoding.AppendEncode(out, b)
+	return append(out, '"'), nil
+}
+
+func (b *sealed) UnmarshalJSON(raw []byte) error {
+	var text string
+	if err := json.Unmarshal(raw, &text); err != nil {
+		return err
+	}
+	out, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(text, "="))
+	if err != nil {
+		return err
+	}
+	*b = out
+	return nil
 }
 
 // EncodeLink is the stored form of l, kept under its index.
 func EncodeLink(l store.Link) ([]byte, error) {
-	return json.Marshal(linkDoc{Link: l, Channel: l.Channel, Sealed: l.Sealed, Masked: l.Masked,
+	return json.Marshal(linkDoc{Link: l, Channel: l.Channel, ParticipantID: l.ParticipantID, Sealed: l.Sealed, Masked: l.Masked,
 		Unreachable: l.Unreachable, LinkedAt: Time(l.LinkedAt), LastSeenAt: Time(l.LastSeenAt)})
 }
 
@@ -229,16 +265,17 @@ func DecodeLink(index string, doc []byte) (store.Link, error) {
 	l := d.Link
 	l.Index, l.Unreachable = index, d.Unreachable
 	l.Channel, l.Masked = cmp.Or(d.Channel, d.WasChannel), cmp.Or(d.Masked, d.WasMasked)
+	l.ParticipantID = cmp.Or(d.ParticipantID, d.WasParticipantID)
 	l.Sealed = d.Sealed
 	if l.Sealed == nil {
 		l.Sealed = d.WasSealed
 	}
-	l.LinkedAt, l.LastSeenAt = either(d.LinkedAt, d.WasLinkedAt), time.Time(d.LastSeenAt)
+	l.LinkedAt, l.LastSeenAt = either(d.LinkedAt, d.WasLinkedAt), either(d.LastSeenAt, d.WasLastSeenAt)
 	return l, nil
 }
 
 // TimeText is t as a Time writes it, without the quotes: for a time a
-// store sets alone (a link's last_seen_at, by a Lua script) or keeps in a
+// store sets alone (a link's last seen time, by a Lua script) or keeps in a
 // string of its own (a window item's closing).
 func TimeText(t time.Time) string {
 	raw, err := Time(t).MarshalJSON()
@@ -257,28 +294,30 @@ func ParseTimeText(s string) (time.Time, error) {
 
 type appointmentDoc struct {
 	store.Appointment
-	ID        string                  `json:"id,omitempty"`
-	Kind      string                  `json:"k,omitempty"`
-	Place     string                  `json:"pl,omitempty"`
-	Date      string                  `json:"d,omitempty"`
-	Time      string                  `json:"tm,omitempty"`
-	Status    store.AppointmentStatus `json:"st,omitempty"`
-	CreatedAt Time                    `json:"ca,omitzero"`
-	UpdatedAt Time                    `json:"ua,omitzero"`
+	ID            string                  `json:"id,omitempty"`
+	ParticipantID string                  `json:"p,omitempty"`
+	Kind          string                  `json:"k,omitempty"`
+	Place         string                  `json:"pl,omitempty"`
+	Date          string                  `json:"d,omitempty"`
+	Time          string                  `json:"tm,omitempty"`
+	Status        store.AppointmentStatus `json:"st,omitempty"`
+	CreatedAt     Time                    `json:"ca,omitzero"`
+	UpdatedAt     Time                    `json:"ua,omitzero"`
 
 	// Read only, as in participantDoc.
-	WasKind      string                  `json:"kind,omitempty"`
-	WasPlace     string                  `json:"place,omitempty"`
-	WasDate      string                  `json:"date,omitempty"`
-	WasTime      string                  `json:"time,omitempty"`
-	WasStatus    store.AppointmentStatus `json:"status,omitempty"`
-	WasCreatedAt Time                    `json:"created_at,omitzero"`
-	WasUpdatedAt Time                    `json:"updated_at,omitzero"`
+	WasParticipantID string                  `json:"participant_id,omitempty"`
+	WasKind          string                  `json:"kind,omitempty"`
+	WasPlace         string                  `json:"place,omitempty"`
+	WasDate          string                  `json:"date,omitempty"`
+	WasTime          string                  `json:"time,omitempty"`
+	WasStatus        store.AppointmentStatus `json:"status,omitempty"`
+	WasCreatedAt     Time                    `json:"created_at,omitzero"`
+	WasUpdatedAt     Time                    `json:"updated_at,omitzero"`
 }
 
 // EncodeAppointment is the stored form of a, kept under its ID.
 func EncodeAppointment(a store.Appointment) ([]byte, error) {
-	return json.Marshal(appointmentDoc{Appointment: a, Kind: a.Kind, Place: a.Place, Date: a.Date, Time: a.Time,
+	return json.Marshal(appointmentDoc{Appointment: a, ParticipantID: a.ParticipantID, Kind: a.Kind, Place: a.Place, Date: a.Date, Time: a.Time,
 		Status: a.Status, CreatedAt: Time(a.CreatedAt), UpdatedAt: Time(a.UpdatedAt)})
 }
 
@@ -290,6 +329,7 @@ func DecodeAppointment(id string, doc []byte) (store.Appointment, error) {
 	}
 	a := d.Appointment
 	a.ID, a.Kind, a.Place = id, cmp.Or(d.Kind, d.WasKind), cmp.Or(d.Place, d.WasPlace)
+	a.ParticipantID = cmp.Or(d.ParticipantID, d.WasParticipantID)
 	a.Date, a.Time, a.Status = cmp.Or(d.Date, d.WasDate), cmp.Or(d.Time, d.WasTime), cmp.Or(d.Status, d.WasStatus)
 	a.CreatedAt, a.UpdatedAt = either(d.CreatedAt, d.WasCreatedAt), either(d.UpdatedAt, d.WasUpdatedAt)
 	return a, nil

@@ -38,8 +38,7 @@ func TestRecordsKeepEveryFieldButTheKeys(t *testing.T) {
 
 // readByScripts are the names the Redis store's Lua scripts read or write
 // in these records, which keep their long form.
-var readByScripts = map[string]bool{"rev": true, "caseworker_id": true, "child": true,
-	"participant_id": true, "unreachable": true, "reason": true, "last_seen_at": true}
+var readByScripts = map[string]bool{"rev": true, "child": true, "unreachable": true, "reason": true}
 
 func checkRecord[T any](t *testing.T, what string, want T, id, left string, encode func(T) ([]byte, error), decode func(id string, doc []byte) (T, error)) {
 	t.Helper()
@@ -99,6 +98,62 @@ func TestRecordsWithLongNamesRead(t *testing.T) {
 	must(t, err)
 	if wantS := (store.Session{ParticipantID: "p_1", Flow: "checkin", Node: "ask", Vars: map[string]string{"Time": "21:00"}, UpdatedAt: at(1772528400), ExpiresAt: time.Unix(1796663443, 5e8).UTC()}); !reflect.DeepEqual(ss, wantS) {
 		t.Errorf("session read as\n%+v\nwant\n%+v", ss, wantS)
+	}
+}
+
+// TestRecordsWithScriptNamesRead: records as the store wrote them when
+// the names the Lua scripts read were still long (the participant's
+// caseworker_id, a link's and an appointment's participant_id, a link's
+// last_seen_at), and a sealed number with its base64 padding, read to the
+// same values.
+func TestRecordsWithScriptNamesRead(t *testing.T) {
+	at := func(unix int64) time.Time { return time.Unix(unix, 0).UTC() }
+	p, err := DecodeParticipant("p_1", []byte(`{"rev":1,"caseworker_id":"acct_1","lb":"case 0007","lg":"es","tz":"Europe/Madrid","st":"active","ca":"1767344400"}`))
+	must(t, err)
+	if want := (store.Participant{Revision: 1, ID: "p_1", CaseworkerID: "acct_1", Label: "case 0007", Language: "es", TimeZone: "Europe/Madrid", Status: store.Active, CreatedAt: at(1767344400)}); !reflect.DeepEqual(p, want) {
+		t.Errorf("participant read as\n%+v\nwant\n%+v", p, want)
+	}
+	l, err := DecodeLink("ix_1", []byte(`{"participant_id":"p_1","c":"sms","s":"AQI=","m":"+34 6***","la":"1767344400","last_seen_at":"1772442000"}`))
+	must(t, err)
+	if want := (store.Link{Index: "ix_1", Channel: store.SMS, ParticipantID: "p_1", Sealed: []byte{1, 2}, Masked: "+34 6***", LinkedAt: at(1767344400), LastSeenAt: at(1772442000)}); !reflect.DeepEqual(l, want) {
+		t.Errorf("link read as\n%+v\nwant\n%+v", l, want)
+	}
+	a, err := DecodeAppointment("ap_1", []byte(`{"participant_id":"p_1","k":"hearing","d":"2026-03-13","st":"scheduled"}`))
+	must(t, err)
+	if want := (store.Appointment{ID: "ap_1", ParticipantID: "p_1", Kind: "hearing", Date: "2026-03-13", Status: store.AppointmentScheduled}); !reflect.DeepEqual(a, want) {
+		t.Errorf("appointment read as\n%+v\nwant\n%+v", a, want)
+	}
+}
+
+// TestSealedNumbersReadWithOrWithoutPadding: a sealed number of every
+// length modulo three is written without base64's padding and reads back,
+// as does the padded form json.Marshal wrote; anything not base64 is an
+// error.
+func TestSealedNumbersReadWithOrWithoutPadding(t *testing.T) {
+	for n := range 7 {
+		in := sealed(make([]byte, n))
+		for i := range in {
+			in[i] = byte(0xf0 + i)
+		}
+		raw, err := json.Marshal(in)
+		must(t, err)
+		if strings.Contains(string(raw), "=") {
+			t.Errorf("%d bytes written as %s, with padding", n, raw)
+		}
+		padded, err := json.Marshal([]byte(in))
+		must(t, err)
+		for _, form := range [][]byte{raw, padded} {
+			var got sealed
+			if err := json.Unmarshal(form, &got); err != nil || string(got) != string(in) {
+				t.Errorf("%s read as %x, %v; want %x", form, got, err, in)
+			}
+		}
+	}
+	for _, bad := range []string{`"**"`, `7`, `"AQ=I"`} {
+		var got sealed
+		if err := json.Unmarshal([]byte(bad), &got); err == nil {
+			t.Errorf("%s read as %x; want an error", bad, got)
+		}
 	}
 }
 

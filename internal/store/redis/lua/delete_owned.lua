@@ -2,13 +2,15 @@
 -- an appointment) only if it belongs to the given participant, so that
 -- erasing one person never removes what has since moved to another.
 --
--- KEYS[1] the record (string: JSON with a participant_id field)
+-- KEYS[1] the record (string: JSON naming its participant "p", or
+--         "participant_id" as records written before do)
 -- ARGV[1] participant ID
 --
 -- Returns 1 when deleted, 0 otherwise.
 
 local doc = redis.call('GET', KEYS[1])
-if doc and cjson.decode(doc).participant_id == ARGV[1] then
+local rec = doc and cjson.decode(doc)
+if rec and (rec.p or rec.participant_id) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0

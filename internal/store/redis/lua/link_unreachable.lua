@@ -6,7 +6,8 @@
 -- between leaves at worst an item without its mark, never a mark without
 -- its item.
 --
--- KEYS[1] link (string: Link JSON)
+-- KEYS[1] link (string: Link JSON, its participant "p" or, written before,
+--         "participant_id")
 -- KEYS[2] attention items (hash), KEYS[3] turn audit entries (hash):
 --         both given, or neither (a cluster)
 -- ARGV[1] participant ID   ARGV[2] the link's reason
@@ -22,7 +23,7 @@ if not doc then
   return 0
 end
 local link = cjson.decode(doc)
-if link.participant_id ~= ARGV[1] or link.unreachable == true then
+if (link.p or link.participant_id) ~= ARGV[1] or link.unreachable == true then
   return 0
 end
 local records = #KEYS >= 3

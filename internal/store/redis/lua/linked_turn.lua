@@ -28,11 +28,12 @@ if not link then
 end
 -- The participant ID is read where the record writes it, without decoding
 -- the whole record, which cost several times as much.
--- A quote inside a string value is always written \", so '"participant_id":"'
--- with its quotes unescaped can only be the field itself. An ID holding an
--- escape (or a record written otherwise) is decoded as before.
+-- A quote inside a string value is always written \", so '"p":"' with its
+-- quotes unescaped can only be the field itself (a link has no object
+-- inside it). An ID holding an escape, or a record written otherwise
+-- (before the short name, "participant_id"), is decoded.
 local function plain_participant_id(doc)
-  local _, open = string.find(doc, '"participant_id":"', 1, true)
+  local _, open = string.find(doc, '"p":"', 1, true)
   local close = open and string.find(doc, '"', open + 1, true)
   local id = close and string.sub(doc, open + 1, close - 1)
   if id and not string.find(id, '\\', 1, true) then
@@ -40,7 +41,11 @@ local function plain_participant_id(doc)
   end
   return nil
 end
-local pid = plain_participant_id(link) or cjson.decode(link).participant_id
+local pid = plain_participant_id(link)
+if not pid then
+  local rec = cjson.decode(link)
+  pid = rec.p or rec.participant_id
+end
 local function key(suffix)
   return ARGV[2] .. pid .. suffix
 end

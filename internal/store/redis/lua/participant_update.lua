@@ -19,7 +19,7 @@ if (tonumber(old.rev) or 0) ~= tonumber(ARGV[1]) then
   return {0}
 end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
-local cw = old.caseworker_id
+local cw = old.cw or old.caseworker_id -- the short name, or a record written before it
 if type(cw) ~= 'string' then
   cw = ''
 end
