@@ -619,7 +619,7 @@ var storedTypes = []struct {
 	where  []string
 	prefix string
 }{
-	{store.Participant{}, []string{"bolt:participants", "redis:{p:*}:participant"}, ""},
+	{store.Participant{}, []string{"bolt:participants", "redis:{p:*}:person"}, ""},
 	{store.Link{}, []string{"bolt:links", "redis:link:*"}, ""},
 	{store.EnrolmentCode{}, []string{"bolt:codes", "redis:code:*"}, ""},
 	{store.Session{}, []string{"bolt:sessions", "redis:{p:*}:session"}, ""},

@@ -26,7 +26,7 @@ func (s *Store) PutAppointment(ctx context.Context, a store.Appointment) error {
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
-	if err := s.rdb.HSet(ctx, s.k.refs(a.ParticipantID), refAppointment+a.ID, "").Err(); err != nil {
+	if err := s.rdb.HSet(ctx, s.k.person(a.ParticipantID), refAppointment+a.ID, "").Err(); err != nil {
 		return s.fail(op, err)
 	}
 	old, err := s.rdb.SetArgs(ctx, s.k.appointment(a.ID), doc, goredis.SetArgs{Get: true}).Result()
@@ -38,7 +38,7 @@ func (s *Store) PutAppointment(ctx context.Context, a store.Appointment) error {
 	}
 	var was store.Appointment
 	if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != a.ParticipantID {
-		if err := s.rdb.HDel(ctx, s.k.refs(was.ParticipantID), refAppointment+a.ID).Err(); err != nil {
+		if err := s.rdb.HDel(ctx, s.k.person(was.ParticipantID), refAppointment+a.ID).Err(); err != nil {
 			return s.fail(op, err)
 		}
 	}
@@ -88,7 +88,7 @@ func (s *Store) DeleteAppointment(ctx context.Context, id string) error {
 	}
 	var was store.Appointment
 	if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != "" {
-		if err := s.rdb.HDel(ctx, s.k.refs(was.ParticipantID), refAppointment+id).Err(); err != nil {
+		if err := s.rdb.HDel(ctx, s.k.person(was.ParticipantID), refAppointment+id).Err(); err != nil {
 			return s.fail("delete appointment "+id, err)
 		}
 	}

@@ -45,8 +45,8 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 			global = call{args: []any{"exists", s.k.dedupe(a.DedupeKey)}}
 		}
 		calls = append(calls,
-			call{args: []any{"get", s.k.participant(pid)}}, call{args: []any{"get", s.k.session(pid)}}, marker, global,
-			call{args: []any{"hkeys", s.k.refs(pid)}}, call{args: []any{"hgetall", s.k.dueItems(pid)}})
+			call{args: []any{"hget", s.k.person(pid), recordField}}, call{args: []any{"get", s.k.session(pid)}}, marker, global,
+			call{args: []any{"hkeys", s.k.person(pid)}}, call{args: []any{"hgetall", s.k.dueItems(pid)}})
 		if !a.HistorySince.IsZero() {
 			calls = append(calls, s.historyCalls(pid, a.HistorySince)...)
 		}

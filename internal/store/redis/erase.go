@@ -38,9 +38,9 @@ func (s *Store) DeleteParticipant(ctx context.Context, id string) error {
 		outbox = p.HGetAll(ctx, k.outbox(id))
 		attention = p.HGetAll(ctx, k.attention(id))
 		audit = p.HGetAll(ctx, k.turnAudit(id))
-		refs = p.HKeys(ctx, k.refs(id))
+		refs = p.HKeys(ctx, k.person(id))
 		codes = p.SMembers(ctx, k.codesOf(id))
-		record = p.Get(ctx, k.participant(id)) // last: a missing one is no error
+		record = p.HGet(ctx, k.person(id), recordField) // last: a missing one is no error
 		return nil
 	})
 	if err != nil && !errors.Is(err, goredis.Nil) {

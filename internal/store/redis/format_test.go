@@ -3,6 +3,7 @@ package redis
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -90,77 +91,108 @@ func TestMovesDueItemsOfTheLayoutBefore(t *testing.T) {
 	})
 }
 
-// TestMovesLinkAndAppointmentHintsOfTheLayoutBefore writes a person's
-// link and appointment hints as the two sets of the layout before held
-// them, a stale one among them, opens the store again from two processes
-// at once, and checks that the records are found through the person, that
-// the sets are gone, and that erasure still reaches the records. On a
-// single Redis and on a cluster.
-func TestMovesLinkAndAppointmentHintsOfTheLayoutBefore(t *testing.T) {
-	onSingleAndCluster(t, func(t *testing.T, o Options) {
-		s := openTest(t, o)
-		ctx := t.Context()
-		now := time.Date(2026, time.March, 3, 9, 0, 0, 0, time.UTC)
-		for _, pid := range []string{"p_a", "p_b"} {
-			mustDo(t, s.CreateParticipant(ctx, store.Participant{ID: pid, Label: pid, Language: "en", TimeZone: "UTC", Status: store.Active, CreatedAt: now, UpdatedAt: now}))
-		}
-		links := []store.Link{
-			{Index: "ix_a1", Channel: store.SMS, ParticipantID: "p_a", Sealed: []byte("x"), Masked: "x", LinkedAt: now},
-			{Index: "ix_a2", Channel: store.Telegram, ParticipantID: "p_a", Sealed: []byte("y"), Masked: "y", LinkedAt: now},
-			{Index: "ix_b", Channel: store.SMS, ParticipantID: "p_b", Sealed: []byte("z"), Masked: "z", LinkedAt: now},
-		}
-		for _, l := range links {
-			mustDo(t, s.PutLink(ctx, l))
-		}
-		appt := store.Appointment{ID: "ap_1", ParticipantID: "p_a", Kind: "hearing", Place: "Court", Date: "2026-03-10", Time: "10:00",
-			Status: store.AppointmentScheduled, CreatedAt: now, UpdatedAt: now}
-		mustDo(t, s.PutAppointment(ctx, appt))
+// TestMovesRecordsAndHintsOfTheLayoutsBefore writes a person's record as
+// a string of its own and their link and appointment hints as the layouts
+// before held them (two sets, with no layout mark; a hash of their own,
+// with the mark "refs"), a stale hint among them, opens the store again
+// from two processes at once, and checks that the records are found
+// through the person, that the old keys are gone, and that erasure still
+// reaches the records. On a single Redis and on a cluster.
+func TestMovesRecordsAndHintsOfTheLayoutsBefore(t *testing.T) {
+	for _, layout := range []string{"sets", "refs"} {
+		t.Run(layout, func(t *testing.T) {
+			onSingleAndCluster(t, func(t *testing.T, o Options) { movesLayoutBefore(t, o, layout) })
+		})
+	}
+}
 
-		// Back to the layout before: the hints in sets, one of them
-		// stale (ix_b is p_b's), and no mark.
-		for _, key := range []string{s.k.refs("p_a"), s.k.refs("p_b"), s.k.layout()} {
-			mustDo(t, s.rdb.Del(ctx, key).Err())
-		}
-		mustDo(t, s.rdb.SAdd(ctx, s.k.legacyLinksOf("p_a"), "ix_a1", "ix_a2", "ix_b").Err())
-		mustDo(t, s.rdb.SAdd(ctx, s.k.legacyLinksOf("p_b"), "ix_b").Err())
-		mustDo(t, s.rdb.SAdd(ctx, s.k.legacyAppointmentsOf("p_a"), "ap_1").Err())
+func movesLayoutBefore(t *testing.T, o Options, layout string) {
+	s := openTest(t, o)
+	ctx := t.Context()
+	now := time.Date(2026, time.March, 3, 9, 0, 0, 0, time.UTC)
+	for _, pid := range []string{"p_a", "p_b"} {
+		mustDo(t, s.CreateParticipant(ctx, store.Participant{ID: pid, Label: pid, Language: "en", TimeZone: "UTC", Status: store.Active,
+			CaseworkerID: "acct_1", CreatedAt: now, UpdatedAt: now}))
+	}
+	links := []store.Link{
+		{Index: "ix_a1", Channel: store.SMS, ParticipantID: "p_a", Sealed: []byte("x"), Masked: "x", LinkedAt: now},
+		{Index: "ix_a2", Channel: store.Telegram, ParticipantID: "p_a", Sealed: []byte("y"), Masked: "y", LinkedAt: now},
+		{Index: "ix_b", Channel: store.SMS, ParticipantID: "p_b", Sealed: []byte("z"), Masked: "z", LinkedAt: now},
+	}
+	for _, l := range links {
+		mustDo(t, s.PutLink(ctx, l))
+	}
+	appt := store.Appointment{ID: "ap_1", ParticipantID: "p_a", Kind: "hearing", Place: "Court", Date: "2026-03-10", Time: "10:00",
+		Status: store.AppointmentScheduled, CreatedAt: now, UpdatedAt: now}
+	mustDo(t, s.PutAppointment(ctx, appt))
 
-		moved := openTogether(t, o)[1]
-		got, err := moved.LinksOf(ctx, "p_a")
+	// Back to the layout before: each record a string of its own, the
+	// hints in sets or a hash of their own, one of them stale (ix_b is
+	// p_b's).
+	hints := map[string][]string{"p_a": {"l:ix_a1", "l:ix_a2", "l:ix_b", "a:ap_1"}, "p_b": {"l:ix_b"}}
+	for pid, fields := range hints {
+		doc, err := s.rdb.HGet(ctx, s.k.person(pid), recordField).Result()
 		mustDo(t, err)
-		if len(got) != 2 || got[0].Index != "ix_a1" || got[1].Index != "ix_a2" {
-			t.Fatalf("LinksOf(p_a) = %+v; want ix_a1 and ix_a2", got)
-		}
-		if got, err := moved.LinksOf(ctx, "p_b"); err != nil || len(got) != 1 || got[0].Index != "ix_b" {
-			t.Fatalf("LinksOf(p_b) = %+v, %v; want ix_b", got, err)
-		}
-		if got, err := moved.AppointmentsOf(ctx, "p_a"); err != nil || len(got) != 1 || got[0].ID != appt.ID {
-			t.Fatalf("AppointmentsOf(p_a) = %+v, %v", got, err)
-		}
-		ins, err := moved.LoadTurns(ctx, []store.TurnAsk{{ParticipantID: "p_a"}})
-		mustDo(t, err)
-		if in := ins[0]; in.Err != nil || len(in.Links) != 2 || len(in.Appointments) != 1 {
-			t.Fatalf("LoadTurns(p_a) = %d links, %d appointments, %v; want 2, 1", len(in.Links), len(in.Appointments), in.Err)
-		}
-		for _, pid := range []string{"p_a", "p_b"} {
-			if n := s.rdb.Exists(ctx, s.k.legacyLinksOf(pid), s.k.legacyAppointmentsOf(pid)).Val(); n != 0 {
-				t.Errorf("%s keeps %d hint sets of the layout before", pid, n)
+		mustDo(t, s.rdb.Del(ctx, s.k.person(pid)).Err())
+		mustDo(t, s.rdb.Set(ctx, s.k.legacyParticipant(pid), doc, 0).Err())
+		for _, f := range fields {
+			switch kind, id, _ := strings.Cut(f, ":"); {
+			case layout == "refs":
+				mustDo(t, s.rdb.HSet(ctx, s.k.legacyRefs(pid), f, "").Err())
+			case kind == "l":
+				mustDo(t, s.rdb.SAdd(ctx, s.k.legacyLinksOf(pid), id).Err())
+			default:
+				mustDo(t, s.rdb.SAdd(ctx, s.k.legacyAppointmentsOf(pid), id).Err())
 			}
 		}
-		if v := s.rdb.Get(ctx, s.k.layout()).Val(); v != refsLayout {
-			t.Errorf("the layout mark reads %q; want %q", v, refsLayout)
-		}
+	}
+	if layout == "refs" {
+		mustDo(t, s.rdb.Set(ctx, s.k.layout(), "refs", 0).Err())
+	} else {
+		mustDo(t, s.rdb.Del(ctx, s.k.layout()).Err())
+	}
 
-		mustDo(t, moved.DeleteParticipant(ctx, "p_a"))
-		for _, key := range []string{s.k.link("ix_a1"), s.k.link("ix_a2"), s.k.appointment("ap_1")} {
-			if s.rdb.Exists(ctx, key).Val() != 0 {
-				t.Errorf("%s outlived its person's erasure", key)
-			}
+	moved := openTogether(t, o)[1]
+	if p, err := moved.GetParticipant(ctx, "p_a"); err != nil || p.Label != "p_a" || p.Revision != 1 {
+		t.Fatalf("GetParticipant(p_a) = %+v, %v", p, err)
+	}
+	if ids, err := moved.CaseloadIDs(ctx, "acct_1"); err != nil || len(ids) != 2 {
+		t.Fatalf("CaseloadIDs(acct_1) = %v, %v; want both", ids, err)
+	}
+	got, err := moved.LinksOf(ctx, "p_a")
+	mustDo(t, err)
+	if len(got) != 2 || got[0].Index != "ix_a1" || got[1].Index != "ix_a2" {
+		t.Fatalf("LinksOf(p_a) = %+v; want ix_a1 and ix_a2", got)
+	}
+	if got, err := moved.LinksOf(ctx, "p_b"); err != nil || len(got) != 1 || got[0].Index != "ix_b" {
+		t.Fatalf("LinksOf(p_b) = %+v, %v; want ix_b", got, err)
+	}
+	if got, err := moved.AppointmentsOf(ctx, "p_a"); err != nil || len(got) != 1 || got[0].ID != appt.ID {
+		t.Fatalf("AppointmentsOf(p_a) = %+v, %v", got, err)
+	}
+	ins, err := moved.LoadTurns(ctx, []store.TurnAsk{{ParticipantID: "p_a"}})
+	mustDo(t, err)
+	if in := ins[0]; in.Err != nil || in.Participant.ID != "p_a" || len(in.Links) != 2 || len(in.Appointments) != 1 {
+		t.Fatalf("LoadTurns(p_a) = %q, %d links, %d appointments, %v; want p_a, 2, 1", in.Participant.ID, len(in.Links), len(in.Appointments), in.Err)
+	}
+	for pid := range hints {
+		if n := s.rdb.Exists(ctx, s.k.legacyLinksOf(pid), s.k.legacyAppointmentsOf(pid), s.k.legacyRefs(pid), s.k.legacyParticipant(pid)).Val(); n != 0 {
+			t.Errorf("%s keeps %d keys of the layout before", pid, n)
 		}
-		if _, err := moved.GetLink(ctx, "ix_b"); err != nil {
-			t.Errorf("p_b's link went with p_a: %v", err)
+	}
+	if v := s.rdb.Get(ctx, s.k.layout()).Val(); v != personLayout {
+		t.Errorf("the layout mark reads %q; want %q", v, personLayout)
+	}
+
+	mustDo(t, moved.DeleteParticipant(ctx, "p_a"))
+	for _, key := range []string{s.k.link("ix_a1"), s.k.link("ix_a2"), s.k.appointment("ap_1"), s.k.person("p_a")} {
+		if s.rdb.Exists(ctx, key).Val() != 0 {
+			t.Errorf("%s outlived its person's erasure", key)
 		}
-	})
+	}
+	if _, err := moved.GetLink(ctx, "ix_b"); err != nil {
+		t.Errorf("p_b's link went with p_a: %v", err)
+	}
 }
 
 // openTogether opens two stores at once, as two processes started
@@ -280,7 +312,7 @@ func TestReadsRecordsNotPlainlyWritten(t *testing.T) {
 	mustDo(t, json.Unmarshal(doc, &fields))
 	doc, err = json.Marshal(fields)
 	mustDo(t, err)
-	mustDo(t, s.rdb.Set(ctx, s.k.participant("p_a"), doc, 0).Err())
+	mustDo(t, s.rdb.HSet(ctx, s.k.person("p_a"), recordField, doc).Err())
 
 	links := map[string]string{
 		"ix_cjson": `{"last_seen_at":"2026-03-03T09:00:00Z","sealed":"\/\/\/\/","index":"ix_cjson","channel":"sms",` +
@@ -324,4 +356,14 @@ func TestReadsRecordsNotPlainlyWritten(t *testing.T) {
 func atRev(p store.Participant, n int64) store.Participant {
 	p.Revision = n
 	return p
+}
+
+// TestScriptsNameTheRecordField: the scripts find a participant's record
+// in their person hash under the field the Go code writes it to.
+func TestScriptsNameTheRecordField(t *testing.T) {
+	src, err := luaFiles.ReadFile("lua/lib/person.lua")
+	mustDo(t, err)
+	if want := "local PERSON_RECORD = '" + recordField + "'\n"; !strings.Contains(string(src), want) {
+		t.Errorf("lua/lib/person.lua does not say %q", want)
+	}
 }

@@ -11,7 +11,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/waymark-atd/waymark/internal/store"
-	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 // MarkUnreachable marks a link unreachable together with the caseworker's
@@ -129,7 +128,7 @@ func (s *Store) childGuard(ctx context.Context, mode string, p store.Participant
 	}
 	var old *store.Participant
 	if mode != "create" {
-		cur, err := getRecord(ctx, s, s.k.participant(p.ID), p.ID, compact.DecodeParticipant)
+		cur, err := s.participantRecord(ctx, p.ID)
 		switch {
 		case errors.Is(err, goredis.Nil):
 			if mode == "update" {

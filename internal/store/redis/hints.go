@@ -5,16 +5,20 @@ import (
 	"strings"
 )
 
-// A participant's links and appointments live under their own keys; one
-// hash per participant, their refs, names them: a field a record, "l:" and
-// the link's index or "a:" and the appointment's ID, with an empty value.
-// One small hash rather than a set a kind is kept as a listpack by every
-// Redis version (a set of strings is a hashtable before 7.2): 200 bytes a
-// person where the two sets took 512. A hint can outlive its record, or
-// point at a record that has moved to someone else since, so every read
-// through hints checks what it finds.
+// A participant's record and the hints to their links and appointments
+// (which live under keys of their own, found by index and ID) are one
+// hash, the person hash (keys.person): the record under recordField, and a
+// field a hint, "l:" and the link's index or "a:" and the appointment's
+// ID, with an empty value. One small hash is kept as a listpack, and takes
+// 536 bytes a person where the record as a string and the hints as a hash
+// of their own took 672 (and two sets of hints 512 more, before 7.2). A
+// hint can outlive its record, or point at a record that has moved to
+// someone else since, so every read through hints checks what it finds.
 
-// Kinds of ref, the prefix of the field.
+// recordField is the field of the person hash that holds the record.
+const recordField = "r"
+
+// Kinds of ref, the prefix of a hint's field.
 const (
 	refLink        = "l:"
 	refAppointment = "a:"
@@ -60,7 +64,7 @@ func keyedBy[T any](ids []string, decode func(id string, doc []byte) (T, error))
 // IDs, and each record from the key made by key, fetched in one pipeline
 // (nil where gone).
 func (s *Store) hinted(ctx context.Context, pid, kind string, key func(id string) string) ([]string, []*string, error) {
-	fields, err := s.rdb.HKeys(ctx, s.k.refs(pid)).Result()
+	fields, err := s.rdb.HKeys(ctx, s.k.person(pid)).Result()
 	if err != nil {
 		return nil, nil, err
 	}

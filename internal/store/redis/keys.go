@@ -58,9 +58,10 @@ import (
 //     their records, since one script may touch every key there.
 //
 //   - The reverse pointers from a participant to things kept by their own
-//     ID (links, appointments) are hints in one hash in the participant
-//     slot, kept the same way: added before the record is written, removed
-//     after it is gone or moved, and checked against the record on read.
+//     ID (links, appointments) are hints in the hash that holds the
+//     participant's record, kept the same way: added before the record is
+//     written, removed after it is gone or moved, and checked against the
+//     record on read.
 //
 // Time-ordered indexes are sorted sets whose members all have score 0 and
 // read "<timeKey>|<id>" (a check-in's member carries the whole check-in,
@@ -85,29 +86,29 @@ func (k keys) p(pid, name string) string { return k.prefix + "{p:" + pid + "}:" 
 
 // Participant slot: {p:<pid>}.
 
-func (k keys) participant(pid string) string { return k.p(pid, "participant") } // string: Participant JSON without its ID (internal/store/compact)
-func (k keys) session(pid string) string     { return k.p(pid, "session") }     // string: Session JSON without its participant (internal/store/compact), PEXPIREAT ExpiresAt
-func (k keys) checkIns(pid string) string    { return k.p(pid, "checkins") }    // zset (lex): whole check-ins, see checkInMember
-func (k keys) attention(pid string) string   { return k.p(pid, "attention") }   // hash: item ID → AttentionItem JSON
-func (k keys) turnAudit(pid string) string   { return k.p(pid, "audit") }       // hash: entry ID → auditRecord JSON (written by turns, records.go)
-func (k keys) outbox(pid string) string      { return k.p(pid, "outbox") }      // hash: message ID → OutboundMessage JSON
-func (k keys) turnDedupe(pid string) string  { return k.p(pid, "dedupe") }      // zset: dedupe key, score = expiry (Unix ms)
-func (k keys) windows(pid string) string     { return k.p(pid, "windows") }     // zset (lex): whole windows, see windowMember
-func (k keys) sendOrder(pid string) string   { return k.p(pid, "sendorder") }   // zset: IDs of Pending messages, score = order made (outbox_gate.lua)
-func (k keys) sendGate(pid string) string    { return k.p(pid, "sendgate") }    // hash: message ID → "h|<lease end time key>|<owner>" (held) or "p" (parked)
-func (k keys) refs(pid string) string        { return k.p(pid, "refs") }        // hash (hint): "l:<link index>", "a:<appointment ID>" → "" (hints.go)
-func (k keys) dueItems(pid string) string    { return k.p(pid, "dueitems") }    // hash: item ID → its claim state and record (due.go)
-func (k keys) codesOf(pid string) string     { return k.p(pid, "codes") }       // set (hint): enrolment codes, PEXPIREAT the latest code's expiry
+func (k keys) person(pid string) string     { return k.p(pid, "person") }    // hash: recordField → Participant JSON without its ID (internal/store/compact); "l:<link index>", "a:<appointment ID>" → "" (hints, hints.go)
+func (k keys) session(pid string) string    { return k.p(pid, "session") }   // string: Session JSON without its participant (internal/store/compact), PEXPIREAT ExpiresAt
+func (k keys) checkIns(pid string) string   { return k.p(pid, "checkins") }  // zset (lex): whole check-ins, see checkInMember
+func (k keys) attention(pid string) string  { return k.p(pid, "attention") } // hash: item ID → AttentionItem JSON
+func (k keys) turnAudit(pid string) string  { return k.p(pid, "audit") }     // hash: entry ID → auditRecord JSON (written by turns, records.go)
+func (k keys) outbox(pid string) string     { return k.p(pid, "outbox") }    // hash: message ID → OutboundMessage JSON
+func (k keys) turnDedupe(pid string) string { return k.p(pid, "dedupe") }    // zset: dedupe key, score = expiry (Unix ms)
+func (k keys) windows(pid string) string    { return k.p(pid, "windows") }   // zset (lex): whole windows, see windowMember
+func (k keys) sendOrder(pid string) string  { return k.p(pid, "sendorder") } // zset: IDs of Pending messages, score = order made (outbox_gate.lua)
+func (k keys) sendGate(pid string) string   { return k.p(pid, "sendgate") }  // hash: message ID → "h|<lease end time key>|<owner>" (held) or "p" (parked)
+func (k keys) dueItems(pid string) string   { return k.p(pid, "dueitems") }  // hash: item ID → its claim state and record (due.go)
+func (k keys) codesOf(pid string) string    { return k.p(pid, "codes") }     // set (hint): enrolment codes, PEXPIREAT the latest code's expiry
 
 // participantSlot lists every key of a participant's slot, for erasure.
 func (k keys) participantSlot(pid string) []string {
 	return []string{
-		k.participant(pid), k.session(pid), k.checkIns(pid),
+		k.person(pid), k.session(pid), k.checkIns(pid),
 		k.attention(pid), k.turnAudit(pid), k.outbox(pid), k.turnDedupe(pid), k.windows(pid),
 		k.sendOrder(pid), k.sendGate(pid),
-		k.refs(pid), k.dueItems(pid), k.codesOf(pid),
-		// Left only by a migration cut short (migrate.go).
+		k.dueItems(pid), k.codesOf(pid),
+		// Left only by a migration cut short (migrate.go, migrate_refs.go).
 		k.legacyDueOf(pid), k.legacyLinksOf(pid), k.legacyAppointmentsOf(pid),
+		k.legacyParticipant(pid), k.legacyRefs(pid),
 	}
 }
 

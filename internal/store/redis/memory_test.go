@@ -64,7 +64,7 @@ func BenchmarkMemoryPerParticipant(b *testing.B) {
 
 // Kinds of key (see kindOf) in each part.
 var (
-	stateKinds = []string{"participant", "participants", "link", "refs", "appointment", "layout",
+	stateKinds = []string{"person", "participants", "link", "appointment", "layout",
 		"session", "dueitems", "due:people",
 		"caseload:by", "caseload:children", "caseload:ids", "caseload:built", "attention:tally-built"}
 	markKinds     = []string{"dedupe"}

@@ -5,24 +5,30 @@ import (
 	"log/slog"
 )
 
-// The layout before kept a person's link indexes and appointment IDs in
-// two sets ({p:<pid>}:links and :appointments). Open moves them into the
-// person's refs hash (hints.go), the participant list's people a batch at
-// a time, one script a person, and then records that it is done, so that
-// later starts only read that mark. Processes that start together may move
-// the same people; a move only adds hints, so that does no harm, and a
-// move cut short is done again by the next Open.
+// Two layouts before this one kept a person's record and hints apart from
+// each other: the record in {p:<pid>}:participant, and the link indexes
+// and appointment IDs in two sets ({p:<pid>}:links and :appointments),
+// then in a hash of their own ({p:<pid>}:refs). Open moves them into the
+// person hash (keys.person, hints.go), the participant list's people a
+// batch at a time, one script a person, and then records that it is done,
+// so that later starts only read that mark. Processes that start together
+// may move the same people; a move keeps a record already moved and only
+// adds hints, so that does no harm, and a move cut short is done again by
+// the next Open.
 
-// refsLayout is the mark's value once every person's hints are in refs.
-const refsLayout = "refs"
+// personLayout is the mark's value once every person's record and hints
+// are in their person hash; the layout before had "refs" there.
+const personLayout = "person"
 
-func (k keys) layout() string                         { return k.prefix + "layout" } // string: refsLayout once the hint sets are moved
+func (k keys) layout() string                         { return k.prefix + "layout" } // string: personLayout once the records and hints are moved
 func (k keys) legacyLinksOf(pid string) string        { return k.p(pid, "links") }
 func (k keys) legacyAppointmentsOf(pid string) string { return k.p(pid, "appointments") }
+func (k keys) legacyRefs(pid string) string           { return k.p(pid, "refs") }
+func (k keys) legacyParticipant(pid string) string    { return k.p(pid, "participant") }
 
-func (s *Store) migrateRefs(ctx context.Context) error {
+func (s *Store) migratePeople(ctx context.Context) error {
 	v, err := s.rdb.Get(ctx, s.k.layout()).Result()
-	if err == nil && v == refsLayout {
+	if err == nil && v == personLayout {
 		return nil
 	}
 	pids, err := s.participantIDs(ctx)
@@ -33,7 +39,8 @@ func (s *Store) migrateRefs(ctx context.Context) error {
 	err = inBatches(pids, func(batch []string) error {
 		calls := make([]call, len(batch))
 		for i, pid := range batch {
-			calls[i] = call{sc: luaRefsMove, keys: []string{s.k.legacyLinksOf(pid), s.k.legacyAppointmentsOf(pid), s.k.refs(pid)}}
+			calls[i] = call{sc: luaPersonMove, keys: []string{s.k.legacyLinksOf(pid), s.k.legacyAppointmentsOf(pid),
+				s.k.legacyRefs(pid), s.k.legacyParticipant(pid), s.k.person(pid)}}
 		}
 		cmds, err := s.pipeline(ctx, calls)
 		if err != nil {
@@ -49,7 +56,7 @@ func (s *Store) migrateRefs(ctx context.Context) error {
 		return err
 	}
 	if moved > 0 {
-		slog.Info("redis: moved link and appointment hints into each person's refs", "participants", len(pids), "hints", moved)
+		slog.Info("redis: moved each person's record and hints into their person hash", "participants", len(pids), "moved", moved)
 	}
-	return s.rdb.Set(ctx, s.k.layout(), refsLayout, 0).Err()
+	return s.rdb.Set(ctx, s.k.layout(), personLayout, 0).Err()
 }

@@ -101,7 +101,7 @@ func TestKeyLayout(t *testing.T) {
 		}
 	}
 	for _, pid := range []string{"p_abc", "p:odd}id", "p_{x}"} {
-		tag := hashTag(k.participant(pid))
+		tag := hashTag(k.person(pid))
 		sameTag("participant slot of "+pid, tag, k.participantSlot(pid)...)
 	}
 	sameTag("participant slot", "p:p_abc", k.participantSlot("p_abc")...)

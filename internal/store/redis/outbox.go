@@ -239,7 +239,7 @@ func (s *Store) BeginSend(ctx context.Context, pid, linkIndex, dedupeKey string,
 	if s.isCluster() {
 		return s.beginSendInSteps(ctx, op, pid, linkIndex, linkKey, dedupeKey, expiresAt, count)
 	}
-	keys := []string{s.k.participant(pid), s.k.dedupe(dedupeKey), linkKey}
+	keys := []string{s.k.person(pid), s.k.dedupe(dedupeKey), linkKey}
 	until := ""
 	if count.Key != "" {
 		keys = append(keys, s.k.counter(count.Key))
@@ -260,7 +260,7 @@ func (s *Store) BeginSend(ctx context.Context, pid, linkIndex, dedupeKey string,
 // in one pipeline, then the count when the key was new.
 func (s *Store) beginSendInSteps(ctx context.Context, op, pid, linkIndex, linkKey, dedupeKey string, expiresAt time.Time, count store.SendCount) (store.SendCheck, error) {
 	cmds, err := s.pipeline(ctx, []call{
-		{args: []any{"get", s.k.participant(pid)}},
+		{args: []any{"hget", s.k.person(pid), recordField}},
 		{args: []any{"set", s.k.dedupe(dedupeKey), "1", "pxat", ms(expiresAt), "nx"}},
 		{args: []any{"get", linkKey}},
 	})

@@ -141,11 +141,7 @@ func (s *Store) participantsAt(ctx context.Context, ids []string) ([]store.Parti
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = s.k.participant(id)
-	}
-	docs, err := s.getMany(ctx, keys)
+	docs, err := s.participantDocs(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

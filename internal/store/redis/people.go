@@ -38,7 +38,7 @@ func (s *Store) CreateParticipant(ctx context.Context, p store.Participant) erro
 		return s.fail(op, err)
 	}
 	undo.add(s.caseloadUndo(p))
-	ok, err := s.rdb.SetNX(ctx, s.k.participant(p.ID), doc, 0).Result()
+	ok, err := s.rdb.HSetNX(ctx, s.k.person(p.ID), recordField, doc).Result()
 	if err != nil {
 		return s.fail(op, err)
 	}
@@ -50,7 +50,7 @@ func (s *Store) CreateParticipant(ctx context.Context, p store.Participant) erro
 
 // GetParticipant returns a participant; ErrNotFound if there is none.
 func (s *Store) GetParticipant(ctx context.Context, id string) (store.Participant, error) {
-	p, err := getRecord(ctx, s, s.k.participant(id), id, compact.DecodeParticipant)
+	p, err := s.participantRecord(ctx, id)
 	if err != nil {
 		return p, s.wrapGet("get participant "+id, err)
 	}
@@ -81,7 +81,7 @@ func (s *Store) UpdateParticipant(ctx context.Context, p store.Participant) erro
 		return s.fail(op, err)
 	}
 	undo.add(s.caseloadUndo(p))
-	res, err := s.run(ctx, luaParticipantUpdate, []string{s.k.participant(p.ID)}, read, doc).Slice()
+	res, err := s.run(ctx, luaParticipantUpdate, []string{s.k.person(p.ID)}, read, doc).Slice()
 	if err != nil {
 		return s.fail(op, err)
 	}
@@ -107,11 +107,7 @@ func (s *Store) ListParticipants(ctx context.Context) ([]store.Participant, erro
 	if err != nil {
 		return nil, s.fail("list participants", err)
 	}
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = s.k.participant(id)
-	}
-	docs, err := s.getMany(ctx, keys)
+	docs, err := s.participantDocs(ctx, ids)
 	if err != nil {
 		return nil, s.fail("list participants", err)
 	}
@@ -140,7 +136,7 @@ func (s *Store) PutLink(ctx context.Context, l store.Link) error {
 	if err != nil {
 		return fmt.Errorf("redis: put link of %s: %w", l.ParticipantID, err)
 	}
-	if err := s.rdb.HSet(ctx, s.k.refs(l.ParticipantID), refLink+l.Index, "").Err(); err != nil {
+	if err := s.rdb.HSet(ctx, s.k.person(l.ParticipantID), refLink+l.Index, "").Err(); err != nil {
 		return s.fail("put link of "+l.ParticipantID, err)
 	}
 	old, err := s.rdb.SetArgs(ctx, s.k.link(l.Index), doc, goredis.SetArgs{Get: true}).Result()
@@ -150,7 +146,7 @@ func (s *Store) PutLink(ctx context.Context, l store.Link) error {
 	if err == nil {
 		var was store.Link
 		if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != l.ParticipantID {
-			if err := s.rdb.HDel(ctx, s.k.refs(was.ParticipantID), refLink+l.Index).Err(); err != nil {
+			if err := s.rdb.HDel(ctx, s.k.person(was.ParticipantID), refLink+l.Index).Err(); err != nil {
 				return s.fail("put link of "+l.ParticipantID, err)
 			}
 		}
@@ -192,7 +188,7 @@ func (s *Store) DeleteLink(ctx context.Context, index string) error {
 	}
 	var was store.Link
 	if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != "" {
-		if err := s.rdb.HDel(ctx, s.k.refs(was.ParticipantID), refLink+index).Err(); err != nil {
+		if err := s.rdb.HDel(ctx, s.k.person(was.ParticipantID), refLink+index).Err(); err != nil {
 			return s.fail("delete link", err)
 		}
 	}
@@ -297,6 +293,35 @@ func (s *Store) getJSON(ctx context.Context, key string, v any) error {
 		return err
 	}
 	return json.Unmarshal([]byte(doc), v)
+}
+
+// participantRecord reads a participant's record, through the coalescer
+// as getOne reads.
+func (s *Store) participantRecord(ctx context.Context, pid string) (store.Participant, error) {
+	doc, err := s.send(ctx, []call{{args: []any{"hget", s.k.person(pid), recordField}}})[0].Text()
+	if err != nil {
+		return store.Participant{}, err
+	}
+	return compact.DecodeParticipant(pid, []byte(doc))
+}
+
+// participantDocs reads the records of pids in one pipeline, nil where
+// there is none.
+func (s *Store) participantDocs(ctx context.Context, pids []string) ([]*string, error) {
+	if len(pids) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*goredis.StringCmd, len(pids))
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, pid := range pids {
+			cmds[i] = p.HGet(ctx, s.k.person(pid), recordField)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, err
+	}
+	return optionalStrings(cmds)
 }
 
 // getRecord reads one record kept without its ID (internal/store/compact)

@@ -50,7 +50,7 @@ func (s *Store) ListLinks(ctx context.Context) ([]store.Link, error) {
 		sets := make([]*goredis.StringSliceCmd, len(batch))
 		_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			for i, pid := range batch {
-				sets[i] = p.HKeys(ctx, s.k.refs(pid))
+				sets[i] = p.HKeys(ctx, s.k.person(pid))
 			}
 			return nil
 		})

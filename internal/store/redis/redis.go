@@ -122,6 +122,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, s.fail("open: load scripts", err)
 		}
 	}
+	// First: what follows reads the participants' records.
+	if err := s.migratePeople(ctx); err != nil {
+		s.rdb.Close()
+		return nil, s.fail("open: move each person's record and hints into their person hash", err)
+	}
 	if err := s.ensureCaseloads(ctx); err != nil {
 		s.rdb.Close()
 		return nil, s.fail("open: build the caseload index", err)
@@ -133,10 +138,6 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.migrateDue(ctx); err != nil {
 		s.rdb.Close()
 		return nil, s.fail("open: move due items into their people's slots", err)
-	}
-	if err := s.migrateRefs(ctx); err != nil {
-		s.rdb.Close()
-		return nil, s.fail("open: move link and appointment hints into each person's refs", err)
 	}
 	return s, nil
 }
@@ -291,7 +292,7 @@ var luaFiles embed.FS
 var (
 	scriptList = map[string]*goredis.Script{}
 
-	luaTurn              = script("turn")
+	luaTurn              = script("turn", "person")
 	luaOutboxHint        = script("outbox_hint")
 	luaOutboxDrop        = script("outbox_drop")
 	luaOutboxPlace       = script("outbox_place")
@@ -320,12 +321,12 @@ var (
 	luaLeaseRelease      = script("lease_release")
 	luaRateReserve       = script("rate_reserve")
 	luaCounterIncr       = script("counter_incr", "count")
-	luaBeginSend         = script("begin_send", "count")
+	luaBeginSend         = script("begin_send", "count", "person")
 	luaDeleteOwned       = script("delete_owned")
 	luaLinkSeen          = script("link_seen")
-	luaRefsMove          = script("refs_move")
-	luaLinkedTurn        = script("linked_turn")
-	luaParticipantUpdate = script("participant_update")
+	luaPersonMove        = script("person_move", "person")
+	luaLinkedTurn        = script("linked_turn", "person")
+	luaParticipantUpdate = script("participant_update", "person")
 	luaLinkUnreachable   = script("link_unreachable")
 	luaChildClaim        = script("child_claim")
 	luaChildRelease      = script("child_release")

@@ -256,7 +256,7 @@ func (s *Store) LoadTurn(ctx context.Context, pid, dedupeKey string) (store.Turn
 		return store.TurnState{}, fmt.Errorf("redis: load turn: %w", err)
 	}
 	op := "load turn of " + pid
-	calls := []call{{args: []any{"get", s.k.participant(pid)}}, {args: []any{"get", s.k.session(pid)}}}
+	calls := []call{{args: []any{"hget", s.k.person(pid), recordField}}, {args: []any{"get", s.k.session(pid)}}}
 	if dedupeKey != "" {
 		calls = append(calls,
 			call{args: []any{"zscore", s.k.turnDedupe(pid), dedupeKey}},
@@ -291,10 +291,10 @@ func (s *Store) LoadLinkedTurn(ctx context.Context, index, dedupeKey string) (st
 	if dedupeKey != "" {
 		keys = append(keys, s.k.dedupe(dedupeKey))
 	}
-	before, participant := aroundID(s.k.participant)
+	before, person := aroundID(s.k.person)
 	_, session := aroundID(s.k.session)
 	_, marker := aroundID(s.k.turnDedupe)
-	res, err := s.run(ctx, luaLinkedTurn, keys, dedupeKey, before, participant, session, marker).Slice()
+	res, err := s.run(ctx, luaLinkedTurn, keys, dedupeKey, before, person, session, marker).Slice()
 	if err != nil {
 		return store.Link{}, store.TurnState{}, s.fail(op, err)
 	}
@@ -519,7 +519,7 @@ func (w *slotWrite) addOutbound(m store.OutboundMessage) error {
 func (s *Store) turnCall(w slotWrite, global bool) call {
 	k := s.k
 	keys := []string{
-		k.participant(w.pid), k.session(w.pid), k.checkIns(w.pid),
+		k.person(w.pid), k.session(w.pid), k.checkIns(w.pid),
 		k.attention(w.pid), k.turnAudit(w.pid), k.outbox(w.pid), k.turnDedupe(w.pid),
 		k.windows(w.pid), k.sendOrder(w.pid),
 	}

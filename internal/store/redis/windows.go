@@ -191,7 +191,7 @@ func decodeHistory(pid string, cmds []*goredis.Cmd) (store.History, error) {
 // report, which reads everyone's.
 func (s *Store) HistoryOf(ctx context.Context, pid string, since time.Time) (store.History, error) {
 	op := "history of " + pid
-	calls := append(s.historyCalls(pid, since), call{args: []any{"hkeys", s.k.refs(pid)}})
+	calls := append(s.historyCalls(pid, since), call{args: []any{"hkeys", s.k.person(pid)}})
 	cmds, err := s.pipeline(ctx, calls)
 	if err != nil {
 		return store.History{}, s.fail(op, err)

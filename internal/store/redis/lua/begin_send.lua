@@ -5,7 +5,7 @@
 -- only: the keys lie in different slots; on a cluster the store sends the
 -- reads and the key in one pipeline and counts in a second step.
 --
--- KEYS[1] participant (string: JSON)   KEYS[2] dedupe key (string)
+-- KEYS[1] the person (hash, hints.go)  KEYS[2] dedupe key (string)
 -- KEYS[3] link (string: JSON)          KEYS[4] counter (string), only
 --                                      when ARGV[2] is not ""
 -- ARGV[1] the dedupe key's expiry, Unix ms
@@ -20,4 +20,4 @@ local n = 0
 if first == 1 and ARGV[2] ~= '' then
   n = count(KEYS[4], ARGV[2])
 end
-return {redis.call('GET', KEYS[1]), first, redis.call('GET', KEYS[3]), n}
+return {redis.call('HGET', KEYS[1], PERSON_RECORD), first, redis.call('GET', KEYS[3]), n}

@@ -14,7 +14,7 @@
 --
 -- ARGV[1] dedupe key, or ""
 -- ARGV[2] what every participant-slot key name starts with, before the ID
--- ARGV[3] what the participant record's key name ends with, after the ID
+-- ARGV[3] what the person hash's key name ends with, after the ID
 -- ARGV[4] the same for the session
 -- ARGV[5] the same for the turn dedupe markers
 --
@@ -49,7 +49,7 @@ end
 local function key(suffix)
   return ARGV[2] .. pid .. suffix
 end
-local participant = redis.call('GET', key(ARGV[3]))
+local participant = redis.call('HGET', key(ARGV[3]), PERSON_RECORD)
 local session = redis.call('GET', key(ARGV[4]))
 local marker = false
 local global = 0

@@ -2,7 +2,7 @@
 -- the revision the caller read (compare and set), so that a person's turn
 -- and a caseworker's edit never overwrite each other.
 --
--- KEYS[1] participant record (string: Participant JSON)
+-- KEYS[1] the person (hash: the record and hints, see hints.go)
 -- ARGV[1] the revision read     ARGV[2] the new record, one revision higher
 --
 -- Returns {1, caseworker, child} when saved, with the caseworker ID and
@@ -10,7 +10,7 @@
 -- can move the caseload entry; {0} when the record has changed since;
 -- {-1} when it is gone.
 
-local cur = redis.call('GET', KEYS[1])
+local cur = redis.call('HGET', KEYS[1], PERSON_RECORD)
 if not cur then
   return {-1}
 end
@@ -18,7 +18,7 @@ local old = cjson.decode(cur)
 if (tonumber(old.rev) or 0) ~= tonumber(ARGV[1]) then
   return {0}
 end
-redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+redis.call('HSET', KEYS[1], PERSON_RECORD, ARGV[2])
 local cw = old.cw or old.caseworker_id -- the short name, or a record written before it
 if type(cw) ~= 'string' then
   cw = ''

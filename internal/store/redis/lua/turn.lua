@@ -2,7 +2,8 @@
 -- all or nothing. Every check comes before the first write, because a
 -- script that fails half-way keeps what it already wrote.
 --
--- KEYS[1] participant record (string)    KEYS[2] session (string)
+-- KEYS[1] the person (hash: the record and hints, hints.go)
+-- KEYS[2] session (string)
 -- KEYS[3] check-ins (zset, lex)           KEYS[4] attention items (hash)
 -- KEYS[5] turn audit entries (hash)       KEYS[6] outbound messages (hash)
 -- KEYS[7] turn dedupe markers (zset)    KEYS[8] ledger windows (zset, lex)
@@ -75,7 +76,7 @@ if ARGV[5] ~= '' then
 end
 
 if ARGV[1] ~= '' then
-  local cur = redis.call('GET', KEYS[1])
+  local cur = redis.call('HGET', KEYS[1], PERSON_RECORD)
   local rev = 0
   if cur then
     -- Go writes the revision first ({"rev":N,...}); reading it there
@@ -111,7 +112,7 @@ for j = 0, hintN - 1 do
 end
 
 if ARGV[1] ~= '' then
-  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('HSET', KEYS[1], PERSON_RECORD, ARGV[1])
 end
 if ARGV[2] == 'set' then
   redis.call('SET', KEYS[2], ARGV[3], 'PXAT', ARGV[4])
