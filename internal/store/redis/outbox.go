@@ -712,22 +712,11 @@ func (s *Store) sendGateKeys(pid string) []string {
 // outboundRecords reads the records of claimed messages from their
 // participants' slots; nil where there is none.
 func (s *Store) outboundRecords(ctx context.Context, cl []claimed) ([]*string, error) {
-	if len(cl) == 0 {
-		return nil, nil
-	}
-	cmds := make([]*goredis.StringCmd, len(cl))
-	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, c := range cl {
-			pid := c.data
-			if pid == "" {
-				pid = "\x00" // no location: read a key that cannot exist
-			}
-			cmds[i] = p.HGet(ctx, s.k.outbox(pid), memberID(c.member))
+	return s.readOptional(ctx, len(cl), func(p goredis.Pipeliner, i int) *goredis.StringCmd {
+		pid := cl[i].data
+		if pid == "" {
+			pid = "\x00" // no location: read a key that cannot exist
 		}
-		return nil
+		return p.HGet(ctx, s.k.outbox(pid), memberID(cl[i].member))
 	})
-	if err != nil && !errors.Is(err, goredis.Nil) {
-		return nil, err
-	}
-	return optionalStrings(cmds)
 }

@@ -308,20 +308,9 @@ func (s *Store) participantRecord(ctx context.Context, pid string) (store.Partic
 // participantDocs reads the records of pids in one pipeline, nil where
 // there is none.
 func (s *Store) participantDocs(ctx context.Context, pids []string) ([]*string, error) {
-	if len(pids) == 0 {
-		return nil, nil
-	}
-	cmds := make([]*goredis.StringCmd, len(pids))
-	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, pid := range pids {
-			cmds[i] = p.HGet(ctx, s.k.person(pid), recordField)
-		}
-		return nil
+	return s.readOptional(ctx, len(pids), func(p goredis.Pipeliner, i int) *goredis.StringCmd {
+		return p.HGet(ctx, s.k.person(pids[i]), recordField)
 	})
-	if err != nil && !errors.Is(err, goredis.Nil) {
-		return nil, err
-	}
-	return optionalStrings(cmds)
 }
 
 // getRecord reads one record kept without its ID (internal/store/compact)
@@ -358,13 +347,19 @@ func (s *Store) wrapGet(op string, err error) error {
 // getMany reads keys that may lie in different slots, in one round trip
 // per node (MGET would need one slot); nil for a missing key.
 func (s *Store) getMany(ctx context.Context, keys []string) ([]*string, error) {
-	if len(keys) == 0 {
+	return s.readOptional(ctx, len(keys), func(p goredis.Pipeliner, i int) *goredis.StringCmd { return p.Get(ctx, keys[i]) })
+}
+
+// readOptional reads n strings in one pipeline, the i-th as read asks
+// (a GET, an HGET), nil where the key or field is missing.
+func (s *Store) readOptional(ctx context.Context, n int, read func(p goredis.Pipeliner, i int) *goredis.StringCmd) ([]*string, error) {
+	if n == 0 {
 		return nil, nil
 	}
-	cmds := make([]*goredis.StringCmd, len(keys))
+	cmds := make([]*goredis.StringCmd, n)
 	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, k := range keys {
-			cmds[i] = p.Get(ctx, k)
+		for i := range n {
+			cmds[i] = read(p, i)
 		}
 		return nil
 	})
