@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -32,7 +33,7 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 	}
 
 	// Round 2: what lives in each person's slot.
-	const perAsk = 6 // participant, session, marker, dedupe key, refs, due; then the history asked for
+	const perAsk = 4 // the person hash (record, hints, due items), session, marker, dedupe key; then the history asked for
 	var calls []call
 	for i, a := range asks {
 		if out[i].Err != nil {
@@ -44,9 +45,7 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 			marker = call{args: []any{"zscore", s.k.turnDedupe(pid), a.DedupeKey}}
 			global = call{args: []any{"exists", s.k.dedupe(a.DedupeKey)}}
 		}
-		calls = append(calls,
-			call{args: []any{"hget", s.k.person(pid), recordField}}, call{args: []any{"get", s.k.session(pid)}}, marker, global,
-			call{args: []any{"hkeys", s.k.person(pid)}}, call{args: []any{"hgetall", s.k.dueItems(pid)}})
+		calls = append(calls, call{args: []any{"hgetall", s.k.person(pid)}}, call{args: []any{"get", s.k.session(pid)}}, marker, global)
 		if !a.HistorySince.IsZero() {
 			calls = append(calls, s.historyCalls(pid, a.HistorySince)...)
 		}
@@ -67,7 +66,11 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 		}
 		c := cmds[j : j+perAsk]
 		j += perAsk
-		if err := s.readTurnState(c, a, now, &out[i]); err != nil {
+		person, err := stringMap(c[0])
+		if err != nil {
+			return nil, s.fail("load turns", err)
+		}
+		if err := s.readTurnState(person, c[1:], a, now, &out[i]); err != nil {
 			return nil, fmt.Errorf("redis: load turns: %s: %w", a.ParticipantID, err)
 		}
 		if !a.HistorySince.IsZero() {
@@ -83,11 +86,9 @@ func (s *Store) LoadTurns(ctx context.Context, asks []store.TurnAsk) ([]store.Tu
 		if out[i].Err != nil {
 			continue
 		}
-		refs, _ := c[4].StringSlice()
-		names[i].links, names[i].appts = refsOf(refs, refLink), refsOf(refs, refAppointment)
-		if names[i].due, err = stringMap(c[5]); err != nil {
-			return nil, s.fail("load turns", err)
-		}
+		fields := slices.Collect(maps.Keys(person))
+		names[i].links, names[i].appts = refsOf(fields, refLink), refsOf(fields, refAppointment)
+		names[i].due = person
 		for _, l := range names[i].links {
 			more = append(more, call{args: []any{"get", s.k.link(l)}})
 		}
@@ -142,20 +143,19 @@ func (s *Store) takeLeases(ctx context.Context, asks []store.TurnAsk, out []stor
 }
 
 // readTurnState reads round 2's answers about one person into in, as
-// LoadTurn reads them; a missing person is in.Err.
-func (s *Store) readTurnState(c []*goredis.Cmd, a store.TurnAsk, now int64, in *store.TurnInputs) error {
-	doc, err := c[0].Text()
-	if errors.Is(err, goredis.Nil) {
+// LoadTurn reads them: their person hash, then the answers about their
+// session, dedupe marker and dedupe key. A missing person is in.Err.
+func (s *Store) readTurnState(person map[string]string, c []*goredis.Cmd, a store.TurnAsk, now int64, in *store.TurnInputs) error {
+	doc, ok := person[recordField]
+	if !ok {
 		in.Err = store.ErrNotFound
 		return nil
 	}
-	if err != nil {
-		return err
-	}
+	var err error
 	if in.Participant, err = compact.DecodeParticipant(a.ParticipantID, []byte(doc)); err != nil {
 		return err
 	}
-	if doc, err := c[1].Text(); err == nil {
+	if doc, err := c[0].Text(); err == nil {
 		ss, err := compact.DecodeSession(a.ParticipantID, []byte(doc))
 		if err != nil {
 			return fmt.Errorf("session: %w", err)
@@ -163,8 +163,8 @@ func (s *Store) readTurnState(c []*goredis.Cmd, a store.TurnAsk, now int64, in *
 		in.Session = &ss
 	}
 	if a.DedupeKey != "" {
-		until, err := c[2].Float64()
-		n, _ := c[3].Int()
+		until, err := c[1].Float64()
+		n, _ := c[2].Int()
 		in.Seen = err == nil && int64(until) > now || n > 0
 	}
 	return nil
@@ -181,7 +181,8 @@ func docsOf(cmds []*goredis.Cmd) []*string {
 	return docs
 }
 
-// named is what a person's refs and due items name, read in round 2.
+// named is what a person's hints and due items name, read in round 2:
+// the due items as their person hash holds them, with its other fields.
 type named struct {
 	links, appts []string
 	due          map[string]string
@@ -328,7 +329,7 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 		if len(st.Put) > 0 || len(st.Drop) > 0 || st.Complete != "" {
 			var items []any
 			for _, id := range st.Drop {
-				items = append(items, id)
+				items = append(items, itemField(st.ParticipantID, id))
 			}
 			for _, d := range st.Put {
 				rec, err := encodeDue(d)
@@ -337,7 +338,7 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 					break
 				}
 				k := timeKey(d.DueAt)
-				items = append(items, d.ID, dueValue(k, "", rec))
+				items = append(items, itemField(st.ParticipantID, d.ID), dueValue(k, "", rec))
 				if lower[i] == nil {
 					lower[i] = map[string]string{}
 				}
@@ -410,14 +411,14 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 	return errs
 }
 
-// stepCall is the run of pdue_step.lua for st, given its items (the IDs
-// to drop, then ID and value pairs to put) and the earliest time key of
+// stepCall is the run of pdue_step.lua for st, given its items (the
+// fields of those to drop, then field and value pairs to put) and the earliest time key of
 // those put (lower). With single (a single Redis) the script also lowers
 // the person's entry, takes the ended item's entry out and gives the
 // step's lease up, which ApplyDueSteps otherwise does after it.
 func (s *Store) stepCall(st store.DueStep, lower map[string]string, single bool, items []any) call {
 	pid := st.ParticipantID
-	keys := []string{s.k.dueItems(pid)}
+	keys := []string{s.k.person(pid)}
 	score := ""
 	if single {
 		keys = append(keys, s.k.dueIndex(shardOf(pid)))
@@ -428,7 +429,11 @@ func (s *Store) stepCall(st store.DueStep, lower map[string]string, single bool,
 			keys = append(keys, s.k.lease(st.Lease))
 		}
 	}
-	args := append([]any{st.Owner, st.Complete, score, personEntry(pid), itemEntry(pid, st.Complete), len(st.Drop)}, items...)
+	complete := ""
+	if st.Complete != "" {
+		complete = itemField(pid, st.Complete)
+	}
+	args := append([]any{st.Owner, complete, score, personEntry(pid), itemEntry(pid, st.Complete), len(st.Drop)}, items...)
 	return call{sc: luaPdueStep, keys: keys, args: args}
 }
 

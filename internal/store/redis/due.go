@@ -17,7 +17,7 @@ import (
 	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
-// A person's due items live in one hash in their slot (keys.dueItems),
+// A person's due items live in their person hash (keys.person, itemField),
 // each with its claim state, so that planning, ending and reading a
 // person's items are each one command or script there, beside the rest of
 // them. A due shard's index (keys.dueIndex) holds one entry a person,
@@ -58,19 +58,55 @@ func encodeDue(d store.DueItem) ([]byte, error) {
 	return json.Marshal(dueRecord{Kind: d.Kind, Ref: ref, RefLen: n, DueAt: compact.Time(d.DueAt.UTC()), Data: d.Data})
 }
 
+// A person's due items are fields of their person hash (hints.go), each
+// named by itemField: "w" and what follows "win:<participant>:" for the
+// items of a check-in window, which are named after it (store.Window.Ref),
+// and "i" and the whole ID for any other. So no item's field is the
+// record's or a hint's, and the window's items do not spell out the
+// person the key already names.
+func itemField(pid, id string) string {
+	if rest, ok := strings.CutPrefix(id, "win:"+pid+":"); ok {
+		return "w" + rest
+	}
+	return "i" + id
+}
+
+// itemID is the ID of the item a field names; false for a field that is
+// not an item's.
+func itemID(pid, field string) (string, bool) {
+	switch {
+	case strings.HasPrefix(field, "w"):
+		return "win:" + pid + ":" + field[1:], true
+	case strings.HasPrefix(field, "i"):
+		return field[1:], true
+	}
+	return "", false
+}
+
 // A value in a person's hash is "<time key it is claimable at><the
 // owner's length, three digits><owner of the current or last claim><the
-// record>" (lua/lib/pdue.lua reads it too); store.CheckClaim keeps an
-// owner's name shorter than three digits can count.
+// record>"; an item no claim has held since it was put, claimable at its
+// due time, is its record alone (restingKey). lua/lib/pdue.lua reads and
+// writes both forms. store.CheckClaim keeps an owner's name shorter than
+// three digits can count.
 const maxOwnerLen = 999
 
 func dueValue(readyKey, owner string, rec []byte) string {
+	if owner == "" {
+		if k, ok := restingKey(string(rec)); ok && k == readyKey {
+			return string(rec)
+		}
+	}
 	return readyKey + fmt.Sprintf("%03d", len(owner)) + owner + string(rec)
 }
 
 // parseDueValue splits a value into its claimable time key, owner and
 // record.
 func parseDueValue(v string) (readyKey, owner, rec string, ok bool) {
+	if strings.HasPrefix(v, "{") {
+		k, ok := restingKey(v)
+		return k, "", v, ok
+	}
 	if len(v) < timeKeyLen+3 {
 		return "", "", "", false
 	}
@@ -79,6 +115,42 @@ func parseDueValue(v string) (readyKey, owner, rec string, ok bool) {
 		return "", "", "", false
 	}
 	return v[:timeKeyLen], v[timeKeyLen+3 : timeKeyLen+3+n], v[timeKeyLen+3+n:], true
+}
+
+// restingKey is the time key of the due time a record gives, read as
+// pdue_rest in lua/lib/pdue.lua reads it: at the first "t" (encodeDue
+// writes it before the data, and a quote inside a string value is always
+// escaped), as Unix seconds with up to nine digits of fraction. False for
+// anything else (a time before 1970, or RFC 3339 as older records have
+// it): such an item's value keeps its time key in front.
+func restingKey(rec string) (string, bool) {
+	_, after, ok := strings.Cut(rec, `"t":"`)
+	end := strings.IndexByte(after, '"')
+	if !ok || end < 0 {
+		return "", false
+	}
+	sec, frac, _ := strings.Cut(after[:end], ".")
+	if sec == "" || len(sec) > 12 || len(frac) > 9 || !digits(sec) || !digits(frac) {
+		return "", false
+	}
+	n, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return "", false
+	}
+	return fmt.Sprintf("%012d", n+unixFromYear1) + frac + strings.Repeat("0", 9-len(frac)), true
+}
+
+// unixFromYear1 is the seconds from 0001-01-01 to 1970-01-01, where a
+// time key counts from.
+const unixFromYear1 = 62135596800
+
+func digits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeDueValue reads item id of pid from its value.
@@ -95,7 +167,11 @@ func decodeDueValue(pid, id, v string) (store.DueItem, error) {
 // dueItemsOf decodes a person's hash, ordered as DueOf orders them.
 func dueItemsOf(pid string, values map[string]string) ([]store.DueItem, error) {
 	out := make([]store.DueItem, 0, len(values))
-	for id, v := range values {
+	for f, v := range values {
+		id, ok := itemID(pid, f)
+		if !ok {
+			continue // the record, or a hint
+		}
 		d, err := decodeDueValue(pid, id, v)
 		if err != nil {
 			return nil, err
@@ -186,12 +262,12 @@ func (s *Store) PutDue(ctx context.Context, items ...store.DueItem) error {
 			return fmt.Errorf("redis: put due %s: %w", d.ID, err)
 		}
 		k := timeKey(d.DueAt)
-		fields[d.ParticipantID] = append(fields[d.ParticipantID], d.ID, dueValue(k, "", rec))
+		fields[d.ParticipantID] = append(fields[d.ParticipantID], itemField(d.ParticipantID, d.ID), dueValue(k, "", rec))
 		earliest(first, d.ParticipantID, k)
 	}
 	var writes []call
 	for pid, f := range fields {
-		writes = append(writes, call{args: append([]any{"hset", s.k.dueItems(pid)}, f...)})
+		writes = append(writes, call{args: append([]any{"hset", s.k.person(pid)}, f...)})
 	}
 	// The items first, their entries after: on a cluster a pipeline's
 	// nodes answer in any order. The entries are lowered even when a write
@@ -216,7 +292,11 @@ func (s *Store) DeleteDue(ctx context.Context, participantID string, ids ...stri
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := s.rdb.HDel(ctx, s.k.dueItems(participantID), ids...).Err(); err != nil {
+	fields := make([]string, len(ids))
+	for i, id := range ids {
+		fields[i] = itemField(participantID, id)
+	}
+	if err := s.rdb.HDel(ctx, s.k.person(participantID), fields...).Err(); err != nil {
 		return s.fail("delete due", err)
 	}
 	return nil
@@ -224,7 +304,7 @@ func (s *Store) DeleteDue(ctx context.Context, participantID string, ids ...stri
 
 // DueOf returns a participant's items, ordered by DueAt.
 func (s *Store) DueOf(ctx context.Context, participantID string) ([]store.DueItem, error) {
-	values, err := s.rdb.HGetAll(ctx, s.k.dueItems(participantID)).Result()
+	values, err := s.rdb.HGetAll(ctx, s.k.person(participantID)).Result()
 	if err != nil {
 		return nil, s.fail("due of "+participantID, err)
 	}
@@ -359,7 +439,7 @@ func (r claimRound) run(ctx context.Context, need int) (kept []claimedDue, more 
 	// Claim: each person's items in their slot.
 	claims := make([]call, len(people))
 	for i, pid := range people {
-		claims[i] = call{sc: luaPdueClaim, keys: []string{s.k.dueItems(pid)}, args: []any{r.nowKey, r.endKey, r.owner, need}}
+		claims[i] = call{sc: luaPdueClaim, keys: []string{s.k.person(pid)}, args: []any{r.nowKey, r.endKey, r.owner, need}}
 	}
 	answers, err = s.pipeline(ctx, claims)
 	next := map[string]string{}
@@ -370,7 +450,9 @@ func (r claimRound) run(ctx context.Context, need int) (kept []claimedDue, more 
 			continue // unknown: the guard brings the person back when the lease ends
 		}
 		for j := 0; j+3 < len(res)-1; j += 4 {
-			got = append(got, claimedDue{pid: people[i], id: res[j], at: res[j+1], was: res[j+2], rec: res[j+3]})
+			if id, ok := itemID(people[i], res[j]); ok {
+				got = append(got, claimedDue{pid: people[i], id: id, at: res[j+1], was: res[j+2], rec: res[j+3]})
+			}
 		}
 		next[people[i]] = res[len(res)-1]
 	}
@@ -387,13 +469,13 @@ func (r claimRound) run(ctx context.Context, need int) (kept []claimedDue, more 
 	kept = got[:min(need, len(got))]
 	back := map[string][]any{}
 	for _, c := range got[len(kept):] {
-		back[c.pid] = append(back[c.pid], c.id, c.at, c.was)
+		back[c.pid] = append(back[c.pid], itemField(c.pid, c.id), c.at, c.was)
 	}
 	if len(back) > 0 {
 		var unclaims []call
 		var whose []string
 		for pid, args := range back {
-			unclaims = append(unclaims, call{sc: luaPdueUnclaim, keys: []string{s.k.dueItems(pid)}, args: append([]any{r.endKey, r.owner}, args...)})
+			unclaims = append(unclaims, call{sc: luaPdueUnclaim, keys: []string{s.k.person(pid)}, args: append([]any{r.endKey, r.owner}, args...)})
 			whose = append(whose, pid)
 		}
 		answers, err = s.pipeline(ctx, unclaims)
@@ -456,7 +538,7 @@ func (s *Store) CompleteDue(ctx context.Context, participantID, id, owner string
 // only, so three round trips do not matter.
 func (s *Store) ReleaseDue(ctx context.Context, participantID, id, owner string) error {
 	op := "release due " + id
-	v, err := s.rdb.HGet(ctx, s.k.dueItems(participantID), id).Result()
+	v, err := s.rdb.HGet(ctx, s.k.person(participantID), itemField(participantID, id)).Result()
 	if err != nil {
 		return s.wrapGet(op, err)
 	}
@@ -479,7 +561,7 @@ func (s *Store) ReleaseDue(ctx context.Context, participantID, id, owner string)
 // settleDue runs pdue_settle.lua: to complete the item (releaseKey "") or
 // release it to releaseKey.
 func (s *Store) settleDue(ctx context.Context, op, pid, id, owner, releaseKey string) error {
-	n, err := s.run(ctx, luaPdueSettle, []string{s.k.dueItems(pid)}, id, owner, releaseKey).Int()
+	n, err := s.run(ctx, luaPdueSettle, []string{s.k.person(pid)}, itemField(pid, id), owner, releaseKey).Int()
 	switch {
 	case err != nil:
 		return s.fail(op, err)

@@ -3,6 +3,7 @@ package redis
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -125,14 +126,28 @@ func movesLayoutBefore(t *testing.T, o Options, layout string) {
 	appt := store.Appointment{ID: "ap_1", ParticipantID: "p_a", Kind: "hearing", Place: "Court", Date: "2026-03-10", Time: "10:00",
 		Status: store.AppointmentScheduled, CreatedAt: now, UpdatedAt: now}
 	mustDo(t, s.PutAppointment(ctx, appt))
+	due := []store.DueItem{
+		{ID: "win:p_a:1772524800:open", ParticipantID: "p_a", Kind: "checkin_open", Ref: "win:p_a:1772524800", DueAt: now},
+		{ID: "appt:ap_1:7d", ParticipantID: "p_a", Kind: "appointment_reminder", Ref: "ap_1", DueAt: now.Add(time.Hour)},
+	}
+	mustDo(t, s.PutDue(ctx, due...))
 
 	// Back to the layout before: each record a string of its own, the
 	// hints in sets or a hash of their own, one of them stale (ix_b is
-	// p_b's).
+	// p_b's), and the due items in a hash by their whole IDs, each value
+	// with its time key and owner in front.
 	hints := map[string][]string{"p_a": {"l:ix_a1", "l:ix_a2", "l:ix_b", "a:ap_1"}, "p_b": {"l:ix_b"}}
 	for pid, fields := range hints {
 		doc, err := s.rdb.HGet(ctx, s.k.person(pid), recordField).Result()
 		mustDo(t, err)
+		if layout == "refs" {
+			for f, v := range s.rdb.HGetAll(ctx, s.k.person(pid)).Val() {
+				if id, ok := itemID(pid, f); ok {
+					at, owner, rec, _ := parseDueValue(v)
+					mustDo(t, s.rdb.HSet(ctx, s.k.legacyDueItems(pid), id, at+fmt.Sprintf("%03d", len(owner))+owner+rec).Err())
+				}
+			}
+		}
 		mustDo(t, s.rdb.Del(ctx, s.k.person(pid)).Err())
 		mustDo(t, s.rdb.Set(ctx, s.k.legacyParticipant(pid), doc, 0).Err())
 		for _, f := range fields {
@@ -156,6 +171,16 @@ func movesLayoutBefore(t *testing.T, o Options, layout string) {
 	if p, err := moved.GetParticipant(ctx, "p_a"); err != nil || p.Label != "p_a" || p.Revision != 1 {
 		t.Fatalf("GetParticipant(p_a) = %+v, %v", p, err)
 	}
+	if got := storedDueIDs(t, moved, "p_a"); layout == "refs" && (len(got) != 2 || got[0] != "appt:ap_1:7d" || got[1] != due[0].ID) {
+		t.Errorf("p_a's due items moved are %q; want both", got)
+	}
+	if layout == "refs" {
+		claimed, err := moved.ClaimDue(ctx, "sched", now.Add(2*time.Hour), time.Minute, 10)
+		mustDo(t, err)
+		if len(claimed) != 2 || claimed[0].ID != due[0].ID || claimed[0].Ref != due[0].Ref || claimed[1].ID != due[1].ID {
+			t.Errorf("claimed after the move: %+v; want both items, whole", claimed)
+		}
+	}
 	if ids, err := moved.CaseloadIDs(ctx, "acct_1"); err != nil || len(ids) != 2 {
 		t.Fatalf("CaseloadIDs(acct_1) = %v, %v; want both", ids, err)
 	}
@@ -176,7 +201,7 @@ func movesLayoutBefore(t *testing.T, o Options, layout string) {
 		t.Fatalf("LoadTurns(p_a) = %q, %d links, %d appointments, %v; want p_a, 2, 1", in.Participant.ID, len(in.Links), len(in.Appointments), in.Err)
 	}
 	for pid := range hints {
-		if n := s.rdb.Exists(ctx, s.k.legacyLinksOf(pid), s.k.legacyAppointmentsOf(pid), s.k.legacyRefs(pid), s.k.legacyParticipant(pid)).Val(); n != 0 {
+		if n := s.rdb.Exists(ctx, s.k.legacyLinksOf(pid), s.k.legacyAppointmentsOf(pid), s.k.legacyRefs(pid), s.k.legacyParticipant(pid), s.k.legacyDueItems(pid)).Val(); n != 0 {
 			t.Errorf("%s keeps %d keys of the layout before", pid, n)
 		}
 	}

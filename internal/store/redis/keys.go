@@ -86,7 +86,7 @@ func (k keys) p(pid, name string) string { return k.prefix + "{p:" + pid + "}:" 
 
 // Participant slot: {p:<pid>}.
 
-func (k keys) person(pid string) string     { return k.p(pid, "person") }    // hash: recordField → Participant JSON without its ID (internal/store/compact); "l:<link index>", "a:<appointment ID>" → "" (hints, hints.go)
+func (k keys) person(pid string) string     { return k.p(pid, "person") }    // hash: recordField → Participant JSON without its ID (internal/store/compact); "l:<link index>", "a:<appointment ID>" → "" (hints, hints.go); itemField → a due item's claim state and record (due.go)
 func (k keys) session(pid string) string    { return k.p(pid, "session") }   // string: Session JSON without its participant (internal/store/compact), PEXPIREAT ExpiresAt
 func (k keys) checkIns(pid string) string   { return k.p(pid, "checkins") }  // zset (lex): whole check-ins, see checkInMember
 func (k keys) attention(pid string) string  { return k.p(pid, "attention") } // hash: item ID → AttentionItem JSON
@@ -96,7 +96,6 @@ func (k keys) turnDedupe(pid string) string { return k.p(pid, "dedupe") }    // 
 func (k keys) windows(pid string) string    { return k.p(pid, "windows") }   // zset (lex): whole windows, see windowMember
 func (k keys) sendOrder(pid string) string  { return k.p(pid, "sendorder") } // zset: IDs of Pending messages, score = order made (outbox_gate.lua)
 func (k keys) sendGate(pid string) string   { return k.p(pid, "sendgate") }  // hash: message ID → "h|<lease end time key>|<owner>" (held) or "p" (parked)
-func (k keys) dueItems(pid string) string   { return k.p(pid, "dueitems") }  // hash: item ID → its claim state and record (due.go)
 func (k keys) codesOf(pid string) string    { return k.p(pid, "codes") }     // set (hint): enrolment codes, PEXPIREAT the latest code's expiry
 
 // participantSlot lists every key of a participant's slot, for erasure.
@@ -105,10 +104,10 @@ func (k keys) participantSlot(pid string) []string {
 		k.person(pid), k.session(pid), k.checkIns(pid),
 		k.attention(pid), k.turnAudit(pid), k.outbox(pid), k.turnDedupe(pid), k.windows(pid),
 		k.sendOrder(pid), k.sendGate(pid),
-		k.dueItems(pid), k.codesOf(pid),
+		k.codesOf(pid),
 		// Left only by a migration cut short (migrate.go, migrate_refs.go).
 		k.legacyDueOf(pid), k.legacyLinksOf(pid), k.legacyAppointmentsOf(pid),
-		k.legacyParticipant(pid), k.legacyRefs(pid),
+		k.legacyParticipant(pid), k.legacyRefs(pid), k.legacyDueItems(pid),
 	}
 }
 

@@ -65,7 +65,7 @@ func BenchmarkMemoryPerParticipant(b *testing.B) {
 // Kinds of key (see kindOf) in each part.
 var (
 	stateKinds = []string{"person", "participants", "link", "appointment", "layout",
-		"session", "dueitems", "due:people",
+		"session", "due:people",
 		"caseload:by", "caseload:children", "caseload:ids", "caseload:built", "attention:tally-built"}
 	markKinds     = []string{"dedupe"}
 	messageKinds  = []string{"outbox", "outbox:where", "outbox:ready", "outbox:pos"}

@@ -152,7 +152,7 @@ func (s *Store) migrateDueBatch(ctx context.Context, sh legacyDueShard, docs []s
 		if o, ok := owners[i].(string); ok && len(o) <= maxOwnerLen {
 			owner = o
 		}
-		writes = append(writes, call{args: []any{"hsetnx", s.k.dueItems(d.ParticipantID), id, dueValue(ready, owner, rec)}})
+		writes = append(writes, call{args: []any{"hsetnx", s.k.person(d.ParticipantID), itemField(d.ParticipantID, id), dueValue(ready, owner, rec)}})
 		if owner == "" {
 			earliest(first, d.ParticipantID, ready)
 		} else if ms, ok := readyMs(ready); ok {

@@ -179,7 +179,7 @@ func TestDueBatchRoundTrips(t *testing.T) {
 				t.Errorf("a batch of %d: lease %s still held after its step (%v)", n, asks[i].Lease, err)
 			}
 			pid := asks[i].ParticipantID
-			if got := s.rdb.HKeys(ctx, s.k.dueItems(pid)).Val(); !slices.Equal(got, []string{"next:" + pid}) {
+			if got := storedDueIDs(t, s, pid); !slices.Equal(got, []string{"next:" + pid}) {
 				t.Errorf("a batch of %d: after %s, the person's due items are %q; want only the next item", n, id, got)
 			}
 			// The person's entry is at the next item at the latest, and the

@@ -3,8 +3,8 @@
 -- replaced it since (lib/pdue.lua). Completed, the item is deleted;
 -- released, it is claimable again from its due time, unchanged.
 --
--- KEYS[1] the person's due items (hash)
--- ARGV[1] item ID   ARGV[2] owner
+-- KEYS[1] the person (hash: their due items beside the record and hints)
+-- ARGV[1] the item's field   ARGV[2] owner
 -- ARGV[3] the time key of its due time to release it; empty to complete it
 --
 -- Returns 1 when it is done; -1 when there is no such item; 0 when owner

@@ -9,14 +9,15 @@
 -- after the items, as PutDue does), takes the ended item's own entry out
 -- of the shard, and gives the step's planning lease up.
 --
--- KEYS[1] the person's due items (hash)
+-- KEYS[1] the person (hash: their due items beside the record and hints)
 -- KEYS[2] on a single Redis: the person's due shard (zset)
 -- KEYS[3] on a single Redis, when the step holds one: its lease (string)
--- ARGV[1] owner   ARGV[2] the ID of the item to end ('' for none)
+-- ARGV[1] owner   ARGV[2] the field of the item to end ('' for none)
 -- ARGV[3] the score to lower the person's entry to ('' for none)
 -- ARGV[4] the person's entry   ARGV[5] the ended item's entry
 --         (ARGV[3] to ARGV[5] are used only with KEYS[2])
--- ARGV[6] how many IDs to drop, then those IDs, then pairs: ID, value
+-- ARGV[6] how many items to drop, then their fields, then pairs: field,
+--         value
 --
 -- Returns 1 when it ended the item, 0 otherwise.
 

@@ -3,9 +3,9 @@
 -- same owner (lib/pdue.lua). An item replaced or taken over since is left
 -- alone.
 --
--- KEYS[1] the person's due items (hash)
+-- KEYS[1] the person (hash: their due items beside the record and hints)
 -- ARGV[1] time key at which the claim's lease ends   ARGV[2] owner
--- ARGV[3..] triples: item ID, the time key it was claimable at before,
+-- ARGV[3..] triples: item field, the time key it was claimable at before,
 --           the owner it had before
 --
 -- Returns the earliest claimable time key of the person's items no claim
