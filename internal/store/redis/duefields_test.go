@@ -72,6 +72,8 @@ func TestRestingKeyIsReadAsTheScriptsReadIt(t *testing.T) {
 		`{"k":"k","t":""}`,
 		`{"k":"k"}`,
 		`{"k":"k","t":"1234567890123"}`,
+		`{"k":"k","t":"999999999999"}`, // past year 9999, which a time key cannot hold: not its due time's key
+		`{"k":"k","data":{"t":"1772528400"}}`,
 	)
 	for _, rec := range records {
 		got, err := s.rdb.Eval(context.Background(), script, nil, rec).Text()

@@ -27,8 +27,9 @@ import (
 //     a counter) are one key each and need no other key to change
 //     atomically.
 //
-//   - A person's due items are one hash in their slot, each with its claim
-//     state, so that an item is leased to exactly one owner however many
+//   - A person's record, their hints (below) and their due items are one
+//     hash in their slot, the person hash: a few hundred bytes less than a
+//     key each. Each item keeps its claim state, so that an item is leased to exactly one owner however many
 //     processes claim at once. Who has work is found through due shards,
 //     tagged {d<n>} by a hash of the participant ID: one entry a person,
 //     at or before their earliest item no claim holds, and one a held
