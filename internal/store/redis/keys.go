@@ -106,7 +106,7 @@ func (k keys) participantSlot(pid string) []string {
 		k.attention(pid), k.turnAudit(pid), k.outbox(pid), k.turnDedupe(pid), k.windows(pid),
 		k.sendOrder(pid), k.sendGate(pid),
 		k.codesOf(pid),
-		// Left only by a migration cut short (migrate.go, migrate_refs.go).
+		// Left only by a migration cut short (migrate.go, migrate_people.go).
 		k.legacyDueOf(pid), k.legacyLinksOf(pid), k.legacyAppointmentsOf(pid),
 		k.legacyParticipant(pid), k.legacyRefs(pid), k.legacyDueItems(pid),
 	}
