@@ -41,7 +41,9 @@ trial() { # BINDIR DIR
     fi
   } >"$dir/load.env"
   if [ "$store" = redis ]; then
-    redis-server --port 6390 --save '' --appendonly no --daemonize yes >/dev/null
+    # deploy/redis.conf's listpack limits, as production runs them
+    redis-server --port 6390 --save '' --appendonly no --daemonize yes \
+      --zset-max-listpack-entries 1024 --zset-max-listpack-value 128 --hash-max-listpack-value 1024 >/dev/null
     sleep 0.5
   fi
   (
