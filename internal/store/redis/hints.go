@@ -5,15 +5,16 @@ import (
 	"strings"
 )
 
-// A participant's record and the hints to their links and appointments
-// (which live under keys of their own, found by index and ID) are one
-// hash, the person hash (keys.person): the record under recordField, and a
-// field a hint, "l:" and the link's index or "a:" and the appointment's
-// ID, with an empty value. One small hash is kept as a listpack, and takes
-// 536 bytes a person where the record as a string and the hints as a hash
-// of their own took 672 (and two sets of hints 512 more, before 7.2). A
-// hint can outlive its record, or point at a record that has moved to
-// someone else since, so every read through hints checks what it finds.
+// A participant's record, the hints to their links and appointments
+// (which live under keys of their own, found by index and ID) and their
+// due items (due.go, itemField) are one hash, the person hash
+// (keys.person): the record under recordField, and a field a hint, "l:"
+// and the link's index or "a:" and the appointment's ID, with an empty
+// value. Kept as one listpack (deploy/redis.conf's hash-max-listpack-value),
+// it takes 984 bytes a person where the three as keys of their own took
+// 1,400. A hint can outlive its record, or point at a record that has
+// moved to someone else since, so every read through hints checks what it
+// finds.
 
 // recordField is the field of the person hash that holds the record.
 const recordField = "r"
