@@ -2,13 +2,18 @@ package schedule
 
 import (
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/flow"
 	"github.com/waymark-atd/waymark/internal/store"
+	"github.com/waymark-atd/waymark/internal/store/compact"
 )
 
 // shipped is the default programme with a same-morning reminder, as the
@@ -371,5 +376,40 @@ func TestWindowItemsReadTheirWindow(t *testing.T) {
 		if w, ok := windowOf(bad); ok {
 			t.Errorf("%s: taken for the window %v", name, w)
 		}
+	}
+}
+
+// TestSchedulerKindsHaveCodes: every kind of item the scheduler plans
+// (each constant Kind... of plan.go) is written as a code by the stores
+// (internal/store/compact), which keeps a person's due records small.
+func TestSchedulerKindsHaveCodes(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "plan.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	ast.Inspect(f, func(node ast.Node) bool {
+		spec, ok := node.(*ast.ValueSpec)
+		if !ok {
+			return true
+		}
+		for i, name := range spec.Names {
+			if !strings.HasPrefix(name.Name, "Kind") || i >= len(spec.Values) {
+				continue
+			}
+			lit, ok := spec.Values[i].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				continue
+			}
+			n++
+			k, _ := strconv.Unquote(lit.Value)
+			if code := compact.KindCode(k); code == k {
+				t.Errorf("%s (%q) has no code in internal/store/compact", name.Name, k)
+			}
+		}
+		return true
+	})
+	if n < 7 {
+		t.Errorf("found %d kinds in plan.go; want every Kind constant", n)
 	}
 }

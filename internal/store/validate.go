@@ -93,9 +93,15 @@ func CheckAppointment(a Appointment) error {
 	return errors.Join(Need("appointment ID", a.ID), Need("appointment participant ID", a.ParticipantID))
 }
 
-// CheckDue also needs the participant: DueOf finds items through it.
+// CheckDue also needs the participant: DueOf finds items through it. A
+// kind may not begin with a digit: the stores write the scheduler's kinds
+// as numbers (internal/store/compact).
 func CheckDue(d DueItem) error {
-	return errors.Join(Need("due item ID", d.ID), Need("due item participant ID", d.ParticipantID))
+	errs := []error{Need("due item ID", d.ID), Need("due item participant ID", d.ParticipantID)}
+	if d.Kind != "" && d.Kind[0] >= '0' && d.Kind[0] <= '9' {
+		errs = append(errs, fmt.Errorf("due item kind %q: may not begin with a digit", d.Kind))
+	}
+	return errors.Join(errs...)
 }
 
 // CheckClaim validates a record before it is stored.

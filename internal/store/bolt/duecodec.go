@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,7 +37,7 @@ type dueDoc struct {
 
 func encodeDueRecord(r dueRecord) ([]byte, error) {
 	ref, n := compact.RefLen(r.Item.ID, r.Item.Ref)
-	d := dueDoc{K: r.Item.Kind, R: ref, RN: n, T: compact.Time(r.Item.DueAt.UTC()), Data: r.Item.Data,
+	d := dueDoc{K: compact.KindCode(r.Item.Kind), R: ref, RN: n, T: compact.Time(r.Item.DueAt.UTC()), Data: r.Item.Data,
 		O: r.Owner, U: compact.Time(r.Until.UTC())}
 	if !r.Ready.Equal(r.Item.DueAt) {
 		d.Y = compact.Time(r.Ready.UTC())
@@ -51,8 +52,10 @@ func encodeDueRecord(r dueRecord) ([]byte, error) {
 // record is the due record d keeps for the item with ID id.
 func (d dueDoc) record(id []byte) (dueRecord, error) {
 	ref, err := compact.Ref(string(id), d.R, d.RN)
+	kind, kerr := compact.Kind(d.K)
+	err = errors.Join(err, kerr)
 	r := dueRecord{
-		Item:  store.DueItem{ID: string(id), ParticipantID: d.P, Kind: d.K, Ref: ref, DueAt: time.Time(d.T), Data: d.Data},
+		Item:  store.DueItem{ID: string(id), ParticipantID: d.P, Kind: kind, Ref: ref, DueAt: time.Time(d.T), Data: d.Data},
 		Owner: d.O, Until: time.Time(d.U), Ready: time.Time(d.Y),
 	}
 	if d.Y.IsZero() {

@@ -102,10 +102,11 @@ func TestDueRecordsKeepWhatTheyHold(t *testing.T) {
 		}
 	}
 	// The short form leaves out the IDs (the key) and the claimable moment
-	// while it is the due time, writes times as Unix seconds, and a
-	// reference that begins the ID as its length.
+	// while it is the due time, writes times as Unix seconds, a
+	// reference that begins the ID as its length, and the scheduler's
+	// kinds as codes.
 	raw, _ := encodeDueRecord(dueRecords()[0])
-	if want := `{"k":"checkin_open","rn":"18","t":"1799053200","data":{"closes":"2027-01-06T21:00:00Z","opens":"2027-01-04T09:00:00Z"}}`; string(raw) != want {
+	if want := `{"k":"1","rn":"18","t":"1799053200","data":{"closes":"2027-01-06T21:00:00Z","opens":"2027-01-04T09:00:00Z"}}`; string(raw) != want {
 		t.Errorf("short form %s, want %s", raw, want)
 	}
 	// As the version before wrote it, with its times in RFC 3339.

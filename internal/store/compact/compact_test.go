@@ -291,3 +291,23 @@ func TestRefLenKeepsEveryReference(t *testing.T) {
 		}
 	}
 }
+
+// TestKindCodesReadBack: every coded kind is written short and reads
+// back, any other kind is written and read as it is, and a code no kind
+// has is an error.
+func TestKindCodesReadBack(t *testing.T) {
+	for _, k := range append(append([]string{}, kinds...), "k", "custom_kind", "") {
+		code := KindCode(k)
+		if _, coded := kindCodes[k]; coded == (code == k) {
+			t.Errorf("KindCode(%q) = %q", k, code)
+		}
+		if got, err := Kind(code); err != nil || got != k {
+			t.Errorf("Kind(%q) = %q, %v; want %q", code, got, err, k)
+		}
+	}
+	for _, bad := range []string{"0", "99", "01", "1x", "-1"} {
+		if got, err := Kind(bad); err == nil && bad[0] >= '0' && bad[0] <= '9' {
+			t.Errorf("Kind(%q) = %q; want an error", bad, got)
+		}
+	}
+}

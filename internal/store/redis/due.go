@@ -55,7 +55,7 @@ type dueRecord struct {
 
 func encodeDue(d store.DueItem) ([]byte, error) {
 	ref, n := compact.RefLen(d.ID, d.Ref)
-	return json.Marshal(dueRecord{Kind: d.Kind, Ref: ref, RefLen: n, DueAt: compact.Time(d.DueAt.UTC()), Data: d.Data})
+	return json.Marshal(dueRecord{Kind: compact.KindCode(d.Kind), Ref: ref, RefLen: n, DueAt: compact.Time(d.DueAt.UTC()), Data: d.Data})
 }
 
 // A person's due items are fields of their person hash (hints.go), each

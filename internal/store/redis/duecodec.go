@@ -2,6 +2,7 @@ package redis
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/waymark-atd/waymark/internal/store"
@@ -33,7 +34,8 @@ func decodeDueSlowly(id, doc string) (store.DueItem, error) {
 
 func (r dueRecord) item(id string) (store.DueItem, error) {
 	ref, err := compact.Ref(id, r.Ref, r.RefLen)
-	return store.DueItem{ID: id, ParticipantID: r.ParticipantID, Kind: r.Kind, Ref: ref, DueAt: time.Time(r.DueAt), Data: r.Data}, err
+	kind, kerr := compact.Kind(r.Kind)
+	return store.DueItem{ID: id, ParticipantID: r.ParticipantID, Kind: kind, Ref: ref, DueAt: time.Time(r.DueAt), Data: r.Data}, errors.Join(err, kerr)
 }
 
 func readDueRecord(raw []byte, r *dueRecord) bool {

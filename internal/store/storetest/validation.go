@@ -58,6 +58,11 @@ var validationTests = []namedTest{
 				return s.PutAppointment(ctx, appointment("ap_1", "", "2026-03-10", "09:00"))
 			}},
 			{"due batch with one bad item", func() error { return s.PutDue(ctx, due("d_good", "p_a", at(0)), due("", "p_a", at(0))) }},
+			{"due item whose kind begins with a digit (the stores' codes for kinds)", func() error {
+				d := due("d_good", "p_a", at(0))
+				d.Kind = "1"
+				return s.PutDue(ctx, d)
+			}},
 			{"dedupe without key", func() error { _, err := s.FirstSeen(ctx, "", later); return err }},
 			{"counter without key", func() error { _, err := s.Increment(ctx, "", later); return err }},
 			{"lease without name", func() error { _, err := s.AcquireLease(ctx, "", "a", time.Minute); return err }},
