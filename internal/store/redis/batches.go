@@ -412,8 +412,8 @@ func (s *Store) ApplyDueSteps(ctx context.Context, steps []store.DueStep) []erro
 }
 
 // stepCall is the run of pdue_step.lua for st, given its items (the
-// fields of those to drop, then field and value pairs to put) and the earliest time key of
-// those put (lower). With single (a single Redis) the script also lowers
+// fields of those to drop, then field and value pairs to put) and the
+// earliest time key of those put (lower). With single (a single Redis) the script also lowers
 // the person's entry, takes the ended item's entry out and gives the
 // step's lease up, which ApplyDueSteps otherwise does after it.
 func (s *Store) stepCall(st store.DueStep, lower map[string]string, single bool, items []any) call {

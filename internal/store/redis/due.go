@@ -120,9 +120,10 @@ func parseDueValue(v string) (readyKey, owner, rec string, ok bool) {
 // restingKey is the time key of the due time a record gives, read as
 // pdue_rest in lua/lib/pdue.lua reads it: at the first "t" (encodeDue
 // writes it before the data, and a quote inside a string value is always
-// escaped), as Unix seconds with up to nine digits of fraction. False for
-// anything else (a time before 1970, or RFC 3339 as older records have
-// it): such an item's value keeps its time key in front.
+// escaped), as Unix seconds of up to eleven digits (before the year 5000,
+// so within what a time key holds) with up to nine digits of fraction.
+// False for anything else (a time before 1970, or RFC 3339 as older
+// records have it): such an item's value keeps its time key in front.
 func restingKey(rec string) (string, bool) {
 	_, after, ok := strings.Cut(rec, `"t":"`)
 	end := strings.IndexByte(after, '"')
@@ -130,27 +131,18 @@ func restingKey(rec string) (string, bool) {
 		return "", false
 	}
 	sec, frac, _ := strings.Cut(after[:end], ".")
-	if sec == "" || len(sec) > 12 || len(frac) > 9 || !digits(sec) || !digits(frac) {
+	if len(sec) > 11 || len(frac) > 9 {
 		return "", false
 	}
-	n, err := strconv.ParseInt(sec, 10, 64)
+	n, err := strconv.ParseUint(sec, 10, 64) // digits only: no sign
+	ns := uint64(0)
+	if err == nil && frac != "" {
+		ns, err = strconv.ParseUint(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+	}
 	if err != nil {
 		return "", false
 	}
-	return fmt.Sprintf("%012d", n+unixFromYear1) + frac + strings.Repeat("0", 9-len(frac)), true
-}
-
-// unixFromYear1 is the seconds from 0001-01-01 to 1970-01-01, where a
-// time key counts from.
-const unixFromYear1 = 62135596800
-
-func digits(s string) bool {
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return timeKey(time.Unix(int64(n), int64(ns))), true
 }
 
 // decodeDueValue reads item id of pid from its value.

@@ -72,7 +72,11 @@ func TestRestingKeyIsReadAsTheScriptsReadIt(t *testing.T) {
 		`{"k":"k","t":""}`,
 		`{"k":"k"}`,
 		`{"k":"k","t":"1234567890123"}`,
-		`{"k":"k","t":"999999999999"}`, // past year 9999, which a time key cannot hold: not its due time's key
+		`{"k":"k","t":"999999999999"}`, // twelve digits: neither reads it
+		`{"k":"k","t":"99999999999.5"}`,
+		`{"k":"k","t":"+1772528400"}`,
+		`{"k":"k","t":"00001772528400"}`,
+		`{"k":"k","t":".5"}`,
 		`{"k":"k","data":{"t":"1772528400"}}`,
 	)
 	for _, rec := range records {

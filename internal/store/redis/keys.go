@@ -29,8 +29,8 @@ import (
 //
 //   - A person's record, their hints (below) and their due items are one
 //     hash in their slot, the person hash: a few hundred bytes less than a
-//     key each. Each item keeps its claim state, so that an item is leased to exactly one owner however many
-//     processes claim at once. Who has work is found through due shards,
+//     key each. Each item keeps its claim state, so that an item is leased
+//     to exactly one owner however many processes claim at once. Who has work is found through due shards,
 //     tagged {d<n>} by a hash of the participant ID: one entry a person,
 //     at or before their earliest item no claim holds, and one a held
 //     item, at its lease's end (due.go says how claims keep them so).

@@ -19,15 +19,16 @@ end
 
 -- pdue_rest is the time key of the due time a record gives: its first
 -- "t" (written before the data; a quote inside a string value is always
--- escaped) as Unix seconds with up to nine digits of fraction. nil for
--- anything else. restingKey in due.go reads it the same way.
+-- escaped) as Unix seconds of up to eleven digits with up to nine digits
+-- of fraction. nil for anything else. restingKey in due.go reads it the
+-- same way, and TestRestingKeyIsReadAsTheScriptsReadIt holds them equal.
 local function pdue_rest(rec)
   local _, e = string.find(rec, '"t":"', 1, true)
   if not e then
     return nil
   end
   local sec, frac = string.match(rec, '^(%d+)%.?(%d*)"', e + 1)
-  if not sec or #sec > 12 or #frac > 9 then
+  if not sec or #sec > 11 or #frac > 9 then
     return nil
   end
   return string.format('%012d', tonumber(sec) + 62135596800) .. frac .. string.rep('0', 9 - #frac)
