@@ -3,7 +3,6 @@ package redis
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -36,8 +35,7 @@ func (s *Store) PutAppointment(ctx context.Context, a store.Appointment) error {
 	if err != nil {
 		return s.fail(op, err)
 	}
-	var was store.Appointment
-	if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != a.ParticipantID {
+	if was, err := compact.DecodeAppointment(a.ID, []byte(old)); err == nil && was.ParticipantID != a.ParticipantID {
 		if err := s.rdb.HDel(ctx, s.k.person(was.ParticipantID), refAppointment+a.ID).Err(); err != nil {
 			return s.fail(op, err)
 		}
@@ -86,8 +84,7 @@ func (s *Store) DeleteAppointment(ctx context.Context, id string) error {
 	if err != nil {
 		return s.fail("delete appointment "+id, err)
 	}
-	var was store.Appointment
-	if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != "" {
+	if was, err := compact.DecodeAppointment(id, []byte(old)); err == nil && was.ParticipantID != "" {
 		if err := s.rdb.HDel(ctx, s.k.person(was.ParticipantID), refAppointment+id).Err(); err != nil {
 			return s.fail("delete appointment "+id, err)
 		}

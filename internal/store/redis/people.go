@@ -144,8 +144,7 @@ func (s *Store) PutLink(ctx context.Context, l store.Link) error {
 		return s.fail("put link of "+l.ParticipantID, err)
 	}
 	if err == nil {
-		var was store.Link
-		if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != l.ParticipantID {
+		if was, err := compact.DecodeLink(l.Index, []byte(old)); err == nil && was.ParticipantID != l.ParticipantID {
 			if err := s.rdb.HDel(ctx, s.k.person(was.ParticipantID), refLink+l.Index).Err(); err != nil {
 				return s.fail("put link of "+l.ParticipantID, err)
 			}
@@ -186,8 +185,7 @@ func (s *Store) DeleteLink(ctx context.Context, index string) error {
 	if err != nil {
 		return s.fail("delete link", err)
 	}
-	var was store.Link
-	if json.Unmarshal([]byte(old), &was) == nil && was.ParticipantID != "" {
+	if was, err := compact.DecodeLink(index, []byte(old)); err == nil && was.ParticipantID != "" {
 		if err := s.rdb.HDel(ctx, s.k.person(was.ParticipantID), refLink+index).Err(); err != nil {
 			return s.fail("delete link", err)
 		}
