@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# One measuring sitting over HTTP (docs/performance.md, "Sixth sitting"):
-# the `ok` ceiling, then Redis and bolt flat out and paced, each run on a
-# slice of people of its own, every reply waited for. Needs redis-server
-# and curl. Usage: scripts/sitting.sh OUTDIR [ceiling] [redis] [bolt]
+# One measuring sitting over HTTP (docs/performance.md, "Against the
+# targets"): the `ok` ceiling, then Redis (with deploy/redis.conf's
+# listpack limits) and bolt flat out and paced, SIT_RUNS (5) runs of each,
+# every run on a slice of people of its own, every reply waited for.
+# Needs redis-server and curl. Usage: scripts/sitting.sh OUTDIR [ceiling] [redis] [bolt]
 # SIT_N, SIT_RUNS, SIT_COUNT, SIT_DUR, SIT_PDUR make a smaller sitting.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -51,9 +52,10 @@ serve_and_measure() { # name
 for what in "$@"; do
   case $what in
   ceiling)
-    for i in 1 2 3; do echo "== ceiling $i $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/ceiling.txt"; bin/waymark-load run -ceiling -n 20000 -duration 15s -conns 64 >> "$out/ceiling.txt" 2>&1; done ;;
+    for i in $(seq ${SIT_RUNS:-5}); do echo "== ceiling $i $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/ceiling.txt"; bin/waymark-load run -ceiling -n 20000 -duration 15s -conns 64 >> "$out/ceiling.txt" 2>&1; done ;;
   redis)
-    redis-server --port 6390 --save '' --appendonly yes --appendfsync everysec --dir "$out" --daemonize yes --logfile "$out/redis.log"
+    redis-server --port 6390 --save '' --appendonly yes --appendfsync everysec --dir "$out" --daemonize yes --logfile "$out/redis.log" \
+      --zset-max-listpack-entries 1024 --zset-max-listpack-value 128 --hash-max-listpack-value 1024
     sleep 0.5
     set -a; eval "$(common)"; WAYMARK_REDIS_URL=redis://127.0.0.1:6390/0; WAYMARK_REDIS_PREFIX=perf:; set +a
     serve_and_measure redis ${SIT_N:-14000} ${SIT_RUNS:-5} 2000
